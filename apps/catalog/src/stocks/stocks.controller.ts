@@ -1,0 +1,39 @@
+import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import {
+  CatalogQueryResponse,
+  CatalogRoutes,
+  CatalogTradeDto,
+  CatalogTradesPage,
+  MessageResponse,
+  PageQueryDto,
+  StockQueryDto,
+} from '@app/contracts';
+import { ShapedErrorFilter } from '@app/common';
+import { StocksService } from './stocks.service';
+
+@ApiTags('catalog (internal)')
+@Controller()
+export class StocksController {
+  constructor(private readonly stocks: StocksService) {}
+
+  /** `GET /query?stock_name=S` → `{"data":{…}}` or 404 `{"error":{…}}`. */
+  @Get(CatalogRoutes.query)
+  async query(@Query() q: StockQueryDto): Promise<CatalogQueryResponse> {
+    return { data: await this.stocks.lookup(q.stock_name) };
+  }
+
+  /** `POST /trade` → `{"message":…}` with 200, 404 or 409. */
+  @Post(CatalogRoutes.trade)
+  @HttpCode(200)
+  @UseFilters(new ShapedErrorFilter('message'))
+  async trade(@Body() dto: CatalogTradeDto): Promise<MessageResponse> {
+    return { message: await this.stocks.trade(dto) };
+  }
+
+  /** `GET /trades?after=N&limit=K`: applied trades in catalog order, for order-log reconciliation. */
+  @Get(CatalogRoutes.trades)
+  async trades(@Query() page: PageQueryDto): Promise<CatalogTradesPage> {
+    return { trades: await this.stocks.appliedTrades(page.after, page.limit) };
+  }
+}

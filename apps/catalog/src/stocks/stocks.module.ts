@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { internalHttpModule } from '@app/common';
+import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
+import { Stock } from './stock.entity';
+import { StocksController } from './stocks.controller';
+import { StocksService } from './stocks.service';
+import { TradeRecord } from './trade-record.entity';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([Stock, TradeRecord]), internalHttpModule()],
+  controllers: [StocksController],
+  providers: [StocksService, CacheInvalidationService],
+})
+export class StocksModule {}

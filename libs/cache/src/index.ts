@@ -1,0 +1,2 @@
+export * from './versioned-lru-cache';
+export * from './cache.module';

@@ -1,0 +1,77 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { DomainError } from '../errors';
+
+/**
+ * The seed's three failure shapes:
+ * - `error`: `{"error":{"code":404,"message":"Stock not found"}}` (lookups, and the default)
+ * - `order`: `{"order_no":-1,"message":"Trade failed!"}` (placing an order)
+ * - `message`: `{"message":"Trade failed!"}` (the catalog's `/trade`)
+ * A replica's 503 also carries `code` (see ReplicaRefusal) so the front end can tell refusals apart.
+ */
+export type ErrorShape = 'error' | 'order' | 'message';
+
+interface Failure {
+  status: number;
+  message: string;
+  code?: string;
+}
+
+/** Turns anything thrown into a status and a one-line message; unknown errors become a logged 500. */
+export function describeFailure(exception: unknown, logger: Logger): Failure {
+  if (exception instanceof DomainError) {
+    return { status: exception.status, message: exception.message, code: exception.code };
+  }
+  if (exception instanceof HttpException) {
+    const body = exception.getResponse();
+    let message = exception.message;
+    if (typeof body === 'object' && body !== null && 'message' in body) {
+      const m = (body as { message: unknown }).message;
+      message = Array.isArray(m) ? m.join('; ') : String(m);
+    }
+    return { status: exception.getStatus(), message };
+  }
+  // body-parser errors (malformed JSON, oversized or mis-encoded bodies) carry their own 4xx status.
+  const e = exception as { status?: unknown; type?: unknown; message?: unknown };
+  if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
+    const message =
+      e.type === 'entity.parse.failed'
+        ? 'request body is not valid JSON'
+        : e.type === 'entity.too.large'
+          ? 'request body is too large'
+          : String(e.message ?? 'bad request');
+    return { status: e.status, message };
+  }
+  logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
+  return { status: 500, message: 'internal error' };
+}
+
+export function shapeFailure(shape: ErrorShape, f: Failure): Record<string, unknown> {
+  const extra = f.code ? { code: f.code } : {};
+  switch (shape) {
+    case 'order':
+      return { order_no: -1, message: f.message, ...extra };
+    case 'message':
+      return { message: f.message, ...extra };
+    default:
+      return { error: { code: f.status, message: f.message }, ...extra };
+  }
+}
+
+/**
+ * Maps every exception to a status and one of the seed's shapes. Registered globally with the
+ * `error` shape; handlers whose contract uses another shape add `@UseFilters(new ShapedErrorFilter('order'))`.
+ */
+@Catch()
+export class ShapedErrorFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ShapedErrorFilter.name);
+
+  constructor(private readonly shape: ErrorShape = 'error') {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const res = host.switchToHttp().getResponse<Response>();
+    const failure = describeFailure(exception, this.logger);
+    if (res.headersSent) return;
+    res.status(failure.status).json(shapeFailure(this.shape, failure));
+  }
+}

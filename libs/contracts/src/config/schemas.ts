@@ -1,0 +1,141 @@
+import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
+import { DEFAULT_ORDER_REPLICAS, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
+import { EnvBool, IntSetting } from './env';
+
+const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+export const SQLITE_SYNC_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+
+/** Settings every server app shares. */
+export class CommonEnv {
+  /** Interface the server binds to. */
+  @IsString() @MinLength(1)
+  HOST = '127.0.0.1';
+
+  /** Directory holding this app's SQLite file (one file per service/replica). */
+  @IsString() @MinLength(1)
+  DATA_DIR = './data';
+
+  /** Least severe log level printed. */
+  @IsIn(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` })
+  LOG_LEVEL: LogLevelName = 'log';
+
+  /** SQLite `PRAGMA synchronous` (WAL mode): FULL syncs the WAL on every commit. */
+  @IsIn(SQLITE_SYNC_MODES, { message: `must be one of ${SQLITE_SYNC_MODES.join(', ')}` })
+  SQLITE_SYNCHRONOUS: (typeof SQLITE_SYNC_MODES)[number] = 'FULL';
+
+  /** Swagger UI at /docs. */
+  @EnvBool() @IsBoolean({ message: 'must be true or false' })
+  SWAGGER_ENABLED = true;
+}
+
+export class CatalogEnv extends CommonEnv {
+  @IntSetting(1, 65535)
+  CATALOG_PORT = 10001;
+
+  /** Where cache invalidations are pushed (`GET /rm`). */
+  @IsUrl(URL_OPTS, { message: 'must be an http(s) URL' })
+  FRONTEND_URL = 'http://127.0.0.1:30001';
+
+  /** Most shares of one stock the catalog may hold; a sell past it is refused. */
+  @IntSetting(1, 1_000_000_000)
+  STOCK_CAPACITY = 100;
+
+  /** How long an invalidation push may take before the trade is acknowledged anyway. */
+  @IntSetting(1, 60_000, ' (ms)')
+  INVALIDATION_TIMEOUT_MS = 1000;
+}
+
+export const ACK_MODES = ['majority', 'leader'] as const;
+export type AckMode = (typeof ACK_MODES)[number];
+export const FAULT_POINTS = ['none', 'after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export class OrderEnv extends CommonEnv {
+  /** This replica's id; must appear in ORDER_REPLICAS. */
+  @IntSetting(1, 1000)
+  ORDER_ID = 1;
+
+  /** Port to listen on; defaults to the port of this id's entry in ORDER_REPLICAS. */
+  @IsOptional() @IntSetting(1, 65535)
+  ORDER_PORT?: number;
+
+  @ReplicaListTransform() @IsReplicaList()
+  ORDER_REPLICAS: ReplicaAddress[] = parseReplicaList(DEFAULT_ORDER_REPLICAS)!;
+
+  @IsUrl(URL_OPTS, { message: 'must be an http(s) URL' })
+  CATALOG_URL = 'http://127.0.0.1:10001';
+
+  /** `majority`: acknowledge once a majority of replicas has the order durable; `leader`: once the leader alone has it. */
+  @IsIn(ACK_MODES, { message: `must be one of ${ACK_MODES.join(', ')}` })
+  ORDER_ACK_MODE: AckMode = 'majority';
+
+  /** Idle leader → follower heartbeat period; also how often a lagging follower is retried. */
+  @IntSetting(10, 60_000, ' (ms)')
+  HEARTBEAT_INTERVAL_MS = 100;
+
+  /** A follower not heard from for this long does not count towards a majority when a trade starts. */
+  @IntSetting(50, 600_000, ' (ms)')
+  FOLLOWER_TIMEOUT_MS = 1000;
+
+  /** Longest wait for an order to become durable on enough replicas before answering 503. */
+  @IntSetting(50, 600_000, ' (ms)')
+  DURABILITY_TIMEOUT_MS = 3000;
+
+  /** Timeout of one request to a peer replica or the catalog. */
+  @IntSetting(50, 600_000, ' (ms)')
+  PEER_TIMEOUT_MS = 2000;
+
+  /** How often the leader checks the catalog for applied trades missing from the log. */
+  @IntSetting(50, 600_000, ' (ms)')
+  RECONCILE_INTERVAL_MS = 1000;
+
+  /** Orders per replication or recovery page. */
+  @IntSetting(1, 1000)
+  SYNC_BATCH_SIZE = 200;
+
+  /** Tests only: crash (SIGKILL itself) at a named point. */
+  @IsIn(FAULT_POINTS, { message: `must be one of ${FAULT_POINTS.join(', ')}` })
+  FAULT_POINT: FaultPoint = 'none';
+
+  /** Tests only: crash on the Nth time the fault point is reached. */
+  @IntSetting(1, 1_000_000)
+  FAULT_POINT_HIT = 1;
+}
+
+export class FrontendEnv extends CommonEnv {
+  @IntSetting(1, 65535)
+  FRONTEND_PORT = 30001;
+
+  @IsUrl(URL_OPTS, { message: 'must be an http(s) URL' })
+  CATALOG_URL = 'http://127.0.0.1:10001';
+
+  @ReplicaListTransform() @IsReplicaList()
+  ORDER_REPLICAS: ReplicaAddress[] = parseReplicaList(DEFAULT_ORDER_REPLICAS)!;
+
+  /** Serve stock lookups from the LRU cache. */
+  @EnvBool() @IsBoolean({ message: 'must be true or false' })
+  CACHE_ENABLED = true;
+
+  /** Most stocks held in the cache. */
+  @IntSetting(1, 10_000_000)
+  CACHE_CAPACITY = 100;
+
+  /** How often the leader is pinged. */
+  @IntSetting(10, 60_000, ' (ms)')
+  ELECTION_INTERVAL_MS = 200;
+
+  /** A replica that does not answer /ping within this is considered down. */
+  @IntSetting(10, 60_000, ' (ms)')
+  PING_TIMEOUT_MS = 500;
+
+  /** Timeout of one forwarded request to a replica or the catalog. */
+  @IntSetting(50, 600_000, ' (ms)')
+  FORWARD_TIMEOUT_MS = 5000;
+
+  /** Longest a trade is retried across failovers before the client gets 503. */
+  @IntSetting(100, 600_000, ' (ms)')
+  FAILOVER_TIMEOUT_MS = 15000;
+}

@@ -1,0 +1,9 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, Min } from 'class-validator';
+import { DigitsToInt } from './transforms';
+
+/** `GET /leader?leader=<id>&epoch=<e>` on a replica: the front end announces an election result. */
+export class LeaderNoticeDto {
+  @ApiProperty() @DigitsToInt() @IsInt() @Min(1) leader: number;
+  @ApiProperty() @DigitsToInt() @IsInt() @Min(1) epoch: number;
+}

@@ -1,0 +1,13 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, Max, Min } from 'class-validator';
+import { DigitsToInt } from './transforms';
+
+/** `?order_no=N` on the front end's `/orders` and a replica's `/query`. */
+export class OrderQueryDto {
+  @ApiProperty({ example: 1 })
+  @DigitsToInt()
+  @IsInt({ message: 'order_no must be a positive integer' })
+  @Min(1, { message: 'order_no must be a positive integer' })
+  @Max(Number.MAX_SAFE_INTEGER, { message: 'order_no is too large' })
+  order_no: number;
+}

@@ -1,0 +1,24 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { MAX_TRADE_QUANTITY, STOCK_NAME_PATTERN, TRADE_TYPE_PATTERN } from '../limits';
+import { DigitsToInt } from './transforms';
+
+/** Body of the public `POST /orders`. */
+export class PlaceOrderDto {
+  @ApiProperty({ example: 'Stock1' })
+  @IsString({ message: 'stock_name must be a string' })
+  @Matches(STOCK_NAME_PATTERN, { message: 'stock_name is malformed' })
+  stock_name: string;
+
+  @ApiProperty({ example: 'buy', description: 'buy or sell, in any letter case' })
+  @IsString({ message: 'trade_type must be a string' })
+  @Matches(TRADE_TYPE_PATTERN, { message: 'trade_type must be buy or sell' })
+  trade_type: string;
+
+  @ApiProperty({ example: 5, minimum: 1, maximum: MAX_TRADE_QUANTITY })
+  @DigitsToInt()
+  @IsInt({ message: 'quantity must be a positive integer' })
+  @Min(1, { message: 'quantity must be a positive integer' })
+  @Max(MAX_TRADE_QUANTITY, { message: `quantity must be at most ${MAX_TRADE_QUANTITY}` })
+  quantity: number;
+}

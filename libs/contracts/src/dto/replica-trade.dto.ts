@@ -1,0 +1,22 @@
+import { ApiProperty } from '@nestjs/swagger';
+import { IsInt, IsString, Matches, Min } from 'class-validator';
+import { REQUEST_ID_PATTERN } from '../limits';
+import { PlaceOrderDto } from './place-order.dto';
+import { DigitsToInt } from './transforms';
+
+/**
+ * Query of a replica's `GET /trade` (seed form) plus what the front end adds: the request id
+ * that makes the trade exactly-once, and the epoch of the leader it believes it is talking to.
+ */
+export class ReplicaTradeDto extends PlaceOrderDto {
+  @ApiProperty({ description: 'idempotency key, forwarded to the catalog as its request id' })
+  @IsString({ message: 'request_id must be a string' })
+  @Matches(REQUEST_ID_PATTERN, { message: 'request_id is malformed' })
+  request_id: string;
+
+  @ApiProperty({ description: 'leader epoch the front end elected this replica in' })
+  @DigitsToInt()
+  @IsInt({ message: 'epoch must be a non-negative integer' })
+  @Min(0, { message: 'epoch must be a non-negative integer' })
+  epoch: number;
+}

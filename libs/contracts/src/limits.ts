@@ -1,0 +1,19 @@
+/** Largest quantity a single trade may carry; anything larger is rejected as invalid input (400). */
+export const MAX_TRADE_QUANTITY = 1_000_000;
+/** Stock names: printable, no spaces, bounded. Anything else is a malformed name (400). */
+export const STOCK_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Trade types are accepted in any letter case; the spelling the client sent is kept. */
+export const TRADE_TYPE_PATTERN = /^(buy|sell)$/i;
+/** Idempotency keys / request ids: opaque, printable, bounded. */
+export const REQUEST_ID_PATTERN = /^[\x21-\x7E]{1,128}$/;
+/** Largest page of the order log or of catalog trades returned in one response. */
+export const MAX_PAGE_SIZE = 1000;
+/** Largest JSON body any app accepts. */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export type TradeSide = 'buy' | 'sell';
+
+/** `Buy`, `SELL`, `buy` → `buy`. Callers validate with {@link TRADE_TYPE_PATTERN} first. */
+export function tradeSide(tradeType: string): TradeSide {
+  return tradeType.toLowerCase() === 'sell' ? 'sell' : 'buy';
+}

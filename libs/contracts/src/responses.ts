@@ -1,0 +1,131 @@
+/** Response shapes shared by the apps. The public ones are exactly the seed's. */
+
+export interface StockInfo {
+  stock_name: string;
+  price: number;
+  trade_volume: number;
+  quantity: number;
+}
+
+/** Catalog `GET /query` success. */
+export interface CatalogQueryResponse {
+  data: StockInfo;
+}
+
+/** `{"error":{"code","message"}}` — lookups' failure shape. */
+export interface ErrorResponse {
+  error: { code: number; message: string };
+}
+
+/** `POST /orders` and a replica's `/trade`. */
+export interface OrderPlacedResponse {
+  order_no: number;
+}
+
+export interface OrderFailedResponse {
+  order_no: -1;
+  message: string;
+}
+
+export interface OrderInfo {
+  order_no: number;
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+}
+
+export interface OrderQueryResponse {
+  data: OrderInfo;
+}
+
+/** Catalog `POST /trade` success / failure: `{"message": …}`. */
+export interface MessageResponse {
+  message: string;
+}
+
+export const CatalogMessages = {
+  traded: 'order had been trade successfully!',
+  stockNotFound: 'Stock not found!',
+  tradeFailed: 'Trade failed!',
+} as const;
+
+export const LookupMessages = {
+  stockNotFound: 'Stock not found',
+  orderNotFound: 'order not found',
+} as const;
+
+/** One applied catalog trade, as listed by the catalog's `GET /trades`. */
+export interface CatalogTradeRecord {
+  seq: number;
+  request_id: string;
+  stock_name: string;
+  type: string;
+  quantity: number;
+}
+
+export interface CatalogTradesPage {
+  trades: CatalogTradeRecord[];
+}
+
+/** `GET /rm` on the front end (seed texts). */
+export type InvalidateResponse = { stock_name: string; message: 'removed successfully' } | { message: "this stock isn't exist in cache" };
+
+/** `GET /ping` on a replica when up and ready (seed form). */
+export interface PingResponse {
+  'alive order server': number;
+  port: number;
+}
+
+export type ReplicaRole = 'recovering' | 'follower' | 'promoting' | 'leader';
+
+/** A replica's `GET /replication/status`: enough to pick a recovery source or a catch-up peer. */
+export interface ReplicaStatus {
+  id: number;
+  role: ReplicaRole;
+  ready: boolean;
+  epoch: number;
+  leader: number | null;
+  last_no: number;
+  last_epoch: number;
+  commit_no: number;
+}
+
+/** A page of a replica's order log. */
+export interface OrderLogPage {
+  orders: import('./dto/order-record.dto').OrderRecordDto[];
+  last_no: number;
+}
+
+/** A follower's answer to `POST /sync`. */
+export interface SyncResponse {
+  last_no: number;
+}
+
+/** Machine-readable reason a replica refused a request with 503/409, so callers can tell them apart. */
+export const ReplicaRefusal = {
+  notLeader: 'not_leader',
+  staleEpoch: 'stale_epoch',
+  notReady: 'not_ready',
+  notDurable: 'not_durable',
+  insufficientReplicas: 'insufficient_replicas',
+} as const;
+export type ReplicaRefusalCode = (typeof ReplicaRefusal)[keyof typeof ReplicaRefusal];
+
+/** Front end `GET /leader`. */
+export interface LeaderResponse {
+  leader: number;
+  epoch: number;
+  address: string;
+  replicas: { id: number; address: string; state: 'leader' | 'ready' | 'not_ready' | 'down' }[];
+}
+
+export interface CacheStats {
+  enabled: boolean;
+  capacity: number;
+  size: number;
+  hits: number;
+  misses: number;
+  evictions: number;
+  invalidations: number;
+  stale_fills_dropped: number;
+}

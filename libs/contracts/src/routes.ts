@@ -1,0 +1,34 @@
+/**
+ * Route names shared by every app. The seed's paths are kept verbatim so that the
+ * original Python client and servers stay wire-compatible.
+ */
+export const FrontendRoutes = {
+  stocks: 'stocks',
+  orders: 'orders',
+  leader: 'leader',
+  invalidate: 'rm',
+  cacheStats: 'cache/stats',
+} as const;
+
+export const CatalogRoutes = {
+  query: 'query',
+  trade: 'trade',
+  /** Applied trades after a sequence number, for order-log reconciliation. */
+  trades: 'trades',
+} as const;
+
+export const OrderRoutes = {
+  trade: 'trade',
+  query: 'query',
+  sync: 'sync',
+  leader: 'leader',
+  ping: 'ping',
+  health: 'health',
+  /** Replica status (epoch, leader, log position), used by recovery and promotion. */
+  status: 'replication/status',
+  /** A page of the order log after a given order number, used by recovery and gap repair. */
+  log: 'replication/log',
+} as const;
+
+/** Header a client may send on `POST /orders`; the same key always yields the same outcome. */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';

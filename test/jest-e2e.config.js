@@ -1,0 +1,15 @@
+/** End-to-end suites: real built apps started as child processes (see test/support/cluster.ts). */
+module.exports = {
+  rootDir: '..',
+  testEnvironment: 'node',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  roots: ['<rootDir>/test'],
+  testRegex: '.*\\.e2e-spec\\.ts$',
+  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  moduleNameMapper: {
+    '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
+    '^@app/cache(|/.*)$': '<rootDir>/libs/cache/src$1',
+    '^@app/common(|/.*)$': '<rootDir>/libs/common/src$1',
+  },
+  testTimeout: 120000,
+};
