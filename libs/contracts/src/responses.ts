@@ -108,6 +108,7 @@ export const ReplicaRefusal = {
   notReady: 'not_ready',
   notDurable: 'not_durable',
   insufficientReplicas: 'insufficient_replicas',
+  catalogUnavailable: 'catalog_unavailable',
 } as const;
 export type ReplicaRefusalCode = (typeof ReplicaRefusal)[keyof typeof ReplicaRefusal];
 

@@ -6,8 +6,8 @@ import { DigitsToInt } from './transforms';
 export class OrderQueryDto {
   @ApiProperty({ example: 1 })
   @DigitsToInt()
-  @IsInt({ message: 'order_no must be a positive integer' })
-  @Min(1, { message: 'order_no must be a positive integer' })
   @Max(Number.MAX_SAFE_INTEGER, { message: 'order_no is too large' })
+  @Min(1, { message: 'order_no must be a positive integer' })
+  @IsInt({ message: 'order_no must be a positive integer' })
   order_no: number;
 }

@@ -6,19 +6,19 @@ import { DigitsToInt } from './transforms';
 /** Body of the public `POST /orders`. */
 export class PlaceOrderDto {
   @ApiProperty({ example: 'Stock1' })
-  @IsString({ message: 'stock_name must be a string' })
   @Matches(STOCK_NAME_PATTERN, { message: 'stock_name is malformed' })
+  @IsString({ message: 'stock_name must be a string' })
   stock_name: string;
 
   @ApiProperty({ example: 'buy', description: 'buy or sell, in any letter case' })
-  @IsString({ message: 'trade_type must be a string' })
   @Matches(TRADE_TYPE_PATTERN, { message: 'trade_type must be buy or sell' })
+  @IsString({ message: 'trade_type must be a string' })
   trade_type: string;
 
   @ApiProperty({ example: 5, minimum: 1, maximum: MAX_TRADE_QUANTITY })
   @DigitsToInt()
-  @IsInt({ message: 'quantity must be a positive integer' })
-  @Min(1, { message: 'quantity must be a positive integer' })
   @Max(MAX_TRADE_QUANTITY, { message: `quantity must be at most ${MAX_TRADE_QUANTITY}` })
+  @Min(1, { message: 'quantity must be a positive integer' })
+  @IsInt({ message: 'quantity must be a positive integer' })
   quantity: number;
 }

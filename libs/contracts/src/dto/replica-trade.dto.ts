@@ -10,13 +10,13 @@ import { DigitsToInt } from './transforms';
  */
 export class ReplicaTradeDto extends PlaceOrderDto {
   @ApiProperty({ description: 'idempotency key, forwarded to the catalog as its request id' })
-  @IsString({ message: 'request_id must be a string' })
   @Matches(REQUEST_ID_PATTERN, { message: 'request_id is malformed' })
+  @IsString({ message: 'request_id must be a string' })
   request_id: string;
 
   @ApiProperty({ description: 'leader epoch the front end elected this replica in' })
   @DigitsToInt()
-  @IsInt({ message: 'epoch must be a non-negative integer' })
   @Min(0, { message: 'epoch must be a non-negative integer' })
+  @IsInt({ message: 'epoch must be a non-negative integer' })
   epoch: number;
 }

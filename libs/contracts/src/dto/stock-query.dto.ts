@@ -5,7 +5,7 @@ import { STOCK_NAME_PATTERN } from '../limits';
 /** `?stock_name=S` on the front end's `/stocks` and the catalog's `/query`. */
 export class StockQueryDto {
   @ApiProperty({ example: 'Stock1' })
-  @IsString({ message: 'stock_name must be a single string' })
   @Matches(STOCK_NAME_PATTERN, { message: 'stock_name is malformed' })
+  @IsString({ message: 'stock_name must be a single string' })
   stock_name: string;
 }

@@ -18,9 +18,9 @@ export class SyncDto {
   @ApiProperty({ description: 'catalog trade sequence reconciled into the log so far' }) @IsInt() @Min(0) reconciled_seq: number;
   @ApiPropertyOptional({ type: LogPositionDto }) @IsOptional() @ValidateNested() @Type(() => LogPositionDto) prev?: LogPositionDto;
   @ApiProperty({ type: [OrderRecordDto] })
-  @IsArray()
-  @ArrayMaxSize(MAX_PAGE_SIZE)
-  @ValidateNested({ each: true })
   @Type(() => OrderRecordDto)
+  @ValidateNested({ each: true })
+  @ArrayMaxSize(MAX_PAGE_SIZE)
+  @IsArray()
   orders: OrderRecordDto[];
 }

@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule } from '@nestjs/config';
+import { ScheduleModule } from '@nestjs/schedule';
+import { FrontendEnv, validateEnv } from '@app/contracts';
+import { CommonHttpModule } from '@app/common';
+import { LeaderModule } from './leader/leader.module';
+import { OrdersModule } from './orders/orders.module';
+import { StocksModule } from './stocks/stocks.module';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(FrontendEnv, env) }),
+    ScheduleModule.forRoot(),
+    CommonHttpModule,
+    StocksModule,
+    LeaderModule,
+    OrdersModule,
+  ],
+})
+export class FrontendModule {}

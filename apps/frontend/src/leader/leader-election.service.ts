@@ -1,0 +1,112 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { EpochStore } from './epoch.store';
+import { ReplicasClient } from './replicas.client';
+
+export interface Leader extends ReplicaAddress {
+  epoch: number;
+}
+
+type ReplicaState = LeaderResponse['replicas'][number]['state'];
+
+/**
+ * Chooses the leader of the order replicas.
+ *
+ * The leader is the live, *ready* (recovered) replica with the highest id. Leadership is sticky:
+ * a new election happens only when the leader stops answering `/ping`, or a forwarded request
+ * fails on it. Each election hands out a new epoch — above every epoch this front end or any
+ * replica has seen, persisted first — and announces it to the winner before anyone else, so the
+ * winner can catch up before it takes a trade and stale leaders are fenced off.
+ */
+@Injectable()
+export class LeaderElectionService {
+  private readonly logger = new Logger(LeaderElectionService.name);
+  private leader: Leader | null = null;
+  private electing?: Promise<Leader | null>;
+  private readonly states = new Map<number, ReplicaState>();
+
+  constructor(
+    private readonly replicas: ReplicasClient,
+    private readonly epochs: EpochStore,
+  ) {}
+
+  get current(): Leader | null {
+    return this.leader;
+  }
+
+  /** Called on the heartbeat interval: re-elects when there is no leader or it stopped answering. */
+  async check(): Promise<void> {
+    if (this.electing) return;
+    const leader = this.leader;
+    if (leader && (await this.replicas.ping(leader))) return;
+    if (leader !== this.leader) return; // changed while we pinged
+    await this.elect(leader ? `leader ${leader.id} stopped answering` : 'no leader');
+  }
+
+  /** The leader to send a request to, electing one first if there is none. */
+  async leaderForRequest(): Promise<Leader | null> {
+    return this.leader ?? this.elect('a request needs a leader');
+  }
+
+  /** A request to `seen` failed: elect again unless that already happened. */
+  async reportFailure(seen: Leader, reason: string): Promise<Leader | null> {
+    if (this.leader && this.leader.epoch !== seen.epoch) return this.leader;
+    return this.elect(`request to leader ${seen.id} failed: ${reason}`);
+  }
+
+  /** Runs one election; concurrent callers share it. */
+  elect(reason: string): Promise<Leader | null> {
+    this.electing ??= this.runElection(reason).finally(() => (this.electing = undefined));
+    return this.electing;
+  }
+
+  describe(): LeaderResponse['replicas'] {
+    return this.replicas.replicas.map((r) => ({
+      id: r.id,
+      address: r.url,
+      state: this.leader?.id === r.id ? 'leader' : (this.states.get(r.id) ?? 'down'),
+    }));
+  }
+
+  private async runElection(reason: string): Promise<Leader | null> {
+    const probes = await Promise.all(
+      this.replicas.replicas.map(async (r) => {
+        const [alive, status] = await Promise.all([this.replicas.ping(r), this.replicas.status(r)]);
+        return { replica: r, alive, status };
+      }),
+    );
+    for (const p of probes) this.states.set(p.replica.id, p.alive ? 'ready' : p.status ? 'not_ready' : 'down');
+    const highestSeen = Math.max(0, ...probes.map((p) => p.status?.epoch ?? 0));
+
+    // Sticky: a leader that still answers and still leads this epoch keeps the job.
+    const incumbent = this.leader && probes.find((p) => p.replica.id === this.leader!.id);
+    if (incumbent && incumbent.alive && isLeading(incumbent.status, this.leader!.epoch)) return this.leader;
+    // After a front end restart: adopt the replica already leading the newest epoch.
+    const sitting = probes.find((p) => p.alive && isLeading(p.status, highestSeen));
+    if (!this.leader && sitting) {
+      this.leader = { ...sitting.replica, epoch: highestSeen };
+      this.logger.log(`replica ${sitting.replica.id} already leads epoch ${highestSeen}`);
+      return this.leader;
+    }
+
+    const candidates = probes.filter((p) => p.alive).sort((a, b) => b.replica.id - a.replica.id);
+    for (const c of candidates) {
+      const epoch = this.epochs.next(highestSeen);
+      if (!(await this.replicas.announce(c.replica, c.replica.id, epoch))) continue;
+      await Promise.all(
+        this.replicas.replicas.filter((r) => r.id !== c.replica.id).map((r) => this.replicas.announce(r, c.replica.id, epoch)),
+      );
+      const previous = this.leader;
+      this.leader = { ...c.replica, epoch };
+      this.logger.log(`replica ${c.replica.id} leads epoch ${epoch} (was ${previous ? previous.id : 'none'}; ${reason})`);
+      return this.leader;
+    }
+    if (this.leader) this.logger.warn(`no order replica is ready (${reason})`);
+    this.leader = null;
+    return null;
+  }
+}
+
+function isLeading(status: ReplicaStatus | null, epoch: number): boolean {
+  return !!status && status.epoch === epoch && (status.role === 'leader' || status.role === 'promoting');
+}

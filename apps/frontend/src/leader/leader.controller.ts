@@ -1,0 +1,19 @@
+import { Controller, Get } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { FrontendRoutes, LeaderResponse } from '@app/contracts';
+import { Unavailable } from '@app/common';
+import { LeaderElectionService } from './leader-election.service';
+
+@ApiTags('leader')
+@Controller()
+export class LeaderController {
+  constructor(private readonly election: LeaderElectionService) {}
+
+  /** `GET /leader` → `{"leader":<id>,"epoch","address","replicas":[…]}`, 503 when no replica is alive. */
+  @Get(FrontendRoutes.leader)
+  async leader(): Promise<LeaderResponse> {
+    const leader = this.election.current ?? (await this.election.leaderForRequest());
+    if (!leader) throw new Unavailable('no order replica is alive');
+    return { leader: leader.id, epoch: leader.epoch, address: leader.url, replicas: this.election.describe() };
+  }
+}

@@ -1,0 +1,44 @@
+import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
+import { ApiHeader, ApiTags } from '@nestjs/swagger';
+import { randomUUID } from 'node:crypto';
+import {
+  FrontendRoutes,
+  IDEMPOTENCY_KEY_HEADER,
+  OrderPlacedResponse,
+  OrderQueryDto,
+  OrderQueryResponse,
+  PlaceOrderDto,
+  REQUEST_ID_PATTERN,
+} from '@app/contracts';
+import { InvalidInput, ShapedErrorFilter } from '@app/common';
+import { OrdersService } from './orders.service';
+
+@ApiTags('orders')
+@Controller(FrontendRoutes.orders)
+export class OrdersController {
+  constructor(private readonly orders: OrdersService) {}
+
+  /**
+   * `POST /orders` `{"stock_name","trade_type","quantity"}` → `{"order_no":N}`; failures are
+   * `{"order_no":-1,"message":…}` with 400, 404, 409 or 503.
+   */
+  @Post()
+  @HttpCode(200)
+  @UseFilters(new ShapedErrorFilter('order'))
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key, same outcome; the catalog moves at most once' })
+  async place(
+    @Body() dto: PlaceOrderDto,
+    @Headers(IDEMPOTENCY_KEY_HEADER) key?: string,
+  ): Promise<OrderPlacedResponse> {
+    if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
+      throw new InvalidInput('Idempotency-Key must be 1–128 printable characters without spaces');
+    }
+    return { order_no: await this.orders.place(dto, key ?? randomUUID()) };
+  }
+
+  /** `GET /orders?order_no=N` → `{"data":{…}}` or 404 `{"error":{"code":404,"message":"order not found"}}`. */
+  @Get()
+  async lookup(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
+    return { data: await this.orders.lookup(q.order_no) };
+  }
+}

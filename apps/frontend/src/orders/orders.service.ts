@@ -1,0 +1,98 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { CatalogMessages, FrontendEnv, OrderInfo, PlaceOrderDto, ReplicaRefusal } from '@app/contracts';
+import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable } from '@app/common';
+import { LeaderElectionService } from '../leader/leader-election.service';
+import { ReplicasClient } from '../leader/replicas.client';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RETRY_PAUSE_MS = 50;
+
+/**
+ * Forwards trades and order lookups to the leader, hiding failovers from clients.
+ *
+ * A trade carries an idempotency key end to end (the client's, or one made here), so when a
+ * forward fails — connection refused, timeout, 503, stale epoch — the front end re-elects at once
+ * and sends the *same* request to the new leader; the catalog and the log see it at most once.
+ * Retrying stops at `FAILOVER_TIMEOUT_MS`, or at once when the cluster cannot make a trade
+ * durable (too few replicas), with a 503.
+ */
+@Injectable()
+export class OrdersService {
+  private readonly logger = new Logger(OrdersService.name);
+  private readonly failoverTimeoutMs: number;
+
+  constructor(
+    private readonly election: LeaderElectionService,
+    private readonly replicas: ReplicasClient,
+    config: ConfigService<FrontendEnv, true>,
+  ) {
+    this.failoverTimeoutMs = config.get('FAILOVER_TIMEOUT_MS', { infer: true });
+  }
+
+  async place(dto: PlaceOrderDto, key: string): Promise<number> {
+    const deadline = Date.now() + this.failoverTimeoutMs;
+    let lastProblem = 'no order replica is alive';
+    while (Date.now() < deadline) {
+      const leader = await this.election.leaderForRequest();
+      if (!leader) {
+        await sleep(RETRY_PAUSE_MS * 4);
+        continue;
+      }
+      let res;
+      try {
+        res = await this.replicas.trade(leader, dto, key, leader.epoch);
+      } catch (err) {
+        lastProblem = `leader ${leader.id} unreachable: ${(err as Error).message}`;
+        await this.election.reportFailure(leader, lastProblem);
+        continue;
+      }
+      const { message, code, order_no } = res.data ?? {};
+      switch (res.status) {
+        case 200:
+          return order_no as number;
+        case 404:
+          throw new StockNotFound(CatalogMessages.stockNotFound);
+        case 409:
+          throw new TradeRefused(CatalogMessages.tradeFailed);
+        case 400:
+          throw new InvalidInput(message ?? 'invalid order');
+      }
+      lastProblem = `leader ${leader.id} answered ${res.status}${message ? `: ${message}` : ''}`;
+      if (code === ReplicaRefusal.insufficientReplicas) throw new Unavailable(message ?? lastProblem);
+      if (code === ReplicaRefusal.notDurable || code === ReplicaRefusal.catalogUnavailable) {
+        await sleep(RETRY_PAUSE_MS); // same leader, same key
+        continue;
+      }
+      this.logger.warn(`${lastProblem}; re-electing and retrying`);
+      await this.election.reportFailure(leader, lastProblem);
+    }
+    throw new Unavailable(`the trade could not be made durable in time (${lastProblem})`);
+  }
+
+  /**
+   * Reads an order from the leader; if the leader cannot answer, from any live replica that has
+   * it (with a majority ack, every acknowledged order is on at least one of any two replicas).
+   */
+  async lookup(orderNo: number): Promise<OrderInfo> {
+    const leader = this.election.current ?? (await this.election.leaderForRequest());
+    const order = leader ? [leader, ...this.replicas.replicas.filter((r) => r.id !== leader.id)] : this.replicas.replicas;
+    let answered = false;
+    for (const replica of order) {
+      try {
+        const res = await this.replicas.query(replica, orderNo);
+        if (res.status === 200) return res.data.data;
+        if (res.status === 404) {
+          answered = true;
+          if (replica === leader) throw new OrderNotFound(); // the leader holds every acknowledged order
+          continue;
+        }
+      } catch (err) {
+        if (err instanceof OrderNotFound) throw err;
+        if (replica === leader) void this.election.reportFailure(leader, (err as Error).message);
+      }
+    }
+    if (answered) throw new OrderNotFound();
+    throw new Unavailable('no order replica is reachable');
+  }
+}

@@ -1,0 +1,16 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { FrontendRoutes, StockInfo, StockQueryDto } from '@app/contracts';
+import { StocksService } from './stocks.service';
+
+@ApiTags('stocks')
+@Controller()
+export class StocksController {
+  constructor(private readonly stocks: StocksService) {}
+
+  /** `GET /stocks?stock_name=S` → `{"stock_name","price","trade_volume","quantity"}`, or 404/400 `{"error":{…}}`. */
+  @Get(FrontendRoutes.stocks)
+  lookup(@Query() q: StockQueryDto): Promise<StockInfo> {
+    return this.stocks.lookup(q.stock_name);
+  }
+}

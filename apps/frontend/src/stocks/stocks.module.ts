@@ -1,0 +1,25 @@
+import { Module } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { LruCacheModule } from '@app/cache';
+import { FrontendEnv } from '@app/contracts';
+import { internalHttpModule } from '@app/common';
+import { CacheInvalidationController } from '../cache-invalidation/cache-invalidation.controller';
+import { CatalogClient } from './catalog.client';
+import { StocksController } from './stocks.controller';
+import { StocksService } from './stocks.service';
+
+@Module({
+  imports: [
+    internalHttpModule(),
+    LruCacheModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<FrontendEnv, true>) => ({
+        enabled: config.get('CACHE_ENABLED', { infer: true }),
+        capacity: config.get('CACHE_CAPACITY', { infer: true }),
+      }),
+    }),
+  ],
+  controllers: [StocksController, CacheInvalidationController],
+  providers: [CatalogClient, StocksService],
+})
+export class StocksModule {}

@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import { VersionedLruCache } from '@app/cache';
+import { InvalidateResponse, StockInfo } from '@app/contracts';
+import { CatalogClient } from './catalog.client';
+
+/** Stock lookups through the LRU cache; the catalog pushes invalidations here. */
+@Injectable()
+export class StocksService {
+  constructor(
+    private readonly cache: VersionedLruCache<StockInfo>,
+    private readonly catalog: CatalogClient,
+  ) {}
+
+  lookup(name: string): Promise<StockInfo> {
+    return this.cache.getOrLoad(name, () => this.catalog.query(name));
+  }
+
+  invalidate(name: string): InvalidateResponse {
+    return this.cache.invalidate(name)
+      ? { stock_name: name, message: 'removed successfully' }
+      : { message: "this stock isn't exist in cache" };
+  }
+}

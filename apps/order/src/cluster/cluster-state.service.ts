@@ -1,0 +1,103 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Subject } from 'rxjs';
+import { OrderEnv, ReplicaAddress, ReplicaRole, ReplicaStatus } from '@app/contracts';
+import { OrderLogService } from '../orders/order-log.service';
+
+/**
+ * Who this replica is and what it believes about the cluster: its role, the highest epoch it has
+ * seen (persisted), the leader of that epoch, and — while leading — the commit point.
+ *
+ * Epochs only grow. Learning a higher epoch while leading means another replica was elected:
+ * {@link deposed$} fires and the leadership service steps down.
+ */
+@Injectable()
+export class ClusterStateService {
+  private readonly logger = new Logger(ClusterStateService.name);
+  readonly id: number;
+  readonly self: ReplicaAddress;
+  readonly peers: ReplicaAddress[];
+  private currentRole: ReplicaRole = 'recovering';
+  /** Highest order number known durable on enough replicas (leader: computed; follower: learnt). */
+  commitNo = 0;
+  /** Settles when a promotion in progress has finished (the new leader has caught up). */
+  promotion: Promise<void> = Promise.resolve();
+  readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
+
+  constructor(
+    config: ConfigService<OrderEnv, true>,
+    private readonly log: OrderLogService,
+  ) {
+    this.id = config.get('ORDER_ID', { infer: true });
+    const replicas = config.get('ORDER_REPLICAS', { infer: true });
+    const self = replicas.find((r) => r.id === this.id);
+    if (!self) throw new Error(`ORDER_ID ${this.id} is not listed in ORDER_REPLICAS`);
+    this.self = self;
+    this.peers = replicas.filter((r) => r.id !== this.id);
+  }
+
+  get role(): ReplicaRole {
+    return this.currentRole;
+  }
+
+  set role(role: ReplicaRole) {
+    if (role !== this.currentRole) this.logger.log(`role ${this.currentRole} → ${role} (epoch ${this.epoch})`);
+    this.currentRole = role;
+  }
+
+  get epoch(): number {
+    return this.log.getMeta('epoch');
+  }
+
+  get leaderId(): number | null {
+    return this.log.getMeta('leader') || null;
+  }
+
+  get ready(): boolean {
+    return this.currentRole !== 'recovering';
+  }
+
+  /** Size of a majority of all replicas. */
+  get majority(): number {
+    return Math.floor((this.peers.length + 1) / 2) + 1;
+  }
+
+  peer(id: number | null): ReplicaAddress | undefined {
+    return this.peers.find((p) => p.id === id);
+  }
+
+  /**
+   * Records an epoch and its leader if it is at least the highest seen. Returns false for a stale
+   * epoch. Emits {@link deposed$} when this replica was leading and another one now leads.
+   */
+  async observeEpoch(epoch: number, leader: number): Promise<boolean> {
+    if (epoch < this.epoch) return false;
+    if (epoch === this.epoch && leader === this.leaderId) return true;
+    const wasLeading = this.currentRole === 'leader' || this.currentRole === 'promoting';
+    await this.log.updateMeta({ epoch, leader });
+    if (wasLeading && leader !== this.id) {
+      this.logger.warn(`deposed: replica ${leader} leads epoch ${epoch}`);
+      this.deposed$.next({ epoch, leader });
+    }
+    return true;
+  }
+
+  status(): ReplicaStatus {
+    const last = this.log.lastPosition();
+    return {
+      id: this.id,
+      role: this.currentRole,
+      ready: this.ready,
+      epoch: this.epoch,
+      leader: this.leaderId,
+      last_no: last.order_no,
+      last_epoch: last.epoch,
+      commit_no: Math.max(this.commitNo, this.log.getMeta('commit_no')),
+    };
+  }
+}
+
+/** Log order used to pick the most advanced replica: epoch of the last entry, then its number. */
+export function moreAdvanced(a: { last_epoch: number; last_no: number }, b: { last_epoch: number; last_no: number }): boolean {
+  return a.last_epoch !== b.last_epoch ? a.last_epoch > b.last_epoch : a.last_no > b.last_no;
+}

@@ -1,0 +1,76 @@
+import { HttpService } from '@nestjs/axios';
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { AxiosResponse } from 'axios';
+import { firstValueFrom } from 'rxjs';
+import {
+  CatalogRoutes,
+  CatalogTradeDto,
+  CatalogTradesPage,
+  OrderEnv,
+  OrderLogPage,
+  OrderRoutes,
+  ReplicaAddress,
+  ReplicaStatus,
+  SyncDto,
+} from '@app/contracts';
+
+/** HTTP calls from a replica to its peers and to the catalog. Statuses are returned, transport errors thrown. */
+@Injectable()
+export class PeersClient {
+  readonly timeoutMs: number;
+  private readonly catalogUrl: string;
+
+  constructor(
+    private readonly http: HttpService,
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.timeoutMs = config.get('PEER_TIMEOUT_MS', { infer: true });
+    this.catalogUrl = config.get('CATALOG_URL', { infer: true }).replace(/\/$/, '');
+  }
+
+  private get<T>(url: string, params?: object, timeout = this.timeoutMs): Promise<AxiosResponse<T>> {
+    return firstValueFrom(this.http.get<T>(url, { params, timeout }));
+  }
+
+  private post<T>(url: string, body: object, timeout = this.timeoutMs): Promise<AxiosResponse<T>> {
+    return firstValueFrom(this.http.post<T>(url, body, { timeout }));
+  }
+
+  /** Status of one peer, or null when it cannot be reached. */
+  async status(peer: ReplicaAddress): Promise<ReplicaStatus | null> {
+    try {
+      const res = await this.get<ReplicaStatus>(`${peer.url}/${OrderRoutes.status}`);
+      return res.status === 200 ? res.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Statuses of every reachable peer. */
+  async statuses(peers: ReplicaAddress[]): Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]> {
+    const all = await Promise.all(peers.map(async (peer) => ({ peer, status: await this.status(peer) })));
+    return all.filter((s): s is { peer: ReplicaAddress; status: ReplicaStatus } => s.status !== null);
+  }
+
+  /** A page of a peer's log; throws when the peer cannot serve it. */
+  async logPage(peer: ReplicaAddress, after: number, limit: number): Promise<OrderLogPage> {
+    const res = await this.get<OrderLogPage>(`${peer.url}/${OrderRoutes.log}`, { after, limit });
+    if (res.status !== 200) throw new Error(`replica ${peer.id} answered ${res.status} for its log`);
+    return res.data;
+  }
+
+  sync(peer: ReplicaAddress, body: SyncDto): Promise<AxiosResponse<{ last_no?: number; code?: string; message?: string }>> {
+    return this.post(`${peer.url}/${OrderRoutes.sync}`, body);
+  }
+
+  catalogTrade(body: CatalogTradeDto): Promise<AxiosResponse<{ message: string }>> {
+    return this.post(`${this.catalogUrl}/${CatalogRoutes.trade}`, body);
+  }
+
+  async catalogTrades(after: number, limit: number): Promise<CatalogTradesPage> {
+    const res = await this.get<CatalogTradesPage>(`${this.catalogUrl}/${CatalogRoutes.trades}`, { after, limit });
+    if (res.status !== 200) throw new Error(`catalog answered ${res.status} for its trades`);
+    return res.data;
+  }
+}

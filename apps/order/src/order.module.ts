@@ -1,0 +1,54 @@
+import { Module } from '@nestjs/common';
+import { ConfigModule, ConfigService } from '@nestjs/config';
+import { TerminusModule } from '@nestjs/terminus';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OrderEnv, validateEnv } from '@app/contracts';
+import { CommonHttpModule, internalHttpModule, sqliteOptions, SqlitePragmas } from '@app/common';
+import { ClusterStateService } from './cluster/cluster-state.service';
+import { PeersClient } from './cluster/peers.client';
+import { FaultInjector } from './faults/fault-injector.service';
+import { HealthController } from './health/health.controller';
+import { RecoveryHealthIndicator } from './health/recovery.health';
+import { ORDER_MIGRATIONS } from './migrations';
+import { Order } from './orders/order.entity';
+import { OrderLogService } from './orders/order-log.service';
+import { OrdersController } from './orders/orders.controller';
+import { ReplicaMeta } from './orders/replica-meta.entity';
+import { TradeService } from './orders/trade.service';
+import { CatchUpService } from './recovery/catch-up.service';
+import { LeadershipService } from './replication/leadership.service';
+import { ReconcilerService } from './replication/reconciler.service';
+import { ReplicationController } from './replication/replication.controller';
+import { ReplicatorService } from './replication/replicator.service';
+import { SyncService } from './replication/sync.service';
+
+@Module({
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(OrderEnv, env) }),
+    TypeOrmModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<OrderEnv, true>) =>
+        sqliteOptions(config.get('DATA_DIR', { infer: true }), `order-${config.get('ORDER_ID', { infer: true })}.sqlite`, ORDER_MIGRATIONS),
+    }),
+    TypeOrmModule.forFeature([Order, ReplicaMeta]),
+    TerminusModule.forRoot({ logger: false, errorLogStyle: 'pretty' }),
+    internalHttpModule(),
+    CommonHttpModule,
+  ],
+  controllers: [OrdersController, ReplicationController, HealthController],
+  providers: [
+    SqlitePragmas,
+    OrderLogService,
+    ClusterStateService,
+    PeersClient,
+    FaultInjector,
+    CatchUpService,
+    ReplicatorService,
+    ReconcilerService,
+    SyncService,
+    LeadershipService,
+    TradeService,
+    RecoveryHealthIndicator,
+  ],
+})
+export class OrderModule {}

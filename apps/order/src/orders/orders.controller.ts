@@ -1,0 +1,24 @@
+import { Controller, Get, Query, UseFilters } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { OrderPlacedResponse, OrderQueryDto, OrderQueryResponse, OrderRoutes, ReplicaTradeDto } from '@app/contracts';
+import { ShapedErrorFilter } from '@app/common';
+import { TradeService } from './trade.service';
+
+@ApiTags('orders (internal)')
+@Controller()
+export class OrdersController {
+  constructor(private readonly trades: TradeService) {}
+
+  /** `GET /trade?stock_name&trade_type&quantity&request_id&epoch` (leader only) → `{"order_no":N}`. */
+  @Get(OrderRoutes.trade)
+  @UseFilters(new ShapedErrorFilter('order'))
+  async trade(@Query() dto: ReplicaTradeDto): Promise<OrderPlacedResponse> {
+    return { order_no: await this.trades.trade(dto) };
+  }
+
+  /** `GET /query?order_no=N` → `{"data":{…}}` or 404 `{"error":{…}}`. */
+  @Get(OrderRoutes.query)
+  async query(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
+    return { data: await this.trades.lookup(q.order_no) };
+  }
+}

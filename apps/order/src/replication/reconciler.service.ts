@@ -1,0 +1,73 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Mutex } from 'async-mutex';
+import { OrderEnv } from '@app/contracts';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { PeersClient } from '../cluster/peers.client';
+import { OrderLogService } from '../orders/order-log.service';
+import { ReplicatorService } from './replicator.service';
+
+const PAGE = 500;
+
+/**
+ * Keeps the catalog and the order log in step. A trade the catalog applied must end up in the
+ * log even when the leader that made it crashed before storing it and no retry ever comes. The
+ * leader lists the catalog's applied trades after the last reconciled sequence number and
+ * appends every one whose request id is not in the log. Runs at promotion and then on an interval.
+ */
+@Injectable()
+export class ReconcilerService {
+  private readonly logger = new Logger(ReconcilerService.name);
+  private readonly intervalMs: number;
+  private timer?: NodeJS.Timeout;
+  private readonly running = new Mutex();
+
+  constructor(
+    private readonly state: ClusterStateService,
+    private readonly log: OrderLogService,
+    private readonly peers: PeersClient,
+    private readonly replicator: ReplicatorService,
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.intervalMs = config.get('RECONCILE_INTERVAL_MS', { infer: true });
+  }
+
+  start(): void {
+    this.stop();
+    this.timer = setInterval(() => void this.runOnce().catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`)), this.intervalMs);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One pass; returns how many missing orders were recorded. Throws when the catalog cannot be read. */
+  runOnce(): Promise<number> {
+    return this.running.runExclusive(async () => {
+      let recorded = 0;
+      let after = this.log.getMeta('reconciled_seq');
+      for (;;) {
+        const epoch = this.state.epoch;
+        if (this.state.leaderId !== this.state.id) return recorded;
+        const { trades } = await this.peers.catalogTrades(after, PAGE);
+        for (const t of trades) {
+          if (await this.log.findByRequestId(t.request_id)) continue;
+          const { created, record } = await this.log.exclusive(() =>
+            this.log.appendNew({ epoch, request_id: t.request_id, stock_name: t.stock_name, trade_type: t.type, quantity: t.quantity }),
+          );
+          if (created) {
+            recorded++;
+            this.logger.warn(`recorded order ${record.order_no} for catalog trade ${t.seq} (${t.request_id}) that had no order`);
+          }
+        }
+        if (trades.length > 0) {
+          after = trades[trades.length - 1].seq;
+          await this.log.updateMeta({ reconciled_seq: after });
+        }
+        if (recorded > 0) this.replicator.kick();
+        if (trades.length < PAGE) return recorded;
+      }
+    });
+  }
+}

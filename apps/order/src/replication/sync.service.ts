@@ -1,0 +1,69 @@
+import { Injectable } from '@nestjs/common';
+import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
+import { InvalidInput, Unavailable } from '@app/common';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { OrderLogService, sameEntry } from '../orders/order-log.service';
+import { CatchUpService } from '../recovery/catch-up.service';
+
+/**
+ * Follower side of replication: applies a leader's `POST /sync` in order-number order.
+ *
+ * A sync from an older epoch is refused (fencing). The entry just before the batch must match
+ * ours; when it does not (a gap, or a divergent tail) the follower fetches what it is missing
+ * from the leader before applying the batch. An entry that differs from ours at the same number
+ * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless.
+ */
+@Injectable()
+export class SyncService {
+  constructor(
+    private readonly state: ClusterStateService,
+    private readonly log: OrderLogService,
+    private readonly catchUp: CatchUpService,
+  ) {}
+
+  async apply(dto: SyncDto): Promise<SyncResponse> {
+    if (dto.leader === this.state.id) throw new InvalidInput('a replica cannot sync from itself');
+    const leader = this.state.peer(dto.leader);
+    if (!leader) throw new InvalidInput(`unknown leader ${dto.leader}`);
+    if (!(await this.state.observeEpoch(dto.epoch, dto.leader))) {
+      throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
+    }
+    if (this.state.role !== 'follower') {
+      throw new Unavailable(`replica ${this.state.id} is ${this.state.role}`, ReplicaRefusal.notReady);
+    }
+    return this.log.exclusive(async () => {
+      const prev = dto.prev ?? { order_no: 0, epoch: 0 };
+      if (!(await this.matches(prev.order_no, prev.epoch))) {
+        await this.catchUp.catchUpFrom(leader, false);
+      }
+      const toAppend: OrderRecordDto[] = [];
+      for (const entry of dto.orders) {
+        const last = this.log.lastPosition().order_no;
+        if (toAppend.length === 0 && entry.order_no <= last) {
+          const own = await this.log.find(entry.order_no);
+          if (own && sameEntry(own, entry)) continue;
+          await this.log.truncateFrom(entry.order_no);
+        }
+        toAppend.push(entry);
+      }
+      if (toAppend.length > 0 && toAppend[0].order_no !== this.log.lastPosition().order_no + 1) {
+        // Still a gap (the leader's log moved on while we fetched): repair again, then skip what we have.
+        await this.catchUp.catchUpFrom(leader, false);
+        return { last_no: this.log.lastPosition().order_no };
+      }
+      const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prev.order_no;
+      const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
+      await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
+      this.state.commitNo = commitNo;
+      return { last_no: this.log.lastPosition().order_no };
+    });
+  }
+
+  private async matches(orderNo: number, epoch: number): Promise<boolean> {
+    if (orderNo === 0) return true;
+    const last = this.log.lastPosition();
+    if (last.order_no === orderNo) return last.epoch === epoch;
+    const own = await this.log.find(orderNo);
+    return own !== null && own.epoch === epoch;
+  }
+}
