@@ -12,4 +12,5 @@ module.exports = {
     '^@app/common(|/.*)$': '<rootDir>/libs/common/src$1',
   },
   testTimeout: 120000,
+  forceExit: true,
 };

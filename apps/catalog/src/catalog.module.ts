@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { CatalogEnv, validateEnv } from '@app/contracts';
+import { CatalogEnv, CatalogRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule, sqliteOptions, SqlitePragmas } from '@app/common';
 import { HealthModule } from './health/health.module';
 import { CATALOG_MIGRATIONS } from './migrations';
@@ -15,7 +15,7 @@ import { StocksModule } from './stocks/stocks.module';
       useFactory: (config: ConfigService<CatalogEnv, true>) =>
         sqliteOptions(config.get('DATA_DIR', { infer: true }), 'catalog.sqlite', CATALOG_MIGRATIONS),
     }),
-    CommonHttpModule,
+    CommonHttpModule.forRoot({ [`POST /${CatalogRoutes.trade}`]: 'message' }),
     StocksModule,
     HealthModule,
   ],

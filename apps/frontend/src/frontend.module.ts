@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
-import { FrontendEnv, validateEnv } from '@app/contracts';
+import { FrontendEnv, FrontendRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule } from '@app/common';
 import { LeaderModule } from './leader/leader.module';
 import { OrdersModule } from './orders/orders.module';
@@ -11,7 +11,7 @@ import { StocksModule } from './stocks/stocks.module';
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(FrontendEnv, env) }),
     ScheduleModule.forRoot(),
-    CommonHttpModule,
+    CommonHttpModule.forRoot({ [`POST /${FrontendRoutes.orders}`]: 'order' }),
     StocksModule,
     LeaderModule,
     OrdersModule,

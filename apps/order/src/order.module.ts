@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OrderEnv, validateEnv } from '@app/contracts';
+import { OrderEnv, OrderRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule, internalHttpModule, sqliteOptions, SqlitePragmas } from '@app/common';
 import { ClusterStateService } from './cluster/cluster-state.service';
 import { PeersClient } from './cluster/peers.client';
@@ -33,7 +33,11 @@ import { SyncService } from './replication/sync.service';
     TypeOrmModule.forFeature([Order, ReplicaMeta]),
     TerminusModule.forRoot({ logger: false, errorLogStyle: 'pretty' }),
     internalHttpModule(),
-    CommonHttpModule,
+    CommonHttpModule.forRoot({
+      [`GET /${OrderRoutes.trade}`]: 'order',
+      [`POST /${OrderRoutes.sync}`]: 'message',
+      [`GET /${OrderRoutes.leader}`]: 'message',
+    }),
   ],
   controllers: [OrdersController, ReplicationController, HealthController],
   providers: [

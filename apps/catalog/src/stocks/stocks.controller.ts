@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   CatalogQueryResponse,
@@ -9,7 +9,6 @@ import {
   PageQueryDto,
   StockQueryDto,
 } from '@app/contracts';
-import { ShapedErrorFilter } from '@app/common';
 import { StocksService } from './stocks.service';
 
 @ApiTags('catalog (internal)')
@@ -26,7 +25,6 @@ export class StocksController {
   /** `POST /trade` → `{"message":…}` with 200, 404 or 409. */
   @Post(CatalogRoutes.trade)
   @HttpCode(200)
-  @UseFilters(new ShapedErrorFilter('message'))
   async trade(@Body() dto: CatalogTradeDto): Promise<MessageResponse> {
     return { message: await this.stocks.trade(dto) };
   }

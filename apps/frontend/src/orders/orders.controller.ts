@@ -1,4 +1,4 @@
-import { Body, Controller, Get, Headers, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, Headers, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiHeader, ApiTags } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import {
@@ -10,7 +10,7 @@ import {
   PlaceOrderDto,
   REQUEST_ID_PATTERN,
 } from '@app/contracts';
-import { InvalidInput, ShapedErrorFilter } from '@app/common';
+import { InvalidInput } from '@app/common';
 import { OrdersService } from './orders.service';
 
 @ApiTags('orders')
@@ -24,7 +24,6 @@ export class OrdersController {
    */
   @Post()
   @HttpCode(200)
-  @UseFilters(new ShapedErrorFilter('order'))
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key, same outcome; the catalog moves at most once' })
   async place(
     @Body() dto: PlaceOrderDto,

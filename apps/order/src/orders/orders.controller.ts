@@ -1,7 +1,6 @@
-import { Controller, Get, Query, UseFilters } from '@nestjs/common';
+import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { OrderPlacedResponse, OrderQueryDto, OrderQueryResponse, OrderRoutes, ReplicaTradeDto } from '@app/contracts';
-import { ShapedErrorFilter } from '@app/common';
 import { TradeService } from './trade.service';
 
 @ApiTags('orders (internal)')
@@ -11,7 +10,6 @@ export class OrdersController {
 
   /** `GET /trade?stock_name&trade_type&quantity&request_id&epoch` (leader only) → `{"order_no":N}`. */
   @Get(OrderRoutes.trade)
-  @UseFilters(new ShapedErrorFilter('order'))
   async trade(@Query() dto: ReplicaTradeDto): Promise<OrderPlacedResponse> {
     return { order_no: await this.trades.trade(dto) };
   }

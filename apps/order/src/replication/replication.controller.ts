@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Query, UseFilters } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import {
   LeaderNoticeDto,
@@ -10,7 +10,6 @@ import {
   SyncDto,
   SyncResponse,
 } from '@app/contracts';
-import { ShapedErrorFilter } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { LeadershipService } from './leadership.service';
@@ -18,7 +17,6 @@ import { SyncService } from './sync.service';
 
 @ApiTags('replication (internal)')
 @Controller()
-@UseFilters(new ShapedErrorFilter('message'))
 export class ReplicationController {
   constructor(
     private readonly sync: SyncService,

@@ -1,14 +1,21 @@
-import { Global, Module } from '@nestjs/common';
+import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
-import { ShapedErrorFilter } from './error-filter';
+import { ErrorShapes, ShapedErrorFilter } from './error-filter';
 import { createValidationPipe } from './validation.pipe';
 
-/** Registers the global validation pipe and the default (`error`-shaped) exception filter. */
-@Global()
-@Module({
-  providers: [
-    { provide: APP_PIPE, useFactory: createValidationPipe },
-    { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter('error') },
-  ],
-})
-export class CommonHttpModule {}
+/**
+ * Registers the global validation pipe and the global exception filter, told which routes
+ * answer failures in a shape other than `{"error":{…}}`.
+ */
+@Module({})
+export class CommonHttpModule {
+  static forRoot(errorShapes: ErrorShapes = {}): DynamicModule {
+    return {
+      module: CommonHttpModule,
+      providers: [
+        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes) },
+      ],
+    };
+  }
+}

@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { DomainError } from '../errors';
 
 /**
@@ -58,20 +58,27 @@ export function shapeFailure(shape: ErrorShape, f: Failure): Record<string, unkn
   }
 }
 
+/** Routes whose contract uses a failure shape other than `error`, keyed `METHOD /path`. */
+export type ErrorShapes = Record<string, ErrorShape>;
+
 /**
- * Maps every exception to a status and one of the seed's shapes. Registered globally with the
- * `error` shape; handlers whose contract uses another shape add `@UseFilters(new ShapedErrorFilter('order'))`.
+ * The one global exception filter: maps every exception to a status and the seed's shape for
+ * that route. It is keyed by method and path rather than set per handler because some failures
+ * (malformed JSON, oversized bodies) happen in the body parser, before any handler is chosen.
  */
 @Catch()
 export class ShapedErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(ShapedErrorFilter.name);
 
-  constructor(private readonly shape: ErrorShape = 'error') {}
+  constructor(private readonly shapes: ErrorShapes = {}) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const res = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const res = http.getResponse<Response>();
+    const req = http.getRequest<Request>();
     const failure = describeFailure(exception, this.logger);
     if (res.headersSent) return;
-    res.status(failure.status).json(shapeFailure(this.shape, failure));
+    const shape = this.shapes[`${req.method} ${req.path.replace(/\/+$/, '') || '/'}`] ?? 'error';
+    res.status(failure.status).json(shapeFailure(shape, failure));
   }
 }

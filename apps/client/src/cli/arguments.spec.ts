@@ -1,0 +1,91 @@
+import { UsageError } from '../usage-error';
+import { parseIdempotencyKey, parseLoadArgs, parseQuantity, parseTradeType, resolveUrl } from './arguments';
+
+function usageMessage(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err: unknown) {
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    return (err as UsageError).message;
+  }
+  throw new Error('expected a UsageError');
+}
+
+describe('parseLoadArgs', () => {
+  const env = {};
+
+  it('applies nothing it was not given and keeps the defaults to the runner', () => {
+    const args = parseLoadArgs({}, env);
+    expect(args).toEqual({ options: { url: 'http://127.0.0.1:30001', timeoutMs: undefined }, json: undefined, quiet: false });
+  });
+
+  it('parses every option', () => {
+    const args = parseLoadArgs(
+      { sessions: '8', p: '0.25', duration: '1.5', seed: '99', json: 'out.json', quiet: true, mixedCase: true, url: 'http://h:1', timeout: '500' },
+      env,
+    );
+    expect(args).toEqual({
+      options: { url: 'http://h:1', timeoutMs: 500, sessions: 8, p: 0.25, durationS: 1.5, seed: 99, mixedCase: true },
+      json: 'out.json',
+      quiet: true,
+    });
+  });
+
+  it.each([
+    [{ p: '1.5' }, '--p must be a probability between 0 and 1 (got 1.5)'],
+    [{ p: '-1' }, '--p must be a probability between 0 and 1 (got -1)'],
+    [{ p: 'half' }, '--p must be a number (got "half")'],
+    [{ sessions: '0' }, '--sessions must be an integer between 1 and 1000 (got 0)'],
+    [{ sessions: '2.5' }, '--sessions must be an integer between 1 and 1000 (got 2.5)'],
+    [{ iterations: '0' }, '--iterations must be an integer between 1 and 10000000 (got 0)'],
+    [{ duration: '0' }, '--duration must be a number of seconds greater than 0 and at most 604800 (got 0)'],
+    [{ seed: '-1' }, '--seed must be an integer between 0 and 4294967295 (got -1)'],
+    [{ timeout: '0' }, '--timeout must be an integer number of milliseconds between 1 and 600000 (got 0)'],
+    [{ url: 'localhost:30001' }, '--url must be an http(s) URL such as http://127.0.0.1:30001 (got "localhost:30001")'],
+    [{ json: ' ' }, '--json needs a file name'],
+  ])('rejects %j with a clear message', (raw, message) => {
+    expect(usageMessage(() => parseLoadArgs(raw, env))).toBe(message);
+  });
+
+  it('refuses --iterations together with --duration', () => {
+    expect(usageMessage(() => parseLoadArgs({ iterations: '10', duration: '5' }, env))).toMatch(
+      /^--iterations and --duration cannot be used together/,
+    );
+  });
+});
+
+describe('resolveUrl', () => {
+  it('prefers --url, then BAZAAR_URL, then the default', () => {
+    expect(resolveUrl('http://a:1', { BAZAAR_URL: 'http://b:2' })).toBe('http://a:1');
+    expect(resolveUrl(undefined, { BAZAAR_URL: 'http://b:2' })).toBe('http://b:2');
+    expect(resolveUrl(undefined, { BAZAAR_URL: '' })).toBe('http://127.0.0.1:30001');
+    expect(resolveUrl(undefined, {})).toBe('http://127.0.0.1:30001');
+  });
+
+  it('names BAZAAR_URL when that is what is wrong', () => {
+    expect(usageMessage(() => resolveUrl(undefined, { BAZAAR_URL: 'nope' }))).toBe(
+      'BAZAAR_URL must be an http(s) URL such as http://127.0.0.1:30001 (got "nope")',
+    );
+  });
+});
+
+describe('single-operation arguments', () => {
+  it('keeps the trade type spelling and rejects anything but buy/sell', () => {
+    expect(parseTradeType('SeLL')).toBe('SeLL');
+    expect(usageMessage(() => parseTradeType('hold'))).toBe('trade type must be buy or sell (got "hold")');
+  });
+
+  it('accepts positive integer quantities only', () => {
+    expect(parseQuantity('7')).toBe(7);
+    for (const bad of ['0', '-3', '1.5', 'x', '1000001']) {
+      expect(usageMessage(() => parseQuantity(bad))).toBe(`quantity must be an integer between 1 and 1000000 (got "${bad}")`);
+    }
+  });
+
+  it('checks idempotency keys', () => {
+    expect(parseIdempotencyKey(undefined)).toBeUndefined();
+    expect(parseIdempotencyKey('k-1')).toBe('k-1');
+    expect(usageMessage(() => parseIdempotencyKey('has space'))).toMatch(/^--key must be/);
+  });
+});

@@ -1,0 +1,93 @@
+import type { FetchLike } from '../http/bazaar-client';
+import { runCli } from './cli';
+import type { CliIo } from './cli-io';
+
+/** Captures output; `fetchImpl` answers from `respond` (no network). */
+function fakeIo(respond?: (url: string, init: RequestInit) => Response): CliIo & { out: string; err: string; fetchImpl: jest.Mock } {
+  const io = {
+    out: '',
+    err: '',
+    env: {},
+    stdout: (t: string) => {
+      io.out += t;
+    },
+    stderr: (t: string) => {
+      io.err += t;
+    },
+    fetchImpl: jest.fn<ReturnType<FetchLike>, Parameters<FetchLike>>(async (url, init) => {
+      if (!respond) throw new Error('no network in unit specs');
+      return respond(url, init);
+    }),
+  };
+  return io;
+}
+
+const json = (status: number, body: unknown): Response =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+
+const argv = (...args: string[]): string[] => ['node', 'main.js', ...args];
+
+describe('runCli argument validation', () => {
+  it.each([
+    [['load', '--p', '1.5'], 'error: --p must be a probability between 0 and 1 (got 1.5)'],
+    [['load', '--p', '-1'], 'error: --p must be a probability between 0 and 1 (got -1)'],
+    [['load', '--sessions', '0'], 'error: --sessions must be an integer between 1 and 1000 (got 0)'],
+    [['load', '--iterations', '10', '--duration', '5'], 'error: --iterations and --duration cannot be used together'],
+    [['load', '--bogus'], "error: unknown option '--bogus'"],
+    [['trade', 'Stock1', 'hold', '1'], 'error: trade type must be buy or sell (got "hold")'],
+    [['trade', 'Stock1', 'buy'], "error: missing required argument 'quantity'"],
+    [['order', 'abc'], 'error: order number must be an integer between'],
+    [['lookup', 'Stock1', '--repeat', '0'], 'error: --repeat must be an integer between 1 and 1000000 (got "0")'],
+    [['nonsense'], "error: unknown command 'nonsense'"],
+  ])('%j exits with code 2 and a clear message, sending nothing', async (args, message) => {
+    const io = fakeIo();
+    await expect(runCli(argv(...args), io)).resolves.toBe(2);
+    expect(io.err).toContain(message);
+    expect(io.fetchImpl).not.toHaveBeenCalled();
+  });
+
+  it('prints the usage and exits with 2 when no command is given', async () => {
+    const io = fakeIo();
+    await expect(runCli(argv(), io)).resolves.toBe(2);
+    expect(io.err).toContain('Usage: client');
+  });
+
+  it('prints help on stdout and exits with 0 for --help', async () => {
+    const io = fakeIo();
+    await expect(runCli(argv('load', '--help'), io)).resolves.toBe(0);
+    expect(io.out).toContain('--iterations <n>');
+    expect(io.out).toContain('--duration <seconds>');
+  });
+});
+
+describe('single operations', () => {
+  it('lookup prints the JSON response and exits with 0', async () => {
+    const stock = { stock_name: 'Stock1', price: 9.99, trade_volume: 0, quantity: 100 };
+    const io = fakeIo(() => json(200, stock));
+    await expect(runCli(argv('--url', 'http://bazaar:1', 'lookup', 'Stock1'), io)).resolves.toBe(0);
+    expect(JSON.parse(io.out)).toEqual(stock);
+    expect(io.err).toMatch(/^HTTP 200 in \d+\.\d\d ms\n$/);
+    expect(io.fetchImpl.mock.calls[0][0]).toBe('http://bazaar:1/stocks?stock_name=Stock1');
+  });
+
+  it('trade sends the body, the spelling given and the idempotency key; a refusal exits with 1', async () => {
+    const io = fakeIo(() => json(409, { order_no: -1, message: 'Trade failed!' }));
+    await expect(runCli(argv('trade', 'Stock2', 'SELL', '3', '--key', 'k1', '--repeat', '2'), io)).resolves.toBe(1);
+    const [url, init] = io.fetchImpl.mock.calls[0];
+    expect(url).toBe('http://127.0.0.1:30001/orders');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(String(init.body))).toEqual({ stock_name: 'Stock2', trade_type: 'SELL', quantity: 3 });
+    expect((init.headers as Record<string, string>)['idempotency-key']).toBe('k1');
+    expect(io.out).toMatch(/#1 {2}HTTP 409 {2}[\d.]+ ms {2}\{"order_no":-1,"message":"Trade failed!"\}/);
+    expect(io.out).toContain('2 requests in');
+    expect(io.out).toContain('2 × HTTP 409');
+  });
+
+  it('order reports a transport failure on stderr and exits with 1', async () => {
+    const io = fakeIo(() => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    });
+    await expect(runCli(argv('order', '5'), io)).resolves.toBe(1);
+    expect(io.err).toMatch(/^error: request failed: ECONNREFUSED/);
+  });
+});

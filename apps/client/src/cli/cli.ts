@@ -1,0 +1,66 @@
+import { Command, CommanderError } from 'commander';
+import { registerLoadCommand } from '../commands/load.command';
+import { registerLookupCommand } from '../commands/lookup.command';
+import { registerOrderCommand } from '../commands/order.command';
+import { registerTradeCommand } from '../commands/trade.command';
+import type { CommandContext } from '../commands/command-context';
+import { DEFAULT_URL } from '../http/bazaar-client';
+import { ExitCode, UsageError } from '../usage-error';
+import { URL_ENV } from './arguments';
+import type { CliIo } from './cli-io';
+
+/** The client's command line: the commands registered on a commander program that writes to `ctx.io`. */
+export function buildProgram(ctx: CommandContext): Command {
+  const program = new Command('client')
+    .description('Stock Bazaar client: single operations and load runs against the front end')
+    .option('--url <url>', `front end base URL (default: $${URL_ENV} or ${DEFAULT_URL})`)
+    .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
+    .exitOverride();
+  registerLookupCommand(program, ctx);
+  registerTradeCommand(program, ctx);
+  registerOrderCommand(program, ctx);
+  registerLoadCommand(program, ctx);
+  // Subcommands inherit the output settings and exit behaviour.
+  for (const command of program.commands) {
+    command.configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) }).exitOverride();
+    command.showHelpAfterError('(run with --help for usage)');
+  }
+  return program;
+}
+
+/**
+ * Runs the CLI on `argv` (as in `process.argv`: node, script, args…) and resolves to the exit
+ * code: 0 success, 1 a request or check failed, 2 a bad command line (nothing sent), 130 a load
+ * run stopped with Ctrl-C. Never calls `process.exit`.
+ */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let exitCode: number = ExitCode.ok;
+  const ctx: CommandContext = {
+    io,
+    run: async (action) => {
+      exitCode = await action();
+    },
+  };
+  const program = buildProgram(ctx);
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return ExitCode.usage;
+    }
+    await program.parseAsync([...argv]);
+    return exitCode;
+  } catch (err: unknown) {
+    if (err instanceof UsageError) {
+      io.stderr(`error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    if (err instanceof CommanderError) {
+      // Commander has already written its message (or the help / version text).
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return ExitCode.failed;
+  }
+}

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import { parseLoadArgs, type RawLoadArgs } from '../cli/arguments';
+import { LOAD_DEFAULTS } from '../load/load-options';
+import type { LoadResult } from '../load/load-result';
+import { runLoad } from '../load/load-runner';
+import { prepareJsonPath, writeJsonReport } from '../report/json-writer';
+import { formatLoadReport } from '../report/load-report';
+import { createProgressView } from '../report/progress';
+import { ExitCode, UsageError } from '../usage-error';
+import type { CommandContext } from './command-context';
+
+/** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+/** 0 when the run found no error, mismatch or missing order; 130 when interrupted; else 1. */
+export function loadExitCode(result: LoadResult): number {
+  if (result.interrupted) return EXIT_INTERRUPTED;
+  return result.passed ? ExitCode.ok : ExitCode.failed;
+}
+
+export function registerLoadCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('load')
+    .description(
+      'run concurrent sessions of "look up a random stock; if it has shares, trade it with probability p", ' +
+        'then read every acknowledged order back and check it',
+    )
+    .option('--sessions <n>', `concurrent sessions (default ${LOAD_DEFAULTS.sessions})`)
+    .option('--p <p>', `probability of trading after a lookup that shows shares, 0–1 (default ${LOAD_DEFAULTS.p})`)
+    .option('--iterations <n>', `iterations per session (default ${LOAD_DEFAULTS.iterations}); not with --duration`)
+    .option('--duration <seconds>', 'run for this many seconds instead of a number of iterations')
+    .option('--seed <n>', 'seed of the PRNG (0–4294967295); a random one is chosen and reported otherwise')
+    .option('--mixed-case', 'send trade_type in random letter case (Buy, SELL…) to check the spelling is kept')
+    .option('--json <file>', 'also write the results as JSON to this file')
+    .option('--quiet', 'no progress output (the report is still printed)')
+    .action((opts: RawLoadArgs, command: Command) =>
+      ctx.run(async () => {
+        const { io } = ctx;
+        const args = parseLoadArgs({ ...command.optsWithGlobals<RawLoadArgs>(), ...opts }, io.env);
+        if (args.json !== undefined) {
+          const path = args.json;
+          await prepareJsonPath(path).catch((err: unknown) => {
+            throw new UsageError(`--json: cannot write to ${path}: ${err instanceof Error ? err.message : String(err)}`);
+          });
+        }
+
+        const progress = args.quiet ? undefined : createProgressView({ write: (t) => io.stderr(t), ttyStream: io.progressTty });
+        const controller = new AbortController();
+        const removeInterrupt = io.onInterrupt?.(() => {
+          progress?.stop();
+          io.stderr('stopping: finishing the current iterations, then checking the orders (Ctrl-C again to quit at once)\n');
+          controller.abort();
+        });
+        let result: LoadResult;
+        try {
+          result = await runLoad({ ...args.options, signal: controller.signal, onProgress: progress && ((p) => progress.update(p)) });
+        } finally {
+          progress?.stop();
+          removeInterrupt?.();
+        }
+
+        io.stdout(formatLoadReport(result));
+        if (args.json !== undefined) {
+          try {
+            const written = await writeJsonReport(args.json, result);
+            io.stderr(`results written to ${written}\n`);
+          } catch (err: unknown) {
+            io.stderr(`error: could not write ${args.json}: ${err instanceof Error ? err.message : String(err)}\n`);
+            return ExitCode.failed;
+          }
+        }
+        return loadExitCode(result);
+      }),
+    );
+}

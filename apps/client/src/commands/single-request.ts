@@ -1,0 +1,62 @@
+import type { HttpOutcome } from '../http/bazaar-client';
+import { LatencyStats } from '../stats/latency-stats';
+import { ExitCode } from '../usage-error';
+import type { CliIo } from '../cli/cli-io';
+
+export interface RepeatOptions {
+  repeat: number;
+  /** With repeats, print only the summary, not one line per request. */
+  quiet: boolean;
+}
+
+function outcomeLabel(outcome: HttpOutcome): string {
+  return outcome.kind === 'response' ? `HTTP ${outcome.status}` : outcome.error;
+}
+
+function bodyText(outcome: HttpOutcome): string {
+  if (outcome.kind === 'transport') return '';
+  return outcome.body === undefined ? outcome.text : JSON.stringify(outcome.body);
+}
+
+/**
+ * Sends one request `repeat` times, one after the other, like the seed client's single
+ * operations. Once: the JSON response on stdout, status and time on stderr. Repeated: a line
+ * per request, then the latency summary. Exit code 0 only when every request got a 2xx.
+ */
+export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, options: RepeatOptions): Promise<number> {
+  const stats = new LatencyStats();
+  const outcomes = new Map<string, number>();
+  let failures = 0;
+  const start = process.hrtime.bigint();
+
+  for (let i = 1; i <= options.repeat; i++) {
+    const outcome = await send();
+    if (outcome.kind === 'response') stats.recordMicros(outcome.latencyUs);
+    const label = outcomeLabel(outcome);
+    outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
+    const ok = outcome.kind === 'response' && outcome.status >= 200 && outcome.status < 300;
+    if (!ok) failures++;
+    const latency = `${(outcome.latencyUs / 1000).toFixed(2)} ms`;
+
+    if (options.repeat === 1) {
+      if (outcome.kind === 'response') {
+        io.stdout(`${outcome.body === undefined ? outcome.text : JSON.stringify(outcome.body, null, 2)}\n`);
+        io.stderr(`${label} in ${latency}\n`);
+      } else {
+        io.stderr(`error: request failed: ${outcome.error} (after ${latency})\n`);
+      }
+    } else if (!options.quiet) {
+      io.stdout(`#${i}  ${label}  ${latency}  ${bodyText(outcome)}`.trimEnd() + '\n');
+    }
+  }
+
+  if (options.repeat > 1) {
+    const totalMs = Number(process.hrtime.bigint() - start) / 1e6;
+    const s = stats.summary();
+    const f = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
+    const counts = [...outcomes.entries()].map(([label, n]) => `${n} × ${label}`).join(', ');
+    io.stdout(`${options.repeat} requests in ${totalMs.toFixed(1)} ms: ${counts}\n`);
+    io.stdout(`latency ms: mean ${f(s.mean_ms)}  p50 ${f(s.p50_ms)}  p90 ${f(s.p90_ms)}  p99 ${f(s.p99_ms)}  max ${f(s.max_ms)}\n`);
+  }
+  return failures === 0 ? ExitCode.ok : ExitCode.failed;
+}

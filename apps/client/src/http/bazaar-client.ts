@@ -1,0 +1,122 @@
+import { FrontendRoutes, IDEMPOTENCY_KEY_HEADER } from '@app/contracts/routes';
+
+/** The request types the client measures. */
+export type RequestType = 'lookup' | 'trade' | 'order_check';
+
+/** An HTTP exchange that completed: some status and its body. */
+export interface HttpResponse {
+  kind: 'response';
+  status: number;
+  /** Parsed JSON body, or `undefined` when the body was empty or not JSON. */
+  body: unknown;
+  /** The raw body text. */
+  text: string;
+  latencyUs: number;
+}
+
+/** A request that got no HTTP response: refused connection, reset, timeout, DNS failure… */
+export interface TransportFailure {
+  kind: 'transport';
+  /** One line, e.g. `ECONNREFUSED` or `timeout after 10000 ms`. */
+  error: string;
+  latencyUs: number;
+}
+
+export type HttpOutcome = HttpResponse | TransportFailure;
+
+export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
+
+export interface BazaarClientOptions {
+  /** Front end base URL, e.g. `http://127.0.0.1:30001`. */
+  url: string;
+  /** Per-request timeout (whole exchange, body included). */
+  timeoutMs: number;
+  /** Injected for tests; defaults to Node's global `fetch` (undici, keep-alive). */
+  fetchImpl?: FetchLike;
+}
+
+export const DEFAULT_URL = 'http://127.0.0.1:30001';
+export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * The public API of the bazaar, as a thin typed wrapper over `fetch`. It never throws for an
+ * HTTP status or a transport failure: every call resolves to an {@link HttpOutcome} with the
+ * measured latency, and callers decide what counts as an error.
+ */
+export class BazaarClient {
+  private readonly base: URL;
+  private readonly timeoutMs: number;
+  private readonly fetchImpl: FetchLike;
+
+  constructor(options: BazaarClientOptions) {
+    // A trailing slash makes relative routes resolve under any path prefix the URL carries.
+    this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
+    this.timeoutMs = options.timeoutMs;
+    this.fetchImpl = options.fetchImpl ?? ((input, init) => fetch(input, init));
+  }
+
+  /** `GET /stocks?stock_name=S`. */
+  lookup(stockName: string): Promise<HttpOutcome> {
+    const url = new URL(FrontendRoutes.stocks, this.base);
+    url.searchParams.set('stock_name', stockName);
+    return this.send('GET', url);
+  }
+
+  /** `POST /orders`, with an `Idempotency-Key` header when a key is given. */
+  trade(stockName: string, tradeType: string, quantity: number, idempotencyKey?: string): Promise<HttpOutcome> {
+    const url = new URL(FrontendRoutes.orders, this.base);
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = idempotencyKey;
+    const body = JSON.stringify({ stock_name: stockName, trade_type: tradeType, quantity });
+    return this.send('POST', url, body, headers);
+  }
+
+  /** `GET /orders?order_no=N`. */
+  order(orderNo: number | string): Promise<HttpOutcome> {
+    const url = new URL(FrontendRoutes.orders, this.base);
+    url.searchParams.set('order_no', String(orderNo));
+    return this.send('GET', url);
+  }
+
+  private async send(method: string, url: URL, body?: string, headers?: Record<string, string>): Promise<HttpOutcome> {
+    const start = process.hrtime.bigint();
+    const elapsedUs = (): number => Number(process.hrtime.bigint() - start) / 1000;
+    try {
+      const response = await this.fetchImpl(url.toString(), {
+        method,
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      // Always read the body: it completes the measurement and frees the keep-alive connection.
+      const text = await response.text();
+      return { kind: 'response', status: response.status, body: parseJson(text), text, latencyUs: elapsedUs() };
+    } catch (err: unknown) {
+      return { kind: 'transport', error: describeTransportError(err, this.timeoutMs), latencyUs: elapsedUs() };
+    }
+  }
+}
+
+function parseJson(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A one-line reason for a failed fetch: the system error code when there is one. */
+export function describeTransportError(err: unknown, timeoutMs: number): string {
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError' || err.name === 'AbortError') return `timeout after ${timeoutMs} ms`;
+    // undici wraps socket errors: TypeError('fetch failed', { cause: Error & { code } }).
+    const cause: unknown = (err as Error & { cause?: unknown }).cause;
+    if (cause instanceof Error) {
+      const code = (cause as Error & { code?: unknown }).code;
+      return typeof code === 'string' ? code : cause.message;
+    }
+    return err.message;
+  }
+  return String(err);
+}

@@ -1,0 +1,47 @@
+import type { OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
+
+/** Type guards for the public API's bodies: a 200 with a malformed body is treated as an error. */
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+export function isStockInfo(body: unknown): body is StockInfo {
+  return (
+    isRecord(body) &&
+    typeof body.stock_name === 'string' &&
+    typeof body.price === 'number' &&
+    typeof body.trade_volume === 'number' &&
+    typeof body.quantity === 'number'
+  );
+}
+
+export function isOrderPlaced(body: unknown): body is OrderPlacedResponse {
+  return isRecord(body) && Number.isSafeInteger(body.order_no) && (body.order_no as number) > 0;
+}
+
+export function isOrderFailed(body: unknown): body is OrderFailedResponse {
+  return isRecord(body) && body.order_no === -1 && typeof body.message === 'string';
+}
+
+export function isOrderInfo(value: unknown): value is OrderInfo {
+  return (
+    isRecord(value) &&
+    typeof value.order_no === 'number' &&
+    typeof value.stock_name === 'string' &&
+    typeof value.trade_type === 'string' &&
+    typeof value.quantity === 'number'
+  );
+}
+
+export function isOrderQueryResponse(body: unknown): body is OrderQueryResponse {
+  return isRecord(body) && isOrderInfo(body.data);
+}
+
+/** The `message` of an `{"error":{…}}` or `{"order_no":-1,"message"}` body, if any. */
+export function errorMessage(body: unknown): string | undefined {
+  if (!isRecord(body)) return undefined;
+  if (typeof body.message === 'string') return body.message;
+  if (isRecord(body.error) && typeof body.error.message === 'string') return body.error.message;
+  return undefined;
+}

@@ -1,0 +1,173 @@
+import type { OrderInfo } from '@app/contracts';
+
+/** What the client sent for an order the bazaar acknowledged. */
+export interface SentOrder {
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+  idempotency_key?: string;
+  session?: number;
+}
+
+/** The outcome of reading one order back with `GET /orders?order_no=N`. */
+export type OrderReadBack =
+  | { kind: 'found'; order: OrderInfo }
+  | { kind: 'missing' }
+  /** No answer that says either way: transport failure, 5xx, malformed body. */
+  | { kind: 'error'; reason: string };
+
+export type OrderProblemKind = 'mismatch' | 'missing' | 'duplicate' | 'unchecked';
+
+/** One order that did not check out, for the report. */
+export interface OrderProblem {
+  order_no: number;
+  problem: OrderProblemKind;
+  sent: SentOrder;
+  /** What the bazaar returned (mismatch). */
+  got?: OrderInfo;
+  /** Fields that differ (mismatch). */
+  fields?: string[];
+  /** Why the order could not be checked (unchecked), or the other trade given the same number (duplicate). */
+  reason?: string;
+}
+
+export interface ConsistencyReport {
+  /** Distinct order numbers acknowledged during the run. */
+  recorded: number;
+  /** Orders read back with a definite answer (found or not found). */
+  checked: number;
+  matched: number;
+  /** Orders whose stored data differs from what was sent, plus order numbers handed out twice. */
+  mismatches: number;
+  /** Acknowledged orders the bazaar says do not exist. */
+  missing: number;
+  /** Order numbers acknowledged for two different trades (also counted in `mismatches`). */
+  duplicates: number;
+  /** Orders that could not be read back (their request failed; counted as order-check errors). */
+  unchecked: number;
+  /** The first problems found, in order-number order (bounded by `maxDetails`). */
+  details: OrderProblem[];
+}
+
+/**
+ * Orders acknowledged during a run, by order number. An order number acknowledged twice for
+ * different trades is a consistency violation and is kept aside as a duplicate.
+ */
+export class OrderLedger {
+  private readonly orders = new Map<number, SentOrder>();
+  private readonly duplicateList: { order_no: number; sent: SentOrder; first: SentOrder }[] = [];
+
+  /** Records an acknowledged order; returns false when the number was already used. */
+  record(orderNo: number, sent: SentOrder): boolean {
+    const first = this.orders.get(orderNo);
+    if (first !== undefined) {
+      this.duplicateList.push({ order_no: orderNo, sent, first });
+      return false;
+    }
+    this.orders.set(orderNo, sent);
+    return true;
+  }
+
+  get size(): number {
+    return this.orders.size;
+  }
+
+  get duplicates(): readonly { order_no: number; sent: SentOrder; first: SentOrder }[] {
+    return this.duplicateList;
+  }
+
+  /** The recorded orders, by ascending order number. */
+  entries(): [number, SentOrder][] {
+    return [...this.orders.entries()].sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** Names of the fields where the stored order differs from what was sent (exact comparison). */
+export function compareOrder(orderNo: number, sent: SentOrder, got: OrderInfo): string[] {
+  const fields: string[] = [];
+  if (got.order_no !== orderNo) fields.push('order_no');
+  if (got.stock_name !== sent.stock_name) fields.push('stock_name');
+  if (got.trade_type !== sent.trade_type) fields.push('trade_type');
+  if (got.quantity !== sent.quantity) fields.push('quantity');
+  return fields;
+}
+
+export interface CheckOptions {
+  /** Read-backs in flight at once. */
+  concurrency: number;
+  /** Most problems listed in the report's `details`. */
+  maxDetails?: number;
+  /** Called after each order is read back (for progress). */
+  onChecked?: (done: number, total: number) => void;
+}
+
+/**
+ * Reads every recorded order back and compares it with what was sent. `readBack` performs
+ * the request (and its measurement); this function only decides what each answer means.
+ */
+export async function checkConsistency(
+  ledger: OrderLedger,
+  readBack: (orderNo: number) => Promise<OrderReadBack>,
+  options: CheckOptions,
+): Promise<ConsistencyReport> {
+  const maxDetails = options.maxDetails ?? 20;
+  const entries = ledger.entries();
+  const problems: OrderProblem[] = ledger.duplicates.map((d) => ({
+    order_no: d.order_no,
+    problem: 'duplicate' as const,
+    sent: d.sent,
+    reason: `order number already acknowledged for ${describe(d.first)}`,
+  }));
+  const report: ConsistencyReport = {
+    recorded: entries.length,
+    checked: 0,
+    matched: 0,
+    mismatches: ledger.duplicates.length,
+    missing: 0,
+    duplicates: ledger.duplicates.length,
+    unchecked: 0,
+    details: [],
+  };
+
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const [orderNo, sent] = entries[next++];
+      const outcome = await readBack(orderNo);
+      switch (outcome.kind) {
+        case 'found': {
+          report.checked++;
+          const fields = compareOrder(orderNo, sent, outcome.order);
+          if (fields.length === 0) {
+            report.matched++;
+          } else {
+            report.mismatches++;
+            problems.push({ order_no: orderNo, problem: 'mismatch', sent, got: outcome.order, fields });
+          }
+          break;
+        }
+        case 'missing':
+          report.checked++;
+          report.missing++;
+          problems.push({ order_no: orderNo, problem: 'missing', sent });
+          break;
+        case 'error':
+          report.unchecked++;
+          problems.push({ order_no: orderNo, problem: 'unchecked', sent, reason: outcome.reason });
+          break;
+      }
+      options.onChecked?.(++done, entries.length);
+    }
+  };
+  const workers = Math.max(1, Math.min(options.concurrency, entries.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+
+  report.details = problems.sort((a, b) => a.order_no - b.order_no).slice(0, maxDetails);
+  return report;
+}
+
+/** `buy 3 Stock1`, for messages. */
+export function describe(sent: SentOrder): string {
+  return `${sent.trade_type} ${sent.quantity} ${sent.stock_name}`;
+}

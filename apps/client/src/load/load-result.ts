@@ -1,0 +1,70 @@
+import type { RequestType } from '../http/bazaar-client';
+import type { LatencySummary } from '../stats/latency-stats';
+import type { ConsistencyReport } from './consistency';
+
+/** The configuration a run used, as reported (and written to JSON). */
+export interface LoadConfig {
+  url: string;
+  sessions: number;
+  p: number;
+  /** Iterations per session, or null for a timed run. */
+  iterations: number | null;
+  /** Duration in seconds, or null for a run of a number of iterations. */
+  duration_s: number | null;
+  seed: number;
+  timeout_ms: number;
+  mixed_case: boolean;
+  stocks: string[];
+  /** ISO-8601 time the load phase started. */
+  started_at: string;
+}
+
+/** Counts and latency of one request type. */
+export interface RequestStats {
+  /** Requests sent, whatever their outcome. */
+  count: number;
+  /** Transport failures, 5xx, unexpected statuses and malformed 200 bodies. */
+  errors: number;
+  /** Over the requests that received an HTTP response (transport failures have no latency). */
+  latency_ms: LatencySummary;
+  /** `count` over the duration of the phase the requests belong to. */
+  throughput_rps: number;
+}
+
+export interface TradeCounts {
+  attempted: number;
+  /** 200 with an order number. */
+  ok: number;
+  /** 409 "Trade failed!": not enough shares or over capacity — a normal outcome. */
+  refused: number;
+  errors: number;
+  /** Lookups that showed no shares, so no trade was considered. */
+  skipped_sold_out: number;
+}
+
+/** The outcome of {@link runLoad}: plain JSON-ready data. */
+export interface LoadResult {
+  version: 1;
+  config: LoadConfig;
+  /** Per request type. Lookups and trades belong to the load phase, order checks to the check phase. */
+  requests: Record<RequestType, RequestStats>;
+  /** Lookups and trades together, over the load phase. */
+  load_total: RequestStats;
+  trades: TradeCounts;
+  consistency: ConsistencyReport;
+  /** Errors of every request type; `by_cause` counts e.g. `trade: HTTP 503 …`. */
+  errors: { total: number; by_cause: Record<string, number> };
+  iterations_completed: number;
+  /** True when the run was stopped (signal aborted) before its iterations or duration ran out. */
+  interrupted: boolean;
+  timing: {
+    finished_at: string;
+    load_s: number;
+    check_s: number;
+    wall_s: number;
+  };
+  /** No errors, no mismatches (duplicates included), nothing missing. */
+  passed: boolean;
+}
+
+export const REQUEST_TYPES: readonly RequestType[] = ['lookup', 'trade', 'order_check'];

@@ -1,0 +1,200 @@
+import type { OrderInfo, StockInfo } from '@app/contracts';
+import type { FetchLike } from '../http/bazaar-client';
+import { UsageError } from '../usage-error';
+import type { LoadProgress } from './load-options';
+import { runLoad } from './load-runner';
+
+interface FakeOptions {
+  /** Stored trade_type for a sent one (default: kept as sent). */
+  storeTradeType?: (sent: string) => string;
+  /** Order numbers the fake "forgets" after acknowledging them. */
+  lose?: (orderNo: number) => boolean;
+  /** Status to answer a trade with instead of trading (e.g. 503), by trade count. */
+  failTrade?: (n: number) => number | undefined;
+  initialQuantity?: number;
+}
+
+/** An in-memory bazaar behind a fake `fetch`: no network. */
+function fakeBazaar(options: FakeOptions = {}) {
+  const stocks = new Map<string, StockInfo>();
+  for (let i = 1; i <= 10; i++) {
+    stocks.set(`Stock${i}`, { stock_name: `Stock${i}`, price: 9.99 * i, trade_volume: 0, quantity: options.initialQuantity ?? 100 });
+  }
+  const orders = new Map<number, OrderInfo>();
+  const keys = new Map<string, { status: number; body: unknown }>();
+  const sentTrades: { stock_name: string; trade_type: string; quantity: number; key: string | undefined }[] = [];
+  let lastNo = 0;
+  let tradeCount = 0;
+
+  const reply = (status: number, body: unknown): Response => new Response(JSON.stringify(body), { status });
+
+  const fetchImpl: FetchLike = async (input, init) => {
+    const url = new URL(input);
+    if (init.method === 'GET' && url.pathname === '/stocks') {
+      const s = stocks.get(url.searchParams.get('stock_name') ?? '');
+      return s ? reply(200, { ...s }) : reply(404, { error: { code: 404, message: 'Stock not found' } });
+    }
+    if (init.method === 'POST' && url.pathname === '/orders') {
+      const key = (init.headers as Record<string, string>)['idempotency-key'];
+      const body = JSON.parse(String(init.body)) as { stock_name: string; trade_type: string; quantity: number };
+      sentTrades.push({ ...body, key });
+      const failStatus = options.failTrade?.(++tradeCount);
+      if (failStatus !== undefined) return reply(failStatus, { order_no: -1, message: 'No order replica can take it' });
+      const stock = stocks.get(body.stock_name);
+      if (!stock) return reply(404, { order_no: -1, message: 'Stock not found!' });
+      const buy = body.trade_type.toLowerCase() === 'buy';
+      const allowed = buy ? stock.quantity >= body.quantity : stock.quantity + body.quantity <= 100;
+      if (!allowed) return reply(409, { order_no: -1, message: 'Trade failed!' });
+      stock.quantity += buy ? -body.quantity : body.quantity;
+      stock.trade_volume += body.quantity;
+      const no = ++lastNo;
+      const tradeType = options.storeTradeType ? options.storeTradeType(body.trade_type) : body.trade_type;
+      if (!options.lose?.(no)) orders.set(no, { order_no: no, stock_name: body.stock_name, trade_type: tradeType, quantity: body.quantity });
+      const outcome = { status: 200, body: { order_no: no } };
+      if (key) keys.set(key, outcome);
+      return reply(outcome.status, outcome.body);
+    }
+    if (init.method === 'GET' && url.pathname === '/orders') {
+      const o = orders.get(Number(url.searchParams.get('order_no')));
+      return o ? reply(200, { data: o }) : reply(404, { error: { code: 404, message: 'order not found' } });
+    }
+    return reply(404, { error: { code: 404, message: 'no route' } });
+  };
+  return { fetchImpl: jest.fn(fetchImpl), stocks, orders, sentTrades };
+}
+
+describe('runLoad', () => {
+  it('runs sessions × iterations lookups, trades with p = 1, and checks every order', async () => {
+    const bazaar = fakeBazaar();
+    const result = await runLoad({ sessions: 3, iterations: 20, p: 1, seed: 1, fetchImpl: bazaar.fetchImpl });
+
+    expect(result.requests.lookup.count).toBe(60);
+    expect(result.trades.attempted).toBe(60);
+    expect(result.requests.trade.count).toBe(60);
+    expect(result.trades.ok + result.trades.refused).toBe(60);
+    expect(result.trades.errors).toBe(0);
+    expect(result.consistency).toMatchObject({ recorded: result.trades.ok, matched: result.trades.ok, mismatches: 0, missing: 0 });
+    expect(result.requests.order_check.count).toBe(result.trades.ok);
+    expect(result.errors).toEqual({ total: 0, by_cause: {} });
+    expect(result.iterations_completed).toBe(60);
+    expect(result.passed).toBe(true);
+    expect(result.interrupted).toBe(false);
+    expect(result.config).toMatchObject({ url: 'http://127.0.0.1:30001', sessions: 3, p: 1, iterations: 20, duration_s: null, seed: 1 });
+    expect(new Date(result.config.started_at).toISOString()).toBe(result.config.started_at);
+    expect(result.requests.lookup.latency_ms.count).toBe(60);
+  });
+
+  it('sends 1–10 shares, buy or sell, with a fresh Idempotency-Key per trade', async () => {
+    const bazaar = fakeBazaar();
+    await runLoad({ sessions: 2, iterations: 50, p: 1, seed: 5, fetchImpl: bazaar.fetchImpl });
+    const keys = bazaar.sentTrades.map((t) => t.key);
+    expect(new Set(keys).size).toBe(bazaar.sentTrades.length);
+    expect(keys.every((k) => typeof k === 'string' && k.length > 0)).toBe(true);
+    expect(new Set(bazaar.sentTrades.map((t) => t.trade_type))).toEqual(new Set(['buy', 'sell']));
+    for (const t of bazaar.sentTrades) {
+      expect(t.quantity).toBeGreaterThanOrEqual(1);
+      expect(t.quantity).toBeLessThanOrEqual(10);
+    }
+  });
+
+  it('never trades with p = 0, nor a stock that shows no shares', async () => {
+    const none = fakeBazaar();
+    const r1 = await runLoad({ sessions: 2, iterations: 10, p: 0, fetchImpl: none.fetchImpl });
+    expect(r1.trades.attempted).toBe(0);
+    expect(r1.requests.trade.count).toBe(0);
+
+    const soldOut = fakeBazaar({ initialQuantity: 0 });
+    const r2 = await runLoad({ sessions: 2, iterations: 10, p: 1, fetchImpl: soldOut.fetchImpl });
+    expect(r2.trades).toMatchObject({ attempted: 0, skipped_sold_out: 20 });
+  });
+
+  it('replays the same trades for the same seed', async () => {
+    const a = fakeBazaar();
+    const b = fakeBazaar();
+    await runLoad({ sessions: 1, iterations: 30, p: 0.5, seed: 1234, fetchImpl: a.fetchImpl });
+    await runLoad({ sessions: 1, iterations: 30, p: 0.5, seed: 1234, fetchImpl: b.fetchImpl });
+    const strip = (t: { stock_name: string; trade_type: string; quantity: number }) => [t.stock_name, t.trade_type, t.quantity];
+    expect(a.sentTrades.map(strip)).toEqual(b.sentTrades.map(strip));
+    expect(a.sentTrades.length).toBeGreaterThan(0);
+  });
+
+  it('counts 409 refusals apart from errors, and 5xx as errors by cause', async () => {
+    const bazaar = fakeBazaar({ initialQuantity: 100, failTrade: (n) => (n % 5 === 0 ? 503 : undefined) });
+    const result = await runLoad({ sessions: 1, iterations: 40, p: 1, seed: 3, fetchImpl: bazaar.fetchImpl });
+    expect(result.trades.errors).toBe(8);
+    expect(result.requests.trade.errors).toBe(8);
+    expect(result.errors.total).toBe(8);
+    expect(result.errors.by_cause).toEqual({ 'trade: HTTP 503 No order replica can take it': 8 });
+    // Sells of a full stock are refused: a normal outcome, not an error.
+    expect(result.trades.refused).toBeGreaterThan(0);
+    expect(result.passed).toBe(false);
+  });
+
+  it('finds orders stored with another spelling, and acknowledged orders that are missing', async () => {
+    const bazaar = fakeBazaar({ storeTradeType: (t) => t.toUpperCase(), lose: (no) => no % 4 === 0 });
+    const result = await runLoad({ sessions: 2, iterations: 25, p: 1, seed: 9, fetchImpl: bazaar.fetchImpl });
+    const ok = result.trades.ok;
+    const lost = Math.floor(ok / 4);
+    expect(result.consistency).toMatchObject({ recorded: ok, missing: lost, mismatches: ok - lost, matched: 0 });
+    expect(result.passed).toBe(false);
+  });
+
+  it('counts transport failures as errors without latency', async () => {
+    const fetchImpl = jest.fn<ReturnType<FetchLike>, Parameters<FetchLike>>(async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    });
+    const result = await runLoad({ sessions: 2, iterations: 3, fetchImpl });
+    expect(result.requests.lookup).toMatchObject({ count: 6, errors: 6 });
+    expect(result.requests.lookup.latency_ms.count).toBe(0);
+    expect(result.errors.by_cause).toEqual({ 'lookup: ECONNREFUSED': 6 });
+    expect(result.passed).toBe(false);
+  });
+
+  it('runs for a duration and reports progress through load, check and done', async () => {
+    const bazaar = fakeBazaar();
+    const slowFetch: FetchLike = async (input, init) => {
+      await new Promise((r) => setTimeout(r, 2));
+      return bazaar.fetchImpl(input, init);
+    };
+    const phases: LoadProgress['phase'][] = [];
+    const result = await runLoad({
+      sessions: 2,
+      durationS: 0.2,
+      p: 0.5,
+      fetchImpl: slowFetch,
+      progressIntervalMs: 20,
+      onProgress: (p) => phases.push(p.phase),
+    });
+    expect(result.config.duration_s).toBe(0.2);
+    expect(result.config.iterations).toBeNull();
+    expect(result.timing.load_s).toBeGreaterThanOrEqual(0.2);
+    expect(result.timing.load_s).toBeLessThan(1);
+    expect(result.iterations_completed).toBeGreaterThan(0);
+    expect(result.interrupted).toBe(false);
+    expect(phases[0]).toBe('load');
+    expect(phases).toContain('check');
+    expect(phases[phases.length - 1]).toBe('done');
+  });
+
+  it('stops early when aborted, still checks the orders, and says it was interrupted', async () => {
+    const bazaar = fakeBazaar();
+    const controller = new AbortController();
+    let calls = 0;
+    const fetchImpl: FetchLike = async (input, init) => {
+      if (++calls === 30) controller.abort();
+      return bazaar.fetchImpl(input, init);
+    };
+    const result = await runLoad({ sessions: 1, iterations: 1000, p: 1, fetchImpl, signal: controller.signal });
+    expect(result.interrupted).toBe(true);
+    expect(result.iterations_completed).toBeLessThan(1000);
+    expect(result.consistency.recorded).toBe(result.trades.ok);
+    expect(result.consistency.matched).toBe(result.trades.ok);
+  });
+
+  it('rejects invalid options before sending anything', async () => {
+    const bazaar = fakeBazaar();
+    await expect(runLoad({ p: 1.5, fetchImpl: bazaar.fetchImpl })).rejects.toThrow(UsageError);
+    await expect(runLoad({ iterations: 5, durationS: 5, fetchImpl: bazaar.fetchImpl })).rejects.toThrow(/cannot be used together/);
+    expect(bazaar.fetchImpl).not.toHaveBeenCalled();
+  });
+});

@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import { BazaarClient, type HttpOutcome, type RequestType } from '../http/bazaar-client';
+import { errorMessage, isOrderPlaced, isOrderQueryResponse, isStockInfo } from '../http/response-guards';
+import { LatencyStats } from '../stats/latency-stats';
+import { checkConsistency, OrderLedger, type OrderReadBack } from './consistency';
+import { LOAD_LIMITS, resolveLoadOptions, type LoadOptions, type LoadProgress, type ResolvedLoadOptions } from './load-options';
+import type { LoadResult, RequestStats } from './load-result';
+import { deriveSeed, mulberry32, pick, randomIntBetween, type Random } from './prng';
+
+/** Distinct error causes kept by name; any further ones are counted under `other`. */
+const MAX_ERROR_CAUSES = 50;
+const HTTP_STATUS_CONFLICT = 409;
+const HTTP_STATUS_NOT_FOUND = 404;
+
+/** Counts and latencies of one request type, while the run goes on. */
+class RequestTally {
+  count = 0;
+  errors = 0;
+  readonly latency = new LatencyStats();
+
+  /** Counts a request and records its latency when it got an HTTP response. */
+  observe(outcome: HttpOutcome): void {
+    this.count++;
+    if (outcome.kind === 'response') this.latency.recordMicros(outcome.latencyUs);
+  }
+
+  stats(seconds: number): RequestStats {
+    return { count: this.count, errors: this.errors, latency_ms: this.latency.summary(), throughput_rps: rate(this.count, seconds) };
+  }
+}
+
+function rate(count: number, seconds: number): number {
+  return seconds > 0 ? Math.round((count / seconds) * 100) / 100 : 0;
+}
+
+function seconds(fromNs: bigint, toNs: bigint): number {
+  return Math.round(Number(toNs - fromNs) / 1e6) / 1000;
+}
+
+/** `HTTP 503 No order replica…` or the transport error, as an error cause. */
+function describeFailure(outcome: HttpOutcome): string {
+  if (outcome.kind === 'transport') return outcome.error;
+  const message = errorMessage(outcome.body);
+  if (outcome.status >= 200 && outcome.status < 300) return `HTTP ${outcome.status} with an unexpected body`;
+  return message === undefined ? `HTTP ${outcome.status}` : `HTTP ${outcome.status} ${truncate(message, 80)}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** `buy` → `Buy`, `BUY`, `bUy`…: letter case chosen at random per letter. */
+function randomCase(word: string, random: Random): string {
+  return [...word].map((c) => (random() < 0.5 ? c.toUpperCase() : c)).join('');
+}
+
+/**
+ * One load run against the front end: `sessions` concurrent sessions, each repeating
+ * "look up a random stock; if it has shares, trade it with probability p (buy or sell at
+ * random, 1–10 shares, own Idempotency-Key)", for a number of iterations per session or a
+ * duration. Every acknowledged order is recorded and, once the sessions are done, read back
+ * and compared with what was sent.
+ *
+ * Throws a `UsageError` for invalid options before sending anything; never throws for
+ * request failures, which are counted in the result.
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const opts = resolveLoadOptions(options);
+  return new LoadRun(opts).run();
+}
+
+class LoadRun {
+  private readonly client: BazaarClient;
+  private readonly tallies: Record<RequestType, RequestTally> = {
+    lookup: new RequestTally(),
+    trade: new RequestTally(),
+    order_check: new RequestTally(),
+  };
+  private readonly trades = { attempted: 0, ok: 0, refused: 0, errors: 0, skipped_sold_out: 0 };
+  private readonly errorCauses = new Map<string, number>();
+  private readonly ledger = new OrderLedger();
+  private iterationsDone = 0;
+  private checked = 0;
+  private phase: LoadProgress['phase'] = 'load';
+  private loadStartNs = 0n;
+
+  constructor(private readonly opts: ResolvedLoadOptions) {
+    this.client = new BazaarClient({ url: opts.url, timeoutMs: opts.timeoutMs, fetchImpl: opts.fetchImpl });
+  }
+
+  async run(): Promise<LoadResult> {
+    const { opts } = this;
+    const startedAt = new Date();
+    this.loadStartNs = process.hrtime.bigint();
+    const deadlineNs = opts.durationS === null ? null : this.loadStartNs + BigInt(Math.round(opts.durationS * 1e9));
+    const ticker = opts.onProgress ? setInterval(() => this.report(), opts.progressIntervalMs) : undefined;
+    ticker?.unref();
+
+    try {
+      this.report();
+      await Promise.all(
+        Array.from({ length: opts.sessions }, (_, i) => this.session(i, mulberry32(deriveSeed(opts.seed, i)), deadlineNs)),
+      );
+      const loadEndNs = process.hrtime.bigint();
+      const interrupted = opts.signal?.aborted === true && !this.finishedNaturally(loadEndNs, deadlineNs);
+
+      this.phase = 'check';
+      this.report();
+      const consistency = await checkConsistency(this.ledger, (orderNo) => this.readBack(orderNo), {
+        concurrency: opts.checkConcurrency,
+        maxDetails: opts.maxProblemDetails,
+        onChecked: (done) => (this.checked = done),
+      });
+      const endNs = process.hrtime.bigint();
+      this.phase = 'done';
+      this.report();
+
+      const loadS = seconds(this.loadStartNs, loadEndNs);
+      const checkS = seconds(loadEndNs, endNs);
+      const loadTotal = LatencyStats.merge(this.tallies.lookup.latency, this.tallies.trade.latency);
+      const loadCount = this.tallies.lookup.count + this.tallies.trade.count;
+      const loadErrors = this.tallies.lookup.errors + this.tallies.trade.errors;
+      const errorsTotal = loadErrors + this.tallies.order_check.errors;
+
+      return {
+        version: 1,
+        config: {
+          url: opts.url,
+          sessions: opts.sessions,
+          p: opts.p,
+          iterations: opts.iterations,
+          duration_s: opts.durationS,
+          seed: opts.seed,
+          timeout_ms: opts.timeoutMs,
+          mixed_case: opts.mixedCase,
+          stocks: [...opts.stocks],
+          started_at: startedAt.toISOString(),
+        },
+        requests: {
+          lookup: this.tallies.lookup.stats(loadS),
+          trade: this.tallies.trade.stats(loadS),
+          order_check: this.tallies.order_check.stats(checkS),
+        },
+        load_total: { count: loadCount, errors: loadErrors, latency_ms: loadTotal.summary(), throughput_rps: rate(loadCount, loadS) },
+        trades: { ...this.trades },
+        consistency,
+        errors: { total: errorsTotal, by_cause: Object.fromEntries(this.errorCauses) },
+        iterations_completed: this.iterationsDone,
+        interrupted,
+        timing: { finished_at: new Date().toISOString(), load_s: loadS, check_s: checkS, wall_s: seconds(this.loadStartNs, endNs) },
+        passed: errorsTotal === 0 && consistency.mismatches === 0 && consistency.missing === 0,
+      };
+    } finally {
+      if (ticker) clearInterval(ticker);
+    }
+  }
+
+  /** A run that had completed all its work is not "interrupted" just because the signal fired late. */
+  private finishedNaturally(loadEndNs: bigint, deadlineNs: bigint | null): boolean {
+    if (deadlineNs !== null) return loadEndNs >= deadlineNs;
+    return this.iterationsDone >= this.opts.sessions * (this.opts.iterations ?? 0);
+  }
+
+  private async session(index: number, random: Random, deadlineNs: bigint | null): Promise<void> {
+    const { opts } = this;
+    for (let i = 0; ; i++) {
+      if (opts.signal?.aborted) return;
+      if (deadlineNs === null ? i >= (opts.iterations ?? 0) : process.hrtime.bigint() >= deadlineNs) return;
+      await this.iteration(index, random);
+      this.iterationsDone++;
+    }
+  }
+
+  private async iteration(session: number, random: Random): Promise<void> {
+    const stock = pick(random, this.opts.stocks);
+    const lookup = await this.client.lookup(stock);
+    this.tallies.lookup.observe(lookup);
+    if (lookup.kind !== 'response' || lookup.status !== 200 || !isStockInfo(lookup.body)) {
+      this.fail('lookup', lookup);
+      return;
+    }
+    if (lookup.body.quantity <= 0) {
+      this.trades.skipped_sold_out++;
+      return;
+    }
+    if (!(random() < this.opts.p)) return;
+
+    const side = random() < 0.5 ? 'buy' : 'sell';
+    const tradeType = this.opts.mixedCase ? randomCase(side, random) : side;
+    const quantity = randomIntBetween(random, 1, LOAD_LIMITS.maxTradeQuantity);
+    // Keys are unique across runs (not drawn from the seeded PRNG): replaying a seed must not
+    // replay an earlier run's keys, which would return that run's outcomes.
+    const key = randomUUID();
+    this.trades.attempted++;
+    const trade = await this.client.trade(stock, tradeType, quantity, key);
+    this.tallies.trade.observe(trade);
+    if (trade.kind === 'response' && trade.status === 200 && isOrderPlaced(trade.body)) {
+      this.trades.ok++;
+      this.ledger.record(trade.body.order_no, { stock_name: stock, trade_type: tradeType, quantity, idempotency_key: key, session });
+    } else if (trade.kind === 'response' && trade.status === HTTP_STATUS_CONFLICT) {
+      this.trades.refused++;
+    } else {
+      this.trades.errors++;
+      this.fail('trade', trade);
+    }
+  }
+
+  private async readBack(orderNo: number): Promise<OrderReadBack> {
+    const outcome = await this.client.order(orderNo);
+    this.tallies.order_check.observe(outcome);
+    if (outcome.kind === 'response' && outcome.status === 200 && isOrderQueryResponse(outcome.body)) {
+      return { kind: 'found', order: outcome.body.data };
+    }
+    if (outcome.kind === 'response' && outcome.status === HTTP_STATUS_NOT_FOUND) return { kind: 'missing' };
+    this.fail('order_check', outcome);
+    return { kind: 'error', reason: describeFailure(outcome) };
+  }
+
+  private fail(type: RequestType, outcome: HttpOutcome): void {
+    this.tallies[type].errors++;
+    let cause = `${type}: ${describeFailure(outcome)}`;
+    if (!this.errorCauses.has(cause) && this.errorCauses.size >= MAX_ERROR_CAUSES) cause = `${type}: other`;
+    this.errorCauses.set(cause, (this.errorCauses.get(cause) ?? 0) + 1);
+  }
+
+  private report(): void {
+    const { opts } = this;
+    if (!opts.onProgress) return;
+    const t = this.tallies;
+    opts.onProgress({
+      phase: this.phase,
+      elapsed_s: seconds(this.loadStartNs, process.hrtime.bigint()),
+      iterations_done: this.iterationsDone,
+      iterations_total: opts.iterations === null ? null : opts.iterations * opts.sessions,
+      duration_s: opts.durationS,
+      requests: t.lookup.count + t.trade.count + t.order_check.count,
+      errors: t.lookup.errors + t.trade.errors + t.order_check.errors,
+      orders: this.ledger.size,
+      checked: this.checked,
+      to_check: this.ledger.size,
+    });
+  }
+}

@@ -1,0 +1,29 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepareJsonPath, toJson, writeJsonReport } from './json-writer';
+
+describe('json writer', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'client-json-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('writes pretty JSON ending with a newline, creating missing directories', async () => {
+    const path = join(dir, 'a', 'b', 'out.json');
+    const written = await writeJsonReport(path, { passed: true, config: { seed: 1 } });
+    expect(written).toBe(path);
+    const text = await readFile(path, 'utf8');
+    expect(text).toBe(toJson({ passed: true, config: { seed: 1 } }));
+    expect(text.endsWith('}\n')).toBe(true);
+    expect(JSON.parse(text)).toEqual({ passed: true, config: { seed: 1 } });
+  });
+
+  it('fails at once when a parent is a file', async () => {
+    await writeFile(join(dir, 'file'), 'x');
+    await expect(prepareJsonPath(join(dir, 'file', 'out.json'))).rejects.toThrow(/is not a directory/);
+  });
+});

@@ -1,0 +1,49 @@
+import { constants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+
+/**
+ * Creates `dir` and its missing parents one level at a time. (`mkdir({ recursive: true })`
+ * can spin forever under pseudo file systems such as /proc; this fails at once instead.)
+ */
+async function makeDirectories(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = dir;
+  for (;;) {
+    try {
+      if (!(await stat(current)).isDirectory()) throw new Error(`${current} is not a directory`);
+      break;
+    } catch (err: unknown) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      missing.unshift(current);
+      const parent = dirname(current);
+      if (parent === current) break;
+      current = parent;
+    }
+  }
+  for (const d of missing) await mkdir(d);
+}
+
+/**
+ * Makes sure a JSON report can be written at `path` (creating its directory) before a long run
+ * starts, so that a typo fails at once rather than after the run. Returns the absolute path.
+ */
+export async function prepareJsonPath(path: string): Promise<string> {
+  const absolute = resolve(path);
+  const dir = dirname(absolute);
+  await makeDirectories(dir);
+  await access(dir, constants.W_OK);
+  return absolute;
+}
+
+/** Pretty JSON, ending with a newline. */
+export function toJson(data: unknown): string {
+  return `${JSON.stringify(data, null, 2)}\n`;
+}
+
+/** Writes `data` as pretty JSON, creating the directory when needed. */
+export async function writeJsonReport(path: string, data: unknown): Promise<string> {
+  const absolute = await prepareJsonPath(path);
+  await writeFile(absolute, toJson(data), 'utf8');
+  return absolute;
+}

@@ -1,0 +1,280 @@
+import { Cluster, http, initialStock, placeOrder } from './support/cluster';
+
+/** SPEC §2 (every row of the public table), §3 (catalog semantics) and §6.6 (bad input), on real processes. */
+describe('public API and catalog semantics', () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start({ envFor: { catalog: { STOCK_CAPACITY: '100' } } });
+  });
+  afterAll(() => c?.stop());
+
+  const stock = async (name: string) => (await http(`${c.frontend}/stocks?stock_name=${name}`)).body;
+  const catalogStock = async (name: string) => (await http(`${c.catalog}/query?stock_name=${name}`)).body.data;
+
+  describe('GET /stocks', () => {
+    it('answers the seeded stock in exactly the seed shape', async () => {
+      const res = await http(`${c.frontend}/stocks?stock_name=Stock3`);
+      expect(res.status).toBe(200);
+      expect(res.body).toEqual(initialStock(3));
+      expect(Object.keys(res.body).sort()).toEqual(['price', 'quantity', 'stock_name', 'trade_volume']);
+      expect((await http(`${c.frontend}/stocks?stock_name=Stock10`)).body.price).toBe(99.99);
+    });
+
+    it('answers 404 in the error shape for an unknown stock', async () => {
+      const res = await http(`${c.frontend}/stocks?stock_name=Nope`);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 404, message: 'Stock not found' } });
+    });
+
+    it.each([
+      ['missing', ''],
+      ['empty', '?stock_name='],
+      ['malformed', '?stock_name=%3Cscript%3E'],
+      ['repeated', '?stock_name=Stock1&stock_name=Stock2'],
+      ['too long', `?stock_name=${'S'.repeat(500)}`],
+    ])('answers 400 in the error shape for a %s name', async (_what, query) => {
+      const res = await http(`${c.frontend}/stocks${query}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe(400);
+      expect(typeof res.body.error.message).toBe('string');
+      expect(Object.keys(res.body)).toEqual(['error']);
+    });
+  });
+
+  describe('POST /orders', () => {
+    it('buys: numbers orders from 1, moves the catalog, and a lookup sees the trade (read-your-writes)', async () => {
+      expect((await stock('Stock1')).quantity).toBe(100); // now cached
+      const first = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 10 });
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ order_no: 1 });
+      expect(await stock('Stock1')).toEqual({ ...initialStock(1), quantity: 90, trade_volume: 10 });
+      const second = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'SELL', quantity: 4 });
+      expect(second.body).toEqual({ order_no: 2 });
+      expect(await stock('Stock1')).toEqual({ ...initialStock(1), quantity: 94, trade_volume: 14 });
+    });
+
+    it('keeps the spelling of trade_type and accepts a quantity of decimal digits', async () => {
+      const res = await placeOrder(c.frontend, { stock_name: 'Stock2', trade_type: 'Buy', quantity: '7' });
+      expect(res.status).toBe(200);
+      const order = await http(`${c.frontend}/orders?order_no=${res.body.order_no}`);
+      expect(order.status).toBe(200);
+      expect(order.body).toEqual({ data: { order_no: res.body.order_no, stock_name: 'Stock2', trade_type: 'Buy', quantity: 7 } });
+    });
+
+    it('parses a JSON body sent without a content type or as text/plain (the seed client)', async () => {
+      const body = JSON.stringify({ stock_name: 'Stock2', trade_type: 'sell', quantity: 1 });
+      for (const headers of [{}, { 'Content-Type': 'text/plain' }]) {
+        const res = await fetch(`${c.frontend}/orders`, { method: 'POST', body, headers });
+        expect(res.status).toBe(200);
+        expect((await res.json()).order_no).toBeGreaterThan(0);
+      }
+    });
+
+    it('refuses a buy of more shares than exist with 409 and changes nothing', async () => {
+      const before = await catalogStock('Stock4');
+      const res = await placeOrder(c.frontend, { stock_name: 'Stock4', trade_type: 'buy', quantity: 101 });
+      expect(res.status).toBe(409);
+      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!' });
+      expect(await catalogStock('Stock4')).toEqual(before);
+    });
+
+    it('refuses a sell past capacity with 409 and changes nothing', async () => {
+      const before = await catalogStock('Stock5');
+      expect(before.quantity).toBe(100);
+      const res = await placeOrder(c.frontend, { stock_name: 'Stock5', trade_type: 'sell', quantity: 1 });
+      expect(res.status).toBe(409);
+      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!' });
+      expect(await catalogStock('Stock5')).toEqual(before);
+    });
+
+    it('allows buying every share and selling back up to capacity exactly', async () => {
+      expect((await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'buy', quantity: 100 })).status).toBe(200);
+      expect((await stock('Stock6')).quantity).toBe(0);
+      expect((await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'buy', quantity: 1 })).status).toBe(409);
+      expect((await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'sell', quantity: 100 })).status).toBe(200);
+      expect(await stock('Stock6')).toEqual({ ...initialStock(6), quantity: 100, trade_volume: 200 });
+    });
+
+    it('answers 404 for an unknown stock and gives it no number', async () => {
+      const res = await placeOrder(c.frontend, { stock_name: 'Unknown', trade_type: 'buy', quantity: 1 });
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ order_no: -1, message: 'Stock not found!' });
+    });
+
+    it('replays an Idempotency-Key: same outcome, the catalog moves once', async () => {
+      const before = await catalogStock('Stock7');
+      const key = `replay-${Date.now()}`;
+      const a = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 3 }, key);
+      const b = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 3 }, key);
+      expect(a.status).toBe(200);
+      expect(b.body).toEqual(a.body);
+      expect((await catalogStock('Stock7')).quantity).toBe(before.quantity - 3);
+      const refusedKey = `${key}-refused`;
+      const r1 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1000 }, refusedKey);
+      const r2 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1 }, refusedKey);
+      expect(r1.status).toBe(409);
+      expect(r2.status).toBe(409); // same key, same outcome
+      expect((await catalogStock('Stock7')).quantity).toBe(before.quantity - 3);
+    });
+
+    it('numbers successful orders 1..N with no gaps, failed trades included in between', async () => {
+      const orders = [];
+      for (let n = 1; ; n++) {
+        const r = await http(`${c.frontend}/orders?order_no=${n}`);
+        if (r.status === 404) break;
+        orders.push(r.body.data.order_no);
+      }
+      expect(orders).toEqual(orders.map((_, i) => i + 1));
+      expect(orders.length).toBeGreaterThanOrEqual(6);
+    });
+  });
+
+  describe('bad input gets a clear 4xx in the order shape and changes nothing', () => {
+    const cases: { what: string; body?: string; headers?: Record<string, string> }[] = [
+      { what: 'malformed JSON', body: '{"stock_name": "Stock8", ' },
+      { what: 'a JSON array', body: '[1,2,3]' },
+      { what: 'a JSON string', body: '"Stock8"' },
+      { what: 'an empty body' },
+      { what: 'a missing quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy' }) },
+      { what: 'a zero quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 0 }) },
+      { what: 'a negative quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: -5 }) },
+      { what: 'a fractional quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1.5 }) },
+      { what: 'a huge quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1e30 }) },
+      { what: 'an unsafe integer quantity', body: '{"stock_name":"Stock8","trade_type":"buy","quantity":90071992547409930}' },
+      { what: 'a quantity string with a sign', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: '-3' }) },
+      { what: 'a quantity string with a fraction', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: '2.5' }) },
+      { what: 'a boolean quantity', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: true }) },
+      { what: 'an unknown trade type', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'hold', quantity: 1 }) },
+      { what: 'a numeric trade type', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 1, quantity: 1 }) },
+      { what: 'an object stock name', body: JSON.stringify({ stock_name: { $ne: 1 }, trade_type: 'buy', quantity: 1 }) },
+      { what: 'a null stock name', body: JSON.stringify({ stock_name: null, trade_type: 'buy', quantity: 1 }) },
+      { what: 'a bad Idempotency-Key', body: JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1 }), headers: { 'Idempotency-Key': 'has spaces in it' } },
+
+    ];
+
+    it.each(cases)('$what → 400', async ({ body, headers }) => {
+      const before = await catalogStock('Stock8');
+      const res = await http(`${c.frontend}/orders`, { method: 'POST', body, headers });
+      expect(res.status).toBe(400);
+      expect(res.body.order_no).toBe(-1);
+      expect(typeof res.body.message).toBe('string');
+      expect(res.body.message.length).toBeGreaterThan(0);
+      expect(await catalogStock('Stock8')).toEqual(before);
+    });
+
+    it('an oversized body → 413, nothing changes', async () => {
+      const before = await catalogStock('Stock8');
+      const body = JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1, pad: 'x'.repeat(200_000) });
+      const res = await http(`${c.frontend}/orders`, { method: 'POST', body });
+      expect(res.status).toBe(413);
+      expect(await catalogStock('Stock8')).toEqual(before);
+    });
+
+    it('unknown routes and methods → 404 in the error shape', async () => {
+      for (const [method, path] of [['GET', '/nope'], ['DELETE', '/orders'], ['PUT', '/stocks'], ['GET', '/orders/1']]) {
+        const res = await http(`${c.frontend}${path}`, { method });
+        expect(res.status).toBe(404);
+        expect(res.body.error.code).toBe(404);
+      }
+    });
+  });
+
+  describe('GET /orders', () => {
+    it('answers 404 in the error shape for a number never given', async () => {
+      const res = await http(`${c.frontend}/orders?order_no=99999`);
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ error: { code: 404, message: 'order not found' } });
+    });
+
+    it.each(['', '?order_no=abc', '?order_no=0', '?order_no=-1', '?order_no=1.5', '?order_no=99999999999999999999'])(
+      'answers 400 for %s',
+      async (query) => {
+        const res = await http(`${c.frontend}/orders${query}`);
+        expect(res.status).toBe(400);
+        expect(res.body.error.code).toBe(400);
+      },
+    );
+  });
+
+  describe('GET /leader and the cache endpoints', () => {
+    it('names the highest-id ready replica as leader, with its epoch and address', async () => {
+      const res = await http(`${c.frontend}/leader`);
+      expect(res.status).toBe(200);
+      expect(res.body.leader).toBe(3);
+      expect(res.body.epoch).toBeGreaterThanOrEqual(1);
+      expect(res.body.address).toBe(c.replica(3));
+      expect(res.body.replicas.map((r: { id: number }) => r.id)).toEqual([1, 2, 3]);
+    });
+
+    it('GET /rm answers the seed texts', async () => {
+      await stock('Stock9');
+      expect((await http(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ stock_name: 'Stock9', message: 'removed successfully' });
+      expect((await http(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ message: "this stock isn't exist in cache" });
+    });
+
+    it('counts hits, misses and invalidations', async () => {
+      const before = (await http(`${c.frontend}/cache/stats`)).body;
+      await stock('Stock10');
+      await stock('Stock10');
+      const after = (await http(`${c.frontend}/cache/stats`)).body;
+      expect(after.enabled).toBe(true);
+      expect(after.hits).toBeGreaterThan(before.hits);
+      expect(after.invalidations).toBeGreaterThan(0);
+    });
+  });
+
+  describe('catalog internal API (seed forms)', () => {
+    it('GET /query answers {"data":…} or the 404 error', async () => {
+      expect((await http(`${c.catalog}/query?stock_name=Stock10`)).body.data.stock_name).toBe('Stock10');
+      const miss = await http(`${c.catalog}/query?stock_name=Zzz`);
+      expect(miss.status).toBe(404);
+      expect(miss.body).toEqual({ error: { code: 404, message: 'Stock not found' } });
+    });
+
+    it('POST /trade answers the seed messages, and a repeated request id trades once', async () => {
+      const before = await catalogStock('Stock10');
+      const body = { stock_name: 'Stock10', type: 'buy', quantity: 2, request_id: `direct-${Date.now()}` };
+      const ok = await http(`${c.catalog}/trade`, { body });
+      expect(ok.status).toBe(200);
+      expect(ok.body).toEqual({ message: 'order had been trade successfully!' });
+      expect((await http(`${c.catalog}/trade`, { body })).body).toEqual(ok.body);
+      expect((await catalogStock('Stock10')).quantity).toBe(before.quantity - 2);
+      const missing = await http(`${c.catalog}/trade`, { body: { stock_name: 'Zzz', type: 'buy', quantity: 1 } });
+      expect(missing.status).toBe(404);
+      expect(missing.body).toEqual({ message: 'Stock not found!' });
+      const refused = await http(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 999 } });
+      expect(refused.status).toBe(409);
+      expect(refused.body).toEqual({ message: 'Trade failed!' });
+      const bad = await http(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 0 } });
+      expect(bad.status).toBe(400);
+      expect(typeof bad.body.message).toBe('string');
+    });
+  });
+
+  it('serves Swagger UI on every server app', async () => {
+    for (const url of [c.frontend, c.catalog, c.replica(1)]) {
+      const res = await http(`${url}/docs`);
+      expect(res.status).toBe(200);
+      expect(res.text).toContain('swagger');
+    }
+  });
+
+  it('the order log matches the catalog: quantity and volume per stock follow from the orders', async () => {
+    const log = await c.converged();
+    const stocks = await c.stocksTable();
+    // Only trades made through the front end are in the log; the direct catalog trade above is the exception.
+    const direct = { Stock10: 2 };
+    for (const s of stocks) {
+      const mine = log.filter((o) => o.stock_name === s.name);
+      const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0);
+      const sold = mine.filter((o) => o.trade_type.toLowerCase() === 'sell').reduce((n, o) => n + o.quantity, 0);
+      const extra = direct[s.name as keyof typeof direct] ?? 0;
+      expect({ name: s.name, quantity: s.quantity, volume: s.trade_volume }).toEqual({
+        name: s.name,
+        quantity: 100 - bought + sold - extra,
+        volume: bought + sold + extra,
+      });
+    }
+  });
+});
