@@ -15,7 +15,10 @@ interface FollowerLink {
   nextNo: number;
   /** When the follower last accepted a sync (ms since epoch); 0 = never this term. */
   lastContact: number;
-  busy: boolean;
+  /** The push under way, if any: at most one sync in flight per follower, so syncs stay in order. */
+  inflight?: Promise<void>;
+  /** Set when entries were appended while a push was in flight: the push goes round once more. */
+  again: boolean;
 }
 
 interface Waiter {
@@ -73,7 +76,7 @@ export class ReplicatorService implements OnModuleDestroy {
     this.stop('restarting replication');
     this.epoch = epoch;
     const next = this.log.lastPosition().order_no + 1;
-    this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0, busy: false }));
+    this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0, again: false }));
     this.highestFollowerMatch = 0;
     this.state.commitNo = Math.max(this.state.commitNo, this.log.getMeta('commit_no'));
     this.heartbeat = setInterval(() => void this.pumpAll(), this.heartbeatMs);
@@ -123,8 +126,19 @@ export class ReplicatorService implements OnModuleDestroy {
     this.advanceCommit();
   }
 
+  /** Pushes to every follower and resolves when each push (or the one already under way) is over. */
   pumpAll(): Promise<void> {
     return Promise.all(this.links.map((l) => this.pump(l))).then(() => undefined);
+  }
+
+  private pump(link: FollowerLink): Promise<void> {
+    if (!this.active) return Promise.resolve();
+    if (link.inflight) {
+      link.again = true;
+      return link.inflight;
+    }
+    link.inflight = this.push(link).finally(() => (link.inflight = undefined));
+    return link.inflight;
   }
 
   /** Resolves once `orderNo` is durable on enough replicas; rejects with 503 after the durability timeout. */
@@ -150,13 +164,12 @@ export class ReplicatorService implements OnModuleDestroy {
     });
   }
 
-  private async pump(link: FollowerLink): Promise<void> {
-    if (link.busy || !this.active) return;
-    link.busy = true;
+  private async push(link: FollowerLink): Promise<void> {
     const epoch = this.epoch;
     try {
       for (;;) {
         if (!this.active || this.epoch !== epoch) return;
+        link.again = false;
         const last = this.log.lastPosition();
         const prevNo = link.nextNo - 1;
         const batch = link.nextNo <= last.order_no ? await this.log.page(prevNo, this.batchSize) : [];
@@ -183,12 +196,10 @@ export class ReplicatorService implements OnModuleDestroy {
           this.faults.reached('after-replicate-one');
         }
         this.advanceCommit();
-        if (link.nextNo > this.log.lastPosition().order_no) return;
+        if (link.nextNo > this.log.lastPosition().order_no && !link.again) return;
       }
     } catch (err) {
       this.logger.debug(`sync to replica ${link.peer.id} failed: ${(err as Error).message}`);
-    } finally {
-      link.busy = false;
     }
   }
 

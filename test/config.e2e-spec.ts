@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, http, waitFor } from './support/cluster';
+import { appMain, killAllStarted, RunResult, runNode, startNode, stripAnsi } from './support/process';
+
+/**
+ * SPEC §1: every setting is validated at start-up; a bad value stops the process with a message
+ * naming the variable, never a stack trace. Each app is started on its own, with a valid
+ * environment except for the one variable under test.
+ */
+type App = 'catalog' | 'order' | 'frontend';
+
+describe('start-up configuration is validated', () => {
+  const dirs: string[] = [];
+  let ports: { catalog: number; frontend: number; replicas: number[] };
+
+  beforeAll(async () => {
+    ports = { catalog: await freePort(), frontend: await freePort(), replicas: [await freePort(), await freePort(), await freePort()] };
+  });
+
+  afterAll(() => {
+    killAllStarted();
+    if (!process.env.KEEP_E2E_DATA) for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A complete, valid environment for `app` with a fresh data directory. */
+  function validEnv(app: App): Record<string, string> {
+    const dataDir = mkdtempSync(join(tmpdir(), `bazaar-config-${app}-`));
+    dirs.push(dataDir);
+    const replicas = ports.replicas.map((p, i) => `${i + 1}=http://127.0.0.1:${p}`).join(',');
+    const common = { DATA_DIR: dataDir, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    switch (app) {
+      case 'catalog':
+        return { ...common, CATALOG_PORT: String(ports.catalog), FRONTEND_URL: `http://127.0.0.1:${ports.frontend}` };
+      case 'order':
+        return { ...common, ORDER_ID: '1', ORDER_REPLICAS: replicas, CATALOG_URL: `http://127.0.0.1:${ports.catalog}` };
+      case 'frontend':
+        return { ...common, FRONTEND_PORT: String(ports.frontend), CATALOG_URL: `http://127.0.0.1:${ports.catalog}`, ORDER_REPLICAS: replicas };
+    }
+  }
+
+  /** The URL a valid `app` answers on once it listens. */
+  function probe(app: App): string {
+    switch (app) {
+      case 'catalog':
+        return `http://127.0.0.1:${ports.catalog}/health`;
+      case 'order':
+        return `http://127.0.0.1:${ports.replicas[0]}/replication/status`;
+      case 'frontend':
+        return `http://127.0.0.1:${ports.frontend}/cache/stats`;
+    }
+  }
+
+  describe('control: the same environment without the bad value starts every app', () => {
+    it.each<App>(['catalog', 'order', 'frontend'])('%s listens', async (app) => {
+      const { child, done } = startNode(appMain(app), [], validEnv(app), 30000);
+      try {
+        await waitFor(`${app} listening`, async () => (await http(probe(app), { timeoutMs: 1000 })).status === 200, 20000);
+      } finally {
+        child.kill('SIGKILL');
+        await done;
+      }
+    });
+  });
+
+  const cases: [App, string, string][] = [
+    ['catalog', 'CATALOG_PORT', 'abc'],
+    ['catalog', 'CATALOG_PORT', '0'],
+    ['catalog', 'SQLITE_SYNCHRONOUS', 'sometimes'],
+    ['catalog', 'LOG_LEVEL', 'loud'],
+    ['catalog', 'STOCK_CAPACITY', '-1'],
+    ['catalog', 'FRONTEND_URL', 'ftp://127.0.0.1:1'],
+    ['catalog', 'SWAGGER_ENABLED', 'perhaps'],
+    ['catalog', 'INVALIDATION_TIMEOUT_MS', '1.5'],
+    ['frontend', 'FRONTEND_PORT', '70000'],
+    ['frontend', 'CACHE_CAPACITY', '0'],
+    ['frontend', 'CACHE_CAPACITY', 'lots'],
+    ['frontend', 'CACHE_ENABLED', 'maybe'],
+    ['frontend', 'ORDER_REPLICAS', 'garbage'],
+    ['frontend', 'CATALOG_URL', 'not a url'],
+    ['frontend', 'ELECTION_INTERVAL_MS', '5'],
+    ['frontend', 'LOG_LEVEL', 'loud'],
+    ['order', 'ORDER_REPLICAS', 'garbage'],
+    ['order', 'ORDER_REPLICAS', '1=http://127.0.0.1:1,1=http://127.0.0.1:2'],
+    ['order', 'ORDER_ID', 'abc'],
+    ['order', 'ORDER_ID', '0'],
+    ['order', 'ORDER_ID', '9'], // a valid integer, but not an id listed in ORDER_REPLICAS
+    ['order', 'ORDER_ACK_MODE', 'all'],
+    ['order', 'ORDER_PORT', '99999'],
+    ['order', 'SQLITE_SYNCHRONOUS', 'sometimes'],
+    ['order', 'HEARTBEAT_INTERVAL_MS', 'fast'],
+  ];
+
+  const describeRun = (r: RunResult) => `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;
+
+  it.each(cases)('%s with %s=%j exits 1 with one line naming the variable, no stack trace', async (app, name, value) => {
+    const r = await runNode(appMain(app), [], { ...validEnv(app), [name]: value }, 10000);
+    const stderr = stripAnsi(r.stderr);
+    const stdout = stripAnsi(r.stdout);
+    const lines = stderr.split('\n').filter((l) => l.trim() !== '');
+
+    expect({ timedOut: r.timedOut, code: r.code }).toEqual({ timedOut: false, code: 1 });
+    // No stack trace anywhere in the output.
+    expect([...stderr.split('\n'), ...stdout.split('\n')].filter((l) => l.startsWith('    at '))).toEqual([]);
+    // One line on stderr, and it names the variable.
+    if (lines.length !== 1) throw new Error(`expected exactly one line on stderr, got ${lines.length}:\n${describeRun(r)}`);
+    expect(lines[0]).toContain(name);
+  });
+});

@@ -1,0 +1,64 @@
+import { createServer, request, Server } from 'node:http';
+import { sleep } from './cluster';
+
+/**
+ * A loopback HTTP proxy that forwards every request to `target()` and holds each *response* for
+ * a random time before relaying it. Placed between the front end and the catalog, it lets a
+ * lookup read the catalog before a trade commits and deliver that older value to the front end
+ * only after the catalog's invalidation push has arrived — the race the cache's per-stock
+ * version must win. Without it the window is a fraction of a millisecond on loopback.
+ */
+export class DelayProxy {
+  private server?: Server;
+  /** Responses relayed so far. */
+  relayed = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly target: () => string,
+    private readonly maxDelayMs: number,
+  ) {}
+
+  start(): Promise<void> {
+    this.server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', this.target());
+      const upstream = request(
+        url,
+        { method: req.method, headers: { ...req.headers, host: url.host }, timeout: 10000 },
+        (up) => {
+          const chunks: Buffer[] = [];
+          up.on('data', (c: Buffer) => chunks.push(c));
+          up.on('end', async () => {
+            await sleep(Math.random() * this.maxDelayMs);
+            const headers = { ...up.headers };
+            delete headers['transfer-encoding'];
+            const body = Buffer.concat(chunks);
+            headers['content-length'] = String(body.length);
+            res.writeHead(up.statusCode ?? 502, headers);
+            res.end(body);
+            this.relayed++;
+          });
+          up.on('error', () => res.destroy());
+        },
+      );
+      upstream.on('timeout', () => upstream.destroy(new Error('upstream timeout')));
+      upstream.on('error', () => {
+        if (!res.headersSent) res.writeHead(502);
+        res.end();
+      });
+      req.pipe(upstream);
+    });
+    return new Promise((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.port, '127.0.0.1', () => res());
+    });
+  }
+
+  stop(): Promise<void> {
+    return new Promise((res) => {
+      if (!this.server) return res();
+      this.server.closeAllConnections();
+      this.server.close(() => res());
+    });
+  }
+}

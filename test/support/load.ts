@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { Cluster, http, OrderRow } from './cluster';
+
+export interface AckedOrder {
+  key: string;
+  order_no: number;
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+}
+
+export interface LoadOutcome {
+  acked: AckedOrder[];
+  refused: number;
+  /** Anything other than 200 or 409 ("Trade failed!"): what a client would notice. */
+  errors: { status: number; body: string }[];
+}
+
+/**
+ * Test-side load: `sessions` concurrent clients trading through the front end until `stop()`
+ * resolves or each has made `perSession` trades. Each trade has its own idempotency key and is
+ * sent once — no client-side retry, so any failover the front end does not hide shows as an error.
+ */
+export function tradeLoad(c: Cluster, opts: { sessions?: number; perSession?: number; stocks?: number } = {}) {
+  const sessions = opts.sessions ?? 4;
+  const perSession = opts.perSession ?? Number.MAX_SAFE_INTEGER;
+  const stocks = opts.stocks ?? 10;
+  const out: LoadOutcome = { acked: [], refused: 0, errors: [] };
+  let stopping = false;
+  const runners = Array.from({ length: sessions }, async (_, s) => {
+    for (let i = 0; i < perSession && !stopping; i++) {
+      const order = {
+        stock_name: `Stock${((s * 7 + i) % stocks) + 1}`,
+        trade_type: i % 2 === 0 ? 'Buy' : 'sell',
+        quantity: (i % 3) + 1,
+      };
+      const key = randomUUID();
+      try {
+        const res = await http(`${c.frontend}/orders`, { body: order, headers: { 'Idempotency-Key': key }, timeoutMs: 60000 });
+        if (res.status === 200) out.acked.push({ key, order_no: res.body.order_no, ...order });
+        else if (res.status === 409) out.refused++;
+        else out.errors.push({ status: res.status, body: res.text });
+      } catch (e) {
+        out.errors.push({ status: 0, body: String(e) });
+      }
+    }
+  });
+  const done = Promise.all(runners).then(() => out);
+  return {
+    outcome: out,
+    done,
+    /** Waits until at least `n` orders have been acknowledged. */
+    async acked(n: number, timeoutMs = 60000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (out.acked.length < n) {
+        if (Date.now() > deadline) throw new Error(`only ${out.acked.length} of ${n} orders acknowledged`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    stop(): Promise<LoadOutcome> {
+      stopping = true;
+      return done;
+    },
+  };
+}
+
+/**
+ * The guarantees of SPEC §6 over a final log: numbered 1..N without gaps, no request id twice,
+ * every acknowledged order present with the data the client sent, and the catalog in step.
+ * `extraCatalog` lists trades made at the catalog directly (not through the order service).
+ */
+export async function expectConsistent(c: Cluster, log: OrderRow[], acked: AckedOrder[]): Promise<void> {
+  expect(log.map((o) => o.order_no)).toEqual(log.map((_, i) => i + 1));
+  expect(new Set(log.map((o) => o.request_id)).size).toBe(log.length);
+  const byNo = new Map(log.map((o) => [o.order_no, o]));
+  for (const a of acked) {
+    const row = byNo.get(a.order_no);
+    expect(row && { key: row.request_id, stock_name: row.stock_name, trade_type: row.trade_type, quantity: row.quantity }).toEqual({
+      key: a.key,
+      stock_name: a.stock_name,
+      trade_type: a.trade_type,
+      quantity: a.quantity,
+    });
+  }
+  expect(new Set(acked.map((a) => a.order_no)).size).toBe(acked.length);
+  const stocks = await c.stocksTable();
+  for (const s of stocks) {
+    const mine = log.filter((o) => o.stock_name === s.name);
+    const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0);
+    const sold = mine.filter((o) => o.trade_type.toLowerCase() === 'sell').reduce((n, o) => n + o.quantity, 0);
+    expect({ stock: s.name, quantity: s.quantity, trade_volume: s.trade_volume }).toEqual({
+      stock: s.name,
+      quantity: 100 - bought + sold,
+      trade_volume: bought + sold,
+    });
+  }
+}
+
+/** Every acknowledged order reads back through the front end with the data the client sent. */
+export async function expectReadable(c: Cluster, acked: AckedOrder[]): Promise<void> {
+  for (const a of acked) {
+    const res = await http(`${c.frontend}/orders?order_no=${a.order_no}`);
+    expect(res.body).toEqual({ data: { order_no: a.order_no, stock_name: a.stock_name, trade_type: a.trade_type, quantity: a.quantity } });
+  }
+}
