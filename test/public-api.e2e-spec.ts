@@ -64,7 +64,7 @@ describe('public API and catalog semantics', () => {
 
     it('parses a JSON body sent without a content type or as text/plain (the seed client)', async () => {
       const body = JSON.stringify({ stock_name: 'Stock2', trade_type: 'sell', quantity: 1 });
-      for (const headers of [{}, { 'Content-Type': 'text/plain' }]) {
+      for (const headers of [{}, { 'Content-Type': 'text/plain' }] as Record<string, string>[]) {
         const res = await fetch(`${c.frontend}/orders`, { method: 'POST', body, headers });
         expect(res.status).toBe(200);
         expect((await res.json()).order_no).toBeGreaterThan(0);

@@ -1,0 +1,340 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Database, OPEN_READONLY } from 'sqlite3';
+
+/** The repository root (found from here both in libs/ and in dist/libs/). */
+function findRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'nest-cli.json'))) return dir;
+  }
+  throw new Error(`no nest-cli.json above ${from}`);
+}
+
+const ROOT = findRoot(__dirname);
+const MAIN = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
+const HOST = '127.0.0.1';
+
+export type Env = Record<string, string>;
+
+export interface ClusterOptions {
+  /** Where the data directories go (default: the OS temporary directory). */
+  baseDir?: string;
+  /** Order replica ids (default 1, 2, 3). */
+  replicas?: number[];
+  /** Start the front end (default true). */
+  frontend?: boolean;
+  /** Extra environment for every process. */
+  env?: Env;
+  /** Extra environment per process name (`catalog`, `frontend`, `order-2` …). */
+  envFor?: Record<string, Env>;
+}
+
+export interface OrderRow {
+  order_no: number;
+  epoch: number;
+  request_id: string;
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+}
+
+/** Fast failure detection for tests and harnesses; every value is still validated by the apps. */
+export const TEST_ENV: Env = {
+  LOG_LEVEL: 'warn',
+  ELECTION_INTERVAL_MS: '100',
+  PING_TIMEOUT_MS: '400',
+  HEARTBEAT_INTERVAL_MS: '100',
+  FOLLOWER_TIMEOUT_MS: '1000',
+  PEER_TIMEOUT_MS: '1000',
+  DURABILITY_TIMEOUT_MS: '2000',
+  RECONCILE_INTERVAL_MS: '300',
+  FORWARD_TIMEOUT_MS: '3000',
+  FAILOVER_TIMEOUT_MS: '20000',
+  SWAGGER_ENABLED: 'true',
+};
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, HOST, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await check();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`);
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the caller
+export interface HttpResult<T = any> {
+  status: number;
+  body: T;
+  text: string;
+}
+
+/** One HTTP request; never throws on a status, only on transport failure. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see HttpResult
+export async function http<T = any>(
+  url: string,
+  init: { method?: string; body?: string | object; headers?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<HttpResult<T>> {
+  const body = typeof init.body === 'object' ? JSON.stringify(init.body) : init.body;
+  const res = await fetch(url, {
+    method: init.method ?? (body === undefined ? 'GET' : 'POST'),
+    body,
+    headers: init.headers,
+    signal: AbortSignal.timeout(init.timeoutMs ?? 30000),
+  });
+  const text = await res.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, body: parsed as T, text };
+}
+
+/**
+ * A real bazaar for one test suite, chaos run or benchmark: the built apps started as child processes on free loopback ports,
+ * with a fresh temporary data directory. Every process is tracked by pid and killed in {@link stop},
+ * even when a test fails.
+ */
+export class Cluster {
+  readonly dataDir: string;
+  readonly ports = new Map<string, number>();
+  private readonly procs = new Map<string, ChildProcess>();
+  private readonly replicaIds: number[];
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.dataDir = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'bazaar-'));
+    this.replicaIds = opts.replicas ?? [1, 2, 3];
+  }
+
+  static async start(opts: ClusterOptions = {}): Promise<Cluster> {
+    const c = new Cluster(opts);
+    for (const name of ['catalog', 'frontend', ...c.replicaIds.map((id) => `order-${id}`)]) {
+      c.ports.set(name, await freePort());
+    }
+    try {
+      await c.startCatalog();
+      await Promise.all(c.replicaIds.map((id) => c.startReplica(id)));
+      await Promise.all(c.replicaIds.map((id) => c.waitReady(id)));
+      if (opts.frontend !== false) await c.startFrontend();
+    } catch (e) {
+      await c.stop();
+      throw e;
+    }
+    return c;
+  }
+
+  url(name: string): string {
+    return `http://${HOST}:${this.ports.get(name)}`;
+  }
+
+  get frontend(): string {
+    return this.url('frontend');
+  }
+
+  get catalog(): string {
+    return this.url('catalog');
+  }
+
+  replica(id: number): string {
+    return this.url(`order-${id}`);
+  }
+
+  get replicaList(): string {
+    return this.replicaIds.map((id) => `${id}=${this.replica(id)}`).join(',');
+  }
+
+  pid(name: string): number | undefined {
+    return this.procs.get(name)?.pid;
+  }
+
+  isRunning(name: string): boolean {
+    const p = this.procs.get(name);
+    return !!p && p.exitCode === null && p.signalCode === null;
+  }
+
+  private baseEnv(name: string): Env {
+    return {
+      ...TEST_ENV,
+      DATA_DIR: this.dataDir,
+      HOST,
+      CATALOG_PORT: String(this.ports.get('catalog')),
+      FRONTEND_PORT: String(this.ports.get('frontend')),
+      CATALOG_URL: this.catalog,
+      FRONTEND_URL: this.frontend,
+      ORDER_REPLICAS: this.replicaList,
+      ...this.opts.env,
+      ...this.opts.envFor?.[name],
+    };
+  }
+
+  /** Starts (or restarts) one process; `extra` overrides its environment for this start only. */
+  spawnApp(name: string, app: string, extra: Env = {}): ChildProcess {
+    if (this.isRunning(name)) throw new Error(`${name} is already running`);
+    const log = createWriteStream(join(this.dataDir, `${name}.log`), { flags: 'a' });
+    const { PATH, HOME } = process.env;
+    const child = spawn(process.execPath, [MAIN(app)], {
+      env: { PATH: PATH ?? '', HOME: HOME ?? '', ...this.baseEnv(name), ...extra },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.pipe(log);
+    child.stderr!.pipe(log);
+    this.procs.set(name, child);
+    return child;
+  }
+
+  async startCatalog(extra: Env = {}): Promise<void> {
+    this.spawnApp('catalog', 'catalog', extra);
+    await waitFor('catalog', async () => (await http(`${this.catalog}/health`, { timeoutMs: 1000 })).status === 200);
+  }
+
+  /** Starts replica `id`; resolves once it listens (not necessarily recovered). */
+  async startReplica(id: number, extra: Env = {}): Promise<void> {
+    this.spawnApp(`order-${id}`, 'order', { ORDER_ID: String(id), ...extra });
+    await waitFor(`order-${id} listening`, async () => (await http(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
+  }
+
+  /** Waits until replica `id` answers /ping with 200 (recovered, ready). */
+  async waitReady(id: number, timeoutMs = 30000): Promise<void> {
+    await waitFor(`order-${id} ready`, async () => (await http(`${this.replica(id)}/ping`, { timeoutMs: 1000 })).status === 200, timeoutMs);
+  }
+
+  async startFrontend(extra: Env = {}): Promise<void> {
+    this.spawnApp('frontend', 'frontend', extra);
+    await waitFor('frontend with a leader', async () => (await http(`${this.frontend}/leader`, { timeoutMs: 2000 })).status === 200);
+  }
+
+  /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */
+  async signal(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const p = this.procs.get(name);
+    if (!p || !this.isRunning(name)) return;
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') {
+      process.kill(p.pid!, signal);
+      return;
+    }
+    const exited = new Promise<void>((r) => p.once('exit', () => r()));
+    process.kill(p.pid!, signal);
+    await Promise.race([exited, sleep(15000)]);
+    if (this.isRunning(name)) {
+      process.kill(p.pid!, 'SIGKILL');
+      await exited;
+    }
+  }
+
+  kill(name: string): Promise<void> {
+    return this.signal(name, 'SIGKILL');
+  }
+
+  /** The id of the leader according to the front end. */
+  async leaderId(): Promise<number> {
+    const res = await http<{ leader: number }>(`${this.frontend}/leader`);
+    if (res.status !== 200) throw new Error(`no leader: ${res.text}`);
+    return res.body.leader;
+  }
+
+  /** Waits until the front end names a leader other than `previous` (and that replica leads). */
+  async waitNewLeader(previous: number, timeoutMs = 30000): Promise<number> {
+    return waitFor(`a leader other than ${previous}`, async () => {
+      const res = await http<{ leader: number }>(`${this.frontend}/leader`, { timeoutMs: 2000 });
+      return res.status === 200 && res.body.leader !== previous ? res.body.leader : undefined;
+    }, timeoutMs);
+  }
+
+  /** The order table of replica `id`, read straight from its SQLite file. */
+  orderTable(id: number): Promise<OrderRow[]> {
+    return readAll<OrderRow>(join(this.dataDir, `order-${id}.sqlite`), 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no');
+  }
+
+  stocksTable(): Promise<{ name: string; price: number; trade_volume: number; quantity: number }[]> {
+    return readAll(join(this.dataDir, 'catalog.sqlite'), 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name');
+  }
+
+  /** Waits until every listed replica's order table is identical (and returns it). */
+  async converged(ids = this.replicaIds, timeoutMs = 30000): Promise<OrderRow[]> {
+    let last = '';
+    return waitFor('identical order logs on every replica', async () => {
+      const tables = await Promise.all(ids.map((id) => this.orderTable(id)));
+      const json = tables.map((t) => JSON.stringify(t));
+      last = json.map((j, i) => `${ids[i]}: ${j.length}`).join(', ');
+      return json.every((j) => j === json[0]) ? tables[0] : undefined;
+    }, timeoutMs).catch((e: Error) => {
+      throw new Error(`${e.message}; sizes ${last}`);
+    });
+  }
+
+  log(name: string): string {
+    try {
+      return readFileSync(join(this.dataDir, `${name}.log`), 'utf8');
+    } catch {
+      return '';
+    }
+  }
+
+  /** Kills every process (SIGCONT first, in case one is paused) and removes the data directory. */
+  async stop(keepData = false): Promise<void> {
+    await Promise.all(
+      [...this.procs.keys()].map(async (name) => {
+        const p = this.procs.get(name)!;
+        if (this.isRunning(name)) {
+          try {
+            process.kill(p.pid!, 'SIGCONT');
+          } catch {
+            /* already gone */
+          }
+        }
+        await this.kill(name);
+      }),
+    );
+    if (!keepData && !process.env.KEEP_E2E_DATA) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+function readAll<T>(file: string, sql: string): Promise<T[]> {
+  return new Promise((res, rej) => {
+    const db = new Database(file, OPEN_READONLY, (err) => {
+      if (err) return rej(err);
+      db.all(sql, (e, rows) => {
+        db.close();
+        if (e) rej(e);
+        else res(rows as T[]);
+      });
+    });
+  });
+}
+
+/** Trades through the front end with a fixed idempotency key until the outcome is definite. */
+export async function placeOrder(
+  frontend: string,
+  order: { stock_name: string; trade_type: string; quantity: number | string },
+  key?: string,
+): Promise<HttpResult<{ order_no: number; message?: string }>> {
+  return http(`${frontend}/orders`, { body: order, headers: key ? { 'Idempotency-Key': key } : {} });
+}
+
+export function initialStock(k: number) {
+  return { stock_name: `Stock${k}`, price: Math.round((10 * k - 0.01) * 100) / 100, trade_volume: 0, quantity: 100 };
+}
