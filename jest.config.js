@@ -1,11 +1,18 @@
-/** Unit specs live beside the code (`*.spec.ts`). */
+/**
+ * Unit specs live beside the code (`*.spec.ts`). NestJS 12 is published as ES modules only, so
+ * the specs run in Jest's native ESM mode (`--experimental-vm-modules`, see package.json) and
+ * ts-jest emits ES modules.
+ */
 module.exports = {
   rootDir: '.',
   testEnvironment: 'node',
   moduleFileExtensions: ['js', 'json', 'ts'],
   roots: ['<rootDir>/apps', '<rootDir>/libs'],
   testRegex: '.*\\.spec\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.spec.json' }],
+  },
   moduleNameMapper: {
     '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
     '^@app/cache(|/.*)$': '<rootDir>/libs/cache/src$1',

@@ -5,7 +5,8 @@ module.exports = {
   moduleFileExtensions: ['js', 'json', 'ts'],
   roots: ['<rootDir>/test'],
   testRegex: '.*\\.e2e-spec\\.ts$',
-  transform: { '^.+\\.ts$': ['ts-jest', { isolatedModules: true }] },
+  // The suites only talk HTTP to the built apps; they never load NestJS itself.
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.e2e.json' }] },
   moduleNameMapper: {
     '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
     '^@app/cache(|/.*)$': '<rootDir>/libs/cache/src$1',

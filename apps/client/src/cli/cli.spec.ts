@@ -1,9 +1,10 @@
+import { jest } from '@jest/globals';
 import type { FetchLike } from '../http/bazaar-client';
 import { runCli } from './cli';
 import type { CliIo } from './cli-io';
 
 /** Captures output; `fetchImpl` answers from `respond` (no network). */
-function fakeIo(respond?: (url: string, init: RequestInit) => Response): CliIo & { out: string; err: string; fetchImpl: jest.Mock } {
+function fakeIo(respond?: (url: string, init: RequestInit) => Response): CliIo & { out: string; err: string; fetchImpl: jest.Mock<FetchLike> } {
   const io = {
     out: '',
     err: '',
@@ -14,7 +15,7 @@ function fakeIo(respond?: (url: string, init: RequestInit) => Response): CliIo &
     stderr: (t: string) => {
       io.err += t;
     },
-    fetchImpl: jest.fn<ReturnType<FetchLike>, Parameters<FetchLike>>(async (url, init) => {
+    fetchImpl: jest.fn<FetchLike>(async (url, init) => {
       if (!respond) throw new Error('no network in unit specs');
       return respond(url, init);
     }),
@@ -73,7 +74,7 @@ describe('single operations', () => {
   it('trade sends the body, the spelling given and the idempotency key; a refusal exits with 1', async () => {
     const io = fakeIo(() => json(409, { order_no: -1, message: 'Trade failed!' }));
     await expect(runCli(argv('trade', 'Stock2', 'SELL', '3', '--key', 'k1', '--repeat', '2'), io)).resolves.toBe(1);
-    const [url, init] = io.fetchImpl.mock.calls[0];
+    const [url, init] = io.fetchImpl.mock.calls[0] as [string, RequestInit];
     expect(url).toBe('http://127.0.0.1:30001/orders');
     expect(init.method).toBe('POST');
     expect(JSON.parse(String(init.body))).toEqual({ stock_name: 'Stock2', trade_type: 'SELL', quantity: 3 });

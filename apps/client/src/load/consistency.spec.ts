@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { OrderInfo } from '@app/contracts';
 import { checkConsistency, compareOrder, OrderLedger, type OrderReadBack, type SentOrder } from './consistency';
 

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import type { OrderInfo, StockInfo } from '@app/contracts';
 import type { FetchLike } from '../http/bazaar-client';
 import { UsageError } from '../usage-error';
@@ -140,7 +141,7 @@ describe('runLoad', () => {
   });
 
   it('counts transport failures as errors without latency', async () => {
-    const fetchImpl = jest.fn<ReturnType<FetchLike>, Parameters<FetchLike>>(async () => {
+    const fetchImpl = jest.fn<FetchLike>(async () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
     });
     const result = await runLoad({ sessions: 2, iterations: 3, fetchImpl });

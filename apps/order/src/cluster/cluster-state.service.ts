@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
-import { OrderEnv, ReplicaAddress, ReplicaRole, ReplicaStatus } from '@app/contracts';
-import { OrderLogService } from '../orders/order-log.service';
+import { OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaRefusal, ReplicaRole, ReplicaStatus } from '@app/contracts';
+import { Unavailable } from '@app/common';
+import { NewOrder, OrderLogService } from '../orders/order-log.service';
 
 /**
  * Who this replica is and what it believes about the cluster: its role, the highest epoch it has
@@ -80,6 +81,21 @@ export class ClusterStateService {
       this.deposed$.next({ epoch, leader });
     }
     return true;
+  }
+
+  /**
+   * Appends a new order (or finds the one with the same request id) as leader of `epoch`. Checked
+   * under the log lock: a replica deposed while its trade was at the catalog must not write an
+   * entry after it started recovering — the new leader records that trade from the catalog.
+   */
+  appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<{ record: OrderRecordDto; created: boolean }> {
+    return this.log.exclusive(async () => {
+      const leading = this.currentRole === 'leader' || this.currentRole === 'promoting';
+      if (!leading || this.epoch !== epoch) {
+        throw new Unavailable(`replica ${this.id} no longer leads epoch ${epoch}`, ReplicaRefusal.notLeader);
+      }
+      return this.log.appendNew({ ...order, epoch }, { commit_no: this.commitNo });
+    });
   }
 
   status(): ReplicaStatus {

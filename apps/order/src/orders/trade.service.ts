@@ -44,18 +44,12 @@ export class TradeService {
     await this.replicator.ensureQuorum();
     await this.tradeAtCatalog(dto);
     this.faults.reached('after-catalog-trade');
-    const { record } = await this.log.exclusive(() =>
-      this.log.appendNew(
-        {
-          epoch: dto.epoch,
-          request_id: dto.request_id,
-          stock_name: dto.stock_name,
-          trade_type: dto.trade_type,
-          quantity: dto.quantity,
-        },
-        { commit_no: this.state.commitNo },
-      ),
-    );
+    const { record } = await this.state.appendAsLeader(dto.epoch, {
+      request_id: dto.request_id,
+      stock_name: dto.stock_name,
+      trade_type: dto.trade_type,
+      quantity: dto.quantity,
+    });
     this.faults.reached('after-local-commit');
     this.replicator.kick();
     await this.replicator.waitDurable(record.order_no);

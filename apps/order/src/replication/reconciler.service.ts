@@ -21,6 +21,8 @@ export class ReconcilerService {
   private readonly intervalMs: number;
   private timer?: NodeJS.Timeout;
   private readonly running = new Mutex();
+  /** Highest catalog sequence number listed so far (by any pass). */
+  private seenThrough = 0;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -34,7 +36,10 @@ export class ReconcilerService {
 
   start(): void {
     this.stop();
-    this.timer = setInterval(() => void this.runOnce().catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`)), this.intervalMs);
+    this.timer = setInterval(
+      () => void this.runOnce('settled').catch((e: Error) => this.logger.warn(`reconciliation: ${e.message}`)),
+      this.intervalMs,
+    );
   }
 
   stop(): void {
@@ -42,31 +47,44 @@ export class ReconcilerService {
     this.timer = undefined;
   }
 
-  /** One pass; returns how many missing orders were recorded. Throws when the catalog cannot be read. */
-  runOnce(): Promise<number> {
+  /**
+   * One pass; returns how many missing orders were recorded. Throws when the catalog cannot be read.
+   *
+   * At promotion (`all`) every applied trade is considered: the previous leader is gone, nothing
+   * of its is still in flight here. On the interval (`settled`) only trades already listed by the
+   * previous pass are: a trade this leader is placing right now has been applied by the catalog a
+   * moment before its order is appended, and must not be "found missing" in that moment.
+   */
+  runOnce(scope: 'all' | 'settled' = 'all'): Promise<number> {
     return this.running.runExclusive(async () => {
       let recorded = 0;
       let after = this.log.getMeta('reconciled_seq');
+      const settledThrough = scope === 'all' ? Number.MAX_SAFE_INTEGER : this.seenThrough;
       for (;;) {
         const epoch = this.state.epoch;
-        if (this.state.leaderId !== this.state.id) return recorded;
+        if (this.state.leaderId !== this.state.id || !['leader', 'promoting'].includes(this.state.role)) return recorded;
         const { trades } = await this.peers.catalogTrades(after, PAGE);
-        for (const t of trades) {
+        if (trades.length > 0) this.seenThrough = Math.max(this.seenThrough, trades[trades.length - 1].seq);
+        const settled = trades.filter((t) => t.seq <= settledThrough);
+        for (const t of settled) {
           if (await this.log.findByRequestId(t.request_id)) continue;
-          const { created, record } = await this.log.exclusive(() =>
-            this.log.appendNew({ epoch, request_id: t.request_id, stock_name: t.stock_name, trade_type: t.type, quantity: t.quantity }),
-          );
+          const { record, created } = await this.state.appendAsLeader(epoch, {
+            request_id: t.request_id,
+            stock_name: t.stock_name,
+            trade_type: t.type,
+            quantity: t.quantity,
+          });
           if (created) {
             recorded++;
             this.logger.warn(`recorded order ${record.order_no} for catalog trade ${t.seq} (${t.request_id}) that had no order`);
           }
         }
-        if (trades.length > 0) {
-          after = trades[trades.length - 1].seq;
+        if (settled.length > 0) {
+          after = settled[settled.length - 1].seq;
           await this.log.updateMeta({ reconciled_seq: after });
         }
         if (recorded > 0) this.replicator.kick();
-        if (trades.length < PAGE) return recorded;
+        if (trades.length < PAGE || settled.length < trades.length) return recorded;
       }
     });
   }

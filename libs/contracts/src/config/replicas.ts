@@ -52,3 +52,20 @@ export function IsReplicaList(options?: ValidationOptions): PropertyDecorator {
       },
     });
 }
+
+/** The replica's own id must be one of the ids in ORDER_REPLICAS (validated on the same object). */
+export function IsListedReplica(options?: ValidationOptions): PropertyDecorator {
+  return (target: object, propertyName: string | symbol) =>
+    registerDecorator({
+      name: 'isListedReplica',
+      target: target.constructor,
+      propertyName: propertyName as string,
+      options: { message: 'must be one of the ids listed in ORDER_REPLICAS', ...options },
+      validator: {
+        validate: (value: unknown, args) => {
+          const replicas = (args?.object as { ORDER_REPLICAS?: unknown }).ORDER_REPLICAS;
+          return !Array.isArray(replicas) || replicas.some((r: ReplicaAddress) => r.id === value);
+        },
+      },
+    });
+}

@@ -1,5 +1,5 @@
 import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
-import { DEFAULT_ORDER_REPLICAS, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
+import { DEFAULT_ORDER_REPLICAS, IsListedReplica, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
 import { EnvBool, IntSetting } from './env';
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
@@ -55,6 +55,7 @@ export type FaultPoint = (typeof FAULT_POINTS)[number];
 
 export class OrderEnv extends CommonEnv {
   /** This replica's id; must appear in ORDER_REPLICAS. */
+  @IsListedReplica()
   @IntSetting(1, 1000)
   ORDER_ID = 1;
 

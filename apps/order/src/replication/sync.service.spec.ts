@@ -1,0 +1,115 @@
+import { ConfigModule } from '@nestjs/config';
+import { Test, TestingModule } from '@nestjs/testing';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { OrderEnv, OrderRecordDto, validateEnv } from '@app/contracts';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { PeersClient } from '../cluster/peers.client';
+import { ORDER_MIGRATIONS } from '../migrations';
+import { Order } from '../orders/order.entity';
+import { OrderLogService } from '../orders/order-log.service';
+import { ReplicaMeta } from '../orders/replica-meta.entity';
+import { CatchUpService } from '../recovery/catch-up.service';
+import { SyncService } from './sync.service';
+
+const entry = (order_no: number, epoch: number, tag = 'a'): OrderRecordDto => ({
+  order_no,
+  epoch,
+  request_id: `${tag}-${order_no}`,
+  stock_name: 'Stock1',
+  trade_type: 'buy',
+  quantity: order_no,
+});
+
+/** Replica 1 as a follower of replica 3, against a real in-memory SQLite log; the leader's log is an array. */
+describe('SyncService (follower side of replication)', () => {
+  let moduleRef: TestingModule;
+  let sync: SyncService;
+  let log: OrderLogService;
+  let state: ClusterStateService;
+  let leaderLog: OrderRecordDto[];
+
+  beforeEach(async () => {
+    leaderLog = [];
+    const peers: Partial<PeersClient> = {
+      logPage: async (_peer, after, limit) => ({
+        orders: leaderLog.filter((o) => o.order_no > after).slice(0, limit),
+        last_no: leaderLog.length,
+      }),
+    };
+    moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule.forRoot({ ignoreEnvFile: true, validate: () => validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: '2' }) }),
+        TypeOrmModule.forRoot({
+          type: 'sqlite',
+          database: ':memory:',
+          entities: [Order, ReplicaMeta],
+          migrations: ORDER_MIGRATIONS,
+          migrationsRun: true,
+          logging: false,
+        }),
+        TypeOrmModule.forFeature([Order, ReplicaMeta]),
+      ],
+      providers: [OrderLogService, ClusterStateService, CatchUpService, SyncService, { provide: PeersClient, useValue: peers }],
+    }).compile();
+    await moduleRef.init();
+    sync = moduleRef.get(SyncService);
+    log = moduleRef.get(OrderLogService);
+    state = moduleRef.get(ClusterStateService);
+    state.role = 'follower';
+  });
+
+  afterEach(() => moduleRef.close());
+
+  const push = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch = 1, commit_no = 0) =>
+    sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders });
+
+  it('applies batches in order and learns the commit point', async () => {
+    leaderLog = [entry(1, 1), entry(2, 1), entry(3, 1)];
+    await expect(push(leaderLog.slice(0, 2), { order_no: 0, epoch: 0 }, 1, 1)).resolves.toEqual({ last_no: 2 });
+    await expect(push(leaderLog.slice(2), { order_no: 2, epoch: 1 }, 1, 3)).resolves.toEqual({ last_no: 3 });
+    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(log.getMeta('commit_no')).toBe(3);
+    expect(state.epoch).toBe(1);
+    expect(state.leaderId).toBe(3);
+  });
+
+  it('skips entries it already has, so a repeated sync is harmless', async () => {
+    leaderLog = [entry(1, 1), entry(2, 1)];
+    await push(leaderLog, { order_no: 0, epoch: 0 });
+    await expect(push(leaderLog, { order_no: 0, epoch: 0 })).resolves.toEqual({ last_no: 2 });
+    expect(await log.count()).toBe(2);
+  });
+
+  it('fetches what it missed from the leader, in pages, when a batch leaves a gap', async () => {
+    leaderLog = [1, 2, 3, 4, 5, 6].map((n) => entry(n, 1));
+    await push(leaderLog.slice(0, 1), { order_no: 0, epoch: 0 });
+    await expect(push(leaderLog.slice(5), { order_no: 5, epoch: 1 })).resolves.toEqual({ last_no: 6 });
+    expect(await log.page(0, 10)).toEqual(leaderLog);
+  });
+
+  it('replaces a divergent unacknowledged tail with the leader entries', async () => {
+    // Entries 3 and 4 were written by an old leader (epoch 1) and never reached a majority.
+    await push([entry(1, 1), entry(2, 1), entry(3, 1, 'old'), entry(4, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 2);
+    leaderLog = [entry(1, 1), entry(2, 1), entry(3, 2, 'new')];
+    await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 });
+    expect(await log.page(0, 10)).toEqual(leaderLog);
+  });
+
+  it('repairs from the leader when the entry before the batch differs (log matching)', async () => {
+    await push([entry(1, 1), entry(2, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 1);
+    leaderLog = [entry(1, 1), entry(2, 2, 'new'), entry(3, 2, 'new')];
+    await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
+    expect(await log.page(0, 10)).toEqual(leaderLog);
+  });
+
+  it('refuses a sync from a stale epoch and changes nothing', async () => {
+    await push([entry(1, 2)], { order_no: 0, epoch: 0 }, 2);
+    await expect(push([entry(2, 1, 'stale')], { order_no: 1, epoch: 2 }, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    expect(await log.count()).toBe(1);
+  });
+
+  it('refuses syncs while recovering', async () => {
+    state.role = 'recovering';
+    await expect(push([entry(1, 1)], { order_no: 0, epoch: 0 })).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+  });
+});

@@ -1,0 +1,119 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, http } from './support/cluster';
+import { appMain, killAllStarted, RunResult, runNode } from './support/process';
+
+/**
+ * SPEC §7: the built client, run as a child process against a real cluster — a load run that
+ * checks every acknowledged order, the single operations, and a bad command line. Afterwards the
+ * catalog must follow from the order log (§6.4).
+ */
+describe('client CLI against a real cluster', () => {
+  let c: Cluster;
+  let tmp: string;
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), 'bazaar-client-'));
+    c = await Cluster.start();
+  });
+  afterAll(async () => {
+    killAllStarted();
+    await c?.stop();
+    if (!process.env.KEEP_E2E_DATA) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  /** Runs the client with a clean environment (no BAZAAR_URL), bounded in time. */
+  const client = (args: string[], timeoutMs = 90000): Promise<RunResult> => runNode(appMain('client'), args, {}, timeoutMs);
+  const show = (r: RunResult) => `exit ${r.code}${r.timedOut ? ' (timed out)' : ''}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
+  const expectExit = (r: RunResult, code: number) => {
+    if (r.timedOut || r.code !== code) throw new Error(`expected exit ${code}, got ${show(r)}`);
+  };
+
+  it('load: 5 sessions × 30 iterations, p 0.5 — exit 0, every order checked, no error', async () => {
+    const json = join(tmp, 'load.json');
+    const r = await client(['load', '--url', c.frontend, '--sessions', '5', '--p', '0.5', '--iterations', '30', '--seed', '7', '--json', json, '--quiet']);
+    expectExit(r, 0);
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.version).toBe(1);
+    expect(result.config).toMatchObject({ url: c.frontend, sessions: 5, p: 0.5, iterations: 30, seed: 7 });
+    expect(result.interrupted).toBe(false);
+    expect(result.iterations_completed).toBe(150);
+    expect(result.errors.total).toBe(0);
+    expect(result.trades.ok).toBeGreaterThan(0);
+    expect(result.trades.errors).toBe(0);
+    expect(result.consistency).toMatchObject({ mismatches: 0, missing: 0, duplicates: 0, unchecked: 0 });
+    expect(result.consistency.recorded).toBe(result.trades.ok);
+    expect(result.consistency.matched).toBe(result.trades.ok);
+    expect(result.requests.lookup.count).toBe(150);
+    expect(result.requests.order_check.count).toBe(result.trades.ok);
+    expect(result.passed).toBe(true);
+    // The human report is printed too.
+    expect(r.stdout.length).toBeGreaterThan(0);
+  });
+
+  it('lookup Stock1 prints the stock as JSON, equal to the catalog', async () => {
+    const r = await client(['lookup', 'Stock1', '--url', c.frontend]);
+    expectExit(r, 0);
+    const catalog = (await http(`${c.catalog}/query?stock_name=Stock1`)).body.data;
+    expect(JSON.parse(r.stdout)).toEqual(catalog);
+    expect(r.stderr).toContain('HTTP 200');
+  });
+
+  it('trade Stock1 buy 1 prints the new order number; order N prints that order', async () => {
+    const before = (await http(`${c.catalog}/query?stock_name=Stock1`)).body.data;
+    if (before.quantity === 0) {
+      // The load run may have sold Stock1 out; make room for the buy.
+      expect((await http(`${c.frontend}/orders`, { body: { stock_name: 'Stock1', trade_type: 'sell', quantity: 1 } })).status).toBe(200);
+    }
+    const log = await c.converged();
+    const trade = await client(['trade', 'Stock1', 'buy', '1', '--url', c.frontend]);
+    expectExit(trade, 0);
+    const placed = JSON.parse(trade.stdout);
+    expect(placed).toEqual({ order_no: log.length + 1 });
+
+    const order = await client(['order', String(placed.order_no), '--url', c.frontend]);
+    expectExit(order, 0);
+    expect(JSON.parse(order.stdout)).toEqual({ data: { order_no: placed.order_no, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 } });
+  });
+
+  it('lookup of an unknown stock and order of an unknown number exit 1 with the 404 body', async () => {
+    const stock = await client(['lookup', 'NoSuchStock', '--url', c.frontend]);
+    expectExit(stock, 1);
+    expect(JSON.parse(stock.stdout)).toEqual({ error: { code: 404, message: 'Stock not found' } });
+    const order = await client(['order', '999999', '--url', c.frontend]);
+    expectExit(order, 1);
+    expect(JSON.parse(order.stdout)).toEqual({ error: { code: 404, message: 'order not found' } });
+  });
+
+  it.each([
+    [['load', '--p', '1.5'], 'error: --p must be a probability between 0 and 1 (got 1.5)'],
+    [['load', '--sessions', '0'], '--sessions'],
+    [['trade', 'Stock1', 'hold', '1'], 'trade type'],
+    [['order', 'abc'], 'order number'],
+  ])('%j exits 2 with a message and sends nothing', async (args, mention) => {
+    const orders = (await c.converged()).length;
+    const r = await client([...args, '--url', c.frontend], 20000);
+    expectExit(r, 2);
+    expect(r.stderr).toContain(mention);
+    expect(r.stderr.split('\n').filter((l) => l.startsWith('    at '))).toEqual([]);
+    expect((await c.converged()).length).toBe(orders);
+  });
+
+  it('afterwards the catalog follows from the order log: 100 − bought + sold = quantity, volume = bought + sold', async () => {
+    const log = await c.converged();
+    expect(log.map((o) => o.order_no)).toEqual(log.map((_, i) => i + 1));
+    const stocks = await c.stocksTable();
+    expect(stocks).toHaveLength(10);
+    for (const s of stocks) {
+      const mine = log.filter((o) => o.stock_name === s.name);
+      const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0);
+      const sold = mine.filter((o) => o.trade_type.toLowerCase() === 'sell').reduce((n, o) => n + o.quantity, 0);
+      expect({ name: s.name, quantity: s.quantity, volume: s.trade_volume }).toEqual({
+        name: s.name,
+        quantity: 100 - bought + sold,
+        volume: bought + sold,
+      });
+    }
+  });
+});
