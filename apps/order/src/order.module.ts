@@ -16,6 +16,7 @@ import { OrdersController } from './orders/orders.controller';
 import { ReplicaMeta } from './orders/replica-meta.entity';
 import { TradeService } from './orders/trade.service';
 import { CatchUpService } from './recovery/catch-up.service';
+import { RecoveryService } from './recovery/recovery.service';
 import { LeadershipService } from './replication/leadership.service';
 import { ReconcilerService } from './replication/reconciler.service';
 import { ReplicationController } from './replication/replication.controller';
@@ -47,6 +48,7 @@ import { SyncService } from './replication/sync.service';
     PeersClient,
     FaultInjector,
     CatchUpService,
+    RecoveryService,
     ReplicatorService,
     ReconcilerService,
     SyncService,

@@ -70,6 +70,13 @@ export async function freePort(): Promise<number> {
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
+/** A process the harness was waiting for exited instead. */
+export class ExitedEarly extends Error {
+  constructor(name: string, logTail: string) {
+    super(`${name} exited while starting:\n${logTail}`);
+  }
+}
+
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -78,6 +85,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
       const v = await check();
       if (v) return v;
     } catch (e) {
+      if (e instanceof ExitedEarly) throw e;
       lastError = e;
     }
     await sleep(50);
@@ -131,21 +139,36 @@ export class Cluster {
     this.replicaIds = opts.replicas ?? [1, 2, 3];
   }
 
+  /**
+   * Starts a whole cluster. A port picked as free can be taken by another process before the app
+   * binds it; the start is then retried from scratch with new ports (up to three times).
+   */
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
-    const c = new Cluster(opts);
-    for (const name of ['catalog', 'frontend', ...c.replicaIds.map((id) => `order-${id}`)]) {
-      c.ports.set(name, await freePort());
+    for (let attempt = 1; ; attempt++) {
+      const c = new Cluster(opts);
+      for (const name of ['catalog', 'frontend', ...c.replicaIds.map((id) => `order-${id}`)]) {
+        c.ports.set(name, await freePort());
+      }
+      try {
+        await c.startCatalog();
+        await Promise.all(c.replicaIds.map((id) => c.startReplica(id)));
+        await Promise.all(c.replicaIds.map((id) => c.waitReady(id)));
+        if (opts.frontend !== false) await c.startFrontend();
+        return c;
+      } catch (e) {
+        const portTaken = [...c.procs.keys()].some((name) => c.log(name).includes('EADDRINUSE'));
+        await c.stop();
+        if (!portTaken || attempt >= 3) throw e;
+      }
     }
-    try {
-      await c.startCatalog();
-      await Promise.all(c.replicaIds.map((id) => c.startReplica(id)));
-      await Promise.all(c.replicaIds.map((id) => c.waitReady(id)));
-      if (opts.frontend !== false) await c.startFrontend();
-    } catch (e) {
-      await c.stop();
-      throw e;
-    }
-    return c;
+  }
+
+  /** Waits for `check`, failing at once (with the log's tail) if process `name` exits meanwhile. */
+  private async waitStarted(name: string, check: () => Promise<boolean>): Promise<void> {
+    await waitFor(`${name} listening`, async () => {
+      if (!this.isRunning(name)) throw new ExitedEarly(name, this.log(name).split('\n').slice(-15).join('\n'));
+      return check();
+    }, 60000);
   }
 
   url(name: string): string {
@@ -209,23 +232,23 @@ export class Cluster {
 
   async startCatalog(extra: Env = {}): Promise<void> {
     this.spawnApp('catalog', 'catalog', extra);
-    await waitFor('catalog', async () => (await http(`${this.catalog}/health`, { timeoutMs: 1000 })).status === 200);
+    await this.waitStarted('catalog', async () => (await http(`${this.catalog}/health`, { timeoutMs: 1000 })).status === 200);
   }
 
   /** Starts replica `id`; resolves once it listens (not necessarily recovered). */
   async startReplica(id: number, extra: Env = {}): Promise<void> {
     this.spawnApp(`order-${id}`, 'order', { ORDER_ID: String(id), ...extra });
-    await waitFor(`order-${id} listening`, async () => (await http(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
+    await this.waitStarted(`order-${id}`, async () => (await http(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
   }
 
   /** Waits until replica `id` answers /ping with 200 (recovered, ready). */
-  async waitReady(id: number, timeoutMs = 30000): Promise<void> {
+  async waitReady(id: number, timeoutMs = 60000): Promise<void> {
     await waitFor(`order-${id} ready`, async () => (await http(`${this.replica(id)}/ping`, { timeoutMs: 1000 })).status === 200, timeoutMs);
   }
 
   async startFrontend(extra: Env = {}): Promise<void> {
     this.spawnApp('frontend', 'frontend', extra);
-    await waitFor('frontend with a leader', async () => (await http(`${this.frontend}/leader`, { timeoutMs: 2000 })).status === 200);
+    await this.waitStarted('frontend', async () => (await http(`${this.frontend}/leader`, { timeoutMs: 2000 })).status === 200);
   }
 
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */

@@ -71,6 +71,11 @@ export class BazaarClient {
     return this.send('POST', url, body, headers);
   }
 
+  /** `GET /cache/stats`: the front end's cache counters (used by the sweep for hit ratios). */
+  cacheStats(): Promise<HttpOutcome> {
+    return this.send('GET', new URL(FrontendRoutes.cacheStats, this.base));
+  }
+
   /** `GET /orders?order_no=N`. */
   order(orderNo: number | string): Promise<HttpOutcome> {
     const url = new URL(FrontendRoutes.orders, this.base);

@@ -1,4 +1,4 @@
-import type { OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
+import type { CacheStats, OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
 
 /** Type guards for the public API's bodies: a 200 with a malformed body is treated as an error. */
 
@@ -44,4 +44,15 @@ export function errorMessage(body: unknown): string | undefined {
   if (typeof body.message === 'string') return body.message;
   if (isRecord(body.error) && typeof body.error.message === 'string') return body.error.message;
   return undefined;
+}
+
+const CACHE_COUNTERS = ['capacity', 'size', 'hits', 'misses', 'evictions', 'invalidations', 'stale_fills_dropped'] as const;
+
+/** `GET /cache/stats`: `enabled` and every counter present, counters non-negative integers. */
+export function isCacheStats(body: unknown): body is CacheStats {
+  return (
+    isRecord(body) &&
+    typeof body.enabled === 'boolean' &&
+    CACHE_COUNTERS.every((k) => Number.isSafeInteger(body[k]) && (body[k] as number) >= 0)
+  );
 }

@@ -52,6 +52,12 @@ export interface LoadOptions {
   /** Called every `progressIntervalMs` while the run goes on, and at each phase change. */
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs?: number;
+  /**
+   * Keep one {@link RequestSample} per request (send time, latency, type, outcome) and return them
+   * as `samples` in the result, for latency-over-time plots. Off by default: a sample costs about
+   * 100 bytes of memory, and the result's JSON grows by as much.
+   */
+  recordSamples?: boolean;
   /** Injected for tests; defaults to the global `fetch`. */
   fetchImpl?: FetchLike;
 }
@@ -72,6 +78,7 @@ export interface ResolvedLoadOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs: number;
+  recordSamples: boolean;
   fetchImpl?: FetchLike;
 }
 
@@ -182,6 +189,7 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     signal: options.signal,
     onProgress: options.onProgress,
     progressIntervalMs,
+    recordSamples: options.recordSamples === true,
     fetchImpl: options.fetchImpl,
   };
 }

@@ -42,6 +42,25 @@ export interface TradeCounts {
   skipped_sold_out: number;
 }
 
+/**
+ * One request of a run, kept only when the run was asked to (`recordSamples`), for plotting
+ * latency over time (for example across replica crashes).
+ */
+export interface RequestSample {
+  type: RequestType;
+  /** When the request was sent, in milliseconds since the Unix epoch (fractional). */
+  sent_at_ms: number;
+  /** Time until the response was read, or until the transport failure, in milliseconds. */
+  latency_ms: number;
+  /** HTTP status, or null when no response came (transport failure). */
+  status: number | null;
+  /**
+   * `ok`: the expected 200; `refused`: a trade's 409 (a normal outcome); `missing`: an order
+   * check's 404 (a consistency problem, not a request error); `error`: counted as an error.
+   */
+  outcome: 'ok' | 'refused' | 'missing' | 'error';
+}
+
 /** The outcome of {@link runLoad}: plain JSON-ready data. */
 export interface LoadResult {
   version: 1;
@@ -65,6 +84,8 @@ export interface LoadResult {
   };
   /** No errors, no mismatches (duplicates included), nothing missing. */
   passed: boolean;
+  /** Every request in the order it completed; present only when `recordSamples` was set. */
+  samples?: RequestSample[];
 }
 
 export const REQUEST_TYPES: readonly RequestType[] = ['lookup', 'trade', 'order_check'];

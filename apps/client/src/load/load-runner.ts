@@ -4,7 +4,7 @@ import { errorMessage, isOrderPlaced, isOrderQueryResponse, isStockInfo } from '
 import { LatencyStats } from '../stats/latency-stats';
 import { checkConsistency, OrderLedger, type OrderReadBack } from './consistency';
 import { LOAD_LIMITS, resolveLoadOptions, type LoadOptions, type LoadProgress, type ResolvedLoadOptions } from './load-options';
-import type { LoadResult, RequestStats } from './load-result';
+import type { LoadResult, RequestSample, RequestStats } from './load-result';
 import { deriveSeed, mulberry32, pick, randomIntBetween, type Random } from './prng';
 
 /** Distinct error causes kept by name; any further ones are counted under `other`. */
@@ -27,6 +27,11 @@ class RequestTally {
   stats(seconds: number): RequestStats {
     return { count: this.count, errors: this.errors, latency_ms: this.latency.summary(), throughput_rps: rate(this.count, seconds) };
   }
+}
+
+/** Milliseconds since the Unix epoch, with sub-millisecond precision. */
+function epochMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function rate(count: number, seconds: number): number {
@@ -83,9 +88,12 @@ class LoadRun {
   private checked = 0;
   private phase: LoadProgress['phase'] = 'load';
   private loadStartNs = 0n;
+  /** One entry per request when `recordSamples` is on, else null. */
+  private readonly samples: RequestSample[] | null;
 
   constructor(private readonly opts: ResolvedLoadOptions) {
     this.client = new BazaarClient({ url: opts.url, timeoutMs: opts.timeoutMs, fetchImpl: opts.fetchImpl });
+    this.samples = opts.recordSamples ? [] : null;
   }
 
   async run(): Promise<LoadResult> {
@@ -122,7 +130,7 @@ class LoadRun {
       const loadErrors = this.tallies.lookup.errors + this.tallies.trade.errors;
       const errorsTotal = loadErrors + this.tallies.order_check.errors;
 
-      return {
+      const result: LoadResult = {
         version: 1,
         config: {
           url: opts.url,
@@ -150,6 +158,8 @@ class LoadRun {
         timing: { finished_at: new Date().toISOString(), load_s: loadS, check_s: checkS, wall_s: seconds(this.loadStartNs, endNs) },
         passed: errorsTotal === 0 && consistency.mismatches === 0 && consistency.missing === 0,
       };
+      if (this.samples) result.samples = this.samples;
+      return result;
     } finally {
       if (ticker) clearInterval(ticker);
     }
@@ -173,12 +183,15 @@ class LoadRun {
 
   private async iteration(session: number, random: Random): Promise<void> {
     const stock = pick(random, this.opts.stocks);
+    const lookupSentAt = this.samples ? epochMs() : 0;
     const lookup = await this.client.lookup(stock);
     this.tallies.lookup.observe(lookup);
     if (lookup.kind !== 'response' || lookup.status !== 200 || !isStockInfo(lookup.body)) {
+      this.sample('lookup', lookupSentAt, lookup, 'error');
       this.fail('lookup', lookup);
       return;
     }
+    this.sample('lookup', lookupSentAt, lookup, 'ok');
     if (lookup.body.quantity <= 0) {
       this.trades.skipped_sold_out++;
       return;
@@ -192,28 +205,50 @@ class LoadRun {
     // replay an earlier run's keys, which would return that run's outcomes.
     const key = randomUUID();
     this.trades.attempted++;
+    const tradeSentAt = this.samples ? epochMs() : 0;
     const trade = await this.client.trade(stock, tradeType, quantity, key);
     this.tallies.trade.observe(trade);
     if (trade.kind === 'response' && trade.status === 200 && isOrderPlaced(trade.body)) {
+      this.sample('trade', tradeSentAt, trade, 'ok');
       this.trades.ok++;
       this.ledger.record(trade.body.order_no, { stock_name: stock, trade_type: tradeType, quantity, idempotency_key: key, session });
     } else if (trade.kind === 'response' && trade.status === HTTP_STATUS_CONFLICT) {
+      this.sample('trade', tradeSentAt, trade, 'refused');
       this.trades.refused++;
     } else {
+      this.sample('trade', tradeSentAt, trade, 'error');
       this.trades.errors++;
       this.fail('trade', trade);
     }
   }
 
   private async readBack(orderNo: number): Promise<OrderReadBack> {
+    const sentAt = this.samples ? epochMs() : 0;
     const outcome = await this.client.order(orderNo);
     this.tallies.order_check.observe(outcome);
     if (outcome.kind === 'response' && outcome.status === 200 && isOrderQueryResponse(outcome.body)) {
+      this.sample('order_check', sentAt, outcome, 'ok');
       return { kind: 'found', order: outcome.body.data };
     }
-    if (outcome.kind === 'response' && outcome.status === HTTP_STATUS_NOT_FOUND) return { kind: 'missing' };
+    if (outcome.kind === 'response' && outcome.status === HTTP_STATUS_NOT_FOUND) {
+      this.sample('order_check', sentAt, outcome, 'missing');
+      return { kind: 'missing' };
+    }
+    this.sample('order_check', sentAt, outcome, 'error');
     this.fail('order_check', outcome);
     return { kind: 'error', reason: describeFailure(outcome) };
+  }
+
+  /** Keeps one request's timing when samples are recorded. */
+  private sample(type: RequestType, sentAtMs: number, outcome: HttpOutcome, result: RequestSample['outcome']): void {
+    if (!this.samples) return;
+    this.samples.push({
+      type,
+      sent_at_ms: Math.round(sentAtMs * 1000) / 1000,
+      latency_ms: Math.round(outcome.latencyUs) / 1000,
+      status: outcome.kind === 'response' ? outcome.status : null,
+      outcome: result,
+    });
   }
 
   private fail(type: RequestType, outcome: HttpOutcome): void {

@@ -117,3 +117,10 @@ export class ClusterStateService {
 export function moreAdvanced(a: { last_epoch: number; last_no: number }, b: { last_epoch: number; last_no: number }): boolean {
   return a.last_epoch !== b.last_epoch ? a.last_epoch > b.last_epoch : a.last_no > b.last_no;
 }
+
+/** The peer whose log is most advanced, if it is more advanced than `than`. */
+export function mostAdvancedPeer<T extends { status: ReplicaStatus }>(peers: T[], than: ReplicaStatus): T | undefined {
+  return peers
+    .filter((p) => moreAdvanced(p.status, than))
+    .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1))[0];
+}

@@ -2,10 +2,11 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { Subscription } from 'rxjs';
 import { ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
-import { ClusterStateService, moreAdvanced } from '../cluster/cluster-state.service';
+import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { ReconcilerService } from './reconciler.service';
 import { ReplicatorService } from './replicator.service';
 
@@ -13,11 +14,8 @@ const RETRY_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * A replica's life cycle: recovering → follower ⇄ promoting → leader.
+ * A replica's life cycle: recovering → follower ⇄ promoting → leader (recovery: RecoveryService).
  *
- * - At start-up (and after being deposed) the replica recovers: it fetches every order it missed
- *   from the leader, or with no leader from the most advanced live replica, and drops a divergent
- *   unacknowledged tail. Only then does `/ping` report it ready.
  * - When the front end names it leader of a new epoch it first catches up with the most advanced
  *   live replica, starts replicating, records any catalog trade missing from the log, and only
  *   then takes trades.
@@ -29,7 +27,6 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   private readonly logger = new Logger(LeadershipService.name);
   private subscription?: Subscription;
   private stopped = false;
-  private recovering?: Promise<void>;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -38,11 +35,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     private readonly catchUp: CatchUpService,
     private readonly replicator: ReplicatorService,
     private readonly reconciler: ReconcilerService,
+    private readonly recovery: RecoveryService,
   ) {}
 
   onApplicationBootstrap(): void {
     this.subscription = this.state.deposed$.subscribe(() => this.stepDown());
-    setImmediate(() => void this.recover());
   }
 
   onApplicationShutdown(): void {
@@ -84,9 +81,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
       while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
         try {
           await this.log.exclusive(async () => {
-            const best = (await this.peers.statuses(this.state.peers))
-              .filter((s) => moreAdvanced(s.status, this.state.status()))
-              .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1))[0];
+            const best = mostAdvancedPeer(await this.peers.statuses(this.state.peers), this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
           });
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
@@ -110,42 +105,6 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     this.replicator.stop('a newer epoch has a different leader');
     this.reconciler.stop();
     this.state.role = 'recovering';
-    void this.recover();
-  }
-
-  /**
-   * Brings the log up to date before the replica serves: from the leader if one is known and
-   * reachable, otherwise from the most advanced reachable replica. With no peer reachable (the
-   * whole cluster is starting) the local log is taken as it is.
-   */
-  recover(): Promise<void> {
-    this.recovering ??= (async () => {
-      this.state.role = 'recovering';
-      while (!this.stopped) {
-        try {
-          const learnt = await this.log.exclusive(async () => {
-            const statuses = await this.peers.statuses(this.state.peers);
-            const leader = statuses
-              .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
-              .sort((a, b) => b.status.epoch - a.status.epoch)[0];
-            const source =
-              leader ??
-              statuses
-                .filter((s) => moreAdvanced(s.status, this.state.status()))
-                .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1))[0];
-            if (source) await this.catchUp.catchUpFrom(source.peer, true);
-            return leader?.status;
-          });
-          if (learnt) await this.state.observeEpoch(learnt.epoch, learnt.id);
-          if (this.state.role === 'recovering') this.state.role = 'follower';
-          this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
-          return;
-        } catch (err) {
-          this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
-          await sleep(RETRY_MS);
-        }
-      }
-    })().finally(() => (this.recovering = undefined));
-    return this.recovering;
+    void this.recovery.recover();
   }
 }

@@ -1,0 +1,70 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
+import { PeersClient } from '../cluster/peers.client';
+import { OrderLogService } from '../orders/order-log.service';
+import { CatchUpService } from './catch-up.service';
+
+const RETRY_MS = 250;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Brings a replica's log up to date before it serves, at start-up (first time or after a crash)
+ * and after it was deposed as leader.
+ *
+ * It reads its last order, asks its peers for their status, and fetches every later order — in
+ * pages — from the leader, or with no leader from the most advanced live replica; a tail that the
+ * source's log does not have (written by a leader that crashed before replicating it) is dropped.
+ * Only then does the replica become a ready follower and `/ping` answer 200. With no peer
+ * reachable (the whole cluster is starting) the local log is taken as it is.
+ */
+@Injectable()
+export class RecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RecoveryService.name);
+  private running?: Promise<void>;
+  private stopped = false;
+
+  constructor(
+    private readonly state: ClusterStateService,
+    private readonly log: OrderLogService,
+    private readonly peers: PeersClient,
+    private readonly catchUp: CatchUpService,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    setImmediate(() => void this.recover());
+  }
+
+  onApplicationShutdown(): void {
+    this.stopped = true;
+  }
+
+  /** Recovers (sharing a recovery already under way); retries until it succeeds or the app stops. */
+  recover(): Promise<void> {
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    this.state.role = 'recovering';
+    while (!this.stopped) {
+      try {
+        const leader = await this.log.exclusive(async () => {
+          const statuses = await this.peers.statuses(this.state.peers);
+          const leading = statuses
+            .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
+            .sort((a, b) => b.status.epoch - a.status.epoch)[0];
+          const source = leading ?? mostAdvancedPeer(statuses, this.state.status());
+          if (source) await this.catchUp.catchUpFrom(source.peer, true);
+          return leading?.status;
+        });
+        if (leader) await this.state.observeEpoch(leader.epoch, leader.id);
+        if (this.state.role === 'recovering') this.state.role = 'follower';
+        this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
+        return;
+      } catch (err) {
+        this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
+        await sleep(RETRY_MS);
+      }
+    }
+  }
+}

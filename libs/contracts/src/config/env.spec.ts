@@ -1,0 +1,40 @@
+import { ConfigError, validateEnv } from './env';
+import { CatalogEnv, FrontendEnv, OrderEnv } from './schemas';
+
+describe('validateEnv', () => {
+  it('fills defaults for unset variables', () => {
+    const env = validateEnv(FrontendEnv, {});
+    expect(env).toMatchObject({ FRONTEND_PORT: 30001, CACHE_ENABLED: true, CACHE_CAPACITY: 100, DATA_DIR: './data' });
+    expect(env.ORDER_REPLICAS.map((r) => r.id)).toEqual([1, 2, 3]);
+  });
+
+  it('parses numbers, booleans and the replica list', () => {
+    const env = validateEnv(OrderEnv, {
+      ORDER_ID: '2',
+      ORDER_REPLICAS: '2=http://10.0.0.2:9000, 1=http://10.0.0.1:9000',
+      ORDER_ACK_MODE: 'leader',
+      SWAGGER_ENABLED: 'off',
+    });
+    expect(env.ORDER_ID).toBe(2);
+    expect(env.ORDER_REPLICAS).toEqual([
+      { id: 1, url: 'http://10.0.0.1:9000' },
+      { id: 2, url: 'http://10.0.0.2:9000' },
+    ]);
+    expect(env.ORDER_ACK_MODE).toBe('leader');
+    expect(env.SWAGGER_ENABLED).toBe(false);
+  });
+
+  it.each([
+    [CatalogEnv, { CATALOG_PORT: 'abc' }, /^Invalid configuration: CATALOG_PORT must be an integer between 1 and 65535 \(got "abc"\)$/],
+    [CatalogEnv, { STOCK_CAPACITY: '0' }, /STOCK_CAPACITY must be an integer/],
+    [FrontendEnv, { CACHE_ENABLED: 'maybe' }, /CACHE_ENABLED must be true or false/],
+    [FrontendEnv, { CATALOG_URL: 'ftp://x' }, /CATALOG_URL must be an http\(s\) URL/],
+    [OrderEnv, { ORDER_REPLICAS: '1=http://a:1,1=http://b:2' }, /ORDER_REPLICAS must be a comma-separated list of distinct/],
+    [OrderEnv, { ORDER_ID: '4' }, /ORDER_ID must be one of the ids listed in ORDER_REPLICAS/],
+    [OrderEnv, { FAULT_POINT: 'everywhere' }, /FAULT_POINT must be one of none/],
+    [OrderEnv, { SQLITE_SYNCHRONOUS: 'sometimes' }, /SQLITE_SYNCHRONOUS must be one of/],
+  ] as const)('rejects %p %p with one line naming the variable', (schema, env, message) => {
+    expect(() => validateEnv(schema as new () => object, env)).toThrow(ConfigError);
+    expect(() => validateEnv(schema as new () => object, env)).toThrow(message);
+  });
+});
