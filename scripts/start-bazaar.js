@@ -23,7 +23,8 @@ const replicaIds = (process.env.ORDER_REPLICAS ?? '1=,2=,3=')
   .map((entry) => entry.trim().split('=')[0])
   .filter((id) => /^\d+$/.test(id));
 
-const node = JSON.stringify(process.execPath);
+// `exec` so that signals reach node directly (and concurrently does not strip the quotes).
+const node = `exec ${JSON.stringify(process.execPath)}`;
 const commands = [
   { name: 'catalog', command: `${node} ${JSON.stringify(main('catalog'))}` },
   ...replicaIds.map((id) => ({
