@@ -42,6 +42,8 @@ export class ReplicatorService implements OnModuleDestroy {
   private epoch = 0;
   private heartbeat?: NodeJS.Timeout;
   private highestFollowerMatch = 0;
+  /** Highest order number that may be acknowledged (see {@link advanceCommit}). */
+  private ackNo = 0;
   private readonly ackMode: AckMode;
   private readonly heartbeatMs: number;
   private readonly followerTimeoutMs: number;
@@ -78,6 +80,7 @@ export class ReplicatorService implements OnModuleDestroy {
     const next = this.log.lastPosition().order_no + 1;
     this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0, again: false }));
     this.highestFollowerMatch = 0;
+    this.ackNo = 0;
     this.state.commitNo = Math.max(this.state.commitNo, this.log.getMeta('commit_no'));
     this.heartbeat = setInterval(() => void this.pumpAll(), this.heartbeatMs);
     this.advanceCommit();
@@ -143,7 +146,7 @@ export class ReplicatorService implements OnModuleDestroy {
 
   /** Resolves once `orderNo` is durable on enough replicas; rejects with 503 after the durability timeout. */
   waitDurable(orderNo: number): Promise<void> {
-    if (this.state.commitNo >= orderNo) return Promise.resolve();
+    if (this.state.commitNo >= orderNo || this.ackNo >= orderNo) return Promise.resolve();
     if (!this.active) return Promise.reject(new Unavailable('this replica is not leading', ReplicaRefusal.notLeader));
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
@@ -213,15 +216,20 @@ export class ReplicatorService implements OnModuleDestroy {
     }
   }
 
-  /** Commit point = the highest number held by `requiredAcks` replicas (the leader's log counts). */
+  /**
+   * Two points move as followers acknowledge. The commit point is the highest number a majority
+   * holds: such entries can never be dropped by recovery, and followers skip re-checking them.
+   * The acknowledgement point is the highest number `requiredAcks` replicas hold (the same with
+   * the default majority; the leader's own log with `ORDER_ACK_MODE=leader`): trades waiting
+   * for it are answered.
+   */
   private advanceCommit(): void {
     const held = [this.log.lastPosition().order_no, ...this.links.map((l) => l.matchNo)].sort((a, b) => b - a);
-    const candidate = held[this.requiredAcks - 1] ?? 0;
-    if (candidate <= this.state.commitNo) return;
-    this.state.commitNo = candidate;
-    const done = this.waiters.filter((w) => w.orderNo <= candidate);
+    this.state.commitNo = Math.max(this.state.commitNo, held[this.state.majority - 1] ?? 0);
+    this.ackNo = Math.max(this.ackNo, held[this.requiredAcks - 1] ?? 0);
+    const done = this.waiters.filter((w) => w.orderNo <= this.ackNo);
     if (done.length === 0) return;
-    this.waiters = this.waiters.filter((w) => w.orderNo > candidate);
+    this.waiters = this.waiters.filter((w) => w.orderNo > this.ackNo);
     for (const w of done) {
       clearTimeout(w.timer);
       w.resolve();
