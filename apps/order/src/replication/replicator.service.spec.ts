@@ -1,0 +1,107 @@
+import { ConfigService } from '@nestjs/config';
+import { OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { PeersClient } from '../cluster/peers.client';
+import { FaultInjector } from '../faults/fault-injector.service';
+import { OrderLogService } from '../orders/order-log.service';
+import { ReplicatorService } from './replicator.service';
+
+type Behaviour = 'ok' | 'down' | 'stale';
+
+/** Leader 3 with followers 1 and 2; the followers' answers are scripted per test. */
+function setup(env: Record<string, string> = {}) {
+  const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', HEARTBEAT_INTERVAL_MS: '60000', DURABILITY_TIMEOUT_MS: '200', ...env }));
+  const entries: OrderRecordDto[] = [];
+  const log = {
+    lastPosition: () => (entries.length ? { order_no: entries.length, epoch: entries[entries.length - 1].epoch } : { order_no: 0, epoch: 0 }),
+    page: async (after: number, limit: number) => entries.slice(after, after + limit),
+    find: async (n: number) => entries[n - 1] ?? null,
+    getMeta: () => 0,
+  } as unknown as OrderLogService;
+  const state = { id: 3, peers: [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }], majority: 2, commitNo: 0 } as unknown as ClusterStateService;
+  const behaviour: Record<number, Behaviour> = { 1: 'ok', 2: 'ok' };
+  const received: Record<number, number[]> = { 1: [], 2: [] };
+  const peers = {
+    sync: async (peer: { id: number }, body: SyncDto) => {
+      const b = behaviour[peer.id];
+      if (b === 'down') throw new Error('ECONNREFUSED');
+      if (b === 'stale') return { status: 503, data: { code: 'stale_epoch' } };
+      received[peer.id].push(...body.orders.map((o) => o.order_no));
+      return { status: 200, data: { last_no: body.orders.length ? body.orders[body.orders.length - 1].order_no : body.prev?.order_no } };
+    },
+    statuses: async () => [],
+  } as unknown as PeersClient;
+  const faults = { reached: () => undefined } as unknown as FaultInjector;
+  const replicator = new ReplicatorService(state, log, peers, faults, config as ConfigService<OrderEnv, true>);
+  const append = () => {
+    entries.push({ order_no: entries.length + 1, epoch: 1, request_id: `r${entries.length + 1}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    return entries.length;
+  };
+  return { replicator, state, behaviour, received, append };
+}
+
+describe('ReplicatorService (leader side)', () => {
+  it('acknowledges an order once one follower has it (2 of 3) and sends every follower the entries in order', async () => {
+    const { replicator, state, append, received } = setup();
+    replicator.start(1);
+    const n = append();
+    replicator.kick();
+    await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
+    expect(state.commitNo).toBe(1);
+    await replicator.pumpAll();
+    expect(received).toEqual({ 1: [1], 2: [1] });
+    replicator.stop('test over');
+  });
+
+  it('still acknowledges with one follower down', async () => {
+    const { replicator, behaviour, append } = setup();
+    behaviour[2] = 'down';
+    replicator.start(1);
+    await replicator.ensureQuorum();
+    const n = append();
+    replicator.kick();
+    await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
+    replicator.stop('test over');
+  });
+
+  it('refuses fast, before any trade, when too few replicas are reachable', async () => {
+    const { replicator, behaviour } = setup();
+    behaviour[1] = behaviour[2] = 'down';
+    replicator.start(1);
+    await expect(replicator.ensureQuorum()).rejects.toMatchObject({ status: 503, code: 'insufficient_replicas' });
+    replicator.stop('test over');
+  });
+
+  it('answers 503 when an order does not become durable in time', async () => {
+    const { replicator, behaviour, append } = setup();
+    replicator.start(1);
+    await replicator.ensureQuorum();
+    behaviour[1] = behaviour[2] = 'down';
+    const n = append();
+    replicator.kick();
+    await expect(replicator.waitDurable(n)).rejects.toMatchObject({ status: 503, code: 'not_durable' });
+    replicator.stop('test over');
+  });
+
+  it('with ORDER_ACK_MODE=leader acknowledges at once but keeps the commit point at the majority', async () => {
+    const { replicator, behaviour, append, state } = setup({ ORDER_ACK_MODE: 'leader' });
+    behaviour[1] = behaviour[2] = 'down';
+    replicator.start(1);
+    await expect(replicator.ensureQuorum()).resolves.toBeUndefined();
+    const n = append();
+    replicator.kick();
+    await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
+    expect(state.commitNo).toBe(0);
+    replicator.stop('test over');
+  });
+
+  it('refuses the trades still waiting when it stops leading', async () => {
+    const { replicator, behaviour, append } = setup();
+    replicator.start(1);
+    behaviour[1] = behaviour[2] = 'down';
+    const n = append();
+    const waiting = replicator.waitDurable(n);
+    replicator.stop('a newer epoch has a different leader');
+    await expect(waiting).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+  });
+});
