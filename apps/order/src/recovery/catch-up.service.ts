@@ -31,36 +31,83 @@ export class CatchUpService {
   }
 
   /**
-   * The caller holds the log lock. With `dropBeyondSource`, entries past the source's last one
-   * are dropped too (the source is the leader, or more advanced than this replica).
+   * The caller holds the log lock for the whole catch-up (recovery, promotion: the replica serves
+   * no trades meanwhile). With `dropBeyondSource`, entries past the source's last one are dropped
+   * too (the source is the leader, or more advanced than this replica).
    */
   async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
-    let after = Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no);
+    let after = this.startPoint();
     for (;;) {
-      const page = await this.peers.logPage(source, after, this.pageSize);
-      const theirs = page.orders;
-      const mine = theirs.length > 0 ? await this.log.page(after, theirs.length) : [];
-      const toAppend: OrderRecordDto[] = [];
-      for (const entry of theirs) {
-        const own = mine.find((m) => m.order_no === entry.order_no);
-        if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
-        if (toAppend.length === 0 && own) {
-          result.dropped += await this.log.truncateFrom(entry.order_no);
-        }
-        toAppend.push(entry);
-      }
-      await this.log.append(toAppend);
-      result.fetched += toAppend.length;
-      if (theirs.length > 0) after = theirs[theirs.length - 1].order_no;
-      if (theirs.length < this.pageSize) break;
+      const { orders } = await this.peers.logPage(source, after, this.pageSize);
+      this.add(result, await this.applyPage(after, orders));
+      if (orders.length > 0) after = orders[orders.length - 1].order_no;
+      if (orders.length < this.pageSize) break;
     }
     if (dropBeyondSource && this.log.lastPosition().order_no > after) {
       result.dropped += await this.log.truncateFrom(after + 1);
     }
+    this.report(source, result);
+    return result;
+  }
+
+  /**
+   * A follower's gap repair: fetches what it misses from the leader of `epoch` *without* holding
+   * the log lock (the leader may stop answering mid-way, and a newer leader's syncs must not wait
+   * behind that), then applies each page under the lock, as long as `epoch` is still current.
+   */
+  async repairFrom(leader: ReplicaAddress, epoch: number, currentEpoch: () => number): Promise<CatchUpResult> {
+    const result: CatchUpResult = { fetched: 0, dropped: 0 };
+    let after = this.startPoint();
+    for (;;) {
+      const { orders } = await this.peers.logPage(leader, after, this.pageSize);
+      const applied = await this.log.exclusive(async () => {
+        if (currentEpoch() !== epoch) return null;
+        return this.applyPage(after, orders);
+      });
+      if (!applied) break;
+      this.add(result, applied);
+      if (orders.length > 0) after = orders[orders.length - 1].order_no;
+      if (orders.length < this.pageSize) break;
+    }
+    this.report(leader, result);
+    return result;
+  }
+
+  /** Entries up to the commit point are final everywhere: comparison starts after them. */
+  private startPoint(): number {
+    return Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no);
+  }
+
+  /**
+   * Under the lock: makes the log equal to the source's `theirs` (its entries after `after`):
+   * identical entries are kept, the first difference drops our tail from there, and the rest is
+   * appended. A page that would leave a gap (our log is shorter than `after`) is not applied.
+   */
+  private async applyPage(after: number, theirs: OrderRecordDto[]): Promise<CatchUpResult> {
+    const result: CatchUpResult = { fetched: 0, dropped: 0 };
+    if (theirs.length === 0 || after > this.log.lastPosition().order_no) return result;
+    const mine = await this.log.page(after, theirs.length);
+    const toAppend: OrderRecordDto[] = [];
+    for (const entry of theirs) {
+      const own = mine.find((m) => m.order_no === entry.order_no);
+      if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
+      if (toAppend.length === 0 && own) result.dropped += await this.log.truncateFrom(entry.order_no);
+      toAppend.push(entry);
+    }
+    await this.log.append(toAppend);
+    result.fetched = toAppend.length;
+    return result;
+  }
+
+  private add(total: CatchUpResult, part: CatchUpResult): void {
+    total.fetched += part.fetched;
+    total.dropped += part.dropped;
+  }
+
+  private report(source: ReplicaAddress, result: CatchUpResult): void {
     if (result.fetched > 0 || result.dropped > 0) {
       this.logger.log(`caught up from replica ${source.id}: ${result.fetched} fetched, ${result.dropped} dropped, last ${this.log.lastPosition().order_no}`);
     }
-    return result;
   }
 }

@@ -32,7 +32,7 @@ function setup(env: Record<string, string> = {}) {
     statuses: async () => [],
   } as unknown as PeersClient;
   const faults = { reached: () => undefined } as unknown as FaultInjector;
-  const replicator = new ReplicatorService(state, log, peers, faults, config as ConfigService<OrderEnv, true>);
+  const replicator = new ReplicatorService(state, log, peers, faults, config as unknown as ConfigService<OrderEnv, true>);
   const append = () => {
     entries.push({ order_no: entries.length + 1, epoch: 1, request_id: `r${entries.length + 1}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
     return entries.length;

@@ -10,7 +10,8 @@ import { CatchUpService } from '../recovery/catch-up.service';
  *
  * A sync from an older epoch is refused (fencing). The entry just before the batch must match
  * ours; when it does not (a gap, or a divergent tail) the follower fetches what it is missing
- * from the leader before applying the batch. An entry that differs from ours at the same number
+ * from the leader — without holding its log lock, so a newer leader is never kept waiting behind
+ * a leader that stopped answering — and then applies the batch. An entry that differs from ours at the same number
  * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless.
  */
 @Injectable()
@@ -31,32 +32,41 @@ export class SyncService {
     if (this.state.role !== 'follower') {
       throw new Unavailable(`replica ${this.state.id} is ${this.state.role}`, ReplicaRefusal.notReady);
     }
-    return this.log.exclusive(async () => {
-      const prev = dto.prev ?? { order_no: 0, epoch: 0 };
-      if (!(await this.matches(prev.order_no, prev.epoch))) {
-        await this.catchUp.catchUpFrom(leader, false);
-      }
-      const toAppend: OrderRecordDto[] = [];
-      for (const entry of dto.orders) {
-        const last = this.log.lastPosition().order_no;
-        if (toAppend.length === 0 && entry.order_no <= last) {
-          const own = await this.log.find(entry.order_no);
-          if (own && sameEntry(own, entry)) continue;
-          await this.log.truncateFrom(entry.order_no);
+    // At most twice: apply, or (gap / divergence before the batch) repair from the leader and apply.
+    for (let attempt = 0; ; attempt++) {
+      const applied = await this.log.exclusive(async () => {
+        if (this.state.epoch !== dto.epoch) {
+          throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
         }
-        toAppend.push(entry);
+        const prev = dto.prev ?? { order_no: 0, epoch: 0 };
+        if (!(await this.matches(prev.order_no, prev.epoch))) return null;
+        return this.applyBatch(dto, prev.order_no);
+      });
+      if (applied) return applied;
+      if (attempt > 0) {
+        // Not applied, so the leader must not count it; it tries again on its next heartbeat.
+        throw new Unavailable(`log of replica ${this.state.id} does not match the leader's yet`, ReplicaRefusal.notReady);
       }
-      if (toAppend.length > 0 && toAppend[0].order_no !== this.log.lastPosition().order_no + 1) {
-        // Still a gap (the leader's log moved on while we fetched): repair again, then skip what we have.
-        await this.catchUp.catchUpFrom(leader, false);
-        return { last_no: this.log.lastPosition().order_no };
+      await this.catchUp.repairFrom(leader, dto.epoch, () => this.state.epoch);
+    }
+  }
+
+  /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
+  private async applyBatch(dto: SyncDto, prevNo: number): Promise<SyncResponse> {
+    const toAppend: OrderRecordDto[] = [];
+    for (const entry of dto.orders) {
+      if (toAppend.length === 0 && entry.order_no <= this.log.lastPosition().order_no) {
+        const own = await this.log.find(entry.order_no);
+        if (own && sameEntry(own, entry)) continue;
+        await this.log.truncateFrom(entry.order_no);
       }
-      const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prev.order_no;
-      const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
-      await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
-      this.state.commitNo = commitNo;
-      return { last_no: this.log.lastPosition().order_no };
-    });
+      toAppend.push(entry);
+    }
+    const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prevNo;
+    const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
+    await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
+    this.state.commitNo = Math.max(this.state.commitNo, commitNo);
+    return { last_no: this.log.lastPosition().order_no };
   }
 
   private async matches(orderNo: number, epoch: number): Promise<boolean> {
