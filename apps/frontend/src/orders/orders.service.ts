@@ -14,13 +14,14 @@ const RETRY_PAUSE_MS = 50;
  * A trade carries an idempotency key end to end (the client's, or one made here), so when a
  * forward fails — connection refused, timeout, 503, stale epoch — the front end re-elects at once
  * and sends the *same* request to the new leader; the catalog and the log see it at most once.
- * Retrying stops at `FAILOVER_TIMEOUT_MS`, or at once when the cluster cannot make a trade
- * durable (too few replicas), with a 503.
+ * Retrying stops at `FAILOVER_TIMEOUT_MS`, or after `QUORUM_WAIT_MS` when the cluster cannot
+ * make a trade durable (too few replicas), with a 503.
  */
 @Injectable()
 export class OrdersService {
   private readonly logger = new Logger(OrdersService.name);
   private readonly failoverTimeoutMs: number;
+  private readonly quorumWaitMs: number;
 
   constructor(
     private readonly election: LeaderElectionService,
@@ -28,10 +29,12 @@ export class OrdersService {
     config: ConfigService<FrontendEnv, true>,
   ) {
     this.failoverTimeoutMs = config.get('FAILOVER_TIMEOUT_MS', { infer: true });
+    this.quorumWaitMs = config.get('QUORUM_WAIT_MS', { infer: true });
   }
 
   async place(dto: PlaceOrderDto, key: string): Promise<number> {
-    const deadline = Date.now() + this.failoverTimeoutMs;
+    const started = Date.now();
+    const deadline = started + this.failoverTimeoutMs;
     let lastProblem = 'no order replica is alive';
     while (Date.now() < deadline) {
       const leader = await this.election.leaderForRequest();
@@ -59,7 +62,11 @@ export class OrdersService {
           throw new InvalidInput(message ?? 'invalid order');
       }
       lastProblem = `leader ${leader.id} answered ${res.status}${message ? `: ${message}` : ''}`;
-      if (code === ReplicaRefusal.insufficientReplicas) throw new Unavailable(message ?? lastProblem);
+      if (code === ReplicaRefusal.insufficientReplicas) {
+        if (Date.now() - started >= this.quorumWaitMs) throw new Unavailable(message ?? lastProblem);
+        await sleep(RETRY_PAUSE_MS * 2); // a replica may be coming back: same leader, same key
+        continue;
+      }
       if (code === ReplicaRefusal.notDurable || code === ReplicaRefusal.catalogUnavailable) {
         await sleep(RETRY_PAUSE_MS); // same leader, same key
         continue;

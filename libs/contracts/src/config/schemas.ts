@@ -136,6 +136,13 @@ export class FrontendEnv extends CommonEnv {
   @IntSetting(50, 600_000, ' (ms)')
   FORWARD_TIMEOUT_MS = 5000;
 
+  /**
+   * How long a trade keeps trying when the leader reports too few replicas to make it durable
+   * (a replica may be just coming back) before the client gets 503. Keep it short: fail fast.
+   */
+  @IntSetting(0, 600_000, ' (ms)')
+  QUORUM_WAIT_MS = 2000;
+
   /** Longest a trade is retried across failovers before the client gets 503. */
   @IntSetting(100, 600_000, ' (ms)')
   FAILOVER_TIMEOUT_MS = 15000;
