@@ -36,6 +36,12 @@ export class OrdersService {
     const started = Date.now();
     const deadline = started + this.failoverTimeoutMs;
     let lastProblem = 'no order replica is alive';
+    /** Set once an attempt ended without a definite answer: it may have traded. */
+    let uncertain = false;
+    const unavailable = (message: string) =>
+      new Unavailable(
+        uncertain ? `${message}; an earlier attempt may have gone through: retry with the same Idempotency-Key to learn its outcome` : message,
+      );
     while (Date.now() < deadline) {
       const leader = await this.election.leaderForRequest();
       if (!leader) {
@@ -47,6 +53,7 @@ export class OrdersService {
         res = await this.replicas.trade(leader, dto, key, leader.epoch);
       } catch (err) {
         lastProblem = `leader ${leader.id} unreachable: ${(err as Error).message}`;
+        uncertain = true;
         await this.election.reportFailure(leader, lastProblem);
         continue;
       }
@@ -63,18 +70,19 @@ export class OrdersService {
       }
       lastProblem = `leader ${leader.id} answered ${res.status}${message ? `: ${message}` : ''}`;
       if (code === ReplicaRefusal.insufficientReplicas) {
-        if (Date.now() - started >= this.quorumWaitMs) throw new Unavailable(message ?? lastProblem);
+        if (Date.now() - started >= this.quorumWaitMs) throw unavailable(message ?? lastProblem);
         await sleep(RETRY_PAUSE_MS * 2); // a replica may be coming back: same leader, same key
         continue;
       }
       if (code === ReplicaRefusal.notDurable || code === ReplicaRefusal.catalogUnavailable) {
+        uncertain = true;
         await sleep(RETRY_PAUSE_MS); // same leader, same key
         continue;
       }
       this.logger.warn(`${lastProblem}; re-electing and retrying`);
       await this.election.reportFailure(leader, lastProblem);
     }
-    throw new Unavailable(`the trade could not be made durable in time (${lastProblem})`);
+    throw unavailable(`the trade could not be made durable in time (${lastProblem})`);
   }
 
   /**

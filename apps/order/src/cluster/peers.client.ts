@@ -47,10 +47,25 @@ export class PeersClient {
     }
   }
 
-  /** Statuses of every reachable peer. */
-  async statuses(peers: ReplicaAddress[]): Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]> {
-    const all = await Promise.all(peers.map(async (peer) => ({ peer, status: await this.status(peer) })));
-    return all.filter((s): s is { peer: ReplicaAddress; status: ReplicaStatus } => s.status !== null);
+  /**
+   * Statuses of the reachable peers. With `enough`, resolves as soon as that many have answered
+   * (an unresponsive peer — paused, partitioned — then costs nothing), else once every peer has
+   * answered or timed out.
+   */
+  statuses(peers: ReplicaAddress[], enough = peers.length): Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]> {
+    return new Promise((resolve) => {
+      const answered: { peer: ReplicaAddress; status: ReplicaStatus }[] = [];
+      let pending = peers.length;
+      const done = () => resolve([...answered]);
+      if (pending === 0 || enough <= 0) return done();
+      for (const peer of peers) {
+        void this.status(peer).then((status) => {
+          if (status) answered.push({ peer, status });
+          pending--;
+          if (pending === 0 || answered.length >= enough) done();
+        });
+      }
+    });
   }
 
   /** A page of a peer's log; throws when the peer cannot serve it. */

@@ -113,7 +113,12 @@ export class ReplicatorService implements OnModuleDestroy {
    */
   async ensureQuorum(): Promise<void> {
     if (1 + this.reachableFollowers() >= this.requiredAcks) return;
-    await this.pumpAll();
+    const epoch = this.epoch;
+    await this.pumpUntilQuorum();
+    if (!this.active || this.epoch !== epoch || this.state.epoch !== epoch) {
+      // The followers refused our syncs because a newer leader exists: not a lack of replicas.
+      throw new Unavailable(`replica ${this.state.id} no longer leads epoch ${epoch}`, ReplicaRefusal.staleEpoch);
+    }
     const reachable = 1 + this.reachableFollowers();
     if (reachable < this.requiredAcks) {
       throw new Unavailable(
@@ -121,6 +126,20 @@ export class ReplicatorService implements OnModuleDestroy {
         ReplicaRefusal.insufficientReplicas,
       );
     }
+  }
+
+  /** Pushes to every follower; resolves as soon as enough are reachable, or when every push is over. */
+  private pumpUntilQuorum(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let pending = this.links.length;
+      if (pending === 0) return resolve();
+      for (const link of this.links) {
+        void this.pump(link).finally(() => {
+          pending--;
+          if (pending === 0 || 1 + this.reachableFollowers() >= this.requiredAcks) resolve();
+        });
+      }
+    });
   }
 
   /** Pushes new entries to every follower now (called after each append). */

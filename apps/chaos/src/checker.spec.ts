@@ -1,0 +1,285 @@
+import { check, CheckId, CheckInput, historyStats, LogRow, NemesisMode, StockRow } from './checker';
+import type { ClientOp, ReadbackOp, TradeOp } from './history';
+
+/**
+ * Crafted histories: a clean one passes every check, and each one that breaks a single property
+ * (and is otherwise consistent) fails exactly that check — so the checker is proven able to fail.
+ */
+
+type Trade = Pick<TradeOp, 'key' | 'stock_name' | 'trade_type' | 'quantity'>;
+
+class HistoryBuilder {
+  private t = 0;
+  private id = 1;
+  readonly ops: ClientOp[] = [];
+
+  private times() {
+    const invoke = (this.t += 10);
+    return { invoke, complete: (this.t += 5) };
+  }
+
+  read(session: number, stock_name: string, trade_volume: number, quantity = 100 - trade_volume): this {
+    this.ops.push({ type: 'op', kind: 'read', id: this.id++, session, stock_name, trade_volume, quantity, outcome: 'ok', status: 200, ...this.times() });
+    return this;
+  }
+
+  ok(session: number, trade: Trade, order_no: number, attempt = 1): this {
+    this.ops.push({ type: 'op', kind: 'trade', id: this.id++, session, ...trade, attempt, outcome: 'ok', status: 200, order_no, ...this.times() });
+    return this;
+  }
+
+  refused(session: number, trade: Trade, attempt = 1): this {
+    this.ops.push({ type: 'op', kind: 'trade', id: this.id++, session, ...trade, attempt, outcome: 'fail', status: 409, reason: 'refused', error: 'Trade failed!', ...this.times() });
+    return this;
+  }
+
+  unknown(session: number, trade: Trade, status: number, error: string, attempt = 1): this {
+    this.ops.push({ type: 'op', kind: 'trade', id: this.id++, session, ...trade, attempt, outcome: 'unknown', status, error, ...this.times() });
+    return this;
+  }
+
+  /** Looks every acknowledged order number up, answering from `log` (404 when it has no such order). */
+  readback(log: LogRow[]): this {
+    const nos = new Map<number, string>();
+    for (const op of this.ops) if (op.kind === 'trade' && op.outcome === 'ok') nos.set(op.order_no!, op.key);
+    for (const [order_no, key] of nos) {
+      const row = log.find((r) => r.order_no === order_no);
+      const op: ReadbackOp = row
+        ? { type: 'op', kind: 'readback', id: this.id++, session: 0, order_no, key, outcome: 'ok', status: 200, data: { order_no, stock_name: row.stock_name, trade_type: row.trade_type, quantity: row.quantity }, ...this.times() }
+        : { type: 'op', kind: 'readback', id: this.id++, session: 0, order_no, key, outcome: 'fail', status: 404, error: 'order not found', ...this.times() };
+      this.ops.push(op);
+    }
+    return this;
+  }
+}
+
+const k1: Trade = { key: 'k1', stock_name: 'Stock1', trade_type: 'buy', quantity: 5 };
+const k2: Trade = { key: 'k2', stock_name: 'Stock2', trade_type: 'sell', quantity: 2 }; // over capacity: refused
+const k3: Trade = { key: 'k3', stock_name: 'Stock2', trade_type: 'BUY', quantity: 3 };
+const k4: Trade = { key: 'k4', stock_name: 'Stock1', trade_type: 'Buy', quantity: 1 };
+const k5: Trade = { key: 'k5', stock_name: 'Stock3', trade_type: 'sell', quantity: 4 };
+
+const row = (order_no: number, t: Trade, epoch = 1): LogRow => ({ order_no, epoch, request_id: t.key, stock_name: t.stock_name, trade_type: t.trade_type, quantity: t.quantity });
+
+/** The catalog a log implies (every stock starting at 100). */
+function catalogFor(log: LogRow[]): StockRow[] {
+  return ['Stock1', 'Stock2', 'Stock3'].map((name) => {
+    const mine = log.filter((r) => r.stock_name === name);
+    const bought = mine.filter((r) => r.trade_type.toLowerCase() === 'buy').reduce((n, r) => n + r.quantity, 0);
+    const sold = mine.filter((r) => r.trade_type.toLowerCase() === 'sell').reduce((n, r) => n + r.quantity, 0);
+    return { name, quantity: 100 - bought + sold, trade_volume: bought + sold };
+  });
+}
+
+const CLEAN_LOG = [row(1, k1), row(2, k3), row(3, k4, 2)];
+
+/** Two sessions: reads, three acknowledged trades, one refusal; all replicas identical. */
+function cleanHistory(): HistoryBuilder {
+  return new HistoryBuilder()
+    .read(1, 'Stock1', 0)
+    .ok(1, k1, 1)
+    .read(2, 'Stock2', 0)
+    .read(1, 'Stock1', 5)
+    .refused(1, k2)
+    .ok(2, k3, 2)
+    .ok(2, k4, 3)
+    .read(2, 'Stock1', 6)
+    .read(1, 'Stock2', 3);
+}
+
+function input(h: HistoryBuilder, log: LogRow[], opts: { logs?: Record<string, LogRow[] | null>; catalog?: StockRow[]; nemesis?: NemesisMode } = {}): CheckInput {
+  h.readback(log);
+  return {
+    nemesis: opts.nemesis ?? 'default',
+    ops: h.ops,
+    logs: opts.logs ?? { 'order-1': log, 'order-2': log, 'order-3': log },
+    catalog: opts.catalog ?? catalogFor(log),
+  };
+}
+
+const failing = (i: CheckInput): CheckId[] =>
+  check(i)
+    .checks.filter((c) => c.verdict === 'fail')
+    .map((c) => c.id);
+
+const result = (i: CheckInput, id: CheckId) => check(i).checks.find((c) => c.id === id)!;
+
+describe('chaos history checker', () => {
+  it('passes a clean history on every check, in both nemesis modes', () => {
+    for (const nemesis of ['default', 'aggressive'] as const) {
+      const report = check(input(cleanHistory(), CLEAN_LOG, { nemesis }));
+      expect(report.checks.map((c) => [c.id, c.verdict, c.violations])).toEqual(report.checks.map((c) => [c.id, 'pass', []]));
+      expect(report.ok).toBe(true);
+      expect(report.checks).toHaveLength(11);
+    }
+  });
+
+  it('counts what it checked', () => {
+    const i = input(cleanHistory(), CLEAN_LOG);
+    expect(result(i, 'acked-present').counts).toMatchObject({ acknowledged: 3, present: 3, missing: 0 });
+    expect(result(i, 'no-gaps').counts).toMatchObject({ N: 3, 'missing numbers': 0 });
+    expect(result(i, 'identical-logs').counts).toMatchObject({ replicas: 3, identical: 3, differing: 0 });
+    expect(result(i, 'monotonic-reads').counts).toMatchObject({ reads: 5, sessions: 2, regressions: 0 });
+    expect(result(i, 'refused-not-applied').counts).toMatchObject({ refused: 1, applied: 0 });
+    expect(result(i, 'readback').counts).toMatchObject({ lookups: 3, agree: 3 });
+    expect(historyStats(i.ops)).toMatchObject({
+      reads: { total: 5, ok: 5 },
+      trades: { total: 4, ok: 3, refused: 1, failed: 0, unknown: 0 },
+      operations: { total: 9, ok: 8, fail: 1, unknown: 0 },
+    });
+  });
+
+  it('lost acknowledged order: fails "acked-present" only', () => {
+    const i = input(cleanHistory().ok(1, k5, 4), CLEAN_LOG);
+    expect(failing(i)).toEqual(['acked-present']);
+    expect(result(i, 'acked-present').counts).toMatchObject({ acknowledged: 4, missing: 1 });
+    expect(result(i, 'acked-present').violations[0]).toMatch(/k5 .*order 4.* is not in the log/);
+  });
+
+  it('acknowledged order logged with other data: fails "acked-present" (and "no-phantoms": the log holds what nobody sent)', () => {
+    const log = [row(1, k1), row(2, { ...k3, quantity: 4 }), row(3, k4, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['acked-present', 'no-phantoms']);
+    expect(result(i, 'acked-present').counts).toMatchObject({ mismatched: 1 });
+  });
+
+  it('one order number acknowledged to two clients: fails "unique-numbers" only', () => {
+    const h = new HistoryBuilder().read(1, 'Stock1', 0).ok(1, k1, 1).ok(2, k3, 2).ok(1, k4, 2);
+    const i = input(h, CLEAN_LOG);
+    expect(failing(i)).toEqual(['unique-numbers']);
+    expect(result(i, 'unique-numbers').violations.join('\n')).toMatch(/order number 2 was acknowledged to 2 different keys: k3, k4/);
+  });
+
+  it('one key acknowledged with two numbers: fails "unique-numbers"', () => {
+    const h = cleanHistory().ok(2, k4, 4, 2);
+    expect(failing(input(h, CLEAN_LOG))).toContain('unique-numbers');
+  });
+
+  it('an order number twice in a replica log: fails "unique-numbers" only', () => {
+    const log = [row(1, k1), row(2, k3), row(2, k4, 2)];
+    // k4's outcome stayed unknown (a 503 while two replicas were down: acceptable in aggressive mode)
+    const h = new HistoryBuilder().ok(1, k1, 1).ok(2, k3, 2).unknown(1, k4, 503, 'could not be made durable in time');
+    const i = input(h, log, { nemesis: 'aggressive' });
+    expect(failing(i)).toEqual(['unique-numbers']);
+    expect(result(i, 'unique-numbers').counts).toMatchObject({ 'duplicate rows': 3 });
+  });
+
+  it('one key logged twice (a trade applied twice): fails "unique-keys" only', () => {
+    const log = [...CLEAN_LOG, row(4, k3, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['unique-keys']);
+    expect(result(i, 'unique-keys').counts).toMatchObject({ duplicated: 3 });
+    expect(result(i, 'unique-keys').violations[0]).toMatch(/key k3 is logged 2 times, as orders 2, 4/);
+  });
+
+  it('a hole in the numbering: fails "no-gaps" only', () => {
+    const log = [row(1, k1), row(2, k3), row(4, k4, 2)];
+    const h = new HistoryBuilder().read(1, 'Stock1', 0).ok(1, k1, 1).ok(2, k3, 2).ok(2, k4, 4).read(1, 'Stock1', 6);
+    const i = input(h, log);
+    expect(failing(i)).toEqual(['no-gaps']);
+    expect(result(i, 'no-gaps').counts).toMatchObject({ N: 4, orders: 3, 'missing numbers': 1 });
+  });
+
+  it('a replica that lags: fails "identical-logs" only', () => {
+    const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG.slice(0, 2), 'order-2': CLEAN_LOG, 'order-3': CLEAN_LOG } });
+    expect(failing(i)).toEqual(['identical-logs']);
+    expect(result(i, 'identical-logs').violations).toEqual([expect.stringMatching(/^order-1 \(2 rows\) differs from order-2 \(3 rows\) at row 3/)]);
+  });
+
+  it('a replica whose row differs (another epoch): fails "identical-logs" only', () => {
+    const other = [row(1, k1), row(2, k3), row(3, k4, 3)];
+    const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG, 'order-2': CLEAN_LOG, 'order-3': other } });
+    expect(failing(i)).toEqual(['identical-logs']);
+  });
+
+  it('a replica whose log cannot be read: fails "identical-logs" only', () => {
+    const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG, 'order-2': null, 'order-3': CLEAN_LOG } });
+    expect(failing(i)).toEqual(['identical-logs']);
+  });
+
+  it('the catalog out of step with the log: fails "catalog" only', () => {
+    const catalog = catalogFor(CLEAN_LOG).map((s) => (s.name === 'Stock1' ? { ...s, quantity: s.quantity + 1 } : s));
+    const i = input(cleanHistory(), CLEAN_LOG, { catalog });
+    expect(failing(i)).toEqual(['catalog']);
+    expect(result(i, 'catalog').violations).toEqual(['Stock1: catalog quantity 95, trade_volume 6; the log implies 94, 6']);
+  });
+
+  it('a trade volume that is not the log\'s: fails "catalog" only', () => {
+    const catalog = catalogFor(CLEAN_LOG).map((s) => (s.name === 'Stock2' ? { ...s, trade_volume: 6 } : s));
+    expect(failing(input(cleanHistory(), CLEAN_LOG, { catalog }))).toEqual(['catalog']);
+  });
+
+  it('a session reading an older trade_volume after a newer one: fails "monotonic-reads" only', () => {
+    const i = input(cleanHistory().read(2, 'Stock1', 5), CLEAN_LOG);
+    expect(failing(i)).toEqual(['monotonic-reads']);
+    expect(result(i, 'monotonic-reads').violations[0]).toMatch(/session 2 read Stock1 trade_volume 5 .* after 6/);
+  });
+
+  it('different sessions may see different versions: not a violation', () => {
+    const i = input(cleanHistory().read(3, 'Stock1', 0), CLEAN_LOG);
+    expect(failing(i)).toEqual([]);
+  });
+
+  it('a client-visible failure in the default nemesis: fails "client-failures" only', () => {
+    const h = new HistoryBuilder()
+      .read(1, 'Stock1', 0)
+      .ok(1, k1, 1)
+      .unknown(2, k3, 503, 'the trade could not be made durable in time')
+      .ok(2, k3, 2, 2)
+      .ok(2, k4, 3)
+      .refused(1, k2);
+    const i = input(h, CLEAN_LOG);
+    expect(failing(i)).toEqual(['client-failures']);
+    expect(result(i, 'client-failures').counts).toMatchObject({ failures: 1, 'status 503': 1 });
+    // With two replicas down a 503 is what the spec asks for …
+    expect(failing({ ...i, nemesis: 'aggressive' })).toEqual([]);
+  });
+
+  it('a failed read or a request that got no answer fails "client-failures" in either mode', () => {
+    const h = cleanHistory().unknown(1, k5, 0, 'The operation was aborted due to timeout');
+    const i = input(h, CLEAN_LOG, { nemesis: 'aggressive' });
+    expect(failing(i)).toEqual(['client-failures']);
+    const read = cleanHistory();
+    read.ops.push({ type: 'op', kind: 'read', id: 99, session: 1, stock_name: 'Stock3', invoke: 500, complete: 510, outcome: 'fail', status: 500, error: 'Internal server error' });
+    expect(failing(input(read, CLEAN_LOG, { nemesis: 'aggressive' }))).toEqual(['client-failures']);
+  });
+
+  it('a refused trade that was applied anyway: fails "refused-not-applied" only', () => {
+    const log = [...CLEAN_LOG, row(4, k2, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['refused-not-applied']);
+  });
+
+  it('a key both refused and acknowledged: fails "refused-not-applied"', () => {
+    const h = cleanHistory().ok(1, k5, 4).refused(1, k5, 2);
+    const log = [...CLEAN_LOG, row(4, k5, 2)];
+    expect(failing(input(h, log))).toContain('refused-not-applied');
+  });
+
+  it('an order in the log that no client asked for: fails "no-phantoms" only', () => {
+    const log = [...CLEAN_LOG, row(4, { key: 'nobody', stock_name: 'Stock3', trade_type: 'buy', quantity: 7 }, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['no-phantoms']);
+  });
+
+  it('the front end serving an order other than the log\'s: fails "readback" only', () => {
+    const i = input(cleanHistory(), CLEAN_LOG);
+    const rb = i.ops.find((o): o is ReadbackOp => o.kind === 'readback' && o.order_no === 2)!;
+    rb.data = { ...rb.data!, quantity: 30 };
+    expect(failing(i)).toEqual(['readback']);
+  });
+
+  it('an acknowledged order that was never looked up: fails "readback" only', () => {
+    const i = input(cleanHistory(), CLEAN_LOG);
+    i.ops = i.ops.filter((o) => !(o.kind === 'readback' && o.order_no === 3));
+    expect(failing(i)).toEqual(['readback']);
+  });
+
+  it('unknown outcomes are allowed either way, and are counted', () => {
+    const h = cleanHistory().unknown(1, k5, 0, 'timeout');
+    const i = input(h, [...CLEAN_LOG, row(4, k5, 2)], { nemesis: 'aggressive' });
+    // the unknown attempt is a client-visible failure (no answer) but nothing else is wrong
+    expect(failing(i)).toEqual(['client-failures']);
+    expect(result(i, 'refused-not-applied').counts).toMatchObject({ 'unknown, logged': 1 });
+  });
+});

@@ -1,0 +1,135 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Cluster } from '@app/testkit';
+import { CommanderError } from 'commander';
+import { check, historyStats } from './checker';
+import { readHistory } from './history';
+import { buildProgram, CliOptions, parseOptions } from './options';
+import { ChaosReport, FinalState, runChaos } from './runner';
+import { formatSummary } from './summary';
+
+/**
+ * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--nemesis default|aggressive] [--out dir] [--keep-data]`
+ *
+ * Exit status: 0 every check passed; 1 a check failed; 2 the run could not be made (bad flag, apps
+ * not built, the cluster did not start …); 130 interrupted.
+ */
+const PROCESSES = ['catalog', 'frontend', 'order-1', 'order-2', 'order-3'];
+
+async function main(): Promise<number> {
+  let opts: CliOptions;
+  const program = buildProgram().exitOverride();
+  try {
+    opts = parseOptions(process.argv.slice(2), program);
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    throw e;
+  }
+  if (opts.check) return recheck(opts.check);
+
+  const root = findRoot();
+  const missing = ['catalog', 'order', 'frontend'].filter((app) => !existsSync(join(root, 'dist', 'apps', app, 'src', 'main.js')));
+  if (missing.length) {
+    console.error(`the apps are not built (${missing.join(', ')}): run \`npm run build\` first`);
+    return 2;
+  }
+
+  const ac = new AbortController();
+  let cluster: Cluster | null = null;
+  const killAll = () => {
+    for (const name of PROCESSES) {
+      const pid = cluster?.isRunning(name) ? cluster.pid(name) : undefined;
+      if (!pid) continue;
+      try {
+        process.kill(pid, 'SIGCONT');
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
+    }
+  };
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (ac.signal.aborted) {
+      console.error(`${sig} again: killing the cluster now`);
+      killAll();
+      process.exit(130);
+    }
+    console.error(`${sig}: stopping the run and the cluster (again to kill at once) …`);
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  process.on('exit', killAll);
+
+  console.log(`chaos: seed ${opts.seed}${opts.seedGiven ? '' : ' (random; pass --seed to repeat the schedule)'}, ${opts.duration} s, ${opts.sessions} sessions, nemesis ${opts.nemesis}, out ${opts.out}`);
+  let report: ChaosReport;
+  try {
+    report = await runChaos({
+      duration: opts.duration,
+      seed: opts.seed,
+      sessions: opts.sessions,
+      nemesis: opts.nemesis,
+      out: opts.out,
+      keepData: opts.keepData,
+      tradeProbability: opts.tradeProbability,
+      faults: opts.faults,
+      log: (l) => console.log(l),
+      signal: ac.signal,
+      onCluster: (c) => (cluster = c),
+    });
+  } catch (e) {
+    if (ac.signal.aborted) {
+      console.error(`interrupted; the history so far is in ${join(opts.out, 'history.jsonl')}`);
+      return 130;
+    }
+    console.error(`chaos run failed: ${(e as Error).stack ?? String(e)}`);
+    return 2;
+  }
+  const summary = formatSummary({
+    title: `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, ${opts.duration} s, ${opts.sessions} sessions (started ${report.startedAt})`,
+    stats: report.stats,
+    faultsInjected: report.faultsInjected,
+    checks: report.checks,
+    converged: report.converged,
+    failureContext: report.failureContext,
+    timings: report.timings,
+    files: { history: report.files.history, report: report.files.report, 'process logs': report.files.processLogs, data: report.files.data },
+  });
+  writeFileSync(report.files.summary, summary + '\n');
+  console.log('\n' + summary);
+  return report.ok ? 0 : 1;
+}
+
+/** `--check <dir>`: runs the checker again over a saved history and final state. */
+function recheck(dir: string): number {
+  const { ops } = readHistory(join(dir, 'history.jsonl'));
+  const final = JSON.parse(readFileSync(join(dir, 'final-state.json'), 'utf8')) as FinalState;
+  const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
+  const nemesis = saved?.options.nemesis ?? 'default';
+  const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog });
+  console.log(
+    formatSummary({
+      title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,
+      stats: historyStats(ops),
+      faultsInjected: saved?.faultsInjected ?? {},
+      checks: result.checks,
+      converged: final.converged,
+    }),
+  );
+  return result.ok ? 0 : 1;
+}
+
+function findRoot(): string {
+  for (let dir = __dirname; dir !== resolve(dir, '..'); dir = resolve(dir, '..')) {
+    if (existsSync(join(dir, 'nest-cli.json'))) return dir;
+  }
+  return process.cwd();
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(2);
+  },
+);

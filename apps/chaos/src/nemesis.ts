@@ -1,0 +1,275 @@
+import { Cluster, http, sleep } from '@app/testkit';
+import type { NemesisMode } from './checker';
+import type { HistoryWriter } from './history';
+import { Rng } from './rng';
+
+export const FAULT_POINTS = ['after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
+
+/** What one default-mode step can do (aggressive mode adds two-down steps). */
+export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+const WEIGHTS: Record<FaultKind, number> = { 'kill-leader': 3, 'kill-follower': 2, 'pause-leader': 2, 'pause-follower': 2, 'crash-point': 2 };
+
+type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering';
+
+const REPLICAS = [1, 2, 3];
+const name = (id: number) => `order-${id}`;
+
+/** Bounds of the schedule, in ms. */
+const QUIET = [500, 2500] as const; // between two faults
+const KILL_DOWN = [300, 2500] as const; // a killed replica stays down this long before its restart
+const PAUSE = [1000, 3000] as const; // SIGSTOP → SIGCONT (past PING_TIMEOUT_MS = 400)
+const READY_TIMEOUT = 60_000;
+const HANDOVER_TIMEOUT = 10_000;
+const CRASH_WAIT = 15_000;
+
+export interface NemesisOptions {
+  mode: NemesisMode;
+  seed: number;
+  history: HistoryWriter;
+  /** Wall-clock ms: no fault starts after this. */
+  deadline: number;
+  signal: AbortSignal;
+  log: (line: string) => void;
+  /** The kinds of fault to pick from (default: all). */
+  kinds?: readonly FaultKind[];
+}
+
+/**
+ * Faults on a seeded random schedule: SIGKILL of the leader or a follower (restarted after a
+ * while), SIGSTOP/SIGCONT past the ping timeout, and the crash fault points (a replica restarted
+ * with `FAULT_POINT`, made leader, crashing itself on its Nth trade).
+ *
+ * Default mode keeps at most one replica down at any moment — killed, paused, or restarted but not
+ * yet ready — so the next fault only starts once every replica answers `/ping` again. Aggressive
+ * mode also takes two down at once.
+ */
+export class Nemesis {
+  readonly state = new Map<number, ReplicaState>(REPLICAS.map((id) => [id, 'up']));
+  /** Faults injected, by kind. */
+  readonly injected: Record<string, number> = {};
+  private readonly rng: Rng;
+
+  constructor(
+    private readonly c: Cluster,
+    private readonly o: NemesisOptions,
+  ) {
+    this.rng = new Rng(o.seed, 'nemesis');
+  }
+
+  private get stopping(): boolean {
+    return Date.now() >= this.o.deadline || this.o.signal.aborted;
+  }
+
+  private count(kind: string): void {
+    this.injected[kind] = (this.injected[kind] ?? 0) + 1;
+  }
+
+  private event(kind: string, id: number | string, detail?: string): void {
+    const target = typeof id === 'number' ? name(id) : id;
+    const e = this.o.history.fault(kind, target, detail);
+    this.o.log(`  [${(e.t / 1000).toFixed(1).padStart(6)} s] ${kind.padEnd(17)} ${target}${detail ? `  ${detail}` : ''}`);
+  }
+
+  /** Sleeps `ms`, cut short when the run is over. */
+  private async nap(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && !this.stopping) await sleep(Math.min(50, until - Date.now()));
+  }
+
+  private between([lo, hi]: readonly [number, number]): number {
+    return this.rng.int(lo, hi);
+  }
+
+  /** Replicas not ready now (killed, paused or recovering). */
+  down(): number[] {
+    return REPLICAS.filter((id) => this.state.get(id) !== 'up');
+  }
+
+  /** The leader the front end names now, or null. */
+  async leader(): Promise<number | null> {
+    try {
+      const res = await http<{ leader: number }>(`${this.c.frontend}/leader`, { timeoutMs: 2000 });
+      return res.status === 200 && typeof res.body?.leader === 'number' ? res.body.leader : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Runs faults until the deadline; every fault it starts it also heals before the next. */
+  async run(): Promise<void> {
+    while (!this.stopping) {
+      await this.nap(this.between(QUIET));
+      if (this.stopping) break;
+      if (this.down().length > 0) {
+        // Something failed to come back last time: bring it back before anything else.
+        await this.heal();
+        continue;
+      }
+      try {
+        if (this.o.mode === 'aggressive' && this.rng.chance(0.4)) await this.twoDown();
+        else await this.oneFault();
+      } catch (e) {
+        this.event('error', 'nemesis', (e as Error).message);
+        await this.heal();
+      }
+    }
+  }
+
+  private async oneFault(): Promise<void> {
+    const leader = await this.leader();
+    if (leader === null) return;
+    const followers = REPLICAS.filter((id) => id !== leader);
+    const kinds = this.o.kinds?.length ? this.o.kinds : FAULT_KINDS;
+    switch (this.rng.weighted(Object.fromEntries(kinds.map((k) => [k, WEIGHTS[k]])) as Record<FaultKind, number>)) {
+      case 'kill-leader':
+        return this.killAndRestart(leader, 'leader');
+      case 'kill-follower':
+        return this.killAndRestart(this.rng.pick(followers), 'follower');
+      case 'pause-leader':
+        return this.pauseAndResume(leader, 'leader');
+      case 'pause-follower':
+        return this.pauseAndResume(this.rng.pick(followers), 'follower');
+      case 'crash-point':
+        return this.crashPoint(leader);
+    }
+  }
+
+  private async killAndRestart(id: number, role: string): Promise<void> {
+    await this.kill(id, role);
+    await this.nap(this.between(KILL_DOWN));
+    await this.restart(id);
+  }
+
+  private async pauseAndResume(id: number, role: string): Promise<void> {
+    await this.pause(id, role);
+    await this.nap(this.between(PAUSE));
+    await this.resume(id);
+  }
+
+  private async kill(id: number, role: string, why?: string): Promise<void> {
+    this.count(`kill ${role}`);
+    this.event('kill', id, why ? `${role}, ${why}` : role);
+    this.state.set(id, 'killed');
+    await this.c.kill(name(id));
+  }
+
+  private async pause(id: number, role: string, why?: string): Promise<void> {
+    this.count(`pause ${role}`);
+    this.event('pause', id, why ? `${role}, ${why}` : role);
+    this.state.set(id, 'paused');
+    await this.c.signal(name(id), 'SIGSTOP');
+  }
+
+  private async resume(id: number): Promise<void> {
+    const t0 = Date.now();
+    await this.c.signal(name(id), 'SIGCONT');
+    this.state.set(id, 'recovering');
+    this.event('resume', id);
+    await this.waitReady(id, t0, 'resumed');
+  }
+
+  /** Restarts a stopped replica (clean, or with a fault point) and waits until it is ready. */
+  private async restart(id: number, faultPoint?: { point: string; hit: number }): Promise<void> {
+    const t0 = Date.now();
+    this.state.set(id, 'recovering');
+    const extra: Record<string, string> = faultPoint ? { FAULT_POINT: faultPoint.point, FAULT_POINT_HIT: String(faultPoint.hit) } : { FAULT_POINT: 'none' };
+    this.event('restart', id, faultPoint ? `armed: ${faultPoint.point}, crashes on its trade #${faultPoint.hit} as leader` : undefined);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (!this.c.isRunning(name(id))) await this.c.startReplica(id, extra);
+        break;
+      } catch (e) {
+        this.event('error', id, `restart attempt ${attempt} failed: ${(e as Error).message.split('\n')[0]}`);
+        if (attempt >= 3) throw e;
+        await sleep(500);
+      }
+    }
+    await this.waitReady(id, t0, 'restarted');
+  }
+
+  private async waitReady(id: number, t0: number, what: string): Promise<void> {
+    try {
+      await this.c.waitReady(id, READY_TIMEOUT);
+      this.state.set(id, 'up');
+      this.event('ready', id, `${Date.now() - t0} ms after it was ${what}`);
+    } catch (e) {
+      this.event('error', id, `not ready ${READY_TIMEOUT} ms after it was ${what}: ${(e as Error).message}`);
+      throw e;
+    }
+  }
+
+  /**
+   * A crash fault point: restart the replica that would lead next with `FAULT_POINT`, hand it the
+   * leadership (pause the leader just until the front end elects another, then resume it), and let
+   * it crash itself on its Nth trade; then restart it clean. One replica is down at a time: the
+   * armed one is restarted while the others are up, the leader is resumed before the armed one has
+   * taken N trades, and the armed one is down only once it has crashed.
+   */
+  private async crashPoint(leader: number): Promise<void> {
+    const target = Math.max(...REPLICAS.filter((id) => id !== leader));
+    const point = this.rng.pick(FAULT_POINTS);
+    const hit = this.rng.int(2, 4);
+    await this.kill(target, 'follower', `to arm ${point}`);
+    await this.restart(target, { point, hit });
+    await this.nap(this.between([300, 1000]));
+    if (this.stopping) return this.disarm(target, 'the run ended before it led');
+
+    await this.pause(leader, 'leader', `to hand leadership to ${name(target)}`);
+    let next: number | null = null;
+    const until = Date.now() + HANDOVER_TIMEOUT;
+    while (Date.now() < until && !this.o.signal.aborted) {
+      next = await this.leader();
+      if (next !== null && next !== leader) break;
+      await sleep(25);
+    }
+    await this.resume(leader);
+    if (next !== target) return this.disarm(target, `the front end elected ${next === null ? 'nobody' : name(next)} instead`);
+
+    const crashUntil = Date.now() + CRASH_WAIT;
+    while (this.c.isRunning(name(target)) && Date.now() < crashUntil && !this.stopping) await sleep(25);
+    if (this.c.isRunning(name(target))) return this.disarm(target, 'it did not reach the fault point in time');
+    this.state.set(target, 'killed');
+    this.count(`crash point ${point}`);
+    this.event('crash-point-fired', target, `${point}, on its trade #${hit} as leader`);
+    await this.nap(this.between(KILL_DOWN));
+    await this.restart(target);
+  }
+
+  /** An armed replica that did not crash: kill it and restart it clean (nothing else is down). */
+  private async disarm(id: number, why: string): Promise<void> {
+    this.event('disarm', id, why);
+    this.state.set(id, 'killed');
+    await this.c.kill(name(id));
+    await this.restart(id);
+  }
+
+  /** Aggressive only: two replicas down at once (killed or paused), then both back. */
+  private async twoDown(): Promise<void> {
+    const leader = await this.leader();
+    const [a, b] = this.rng.chance(0.5) ? [1, 2] : this.rng.chance(0.5) ? [1, 3] : [2, 3];
+    this.count('two down');
+    const actions = [a, b].map((id) => ({ id, kill: this.rng.chance(0.5), role: id === leader ? 'leader' : 'follower' }));
+    await Promise.all(actions.map((x) => (x.kill ? this.kill(x.id, x.role, 'two down') : this.pause(x.id, x.role, 'two down'))));
+    await this.nap(this.between(PAUSE));
+    await Promise.all(actions.map((x) => (x.kill ? this.restart(x.id) : this.resume(x.id))));
+  }
+
+  /**
+   * Heals everything: resumes paused replicas, restarts killed ones (clean), waits until every
+   * replica is ready. Bounded: each replica gets {@link READY_TIMEOUT}.
+   */
+  async heal(): Promise<void> {
+    await Promise.all(
+      REPLICAS.map(async (id) => {
+        try {
+          if (this.state.get(id) === 'paused') await this.resume(id);
+          else if (!this.c.isRunning(name(id))) await this.restart(id);
+          else if (this.state.get(id) !== 'up') await this.waitReady(id, Date.now(), 'left recovering');
+        } catch {
+          /* recorded as an error event; the checks will show what it means */
+        }
+      }),
+    );
+  }
+}

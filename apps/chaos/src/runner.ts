@@ -1,0 +1,239 @@
+import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, http, sleep } from '@app/testkit';
+import { check, CheckReport, historyStats, HistoryStats, isClientFailure, LogRow, NemesisMode, referenceLog, StockRow, tradesByKey } from './checker';
+import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
+import { ClientOp, FaultEvent, HistoryWriter } from './history';
+import { FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+
+export interface ChaosOptions {
+  /** Seconds of load and faults. */
+  duration: number;
+  seed: number;
+  sessions: number;
+  nemesis: NemesisMode;
+  /** Directory for history.jsonl, report.json, summary.txt, the final state and the process logs. */
+  out: string;
+  keepData: boolean;
+  /** Probability that a lookup is followed by a trade (default 0.6). */
+  tradeProbability?: number;
+  /** Seconds after the run during which trades with an unknown outcome are still retried (default 30). */
+  graceSeconds?: number;
+  /** Bound on the wait for convergence after healing, in seconds (default 60). */
+  convergeSeconds?: number;
+  /** Fault kinds the nemesis may pick (default: all of {@link FAULT_KINDS}). */
+  faults?: FaultKind[];
+  /** Where the cluster's data directory goes (default: the OS temporary directory). */
+  baseDir?: string;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Called with the cluster as soon as it runs (so a caller can kill it on a hard exit). */
+  onCluster?: (c: Cluster | null) => void;
+}
+
+export interface FinalState {
+  logs: Record<string, LogRow[] | null>;
+  catalog: StockRow[];
+  /** Whether the logs were identical, every replica ready and the catalog in step before the bound. */
+  converged: boolean;
+  convergeMs: number;
+}
+
+export interface ChaosReport {
+  ok: boolean;
+  options: { duration: number; seed: number; sessions: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
+  startedAt: string;
+  /** Wall-clock ms of each phase. */
+  timings: { startup: number; run: number; heal: number; drain: number; converge: number; readback: number; total: number };
+  stats: HistoryStats;
+  faultsInjected: Record<string, number>;
+  faults: FaultEvent[];
+  converged: boolean;
+  reference: string | null;
+  checks: CheckReport['checks'];
+  /** Each client-visible failure with the faults around it (from 5 s before it started to its end). */
+  failureContext: { op: number; session: number; what: string; invoke: number; complete: number; status: number; error?: string; faults: string[] }[];
+  files: { history: string; report: string; summary: string; finalState: string; processLogs: string; data?: string };
+  interrupted?: boolean;
+}
+
+const REPLICA_NAMES = ['order-1', 'order-2', 'order-3'];
+
+/**
+ * One chaos run: a fresh cluster, concurrent client sessions and the nemesis for `duration`
+ * seconds, then heal, wait for convergence, read the final state, look every acknowledged order up,
+ * and check the history. The cluster is always stopped, whatever happens.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? (() => undefined);
+  const signal = opts.signal ?? new AbortController().signal;
+  const tradeProbability = opts.tradeProbability ?? 0.6;
+  const graceSeconds = opts.graceSeconds ?? 30;
+  const convergeSeconds = opts.convergeSeconds ?? 60;
+  mkdirSync(opts.out, { recursive: true });
+  const files = {
+    history: join(opts.out, 'history.jsonl'),
+    report: join(opts.out, 'report.json'),
+    summary: join(opts.out, 'summary.txt'),
+    finalState: join(opts.out, 'final-state.json'),
+    processLogs: join(opts.out, 'logs'),
+  };
+  const t0 = Date.now();
+  let history = new HistoryWriter(files.history, performance.now());
+  const timings = { startup: 0, run: 0, heal: 0, drain: 0, converge: 0, readback: 0, total: 0 };
+  const phase = async <T>(key: keyof typeof timings, f: () => Promise<T>): Promise<T> => {
+    const s = Date.now();
+    try {
+      return await f();
+    } finally {
+      timings[key] = Date.now() - s;
+    }
+  };
+
+  log(`starting a cluster (data under ${opts.baseDir ?? 'the OS temporary directory'}) …`);
+  const c = await phase('startup', () => Cluster.start({ baseDir: opts.baseDir }));
+  opts.onCluster?.(c);
+  let nemesis: Nemesis | undefined;
+  let final: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
+  let report: CheckReport = { ok: false, reference: null, checks: [] };
+  let dataKept: string | undefined;
+  try {
+    log(`cluster up in ${timings.startup} ms: front end ${c.frontend}, data ${c.dataDir}`);
+    log(`running ${opts.duration} s: ${opts.sessions} sessions, nemesis ${opts.nemesis}, seed ${opts.seed}`);
+    // The history's clock starts with the load: t = 0 is the first client operation.
+    history = new HistoryWriter(files.history, performance.now());
+    const loadStart = Date.now();
+    const end = loadStart + opts.duration * 1000;
+    let issuing = true;
+    const runId = `chaos${opts.seed}-${t0.toString(36)}`;
+    const sessions = runSessions({
+      frontend: c.frontend,
+      sessions: opts.sessions,
+      seed: opts.seed,
+      runId,
+      tradeProbability,
+      history,
+      stopIssuing: () => !issuing || Date.now() >= end,
+      retryDeadline: () => end + graceSeconds * 1000,
+      signal,
+    });
+    nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: opts.faults });
+    const progress = setInterval(() => {
+      const s = historyStats(history.ops);
+      log(`  … ${Math.round((Date.now() - loadStart) / 1000)} s: ${s.reads.total} reads, ${s.trades.ok} trades acknowledged, ${s.trades.refused} refused, ` +
+        `${s.tradeAttempts.unknown + s.reads.fail + s.reads.unknown + s.trades.failed} failed/unknown requests`);
+    }, 15_000);
+    try {
+      await phase('run', () => nemesis!.run());
+      issuing = false;
+      if (!signal.aborted) {
+        log('healing: every replica resumed or restarted …');
+        await phase('heal', () => nemesis!.heal());
+        history.fault('heal', 'cluster', nemesis.down().length === 0 ? 'every replica ready' : `still down: ${nemesis.down().join(', ')}`);
+      }
+      await phase('drain', () => Promise.race([sessions, sleep(graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000)]));
+    } finally {
+      clearInterval(progress);
+      issuing = false;
+    }
+    if (signal.aborted) throw new Error('interrupted');
+
+    log(`waiting for convergence (at most ${convergeSeconds} s) …`);
+    final = await phase('converge', () => converge(c, convergeSeconds * 1000));
+    log(final.converged ? `converged in ${final.convergeMs} ms` : `NOT converged after ${final.convergeMs} ms; checking the state as it is`);
+
+    const acked = [...tradesByKey(history.ops).values()].filter((k) => k.outcome === 'ok').flatMap((k) => k.orderNos.map((order_no) => ({ order_no, key: k.key })));
+    log(`reading back ${acked.length} acknowledged orders through the front end …`);
+    await phase('readback', () => readBack(c.frontend, history, acked, Date.now() + 120_000, 16));
+
+    report = check({ nemesis: opts.nemesis, ops: history.ops, logs: final.logs, catalog: final.catalog });
+  } finally {
+    opts.onCluster?.(null);
+    await c.stop(true);
+    copyProcessLogs(c.dataDir, files.processLogs);
+    if (!report.ok || opts.keepData) {
+      dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');
+      if (!opts.keepData) copySqlite(c.dataDir, dataKept);
+    }
+    if (!opts.keepData && !process.env.KEEP_E2E_DATA) rmSync(c.dataDir, { recursive: true, force: true });
+  }
+  timings.total = Date.now() - t0;
+  writeFileSync(files.finalState, JSON.stringify(final, null, 1));
+  const result: ChaosReport = {
+    ok: report.ok,
+    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, nemesis: opts.nemesis, faults: opts.faults ?? [...FAULT_KINDS], tradeProbability, graceSeconds, convergeSeconds },
+    startedAt: new Date(t0).toISOString(),
+    timings,
+    stats: historyStats(history.ops),
+    faultsInjected: nemesis?.injected ?? {},
+    faults: history.faults,
+    converged: final.converged,
+    reference: report.reference,
+    checks: report.checks,
+    failureContext: failureContext(history.ops, history.faults),
+    files: { ...files, ...(dataKept ? { data: dataKept } : {}) },
+  };
+  writeFileSync(files.report, JSON.stringify(result, null, 2));
+  return result;
+}
+
+/**
+ * Waits until every replica answers `/ping`, the three logs are identical, and the catalog's total
+ * trade volume is the log's (an orphaned catalog trade gets recorded by the leader's reconciler),
+ * twice in a row 300 ms apart — or until `timeoutMs`. Returns the state read last.
+ */
+async function converge(c: Cluster, timeoutMs: number): Promise<FinalState> {
+  const start = Date.now();
+  let previous = '';
+  let state: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
+  for (;;) {
+    const ready = await Promise.all([1, 2, 3].map((id) => http(`${c.replica(id)}/ping`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)));
+    const logs: Record<string, LogRow[] | null> = {};
+    for (const [i, name] of REPLICA_NAMES.entries()) logs[name] = await c.orderTable(i + 1).catch(() => null);
+    const catalog = await c.stocksTable().catch(() => [] as StockRow[]);
+    state = { logs, catalog, converged: false, convergeMs: Date.now() - start };
+    const tables = REPLICA_NAMES.map((n) => JSON.stringify(logs[n]));
+    const ref = referenceLog(logs)?.rows ?? [];
+    const logVolume = ref.reduce((s, r) => s + r.quantity, 0);
+    const catalogVolume = catalog.reduce((s, r) => s + r.trade_volume, 0);
+    const settled = ready.every(Boolean) && logs['order-1'] !== null && tables.every((t) => t === tables[0]) && logVolume === catalogVolume;
+    const snapshot = tables[0] + JSON.stringify(catalog);
+    if (settled && snapshot === previous) return { ...state, converged: true };
+    previous = settled ? snapshot : '';
+    if (Date.now() - start >= timeoutMs) return state;
+    await sleep(300);
+  }
+}
+
+/** Client-visible failures next to the nemesis events around them, to see which fault caused which failure. */
+export function failureContext(ops: ClientOp[], faults: FaultEvent[]): ChaosReport['failureContext'] {
+  return ops.filter(isClientFailure).map((o) => ({
+    op: o.id,
+    session: o.session,
+    what: o.kind === 'trade' ? `trade ${o.key} attempt ${o.attempt}` : o.kind === 'read' ? `read ${o.stock_name}` : `readback ${o.order_no}`,
+    invoke: o.invoke,
+    complete: o.complete,
+    status: o.status,
+    ...(o.error ? { error: o.error } : {}),
+    faults: faults.filter((f) => f.t >= o.invoke - 5000 && f.t <= o.complete).map((f) => `${f.t} ms ${f.kind} ${f.target}${f.detail ? ` (${f.detail})` : ''}`),
+  }));
+}
+
+function copyProcessLogs(dataDir: string, to: string): void {
+  try {
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(dataDir)) if (f.endsWith('.log')) copyFileSync(join(dataDir, f), join(to, f));
+  } catch {
+    /* no logs to copy */
+  }
+}
+
+function copySqlite(dataDir: string, to: string): void {
+  try {
+    mkdirSync(to, { recursive: true });
+    for (const f of readdirSync(dataDir)) if (/\.sqlite(-wal|-shm)?$/.test(f) || f.endsWith('.json')) copyFileSync(join(dataDir, f), join(to, f));
+  } catch {
+    /* nothing to copy */
+  }
+}
+

@@ -1,0 +1,66 @@
+import type { CheckResult, HistoryStats } from './checker';
+
+/** The summary printed at the end of a run (and saved as summary.txt). */
+export interface SummaryInput {
+  title: string;
+  stats: HistoryStats;
+  faultsInjected: Record<string, number>;
+  checks: CheckResult[];
+  converged?: boolean;
+  /** Client-visible failures with the faults around them (printed under the failing check). */
+  failureContext?: { op: number; what: string; invoke: number; complete: number; faults: string[] }[];
+  timings?: Record<string, number>;
+  files?: Record<string, string | undefined>;
+}
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+const num = (s: number, n: number) => String(s).padStart(n);
+
+export function formatSummary(s: SummaryInput): string {
+  const out: string[] = [];
+  const line = (t = '') => out.push(t);
+  line(s.title);
+  line();
+  line(`${pad('operations', 26)}${['total', 'ok', 'fail', 'unknown'].map((h) => h.padStart(9)).join('')}`);
+  const row = (label: string, t: { total: number; ok: number; fail: number; unknown: number }, note = '') =>
+    line(`  ${pad(label, 24)}${[t.total, t.ok, t.fail, t.unknown].map((v) => num(v, 9)).join('')}${note ? `   ${note}` : ''}`);
+  const { stats } = s;
+  row('lookups (GET /stocks)', stats.reads);
+  row('trades (one per key)', { total: stats.trades.total, ok: stats.trades.ok, fail: stats.trades.refused + stats.trades.failed, unknown: stats.trades.unknown },
+    `fail = ${stats.trades.refused} refused (409) + ${stats.trades.failed} other; ${stats.trades.retried} retried`);
+  row('trade attempts (POST)', stats.tradeAttempts);
+  row('all operations', stats.operations);
+  row('read-backs (GET /orders)', stats.readbacks);
+  line();
+  const faults = Object.entries(s.faultsInjected).sort(([a], [b]) => a.localeCompare(b));
+  const total = faults.reduce((n, [, v]) => n + v, 0);
+  line(`faults injected: ${total}`);
+  for (const [kind, n] of faults) line(`  ${pad(kind, 40)}${num(n, 5)}`);
+  line();
+  line(`${pad('check', 38)}${pad('verdict', 9)}counts`);
+  for (const c of s.checks) {
+    const counts = Object.entries(c.counts)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    line(`  ${pad(c.title, 36)}${pad(c.verdict === 'pass' ? 'PASS' : 'FAIL', 9)}${counts}`);
+  }
+  const failed = s.checks.filter((c) => c.verdict === 'fail');
+  for (const c of failed) {
+    line();
+    line(`FAIL ${c.title} (${c.violationCount} violation${c.violationCount === 1 ? '' : 's'}):`);
+    for (const v of c.violations) line(`  - ${v}`);
+    if (c.violationCount > c.violations.length) line(`  … and ${c.violationCount - c.violations.length} more`);
+    if (c.id === 'client-failures' && s.failureContext?.length) {
+      line('  faults from 5 s before each failed request to its answer:');
+      for (const f of s.failureContext.slice(0, 10)) line(`    ${f.what} (${f.invoke}–${f.complete} ms): ${f.faults.join('; ') || 'none'}`);
+      if (s.failureContext.length > 10) line(`    … (all of them in report.json, failureContext)`);
+    }
+  }
+  line();
+  if (s.converged === false) line('note: the replicas had NOT converged when the bound ran out; the state was checked as it was.');
+  if (s.timings) line(`timings (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  for (const [k, v] of Object.entries(s.files ?? {})) if (v) line(`${pad(k, 12)} ${v}`);
+  line();
+  line(failed.length === 0 ? `RESULT: PASS — all ${s.checks.length} checks passed` : `RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}`);
+  return out.join('\n');
+}
