@@ -8,6 +8,9 @@ import { ReplicatorService } from './replicator.service';
 
 type Behaviour = 'ok' | 'down' | 'stale';
 
+const started: ReplicatorService[] = [];
+afterEach(() => started.splice(0).forEach((r) => r.stop('test over')));
+
 /** Leader 3 with followers 1 and 2; the followers' answers are scripted per test. */
 function setup(env: Record<string, string> = {}) {
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', HEARTBEAT_INTERVAL_MS: '60000', DURABILITY_TIMEOUT_MS: '200', ...env }));
@@ -18,7 +21,7 @@ function setup(env: Record<string, string> = {}) {
     find: async (n: number) => entries[n - 1] ?? null,
     getMeta: () => 0,
   } as unknown as OrderLogService;
-  const state = { id: 3, peers: [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }], majority: 2, commitNo: 0 } as unknown as ClusterStateService;
+  const state = { id: 3, epoch: 1, peers: [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }], majority: 2, commitNo: 0 } as unknown as ClusterStateService;
   const behaviour: Record<number, Behaviour> = { 1: 'ok', 2: 'ok' };
   const received: Record<number, number[]> = { 1: [], 2: [] };
   const peers = {
@@ -33,6 +36,7 @@ function setup(env: Record<string, string> = {}) {
   } as unknown as PeersClient;
   const faults = { reached: () => undefined } as unknown as FaultInjector;
   const replicator = new ReplicatorService(state, log, peers, faults, config as unknown as ConfigService<OrderEnv, true>);
+  started.push(replicator);
   const append = () => {
     entries.push({ order_no: entries.length + 1, epoch: 1, request_id: `r${entries.length + 1}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
     return entries.length;
