@@ -261,7 +261,9 @@ export class Cluster {
     }
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     process.kill(p.pid!, signal);
-    await Promise.race([exited, sleep(15000)]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15000)))]);
+    clearTimeout(timer);
     if (this.isRunning(name)) {
       process.kill(p.pid!, 'SIGKILL');
       await exited;

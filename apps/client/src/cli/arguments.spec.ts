@@ -1,5 +1,5 @@
 import { UsageError } from '../usage-error';
-import { parseIdempotencyKey, parseLoadArgs, parseQuantity, parseTradeType, resolveUrl } from './arguments';
+import { parseIdempotencyKey, parseLoadArgs, parseProbabilityList, parseQuantity, parseSweepArgs, parseTradeType, resolveUrl } from './arguments';
 
 function usageMessage(fn: () => unknown): string {
   try {
@@ -52,6 +52,44 @@ describe('parseLoadArgs', () => {
     expect(usageMessage(() => parseLoadArgs({ iterations: '10', duration: '5' }, env))).toMatch(
       /^--iterations and --duration cannot be used together/,
     );
+  });
+});
+
+describe('parseSweepArgs', () => {
+  const env = {};
+
+  it('leaves the defaults to the sweep', () => {
+    expect(parseSweepArgs({}, env)).toEqual({ options: { url: 'http://127.0.0.1:30001', timeoutMs: undefined }, json: undefined, quiet: false });
+  });
+
+  it('parses a list of p and every option', () => {
+    const args = parseSweepArgs(
+      { p: '0, 0.2,0.4', sessions: '5', iterations: '200', seed: '7', json: 'sweep.json', quiet: true, url: 'http://h:1', timeout: '900' },
+      env,
+    );
+    expect(args).toEqual({
+      options: { url: 'http://h:1', timeoutMs: 900, ps: [0, 0.2, 0.4], sessions: 5, iterations: 200, seed: 7 },
+      json: 'sweep.json',
+      quiet: true,
+    });
+    expect(parseSweepArgs({ duration: '2.5' }, env).options.durationS).toBe(2.5);
+  });
+
+  it.each([
+    [{ p: '0,,0.4' }, '--p must be a comma-separated list of probabilities such as 0,0.2,0.4 (got "0,,0.4")'],
+    [{ p: '' }, '--p must be a comma-separated list of probabilities such as 0,0.2,0.4 (got "")'],
+    [{ p: '0,x' }, '--p must be a number (got "x")'],
+    [{ p: '0,1.5' }, '--p must be a probability between 0 and 1 (got 1.5)'],
+    [{ sessions: '0' }, '--sessions must be an integer between 1 and 1000 (got 0)'],
+    [{ iterations: '10', duration: '5' }, '--iterations and --duration cannot be used together: give a number of iterations per session or a duration in seconds'],
+    [{ json: '' }, '--json needs a file name'],
+  ])('rejects %j with a clear message', (raw, message) => {
+    expect(usageMessage(() => parseSweepArgs(raw, env))).toBe(message);
+  });
+
+  it('splits and trims a list', () => {
+    expect(parseProbabilityList('0.8')).toEqual([0.8]);
+    expect(parseProbabilityList(' 0 , 1 ')).toEqual([0, 1]);
   });
 });
 

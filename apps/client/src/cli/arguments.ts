@@ -1,6 +1,7 @@
 import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
 import { DEFAULT_URL } from '../http/bazaar-client';
 import { resolveLoadOptions, validateTimeout, validateUrl, type LoadOptions } from '../load/load-options';
+import { validateSweepOptions, type SweepOptions } from '../sweep/sweep-runner';
 import { UsageError } from '../usage-error';
 
 /** Environment variable that sets the front end's URL when `--url` is not given. */
@@ -81,6 +82,45 @@ export function parseLoadArgs(raw: RawLoadArgs, env: NodeJS.ProcessEnv): LoadArg
   if (raw.mixedCase) options.mixedCase = true;
   if (raw.json !== undefined && raw.json.trim() === '') throw new UsageError('--json needs a file name');
   resolveLoadOptions(options); // throws on a bad range or combination
+  return { options, json: raw.json, quiet: raw.quiet === true };
+}
+
+/** Raw `sweep` options as commander hands them over. */
+export interface RawSweepArgs extends GlobalArgs {
+  sessions?: string;
+  p?: string;
+  iterations?: string;
+  duration?: string;
+  seed?: string;
+  json?: string;
+  quiet?: boolean;
+}
+
+export interface SweepArgs {
+  options: SweepOptions;
+  json?: string;
+  quiet: boolean;
+}
+
+/** `0,0.2,0.4` → [0, 0.2, 0.4]; each must be a number (ranges are checked by the sweep). */
+export function parseProbabilityList(raw: string): number[] {
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.some((s) => s === '')) {
+    throw new UsageError(`--p must be a comma-separated list of probabilities such as 0,0.2,0.4 (got ${JSON.stringify(raw)})`);
+  }
+  return parts.map((s) => parseNumberArg('--p', s));
+}
+
+/** Turns `sweep`'s command line into {@link SweepOptions}, checked before anything is sent. */
+export function parseSweepArgs(raw: RawSweepArgs, env: NodeJS.ProcessEnv): SweepArgs {
+  const options: SweepOptions = { url: resolveUrl(raw.url, env), timeoutMs: parseTimeout(raw.timeout) };
+  if (raw.sessions !== undefined) options.sessions = parseNumberArg('--sessions', raw.sessions);
+  if (raw.p !== undefined) options.ps = parseProbabilityList(raw.p);
+  if (raw.iterations !== undefined) options.iterations = parseNumberArg('--iterations', raw.iterations);
+  if (raw.duration !== undefined) options.durationS = parseNumberArg('--duration', raw.duration);
+  if (raw.seed !== undefined) options.seed = parseNumberArg('--seed', raw.seed);
+  if (raw.json !== undefined && raw.json.trim() === '') throw new UsageError('--json needs a file name');
+  validateSweepOptions(options); // throws on a bad range or combination
   return { options, json: raw.json, quiet: raw.quiet === true };
 }
 

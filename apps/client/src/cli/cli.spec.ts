@@ -40,6 +40,8 @@ describe('runCli argument validation', () => {
     [['order', 'abc'], 'error: order number must be an integer between'],
     [['lookup', 'Stock1', '--repeat', '0'], 'error: --repeat must be an integer between 1 and 1000000 (got "0")'],
     [['nonsense'], "error: unknown command 'nonsense'"],
+    [['sweep', '--p', '0,2'], 'error: --p must be a probability between 0 and 1 (got 2)'],
+    [['sweep', '--p', '0,,1'], 'error: --p must be a comma-separated list of probabilities'],
   ])('%j exits with code 2 and a clear message, sending nothing', async (args, message) => {
     const io = fakeIo();
     await expect(runCli(argv(...args), io)).resolves.toBe(2);
@@ -58,6 +60,40 @@ describe('runCli argument validation', () => {
     await expect(runCli(argv('load', '--help'), io)).resolves.toBe(0);
     expect(io.out).toContain('--iterations <n>');
     expect(io.out).toContain('--duration <seconds>');
+  });
+});
+
+describe('sweep', () => {
+  it('runs each p, prints the table, writes JSON and exits with 0', async () => {
+    const { mkdtemp, readFile, rm } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = await mkdtemp(join(tmpdir(), 'client-sweep-'));
+    try {
+      let hits = 0;
+      let misses = 0;
+      const stock = { stock_name: 'Stock1', price: 9.99, trade_volume: 0, quantity: 100 };
+      const io = fakeIo((url) => {
+        const path = new URL(url).pathname;
+        if (path === '/cache/stats') {
+          return json(200, { enabled: true, capacity: 100, size: 1, hits, misses, evictions: 0, invalidations: 0, stale_fills_dropped: 0 });
+        }
+        if (hits + misses === 0) misses++;
+        else hits++;
+        return json(200, stock);
+      });
+      const out = join(dir, 'sweep.json');
+      const code = await runCli(argv('sweep', '--p', '0,0', '--iterations', '5', '--sessions', '2', '--seed', '1', '--json', out, '--quiet'), io);
+      if (code !== 0) throw new Error(`exit ${code}\n${io.out}\n${io.err}`);
+      expect(io.out).toContain('p = 0, 0');
+      expect(io.out).toMatch(/result: PASS\n$/);
+      expect(io.err).toContain('results written to');
+      const written = JSON.parse(await readFile(out, 'utf8'));
+      expect(written.kind).toBe('sweep');
+      expect(written.table.map((r: { hit_ratio: number }) => r.hit_ratio)).toEqual([0.9, 1]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerLoadCommand } from '../commands/load.command';
 import { registerLookupCommand } from '../commands/lookup.command';
 import { registerOrderCommand } from '../commands/order.command';
+import { registerSweepCommand } from '../commands/sweep.command';
 import { registerTradeCommand } from '../commands/trade.command';
 import type { CommandContext } from '../commands/command-context';
 import { DEFAULT_URL } from '../http/bazaar-client';
@@ -12,7 +13,7 @@ import type { CliIo } from './cli-io';
 /** The client's command line: the commands registered on a commander program that writes to `ctx.io`. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('client')
-    .description('Stock Bazaar client: single operations and load runs against the front end')
+    .description('Stock Bazaar client: single operations, load runs and the evaluation sweep against the front end')
     .option('--url <url>', `front end base URL (default: $${URL_ENV} or ${DEFAULT_URL})`)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .showHelpAfterError('(run with --help for usage)')
@@ -22,6 +23,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerTradeCommand(program, ctx);
   registerOrderCommand(program, ctx);
   registerLoadCommand(program, ctx);
+  registerSweepCommand(program, ctx);
   // Subcommands inherit the output settings and exit behaviour.
   for (const command of program.commands) {
     command.configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) }).exitOverride();

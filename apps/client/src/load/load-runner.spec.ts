@@ -192,6 +192,48 @@ describe('runLoad', () => {
     expect(result.consistency.matched).toBe(result.trades.ok);
   });
 
+  it('keeps no samples unless asked to', async () => {
+    const result = await runLoad({ sessions: 1, iterations: 5, p: 1, seed: 2, fetchImpl: fakeBazaar().fetchImpl });
+    expect(result).not.toHaveProperty('samples');
+  });
+
+  it('with recordSamples, keeps one sample per request: type, send time, latency, status, outcome', async () => {
+    const bazaar = fakeBazaar({ failTrade: (n) => (n === 3 ? 503 : undefined), lose: (no) => no === 2 });
+    const before = Date.now();
+    const result = await runLoad({ sessions: 2, iterations: 30, p: 1, seed: 4, fetchImpl: bazaar.fetchImpl, recordSamples: true });
+    const after = Date.now();
+    const samples = result.samples!;
+    const ofType = (type: string) => samples.filter((s) => s.type === type);
+
+    expect(samples).toHaveLength(result.requests.lookup.count + result.requests.trade.count + result.requests.order_check.count);
+    expect(ofType('lookup')).toHaveLength(60);
+    expect(ofType('trade')).toHaveLength(result.trades.attempted);
+    expect(ofType('order_check')).toHaveLength(result.trades.ok);
+    expect(ofType('trade').filter((s) => s.outcome === 'ok')).toHaveLength(result.trades.ok);
+    expect(ofType('trade').filter((s) => s.outcome === 'refused')).toHaveLength(result.trades.refused);
+    expect(ofType('trade').filter((s) => s.outcome === 'error')).toEqual([expect.objectContaining({ status: 503 })]);
+    expect(ofType('order_check').filter((s) => s.outcome === 'missing')).toEqual([expect.objectContaining({ status: 404 })]);
+    for (const s of samples) {
+      expect(s.sent_at_ms).toBeGreaterThanOrEqual(before - 1);
+      expect(s.sent_at_ms + s.latency_ms).toBeLessThanOrEqual(after + 1);
+      expect(s.latency_ms).toBeGreaterThanOrEqual(0);
+    }
+    // The order checks come after the load phase.
+    const lastLoad = Math.max(...samples.filter((s) => s.type !== 'order_check').map((s) => s.sent_at_ms));
+    expect(Math.min(...ofType('order_check').map((s) => s.sent_at_ms))).toBeGreaterThanOrEqual(lastLoad);
+  });
+
+  it('samples transport failures with a null status', async () => {
+    const fetchImpl = jest.fn<FetchLike>(async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNRESET' }) });
+    });
+    const result = await runLoad({ sessions: 1, iterations: 2, fetchImpl, recordSamples: true });
+    expect(result.samples).toEqual([
+      expect.objectContaining({ type: 'lookup', status: null, outcome: 'error' }),
+      expect.objectContaining({ type: 'lookup', status: null, outcome: 'error' }),
+    ]);
+  });
+
   it('rejects invalid options before sending anything', async () => {
     const bazaar = fakeBazaar();
     await expect(runLoad({ p: 1.5, fetchImpl: bazaar.fetchImpl })).rejects.toThrow(UsageError);

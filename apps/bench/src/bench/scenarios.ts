@@ -1,0 +1,104 @@
+/** The benchmark's scenarios, in the order they run. */
+export const SCENARIOS = [
+  {
+    name: 'ceiling',
+    description: 'bare NestJS (platform-express) app, GET / → constant JSON',
+    request: 'GET /',
+    server: 'ceiling',
+    fixedConnections: null,
+    ceiling: null,
+  },
+  {
+    name: 'ceiling-c5',
+    description: 'the same ceiling at 5 connections',
+    request: 'GET /',
+    server: 'ceiling',
+    fixedConnections: 5,
+    ceiling: null,
+  },
+  {
+    name: 'lookup-cached',
+    description: 'stock lookup served from the front end cache',
+    request: 'GET /stocks?stock_name=Stock1',
+    server: 'cache-on',
+    fixedConnections: null,
+    ceiling: 'ceiling',
+  },
+  {
+    name: 'lookup-cached-c5',
+    description: 'cached lookup at 5 connections (target: p99 ≤ 1 ms under 5 sessions)',
+    request: 'GET /stocks?stock_name=Stock1',
+    server: 'cache-on',
+    fixedConnections: 5,
+    ceiling: 'ceiling-c5',
+  },
+  {
+    name: 'order-lookup',
+    description: 'order lookup, forwarded to the order leader',
+    request: 'GET /orders?order_no=1',
+    server: 'cache-on',
+    fixedConnections: null,
+    ceiling: 'ceiling',
+  },
+  {
+    name: 'trade',
+    description: 'trade: leader, catalog, cache invalidation, majority replication (buy/sell 1 share alternately over Stock1…10)',
+    request: 'POST /orders',
+    server: 'cache-on',
+    fixedConnections: null,
+    ceiling: 'ceiling',
+  },
+  {
+    name: 'lookup-uncached',
+    description: 'stock lookup with the cache off (front end restarted with CACHE_ENABLED=false): front end → catalog → SQLite',
+    request: 'GET /stocks?stock_name=Stock1',
+    server: 'cache-off',
+    fixedConnections: null,
+    ceiling: 'ceiling',
+  },
+] as const;
+
+export type ScenarioName = (typeof SCENARIOS)[number]['name'];
+export type Scenario = (typeof SCENARIOS)[number];
+
+export const SCENARIO_NAMES: readonly ScenarioName[] = SCENARIOS.map((s) => s.name);
+
+/**
+ * The scenarios to run for `--only a,b` (all when absent), in the standard order, with the
+ * ceilings they are compared to. Throws with the list of names on an unknown one.
+ */
+export function selectScenarios(only: readonly string[] | undefined): Scenario[] {
+  if (!only || only.length === 0) return [...SCENARIOS];
+  const unknown = only.filter((n) => !SCENARIO_NAMES.includes(n as ScenarioName));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}: choose from ${SCENARIO_NAMES.join(', ')}`);
+  const wanted = new Set<string>(only);
+  for (const s of SCENARIOS) if (wanted.has(s.name) && s.ceiling) wanted.add(s.ceiling);
+  return SCENARIOS.filter((s) => wanted.has(s.name));
+}
+
+/** Request n of the trade scenario: pairs of buy then sell of 1 share, the pairs going round Stock1…Stock10. */
+export function tradeBody(n: number): string {
+  const stock = `Stock${(Math.floor(n / 2) % 10) + 1}`;
+  return JSON.stringify({ stock_name: stock, trade_type: n % 2 === 0 ? 'buy' : 'sell', quantity: 1 });
+}
+
+export interface Figures {
+  requests_per_s: number;
+  p50_ms: number | null;
+  p90_ms: number | null;
+  p99_ms: number | null;
+}
+
+/** scenario / ceiling throughput, 3 decimals; null without a ceiling figure. */
+export function ratio(value: number, ceiling: number | undefined): number | null {
+  if (ceiling === undefined || ceiling <= 0) return null;
+  return Math.round((value / ceiling) * 1000) / 1000;
+}
+
+/** The median of a list (the mean of the middle two for an even count); null when empty. */
+export function median(values: readonly number[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

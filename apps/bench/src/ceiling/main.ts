@@ -1,0 +1,25 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { CeilingModule } from './ceiling.module';
+
+/**
+ * The benchmark's ceiling: a bare NestJS app on platform-express (default settings, no global
+ * pipes, filters, interceptors or Swagger) answering `GET /` with a constant JSON body. Whatever
+ * the bazaar's front end does per request costs throughput relative to this. Started by
+ * `npm run bench` as a child process: `CEILING_PORT` (required) and `CEILING_HOST` (default
+ * 127.0.0.1).
+ */
+async function main(): Promise<void> {
+  const port = Number(process.env.CEILING_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    process.stderr.write(`ceiling: CEILING_PORT must be an integer between 1 and 65535 (got ${JSON.stringify(process.env.CEILING_PORT)})\n`);
+    process.exit(1);
+  }
+  const host = process.env.CEILING_HOST ?? '127.0.0.1';
+  const app = await NestFactory.create<NestExpressApplication>(CeilingModule, { logger: ['error', 'warn'] });
+  app.enableShutdownHooks();
+  await app.listen(port, host);
+  process.stdout.write(`ceiling listening on http://${host}:${port}\n`);
+}
+
+void main();

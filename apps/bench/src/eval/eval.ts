@@ -1,0 +1,268 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import { TEST_ENV, type Env } from '@app/testkit';
+import { runLoad } from '../../../client/src/load/load-runner';
+import { deriveSeed, randomSeed } from '../../../client/src/load/prng';
+import { formatSweepTable } from '../../../client/src/sweep/sweep-report';
+import { runSweep, type SweepResult } from '../../../client/src/sweep/sweep-runner';
+import { withCluster } from '../common/cluster-run';
+import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
+import { formatMachine, formatVersions, timestamp } from '../common/format';
+import { checkpoint, Interrupted, type Lifecycle } from '../common/lifecycle';
+import { renderSvg } from '../common/plot';
+import { failureSpec, hitRatioSpec, latencySpec, thinSamples } from './eval-plots';
+import { evalMarkdown, type EvalRecord } from './eval-summary';
+import { DEFAULT_SCHEDULE, failureRun, parseSamplesCsv, samplesCsv, type FailureRunResult } from './failure-run';
+
+export interface EvalOptions {
+  sessions: number;
+  ps: number[];
+  /** Per p: a number of iterations per session, or a duration (exactly one is set). */
+  iterations?: number;
+  durationS?: number;
+  seed?: number;
+  /** Seconds of unrecorded load (p = 0.5) on each fresh cluster before its sweep; 0 for none. */
+  warmupS: number;
+  /** The failure run: skipped when `failureDurationS` is 0. */
+  failureP: number;
+  failureDurationS: number;
+  /** Parent directory of `eval-<timestamp>/`. */
+  outDir: string;
+}
+
+export const EVAL_DEFAULTS = {
+  sessions: 5,
+  ps: [0, 0.2, 0.4, 0.6, 0.8],
+  durationS: 8,
+  warmupS: 3,
+  failureP: 0.5,
+  failureDurationS: 30,
+  outDir: 'results',
+} as const;
+
+/** The environment of every process: the testkit's (fast failure detection) with warnings only. */
+const EVAL_ENV: Env = { LOG_LEVEL: 'warn' };
+
+function seconds(fromMs: number): number {
+  return Math.round((Date.now() - fromMs) / 100) / 10;
+}
+
+/**
+ * `npm run eval`: the sweep with the cache on and then off (a fresh cluster each), then the
+ * failure run (a fresh cluster), then results.json, summary.md and the plots in
+ * `<outDir>/eval-<timestamp>/`. Partial results are written when interrupted or on an error.
+ * Resolves to the exit code.
+ */
+export async function runEval(
+  options: EvalOptions,
+  life: Lifecycle,
+  log: (text: string) => void,
+  print: (text: string) => void = log,
+): Promise<number> {
+  const { signal, children } = life;
+  const root = findRoot();
+  const started = new Date();
+  const dir = resolve(options.outDir, `eval-${timestamp(started)}`);
+  await mkdir(dir, { recursive: true });
+  const seed = options.seed ?? randomSeed();
+  const machine = machineInfo();
+  const record: EvalRecord = {
+    version: 1,
+    kind: 'eval',
+    started_at: started.toISOString(),
+    finished_at: null,
+    wall_s: null,
+    machine,
+    background_cpu: await backgroundCpu(),
+    versions: versions(root),
+    git: gitInfo(root),
+    cluster_env: { ...TEST_ENV, ...EVAL_ENV },
+    config: {
+      sessions: options.sessions,
+      ps: options.ps,
+      iterations: options.iterations ?? null,
+      duration_s: options.iterations === undefined ? (options.durationS ?? null) : null,
+      seed,
+      warmup_s: options.warmupS,
+      failure:
+        options.failureDurationS > 0
+          ? { sessions: options.sessions, p: options.failureP, duration_s: options.failureDurationS, seed: deriveSeed(seed, 1000) }
+          : null,
+    },
+    table: [],
+    sweeps: { cache_on: null, cache_off: null },
+    failure_run: null,
+    files: [],
+    interrupted: false,
+    error: null,
+  };
+
+  log(`evaluation → ${relative(process.cwd(), dir) || dir}\n`);
+  log(`machine: ${formatMachine(machine)}\n`);
+  log(`background CPU use before starting: ${(record.background_cpu * 100).toFixed(1)} % of ${machine.cores} cores\n`);
+  if (record.background_cpu > 0.1) log(`warning: other processes used ${(record.background_cpu * 100).toFixed(0)} % of the CPU before the run: latencies will be higher and noisier than on an idle machine\n`);
+  log(`versions: ${formatVersions(record.versions)}\n`);
+  for (const problem of buildProblems(root, ['catalog', 'order', 'frontend', 'bench'])) log(`warning: ${problem}\n`);
+  const stop = options.iterations !== undefined ? `${options.iterations} iterations/session` : `${options.durationS} s`;
+  log(`sweep: ${options.sessions} sessions, p = ${options.ps.join(', ')}, ${stop} per p, seed ${seed}\n`);
+
+  let failureSamples: Parameters<typeof samplesCsv>[0] = [];
+  const t0 = Date.now();
+  try {
+    for (const cache of ['on', 'off'] as const) {
+      checkpoint(signal);
+      const phaseStart = Date.now();
+      log(`\n[cache ${cache}] starting a fresh cluster…\n`);
+      const sweep = await withCluster(
+        { env: EVAL_ENV, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
+        children,
+        async (c) => {
+          if (options.warmupS > 0) {
+            // JIT, connection pools and SQLite pages warm, so that the first p is not measured cold.
+            log(`[cache ${cache}] warm-up: ${options.warmupS} s at p=0.5, not recorded… `);
+            const warm = await runLoad({ url: c.frontend, sessions: options.sessions, p: 0.5, durationS: options.warmupS, seed: deriveSeed(seed, 2000), signal });
+            log(`${warm.load_total.count} requests, ${warm.errors.total} errors\n`);
+            checkpoint(signal);
+          }
+          return runSweep({
+            url: c.frontend,
+            sessions: options.sessions,
+            ps: options.ps,
+            iterations: options.iterations,
+            durationS: options.iterations === undefined ? options.durationS : undefined,
+            seed,
+            signal,
+            onRunStart: (i, p) => log(`[cache ${cache}] p=${p} (${i + 1}/${options.ps.length})… `),
+            onPoint: (pt) => {
+              const r = pt.result;
+              log(
+                `${r.requests.lookup.count} lookups, ${r.requests.trade.count} trades, ${r.load_total.throughput_rps.toFixed(0)} req/s, ` +
+                  `${r.errors.total} errors${pt.hit_ratio === null ? '' : `, hit ratio ${(pt.hit_ratio * 100).toFixed(1)} %`}\n`,
+              );
+            },
+          });
+        },
+        join(dir, 'logs', `sweep-cache-${cache}`),
+      );
+      record.sweeps[cache === 'on' ? 'cache_on' : 'cache_off'] = sweep;
+      record.table.push(...sweep.table);
+      if (sweep.warnings.length > 0) log(sweep.warnings.map((w) => `warning: ${w}\n`).join(''));
+      log(`[cache ${cache}] done in ${seconds(phaseStart)} s\n`);
+      if (sweep.interrupted) throw new Interrupted();
+    }
+
+    const failure = record.config.failure;
+    if (failure) {
+      checkpoint(signal);
+      const phaseStart = Date.now();
+      log(`\n[failure run] starting a fresh cluster…\n`);
+      log(`[failure run] ${failure.sessions} sessions, p=${failure.p}, ${failure.duration_s} s; faults at ${DEFAULT_SCHEDULE.map((x) => (x * failure.duration_s).toFixed(1)).join(', ')} s\n`);
+      const { result, samples } = await withCluster(
+        { env: EVAL_ENV },
+        children,
+        async (c) => {
+          if (options.warmupS > 0) {
+            log(`[failure run] warm-up: ${options.warmupS} s at p=0.5, not recorded… `);
+            const warm = await runLoad({ url: c.frontend, sessions: failure.sessions, p: 0.5, durationS: options.warmupS, seed: deriveSeed(seed, 2001), signal });
+            log(`${warm.load_total.count} requests, ${warm.errors.total} errors\n`);
+            checkpoint(signal);
+          }
+          return failureRun(c, {
+            sessions: failure.sessions,
+            p: failure.p,
+            durationS: failure.duration_s,
+            seed: failure.seed,
+            signal,
+            log: (line) => log(`${line}\n`),
+          });
+        },
+        join(dir, 'logs', 'failure-run'),
+      );
+      record.failure_run = result;
+      failureSamples = samples;
+      log(
+        `[failure run] ${result.load.requests.lookup.count} lookups, ${result.load.requests.trade.count} trades, ${result.errors} errors, ` +
+          `logs identical: ${result.logs_identical}, catalog matches log: ${result.catalog_matches_log} — ${result.passed ? 'PASS' : 'FAIL'} (${seconds(phaseStart)} s)\n`,
+      );
+    }
+  } catch (err: unknown) {
+    if (err instanceof Interrupted || signal.aborted) record.interrupted = true;
+    else {
+      record.error = err instanceof Error ? err.message : String(err);
+      log(`\nerror: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    }
+  }
+
+  record.finished_at = new Date().toISOString();
+  record.wall_s = seconds(t0);
+  await writeOutputs(dir, record, failureSamples, log);
+
+  if (record.table.length > 0) print(`\n${formatSweepTable(record.table)}\n`);
+  log(`\nwritten to ${dir}: ${record.files.join(', ')}\n`);
+  log(`total ${record.wall_s.toFixed(0)} s\n`);
+  if (record.interrupted) return 130;
+  const sweepsPassed = [record.sweeps.cache_on, record.sweeps.cache_off].every((s: SweepResult | null) => s?.passed === true);
+  const failurePassed = record.config.failure === null || (record.failure_run as FailureRunResult | null)?.passed === true;
+  return record.error === null && sweepsPassed && failurePassed ? 0 : 1;
+}
+
+async function writeOutputs(
+  dir: string,
+  record: EvalRecord,
+  samples: Parameters<typeof samplesCsv>[0],
+  log: (text: string) => void,
+): Promise<void> {
+  const files: string[] = [];
+  const write = async (name: string, text: string): Promise<void> => {
+    await writeFile(join(dir, name), text, 'utf8');
+    files.push(name);
+  };
+  const subtitle = `${record.config.sessions} sessions, ${record.config.iterations !== null ? `${record.config.iterations} iterations/session` : `${record.config.duration_s} s`} per p; ${record.machine.cores} cores (${record.machine.cpu_model}), other processes' CPU use before the run ${((record.background_cpu ?? 0) * 100).toFixed(0)} %; ${record.started_at.slice(0, 19)}`;
+  const plots: [string, () => Promise<string>][] = [];
+  if (record.table.length > 0) {
+    plots.push(['latency-vs-p.svg', () => renderSvg(latencySpec(record.table, subtitle))]);
+    if (record.table.some((r) => r.cache === 'on' && r.hit_ratio !== null)) {
+      plots.push(['hit-ratio.svg', () => renderSvg(hitRatioSpec(record.table, subtitle))]);
+    }
+  }
+  const run = record.failure_run;
+  if (run) {
+    const { kept, threshold_ms } = thinSamples(samples);
+    const thinned = kept.length < samples.length;
+    const sub = [
+      `${run.config.sessions} sessions, p = ${run.config.p}; ${samples.length} requests, ${run.errors} errors; dashed: faults, green dotted: replica ready again`,
+      thinned
+        ? `${kept.length} of ${samples.length} requests drawn: all slower than the 99th percentile (${Object.entries(threshold_ms).map(([t, v]) => `${t} ${v.toFixed(2)} ms`).join(', ')}) and an even sample of the rest`
+        : 'every request of the load phase drawn',
+    ];
+    plots.push(['failure-run.svg', () => renderSvg(failureSpec(kept, run.faults, run.config.duration_s, sub))]);
+    await write('failure-run-samples.csv', samplesCsv(samples));
+  }
+  for (const [name, render] of plots) {
+    try {
+      await write(name, await render());
+    } catch (err: unknown) {
+      log(`warning: could not render ${name}: ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+  }
+  // results.json and summary.md list every file, themselves included.
+  files.push('results.json', 'summary.md', 'logs/ (each cluster process\'s log, LOG_LEVEL=warn)');
+  record.files = [...files];
+  await writeFile(join(dir, 'results.json'), `${JSON.stringify(record, null, 2)}\n`, 'utf8');
+  await writeFile(join(dir, 'summary.md'), evalMarkdown(record), 'utf8');
+}
+
+/**
+ * `eval --replot <dir>`: renders the plots and summary.md again from an evaluation's results.json
+ * and failure-run-samples.csv (after a change of the plots, or to check them), without a cluster.
+ */
+export async function replot(dirArg: string, log: (text: string) => void): Promise<number> {
+  const dir = resolve(dirArg);
+  const record = JSON.parse(await readFile(join(dir, 'results.json'), 'utf8')) as EvalRecord;
+  if (record.kind !== 'eval') throw new Error(`${join(dir, 'results.json')} is not an evaluation's results`);
+  let samples: Parameters<typeof samplesCsv>[0] = [];
+  if (record.failure_run) samples = parseSamplesCsv(await readFile(join(dir, 'failure-run-samples.csv'), 'utf8'));
+  await writeOutputs(dir, record, samples, log);
+  log(`written to ${dir}: ${record.files.join(', ')}\n`);
+  return 0;
+}

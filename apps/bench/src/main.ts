@@ -1,0 +1,172 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { BENCH_DEFAULTS, runBench } from './bench/bench';
+import { SCENARIO_NAMES } from './bench/scenarios';
+import { installLifecycle } from './common/lifecycle';
+import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
+
+/**
+ * `npm run eval` and `npm run bench`: each starts its own cluster of the built apps (see
+ * libs/testkit), always stops it (also on Ctrl-C: once to stop and write what was measured,
+ * twice to quit at once), and writes its results under `results/`.
+ */
+
+function intIn(min: number, max: number) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || v < min || v > max) throw new InvalidArgumentError(`must be an integer between ${min} and ${max}`);
+    return v;
+  };
+}
+
+function secondsIn(min: number, max: number) {
+  return (raw: string): number => {
+    const v = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(v) || v < min || v > max) throw new InvalidArgumentError(`must be a number of seconds between ${min} and ${max}`);
+    return v;
+  };
+}
+
+function probability(raw: string): number {
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v) || v < 0 || v > 1) throw new InvalidArgumentError('must be a probability between 0 and 1');
+  return v;
+}
+
+function probabilityList(raw: string): number[] {
+  const parts = raw.split(',').map((s) => s.trim());
+  if (parts.some((s) => s === '')) throw new InvalidArgumentError('must be a comma-separated list such as 0,0.2,0.4');
+  return parts.map(probability);
+}
+
+function list(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** Progress and warnings go to stderr, the result tables to stdout. */
+const write = (text: string): void => {
+  process.stderr.write(text);
+};
+const print = (text: string): void => {
+  process.stdout.write(text);
+};
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('bench')
+    .description('Stock Bazaar evaluation (SPEC §7) and benchmarks, each on a fresh cluster of the built apps')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('eval')
+    .description(
+      'the evaluation sweep with the cache on, then off (a fresh cluster each), then a failure run (leader and a follower killed ' +
+        'and restarted under load); writes results.json, summary.md and SVG plots to <out>/eval-<timestamp>/',
+    )
+    .option('--sessions <n>', `concurrent sessions (default ${EVAL_DEFAULTS.sessions})`, intIn(1, 1000))
+    .option('--p <list>', `probabilities of trading (default ${EVAL_DEFAULTS.ps.join(',')})`, probabilityList)
+    .option('--duration <seconds>', `length of each p's run (default ${EVAL_DEFAULTS.durationS})`, secondsIn(0.1, 3600))
+    .option('--iterations <n>', 'iterations per session of each p instead of a duration', intIn(1, 10_000_000))
+    .option('--seed <n>', 'seed of the load (default random, reported)', intIn(0, 2 ** 32 - 1))
+    .option('--warmup <seconds>', `unrecorded load at p=0.5 on each fresh cluster before its sweep, 0 for none (default ${EVAL_DEFAULTS.warmupS})`, secondsIn(0, 600))
+    .option('--failure-p <p>', `p of the failure run (default ${EVAL_DEFAULTS.failureP})`, probability)
+    .option('--failure-duration <seconds>', `length of the failure run, 0 to skip it (default ${EVAL_DEFAULTS.failureDurationS})`, secondsIn(0, 3600))
+    .option('--out <dir>', `parent directory of the results (default ${EVAL_DEFAULTS.outDir})`)
+    .option('--replot <dir>', 'no run: render the plots and summary.md of an earlier evaluation again from its results.json')
+    .action(async (opts: { sessions?: number; p?: number[]; duration?: number; iterations?: number; seed?: number; warmup?: number; failureP?: number; failureDuration?: number; out?: string; replot?: string }) => {
+      if (opts.replot !== undefined) {
+        exitCode = await replot(opts.replot, write);
+        return;
+      }
+      if (opts.duration !== undefined && opts.iterations !== undefined) throw new InvalidArgumentError('--duration and --iterations cannot be used together');
+      const failureDurationS = opts.failureDuration ?? EVAL_DEFAULTS.failureDurationS;
+      if (failureDurationS > 0 && failureDurationS < 5) throw new InvalidArgumentError('--failure-duration must be 0 (skip) or at least 5 seconds');
+      const life = installLifecycle(write);
+      try {
+        exitCode = await runEval(
+          {
+            sessions: opts.sessions ?? EVAL_DEFAULTS.sessions,
+            ps: opts.p ?? [...EVAL_DEFAULTS.ps],
+            iterations: opts.iterations,
+            durationS: opts.iterations === undefined ? (opts.duration ?? EVAL_DEFAULTS.durationS) : undefined,
+            seed: opts.seed,
+            warmupS: opts.warmup ?? EVAL_DEFAULTS.warmupS,
+            failureP: opts.failureP ?? EVAL_DEFAULTS.failureP,
+            failureDurationS,
+            outDir: opts.out ?? EVAL_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        );
+      } finally {
+        life.dispose();
+      }
+    });
+
+  program
+    .command('bench')
+    .description(
+      'autocannon at fixed concurrency against a bare NestJS ceiling app and the bazaar (cached and uncached lookup, order lookup, trade) ' +
+        'on a fresh cluster with the default settings; prints a table and writes <out>/bench-<timestamp>.json',
+    )
+    .option('--connections <n>', `concurrent connections (default ${BENCH_DEFAULTS.connections}; the -c5 scenarios always use 5)`, intIn(1, 1000))
+    .option('--duration <seconds>', `length of each measured run (default ${BENCH_DEFAULTS.durationS})`, intIn(1, 3600))
+    .option('--warmup <seconds>', `warm-up before each scenario, not measured, 0 for none (default ${BENCH_DEFAULTS.warmupS})`, intIn(0, 600))
+    .option('--runs <n>', `measured runs per scenario; the table shows medians and the req/s range (default ${BENCH_DEFAULTS.runs})`, intIn(1, 100))
+    .option('--only <scenarios>', `comma-separated subset of ${SCENARIO_NAMES.join(', ')} (their ceilings are added)`, list)
+    .option('--compare <file>', 'an earlier bench-*.json: print the change of req/s and p99 per scenario')
+    .option('--out <dir>', `directory of the JSON (default ${BENCH_DEFAULTS.outDir})`)
+    .action(async (opts: { connections?: number; duration?: number; warmup?: number; runs?: number; only?: string[]; compare?: string; out?: string }) => {
+      const unknown = (opts.only ?? []).filter((n) => !SCENARIO_NAMES.includes(n as (typeof SCENARIO_NAMES)[number]));
+      if (unknown.length > 0) throw new InvalidArgumentError(`--only: unknown scenario ${unknown.join(', ')} (choose from ${SCENARIO_NAMES.join(', ')})`);
+      const life = installLifecycle(write);
+      try {
+        exitCode = await runBench(
+          {
+            connections: opts.connections ?? BENCH_DEFAULTS.connections,
+            durationS: opts.duration ?? BENCH_DEFAULTS.durationS,
+            warmupS: opts.warmup ?? BENCH_DEFAULTS.warmupS,
+            runs: opts.runs ?? BENCH_DEFAULTS.runs,
+            only: opts.only,
+            compare: opts.compare,
+            outDir: opts.out ?? BENCH_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        );
+      } finally {
+        life.dispose();
+      }
+    });
+
+  for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
+
+  try {
+    if (argv.length <= 2) {
+      program.outputHelp({ error: true });
+      return 2;
+    }
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err: unknown) {
+    // Thrown by an action (a combination of options); commander has not printed it.
+    if (err instanceof InvalidArgumentError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    // Commander has already printed its message (or the help).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+// Exit as soon as the work is done: the cluster is stopped by then, and the testkit can leave a
+// timer behind (Cluster.signal races a process's exit with a 15 s sleep) that would hold the
+// process for up to 15 s more. stdout and stderr are synchronous for files and pipes.
+void main(process.argv).then((code) => process.exit(code));
