@@ -1,4 +1,5 @@
 import { Cluster, http, OrderRow, placeOrder } from './support/cluster';
+import { expectCatalogMatchesLog } from './support/load';
 
 /**
  * SPEC §1 (state survives restarts of any process), §5 (epochs only grow; recovery) and §6.1–6.4,
@@ -169,16 +170,7 @@ describe('persistence across restarts', () => {
 
     it('the catalog follows from the order log: 100 − bought + sold = quantity, volume = bought + sold', async () => {
       const log = await c.converged();
-      for (const s of await c.stocksTable()) {
-        const mine = log.filter((o) => o.stock_name === s.name);
-        const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0);
-        const sold = mine.filter((o) => o.trade_type.toLowerCase() === 'sell').reduce((n, o) => n + o.quantity, 0);
-        expect({ name: s.name, quantity: s.quantity, volume: s.trade_volume }).toEqual({
-          name: s.name,
-          quantity: 100 - bought + sold,
-          volume: bought + sold,
-        });
-      }
+      await expectCatalogMatchesLog(c, log);
     });
   });
 });

@@ -83,10 +83,20 @@ export async function expectConsistent(c: Cluster, log: OrderRow[], acked: Acked
     });
   }
   expect(new Set(acked.map((a) => a.order_no)).size).toBe(acked.length);
+  await expectCatalogMatchesLog(c, log);
+}
+
+/**
+ * SPEC §6.4: for every stock, initial quantity − bought + sold = catalog quantity and
+ * trade_volume = bought + sold, over the orders in the log. `direct` adds shares traded at the
+ * catalog directly (not through the order service), per stock, as buys.
+ */
+export async function expectCatalogMatchesLog(c: Cluster, log: OrderRow[], direct: Record<string, number> = {}): Promise<void> {
   const stocks = await c.stocksTable();
+  expect(stocks).toHaveLength(10);
   for (const s of stocks) {
     const mine = log.filter((o) => o.stock_name === s.name);
-    const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0);
+    const bought = mine.filter((o) => o.trade_type.toLowerCase() === 'buy').reduce((n, o) => n + o.quantity, 0) + (direct[s.name] ?? 0);
     const sold = mine.filter((o) => o.trade_type.toLowerCase() === 'sell').reduce((n, o) => n + o.quantity, 0);
     expect({ stock: s.name, quantity: s.quantity, trade_volume: s.trade_volume }).toEqual({
       stock: s.name,

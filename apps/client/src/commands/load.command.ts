@@ -3,7 +3,7 @@ import { parseLoadArgs, type RawLoadArgs } from '../cli/arguments';
 import { LOAD_DEFAULTS } from '../load/load-options';
 import type { LoadResult } from '../load/load-result';
 import { runLoad } from '../load/load-runner';
-import { prepareJsonPath, writeJsonReport } from '../report/json-writer';
+import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
 import { formatLoadReport } from '../report/load-report';
 import { createProgressView } from '../report/progress';
 import { ExitCode, UsageError } from '../usage-error';
@@ -60,15 +60,7 @@ export function registerLoadCommand(program: Command, ctx: CommandContext): void
         }
 
         io.stdout(formatLoadReport(result));
-        if (args.json !== undefined) {
-          try {
-            const written = await writeJsonReport(args.json, result);
-            io.stderr(`results written to ${written}\n`);
-          } catch (err: unknown) {
-            io.stderr(`error: could not write ${args.json}: ${err instanceof Error ? err.message : String(err)}\n`);
-            return ExitCode.failed;
-          }
-        }
+        if (!(await writeRequestedJson(args.json, result, (t) => io.stderr(t)))) return ExitCode.failed;
         return loadExitCode(result);
       }),
     );

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { parseSweepArgs, type RawSweepArgs } from '../cli/arguments';
 import { LOAD_DEFAULTS } from '../load/load-options';
-import { prepareJsonPath, writeJsonReport } from '../report/json-writer';
+import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
 import { createProgressView, type ProgressView } from '../report/progress';
 import { formatSweepReport } from '../sweep/sweep-report';
 import { runSweep, SWEEP_DEFAULT_PS, type SweepResult } from '../sweep/sweep-runner';
@@ -70,15 +70,7 @@ export function registerSweepCommand(program: Command, ctx: CommandContext): voi
         }
 
         io.stdout(formatSweepReport(result));
-        if (args.json !== undefined) {
-          try {
-            const written = await writeJsonReport(args.json, result);
-            io.stderr(`results written to ${written}\n`);
-          } catch (err: unknown) {
-            io.stderr(`error: could not write ${args.json}: ${err instanceof Error ? err.message : String(err)}\n`);
-            return ExitCode.failed;
-          }
-        }
+        if (!(await writeRequestedJson(args.json, result, (t) => io.stderr(t)))) return ExitCode.failed;
         return sweepExitCode(result);
       }),
     );

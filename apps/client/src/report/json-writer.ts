@@ -47,3 +47,18 @@ export async function writeJsonReport(path: string, data: unknown): Promise<stri
   await writeFile(absolute, toJson(data), 'utf8');
   return absolute;
 }
+
+/**
+ * Writes `data` to `path` when one was asked for, telling the user where it went. Returns false
+ * (after saying why on `stderr`) when it could not be written.
+ */
+export async function writeRequestedJson(path: string | undefined, data: unknown, stderr: (text: string) => void): Promise<boolean> {
+  if (path === undefined) return true;
+  try {
+    stderr(`results written to ${await writeJsonReport(path, data)}\n`);
+    return true;
+  } catch (err: unknown) {
+    stderr(`error: could not write ${path}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return false;
+  }
+}
