@@ -12,8 +12,6 @@ import { NewOrder, OrderLogService } from '../orders/order-log.service';
  * Epochs only grow. Learning a higher epoch while leading means another replica was elected:
  * {@link deposed$} fires and the leadership service steps down.
  */
-const MAX_APPEND_BATCH = 256;
-
 @Injectable()
 export class ClusterStateService {
   private readonly logger = new Logger(ClusterStateService.name);
@@ -26,13 +24,6 @@ export class ClusterStateService {
   /** Settles when a promotion in progress has finished (the new leader has caught up). */
   promotion: Promise<void> = Promise.resolve();
   readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
-  private readonly appendQueue: {
-    epoch: number;
-    order: Omit<NewOrder, 'epoch'>;
-    resolve: (r: { record: OrderRecordDto; created: boolean }) => void;
-    reject: (e: unknown) => void;
-  }[] = [];
-  private appending = false;
 
   constructor(
     config: ConfigService<OrderEnv, true>,
@@ -96,42 +87,15 @@ export class ClusterStateService {
    * Appends a new order (or finds the one with the same request id) as leader of `epoch`. Checked
    * under the log lock: a replica deposed while its trade was at the catalog must not write an
    * entry after it started recovering — the new leader records that trade from the catalog.
-   *
-   * Group commit: orders arriving while a batch is being written go into the next batch, and a
-   * batch is one transaction (one fsync), numbered in arrival order.
    */
   appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<{ record: OrderRecordDto; created: boolean }> {
-    return new Promise((resolve, reject) => {
-      this.appendQueue.push({ epoch, order, resolve, reject });
-      void this.drainAppends();
-    });
-  }
-
-  private async drainAppends(): Promise<void> {
-    if (this.appending) return;
-    this.appending = true;
-    try {
-      while (this.appendQueue.length > 0) {
-        const batch = this.appendQueue.splice(0, MAX_APPEND_BATCH);
-        await this.log
-          .exclusive(async () => {
-            const leading = this.currentRole === 'leader' || this.currentRole === 'promoting';
-            const accepted = batch.filter((a) => {
-              if (leading && this.epoch === a.epoch) return true;
-              a.reject(new Unavailable(`replica ${this.id} no longer leads epoch ${a.epoch}`, ReplicaRefusal.notLeader));
-              return false;
-            });
-            const results = await this.log.appendNewBatch(
-              accepted.map((a) => ({ ...a.order, epoch: a.epoch })),
-              { commit_no: this.commitNo },
-            );
-            accepted.forEach((a, i) => a.resolve(results[i]));
-          })
-          .catch((err: unknown) => batch.forEach((a) => a.reject(err)));
+    return this.log.exclusive(async () => {
+      const leading = this.currentRole === 'leader' || this.currentRole === 'promoting';
+      if (!leading || this.epoch !== epoch) {
+        throw new Unavailable(`replica ${this.id} no longer leads epoch ${epoch}`, ReplicaRefusal.notLeader);
       }
-    } finally {
-      this.appending = false;
-    }
+      return this.log.appendNew({ ...order, epoch }, { commit_no: this.commitNo });
+    });
   }
 
   status(): ReplicaStatus {

@@ -1,7 +1,7 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
-import { Between, DataSource, EntityManager, In, MoreThanOrEqual, Repository } from 'typeorm';
+import { Between, DataSource, EntityManager, MoreThanOrEqual, Repository } from 'typeorm';
 import { OrderInfo, OrderRecordDto } from '@app/contracts';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
@@ -90,29 +90,18 @@ export class OrderLogService implements OnModuleInit {
   }
 
   /**
-   * Leader only, under the lock: appends new orders with the next numbers, in one transaction.
-   * An order whose request id is already in the log (a retry, or reconciliation won the race) —
-   * or earlier in the same batch — is not appended again: its existing entry is returned.
+   * Leader only, under the lock: appends a new order with the next number, or returns the
+   * existing entry when the request id is already in the log (a retry, or reconciliation won the race).
    */
-  async appendNewBatch(
-    orders: NewOrder[],
+  async appendNew(
+    order: NewOrder,
     meta?: Partial<Record<MetaKey, number>>,
-  ): Promise<{ record: OrderRecordDto; created: boolean }[]> {
-    if (orders.length === 0) return [];
-    const existing = new Map<string, OrderRecordDto>();
-    const rows = await this.orders.find({ where: { requestId: In(orders.map((o) => o.request_id)) } });
-    for (const row of rows) existing.set(row.requestId, toRecord(row));
-    const fresh: OrderRecordDto[] = [];
-    const results = orders.map((order) => {
-      const found = existing.get(order.request_id);
-      if (found) return { record: found, created: false };
-      const record = { ...order, order_no: this.last.order_no + 1 + fresh.length };
-      fresh.push(record);
-      existing.set(order.request_id, record);
-      return { record, created: true };
-    });
-    await this.append(fresh, meta);
-    return results;
+  ): Promise<{ record: OrderRecordDto; created: boolean }> {
+    const existing = await this.findByRequestId(order.request_id);
+    if (existing) return { record: existing, created: false };
+    const record = { ...order, order_no: this.last.order_no + 1 };
+    await this.append([record], meta);
+    return { record, created: true };
   }
 
   /** Under the lock: appends entries that continue the log exactly (next number first). */
