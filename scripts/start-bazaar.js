@@ -5,6 +5,7 @@
  * Every setting is the apps' own environment variable (see README); ORDER_REPLICAS decides how
  * many replicas are started.
  */
+const { randomBytes } = require('node:crypto');
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { concurrently } = require('concurrently');
@@ -22,6 +23,14 @@ const replicaIds = (process.env.ORDER_REPLICAS ?? '1=,2=,3=')
   .split(',')
   .map((entry) => entry.trim().split('=')[0])
   .filter((id) => /^\d+$/.test(id));
+
+// Internal endpoints require a shared secret: one is made for this local cluster unless given.
+if (!process.env.CLUSTER_TOKEN) {
+  process.env.CLUSTER_TOKEN = randomBytes(24).toString('base64url');
+  console.log('[bazaar] generated a CLUSTER_TOKEN for this run (set CLUSTER_TOKEN to choose one)');
+}
+// The apps write through a pipe here: ask for readable lines when a person is watching.
+if (!process.env.LOG_FORMAT && process.stdout.isTTY) process.env.LOG_FORMAT = 'pretty';
 
 // `exec` so that signals reach node directly (and concurrently does not strip the quotes).
 const node = `exec ${JSON.stringify(process.execPath)}`;

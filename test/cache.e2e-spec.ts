@@ -47,7 +47,7 @@ describe('front-end cache', () => {
     return res.body;
   };
   const catalogStock = async (name: string) => {
-    const res = await http(`${c.catalog}/query?stock_name=${name}`);
+    const res = await c.internal(`${c.catalog}/query?stock_name=${name}`);
     expect(res.status).toBe(200);
     return res.body.data;
   };
@@ -195,15 +195,15 @@ describe('front-end cache', () => {
 
   describe('GET /rm', () => {
     it('answers the seed text for a name never cached', async () => {
-      const res = await http(`${c.frontend}/rm?stock_name=NeverCached`);
+      const res = await c.internal(`${c.frontend}/rm?stock_name=NeverCached`);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ message: "this stock isn't exist in cache" });
     });
 
     it('removes a cached stock once, then says it is not there', async () => {
       await lookup('Stock6');
-      expect((await http(`${c.frontend}/rm?stock_name=Stock6`)).body).toEqual({ stock_name: 'Stock6', message: 'removed successfully' });
-      expect((await http(`${c.frontend}/rm?stock_name=Stock6`)).body).toEqual({ message: "this stock isn't exist in cache" });
+      expect((await c.internal(`${c.frontend}/rm?stock_name=Stock6`)).body).toEqual({ stock_name: 'Stock6', message: 'removed successfully' });
+      expect((await c.internal(`${c.frontend}/rm?stock_name=Stock6`)).body).toEqual({ message: "this stock isn't exist in cache" });
     });
 
     it.each([
@@ -212,7 +212,7 @@ describe('front-end cache', () => {
       ['missing', ''],
       ['repeated', '?stock_name=Stock1&stock_name=Stock2'],
     ])('answers 400 in the error shape for a %s name', async (_what, query) => {
-      const res = await http(`${c.frontend}/rm${query}`);
+      const res = await c.internal(`${c.frontend}/rm${query}`);
       expect(res.status).toBe(400);
       expect(Object.keys(res.body)).toEqual(['error']);
       expect(res.body.error.code).toBe(400);
@@ -247,7 +247,7 @@ describe('front-end cache', () => {
     });
 
     it('GET /rm answers the not-in-cache text', async () => {
-      expect((await http(`${c.frontend}/rm?stock_name=Stock7`)).body).toEqual({ message: "this stock isn't exist in cache" });
+      expect((await c.internal(`${c.frontend}/rm?stock_name=Stock7`)).body).toEqual({ message: "this stock isn't exist in cache" });
     });
   });
 });

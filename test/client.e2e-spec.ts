@@ -56,13 +56,13 @@ describe('client CLI against a real cluster', () => {
   it('lookup Stock1 prints the stock as JSON, equal to the catalog', async () => {
     const r = await client(['lookup', 'Stock1', '--url', c.frontend]);
     expectExit(r, 0);
-    const catalog = (await http(`${c.catalog}/query?stock_name=Stock1`)).body.data;
+    const catalog = (await c.internal(`${c.catalog}/query?stock_name=Stock1`)).body.data;
     expect(JSON.parse(r.stdout)).toEqual(catalog);
     expect(r.stderr).toContain('HTTP 200');
   });
 
   it('trade Stock1 buy 1 prints the new order number; order N prints that order', async () => {
-    const before = (await http(`${c.catalog}/query?stock_name=Stock1`)).body.data;
+    const before = (await c.internal(`${c.catalog}/query?stock_name=Stock1`)).body.data;
     if (before.quantity === 0) {
       // The load run may have sold Stock1 out; make room for the buy.
       expect((await http(`${c.frontend}/orders`, { body: { stock_name: 'Stock1', trade_type: 'sell', quantity: 1 } })).status).toBe(200);

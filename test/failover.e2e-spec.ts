@@ -57,13 +57,13 @@ describe('failover, replication and recovery', () => {
     await c.signal('order-3', 'SIGCONT');
     // The old leader learns the new epoch and steps down; it is no leader any more.
     const status = await waitFor('the old leader to step down', async () => {
-      const s = (await http(`${c.replica(3)}/replication/status`)).body;
+      const s = (await c.internal(`${c.replica(3)}/replication/status`)).body;
       return s.epoch >= epoch && s.role !== 'leader' && s.role !== 'promoting' ? s : undefined;
     });
     expect(status.leader).toBe(2);
     // A trade sent straight to it with its old epoch is refused and moves nothing.
     const stocksBefore = await c.stocksTable();
-    const direct = await http(`${c.replica(3)}/trade?stock_name=Stock1&trade_type=buy&quantity=1&request_id=fenced-1&epoch=${epoch - 1}`);
+    const direct = await c.internal(`${c.replica(3)}/trade?stock_name=Stock1&trade_type=buy&quantity=1&request_id=fenced-1&epoch=${epoch - 1}`);
     expect(direct.status).toBe(503);
     expect(direct.body.order_no).toBe(-1);
     const { acked, errors } = await load.stop();
@@ -86,11 +86,11 @@ describe('failover, replication and recovery', () => {
     expect(first.errors).toEqual([]);
     // Slow recovery (one order per page) so that it is still catching up when the leader dies.
     await c.startReplica(3, { SYNC_BATCH_SIZE: '1' });
-    expect((await http(`${c.replica(3)}/ping`)).status).toBe(503);
+    expect((await c.internal(`${c.replica(3)}/ping`)).status).toBe(503);
     await c.kill('order-2');
     const leader = await c.waitNewLeader(2);
     // Whoever is elected holds every acknowledged order: replica 3 only once it has caught up.
-    const status = (await http(`${c.replica(leader)}/replication/status`)).body;
+    const status = (await c.internal(`${c.replica(leader)}/replication/status`)).body;
     expect(status.last_no).toBeGreaterThanOrEqual(first.acked.length);
     await c.waitReady(3);
     expect((await c.orderTable(3)).length).toBeGreaterThanOrEqual(first.acked.length);
@@ -135,7 +135,7 @@ describe('failover, replication and recovery', () => {
     await c.waitReady(2);
     const epoch = (await http(`${c.frontend}/leader`)).body.epoch;
     // Straight to the leader, bypassing the front end: nobody will retry this one.
-    await http(`${c.replica(3)}/trade?stock_name=Stock4&trade_type=BUY&quantity=0003&request_id=orphan-1&epoch=${epoch}`).catch(() => undefined);
+    await c.internal(`${c.replica(3)}/trade?stock_name=Stock4&trade_type=BUY&quantity=0003&request_id=orphan-1&epoch=${epoch}`).catch(() => undefined);
     await waitFor('the orphaned catalog trade in the log', async () => (await c.orderTable(2)).some((o) => o.request_id === 'orphan-1'));
     await c.startReplica(3);
     await c.waitReady(3);

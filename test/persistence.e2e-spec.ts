@@ -52,7 +52,7 @@ describe('persistence across restarts', () => {
     }
     const catalog = [];
     for (const s of STOCKS) {
-      const res = await http(`${c.catalog}/query?stock_name=${s}`);
+      const res = await c.internal(`${c.catalog}/query?stock_name=${s}`);
       catalog.push({ status: res.status, body: res.body });
     }
     return { orders, catalog, stocksTable: await c.stocksTable(), log: await c.converged() };
@@ -126,11 +126,11 @@ describe('persistence across restarts', () => {
     });
 
     it('an Idempotency-Key used before the restarts replays its order number and trades nothing', async () => {
-      const stock6 = (await http(`${c.catalog}/query?stock_name=Stock6`)).body.data;
+      const stock6 = (await c.internal(`${c.catalog}/query?stock_name=Stock6`)).body.data;
       const res = await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'buy', quantity: 4 }, keyed.key);
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ order_no: keyed.order_no });
-      expect((await http(`${c.catalog}/query?stock_name=Stock6`)).body.data).toEqual(stock6);
+      expect((await c.internal(`${c.catalog}/query?stock_name=Stock6`)).body.data).toEqual(stock6);
     });
 
     it('the next order gets number N+1', async () => {

@@ -11,7 +11,7 @@ describe('public API and catalog semantics', () => {
   afterAll(() => c?.stop());
 
   const stock = async (name: string) => (await http(`${c.frontend}/stocks?stock_name=${name}`)).body;
-  const catalogStock = async (name: string) => (await http(`${c.catalog}/query?stock_name=${name}`)).body.data;
+  const catalogStock = async (name: string) => (await c.internal(`${c.catalog}/query?stock_name=${name}`)).body.data;
 
   describe('GET /stocks', () => {
     it('answers the seeded stock in exactly the seed shape', async () => {
@@ -210,8 +210,8 @@ describe('public API and catalog semantics', () => {
 
     it('GET /rm answers the seed texts', async () => {
       await stock('Stock9');
-      expect((await http(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ stock_name: 'Stock9', message: 'removed successfully' });
-      expect((await http(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ message: "this stock isn't exist in cache" });
+      expect((await c.internal(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ stock_name: 'Stock9', message: 'removed successfully' });
+      expect((await c.internal(`${c.frontend}/rm?stock_name=Stock9`)).body).toEqual({ message: "this stock isn't exist in cache" });
     });
 
     it('counts hits, misses and invalidations', async () => {
@@ -227,8 +227,8 @@ describe('public API and catalog semantics', () => {
 
   describe('catalog internal API (seed forms)', () => {
     it('GET /query answers {"data":…} or the 404 error', async () => {
-      expect((await http(`${c.catalog}/query?stock_name=Stock10`)).body.data.stock_name).toBe('Stock10');
-      const miss = await http(`${c.catalog}/query?stock_name=Zzz`);
+      expect((await c.internal(`${c.catalog}/query?stock_name=Stock10`)).body.data.stock_name).toBe('Stock10');
+      const miss = await c.internal(`${c.catalog}/query?stock_name=Zzz`);
       expect(miss.status).toBe(404);
       expect(miss.body).toEqual({ error: { code: 404, message: 'Stock not found' } });
     });
@@ -236,18 +236,18 @@ describe('public API and catalog semantics', () => {
     it('POST /trade answers the seed messages, and a repeated request id trades once', async () => {
       const before = await catalogStock('Stock10');
       const body = { stock_name: 'Stock10', type: 'buy', quantity: 2, request_id: `direct-${Date.now()}` };
-      const ok = await http(`${c.catalog}/trade`, { body });
+      const ok = await c.internal(`${c.catalog}/trade`, { body });
       expect(ok.status).toBe(200);
       expect(ok.body).toEqual({ message: 'order had been trade successfully!' });
-      expect((await http(`${c.catalog}/trade`, { body })).body).toEqual(ok.body);
+      expect((await c.internal(`${c.catalog}/trade`, { body })).body).toEqual(ok.body);
       expect((await catalogStock('Stock10')).quantity).toBe(before.quantity - 2);
-      const missing = await http(`${c.catalog}/trade`, { body: { stock_name: 'Zzz', type: 'buy', quantity: 1 } });
+      const missing = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Zzz', type: 'buy', quantity: 1 } });
       expect(missing.status).toBe(404);
       expect(missing.body).toEqual({ message: 'Stock not found!' });
-      const refused = await http(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 999 } });
+      const refused = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 999 } });
       expect(refused.status).toBe(409);
       expect(refused.body).toEqual({ message: 'Trade failed!' });
-      const bad = await http(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 0 } });
+      const bad = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 0 } });
       expect(bad.status).toBe(400);
       expect(typeof bad.body.message).toBe('string');
     });

@@ -4,17 +4,21 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { FrontendEnv, FrontendRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule } from '@app/common';
 import { LeaderModule } from './leader/leader.module';
+import { FrontendMetricsModule } from './metrics/frontend-metrics.module';
 import { OrdersModule } from './orders/orders.module';
+import { RateLimitModule } from './rate-limit/rate-limit';
 import { StocksModule } from './stocks/stocks.module';
 
 @Module({
   imports: [
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(FrontendEnv, env) }),
     ScheduleModule.forRoot(),
+    RateLimitModule,
     CommonHttpModule.forRoot({ [`POST /${FrontendRoutes.orders}`]: 'order' }),
     StocksModule,
     LeaderModule,
     OrdersModule,
+    FrontendMetricsModule,
   ],
 })
 export class FrontendModule {}

@@ -7,6 +7,7 @@ import { CommonHttpModule, internalHttpModule, sqliteOptions, SqlitePragmas } fr
 import { ClusterStateService } from './cluster/cluster-state.service';
 import { PeersClient } from './cluster/peers.client';
 import { FaultInjector } from './faults/fault-injector.service';
+import { OrderMetrics } from './metrics/order.metrics';
 import { HealthController } from './health/health.controller';
 import { RecoveryHealthIndicator } from './health/recovery.health';
 import { ORDER_MIGRATIONS } from './migrations';
@@ -55,6 +56,7 @@ import { SyncService } from './replication/sync.service';
     LeadershipService,
     TradeService,
     RecoveryHealthIndicator,
+    OrderMetrics,
   ],
 })
 export class OrderModule {}

@@ -1,9 +1,14 @@
-import { ConsoleLogger, INestApplication, LogLevel, Type } from '@nestjs/common';
+import { INestApplication, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { CommonEnv, ConfigError, LOG_LEVELS, LogLevelName, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { Logger } from 'nestjs-pino';
+import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { requestContextMiddleware } from './http/request-context';
+import { LoggingModule } from './logging/logging.module';
+import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
+import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
 
 export interface ServerSpec<E extends CommonEnv> {
   /** Log prefix and Swagger title, e.g. `catalog`. */
@@ -20,15 +25,13 @@ export interface ServerSpec<E extends CommonEnv> {
   port: (config: ConfigService<E, true>) => number;
 }
 
-function levelsFrom(level: string | undefined): LogLevel[] {
-  const i = LOG_LEVELS.indexOf((level ?? 'log') as LogLevelName);
-  return LOG_LEVELS.slice(0, i < 0 ? 3 : i + 1) as LogLevel[];
-}
-
 /**
- * Starts one server app the same way everywhere: JSON bodies parsed whatever the Content-Type
- * (the seed's client sends none), bounded body size, Swagger UI at /docs, shutdown hooks so
- * SIGTERM closes the server and the database. A configuration error prints one line and exits 1.
+ * Starts one server app the same way everywhere:
+ * - JSON bodies parsed whatever the Content-Type (the seed's client sends none), bounded in size;
+ * - structured logs (pino) with a request id that follows a request across hops;
+ * - `GET /metrics` (Prometheus) with every request's latency;
+ * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database.
+ * A configuration error prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   try {
@@ -38,20 +41,35 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     process.stderr.write(`${spec.name}: ${err.message}\n`);
     process.exit(1);
   }
-  const logger = new ConsoleLogger({ prefix: spec.name, logLevels: levelsFrom(process.env.LOG_LEVEL) });
-  const app = await NestFactory.create<NestExpressApplication>(await spec.loadModule(), {
-    bodyParser: false,
-    logger,
-  });
+  @Module({ imports: [await spec.loadModule(), LoggingModule.forApp(spec.name), MetricsModule.forApp(spec.name)] })
+  class ServerModule {}
+  const app = await NestFactory.create<NestExpressApplication>(ServerModule, { bodyParser: false, bufferLogs: true });
+  const logger = app.get(Logger);
+  app.useLogger(logger);
+  // Timed first, so that body-parser failures are measured too; the request context comes after
+  // the body parser, whose stream callbacks would otherwise lose it.
+  app.use(app.get(HttpMetrics).middleware);
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
+  app.use(requestContextMiddleware);
   app.enableShutdownHooks();
   const config = app.get<ConfigService<E, true>>(ConfigService);
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
-    const doc = new DocumentBuilder().setTitle(`Stock Bazaar — ${spec.name}`).setDescription(spec.description).build();
+    const doc = new DocumentBuilder()
+      .setTitle(`Stock Bazaar — ${spec.name}`)
+      .setDescription(spec.description)
+      .addApiKey({ type: 'apiKey', in: 'header', name: CLUSTER_TOKEN_HEADER }, CLUSTER_TOKEN_SCHEME)
+      .build();
     SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc));
   }
   const port = spec.port(config);
   const host = (config as ConfigService<CommonEnv, true>).get('HOST', { infer: true });
+  if (!(config as ConfigService<CommonEnv, true>).get('CLUSTER_TOKEN', { infer: true })) {
+    logger.warn(
+      'CLUSTER_TOKEN is not set: internal endpoints accept requests from anyone who can reach this port. ' +
+        'Set the same CLUSTER_TOKEN on every service (npm start generates one).',
+      'Bootstrap',
+    );
+  }
   await app.listen(port, host);
   logger.log(`listening on http://${host}:${port} (docs at /docs)`, 'Bootstrap');
   return app;

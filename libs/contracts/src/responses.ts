@@ -76,7 +76,8 @@ export interface PingResponse {
   port: number;
 }
 
-export type ReplicaRole = 'recovering' | 'follower' | 'promoting' | 'leader';
+export const REPLICA_ROLES = ['recovering', 'follower', 'promoting', 'leader'] as const;
+export type ReplicaRole = (typeof REPLICA_ROLES)[number];
 
 /** A replica's `GET /replication/status`: enough to pick a recovery source or a catch-up peer. */
 export interface ReplicaStatus {

@@ -32,3 +32,12 @@ export const OrderRoutes = {
 
 /** Header a client may send on `POST /orders`; the same key always yields the same outcome. */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/**
+ * Header carrying the cluster's shared secret on every internal request (catalog, replicas, the
+ * front end's `/rm`). Required by those endpoints when `CLUSTER_TOKEN` is set.
+ */
+export const CLUSTER_TOKEN_HEADER = 'x-cluster-token';
+
+/** Header naming the request a log line belongs to; the front end's id travels along every hop. */
+export const REQUEST_ID_HEADER = 'x-request-id';

@@ -1,5 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,7 +31,12 @@ export interface ClusterOptions {
   env?: Env;
   /** Extra environment per process name (`catalog`, `frontend`, `order-2` …). */
   envFor?: Record<string, Env>;
+  /** The cluster token every process shares (default: a random one; '' runs without). */
+  token?: string;
 }
+
+/** Header of the cluster token (the apps' CLUSTER_TOKEN_HEADER). */
+export const TOKEN_HEADER = 'x-cluster-token';
 
 export interface OrderRow {
   order_no: number;
@@ -131,12 +137,26 @@ export async function http<T = any>(
 export class Cluster {
   readonly dataDir: string;
   readonly ports = new Map<string, number>();
+  /** The shared secret internal endpoints require ('' when the cluster runs without one). */
+  readonly token: string;
   private readonly procs = new Map<string, ChildProcess>();
   private readonly replicaIds: number[];
 
   private constructor(private readonly opts: ClusterOptions) {
     this.dataDir = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'bazaar-'));
     this.replicaIds = opts.replicas ?? [1, 2, 3];
+    this.token = opts.token ?? randomBytes(24).toString('base64url');
+  }
+
+  /** Headers an internal request needs (the cluster token). */
+  get internalHeaders(): Record<string, string> {
+    return this.token ? { [TOKEN_HEADER]: this.token } : {};
+  }
+
+  /** A request to an internal endpoint (catalog, replica, the front end's /rm): {@link http} with the token. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see HttpResult
+  internal<T = any>(url: string, init: Parameters<typeof http>[1] = {}): Promise<HttpResult<T>> {
+    return http<T>(url, { ...init, headers: { ...this.internalHeaders, ...init.headers } });
   }
 
   /**
@@ -210,6 +230,7 @@ export class Cluster {
       CATALOG_URL: this.catalog,
       FRONTEND_URL: this.frontend,
       ORDER_REPLICAS: this.replicaList,
+      ...(this.token ? { CLUSTER_TOKEN: this.token } : {}),
       ...this.opts.env,
       ...this.opts.envFor?.[name],
     };
@@ -238,7 +259,7 @@ export class Cluster {
   /** Starts replica `id`; resolves once it listens (not necessarily recovered). */
   async startReplica(id: number, extra: Env = {}): Promise<void> {
     this.spawnApp(`order-${id}`, 'order', { ORDER_ID: String(id), ...extra });
-    await this.waitStarted(`order-${id}`, async () => (await http(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
+    await this.waitStarted(`order-${id}`, async () => (await this.internal(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
   }
 
   /** Waits until replica `id` answers /ping with 200 (recovered, ready). */

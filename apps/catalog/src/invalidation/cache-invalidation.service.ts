@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { firstValueFrom } from 'rxjs';
 import { CatalogEnv, FrontendRoutes } from '@app/contracts';
+import { CatalogMetrics } from '../metrics/catalog.metrics';
 
 /** Server push: tells the front end to drop a stock from its cache (`GET /rm`, seed form). */
 @Injectable()
@@ -13,6 +14,7 @@ export class CacheInvalidationService {
 
   constructor(
     private readonly http: HttpService,
+    private readonly metrics: CatalogMetrics,
     config: ConfigService<CatalogEnv, true>,
   ) {
     this.url = `${config.get('FRONTEND_URL', { infer: true }).replace(/\/$/, '')}/${FrontendRoutes.invalidate}`;
@@ -28,8 +30,11 @@ export class CacheInvalidationService {
       const res = await firstValueFrom(
         this.http.get(this.url, { params: { stock_name: stockName }, timeout: this.timeoutMs }),
       );
+      this.metrics.invalidations.inc({ result: res.status === 200 ? 'delivered' : 'failed' });
+      if (res.status !== 200) this.logger.warn(`invalidation of ${stockName} answered ${res.status}`);
       return res.status === 200;
     } catch (err) {
+      this.metrics.invalidations.inc({ result: 'failed' });
       this.logger.warn(`invalidation of ${stockName} not delivered: ${(err as Error).message}`);
       return false;
     }

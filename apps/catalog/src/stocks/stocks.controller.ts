@@ -9,9 +9,11 @@ import {
   PageQueryDto,
   StockQueryDto,
 } from '@app/contracts';
+import { Internal } from '@app/common';
 import { StocksService } from './stocks.service';
 
 @ApiTags('catalog (internal)')
+@Internal()
 @Controller()
 export class StocksController {
   constructor(private readonly stocks: StocksService) {}

@@ -15,6 +15,7 @@ import {
 } from '@app/contracts';
 import { StockNotFound, TradeRefused } from '@app/common';
 import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
+import { CatalogMetrics } from '../metrics/catalog.metrics';
 import { INITIAL_STOCKS } from './initial-stocks';
 import { Stock } from './stock.entity';
 import { TradeRecord, TradeOutcome } from './trade-record.entity';
@@ -34,6 +35,7 @@ export class StocksService implements OnApplicationBootstrap {
     @InjectRepository(TradeRecord) private readonly trades: Repository<TradeRecord>,
     private readonly dataSource: DataSource,
     private readonly invalidation: CacheInvalidationService,
+    private readonly metrics: CatalogMetrics,
     config: ConfigService<CatalogEnv, true>,
   ) {
     this.capacity = config.get('STOCK_CAPACITY', { infer: true });
@@ -60,6 +62,7 @@ export class StocksService implements OnApplicationBootstrap {
    */
   async trade(dto: CatalogTradeDto): Promise<string> {
     const { outcome, replayed } = await this.tradeLock.runExclusive(() => this.decide(dto));
+    this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome });
     if (outcome === 'refused') throw new TradeRefused(CatalogMessages.tradeFailed);
     if (!replayed) await this.invalidation.invalidate(dto.stock_name);
     return CatalogMessages.traded;

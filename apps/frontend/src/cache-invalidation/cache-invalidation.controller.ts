@@ -1,6 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { VersionedLruCache } from '@app/cache';
+import { Internal } from '@app/common';
 import { CacheStats, FrontendRoutes, InvalidateResponse, StockInfo, StockQueryDto } from '@app/contracts';
 import { StocksService } from '../stocks/stocks.service';
 
@@ -14,6 +15,7 @@ export class CacheInvalidationController {
 
   /** `GET /rm?stock_name=S`: the catalog's server push (seed form). */
   @Get(FrontendRoutes.invalidate)
+  @Internal()
   invalidate(@Query() q: StockQueryDto): InvalidateResponse {
     return this.stocks.invalidate(q.stock_name);
   }

@@ -24,6 +24,7 @@ export class LeaderElectionService {
   private leader: Leader | null = null;
   private electing?: Promise<Leader | null>;
   private readonly states = new Map<number, ReplicaState>();
+  private changes = 0;
 
   constructor(
     private readonly replicas: ReplicasClient,
@@ -32,6 +33,11 @@ export class LeaderElectionService {
 
   get current(): Leader | null {
     return this.leader;
+  }
+
+  /** How many times this front end has switched to a new leader or epoch (for metrics). */
+  get leaderChanges(): number {
+    return this.changes;
   }
 
   /** Called on the heartbeat interval: re-elects when there is no leader or it stopped answering. */
@@ -85,6 +91,7 @@ export class LeaderElectionService {
     const sitting = probes.find((p) => p.alive && isLeading(p.status, highestSeen));
     if (!this.leader && sitting) {
       this.leader = { ...sitting.replica, epoch: highestSeen };
+      this.changes++;
       this.logger.log(`replica ${sitting.replica.id} already leads epoch ${highestSeen}`);
       return this.leader;
     }
@@ -98,6 +105,7 @@ export class LeaderElectionService {
       );
       const previous = this.leader;
       this.leader = { ...c.replica, epoch };
+      this.changes++;
       this.logger.log(`replica ${c.replica.id} leads epoch ${epoch} (was ${previous ? previous.id : 'none'}; ${reason})`);
       return this.leader;
     }

@@ -11,9 +11,11 @@ import {
   REQUEST_ID_PATTERN,
 } from '@app/contracts';
 import { InvalidInput } from '@app/common';
+import { RateLimited } from '../rate-limit/rate-limit';
 import { OrdersService } from './orders.service';
 
 @ApiTags('orders')
+@RateLimited()
 @Controller(FrontendRoutes.orders)
 export class OrdersController {
   constructor(private readonly orders: OrdersService) {}

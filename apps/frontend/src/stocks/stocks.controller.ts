@@ -1,9 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { FrontendRoutes, StockInfo, StockQueryDto } from '@app/contracts';
+import { RateLimited } from '../rate-limit/rate-limit';
 import { StocksService } from './stocks.service';
 
 @ApiTags('stocks')
+@RateLimited()
 @Controller()
 export class StocksController {
   constructor(private readonly stocks: StocksService) {}

@@ -21,5 +21,6 @@ import { StocksService } from './stocks.service';
   ],
   controllers: [StocksController, CacheInvalidationController],
   providers: [CatalogClient, StocksService],
+  exports: [LruCacheModule],
 })
 export class StocksModule {}

@@ -1,9 +1,11 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { OrderPlacedResponse, OrderQueryDto, OrderQueryResponse, OrderRoutes, ReplicaTradeDto } from '@app/contracts';
+import { Internal } from '@app/common';
 import { TradeService } from './trade.service';
 
 @ApiTags('orders (internal)')
+@Internal()
 @Controller()
 export class OrdersController {
   constructor(private readonly trades: TradeService) {}

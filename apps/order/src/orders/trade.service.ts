@@ -9,6 +9,7 @@ import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable }
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
+import { OrderMetrics } from '../metrics/order.metrics';
 import { LeadershipService } from '../replication/leadership.service';
 import { ReplicatorService } from '../replication/replicator.service';
 import { OrderLogService, toInfo } from './order-log.service';
@@ -32,6 +33,7 @@ export class TradeService {
     private readonly replicator: ReplicatorService,
     private readonly peers: PeersClient,
     private readonly faults: FaultInjector,
+    private readonly metrics: OrderMetrics,
   ) {}
 
   async trade(dto: ReplicaTradeDto): Promise<number> {
@@ -53,6 +55,7 @@ export class TradeService {
     this.faults.reached('after-local-commit');
     this.replicator.kick();
     await this.replicator.waitDurable(record.order_no);
+    this.metrics.ordersPlaced.inc();
     return record.order_no;
   }
 

@@ -21,6 +21,10 @@ export interface CatchUpResult {
 export class CatchUpService {
   private readonly logger = new Logger(CatchUpService.name);
   private readonly pageSize: number;
+  /** Orders fetched and dropped by every catch-up since start (for metrics). */
+  readonly totals: CatchUpResult = { fetched: 0, dropped: 0 };
+  /** Orders the catch-up under way still has to fetch, as of its last page (0: none under way). */
+  remaining = 0;
 
   constructor(
     private readonly log: OrderLogService,
@@ -39,11 +43,13 @@ export class CatchUpService {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
     for (;;) {
-      const { orders } = await this.peers.logPage(source, after, this.pageSize);
+      const { orders, last_no } = await this.peers.logPage(source, after, this.pageSize);
       this.add(result, await this.applyPage(after, orders));
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
+      this.remaining = Math.max(0, last_no - after);
       if (orders.length < this.pageSize) break;
     }
+    this.remaining = 0;
     if (dropBeyondSource && this.log.lastPosition().order_no > after) {
       result.dropped += await this.log.truncateFrom(after + 1);
     }
@@ -60,7 +66,7 @@ export class CatchUpService {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
     for (;;) {
-      const { orders } = await this.peers.logPage(leader, after, this.pageSize);
+      const { orders, last_no } = await this.peers.logPage(leader, after, this.pageSize);
       const applied = await this.log.exclusive(async () => {
         if (currentEpoch() !== epoch) return null;
         return this.applyPage(after, orders);
@@ -68,8 +74,10 @@ export class CatchUpService {
       if (!applied) break;
       this.add(result, applied);
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
+      this.remaining = Math.max(0, last_no - after);
       if (orders.length < this.pageSize) break;
     }
+    this.remaining = 0;
     this.report(leader, result);
     return result;
   }
@@ -106,6 +114,7 @@ export class CatchUpService {
   }
 
   private report(source: ReplicaAddress, result: CatchUpResult): void {
+    this.add(this.totals, result);
     if (result.fetched > 0 || result.dropped > 0) {
       this.logger.log(`caught up from replica ${source.id}: ${result.fetched} fetched, ${result.dropped} dropped, last ${this.log.lastPosition().order_no}`);
     }

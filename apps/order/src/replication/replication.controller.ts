@@ -10,12 +10,14 @@ import {
   SyncDto,
   SyncResponse,
 } from '@app/contracts';
+import { Internal } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { LeadershipService } from './leadership.service';
 import { SyncService } from './sync.service';
 
 @ApiTags('replication (internal)')
+@Internal()
 @Controller()
 export class ReplicationController {
   constructor(

@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { BadRequestException, Logger, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import { StockNotFound, TradeRefused, Unavailable } from '../errors';
 import { describeFailure, shapeFailure } from './error-filter';
 
@@ -23,6 +23,11 @@ describe('error shapes', () => {
       message: 'request body is not valid JSON',
     });
     expect(describeFailure(Object.assign(new Error('x'), { status: 413, type: 'entity.too.large' }), logger).status).toBe(413);
+    // Nest 12 hands them over wrapped in an HttpException.
+    const wrapped = new BadRequestException('Unexpected token', { cause: Object.assign(new SyntaxError('x'), { type: 'entity.parse.failed' }) });
+    expect(describeFailure(wrapped, logger)).toEqual({ status: 400, message: 'request body is not valid JSON' });
+    const tooLarge = new HttpException('too large', 413, { cause: { type: 'entity.too.large' } });
+    expect(describeFailure(tooLarge, logger)).toEqual({ status: 413, message: 'request body is too large (at most 65536 bytes)' });
   });
 
   it('turns anything else into a 500 without leaking its message', () => {

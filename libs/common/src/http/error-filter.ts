@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { MAX_BODY_BYTES } from '@app/contracts';
 import { DomainError } from '../errors';
 
 /**
@@ -23,6 +24,9 @@ export function describeFailure(exception: unknown, logger: Logger): Failure {
     return { status: exception.status, message: exception.message, code: exception.code };
   }
   if (exception instanceof HttpException) {
+    // Nest wraps body-parser failures in an HttpException whose cause says what went wrong.
+    const parserMessage = bodyParserMessage(exception.cause);
+    if (parserMessage) return { status: exception.getStatus(), message: parserMessage };
     const body = exception.getResponse();
     let message = exception.message;
     if (typeof body === 'object' && body !== null && 'message' in body) {
@@ -34,16 +38,18 @@ export function describeFailure(exception: unknown, logger: Logger): Failure {
   // body-parser errors (malformed JSON, oversized or mis-encoded bodies) carry their own 4xx status.
   const e = exception as { status?: unknown; type?: unknown; message?: unknown };
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) {
-    const message =
-      e.type === 'entity.parse.failed'
-        ? 'request body is not valid JSON'
-        : e.type === 'entity.too.large'
-          ? 'request body is too large'
-          : String(e.message ?? 'bad request');
-    return { status: e.status, message };
+    return { status: e.status, message: bodyParserMessage(e) ?? String(e.message ?? 'bad request') };
   }
   logger.error(exception instanceof Error ? (exception.stack ?? exception.message) : String(exception));
   return { status: 500, message: 'internal error' };
+}
+
+/** A one-line message for a body-parser error (malformed or oversized JSON), if it is one. */
+function bodyParserMessage(error: unknown): string | undefined {
+  const type = (error as { type?: unknown } | undefined)?.type;
+  if (type === 'entity.parse.failed') return 'request body is not valid JSON';
+  if (type === 'entity.too.large') return `request body is too large (at most ${MAX_BODY_BYTES} bytes)`;
+  return undefined;
 }
 
 export function shapeFailure(shape: ErrorShape, f: Failure): Record<string, unknown> {

@@ -1,19 +1,56 @@
-import { HttpModule } from '@nestjs/axios';
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { DynamicModule, Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { CLUSTER_TOKEN_HEADER, CommonEnv, REQUEST_ID_HEADER } from '@app/contracts';
+import { currentRequestId } from './request-context';
+
+/** Puts the id of the request being served on every outgoing internal request. */
+@Injectable()
+class RequestIdPropagation implements OnModuleInit {
+  constructor(private readonly http: HttpService) {}
+
+  onModuleInit(): void {
+    this.http.axiosRef.interceptors.request.use((request) => {
+      const id = currentRequestId();
+      if (id) request.headers.set(REQUEST_ID_HEADER, id);
+      return request;
+    });
+  }
+}
 
 /**
- * Internal hops reuse connections: without keep-alive every trade would open four TCP
- * connections. Statuses are never thrown on, callers branch on them.
+ * The HTTP client for hops between the bazaar's own services:
+ * - keep-alive, since without it every trade would open four TCP connections;
+ * - the cluster token on every request (when `CLUSTER_TOKEN` is set);
+ * - the current request's id, so one trade's log lines can be followed across services;
+ * - statuses are never thrown on, callers branch on them.
  */
-export function internalHttpModule(timeoutMs = 5000) {
-  return HttpModule.register({
-    timeout: timeoutMs,
-    httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-    httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
-    validateStatus: () => true,
-    maxRedirects: 0,
-    // A transport error (refused, reset, timeout) still rejects.
-    transitional: { clarifyTimeoutError: true },
-  });
+@Module({})
+export class InternalHttpModule {
+  static register(timeoutMs = 5000): DynamicModule {
+    const http = HttpModule.registerAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<CommonEnv, true>) => {
+        const token = config.get('CLUSTER_TOKEN', { infer: true });
+        return {
+          timeout: timeoutMs,
+          headers: token ? { [CLUSTER_TOKEN_HEADER]: token } : {},
+          httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
+          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+          validateStatus: () => true,
+          maxRedirects: 0,
+          // A transport error (refused, reset, timeout) still rejects.
+          transitional: { clarifyTimeoutError: true },
+        };
+      },
+    });
+    return { module: InternalHttpModule, imports: [http], providers: [RequestIdPropagation], exports: [http] };
+  }
+}
+
+/** Shorthand for {@link InternalHttpModule.register}. */
+export function internalHttpModule(timeoutMs = 5000): DynamicModule {
+  return InternalHttpModule.register(timeoutMs);
 }

@@ -1,4 +1,4 @@
-import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, Matches, MinLength } from 'class-validator';
 import { DEFAULT_ORDER_REPLICAS, IsListedReplica, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
 import { EnvBool, IntSetting } from './env';
 
@@ -6,6 +6,7 @@ const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export const SQLITE_SYNC_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
 
 /** Settings every server app shares. */
@@ -29,6 +30,19 @@ export class CommonEnv {
   /** Swagger UI at /docs. */
   @EnvBool() @IsBoolean({ message: 'must be true or false' })
   SWAGGER_ENABLED = true;
+
+  /**
+   * Shared secret of the cluster: internal endpoints answer 401 unless a request carries it in
+   * `x-cluster-token`, and every internal request sends it. Unset: internal endpoints are open
+   * (a warning is logged at start).
+   */
+  @IsOptional()
+  @Matches(/^[\x21-\x7E]{16,256}$/, { message: 'must be 16 to 256 printable characters without spaces' })
+  CLUSTER_TOKEN?: string;
+
+  /** `json`: one JSON object per line; `pretty`: coloured, human-readable; `auto`: pretty on a terminal, else JSON. */
+  @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
+  LOG_FORMAT: (typeof LOG_FORMATS)[number] = 'auto';
 }
 
 export class CatalogEnv extends CommonEnv {
@@ -146,4 +160,12 @@ export class FrontendEnv extends CommonEnv {
   /** Longest a trade is retried across failovers before the client gets 503. */
   @IntSetting(100, 600_000, ' (ms)')
   FAILOVER_TIMEOUT_MS = 15000;
+
+  /** Most requests one client address may make to the public API per window; 0 turns the limit off. */
+  @IntSetting(0, 1_000_000_000)
+  RATE_LIMIT = 0;
+
+  /** The rate limit's window. */
+  @IntSetting(1, 3_600_000, ' (ms)')
+  RATE_LIMIT_WINDOW_MS = 1000;
 }

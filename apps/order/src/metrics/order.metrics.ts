@@ -1,0 +1,38 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Registry } from 'prom-client';
+import { counterOf, gaugeOf, labelledGaugeOf } from '@app/common';
+import { REPLICA_ROLES } from '@app/contracts';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { CatchUpService } from '../recovery/catch-up.service';
+import { ReplicatorService } from '../replication/replicator.service';
+
+/** A replica's metrics: role and epoch, its log, replication lag (leader), recovery progress. */
+@Injectable()
+export class OrderMetrics {
+  /** Orders this replica appended as leader and acknowledged (replays not counted). */
+  readonly ordersPlaced: Counter;
+
+  constructor(registry: Registry, state: ClusterStateService, replicator: ReplicatorService, catchUp: CatchUpService) {
+    this.ordersPlaced = new Counter({
+      name: 'bazaar_orders_placed_total',
+      help: 'Orders placed through this replica while it led (acknowledged once durable)',
+      registers: [registry],
+    });
+    gaugeOf(registry, 'bazaar_order_epoch', 'Highest epoch this replica has seen', () => state.epoch);
+    labelledGaugeOf(registry, 'bazaar_order_role', 'This replica’s role (1 for the current one)', 'role', () =>
+      REPLICA_ROLES.map((r) => [r, state.role === r ? 1 : 0]),
+    );
+    gaugeOf(registry, 'bazaar_order_log_last_no', 'Number of the last order in this replica’s log', () => state.status().last_no);
+    gaugeOf(registry, 'bazaar_order_commit_no', 'Highest order known to be held by a majority', () => state.status().commit_no);
+    labelledGaugeOf(
+      registry,
+      'bazaar_replication_lag_orders',
+      'Leader only: orders a follower has not confirmed yet',
+      'follower',
+      () => replicator.lag(),
+    );
+    counterOf(registry, 'bazaar_recovery_orders_fetched_total', 'Orders fetched from a peer by recovery or gap repair', () => catchUp.totals.fetched);
+    counterOf(registry, 'bazaar_recovery_orders_dropped_total', 'Unacknowledged tail entries dropped by recovery', () => catchUp.totals.dropped);
+    gaugeOf(registry, 'bazaar_recovery_remaining_orders', 'Orders still to fetch in the catch-up under way (0: none)', () => catchUp.remaining);
+  }
+}
