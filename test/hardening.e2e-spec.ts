@@ -44,7 +44,7 @@ describe('hardening', () => {
       const ordersBefore = await c.orderTable(3);
       const leaderBefore = await c.leaderId();
       for (const [name, url, init, shape] of internalEndpoints()) {
-        for (const headers of [{}, { [TOKEN_HEADER]: 'x'.repeat(c.token.length) }, { [TOKEN_HEADER]: `${c.token}x` }, { [TOKEN_HEADER]: '' }]) {
+        for (const headers of [{} as Record<string, string>, { [TOKEN_HEADER]: 'x'.repeat(c.token.length) }, { [TOKEN_HEADER]: `${c.token}x` }, { [TOKEN_HEADER]: '' }]) {
           const res = await http(url, { ...init, headers });
           try {
             expectUnauthorized(res, shape);
