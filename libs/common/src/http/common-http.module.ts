@@ -1,11 +1,13 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ErrorShapes, ShapedErrorFilter } from './error-filter';
+import { ERROR_SHAPES, HttpProtocolErrors } from './protocol-errors';
 import { createValidationPipe } from './validation.pipe';
 
 /**
  * Registers the global validation pipe and the global exception filter, told which routes
- * answer failures in a shape other than `{"error":{…}}`.
+ * answer failures in a shape other than `{"error":{…}}`; JSON answers to requests Node's HTTP
+ * parser rejects (HttpProtocolErrors).
  */
 @Module({})
 export class CommonHttpModule {
@@ -15,6 +17,8 @@ export class CommonHttpModule {
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes) },
+        { provide: ERROR_SHAPES, useValue: errorShapes },
+        HttpProtocolErrors,
       ],
     };
   }
