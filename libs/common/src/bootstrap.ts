@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { CommonEnv, ConfigError, LOG_LEVELS, LogLevelName, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { enableGracefulShutdown } from './lifecycle/graceful-shutdown';
 
 export interface ServerSpec<E extends CommonEnv> {
   /** Log prefix and Swagger title, e.g. `catalog`. */
@@ -44,7 +45,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     logger,
   });
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
-  app.enableShutdownHooks();
+  enableGracefulShutdown(app, logger);
   const config = app.get<ConfigService<E, true>>(ConfigService);
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
     const doc = new DocumentBuilder().setTitle(`Stock Bazaar — ${spec.name}`).setDescription(spec.description).build();

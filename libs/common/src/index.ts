@@ -4,5 +4,6 @@ export * from './http/error-filter';
 export * from './http/validation.pipe';
 export * from './http/common-http.module';
 export * from './http/protocol-errors';
+export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './database/sqlite';

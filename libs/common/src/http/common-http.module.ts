@@ -1,5 +1,6 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { HttpDrain } from '../lifecycle/graceful-shutdown';
 import { ErrorShapes, ShapedErrorFilter } from './error-filter';
 import { ERROR_SHAPES, HttpProtocolErrors } from './protocol-errors';
 import { createValidationPipe } from './validation.pipe';
@@ -7,7 +8,7 @@ import { createValidationPipe } from './validation.pipe';
 /**
  * Registers the global validation pipe and the global exception filter, told which routes
  * answer failures in a shape other than `{"error":{…}}`; JSON answers to requests Node's HTTP
- * parser rejects (HttpProtocolErrors).
+ * parser rejects (HttpProtocolErrors); and the request tracking graceful shutdown drains (HttpDrain).
  */
 @Module({})
 export class CommonHttpModule {
@@ -19,7 +20,9 @@ export class CommonHttpModule {
         { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes) },
         { provide: ERROR_SHAPES, useValue: errorShapes },
         HttpProtocolErrors,
+        HttpDrain,
       ],
+      exports: [HttpDrain],
     };
   }
 }

@@ -29,6 +29,10 @@ export class CommonEnv {
   /** Swagger UI at /docs. */
   @EnvBool() @IsBoolean({ message: 'must be true or false' })
   SWAGGER_ENABLED = true;
+
+  /** On SIGTERM/SIGINT: longest wait for requests in flight before their connections are closed. */
+  @IntSetting(0, 600_000, ' (ms)')
+  SHUTDOWN_TIMEOUT_MS = 10_000;
 }
 
 export class CatalogEnv extends CommonEnv {
