@@ -6,6 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { requestContextMiddleware } from './http/request-context';
+import { enableGracefulShutdown } from './lifecycle/graceful-shutdown';
 import { LoggingModule } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
@@ -51,7 +52,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   app.use(app.get(HttpMetrics).middleware);
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
   app.use(requestContextMiddleware);
-  app.enableShutdownHooks();
+  enableGracefulShutdown(app, logger);
   const config = app.get<ConfigService<E, true>>(ConfigService);
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
     const doc = new DocumentBuilder()

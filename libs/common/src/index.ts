@@ -3,6 +3,8 @@ export * from './bootstrap';
 export * from './http/error-filter';
 export * from './http/validation.pipe';
 export * from './http/common-http.module';
+export * from './http/protocol-errors';
+export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './http/request-context';
 export * from './database/sqlite';

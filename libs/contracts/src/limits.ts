@@ -10,6 +10,12 @@ export const REQUEST_ID_PATTERN = /^[\x21-\x7E]{1,128}$/;
 export const MAX_PAGE_SIZE = 1000;
 /** Largest JSON body any app accepts. */
 export const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Deepest nesting of arrays/objects accepted in a body or query (the deepest legitimate input,
+ * a sync batch, has 3 levels). Deeper input is refused with 400 before class-transformer, which
+ * recurses per level and would overflow the stack (a 500) on a 64 KiB body of `[[[[…`.
+ */
+export const MAX_INPUT_DEPTH = 32;
 
 export type TradeSide = 'buy' | 'sell';
 

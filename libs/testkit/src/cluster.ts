@@ -215,6 +215,13 @@ export class Cluster {
     return this.procs.get(name)?.pid;
   }
 
+  /** How process `name` ended: its exit code, or the signal that ended it; undefined while it runs. */
+  exitStatus(name: string): { code: number | null; signal: NodeJS.Signals | null } | undefined {
+    const p = this.procs.get(name);
+    if (!p || (p.exitCode === null && p.signalCode === null)) return undefined;
+    return { code: p.exitCode, signal: p.signalCode };
+  }
+
   isRunning(name: string): boolean {
     const p = this.procs.get(name);
     return !!p && p.exitCode === null && p.signalCode === null;

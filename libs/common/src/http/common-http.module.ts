@@ -1,11 +1,14 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { HttpDrain } from '../lifecycle/graceful-shutdown';
 import { ErrorShapes, ShapedErrorFilter } from './error-filter';
+import { ERROR_SHAPES, HttpProtocolErrors } from './protocol-errors';
 import { createValidationPipe } from './validation.pipe';
 
 /**
  * Registers the global validation pipe and the global exception filter, told which routes
- * answer failures in a shape other than `{"error":{…}}`.
+ * answer failures in a shape other than `{"error":{…}}`; JSON answers to requests Node's HTTP
+ * parser rejects (HttpProtocolErrors); and the request tracking graceful shutdown drains (HttpDrain).
  */
 @Module({})
 export class CommonHttpModule {
@@ -15,7 +18,11 @@ export class CommonHttpModule {
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
         { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes) },
+        { provide: ERROR_SHAPES, useValue: errorShapes },
+        HttpProtocolErrors,
+        HttpDrain,
       ],
+      exports: [HttpDrain],
     };
   }
 }

@@ -68,6 +68,17 @@ export function shapeFailure(shape: ErrorShape, f: Failure): Record<string, unkn
 export type ErrorShapes = Record<string, ErrorShape>;
 
 /**
+ * The failure shape of a request. Express routes match case-insensitively and ignore a trailing
+ * slash (`POST /Orders/` is `POST /orders`), so the lookup does too.
+ */
+export function shapeOf(shapes: ErrorShapes, method: string, path: string): ErrorShape {
+  const route = path.split(/[?#]/)[0].replace(/\/+$/, '').toLowerCase() || '/';
+  const key = `${method.toUpperCase()} ${route}`;
+  for (const [k, shape] of Object.entries(shapes)) if (k.toUpperCase() === key.toUpperCase()) return shape;
+  return 'error';
+}
+
+/**
  * The one global exception filter: maps every exception to a status and the seed's shape for
  * that route. It is keyed by method and path rather than set per handler because some failures
  * (malformed JSON, oversized bodies) happen in the body parser, before any handler is chosen.
@@ -84,7 +95,7 @@ export class ShapedErrorFilter implements ExceptionFilter {
     const req = http.getRequest<Request>();
     const failure = describeFailure(exception, this.logger);
     if (res.headersSent) return;
-    const shape = this.shapes[`${req.method} ${req.path.replace(/\/+$/, '') || '/'}`] ?? 'error';
+    const shape = shapeOf(this.shapes, req.method, req.path);
     res.status(failure.status).json(shapeFailure(shape, failure));
   }
 }

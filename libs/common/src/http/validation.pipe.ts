@@ -1,4 +1,5 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { MAX_INPUT_DEPTH } from '@app/contracts';
 
 function messages(errors: ValidationError[], parent = ''): string[] {
   return errors.flatMap((e) => {
@@ -8,12 +9,35 @@ function messages(errors: ValidationError[], parent = ''): string[] {
   });
 }
 
+/** True when `value` nests arrays/objects more than `max` levels deep (iterative: no recursion to overflow). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(v as object)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** Refuses input nested deeper than {@link MAX_INPUT_DEPTH} before it reaches class-transformer. */
+class BoundedValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
+      throw new BadRequestException(`${metadata.type} is nested more than ${MAX_INPUT_DEPTH} levels deep`);
+    }
+    return super.transform(value, metadata);
+  }
+}
+
 /**
  * The one validation pipe: DTOs are transformed to their classes, unknown fields are stripped,
- * and a failure becomes a 400 whose message lists each problem in one line.
+ * a failure becomes a 400 whose message lists each problem in one line, and input nested too
+ * deeply is refused (400) before it is transformed.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new BoundedValidationPipe({
     transform: true,
     whitelist: true,
     forbidUnknownValues: true,

@@ -43,6 +43,10 @@ export class CommonEnv {
   /** `json`: one JSON object per line; `pretty`: coloured, human-readable; `auto`: pretty on a terminal, else JSON. */
   @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
   LOG_FORMAT: (typeof LOG_FORMATS)[number] = 'auto';
+
+  /** On SIGTERM/SIGINT: longest wait for requests in flight before their connections are closed. */
+  @IntSetting(0, 600_000, ' (ms)')
+  SHUTDOWN_TIMEOUT_MS = 10_000;
 }
 
 export class CatalogEnv extends CommonEnv {

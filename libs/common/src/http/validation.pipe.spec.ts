@@ -1,0 +1,44 @@
+import { BadRequestException } from '@nestjs/common';
+import { MAX_INPUT_DEPTH, PlaceOrderDto } from '@app/contracts';
+import { shapeOf } from './error-filter';
+import { createValidationPipe, nestedDeeperThan } from './validation.pipe';
+
+/** Regressions found by test/fuzz.e2e-spec.ts. */
+describe('validation pipe', () => {
+  const body = { type: 'body' as const, metatype: PlaceOrderDto, data: '' };
+
+  it('measures nesting without recursion', () => {
+    expect(nestedDeeperThan({ a: [1, { b: 2 }] }, 3)).toBe(false);
+    expect(nestedDeeperThan({ a: [1, { b: [] }] }, 3)).toBe(true);
+    expect(nestedDeeperThan('x', 0)).toBe(false);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = [deep];
+    expect(nestedDeeperThan(deep, MAX_INPUT_DEPTH)).toBe(true);
+  });
+
+  it('refuses a deeply nested body with 400 instead of overflowing the stack in class-transformer (was a 500)', async () => {
+    const pipe = createValidationPipe();
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    await expect(pipe.transform({ stock_name: deep, trade_type: 'buy', quantity: 1 }, body)).rejects.toThrow(BadRequestException);
+    await expect(pipe.transform(deep, body)).rejects.toThrow(/nested more than/);
+  });
+
+  it('still validates ordinary bodies', async () => {
+    await expect(pipe().transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: '2' }, body)).resolves.toMatchObject({ quantity: 2 });
+    await expect(pipe().transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: 0 }, body)).rejects.toThrow(BadRequestException);
+  });
+
+  it('finds a route\'s failure shape the way Express routes: any letter case, trailing slashes (was the default shape for POST /Orders)', () => {
+    const shapes = { 'POST /orders': 'order' as const };
+    expect(shapeOf(shapes, 'POST', '/orders')).toBe('order');
+    expect(shapeOf(shapes, 'POST', '/ORDERS/')).toBe('order');
+    expect(shapeOf(shapes, 'post', '/Orders?x=1')).toBe('order');
+    expect(shapeOf(shapes, 'GET', '/orders')).toBe('error');
+    expect(shapeOf(shapes, 'POST', '/orders/x')).toBe('error');
+  });
+});
+
+function pipe() {
+  return createValidationPipe();
+}
