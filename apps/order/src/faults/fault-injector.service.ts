@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { writeSync } from 'node:fs';
 import { FaultPoint, OrderEnv } from '@app/contracts';
 
 /**
@@ -22,7 +23,8 @@ export class FaultInjector {
   reached(point: Exclude<FaultPoint, 'none'>): void {
     if (point !== this.point) return;
     if (++this.hits === this.hit) {
-      this.logger.error(`fault point ${point} reached: crashing now`);
+      // Written synchronously: the logger buffers, and SIGKILL would lose the line.
+      writeSync(2, `${JSON.stringify({ level: 50, time: Date.now(), context: FaultInjector.name, msg: `fault point ${point} reached: crashing now` })}\n`);
       process.kill(process.pid, 'SIGKILL');
     }
   }
