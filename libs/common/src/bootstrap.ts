@@ -7,7 +7,7 @@ import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { requestContextMiddleware } from './http/request-context';
 import { enableGracefulShutdown } from './lifecycle/graceful-shutdown';
-import { LoggingModule } from './logging/logging.module';
+import { LoggingModule, requestLogMiddleware, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
 
@@ -47,8 +47,12 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   const app = await NestFactory.create<NestExpressApplication>(ServerModule, { bodyParser: false, bufferLogs: true });
   const logger = app.get(Logger);
   app.useLogger(logger);
-  // Timed first, so that body-parser failures are measured too; the request context comes after
-  // the body parser, whose stream callbacks would otherwise lose it.
+  // No ETag on API answers: they are never revalidated, and hashing each body costs CPU per request.
+  app.set('etag', false);
+  app.disable('x-powered-by');
+  // Logged and timed first, so that body-parser failures are logged and measured too; the request
+  // context comes after the body parser, whose stream callbacks would otherwise lose it.
+  app.use(requestLogMiddleware(app.get(ROOT_LOGGER)));
   app.use(app.get(HttpMetrics).middleware);
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
   app.use(requestContextMiddleware);
