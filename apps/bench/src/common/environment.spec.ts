@@ -22,7 +22,7 @@ describe('bench environment', () => {
       LOG_LEVEL: 'warn',
       ELECTION_INTERVAL_MS: '200',
       PING_TIMEOUT_MS: '500',
-      HEARTBEAT_INTERVAL_MS: '100',
+      HEARTBEAT_INTERVAL_MS: '250',
       FOLLOWER_TIMEOUT_MS: '1000',
       PEER_TIMEOUT_MS: '2000',
       DURABILITY_TIMEOUT_MS: '3000',

@@ -91,9 +91,12 @@ export class OrderEnv extends CommonEnv {
   @IsIn(ACK_MODES, { message: `must be one of ${ACK_MODES.join(', ')}` })
   ORDER_ACK_MODE: AckMode = 'majority';
 
-  /** Idle leader → follower heartbeat period; also how often a lagging follower is retried. */
+  /**
+   * Leader → follower heartbeat period (sent only to a follower not synced within it); also how
+   * often a lagging follower is retried. Keep it well under FOLLOWER_TIMEOUT_MS.
+   */
   @IntSetting(10, 60_000, ' (ms)')
-  HEARTBEAT_INTERVAL_MS = 100;
+  HEARTBEAT_INTERVAL_MS = 250;
 
   /** A follower not heard from for this long does not count towards a majority when a trade starts. */
   @IntSetting(50, 600_000, ' (ms)')
