@@ -188,7 +188,9 @@ describe('front-end cache', () => {
         expect(truth.quantity).toBe(quantity);
       }
       const after = await stats();
-      expect(after.invalidations - before.invalidations).toBeGreaterThanOrEqual(60); // 1.5 trades per round
+      // Every round's trades were pushed: at least one invalidation per round (trades the catalog
+      // decides together share one push, so a round of two may cost one).
+      expect(after.invalidations - before.invalidations).toBeGreaterThanOrEqual(rounds);
       expect(after.hits).toBeGreaterThan(before.hits); // the cache was actually used during the race
     });
   });

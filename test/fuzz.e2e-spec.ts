@@ -18,7 +18,10 @@ import { RawRequest, RawResponse, sendBytes, sendRaw } from './support/raw-http'
  *   `not_leader` on a follower) in the order shape — a refusal, not a crash;
  * - a replica's `GET /leader` is only sent invalid notices or an unknown leader id: 400, or 503
  *   "unknown replica" in the message shape;
- * - `POST /orders` may get a well-formed order for a stock that does not exist: 404 in the order shape.
+ * - `POST /orders` may get a well-formed order for a stock that does not exist: 404 in the order shape;
+ * - the batch endpoints (`POST /trade/batch` of the catalog and of a replica) only ever get a batch
+ *   that fails validation as a whole: a broken trade among valid ones, a broken list, too many;
+ * - the front end's `POST /rm` may answer 200 (like `GET /rm`, it only drops cache entries).
  * Nothing is generated that could trade or change a replica's epoch, so afterwards every process
  * must still run and the catalog's stock table and every replica's order table must be exactly
  * as they were. A 500 is always a failure.
@@ -55,14 +58,17 @@ const ENDPOINTS: Endpoint[] = [
   { app: 'frontend', method: 'GET', path: '/leader', shape: 'error', internal: false, may200: true, params: [] },
   { app: 'frontend', method: 'GET', path: '/cache/stats', shape: 'error', internal: false, may200: true, params: [] },
   { app: 'frontend', method: 'GET', path: '/rm', shape: 'error', internal: true, may200: true, params: ['stock_name'] },
+  { app: 'frontend', method: 'POST', path: '/rm', shape: 'error', internal: true, may200: true, params: [] },
   { app: 'catalog', method: 'GET', path: '/query', shape: 'error', internal: true, may200: true, params: ['stock_name'] },
   { app: 'catalog', method: 'POST', path: '/trade', shape: 'message', internal: true, may200: false, params: [] },
+  { app: 'catalog', method: 'POST', path: '/trade/batch', shape: 'message', internal: true, may200: false, params: [] },
   { app: 'catalog', method: 'GET', path: '/trades', shape: 'error', internal: true, may200: true, params: ['after', 'limit'] },
   { app: 'catalog', method: 'GET', path: '/health', shape: 'error', internal: true, may200: true, params: [] },
   {
     app: 'order', method: 'GET', path: '/trade', shape: 'order', internal: true, may200: false, may503: true,
     params: ['stock_name', 'trade_type', 'quantity', 'request_id', 'epoch'],
   },
+  { app: 'order', method: 'POST', path: '/trade/batch', shape: 'order', internal: true, may200: false, params: [] },
   { app: 'order', method: 'GET', path: '/query', shape: 'error', internal: true, may200: true, params: ['order_no'] },
   { app: 'order', method: 'POST', path: '/sync', shape: 'message', internal: true, may200: false, params: [] },
   { app: 'order', method: 'GET', path: '/leader', shape: 'message', internal: true, may200: false, may503: true, params: ['leader', 'epoch'] },
@@ -393,6 +399,42 @@ function syncBody(self: number): fc.Arbitrary<string> {
   );
 }
 
+/**
+ * A list of trades that fails validation as a whole — so nothing of it may trade: a broken trade
+ * among valid ones, not a list at all, an empty list, or one over the batch limit.
+ */
+function brokenTradeList(itemFields: string[], validItem: Record<string, unknown>): fc.Arbitrary<string> {
+  const valid = JSON.stringify(validItem);
+  return fc.oneof(
+    fc.record({ before: fc.integer({ min: 0, max: 3 }), after: fc.integer({ min: 0, max: 3 }), broken: brokenTradeBody(itemFields) }).map(
+      ({ before, after, broken }) => `[${[...Array(before).fill(valid), broken, ...Array(after).fill(valid)].join(',')}]`,
+    ),
+    wrongJsonValue.filter((v) => !Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== 'object')).map((v) => JSON.stringify(v) ?? 'null'),
+    fc.integer({ min: 129, max: 300 }).map((n) => `[${Array(n).fill(valid).join(',')}]`),
+  );
+}
+
+/** `POST /trade/batch` bodies for the catalog: `{"trades":[…]}` that fail validation. */
+const catalogBatchBody = fc.oneof(
+  brokenTradeList(['stock_name', 'type', 'quantity', 'request_id'], { stock_name: 'Stock1', type: 'buy', quantity: 1, request_id: 'fz-batch' }).map((t) => `{"trades":${t}}`),
+  fc.constant('{}'),
+);
+
+/** `POST /trade/batch` bodies for a replica: a broken list, or a valid one under a malformed epoch. */
+const replicaBatchBody = fc.oneof(
+  brokenTradeList(['stock_name', 'trade_type', 'quantity', 'request_id'], { stock_name: 'Stock1', trade_type: 'buy', quantity: 1, request_id: 'fz-batch' }).map(
+    (t) => `{"epoch":1,"trades":${t}}`,
+  ),
+  wrongJsonValue
+    .filter((e) => !(typeof e === 'number' && Number.isInteger(e) && e >= 0) && !(typeof e === 'string' && /^\d{1,15}$/.test(e)))
+    .map((e) => `{"epoch":${JSON.stringify(e) ?? 'null'},"trades":[{"stock_name":"Stock1","trade_type":"buy","quantity":1,"request_id":"fz-batch"}]}`),
+);
+
+/** `POST /rm` bodies for the front end: anything (a valid list only drops cache entries). */
+const invalidateBatchBody = fc.oneof(
+  wrongJsonValue.map((v) => `{"stock_names":${JSON.stringify(v) ?? 'null'}}`),
+  fc.array(fc.oneof(weirdString, fc.constantFrom('Stock1', 'Stock2')), { maxLength: 140 }).map((names) => JSON.stringify({ stock_names: names })),
+);
 
 // ---------------------------------------------------------------------------------------------
 // The suite
@@ -441,6 +483,28 @@ describe('fuzzing every endpoint with random and adversarial input', () => {
     await check('catalog POST /trade', bodyCase(body), async (b) => {
       const res = await send(e, { method: 'POST', path: '/trade', headers: b.headers, body: b.body });
       expectContract(`catalog POST /trade ${JSON.stringify(b.body.slice(0, 200))} ${JSON.stringify(b.headers)}`, res, { shape: 'message' });
+    });
+  });
+
+  it('POST /trade/batch (catalog and replicas, internal): only batches that fail validation', async () => {
+    const catalog = ENDPOINTS.find((x) => x.app === 'catalog' && x.path === '/trade/batch')!;
+    await check('catalog POST /trade/batch', bodyCase(catalogBatchBody), async (b) => {
+      const res = await send(catalog, { method: 'POST', path: '/trade/batch', headers: b.headers, body: b.body });
+      expectContract(`catalog POST /trade/batch ${JSON.stringify(b.body.slice(0, 200))} ${JSON.stringify(b.headers)}`, res, { shape: 'message' });
+    });
+    const replica = ENDPOINTS.find((x) => x.app === 'order' && x.path === '/trade/batch')!;
+    const arb = fc.tuple(fc.constantFrom(...REPLICAS), bodyCase(replicaBatchBody));
+    await check('order POST /trade/batch', arb, async ([id, b]) => {
+      const res = await send(replica, { method: 'POST', path: '/trade/batch', headers: b.headers, body: b.body }, id);
+      expectContract(`order-${id} POST /trade/batch ${JSON.stringify(b.body.slice(0, 200))} ${JSON.stringify(b.headers)}`, res, { shape: 'order' });
+    });
+  });
+
+  it('POST /rm (front end, internal): batched invalidations', async () => {
+    const e = ENDPOINTS.find((x) => x.app === 'frontend' && x.path === '/rm' && x.method === 'POST')!;
+    await check('frontend POST /rm', bodyCase(invalidateBatchBody), async (b) => {
+      const res = await send(e, { method: 'POST', path: '/rm', headers: b.headers, body: b.body });
+      expectContract(`frontend POST /rm ${JSON.stringify(b.body.slice(0, 200))} ${JSON.stringify(b.headers)}`, res, { shape: 'error', may200: true });
     });
   });
 

@@ -28,15 +28,19 @@ const REPLICAS = [1, 2, 3];
 /** An HTTP proxy to the catalog that holds every request for `delayMs` before forwarding it. */
 class HoldingProxy {
   delayMs = 0;
-  /** Requests being held or forwarded right now. */
-  pending = 0;
+  /** Trades (`POST /trade`, `/trade/batch`) being held or forwarded right now — not the reconciler's `GET /trades`. */
+  pendingTrades = 0;
   private server?: Server;
 
   constructor(private readonly target: () => string | undefined) {}
 
   async start(port: number): Promise<void> {
     this.server = createServer((req, res) => {
-      this.pending++;
+      const trade = req.method === 'POST';
+      if (trade) this.pendingTrades++;
+      const done = () => {
+        if (trade) this.pendingTrades--;
+      };
       const chunks: Buffer[] = [];
       req.on('data', (d: Buffer) => chunks.push(d));
       req.on('end', async () => {
@@ -44,7 +48,7 @@ class HoldingProxy {
         const target = this.target();
         if (!target) {
           // The cluster is still starting (its catalog address is not known here yet): a refusal the replicas retry.
-          this.pending--;
+          done();
           res.writeHead(503, { 'Content-Type': 'application/json' }).end('{"message":"catalog proxy not ready"}');
           return;
         }
@@ -52,10 +56,10 @@ class HoldingProxy {
         const up = request(url, { method: req.method, headers: { ...req.headers, host: url.host }, timeout: 10000 }, (r) => {
           res.writeHead(r.statusCode ?? 502, r.headers);
           r.pipe(res);
-          r.on('end', () => this.pending--);
+          r.on('end', done);
         });
         up.on('error', () => {
-          this.pending--;
+          done();
           res.destroy();
         });
         up.end(Buffer.concat(chunks));
@@ -151,7 +155,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const key = `inflight-leader-${randomUUID()}`;
     proxy.delayMs = 1500;
     const answer = placeOrder(c.frontend, order, key);
-    await waitFor('the trade held at the catalog proxy', async () => proxy.pending > 0, 10000);
+    await waitFor('the trade held at the catalog proxy', async () => proxy.pendingTrades > 0, 10000);
     const exited = terminate(`order-${leader}`);
     await waitFor(`order-${leader} refusing new connections`, () => refusesConnections(`${c.replica(leader)}/ping`), 5000);
     expect(c.isRunning(`order-${leader}`)).toBe(true); // still draining the trade
@@ -174,7 +178,7 @@ describe('graceful shutdown on SIGTERM', () => {
     const key = `inflight-frontend-${randomUUID()}`;
     proxy.delayMs = 1500;
     const answer = placeOrder(c.frontend, order, key);
-    await waitFor('the trade held at the catalog proxy', async () => proxy.pending > 0, 10000);
+    await waitFor('the trade held at the catalog proxy', async () => proxy.pendingTrades > 0, 10000);
     const exited = terminate('frontend');
     await waitFor('the front end refusing new connections', () => refusesConnections(`${c.frontend}/leader`), 5000);
     const res = await answer;

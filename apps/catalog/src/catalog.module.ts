@@ -15,7 +15,7 @@ import { StocksModule } from './stocks/stocks.module';
       useFactory: (config: ConfigService<CatalogEnv, true>) =>
         sqliteOptions(config.get('DATA_DIR', { infer: true }), 'catalog.sqlite', CATALOG_MIGRATIONS),
     }),
-    CommonHttpModule.forRoot({ [`POST /${CatalogRoutes.trade}`]: 'message' }),
+    CommonHttpModule.forRoot({ [`POST /${CatalogRoutes.trade}`]: 'message', [`POST /${CatalogRoutes.tradeBatch}`]: 'message' }),
     StocksModule,
     HealthModule,
   ],

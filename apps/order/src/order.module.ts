@@ -37,6 +37,7 @@ import { SyncService } from './replication/sync.service';
     internalHttpModule(),
     CommonHttpModule.forRoot({
       [`GET /${OrderRoutes.trade}`]: 'order',
+      [`POST /${OrderRoutes.tradeBatch}`]: 'order',
       [`POST /${OrderRoutes.sync}`]: 'message',
       [`GET /${OrderRoutes.leader}`]: 'message',
     }),

@@ -12,3 +12,6 @@ export * from './logging/logging.module';
 export * from './metrics/metrics.module';
 export * from './metrics/collectors';
 export * from './security/cluster-token';
+export * from './batching/batcher';
+export * from './batching/batch-results';
+export * from './database/sql-script';

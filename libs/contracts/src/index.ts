@@ -9,6 +9,7 @@ export * from './dto/catalog-trade.dto';
 export * from './dto/replica-trade.dto';
 export * from './dto/order-record.dto';
 export * from './dto/sync.dto';
+export * from './dto/batch.dto';
 export * from './dto/leader-notice.dto';
 export * from './dto/page-query.dto';
 export * from './config/env';

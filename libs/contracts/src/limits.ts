@@ -6,6 +6,12 @@ export const STOCK_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const TRADE_TYPE_PATTERN = /^(buy|sell)$/i;
 /** Idempotency keys / request ids: opaque, printable, bounded. */
 export const REQUEST_ID_PATTERN = /^[\x21-\x7E]{1,128}$/;
+/**
+ * Most trades in one internal batch (`POST /trade/batch` on the leader and the catalog) and most
+ * stocks in one batched invalidation (`POST /rm`). Batches form by themselves under load: a hop
+ * sends whatever queued while its previous request was under way.
+ */
+export const MAX_TRADE_BATCH = 128;
 /** Largest page of the order log or of catalog trades returned in one response. */
 export const MAX_PAGE_SIZE = 1000;
 /** Largest JSON body any app accepts. */

@@ -67,6 +67,31 @@ export interface CatalogTradesPage {
   trades: CatalogTradeRecord[];
 }
 
+/**
+ * The outcome of one trade of an internal batch: the status and the body fields the single-trade
+ * endpoint would have answered it with (`message` on failure, `order_no` from a replica, `code`
+ * on a replica's refusal).
+ */
+export interface BatchItemResult {
+  status: number;
+  message?: string;
+  code?: string;
+  order_no?: number;
+}
+
+/** 200 answer of `POST /trade/batch` (catalog and replica): one result per trade, in order. */
+export interface TradeBatchResponse {
+  results: BatchItemResult[];
+}
+
+/** 200 answer of the front end's `POST /rm` (batched invalidation). */
+export interface InvalidateBatchResponse {
+  /** Stocks that were cached and are dropped now. */
+  removed: string[];
+  /** Stocks that were not cached (their version is bumped all the same). */
+  not_cached: string[];
+}
+
 /** `GET /rm` on the front end (seed texts). */
 export type InvalidateResponse = { stock_name: string; message: 'removed successfully' } | { message: "this stock isn't exist in cache" };
 

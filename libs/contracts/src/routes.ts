@@ -6,6 +6,7 @@ export const FrontendRoutes = {
   stocks: 'stocks',
   orders: 'orders',
   leader: 'leader',
+  /** `GET /rm?stock_name=S` (seed form) and `POST /rm` with several stocks: the catalog's invalidation push. */
   invalidate: 'rm',
   cacheStats: 'cache/stats',
 } as const;
@@ -13,12 +14,16 @@ export const FrontendRoutes = {
 export const CatalogRoutes = {
   query: 'query',
   trade: 'trade',
+  /** Several trades decided in one transaction (internal; the order leader's group commit). */
+  tradeBatch: 'trade/batch',
   /** Applied trades after a sequence number, for order-log reconciliation. */
   trades: 'trades',
 } as const;
 
 export const OrderRoutes = {
   trade: 'trade',
+  /** Several trades forwarded in one request (the front end's batching of concurrent trades). */
+  tradeBatch: 'trade/batch',
   query: 'query',
   sync: 'sync',
   leader: 'leader',

@@ -2,15 +2,22 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { firstValueFrom } from 'rxjs';
-import { CatalogEnv, FrontendRoutes } from '@app/contracts';
+import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
+import { Batcher } from '@app/common';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
-/** Server push: tells the front end to drop a stock from its cache (`GET /rm`, seed form). */
+/**
+ * Server push: tells the front end to drop stocks from its cache. Pushes are batched: the stocks
+ * of every trade committed while a push is under way go together in the next one
+ * (`POST /rm {"stock_names":[…]}`), so a batch of trades costs one push, not one per stock.
+ */
 @Injectable()
 export class CacheInvalidationService {
   private readonly logger = new Logger(CacheInvalidationService.name);
   private readonly url: string;
   private readonly timeoutMs: number;
+  /** A push only carries stocks submitted before it started: a trade committed earlier is covered by it. */
+  private readonly pushes = new Batcher<string, boolean>((names) => this.push(names), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     private readonly http: HttpService,
@@ -22,21 +29,25 @@ export class CacheInvalidationService {
   }
 
   /**
-   * Attempts the push and resolves either way: a front end that is down has no cache to
-   * invalidate, and a trade must not fail because of it.
+   * Attempts a push that covers `stockName` and starts after this call, and resolves with whether
+   * it was delivered: a front end that is down has no cache to invalidate, and a trade must not
+   * fail because of it.
    */
-  async invalidate(stockName: string): Promise<boolean> {
+  invalidate(stockName: string): Promise<boolean> {
+    return this.pushes.submit(stockName);
+  }
+
+  private async push(names: string[]): Promise<boolean[]> {
+    const body: InvalidateBatchDto = { stock_names: [...new Set(names)] };
+    let delivered = false;
     try {
-      const res = await firstValueFrom(
-        this.http.get(this.url, { params: { stock_name: stockName }, timeout: this.timeoutMs }),
-      );
-      this.metrics.invalidations.inc({ result: res.status === 200 ? 'delivered' : 'failed' });
-      if (res.status !== 200) this.logger.warn(`invalidation of ${stockName} answered ${res.status}`);
-      return res.status === 200;
+      const res = await firstValueFrom(this.http.post(this.url, body, { timeout: this.timeoutMs }));
+      delivered = res.status === 200;
+      if (!delivered) this.logger.warn(`invalidation of ${body.stock_names.join(', ')} answered ${res.status}`);
     } catch (err) {
-      this.metrics.invalidations.inc({ result: 'failed' });
-      this.logger.warn(`invalidation of ${stockName} not delivered: ${(err as Error).message}`);
-      return false;
+      this.logger.warn(`invalidation of ${body.stock_names.join(', ')} not delivered: ${(err as Error).message}`);
     }
+    this.metrics.invalidations.inc({ result: delivered ? 'delivered' : 'failed' }, body.stock_names.length);
+    return names.map(() => delivered);
   }
 }

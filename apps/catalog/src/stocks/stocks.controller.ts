@@ -3,11 +3,13 @@ import { ApiTags } from '@nestjs/swagger';
 import {
   CatalogQueryResponse,
   CatalogRoutes,
+  CatalogTradeBatchDto,
   CatalogTradeDto,
   CatalogTradesPage,
   MessageResponse,
   PageQueryDto,
   StockQueryDto,
+  TradeBatchResponse,
 } from '@app/contracts';
 import { Internal } from '@app/common';
 import { StocksService } from './stocks.service';
@@ -29,6 +31,16 @@ export class StocksController {
   @HttpCode(200)
   async trade(@Body() dto: CatalogTradeDto): Promise<MessageResponse> {
     return { message: await this.stocks.trade(dto) };
+  }
+
+  /**
+   * `POST /trade/batch` `{"trades":[…]}` → `{"results":[{"status","message"},…]}`: each trade as
+   * `POST /trade` would have answered it, decided in order (the order leader's group commit).
+   */
+  @Post(CatalogRoutes.tradeBatch)
+  @HttpCode(200)
+  async tradeBatch(@Body() dto: CatalogTradeBatchDto): Promise<TradeBatchResponse> {
+    return { results: await this.stocks.tradeBatch(dto.trades) };
   }
 
   /** `GET /trades?after=N&limit=K`: applied trades in catalog order, for order-log reconciliation. */

@@ -1,33 +1,48 @@
 import { Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Mutex } from 'async-mutex';
 import { randomUUID } from 'node:crypto';
-import { DataSource, MoreThan, Repository } from 'typeorm';
+import { DataSource, In, MoreThan, Repository } from 'typeorm';
 import {
+  BatchItemResult,
   CatalogEnv,
   CatalogMessages,
   CatalogTradeDto,
   CatalogTradeRecord,
   LookupMessages,
+  MAX_TRADE_BATCH,
   StockInfo,
   tradeSide,
 } from '@app/contracts';
-import { StockNotFound, TradeRefused } from '@app/common';
+import { Batcher, batchResults, execTransaction, isConstraintViolation, sql, SqlValue, StockNotFound, TradeRefused } from '@app/common';
 import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 import { INITIAL_STOCKS } from './initial-stocks';
 import { Stock } from './stock.entity';
 import { TradeRecord, TradeOutcome } from './trade-record.entity';
 
+interface Decision {
+  outcome: TradeOutcome;
+  replayed: boolean;
+}
+
 @Injectable()
 export class StocksService implements OnApplicationBootstrap {
   private readonly logger = new Logger(StocksService.name);
   /**
-   * Trades are serialized in-process: SQLite has one writer anyway, and a read-check-write
-   * sequence on a stock must not interleave with another trade on the same connection.
+   * Group commit: trades are decided in batches, one transaction (one fsync) each, one batch at a
+   * time. SQLite has a single writer anyway, and deciding serially in-process keeps a stock's
+   * read-check-write from ever interleaving with another trade's.
    */
-  private readonly tradeLock = new Mutex();
+  private readonly decisions = new Batcher<CatalogTradeDto, Decision>((dtos) => this.decideBatch(dtos), {
+    maxBatch: MAX_TRADE_BATCH,
+  });
+  /**
+   * The stocks as last committed. This process is the database's only writer, so the table and
+   * this copy change together: after each committed batch, never before. Lookups and trade
+   * decisions read it instead of querying.
+   */
+  private readonly committed = new Map<string, StockInfo>();
   private readonly capacity: number;
 
   constructor(
@@ -41,59 +56,98 @@ export class StocksService implements OnApplicationBootstrap {
     this.capacity = config.get('STOCK_CAPACITY', { infer: true });
   }
 
-  /** Loads the initial catalog on first start (empty database). */
+  /** Loads the initial catalog on first start (empty database), then the stocks into memory. */
   async onApplicationBootstrap(): Promise<void> {
     if ((await this.stocks.count()) === 0) {
       await this.stocks.insert(INITIAL_STOCKS);
       this.logger.log(`seeded ${INITIAL_STOCKS.length} stocks`);
     }
+    for (const stock of await this.stocks.find()) this.committed.set(stock.name, toInfo(stock));
   }
 
   async lookup(name: string): Promise<StockInfo> {
-    const stock = await this.stocks.findOneBy({ name });
+    const stock = this.committed.get(name);
     if (!stock) throw new StockNotFound(LookupMessages.stockNotFound);
-    return toInfo(stock);
+    return { ...stock };
   }
 
   /**
    * Buys or sells atomically. A request id makes the trade idempotent: a repeated id gets the
-   * recorded outcome without trading again. A successful trade is acknowledged only after the
-   * front end has been told to drop the stock from its cache.
+   * recorded outcome without trading again. A successful trade — a replayed one too, whose first
+   * push may still be under way — is acknowledged only after the front end has been told to drop
+   * the stock from its cache.
    */
   async trade(dto: CatalogTradeDto): Promise<string> {
-    const { outcome, replayed } = await this.tradeLock.runExclusive(() => this.decide(dto));
+    const { outcome, replayed } = await this.decisions.submit(dto);
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome });
     if (outcome === 'refused') throw new TradeRefused(CatalogMessages.tradeFailed);
-    if (!replayed) await this.invalidation.invalidate(dto.stock_name);
+    await this.invalidation.invalidate(dto.stock_name);
     return CatalogMessages.traded;
   }
 
-  private async decide(dto: CatalogTradeDto): Promise<{ outcome: TradeOutcome; replayed: boolean }> {
-    if (dto.request_id) {
-      const previous = await this.trades.findOneBy({ requestId: dto.request_id });
-      if (previous) return { outcome: previous.outcome, replayed: true };
+  /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
+  tradeBatch(dtos: CatalogTradeDto[]): Promise<BatchItemResult[]> {
+    return batchResults(
+      dtos.map((dto) => this.trade(dto)),
+      (message) => ({ status: 200, message }),
+    );
+  }
+
+  /**
+   * Decides a batch in order and writes it in one transaction. Optimistic about request ids: a
+   * repeated one is rare (a retry after a failover), so the batch is first written as if every id
+   * were new, and only if the UNIQUE index refuses one are the recorded outcomes read and the
+   * batch decided again, the repeated ids now as replays.
+   */
+  private async decideBatch(dtos: CatalogTradeDto[]): Promise<(Decision | Error)[]> {
+    try {
+      return await this.decideAndWrite(dtos, new Map());
+    } catch (err) {
+      if (!isConstraintViolation(err)) throw err;
+      const ids = dtos.map((d) => d.request_id).filter((id): id is string => id !== undefined);
+      const rows = await this.trades.find({ select: { requestId: true, outcome: true }, where: { requestId: In(ids) } });
+      return this.decideAndWrite(dtos, new Map(rows.map((t) => [t.requestId, t.outcome])));
     }
-    const outcome = await this.dataSource.transaction(async (tx) => {
-      const stock = await tx.findOneBy(Stock, { name: dto.stock_name });
-      if (!stock) throw new StockNotFound(CatalogMessages.stockNotFound);
+  }
+
+  /**
+   * One pass: decisions on working copies of the stocks, one script with the stocks' new values
+   * and a record per decided trade; the copies become the committed state once it has committed.
+   * A request id in `recorded` — or seen earlier in the batch — replays its outcome. An unknown
+   * stock fails its own trade only (nothing is recorded for it).
+   */
+  private async decideAndWrite(dtos: CatalogTradeDto[], recorded: Map<string, TradeOutcome>): Promise<(Decision | Error)[]> {
+    const working = new Map<string, StockInfo>();
+    const records: SqlValue[][] = [];
+    const decisions = dtos.map((dto): Decision | Error => {
+      const previous = dto.request_id === undefined ? undefined : recorded.get(dto.request_id);
+      if (previous) return { outcome: previous, replayed: true };
+      const known = working.get(dto.stock_name) ?? this.committed.get(dto.stock_name);
+      if (!known) return new StockNotFound(CatalogMessages.stockNotFound);
+      const stock = { ...known };
       const q = dto.quantity;
-      const allowed = tradeSide(dto.type) === 'buy' ? stock.quantity >= q : stock.quantity + q <= this.capacity;
+      const buy = tradeSide(dto.type) === 'buy';
+      const allowed = buy ? stock.quantity >= q : stock.quantity + q <= this.capacity;
       if (allowed) {
-        stock.quantity += tradeSide(dto.type) === 'buy' ? -q : q;
-        stock.tradeVolume += q;
-        await tx.update(Stock, { name: stock.name }, { quantity: stock.quantity, tradeVolume: stock.tradeVolume });
+        stock.quantity += buy ? -q : q;
+        stock.trade_volume += q;
+        working.set(stock.stock_name, stock);
       }
-      const result: TradeOutcome = allowed ? 'ok' : 'refused';
-      await tx.insert(TradeRecord, {
-        requestId: dto.request_id ?? randomUUID(),
-        stockName: stock.name,
-        type: dto.type,
-        quantity: q,
-        outcome: result,
-      });
-      return result;
+      const outcome: TradeOutcome = allowed ? 'ok' : 'refused';
+      const requestId = dto.request_id ?? randomUUID();
+      recorded.set(requestId, outcome);
+      records.push([requestId, stock.stock_name, dto.type, q, outcome]);
+      return { outcome, replayed: false };
     });
-    return { outcome, replayed: false };
+    const statements = [...working.values()].map(
+      (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,
+    );
+    if (records.length > 0) {
+      statements.push(sql`INSERT INTO "trades" ("request_id", "stock_name", "type", "quantity", "outcome") VALUES ${records}`);
+      await execTransaction(this.dataSource, statements);
+    }
+    for (const st of working.values()) this.committed.set(st.stock_name, st);
+    return decisions;
   }
 
   /** Applied (successful) trades after `after`, oldest first. */

@@ -1,8 +1,16 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { VersionedLruCache } from '@app/cache';
 import { Internal } from '@app/common';
-import { CacheStats, FrontendRoutes, InvalidateResponse, StockInfo, StockQueryDto } from '@app/contracts';
+import {
+  CacheStats,
+  FrontendRoutes,
+  InvalidateBatchDto,
+  InvalidateBatchResponse,
+  InvalidateResponse,
+  StockInfo,
+  StockQueryDto,
+} from '@app/contracts';
 import { StocksService } from '../stocks/stocks.service';
 
 @ApiTags('cache')
@@ -18,6 +26,14 @@ export class CacheInvalidationController {
   @Internal()
   invalidate(@Query() q: StockQueryDto): InvalidateResponse {
     return this.stocks.invalidate(q.stock_name);
+  }
+
+  /** `POST /rm` `{"stock_names":[…]}`: the catalog's batched push, one request for every stock a batch of trades moved. */
+  @Post(FrontendRoutes.invalidate)
+  @HttpCode(200)
+  @Internal()
+  invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
+    return this.stocks.invalidateMany(dto.stock_names);
   }
 
   /** Hits, misses, evictions, invalidations and dropped stale fills. */

@@ -4,13 +4,19 @@ import { ConfigService } from '@nestjs/config';
 import { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import {
+  BatchItemResult,
   FrontendEnv,
+  MAX_TRADE_BATCH,
   OrderQueryResponse,
   OrderRoutes,
   PlaceOrderDto,
   ReplicaAddress,
   ReplicaStatus,
+  ReplicaTradeBatchDto,
+  ReplicaTradeItemDto,
+  TradeBatchResponse,
 } from '@app/contracts';
+import { Batcher } from '@app/common';
 
 /** The front end's HTTP calls to order replicas. Statuses are returned; transport errors thrown. */
 @Injectable()
@@ -18,6 +24,7 @@ export class ReplicasClient {
   readonly replicas: ReplicaAddress[];
   private readonly pingTimeoutMs: number;
   private readonly forwardTimeoutMs: number;
+  private readonly tradeBatchers = new Map<string, Batcher<ReplicaTradeItemDto, BatchItemResult>>();
 
   constructor(
     private readonly http: HttpService,
@@ -61,18 +68,35 @@ export class ReplicasClient {
     }
   }
 
-  trade(
-    replica: ReplicaAddress,
-    dto: PlaceOrderDto,
-    requestId: string,
-    epoch: number,
-  ): Promise<AxiosResponse<{ order_no?: number; message?: string; code?: string }>> {
-    return firstValueFrom(
-      this.http.get(`${replica.url}/${OrderRoutes.trade}`, {
-        params: { ...dto, request_id: requestId, epoch },
+  /**
+   * Forwards a trade to the leader of `epoch`. Concurrent trades travel together: everything
+   * submitted while a `POST /trade/batch` to that leader is under way goes in the next one.
+   * Resolves with the trade's own status and answer; rejects when the leader cannot be reached
+   * (refused, reset, timeout) — every trade of that request then retries on its own.
+   */
+  trade(replica: ReplicaAddress, dto: PlaceOrderDto, requestId: string, epoch: number): Promise<BatchItemResult> {
+    const key = `${replica.id}@${epoch}`;
+    let batcher = this.tradeBatchers.get(key);
+    if (!batcher) {
+      // One batcher per leader and epoch (a batch names its epoch); an election leaves the old ones idle.
+      for (const [k, b] of this.tradeBatchers) if (b.idle) this.tradeBatchers.delete(k);
+      batcher = new Batcher((trades) => this.forwardBatch(replica, epoch, trades), { maxBatch: MAX_TRADE_BATCH });
+      this.tradeBatchers.set(key, batcher);
+    }
+    const { stock_name, trade_type, quantity } = dto;
+    return batcher.submit({ stock_name, trade_type, quantity, request_id: requestId });
+  }
+
+  private async forwardBatch(replica: ReplicaAddress, epoch: number, trades: ReplicaTradeItemDto[]): Promise<BatchItemResult[]> {
+    const body: ReplicaTradeBatchDto = { epoch, trades };
+    const res = await firstValueFrom(
+      this.http.post<TradeBatchResponse & BatchItemResult>(`${replica.url}/${OrderRoutes.tradeBatch}`, body, {
         timeout: this.forwardTimeoutMs,
       }),
     );
+    if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
+    // Refused as a whole (recovering, unauthorized, …): each trade of it gets that answer.
+    return trades.map(() => ({ status: res.status, message: res.data?.message, code: res.data?.code }));
   }
 
   query(replica: ReplicaAddress, orderNo: number): Promise<AxiosResponse<OrderQueryResponse>> {

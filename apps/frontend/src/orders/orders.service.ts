@@ -57,7 +57,7 @@ export class OrdersService {
         await this.election.reportFailure(leader, lastProblem);
         continue;
       }
-      const { message, code, order_no } = res.data ?? {};
+      const { message, code, order_no } = res;
       switch (res.status) {
         case 200:
           return order_no as number;

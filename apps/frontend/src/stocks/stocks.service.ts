@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VersionedLruCache } from '@app/cache';
-import { InvalidateResponse, StockInfo } from '@app/contracts';
+import { InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
 import { CatalogClient } from './catalog.client';
 
 /** Stock lookups through the LRU cache; the catalog pushes invalidations here. */
@@ -19,5 +19,11 @@ export class StocksService {
     return this.cache.invalidate(name)
       ? { stock_name: name, message: 'removed successfully' }
       : { message: "this stock isn't exist in cache" };
+  }
+
+  invalidateMany(names: string[]): InvalidateBatchResponse {
+    const result: InvalidateBatchResponse = { removed: [], not_cached: [] };
+    for (const name of names) (this.cache.invalidate(name) ? result.removed : result.not_cached).push(name);
+    return result;
   }
 }

@@ -1,9 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
-import { OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaRefusal, ReplicaRole, ReplicaStatus } from '@app/contracts';
-import { Unavailable } from '@app/common';
+import { MAX_TRADE_BATCH, OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaRefusal, ReplicaRole, ReplicaStatus } from '@app/contracts';
+import { Batcher, Unavailable } from '@app/common';
 import { NewOrder, OrderLogService } from '../orders/order-log.service';
+
+type AppendResult = { record: OrderRecordDto; created: boolean };
 
 /**
  * Who this replica is and what it believes about the cluster: its role, the highest epoch it has
@@ -24,6 +26,7 @@ export class ClusterStateService {
   /** Settles when a promotion in progress has finished (the new leader has caught up). */
   promotion: Promise<void> = Promise.resolve();
   readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
+  private readonly appends = new Batcher<NewOrder, AppendResult>((orders) => this.appendBatch(orders), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     config: ConfigService<OrderEnv, true>,
@@ -87,14 +90,24 @@ export class ClusterStateService {
    * Appends a new order (or finds the one with the same request id) as leader of `epoch`. Checked
    * under the log lock: a replica deposed while its trade was at the catalog must not write an
    * entry after it started recovering — the new leader records that trade from the catalog.
+   *
+   * Group commit: orders submitted while a batch is being written go into the next batch, one
+   * transaction (one fsync) for the lot, numbered in submission order.
    */
-  appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<{ record: OrderRecordDto; created: boolean }> {
+  appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<AppendResult> {
+    return this.appends.submit({ ...order, epoch });
+  }
+
+  /** One batch of {@link appendAsLeader}, under the log lock: orders of an epoch this replica no longer leads are refused. */
+  private appendBatch(orders: NewOrder[]): Promise<(AppendResult | Error)[]> {
     return this.log.exclusive(async () => {
       const leading = this.currentRole === 'leader' || this.currentRole === 'promoting';
-      if (!leading || this.epoch !== epoch) {
-        throw new Unavailable(`replica ${this.id} no longer leads epoch ${epoch}`, ReplicaRefusal.notLeader);
-      }
-      return this.log.appendNew({ ...order, epoch }, { commit_no: this.commitNo });
+      const mayAppend = (o: NewOrder) => leading && o.epoch === this.epoch;
+      const appended = await this.log.appendNew(orders.filter(mayAppend), { commit_no: this.commitNo });
+      let next = 0;
+      return orders.map((o) =>
+        mayAppend(o) ? appended[next++] : new Unavailable(`replica ${this.id} no longer leads epoch ${o.epoch}`, ReplicaRefusal.notLeader),
+      );
     });
   }
 

@@ -4,22 +4,30 @@ import { ConfigService } from '@nestjs/config';
 import { AxiosResponse } from 'axios';
 import { firstValueFrom } from 'rxjs';
 import {
+  BatchItemResult,
   CatalogRoutes,
+  CatalogTradeBatchDto,
   CatalogTradeDto,
   CatalogTradesPage,
   OrderEnv,
   OrderLogPage,
   OrderRoutes,
+  MAX_TRADE_BATCH,
   ReplicaAddress,
   ReplicaStatus,
   SyncDto,
+  TradeBatchResponse,
 } from '@app/contracts';
+import { Batcher } from '@app/common';
 
 /** HTTP calls from a replica to its peers and to the catalog. Statuses are returned, transport errors thrown. */
 @Injectable()
 export class PeersClient {
   readonly timeoutMs: number;
   private readonly catalogUrl: string;
+  private readonly tradeBatches = new Batcher<CatalogTradeDto, BatchItemResult>((trades) => this.postTradeBatch(trades), {
+    maxBatch: MAX_TRADE_BATCH,
+  });
 
   constructor(
     private readonly http: HttpService,
@@ -79,8 +87,21 @@ export class PeersClient {
     return this.post(`${peer.url}/${OrderRoutes.sync}`, body);
   }
 
-  catalogTrade(body: CatalogTradeDto): Promise<AxiosResponse<{ message: string }>> {
-    return this.post(`${this.catalogUrl}/${CatalogRoutes.trade}`, body);
+  /**
+   * Trades at the catalog. Concurrent trades travel together: everything submitted while one
+   * `POST /trade/batch` is under way goes in the next, decided by the catalog in one transaction.
+   * Resolves with the trade's own status and message; rejects when the catalog cannot be reached.
+   */
+  catalogTrade(body: CatalogTradeDto): Promise<BatchItemResult> {
+    return this.tradeBatches.submit(body);
+  }
+
+  private async postTradeBatch(trades: CatalogTradeDto[]): Promise<BatchItemResult[]> {
+    const batch: CatalogTradeBatchDto = { trades };
+    const res = await this.post<TradeBatchResponse & { message?: string }>(`${this.catalogUrl}/${CatalogRoutes.tradeBatch}`, batch);
+    if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
+    // The batch as a whole was refused (e.g. 401): every trade of it gets that answer.
+    return trades.map(() => ({ status: res.status, message: res.data?.message }));
   }
 
   async catalogTrades(after: number, limit: number): Promise<CatalogTradesPage> {

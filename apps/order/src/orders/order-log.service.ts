@@ -1,8 +1,9 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
-import { Between, DataSource, EntityManager, MoreThanOrEqual, Repository } from 'typeorm';
+import { Between, DataSource, In, MoreThanOrEqual, Repository } from 'typeorm';
 import { OrderInfo, OrderRecordDto } from '@app/contracts';
+import { execTransaction, isConstraintViolation, sql } from '@app/common';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
 
@@ -15,18 +16,27 @@ export interface LogPosition {
 
 export type NewOrder = Omit<OrderRecordDto, 'order_no'>;
 
+/** Most recent entries kept in memory (see {@link OrderLogService.tail}). */
+const TAIL_SIZE = 4096;
+
 /**
  * The replica's order log and its persisted metadata, in its own SQLite file.
  *
  * Every write goes through {@link exclusive}: one writer at a time, so "read the last number,
  * then append" and "compare, truncate, apply" are never interleaved. Reads need no lock.
- * The last position is cached in memory; it changes only under the lock.
+ * The last position, the metadata and the newest entries are cached in memory; they change only
+ * under the lock, after the database has.
  */
 @Injectable()
 export class OrderLogService implements OnModuleInit {
   private readonly lock = new Mutex();
   private last: LogPosition = { order_no: 0, epoch: 0 };
   private readonly meta = new Map<MetaKey, number>();
+  /**
+   * The newest entries, consecutive and ending at the last one (or empty, after a start): what
+   * replication pushes and followers compare against, served without a query.
+   */
+  private tail: OrderRecordDto[] = [];
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -58,11 +68,11 @@ export class OrderLogService implements OnModuleInit {
     return this.exclusive(() => this.setMeta(values));
   }
 
-  /** Persists metadata; the caller holds the lock (or passes the transaction it holds it in). */
-  private async setMeta(values: Partial<Record<MetaKey, number>>, tx?: EntityManager): Promise<void> {
+  /** Persists metadata; the caller holds the lock. */
+  private async setMeta(values: Partial<Record<MetaKey, number>>): Promise<void> {
     const changed = Object.entries(values).filter(([k, v]) => this.meta.get(k as MetaKey) !== v);
     if (changed.length === 0) return;
-    await (tx ?? this.dataSource.manager).upsert(
+    await this.dataSource.manager.upsert(
       ReplicaMeta,
       changed.map(([key, value]) => ({ key, value: value as number })),
       ['key'],
@@ -71,8 +81,17 @@ export class OrderLogService implements OnModuleInit {
   }
 
   async find(orderNo: number): Promise<OrderRecordDto | null> {
+    const cached = this.fromTail(orderNo, 1);
+    if (cached) return cached[0] ?? null;
     const row = await this.orders.findOneBy({ orderNo });
     return row ? toRecord(row) : null;
+  }
+
+  /** Up to `limit` entries from `from` on, if the in-memory tail covers `from` (past the end: none). */
+  private fromTail(from: number, limit: number): OrderRecordDto[] | undefined {
+    const first = this.tail[0]?.order_no;
+    if (first === undefined || from < first) return undefined;
+    return this.tail.slice(from - first, from - first + limit);
   }
 
   async findByRequestId(requestId: string): Promise<OrderRecordDto | null> {
@@ -80,8 +99,18 @@ export class OrderLogService implements OnModuleInit {
     return row ? toRecord(row) : null;
   }
 
+  /** The entries of those request ids that are in the log, by request id (one query). */
+  async findByRequestIds(requestIds: string[]): Promise<Map<string, OrderRecordDto>> {
+    const found = new Map<string, OrderRecordDto>();
+    if (requestIds.length === 0) return found;
+    for (const row of await this.orders.findBy({ requestId: In(requestIds) })) found.set(row.requestId, toRecord(row));
+    return found;
+  }
+
   /** Entries numbered after `after`, oldest first. */
   async page(after: number, limit: number): Promise<OrderRecordDto[]> {
+    const cached = this.fromTail(after + 1, limit);
+    if (cached) return cached;
     const rows = await this.orders.find({
       where: { orderNo: Between(after + 1, after + limit) },
       order: { orderNo: 'ASC' },
@@ -90,41 +119,83 @@ export class OrderLogService implements OnModuleInit {
   }
 
   /**
-   * Leader only, under the lock: appends a new order with the next number, or returns the
-   * existing entry when the request id is already in the log (a retry, or reconciliation won the race).
+   * Leader only, under the lock: appends new orders with the next numbers, in order, in one
+   * transaction. An order whose request id is already in the log (a retry, or reconciliation won
+   * the race) — or earlier in the same batch — is not appended again: its entry is returned.
+   *
+   * Optimistic: a request id seen before is rare (a retry after a failover), so the batch is
+   * first written as if all were new; only when the UNIQUE index refuses one are the existing
+   * entries read and the batch numbered again.
    */
   async appendNew(
-    order: NewOrder,
+    orders: NewOrder[],
     meta?: Partial<Record<MetaKey, number>>,
-  ): Promise<{ record: OrderRecordDto; created: boolean }> {
-    const existing = await this.findByRequestId(order.request_id);
-    if (existing) return { record: existing, created: false };
-    const record = { ...order, order_no: this.last.order_no + 1 };
-    await this.append([record], meta);
-    return { record, created: true };
+  ): Promise<{ record: OrderRecordDto; created: boolean }[]> {
+    try {
+      return await this.appendUnlessKnown(orders, new Map(), meta);
+    } catch (err) {
+      if (!isConstraintViolation(err)) throw err;
+      return this.appendUnlessKnown(orders, await this.findByRequestIds(orders.map((o) => o.request_id)), meta);
+    }
   }
 
-  /** Under the lock: appends entries that continue the log exactly (next number first). */
-  async append(records: OrderRecordDto[], meta?: Partial<Record<MetaKey, number>>): Promise<void> {
-    if (records.length === 0 && !meta) return;
+  private async appendUnlessKnown(
+    orders: NewOrder[],
+    known: Map<string, OrderRecordDto>,
+    meta?: Partial<Record<MetaKey, number>>,
+  ): Promise<{ record: OrderRecordDto; created: boolean }[]> {
+    const fresh: OrderRecordDto[] = [];
+    const results = orders.map((order) => {
+      const existing = known.get(order.request_id);
+      if (existing) return { record: existing, created: false };
+      const record = { ...order, order_no: this.last.order_no + 1 + fresh.length };
+      fresh.push(record);
+      known.set(order.request_id, record);
+      return { record, created: true };
+    });
+    await this.append(fresh, meta);
+    return results;
+  }
+
+  /**
+   * Under the lock: appends entries that continue the log exactly (next number first), with the
+   * metadata that changed, in one transaction — one sqlite3 call and one fsync (see execTransaction).
+   */
+  async append(records: OrderRecordDto[], meta: Partial<Record<MetaKey, number>> = {}): Promise<void> {
+    const changed = Object.entries(meta).filter(([k, v]) => this.meta.get(k as MetaKey) !== v) as [MetaKey, number][];
+    // Nothing to write (a heartbeat that changes nothing): no transaction, no fsync.
+    if (records.length === 0 && changed.length === 0) return;
     records.forEach((r, i) => {
       if (r.order_no !== this.last.order_no + 1 + i) {
         throw new Error(`log must continue at ${this.last.order_no + 1 + i}, got ${r.order_no}`);
       }
     });
-    await this.dataSource.transaction(async (tx) => {
-      if (records.length > 0) await tx.insert(Order, records.map(toEntity));
-      if (meta) await this.setMeta(meta, tx);
-    });
+    const statements: string[] = [];
     if (records.length > 0) {
-      const tail = records[records.length - 1];
-      this.last = { order_no: tail.order_no, epoch: tail.epoch };
+      const rows = records.map((r) => [r.order_no, r.epoch, r.request_id, r.stock_name, r.trade_type, r.quantity]);
+      statements.push(
+        sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity") VALUES ${rows}`,
+      );
+    }
+    if (changed.length > 0) {
+      statements.push(
+        sql`INSERT INTO "replica_meta" ("key", "value") VALUES ${changed} ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
+      );
+    }
+    await execTransaction(this.dataSource, statements);
+    for (const [k, v] of changed) this.meta.set(k, v);
+    if (records.length > 0) {
+      const last = records[records.length - 1];
+      this.last = { order_no: last.order_no, epoch: last.epoch };
+      this.tail.push(...records);
+      if (this.tail.length > TAIL_SIZE) this.tail.splice(0, this.tail.length - TAIL_SIZE);
     }
   }
 
   /** Under the lock: drops every entry numbered `from` or later (an unacknowledged, divergent tail). */
   async truncateFrom(from: number): Promise<number> {
     const result = await this.orders.delete({ orderNo: MoreThanOrEqual(from) });
+    this.tail = this.tail.filter((r) => r.order_no < from);
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
     if (this.getMeta('commit_no') > this.last.order_no) await this.setMeta({ commit_no: this.last.order_no });
@@ -153,15 +224,4 @@ function toRecord(o: Order): OrderRecordDto {
     trade_type: o.tradeType,
     quantity: o.quantity,
   };
-}
-
-function toEntity(r: OrderRecordDto): Order {
-  return Object.assign(new Order(), {
-    orderNo: r.order_no,
-    epoch: r.epoch,
-    requestId: r.request_id,
-    stockName: r.stock_name,
-    tradeType: r.trade_type,
-    quantity: r.quantity,
-  });
 }

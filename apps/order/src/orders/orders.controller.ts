@@ -1,6 +1,14 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import { OrderPlacedResponse, OrderQueryDto, OrderQueryResponse, OrderRoutes, ReplicaTradeDto } from '@app/contracts';
+import {
+  OrderPlacedResponse,
+  OrderQueryDto,
+  OrderQueryResponse,
+  OrderRoutes,
+  ReplicaTradeBatchDto,
+  ReplicaTradeDto,
+  TradeBatchResponse,
+} from '@app/contracts';
 import { Internal } from '@app/common';
 import { TradeService } from './trade.service';
 
@@ -14,6 +22,16 @@ export class OrdersController {
   @Get(OrderRoutes.trade)
   async trade(@Query() dto: ReplicaTradeDto): Promise<OrderPlacedResponse> {
     return { order_no: await this.trades.trade(dto) };
+  }
+
+  /**
+   * `POST /trade/batch` `{"epoch","trades":[…]}` (leader only) → `{"results":[{"status","order_no"|"message","code"?},…]}`:
+   * trades the front end forwards together, each answered as `GET /trade` would have answered it.
+   */
+  @Post(OrderRoutes.tradeBatch)
+  @HttpCode(200)
+  async tradeBatch(@Body() dto: ReplicaTradeBatchDto): Promise<TradeBatchResponse> {
+    return { results: await this.trades.tradeBatch(dto) };
   }
 
   /** `GET /query?order_no=N` → `{"data":{…}}` or 404 `{"error":{…}}`. */

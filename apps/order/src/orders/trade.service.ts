@@ -1,11 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  BatchItemResult,
   CatalogMessages,
   OrderInfo,
   ReplicaRefusal,
+  ReplicaTradeBatchDto,
   ReplicaTradeDto,
 } from '@app/contracts';
-import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable } from '@app/common';
+import { batchResults, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
@@ -16,11 +18,13 @@ import { OrderLogService, toInfo } from './order-log.service';
 
 /**
  * The leader's trade path, exactly once per request id:
- * 1. a request id already in the log is a retry: answer its number once it is durable;
- * 2. refuse fast (503) if too few replicas are reachable to make the order durable;
- * 3. trade at the catalog with the request id (a retry after a crash gets the recorded outcome
- *    instead of trading twice);
- * 4. append the order with the next number, replicate it, and acknowledge once durable.
+ * 1. refuse fast (503) if too few replicas are reachable to make the order durable;
+ * 2. trade at the catalog with the request id (a retry gets the recorded outcome instead of
+ *    trading twice);
+ * 3. append the order with the next number — or, for a request id already in the log (a retry),
+ *    take its entry — replicate it, and acknowledge once durable.
+ * Concurrent trades share the hops: one catalog request and one log transaction per batch
+ * (see {@link PeersClient.catalogTrade} and {@link ClusterStateService.appendAsLeader}).
  */
 @Injectable()
 export class TradeService {
@@ -38,11 +42,6 @@ export class TradeService {
 
   async trade(dto: ReplicaTradeDto): Promise<number> {
     await this.leadership.assertLeading(dto.epoch);
-    const previous = await this.log.findByRequestId(dto.request_id);
-    if (previous) {
-      await this.replicator.waitDurable(previous.order_no);
-      return previous.order_no;
-    }
     await this.replicator.ensureQuorum();
     await this.tradeAtCatalog(dto);
     this.faults.reached('after-catalog-trade');
@@ -59,6 +58,14 @@ export class TradeService {
     return record.order_no;
   }
 
+  /** Trades forwarded together by the front end: each handled as {@link trade} would, one result each. */
+  tradeBatch(batch: ReplicaTradeBatchDto): Promise<BatchItemResult[]> {
+    return batchResults(
+      batch.trades.map((t) => this.trade({ ...t, epoch: batch.epoch })),
+      (order_no) => ({ status: 200, order_no }),
+    );
+  }
+
   async lookup(orderNo: number): Promise<OrderInfo> {
     const record = await this.log.find(orderNo);
     if (!record) throw new OrderNotFound();
@@ -69,14 +76,12 @@ export class TradeService {
     let status: number;
     let message: string | undefined;
     try {
-      const res = await this.peers.catalogTrade({
+      ({ status, message } = await this.peers.catalogTrade({
         stock_name: dto.stock_name,
         type: dto.trade_type,
         quantity: dto.quantity,
         request_id: dto.request_id,
-      });
-      status = res.status;
-      message = res.data?.message;
+      }));
     } catch (err) {
       // The catalog may or may not have traded: the front end retries with the same request id.
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`, ReplicaRefusal.catalogUnavailable);

@@ -66,8 +66,9 @@ export class ReconcilerService {
         const { trades } = await this.peers.catalogTrades(after, PAGE);
         if (trades.length > 0) this.seenThrough = Math.max(this.seenThrough, trades[trades.length - 1].seq);
         const settled = trades.filter((t) => t.seq <= settledThrough);
+        const logged = await this.log.findByRequestIds(settled.map((t) => t.request_id));
         for (const t of settled) {
-          if (await this.log.findByRequestId(t.request_id)) continue;
+          if (logged.has(t.request_id)) continue;
           const { record, created } = await this.state.appendAsLeader(epoch, {
             request_id: t.request_id,
             stock_name: t.stock_name,

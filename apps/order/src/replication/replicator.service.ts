@@ -15,10 +15,11 @@ interface FollowerLink {
   nextNo: number;
   /** When the follower last accepted a sync (ms since epoch); 0 = never this term. */
   lastContact: number;
-  /** The push under way, if any: at most one sync in flight per follower, so syncs stay in order. */
+  /**
+   * The push under way, if any: at most one sync in flight per follower, so syncs stay in order;
+   * it goes round again while entries were appended meanwhile (they travel together).
+   */
   inflight?: Promise<void>;
-  /** Set when entries were appended while a push was in flight: the push goes round once more. */
-  again: boolean;
 }
 
 interface Waiter {
@@ -78,11 +79,11 @@ export class ReplicatorService implements OnModuleDestroy {
     this.stop('restarting replication');
     this.epoch = epoch;
     const next = this.log.lastPosition().order_no + 1;
-    this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0, again: false }));
+    this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0 }));
     this.highestFollowerMatch = 0;
     this.ackNo = 0;
     this.state.commitNo = Math.max(this.state.commitNo, this.log.getMeta('commit_no'));
-    this.heartbeat = setInterval(() => void this.pumpAll(), this.heartbeatMs);
+    this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.advanceCommit();
   }
 
@@ -157,6 +158,18 @@ export class ReplicatorService implements OnModuleDestroy {
     this.advanceCommit();
   }
 
+  /**
+   * The heartbeat: a push to every follower that is behind or was not synced within the last
+   * interval (under load the pushes that carry orders are the heartbeats).
+   */
+  private beat(): void {
+    const now = Date.now();
+    const last = this.log.lastPosition().order_no;
+    for (const link of this.links) {
+      if (link.nextNo <= last || now - link.lastContact >= this.heartbeatMs) void this.pump(link);
+    }
+  }
+
   /** Pushes to every follower and resolves when each push (or the one already under way) is over. */
   pumpAll(): Promise<void> {
     return Promise.all(this.links.map((l) => this.pump(l))).then(() => undefined);
@@ -164,10 +177,7 @@ export class ReplicatorService implements OnModuleDestroy {
 
   private pump(link: FollowerLink): Promise<void> {
     if (!this.active) return Promise.resolve();
-    if (link.inflight) {
-      link.again = true;
-      return link.inflight;
-    }
+    if (link.inflight) return link.inflight;
     link.inflight = this.push(link).finally(() => (link.inflight = undefined));
     return link.inflight;
   }
@@ -200,7 +210,6 @@ export class ReplicatorService implements OnModuleDestroy {
     try {
       for (;;) {
         if (!this.active || this.epoch !== epoch) return;
-        link.again = false;
         const last = this.log.lastPosition();
         const prevNo = link.nextNo - 1;
         const batch = link.nextNo <= last.order_no ? await this.log.page(prevNo, this.batchSize) : [];
@@ -227,7 +236,7 @@ export class ReplicatorService implements OnModuleDestroy {
           this.faults.reached('after-replicate-one');
         }
         this.advanceCommit();
-        if (link.nextNo > this.log.lastPosition().order_no && !link.again) return;
+        if (link.nextNo > this.log.lastPosition().order_no) return;
       }
     } catch (err) {
       this.logger.debug(`sync to replica ${link.peer.id} failed: ${(err as Error).message}`);
