@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { MAX_INPUT_DEPTH, PlaceOrderDto } from '@app/contracts';
+import { MAX_INPUT_DEPTH, OrderQueryDto, PlaceOrderDto, StockQueryDto } from '@app/contracts';
 import { shapeOf } from './error-filter';
 import { createValidationPipe, nestedDeeperThan } from './validation.pipe';
 
@@ -27,6 +27,24 @@ describe('validation pipe', () => {
   it('still validates ordinary bodies', async () => {
     await expect(pipe().transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: '2' }, body)).resolves.toMatchObject({ quantity: 2 });
     await expect(pipe().transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: 0 }, body)).rejects.toThrow(BadRequestException);
+  });
+
+  it('remembers a valid query DTO (the same frozen instance for the same raw query), never an invalid one or a body', async () => {
+    const p = pipe();
+    const query = { type: 'query' as const, metatype: OrderQueryDto, data: undefined };
+    const first = await p.transform({ order_no: '12' }, query);
+    expect(first).toBeInstanceOf(OrderQueryDto);
+    expect(first).toEqual({ order_no: 12 });
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(await p.transform({ order_no: '12' }, query)).toBe(first);
+    expect(await p.transform({ order_no: '13' }, query)).toEqual({ order_no: 13 });
+    // Per DTO class: the same raw query validated as another DTO is validated afresh.
+    await expect(p.transform({ order_no: '12' }, { ...query, metatype: StockQueryDto })).rejects.toThrow(BadRequestException);
+    for (let i = 0; i < 2; i++) await expect(p.transform({ order_no: '0' }, query)).rejects.toThrow(BadRequestException);
+    const b1 = await p.transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: 2 }, body);
+    const b2 = await p.transform({ stock_name: 'Stock1', trade_type: 'buy', quantity: 2 }, body);
+    expect(b1).not.toBe(b2);
+    expect(Object.isFrozen(b1)).toBe(false);
   });
 
   it('finds a route\'s failure shape the way Express routes: any letter case, trailing slashes (was the default shape for POST /Orders)', () => {
