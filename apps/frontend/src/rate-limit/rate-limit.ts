@@ -1,31 +1,54 @@
-import { applyDecorators, UseGuards } from '@nestjs/common';
-import { ConfigService } from '@nestjs/config';
+import { applyDecorators, ExecutionContext, Injectable, Module, SetMetadata } from '@nestjs/common';
+import { ConditionalModule, ConfigService } from '@nestjs/config';
+import { APP_GUARD } from '@nestjs/core';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { FrontendEnv } from '@app/contracts';
 
+const RATE_LIMITED = Symbol('rate-limited');
+
+/** Marks a public controller (or handler) as subject to the rate limit, when one is configured. */
+export function RateLimited(): ClassDecorator & MethodDecorator {
+  return applyDecorators(
+    SetMetadata(RATE_LIMITED, true),
+    ApiTooManyRequestsResponse({ description: 'rate limit exceeded (when RATE_LIMIT is set)' }),
+  );
+}
+
+/** The throttler guard, for the routes marked {@link RateLimited} only. */
+@Injectable()
+class PublicApiThrottlerGuard extends ThrottlerGuard {
+  protected override async shouldSkip(context: ExecutionContext): Promise<boolean> {
+    const marked = this.reflector.getAllAndOverride<boolean>(RATE_LIMITED, [context.getHandler(), context.getClass()]);
+    return !marked;
+  }
+}
+
+@Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [ConfigService],
+      useFactory: (config: ConfigService<FrontendEnv, true>) => {
+        const limit = config.get('RATE_LIMIT', { infer: true });
+        const ttl = config.get('RATE_LIMIT_WINDOW_MS', { infer: true });
+        return {
+          throttlers: [{ name: 'default', limit, ttl }],
+          // One budget per address for the whole public API (the default would keep one per route).
+          generateKey: (_context, tracker, throttler) => `${throttler}:${tracker}`,
+          errorMessage: `too many requests: at most ${limit} per ${ttl} ms from one address`,
+        };
+      },
+    }),
+  ],
+  providers: [{ provide: APP_GUARD, useClass: PublicApiThrottlerGuard }],
+})
+class ThrottledPublicApiModule {}
+
 /**
  * Per-client-address rate limit of the public API (@nestjs/throttler, in-memory): at most
- * `RATE_LIMIT` requests per `RATE_LIMIT_WINDOW_MS` from one address, then 429 in the route's
- * error shape with `Retry-After`. Off (the default) when `RATE_LIMIT` is 0, so benchmarks and
- * tests are never throttled by accident. The address is the TCP peer's.
+ * `RATE_LIMIT` requests per `RATE_LIMIT_WINDOW_MS` from one address to the routes marked
+ * {@link RateLimited}, then 429 in the route's error shape with `Retry-After`. The address is the
+ * TCP peer's. Off (the default, `RATE_LIMIT=0`) means not installed at all — no guard runs on any
+ * request — so benchmarks and tests are never throttled, nor slowed, by accident.
  */
-export const RateLimitModule = ThrottlerModule.forRootAsync({
-  inject: [ConfigService],
-  useFactory: (config: ConfigService<FrontendEnv, true>) => {
-    const limit = config.get('RATE_LIMIT', { infer: true });
-    const ttl = config.get('RATE_LIMIT_WINDOW_MS', { infer: true });
-    return {
-      throttlers: [{ name: 'default', limit: limit || Number.MAX_SAFE_INTEGER, ttl }],
-      skipIf: () => limit === 0,
-      // One budget per address for the whole public API (the default would keep one per route).
-      generateKey: (_context, tracker, throttler) => `${throttler}:${tracker}`,
-      errorMessage: `too many requests: at most ${limit} per ${ttl} ms from one address`,
-    };
-  },
-});
-
-/** Applies the rate limit to a public controller. */
-export function RateLimited(): ClassDecorator {
-  return applyDecorators(UseGuards(ThrottlerGuard), ApiTooManyRequestsResponse({ description: 'rate limit exceeded (when RATE_LIMIT is set)' }));
-}
+export const RateLimitModule = ConditionalModule.registerWhen(ThrottledPublicApiModule, (env) => Number(env.RATE_LIMIT ?? 0) > 0);
