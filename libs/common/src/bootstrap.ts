@@ -6,8 +6,9 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { requestContextMiddleware } from './http/request-context';
-import { enableGracefulShutdown } from './lifecycle/graceful-shutdown';
-import { LoggingModule, requestLogMiddleware, ROOT_LOGGER } from './logging/logging.module';
+import { observeRequests } from './http/request-observer';
+import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
+import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
 
@@ -50,10 +51,9 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   // No ETag on API answers: they are never revalidated, and hashing each body costs CPU per request.
   app.set('etag', false);
   app.disable('x-powered-by');
-  // Logged and timed first, so that body-parser failures are logged and measured too; the request
-  // context comes after the body parser, whose stream callbacks would otherwise lose it.
-  app.use(requestLogMiddleware(app.get(ROOT_LOGGER)));
-  app.use(app.get(HttpMetrics).middleware);
+  // Observed first — drained on shutdown, timed, logged — so that body-parser failures count too;
+  // the request context comes after the body parser, whose stream callbacks would otherwise lose it.
+  app.use(observeRequests([app.get(HttpDrain), app.get(HttpMetrics), requestLog(app.get(ROOT_LOGGER))]));
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
   app.use(requestContextMiddleware);
   enableGracefulShutdown(app, logger);

@@ -7,6 +7,7 @@ export * from './http/protocol-errors';
 export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './http/request-context';
+export * from './http/request-observer';
 export * from './database/sqlite';
 export * from './logging/logging.module';
 export * from './metrics/metrics.module';

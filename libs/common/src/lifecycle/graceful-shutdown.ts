@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { CommonEnv } from '@app/contracts';
+import type { FinishedRequest, RequestObserver } from '../http/request-observer';
 
 /** Time the Nest hooks (workers, schedulers, the DataSource) get after the drain before exit(1). */
 const HOOKS_GRACE_MS = 10_000;
@@ -19,7 +20,7 @@ const HOOKS_GRACE_MS = 10_000;
  * {@link enableGracefulShutdown} therefore drains first, then calls `app.close()`.
  */
 @Injectable()
-export class HttpDrain implements OnApplicationBootstrap {
+export class HttpDrain implements OnApplicationBootstrap, RequestObserver {
   private readonly logger = new Logger(HttpDrain.name);
   private readonly inflight = new Set<ServerResponse>();
   private server?: Server;
@@ -37,13 +38,19 @@ export class HttpDrain implements OnApplicationBootstrap {
 
   onApplicationBootstrap(): void {
     this.server = this.host.httpAdapter?.getHttpServer() as Server | undefined;
-    // Prepended: runs before Express, so a request that arrives on a kept-alive socket during the
-    // drain is still served, but its socket is closed after the response.
-    this.server?.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => {
-      this.inflight.add(res);
-      res.once('close', () => this.inflight.delete(res));
-      if (this.draining) res.setHeader('Connection', 'close');
-    });
+  }
+
+  /**
+   * Reported first for every request (see observeRequests): a request that arrives on a
+   * kept-alive socket during the drain is still served, but its socket is closed after the response.
+   */
+  started(_req: IncomingMessage, res: ServerResponse): void {
+    this.inflight.add(res);
+    if (this.draining) res.setHeader('Connection', 'close');
+  }
+
+  finished({ res }: FinishedRequest): void {
+    this.inflight.delete(res);
   }
 
   /**

@@ -1,11 +1,11 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { performance } from 'node:perf_hooks';
+import type { ServerResponse } from 'node:http';
 import pino, { type LevelWithSilent, type Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName } from '@app/contracts';
-import { assignRequestId, currentRequestId } from '../http/request-context';
+import { currentRequestId } from '../http/request-context';
+import type { RequestObserver } from '../http/request-observer';
 
 /** The apps' LOG_LEVEL names (Nest's) as pino levels. */
 export const PINO_LEVELS: Record<LogLevelName, LevelWithSilent> = {
@@ -56,39 +56,31 @@ export function createRootLogger(app: string, level: LevelWithSilent, pretty: bo
 }
 
 /**
- * Express middleware, installed first: gives the request its id (echoed in `x-request-id`) and
- * logs it once it is over — "request completed" at {@link requestLogLevel}'s level, or "request
- * aborted" at error when the connection closed before the answer was sent. The level is checked
- * before anything is built, so a success costs nothing at the default level.
+ * The request log: each finished request as "request completed" at {@link requestLogLevel}'s
+ * level, or "request aborted" at error when the connection closed before the answer was sent.
+ * The level is checked before anything is built, so a success costs nothing at the default level.
  */
-export function requestLogMiddleware(logger: PinoInstance) {
-  return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
-    const id = assignRequestId(req, res);
-    const started = performance.now();
-    const done = (err?: Error) => {
-      const level = requestLogLevel(res, err);
+export function requestLog(logger: PinoInstance): RequestObserver {
+  return {
+    finished({ req, res, id, seconds, aborted }) {
+      const level = requestLogLevel(res, aborted ? new Error('aborted') : undefined);
       if (!logger.isLevelEnabled(level)) return;
       const line = {
         reqId: id,
         req: { id, method: req.method, url: req.url },
         res: { statusCode: res.statusCode },
-        responseTime: Math.round(performance.now() - started),
-        ...(err ? { err: { message: err.message } } : {}),
+        responseTime: Math.round(seconds * 1000),
+        ...(aborted ? { err: { message: 'the connection closed before the response was sent' } } : {}),
       };
-      logger[level as pino.Level](line, err ? 'request aborted' : 'request completed');
-    };
-    res.once('finish', () => done());
-    res.once('close', () => {
-      if (!res.writableFinished) done(new Error('the connection closed before the response was sent'));
-    });
-    next();
+      logger[level as pino.Level](line, aborted ? 'request aborted' : 'request completed');
+    },
   };
 }
 
 /**
  * Structured logs through pino (nestjs-pino as Nest's logger): one JSON object per line with the
  * app's name and, inside a request, its id (`reqId`), which the internal HTTP client passes on to
- * the next hop. Requests are logged by {@link requestLogMiddleware}, not pino-http's middleware
+ * the next hop. Requests are logged by {@link requestLog}, not pino-http's middleware
  * (`forRoutes: []`): pino-http builds a child logger and its bindings for every request, which
  * cost the front end about a tenth of its CPU on cached lookups.
  */

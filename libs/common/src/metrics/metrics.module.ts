@@ -1,7 +1,7 @@
 import { Controller, DynamicModule, Get, Global, Header, Injectable, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import type { FinishedRequest, RequestObserver } from '../http/request-observer';
 
 /** Seconds; fine at the low end, where a cached lookup lives. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -12,8 +12,10 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * series: everything unmatched is `unmatched`.
  */
 @Injectable()
-export class HttpMetrics {
+export class HttpMetrics implements RequestObserver {
   private readonly duration: Histogram<'method' | 'route' | 'status'>;
+  /** The histogram's child per label set: prom-client hashes the labels on every observe otherwise. */
+  private readonly series = new Map<string, Histogram.Internal<'method' | 'route' | 'status'>>();
 
   constructor(registry: Registry) {
     this.duration = new Histogram({
@@ -25,17 +27,18 @@ export class HttpMetrics {
     });
   }
 
-  /** Express middleware (installed first by bootstrapServer, so it also times body-parser failures). */
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const end = this.duration.startTimer();
-    res.once('finish', () => {
-      // Nest answers unknown paths from a catch-all route (`{/*splat}`): that is "unmatched" too.
-      const route = (req.route as { path?: unknown } | undefined)?.path;
-      const known = typeof route === 'string' && !route.includes('*');
-      end({ method: req.method, route: known ? route : 'unmatched', status: String(res.statusCode) });
-    });
-    next();
-  };
+  /** Records an answered request (see observeRequests, installed first by bootstrapServer, so body-parser failures count too). */
+  finished({ req, res, seconds, aborted }: FinishedRequest): void {
+    if (aborted) return;
+    // Nest answers unknown paths from a catch-all route (`{/*splat}`): that is "unmatched" too.
+    const path = req.route?.path;
+    const route = typeof path === 'string' && !path.includes('*') ? path : 'unmatched';
+    // Bounded: methods are the few Node's parser accepts, routes the app's own, statuses three digits.
+    const key = `${req.method} ${route} ${res.statusCode}`;
+    let series = this.series.get(key);
+    if (!series) this.series.set(key, (series = this.duration.labels(req.method ?? '', route, String(res.statusCode))));
+    series.observe(seconds);
+  }
 }
 
 @ApiExcludeController()
