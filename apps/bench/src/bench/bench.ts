@@ -81,6 +81,7 @@ function targetFor(scenario: Scenario, urls: { ceiling?: string; frontend?: stri
   switch (scenario.name) {
     case 'ceiling':
     case 'ceiling-c5':
+    case 'ceiling-c64':
       return { url: base, path: '/' };
     case 'lookup-cached':
     case 'lookup-cached-c5':
@@ -89,6 +90,7 @@ function targetFor(scenario: Scenario, urls: { ceiling?: string; frontend?: stri
     case 'order-lookup':
       return { url: base, path: '/orders?order_no=1' };
     case 'trade':
+    case 'trade-c64':
       return { url: base, method: 'POST', path: '/orders', headers: JSON_HEADERS, bodyFor: tradeBody };
   }
 }
@@ -166,7 +168,7 @@ export async function runBench(
   log(`background CPU use before starting: ${(record.background_cpu * 100).toFixed(1)} % of ${machine.cores} cores\n`);
   log(`versions: ${formatVersions(record.versions)}\n`);
   log(`commit: ${record.git.commit ?? 'unknown'}${record.git.dirty ? ' (uncommitted changes)' : ''}\n`);
-  log(`settings: ${options.connections} connections (5 for the -c5 scenarios), warm-up ${options.warmupS} s, ${options.runs} × ${options.durationS} s per scenario\n`);
+  log(`settings: ${options.connections} connections (5 for the -c5 scenarios, 64 for the -c64 ones), warm-up ${options.warmupS} s, ${options.runs} × ${options.durationS} s per scenario\n`);
   if (needsCluster) log(`cluster env: ${Object.entries(clusterEnv).map(([k, v]) => `${k}=${v}`).join(' ')} (everything else: the apps' defaults)\n`);
   if (record.background_cpu > 0.1) {
     warn(`other processes used ${(record.background_cpu * 100).toFixed(0)} % of the CPU before the run: figures will be lower and noisier than on an idle machine (use --runs 3 and compare medians)`);

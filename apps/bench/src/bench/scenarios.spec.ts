@@ -4,7 +4,7 @@ describe('scenarios', () => {
   it('runs every scenario by default, ceilings first and the uncached lookup (front end restart) last', () => {
     const names = selectScenarios(undefined).map((s) => s.name);
     expect(names).toEqual([...SCENARIO_NAMES]);
-    expect(names.slice(0, 2)).toEqual(['ceiling', 'ceiling-c5']);
+    expect(names.slice(0, 3)).toEqual(['ceiling', 'ceiling-c5', 'ceiling-c64']);
     expect(names[names.length - 1]).toBe('lookup-uncached');
   });
 
@@ -17,6 +17,7 @@ describe('scenarios', () => {
       'order-lookup',
     ]);
     expect(selectScenarios(['ceiling-c5']).map((s) => s.name)).toEqual(['ceiling-c5']);
+    expect(selectScenarios(['trade-c64']).map((s) => s.name)).toEqual(['ceiling-c64', 'trade-c64']);
   });
 
   it('names the choices on an unknown scenario', () => {

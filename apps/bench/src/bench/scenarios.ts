@@ -17,6 +17,14 @@ export const SCENARIOS = [
     ceiling: null,
   },
   {
+    name: 'ceiling-c64',
+    description: 'the same ceiling at 64 connections (for trade-c64)',
+    request: 'GET /',
+    server: 'ceiling',
+    fixedConnections: 64,
+    ceiling: null,
+  },
+  {
     name: 'lookup-cached',
     description: 'stock lookup served from the front end cache',
     request: 'GET /stocks?stock_name=Stock1',
@@ -47,6 +55,15 @@ export const SCENARIOS = [
     server: 'cache-on',
     fixedConnections: null,
     ceiling: 'ceiling',
+  },
+  {
+    name: 'trade-c64',
+    description:
+      'the trade path at 64 connections: a trade waits for three fsyncs and six hops (~20 ms on an idle 2-core VM), so at 10 connections it is latency-bound; 64 keep the batched pipeline busy',
+    request: 'POST /orders',
+    server: 'cache-on',
+    fixedConnections: 64,
+    ceiling: 'ceiling-c64',
   },
   {
     name: 'lookup-uncached',
