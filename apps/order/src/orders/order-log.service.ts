@@ -94,11 +94,6 @@ export class OrderLogService implements OnModuleInit {
     return this.tail.slice(from - first, from - first + limit);
   }
 
-  async findByRequestId(requestId: string): Promise<OrderRecordDto | null> {
-    const row = await this.orders.findOneBy({ requestId });
-    return row ? toRecord(row) : null;
-  }
-
   /** The entries of those request ids that are in the log, by request id (one query). */
   async findByRequestIds(requestIds: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();

@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Matches, Min, ValidateNested } from 'class-validator';
@@ -6,17 +7,24 @@ import { CatalogTradeDto } from './catalog-trade.dto';
 import { ReplicaTradeItemDto } from './replica-trade.dto';
 import { DigitsToInt } from './transforms';
 
+/** A `trades` list of an internal batch: 1 to MAX_TRADE_BATCH trades of `item`, each validated. */
+function TradeList(item: new () => object): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ type: [item] }),
+    Type(() => item),
+    ValidateNested({ each: true }),
+    ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` }),
+    ArrayMinSize(1, { message: 'trades must not be empty' }),
+    IsArray({ message: 'trades must be an array' }),
+  );
+}
+
 /**
  * Body of the catalog's internal `POST /trade/batch`: trades decided one after another, in this
  * order, in one transaction; each gets the outcome `POST /trade` would have given it.
  */
 export class CatalogTradeBatchDto {
-  @ApiProperty({ type: [CatalogTradeDto] })
-  @Type(() => CatalogTradeDto)
-  @ValidateNested({ each: true })
-  @ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` })
-  @ArrayMinSize(1, { message: 'trades must not be empty' })
-  @IsArray({ message: 'trades must be an array' })
+  @TradeList(CatalogTradeDto)
   trades: CatalogTradeDto[];
 }
 
@@ -31,12 +39,7 @@ export class ReplicaTradeBatchDto {
   @IsInt({ message: 'epoch must be a non-negative integer' })
   epoch: number;
 
-  @ApiProperty({ type: [ReplicaTradeItemDto] })
-  @Type(() => ReplicaTradeItemDto)
-  @ValidateNested({ each: true })
-  @ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` })
-  @ArrayMinSize(1, { message: 'trades must not be empty' })
-  @IsArray({ message: 'trades must be an array' })
+  @TradeList(ReplicaTradeItemDto)
   trades: ReplicaTradeItemDto[];
 }
 
