@@ -207,6 +207,26 @@ describe('hardening', () => {
       for (const name of ['frontend', leader, 'catalog']) expect(c.log(name)).not.toContain(c.token);
     });
 
+    it('a lookup that misses the cache and an order lookup carry their ids to the catalog and the leader', async () => {
+      const placed = await http(`${c.frontend}/orders`, { body: { stock_name: 'Stock5', trade_type: 'buy', quantity: 1 } });
+      expect(placed.status).toBe(200); // its invalidation leaves Stock5 out of the cache
+      const stamp = Date.now();
+      const lookup = await fetch(`${c.frontend}/stocks?stock_name=Stock5`, { headers: { 'x-request-id': `miss-${stamp}` } });
+      expect(lookup.status).toBe(200);
+      const order = await fetch(`${c.frontend}/orders?order_no=${(placed.body as { order_no: number }).order_no}`, {
+        headers: { 'x-request-id': `order-${stamp}` },
+      });
+      expect(order.status).toBe(200);
+      const leader = `order-${await c.leaderId()}`;
+      const logged = (name: string, id: string, url: RegExp) =>
+        jsonLines(c.log(name)).some((l) => {
+          const req = l.req as { id?: string; url?: string } | undefined;
+          return req?.id === id && url.test(req.url ?? '');
+        });
+      await waitFor('the catalog to log the miss', async () => logged('catalog', `miss-${stamp}`, /^\/query\?/), 10000);
+      await waitFor('the leader to log the order lookup', async () => logged(leader, `order-${stamp}`, /^\/query\?/), 10000);
+    });
+
     it('a new id is made (and echoed) when the caller sends none or a malformed one', async () => {
       const none = await fetch(`${c.frontend}/stocks?stock_name=Stock1`);
       expect(none.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

@@ -5,7 +5,6 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
-import { requestContextMiddleware } from './http/request-context';
 import { observeRequests } from './http/request-observer';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
 import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
@@ -51,11 +50,10 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   // No ETag on API answers: they are never revalidated, and hashing each body costs CPU per request.
   app.set('etag', false);
   app.disable('x-powered-by');
-  // Observed first — drained on shutdown, timed, logged — so that body-parser failures count too;
-  // the request context comes after the body parser, whose stream callbacks would otherwise lose it.
+  // Observed first — given its id, drained on shutdown, timed, logged — so that body-parser
+  // failures count too.
   app.use(observeRequests([app.get(HttpDrain), app.get(HttpMetrics), requestLog(app.get(ROOT_LOGGER))]));
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
-  app.use(requestContextMiddleware);
   enableGracefulShutdown(app, logger);
   const config = app.get<ConfigService<E, true>>(ConfigService);
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {

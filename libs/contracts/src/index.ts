@@ -1,5 +1,6 @@
 export * from './routes';
 export * from './limits';
+export * from './runtime';
 export * from './responses';
 export * from './dto/transforms';
 export * from './dto/stock-query.dto';

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { firstValueFrom } from 'rxjs';
 import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
-import { Batcher } from '@app/common';
+import { Batcher, requestIdHeaders } from '@app/common';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
 /**
@@ -17,7 +17,7 @@ export class CacheInvalidationService {
   private readonly url: string;
   private readonly timeoutMs: number;
   /** A push only carries stocks submitted before it started: a trade committed earlier is covered by it. */
-  private readonly pushes = new Batcher<string, boolean>((names) => this.push(names), { maxBatch: MAX_TRADE_BATCH });
+  private readonly pushes = new Batcher<string, boolean>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     private readonly http: HttpService,
@@ -31,17 +31,17 @@ export class CacheInvalidationService {
   /**
    * Attempts a push that covers `stockName` and starts after this call, and resolves with whether
    * it was delivered: a front end that is down has no cache to invalidate, and a trade must not
-   * fail because of it.
+   * fail because of it. The push carries the id of its first trade's request (`requestId`).
    */
-  invalidate(stockName: string): Promise<boolean> {
-    return this.pushes.submit(stockName);
+  invalidate(stockName: string, requestId?: string): Promise<boolean> {
+    return this.pushes.submit(stockName, requestId);
   }
 
-  private async push(names: string[]): Promise<boolean[]> {
+  private async push(names: string[], requestId: string | undefined): Promise<boolean[]> {
     const body: InvalidateBatchDto = { stock_names: [...new Set(names)] };
     let delivered = false;
     try {
-      const res = await firstValueFrom(this.http.post(this.url, body, { timeout: this.timeoutMs }));
+      const res = await firstValueFrom(this.http.post(this.url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) }));
       delivered = res.status === 200;
       if (!delivered) this.logger.warn(`invalidation of ${body.stock_names.join(', ')} answered ${res.status}`);
     } catch (err) {

@@ -11,7 +11,7 @@ import {
   StockQueryDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Internal } from '@app/common';
+import { Internal, RequestId } from '@app/common';
 import { StocksService } from './stocks.service';
 
 @ApiTags('catalog (internal)')
@@ -29,8 +29,8 @@ export class StocksController {
   /** `POST /trade` → `{"message":…}` with 200, 404 or 409. */
   @Post(CatalogRoutes.trade)
   @HttpCode(200)
-  async trade(@Body() dto: CatalogTradeDto): Promise<MessageResponse> {
-    return { message: await this.stocks.trade(dto) };
+  async trade(@Body() dto: CatalogTradeDto, @RequestId() requestId: string): Promise<MessageResponse> {
+    return { message: await this.stocks.trade(dto, requestId) };
   }
 
   /**
@@ -39,8 +39,8 @@ export class StocksController {
    */
   @Post(CatalogRoutes.tradeBatch)
   @HttpCode(200)
-  async tradeBatch(@Body() dto: CatalogTradeBatchDto): Promise<TradeBatchResponse> {
-    return { results: await this.stocks.tradeBatch(dto.trades) };
+  async tradeBatch(@Body() dto: CatalogTradeBatchDto, @RequestId() requestId: string): Promise<TradeBatchResponse> {
+    return { results: await this.stocks.tradeBatch(dto.trades, requestId) };
   }
 
   /** `GET /trades?after=N&limit=K`: applied trades in catalog order, for order-log reconciliation. */

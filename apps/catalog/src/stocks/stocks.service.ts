@@ -77,18 +77,18 @@ export class StocksService implements OnApplicationBootstrap {
    * push may still be under way — is acknowledged only after the front end has been told to drop
    * the stock from its cache.
    */
-  async trade(dto: CatalogTradeDto): Promise<string> {
+  async trade(dto: CatalogTradeDto, requestId?: string): Promise<string> {
     const { outcome, replayed } = await this.decisions.submit(dto);
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome });
     if (outcome === 'refused') throw new TradeRefused(CatalogMessages.tradeFailed);
-    await this.invalidation.invalidate(dto.stock_name);
+    await this.invalidation.invalidate(dto.stock_name, requestId);
     return CatalogMessages.traded;
   }
 
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
-  tradeBatch(dtos: CatalogTradeDto[]): Promise<BatchItemResult[]> {
+  tradeBatch(dtos: CatalogTradeDto[], requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
-      dtos.map((dto) => this.trade(dto)),
+      dtos.map((dto) => this.trade(dto, requestId)),
       (message) => ({ status: 200, message }),
     );
   }

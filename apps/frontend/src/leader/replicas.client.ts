@@ -16,7 +16,7 @@ import {
   ReplicaTradeItemDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Batcher } from '@app/common';
+import { Batcher, requestIdHeaders } from '@app/common';
 
 /** The front end's HTTP calls to order replicas. Statuses are returned; transport errors thrown. */
 @Injectable()
@@ -72,26 +72,33 @@ export class ReplicasClient {
    * Forwards a trade to the leader of `epoch`. Concurrent trades travel together: everything
    * submitted while a `POST /trade/batch` to that leader is under way goes in the next one.
    * Resolves with the trade's own status and answer; rejects when the leader cannot be reached
-   * (refused, reset, timeout) — every trade of that request then retries on its own.
+   * (refused, reset, timeout) — every trade of that request then retries on its own. The batch's
+   * request carries the id of its first trade's request (`requestId`).
    */
-  trade(replica: ReplicaAddress, dto: PlaceOrderDto, requestId: string, epoch: number): Promise<BatchItemResult> {
+  trade(replica: ReplicaAddress, dto: PlaceOrderDto, idempotencyKey: string, epoch: number, requestId?: string): Promise<BatchItemResult> {
     const key = `${replica.id}@${epoch}`;
     let batcher = this.tradeBatchers.get(key);
     if (!batcher) {
       // One batcher per leader and epoch (a batch names its epoch); an election leaves the old ones idle.
       for (const [k, b] of this.tradeBatchers) if (b.idle) this.tradeBatchers.delete(k);
-      batcher = new Batcher((trades) => this.forwardBatch(replica, epoch, trades), { maxBatch: MAX_TRADE_BATCH });
+      batcher = new Batcher((trades, requestId) => this.forwardBatch(replica, epoch, trades, requestId), { maxBatch: MAX_TRADE_BATCH });
       this.tradeBatchers.set(key, batcher);
     }
     const { stock_name, trade_type, quantity } = dto;
-    return batcher.submit({ stock_name, trade_type, quantity, request_id: requestId });
+    return batcher.submit({ stock_name, trade_type, quantity, request_id: idempotencyKey }, requestId);
   }
 
-  private async forwardBatch(replica: ReplicaAddress, epoch: number, trades: ReplicaTradeItemDto[]): Promise<BatchItemResult[]> {
+  private async forwardBatch(
+    replica: ReplicaAddress,
+    epoch: number,
+    trades: ReplicaTradeItemDto[],
+    requestId: string | undefined,
+  ): Promise<BatchItemResult[]> {
     const body: ReplicaTradeBatchDto = { epoch, trades };
     const res = await firstValueFrom(
       this.http.post<TradeBatchResponse & BatchItemResult>(`${replica.url}/${OrderRoutes.tradeBatch}`, body, {
         timeout: this.forwardTimeoutMs,
+        headers: requestIdHeaders(requestId),
       }),
     );
     if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
@@ -99,11 +106,12 @@ export class ReplicasClient {
     return trades.map(() => ({ status: res.status, message: res.data?.message, code: res.data?.code }));
   }
 
-  query(replica: ReplicaAddress, orderNo: number): Promise<AxiosResponse<OrderQueryResponse>> {
+  query(replica: ReplicaAddress, orderNo: number, requestId?: string): Promise<AxiosResponse<OrderQueryResponse>> {
     return firstValueFrom(
       this.http.get<OrderQueryResponse>(`${replica.url}/${OrderRoutes.query}`, {
         params: { order_no: orderNo },
         timeout: this.forwardTimeoutMs,
+        headers: requestIdHeaders(requestId),
       }),
     );
   }

@@ -10,7 +10,7 @@ import {
   PlaceOrderDto,
   REQUEST_ID_PATTERN,
 } from '@app/contracts';
-import { InvalidInput } from '@app/common';
+import { InvalidInput, RequestId } from '@app/common';
 import { RateLimited } from '../rate-limit/rate-limit';
 import { OrdersService } from './orders.service';
 
@@ -29,17 +29,18 @@ export class OrdersController {
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'same key, same outcome; the catalog moves at most once' })
   async place(
     @Body() dto: PlaceOrderDto,
+    @RequestId() requestId: string,
     @Headers(IDEMPOTENCY_KEY_HEADER) key?: string,
   ): Promise<OrderPlacedResponse> {
     if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
       throw new InvalidInput('Idempotency-Key must be 1–128 printable characters without spaces');
     }
-    return { order_no: await this.orders.place(dto, key ?? randomUUID()) };
+    return { order_no: await this.orders.place(dto, key ?? randomUUID(), requestId) };
   }
 
   /** `GET /orders?order_no=N` → `{"data":{…}}` or 404 `{"error":{"code":404,"message":"order not found"}}`. */
   @Get()
-  async lookup(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
-    return { data: await this.orders.lookup(q.order_no) };
+  async lookup(@Query() q: OrderQueryDto, @RequestId() requestId: string): Promise<OrderQueryResponse> {
+    return { data: await this.orders.lookup(q.order_no, requestId) };
   }
 }

@@ -32,7 +32,8 @@ export class OrdersService {
     this.quorumWaitMs = config.get('QUORUM_WAIT_MS', { infer: true });
   }
 
-  async place(dto: PlaceOrderDto, key: string): Promise<number> {
+  /** `requestId`: the HTTP request's, carried to the leader with the trade (`key` is its idempotency key). */
+  async place(dto: PlaceOrderDto, key: string, requestId?: string): Promise<number> {
     const started = Date.now();
     const deadline = started + this.failoverTimeoutMs;
     let lastProblem = 'no order replica is alive';
@@ -50,7 +51,7 @@ export class OrdersService {
       }
       let res;
       try {
-        res = await this.replicas.trade(leader, dto, key, leader.epoch);
+        res = await this.replicas.trade(leader, dto, key, leader.epoch, requestId);
       } catch (err) {
         lastProblem = `leader ${leader.id} unreachable: ${(err as Error).message}`;
         uncertain = true;
@@ -89,13 +90,13 @@ export class OrdersService {
    * Reads an order from the leader; if the leader cannot answer, from any live replica that has
    * it (with a majority ack, every acknowledged order is on at least one of any two replicas).
    */
-  async lookup(orderNo: number): Promise<OrderInfo> {
+  async lookup(orderNo: number, requestId?: string): Promise<OrderInfo> {
     const leader = this.election.current ?? (await this.election.leaderForRequest());
     const order = leader ? [leader, ...this.replicas.replicas.filter((r) => r.id !== leader.id)] : this.replicas.replicas;
     let answered = false;
     for (const replica of order) {
       try {
-        const res = await this.replicas.query(replica, orderNo);
+        const res = await this.replicas.query(replica, orderNo, requestId);
         if (res.status === 200) return res.data.data;
         if (res.status === 404) {
           answered = true;

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { firstValueFrom } from 'rxjs';
 import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo } from '@app/contracts';
-import { InvalidInput, StockNotFound, Unavailable } from '@app/common';
+import { InvalidInput, requestIdHeaders, StockNotFound, Unavailable } from '@app/common';
 
 /** Stock lookups at the catalog (`GET /query`). */
 @Injectable()
@@ -17,10 +17,13 @@ export class CatalogClient {
     this.url = `${config.get('CATALOG_URL', { infer: true }).replace(/\/$/, '')}/${CatalogRoutes.query}`;
   }
 
-  async query(stockName: string): Promise<StockInfo> {
+  async query(stockName: string, requestId?: string): Promise<StockInfo> {
     let res;
     try {
-      res = await firstValueFrom(this.http.get<CatalogQueryResponse>(this.url, { params: { stock_name: stockName } }));
+      res = await firstValueFrom(this.http.get<CatalogQueryResponse>(this.url, {
+          params: { stock_name: stockName },
+          headers: requestIdHeaders(requestId),
+        }));
     } catch (err) {
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
     }

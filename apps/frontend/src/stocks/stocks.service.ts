@@ -11,8 +11,9 @@ export class StocksService {
     private readonly catalog: CatalogClient,
   ) {}
 
-  lookup(name: string): Promise<StockInfo> {
-    return this.cache.getOrLoad(name, () => this.catalog.query(name));
+  /** `requestId`: the lookup's, carried to the catalog on a miss. */
+  lookup(name: string, requestId?: string): Promise<StockInfo> {
+    return this.cache.getOrLoad(name, () => this.catalog.query(name, requestId));
   }
 
   invalidate(name: string): InvalidateResponse {

@@ -18,14 +18,14 @@ import {
   SyncDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Batcher } from '@app/common';
+import { Batcher, requestIdHeaders } from '@app/common';
 
 /** HTTP calls from a replica to its peers and to the catalog. Statuses are returned, transport errors thrown. */
 @Injectable()
 export class PeersClient {
   readonly timeoutMs: number;
   private readonly catalogUrl: string;
-  private readonly tradeBatches = new Batcher<CatalogTradeDto, BatchItemResult>((trades) => this.postTradeBatch(trades), {
+  private readonly tradeBatches = new Batcher<CatalogTradeDto, BatchItemResult>((trades, requestId) => this.postTradeBatch(trades, requestId), {
     maxBatch: MAX_TRADE_BATCH,
   });
 
@@ -41,8 +41,8 @@ export class PeersClient {
     return firstValueFrom(this.http.get<T>(url, { params, timeout }));
   }
 
-  private post<T>(url: string, body: object, timeout = this.timeoutMs): Promise<AxiosResponse<T>> {
-    return firstValueFrom(this.http.post<T>(url, body, { timeout }));
+  private post<T>(url: string, body: object, requestId?: string): Promise<AxiosResponse<T>> {
+    return firstValueFrom(this.http.post<T>(url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) }));
   }
 
   /** Status of one peer, or null when it cannot be reached. */
@@ -91,14 +91,19 @@ export class PeersClient {
    * Trades at the catalog. Concurrent trades travel together: everything submitted while one
    * `POST /trade/batch` is under way goes in the next, decided by the catalog in one transaction.
    * Resolves with the trade's own status and message; rejects when the catalog cannot be reached.
+   * The batch's request carries the id of its first trade's request (`requestId`).
    */
-  catalogTrade(body: CatalogTradeDto): Promise<BatchItemResult> {
-    return this.tradeBatches.submit(body);
+  catalogTrade(body: CatalogTradeDto, requestId?: string): Promise<BatchItemResult> {
+    return this.tradeBatches.submit(body, requestId);
   }
 
-  private async postTradeBatch(trades: CatalogTradeDto[]): Promise<BatchItemResult[]> {
+  private async postTradeBatch(trades: CatalogTradeDto[], requestId: string | undefined): Promise<BatchItemResult[]> {
     const batch: CatalogTradeBatchDto = { trades };
-    const res = await this.post<TradeBatchResponse & { message?: string }>(`${this.catalogUrl}/${CatalogRoutes.tradeBatch}`, batch);
+    const res = await this.post<TradeBatchResponse & { message?: string }>(
+      `${this.catalogUrl}/${CatalogRoutes.tradeBatch}`,
+      batch,
+      requestId,
+    );
     if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
     // The batch as a whole was refused (e.g. 401): every trade of it gets that answer.
     return trades.map(() => ({ status: res.status, message: res.data?.message }));

@@ -9,7 +9,7 @@ import {
   ReplicaTradeDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Internal } from '@app/common';
+import { Internal, RequestId } from '@app/common';
 import { TradeService } from './trade.service';
 
 @ApiTags('orders (internal)')
@@ -20,8 +20,8 @@ export class OrdersController {
 
   /** `GET /trade?stock_name&trade_type&quantity&request_id&epoch` (leader only) → `{"order_no":N}`. */
   @Get(OrderRoutes.trade)
-  async trade(@Query() dto: ReplicaTradeDto): Promise<OrderPlacedResponse> {
-    return { order_no: await this.trades.trade(dto) };
+  async trade(@Query() dto: ReplicaTradeDto, @RequestId() requestId: string): Promise<OrderPlacedResponse> {
+    return { order_no: await this.trades.trade(dto, requestId) };
   }
 
   /**
@@ -30,8 +30,8 @@ export class OrdersController {
    */
   @Post(OrderRoutes.tradeBatch)
   @HttpCode(200)
-  async tradeBatch(@Body() dto: ReplicaTradeBatchDto): Promise<TradeBatchResponse> {
-    return { results: await this.trades.tradeBatch(dto) };
+  async tradeBatch(@Body() dto: ReplicaTradeBatchDto, @RequestId() requestId: string): Promise<TradeBatchResponse> {
+    return { results: await this.trades.tradeBatch(dto, requestId) };
   }
 
   /** `GET /query?order_no=N` → `{"data":{…}}` or 404 `{"error":{…}}`. */

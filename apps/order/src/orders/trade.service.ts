@@ -40,10 +40,11 @@ export class TradeService {
     private readonly metrics: OrderMetrics,
   ) {}
 
-  async trade(dto: ReplicaTradeDto): Promise<number> {
+  /** `requestId`: the HTTP request's, carried to the catalog. */
+  async trade(dto: ReplicaTradeDto, requestId?: string): Promise<number> {
     await this.leadership.assertLeading(dto.epoch);
     await this.replicator.ensureQuorum();
-    await this.tradeAtCatalog(dto);
+    await this.tradeAtCatalog(dto, requestId);
     this.faults.reached('after-catalog-trade');
     const { record } = await this.state.appendAsLeader(dto.epoch, {
       request_id: dto.request_id,
@@ -59,9 +60,9 @@ export class TradeService {
   }
 
   /** Trades forwarded together by the front end: each handled as {@link trade} would, one result each. */
-  tradeBatch(batch: ReplicaTradeBatchDto): Promise<BatchItemResult[]> {
+  tradeBatch(batch: ReplicaTradeBatchDto, requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
-      batch.trades.map((t) => this.trade({ ...t, epoch: batch.epoch })),
+      batch.trades.map((t) => this.trade({ ...t, epoch: batch.epoch }, requestId)),
       (order_no) => ({ status: 200, order_no }),
     );
   }
@@ -72,7 +73,7 @@ export class TradeService {
     return toInfo(record);
   }
 
-  private async tradeAtCatalog(dto: ReplicaTradeDto): Promise<void> {
+  private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined): Promise<void> {
     let status: number;
     let message: string | undefined;
     try {
@@ -81,7 +82,7 @@ export class TradeService {
         type: dto.trade_type,
         quantity: dto.quantity,
         request_id: dto.request_id,
-      }));
+      }, requestId));
     } catch (err) {
       // The catalog may or may not have traded: the front end retries with the same request id.
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`, ReplicaRefusal.catalogUnavailable);

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AckMode, OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { detachedFromRequest, Unavailable } from '@app/common';
+import { Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
@@ -143,18 +143,18 @@ export class ReplicatorService implements OnModuleDestroy {
     });
   }
 
-  /** Pushes new entries to every follower now (called after each append). */
   /** Leader only: per follower id, how many orders of this log it has not confirmed. */
   lag(): [string, number][] {
     const last = this.log.lastPosition().order_no;
     return this.links.map((l) => [String(l.peer.id), Math.max(0, last - l.matchNo)]);
   }
 
+  /**
+   * Pushes new entries to every follower now (called after each append). A pump outlives the
+   * trade that kicked it and carries other trades' orders too, so its requests carry no request id.
+   */
   kick(): void {
-    // A pump outlives the trade that kicked it and carries other trades' orders too.
-    detachedFromRequest(() => {
-      for (const link of this.links) void this.pump(link);
-    });
+    for (const link of this.links) void this.pump(link);
     this.advanceCommit();
   }
 

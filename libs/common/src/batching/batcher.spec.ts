@@ -91,4 +91,15 @@ describe('Batcher', () => {
     calls[2].release();
     await expect(all).resolves.toEqual([1, 2, 3, 4, 5]);
   });
+
+  it("hands the flush the first request id its items came with", async () => {
+    const seen: (string | undefined)[] = [];
+    const batcher = new Batcher(async (items: number[], requestId) => {
+      seen.push(requestId);
+      return items;
+    }, { maxBatch: 10 });
+    await Promise.all([batcher.submit(1), batcher.submit(2, 'req-2'), batcher.submit(3, 'req-3')]);
+    await batcher.submit(4);
+    expect(seen).toEqual(['req-2', undefined]);
+  });
 });

@@ -13,6 +13,7 @@ export interface BatcherOptions {
 
 interface Queued<I, O> {
   item: I;
+  requestId: string | undefined;
   resolve: (value: O) => void;
   reject: (err: unknown) => void;
 }
@@ -37,7 +38,8 @@ export class Batcher<I, O> {
   private readonly maxInFlight: number;
 
   constructor(
-    private readonly flush: (items: I[]) => Promise<BatchOutcome<O>[]>,
+    /** `requestId`: the id the batch's first item came with, for the hop the batch makes. */
+    private readonly flush: (items: I[], requestId: string | undefined) => Promise<BatchOutcome<O>[]>,
     private readonly options: BatcherOptions,
   ) {
     this.maxInFlight = options.maxInFlight ?? 1;
@@ -48,9 +50,10 @@ export class Batcher<I, O> {
     return this.queue.length === 0 && this.inFlight === 0 && !this.scheduled;
   }
 
-  submit(item: I): Promise<O> {
+  /** `requestId`: the id of the request this item serves; a batch's hop carries its first item's. */
+  submit(item: I, requestId?: string): Promise<O> {
     return new Promise<O>((resolve, reject) => {
-      this.queue.push({ item, resolve, reject });
+      this.queue.push({ item, requestId, resolve, reject });
       this.schedule();
     });
   }
@@ -78,7 +81,10 @@ export class Batcher<I, O> {
   private async run(batch: Queued<I, O>[]): Promise<void> {
     let outcomes: BatchOutcome<O>[];
     try {
-      outcomes = await this.flush(batch.map((q) => q.item));
+      outcomes = await this.flush(
+        batch.map((q) => q.item),
+        batch.find((q) => q.requestId !== undefined)?.requestId,
+      );
     } catch (err) {
       for (const q of batch) q.reject(err);
       return;

@@ -1,30 +1,16 @@
-import { HttpModule, HttpService } from '@nestjs/axios';
-import { DynamicModule, Injectable, Module, OnModuleInit } from '@nestjs/common';
+import { HttpModule } from '@nestjs/axios';
+import { DynamicModule, Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { CLUSTER_TOKEN_HEADER, CommonEnv, REQUEST_ID_HEADER } from '@app/contracts';
-import { currentRequestId } from './request-context';
-
-/** Puts the id of the request being served on every outgoing internal request. */
-@Injectable()
-class RequestIdPropagation implements OnModuleInit {
-  constructor(private readonly http: HttpService) {}
-
-  onModuleInit(): void {
-    this.http.axiosRef.interceptors.request.use((request) => {
-      const id = currentRequestId();
-      if (id) request.headers.set(REQUEST_ID_HEADER, id);
-      return request;
-    });
-  }
-}
+import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
 
 /**
  * The HTTP client for hops between the bazaar's own services:
  * - keep-alive, since without it every trade would open four TCP connections;
  * - the cluster token on every request (when `CLUSTER_TOKEN` is set);
- * - the current request's id, so one trade's log lines can be followed across services;
+ * - callers pass the request's id on ({@link requestIdHeaders}), so one trade's log lines can be
+ *   followed across services;
  * - statuses are never thrown on, callers branch on them.
  */
 @Module({})
@@ -46,7 +32,7 @@ export class InternalHttpModule {
         };
       },
     });
-    return { module: InternalHttpModule, imports: [http], providers: [RequestIdPropagation], exports: [http] };
+    return { module: InternalHttpModule, imports: [http], exports: [http] };
   }
 }
 

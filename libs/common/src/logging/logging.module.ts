@@ -4,7 +4,6 @@ import { LoggerModule } from 'nestjs-pino';
 import type { ServerResponse } from 'node:http';
 import pino, { type LevelWithSilent, type Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName } from '@app/contracts';
-import { currentRequestId } from '../http/request-context';
 import type { RequestObserver } from '../http/request-observer';
 
 /** The apps' LOG_LEVEL names (Nest's) as pino levels. */
@@ -36,18 +35,14 @@ export function requestLogLevel(res: ServerResponse, err?: Error): LevelWithSile
 }
 
 /**
- * The app's root pino logger: JSON lines (or pino-pretty) with the app's name, and — through a
- * mixin — the id of the request being served (`reqId`), read from the request context, so a
- * line logged anywhere inside a request carries it without a child logger per request.
+ * The app's root pino logger: JSON lines (or pino-pretty) with the app's name. Request lines
+ * carry the request's id (`reqId`, see {@link requestLog}); so do the service lines that log on
+ * a request's behalf and know it.
  */
 export function createRootLogger(app: string, level: LevelWithSilent, pretty: boolean): PinoInstance {
   return pino({
     level,
     base: { app },
-    mixin: () => {
-      const reqId = currentRequestId();
-      return reqId ? { reqId } : {};
-    },
     redact: { paths: [`req.headers["${CLUSTER_TOKEN_HEADER}"]`], censor: '[redacted]' },
     transport: pretty
       ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
@@ -79,8 +74,8 @@ export function requestLog(logger: PinoInstance): RequestObserver {
 
 /**
  * Structured logs through pino (nestjs-pino as Nest's logger): one JSON object per line with the
- * app's name and, inside a request, its id (`reqId`), which the internal HTTP client passes on to
- * the next hop. Requests are logged by {@link requestLog}, not pino-http's middleware
+ * app's name; request lines carry the request's id (`reqId`), which handlers pass on to the next
+ * hop. Requests are logged by {@link requestLog}, not pino-http's middleware
  * (`forRoutes: []`): pino-http builds a child logger and its bindings for every request, which
  * cost the front end about a tenth of its CPU on cached lookups.
  */
