@@ -20,10 +20,9 @@ export class CatalogClient {
   async query(stockName: string, requestId?: string): Promise<StockInfo> {
     let res;
     try {
-      res = await firstValueFrom(this.http.get<CatalogQueryResponse>(this.url, {
-          params: { stock_name: stockName },
-          headers: requestIdHeaders(requestId),
-        }));
+      res = await firstValueFrom(
+        this.http.get<CatalogQueryResponse>(this.url, { params: { stock_name: stockName }, headers: requestIdHeaders(requestId) }),
+      );
     } catch (err) {
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
     }

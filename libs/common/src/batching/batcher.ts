@@ -38,7 +38,7 @@ export class Batcher<I, O> {
   private readonly maxInFlight: number;
 
   constructor(
-    /** `requestId`: the id the batch's first item came with, for the hop the batch makes. */
+    /** `requestId`: the first request id the batch's items came with, for the hop the batch makes. */
     private readonly flush: (items: I[], requestId: string | undefined) => Promise<BatchOutcome<O>[]>,
     private readonly options: BatcherOptions,
   ) {
