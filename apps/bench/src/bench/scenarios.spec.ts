@@ -1,10 +1,11 @@
 import { median, ratio, SCENARIO_NAMES, selectScenarios, tradeBody } from './scenarios';
 
 describe('scenarios', () => {
-  it('runs every scenario by default, ceilings first and the uncached lookup (front end restart) last', () => {
+  it('runs every scenario by default, each ceiling just before its first scenario and the uncached lookup (front end restart) last', () => {
     const names = selectScenarios(undefined).map((s) => s.name);
     expect(names).toEqual([...SCENARIO_NAMES]);
-    expect(names.slice(0, 3)).toEqual(['ceiling', 'ceiling-c5', 'ceiling-c64']);
+    expect(names.slice(0, 4)).toEqual(['ceiling', 'lookup-cached', 'ceiling-c5', 'lookup-cached-c5']);
+    expect(names.slice(names.indexOf('ceiling-c64'), names.indexOf('ceiling-c64') + 2)).toEqual(['ceiling-c64', 'trade-c64']);
     expect(names[names.length - 1]).toBe('lookup-uncached');
   });
 
@@ -21,7 +22,7 @@ describe('scenarios', () => {
   });
 
   it('names the choices on an unknown scenario', () => {
-    expect(() => selectScenarios(['tarde'])).toThrow(/unknown scenario tarde: choose from ceiling, ceiling-c5/);
+    expect(() => selectScenarios(['tarde'])).toThrow(/unknown scenario tarde: choose from ceiling, lookup-cached, ceiling-c5/);
   });
 
   it('alternates buy and sell of 1 share, pairs going round Stock1…Stock10, so no stock drifts', () => {

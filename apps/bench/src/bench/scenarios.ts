@@ -1,4 +1,7 @@
-/** The benchmark's scenarios, in the order they run. */
+/**
+ * The benchmark's scenarios, in the order they run: each ceiling just before the first scenario
+ * compared to it, so that the machine's drift between the two is as small as a round allows.
+ */
 export const SCENARIOS = [
   {
     name: 'ceiling',
@@ -9,28 +12,20 @@ export const SCENARIOS = [
     ceiling: null,
   },
   {
-    name: 'ceiling-c5',
-    description: 'the same ceiling at 5 connections',
-    request: 'GET /',
-    server: 'ceiling',
-    fixedConnections: 5,
-    ceiling: null,
-  },
-  {
-    name: 'ceiling-c64',
-    description: 'the same ceiling at 64 connections (for trade-c64)',
-    request: 'GET /',
-    server: 'ceiling',
-    fixedConnections: 64,
-    ceiling: null,
-  },
-  {
     name: 'lookup-cached',
     description: 'stock lookup served from the front end cache',
     request: 'GET /stocks?stock_name=Stock1',
     server: 'cache-on',
     fixedConnections: null,
     ceiling: 'ceiling',
+  },
+  {
+    name: 'ceiling-c5',
+    description: 'the same ceiling at 5 connections',
+    request: 'GET /',
+    server: 'ceiling',
+    fixedConnections: 5,
+    ceiling: null,
   },
   {
     name: 'lookup-cached-c5',
@@ -55,6 +50,14 @@ export const SCENARIOS = [
     server: 'cache-on',
     fixedConnections: null,
     ceiling: 'ceiling',
+  },
+  {
+    name: 'ceiling-c64',
+    description: 'the same ceiling at 64 connections (for trade-c64)',
+    request: 'GET /',
+    server: 'ceiling',
+    fixedConnections: 64,
+    ceiling: null,
   },
   {
     name: 'trade-c64',
