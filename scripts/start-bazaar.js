@@ -12,10 +12,9 @@ const { concurrently } = require('concurrently');
 
 const root = join(__dirname, '..');
 const main = (app) => join(root, 'dist', 'apps', app, 'src', 'main.js');
-const runtime = join(root, 'dist', 'libs', 'contracts', 'src', 'runtime.js');
-for (const file of [...['catalog', 'order', 'frontend'].map(main), runtime]) {
-  if (!existsSync(file)) {
-    console.error(`${file} is missing: run \`npm run build\` (npm install does it) first.`);
+for (const app of ['catalog', 'order', 'frontend']) {
+  if (!existsSync(main(app))) {
+    console.error(`${main(app)} is missing: run \`npm run build\` (npm install does it) first.`);
     process.exit(1);
   }
 }
@@ -34,9 +33,7 @@ if (!process.env.CLUSTER_TOKEN) {
 if (!process.env.LOG_FORMAT && process.stdout.isTTY) process.env.LOG_FORMAT = 'pretty';
 
 // `exec` so that signals reach node directly (and concurrently does not strip the quotes).
-// Every server app runs with the same node flags (see libs/contracts/src/runtime.ts).
-const { SERVER_NODE_FLAGS } = require(runtime);
-const node = `exec ${[process.execPath, ...SERVER_NODE_FLAGS].map((a) => JSON.stringify(a)).join(' ')}`;
+const node = `exec ${JSON.stringify(process.execPath)}`;
 const commands = [
   { name: 'catalog', command: `${node} ${JSON.stringify(main('catalog'))}` },
   ...replicaIds.map((id) => ({

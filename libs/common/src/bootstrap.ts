@@ -5,6 +5,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
 import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
@@ -44,7 +45,10 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   }
   @Module({ imports: [await spec.loadModule(), LoggingModule.forApp(spec.name), MetricsModule.forApp(spec.name)] })
   class ServerModule {}
-  const app = await NestFactory.create<NestExpressApplication>(ServerModule, { bodyParser: false, bufferLogs: true });
+  const app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter(), {
+    bodyParser: false,
+    bufferLogs: true,
+  });
   const logger = app.get(Logger);
   app.useLogger(logger);
   // No ETag on API answers: they are never revalidated, and hashing each body costs CPU per request.

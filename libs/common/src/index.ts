@@ -8,6 +8,7 @@ export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './http/request-context';
 export * from './http/request-observer';
+export * from './http/express-adapter';
 export * from './database/sqlite';
 export * from './logging/logging.module';
 export * from './metrics/metrics.module';

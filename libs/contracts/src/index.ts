@@ -1,6 +1,5 @@
 export * from './routes';
 export * from './limits';
-export * from './runtime';
 export * from './responses';
 export * from './dto/transforms';
 export * from './dto/stock-query.dto';

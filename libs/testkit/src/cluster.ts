@@ -5,7 +5,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Database, OPEN_READONLY } from 'sqlite3';
-import { SERVER_NODE_FLAGS } from '../../contracts/src/runtime';
 
 /** The repository root (found from here both in libs/ and in dist/libs/). */
 function findRoot(from: string): string {
@@ -249,7 +248,7 @@ export class Cluster {
     if (this.isRunning(name)) throw new Error(`${name} is already running`);
     const log = createWriteStream(join(this.dataDir, `${name}.log`), { flags: 'a' });
     const { PATH, HOME } = process.env;
-    const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, MAIN(app)], {
+    const child = spawn(process.execPath, [MAIN(app)], {
       env: { PATH: PATH ?? '', HOME: HOME ?? '', ...this.baseEnv(name), ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

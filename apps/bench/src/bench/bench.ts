@@ -10,7 +10,7 @@ import { productionEnv } from '../common/production-env';
 import { checkpoint, Interrupted, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
-import { selectScenarios, tradeBody, type Scenario } from './scenarios';
+import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario } from './scenarios';
 
 export interface BenchOptions {
   connections: number;
@@ -28,15 +28,20 @@ export const BENCH_DEFAULTS = { connections: 10, durationS: 10, warmupS: 3, runs
 const HOST = '127.0.0.1';
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
+interface Started {
+  url: string;
+  stop: () => Promise<void>;
+}
+
 /** Starts the ceiling app (built with the bench project) on a free port; resolves once it answers. */
-async function startCeiling(children: ChildRegistry): Promise<{ url: string; stop: () => Promise<void> }> {
+async function startCeiling(children: ChildRegistry, server: CeilingServer): Promise<Started> {
   const main = join(__dirname, '..', 'ceiling', 'main.js');
   if (!existsSync(main)) throw new Error(`the ceiling app is not built (no ${main}): run npx nest build bench`);
   const port = await freePort();
   const { PATH, HOME } = process.env;
   const child: ChildProcess = spawn(process.execPath, [main], {
     // The same environment as the bazaar's processes get from the testkit (no NODE_ENV either).
-    env: { PATH: PATH ?? '', HOME: HOME ?? '', CEILING_PORT: String(port), CEILING_HOST: HOST },
+    env: { PATH: PATH ?? '', HOME: HOME ?? '', CEILING_PORT: String(port), CEILING_HOST: HOST, CEILING_ADAPTER: CEILING_ADAPTERS[server] },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
@@ -75,10 +80,11 @@ async function prepareOrders(frontend: string): Promise<void> {
   }
 }
 
-function targetFor(scenario: Scenario, urls: { ceiling?: string; frontend?: string }): Target {
-  const base = scenario.server === 'ceiling' ? urls.ceiling : urls.frontend;
+function targetFor(scenario: Scenario, urls: Partial<Record<CeilingServer | 'frontend', string>>): Target {
+  const base = isCeiling(scenario) ? urls[scenario.server] : urls.frontend;
   if (!base) throw new Error(`no server for ${scenario.name}`);
   switch (scenario.name) {
+    case 'ceiling-adapter':
     case 'ceiling':
     case 'ceiling-c5':
     case 'ceiling-c64':
@@ -129,7 +135,7 @@ export async function runBench(
   const t0 = Date.now();
   const machine = machineInfo();
   const clusterEnv = productionEnv(TEST_ENV);
-  const needsCluster = scenarios.some((s) => s.server !== 'ceiling');
+  const needsCluster = scenarios.some((s) => !isCeiling(s));
   const record: BenchRecord = {
     version: 1,
     kind: 'bench',
@@ -188,7 +194,7 @@ export async function runBench(
       log('warm-up… ');
       await cannon(target, { connections, durationS: options.warmupS, signal });
     }
-    const onCluster = cluster !== undefined && scenario.server !== 'ceiling';
+    const onCluster = cluster !== undefined && !isCeiling(scenario);
     const before = onCluster ? await cacheStats(cluster.frontend) : null;
     log('measuring… ');
     const run = await cannon(target, { connections, durationS: options.durationS, signal });
@@ -224,8 +230,9 @@ export async function runBench(
    * background load affects both alike. The front end is restarted when the cache setting changes.
    */
   const body = async (cluster?: Cluster): Promise<void> => {
-    const ceiling = scenarios.some((s) => s.server === 'ceiling') ? await startCeiling(children) : undefined;
+    const ceilings = new Map<CeilingServer, Started>();
     try {
+      for (const s of scenarios) if (isCeiling(s) && !ceilings.has(s.server)) ceilings.set(s.server, await startCeiling(children, s.server));
       if (cluster && scenarios.some((s) => s.name === 'order-lookup' || s.name === 'trade')) {
         checkpoint(signal);
         await prepareOrders(cluster.frontend);
@@ -233,18 +240,19 @@ export async function runBench(
       let cache: 'on' | 'off' = 'on';
       for (let round = 0; round < options.runs; round++) {
         for (const s of scenarios) {
-          if (s.server !== 'ceiling' && cluster && s.server !== `cache-${cache}`) {
+          if (!isCeiling(s) && cluster && s.server !== `cache-${cache}`) {
             checkpoint(signal);
             cache = s.server === 'cache-off' ? 'off' : 'on';
             log(`restarting the front end with CACHE_ENABLED=${cache === 'on'}…\n`);
             await cluster.kill('frontend');
             await cluster.startFrontend({ CACHE_ENABLED: String(cache === 'on') });
           }
-          await measure(s, targetFor(s, { ceiling: ceiling?.url, frontend: cluster?.frontend }), round, cluster);
+          const urls = Object.fromEntries([...ceilings].map(([server, c]) => [server, c.url]));
+          await measure(s, targetFor(s, { ...urls, frontend: cluster?.frontend }), round, cluster);
         }
       }
     } finally {
-      await ceiling?.stop();
+      for (const c of ceilings.values()) await c.stop();
     }
   };
 

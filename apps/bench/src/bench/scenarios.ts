@@ -1,8 +1,18 @@
 /**
- * The benchmark's scenarios, in the order they run: each ceiling just before the first scenario
- * compared to it, so that the machine's drift between the two is as small as a round allows.
+ * The benchmark's scenarios, in the order they run: the adapter's ceiling first (for reference),
+ * then each ceiling just before the first scenario compared to it, so that the machine's drift
+ * between the two is as small as a round allows.
  */
 export const SCENARIOS = [
+  {
+    name: 'ceiling-adapter',
+    description:
+      "the same bare app on the bazaar's Express adapter (requests and responses born with Express's prototypes): what the adapter alone is worth",
+    request: 'GET /',
+    server: 'ceiling-adapter',
+    fixedConnections: null,
+    ceiling: 'ceiling',
+  },
   {
     name: 'ceiling',
     description: 'bare NestJS (platform-express) app, GET / → constant JSON',
@@ -80,6 +90,14 @@ export const SCENARIOS = [
 
 export type ScenarioName = (typeof SCENARIOS)[number]['name'];
 export type Scenario = (typeof SCENARIOS)[number];
+
+/** The ceiling apps, by the scenario `server` that names them: Nest's own adapter, or the bazaar's. */
+export const CEILING_ADAPTERS = { ceiling: 'nest', 'ceiling-adapter': 'bazaar' } as const;
+export type CeilingServer = keyof typeof CEILING_ADAPTERS;
+
+export function isCeiling(scenario: Scenario): scenario is Extract<Scenario, { server: CeilingServer }> {
+  return scenario.server in CEILING_ADAPTERS;
+}
 
 export const SCENARIO_NAMES: readonly ScenarioName[] = SCENARIOS.map((s) => s.name);
 

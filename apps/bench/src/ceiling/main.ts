@@ -1,13 +1,15 @@
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { BazaarExpressAdapter } from '@app/common/http/express-adapter';
 import { CeilingModule } from './ceiling.module';
 
 /**
  * The benchmark's ceiling: a bare NestJS app on platform-express (default settings, no global
  * pipes, filters, interceptors or Swagger) answering `GET /` with a constant JSON body. Whatever
  * the bazaar's front end does per request costs throughput relative to this. Started by
- * `npm run bench` as a child process: `CEILING_PORT` (required) and `CEILING_HOST` (default
- * 127.0.0.1).
+ * `npm run bench` as a child process: `CEILING_PORT` (required), `CEILING_HOST` (default
+ * 127.0.0.1) and `CEILING_ADAPTER=bazaar` to run it on the bazaar's Express adapter instead of
+ * Nest's (the `ceiling-adapter` scenario: what that adapter alone is worth).
  */
 async function main(): Promise<void> {
   const port = Number(process.env.CEILING_PORT);
@@ -16,7 +18,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const host = process.env.CEILING_HOST ?? '127.0.0.1';
-  const app = await NestFactory.create<NestExpressApplication>(CeilingModule, { logger: ['error', 'warn'] });
+  const options = { logger: ['error', 'warn'] as ('error' | 'warn')[] };
+  const app =
+    process.env.CEILING_ADAPTER === 'bazaar'
+      ? await NestFactory.create<NestExpressApplication>(CeilingModule, new BazaarExpressAdapter(), options)
+      : await NestFactory.create<NestExpressApplication>(CeilingModule, options);
   app.enableShutdownHooks();
   await app.listen(port, host);
   process.stdout.write(`ceiling listening on http://${host}:${port}\n`);
