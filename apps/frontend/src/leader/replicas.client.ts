@@ -18,6 +18,15 @@ import {
 } from '@app/contracts';
 import { Batcher, requestIdHeaders } from '@app/common';
 
+/**
+ * Trade batches under way to the leader at once. The leader handles every trade of a batch on its
+ * own (its catalog hop, log append and replication each batch by themselves), so a batch that
+ * leaves while another is under way joins the leader's next stage instead of waiting for the whole
+ * round trip of the one before: the hops pipeline. Each trade keeps its own idempotency key and
+ * retry, so nothing about exactly-once depends on batches going one at a time.
+ */
+export const FORWARDS_IN_FLIGHT = 4;
+
 /** The front end's HTTP calls to order replicas. Statuses are returned; transport errors thrown. */
 @Injectable()
 export class ReplicasClient {
@@ -69,8 +78,9 @@ export class ReplicasClient {
   }
 
   /**
-   * Forwards a trade to the leader of `epoch`. Concurrent trades travel together: everything
-   * submitted while a `POST /trade/batch` to that leader is under way goes in the next one.
+   * Forwards a trade to the leader of `epoch`. Concurrent trades travel together: a
+   * `POST /trade/batch` carries everything submitted since the last one left, and up to
+   * {@link FORWARDS_IN_FLIGHT} are under way at once.
    * Resolves with the trade's own status and answer; rejects when the leader cannot be reached
    * (refused, reset, timeout) — every trade of that request then retries on its own. The batch's
    * request carries the id of its first trade's request (`requestId`).
@@ -81,7 +91,10 @@ export class ReplicasClient {
     if (!batcher) {
       // One batcher per leader and epoch (a batch names its epoch); an election leaves the old ones idle.
       for (const [k, b] of this.tradeBatchers) if (b.idle) this.tradeBatchers.delete(k);
-      batcher = new Batcher((trades, requestId) => this.forwardBatch(replica, epoch, trades, requestId), { maxBatch: MAX_TRADE_BATCH });
+      batcher = new Batcher((trades, requestId) => this.forwardBatch(replica, epoch, trades, requestId), {
+        maxBatch: MAX_TRADE_BATCH,
+        maxInFlight: FORWARDS_IN_FLIGHT,
+      });
       this.tradeBatchers.set(key, batcher);
     }
     const { stock_name, trade_type, quantity } = dto;
