@@ -1,3 +1,4 @@
+import type { NestApplicationOptions } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { BazaarExpressAdapter } from '@app/common/http/express-adapter';
@@ -5,8 +6,8 @@ import { CeilingModule } from './ceiling.module';
 
 /**
  * The benchmark's ceiling: a bare NestJS app on platform-express (default settings, no global
- * pipes, filters, interceptors or Swagger) answering `GET /` with a constant JSON body. Whatever
- * the bazaar's front end does per request costs throughput relative to this. Started by
+ * pipes, filters, interceptors or Swagger) answering `GET /` with a constant JSON body: the
+ * reference the bench's ratios are taken against. Started by
  * `npm run bench` as a child process: `CEILING_PORT` (required), `CEILING_HOST` (default
  * 127.0.0.1) and `CEILING_ADAPTER=bazaar` to run it on the bazaar's Express adapter instead of
  * Nest's (the `ceiling-adapter` scenario: what that adapter alone is worth).
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const host = process.env.CEILING_HOST ?? '127.0.0.1';
-  const options = { logger: ['error', 'warn'] as ('error' | 'warn')[] };
+  const options: NestApplicationOptions = { logger: ['error', 'warn'] };
   const app =
     process.env.CEILING_ADAPTER === 'bazaar'
       ? await NestFactory.create<NestExpressApplication>(CeilingModule, new BazaarExpressAdapter(), options)

@@ -1,7 +1,7 @@
 import { createServer, IncomingMessage, ServerResponse } from 'node:http';
 import type { NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
-
+import type { Express } from 'express';
 
 /**
  * A constructor for node's `base` (IncomingMessage or ServerResponse) whose instances have
@@ -39,14 +39,14 @@ export class BazaarExpressAdapter extends ExpressAdapter {
       super.initHttpServer(options);
       return;
     }
-    const app = this.getInstance<{ request: object; response: object }>();
+    const app = this.getInstance<Express>();
     this.setHttpServer(
       createServer(
         {
           IncomingMessage: withPrototype(IncomingMessage, app.request),
           ServerResponse: withPrototype(ServerResponse, app.response),
         },
-        this.getInstance(),
+        app,
       ),
     );
   }
