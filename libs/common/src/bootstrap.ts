@@ -29,6 +29,7 @@ export interface ServerSpec<E extends CommonEnv> {
 
 /**
  * Starts one server app the same way everywhere:
+ * - on {@link BazaarExpressAdapter} (requests born with Express's prototypes: far less GC);
  * - JSON bodies parsed whatever the Content-Type (the seed's client sends none), bounded in size;
  * - structured logs (pino) with a request id that follows a request across hops;
  * - `GET /metrics` (Prometheus) with every request's latency;
