@@ -15,6 +15,11 @@ describe('failover, replication and recovery', () => {
     await c?.stop();
   });
 
+  const replicaShown = async (id: number, state: string) =>
+    ((await http(`${c.frontend}/leader`)).body.replicas as { id: number; state: string }[]).some(
+      (r) => r.id === id && r.state === state,
+    );
+
   it('leader killed during a load run: no client error, no lost or duplicate order, logs identical', async () => {
     expect(await c.leaderId()).toBe(3);
     const load = tradeLoad(c, { sessions: 5 });
@@ -34,6 +39,8 @@ describe('failover, replication and recovery', () => {
 
   it('follower killed, orders placed, follower restarted: it catches up and all logs are identical', async () => {
     await c.kill('order-1');
+    // GET /leader shows each replica as of the last heartbeat, though no election happens.
+    await waitFor('replica 1 shown down', () => replicaShown(1, 'down'));
     const load = tradeLoad(c, { sessions: 3, perSession: 40 });
     const { acked, errors } = await load.done;
     expect(errors).toEqual([]);
@@ -42,6 +49,8 @@ describe('failover, replication and recovery', () => {
     await c.waitReady(1);
     // Ready means recovered: it already holds every order acknowledged before it started.
     expect((await c.orderTable(1)).length).toBeGreaterThanOrEqual(acked.length);
+    await waitFor('replica 1 shown ready', () => replicaShown(1, 'ready'));
+    expect((await http(`${c.frontend}/leader`)).body).toMatchObject({ leader: 3 });
     const log = await c.converged();
     await expectConsistent(c, log, acked);
   });

@@ -1,13 +1,12 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { EpochStore } from './epoch.store';
-import { ReplicasClient } from './replicas.client';
+import { ProbedState, ReplicasClient } from './replicas.client';
 
 export interface Leader extends ReplicaAddress {
   epoch: number;
 }
 
-type ReplicaState = LeaderResponse['replicas'][number]['state'];
 
 /**
  * Chooses the leader of the order replicas.
@@ -23,7 +22,7 @@ export class LeaderElectionService {
   private readonly logger = new Logger(LeaderElectionService.name);
   private leader: Leader | null = null;
   private electing?: Promise<Leader | null>;
-  private readonly states = new Map<number, ReplicaState>();
+  private readonly states = new Map<number, ProbedState>();
   private changes = 0;
 
   constructor(
@@ -40,11 +39,17 @@ export class LeaderElectionService {
     return this.changes;
   }
 
-  /** Called on the heartbeat interval: re-elects when there is no leader or it stopped answering. */
+  /**
+   * Called on the heartbeat interval: pings every replica, so `GET /leader` shows each one as of
+   * the last interval, and re-elects when there is no leader or it stopped answering.
+   */
   async check(): Promise<void> {
     if (this.electing) return;
     const leader = this.leader;
-    if (leader && (await this.replicas.ping(leader))) return;
+    const probed = await Promise.all(this.replicas.replicas.map((r) => this.replicas.probe(r)));
+    // An election that started meanwhile records its own, fresher probes.
+    if (!this.electing) this.replicas.replicas.forEach((r, i) => this.states.set(r.id, probed[i]));
+    if (leader && probed[this.replicas.replicas.findIndex((r) => r.id === leader.id)] === 'ready') return;
     if (leader !== this.leader) return; // changed while we pinged
     await this.elect(leader ? `leader ${leader.id} stopped answering` : 'no leader');
   }

@@ -6,6 +6,7 @@ import { firstValueFrom } from 'rxjs';
 import {
   BatchItemResult,
   FrontendEnv,
+  LeaderResponse,
   MAX_TRADE_BATCH,
   OrderQueryResponse,
   OrderRoutes,
@@ -27,6 +28,9 @@ import { Batcher, requestIdHeaders } from '@app/common';
  */
 export const FORWARDS_IN_FLIGHT = 4;
 
+/** What a `/ping` says about a replica. */
+export type ProbedState = Exclude<LeaderResponse['replicas'][number]['state'], 'leader'>;
+
 /** The front end's HTTP calls to order replicas. Statuses are returned; transport errors thrown. */
 @Injectable()
 export class ReplicasClient {
@@ -46,11 +50,16 @@ export class ReplicasClient {
 
   /** True when the replica answers `/ping` with 200 (up, database reachable, recovered). */
   async ping(replica: ReplicaAddress): Promise<boolean> {
+    return (await this.probe(replica)) === 'ready';
+  }
+
+  /** `/ping` as a state: 200 is ready, any other answer not ready (recovering), no answer down. */
+  async probe(replica: ReplicaAddress): Promise<ProbedState> {
     try {
       const res = await firstValueFrom(this.http.get(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs }));
-      return res.status === 200;
+      return res.status === 200 ? 'ready' : 'not_ready';
     } catch {
-      return false;
+      return 'down';
     }
   }
 

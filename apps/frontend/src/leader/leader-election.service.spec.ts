@@ -1,0 +1,85 @@
+import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { EpochStore } from './epoch.store';
+import { LeaderElectionService } from './leader-election.service';
+import { ProbedState, ReplicasClient } from './replicas.client';
+
+/** Three replicas whose `/ping` answers the test sets; announcements are accepted by whoever is up. */
+function fakeReplicas() {
+  const replicas: ReplicaAddress[] = [1, 2, 3].map((id) => ({ id, url: `http://127.0.0.1:${20000 + id}` }));
+  const states = new Map<number, ProbedState>(replicas.map((r) => [r.id, 'ready']));
+  const leading = new Map<number, number>(); // replica id → epoch it was named leader of
+  const client: Partial<ReplicasClient> = {
+    replicas,
+    probe: async (r) => states.get(r.id)!,
+    ping: async (r) => states.get(r.id) === 'ready',
+    status: async (r): Promise<ReplicaStatus | null> =>
+      states.get(r.id) === 'down'
+        ? null
+        : {
+            id: r.id,
+            role: leading.has(r.id) ? 'leader' : 'follower',
+            ready: states.get(r.id) === 'ready',
+            epoch: leading.get(r.id) ?? 0,
+            leader: null,
+            last_no: 0,
+            last_epoch: 0,
+            commit_no: 0,
+          },
+    announce: async (r, leader, epoch) => {
+      if (states.get(r.id) === 'down') return false;
+      if (r.id === leader) leading.set(r.id, epoch);
+      return true;
+    },
+  };
+  return { client: client as ReplicasClient, states };
+}
+
+function fakeEpochs(): EpochStore {
+  let epoch = 0;
+  return { next: (above: number) => (epoch = Math.max(epoch, above) + 1) } as Partial<EpochStore> as EpochStore;
+}
+
+describe('LeaderElectionService', () => {
+  it('elects the highest-id ready replica and keeps it while it answers', async () => {
+    const { client, states } = fakeReplicas();
+    states.set(3, 'not_ready');
+    const election = new LeaderElectionService(client, fakeEpochs());
+    await election.check();
+    expect(election.current).toMatchObject({ id: 2, epoch: 1 });
+    states.set(3, 'ready');
+    await election.check();
+    expect(election.current).toMatchObject({ id: 2, epoch: 1 }); // sticky
+    states.set(2, 'down');
+    await election.check();
+    expect(election.current).toMatchObject({ id: 3, epoch: 2 });
+  });
+
+  it("refreshes every replica's state on each heartbeat, not only at elections", async () => {
+    const { client, states } = fakeReplicas();
+    const election = new LeaderElectionService(client, fakeEpochs());
+    await election.check();
+    const described = () => election.describe().map((r) => r.state);
+    expect(described()).toEqual(['ready', 'ready', 'leader']);
+
+    states.set(1, 'down');
+    states.set(2, 'not_ready');
+    await election.check();
+    expect(election.current).toMatchObject({ id: 3, epoch: 1 }); // no election for a follower
+    expect(described()).toEqual(['down', 'not_ready', 'leader']);
+
+    states.set(1, 'ready');
+    states.set(2, 'ready');
+    await election.check();
+    expect(described()).toEqual(['ready', 'ready', 'leader']);
+  });
+
+  it('reports the old leader as down once another is elected', async () => {
+    const { client, states } = fakeReplicas();
+    const election = new LeaderElectionService(client, fakeEpochs());
+    await election.check();
+    states.set(3, 'down');
+    await election.check();
+    expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+    expect(election.describe().map((r) => r.state)).toEqual(['ready', 'leader', 'down']);
+  });
+});
