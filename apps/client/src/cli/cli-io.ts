@@ -12,6 +12,6 @@ export interface CliIo {
    * removes it. Absent in tests.
    */
   onInterrupt?(handler: () => void): () => void;
-  /** Injected for tests; defaults to the global `fetch`. */
+  /** Injected for tests: a fake `fetch` that requests go through instead of `node:http`. */
   fetchImpl?: FetchLike;
 }

@@ -1,4 +1,8 @@
+import { types } from 'node:util';
 import { FrontendRoutes, IDEMPOTENCY_KEY_HEADER } from '@app/contracts/routes';
+import { fetchTransport, nodeHttpTransport, type FetchLike, type Transport } from './transport';
+
+export type { FetchLike } from './transport';
 
 /** The request types the client measures. */
 export type RequestType = 'lookup' | 'trade' | 'order_check';
@@ -24,14 +28,12 @@ export interface TransportFailure {
 
 export type HttpOutcome = HttpResponse | TransportFailure;
 
-export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
-
 export interface BazaarClientOptions {
   /** Front end base URL, e.g. `http://127.0.0.1:30001`. */
   url: string;
   /** Per-request timeout (whole exchange, body included). */
   timeoutMs: number;
-  /** Injected for tests; defaults to Node's global `fetch` (undici, keep-alive). */
+  /** Injected for tests: a fake `fetch` that requests go through instead of {@link nodeHttpTransport}. */
   fetchImpl?: FetchLike;
 }
 
@@ -39,20 +41,20 @@ export const DEFAULT_URL = 'http://127.0.0.1:30001';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /**
- * The public API of the bazaar, as a thin typed wrapper over `fetch`. It never throws for an
+ * The public API of the bazaar, as a thin typed wrapper over HTTP. It never throws for an
  * HTTP status or a transport failure: every call resolves to an {@link HttpOutcome} with the
  * measured latency, and callers decide what counts as an error.
  */
 export class BazaarClient {
   private readonly base: URL;
   private readonly timeoutMs: number;
-  private readonly fetchImpl: FetchLike;
+  private readonly transport: Transport;
 
   constructor(options: BazaarClientOptions) {
     // A trailing slash makes relative routes resolve under any path prefix the URL carries.
     this.base = new URL(options.url.endsWith('/') ? options.url : `${options.url}/`);
     this.timeoutMs = options.timeoutMs;
-    this.fetchImpl = options.fetchImpl ?? ((input, init) => fetch(input, init));
+    this.transport = options.fetchImpl ? fetchTransport(options.fetchImpl) : nodeHttpTransport();
   }
 
   /** `GET /stocks?stock_name=S`. */
@@ -87,15 +89,8 @@ export class BazaarClient {
     const start = process.hrtime.bigint();
     const elapsedUs = (): number => Number(process.hrtime.bigint() - start) / 1000;
     try {
-      const response = await this.fetchImpl(url.toString(), {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      // Always read the body: it completes the measurement and frees the keep-alive connection.
-      const text = await response.text();
-      return { kind: 'response', status: response.status, body: parseJson(text), text, latencyUs: elapsedUs() };
+      const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs });
+      return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs() };
     } catch (err: unknown) {
       return { kind: 'transport', error: describeTransportError(err, this.timeoutMs), latencyUs: elapsedUs() };
     }
@@ -111,15 +106,18 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A one-line reason for a failed fetch: the system error code when there is one. */
+/** A one-line reason for a failed exchange: the system error code when there is one. */
 export function describeTransportError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error) {
+  // isNativeError also knows errors made in another realm (node core's, under jest's sandbox).
+  if (err instanceof Error || types.isNativeError(err)) {
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return `timeout after ${timeoutMs} ms`;
-    // undici wraps socket errors: TypeError('fetch failed', { cause: Error & { code } }).
+    // node:http errors carry the code; undici (fetch) wraps them: TypeError('fetch failed', { cause }).
+    const code = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'string') return code;
     const cause: unknown = (err as Error & { cause?: unknown }).cause;
-    if (cause instanceof Error) {
-      const code = (cause as Error & { code?: unknown }).code;
-      return typeof code === 'string' ? code : cause.message;
+    if (cause instanceof Error || types.isNativeError(cause)) {
+      const causeCode = (cause as Error & { code?: unknown }).code;
+      return typeof causeCode === 'string' ? causeCode : cause.message;
     }
     return err.message;
   }

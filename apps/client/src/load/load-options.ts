@@ -58,7 +58,7 @@ export interface LoadOptions {
    * 100 bytes of memory, and the result's JSON grows by as much.
    */
   recordSamples?: boolean;
-  /** Injected for tests; defaults to the global `fetch`. */
+  /** Injected for tests: a fake `fetch` that requests go through instead of `node:http`. */
   fetchImpl?: FetchLike;
 }
 

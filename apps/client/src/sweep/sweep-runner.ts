@@ -37,7 +37,7 @@ export interface SweepOptions {
   /** Called as each run finishes. */
   onPoint?: (point: SweepPoint, index: number) => void;
   progressIntervalMs?: number;
-  /** Injected for tests; defaults to the global `fetch`. */
+  /** Injected for tests: a fake `fetch` that requests go through instead of `node:http`. */
   fetchImpl?: FetchLike;
 }
 
