@@ -1,7 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { firstValueFrom } from 'rxjs';
 import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
 import { Batcher, requestIdHeaders } from '@app/common';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
@@ -41,7 +40,10 @@ export class CacheInvalidationService {
     const body: InvalidateBatchDto = { stock_names: [...new Set(names)] };
     let delivered = false;
     try {
-      const res = await firstValueFrom(this.http.post(this.url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) }));
+      const res = await this.http.axiosRef.post(this.url, body, {
+        timeout: this.timeoutMs,
+        headers: requestIdHeaders(requestId),
+      });
       delivered = res.status === 200;
       if (!delivered) this.logger.warn(`invalidation of ${body.stock_names.join(', ')} answered ${res.status}`);
     } catch (err) {

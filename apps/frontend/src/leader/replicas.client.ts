@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AxiosResponse } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import {
   BatchItemResult,
   FrontendEnv,
@@ -56,7 +55,7 @@ export class ReplicasClient {
   /** `/ping` as a state: 200 is ready, any other answer not ready (recovering), no answer down. */
   async probe(replica: ReplicaAddress): Promise<ProbedState> {
     try {
-      const res = await firstValueFrom(this.http.get(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs }));
+      const res = await this.http.axiosRef.get(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs });
       return res.status === 200 ? 'ready' : 'not_ready';
     } catch {
       return 'down';
@@ -65,9 +64,9 @@ export class ReplicasClient {
 
   async status(replica: ReplicaAddress): Promise<ReplicaStatus | null> {
     try {
-      const res = await firstValueFrom(
-        this.http.get<ReplicaStatus>(`${replica.url}/${OrderRoutes.status}`, { timeout: this.pingTimeoutMs }),
-      );
+      const res = await this.http.axiosRef.get<ReplicaStatus>(`${replica.url}/${OrderRoutes.status}`, {
+        timeout: this.pingTimeoutMs,
+      });
       return res.status === 200 ? res.data : null;
     } catch {
       return null;
@@ -77,9 +76,10 @@ export class ReplicasClient {
   /** Announces the leader of `epoch`; true when the replica accepted it. */
   async announce(replica: ReplicaAddress, leader: number, epoch: number): Promise<boolean> {
     try {
-      const res = await firstValueFrom(
-        this.http.get(`${replica.url}/${OrderRoutes.leader}`, { params: { leader, epoch }, timeout: this.pingTimeoutMs }),
-      );
+      const res = await this.http.axiosRef.get(`${replica.url}/${OrderRoutes.leader}`, {
+        params: { leader, epoch },
+        timeout: this.pingTimeoutMs,
+      });
       return res.status === 200;
     } catch {
       return false;
@@ -117,24 +117,21 @@ export class ReplicasClient {
     requestId: string | undefined,
   ): Promise<BatchItemResult[]> {
     const body: ReplicaTradeBatchDto = { epoch, trades };
-    const res = await firstValueFrom(
-      this.http.post<TradeBatchResponse & BatchItemResult>(`${replica.url}/${OrderRoutes.tradeBatch}`, body, {
-        timeout: this.forwardTimeoutMs,
-        headers: requestIdHeaders(requestId),
-      }),
-    );
+    const url = `${replica.url}/${OrderRoutes.tradeBatch}`;
+    const res = await this.http.axiosRef.post<TradeBatchResponse & BatchItemResult>(url, body, {
+      timeout: this.forwardTimeoutMs,
+      headers: requestIdHeaders(requestId),
+    });
     if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
     // Refused as a whole (recovering, unauthorized, …): each trade of it gets that answer.
     return trades.map(() => ({ status: res.status, message: res.data?.message, code: res.data?.code }));
   }
 
   query(replica: ReplicaAddress, orderNo: number, requestId?: string): Promise<AxiosResponse<OrderQueryResponse>> {
-    return firstValueFrom(
-      this.http.get<OrderQueryResponse>(`${replica.url}/${OrderRoutes.query}`, {
-        params: { order_no: orderNo },
-        timeout: this.forwardTimeoutMs,
-        headers: requestIdHeaders(requestId),
-      }),
-    );
+    return this.http.axiosRef.get<OrderQueryResponse>(`${replica.url}/${OrderRoutes.query}`, {
+      params: { order_no: orderNo },
+      timeout: this.forwardTimeoutMs,
+      headers: requestIdHeaders(requestId),
+    });
   }
 }

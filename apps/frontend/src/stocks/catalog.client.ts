@@ -1,7 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { firstValueFrom } from 'rxjs';
 import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo } from '@app/contracts';
 import { InvalidInput, requestIdHeaders, StockNotFound, Unavailable } from '@app/common';
 
@@ -20,9 +19,10 @@ export class CatalogClient {
   async query(stockName: string, requestId?: string): Promise<StockInfo> {
     let res;
     try {
-      res = await firstValueFrom(
-        this.http.get<CatalogQueryResponse>(this.url, { params: { stock_name: stockName }, headers: requestIdHeaders(requestId) }),
-      );
+      res = await this.http.axiosRef.get<CatalogQueryResponse>(this.url, {
+        params: { stock_name: stockName },
+        headers: requestIdHeaders(requestId),
+      });
     } catch (err) {
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
     }

@@ -2,7 +2,6 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { AxiosResponse } from 'axios';
-import { firstValueFrom } from 'rxjs';
 import {
   BatchItemResult,
   CatalogRoutes,
@@ -38,11 +37,11 @@ export class PeersClient {
   }
 
   private get<T>(url: string, params?: object, timeout = this.timeoutMs): Promise<AxiosResponse<T>> {
-    return firstValueFrom(this.http.get<T>(url, { params, timeout }));
+    return this.http.axiosRef.get<T>(url, { params, timeout });
   }
 
   private post<T>(url: string, body: object, requestId?: string): Promise<AxiosResponse<T>> {
-    return firstValueFrom(this.http.post<T>(url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) }));
+    return this.http.axiosRef.post<T>(url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) });
   }
 
   /** Status of one peer, or null when it cannot be reached. */
