@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, http } from './support/cluster';
+import { Cluster, freePort, http } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
 import { appMain, killAllStarted, RunResult, runNode } from './support/process';
 
@@ -85,6 +85,16 @@ describe('client CLI against a real cluster', () => {
     const order = await client(['order', '999999', '--url', c.frontend]);
     expectExit(order, 1);
     expect(JSON.parse(order.stdout)).toEqual({ error: { code: 404, message: 'order not found' } });
+  });
+
+  it('with no bazaar at the URL, lookup and load report the refused connection and exit 1', async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const lookup = await client(['lookup', 'Stock1', '--url', nowhere], 20000);
+    expectExit(lookup, 1);
+    expect(lookup.stderr).toMatch(/^error: request failed: ECONNREFUSED/);
+    const load = await client(['load', '--sessions', '2', '--iterations', '3', '--url', nowhere], 20000);
+    expectExit(load, 1);
+    expect(load.stdout).toContain('lookup: ECONNREFUSED');
   });
 
   it.each([

@@ -63,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   program
     .command('eval')
     .description(
-      'the evaluation sweep with the cache on, then off (a fresh cluster each), then a failure run (leader and a follower killed ' +
+      'the evaluation sweep with the cache on, then off (a fresh cluster for every p), then a failure run (leader and a follower killed ' +
         'and restarted under load); writes results.json, summary.md and SVG plots to <out>/eval-<timestamp>/',
     )
     .option('--sessions <n>', `concurrent sessions (default ${EVAL_DEFAULTS.sessions})`, intIn(1, 1000))

@@ -163,7 +163,7 @@ export function evalMarkdown(record: EvalRecord): string {
     `- machine: ${formatMachine(record.machine)}; other processes used ${(record.background_cpu * 100).toFixed(0)} % of the CPU just before the run`,
     `- versions: ${formatVersions(record.versions)}`,
     `- commit: ${record.git.commit ?? 'unknown'}${record.git.dirty ? ' (with uncommitted changes)' : ''}`,
-    `- cluster: a fresh one per phase (catalog, 3 order replicas, front end) on loopback, the built apps, ` +
+    `- cluster: a fresh one for every p of each sweep, so each starts from the initial catalog, and one for the failure run (catalog, 3 order replicas, front end) on loopback, the built apps, ` +
       `environment ${Object.entries(record.cluster_env).map(([k, v]) => `${k}=${v}`).join(' ')}; the client runs in the same process as this harness`,
     `- load: ${c.sessions} sessions; each p runs ${stop}; seed ${c.seed} (run i of both sweeps uses the same derived seed, so they send the same lookups)` +
       `${c.warmup_s ? `; each cluster first warmed up with ${c.warmup_s} s of load at p = 0.5, not recorded` : ''}`,

@@ -13,6 +13,7 @@ import { renderSvg } from '../common/plot';
 import { failureSpec, hitRatioSpec, latencySpec, thinSamples } from './eval-plots';
 import { evalMarkdown, type EvalRecord } from './eval-summary';
 import { DEFAULT_SCHEDULE, failureRun, parseSamplesCsv, samplesCsv, type FailureRunResult } from './failure-run';
+import { mergeSweeps } from './merge-sweeps';
 
 export interface EvalOptions {
   sessions: number;
@@ -48,7 +49,7 @@ function seconds(fromMs: number): number {
 }
 
 /**
- * `npm run eval`: the sweep with the cache on and then off (a fresh cluster each), then the
+ * `npm run eval`: the sweep with the cache on and then off (a fresh cluster for every p), then the
  * failure run (a fresh cluster), then results.json, summary.md and the plots in
  * `<outDir>/eval-<timestamp>/`. Partial results are written when interrupted or on an error.
  * Resolves to the exit code.
@@ -106,44 +107,61 @@ export async function runEval(
   const stop = options.iterations !== undefined ? `${options.iterations} iterations/session` : `${options.durationS} s`;
   log(`sweep: ${options.sessions} sessions, p = ${options.ps.join(', ')}, ${stop} per p, seed ${seed}\n`);
 
+  /**
+   * One p of the sweep on its own fresh cluster, so every p starts from the initial catalog. On
+   * one cluster the stocks' quantities drift from run to run, and a stock bought down to exactly 0
+   * stays there (a session trades only a stock it finds in stock): by p = 0.8 every stock was
+   * sold out and no trade was tried at all.
+   */
+  const sweepPointOnFreshCluster = (cache: 'on' | 'off', p: number, index: number): Promise<SweepResult> => {
+    log(`\n[cache ${cache}] p=${p}: starting a fresh cluster…\n`);
+    return withCluster(
+      { env: EVAL_ENV, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
+      children,
+      async (c) => {
+        if (options.warmupS > 0) {
+          // JIT, connection pools and SQLite pages warm, so that the run is not measured cold.
+          log(`[cache ${cache}] warm-up: ${options.warmupS} s at p=0.5, not recorded… `);
+          const warm = await runLoad({ url: c.frontend, sessions: options.sessions, p: 0.5, durationS: options.warmupS, seed: deriveSeed(seed, 3000 + index), signal });
+          log(`${warm.load_total.count} requests, ${warm.errors.total} errors\n`);
+          checkpoint(signal);
+        }
+        return runSweep({
+          url: c.frontend,
+          sessions: options.sessions,
+          ps: [p],
+          iterations: options.iterations,
+          durationS: options.iterations === undefined ? options.durationS : undefined,
+          // Run i of both sweeps gets the same seed, so they send the same lookups.
+          seed: deriveSeed(seed, index),
+          signal,
+          onRunStart: () => log(`[cache ${cache}] p=${p} (${index + 1}/${options.ps.length})… `),
+          onPoint: (pt) => {
+            const r = pt.result;
+            log(
+              `${r.requests.lookup.count} lookups, ${r.requests.trade.count} trades, ${r.load_total.throughput_rps.toFixed(0)} req/s, ` +
+                `${r.errors.total} errors${pt.hit_ratio === null ? '' : `, hit ratio ${(pt.hit_ratio * 100).toFixed(1)} %`}\n`,
+            );
+          },
+        });
+      },
+      join(dir, 'logs', `sweep-cache-${cache}-p${p}`),
+    );
+  };
+
   let failureSamples: Parameters<typeof samplesCsv>[0] = [];
   const t0 = Date.now();
   try {
     for (const cache of ['on', 'off'] as const) {
-      checkpoint(signal);
       const phaseStart = Date.now();
-      log(`\n[cache ${cache}] starting a fresh cluster…\n`);
-      const sweep = await withCluster(
-        { env: EVAL_ENV, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
-        children,
-        async (c) => {
-          if (options.warmupS > 0) {
-            // JIT, connection pools and SQLite pages warm, so that the first p is not measured cold.
-            log(`[cache ${cache}] warm-up: ${options.warmupS} s at p=0.5, not recorded… `);
-            const warm = await runLoad({ url: c.frontend, sessions: options.sessions, p: 0.5, durationS: options.warmupS, seed: deriveSeed(seed, 2000), signal });
-            log(`${warm.load_total.count} requests, ${warm.errors.total} errors\n`);
-            checkpoint(signal);
-          }
-          return runSweep({
-            url: c.frontend,
-            sessions: options.sessions,
-            ps: options.ps,
-            iterations: options.iterations,
-            durationS: options.iterations === undefined ? options.durationS : undefined,
-            seed,
-            signal,
-            onRunStart: (i, p) => log(`[cache ${cache}] p=${p} (${i + 1}/${options.ps.length})… `),
-            onPoint: (pt) => {
-              const r = pt.result;
-              log(
-                `${r.requests.lookup.count} lookups, ${r.requests.trade.count} trades, ${r.load_total.throughput_rps.toFixed(0)} req/s, ` +
-                  `${r.errors.total} errors${pt.hit_ratio === null ? '' : `, hit ratio ${(pt.hit_ratio * 100).toFixed(1)} %`}\n`,
-              );
-            },
-          });
-        },
-        join(dir, 'logs', `sweep-cache-${cache}`),
-      );
+      const runs: SweepResult[] = [];
+      for (const [i, p] of options.ps.entries()) {
+        checkpoint(signal);
+        const run = await sweepPointOnFreshCluster(cache, p, i);
+        runs.push(run);
+        if (run.interrupted) break;
+      }
+      const sweep = mergeSweeps(runs, options.ps, seed);
       record.sweeps[cache === 'on' ? 'cache_on' : 'cache_off'] = sweep;
       record.table.push(...sweep.table);
       if (sweep.warnings.length > 0) log(sweep.warnings.map((w) => `warning: ${w}\n`).join(''));

@@ -9,13 +9,15 @@ interface FakeOptions {
   cacheEnabled?: boolean;
   /** Status for GET /cache/stats instead of the stats (e.g. 404 for a front end without it). */
   statsStatus?: number;
+  /** How many stocks (Stock1, Stock2, …) start sold out. */
+  soldOut?: number;
 }
 
 /** An in-memory bazaar with a cache in front of it (hits, misses, invalidations), behind a fake `fetch`. */
 function fakeBazaar(options: FakeOptions = {}) {
   const enabled = options.cacheEnabled ?? true;
   const stocks = new Map<string, StockInfo>();
-  for (let i = 1; i <= 10; i++) stocks.set(`Stock${i}`, { stock_name: `Stock${i}`, price: 9.99 * i, trade_volume: 0, quantity: 100 });
+  for (let i = 1; i <= 10; i++) stocks.set(`Stock${i}`, { stock_name: `Stock${i}`, price: 9.99 * i, trade_volume: 0, quantity: i <= (options.soldOut ?? 0) ? 0 : 100 });
   const cached = new Set<string>();
   const stats: CacheStats = { enabled, capacity: 100, size: 0, hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0 };
   const orders = new Map<number, OrderInfo>();
@@ -152,6 +154,17 @@ describe('runSweep', () => {
     expect(result.points.map((p) => p.hit_ratio)).toEqual([null, null]);
     expect(result.table.map((r) => r.cache)).toEqual(['off', 'off']);
     expect(result.passed).toBe(true);
+  });
+
+  it('warns about a run in which many lookups found their stock sold out, and so traded less than p', async () => {
+    const result = await runSweep({ ps: [0, 0.2, 0.8], iterations: 20, seed: 3, fetchImpl: fakeBazaar({ soldOut: 8 }).fetchImpl });
+    expect(result.warnings).toEqual([
+      expect.stringMatching(/^p=0\.2: \d+ % of lookups found their stock sold out and tried no trade/),
+      expect.stringMatching(/^p=0\.8: \d+ % of lookups found their stock sold out and tried no trade/),
+    ]);
+    expect(result.passed).toBe(true);
+    const fine = await runSweep({ ps: [0.8], iterations: 20, seed: 3, fetchImpl: fakeBazaar().fetchImpl });
+    expect(fine.warnings).toEqual([]);
   });
 
   it('goes on without hit ratios, with a warning, when the front end has no /cache/stats', async () => {

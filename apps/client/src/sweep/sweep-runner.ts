@@ -108,13 +108,33 @@ export interface SweepResult {
   cache_enabled: boolean | null;
   points: SweepPoint[];
   table: SweepRow[];
-  /** Problems reading `GET /cache/stats` (the sweep goes on without hit ratios). */
+  /**
+   * Problems reading `GET /cache/stats` (the sweep goes on without hit ratios), and runs in which
+   * many lookups found their stock sold out (fewer trades than p asks for).
+   */
   warnings: string[];
   /** True when the sweep was stopped before every p had run. */
   interrupted: boolean;
   timing: { finished_at: string; wall_s: number };
   /** Every run passed (no error, mismatch or missing order) and none was skipped. */
   passed: boolean;
+}
+
+/** Share of a run's lookups that found the stock sold out above which the sweep warns. */
+export const SOLD_OUT_WARNING_SHARE = 0.2;
+
+/**
+ * A session trades only a stock it finds in stock, and a stock bought down to exactly 0 stays
+ * there, so on one bazaar later runs find more of them sold out and try fewer trades than p says.
+ */
+function soldOutWarning(p: number, result: LoadResult): string | null {
+  const lookups = result.requests.lookup.count;
+  const share = lookups === 0 ? 0 : result.trades.skipped_sold_out / lookups;
+  if (p === 0 || share <= SOLD_OUT_WARNING_SHARE) return null;
+  return (
+    `p=${p}: ${(share * 100).toFixed(0)} % of lookups found their stock sold out and tried no trade, so this run traded ` +
+    `less than p asks for (stock quantities carry over from run to run; a fresh bazaar per p avoids it, as npm run eval does)`
+  );
 }
 
 function validatePs(ps: readonly number[]): number[] {
@@ -251,6 +271,8 @@ export async function runSweep(options: SweepOptions = {}): Promise<SweepResult>
       result,
     };
     points.push(point);
+    const soldOut = soldOutWarning(p, result);
+    if (soldOut) warnings.push(soldOut);
     options.onPoint?.(point, i);
     if (result.interrupted) break;
   }
