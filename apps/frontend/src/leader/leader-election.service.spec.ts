@@ -1,6 +1,7 @@
+import { jest } from '@jest/globals';
 import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { EpochStore } from './epoch.store';
-import { LeaderElectionService } from './leader-election.service';
+import { LeaderElectionService, STATE_REFRESH_MS } from './leader-election.service';
 import { ProbedState, ReplicasClient } from './replicas.client';
 
 /** Three replicas whose `/ping` answers the test sets; announcements are accepted by whoever is up. */
@@ -54,23 +55,40 @@ describe('LeaderElectionService', () => {
     expect(election.current).toMatchObject({ id: 3, epoch: 2 });
   });
 
-  it("refreshes every replica's state on each heartbeat, not only at elections", async () => {
-    const { client, states } = fakeReplicas();
-    const election = new LeaderElectionService(client, fakeEpochs());
-    await election.check();
-    const described = () => election.describe().map((r) => r.state);
-    expect(described()).toEqual(['ready', 'ready', 'leader']);
+  it("refreshes the other replicas' states from the heartbeat, at most once per STATE_REFRESH_MS", async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const { client, states } = fakeReplicas();
+      const probe = jest.spyOn(client, 'probe');
+      const election = new LeaderElectionService(client, fakeEpochs());
+      await election.check();
+      const described = () => election.describe().map((r) => r.state);
+      expect(described()).toEqual(['ready', 'ready', 'leader']);
 
-    states.set(1, 'down');
-    states.set(2, 'not_ready');
-    await election.check();
-    expect(election.current).toMatchObject({ id: 3, epoch: 1 }); // no election for a follower
-    expect(described()).toEqual(['down', 'not_ready', 'leader']);
+      states.set(1, 'down');
+      states.set(2, 'not_ready');
+      probe.mockClear();
+      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS);
+      await election.check();
+      expect(probe.mock.calls.map(([r]) => r.id)).toEqual([1, 2, 3]);
+      expect(election.current).toMatchObject({ id: 3, epoch: 1 }); // no election for a follower
+      expect(described()).toEqual(['down', 'not_ready', 'leader']);
 
-    states.set(1, 'ready');
-    states.set(2, 'ready');
-    await election.check();
-    expect(described()).toEqual(['ready', 'ready', 'leader']);
+      // Within the period only the leader is pinged.
+      states.set(1, 'ready');
+      states.set(2, 'ready');
+      probe.mockClear();
+      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS + STATE_REFRESH_MS / 2);
+      await election.check();
+      expect(probe.mock.calls.map(([r]) => r.id)).toEqual([3]);
+      expect(described()).toEqual(['down', 'not_ready', 'leader']);
+
+      jest.setSystemTime(1_000_000 + 2 * STATE_REFRESH_MS);
+      await election.check();
+      expect(described()).toEqual(['ready', 'ready', 'leader']);
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('reports the old leader as down once another is elected', async () => {
