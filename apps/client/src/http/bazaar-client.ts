@@ -70,7 +70,7 @@ export class BazaarClient {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (idempotencyKey !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = idempotencyKey;
     const body = JSON.stringify({ stock_name: stockName, trade_type: tradeType, quantity });
-    return this.send('POST', url, body, headers);
+    return this.send('POST', url, body, headers, idempotencyKey !== undefined);
   }
 
   /** `GET /cache/stats`: the front end's cache counters (used by the sweep for hit ratios). */
@@ -85,11 +85,18 @@ export class BazaarClient {
     return this.send('GET', url);
   }
 
-  private async send(method: string, url: URL, body?: string, headers?: Record<string, string>): Promise<HttpOutcome> {
+  /** `idempotent`: sending it twice does what sending it once does (every GET; a keyed trade). */
+  private async send(
+    method: string,
+    url: URL,
+    body?: string,
+    headers?: Record<string, string>,
+    idempotent = method === 'GET',
+  ): Promise<HttpOutcome> {
     const start = process.hrtime.bigint();
     const elapsedUs = (): number => Number(process.hrtime.bigint() - start) / 1000;
     try {
-      const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs });
+      const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent });
       return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs() };
     } catch (err: unknown) {
       return { kind: 'transport', error: describeTransportError(err, this.timeoutMs), latencyUs: elapsedUs() };

@@ -73,7 +73,33 @@ describe('nodeHttpTransport', () => {
     const send = nodeHttpTransport();
     await send({ method: 'GET', url: server.url('/a'), timeoutMs: 5000 });
     server.dropConnections();
-    await expect(send({ method: 'GET', url: server.url('/b'), timeoutMs: 5000 })).resolves.toEqual({ status: 200, text: 'ok' });
+    await expect(send({ method: 'GET', url: server.url('/b'), timeoutMs: 5000, idempotent: true })).resolves.toEqual({ status: 200, text: 'ok' });
+  });
+
+  it('sends an idempotent request again, once, when a reused connection is reset before any answer; never another', async () => {
+    // Every connection answers its first request and drops at its second: what a client sees when
+    // the server closes an idle connection just as a request leaves on it (or dies handling it).
+    const perSocket = new WeakMap<object, number>();
+    const seen: string[] = [];
+    server = await serve((req, _body, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      if (n >= 2) req.socket.destroy();
+      else res.end('ok');
+    });
+    // One connection at a time: each request goes out on the connection the last one used.
+    const send = nodeHttpTransport({ maxSocketsPerHost: 1 });
+    await send({ method: 'GET', url: server.url('/warm'), timeoutMs: 5000 });
+    await expect(send({ method: 'GET', url: server.url('/again'), timeoutMs: 5000, idempotent: true })).resolves.toEqual({ status: 200, text: 'ok' });
+    expect(seen).toEqual(['GET /warm', 'GET /again', 'GET /again']);
+
+    seen.length = 0;
+    const another = nodeHttpTransport({ maxSocketsPerHost: 1 });
+    await another({ method: 'GET', url: server.url('/warm'), timeoutMs: 5000 });
+    const unkeyedTrade = another({ method: 'POST', url: server.url('/orders'), body: '{}', timeoutMs: 5000 });
+    await expect(unkeyedTrade).rejects.toMatchObject({ code: 'ECONNRESET' });
+    expect(seen).toEqual(['GET /warm', 'POST /orders']);
   });
 
   it('rejects with a timeout when the answer does not come in time, headers or body', async () => {
