@@ -155,15 +155,23 @@ export async function runEval(
     for (const cache of ['on', 'off'] as const) {
       const phaseStart = Date.now();
       const runs: SweepResult[] = [];
-      for (const [i, p] of options.ps.entries()) {
-        checkpoint(signal);
-        const run = await sweepPointOnFreshCluster(cache, p, i);
-        runs.push(run);
-        if (run.interrupted) break;
+      let sweep: SweepResult | undefined;
+      try {
+        for (const [i, p] of options.ps.entries()) {
+          checkpoint(signal);
+          const run = await sweepPointOnFreshCluster(cache, p, i);
+          runs.push(run);
+          if (run.interrupted) break;
+        }
+      } finally {
+        // The runs made so far are kept, also when a later one fails or is interrupted.
+        if (runs.length > 0) {
+          sweep = mergeSweeps(runs, options.ps, seed);
+          record.sweeps[cache === 'on' ? 'cache_on' : 'cache_off'] = sweep;
+          record.table.push(...sweep.table);
+        }
       }
-      const sweep = mergeSweeps(runs, options.ps, seed);
-      record.sweeps[cache === 'on' ? 'cache_on' : 'cache_off'] = sweep;
-      record.table.push(...sweep.table);
+      if (!sweep) continue; // only with no p at all, which the command line refuses
       if (sweep.warnings.length > 0) log(sweep.warnings.map((w) => `warning: ${w}\n`).join(''));
       log(`[cache ${cache}] done in ${seconds(phaseStart)} s\n`);
       if (sweep.interrupted) throw new Interrupted();
