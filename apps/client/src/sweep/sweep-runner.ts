@@ -121,7 +121,7 @@ export interface SweepResult {
 }
 
 /** Share of a run's lookups that found the stock sold out above which the sweep warns. */
-export const SOLD_OUT_WARNING_SHARE = 0.2;
+const SOLD_OUT_WARNING_SHARE = 0.2;
 
 /**
  * A session trades only a stock it finds in stock, and a stock bought down to exactly 0 stays
