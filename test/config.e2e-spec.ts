@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, http, waitFor } from './support/cluster';
+import { Cluster, freePort, http, placeOrder, waitFor } from './support/cluster';
 import { appMain, killAllStarted, RunResult, runNode, startNode, stripAnsi } from './support/process';
 
 /**
@@ -106,5 +106,23 @@ describe('start-up configuration is validated', () => {
     // One line on stderr, and it names the variable.
     if (lines.length !== 1) throw new Error(`expected exactly one line on stderr, got ${lines.length}:\n${describeRun(r)}`);
     expect(lines[0]).toContain(name);
+  });
+});
+
+describe('the environment a process inherits', () => {
+  let c: Cluster | undefined;
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('an HTTP_PROXY in it does not reroute the hops between the bazaar services', async () => {
+    const deadProxy = `http://127.0.0.1:${await freePort()}`;
+    c = await Cluster.start({ env: { HTTP_PROXY: deadProxy, http_proxy: deadProxy } });
+    // A trade crosses every hop: front end → leader → catalog (→ /rm push) and leader → followers.
+    const placed = await placeOrder(c.frontend, { stock_name: 'Stock2', trade_type: 'buy', quantity: 1 });
+    expect(placed.status).toBe(200);
+    expect((await http(`${c.frontend}/stocks?stock_name=Stock2`)).body).toMatchObject({ quantity: 99 }); // a miss: from the catalog
+    expect((await http(`${c.frontend}/orders?order_no=${placed.body.order_no}`)).status).toBe(200);
+    expect((await c.converged()).length).toBe(1);
   });
 });

@@ -39,7 +39,7 @@ describe('failover, replication and recovery', () => {
 
   it('follower killed, orders placed, follower restarted: it catches up and all logs are identical', async () => {
     await c.kill('order-1');
-    // GET /leader shows each replica as of the last heartbeat, though no election happens.
+    // GET /leader shows each replica as of its last ping (at most a second old), with no election.
     await waitFor('replica 1 shown down', () => replicaShown(1, 'down'));
     const load = tradeLoad(c, { sessions: 3, perSession: 40 });
     const { acked, errors } = await load.done;
