@@ -4,7 +4,7 @@ describe('scenarios', () => {
   it('runs every scenario by default: the adapter ceiling first, each ceiling just before its first scenario, the uncached lookup (front end restart) last', () => {
     const names = selectScenarios(undefined).map((s) => s.name);
     expect(names).toEqual([...SCENARIO_NAMES]);
-    expect(names.slice(0, 5)).toEqual(['ceiling-adapter', 'ceiling', 'lookup-cached', 'ceiling-c5', 'lookup-cached-c5']);
+    expect(names.slice(0, 6)).toEqual(['ceiling-adapter', 'ceiling', 'lookup-cached', 'ceiling-c5', 'ceiling-adapter-c5', 'lookup-cached-c5']);
     expect(names.slice(names.indexOf('ceiling-c64'), names.indexOf('ceiling-c64') + 2)).toEqual(['ceiling-c64', 'trade-c64']);
     expect(names[names.length - 1]).toBe('lookup-uncached');
   });
@@ -20,11 +20,12 @@ describe('scenarios', () => {
     expect(selectScenarios(['ceiling-c5']).map((s) => s.name)).toEqual(['ceiling-c5']);
     expect(selectScenarios(['trade-c64']).map((s) => s.name)).toEqual(['ceiling-c64', 'trade-c64']);
     expect(selectScenarios(['ceiling-adapter']).map((s) => s.name)).toEqual(['ceiling-adapter', 'ceiling']);
+    expect(selectScenarios(['ceiling-adapter-c5']).map((s) => s.name)).toEqual(['ceiling-c5', 'ceiling-adapter-c5']);
   });
 
   it('tells the ceiling apps from the bazaar', () => {
     const ceilings = selectScenarios(undefined).filter(isCeiling).map((s) => `${s.name}:${CEILING_ADAPTERS[s.server]}`);
-    expect(ceilings).toEqual(['ceiling-adapter:bazaar', 'ceiling:nest', 'ceiling-c5:nest', 'ceiling-c64:nest']);
+    expect(ceilings).toEqual(['ceiling-adapter:bazaar', 'ceiling:nest', 'ceiling-c5:nest', 'ceiling-adapter-c5:bazaar', 'ceiling-c64:nest']);
   });
 
   it('names the choices on an unknown scenario', () => {
