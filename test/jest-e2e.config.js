@@ -14,5 +14,4 @@ module.exports = {
     '^@app/testkit(|/.*)$': '<rootDir>/libs/testkit/src$1',
   },
   testTimeout: 120000,
-  forceExit: true,
 };

@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, http, sleep } from '@app/testkit';
+import { Cluster, http, settlesWithin, sleep } from '@app/testkit';
 import { check, CheckReport, historyStats, HistoryStats, isClientFailure, LogRow, NemesisMode, referenceLog, StockRow, tradesByKey } from './checker';
 import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
 import { ClientOp, FaultEvent, HistoryWriter } from './history';
@@ -131,7 +131,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         await phase('heal', () => nemesis!.heal());
         history.fault('heal', 'cluster', nemesis.down().length === 0 ? 'every replica ready' : `still down: ${nemesis.down().join(', ')}`);
       }
-      await phase('drain', () => Promise.race([sessions, sleep(graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000)]));
+      await phase('drain', () => settlesWithin(sessions, graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
     } finally {
       clearInterval(progress);
       issuing = false;

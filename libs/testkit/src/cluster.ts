@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Database, OPEN_READONLY } from 'sqlite3';
+import { settlesWithin, sleep } from './timers';
 
 /** The repository root (found from here both in libs/ and in dist/libs/). */
 function findRoot(from: string): string {
@@ -72,8 +73,6 @@ export async function freePort(): Promise<number> {
     });
   });
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
 /** A process the harness was waiting for exited instead. */
@@ -289,9 +288,7 @@ export class Cluster {
     }
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     process.kill(p.pid!, signal);
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15000)))]);
-    clearTimeout(timer);
+    await settlesWithin(exited, 15000);
     if (this.isRunning(name)) {
       process.kill(p.pid!, 'SIGKILL');
       await exited;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { freePort, http, sleep, TEST_ENV, waitFor, type Cluster, type Env } from '@app/testkit';
+import { freePort, http, settlesWithin, TEST_ENV, waitFor, type Cluster, type Env } from '@app/testkit';
 import { withCluster } from '../common/cluster-run';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
 import { formatMachine, formatVersions, timestamp } from '../common/format';
@@ -51,7 +51,7 @@ async function startCeiling(children: ChildRegistry, server: CeilingServer): Pro
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((r) => child.once('exit', () => r()));
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(5000)]);
+      await settlesWithin(exited, 5000);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await exited;
