@@ -74,7 +74,6 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
 /** A process the harness was waiting for exited instead. */
 export class ExitedEarly extends Error {
   constructor(name: string, logTail: string) {
@@ -82,6 +81,7 @@ export class ExitedEarly extends Error {
   }
 }
 
+/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
 export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
