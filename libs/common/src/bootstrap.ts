@@ -11,6 +11,7 @@ import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown
 import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
+import { resolveClusterToken } from './security/token-file';
 
 export interface ServerSpec<E extends CommonEnv> {
   /** Log prefix and Swagger title, e.g. `catalog`. */
@@ -38,6 +39,7 @@ export interface ServerSpec<E extends CommonEnv> {
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   try {
+    resolveClusterToken(process.env);
     validateEnv(spec.env, process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;

@@ -14,6 +14,7 @@ export * from './logging/logging.module';
 export * from './metrics/metrics.module';
 export * from './metrics/collectors';
 export * from './security/cluster-token';
+export * from './security/token-file';
 export * from './batching/batcher';
 export * from './batching/batch-results';
 export * from './database/sql-script';

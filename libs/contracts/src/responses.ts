@@ -156,3 +156,42 @@ export interface CacheStats {
   invalidations: number;
   stale_fills_dropped: number;
 }
+
+/** A replica as the front end's `GET /status.json` shows it. */
+export interface ReplicaStatusView {
+  id: number;
+  address: string;
+  /** `recovering`: up, catching up (not ready); `down`: no answer, or not a member it can vouch for. */
+  state: 'leader' | 'ready' | 'recovering' | 'down';
+  /** From the replica's own status; null when it did not answer. */
+  role: ReplicaRole | null;
+  epoch: number | null;
+  last_no: number | null;
+  commit_no: number | null;
+  /** Orders behind the leader's last order (null when either is unknown). */
+  lag: number | null;
+  /** Why a replica is not ready, when it says (e.g. a wrong cluster token). */
+  detail?: string;
+}
+
+/** One leader change the front end made or adopted. */
+export interface LeaderChange {
+  /** ISO time. */
+  at: string;
+  leader: number | null;
+  epoch: number | null;
+  reason: string;
+}
+
+/** The front end's `GET /status.json`: the cluster at a glance (public: no token, no internal detail). */
+export interface ClusterStatusResponse {
+  /** ISO time the view was assembled. */
+  time: string;
+  frontend: { pid: number; uptime_s: number };
+  catalog: { address: string; state: 'up' | 'down' };
+  leader: { id: number; epoch: number; address: string } | null;
+  replicas: ReplicaStatusView[];
+  cache: CacheStats & { hit_ratio: number | null };
+  /** The most recent first, at most 20. */
+  leader_changes: LeaderChange[];
+}

@@ -9,6 +9,9 @@ export const FrontendRoutes = {
   /** `GET /rm?stock_name=S` (seed form) and `POST /rm` with several stocks: the catalog's invalidation push. */
   invalidate: 'rm',
   cacheStats: 'cache/stats',
+  /** The cluster at a glance: a self-refreshing page, and the JSON it reads. */
+  statusPage: 'status',
+  statusJson: 'status.json',
 } as const;
 
 export const CatalogRoutes = {

@@ -40,6 +40,14 @@ export class CommonEnv {
   @Matches(/^[\x21-\x7E]{16,256}$/, { message: 'must be 16 to 256 printable characters without spaces' })
   CLUSTER_TOKEN?: string;
 
+  /**
+   * A file holding the cluster token (Docker and Kubernetes secrets): read at start, must not be
+   * readable by every user. Excludes CLUSTER_TOKEN. With neither, `DATA_DIR/cluster-token` is used
+   * when it exists (`npm start` creates it).
+   */
+  @IsOptional() @IsString() @MinLength(1)
+  CLUSTER_TOKEN_FILE?: string;
+
   /** `json`: one JSON object per line; `pretty`: coloured, human-readable; `auto`: pretty on a terminal, else JSON. */
   @IsIn(LOG_FORMATS, { message: `must be one of ${LOG_FORMATS.join(', ')}` })
   LOG_FORMAT: (typeof LOG_FORMATS)[number] = 'auto';
