@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { ConfigService } from '@nestjs/config';
+import { FrontendEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { EpochStore } from './epoch.store';
 import { LeaderElectionService, STATE_REFRESH_MS } from './leader-election.service';
 import { ProbedState, ReplicasClient } from './replicas.client';
@@ -40,11 +41,63 @@ function fakeEpochs(): EpochStore {
   return { next: (above: number) => (epoch = Math.max(epoch, above) + 1) } as Partial<EpochStore> as EpochStore;
 }
 
+function fakeConfig(graceMs = 0): ConfigService<FrontendEnv, true> {
+  const values: Partial<FrontendEnv> = { ELECTION_GRACE_MS: graceMs, ELECTION_INTERVAL_MS: 5 };
+  return { get: (key: keyof FrontendEnv) => values[key] } as unknown as ConfigService<FrontendEnv, true>;
+}
+
 describe('LeaderElectionService', () => {
+  it('waits, in its first election, for every replica to be ready, so that the highest id leads', async () => {
+    const { client, states } = fakeReplicas();
+    states.set(3, 'not_ready');
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(10_000));
+    const first = election.check();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(election.current).toBeNull();
+    states.set(3, 'ready');
+    await first;
+    expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+  });
+
+  it('elects without the missing replica once the grace period ends', async () => {
+    const { client, states } = fakeReplicas();
+    states.set(3, 'down');
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(40));
+    const started = Date.now();
+    await election.check();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+    expect(election.current).toMatchObject({ id: 2, epoch: 1 });
+  });
+
+  it('adopts a replica already leading at once, without waiting for the others', async () => {
+    const { client, states } = fakeReplicas();
+    const first = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+    await first.check();
+    states.set(1, 'down');
+    const restarted = new LeaderElectionService(client, fakeEpochs(), fakeConfig(60_000));
+    await restarted.check();
+    expect(restarted.current).toMatchObject({ id: 3, epoch: 1 });
+    expect(restarted.history[0]).toMatchObject({ leader: 3, epoch: 1, reason: 'already leading' });
+  });
+
+  it('keeps the recent leader changes, newest first, with their reasons', async () => {
+    const { client, states } = fakeReplicas();
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+    await election.check();
+    states.set(3, 'down');
+    await election.check();
+    states.set(2, 'down');
+    states.set(1, 'down');
+    await election.check();
+    expect(election.history.map(({ leader, epoch }) => [leader, epoch])).toEqual([[null, null], [2, 2], [3, 1]]);
+    expect(election.history[1].reason).toBe('leader 3 stopped answering');
+    expect(Date.parse(election.history[0].at)).not.toBeNaN();
+  });
+
   it('elects the highest-id ready replica and keeps it while it answers', async () => {
     const { client, states } = fakeReplicas();
     states.set(3, 'not_ready');
-    const election = new LeaderElectionService(client, fakeEpochs());
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
     await election.check();
     expect(election.current).toMatchObject({ id: 2, epoch: 1 });
     states.set(3, 'ready');
@@ -60,7 +113,7 @@ describe('LeaderElectionService', () => {
     try {
       const { client, states } = fakeReplicas();
       const probe = jest.spyOn(client, 'probe');
-      const election = new LeaderElectionService(client, fakeEpochs());
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
       await election.check();
       const described = () => election.describe().map((r) => r.state);
       expect(described()).toEqual(['ready', 'ready', 'leader']);
@@ -93,7 +146,7 @@ describe('LeaderElectionService', () => {
 
   it('reports the old leader as down once another is elected', async () => {
     const { client, states } = fakeReplicas();
-    const election = new LeaderElectionService(client, fakeEpochs());
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
     await election.check();
     states.set(3, 'down');
     await election.check();

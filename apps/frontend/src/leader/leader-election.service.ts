@@ -1,5 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { ConfigService } from '@nestjs/config';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FrontendEnv, LeaderChange, LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { EpochStore } from './epoch.store';
 import { ProbedState, ReplicasClient } from './replicas.client';
 
@@ -14,6 +16,9 @@ export interface Leader extends ReplicaAddress {
   epoch: number;
 }
 
+/** How many leader changes {@link LeaderElectionService.history} keeps. */
+export const LEADER_HISTORY = 20;
+
 /**
  * Chooses the leader of the order replicas.
  *
@@ -22,6 +27,10 @@ export interface Leader extends ReplicaAddress {
  * fails on it. Each election hands out a new epoch — above every epoch this front end or any
  * replica has seen, persisted first — and announces it to the winner before anyone else, so the
  * winner can catch up before it takes a trade and stale leaders are fenced off.
+ *
+ * The first election of a front end that finds no sitting leader waits, up to
+ * `ELECTION_GRACE_MS`, until every configured replica is ready, so that a fresh cluster elects
+ * the highest id (the lab's leader) and not whichever replica happened to answer first.
  */
 @Injectable()
 export class LeaderElectionService {
@@ -31,11 +40,24 @@ export class LeaderElectionService {
   private readonly states = new Map<number, ProbedState>();
   private statesRefreshedAt = 0;
   private changes = 0;
+  private readonly log: LeaderChange[] = [];
+  private readonly graceEnds: number;
+  private readonly retryMs: number;
+  private elected = false;
 
   constructor(
     private readonly replicas: ReplicasClient,
     private readonly epochs: EpochStore,
-  ) {}
+    config: ConfigService<FrontendEnv, true>,
+  ) {
+    this.graceEnds = Date.now() + config.get('ELECTION_GRACE_MS', { infer: true });
+    this.retryMs = config.get('ELECTION_INTERVAL_MS', { infer: true });
+  }
+
+  /** The most recent leader changes, newest first. */
+  get history(): readonly LeaderChange[] {
+    return this.log;
+  }
 
   get current(): Leader | null {
     return this.leader;
@@ -99,7 +121,7 @@ export class LeaderElectionService {
     }));
   }
 
-  private async runElection(reason: string): Promise<Leader | null> {
+  private async probeAll() {
     const probes = await Promise.all(
       this.replicas.replicas.map(async (r) => {
         const [alive, status] = await Promise.all([this.replicas.ping(r), this.replicas.status(r)]);
@@ -107,6 +129,21 @@ export class LeaderElectionService {
       }),
     );
     for (const p of probes) this.states.set(p.replica.id, p.alive ? 'ready' : p.status ? 'not_ready' : 'down');
+    return probes;
+  }
+
+  private record(leader: Leader | null, reason: string): void {
+    this.log.unshift({ at: new Date().toISOString(), leader: leader?.id ?? null, epoch: leader?.epoch ?? null, reason });
+    this.log.length = Math.min(this.log.length, LEADER_HISTORY);
+  }
+
+  private async runElection(reason: string): Promise<Leader | null> {
+    let probes = await this.probeAll();
+    // A fresh front end: give every replica the grace period to come up, unless one already leads.
+    while (!this.elected && probes.some((p) => !p.alive) && Date.now() < this.graceEnds && !probes.some((p) => isLeading(p.status, p.status?.epoch ?? 0))) {
+      await sleep(Math.min(this.retryMs, Math.max(0, this.graceEnds - Date.now())));
+      probes = await this.probeAll();
+    }
     const highestSeen = Math.max(0, ...probes.map((p) => p.status?.epoch ?? 0));
 
     // Sticky: a leader that still answers and still leads this epoch keeps the job.
@@ -117,6 +154,8 @@ export class LeaderElectionService {
     if (!this.leader && sitting) {
       this.leader = { ...sitting.replica, epoch: highestSeen };
       this.changes++;
+      this.elected = true;
+      this.record(this.leader, 'already leading');
       this.logger.log(`replica ${sitting.replica.id} already leads epoch ${highestSeen}`);
       return this.leader;
     }
@@ -131,10 +170,15 @@ export class LeaderElectionService {
       const previous = this.leader;
       this.leader = { ...c.replica, epoch };
       this.changes++;
+      this.elected = true;
+      this.record(this.leader, reason);
       this.logger.log(`replica ${c.replica.id} leads epoch ${epoch} (was ${previous ? previous.id : 'none'}; ${reason})`);
       return this.leader;
     }
-    if (this.leader) this.logger.warn(`no order replica is ready (${reason})`);
+    if (this.leader) {
+      this.logger.warn(`no order replica is ready (${reason})`);
+      this.record(null, `no replica is ready (${reason})`);
+    }
     this.leader = null;
     return null;
   }

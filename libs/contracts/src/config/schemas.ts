@@ -157,6 +157,13 @@ export class FrontendEnv extends CommonEnv {
   @IntSetting(10, 60_000, ' (ms)')
   ELECTION_INTERVAL_MS = 200;
 
+  /**
+   * The first election waits up to this long for every configured replica to be ready, so that
+   * a fresh cluster elects the highest id; a replica already leading is adopted at once.
+   */
+  @IntSetting(0, 600_000, ' (ms)')
+  ELECTION_GRACE_MS = 3000;
+
   /** A replica that does not answer /ping within this is considered down. */
   @IntSetting(10, 60_000, ' (ms)')
   PING_TIMEOUT_MS = 500;
