@@ -6,9 +6,10 @@ import { expectCatalogMatchesLog } from './support/load';
 import { appMain, killAllStarted, RunResult, runNode } from './support/process';
 
 /**
- * SPEC §7: the built client, run as a child process against a real cluster — a load run that
- * checks every acknowledged order, the single operations, and a bad command line. Afterwards the
- * catalog must follow from the order log (§6.4).
+ * The built client, run as a child process against a real cluster — a load run that checks every
+ * acknowledged order, the single operations, the cluster status, and a bad command line.
+ * Afterwards the catalog must follow from the order log: for every stock, initial quantity −
+ * bought + sold = quantity, and trade volume = bought + sold.
  */
 describe('client CLI against a real cluster', () => {
   let c: Cluster;
@@ -87,6 +88,20 @@ describe('client CLI against a real cluster', () => {
     expect(JSON.parse(order.stdout)).toEqual({ error: { code: 404, message: 'order not found' } });
   });
 
+  it("status prints the front end's view of the cluster: the leader and the three replicas", async () => {
+    const leader = (await http(`${c.frontend}/leader`)).body.leader as number;
+    const r = await client(['status', '--url', c.frontend], 20000);
+    expectExit(r, 0);
+    expect(r.stdout).toContain(`Stock Bazaar at ${c.frontend}`);
+    expect(r.stdout).toMatch(new RegExp(`^leader +order-${leader}, epoch \\d+, ${c.replica(leader)}$`, 'm'));
+    for (const id of [1, 2, 3]) {
+      const state = id === leader ? 'leader' : 'ready';
+      expect(r.stdout).toMatch(new RegExp(`^order-${id} +${c.replica(id)} +${state} +\\d+ +\\d+ +\\d+ +\\d+$`, 'm'));
+    }
+    expect(r.stdout).toMatch(/^cache +hit ratio /m);
+    expect(r.stdout).toContain('leader changes (most recent first)');
+  });
+
   it('with no bazaar at the URL, lookup and load report the refused connection and exit 1', async () => {
     const nowhere = `http://127.0.0.1:${await freePort()}`;
     const lookup = await client(['lookup', 'Stock1', '--url', nowhere], 20000);
@@ -94,7 +109,24 @@ describe('client CLI against a real cluster', () => {
     expect(lookup.stderr).toMatch(/^error: request failed: ECONNREFUSED/);
     const load = await client(['load', '--sessions', '2', '--iterations', '3', '--url', nowhere], 20000);
     expectExit(load, 1);
-    expect(load.stdout).toContain('lookup: ECONNREFUSED');
+    expect(load.stdout).toContain(`lookup: ECONNREFUSED ${nowhere}/stocks`);
+    const status = await client(['status', '--url', nowhere], 20000);
+    expectExit(status, 1);
+    expect(status.stderr).toBe(`error: cannot reach the front end at ${nowhere}/status.json: ECONNREFUSED\n`);
+  });
+
+  it('load against a dead front end backs off: a few requests a second per session, not a flood', async () => {
+    const nowhere = `http://127.0.0.1:${await freePort()}`;
+    const json = join(tmp, 'dead.json');
+    const r = await client(['load', '--sessions', '5', '--duration', '3', '--url', nowhere, '--json', json, '--quiet'], 30000);
+    expectExit(r, 1);
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    // Waits of 50, 100, 200, 400, 800, 1000 ms (2.55 s in all) leave room for 7 attempts per
+    // session in 3 s; without the backoff it was thousands.
+    expect(result.requests.lookup.count).toBeGreaterThanOrEqual(5);
+    expect(result.requests.lookup.count).toBeLessThanOrEqual(5 * 7);
+    expect(result.load_total.throughput_rps).toBe(0);
+    expect(result.errors.by_cause).toEqual({ [`lookup: ECONNREFUSED ${nowhere}/stocks`]: result.requests.lookup.count });
   });
 
   it.each([

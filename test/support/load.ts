@@ -21,7 +21,7 @@ export interface LoadOutcome {
  * resolves or each has made `perSession` trades. Each trade has its own idempotency key and is
  * sent once — no client-side retry, so any failover the front end does not hide shows as an error.
  */
-export function tradeLoad(c: Cluster, opts: { sessions?: number; perSession?: number; stocks?: number } = {}) {
+export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: number; perSession?: number; stocks?: number } = {}) {
   const sessions = opts.sessions ?? 4;
   const perSession = opts.perSession ?? Number.MAX_SAFE_INTEGER;
   const stocks = opts.stocks ?? 10;
@@ -69,7 +69,7 @@ export function tradeLoad(c: Cluster, opts: { sessions?: number; perSession?: nu
  * every acknowledged order present with the data the client sent, and the catalog in step.
  * `extraCatalog` lists trades made at the catalog directly (not through the order service).
  */
-export async function expectConsistent(c: Cluster, log: OrderRow[], acked: AckedOrder[]): Promise<void> {
+export async function expectConsistent(c: Pick<Cluster, 'stocksTable'>, log: OrderRow[], acked: AckedOrder[]): Promise<void> {
   expect(log.map((o) => o.order_no)).toEqual(log.map((_, i) => i + 1));
   expect(new Set(log.map((o) => o.request_id)).size).toBe(log.length);
   const byNo = new Map(log.map((o) => [o.order_no, o]));
@@ -91,7 +91,7 @@ export async function expectConsistent(c: Cluster, log: OrderRow[], acked: Acked
  * trade_volume = bought + sold, over the orders in the log. `direct` adds shares traded at the
  * catalog directly (not through the order service), per stock, as buys.
  */
-export async function expectCatalogMatchesLog(c: Cluster, log: OrderRow[], direct: Record<string, number> = {}): Promise<void> {
+export async function expectCatalogMatchesLog(c: Pick<Cluster, 'stocksTable'>, log: OrderRow[], direct: Record<string, number> = {}): Promise<void> {
   const stocks = await c.stocksTable();
   expect(stocks).toHaveLength(10);
   for (const s of stocks) {
@@ -107,7 +107,7 @@ export async function expectCatalogMatchesLog(c: Cluster, log: OrderRow[], direc
 }
 
 /** Every acknowledged order reads back through the front end with the data the client sent. */
-export async function expectReadable(c: Cluster, acked: AckedOrder[]): Promise<void> {
+export async function expectReadable(c: Pick<Cluster, 'frontend'>, acked: AckedOrder[]): Promise<void> {
   for (const a of acked) {
     const res = await http(`${c.frontend}/orders?order_no=${a.order_no}`);
     expect(res.body).toEqual({ data: { order_no: a.order_no, stock_name: a.stock_name, trade_type: a.trade_type, quantity: a.quantity } });

@@ -3,10 +3,12 @@ import { ConfigModule } from '@nestjs/config';
 import { ScheduleModule } from '@nestjs/schedule';
 import { FrontendEnv, FrontendRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule } from '@app/common';
+import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
 import { FrontendMetricsModule } from './metrics/frontend-metrics.module';
 import { OrdersModule } from './orders/orders.module';
 import { RateLimitModule } from './rate-limit/rate-limit';
+import { StatusModule } from './status/status.module';
 import { StocksModule } from './stocks/stocks.module';
 
 @Module({
@@ -19,6 +21,8 @@ import { StocksModule } from './stocks/stocks.module';
     LeaderModule,
     OrdersModule,
     FrontendMetricsModule,
+    StatusModule,
+    HealthModule,
   ],
 })
 export class FrontendModule {}

@@ -1,6 +1,7 @@
 import { INestApplication, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { createServer } from 'node:net';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
@@ -80,7 +81,47 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
       'Bootstrap',
     );
   }
-  await app.listen(port, host);
+  try {
+    // Tried first on a bare server, so that an address in use is one line, not Nest's error log.
+    await canListen(port, host);
+    await app.listen(port, host);
+  } catch (err) {
+    const problem = listenProblem(err, host, port);
+    if (!problem) throw err;
+    process.stderr.write(`${spec.name}: ${problem}\n`);
+    process.exit(1);
+  }
   logger.log(`listening on http://${host}:${port} (docs at /docs)`, 'Bootstrap');
+  // Started by `npm start`'s supervisor: tell it that this process, not another, holds the port.
+  if (process.send) {
+    process.send({ bazaar: 'listening', port }, () => process.channel?.unref());
+  }
   return app;
+}
+
+/** Resolves when `host:port` can be bound (the probe is closed again at once); rejects with the bind error. */
+function canListen(port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+/** One line for an address the server cannot listen on, or undefined for any other error. */
+export function listenProblem(err: unknown, host: string, port: number): string | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${port} on ${host} is already in use (is this service already running?)`;
+    case 'EADDRNOTAVAIL':
+      return `cannot bind ${host}:${port}: ${host} is not an address of this host (check HOST)`;
+    case 'EACCES':
+      return `not allowed to bind ${host}:${port} (a port below 1024 needs privileges)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot bind ${host}:${port}: the host name ${host} does not resolve (check HOST)`;
+    default:
+      return undefined;
+  }
 }

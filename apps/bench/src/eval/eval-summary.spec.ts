@@ -1,5 +1,6 @@
 import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
 import { observations, sweepMarkdownTable } from './eval-summary';
+import { aggregateRuns } from './repeats';
 
 const base: SweepRow = {
   p: 0,
@@ -45,5 +46,12 @@ describe('evaluation summary', () => {
     expect(text).toContain('At p = 0 the cache makes lookups 4.0× faster on average (2.00 → 0.50 ms).');
     expect(text).toContain('99.0 % at p = 0, 30.0 % at p = 0.8');
     expect(text).toContain('No request failed');
+  });
+
+  it('shows the lowest and highest run beside the median mean when there were repeats', () => {
+    const runs = [30, 36, 70].map((ms, repeat) => ({ ...rows[1], trade_mean_ms: ms, repeat }));
+    const [row] = aggregateRuns(runs);
+    const line = sweepMarkdownTable([row]).split('\n')[2];
+    expect(line).toBe('| 0.8 | on | 1000 | 0.70 (0.70–0.70) | 0.40 | 2.00 | 100 | 36.00 (30.00–70.00) | 25.00 | 90.00 | 2000 | 30.0 % | 0 |');
   });
 });

@@ -1,6 +1,7 @@
 import type { SweepResult, SweepRow } from '../../../client/src/sweep/sweep-runner';
 import { formatMachine, formatVersions, type GitInfo, type MachineInfo } from '../common/format';
 import type { FailureRunResult } from './failure-run';
+import type { EvalRow, RunRow, SpreadStat } from './repeats';
 
 /** Everything `npm run eval` records, written as results.json. */
 export interface EvalRecord {
@@ -21,13 +22,17 @@ export interface EvalRecord {
     ps: number[];
     iterations: number | null;
     duration_s: number | null;
+    /** Runs of every p and cache state (absent in older results: one). */
+    repeats?: number;
     seed: number;
     /** Unrecorded load on each fresh cluster before its sweep (absent in older results). */
     warmup_s?: number;
     failure: { sessions: number; p: number; duration_s: number; seed: number } | null;
   };
-  /** One row per p and cache state: the figures of the plots and the summary. */
-  table: SweepRow[];
+  /** One row per p and cache state, over its repeats (medians and spread): the figures of the plots and the summary. */
+  table: EvalRow[];
+  /** Every run's row, with its repeat (absent in older results, whose table has one run per row). */
+  runs?: RunRow[];
   sweeps: { cache_on: SweepResult | null; cache_off: SweepResult | null };
   failure_run: FailureRunResult | null;
   files: string[];
@@ -48,7 +53,18 @@ function mdTable(header: string[], rows: string[][], align: ('l' | 'r')[]): stri
   return [header, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
 
-export function sweepMarkdownTable(rows: readonly SweepRow[]): string {
+/** A median with the lowest and highest run when there were several: `36.10 (33.02–41.25)`. */
+function withSpread(row: EvalRow, stat: SpreadStat, value: number | null): string {
+  const spread = row.spread?.[stat];
+  if (value === null || !spread || (row.repeats ?? 1) < 2) return f(value);
+  return `${f(value)} (${f(spread.min)}–${f(spread.max)})`;
+}
+
+/**
+ * The table: a row per p and cache state. With repeats, each figure is the median over the runs,
+ * and the means carry the lowest and highest run in brackets.
+ */
+export function sweepMarkdownTable(rows: readonly EvalRow[]): string {
   const header = [
     'p',
     'cache',
@@ -68,11 +84,11 @@ export function sweepMarkdownTable(rows: readonly SweepRow[]): string {
     String(r.p),
     r.cache,
     String(r.lookups),
-    f(r.lookup_mean_ms),
+    withSpread(r, 'lookup_mean_ms', r.lookup_mean_ms),
     f(r.lookup_p50_ms),
     f(r.lookup_p99_ms),
     String(r.trades),
-    f(r.trade_mean_ms),
+    withSpread(r, 'trade_mean_ms', r.trade_mean_ms),
     f(r.trade_p50_ms),
     f(r.trade_p99_ms),
     r.throughput_rps.toFixed(0),
@@ -157,6 +173,7 @@ function failureSection(run: FailureRunResult, warmedUp: boolean): string[] {
 export function evalMarkdown(record: EvalRecord): string {
   const c = record.config;
   const stop = c.iterations !== null ? `${c.iterations} iterations per session` : `${c.duration_s} s`;
+  const repeats = c.repeats ?? 1;
   const lines = [
     `# Stock Bazaar — evaluation ${record.started_at}`,
     '',
@@ -165,7 +182,9 @@ export function evalMarkdown(record: EvalRecord): string {
     `- commit: ${record.git.commit ?? 'unknown'}${record.git.dirty ? ' (with uncommitted changes)' : ''}`,
     `- cluster: a fresh one for every p of each sweep, so each starts from the initial catalog, and one for the failure run (catalog, 3 order replicas, front end) on loopback, the built apps, ` +
       `environment ${Object.entries(record.cluster_env).map(([k, v]) => `${k}=${v}`).join(' ')}; the client runs in the same process as this harness`,
-    `- load: ${c.sessions} sessions; each p runs ${stop}; seed ${c.seed} (run i of both sweeps uses the same derived seed, so they send the same lookups)` +
+    `- load: ${c.sessions} sessions; each p runs ${stop}` +
+      `${repeats > 1 ? `, ${repeats} times, each run on its own fresh cluster (repeat by repeat: every p once, then every p again)` : ''}` +
+      `; seed ${c.seed} (run i of both sweeps uses the same derived seed, so they send the same lookups)` +
       `${c.warmup_s ? `; each cluster first warmed up with ${c.warmup_s} s of load at p = 0.5, not recorded` : ''}`,
     `- wall time: ${record.wall_s === null ? '–' : `${record.wall_s.toFixed(0)} s`}${record.interrupted ? ' — **interrupted**: partial results' : ''}`,
     '',
@@ -176,8 +195,14 @@ export function evalMarkdown(record: EvalRecord): string {
     '',
     sweepMarkdownTable(record.table),
     '',
-    'Throughput counts lookups and trades per second over the load phase. Hit ratio = hits / (hits + misses) of the front',
+    'Throughput counts answered lookups and trades per second over the load phase. Hit ratio = hits / (hits + misses) of the front',
     "end's cache during that p (from `GET /cache/stats` before and after the run).",
+    ...(repeats > 1
+      ? [
+          `Each figure is the median of the ${repeats} runs' figures (counts too); the means show the lowest and highest run in brackets,`,
+          'and the plots draw that range as a bar. Errors are summed over the runs. Every run is in `results.json` (`runs`).',
+        ]
+      : []),
     '',
     ...observations(record.table).map((o) => `- ${o}`),
     '',

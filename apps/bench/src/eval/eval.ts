@@ -14,6 +14,7 @@ import { failureSpec, hitRatioSpec, latencySpec, thinSamples } from './eval-plot
 import { evalMarkdown, type EvalRecord } from './eval-summary';
 import { DEFAULT_SCHEDULE, failureRun, parseSamplesCsv, samplesCsv, type FailureRunResult } from './failure-run';
 import { mergeSweeps } from './merge-sweeps';
+import { aggregateRuns, type RunRow } from './repeats';
 
 export interface EvalOptions {
   sessions: number;
@@ -21,6 +22,8 @@ export interface EvalOptions {
   /** Per p: a number of iterations per session, or a duration (exactly one is set). */
   iterations?: number;
   durationS?: number;
+  /** Runs of every p and cache state, each on its own fresh cluster; the table and plots show their median and spread. */
+  repeats: number;
   seed?: number;
   /** Seconds of unrecorded load (p = 0.5) on each fresh cluster before its sweep; 0 for none. */
   warmupS: number;
@@ -34,7 +37,9 @@ export interface EvalOptions {
 export const EVAL_DEFAULTS = {
   sessions: 5,
   ps: [0, 0.2, 0.4, 0.6, 0.8],
-  durationS: 8,
+  /** With 3 repeats, 5 s runs keep the whole evaluation near 8 minutes on this machine (1 × 8 s took about 4). */
+  durationS: 5,
+  repeats: 3,
   warmupS: 3,
   failureP: 0.5,
   failureDurationS: 30,
@@ -83,6 +88,7 @@ export async function runEval(
       ps: options.ps,
       iterations: options.iterations ?? null,
       duration_s: options.iterations === undefined ? (options.durationS ?? null) : null,
+      repeats: options.repeats,
       seed,
       warmup_s: options.warmupS,
       failure:
@@ -105,7 +111,7 @@ export async function runEval(
   log(`versions: ${formatVersions(record.versions)}\n`);
   for (const problem of buildProblems(root, ['catalog', 'order', 'frontend', 'bench'])) log(`warning: ${problem}\n`);
   const stop = options.iterations !== undefined ? `${options.iterations} iterations/session` : `${options.durationS} s`;
-  log(`sweep: ${options.sessions} sessions, p = ${options.ps.join(', ')}, ${stop} per p, seed ${seed}\n`);
+  log(`sweep: ${options.sessions} sessions, p = ${options.ps.join(', ')}, ${stop} per p, ${options.repeats} × each, seed ${seed}\n`);
 
   /**
    * One p of the sweep on its own fresh cluster, so every p starts from the initial catalog. On
@@ -113,8 +119,9 @@ export async function runEval(
    * stays there (a session trades only a stock it finds in stock): by p = 0.8 every stock was
    * sold out and no trade was tried at all.
    */
-  const sweepPointOnFreshCluster = (cache: 'on' | 'off', p: number, index: number): Promise<SweepResult> => {
-    log(`\n[cache ${cache}] p=${p}: starting a fresh cluster…\n`);
+  const sweepPointOnFreshCluster = (cache: 'on' | 'off', p: number, index: number, repeat: number): Promise<SweepResult> => {
+    const tag = `[cache ${cache}] p=${p}${options.repeats > 1 ? ` run ${repeat + 1}/${options.repeats}` : ''}`;
+    log(`\n${tag}: starting a fresh cluster…\n`);
     return withCluster(
       { env: EVAL_ENV, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
       children,
@@ -132,10 +139,10 @@ export async function runEval(
           ps: [p],
           iterations: options.iterations,
           durationS: options.iterations === undefined ? options.durationS : undefined,
-          // Run i of both sweeps gets the same seed, so they send the same lookups.
-          seed: deriveSeed(seed, index),
+          // Run i of both sweeps gets the same seed, so they send the same lookups; each repeat its own.
+          seed: deriveSeed(seed, index + 100 * repeat),
           signal,
-          onRunStart: () => log(`[cache ${cache}] p=${p} (${index + 1}/${options.ps.length})… `),
+          onRunStart: () => log(`${tag} (${index + 1}/${options.ps.length})… `),
           onPoint: (pt) => {
             const r = pt.result;
             log(
@@ -145,10 +152,12 @@ export async function runEval(
           },
         });
       },
-      join(dir, 'logs', `sweep-cache-${cache}-p${p}`),
+      join(dir, 'logs', `sweep-cache-${cache}-p${p}${options.repeats > 1 ? `-run${repeat + 1}` : ''}`),
     );
   };
 
+  const allRuns: RunRow[] = [];
+  record.runs = allRuns;
   let failureSamples: Parameters<typeof samplesCsv>[0] = [];
   const t0 = Date.now();
   try {
@@ -157,18 +166,24 @@ export async function runEval(
       const runs: SweepResult[] = [];
       let sweep: SweepResult | undefined;
       try {
-        for (const [i, p] of options.ps.entries()) {
-          checkpoint(signal);
-          const run = await sweepPointOnFreshCluster(cache, p, i);
-          runs.push(run);
-          if (run.interrupted) break;
+        // Repeat by repeat, each a pass over every p: a slow spell of the machine then widens
+        // several p's spread a little instead of shifting one p's every run.
+        passes: for (let repeat = 0; repeat < options.repeats; repeat++) {
+          for (const [i, p] of options.ps.entries()) {
+            checkpoint(signal);
+            const run = await sweepPointOnFreshCluster(cache, p, i, repeat);
+            runs.push(run);
+            allRuns.push(...run.table.map((row) => ({ ...row, repeat })));
+            if (run.interrupted) break passes;
+          }
         }
       } finally {
         // The runs made so far are kept, also when a later one fails or is interrupted.
         if (runs.length > 0) {
-          sweep = mergeSweeps(runs, options.ps, seed);
+          const expected = Array.from({ length: options.repeats }, () => options.ps).flat();
+          sweep = mergeSweeps(runs, expected, seed);
           record.sweeps[cache === 'on' ? 'cache_on' : 'cache_off'] = sweep;
-          record.table.push(...sweep.table);
+          record.table = aggregateRuns(allRuns);
         }
       }
       if (!sweep) continue; // only with no p at all, which the command line refuses
@@ -243,7 +258,12 @@ async function writeOutputs(
     await writeFile(join(dir, name), text, 'utf8');
     files.push(name);
   };
-  const subtitle = `${record.config.sessions} sessions, ${record.config.iterations !== null ? `${record.config.iterations} iterations/session` : `${record.config.duration_s} s`} per p; ${record.machine.cores} cores (${record.machine.cpu_model}), other processes' CPU use before the run ${((record.background_cpu ?? 0) * 100).toFixed(0)} %; ${record.started_at.slice(0, 19)}`;
+  const repeats = record.config.repeats ?? 1;
+  const subtitle = [
+    `${record.config.sessions} sessions, ${record.config.iterations !== null ? `${record.config.iterations} iterations/session` : `${record.config.duration_s} s`} per run; ` +
+      (repeats > 1 ? `${repeats} runs per point, each on a fresh cluster: point = median, bar = lowest to highest run` : 'one run per point'),
+    `${record.machine.cores} cores (${record.machine.cpu_model}), other processes' CPU use before the run ${((record.background_cpu ?? 0) * 100).toFixed(0)} %; ${record.started_at.slice(0, 19)}`,
+  ];
   const plots: [string, () => Promise<string>][] = [];
   if (record.table.length > 0) {
     plots.push(['latency-vs-p.svg', () => renderSvg(latencySpec(record.table, subtitle))]);
@@ -256,7 +276,7 @@ async function writeOutputs(
     const { kept, threshold_ms } = thinSamples(samples);
     const thinned = kept.length < samples.length;
     const sub = [
-      `${run.config.sessions} sessions, p = ${run.config.p}; ${samples.length} requests, ${run.errors} errors; dashed: faults, green dotted: replica ready again`,
+      `${run.config.sessions} sessions, p = ${run.config.p}; ${samples.length} requests, ${run.errors} errors; grey dashed: faults (labelled at the top), green dotted: a replica ready again (labelled at the bottom)`,
       thinned
         ? `${kept.length} of ${samples.length} requests drawn: all slower than the 99th percentile (${Object.entries(threshold_ms).map(([t, v]) => `${t} ${v.toFixed(2)} ms`).join(', ')}) and an even sample of the rest`
         : 'every request of the load phase drawn',

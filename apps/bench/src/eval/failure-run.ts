@@ -43,12 +43,12 @@ export interface FailureRunResult {
   fault_error: string | null;
   /** The load run (its per-request samples are written apart, see `samples`). */
   load: LoadResult;
-  /** Errors seen by the clients (should be 0: §6.5). */
+  /** Errors seen by the clients (should be 0: with at most one replica down at a time, no client sees a failed request). */
   errors: number;
   /** Replicas' order logs identical after the run (null: not checked). */
   logs_identical: boolean | null;
   log_length: number | null;
-  /** For every stock: 100 − bought + sold = quantity and trade volume = bought + sold (§6.4). */
+  /** For every stock: 100 − bought + sold = quantity and trade volume = bought + sold. */
   catalog_matches_log: boolean | null;
   check_error: string | null;
   passed: boolean;

@@ -125,6 +125,84 @@ describe('single operations', () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
     });
     await expect(runCli(argv('order', '5'), io)).resolves.toBe(1);
-    expect(io.err).toMatch(/^error: request failed: ECONNREFUSED/);
+    expect(io.err).toMatch(/^error: request failed: ECONNREFUSED http:\/\/127\.0\.0\.1:30001\/orders \(after /);
+  });
+});
+
+describe('status', () => {
+  const body = {
+    time: '2024-05-06T10:20:30.456Z',
+    frontend: { pid: 4242, uptime_s: 75 },
+    catalog: { address: 'http://127.0.0.1:10001', state: 'up' },
+    leader: { id: 3, epoch: 2, address: 'http://127.0.0.1:20003' },
+    replicas: [1, 2, 3].map((id) => ({
+      id,
+      address: `http://127.0.0.1:2000${id}`,
+      state: id === 3 ? 'leader' : 'ready',
+      role: id === 3 ? 'leader' : 'follower',
+      epoch: 2,
+      last_no: 7,
+      commit_no: 7,
+      lag: 0,
+    })),
+    cache: { enabled: true, capacity: 100, size: 2, hits: 8, misses: 2, evictions: 0, invalidations: 1, stale_fills_dropped: 0, hit_ratio: 0.8 },
+    leader_changes: [{ at: '2024-05-06T10:19:16.000Z', leader: 3, epoch: 2, reason: 'start-up' }],
+  };
+
+  it('prints the cluster from GET /status.json and exits with 0', async () => {
+    const io = fakeIo(() => json(200, body));
+    await expect(runCli(argv('status', '--url', 'http://bazaar:1'), io)).resolves.toBe(0);
+    expect(io.fetchImpl.mock.calls[0][0]).toBe('http://bazaar:1/status.json');
+    expect(io.out).toContain('Stock Bazaar at http://bazaar:1');
+    expect(io.out).toContain('leader     order-3, epoch 2');
+    expect(io.out).toContain('hit ratio 80.0 %');
+    expect(io.err).toBe('');
+  });
+
+  it('with the front end unreachable, prints one line naming the URL and exits with 1', async () => {
+    const io = fakeIo(() => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    });
+    await expect(runCli(argv('--url', 'http://127.0.0.1:39999', 'status'), io)).resolves.toBe(1);
+    expect(io.err).toBe('error: cannot reach the front end at http://127.0.0.1:39999/status.json: ECONNREFUSED\n');
+    expect(io.out).toBe('');
+  });
+
+  it('says so when the front end has no status endpoint or answers something else', async () => {
+    const missing = fakeIo(() => json(404, { error: { code: 404, message: 'Cannot GET /status.json' } }));
+    await expect(runCli(argv('status'), missing)).resolves.toBe(1);
+    expect(missing.err).toBe(
+      'error: http://127.0.0.1:30001/status.json answered HTTP 404 Cannot GET /status.json (a front end without GET /status.json?)\n',
+    );
+    const odd = fakeIo(() => json(200, { leader: 3 }));
+    await expect(runCli(argv('status'), odd)).resolves.toBe(1);
+    expect(odd.err).toBe('error: http://127.0.0.1:30001/status.json answered 200 with a body that is not a cluster status\n');
+  });
+
+  it('--watch clears the screen and redraws until Ctrl-C, then exits with 0; an unreachable front end is shown, not fatal', async () => {
+    let calls = 0;
+    let interrupt: (() => void) | undefined;
+    let removed = false;
+    const io = fakeIo(() => {
+      calls++;
+      if (calls === 2) throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+      if (calls === 3) interrupt?.();
+      return json(200, body);
+    });
+    io.onInterrupt = (handler) => {
+      interrupt = handler;
+      return () => (removed = true);
+    };
+    const started = Date.now();
+    await expect(runCli(argv('status', '--watch'), io)).resolves.toBe(0);
+    // Two frames drawn (the third reading came after Ctrl-C), a second apart.
+    expect(calls).toBe(3);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    const frames = io.out.split('\x1b[H\x1b[2J\x1b[3J').slice(1);
+    expect(frames).toHaveLength(2);
+    expect(frames[0]).toContain('leader     order-3');
+    expect(frames[0]).toContain('refreshing every 1 s; Ctrl-C to stop');
+    expect(frames[1]).toMatch(/error: cannot reach the front end at http:\/\/127\.0\.0\.1:30001\/status\.json: ECONNREFUSED/);
+    expect(removed).toBe(true);
   });
 });

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerLoadCommand } from '../commands/load.command';
 import { registerLookupCommand } from '../commands/lookup.command';
 import { registerOrderCommand } from '../commands/order.command';
+import { registerStatusCommand } from '../commands/status.command';
 import { registerSweepCommand } from '../commands/sweep.command';
 import { registerTradeCommand } from '../commands/trade.command';
 import type { CommandContext } from '../commands/command-context';
@@ -13,7 +14,7 @@ import type { CliIo } from './cli-io';
 /** The client's command line: the commands registered on a commander program that writes to `ctx.io`. */
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('client')
-    .description('Stock Bazaar client: single operations, load runs and the evaluation sweep against the front end')
+    .description('Stock Bazaar client: single operations, load runs, the evaluation sweep and the cluster status, against the front end')
     .option('--url <url>', `front end base URL (default: $${URL_ENV} or ${DEFAULT_URL})`)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .showHelpAfterError('(run with --help for usage)')
@@ -24,6 +25,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerOrderCommand(program, ctx);
   registerLoadCommand(program, ctx);
   registerSweepCommand(program, ctx);
+  registerStatusCommand(program, ctx);
   // Subcommands inherit the output settings and exit behaviour.
   for (const command of program.commands) {
     command.configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) }).exitOverride();
@@ -35,7 +37,7 @@ export function buildProgram(ctx: CommandContext): Command {
 /**
  * Runs the CLI on `argv` (as in `process.argv`: node, script, args…) and resolves to the exit
  * code: 0 success, 1 a request or check failed, 2 a bad command line (nothing sent), 130 a load
- * run stopped with Ctrl-C. Never calls `process.exit`.
+ * run stopped with Ctrl-C (`status --watch` stopped with Ctrl-C: 0). Never calls `process.exit`.
  */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let exitCode: number = ExitCode.ok;

@@ -43,7 +43,7 @@ export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, o
         io.stdout(`${outcome.body === undefined ? outcome.text : JSON.stringify(outcome.body, null, 2)}\n`);
         io.stderr(`${label} in ${latency}\n`);
       } else {
-        io.stderr(`error: request failed: ${outcome.error} (after ${latency})\n`);
+        io.stderr(`error: request failed: ${outcome.error} ${outcome.url} (after ${latency})\n`);
       }
     } else if (!options.quiet) {
       io.stdout(`#${i}  ${label}  ${latency}  ${bodyText(outcome)}`.trimEnd() + '\n');

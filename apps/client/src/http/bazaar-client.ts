@@ -23,6 +23,8 @@ export interface TransportFailure {
   kind: 'transport';
   /** One line, e.g. `ECONNREFUSED` or `timeout after 10000 ms`. */
   error: string;
+  /** The URL asked, without its query: `http://127.0.0.1:30001/stocks`. */
+  url: string;
   latencyUs: number;
 }
 
@@ -78,6 +80,16 @@ export class BazaarClient {
     return this.send('GET', new URL(FrontendRoutes.cacheStats, this.base));
   }
 
+  /** The front end's `GET /status.json`: the cluster at a glance (`client status`). */
+  status(): Promise<HttpOutcome> {
+    return this.send('GET', this.statusUrl());
+  }
+
+  /** Where {@link status} asks, for messages. */
+  statusUrl(): URL {
+    return new URL(FrontendRoutes.statusJson, this.base);
+  }
+
   /** `GET /orders?order_no=N`. */
   order(orderNo: number | string): Promise<HttpOutcome> {
     const url = new URL(FrontendRoutes.orders, this.base);
@@ -99,7 +111,7 @@ export class BazaarClient {
       const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent });
       return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs() };
     } catch (err: unknown) {
-      return { kind: 'transport', error: describeTransportError(err, this.timeoutMs), latencyUs: elapsedUs() };
+      return { kind: 'transport', error: describeTransportError(err, this.timeoutMs), url: `${url.origin}${url.pathname}`, latencyUs: elapsedUs() };
     }
   }
 }

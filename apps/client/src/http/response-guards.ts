@@ -1,4 +1,4 @@
-import type { CacheStats, OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
+import type { CacheStats, ClusterStatusResponse, OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
 
 /** Type guards for the public API's bodies: a 200 with a malformed body is treated as an error. */
 
@@ -54,5 +54,39 @@ export function isCacheStats(body: unknown): body is CacheStats {
     isRecord(body) &&
     typeof body.enabled === 'boolean' &&
     CACHE_COUNTERS.every((k) => Number.isSafeInteger(body[k]) && (body[k] as number) >= 0)
+  );
+}
+
+const isNullableNumber = (v: unknown): boolean => v === null || typeof v === 'number';
+
+/**
+ * The front end's `GET /status.json`, checked as far as `client status` reads it: the sections,
+ * every replica's id, address and state, and every leader change's time and reason.
+ */
+export function isClusterStatus(body: unknown): body is ClusterStatusResponse {
+  if (!isRecord(body) || typeof body.time !== 'string') return false;
+  const { frontend, catalog, leader, replicas, cache, leader_changes: changes } = body;
+  return (
+    isRecord(frontend) &&
+    typeof frontend.pid === 'number' &&
+    typeof frontend.uptime_s === 'number' &&
+    isRecord(catalog) &&
+    typeof catalog.address === 'string' &&
+    typeof catalog.state === 'string' &&
+    (leader === null || (isRecord(leader) && typeof leader.id === 'number' && typeof leader.epoch === 'number' && typeof leader.address === 'string')) &&
+    Array.isArray(replicas) &&
+    replicas.every(
+      (r: unknown) =>
+        isRecord(r) &&
+        typeof r.id === 'number' &&
+        typeof r.address === 'string' &&
+        typeof r.state === 'string' &&
+        ['epoch', 'last_no', 'commit_no', 'lag'].every((k) => isNullableNumber(r[k])) &&
+        (r.detail === undefined || typeof r.detail === 'string'),
+    ) &&
+    isCacheStats(cache) &&
+    isNullableNumber((cache as unknown as Record<string, unknown>).hit_ratio) &&
+    Array.isArray(changes) &&
+    changes.every((c: unknown) => isRecord(c) && typeof c.at === 'string' && typeof c.reason === 'string' && isNullableNumber(c.leader) && isNullableNumber(c.epoch))
   );
 }

@@ -1,6 +1,7 @@
 import type { FetchLike } from '../http/bazaar-client';
 import { DEFAULT_TIMEOUT_MS, DEFAULT_URL } from '../http/bazaar-client';
 import { UsageError } from '../usage-error';
+import { CONNECTION_BACKOFF, type BackoffPolicy } from './backoff';
 import { randomSeed } from './prng';
 
 /** Stock1 … Stock10, the bazaar's initial catalog. */
@@ -58,6 +59,8 @@ export interface LoadOptions {
    * 100 bytes of memory, and the result's JSON grows by as much.
    */
   recordSamples?: boolean;
+  /** A session's wait after a request got no answer (default 50 ms doubling to 1 s; see {@link CONNECTION_BACKOFF}). */
+  backoff?: BackoffPolicy;
   /** Injected for tests: a fake `fetch` that requests go through instead of `node:http`. */
   fetchImpl?: FetchLike;
 }
@@ -79,6 +82,7 @@ export interface ResolvedLoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   progressIntervalMs: number;
   recordSamples: boolean;
+  backoff: BackoffPolicy;
   fetchImpl?: FetchLike;
 }
 
@@ -91,7 +95,10 @@ export interface LoadProgress {
   /** sessions × iterations, or null for a timed run. */
   iterations_total: number | null;
   duration_s: number | null;
+  /** Requests sent. */
   requests: number;
+  /** Requests that got an HTTP response (any status): what req/s counts. */
+  answered: number;
   errors: number;
   orders: number;
   checked: number;
@@ -190,6 +197,7 @@ export function resolveLoadOptions(options: LoadOptions): ResolvedLoadOptions {
     onProgress: options.onProgress,
     progressIntervalMs,
     recordSamples: options.recordSamples === true,
+    backoff: options.backoff ?? CONNECTION_BACKOFF,
     fetchImpl: options.fetchImpl,
   };
 }

@@ -27,7 +27,11 @@ export interface RequestStats {
   errors: number;
   /** Over the requests that received an HTTP response (transport failures have no latency). */
   latency_ms: LatencySummary;
-  /** `count` over the duration of the phase the requests belong to. */
+  /**
+   * Requests that got an HTTP response (any status: the `latency_ms.count`) per second of the
+   * phase they belong to. Requests that got none (refused, reset, timed out) are in `count` and
+   * `errors` only: a dead front end has a throughput of 0, not that of the client's error loop.
+   */
   throughput_rps: number;
 }
 
@@ -70,6 +74,11 @@ export interface LoadResult {
   /** Lookups and trades together, over the load phase. */
   load_total: RequestStats;
   trades: TradeCounts;
+  /**
+   * Sessions' waits after requests that got no answer (exponential backoff, see `load/backoff.ts`):
+   * how many, and their total in seconds. Absent in results of older clients.
+   */
+  backoff?: { waits: number; waited_s: number };
   consistency: ConsistencyReport;
   /** Errors of every request type; `by_cause` counts e.g. `trade: HTTP 503 …`. */
   errors: { total: number; by_cause: Record<string, number> };

@@ -144,11 +144,67 @@ describe('runLoad', () => {
     const fetchImpl = jest.fn<FetchLike>(async () => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
     });
-    const result = await runLoad({ sessions: 2, iterations: 3, fetchImpl });
-    expect(result.requests.lookup).toMatchObject({ count: 6, errors: 6 });
+    const result = await runLoad({ sessions: 2, iterations: 3, fetchImpl, backoff: { initialMs: 1, maxMs: 2, factor: 2 } });
+    expect(result.requests.lookup).toMatchObject({ count: 6, errors: 6, throughput_rps: 0 });
     expect(result.requests.lookup.latency_ms.count).toBe(0);
-    expect(result.errors.by_cause).toEqual({ 'lookup: ECONNREFUSED': 6 });
+    expect(result.load_total.throughput_rps).toBe(0);
+    // The cause names the URL asked (without its query), so a wrong --url is plain to see.
+    expect(result.errors.by_cause).toEqual({ 'lookup: ECONNREFUSED http://127.0.0.1:30001/stocks': 6 });
     expect(result.passed).toBe(false);
+  });
+
+  it('backs off after connection failures: a dead front end gets a few requests a second, not a flood', async () => {
+    const fetchImpl = jest.fn<FetchLike>(async () => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    });
+    const result = await runLoad({ url: 'http://127.0.0.1:9', sessions: 2, durationS: 0.5, fetchImpl });
+    // 50 + 100 + 200 ms of waits leave room for at most a fifth request per session in 0.5 s
+    // (fewer on a busy machine, whose timers fire late).
+    expect(result.requests.lookup.count).toBeGreaterThanOrEqual(2);
+    expect(result.requests.lookup.count).toBeLessThanOrEqual(10);
+    expect(result.errors.by_cause).toEqual({ [`lookup: ECONNREFUSED http://127.0.0.1:9/stocks`]: result.requests.lookup.count });
+    expect(result.backoff!.waits).toBeGreaterThanOrEqual(2);
+    expect(result.backoff!.waits).toBeLessThanOrEqual(result.requests.lookup.count);
+    // Never past the deadline: at most 0.5 s per session.
+    expect(result.backoff!.waited_s).toBeLessThanOrEqual(1);
+    expect(result.timing.load_s).toBeLessThan(3);
+  });
+
+  it('doubles the wait per failure in a row, caps it, and starts again after an answer', async () => {
+    const bazaar = fakeBazaar();
+    // Lookups 1–5 refused, 6 answered, 7–8 refused, then answered; p = 0: no trades.
+    const refused = new Set([1, 2, 3, 4, 5, 7, 8]);
+    let n = 0;
+    const fetchImpl: FetchLike = async (input, init) => {
+      if (refused.has(++n)) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+      return bazaar.fetchImpl(input, init);
+    };
+    const result = await runLoad({ sessions: 1, iterations: 10, p: 0, fetchImpl, backoff: { initialMs: 2, maxMs: 10, factor: 2 } });
+    // Waits: 2, 4, 8, 10 (capped), 10; after the answer: 2, 4.
+    expect(result.backoff).toEqual({ waits: 7, waited_s: 0.04 });
+    expect(result.requests.lookup).toMatchObject({ count: 10, errors: 7 });
+  });
+
+  it('counts only answered requests in req/s, errors answered with a status included', async () => {
+    const bazaar = fakeBazaar({ failTrade: () => 503 });
+    let n = 0;
+    const fetchImpl: FetchLike = async (input, init) => {
+      if (++n % 3 === 0) throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      return bazaar.fetchImpl(input, init);
+    };
+    const result = await runLoad({ sessions: 1, iterations: 30, p: 1, seed: 8, fetchImpl, backoff: { initialMs: 1, maxMs: 1, factor: 1 } });
+    const { lookup, trade } = result.requests;
+    const answered = lookup.latency_ms.count + trade.latency_ms.count;
+    expect(answered).toBeLessThan(lookup.count + trade.count);
+    expect(trade.errors).toBe(trade.count); // 503 or reset: every trade failed, the 503s were answered
+    expect(trade.latency_ms.count).toBeGreaterThan(0);
+    const rate = (count: number) => Math.round((count / result.timing.load_s) * 100) / 100;
+    expect(lookup.throughput_rps).toBe(rate(lookup.latency_ms.count));
+    expect(trade.throughput_rps).toBe(rate(trade.latency_ms.count));
+    expect(result.load_total.throughput_rps).toBe(rate(answered));
+    expect(Object.keys(result.errors.by_cause).sort()).toEqual(
+      expect.arrayContaining(['lookup: ECONNRESET http://127.0.0.1:30001/stocks', 'trade: HTTP 503 No order replica can take it']),
+    );
   });
 
   it('runs for a duration and reports progress through load, check and done', async () => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { BazaarClient, type HttpOutcome, type RequestType } from '../http/bazaar-client';
 import { errorMessage, isOrderPlaced, isOrderQueryResponse, isStockInfo } from '../http/response-guards';
 import { LatencyStats } from '../stats/latency-stats';
+import { Backoff, pause } from './backoff';
 import { checkConsistency, OrderLedger, type OrderReadBack } from './consistency';
 import { LOAD_LIMITS, resolveLoadOptions, type LoadOptions, type LoadProgress, type ResolvedLoadOptions } from './load-options';
 import type { LoadResult, RequestSample, RequestStats } from './load-result';
@@ -24,8 +25,13 @@ class RequestTally {
     if (outcome.kind === 'response') this.latency.recordMicros(outcome.latencyUs);
   }
 
+  /** Requests that got an HTTP response, whatever its status. */
+  get answered(): number {
+    return this.latency.count;
+  }
+
   stats(seconds: number): RequestStats {
-    return { count: this.count, errors: this.errors, latency_ms: this.latency.summary(), throughput_rps: rate(this.count, seconds) };
+    return { count: this.count, errors: this.errors, latency_ms: this.latency.summary(), throughput_rps: rate(this.answered, seconds) };
   }
 }
 
@@ -42,9 +48,9 @@ function seconds(fromNs: bigint, toNs: bigint): number {
   return Math.round(Number(toNs - fromNs) / 1e6) / 1000;
 }
 
-/** `HTTP 503 No order replica…` or the transport error, as an error cause. */
+/** `HTTP 503 No order replica…`, or the transport error and the URL asked (`ECONNREFUSED http://…/stocks`), as an error cause. */
 function describeFailure(outcome: HttpOutcome): string {
-  if (outcome.kind === 'transport') return outcome.error;
+  if (outcome.kind === 'transport') return `${outcome.error} ${outcome.url}`;
   const message = errorMessage(outcome.body);
   if (outcome.status >= 200 && outcome.status < 300) return `HTTP ${outcome.status} with an unexpected body`;
   return message === undefined ? `HTTP ${outcome.status}` : `HTTP ${outcome.status} ${truncate(message, 80)}`;
@@ -83,6 +89,8 @@ class LoadRun {
   };
   private readonly trades = { attempted: 0, ok: 0, refused: 0, errors: 0, skipped_sold_out: 0 };
   private readonly errorCauses = new Map<string, number>();
+  /** Waits after connection failures (see {@link Backoff}). */
+  private readonly backoff = { waits: 0, waited_ms: 0 };
   private readonly ledger = new OrderLedger();
   private iterationsDone = 0;
   private checked = 0;
@@ -127,6 +135,7 @@ class LoadRun {
       const checkS = seconds(loadEndNs, endNs);
       const loadTotal = LatencyStats.merge(this.tallies.lookup.latency, this.tallies.trade.latency);
       const loadCount = this.tallies.lookup.count + this.tallies.trade.count;
+      const loadAnswered = this.tallies.lookup.answered + this.tallies.trade.answered;
       const loadErrors = this.tallies.lookup.errors + this.tallies.trade.errors;
       const errorsTotal = loadErrors + this.tallies.order_check.errors;
 
@@ -149,8 +158,9 @@ class LoadRun {
           trade: this.tallies.trade.stats(loadS),
           order_check: this.tallies.order_check.stats(checkS),
         },
-        load_total: { count: loadCount, errors: loadErrors, latency_ms: loadTotal.summary(), throughput_rps: rate(loadCount, loadS) },
+        load_total: { count: loadCount, errors: loadErrors, latency_ms: loadTotal.summary(), throughput_rps: rate(loadAnswered, loadS) },
         trades: { ...this.trades },
+        backoff: { waits: this.backoff.waits, waited_s: Math.round(this.backoff.waited_ms) / 1000 },
         consistency,
         errors: { total: errorsTotal, by_cause: Object.fromEntries(this.errorCauses) },
         iterations_completed: this.iterationsDone,
@@ -171,32 +181,60 @@ class LoadRun {
     return this.iterationsDone >= this.opts.sessions * (this.opts.iterations ?? 0);
   }
 
+  /**
+   * One session: iterations one after the other. After a request that got no answer at all
+   * (connection refused or reset, timeout) the session waits before its next iteration, longer
+   * after each such failure in a row ({@link Backoff}): a dead or restarting front end is asked a
+   * few times a second, not hammered by a loop that measures nothing.
+   */
   private async session(index: number, random: Random, deadlineNs: bigint | null): Promise<void> {
     const { opts } = this;
+    const backoff = new Backoff(opts.backoff);
     for (let i = 0; ; i++) {
       if (opts.signal?.aborted) return;
       if (deadlineNs === null ? i >= (opts.iterations ?? 0) : process.hrtime.bigint() >= deadlineNs) return;
-      await this.iteration(index, random);
+      const waitMs = await this.iteration(index, random, backoff);
       this.iterationsDone++;
+      if (waitMs > 0) await this.wait(waitMs, deadlineNs, i + 1 >= (opts.iterations ?? Infinity));
     }
   }
 
-  private async iteration(session: number, random: Random): Promise<void> {
+  /** Waits `ms` after a connection failure, but not past the deadline, nor after the last iteration. */
+  private async wait(ms: number, deadlineNs: bigint | null, last: boolean): Promise<void> {
+    if (last) return;
+    const remainingMs = deadlineNs === null ? ms : Number(deadlineNs - process.hrtime.bigint()) / 1e6;
+    const waitMs = Math.min(ms, remainingMs);
+    if (waitMs <= 0 || this.opts.signal?.aborted) return;
+    this.backoff.waits++;
+    this.backoff.waited_ms += waitMs;
+    await pause(waitMs, this.opts.signal);
+  }
+
+  /** Records whether a request was answered; returns the backoff to wait (ms) when it was not. */
+  private settle(backoff: Backoff, outcome: HttpOutcome): number {
+    if (outcome.kind === 'transport') return backoff.fail();
+    backoff.succeed();
+    return 0;
+  }
+
+  /** One iteration; resolves to how long the session should wait before the next (0: at once). */
+  private async iteration(session: number, random: Random, backoff: Backoff): Promise<number> {
     const stock = pick(random, this.opts.stocks);
     const lookupSentAt = this.samples ? epochMs() : 0;
     const lookup = await this.client.lookup(stock);
     this.tallies.lookup.observe(lookup);
+    const lookupWait = this.settle(backoff, lookup);
     if (lookup.kind !== 'response' || lookup.status !== 200 || !isStockInfo(lookup.body)) {
       this.sample('lookup', lookupSentAt, lookup, 'error');
       this.fail('lookup', lookup);
-      return;
+      return lookupWait;
     }
     this.sample('lookup', lookupSentAt, lookup, 'ok');
     if (lookup.body.quantity <= 0) {
       this.trades.skipped_sold_out++;
-      return;
+      return 0;
     }
-    if (!(random() < this.opts.p)) return;
+    if (!(random() < this.opts.p)) return 0;
 
     const side = random() < 0.5 ? 'buy' : 'sell';
     const tradeType = this.opts.mixedCase ? randomCase(side, random) : side;
@@ -208,6 +246,7 @@ class LoadRun {
     const tradeSentAt = this.samples ? epochMs() : 0;
     const trade = await this.client.trade(stock, tradeType, quantity, key);
     this.tallies.trade.observe(trade);
+    const tradeWait = this.settle(backoff, trade);
     if (trade.kind === 'response' && trade.status === 200 && isOrderPlaced(trade.body)) {
       this.sample('trade', tradeSentAt, trade, 'ok');
       this.trades.ok++;
@@ -220,6 +259,7 @@ class LoadRun {
       this.trades.errors++;
       this.fail('trade', trade);
     }
+    return tradeWait;
   }
 
   private async readBack(orderNo: number): Promise<OrderReadBack> {
@@ -269,6 +309,7 @@ class LoadRun {
       iterations_total: opts.iterations === null ? null : opts.iterations * opts.sessions,
       duration_s: opts.durationS,
       requests: t.lookup.count + t.trade.count + t.order_check.count,
+      answered: t.lookup.answered + t.trade.answered + t.order_check.answered,
       errors: t.lookup.errors + t.trade.errors + t.order_check.errors,
       orders: this.ledger.size,
       checked: this.checked,

@@ -120,4 +120,11 @@ describe('formatLoadReport', () => {
     expect(text).toContain('iterations   500 (interrupted)');
     expect(text.trimEnd().split('\n').pop()).toBe('result: FAIL (interrupted)');
   });
+
+  it('says what req/s counts, and how long the sessions backed off when they had to', () => {
+    expect(formatLoadReport(result())).toContain('req/s counts answered requests (any HTTP status)');
+    expect(formatLoadReport(result({ backoff: { waits: 0, waited_s: 0 } }))).not.toContain('backoff');
+    const text = formatLoadReport(result({ backoff: { waits: 23, waited_s: 19.45 } }));
+    expect(text).toMatch(/backoff\s+sessions waited 23 times \(19\.45 s in all\) after requests that got no answer/);
+  });
 });

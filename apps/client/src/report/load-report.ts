@@ -59,7 +59,14 @@ function describeProblem(problem: OrderProblem): string {
 
 /** The human-readable report of a load run, as printed at the end of `load`. */
 export function formatLoadReport(result: LoadResult): string {
-  const lines: string[] = [describeRun(result), `started ${result.config.started_at}`, '', formatRequestTable(result), ''];
+  const lines: string[] = [
+    describeRun(result),
+    `started ${result.config.started_at}`,
+    '',
+    formatRequestTable(result),
+    'req/s counts answered requests (any HTTP status); requests that got no answer count as errors only',
+    '',
+  ];
   const t = result.trades;
   const c = result.consistency;
   const summary: [string, string][] = [
@@ -77,6 +84,12 @@ export function formatLoadReport(result: LoadResult): string {
     ['wall time', `${secs(result.timing.wall_s)} (load ${secs(result.timing.load_s)}, check ${secs(result.timing.check_s)})`],
     ['errors', String(result.errors.total)],
   ];
+  if (result.backoff && result.backoff.waits > 0) {
+    summary.push([
+      'backoff',
+      `sessions waited ${plural(result.backoff.waits, 'time')} (${secs(result.backoff.waited_s)} in all) after requests that got no answer`,
+    ]);
+  }
   lines.push(renderRows(summary, ['left', 'left']));
 
   const causes = Object.entries(result.errors.by_cause).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));

@@ -8,6 +8,7 @@ const snapshot = (over: Partial<LoadProgress>): LoadProgress => ({
   iterations_total: 500,
   duration_s: null,
   requests: 800,
+  answered: 800,
   errors: 1,
   orders: 61,
   checked: 0,
@@ -23,6 +24,12 @@ describe('formatProgressLine', () => {
   it('shows time against the duration for a timed run', () => {
     expect(formatProgressLine(snapshot({ iterations_total: null, duration_s: 8, elapsed_s: 2 }))).toBe(
       'load: 250 iterations, 2/8 s (25%), 2.0 s, 400 req/s, 1 errors, 61 orders',
+    );
+  });
+
+  it('counts only answered requests in req/s: refused connections are errors, not throughput', () => {
+    expect(formatProgressLine(snapshot({ requests: 900, answered: 100, errors: 800 }))).toBe(
+      'load: 250/500 iterations (50%), 2.0 s, 50 req/s, 800 errors, 61 orders',
     );
   });
 

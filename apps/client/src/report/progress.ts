@@ -19,8 +19,9 @@ export interface ProgressViewOptions {
   now?: () => number;
 }
 
+/** Answered requests per second: requests that got no response at all are errors, not throughput. */
 function rps(progress: LoadProgress): string {
-  return progress.elapsed_s > 0 ? (progress.requests / progress.elapsed_s).toFixed(0) : '0';
+  return progress.elapsed_s > 0 ? (progress.answered / progress.elapsed_s).toFixed(0) : '0';
 }
 
 /** One line describing a snapshot, e.g. `load: 250/500 iterations (50%), 1.2 s, 410 req/s, 0 errors, 61 orders`. */

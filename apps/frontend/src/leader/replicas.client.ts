@@ -30,6 +30,25 @@ export const FORWARDS_IN_FLIGHT = 4;
 /** What a `/ping` says about a replica. */
 export type ProbedState = Exclude<LeaderResponse['replicas'][number]['state'], 'leader'>;
 
+/**
+ * A replica's `/replication/status`, or why there is none: it answered with another HTTP status
+ * (401: it rejects this front end's cluster token), or it did not answer at all.
+ */
+export type StatusReading =
+  | { kind: 'status'; status: ReplicaStatus }
+  | { kind: 'refused'; httpStatus: number }
+  | { kind: 'unreachable'; cause: 'refused' | 'timeout' | 'error' };
+
+/** `/ping` as a state, with the checks that failed when the replica says it is not ready. */
+export interface PingReading {
+  state: ProbedState;
+  /** E.g. `recovery down`, or `database down: SQLITE_BUSY …` (short; never the whole body). */
+  reason?: string;
+}
+
+/** Longest reason {@link ReplicasClient.pingReading} passes on. */
+const MAX_REASON = 120;
+
 /** The front end's HTTP calls to order replicas. Statuses are returned; transport errors thrown. */
 @Injectable()
 export class ReplicasClient {
@@ -62,15 +81,44 @@ export class ReplicasClient {
     }
   }
 
+  /**
+   * `/ping` with the reason a replica gives for not being ready: the names of the terminus checks
+   * that are down (and their messages), e.g. `recovery down`.
+   */
+  async pingReading(replica: ReplicaAddress): Promise<PingReading> {
+    try {
+      const res = await this.http.axiosRef.get<unknown>(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs });
+      if (res.status === 200) return { state: 'ready' };
+      const reason = failedChecks(res.data);
+      return { state: 'not_ready', ...(reason ? { reason } : {}) };
+    } catch {
+      return { state: 'down' };
+    }
+  }
+
+  /** The replica's status; null when it did not answer with one (see {@link readStatus} for why). */
   async status(replica: ReplicaAddress): Promise<ReplicaStatus | null> {
+    const reading = await this.readStatus(replica);
+    return reading.kind === 'status' ? reading.status : null;
+  }
+
+  /** The replica's status, or why there is none (a 401 means it rejects this front end's cluster token). */
+  async readStatus(replica: ReplicaAddress): Promise<StatusReading> {
     try {
       const res = await this.http.axiosRef.get<ReplicaStatus>(`${replica.url}/${OrderRoutes.status}`, {
         timeout: this.pingTimeoutMs,
       });
-      return res.status === 200 ? res.data : null;
-    } catch {
-      return null;
+      return res.status === 200 ? { kind: 'status', status: res.data } : { kind: 'refused', httpStatus: res.status };
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const cause = code === 'ECONNREFUSED' ? 'refused' : code === 'ETIMEDOUT' || code === 'ECONNABORTED' ? 'timeout' : 'error';
+      return { kind: 'unreachable', cause };
     }
+  }
+
+  /** How long a `/ping` or status call may take (for messages about a replica that did not answer). */
+  get statusTimeoutMs(): number {
+    return this.pingTimeoutMs;
   }
 
   /** Announces the leader of `epoch`; true when the replica accepted it. */
@@ -134,4 +182,22 @@ export class ReplicasClient {
       headers: requestIdHeaders(requestId),
     });
   }
+}
+
+/**
+ * The failed checks of a terminus report (`{"status":"error","error":{"recovery":{"status":"down",…}}}`)
+ * as one short line: `recovery down`, `database down: <message>`, `recovery down: <reason>` (a
+ * check's `message`, else its `reason`). Undefined for any other body.
+ */
+export function failedChecks(body: unknown): string | undefined {
+  const error = (body as { error?: unknown } | null)?.error;
+  if (!error || typeof error !== 'object') return undefined;
+  const parts = Object.entries(error as Record<string, unknown>).map(([check, result]) => {
+    const { message, reason } = (result ?? {}) as { message?: unknown; reason?: unknown };
+    const why = typeof message === 'string' && message ? message : typeof reason === 'string' && reason ? reason : undefined;
+    return why ? `${check} down: ${why}` : `${check} down`;
+  });
+  if (!parts.length) return undefined;
+  const line = parts.join('; ');
+  return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
 }

@@ -19,6 +19,24 @@ import {
 } from '@app/contracts';
 import { Batcher, requestIdHeaders } from '@app/common';
 
+/**
+ * Every peer that answered refused this replica's cluster token (401): its `CLUSTER_TOKEN` is not
+ * the cluster's. A configuration error, not an unreachable peer: such a replica must not act as
+ * if it were alone.
+ */
+export class ClusterTokenRejected extends Error {
+  override readonly name = 'ClusterTokenRejected';
+
+  constructor(peers: ReplicaAddress[]) {
+    super(
+      `${peers.map((p) => `replica ${p.id} (${p.url})`).join(' and ')} rejected this replica's cluster token (401): ` +
+        'set the same CLUSTER_TOKEN (or CLUSTER_TOKEN_FILE, or DATA_DIR with its cluster-token file) as the rest of the cluster',
+    );
+  }
+}
+
+type Probe = { peer: ReplicaAddress; status: ReplicaStatus | null; rejected: boolean };
+
 /** HTTP calls from a replica to its peers and to the catalog. Statuses are returned, transport errors thrown. */
 @Injectable()
 export class PeersClient {
@@ -46,28 +64,36 @@ export class PeersClient {
 
   /** Status of one peer, or null when it cannot be reached. */
   async status(peer: ReplicaAddress): Promise<ReplicaStatus | null> {
+    return (await this.probe(peer)).status;
+  }
+
+  private async probe(peer: ReplicaAddress): Promise<Probe> {
     try {
       const res = await this.get<ReplicaStatus>(`${peer.url}/${OrderRoutes.status}`);
-      return res.status === 200 ? res.data : null;
+      return { peer, status: res.status === 200 ? res.data : null, rejected: res.status === 401 };
     } catch {
-      return null;
+      return { peer, status: null, rejected: false };
     }
   }
 
   /**
    * Statuses of the reachable peers. With `enough`, resolves as soon as that many have answered
    * (an unresponsive peer — paused, partitioned — then costs nothing), else once every peer has
-   * answered or timed out.
+   * answered or timed out. Rejects with {@link ClusterTokenRejected} when no peer answered but
+   * some refused this replica's token: then this replica is the misconfigured one (a single peer
+   * with a wrong token, refused while another peer answers, is that peer's problem).
    */
   statuses(peers: ReplicaAddress[], enough = peers.length): Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]> {
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const answered: { peer: ReplicaAddress; status: ReplicaStatus }[] = [];
+      const rejectedBy: ReplicaAddress[] = [];
       let pending = peers.length;
-      const done = () => resolve([...answered]);
+      const done = () => (answered.length === 0 && rejectedBy.length > 0 ? reject(new ClusterTokenRejected(rejectedBy)) : resolve([...answered]));
       if (pending === 0 || enough <= 0) return done();
       for (const peer of peers) {
-        void this.status(peer).then((status) => {
+        void this.probe(peer).then(({ status, rejected }) => {
           if (status) answered.push({ peer, status });
+          if (rejected) rejectedBy.push(peer);
           pending--;
           if (pending === 0 || answered.length >= enough) done();
         });

@@ -1,8 +1,10 @@
 import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { OrderEnv, OrderRoutes, PingResponse } from '@app/contracts';
+import { ApiFailures } from '@app/contracts/dto/api-docs';
+import { HealthReportDto, PingResponseDto } from '@app/contracts/dto/responses.dto';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { RecoveryHealthIndicator } from './recovery.health';
 
@@ -30,15 +32,24 @@ export class HealthController {
    * recovery has finished; otherwise terminus's 503 report.
    */
   @Get(OrderRoutes.ping)
+  @ApiOperation({ summary: 'Readiness (seed form): up, database answering, recovery finished' })
+  @ApiOkResponse({ description: 'this replica\'s id and port', type: PingResponseDto })
+  @ApiFailures('error', { 503: 'not ready: recovering, or the database does not answer' })
   async ping(): Promise<PingResponse> {
     await this.health.check(this.checks());
     return { 'alive order server': this.state.id, port: this.port };
   }
 
-  /** Terminus's full report. */
+  /**
+   * Liveness: 200 while the process and its database answer, also while the replica recovers
+   * (the report says how far it is); 503 when the database does not answer.
+   */
   @Get(OrderRoutes.health)
   @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: terminus\'s report of the database and the recovery state' })
+  @ApiOkResponse({ description: 'terminus\'s report', type: HealthReportDto })
+  @ApiFailures('error', { 503: 'a check failed (the database does not answer)' })
   report() {
-    return this.health.check(this.checks());
+    return this.health.check([() => this.db.pingCheck('database'), () => this.recovery.report('recovery')]);
   }
 }

@@ -1,11 +1,14 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
-import { PeersClient } from '../cluster/peers.client';
+import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Retry period while the peers refuse this replica's token, and how often that is logged again. */
+const TOKEN_RETRY_MS = 1000;
+const TOKEN_REPEAT_LOG_MS = 30_000;
 
 /**
  * Brings a replica's log up to date before it serves, at start-up (first time or after a crash)
@@ -15,13 +18,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * pages — from the leader, or with no leader from the most advanced live replica; a tail that the
  * source's log does not have (written by a leader that crashed before replicating it) is dropped.
  * Only then does the replica become a ready follower and `/ping` answer 200. With no peer
- * reachable (the whole cluster is starting) the local log is taken as it is.
+ * reachable (the whole cluster is starting) the local log is taken as it is. Peers that refuse
+ * this replica's cluster token are not "unreachable": the replica says so at error level and
+ * stays not ready, since it cannot verify that it is caught up.
  */
 @Injectable()
 export class RecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(RecoveryService.name);
   private running?: Promise<void>;
   private stopped = false;
+  private tokenErrorLoggedAt = 0;
+  /** Why recovery cannot finish, when it is a configuration error (shown by `/ping` and `/health`). */
+  blockedBy?: string;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -58,10 +66,20 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           return leading?.status;
         });
         if (leader) await this.state.observeEpoch(leader.epoch, leader.id);
+        this.blockedBy = undefined;
         if (this.state.role === 'recovering') this.state.role = 'follower';
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
       } catch (err) {
+        if (err instanceof ClusterTokenRejected) {
+          this.blockedBy = 'peers reject this replica\'s cluster token (401)';
+          if (Date.now() - this.tokenErrorLoggedAt >= TOKEN_REPEAT_LOG_MS) {
+            this.tokenErrorLoggedAt = Date.now();
+            this.logger.error(`not ready: ${err.message}`);
+          }
+          await sleep(TOKEN_RETRY_MS);
+          continue;
+        }
         this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
         await sleep(RETRY_MS);
       }

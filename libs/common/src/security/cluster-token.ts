@@ -4,6 +4,7 @@ import { ApiSecurity, ApiUnauthorizedResponse } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
+import { ErrorResponseDto } from '@app/contracts/dto/responses.dto';
 
 /** Swagger security scheme name of the cluster token (see {@link bootstrapServer}). */
 export const CLUSTER_TOKEN_SCHEME = 'cluster-token';
@@ -41,11 +42,15 @@ export class ClusterTokenGuard implements CanActivate {
   }
 }
 
-/** Marks a controller or route as internal: only the cluster's own services may call it. */
+/**
+ * Marks a controller or route as internal: only the cluster's own services may call it. Its 401
+ * is documented in the default `{"error":…}` shape; a route answering in another shape documents
+ * its own 401 (`ApiFailures(shape, { 401: … })`), which replaces this one.
+ */
 export function Internal(): ClassDecorator & MethodDecorator {
   return applyDecorators(
     UseGuards(ClusterTokenGuard),
     ApiSecurity(CLUSTER_TOKEN_SCHEME),
-    ApiUnauthorizedResponse({ description: `internal endpoint: ${CLUSTER_TOKEN_REQUIRED}` }),
+    ApiUnauthorizedResponse({ description: `internal endpoint: ${CLUSTER_TOKEN_REQUIRED}`, type: ErrorResponseDto }),
   );
 }

@@ -1,0 +1,37 @@
+import { relative } from 'node:path';
+import { DEFAULT_ORDER_REPLICAS, parseReplicaList } from '@app/contracts';
+import { RestartOptions } from './restart-policy';
+import { formatMs } from './supervisor';
+
+/** The front end's leader, or null when it does not answer. */
+async function leaderOf(frontend: string): Promise<number | null> {
+  try {
+    const res = await fetch(`${frontend}/leader`, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200 ? ((await res.json()) as { leader: number }).leader : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What `npm start` prints once every service answers: where everything is and what to do next. */
+export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
+  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+  const frontend = `http://${host}:${env.FRONTEND_PORT || 30001}`;
+  const catalog = `http://${host}:${env.CATALOG_PORT || 10001}`;
+  const replicas = parseReplicaList(env.ORDER_REPLICAS || DEFAULT_ORDER_REPLICAS) ?? [];
+  const leader = await leaderOf(frontend);
+  const data = relative(process.cwd(), dataDir) || '.';
+  return [
+    `the bazaar is ready${leader ? `: replica ${leader} leads` : ''}`,
+    `  API          ${frontend}   (Swagger UI: ${frontend}/docs)`,
+    `  watch it     ${frontend}/status   or   npm run client -- status --watch`,
+    `  catalog      ${catalog}`,
+    `  replicas     ${replicas.map((r) => `${r.id} ${r.url}`).join(', ')}`,
+    `  data         ${data}/ (SQLite files, cluster token, pids in ${data}/run/)`,
+    restart.enabled
+      ? `  a service that dies is restarted after ${formatMs(restart.delayMs)} (--no-restart leaves it down)`
+      : '  restarts are off: a service that dies stays down',
+    `  run one again by hand: npm start -- order <id>   (or catalog, frontend)`,
+    `  Ctrl-C stops everything`,
+  ];
+}

@@ -1,0 +1,111 @@
+import { Command, Option } from 'commander';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
+import { ConfigError } from '@app/contracts';
+import { banner } from './banner';
+import { DEFAULT_RESTART, msSetting } from './restart-policy';
+import { dataDir, parseSelection, serviceSpecs, UsageError } from './services';
+import { Supervisor } from './supervisor';
+
+/** The repository root: dist/apps/bazaar/src → four levels up. */
+const ROOT = join(__dirname, '..', '..', '..', '..');
+const mainPath = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
+
+const COLORS = [36, 32, 33, 35, 34, 31];
+const colorOf = new Map<string, number>();
+
+function run(argv: string[]): void {
+  const program = new Command()
+    .name('npm start --')
+    .description(
+      'Runs the bazaar: the catalog, every order replica of ORDER_REPLICAS and the front end, restarting any that dies.\n' +
+        'With a service named, runs only that one, e.g. to bring a stopped replica back into a running bazaar.',
+    )
+    .argument('[service...]', 'catalog, frontend, or order <id>; none: all of them')
+    .addOption(new Option('--no-restart', 'leave a service that dies down (also RESTART=off)'))
+    .addOption(new Option('--restart-delay <ms>', 'delay before a restart (also RESTART_DELAY_MS)'))
+    .showHelpAfterError()
+    .parse(argv);
+  const opts = program.opts<{ restart: boolean; restartDelay?: string }>();
+  const env = { ...process.env };
+  const say = (line: string) => process.stdout.write(`${paint('bazaar', '[bazaar]')} ${line}\n`);
+
+  let specs;
+  let restartDelayMs;
+  try {
+    specs = serviceSpecs(env, parseSelection(program.args));
+    restartDelayMs = msSetting({ RESTART_DELAY_MS: opts.restartDelay ?? env.RESTART_DELAY_MS }, 'RESTART_DELAY_MS', DEFAULT_RESTART.delayMs);
+    prepareToken(env, say);
+  } catch (e) {
+    if (!(e instanceof UsageError || e instanceof ConfigError || e instanceof Error)) throw e;
+    process.stderr.write(`npm start: ${e.message}\n`);
+    process.exit(1);
+  }
+  for (const app of new Set(specs.map((s) => s.app))) {
+    if (!existsSync(mainPath(app))) {
+      process.stderr.write(`npm start: ${mainPath(app)} is missing: run \`npm run build\` (npm install does it) first\n`);
+      process.exit(1);
+    }
+  }
+  // The apps write through a pipe here: ask for readable lines when a person is watching.
+  if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
+  const restartOff = !opts.restart || /^(off|false|0|no)$/i.test(env.RESTART ?? '');
+  const restart = { ...DEFAULT_RESTART, enabled: !restartOff, delayMs: restartDelayMs, maxDelayMs: Math.max(DEFAULT_RESTART.maxDelayMs, restartDelayMs) };
+  const dir = dataDir(env);
+  const supervisor = new Supervisor(specs, {
+    restart,
+    dataDir: dir,
+    mainPath,
+    env,
+    stopTimeoutMs: msSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000) + 5000,
+    say,
+    relay: (name, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`),
+    onAllReady: async () => {
+      if (specs.length === 1) return;
+      for (const line of await banner(env, dir, restart)) say(line);
+    },
+  });
+
+  let interrupts = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++interrupts > 1) {
+      say(`${signal} again: killing every service now`);
+      supervisor.kill();
+      return;
+    }
+    say(`${signal}: stopping every service (again to kill them at once)`);
+    void supervisor.stop(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  supervisor.start();
+  void supervisor.done.then((code) => process.exit(code));
+}
+
+/**
+ * Settles the cluster token before any child starts: `CLUSTER_TOKEN` or a valid
+ * `CLUSTER_TOKEN_FILE` is passed on as it is; otherwise the data directory's token file is made
+ * (mode 0600) or reused, and every child finds it there. The token itself is never printed.
+ */
+function prepareToken(env: NodeJS.ProcessEnv, say: (line: string) => void): void {
+  if (env.CLUSTER_TOKEN && env.CLUSTER_TOKEN_FILE) throw new ConfigError('set CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, not both');
+  if (env.CLUSTER_TOKEN) return;
+  if (env.CLUSTER_TOKEN_FILE) {
+    readTokenFile(env.CLUSTER_TOKEN_FILE);
+    return;
+  }
+  const dir = dataDir(env);
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, TOKEN_FILE_NAME);
+  const { created } = ensureTokenFile(file);
+  say(`cluster token ${created ? 'created in' : 'read from'} ${relative(process.cwd(), file) || file} (mode 0600; every service of this data directory uses it)`);
+}
+
+function paint(name: string, text: string): string {
+  if (!process.stdout.isTTY) return text;
+  if (!colorOf.has(name)) colorOf.set(name, COLORS[colorOf.size % COLORS.length]);
+  return `\x1b[${colorOf.get(name)}m${text}\x1b[0m`;
+}
+
+run(process.argv);

@@ -1,0 +1,27 @@
+import { DEFAULT_RESTART, describeExit, msSetting, nextStreak, restartDelay } from './restart-policy';
+
+describe('restart policy', () => {
+  const opts = { ...DEFAULT_RESTART, delayMs: 1000, maxDelayMs: 5000, stableAfterMs: 10_000 };
+
+  it('waits the delay for a first crash, doubling it for each crash in a row, up to the cap', () => {
+    expect([1, 2, 3, 4, 5, 50].map((n) => restartDelay(opts, n))).toEqual([1000, 2000, 4000, 5000, 5000, 5000]);
+  });
+
+  it('continues a streak for a process that crashed soon after its start, and resets it after a stable run', () => {
+    expect(nextStreak(opts, 0, 100)).toBe(1);
+    expect(nextStreak(opts, 3, 9_999)).toBe(4);
+    expect(nextStreak(opts, 3, 10_000)).toBe(1);
+  });
+
+  it('says how a process ended', () => {
+    expect(describeExit(null, 'SIGKILL')).toBe('was killed by SIGKILL');
+    expect(describeExit(1, null)).toBe('exited with code 1');
+    expect(describeExit(0, null)).toBe('exited with code 0');
+  });
+
+  it('reads a millisecond setting, naming it when it is not a number', () => {
+    expect(msSetting({}, 'RESTART_DELAY_MS', 3000)).toBe(3000);
+    expect(msSetting({ RESTART_DELAY_MS: ' 250 ' }, 'RESTART_DELAY_MS', 3000)).toBe(250);
+    expect(() => msSetting({ RESTART_DELAY_MS: '2s' }, 'RESTART_DELAY_MS', 3000)).toThrow(/^RESTART_DELAY_MS must be a whole number of milliseconds \(got "2s"\)$/);
+  });
+});

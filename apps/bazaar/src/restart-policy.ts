@@ -1,0 +1,42 @@
+/** How the supervisor restarts a service that ended without being asked to. */
+export interface RestartOptions {
+  /** Restart at all (`--no-restart` or `RESTART=off` turns it off). */
+  enabled: boolean;
+  /** Delay before the first restart, so that the failover is visible first. */
+  delayMs: number;
+  /** The delay doubles for each crash in a row, up to this. */
+  maxDelayMs: number;
+  /** A process that ran at least this long was healthy: its next crash starts from `delayMs` again. */
+  stableAfterMs: number;
+}
+
+export const DEFAULT_RESTART: RestartOptions = { enabled: true, delayMs: 3000, maxDelayMs: 60_000, stableAfterMs: 30_000 };
+
+/**
+ * The delay before restarting a process that ran for `ranMs` and is now on its `crashesInARow`th
+ * crash in a row (1 for the first): `delayMs`, doubled for each earlier crash that came soon
+ * after its start, capped at `maxDelayMs`.
+ */
+export function restartDelay(opts: RestartOptions, crashesInARow: number): number {
+  const doublings = Math.max(0, Math.min(crashesInARow - 1, 30));
+  return Math.min(opts.maxDelayMs, opts.delayMs * 2 ** doublings);
+}
+
+/** Counts crashes in a row: a run shorter than `stableAfterMs` continues the streak, a longer one resets it. */
+export function nextStreak(opts: RestartOptions, previousStreak: number, ranMs: number): number {
+  return ranMs >= opts.stableAfterMs ? 1 : previousStreak + 1;
+}
+
+/** How a process ended, in words: `was killed by SIGKILL`, `exited with code 1`. */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  if (signal) return `was killed by ${signal}`;
+  return `exited with code ${code ?? 'unknown'}`;
+}
+
+/** Parses a millisecond setting, or throws a one-line message naming it. */
+export function msSetting(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d{1,9}$/.test(raw.trim())) throw new Error(`${name} must be a whole number of milliseconds (got ${JSON.stringify(raw)})`);
+  return Number(raw.trim());
+}

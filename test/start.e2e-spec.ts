@@ -1,0 +1,229 @@
+/**
+ * `npm start` as the README runs it: scripts/start-bazaar.js started as a child process from a
+ * working directory of its own, on free ports, with its data in `./data` there. It is a supervisor
+ * that survives its children: a service that dies is reported, restarted and catches up, while
+ * the others keep running and clients notice nothing.
+ */
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, http, placeOrder, waitFor } from './support/cluster';
+import { BazaarRun, freePorts, portsEnv, START_SCRIPT } from './support/bazaar-run';
+import { expectConsistent, expectReadable, tradeLoad } from './support/load';
+import { appMain, runNode } from './support/process';
+
+jest.setTimeout(240_000);
+
+const runs: BazaarRun[] = [];
+afterEach(async () => {
+  await Promise.all(runs.splice(0).map((r) => r.kill()));
+});
+
+async function startBazaar(args: string[] = [], env: Record<string, string> = {}, cwd = BazaarRun.workdir()): Promise<BazaarRun> {
+  const run = new BazaarRun(cwd, await freePorts(), args, env);
+  runs.push(run);
+  return run;
+}
+
+/** Trades until one is acknowledged (the bazaar may be electing or recovering). */
+async function tradeSucceeds(run: BazaarRun, key: string): Promise<number> {
+  return waitFor('a trade to be acknowledged', async () => {
+    const res = await placeOrder(run.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, key);
+    return res.status === 200 ? res.body.order_no : undefined;
+  }, 60000);
+}
+
+describe('npm start', () => {
+  it('elects replica 3, survives SIGKILLs of the leader, the catalog and the front end under load, and restarts each', async () => {
+    const run = await startBazaar();
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    const token = readFileSync(join(run.dataDir, 'cluster-token'), 'utf8').trim();
+    expect(statSync(join(run.dataDir, 'cluster-token')).mode & 0o777).toBe(0o600);
+    expect(run.out).toContain('cluster token created in data/cluster-token');
+    expect(run.out).not.toContain(token);
+    expect(run.out).toMatch(/watch it +http:\/\/127\.0\.0\.1:\d+\/status/);
+    // Route mappings are debug lines; each service says once that it is ready.
+    expect(run.out).not.toMatch(/Mapped \{/);
+    for (const name of ['catalog', 'order-1', 'order-2', 'order-3', 'frontend']) expect(run.out).toContain(`[bazaar] ${name} is ready (pid `);
+
+    const pids = () => Object.fromEntries(['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => [n, run.pid(n)]));
+    const before = pids();
+    const load = tradeLoad(run, { sessions: 4 });
+    await load.acked(30);
+
+    // The README's command.
+    const mark = run.out.length;
+    run.sh('kill -9 $(cat data/run/order-3.pid)');
+    await run.waitOutput(new RegExp(`\\[bazaar\\] order-3 \\(pid ${before['order-3']}\\) was killed by SIGKILL; restarting it in 1 s`), 10000, mark);
+    await run.waitOutput(/\[bazaar\] order-3 started \(pid \d+\)/, 10000, mark);
+    await run.waitOutput(/\[bazaar\] order-3 is ready again/, 60000, mark);
+    const acked = load.outcome.acked.length;
+    await load.acked(acked + 30);
+    const outcome = await load.stop();
+    expect(outcome.errors).toEqual([]);
+    const after = pids();
+    expect(after['order-3']).not.toBe(before['order-3']);
+    expect({ ...after, 'order-3': 0 }).toEqual({ ...before, 'order-3': 0 });
+    const log = await run.converged();
+    await expectConsistent(run, log, outcome.acked);
+
+    // The catalog, then the front end: each restarted; trades resume; nothing acknowledged lost.
+    for (const name of ['catalog', 'frontend']) {
+      const from = run.out.length;
+      const pid = run.pid(name)!;
+      process.kill(pid, 'SIGKILL');
+      await run.waitOutput(new RegExp(`\\[bazaar\\] ${name} \\(pid ${pid}\\) was killed by SIGKILL; restarting it`), 10000, from);
+      await run.waitOutput(new RegExp(`\\[bazaar\\] ${name} is ready again`), 60000, from);
+      await tradeSucceeds(run, `after-${name}`);
+      expect(run.pid(name)).not.toBe(pid);
+    }
+    const final = await run.converged();
+    expect(final.length).toBeGreaterThanOrEqual(log.length + 2);
+    await expectConsistent(run, final, outcome.acked);
+    await expectReadable(run, outcome.acked.slice(-20));
+
+    // Ctrl-C / SIGTERM stops everything gracefully, exit code 0.
+    const servicePids = Object.values(pids()) as number[];
+    expect(await run.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(run.supervisorLines.at(-1)).toBe('[bazaar] stopped');
+    for (const pid of servicePids) expect(() => process.kill(pid, 0)).toThrow();
+  });
+
+  it('with --no-restart leaves a killed replica down, keeps serving, and `npm start -- order 2` brings it back', async () => {
+    const run = await startBazaar(['--no-restart']);
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    expect(run.out).toContain('restarts are off');
+    const pid = run.pid('order-2')!;
+    const from = run.out.length;
+    process.kill(pid, 'SIGKILL');
+    await run.waitOutput(/order-2 \(pid \d+\) was killed by SIGKILL; not restarting it \(restarts are off\): start it again with `npm start -- order 2`/, 10000, from);
+
+    const load = tradeLoad(run, { sessions: 3 });
+    await load.acked(40);
+    expect(run.pid('order-2')).toBeUndefined();
+
+    // The README's hand restart: the same script, one service, same working directory (data, token).
+    const single = new BazaarRun(run.cwd, run.ports, ['order', '2']);
+    runs.push(single);
+    await single.waitOutput(/\[bazaar\] order-2 is ready \(pid \d+\)/);
+    await load.acked(load.outcome.acked.length + 20);
+    const outcome = await load.stop();
+    expect(outcome.errors).toEqual([]);
+    const log = await run.converged();
+    await expectConsistent(run, log, outcome.acked);
+    // The single service joined the cluster: the front end sees it ready.
+    await waitFor('replica 2 ready at the front end', async () => {
+      const res = await http<{ replicas: { id: number; state: string }[] }>(`${run.frontend}/leader`);
+      return res.body.replicas?.find((r) => r.id === 2)?.state === 'ready';
+    }, 10000);
+
+    // Starting a service whose port is taken says so in one line and exits 1.
+    const twice = new BazaarRun(run.cwd, run.ports, ['order', '2']);
+    runs.push(twice);
+    expect(await twice.waitExit(60000)).toEqual({ code: 1, signal: null });
+    expect(twice.out).toMatch(new RegExp(`\\[order-2\\] order-2: port ${run.ports.replicas[1]} on 127\\.0\\.0\\.1 is already in use`));
+    expect(twice.out).not.toMatch(/EADDRINUSE|    at /);
+    expect(twice.supervisorLines.join('\n')).toMatch(/order-2 \(pid \d+\) exited with code 1 before it was ready: stopping/);
+
+    expect(await single.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(await run.stop('SIGINT')).toEqual({ code: 0, signal: null });
+  });
+
+  it('reuses the token file in a second run and in a single app started by hand', async () => {
+    const cwd = BazaarRun.workdir();
+    const first = await startBazaar([], {}, cwd);
+    await first.waitOutput(/the bazaar is ready/);
+    const token = readFileSync(join(first.dataDir, 'cluster-token'), 'utf8').trim();
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+
+    const second = new BazaarRun(cwd, first.ports);
+    runs.push(second);
+    await second.waitOutput(/the bazaar is ready/);
+    expect(second.out).toContain('cluster token read from data/cluster-token');
+    expect(readFileSync(join(second.dataDir, 'cluster-token'), 'utf8').trim()).toBe(token);
+    // The services use it: internal endpoints want exactly that token.
+    const catalog = `http://127.0.0.1:${first.ports.catalog}`;
+    expect((await http(`${catalog}/query?stock_name=Stock1`)).status).toBe(401);
+    expect((await http(`${catalog}/query?stock_name=Stock1`, { headers: { 'x-cluster-token': token } })).status).toBe(200);
+
+    // A single app with DATA_DIR pointing there, started the README's other way (node dist/…).
+    const pid = second.pid('order-1')!;
+    second.sh(`kill -9 ${pid}`);
+    await second.waitOutput(/order-1 \(pid \d+\) was killed by SIGKILL; restarting/);
+    await second.stop();
+    const single = await runNode(appMain('catalog'), [], { ...portsEnv(first.ports), DATA_DIR: second.dataDir, LOG_LEVEL: 'log', LOG_FORMAT: 'json' }, 8000);
+    expect(single.stdout).toContain('listening on');
+    expect(single.stdout + single.stderr).not.toContain('CLUSTER_TOKEN is not set');
+    expect(single.stdout + single.stderr).not.toContain(token);
+  });
+
+  describe('refuses a bad token file in one line, exit code 1', () => {
+    const token = 'a-token-of-enough-length';
+    const cases: [string, (dir: string) => Record<string, string>, RegExp][] = [
+      ['missing', (d) => ({ CLUSTER_TOKEN_FILE: join(d, 'absent') }), /cluster token file .*absent cannot be read \(ENOENT\)/],
+      ['empty', (d) => ({ CLUSTER_TOKEN_FILE: tokenFile(d, '', 0o600) }), /cluster token file .*token is empty/],
+      ['world-readable', (d) => ({ CLUSTER_TOKEN_FILE: tokenFile(d, token, 0o644) }), /cluster token file .*token is readable by every user \(mode 644\)/],
+      ['not a token', (d) => ({ CLUSTER_TOKEN_FILE: tokenFile(d, 'has spaces in it, too', 0o600) }), /does not hold a token/],
+      ['set together with CLUSTER_TOKEN', (d) => ({ CLUSTER_TOKEN_FILE: tokenFile(d, token, 0o600), CLUSTER_TOKEN: token }), /set CLUSTER_TOKEN or CLUSTER_TOKEN_FILE, not both/],
+    ];
+
+    it.each(cases)('%s: npm start and a single app', async (_what, envOf, message) => {
+      const dir = BazaarRun.workdir();
+      const env = envOf(dir);
+      const viaStart = await runNode(START_SCRIPT, [], { ...env, ...portsEnv(await freePorts()) }, 15000);
+      expect({ code: viaStart.code, lines: viaStart.stderr.trim().split('\n').length }).toEqual({ code: 1, lines: 1 });
+      expect(viaStart.stderr).toMatch(message);
+      const single = await runNode(appMain('catalog'), [], { ...env, DATA_DIR: dir }, 15000);
+      expect({ code: single.code, lines: single.stderr.trim().split('\n').length }).toEqual({ code: 1, lines: 1 });
+      expect(single.stderr).toMatch(new RegExp(`^catalog: .*${message.source}`));
+      expect(single.stdout + single.stderr).not.toContain(token);
+    });
+
+    it('a world-readable token file in the data directory too', async () => {
+      const dir = BazaarRun.workdir();
+      tokenFile(join(dir), token, 0o644, 'cluster-token');
+      const single = await runNode(appMain('order'), [], { DATA_DIR: dir }, 15000);
+      expect(single.code).toBe(1);
+      expect(single.stderr.trim()).toMatch(/^order-1: cluster token file .*cluster-token is readable by every user/);
+    });
+  });
+});
+
+function tokenFile(dir: string, content: string, mode: number, name = 'token'): string {
+  const file = join(dir, name);
+  writeFileSync(file, content, { mode });
+  chmodSync(file, mode);
+  return file;
+}
+
+describe('a replica with a wrong cluster token', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await Cluster.start();
+  });
+  afterAll(async () => {
+    await c?.stop();
+  });
+
+  it('stays not ready, says why at error level, and is never elected', async () => {
+    expect(await c.leaderId()).toBe(3);
+    await c.kill('order-3');
+    await c.waitNewLeader(3);
+    // Started directly: the testkit's start waits for an internal endpoint, which this replica refuses.
+    c.spawnApp('order-3', 'order', { ORDER_ID: '3', CLUSTER_TOKEN: 'not-the-cluster-token-at-all', LOG_LEVEL: 'log', LOG_FORMAT: 'json' });
+    await waitFor('the token error in its log', async () => c.log('order-3').includes('rejected this replica\'s cluster token (401)'));
+    const line = c.log('order-3').split('\n').find((l) => l.includes('rejected this replica'))!;
+    expect(JSON.parse(line)).toMatchObject({ level: 50 }); // pino's error
+    const ping = await http(`${c.replica(3)}/ping`);
+    expect(ping.status).toBe(503);
+    expect(ping.text).toContain("peers reject this replica's cluster token (401)");
+    // Liveness stays up: the process is fine, its configuration is not.
+    expect((await http(`${c.replica(3)}/health`)).status).toBe(200);
+
+    // The leader fails: the misconfigured replica must not get the job.
+    const leader = await c.leaderId();
+    await c.kill(`order-${leader}`);
+    const next = await c.waitNewLeader(leader);
+    expect(next).not.toBe(3);
+    expect((await http(`${c.replica(3)}/ping`)).status).toBe(503);
+  });
+});

@@ -1,0 +1,156 @@
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { freePort, OrderRow, ORDER_ROWS_SQL, readAll, settlesWithin, StockRow, STOCK_ROWS_SQL, TEST_ENV, waitFor } from '@app/testkit';
+import { ROOT, stripAnsi } from './process';
+
+/** The script `npm start` runs. */
+export const START_SCRIPT = resolve(ROOT, 'scripts', 'start-bazaar.js');
+
+export type Ports = { catalog: number; frontend: number; replicas: number[] };
+
+export async function freePorts(replicas = 3): Promise<Ports> {
+  return {
+    catalog: await freePort(),
+    frontend: await freePort(),
+    replicas: await Promise.all(Array.from({ length: replicas }, () => freePort())),
+  };
+}
+
+/** The environment that puts a bazaar on `ports` (everything else: the apps' defaults and the tests' fast timers). */
+export function portsEnv(ports: Ports): Record<string, string> {
+  return {
+    CATALOG_PORT: String(ports.catalog),
+    FRONTEND_PORT: String(ports.frontend),
+    CATALOG_URL: `http://127.0.0.1:${ports.catalog}`,
+    FRONTEND_URL: `http://127.0.0.1:${ports.frontend}`,
+    ORDER_REPLICAS: ports.replicas.map((p, i) => `${i + 1}=http://127.0.0.1:${p}`).join(','),
+  };
+}
+
+/**
+ * One run of `npm start`'s script (scripts/start-bazaar.js) as a user runs it: from a working
+ * directory of its own (a fresh temporary one), so that `data/` — the SQLite files, the token
+ * file, the pid files — is where the README says. Every process is killed in {@link kill}.
+ */
+export class BazaarRun {
+  readonly child: ChildProcess;
+  private output = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(
+    readonly cwd: string,
+    readonly ports: Ports,
+    args: string[] = [],
+    extraEnv: Record<string, string> = {},
+  ) {
+    const { PATH, HOME } = process.env;
+    this.child = spawn(process.execPath, [START_SCRIPT, ...args], {
+      cwd,
+      env: { PATH: PATH ?? '', HOME: HOME ?? '', ...TEST_ENV, ...portsEnv(ports), RESTART_DELAY_MS: '1000', ...extraEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const stream of [this.child.stdout!, this.child.stderr!]) {
+      stream.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    }
+    this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
+  }
+
+  /** A fresh working directory for a run. */
+  static workdir(): string {
+    return mkdtempSync(join(tmpdir(), 'bazaar-start-'));
+  }
+
+  get dataDir(): string {
+    return join(this.cwd, 'data');
+  }
+
+  get frontend(): string {
+    return `http://127.0.0.1:${this.ports.frontend}`;
+  }
+
+  replica(id: number): string {
+    return `http://127.0.0.1:${this.ports.replicas[id - 1]}`;
+  }
+
+  /** Everything the supervisor and its services printed so far, without colours. */
+  get out(): string {
+    return stripAnsi(this.output);
+  }
+
+  /** The supervisor's own lines (`[bazaar] …`). */
+  get supervisorLines(): string[] {
+    return this.out.split('\n').filter((l) => l.startsWith('[bazaar] '));
+  }
+
+  /** Waits until the output matches `pattern` (counting from character `from`); returns the match. */
+  async waitOutput(pattern: RegExp, timeoutMs = 60000, from = 0): Promise<RegExpMatchArray> {
+    return waitFor(`output matching ${pattern}`, async () => {
+      if (this.child.exitCode !== null && !pattern.test(this.out.slice(from))) {
+        throw new Error(`npm start exited (${this.child.exitCode}) before printing ${pattern}:\n${this.out.slice(-3000)}`);
+      }
+      return this.out.slice(from).match(pattern) ?? undefined;
+    }, timeoutMs);
+  }
+
+  /** The pid `npm start` recorded for service `name` (`data/run/<name>.pid`), if it runs. */
+  pid(name: string): number | undefined {
+    const file = join(this.dataDir, 'run', `${name}.pid`);
+    return existsSync(file) ? Number(readFileSync(file, 'utf8').trim()) : undefined;
+  }
+
+  /** Runs a shell command in the run's working directory, as a user would type it there. */
+  sh(command: string): string {
+    return execFileSync('bash', ['-c', command], { cwd: this.cwd, encoding: 'utf8' });
+  }
+
+  orderTable(id: number): Promise<OrderRow[]> {
+    return readAll<OrderRow>(join(this.dataDir, `order-${id}.sqlite`), ORDER_ROWS_SQL);
+  }
+
+  stocksTable(): Promise<StockRow[]> {
+    return readAll<StockRow>(join(this.dataDir, 'catalog.sqlite'), STOCK_ROWS_SQL);
+  }
+
+  /** Waits until every replica's order table is identical (and returns it). */
+  converged(ids = this.ports.replicas.map((_, i) => i + 1), timeoutMs = 30000): Promise<OrderRow[]> {
+    return waitFor('identical order logs on every replica', async () => {
+      const tables = await Promise.all(ids.map((id) => this.orderTable(id)));
+      const json = tables.map((t) => JSON.stringify(t));
+      return json.every((j) => j === json[0]) ? tables[0] : undefined;
+    }, timeoutMs);
+  }
+
+  /** Sends `signal` to the supervisor and waits (bounded) for it to exit. */
+  stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 30000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.waitExit(timeoutMs);
+  }
+
+  /** Waits (bounded) for the supervisor to exit on its own. */
+  async waitExit(timeoutMs = 30000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (!(await settlesWithin(this.exited, timeoutMs))) {
+      throw new Error(`npm start did not exit within ${timeoutMs} ms:\n${this.out.slice(-2000)}`);
+    }
+    return this.exited;
+  }
+
+  /** Kills the supervisor and every service it recorded, by pid, and removes the directory. */
+  async kill(keep = !!process.env.KEEP_E2E_DATA): Promise<void> {
+    const pids = ['catalog', 'frontend', ...this.ports.replicas.map((_, i) => `order-${i + 1}`)].map((n) => this.pid(n));
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    for (const pid of pids) {
+      try {
+        if (pid) process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }
+    await sleep(100);
+    if (!keep) rmSync(this.cwd, { recursive: true, force: true });
+  }
+}
+
+
