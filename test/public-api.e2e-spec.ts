@@ -30,8 +30,20 @@ describe('public API and catalog semantics', () => {
       expect(res.body).toEqual({ error: { code: 404, message: 'Stock not found' } });
     });
 
+    it('lists every stock, sorted by name, without a stock_name, and the listing sees trades at once', async () => {
+      const res = await http(`${c.frontend}/stocks`);
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body)).toEqual(['data']);
+      const names = res.body.data.map((s: { stock_name: string }) => s.stock_name);
+      expect(names).toEqual([...names].sort());
+      expect(names).toEqual(expect.arrayContaining(Array.from({ length: 10 }, (_, i) => `Stock${i + 1}`)));
+      for (const s of res.body.data) expect(Object.keys(s).sort()).toEqual(['price', 'quantity', 'stock_name', 'trade_volume']);
+      expect(res.body.data.find((s: { stock_name: string }) => s.stock_name === 'Stock3')).toEqual(await stock('Stock3'));
+      // The catalog's own listing (GET /query without a name) is the same.
+      expect((await c.internal(`${c.catalog}/query`)).body).toEqual(res.body);
+    });
+
     it.each([
-      ['missing', ''],
       ['empty', '?stock_name='],
       ['malformed', '?stock_name=%3Cscript%3E'],
       ['repeated', '?stock_name=Stock1&stock_name=Stock2'],
@@ -78,7 +90,7 @@ describe('public API and catalog semantics', () => {
       const before = await catalogStock('Stock4');
       const res = await placeOrder(c.frontend, { stock_name: 'Stock4', trade_type: 'buy', quantity: 101 });
       expect(res.status).toBe(409);
-      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!' });
+      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'not enough shares' });
       expect(await catalogStock('Stock4')).toEqual(before);
     });
 
@@ -87,7 +99,7 @@ describe('public API and catalog semantics', () => {
       expect(before.quantity).toBe(100);
       const res = await placeOrder(c.frontend, { stock_name: 'Stock5', trade_type: 'sell', quantity: 1 });
       expect(res.status).toBe(409);
-      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!' });
+      expect(res.body).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'over capacity' });
       expect(await catalogStock('Stock5')).toEqual(before);
     });
 
@@ -97,6 +109,16 @@ describe('public API and catalog semantics', () => {
       expect((await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'buy', quantity: 1 })).status).toBe(409);
       expect((await placeOrder(c.frontend, { stock_name: 'Stock6', trade_type: 'sell', quantity: 100 })).status).toBe(200);
       expect(await stock('Stock6')).toEqual({ ...initialStock(6), quantity: 100, trade_volume: 200 });
+    });
+
+    it('a listing right after a trade shows it (fetched from the catalog, never cached)', async () => {
+      const listed = async () => (await http(`${c.frontend}/stocks`)).body.data.find((s: { stock_name: string }) => s.stock_name === 'Stock9');
+      const before = await listed();
+      await stock('Stock9'); // cached now: the listing must not be served from the cache
+      expect((await placeOrder(c.frontend, { stock_name: 'Stock9', trade_type: 'buy', quantity: 1 })).status).toBe(200);
+      const after = await listed();
+      expect(after).toEqual({ ...before, quantity: before.quantity - 1, trade_volume: before.trade_volume + 1 });
+      expect(after).toEqual(await catalogStock('Stock9'));
     });
 
     it('answers 404 for an unknown stock and gives it no number', async () => {
@@ -118,6 +140,7 @@ describe('public API and catalog semantics', () => {
       const r2 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1 }, refusedKey);
       expect(r1.status).toBe(409);
       expect(r2.status).toBe(409); // same key, same outcome
+      expect(r2.body).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'not enough shares' });
       expect((await catalogStock('Stock7')).quantity).toBe(before.quantity - 3);
     });
 
@@ -174,11 +197,32 @@ describe('public API and catalog semantics', () => {
       expect(await catalogStock('Stock8')).toEqual(before);
     });
 
-    it('unknown routes and methods → 404 in the error shape', async () => {
-      for (const [method, path] of [['GET', '/nope'], ['DELETE', '/orders'], ['PUT', '/stocks'], ['GET', '/orders/1']]) {
+    it('unknown routes → 404 in the error shape', async () => {
+      for (const [method, path] of [['GET', '/nope'], ['DELETE', '/nope'], ['GET', '/orders/1']]) {
         const res = await http(`${c.frontend}${path}`, { method });
         expect(res.status).toBe(404);
         expect(res.body.error.code).toBe(404);
+      }
+    });
+
+    it('a method a route does not have → 405 with Allow, in the route\'s error shape', async () => {
+      const cases: [string, string, string, string][] = [
+        [c.frontend, 'PUT', '/stocks', 'GET, HEAD'],
+        [c.frontend, 'POST', '/Stocks/', 'GET, HEAD'],
+        [c.frontend, 'DELETE', '/orders', 'GET, HEAD, POST'],
+        [c.catalog, 'GET', '/trade', 'POST'],
+        [c.replica(1), 'PUT', '/sync', 'POST'],
+      ];
+      for (const [base, method, path, allow] of cases) {
+        const before = await catalogStock('Stock8');
+        const res = await fetch(`${base}${path}`, { method, headers: c.internalHeaders });
+        expect({ path, method, status: res.status, allow: res.headers.get('allow') }).toEqual({ path, method, status: 405, allow });
+        const body = await res.json();
+        const message = expect.stringContaining(method);
+        if (path === '/orders') expect(body).toEqual({ order_no: -1, message });
+        else if (path === '/trade' || path === '/sync') expect(body).toEqual({ message });
+        else expect(body).toEqual({ error: { code: 405, message } });
+        expect(await catalogStock('Stock8')).toEqual(before);
       }
     });
   });
@@ -261,7 +305,10 @@ describe('public API and catalog semantics', () => {
       expect(missing.body).toEqual({ message: 'Stock not found!' });
       const refused = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 999 } });
       expect(refused.status).toBe(409);
-      expect(refused.body).toEqual({ message: 'Trade failed!' });
+      expect(refused.body).toEqual({ message: 'Trade failed!', reason: 'not enough shares' });
+      const full = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'sell', quantity: 999 } });
+      expect(full.status).toBe(409);
+      expect(full.body).toEqual({ message: 'Trade failed!', reason: 'over capacity' });
       const bad = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock10', type: 'buy', quantity: 0 } });
       expect(bad.status).toBe(400);
       expect(typeof bad.body.message).toBe('string');
@@ -284,7 +331,13 @@ describe('public API and catalog semantics', () => {
       expect(res.status).toBe(200);
       const traded = { status: 200, message: 'order had been trade successfully!' };
       expect(res.body).toEqual({
-        results: [traded, { status: 409, message: 'Trade failed!' }, { status: 404, message: 'Stock not found!' }, traded, traded],
+        results: [
+          traded,
+          { status: 409, message: 'Trade failed!', reason: 'not enough shares' },
+          { status: 404, message: 'Stock not found!' },
+          traded,
+          traded,
+        ],
       });
       const after = await catalogStock('Stock8');
       expect(after.quantity).toBe(before.quantity - 3 + 1);

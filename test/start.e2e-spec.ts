@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
 import { BazaarRun, freePorts, portsEnv, START_SCRIPT } from './support/bazaar-run';
 import { expectConsistent, expectReadable, tradeLoad } from './support/load';
-import { appMain, runNode } from './support/process';
+import { appMain, runNode, startNode } from './support/process';
 
 jest.setTimeout(240_000);
 
@@ -47,7 +47,10 @@ describe('npm start', () => {
 
     const pids = () => Object.fromEntries(['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => [n, run.pid(n)]));
     const before = pids();
-    const load = tradeLoad(run, { sessions: 4 });
+    // The README's load run (the client CLI, which exits non-zero on any error or read-back
+    // mismatch) next to the suite's own load, whose acknowledged orders are checked in the logs.
+    const client = startNode(appMain('client'), ['load', '--sessions', '5', '--p', '0.8', '--duration', '25', '--quiet', '--url', run.frontend], {}, 120_000);
+    const load = tradeLoad(run, { sessions: 3 });
     await load.acked(30);
 
     // The README's command.
@@ -60,6 +63,10 @@ describe('npm start', () => {
     await load.acked(acked + 30);
     const outcome = await load.stop();
     expect(outcome.errors).toEqual([]);
+    const cli = await client.done;
+    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(cli.stdout).toMatch(/^errors +0$/m);
+    expect(cli.stdout).toMatch(/^result: PASS/m);
     const after = pids();
     expect(after['order-3']).not.toBe(before['order-3']);
     expect({ ...after, 'order-3': 0 }).toEqual({ ...before, 'order-3': 0 });
@@ -215,9 +222,10 @@ describe('a replica with a wrong cluster token', () => {
     expect(JSON.parse(line)).toMatchObject({ level: 50 }); // pino's error
     const ping = await http(`${c.replica(3)}/ping`);
     expect(ping.status).toBe(503);
-    expect(ping.text).toContain("peers reject this replica's cluster token (401)");
-    // Liveness stays up: the process is fine, its configuration is not.
-    expect((await http(`${c.replica(3)}/health`)).status).toBe(200);
+    // Liveness stays up (the process is fine, its configuration is not), and its report says why it is not ready.
+    const health = await http(`${c.replica(3)}/health`);
+    expect(health.status).toBe(200);
+    expect(health.body.info.recovery).toMatchObject({ ready: false, reason: "peers reject this replica's cluster token (401)" });
 
     // The leader fails: the misconfigured replica must not get the job.
     const leader = await c.leaderId();

@@ -2,7 +2,8 @@ import type { ClientOp, ReadbackOp, ReadOp, TradeOp } from './history';
 
 /**
  * The history checker: a pure function from what the clients saw (the history) and the final
- * state (every replica's order log, the catalog) to a verdict per guarantee of SPEC §6.
+ * state (every replica's order log, the catalog) to a verdict per guarantee: nothing acknowledged lost,
+ * doubled or changed, numbers 1..N without gaps, identical logs, catalog equal to the log.
  *
  * The checks are written to be independent: a history that breaks one property (and is otherwise
  * consistent) fails that check alone, which `checker.spec.ts` proves for each of them.
@@ -31,7 +32,7 @@ export interface CheckInput {
   /** Replica name → its final order log (ordered by order_no), or null when it could not be read. */
   logs: Record<string, LogRow[] | null>;
   catalog: StockRow[];
-  /** Every stock's quantity before the run (SPEC §3: 100). */
+  /** Every stock's quantity before the run (100 shares each at start). */
   initialQuantity?: number;
 }
 

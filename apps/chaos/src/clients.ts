@@ -6,7 +6,7 @@ import { Rng } from './rng';
 export const READ_TIMEOUT_MS = 10_000;
 export const TRADE_TIMEOUT_MS = 25_000;
 
-/** A 503 that says the cluster cannot make the trade durable: a definite failure (SPEC §6.5). */
+/** A 503 that says too few replicas are reachable: refused before the catalog was asked, so a definite failure. */
 const INSUFFICIENT = /replicas are reachable|insufficient/i;
 
 const SPELLINGS = { buy: ['buy', 'Buy', 'BUY'], sell: ['sell', 'Sell', 'SELL'] } as const;

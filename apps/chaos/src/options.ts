@@ -42,7 +42,7 @@ export function buildProgram(): Command {
   return new Command('chaos')
     .description(
       'Fault-injection run with a history checker: a fresh cluster, concurrent client sessions, a nemesis ' +
-        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points), then heal, converge and check SPEC §6.',
+        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points), then heal, converge and check every guarantee.',
     )
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))

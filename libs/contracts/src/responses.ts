@@ -70,12 +70,14 @@ export interface CatalogTradesPage {
 /**
  * The outcome of one trade of an internal batch: the status and the body fields the single-trade
  * endpoint would have answered it with (`message` on failure, `order_no` from a replica, `code`
- * on a replica's refusal).
+ * on a replica's refusal, `reason` on a refused trade).
  */
 export interface BatchItemResult {
   status: number;
   message?: string;
   code?: string;
+  /** Why a 409 refused the trade (see TradeRefusalReason). */
+  reason?: string;
   order_no?: number;
 }
 
@@ -194,4 +196,21 @@ export interface ClusterStatusResponse {
   cache: CacheStats & { hit_ratio: number | null };
   /** The most recent first, at most 20. */
   leader_changes: LeaderChange[];
+}
+
+/**
+ * Why a trade was refused (409), carried as `reason` beside the seed's message `"Trade failed!"`
+ * (which stays as it is) by the catalog, the order leader and the front end.
+ */
+export const TradeRefusalReason = {
+  /** A buy of more shares than the catalog holds. */
+  notEnoughShares: 'not enough shares',
+  /** A sell that would take the stock past its capacity (`STOCK_CAPACITY`). */
+  overCapacity: 'over capacity',
+} as const;
+export type TradeRefusalReasonText = (typeof TradeRefusalReason)[keyof typeof TradeRefusalReason];
+
+/** `GET /stocks` without a name (front end) and the catalog's `GET /query` without a name: every stock, sorted by name. */
+export interface StockListResponse {
+  data: StockInfo[];
 }

@@ -14,12 +14,23 @@ import {
   StockInfo,
   tradeSide,
 } from '@app/contracts';
-import { Batcher, batchResults, execTransaction, isConstraintViolation, sql, SqlValue, StockNotFound, TradeRefused } from '@app/common';
+import {
+  Batcher,
+  batchResults,
+  execTransaction,
+  isConstraintViolation,
+  resultWithReason,
+  sql,
+  SqlValue,
+  StockNotFound,
+  TradeRefused,
+  withReason,
+} from '@app/common';
 import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 import { INITIAL_STOCKS } from './initial-stocks';
 import { Stock } from './stock.entity';
-import { TradeRecord, TradeOutcome } from './trade-record.entity';
+import { REFUSAL_REASONS, TradeRecord, TradeOutcome } from './trade-record.entity';
 
 interface Decision {
   outcome: TradeOutcome;
@@ -71,6 +82,11 @@ export class StocksService implements OnApplicationBootstrap {
     return { ...stock };
   }
 
+  /** Every stock, sorted by name. */
+  list(): StockInfo[] {
+    return [...this.committed.values()].sort((a, b) => (a.stock_name < b.stock_name ? -1 : a.stock_name > b.stock_name ? 1 : 0)).map((s) => ({ ...s }));
+  }
+
   /**
    * Buys or sells atomically. A request id makes the trade idempotent: a repeated id gets the
    * recorded outcome without trading again. A successful trade — a replayed one too, whose first
@@ -79,8 +95,12 @@ export class StocksService implements OnApplicationBootstrap {
    */
   async trade(dto: CatalogTradeDto, requestId?: string): Promise<string> {
     const { outcome, replayed } = await this.decisions.submit(dto);
-    this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome });
-    if (outcome === 'refused') throw new TradeRefused(CatalogMessages.tradeFailed);
+    this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
+    if (outcome !== 'ok') {
+      const refused = new TradeRefused(CatalogMessages.tradeFailed);
+      const reason = REFUSAL_REASONS[outcome];
+      throw reason ? withReason(refused, reason) : refused;
+    }
     await this.invalidation.invalidate(dto.stock_name, requestId);
     return CatalogMessages.traded;
   }
@@ -88,8 +108,8 @@ export class StocksService implements OnApplicationBootstrap {
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
   tradeBatch(dtos: CatalogTradeDto[], requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
-      dtos.map((dto) => this.trade(dto, requestId)),
-      (message) => ({ status: 200, message }),
+      dtos.map((dto) => this.trade(dto, requestId).then((message): BatchItemResult => ({ status: 200, message }), resultWithReason)),
+      (result) => result,
     );
   }
 
@@ -133,7 +153,7 @@ export class StocksService implements OnApplicationBootstrap {
         stock.trade_volume += q;
         working.set(stock.stock_name, stock);
       }
-      const outcome: TradeOutcome = allowed ? 'ok' : 'refused';
+      const outcome: TradeOutcome = allowed ? 'ok' : buy ? 'no_shares' : 'capacity';
       const requestId = dto.request_id ?? randomUUID();
       recorded.set(requestId, outcome);
       records.push([requestId, stock.stock_name, dto.type, q, outcome]);

@@ -1,6 +1,19 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { TradeRefusalReason, TradeRefusalReasonText } from '@app/contracts';
 
-export type TradeOutcome = 'ok' | 'refused';
+/**
+ * How the catalog decided a trade: applied (`ok`), or refused — a buy of more shares than it
+ * holds (`no_shares`), a sell past capacity (`capacity`), or `refused` in rows written before
+ * the reason was recorded. A replayed request id answers with its recorded reason.
+ */
+export type TradeOutcome = 'ok' | 'refused' | 'no_shares' | 'capacity';
+
+/** The reason a refused outcome is answered with (none for rows from before reasons were kept). */
+export const REFUSAL_REASONS: Record<Exclude<TradeOutcome, 'ok'>, TradeRefusalReasonText | undefined> = {
+  refused: undefined,
+  no_shares: TradeRefusalReason.notEnoughShares,
+  capacity: TradeRefusalReason.overCapacity,
+};
 
 /**
  * Every trade the catalog decided, keyed by request id: a repeated id returns the recorded

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { VersionedLruCache } from '@app/cache';
 import { Internal } from '@app/common';
 import {
@@ -11,9 +11,12 @@ import {
   StockInfo,
   StockQueryDto,
 } from '@app/contracts';
+import { ApiDocModels, ApiFailures, Failure } from '@app/contracts/dto/api-docs';
+import { CacheStatsDto, INVALIDATE_RESPONSE_SCHEMA, InvalidateBatchResponseDto } from '@app/contracts/dto/responses.dto';
 import { StocksService } from '../stocks/stocks.service';
 
 @ApiTags('cache')
+@ApiDocModels()
 @Controller()
 export class CacheInvalidationController {
   constructor(
@@ -24,6 +27,9 @@ export class CacheInvalidationController {
   /** `GET /rm?stock_name=S`: the catalog's server push (seed form). */
   @Get(FrontendRoutes.invalidate)
   @Internal()
+  @ApiOperation({ summary: 'Drop a stock from the cache (the catalog\'s push, seed form)' })
+  @ApiOkResponse({ description: 'the seed\'s texts: removed, or not in the cache', schema: INVALIDATE_RESPONSE_SCHEMA })
+  @ApiFailures('error', { 400: 'a missing or malformed stock_name' })
   invalidate(@Query() q: StockQueryDto): InvalidateResponse {
     return this.stocks.invalidate(q.stock_name);
   }
@@ -32,12 +38,17 @@ export class CacheInvalidationController {
   @Post(FrontendRoutes.invalidate)
   @HttpCode(200)
   @Internal()
+  @ApiOperation({ summary: 'Drop several stocks from the cache (the catalog\'s batched push)' })
+  @ApiOkResponse({ description: 'which stocks were cached and which were not', type: InvalidateBatchResponseDto })
+  @ApiFailures('error', { 400: `${Failure.invalid}: stock_names, 1–128 well-formed names`, 413: Failure.tooLarge })
   invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
     return this.stocks.invalidateMany(dto.stock_names);
   }
 
   /** Hits, misses, evictions, invalidations and dropped stale fills. */
   @Get(FrontendRoutes.cacheStats)
+  @ApiOperation({ summary: 'Cache statistics' })
+  @ApiOkResponse({ description: 'the switch, capacity, size and counters since start', type: CacheStatsDto })
   stats(): CacheStats {
     return this.cache.stats();
   }

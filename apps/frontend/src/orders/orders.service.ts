@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CatalogMessages, FrontendEnv, OrderInfo, PlaceOrderDto, ReplicaRefusal } from '@app/contracts';
-import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable } from '@app/common';
+import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
 import { LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
 
@@ -58,14 +58,16 @@ export class OrdersService {
         await this.election.reportFailure(leader, lastProblem);
         continue;
       }
-      const { message, code, order_no } = res;
+      const { message, code, order_no, reason } = res;
       switch (res.status) {
         case 200:
           return order_no as number;
         case 404:
           throw new StockNotFound(CatalogMessages.stockNotFound);
-        case 409:
-          throw new TradeRefused(CatalogMessages.tradeFailed);
+        case 409: {
+          const refused = new TradeRefused(CatalogMessages.tradeFailed);
+          throw reason ? withReason(refused, reason) : refused;
+        }
         case 400:
           throw new InvalidInput(message ?? 'invalid order');
       }

@@ -1,10 +1,10 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo } from '@app/contracts';
+import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo, StockListResponse } from '@app/contracts';
 import { InvalidInput, requestIdHeaders, StockNotFound, Unavailable } from '@app/common';
 
-/** Stock lookups at the catalog (`GET /query`). */
+/** Stock lookups at the catalog (`GET /query`, with a name or, for every stock, without). */
 @Injectable()
 export class CatalogClient {
   private readonly url: string;
@@ -30,5 +30,17 @@ export class CatalogClient {
     if (res.status === 404) throw new StockNotFound(LookupMessages.stockNotFound);
     if (res.status === 400) throw new InvalidInput('stock_name is malformed');
     throw new Unavailable(`catalog answered ${res.status}`);
+  }
+
+  /** Every stock, sorted by name (the catalog's `GET /query` without a name). */
+  async list(requestId?: string): Promise<StockInfo[]> {
+    let res;
+    try {
+      res = await this.http.axiosRef.get<StockListResponse>(this.url, { headers: requestIdHeaders(requestId) });
+    } catch (err) {
+      throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
+    }
+    if (res.status === 200 && Array.isArray(res.data?.data)) return res.data.data;
+    throw new Unavailable(`catalog answered ${res.status} to the stock listing`);
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VersionedLruCache } from '@app/cache';
-import { InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
+import { InvalidateBatchResponse, InvalidateResponse, StockInfo, StockListResponse } from '@app/contracts';
 import { CatalogClient } from './catalog.client';
 
 /** Stock lookups through the LRU cache; the catalog pushes invalidations here. */
@@ -14,6 +14,14 @@ export class StocksService {
   /** `requestId`: the lookup's, carried to the catalog on a miss. */
   lookup(name: string, requestId?: string): Promise<StockInfo> {
     return this.cache.getOrLoad(name, () => this.catalog.query(name, requestId));
+  }
+
+  /**
+   * Every stock, from the catalog each time: a listing is never cached, so it is as fresh as a
+   * lookup after any trade (read-your-writes) without a cache entry to invalidate.
+   */
+  async list(requestId?: string): Promise<StockListResponse> {
+    return { data: await this.catalog.list(requestId) };
   }
 
   invalidate(name: string): InvalidateResponse {

@@ -7,7 +7,16 @@ import {
   ReplicaTradeBatchDto,
   ReplicaTradeDto,
 } from '@app/contracts';
-import { batchResults, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable } from '@app/common';
+import {
+  batchResults,
+  InvalidInput,
+  OrderNotFound,
+  resultWithReason,
+  StockNotFound,
+  TradeRefused,
+  Unavailable,
+  withReason,
+} from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
@@ -62,8 +71,10 @@ export class TradeService {
   /** Trades forwarded together by the front end: each handled as {@link trade} would, one result each. */
   tradeBatch(batch: ReplicaTradeBatchDto, requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
-      batch.trades.map((t) => this.trade({ ...t, epoch: batch.epoch }, requestId)),
-      (order_no) => ({ status: 200, order_no }),
+      batch.trades.map((t) =>
+        this.trade({ ...t, epoch: batch.epoch }, requestId).then((order_no): BatchItemResult => ({ status: 200, order_no }), resultWithReason),
+      ),
+      (result) => result,
     );
   }
 
@@ -76,8 +87,9 @@ export class TradeService {
   private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined): Promise<void> {
     let status: number;
     let message: string | undefined;
+    let reason: string | undefined;
     try {
-      ({ status, message } = await this.peers.catalogTrade({
+      ({ status, message, reason } = await this.peers.catalogTrade({
         stock_name: dto.stock_name,
         type: dto.trade_type,
         quantity: dto.quantity,
@@ -92,8 +104,11 @@ export class TradeService {
         return;
       case 404:
         throw new StockNotFound(CatalogMessages.stockNotFound);
-      case 409:
-        throw new TradeRefused(CatalogMessages.tradeFailed);
+      case 409: {
+        // The catalog's reason travels on to the front end (none from a catalog that predates reasons).
+        const refused = new TradeRefused(CatalogMessages.tradeFailed);
+        throw reason ? withReason(refused, reason) : refused;
+      }
       case 400:
         throw new InvalidInput(message ?? 'invalid trade');
       default:

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
-import { ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   LeaderNoticeDto,
   MessageResponse,
@@ -10,6 +10,8 @@ import {
   SyncDto,
   SyncResponse,
 } from '@app/contracts';
+import { ApiFailures, Failure } from '@app/contracts/dto/api-docs';
+import { MessageResponseDto, OrderLogPageDto, ReplicaStatusDto, SyncResponseDto } from '@app/contracts/dto/responses.dto';
 import { Internal } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { OrderLogService } from '../orders/order-log.service';
@@ -30,12 +32,27 @@ export class ReplicationController {
   /** `POST /sync`: leader → follower replication and heartbeat. */
   @Post(OrderRoutes.sync)
   @HttpCode(200)
+  @ApiOperation({ summary: 'Replicate orders from the leader to this follower (also the leader\'s heartbeat)' })
+  @ApiOkResponse({ description: 'the follower\'s last order number once the batch is durable', type: SyncResponseDto })
+  @ApiFailures('message', {
+    400: `${Failure.invalid} (or a leader this replica does not know, or itself)`,
+    401: Failure.token,
+    413: Failure.tooLarge,
+    503: 'refused with a `code`: stale_epoch, or not_ready (recovering, or its log does not match the leader\'s yet)',
+  })
   apply(@Body() dto: SyncDto): Promise<SyncResponse> {
     return this.sync.apply(dto);
   }
 
   /** `GET /leader?leader=<id>&epoch=<e>` → `{"message":"received leader id"}` (seed form). */
   @Get(OrderRoutes.leader)
+  @ApiOperation({ summary: 'Learn the leader the front end elected, and its epoch (seed form)' })
+  @ApiOkResponse({ description: '`received leader id`', type: MessageResponseDto })
+  @ApiFailures('message', {
+    400: 'a malformed leader or epoch',
+    401: Failure.token,
+    503: 'refused with a `code`: stale_epoch, or not_ready (still recovering); or an unknown replica id',
+  })
   async leader(@Query() dto: LeaderNoticeDto): Promise<MessageResponse> {
     await this.leadership.onLeaderNotice(dto.leader, dto.epoch);
     return { message: 'received leader id' };
@@ -43,12 +60,17 @@ export class ReplicationController {
 
   /** This replica's role, epoch and log position; answered in every state. */
   @Get(OrderRoutes.status)
+  @ApiOperation({ summary: 'This replica\'s role, epoch, leader and log position (answered in every state)' })
+  @ApiOkResponse({ description: 'the replica\'s status', type: ReplicaStatusDto })
   status(): ReplicaStatus {
     return this.state.status();
   }
 
   /** A page of the log after `after`, for recovery and gap repair. */
   @Get(OrderRoutes.log)
+  @ApiOperation({ summary: 'A page of the order log after an order number (recovery and gap repair)' })
+  @ApiOkResponse({ description: 'the orders after `after`, at most `limit`, and the last order number', type: OrderLogPageDto })
+  @ApiFailures('error', { 400: 'a malformed after or limit' })
   async page(@Query() q: PageQueryDto): Promise<OrderLogPage> {
     return { orders: await this.log.page(q.after, q.limit), last_no: this.log.lastPosition().order_no };
   }

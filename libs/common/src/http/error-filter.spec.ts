@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import express from 'express';
 import { StockNotFound, TradeRefused, Unavailable } from '../errors';
-import { describeFailure, shapeFailure } from './error-filter';
+import { allowedMethods, describeFailure, resultWithReason, shapeFailure, shapeOfPath, withReason } from './error-filter';
 
 const logger = new Logger('spec');
 
@@ -41,5 +42,50 @@ describe('error shapes', () => {
     expect(shapeFailure('order', f)).toEqual({ order_no: -1, message: 'Trade failed!' });
     expect(shapeFailure('message', f)).toEqual({ message: 'Trade failed!' });
     expect(shapeFailure('message', { ...f, code: 'stale_epoch' })).toEqual({ message: 'Trade failed!', code: 'stale_epoch' });
+  });
+
+  it('carries a refused trade\'s reason beside the seed message, in every shape', () => {
+    const refused = withReason(new TradeRefused(), 'not enough shares');
+    const f = describeFailure(refused, logger);
+    expect(f).toEqual({ status: 409, message: 'Trade failed!', code: undefined, reason: 'not enough shares' });
+    expect(shapeFailure('order', f)).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'not enough shares' });
+    expect(shapeFailure('message', f)).toEqual({ message: 'Trade failed!', reason: 'not enough shares' });
+    expect(describeFailure(new TradeRefused(), logger)).not.toHaveProperty('reason');
+  });
+
+  it('turns a refusal with a reason into its batch result, and rethrows anything else', () => {
+    expect(resultWithReason(withReason(new TradeRefused(), 'over capacity'))).toEqual({ status: 409, message: 'Trade failed!', reason: 'over capacity' });
+    const plain = new TradeRefused();
+    expect(() => resultWithReason(plain)).toThrow(plain);
+    expect(() => resultWithReason(new TypeError('x'))).toThrow(TypeError);
+  });
+});
+
+describe('405: the methods a path has', () => {
+  const app = express();
+  app.get('/stocks', () => undefined);
+  app.get('/orders', () => undefined);
+  app.post('/orders', () => undefined);
+  app.post('/trade/batch', () => undefined);
+  app.all('*path', () => undefined); // a catch-all is no route of a path
+  const router = (app as unknown as { router: Parameters<typeof allowedMethods>[0] }).router;
+
+  it('reads them from the Express router, matching as Express does (case, one trailing slash)', () => {
+    expect(allowedMethods(router, '/stocks')).toEqual(['GET', 'HEAD']);
+    expect(allowedMethods(router, '/Stocks/')).toEqual(['GET', 'HEAD']);
+    expect(allowedMethods(router, '/orders')).toEqual(['GET', 'HEAD', 'POST']);
+    expect(allowedMethods(router, '/trade/batch')).toEqual(['POST']);
+  });
+
+  it('has none for a path no route matches', () => {
+    for (const path of ['/nope', '/stocks/x', '/trade', '/stocks%2F', '/%ZZ']) expect(allowedMethods(router, path)).toEqual([]);
+    expect(allowedMethods(undefined, '/stocks')).toEqual([]);
+  });
+
+  it("answers in the shape of the path's own routes", () => {
+    const shapes = { 'POST /orders': 'order', 'POST /trade': 'message' } as const;
+    expect(shapeOfPath(shapes, ['GET', 'HEAD', 'POST'], '/orders')).toBe('order');
+    expect(shapeOfPath(shapes, ['POST'], '/trade')).toBe('message');
+    expect(shapeOfPath(shapes, ['GET', 'HEAD'], '/stocks')).toBe('error');
   });
 });

@@ -41,3 +41,22 @@ export function observeRequests(observers: RequestObserver[]) {
     next();
   };
 }
+
+const FAILURE = Symbol('failure');
+
+/** What the exception filter answered a request with, for the observers (the request log's level). */
+export interface AnsweredFailure {
+  status: number;
+  /** The machine-readable `code` of the answer's body, if any (see ReplicaRefusal). */
+  code?: string;
+}
+
+/** Records on the response the failure it is answered with (called by the exception filter). */
+export function noteFailure(res: ServerResponse, failure: AnsweredFailure): void {
+  (res as ServerResponse & { [FAILURE]?: AnsweredFailure })[FAILURE] = failure;
+}
+
+/** The failure noted by {@link noteFailure}, if the request failed in the exception filter. */
+export function failureOf(res: ServerResponse): AnsweredFailure | undefined {
+  return (res as ServerResponse & { [FAILURE]?: AnsweredFailure })[FAILURE];
+}

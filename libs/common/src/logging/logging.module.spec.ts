@@ -1,14 +1,61 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger as PinoInstance } from 'pino';
-import { PINO_LEVELS, prettyLogs, requestLog, requestLogLevel } from './logging.module';
+import { noteFailure } from '../http/request-observer';
+import { createRootLogger, lineLevel, PINO_LEVELS, prettyLogs, requestLog, requestLogLevel } from './logging.module';
 
 describe('logging', () => {
   it('logs server errors always, client errors at info and successes at debug', () => {
     const res = (statusCode: number) => ({ statusCode }) as ServerResponse;
     expect(requestLogLevel(res(200))).toBe('debug');
-    expect(requestLogLevel(res(409))).toBe('info');
+    expect(requestLogLevel(res(400))).toBe('info');
+    expect(requestLogLevel(res(404))).toBe('info');
+    expect(requestLogLevel(res(405))).toBe('info');
+    expect(requestLogLevel(res(500))).toBe('error');
     expect(requestLogLevel(res(503))).toBe('error');
     expect(requestLogLevel(res(200), new Error('aborted'))).toBe('error');
+  });
+
+  it('logs expected refusals at debug: a refused trade, and a 503 carrying a replica refusal code', () => {
+    const res = (statusCode: number, code?: string) => {
+      const r = { statusCode } as ServerResponse;
+      if (code !== undefined) noteFailure(r, { status: statusCode, code });
+      return r;
+    };
+    expect(requestLogLevel(res(409))).toBe('debug');
+    expect(requestLogLevel(res(503, 'not_ready'))).toBe('debug');
+    expect(requestLogLevel(res(503, 'stale_epoch'))).toBe('debug');
+    expect(requestLogLevel(res(503, 'insufficient_replicas'))).toBe('debug');
+    // A 503 without a refusal code (no replica reachable, a failed health check) is still an error…
+    expect(requestLogLevel(res(503))).toBe('error');
+    expect(requestLogLevel(res(503, 'something_else'))).toBe('error');
+    // …and a refusal code on another status changes nothing.
+    expect(requestLogLevel(res(500, 'not_ready'))).toBe('error');
+    expect(requestLogLevel(res(409), new Error('aborted'))).toBe('error');
+  });
+
+  it("logs Nest's route-mapping lines at debug, everything else at its own level", () => {
+    const written = (level: 'info' | 'debug') => {
+      const lines: { level: number; msg: string; context?: string }[] = [];
+      const sink = { write: (line: string) => void lines.push(JSON.parse(line)) };
+      const logger = createRootLogger('t', level, false, sink);
+      logger.info({ context: 'RouterExplorer' }, 'Mapped {/stocks, GET} route');
+      logger.info({ context: 'RoutesResolver' }, 'StocksController {/}:');
+      logger.info({ context: 'Bootstrap' }, 'listening');
+      logger.warn({ context: 'RouterExplorer' }, 'a warning stays a warning');
+      return lines.map((l) => [l.level, l.msg]);
+    };
+    expect(written('info')).toEqual([[30, 'listening'], [40, 'a warning stays a warning']]);
+    expect(written('debug')).toEqual([
+      [20, 'Mapped {/stocks, GET} route'],
+      [20, 'StocksController {/}:'],
+      [30, 'listening'],
+      [40, 'a warning stays a warning'],
+    ]);
+    expect(lineLevel(30, { context: 'RouterExplorer' })).toBe('debug');
+    expect(lineLevel(30, { context: 'RoutesResolver' })).toBe('debug');
+    expect(lineLevel(30, { context: 'Bootstrap' })).toBeUndefined();
+    expect(lineLevel(40, { context: 'RouterExplorer' })).toBeUndefined();
+    expect(lineLevel(30, 'a message')).toBeUndefined();
   });
 
   it('is pretty on a terminal or when asked, JSON otherwise', () => {
@@ -37,13 +84,15 @@ describe('request log', () => {
   };
 
   it('logs a finished request with its id, at the level its status calls for', () => {
-    expect(run(409, false)).toEqual([
+    expect(run(400, false)).toEqual([
       {
         level: 'info',
         msg: 'request completed',
-        obj: { reqId: 'abc-1', req: { id: 'abc-1', method: 'POST', url: '/orders' }, res: { statusCode: 409 }, responseTime: 12 },
+        obj: { reqId: 'abc-1', req: { id: 'abc-1', method: 'POST', url: '/orders' }, res: { statusCode: 400 }, responseTime: 12 },
       },
     ]);
+    expect(run(409, false)).toHaveLength(0);
+    expect(run(409, false, ['debug'])).toEqual([expect.objectContaining({ level: 'debug', msg: 'request completed' })]);
   });
 
   it('skips successes unless debug is on, and logs an aborted request as an error', () => {

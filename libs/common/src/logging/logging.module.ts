@@ -3,8 +3,8 @@ import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { ServerResponse } from 'node:http';
 import pino, { type LevelWithSilent, type Logger as PinoInstance } from 'pino';
-import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName } from '@app/contracts';
-import type { RequestObserver } from '../http/request-observer';
+import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName, ReplicaRefusal } from '@app/contracts';
+import { failureOf, type RequestObserver } from '../http/request-observer';
 
 /** The apps' LOG_LEVEL names (Nest's) as pino levels. */
 export const PINO_LEVELS: Record<LogLevelName, LevelWithSilent> = {
@@ -23,15 +23,48 @@ export function prettyLogs(format: CommonEnv['LOG_FORMAT'], isTty = !!process.st
   return format === 'pretty' || (format === 'auto' && isTty);
 }
 
+const REFUSAL_CODES: ReadonlySet<string> = new Set(Object.values(ReplicaRefusal));
+
 /**
- * How loudly a finished request is logged: server errors always, client errors (bad input,
- * refused trades) at info, successes only at debug — so the default level logs what went wrong
- * and a benchmark is not slowed by a line per request.
+ * An answer that is part of the protocol rather than a fault: a refused trade (409, not enough
+ * shares or over capacity), and a replica's 503 whose body carries a {@link ReplicaRefusal} code
+ * (not ready while it recovers, stale epoch, not the leader…), which its caller handles by
+ * retrying or re-electing.
+ */
+export function isExpectedRefusal(res: ServerResponse): boolean {
+  if (res.statusCode === 409) return true;
+  const code = failureOf(res)?.code;
+  return res.statusCode === 503 && code !== undefined && REFUSAL_CODES.has(code);
+}
+
+/**
+ * How loudly a finished request is logged: successes and expected refusals
+ * ({@link isExpectedRefusal}) at debug, other client errors (bad input, unknown stocks) at info,
+ * other server errors always — so the default level logs what went wrong, and neither a
+ * benchmark nor a recovering replica answering each heartbeat "not ready" fills the log.
+ *
+ * Expected refusals go to debug, not warn: each is the protocol working (the caller retries,
+ * re-elects or tells its client), they come at heartbeat rate while a replica recovers, and
+ * what they stem from is logged once where it happens (recovery, elections, fencing).
  */
 export function requestLogLevel(res: ServerResponse, err?: Error): LevelWithSilent {
-  if (err || res.statusCode >= 500) return 'error';
-  if (res.statusCode >= 400) return 'info';
-  return 'debug';
+  if (err) return 'error';
+  if (res.statusCode < 400 || isExpectedRefusal(res)) return 'debug';
+  if (res.statusCode >= 500) return 'error';
+  return 'info';
+}
+
+/**
+ * Contexts whose `log`-level lines are start-up detail, logged at debug: Nest's
+ * "Mapped {/stocks, GET} route" (one line per route, ~180 over a cluster) and "XController {/}:".
+ */
+export const DEBUG_CONTEXTS: ReadonlySet<string> = new Set(['RoutesResolver', 'RouterExplorer']);
+
+/** The level a line is written at: `info` lines of a {@link DEBUG_CONTEXTS} context go down to debug. */
+export function lineLevel(level: number, firstArg: unknown): 'debug' | undefined {
+  if (level !== pino.levels.values.info || typeof firstArg !== 'object' || firstArg === null) return undefined;
+  const context = (firstArg as { context?: unknown }).context;
+  return typeof context === 'string' && DEBUG_CONTEXTS.has(context) ? 'debug' : undefined;
 }
 
 /**
@@ -39,15 +72,24 @@ export function requestLogLevel(res: ServerResponse, err?: Error): LevelWithSile
  * carry the request's id (`reqId`, see {@link requestLog}); so do the service lines that log on
  * a request's behalf and know it.
  */
-export function createRootLogger(app: string, level: LevelWithSilent, pretty: boolean): PinoInstance {
-  return pino({
+export function createRootLogger(app: string, level: LevelWithSilent, pretty: boolean, destination?: pino.DestinationStream): PinoInstance {
+  const options: pino.LoggerOptions = {
     level,
     base: { app },
     redact: { paths: [`req.headers["${CLUSTER_TOKEN_HEADER}"]`], censor: '[redacted]' },
+    hooks: {
+      logMethod(args, method, level) {
+        // Re-issued at debug (a no-op unless debug is enabled); the hook sees it again at level 20.
+        if (lineLevel(level, args[0]) === 'debug') return (this.debug as (...a: unknown[]) => void)(...args);
+        return method.apply(this, args);
+      },
+    },
     transport: pretty
       ? { target: 'pino-pretty', options: { singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } }
       : undefined,
-  });
+  };
+  // `destination`: where JSON lines go instead of stdout (tests).
+  return destination && !pretty ? pino(options, destination) : pino(options);
 }
 
 /**

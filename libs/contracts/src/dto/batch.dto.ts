@@ -10,7 +10,7 @@ import { DigitsToInt } from './transforms';
 /** A `trades` list of an internal batch: 1 to MAX_TRADE_BATCH trades of `item`, each validated. */
 function TradeList(item: new () => object): PropertyDecorator {
   return applyDecorators(
-    ApiProperty({ type: [item] }),
+    ApiProperty({ type: [item], minItems: 1, maxItems: MAX_TRADE_BATCH }),
     Type(() => item),
     ValidateNested({ each: true }),
     ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` }),
@@ -33,7 +33,7 @@ export class CatalogTradeBatchDto {
  * leader of `epoch`; each is handled exactly like a `GET /trade` of its own.
  */
 export class ReplicaTradeBatchDto {
-  @ApiProperty({ description: 'leader epoch the front end elected this replica in' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'leader epoch the front end elected this replica in' })
   @DigitsToInt()
   @Min(0, { message: 'epoch must be a non-negative integer' })
   @IsInt({ message: 'epoch must be a non-negative integer' })
@@ -45,7 +45,7 @@ export class ReplicaTradeBatchDto {
 
 /** Body of the front end's internal `POST /rm`: the catalog's invalidation of several stocks at once. */
 export class InvalidateBatchDto {
-  @ApiProperty({ type: [String], example: ['Stock1', 'Stock2'] })
+  @ApiProperty({ type: [String], example: ['Stock1', 'Stock2'], minItems: 1, maxItems: MAX_TRADE_BATCH })
   @Matches(STOCK_NAME_PATTERN, { each: true, message: 'stock_names must hold well-formed stock names' })
   @IsString({ each: true, message: 'stock_names must hold strings' })
   @ArrayMaxSize(MAX_TRADE_BATCH, { message: `stock_names must hold at most ${MAX_TRADE_BATCH} names` })

@@ -10,12 +10,12 @@ export class CatalogTradeDto {
   @IsString({ message: 'stock_name must be a string' })
   stock_name: string;
 
-  @ApiProperty({ example: 'buy', description: 'buy or sell, in any letter case; kept as sent' })
+  @ApiProperty({ enum: ['buy', 'sell'], example: 'buy', description: 'buy or sell, accepted in any letter case and kept as sent' })
   @Matches(TRADE_TYPE_PATTERN, { message: 'type must be buy or sell' })
   @IsString({ message: 'type must be a string' })
   type: string;
 
-  @ApiProperty({ example: 5 })
+  @ApiProperty({ type: 'integer', example: 5, minimum: 1, maximum: MAX_TRADE_QUANTITY })
   @DigitsToInt()
   @Max(MAX_TRADE_QUANTITY, { message: `quantity must be at most ${MAX_TRADE_QUANTITY}` })
   @Min(1, { message: 'quantity must be a positive integer' })

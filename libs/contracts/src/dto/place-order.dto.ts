@@ -10,12 +10,12 @@ export class PlaceOrderDto {
   @IsString({ message: 'stock_name must be a string' })
   stock_name: string;
 
-  @ApiProperty({ example: 'buy', description: 'buy or sell, in any letter case' })
+  @ApiProperty({ enum: ['buy', 'sell'], example: 'buy', description: 'buy or sell, accepted in any letter case (`Buy`, `SELL`) and kept as sent' })
   @Matches(TRADE_TYPE_PATTERN, { message: 'trade_type must be buy or sell' })
   @IsString({ message: 'trade_type must be a string' })
   trade_type: string;
 
-  @ApiProperty({ example: 5, minimum: 1, maximum: MAX_TRADE_QUANTITY })
+  @ApiProperty({ type: 'integer', example: 5, minimum: 1, maximum: MAX_TRADE_QUANTITY, description: 'a string of decimal digits is accepted too' })
   @DigitsToInt()
   @Max(MAX_TRADE_QUANTITY, { message: `quantity must be at most ${MAX_TRADE_QUANTITY}` })
   @Min(1, { message: 'quantity must be a positive integer' })

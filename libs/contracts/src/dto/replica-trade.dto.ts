@@ -17,7 +17,7 @@ export class ReplicaTradeItemDto extends PlaceOrderDto {
  * that makes the trade exactly-once, and the epoch of the leader it believes it is talking to.
  */
 export class ReplicaTradeDto extends ReplicaTradeItemDto {
-  @ApiProperty({ description: 'leader epoch the front end elected this replica in' })
+  @ApiProperty({ type: 'integer', minimum: 0, description: 'leader epoch the front end elected this replica in' })
   @DigitsToInt()
   @Min(0, { message: 'epoch must be a non-negative integer' })
   @IsInt({ message: 'epoch must be a non-negative integer' })

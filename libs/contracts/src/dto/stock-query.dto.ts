@@ -1,11 +1,23 @@
-import { ApiProperty } from '@nestjs/swagger';
-import { IsString, Matches } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import { STOCK_NAME_PATTERN } from '../limits';
 
-/** `?stock_name=S` on the front end's `/stocks` and the catalog's `/query`. */
+/** `?stock_name=S` on the front end's `/rm`. */
 export class StockQueryDto {
-  @ApiProperty({ example: 'Stock1' })
+  @ApiProperty({ example: 'Stock1', pattern: STOCK_NAME_PATTERN.source })
   @Matches(STOCK_NAME_PATTERN, { message: 'stock_name is malformed' })
   @IsString({ message: 'stock_name must be a single string' })
   stock_name: string;
+}
+
+/**
+ * `?stock_name=S` on the front end's `/stocks` and the catalog's `/query`: one stock, or — with no
+ * `stock_name` at all — every stock. A name that is present must be well-formed (empty is not).
+ */
+export class StockLookupQueryDto {
+  @ApiPropertyOptional({ example: 'Stock1', pattern: STOCK_NAME_PATTERN.source, description: 'leave it out to list every stock' })
+  @IsOptional()
+  @Matches(STOCK_NAME_PATTERN, { message: 'stock_name is malformed' })
+  @IsString({ message: 'stock_name must be a single string' })
+  stock_name?: string;
 }

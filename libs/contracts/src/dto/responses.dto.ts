@@ -1,0 +1,182 @@
+import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
+import { MAX_TRADE_QUANTITY } from '../limits';
+import { REPLICA_ROLES, ReplicaRefusal, TradeRefusalReason } from '../responses';
+import { OrderRecordDto } from './order-record.dto';
+
+/**
+ * Swagger schemas of the answers (the interfaces in `responses.ts` are the types the code uses;
+ * these classes only describe them to OpenAPI, field for field).
+ */
+
+const REFUSAL_CODES = Object.values(ReplicaRefusal);
+const REFUSAL_REASONS = Object.values(TradeRefusalReason);
+
+export class StockInfoDto {
+  @ApiProperty({ example: 'Stock1' }) stock_name: string;
+  @ApiProperty({ example: 9.99 }) price: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 0, description: 'shares bought plus shares sold' }) trade_volume: number;
+  @ApiProperty({ type: 'integer', minimum: 0, example: 100, description: 'shares the catalog holds (at most its capacity)' })
+  quantity: number;
+}
+
+export class StockListResponseDto {
+  @ApiProperty({ type: [StockInfoDto], description: 'every stock, sorted by name' }) data: StockInfoDto[];
+}
+
+export class CatalogQueryResponseDto {
+  @ApiProperty({ type: StockInfoDto }) data: StockInfoDto;
+}
+
+export class ErrorDetailDto {
+  @ApiProperty({ type: 'integer', example: 404, description: 'the HTTP status' }) code: number;
+  @ApiProperty({ example: 'Stock not found' }) message: string;
+}
+
+/** `{"error":{"code","message"}}`: lookups' failure shape, and the default. */
+export class ErrorResponseDto {
+  @ApiProperty({ type: ErrorDetailDto }) error: ErrorDetailDto;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+}
+
+/** `{"order_no":-1,"message"}`: placing an order. */
+export class OrderFailedResponseDto {
+  @ApiProperty({ type: 'integer', enum: [-1], example: -1 }) order_no: number;
+  @ApiProperty({ example: 'Trade failed!' }) message: string;
+  @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409 only)' }) reason?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+}
+
+/** `{"message"}`: the catalog's `/trade`, a replica's `/sync` and `/leader`. */
+export class MessageFailureDto {
+  @ApiProperty({ example: 'Trade failed!' }) message: string;
+  @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409 only)' }) reason?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+}
+
+export class MessageResponseDto {
+  @ApiProperty({ example: 'order had been trade successfully!' }) message: string;
+}
+
+export class OrderPlacedResponseDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) order_no: number;
+}
+
+export class OrderInfoDto {
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 }) order_no: number;
+  @ApiProperty({ example: 'Stock1' }) stock_name: string;
+  @ApiProperty({ enum: ['buy', 'sell'], example: 'buy', description: 'buy or sell, in the letter case the client sent' }) trade_type: string;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_TRADE_QUANTITY, example: 5 }) quantity: number;
+}
+
+export class OrderQueryResponseDto {
+  @ApiProperty({ type: OrderInfoDto }) data: OrderInfoDto;
+}
+
+export class ReplicaStateDto {
+  @ApiProperty({ type: 'integer', example: 3 }) id: number;
+  @ApiProperty({ example: 'http://127.0.0.1:20003' }) address: string;
+  @ApiProperty({ enum: ['leader', 'ready', 'not_ready', 'down'], description: 'as of the last heartbeat' }) state: string;
+}
+
+export class LeaderResponseDto {
+  @ApiProperty({ type: 'integer', example: 3 }) leader: number;
+  @ApiProperty({ type: 'integer', example: 1 }) epoch: number;
+  @ApiProperty({ example: 'http://127.0.0.1:20003' }) address: string;
+  @ApiProperty({ type: [ReplicaStateDto] }) replicas: ReplicaStateDto[];
+}
+
+export class CacheStatsDto {
+  @ApiProperty() enabled: boolean;
+  @ApiProperty({ type: 'integer' }) capacity: number;
+  @ApiProperty({ type: 'integer' }) size: number;
+  @ApiProperty({ type: 'integer' }) hits: number;
+  @ApiProperty({ type: 'integer' }) misses: number;
+  @ApiProperty({ type: 'integer' }) evictions: number;
+  @ApiProperty({ type: 'integer' }) invalidations: number;
+  @ApiProperty({ type: 'integer', description: 'loads dropped because an invalidation overtook them' }) stale_fills_dropped: number;
+}
+
+export class InvalidatedDto {
+  @ApiProperty({ example: 'Stock1' }) stock_name: string;
+  @ApiProperty({ enum: ['removed successfully'] }) message: string;
+}
+
+export class NotCachedDto {
+  @ApiProperty({ enum: ["this stock isn't exist in cache"] }) message: string;
+}
+
+/** Schema of the front end's `GET /rm` answer: one of the seed's two texts. */
+export const INVALIDATE_RESPONSE_SCHEMA = { oneOf: [{ $ref: getSchemaPath(InvalidatedDto) }, { $ref: getSchemaPath(NotCachedDto) }] };
+
+export class InvalidateBatchResponseDto {
+  @ApiProperty({ type: [String], description: 'stocks that were cached and are dropped now' }) removed: string[];
+  @ApiProperty({ type: [String], description: 'stocks that were not cached (their version is bumped all the same)' }) not_cached: string[];
+}
+
+export class BatchItemResultDto {
+  @ApiProperty({ type: 'integer', example: 200, description: 'the status the single-trade endpoint would have answered' }) status: number;
+  @ApiPropertyOptional({ example: 'Trade failed!' }) message?: string;
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "a replica's order number (200)" }) order_no?: number;
+  @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409)' }) reason?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+}
+
+export class TradeBatchResponseDto {
+  @ApiProperty({ type: [BatchItemResultDto], description: 'one result per trade, in order' }) results: BatchItemResultDto[];
+}
+
+export class CatalogTradeRecordDto {
+  @ApiProperty({ type: 'integer', minimum: 1 }) seq: number;
+  @ApiProperty() request_id: string;
+  @ApiProperty({ example: 'Stock1' }) stock_name: string;
+  @ApiProperty({ enum: ['buy', 'sell'], description: 'in the letter case the client sent' }) type: string;
+  @ApiProperty({ type: 'integer', minimum: 1, maximum: MAX_TRADE_QUANTITY }) quantity: number;
+}
+
+export class CatalogTradesPageDto {
+  @ApiProperty({ type: [CatalogTradeRecordDto] }) trades: CatalogTradeRecordDto[];
+}
+
+export class PingResponseDto {
+  @ApiProperty({ name: 'alive order server', type: 'integer', example: 1 }) 'alive order server': number;
+  @ApiProperty({ type: 'integer', example: 20001 }) port: number;
+}
+
+export class ReplicaStatusDto {
+  @ApiProperty({ type: 'integer' }) id: number;
+  @ApiProperty({ enum: REPLICA_ROLES }) role: string;
+  @ApiProperty() ready: boolean;
+  @ApiProperty({ type: 'integer' }) epoch: number;
+  @ApiProperty({ type: 'integer', nullable: true }) leader: number | null;
+  @ApiProperty({ type: 'integer' }) last_no: number;
+  @ApiProperty({ type: 'integer' }) last_epoch: number;
+  @ApiProperty({ type: 'integer' }) commit_no: number;
+}
+
+export class OrderLogPageDto {
+  @ApiProperty({ type: [OrderRecordDto] }) orders: OrderRecordDto[];
+  @ApiProperty({ type: 'integer', description: 'number of the last order in the log' }) last_no: number;
+}
+
+export class SyncResponseDto {
+  @ApiProperty({ type: 'integer', description: "the follower's last order number" }) last_no: number;
+}
+
+/** One check of a terminus report. */
+const HEALTH_CHECKS = {
+  type: 'object' as const,
+  description: 'by check name (`database`, `recovery`)',
+  additionalProperties: {
+    type: 'object' as const,
+    properties: { status: { type: 'string' as const, enum: ['up', 'down'] } },
+    additionalProperties: true,
+  },
+};
+
+/** `@nestjs/terminus`'s report (`GET /health`, and a replica's `GET /ping` when it is not ready). */
+export class HealthReportDto {
+  @ApiProperty({ enum: ['ok', 'error', 'shutting_down'] }) status: string;
+  @ApiPropertyOptional(HEALTH_CHECKS) info?: Record<string, unknown>;
+  @ApiPropertyOptional(HEALTH_CHECKS) error?: Record<string, unknown>;
+  @ApiProperty(HEALTH_CHECKS) details: Record<string, unknown>;
+}
