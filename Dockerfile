@@ -45,7 +45,7 @@ VOLUME /data
 USER node
 # catalog, order replicas 1-3 (their default ports), front end
 EXPOSE 10001 20001 20002 20003 30001
-# order: /ping (ready once recovered); catalog: /health; frontend: /metrics (deploy/docker/healthcheck.js)
+# order: /ping (ready once recovered); catalog: /health; frontend: /health (deploy/docker/healthcheck.js)
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD ["node", "/app/deploy/docker/healthcheck.js"]
 # node becomes PID 1 (the script execs it), so SIGTERM reaches the app's graceful shutdown.

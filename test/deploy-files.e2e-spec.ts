@@ -56,8 +56,8 @@ function schemaKeys(app: App): Set<string> {
 
 /**
  * Paths each app serves without the cluster token, read from where they are declared: the order
- * replica's from `OrderRoutes` (and its health controller must use them), the catalog's terminus
- * controller, and `/metrics`, which bootstrap adds to every server.
+ * replica's from `OrderRoutes` (and its health controller must use them), the catalog's and the
+ * front end's terminus controllers, and `/metrics`, which bootstrap adds to every server.
  */
 function servedPaths(): Record<App, Set<string>> {
   const served: Record<App, Set<string>> = { catalog: new Set(), order: new Set(), frontend: new Set() };
@@ -65,8 +65,10 @@ function servedPaths(): Record<App, Set<string>> {
   for (const key of ['ping', 'health'] as const) {
     if (orderHealth.includes(`@Get(OrderRoutes.${key})`)) served.order.add(`/${OrderRoutes[key]}`);
   }
-  const catalogHealth = /@Get\('([\w/]+)'\)/.exec(read('apps/catalog/src/health/health.controller.ts'));
-  if (catalogHealth && read('apps/catalog/src/catalog.module.ts').includes('HealthModule')) served.catalog.add(`/${catalogHealth[1]}`);
+  for (const app of ['catalog', 'frontend'] as const) {
+    const health = /@Get\('([\w/]+)'\)/.exec(read(`apps/${app}/src/health/health.controller.ts`));
+    if (health && read(`apps/${app}/src/${app}.module.ts`).includes('HealthModule')) served[app].add(`/${health[1]}`);
+  }
   const metrics = /@Get\('(metrics)'\)/.exec(read('libs/common/src/metrics/metrics.module.ts'));
   if (metrics && read('libs/common/src/bootstrap.ts').includes('MetricsModule.forApp')) {
     for (const app of APPS) served[app].add(`/${metrics[1]}`);
@@ -601,7 +603,7 @@ describe('deployment files (static: nothing is built, started or applied)', () =
   it('the checker knows what the apps serve and read', () => {
     expect([...SERVED.order].sort()).toEqual(['/health', '/metrics', '/ping']);
     expect([...SERVED.catalog].sort()).toEqual(['/health', '/metrics']);
-    expect([...SERVED.frontend]).toEqual(['/metrics']);
+    expect([...SERVED.frontend].sort()).toEqual(['/health', '/metrics']);
     for (const key of ['HOST', 'DATA_DIR', 'LOG_FORMAT', 'CLUSTER_TOKEN_FILE', 'ORDER_ID', 'ORDER_PORT', 'ORDER_REPLICAS']) {
       expect(schemaKeys('order').has(key)).toBe(true);
     }

@@ -7,14 +7,13 @@
  * compiled libs/contracts), so the probe cannot drift from the server:
  * - order → `GET /ping`: 200 only once the replica has recovered and is ready;
  * - catalog → `GET /health`: terminus's report, 200 while the database answers;
- * - frontend → `GET /metrics`: the front end has no health endpoint; this one answers while the
- *   process serves HTTP.
+ * - frontend → `GET /health`: terminus's report, 200 while the process serves HTTP.
  * None of them needs the cluster token.
  */
 const { readdirSync, readFileSync } = require('node:fs');
 const { join } = require('node:path');
 
-const PROBE_PATHS = { catalog: '/health', order: '/ping', frontend: '/metrics' };
+const PROBE_PATHS = { catalog: '/health', order: '/ping', frontend: '/health' };
 
 /** The URL to probe for `app` under `env`; `contracts` holds validateEnv and the three schemas. */
 function probeUrl(app, env, contracts) {
