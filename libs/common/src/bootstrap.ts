@@ -77,7 +77,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   if (!(config as ConfigService<CommonEnv, true>).get('CLUSTER_TOKEN', { infer: true })) {
     logger.warn(
       'CLUSTER_TOKEN is not set: internal endpoints accept requests from anyone who can reach this port. ' +
-        'Set the same CLUSTER_TOKEN on every service (npm start generates one).',
+        'Set the same CLUSTER_TOKEN or CLUSTER_TOKEN_FILE on every service (npm start keeps one in DATA_DIR/cluster-token).',
       'Bootstrap',
     );
   }

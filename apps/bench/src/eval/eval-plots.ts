@@ -17,6 +17,18 @@ export function pAxis(rows: readonly SweepRow[]): { domain: [number, number]; va
   return { domain: [Math.min(0, ps[0] ?? 0), max > 0 ? max : 1], values: ps };
 }
 
+/** The x encoding of p over the p's of `rows`: the axis ends at the largest p, with a tick at each. */
+function pEncoding(rows: readonly SweepRow[], field: string, title: string) {
+  const axis = pAxis(rows);
+  return {
+    field,
+    type: 'quantitative',
+    title,
+    scale: { domain: axis.domain, nice: false, zero: false, padding: 14 },
+    axis: { values: axis.values, format: '.1f' },
+  } as const;
+}
+
 /** How far cache-on and cache-off marks are moved apart along p, so that their bars do not overlap. */
 function dodge(rows: readonly SweepRow[]): number {
   const { domain } = pAxis(rows);
@@ -76,14 +88,7 @@ function dodgeTransform(rows: readonly SweepRow[]): { calculate: string; as: str
  * to the highest run.
  */
 export function latencySpec(rows: readonly EvalRow[], subtitle: string | string[]): TopLevelSpec {
-  const axis = pAxis(rows);
-  const x = {
-    field: 'x',
-    type: 'quantitative',
-    title: 'p',
-    scale: { domain: axis.domain, nice: false, zero: false, padding: 14 },
-    axis: { values: axis.values, format: '.1f' },
-  };
+  const x = pEncoding(rows, 'x', 'p');
   const color = {
     field: 'cache',
     type: 'nominal',
@@ -147,14 +152,7 @@ export function hitRatioSpec(rows: readonly EvalRow[], subtitle: string | string
     const spread = r.spread?.hit_ratio;
     return spread ? { p: r.p, hit_ratio: r.hit_ratio as number, lo: spread.min, hi: spread.max } : { p: r.p, hit_ratio: r.hit_ratio as number };
   });
-  const axis = pAxis(on);
-  const x = {
-    field: 'p',
-    type: 'quantitative',
-    title: 'p (probability of trading)',
-    scale: { domain: axis.domain, nice: false, zero: false, padding: 14 },
-    axis: { values: axis.values, format: '.1f' },
-  };
+  const x = pEncoding(on, 'p', 'p (probability of trading)');
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'Front end cache hit ratio against p (cache on)', subtitle },

@@ -53,6 +53,8 @@ describe('logging', () => {
     ]);
     expect(lineLevel(30, { context: 'RouterExplorer' })).toBe('debug');
     expect(lineLevel(30, { context: 'RoutesResolver' })).toBe('debug');
+    expect(lineLevel(30, { context: 'InstanceLoader' })).toBe('debug');
+    expect(lineLevel(50, { context: 'NestApplication' })).toBeUndefined();
     expect(lineLevel(30, { context: 'Bootstrap' })).toBeUndefined();
     expect(lineLevel(40, { context: 'RouterExplorer' })).toBeUndefined();
     expect(lineLevel(30, 'a message')).toBeUndefined();

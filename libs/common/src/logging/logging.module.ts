@@ -56,9 +56,11 @@ export function requestLogLevel(res: ServerResponse, err?: Error): LevelWithSile
 
 /**
  * Contexts whose `log`-level lines are start-up detail, logged at debug: Nest's
- * "Mapped {/stocks, GET} route" (one line per route, ~180 over a cluster) and "XController {/}:".
+ * "Mapped {/stocks, GET} route" (one line per route, ~180 over a cluster), "XController {/}:",
+ * "XModule dependencies initialized" and "Nest application successfully started" (each service
+ * says once, at `log`, where it listens).
  */
-export const DEBUG_CONTEXTS: ReadonlySet<string> = new Set(['RoutesResolver', 'RouterExplorer']);
+export const DEBUG_CONTEXTS: ReadonlySet<string> = new Set(['RoutesResolver', 'RouterExplorer', 'InstanceLoader', 'NestFactory', 'NestApplication']);
 
 /** The level a line is written at: `info` lines of a {@link DEBUG_CONTEXTS} context go down to debug. */
 export function lineLevel(level: number, firstArg: unknown): 'debug' | undefined {
