@@ -137,10 +137,14 @@ describe('public API and catalog semantics', () => {
       expect((await catalogStock('Stock7')).quantity).toBe(before.quantity - 3);
       const refusedKey = `${key}-refused`;
       const r1 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1000 }, refusedKey);
-      const r2 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1 }, refusedKey);
+      const r2 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1000 }, refusedKey);
       expect(r1.status).toBe(409);
       expect(r2.status).toBe(409); // same key, same outcome
       expect(r2.body).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'not enough shares' });
+      // The key is bound to its request (SPEC §2): another quantity is refused 422 and does not trade either.
+      const r3 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1 }, refusedKey);
+      expect(r3.status).toBe(422);
+      expect(r3.body).toEqual({ order_no: -1, message: `Idempotency-Key ${refusedKey} was used for a different request` });
       expect((await catalogStock('Stock7')).quantity).toBe(before.quantity - 3);
     });
 

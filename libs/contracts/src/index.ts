@@ -1,5 +1,6 @@
 export * from './routes';
 export * from './limits';
+export * from './idempotency';
 export * from './responses';
 export * from './dto/transforms';
 export * from './dto/stock-query.dto';
@@ -15,3 +16,4 @@ export * from './dto/page-query.dto';
 export * from './config/env';
 export * from './config/replicas';
 export * from './config/schemas';
+export * from './dto/lease.dto';

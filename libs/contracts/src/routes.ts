@@ -21,6 +21,8 @@ export const CatalogRoutes = {
   tradeBatch: 'trade/batch',
   /** Applied trades after a sequence number, for order-log reconciliation. */
   trades: 'trades',
+  /** A front end's cache lease (internal): granted for CACHE_LEASE_MS, carrying invalidations that were not delivered. */
+  lease: 'lease',
 } as const;
 
 export const OrderRoutes = {

@@ -1,55 +1,95 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
 import { Batcher, requestIdHeaders } from '@app/common';
+import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
+/** A push's outcome for each of its stocks: whether every front end got it, and when the trade may be acknowledged. */
+interface PushOutcome {
+  delivered: boolean;
+  safe: Promise<void>;
+}
+
 /**
- * Server push: tells the front end to drop stocks from its cache. Pushes are batched: the stocks
- * of every trade committed while a push is under way go together in the next one
- * (`POST /rm {"stock_names":[…]}`), so a batch of trades costs one push, not one per stock.
+ * Server push: tells every front end that holds a cache lease to drop stocks from its cache.
+ * Pushes are batched: the stocks of every trade committed while a push is under way go together
+ * in the next one (`POST /rm {"stock_names":[…]}`, one request per front end), so a batch of
+ * trades costs one push, not one per stock.
+ *
+ * Read-your-writes does not depend on a push arriving: a push that fails (timeout, refused,
+ * non-200) holds the trade's acknowledgement until that front end's lease has certainly ended,
+ * or until it has acknowledged a lease grant carrying the stocks (see {@link LeaseService}). The
+ * wait is bounded by the lease (+ margin). A front end without a lease gets no push: it serves
+ * nothing from its cache, and clears it when it gets a lease again.
+ *
+ * After a start, no trade — new, or a replay of one the previous process committed and may not
+ * have pushed — is acknowledged before one lease + margin has passed: by then every lease an
+ * earlier process granted has ended, and every front end holding a lease got it from this
+ * process, which makes it clear its cache first.
  */
 @Injectable()
 export class CacheInvalidationService {
   private readonly logger = new Logger(CacheInvalidationService.name);
-  private readonly url: string;
   private readonly timeoutMs: number;
+  /** Monotonic ms before which no trade is acknowledged (leases of an earlier process). */
+  private readonly fenceUntil: number;
   /** A push only carries stocks submitted before it started: a trade committed earlier is covered by it. */
-  private readonly pushes = new Batcher<string, boolean>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
+  private readonly pushes = new Batcher<string, PushOutcome>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     private readonly http: HttpService,
     private readonly metrics: CatalogMetrics,
+    private readonly leases: LeaseService,
     config: ConfigService<CatalogEnv, true>,
   ) {
-    this.url = `${config.get('FRONTEND_URL', { infer: true }).replace(/\/$/, '')}/${FrontendRoutes.invalidate}`;
     this.timeoutMs = config.get('INVALIDATION_TIMEOUT_MS', { infer: true });
+    this.fenceUntil = monotonicMs() + leases.leaseMs + leases.marginMs;
   }
 
   /**
-   * Attempts a push that covers `stockName` and starts after this call, and resolves with whether
-   * it was delivered: a front end that is down has no cache to invalidate, and a trade must not
-   * fail because of it. The push carries the id of its first trade's request (`requestId`).
+   * Pushes the invalidation of `stockName` to every front end holding a lease, in a push that
+   * starts after this call, and resolves once the trade may be acknowledged: every such front end
+   * got it, or can no longer serve the stock from before it. Resolves with whether every push
+   * arrived. The push carries the id of its first trade's request (`requestId`).
    */
-  invalidate(stockName: string, requestId?: string): Promise<boolean> {
-    return this.pushes.submit(stockName, requestId);
+  async invalidate(stockName: string, requestId?: string): Promise<boolean> {
+    const { delivered, safe } = await this.pushes.submit(stockName, requestId);
+    await safe;
+    const fence = this.fenceUntil - monotonicMs();
+    if (fence > 0) await sleep(Math.ceil(fence));
+    return delivered;
   }
 
-  private async push(names: string[], requestId: string | undefined): Promise<boolean[]> {
+  /** One push to each lease holder, in parallel; returns at once, the waits for failed ones in `safe`. */
+  private async push(names: string[], requestId: string | undefined): Promise<PushOutcome[]> {
     const body: InvalidateBatchDto = { stock_names: [...new Set(names)] };
+    const results = await Promise.all(this.leases.holders().map((lease) => this.pushTo(lease, body, requestId)));
+    const delivered = results.every((r) => r === true);
+    const waits = results.flatMap((r) => (r === true ? [] : [r.wait]));
+    const outcome: PushOutcome = { delivered, safe: waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined) };
+    return names.map(() => outcome);
+  }
+
+  /** `true` when delivered; else the wait until this front end cannot serve the stocks stale (not awaited here). */
+  private async pushTo(lease: FrontendLease, body: InvalidateBatchDto, requestId: string | undefined): Promise<true | { wait: Promise<void> }> {
+    const snapshot = this.leases.beforePush(lease, body.stock_names);
     let delivered = false;
     try {
-      const res = await this.http.axiosRef.post(this.url, body, {
+      const res = await this.http.axiosRef.post(`${lease.url}/${FrontendRoutes.invalidate}`, body, {
         timeout: this.timeoutMs,
         headers: requestIdHeaders(requestId),
       });
       delivered = res.status === 200;
-      if (!delivered) this.logger.warn(`invalidation of ${body.stock_names.join(', ')} answered ${res.status}`);
+      if (!delivered) this.logger.warn(`invalidation of ${body.stock_names.join(', ')} at ${lease.url} answered ${res.status}; waiting for its lease`);
     } catch (err) {
-      this.logger.warn(`invalidation of ${body.stock_names.join(', ')} not delivered: ${(err as Error).message}`);
+      this.logger.warn(`invalidation of ${body.stock_names.join(', ')} not delivered to ${lease.url}: ${(err as Error).message}; waiting for its lease`);
     }
     this.metrics.invalidations.inc({ result: delivered ? 'delivered' : 'failed' }, body.stock_names.length);
-    return names.map(() => delivered);
+    if (!delivered) return { wait: this.leases.whenSafe(lease, snapshot) };
+    this.leases.delivered(lease, body.stock_names);
+    return true;
   }
 }

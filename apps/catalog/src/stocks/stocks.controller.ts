@@ -22,13 +22,17 @@ import {
 } from '@app/contracts/dto/responses.dto';
 import { Internal, RequestId } from '@app/common';
 import { StocksService } from './stocks.service';
+import { TradeRetentionService } from './trade-retention.service';
 
 @ApiTags('catalog (internal)')
 @ApiExtraModels(CatalogQueryResponseDto, StockListResponseDto)
 @Internal()
 @Controller()
 export class StocksController {
-  constructor(private readonly stocks: StocksService) {}
+  constructor(
+    private readonly stocks: StocksService,
+    private readonly retention: TradeRetentionService,
+  ) {}
 
   /** `GET /query?stock_name=S` → `{"data":{…}}` or 404 `{"error":{…}}`; without a name, `{"data":[…]}` (every stock). */
   @Get(CatalogRoutes.query)
@@ -48,6 +52,7 @@ export class StocksController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Buy or sell (seed form); a repeated request_id answers its first outcome without trading again',
+    description: 'A request_id is bound to its trade: reused for another stock, side (any letter case is the same side) or quantity, it gets 422 with code `key_reused` and nothing is traded.',
   })
   @ApiOkResponse({ description: '`order had been trade successfully!`', type: MessageResponseDto })
   @ApiFailures('message', {
@@ -56,6 +61,7 @@ export class StocksController {
     404: '`Stock not found!`',
     409: '`Trade failed!`, with `reason`: `not enough shares` (a buy) or `over capacity` (a sell)',
     413: Failure.tooLarge,
+    422: '`Idempotency-Key … was used for a different request`, code `key_reused`: the request_id named another trade; nothing is traded',
   })
   async trade(@Body() dto: CatalogTradeDto, @RequestId() requestId: string): Promise<MessageResponse> {
     return { message: await this.stocks.trade(dto, requestId) };
@@ -83,10 +89,15 @@ export class StocksController {
 
   /** `GET /trades?after=N&limit=K`: applied trades in catalog order, for order-log reconciliation. */
   @Get(CatalogRoutes.trades)
-  @ApiOperation({ summary: 'Applied trades after a sequence number, oldest first (order-log reconciliation)' })
+  @ApiOperation({
+    summary: 'Applied trades after a sequence number, oldest first (order-log reconciliation)',
+    description: '`after` also tells the catalog that every trade up to it is in the order log: the idempotency-key cleanup forgets only records up to it.',
+  })
   @ApiOkResponse({ description: 'a page of applied trades', type: CatalogTradesPageDto })
   @ApiFailures('error', { 400: 'a malformed after or limit' })
   async trades(@Query() page: PageQueryDto): Promise<CatalogTradesPage> {
+    // The order leader lists from its reconciled point: everything up to `after` has its order.
+    this.retention.noteReconciled(page.after);
     return { trades: await this.stocks.appliedTrades(page.after, page.limit) };
   }
 }

@@ -2,15 +2,18 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { internalHttpModule } from '@app/common';
 import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
+import { LeaseController } from '../lease/lease.controller';
+import { LeaseService } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 import { Stock } from './stock.entity';
 import { StocksController } from './stocks.controller';
 import { StocksService } from './stocks.service';
 import { TradeRecord } from './trade-record.entity';
+import { TradeRetentionService } from './trade-retention.service';
 
 @Module({
   imports: [TypeOrmModule.forFeature([Stock, TradeRecord]), internalHttpModule()],
-  controllers: [StocksController],
-  providers: [StocksService, CacheInvalidationService, CatalogMetrics],
+  controllers: [StocksController, LeaseController],
+  providers: [StocksService, CacheInvalidationService, LeaseService, CatalogMetrics, TradeRetentionService],
 })
 export class StocksModule {}

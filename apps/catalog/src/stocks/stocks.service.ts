@@ -9,14 +9,19 @@ import {
   CatalogMessages,
   CatalogTradeDto,
   CatalogTradeRecord,
+  IdempotencyRefusal,
+  KEY_REUSED_STATUS,
+  keyReusedMessage,
   LookupMessages,
   MAX_TRADE_BATCH,
   StockInfo,
+  tradeFingerprint,
   tradeSide,
 } from '@app/contracts';
 import {
   Batcher,
   batchResults,
+  DomainError,
   execTransaction,
   isConstraintViolation,
   resultWithReason,
@@ -36,6 +41,16 @@ interface Decision {
   outcome: TradeOutcome;
   replayed: boolean;
 }
+
+/** What the catalog remembers of a request id: the trade it named (its fingerprint) and its outcome. */
+interface Recorded {
+  outcome: TradeOutcome;
+  fingerprint: string;
+}
+
+/** The fingerprint of a catalog trade (see tradeFingerprint: stock, side in any letter case, quantity). */
+const fingerprintOf = (t: { stock_name: string; type: string; quantity: number }) =>
+  tradeFingerprint({ stock_name: t.stock_name, trade_type: t.type, quantity: t.quantity });
 
 @Injectable()
 export class StocksService implements OnApplicationBootstrap {
@@ -89,7 +104,8 @@ export class StocksService implements OnApplicationBootstrap {
 
   /**
    * Buys or sells atomically. A request id makes the trade idempotent: a repeated id gets the
-   * recorded outcome without trading again. A successful trade — a replayed one too, whose first
+   * recorded outcome without trading again, or 422 (`key_reused`, nothing traded) when it named
+   * another trade (another stock, side or quantity). A successful trade — a replayed one too, whose first
    * push may still be under way — is acknowledged only after the front end has been told to drop
    * the stock from its cache.
    */
@@ -125,23 +141,36 @@ export class StocksService implements OnApplicationBootstrap {
     } catch (err) {
       if (!isConstraintViolation(err)) throw err;
       const ids = dtos.map((d) => d.request_id).filter((id): id is string => id !== undefined);
-      const rows = await this.trades.find({ select: { requestId: true, outcome: true }, where: { requestId: In(ids) } });
-      return this.decideAndWrite(dtos, new Map(rows.map((t) => [t.requestId, t.outcome])));
+      const rows = await this.trades.find({
+        select: { requestId: true, outcome: true, stockName: true, type: true, quantity: true },
+        where: { requestId: In(ids) },
+      });
+      return this.decideAndWrite(
+        dtos,
+        new Map(rows.map((t) => [t.requestId, { outcome: t.outcome, fingerprint: fingerprintOf({ stock_name: t.stockName, type: t.type, quantity: t.quantity }) }])),
+      );
     }
   }
 
   /**
    * One pass: decisions on working copies of the stocks, one script with the stocks' new values
    * and a record per decided trade; the copies become the committed state once it has committed.
-   * A request id in `recorded` — or seen earlier in the batch — replays its outcome. An unknown
-   * stock fails its own trade only (nothing is recorded for it).
+   * A request id in `recorded` — or seen earlier in the batch — replays its outcome when it names
+   * the same trade, and fails with 422 when it names another. An unknown stock fails its own
+   * trade only (nothing is recorded for it).
    */
-  private async decideAndWrite(dtos: CatalogTradeDto[], recorded: Map<string, TradeOutcome>): Promise<(Decision | Error)[]> {
+  private async decideAndWrite(dtos: CatalogTradeDto[], recorded: Map<string, Recorded>): Promise<(Decision | Error)[]> {
+    const now = Date.now();
     const working = new Map<string, StockInfo>();
     const records: SqlValue[][] = [];
     const decisions = dtos.map((dto): Decision | Error => {
       const previous = dto.request_id === undefined ? undefined : recorded.get(dto.request_id);
-      if (previous) return { outcome: previous, replayed: true };
+      if (previous) {
+        if (previous.fingerprint !== fingerprintOf(dto)) {
+          return new DomainError(KEY_REUSED_STATUS, keyReusedMessage(dto.request_id as string), IdempotencyRefusal.keyReused);
+        }
+        return { outcome: previous.outcome, replayed: true };
+      }
       const known = working.get(dto.stock_name) ?? this.committed.get(dto.stock_name);
       if (!known) return new StockNotFound(CatalogMessages.stockNotFound);
       const stock = { ...known };
@@ -155,15 +184,15 @@ export class StocksService implements OnApplicationBootstrap {
       }
       const outcome: TradeOutcome = allowed ? 'ok' : buy ? 'no_shares' : 'capacity';
       const requestId = dto.request_id ?? randomUUID();
-      recorded.set(requestId, outcome);
-      records.push([requestId, stock.stock_name, dto.type, q, outcome]);
+      recorded.set(requestId, { outcome, fingerprint: fingerprintOf(dto) });
+      records.push([requestId, stock.stock_name, dto.type, q, outcome, now]);
       return { outcome, replayed: false };
     });
     const statements = [...working.values()].map(
       (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,
     );
     if (records.length > 0) {
-      statements.push(sql`INSERT INTO "trades" ("request_id", "stock_name", "type", "quantity", "outcome") VALUES ${records}`);
+      statements.push(sql`INSERT INTO "trades" ("request_id", "stock_name", "type", "quantity", "outcome", "created_at_ms") VALUES ${records}`);
       await execTransaction(this.dataSource, statements);
     }
     for (const st of working.values()) this.committed.set(st.stock_name, st);

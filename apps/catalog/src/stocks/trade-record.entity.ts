@@ -16,9 +16,10 @@ export const REFUSAL_REASONS: Record<Exclude<TradeOutcome, 'ok'>, TradeRefusalRe
 };
 
 /**
- * Every trade the catalog decided, keyed by request id: a repeated id returns the recorded
- * outcome without trading again, and the order leader lists applied trades (`seq` order) to
- * make sure each one ends up in the order log.
+ * Every trade the catalog decided, keyed by request id: a repeated id for the same trade returns
+ * the recorded outcome without trading again (for another trade: 422, see tradeFingerprint), and
+ * the order leader lists applied trades (`seq` order) to make sure each one ends up in the order
+ * log. Records past IDEMPOTENCY_RETENTION_MS are deleted by TradeRetentionService.
  */
 @Entity('trades')
 export class TradeRecord {
@@ -44,4 +45,11 @@ export class TradeRecord {
 
   @CreateDateColumn({ name: 'created_at' })
   createdAt: Date;
+
+  /**
+   * When the trade was decided, in ms since the epoch: its request id is remembered at least
+   * `IDEMPOTENCY_RETENTION_MS` from then (see TradeRetentionService).
+   */
+  @Column({ type: 'integer', name: 'created_at_ms', default: 0 })
+  createdAtMs: number;
 }

@@ -15,7 +15,7 @@ import type { CliIo } from './cli-io';
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('client')
     .description('Stock Bazaar client: single operations, load runs, the evaluation sweep and the cluster status, against the front end')
-    .option('--url <url>', `front end base URL (default: $${URL_ENV} or ${DEFAULT_URL})`)
+    .option('--url <url>', `front end base URL, or several comma-separated (tried in turn when one does not answer) (default: $${URL_ENV} or ${DEFAULT_URL})`)
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })

@@ -109,18 +109,24 @@ function isIntIn(value: number, min: number, max: number): boolean {
   return Number.isSafeInteger(value) && value >= min && value <= max;
 }
 
-/** Throws a {@link UsageError} naming the option (by its command-line flag) when it is invalid. */
+/**
+ * Throws a {@link UsageError} naming the option (by its command-line flag) when it is invalid:
+ * one http(s) URL, or several separated by commas (front ends tried in turn).
+ */
 export function validateUrl(url: string): string {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL} (got ${JSON.stringify(url)})`);
+  const urls = url.split(',').map((u) => u.trim());
+  for (const one of urls) {
+    let parsed: URL;
+    try {
+      parsed = new URL(one);
+    } catch {
+      throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL} (got ${JSON.stringify(url)})`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL} (got ${JSON.stringify(url)})`);
+    }
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new UsageError(`--url must be an http(s) URL such as ${DEFAULT_URL} (got ${JSON.stringify(url)})`);
-  }
-  return url;
+  return urls.join(',');
 }
 
 export function validateTimeout(timeoutMs: number): number {

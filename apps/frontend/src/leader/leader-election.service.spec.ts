@@ -153,4 +153,52 @@ describe('LeaderElectionService', () => {
     expect(election.current).toMatchObject({ id: 2, epoch: 2 });
     expect(election.describe().map((r) => r.state)).toEqual(['ready', 'leader', 'down']);
   });
+
+  describe('two front ends sharing the replicas', () => {
+    it('the second adopts the leader the first elected, without a new epoch', async () => {
+      const { client } = fakeReplicas();
+      const announce = jest.spyOn(client, 'announce');
+      const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await a.check();
+      expect(a.current).toMatchObject({ id: 3, epoch: 1 });
+      announce.mockClear();
+      await b.check();
+      expect(b.current).toMatchObject({ id: 3, epoch: 1 });
+      expect(announce).not.toHaveBeenCalled();
+    });
+
+    it('after a failover by one, the other follows its leader instead of starting an epoch of its own', async () => {
+      const { client, states } = fakeReplicas();
+      const announce = jest.spyOn(client, 'announce');
+      const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await a.check();
+      await b.check();
+      states.set(3, 'down');
+      await a.check();
+      expect(a.current).toMatchObject({ id: 2, epoch: 2 });
+      announce.mockClear();
+      await b.check(); // b's leader (3) is down: it finds 2 leading epoch 2 and adopts it
+      expect(b.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(announce).not.toHaveBeenCalled();
+      // Even a failed request on b does not depose a leader that answers and leads the newest epoch.
+      await b.reportFailure(b.current!, 'timeout');
+      expect(b.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(announce).not.toHaveBeenCalled();
+      await a.check();
+      expect(a.current).toMatchObject({ id: 2, epoch: 2 });
+    });
+
+    it('starts a new epoch when the newest epoch\'s leader no longer answers', async () => {
+      const { client, states } = fakeReplicas();
+      const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await a.check();
+      await b.check();
+      states.set(3, 'down');
+      await b.check();
+      expect(b.current).toMatchObject({ id: 2, epoch: 2 });
+    });
+  });
 });

@@ -23,6 +23,8 @@ export const LEADER_HISTORY = 20;
  * Chooses the leader of the order replicas.
  *
  * The leader is the live, *ready* (recovered) replica with the highest id. Leadership is sticky:
+ * a replica that leads the newest epoch any replica reports, and answers, is adopted as it is —
+ * whichever front end elected it — and no new epoch is started while one does. Besides that,
  * a new election happens only when the leader stops answering `/ping`, or a forwarded request
  * fails on it. Each election hands out a new epoch — above every epoch this front end or any
  * replica has seen, persisted first — and announces it to the winner before anyone else, so the
@@ -144,19 +146,23 @@ export class LeaderElectionService {
       await sleep(Math.min(this.retryMs, Math.max(0, this.graceEnds - Date.now())));
       probes = await this.probeAll();
     }
-    const highestSeen = Math.max(0, ...probes.map((p) => p.status?.epoch ?? 0));
+    // The epoch of the leader this front end adopted counts too: it may have adopted it from another front end.
+    const highestSeen = Math.max(this.leader?.epoch ?? 0, ...probes.map((p) => p.status?.epoch ?? 0));
 
     // Sticky: a leader that still answers and still leads this epoch keeps the job.
     const incumbent = this.leader && probes.find((p) => p.replica.id === this.leader!.id);
     if (incumbent && incumbent.alive && isLeading(incumbent.status, this.leader!.epoch)) return this.leader;
-    // After a front end restart: adopt the replica already leading the newest epoch.
+    // A live, ready replica already leads the newest epoch (another front end elected it, or this
+    // one restarted): adopt it. A new epoch is never started while one leads the newest and answers,
+    // so two front ends converge on one leader instead of deposing each other's.
     const sitting = probes.find((p) => p.alive && isLeading(p.status, highestSeen));
-    if (!this.leader && sitting) {
+    if (sitting) {
+      const previous = this.leader;
       this.leader = { ...sitting.replica, epoch: highestSeen };
       this.changes++;
       this.elected = true;
-      this.record(this.leader, 'already leading');
-      this.logger.log(`replica ${sitting.replica.id} already leads epoch ${highestSeen}`);
+      this.record(this.leader, previous ? `already leading (${reason})` : 'already leading');
+      this.logger.log(`replica ${sitting.replica.id} already leads epoch ${highestSeen}${previous ? ` (was ${previous.id}; ${reason})` : ''}`);
       return this.leader;
     }
 

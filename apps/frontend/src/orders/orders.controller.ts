@@ -1,32 +1,29 @@
-import { Body, Controller, createParamDecorator, ExecutionContext, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, createParamDecorator, ExecutionContext, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import {
   FrontendRoutes,
-  IDEMPOTENCY_KEY_HEADER,
   MAX_TRADE_QUANTITY,
   OrderPlacedResponse,
   OrderQueryDto,
   OrderQueryResponse,
   PlaceOrderDto,
-  REQUEST_ID_PATTERN,
 } from '@app/contracts';
-import { ApiFailures, Failure } from '@app/contracts/dto/api-docs';
+import { ApiFailures, Failure, IDEMPOTENCY_KEY_RESPONSE_DOC } from '@app/contracts/dto/api-docs';
 import { OrderPlacedResponseDto, OrderQueryResponseDto } from '@app/contracts/dto/responses.dto';
 import { InvalidInput, RequestId } from '@app/common';
 import { RateLimited } from '../rate-limit/rate-limit';
+import { IdempotencyKeyInterceptor, KeyedRequest } from './idempotency-key.interceptor';
 import { OrdersService } from './orders.service';
 
 /**
- * The `Idempotency-Key` request header (undefined without one). Read here rather than with
+ * The trade's idempotency key as {@link IdempotencyKeyInterceptor} settled it (the client's, or one
+ * made up), undefined when the client's is malformed. Read here rather than with
  * `@Headers('idempotency-key')`, which Swagger would list as a second, required header parameter
  * beside the documented optional one.
  */
-const IdempotencyKey = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined => {
-  const value = ctx.switchToHttp().getRequest<IncomingMessage>().headers[IDEMPOTENCY_KEY_HEADER];
-  return Array.isArray(value) ? value.join(', ') : value;
-});
+const IdempotencyKey = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined =>
+  ctx.switchToHttp().getRequest<KeyedRequest>().idempotencyKey,
+);
 
 @ApiTags('orders')
 @RateLimited()
@@ -40,36 +37,39 @@ export class OrdersController {
    */
   @Post()
   @HttpCode(200)
+  @UseInterceptors(IdempotencyKeyInterceptor)
   @ApiOperation({
     summary: 'Buy or sell shares of a stock',
     description:
       'Forwarded to the order leader, which trades at the catalog and acknowledges once the order is durable on a ' +
-      'majority of replicas. A failover is retried with the same idempotency key, so the catalog moves at most once.',
+      'majority of replicas. A failover is retried with the same idempotency key, so the catalog moves at most once. ' +
+      'Every answer carries the key used in an `Idempotency-Key` response header. A key is bound to its request ' +
+      '(stock_name, trade_type in any letter case, quantity) for IDEMPOTENCY_RETENTION_MS (24 h by default): reused ' +
+      'for another trade, it gets 422 and nothing is traded.',
   })
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
     description: 'same key, same outcome; the catalog moves at most once (1–128 printable characters, no spaces). ' +
-      'Without one the front end makes its own.',
+      'Without one the front end makes its own; either way the answer echoes it in its Idempotency-Key header.',
   })
-  @ApiOkResponse({ description: 'the order is placed and durable', type: OrderPlacedResponseDto })
+  @ApiOkResponse({ description: 'the order is placed and durable', type: OrderPlacedResponseDto, headers: IDEMPOTENCY_KEY_RESPONSE_DOC })
   @ApiFailures('order', {
     400: `${Failure.invalid}: stock_name, trade_type (buy or sell), quantity (1–${MAX_TRADE_QUANTITY}) or Idempotency-Key`,
     404: 'no such stock (`Stock not found!`)',
     409: '`Trade failed!`, with `reason`: `not enough shares` (a buy) or `over capacity` (a sell)',
     413: Failure.tooLarge,
+    422: '`Idempotency-Key … was used for a different request`: the key names another trade (inside its retention); nothing is traded',
     429: Failure.rateLimited,
-    503: 'no order replica can take the trade now (or make it durable in time); retry with the same Idempotency-Key',
-  })
+    503: 'no order replica can take the trade now (or make it durable in time); retry with the same Idempotency-Key (the one in the answer\'s header)',
+  }, IDEMPOTENCY_KEY_RESPONSE_DOC)
   async place(
     @Body() dto: PlaceOrderDto,
     @RequestId() requestId: string,
     @IdempotencyKey() key?: string,
   ): Promise<OrderPlacedResponse> {
-    if (key !== undefined && !REQUEST_ID_PATTERN.test(key)) {
-      throw new InvalidInput('Idempotency-Key must be 1–128 printable characters without spaces');
-    }
-    return { order_no: await this.orders.place(dto, key ?? randomUUID(), requestId) };
+    if (key === undefined) throw new InvalidInput('Idempotency-Key must be 1–128 printable characters without spaces');
+    return { order_no: await this.orders.place(dto, key, requestId) };
   }
 
   /** `GET /orders?order_no=N` → `{"data":{…}}` or 404 `{"error":{"code":404,"message":"order not found"}}`. */

@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CatalogMessages, FrontendEnv, OrderInfo, PlaceOrderDto, ReplicaRefusal } from '@app/contracts';
-import { InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
+import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaRefusal } from '@app/contracts';
+import { DomainError, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
 import { LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
 
@@ -16,6 +16,11 @@ const RETRY_PAUSE_MS = 50;
  * and sends the *same* request to the new leader; the catalog and the log see it at most once.
  * Retrying stops at `FAILOVER_TIMEOUT_MS`, or after `QUORUM_WAIT_MS` when the cluster cannot
  * make a trade durable (too few replicas), with a 503.
+ *
+ * An answer that is not definite — no answer at all (refused, reset, timeout), a 500, or a 503
+ * from after the leader may have traded (not durable, catalog unreachable, lost leadership) — counts
+ * as "may have gone through": the retry uses the same key, and a 503 at the end says so (the key
+ * is in the answer's `Idempotency-Key` header). A 422 (the key names another trade) is definite.
  */
 @Injectable()
 export class OrdersService {
@@ -70,8 +75,11 @@ export class OrdersService {
         }
         case 400:
           throw new InvalidInput(message ?? 'invalid order');
+        case KEY_REUSED_STATUS:
+          throw new DomainError(KEY_REUSED_STATUS, keyReusedMessage(key));
       }
       lastProblem = `leader ${leader.id} answered ${res.status}${message ? `: ${message}` : ''}`;
+      if (mayHaveTraded(res.status, code)) uncertain = true;
       if (code === ReplicaRefusal.insufficientReplicas) {
         if (Date.now() - started >= this.quorumWaitMs) throw unavailable(message ?? lastProblem);
         await sleep(RETRY_PAUSE_MS * 2); // a replica may be coming back: same leader, same key
@@ -113,4 +121,17 @@ export class OrdersService {
     if (answered) throw new OrderNotFound();
     throw new Unavailable('no order replica is reachable');
   }
+}
+
+/**
+ * Refusals a leader gives before it has touched the catalog for the trade: a replica that is not
+ * (or no longer) the leader of that epoch refuses at the door, and one that cannot reach enough
+ * replicas refuses before trading. Anything else that is not a definite answer may have traded.
+ */
+const BEFORE_TRADING: readonly string[] = [ReplicaRefusal.staleEpoch, ReplicaRefusal.notReady, ReplicaRefusal.insufficientReplicas];
+
+/** True when an answer of the leader leaves the trade's outcome unknown (see OrdersService). */
+export function mayHaveTraded(status: number, code?: string): boolean {
+  if (status < 500) return false;
+  return code === undefined || !BEFORE_TRADING.includes(code);
 }

@@ -4,6 +4,7 @@ import { LruCacheModule } from '@app/cache';
 import { FrontendEnv } from '@app/contracts';
 import { internalHttpModule } from '@app/common';
 import { CacheInvalidationController } from '../cache-invalidation/cache-invalidation.controller';
+import { LeaseService } from '../lease/lease.service';
 import { CatalogClient } from './catalog.client';
 import { StocksController } from './stocks.controller';
 import { StocksService } from './stocks.service';
@@ -16,11 +17,13 @@ import { StocksService } from './stocks.service';
       useFactory: (config: ConfigService<FrontendEnv, true>) => ({
         enabled: config.get('CACHE_ENABLED', { infer: true }),
         capacity: config.get('CACHE_CAPACITY', { infer: true }),
+        // Entries are served only under the catalog's lease (LeaseService).
+        leased: true,
       }),
     }),
   ],
   controllers: [StocksController, CacheInvalidationController],
-  providers: [CatalogClient, StocksService],
+  providers: [CatalogClient, StocksService, LeaseService],
   exports: [LruCacheModule],
 })
 export class StocksModule {}

@@ -2,8 +2,8 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
 import { Between, DataSource, In, MoreThanOrEqual, Repository } from 'typeorm';
-import { OrderInfo, OrderRecordDto } from '@app/contracts';
-import { execTransaction, isConstraintViolation, sql } from '@app/common';
+import { IdempotencyRefusal, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, OrderRecordDto, sameTradeRequest } from '@app/contracts';
+import { DomainError, execTransaction, isConstraintViolation, sql } from '@app/common';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
 
@@ -94,6 +94,22 @@ export class OrderLogService implements OnModuleInit {
     return this.tail.slice(from - first, from - first + limit);
   }
 
+  /**
+   * The newest entry of each of those client idempotency keys that is in the log, by key (one
+   * query). A key names the entry with that request id, or — once reused after its retention
+   * window — the newest entry derived from it.
+   */
+  async newestByKeys(keys: string[]): Promise<Map<string, OrderRecordDto>> {
+    const found = new Map<string, OrderRecordDto>();
+    if (keys.length === 0) return found;
+    for (const row of await this.orders.findBy({ idempotencyKey: In(keys) })) {
+      const key = row.idempotencyKey as string;
+      const seen = found.get(key);
+      if (!seen || seen.order_no < row.orderNo) found.set(key, toRecord(row));
+    }
+    return found;
+  }
+
   /** The entries of those request ids that are in the log, by request id (one query). */
   async findByRequestIds(requestIds: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();
@@ -116,7 +132,9 @@ export class OrderLogService implements OnModuleInit {
   /**
    * Leader only, under the lock: appends new orders with the next numbers, in order, in one
    * transaction. An order whose request id is already in the log (a retry, or reconciliation won
-   * the race) — or earlier in the same batch — is not appended again: its entry is returned.
+   * the race) — or earlier in the same batch — is not appended again: its entry is returned, or,
+   * when that entry is another trade (stock, side in any letter case, quantity), a 422
+   * `key_reused` error for that order alone.
    *
    * Optimistic: a request id seen before is rare (a retry after a failover), so the batch is
    * first written as if all were new; only when the UNIQUE index refuses one are the existing
@@ -125,7 +143,7 @@ export class OrderLogService implements OnModuleInit {
   async appendNew(
     orders: NewOrder[],
     meta?: Partial<Record<MetaKey, number>>,
-  ): Promise<{ record: OrderRecordDto; created: boolean }[]> {
+  ): Promise<({ record: OrderRecordDto; created: boolean } | Error)[]> {
     try {
       return await this.appendUnlessKnown(orders, new Map(), meta);
     } catch (err) {
@@ -138,12 +156,19 @@ export class OrderLogService implements OnModuleInit {
     orders: NewOrder[],
     known: Map<string, OrderRecordDto>,
     meta?: Partial<Record<MetaKey, number>>,
-  ): Promise<{ record: OrderRecordDto; created: boolean }[]> {
+  ): Promise<({ record: OrderRecordDto; created: boolean } | Error)[]> {
     const fresh: OrderRecordDto[] = [];
+    const now = Date.now();
     const results = orders.map((order) => {
       const existing = known.get(order.request_id);
-      if (existing) return { record: existing, created: false };
-      const record = { ...order, order_no: this.last.order_no + 1 + fresh.length };
+      if (existing) {
+        if (!sameTradeRequest(existing, order)) {
+          return new DomainError(KEY_REUSED_STATUS, keyReusedMessage(order.idempotency_key ?? order.request_id), IdempotencyRefusal.keyReused);
+        }
+        return { record: existing, created: false };
+      }
+      const record: OrderRecordDto = { ...order, created_at: order.created_at ?? now, order_no: this.last.order_no + 1 + fresh.length };
+      if (record.idempotency_key === record.request_id) delete record.idempotency_key;
       fresh.push(record);
       known.set(order.request_id, record);
       return { record, created: true };
@@ -167,9 +192,20 @@ export class OrderLogService implements OnModuleInit {
     });
     const statements: string[] = [];
     if (records.length > 0) {
-      const rows = records.map((r) => [r.order_no, r.epoch, r.request_id, r.stock_name, r.trade_type, r.quantity]);
+      // An entry from a leader that did not say when it was appended starts its key's window now.
+      const now = Date.now();
+      const rows = records.map((r) => [
+        r.order_no,
+        r.epoch,
+        r.request_id,
+        r.stock_name,
+        r.trade_type,
+        r.quantity,
+        r.idempotency_key ?? r.request_id,
+        r.created_at ?? now,
+      ]);
       statements.push(
-        sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity") VALUES ${rows}`,
+        sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at") VALUES ${rows}`,
       );
     }
     if (changed.length > 0) {
@@ -218,5 +254,7 @@ function toRecord(o: Order): OrderRecordDto {
     stock_name: o.stockName,
     trade_type: o.tradeType,
     quantity: o.quantity,
+    ...(o.idempotencyKey && o.idempotencyKey !== o.requestId ? { idempotency_key: o.idempotencyKey } : {}),
+    created_at: o.createdAt,
   };
 }

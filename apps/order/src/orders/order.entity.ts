@@ -10,7 +10,7 @@ export class Order {
   @Column('integer')
   epoch: number;
 
-  /** Idempotency key of the trade (the catalog's request id); unique across the log. */
+  /** The trade's request id at the catalog, unique across the log: the client's idempotency key, or one derived from it (see idempotencyKey). */
   @Index({ unique: true })
   @Column({ type: 'varchar', length: 128, name: 'request_id' })
   requestId: string;
@@ -24,4 +24,13 @@ export class Order {
 
   @Column('integer')
   quantity: number;
+
+  /** The client's Idempotency-Key: the request id, or the key a derived request id was made from (a key reused after its window). */
+  @Index()
+  @Column({ type: 'varchar', length: 128, name: 'idempotency_key', nullable: true })
+  idempotencyKey: string | null;
+
+  /** When the leader appended the entry (ms epoch); the key's retention window starts here. */
+  @Column({ type: 'integer', name: 'created_at', default: 0 })
+  createdAt: number;
 }

@@ -1,14 +1,26 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { createHash } from 'node:crypto';
 import {
   BatchItemResult,
   CatalogMessages,
+  IdempotencyRefusal,
+  KEY_REUSED_STATUS,
+  keyReusedMessage,
+  MAX_TRADE_BATCH,
+  OrderEnv,
   OrderInfo,
+  OrderRecordDto,
   ReplicaRefusal,
   ReplicaTradeBatchDto,
   ReplicaTradeDto,
+  sameTradeRequest,
+  withinRetention,
 } from '@app/contracts';
 import {
+  Batcher,
   batchResults,
+  DomainError,
   InvalidInput,
   OrderNotFound,
   resultWithReason,
@@ -32,12 +44,29 @@ import { OrderLogService, toInfo } from './order-log.service';
  *    trading twice);
  * 3. append the order with the next number — or, for a request id already in the log (a retry),
  *    take its entry — replicate it, and acknowledge once durable.
+ *
+ * Idempotency keys are bound to their request (as in Stripe's API) for `IDEMPOTENCY_RETENTION_MS`
+ * from the order's append: before step 2, the key is looked up in the log. Inside its window, the
+ * same trade is answered with its order (the catalog traded it: an order is only ever logged for
+ * an applied trade), and another trade is refused 422 `key_reused`, untraded. Past its window the
+ * key is forgotten: the request is a new trade, under a request id derived from the key and the
+ * order that last used it ({@link derivedRequestId}), so that the catalog and the log, which keep
+ * request ids unique forever, see a new id — the same one on every retry, at any leader.
  * Concurrent trades share the hops: one catalog request and one log transaction per batch
  * (see {@link PeersClient.catalogTrade} and {@link ClusterStateService.appendAsLeader}).
  */
 @Injectable()
 export class TradeService {
   private readonly logger = new Logger(TradeService.name);
+  private readonly retentionMs: number;
+  /** Key lookups of concurrent trades share one query. */
+  private readonly keyLookups = new Batcher<string, OrderRecordDto | null>(
+    async (keys) => {
+      const found = await this.log.newestByKeys([...new Set(keys)]);
+      return keys.map((k) => found.get(k) ?? null);
+    },
+    { maxBatch: MAX_TRADE_BATCH, maxInFlight: 4 },
+  );
 
   constructor(
     private readonly log: OrderLogService,
@@ -47,16 +76,32 @@ export class TradeService {
     private readonly peers: PeersClient,
     private readonly faults: FaultInjector,
     private readonly metrics: OrderMetrics,
-  ) {}
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.retentionMs = config.get('IDEMPOTENCY_RETENTION_MS', { infer: true });
+  }
 
   /** `requestId`: the HTTP request's, carried to the catalog. */
   async trade(dto: ReplicaTradeDto, requestId?: string): Promise<number> {
     await this.leadership.assertLeading(dto.epoch);
     await this.replicator.ensureQuorum();
-    await this.tradeAtCatalog(dto, requestId);
+    const key = dto.request_id;
+    const previous = await this.keyLookups.submit(key);
+    let tradeId = key;
+    if (previous) {
+      if (withinRetention(previous.created_at ?? Date.now(), Date.now(), this.retentionMs)) {
+        if (!sameTradeRequest(previous, dto)) throw keyReused(key);
+        // Logged, so the catalog applied it: the retry is answered with its order, once durable.
+        await this.replicator.waitDurable(previous.order_no);
+        return previous.order_no;
+      }
+      tradeId = derivedRequestId(key, previous.order_no);
+    }
+    await this.tradeAtCatalog({ ...dto, request_id: tradeId }, requestId, key);
     this.faults.reached('after-catalog-trade');
     const { record } = await this.state.appendAsLeader(dto.epoch, {
-      request_id: dto.request_id,
+      request_id: tradeId,
+      ...(tradeId !== key ? { idempotency_key: key } : {}),
       stock_name: dto.stock_name,
       trade_type: dto.trade_type,
       quantity: dto.quantity,
@@ -84,7 +129,7 @@ export class TradeService {
     return toInfo(record);
   }
 
-  private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined): Promise<void> {
+  private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined, key: string): Promise<void> {
     let status: number;
     let message: string | undefined;
     let reason: string | undefined;
@@ -111,9 +156,25 @@ export class TradeService {
       }
       case 400:
         throw new InvalidInput(message ?? 'invalid trade');
+      case KEY_REUSED_STATUS:
+        // The catalog holds this request id for another trade: nothing was traded.
+        throw keyReused(key);
       default:
         throw new Unavailable(`catalog answered ${status}${message ? `: ${message}` : ''}`, ReplicaRefusal.catalogUnavailable);
     }
   }
 }
 
+/** 422 `key_reused`: the key names another trade (see tradeFingerprint); nothing is traded. */
+function keyReused(key: string): DomainError {
+  return new DomainError(KEY_REUSED_STATUS, keyReusedMessage(key), IdempotencyRefusal.keyReused);
+}
+
+/**
+ * The request id of a trade whose key was last used by order `previousOrderNo`, past its retention
+ * window: a new id the catalog and the log have not seen, the same for every retry of this request
+ * (it depends only on the key and the log, which every leader shares), and valid as a request id.
+ */
+export function derivedRequestId(key: string, previousOrderNo: number): string {
+  return `reuse-${createHash('sha256').update(`${key}\n${previousOrderNo}`).digest('hex')}`;
+}

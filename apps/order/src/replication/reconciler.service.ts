@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Mutex } from 'async-mutex';
-import { OrderEnv } from '@app/contracts';
+import { IdempotencyRefusal, OrderEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
@@ -14,6 +14,11 @@ const PAGE = 500;
  * log even when the leader that made it crashed before storing it and no retry ever comes. The
  * leader lists the catalog's applied trades after the last reconciled sequence number and
  * appends every one whose request id is not in the log. Runs at promotion and then on an interval.
+ *
+ * Matching is by request id, whatever its age: request ids are unique in the log and at the
+ * catalog forever (a client key reused past its retention gets a derived request id, see
+ * TradeService), so the idempotency-key window plays no part here. The `after` of each listing
+ * also tells the catalog how far it may forget trade records (see the catalog's TradeRetentionService).
  */
 @Injectable()
 export class ReconcilerService {
@@ -69,12 +74,17 @@ export class ReconcilerService {
         const logged = await this.log.findByRequestIds(settled.map((t) => t.request_id));
         for (const t of settled) {
           if (logged.has(t.request_id)) continue;
-          const { record, created } = await this.state.appendAsLeader(epoch, {
-            request_id: t.request_id,
-            stock_name: t.stock_name,
-            trade_type: t.type,
-            quantity: t.quantity,
-          });
+          const appended = await this.state
+            .appendAsLeader(epoch, { request_id: t.request_id, stock_name: t.stock_name, trade_type: t.type, quantity: t.quantity })
+            .catch((err: unknown) => {
+              // A request id the log holds for another trade (key_reused) cannot be: the catalog binds ids
+              // to their trade too. Should it happen, say so and go on rather than stall every later trade.
+              if ((err as { code?: unknown }).code !== IdempotencyRefusal.keyReused) throw err;
+              this.logger.error(`catalog trade ${t.seq} (${t.request_id}) differs from the order logged under its request id`);
+              return undefined;
+            });
+          if (!appended) continue;
+          const { record, created } = appended;
           if (created) {
             recorded++;
             this.logger.warn(`recorded order ${record.order_no} for catalog trade ${t.seq} (${t.request_id}) that had no order`);

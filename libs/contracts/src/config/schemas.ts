@@ -1,8 +1,50 @@
-import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, Matches, MinLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, Matches, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
 import { DEFAULT_ORDER_REPLICAS, IsListedReplica, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
 import { EnvBool, IntSetting } from './env';
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/** A comma-separated list of http(s) URLs (at least one), e.g. `FRONTEND_URLS`. */
+function IsUrlList(): PropertyDecorator {
+  return (target, key) =>
+    registerDecorator({
+      name: 'isUrlList',
+      target: target.constructor,
+      propertyName: key as string,
+      options: { message: 'must be a comma-separated list of http(s) URLs' },
+      validator: {
+        validate: (value: unknown) =>
+          typeof value === 'string' &&
+          value.split(',').every((u) => /^https?:\/\/[^\s/?#]+(\/[^\s]*)?$/.test(u.trim()) && URL.canParse(u.trim())),
+      },
+    });
+}
+
+/** A setting that may not exceed another (e.g. a push's timeout and the lease it must fit in). */
+function AtMost(other: string): PropertyDecorator {
+  return (target, key) =>
+    registerDecorator({
+      name: 'atMost',
+      target: target.constructor,
+      propertyName: key as string,
+      options: { message: (a: ValidationArguments) => `must not exceed ${other} (${(a.object as Record<string, unknown>)[other]})` },
+      validator: {
+        validate: (value: unknown, a: ValidationArguments) => {
+          const limit = (a.object as Record<string, unknown>)[other];
+          return typeof value !== 'number' || typeof limit !== 'number' || value <= limit;
+        },
+      },
+    });
+}
+
+/** The lease settings a catalog and its front ends share: `CACHE_LEASE_MS`'s bounds. */
+export const CACHE_LEASE_LIMITS = { min: 50, max: 60_000 } as const;
+
+/** The front ends of a catalog, from `FRONTEND_URLS` (comma-separated), else `FRONTEND_URL`; normalised, without a trailing slash. */
+export function frontendUrls(env: Pick<CatalogEnv, 'FRONTEND_URL' | 'FRONTEND_URLS'>): string[] {
+  const list = env.FRONTEND_URLS ?? env.FRONTEND_URL;
+  return [...new Set(list.split(',').map((u) => u.trim().replace(/\/+$/, '')))];
+}
 
 export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
@@ -61,17 +103,51 @@ export class CatalogEnv extends CommonEnv {
   @IntSetting(1, 65535)
   CATALOG_PORT = 10001;
 
-  /** Where cache invalidations are pushed (`GET /rm`). */
+  /** Where cache invalidations are pushed (`POST /rm`) when FRONTEND_URLS is not set: a list of one. */
   @IsUrl(URL_OPTS, { message: 'must be an http(s) URL' })
   FRONTEND_URL = 'http://127.0.0.1:30001';
+
+  /**
+   * Every front end that may hold a cache lease, comma-separated; each gets the invalidation
+   * pushes. Unset: FRONTEND_URL alone.
+   */
+  @IsOptional() @IsUrlList()
+  FRONTEND_URLS?: string;
+
+  /** How long a front end's cache lease lasts (the front ends use the shorter of theirs and this). */
+  @IntSetting(CACHE_LEASE_LIMITS.min, CACHE_LEASE_LIMITS.max, ' (ms)')
+  CACHE_LEASE_MS = 1000;
+
+  /** Added to a lease's expiry for clock-rate drift between the catalog and a front end. */
+  @IntSetting(0, 60_000, ' (ms)')
+  LEASE_MARGIN_MS = 200;
 
   /** Most shares of one stock the catalog may hold; a sell past it is refused. */
   @IntSetting(1, 1_000_000_000)
   STOCK_CAPACITY = 100;
 
-  /** How long an invalidation push may take before the trade is acknowledged anyway. */
+  /**
+   * Timeout of one invalidation push. A push that fails makes the trade wait until that front
+   * end's lease has expired, so it may not exceed CACHE_LEASE_MS.
+   */
+  @AtMost('CACHE_LEASE_MS')
   @IntSetting(1, 60_000, ' (ms)')
   INVALIDATION_TIMEOUT_MS = 1000;
+
+  /**
+   * Idempotency keys (the `trades` table's request ids) are remembered at least this long; older
+   * ones may be forgotten by the cleanup (see IDEMPOTENCY_CLEANUP_*).
+   */
+  @IntSetting(1000, 365 * 24 * 3_600_000, ' (ms)')
+  IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+
+  /** How often the cleanup of expired keys runs. */
+  @IntSetting(100, 24 * 3_600_000, ' (ms)')
+  IDEMPOTENCY_CLEANUP_INTERVAL_MS = 60_000;
+
+  /** Most expired trade records one cleanup run deletes. */
+  @IntSetting(1, 100_000)
+  IDEMPOTENCY_CLEANUP_BATCH = 1000;
 }
 
 export const ACK_MODES = ['majority', 'leader'] as const;
@@ -126,6 +202,14 @@ export class OrderEnv extends CommonEnv {
   @IntSetting(1, 1000)
   SYNC_BATCH_SIZE = 200;
 
+  /**
+   * An order's idempotency key binds it to its request for this long: a repeat with the same key
+   * inside the window replays the order (or is refused 422 when it asks for another trade); past
+   * it, the key is forgotten and names a new trade. Orders themselves are kept forever.
+   */
+  @IntSetting(1000, 365 * 24 * 3_600_000, ' (ms)')
+  IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
+
   /** Tests only: crash (SIGKILL itself) at a named point. */
   @IsIn(FAULT_POINTS, { message: `must be one of ${FAULT_POINTS.join(', ')}` })
   FAULT_POINT: FaultPoint = 'none';
@@ -152,6 +236,20 @@ export class FrontendEnv extends CommonEnv {
   /** Most stocks held in the cache. */
   @IntSetting(1, 10_000_000)
   CACHE_CAPACITY = 100;
+
+  /**
+   * The cache lease asked of the catalog, renewed every third of it; the shorter of this and the
+   * catalog's CACHE_LEASE_MS is used. Without a lease, lookups bypass the cache.
+   */
+  @IntSetting(CACHE_LEASE_LIMITS.min, CACHE_LEASE_LIMITS.max, ' (ms)')
+  CACHE_LEASE_MS = 1000;
+
+  /**
+   * This front end's id towards the catalog: its URL as the catalog's FRONTEND_URLS lists it.
+   * Default `http://HOST:FRONTEND_PORT` (127.0.0.1 when HOST is a wildcard address).
+   */
+  @IsOptional() @IsUrl(URL_OPTS, { message: 'must be an http(s) URL' })
+  FRONTEND_ID?: string;
 
   /** How often the leader is pinged. */
   @IntSetting(10, 60_000, ' (ms)')

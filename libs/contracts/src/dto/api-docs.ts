@@ -29,11 +29,29 @@ export const Failure = {
  * a method it replaces a same-status response declared on the class (e.g. the 401 of
  * `Internal()`, which names the default shape).
  */
-export function ApiFailures(shape: FailureShape, failures: Record<number, string>): MethodDecorator & ClassDecorator {
+export function ApiFailures(
+  shape: FailureShape,
+  failures: Record<number, string>,
+  /** Response headers every one of these answers carries (e.g. {@link IDEMPOTENCY_KEY_RESPONSE_DOC}). */
+  headers?: ResponseHeaders,
+): MethodDecorator & ClassDecorator {
   return applyDecorators(
-    ...Object.entries(failures).map(([status, description]) => ApiResponse({ status: Number(status), description, type: SHAPES[shape] })),
+    ...Object.entries(failures).map(([status, description]) =>
+      ApiResponse({ status: Number(status), description, type: SHAPES[shape], ...(headers ? { headers } : {}) }),
+    ),
   );
 }
+
+/** OpenAPI response headers, by name. */
+export type ResponseHeaders = Record<string, { description: string; schema: { type: 'string' } }>;
+
+/** The `Idempotency-Key` header of every answer of `POST /orders`. */
+export const IDEMPOTENCY_KEY_RESPONSE_DOC: ResponseHeaders = {
+  'Idempotency-Key': {
+    description: "the trade's idempotency key: the client's, or the one the front end made up; retry with it to learn the outcome",
+    schema: { type: 'string' },
+  },
+};
 
 /** The schemas referenced by hand (`getSchemaPath`) rather than by `type`: registered with the app's document. */
 export function ApiDocModels(): ClassDecorator & MethodDecorator {

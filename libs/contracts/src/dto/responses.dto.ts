@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { MAX_TRADE_QUANTITY } from '../limits';
+import { IdempotencyRefusal } from '../idempotency';
 import { REPLICA_ROLES, ReplicaRefusal, TradeRefusalReason } from '../responses';
 import { OrderRecordDto } from './order-record.dto';
 
@@ -8,7 +9,7 @@ import { OrderRecordDto } from './order-record.dto';
  * these classes only describe them to OpenAPI, field for field).
  */
 
-const REFUSAL_CODES = Object.values(ReplicaRefusal);
+const REFUSAL_CODES = [...Object.values(ReplicaRefusal), ...Object.values(IdempotencyRefusal)];
 const REFUSAL_REASONS = Object.values(TradeRefusalReason);
 
 export class StockInfoDto {
@@ -35,7 +36,7 @@ export class ErrorDetailDto {
 /** `{"error":{"code","message"}}`: lookups' failure shape, and the default. */
 export class ErrorResponseDto {
   @ApiProperty({ type: ErrorDetailDto }) error: ErrorDetailDto;
-  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
 }
 
 /** `{"order_no":-1,"message"}`: placing an order. */
@@ -43,14 +44,14 @@ export class OrderFailedResponseDto {
   @ApiProperty({ type: 'integer', enum: [-1], example: -1 }) order_no: number;
   @ApiProperty({ example: 'Trade failed!' }) message: string;
   @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409 only)' }) reason?: string;
-  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
 }
 
 /** `{"message"}`: the catalog's `/trade`, a replica's `/sync` and `/leader`. */
 export class MessageFailureDto {
   @ApiProperty({ example: 'Trade failed!' }) message: string;
   @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409 only)' }) reason?: string;
-  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
 }
 
 export class MessageResponseDto {
@@ -118,7 +119,7 @@ export class BatchItemResultDto {
   @ApiPropertyOptional({ example: 'Trade failed!' }) message?: string;
   @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "a replica's order number (200)" }) order_no?: number;
   @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409)' }) reason?: string;
-  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a replica's machine-readable refusal (503)" }) code?: string;
+  @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
 }
 
 export class TradeBatchResponseDto {

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
+import { DomainError } from '@app/common';
+import { CatalogEnv, frontendUrls, LeaseGrant } from '@app/contracts';
+
+/** Monotonic milliseconds: leases are measured on it, never on the wall clock. */
+export const monotonicMs = (): number => performance.now();
+
+/** One front end's lease, as the catalog sees it. */
+export interface FrontendLease {
+  /** Where its invalidations are pushed (its FRONTEND_URLS entry). */
+  readonly url: string;
+  /** The id that holds the lease. */
+  holder?: string;
+  /** Monotonic ms after which its lease has certainly ended: last receive + lease + margin. */
+  expiresAt: number;
+  /** Number of the last grant. */
+  grant: number;
+  /** Stocks whose push it may have missed → first grant that carried them (0: none yet). */
+  readonly pending: Map<string, number>;
+  /** Trades waiting for it to acknowledge a grant numbered above `after`. */
+  waiters: { after: number; resolve: () => void }[];
+}
+
+/** What a failed push must wait for: the lease as it stood when the push began. */
+export interface LeaseSnapshot {
+  expiresAt: number;
+  grant: number;
+}
+
+export class NotAFrontend extends DomainError {
+  constructor(message: string) {
+    super(409, message);
+  }
+}
+
+/**
+ * Read leases for the front ends' caches (Gray and Cheriton's leases, with the catalog as the
+ * server and invalidation pushes instead of waiting out every write).
+ *
+ * A front end asks every third of a lease; the catalog records an expiry of its *receive* time +
+ * `CACHE_LEASE_MS` + `LEASE_MARGIN_MS` (the front end counts from its *send* time, so it lets go
+ * first, whatever the delays; the margin covers clock-rate drift). A push that does not arrive
+ * makes the trade wait until the lease as it stood when the push began has ended — or until the
+ * front end acknowledges a later grant, every one of which carries the missed stocks (they are
+ * marked pending before the push starts and repeated until a grant holding them is acknowledged).
+ * A front end's lease is therefore never extended silently past an invalidation it missed.
+ *
+ * Departures from the textbook: no lease per key (one per front end, for its whole cache), and
+ * the grant's answer carries invalidations. A grant is tied to this process (`catalog` id): after
+ * a restart, front ends clear their caches on their first grant, and trades are acknowledged only
+ * once every lease an earlier process may have granted has ended (see CacheInvalidationService).
+ */
+@Injectable()
+export class LeaseService {
+  /** This process's id, in every grant. */
+  readonly instance = randomUUID();
+  readonly leaseMs: number;
+  readonly marginMs: number;
+  private readonly urls: string[];
+  private readonly leases = new Map<string, FrontendLease>();
+
+  constructor(config: ConfigService<CatalogEnv, true>) {
+    this.leaseMs = config.get('CACHE_LEASE_MS', { infer: true });
+    this.marginMs = config.get('LEASE_MARGIN_MS', { infer: true });
+    this.urls = frontendUrls({ FRONTEND_URL: config.get('FRONTEND_URL', { infer: true }), FRONTEND_URLS: config.get('FRONTEND_URLS', { infer: true }) });
+  }
+
+  /** Every front end invalidations may go to (FRONTEND_URLS). */
+  get frontends(): readonly string[] {
+    return this.urls;
+  }
+
+  /**
+   * The FRONTEND_URLS entry a front end's id stands for: the same URL; else the only entry on the
+   * same port (a front end bound to 0.0.0.0 names itself 127.0.0.1); else the only entry.
+   */
+  resolve(id: string): string | undefined {
+    const norm = id.replace(/\/+$/, '');
+    if (this.urls.includes(norm)) return norm;
+    const port = portOf(norm);
+    const samePort = this.urls.filter((u) => portOf(u) === port);
+    if (samePort.length === 1) return samePort[0];
+    return this.urls.length === 1 ? this.urls[0] : undefined;
+  }
+
+  /**
+   * Grants (or renews) the lease of front end `id`, received now. `catalog`/`applied`: the last
+   * grant it adopted, which acknowledges the invalidations that grant carried.
+   */
+  grant(id: string, catalog?: string, applied?: number, now = monotonicMs()): LeaseGrant {
+    const url = this.resolve(id);
+    if (!url) throw new NotAFrontend(`${id} is not one of this catalog's front ends (FRONTEND_URLS: ${this.urls.join(',')})`);
+    const lease = this.leaseOf(url);
+    if (lease.holder !== id) {
+      if (lease.holder !== undefined && now < lease.expiresAt) {
+        throw new NotAFrontend(`${url} is held by front end ${lease.holder} until its lease ends; ${id} gets none`);
+      }
+      lease.holder = id;
+      lease.pending.clear();
+    } else if (catalog === this.instance && applied !== undefined) {
+      this.acknowledge(lease, applied);
+    }
+    lease.grant++;
+    for (const [name, carried] of lease.pending) if (carried === 0) lease.pending.set(name, lease.grant);
+    lease.expiresAt = Math.max(lease.expiresAt, now + this.leaseMs + this.marginMs);
+    return { lease_ms: this.leaseMs, catalog: this.instance, grant: lease.grant, invalidate: [...lease.pending.keys()] };
+  }
+
+  /** Front ends whose lease may still be valid now: the ones a push must reach. */
+  holders(now = monotonicMs()): FrontendLease[] {
+    return [...this.leases.values()].filter((l) => now < l.expiresAt);
+  }
+
+  /**
+   * Before a push to `lease`: marks `names` as pending, so that every grant from now on carries
+   * them until acknowledged; returns what a failure would have to wait for.
+   */
+  beforePush(lease: FrontendLease, names: readonly string[]): LeaseSnapshot {
+    for (const name of names) lease.pending.set(name, 0);
+    return { expiresAt: lease.expiresAt, grant: lease.grant };
+  }
+
+  /** The push of `names` arrived: those not yet carried by a grant need not be. */
+  delivered(lease: FrontendLease, names: readonly string[]): void {
+    for (const name of names) if (lease.pending.get(name) === 0) lease.pending.delete(name);
+  }
+
+  /**
+   * Resolves once a push that began at `snapshot` and failed no longer matters: the front end's
+   * lease as it stood then has ended, or it acknowledged a grant issued since (which carried the
+   * stocks).
+   */
+  whenSafe(lease: FrontendLease, snapshot: LeaseSnapshot): Promise<void> {
+    const wait = snapshot.expiresAt - monotonicMs();
+    if (wait <= 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const waiter = { after: snapshot.grant, resolve: () => done() };
+      const timer = setTimeout(() => done(), Math.ceil(wait) + 1);
+      const done = () => {
+        clearTimeout(timer);
+        lease.waiters = lease.waiters.filter((w) => w !== waiter);
+        resolve();
+      };
+      lease.waiters.push(waiter);
+    });
+  }
+
+  private acknowledge(lease: FrontendLease, applied: number): void {
+    if (applied > lease.grant) return; // not a grant of ours
+    for (const [name, carried] of lease.pending) if (carried !== 0 && carried <= applied) lease.pending.delete(name);
+    for (const w of lease.waiters.filter((w) => applied > w.after)) w.resolve();
+  }
+
+  private leaseOf(url: string): FrontendLease {
+    let lease = this.leases.get(url);
+    if (!lease) {
+      lease = { url, expiresAt: -Infinity, grant: 0, pending: new Map(), waiters: [] };
+      this.leases.set(url, lease);
+    }
+    return lease;
+  }
+}
+
+function portOf(url: string): string {
+  try {
+    const u = new URL(url);
+    return u.port || (u.protocol === 'https:' ? '443' : '80');
+  } catch {
+    return '';
+  }
+}

@@ -1,0 +1,48 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsOptional, IsString, Matches, MaxLength, Min } from 'class-validator';
+import { DigitsToInt } from './transforms';
+
+/**
+ * Body of the catalog's internal `POST /lease`: a front end asks for (or renews) its cache lease.
+ * `catalog` and `applied` acknowledge the last grant it adopted, so that the catalog can stop
+ * repeating the invalidations that grant carried.
+ */
+export class LeaseRequestDto {
+  @ApiProperty({ example: 'http://127.0.0.1:30001', description: "the front end's id: its URL as listed in the catalog's FRONTEND_URLS" })
+  @Matches(/^https?:\/\/[\x21-\x7E]+$/, { message: 'frontend must be an http(s) URL' })
+  @MaxLength(2048, { message: 'frontend must be at most 2048 characters' })
+  @IsString({ message: 'frontend must be an http(s) URL' })
+  frontend: string;
+
+  @ApiPropertyOptional({ description: 'the `catalog` of the last grant the front end adopted' })
+  @IsOptional()
+  @Matches(/^[\x21-\x7E]{1,64}$/, { message: 'catalog must be the catalog id of a grant' })
+  @IsString({ message: 'catalog must be the catalog id of a grant' })
+  catalog?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'the `grant` number of the last grant the front end adopted' })
+  @IsOptional()
+  @DigitsToInt()
+  @Min(0, { message: 'applied must be a non-negative integer' })
+  @IsInt({ message: 'applied must be a non-negative integer' })
+  applied?: number;
+}
+
+/** The catalog's answer to `POST /lease`. */
+export interface LeaseGrant {
+  /** How long the lease lasts, from when the front end sent its request (the catalog's setting is authoritative). */
+  lease_ms: number;
+  /** This catalog process's id: a front end whose last grant came from another one clears its whole cache. */
+  catalog: string;
+  /** This grant's number, per front end; the next request acknowledges it as `applied`. */
+  grant: number;
+  /** Stocks whose push did not reach this front end: dropped before the lease is adopted. */
+  invalidate: string[];
+}
+
+export class LeaseGrantDto implements LeaseGrant {
+  @ApiProperty({ type: 'integer', example: 1000 }) lease_ms: number;
+  @ApiProperty({ example: '3f0c9a1e-…' }) catalog: string;
+  @ApiProperty({ type: 'integer', example: 7 }) grant: number;
+  @ApiProperty({ type: [String], example: ['Stock3'] }) invalidate: string[];
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Cluster, freePort, http, sleep, waitFor } from './support/cluster';
+import { AckedOrder, expectConsistent, expectReadable } from './support/load';
+import { appMain, killAllStarted, runNode } from './support/process';
+
+/**
+ * Two front ends side by side (SPEC §6.8, issue 17 part 3): one catalog and three replicas, the
+ * catalog pushing invalidations to both (FRONTEND_URLS) under the lease rule; the second front
+ * end adopts the leader the first elected. Under a load that uses both — test-side sessions
+ * spread over them, and the client CLI with `--url a,b` — front end A is SIGKILLed: the sessions
+ * that used it move to B with no client-visible failure, nothing lost or doubled, and a trade
+ * through either front end is seen at once by a lookup through the other.
+ */
+describe('two front ends', () => {
+  let c: Cluster;
+  let a: string;
+  let b: string;
+
+  beforeAll(async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    a = `http://127.0.0.1:${pa}`;
+    b = `http://127.0.0.1:${pb}`;
+    c = await Cluster.start({ ports: { frontend: pa }, envFor: { catalog: { FRONTEND_URLS: `${a},${b}` } } });
+    const dir = join(c.dataDir, 'frontend-2');
+    mkdirSync(dir, { recursive: true });
+    c.spawnApp('frontend-2', 'frontend', { FRONTEND_PORT: String(pb), DATA_DIR: dir });
+    await waitFor('frontend-2 listening', async () => (await http(`${b}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
+  }, 120000);
+  afterAll(async () => {
+    killAllStarted();
+    await c?.stop();
+  });
+
+  const quantity = async (fe: string, stock: string) => {
+    const res = await http(`${fe}/stocks?stock_name=${stock}`);
+    expect(res.status).toBe(200);
+    return res.body.quantity as number;
+  };
+
+  it('the second front end adopts the leader the first elected: one leader, one epoch', async () => {
+    const [la, lb] = [(await http(`${a}/leader`)).body, (await http(`${b}/leader`)).body];
+    expect({ leader: lb.leader, epoch: lb.epoch }).toEqual({ leader: la.leader, epoch: la.epoch });
+    expect(la).toMatchObject({ leader: 3, epoch: 1 });
+  });
+
+  it('a trade through one front end is seen at once by a lookup through the other (both cached)', async () => {
+    for (const [from, to] of [
+      [a, b],
+      [b, a],
+    ]) {
+      // Cached on both.
+      for (const fe of [a, b]) {
+        await quantity(fe, 'Stock3');
+        await quantity(fe, 'Stock3');
+      }
+      const before = await quantity(to, 'Stock3');
+      const placed = await http(`${from}/orders`, { body: { stock_name: 'Stock3', trade_type: 'buy', quantity: 2 }, headers: { 'Idempotency-Key': randomUUID() } });
+      expect(placed.status).toBe(200);
+      expect(await quantity(to, 'Stock3')).toBe(before - 2);
+      expect(await quantity(from, 'Stock3')).toBe(before - 2);
+    }
+    const stats = await Promise.all([a, b].map(async (fe) => (await http(`${fe}/cache/stats`)).body));
+    for (const s of stats) expect(s.hits).toBeGreaterThan(0);
+  });
+
+  it('SIGKILL one front end under a load that uses both: sessions move to the other, no failure, nothing lost or doubled', async () => {
+    const acked: AckedOrder[] = [];
+    const errors: string[] = [];
+    const moves = { count: 0 };
+    let stopping = false;
+    // Test-side sessions, half starting on each front end; a request that gets no answer goes to
+    // the other, a trade with the same idempotency key.
+    const session = async (s: number) => {
+      const urls = s % 2 === 0 ? [a, b] : [b, a];
+      let at = 0;
+      for (let i = 0; !stopping; i++) {
+        const order = { stock_name: `Stock${((s * 7 + i) % 10) + 1}`, trade_type: i % 2 === 0 ? 'Buy' : 'sell', quantity: (i % 3) + 1 };
+        const key = randomUUID();
+        for (let attempt = 0; ; attempt++) {
+          let res;
+          try {
+            res = await http(`${urls[at]}/orders`, { body: order, headers: { 'Idempotency-Key': key }, timeoutMs: 30000 });
+          } catch (e) {
+            if (attempt >= 3) {
+              errors.push(`session ${s}: ${String(e)}`);
+              break;
+            }
+            at = (at + 1) % urls.length;
+            moves.count++;
+            continue;
+          }
+          if (res.status === 200) acked.push({ key, order_no: res.body.order_no, ...order });
+          else if (res.status !== 409) errors.push(`session ${s}: ${res.status} ${res.text}`);
+          break;
+        }
+        await sleep(5);
+      }
+    };
+    const sessions = [0, 1, 2, 3].map(session);
+    const cli = runNode(appMain('client'), ['load', '--url', `${a},${b}`, '--sessions', '3', '--p', '0.6', '--duration', '10', '--seed', '7', '--quiet'], {}, 120000);
+
+    await waitFor('some orders acknowledged', async () => acked.length >= 20, 30000);
+    await c.kill('frontend');
+    const killedAt = acked.length;
+    await waitFor('orders acknowledged after the kill', async () => acked.length >= killedAt + 30, 30000);
+    stopping = true;
+    await Promise.all(sessions);
+    const out = await cli;
+
+    expect(errors).toEqual([]);
+    expect({ code: out.code, tail: out.code === 0 ? '' : `${out.stdout}${out.stderr}`.slice(-2000) }).toEqual({ code: 0, tail: '' });
+    expect(moves.count).toBeGreaterThan(0); // the sessions that used A did move
+    const log = await c.converged();
+    await expectConsistent(c, log, acked);
+    await expectReadable({ frontend: b }, acked);
+  }, 180000);
+});
