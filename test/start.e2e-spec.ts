@@ -163,6 +163,26 @@ describe('npm start', () => {
     expect(single.stdout + single.stderr).not.toContain(token);
   });
 
+  it('runs two front ends with FRONTENDS=2: a trade through one is seen at once through the other', async () => {
+    const run = await startBazaar([], { FRONTENDS: '2' });
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    const second = `http://127.0.0.1:${run.ports.frontend + 1}`;
+    expect(run.out).toContain(`front ends   ${run.frontend}, ${second}`);
+    expect(run.out).toContain('[bazaar] frontend-2 is ready (pid ');
+    for (const [via, other] of [
+      [run.frontend, second],
+      [second, run.frontend],
+    ]) {
+      const before = (await http(`${other}/stocks?stock_name=Stock4`)).body.quantity as number; // cached there now
+      expect((await placeOrder(via, { stock_name: 'Stock4', trade_type: 'buy', quantity: 2 })).status).toBe(200);
+      expect((await http(`${other}/stocks?stock_name=Stock4`)).body.quantity).toBe(before - 2);
+    }
+    // Both agree on one leader and epoch.
+    const leaders = await Promise.all([run.frontend, second].map(async (u) => (await http(`${u}/leader`)).body));
+    expect(leaders[1]).toMatchObject({ leader: leaders[0].leader, epoch: leaders[0].epoch });
+    expect(await run.stop()).toEqual({ code: 0, signal: null });
+  });
+
   describe('refuses a bad token file in one line, exit code 1', () => {
     const token = 'a-token-of-enough-length';
     const cases: [string, (dir: string) => Record<string, string>, RegExp][] = [

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import { DEFAULT_ORDER_REPLICAS, parseReplicaList } from '@app/contracts';
 import { RestartOptions } from './restart-policy';
+import { frontendUrls } from './services';
 import { formatMs } from './supervisor';
 
 /** The front end's leader, or null when it does not answer. */
@@ -16,7 +17,8 @@ async function leaderOf(frontend: string): Promise<number | null> {
 /** What `npm start` prints once every service answers: where everything is and what to do next. */
 export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
   const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
-  const frontend = `http://${host}:${env.FRONTEND_PORT || 30001}`;
+  const frontends = frontendUrls(env);
+  const frontend = frontends[0];
   const catalog = `http://${host}:${env.CATALOG_PORT || 10001}`;
   const replicas = parseReplicaList(env.ORDER_REPLICAS || DEFAULT_ORDER_REPLICAS) ?? [];
   const leader = await leaderOf(frontend);
@@ -24,6 +26,9 @@ export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: R
   return [
     `the bazaar is ready${leader ? `: replica ${leader} leads` : ''}`,
     `  API          ${frontend}   (Swagger UI: ${frontend}/docs)`,
+    ...(frontends.length > 1
+      ? [`  front ends   ${frontends.join(', ')}   (npm run client -- load --url ${frontends.join(',')})`]
+      : []),
     `  watch it     ${frontend}/status   or   npm run client -- status --watch`,
     `  catalog      ${catalog}`,
     `  replicas     ${replicas.map((r) => `${r.id} ${r.url}`).join(', ')}`,
@@ -31,7 +36,7 @@ export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: R
     restart.enabled
       ? `  a service that dies is restarted after ${formatMs(restart.delayMs)} (--no-restart leaves it down)`
       : '  restarts are off: a service that dies stays down',
-    `  run one again by hand: npm start -- order <id>   (or catalog, frontend)`,
+    `  run one again by hand: npm start -- order <id>   (or catalog, frontend${frontends.length > 1 ? ' [n]' : ''})`,
     `  Ctrl-C stops everything`,
   ];
 }

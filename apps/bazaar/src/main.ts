@@ -22,14 +22,15 @@ function run(argv: string[]): void {
       'Runs the bazaar: the catalog, every order replica of ORDER_REPLICAS and the front end, restarting any that dies.\n' +
         'With a service named, runs only that one, e.g. to bring a stopped replica back into a running bazaar.',
     )
-    .argument('[service...]', 'catalog, frontend, or order <id>; none: all of them')
+    .argument('[service...]', 'catalog, frontend [n] or order <id>; none: all of them')
     .addOption(new Option('--no-restart', 'leave a service that dies down (also RESTART=off)'))
     .addOption(new Option('--restart-delay <ms>', 'delay before a restart (also RESTART_DELAY_MS)'))
     .showHelpAfterError()
     .parse(argv);
   const opts = program.opts<{ restart: boolean; restartDelay?: string }>();
   const env = { ...process.env };
-  const say = (line: string) => process.stdout.write(`${paint('bazaar', '[bazaar]')} ${line}\n`);
+  /** Writes lines of the supervisor's own, in one write (a reader never sees half of a banner). */
+  const say = (...lines: string[]) => process.stdout.write(lines.map((line) => `${paint('bazaar', '[bazaar]')} ${line}\n`).join(''));
 
   let specs;
   let restartDelayMs;
@@ -63,7 +64,7 @@ function run(argv: string[]): void {
     relay: (name, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`),
     onAllReady: async () => {
       if (specs.length === 1) return;
-      for (const line of await banner(env, dir, restart)) say(line);
+      say(...(await banner(env, dir, restart)));
     },
   });
 

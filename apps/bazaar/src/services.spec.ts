@@ -8,7 +8,7 @@ describe('parseSelection', () => {
     expect(parseSelection(['order', '2'])).toEqual({ kind: 'one', app: 'order', id: 2 });
   });
 
-  it.each([[['order']], [['order', 'x']], [['order', '2', '3']], [['catalog', '1']], [['cache']]])('refuses %j', (args) => {
+  it.each([[['order']], [['order', 'x']], [['order', '2', '3']], [['catalog', '1']], [['frontend', '0']], [['cache']]])('refuses %j', (args) => {
     expect(() => parseSelection(args)).toThrow(UsageError);
   });
 });
@@ -48,5 +48,36 @@ describe('serviceSpecs', () => {
 
   it('refuses a malformed ORDER_REPLICAS with the variable named', () => {
     expect(() => serviceSpecs({ ORDER_REPLICAS: 'nonsense' }, { kind: 'all' })).toThrow(/ORDER_REPLICAS/);
+  });
+});
+
+describe('several front ends (FRONTENDS)', () => {
+  const env = { FRONTENDS: '2', FRONTEND_PORT: '31001', DATA_DIR: '/srv/bazaar' };
+
+  it('runs each on the next port with a data directory of its own, and lists them all to the catalog', () => {
+    const specs = serviceSpecs(env, { kind: 'all' });
+    expect(specs.find((s) => s.name === 'catalog')!.env).toEqual({ FRONTEND_URLS: 'http://127.0.0.1:31001,http://127.0.0.1:31002' });
+    expect(specs.filter((s) => s.app === 'frontend')).toEqual([
+      { name: 'frontend', app: 'frontend', env: {}, readyUrl: 'http://127.0.0.1:31001/leader' },
+      {
+        name: 'frontend-2',
+        app: 'frontend',
+        env: { FRONTEND_PORT: '31002', DATA_DIR: '/srv/bazaar/frontend-2', CLUSTER_TOKEN_FILE: '/srv/bazaar/cluster-token' },
+        readyUrl: 'http://127.0.0.1:31002/leader',
+      },
+    ]);
+  });
+
+  it('keeps a FRONTEND_URLS or a token the user set', () => {
+    const specs = serviceSpecs({ ...env, FRONTEND_URLS: 'http://a:1', CLUSTER_TOKEN: 'x'.repeat(20) }, { kind: 'all' });
+    expect(specs.find((s) => s.name === 'catalog')!.env).toEqual({});
+    expect(specs.find((s) => s.name === 'frontend-2')!.env).not.toHaveProperty('CLUSTER_TOKEN_FILE');
+  });
+
+  it('selects `frontend 2`, and refuses a front end that is not run', () => {
+    expect(parseSelection(['frontend', '2'])).toEqual({ kind: 'one', app: 'frontend', id: 2 });
+    expect(serviceSpecs(env, { kind: 'one', app: 'frontend', id: 2 }).map((s) => s.name)).toEqual(['frontend-2']);
+    expect(() => serviceSpecs(env, { kind: 'one', app: 'frontend', id: 3 })).toThrow(/there are 2 front ends/);
+    expect(() => serviceSpecs({ FRONTENDS: '0' }, { kind: 'all' })).toThrow(/FRONTENDS must be a whole number from 1 to 9/);
   });
 });
