@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { getMetadataStorage } from 'class-validator';
 import { parse, parseAllDocuments } from 'yaml';
 import { validateEnv } from '../libs/contracts/src/config/env';
+import { replicaPort } from '../libs/contracts/src/config/replicas';
 import { CatalogEnv, FrontendEnv, OrderEnv } from '../libs/contracts/src/config/schemas';
 import { OrderRoutes } from '../libs/contracts/src/routes';
 
@@ -44,7 +45,7 @@ const SHELL_VARS = new Set(['PATH', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 const { probeUrl } = require('../deploy/docker/healthcheck.js') as {
   probeUrl: (app: App, env: Record<string, string>, contracts: object) => string;
 };
-const CONTRACTS = { validateEnv, CatalogEnv, OrderEnv, FrontendEnv };
+const CONTRACTS = { validateEnv, CatalogEnv, OrderEnv, FrontendEnv, replicaPort };
 
 /** Every variable the app's schema declares (validated properties, and those with defaults). */
 function schemaKeys(app: App): Set<string> {

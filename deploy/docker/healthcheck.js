@@ -17,17 +17,15 @@ const PROBE_PATHS = { catalog: '/health', order: '/ping', frontend: '/health' };
 
 /** The URL to probe for `app` under `env`; `contracts` holds validateEnv and the three schemas. */
 function probeUrl(app, env, contracts) {
-  const { validateEnv, CatalogEnv, OrderEnv, FrontendEnv } = contracts;
+  const { validateEnv, CatalogEnv, OrderEnv, FrontendEnv, replicaPort } = contracts;
   let port;
   if (app === 'catalog') {
     port = validateEnv(CatalogEnv, env).CATALOG_PORT;
   } else if (app === 'frontend') {
     port = validateEnv(FrontendEnv, env).FRONTEND_PORT;
   } else if (app === 'order') {
-    // The same rule as apps/order/src/main.ts: ORDER_PORT, else the port of this id's entry.
-    const config = validateEnv(OrderEnv, env);
-    const own = config.ORDER_REPLICAS.find((r) => r.id === config.ORDER_ID);
-    port = config.ORDER_PORT ?? Number(new URL(own.url).port);
+    // The rule apps/order/src/main.ts uses: ORDER_PORT, else the port of this id's entry.
+    port = replicaPort(validateEnv(OrderEnv, env));
   } else {
     throw new Error(`unknown app ${JSON.stringify(app)}`);
   }

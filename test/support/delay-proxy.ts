@@ -1,4 +1,5 @@
 import { createServer, request, Server } from 'node:http';
+import { connect, createServer as createNetServer, Server as NetServer, Socket } from 'node:net';
 import { sleep } from './cluster';
 
 /**
@@ -58,6 +59,75 @@ export class DelayProxy {
     return new Promise((res) => {
       if (!this.server) return res();
       this.server.closeAllConnections();
+      this.server.close(() => res());
+    });
+  }
+}
+
+/**
+ * A TCP proxy that delays every chunk, in each direction, by a fixed `delayMs` (order kept):
+ * one-way network latency on a link, for a kernel without netem. Listens on `host:port` and
+ * connects each accepted connection to `target`. {@link delayMs} may be changed while it runs
+ * (0: relay at once).
+ */
+export class TcpDelayProxy {
+  private server?: NetServer;
+  private readonly sockets = new Set<Socket>();
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+    public delayMs: number,
+  ) {}
+
+  get url(): string {
+    return `http://${this.host}:${this.port}`;
+  }
+
+  start(): Promise<void> {
+    this.server = createNetServer((client) => {
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.setNoDelay(true);
+        s.once('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      this.pipeDelayed(client, upstream);
+      this.pipeDelayed(upstream, client);
+    });
+    return new Promise((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.port, this.host, () => res());
+    });
+  }
+
+  /** Relays `from` → `to`, each chunk `delayMs` after it arrived and never before the one before it. */
+  private pipeDelayed(from: Socket, to: Socket): void {
+    let last = 0;
+    from.on('data', (chunk: Buffer) => {
+      const due = Math.max(Date.now() + this.delayMs, last);
+      last = due;
+      const send = () => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (due <= Date.now()) send();
+      else setTimeout(send, due - Date.now());
+    });
+    from.once('end', () => {
+      const wait = Math.max(0, last - Date.now());
+      setTimeout(() => to.end(), wait);
+    });
+  }
+
+  stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((res) => {
+      if (!this.server) return res();
       this.server.close(() => res());
     });
   }

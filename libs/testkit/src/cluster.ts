@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -34,6 +34,17 @@ export interface ClusterOptions {
   envFor?: Record<string, Env>;
   /** The cluster token every process shares (default: a random one; '' runs without). */
   token?: string;
+  /**
+   * Address each process binds to and is reached at, per process name (default 127.0.0.1): the
+   * processes then run on separate hosts, e.g. network namespaces (see {@link NetLab}).
+   */
+  hosts?: Record<string, string>;
+  /** Fixed port per process name (default: a free loopback port each). */
+  ports?: Record<string, number>;
+  /** Argv prefix a process is started through, per process name (e.g. `ip netns exec <ns>`); its pid stays node's. */
+  spawnPrefix?: (name: string) => string[];
+  /** One data directory per process (`<dataDir>/<name>`), as on separate hosts; default one shared directory. */
+  dataDirPerProcess?: boolean;
 }
 
 /** Header of the cluster token (the apps' CLUSTER_TOKEN_HEADER). */
@@ -166,7 +177,7 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       const c = new Cluster(opts);
       for (const name of ['catalog', 'frontend', ...c.replicaIds.map((id) => `order-${id}`)]) {
-        c.ports.set(name, await freePort());
+        c.ports.set(name, opts.ports?.[name] ?? (await freePort()));
       }
       try {
         await c.startCatalog();
@@ -191,7 +202,20 @@ export class Cluster {
   }
 
   url(name: string): string {
-    return `http://${HOST}:${this.ports.get(name)}`;
+    return `http://${this.host(name)}:${this.ports.get(name)}`;
+  }
+
+  /** The address process `name` binds to and is reached at. */
+  host(name: string): string {
+    return this.opts.hosts?.[name] ?? HOST;
+  }
+
+  /** The data directory of process `name` (its own with `dataDirPerProcess`, else the shared one). */
+  dataDirOf(name: string): string {
+    if (!this.opts.dataDirPerProcess) return this.dataDir;
+    const dir = join(this.dataDir, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
   }
 
   get frontend(): string {
@@ -229,8 +253,8 @@ export class Cluster {
   private baseEnv(name: string): Env {
     return {
       ...TEST_ENV,
-      DATA_DIR: this.dataDir,
-      HOST,
+      DATA_DIR: this.dataDirOf(name),
+      HOST: this.host(name),
       CATALOG_PORT: String(this.ports.get('catalog')),
       FRONTEND_PORT: String(this.ports.get('frontend')),
       CATALOG_URL: this.catalog,
@@ -247,7 +271,8 @@ export class Cluster {
     if (this.isRunning(name)) throw new Error(`${name} is already running`);
     const log = createWriteStream(join(this.dataDir, `${name}.log`), { flags: 'a' });
     const { PATH, HOME } = process.env;
-    const child = spawn(process.execPath, [MAIN(app)], {
+    const [file, ...args] = [...(this.opts.spawnPrefix?.(name) ?? []), process.execPath, MAIN(app)];
+    const child = spawn(file, args, {
       env: { PATH: PATH ?? '', HOME: HOME ?? '', ...this.baseEnv(name), ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -316,11 +341,11 @@ export class Cluster {
 
   /** The order table of replica `id`, read straight from its SQLite file. */
   orderTable(id: number): Promise<OrderRow[]> {
-    return readAll<OrderRow>(join(this.dataDir, `order-${id}.sqlite`), 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no');
+    return readAll<OrderRow>(join(this.dataDirOf(`order-${id}`), `order-${id}.sqlite`), 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no');
   }
 
   stocksTable(): Promise<{ name: string; price: number; trade_volume: number; quantity: number }[]> {
-    return readAll(join(this.dataDir, 'catalog.sqlite'), 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name');
+    return readAll(join(this.dataDirOf('catalog'), 'catalog.sqlite'), 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name');
   }
 
   /** Waits until every listed replica's order table is identical (and returns it). */
@@ -363,7 +388,21 @@ export class Cluster {
   }
 }
 
-function readAll<T>(file: string, sql: string): Promise<T[]> {
+/** Rows of an order replica's `orders` table, as {@link OrderRow}s. */
+export const ORDER_ROWS_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no';
+/** A row of the catalog's `stocks` table. */
+export interface StockRow {
+  name: string;
+  price: number;
+  trade_volume: number;
+  quantity: number;
+}
+
+/** Rows of the catalog's `stocks` table, as {@link StockRow}s. */
+export const STOCK_ROWS_SQL = 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name';
+
+/** Every row `sql` selects from the SQLite file `file`, opened read-only. */
+export function readAll<T>(file: string, sql: string): Promise<T[]> {
   return new Promise((res, rej) => {
     const db = new Database(file, OPEN_READONLY, (err) => {
       if (err) return rej(err);

@@ -1,5 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
+import type { CatalogEnv } from '@app/contracts';
 import { quietSqlite3 } from '@app/common';
 import { CATALOG_MIGRATIONS } from '../migrations';
 import { Stock } from './stock.entity';
@@ -44,7 +45,7 @@ describe('idempotency key retention at the catalog', () => {
         IDEMPOTENCY_CLEANUP_INTERVAL_MS: 60_000,
         IDEMPOTENCY_CLEANUP_BATCH: 3,
       };
-      retention = new TradeRetentionService(db, { get: (k: string) => settings[k] } as unknown as ConfigService);
+      retention = new TradeRetentionService(db, { get: (k: string) => settings[k] } as unknown as ConfigService<CatalogEnv, true>);
       // Ten trades, one an hour from t0: seq 1 … 10.
       for (let i = 0; i < 10; i++) {
         await db.query(

@@ -72,18 +72,26 @@ export class ClusterStateService {
 
   /**
    * Records an epoch and its leader if it is at least the highest seen. Returns false for a stale
-   * epoch. Emits {@link deposed$} when this replica was leading and another one now leads.
+   * epoch, and for the current epoch named with another leader: an epoch has one leader (two
+   * front ends may hand out the same number). Emits {@link deposed$} when this replica was
+   * leading and another one now leads.
    */
   async observeEpoch(epoch: number, leader: number): Promise<boolean> {
     if (epoch < this.epoch) return false;
     if (epoch === this.epoch && leader === this.leaderId) return true;
-    const wasLeading = this.currentRole === 'leader' || this.currentRole === 'promoting';
-    await this.log.updateMeta({ epoch, leader });
-    if (wasLeading && leader !== this.id) {
+    // Decided again under the log lock, so that two announcements of one epoch cannot both win.
+    const outcome = await this.log.exclusive(async () => {
+      if (epoch < this.epoch || (epoch === this.epoch && this.leaderId !== null && leader !== this.leaderId)) return 'refused';
+      if (epoch === this.epoch && leader === this.leaderId) return 'known';
+      const wasLeading = this.currentRole === 'leader' || this.currentRole === 'promoting';
+      await this.log.append([], { epoch, leader });
+      return wasLeading && leader !== this.id ? 'deposed' : 'adopted';
+    });
+    if (outcome === 'deposed') {
       this.logger.warn(`deposed: replica ${leader} leads epoch ${epoch}`);
       this.deposed$.next({ epoch, leader });
     }
-    return true;
+    return outcome !== 'refused';
   }
 
   /**

@@ -67,6 +67,18 @@ export class PeersClient {
     return (await this.probe(peer)).status;
   }
 
+  /**
+   * Asks a peer to adopt `epoch` led by `leader` (`GET /leader`, the front end's announcement);
+   * true once it has, durably. A peer that adopted an epoch applies no sync of an older one.
+   */
+  async adoptEpoch(peer: ReplicaAddress, leader: number, epoch: number): Promise<boolean> {
+    try {
+      return (await this.get(`${peer.url}/${OrderRoutes.leader}`, { leader, epoch })).status === 200;
+    } catch {
+      return false;
+    }
+  }
+
   private async probe(peer: ReplicaAddress): Promise<Probe> {
     try {
       const res = await this.get<ReplicaStatus>(`${peer.url}/${OrderRoutes.status}`);

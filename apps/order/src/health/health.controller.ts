@@ -2,7 +2,7 @@ import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { OrderEnv, OrderRoutes, PingResponse } from '@app/contracts';
+import { OrderEnv, OrderRoutes, PingResponse, replicaPort } from '@app/contracts';
 import { ApiFailures } from '@app/contracts/dto/api-docs';
 import { HealthReportDto, PingResponseDto } from '@app/contracts/dto/responses.dto';
 import { ClusterStateService } from '../cluster/cluster-state.service';
@@ -20,7 +20,11 @@ export class HealthController {
     private readonly state: ClusterStateService,
     config: ConfigService<OrderEnv, true>,
   ) {
-    this.port = config.get('ORDER_PORT', { infer: true }) ?? Number(new URL(state.self.url).port);
+    this.port = replicaPort({
+      ORDER_ID: state.id,
+      ORDER_PORT: config.get('ORDER_PORT', { infer: true }),
+      ORDER_REPLICAS: config.get('ORDER_REPLICAS', { infer: true }),
+    });
   }
 
   private checks() {

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Subscription } from 'rxjs';
-import { ReplicaRefusal } from '@app/contracts';
+import { ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
@@ -80,10 +80,19 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     this.state.promotion = (async () => {
       while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
         try {
+          // Every committed order is on a majority, so the most advanced log among any majority
+          // (this replica and majority − 1 peers) holds all of them: no need to wait for the rest.
+          // Those peers must have adopted this epoch first (Raft's votes): a replica that adopted
+          // it applies no sync of an older epoch, so the old leader cannot commit an order with
+          // them after their logs were read — an order this catch-up would miss and this leader
+          // would then overwrite at the same number. (Asked before taking the log lock: a peer's
+          // adoption takes its own.)
+          const voters = await this.adoptedBy(epoch, this.state.majority - 1);
           await this.log.exclusive(async () => {
-            // Every committed order is on a majority, so the most advanced log among any majority
-            // (this replica and majority − 1 peers) holds all of them: no need to wait for the rest.
-            const answered = await this.peers.statuses(this.state.peers, this.state.majority - 1);
+            const answered = (await this.peers.statuses(voters)).filter((p) => p.status.epoch === epoch);
+            if (answered.length < this.state.majority - 1) {
+              throw new Error(`only ${answered.length} peer(s) adopted epoch ${epoch} and answered; ${this.state.majority - 1} needed`);
+            }
             const best = mostAdvancedPeer(answered, this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
           });
@@ -101,6 +110,25 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
         }
       }
     })();
+  }
+
+  /**
+   * Asks every peer to adopt `epoch` with this replica as its leader; resolves with the peers that
+   * did, as soon as `enough` have (an unreachable peer then costs nothing), or once all answered.
+   */
+  private adoptedBy(epoch: number, enough: number): Promise<ReplicaAddress[]> {
+    return new Promise((resolve) => {
+      const adopted: ReplicaAddress[] = [];
+      let pending = this.state.peers.length;
+      if (pending === 0 || enough <= 0) return resolve([]);
+      for (const peer of this.state.peers) {
+        void this.peers.adoptEpoch(peer, this.state.id, epoch).then((ok) => {
+          if (ok) adopted.push(peer);
+          pending--;
+          if (pending === 0 || adopted.length >= enough) resolve([...adopted]);
+        });
+      }
+    });
   }
 
   private stepDown(): void {

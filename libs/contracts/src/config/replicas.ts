@@ -7,6 +7,17 @@ export interface ReplicaAddress {
   url: string;
 }
 
+/**
+ * The port replica `id` listens on: `ORDER_PORT` when set, else the port of its own entry in
+ * `ORDER_REPLICAS` — the scheme's default for a URL without one (`http://order-1` is port 80),
+ * never 0, which would make the server pick a random port.
+ */
+export function replicaPort(config: { ORDER_ID: number; ORDER_PORT?: number; ORDER_REPLICAS: ReplicaAddress[] }): number {
+  if (config.ORDER_PORT !== undefined) return config.ORDER_PORT;
+  const own = new URL(config.ORDER_REPLICAS.find((r) => r.id === config.ORDER_ID)?.url ?? 'http://x:20001');
+  return Number(own.port || (own.protocol === 'https:' ? 443 : 80));
+}
+
 export const DEFAULT_ORDER_REPLICAS = '1=http://127.0.0.1:20001,2=http://127.0.0.1:20002,3=http://127.0.0.1:20003';
 
 /**
