@@ -192,12 +192,17 @@ export class ReplicasClient {
 export function failedChecks(body: unknown): string | undefined {
   const error = (body as { error?: unknown } | null)?.error;
   if (!error || typeof error !== 'object') return undefined;
+  // The bazaar's error shape (`{"error":{"code","message"}}`): the message is the reason.
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'number' && typeof message === 'string') return clip(message);
   const parts = Object.entries(error as Record<string, unknown>).map(([check, result]) => {
     const { message, reason } = (result ?? {}) as { message?: unknown; reason?: unknown };
     const why = typeof message === 'string' && message ? message : typeof reason === 'string' && reason ? reason : undefined;
     return why ? `${check} down: ${why}` : `${check} down`;
   });
-  if (!parts.length) return undefined;
-  const line = parts.join('; ');
+  return parts.length ? clip(parts.join('; ')) : undefined;
+}
+
+function clip(line: string): string {
   return line.length > MAX_REASON ? `${line.slice(0, MAX_REASON - 1)}…` : line;
 }

@@ -210,6 +210,10 @@ describe('failedChecks', () => {
       "recovery down: peers reject this replica's cluster token (401)",
     );
     expect(failedChecks({ error: { database: { status: 'down', message: 'x'.repeat(500) } } })!.length).toBeLessThanOrEqual(120);
+    // The bazaar's own error shape, as a replica's /ping answers while it recovers: the message is the reason.
+    expect(failedChecks({ error: { code: 503, message: "not ready: peers reject this replica's cluster token (401)" } })).toBe(
+      "not ready: peers reject this replica's cluster token (401)",
+    );
     expect(failedChecks('<html>')).toBeUndefined();
     expect(failedChecks({ message: 'Service Unavailable' })).toBeUndefined();
     expect(failedChecks(null)).toBeUndefined();

@@ -2,7 +2,8 @@ import { Controller, Get } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
-import { OrderEnv, OrderRoutes, PingResponse, replicaPort } from '@app/contracts';
+import { OrderEnv, OrderRoutes, PingResponse, ReplicaRefusal, replicaPort } from '@app/contracts';
+import { Unavailable } from '@app/common';
 import { ApiFailures } from '@app/contracts/dto/api-docs';
 import { HealthReportDto, PingResponseDto } from '@app/contracts/dto/responses.dto';
 import { ClusterStateService } from '../cluster/cluster-state.service';
@@ -27,20 +28,19 @@ export class HealthController {
     });
   }
 
-  private checks() {
-    return [() => this.db.pingCheck('database'), () => this.recovery.isRecovered('recovery')];
-  }
-
   /**
    * `GET /ping` → 200 `{"alive order server":<id>,"port":<port>}` when the database answers and
-   * recovery has finished; otherwise terminus's 503 report.
+   * recovery has finished. Not recovered yet: 503 `not ready: <why>` with the `not_ready` refusal
+   * code (expected while it catches up: logged at debug); database down: terminus's 503 report.
    */
   @Get(OrderRoutes.ping)
   @ApiOperation({ summary: 'Readiness (seed form): up, database answering, recovery finished' })
   @ApiOkResponse({ description: 'this replica\'s id and port', type: PingResponseDto })
   @ApiFailures('error', { 503: 'not ready: recovering, or the database does not answer' })
   async ping(): Promise<PingResponse> {
-    await this.health.check(this.checks());
+    await this.health.check([() => this.db.pingCheck('database')]);
+    const notReady = this.recovery.notReadyReason();
+    if (notReady) throw new Unavailable(`not ready: ${notReady}`, ReplicaRefusal.notReady);
     return { 'alive order server': this.state.id, port: this.port };
   }
 

@@ -3,7 +3,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { RecoveryService } from '../recovery/recovery.service';
 
-/** Up once the replica has finished recovering (it then holds everything it missed). */
+/** The replica's recovery, for `/ping` (ready or why not) and `/health` (always up, with details). */
 @Injectable()
 export class RecoveryHealthIndicator {
   constructor(
@@ -12,16 +12,16 @@ export class RecoveryHealthIndicator {
     private readonly recovery: RecoveryService,
   ) {}
 
-  /** Down until recovered: readiness (`/ping`). */
-  isRecovered(key: string) {
-    const indicator = this.indicators.check(key);
-    const { ready, details } = this.describe();
-    return ready ? indicator.up(details) : indicator.down(details);
-  }
-
   /** Always up, with the recovery state as details: liveness (`/health`) must not fail while a replica catches up. */
   report(key: string) {
     return this.indicators.check(key).up(this.describe().details);
+  }
+
+  /** Why this replica is not ready (recovering, or its peers refuse its token); undefined when ready. */
+  notReadyReason(): string | undefined {
+    const s = this.state.status();
+    if (s.ready) return undefined;
+    return this.recovery.blockedBy ?? `recovering (${s.role}, log at order ${s.last_no})`;
   }
 
   private describe() {
