@@ -107,6 +107,17 @@ describe('start-up configuration is validated', () => {
     if (lines.length !== 1) throw new Error(`expected exactly one line on stderr, got ${lines.length}:\n${describeRun(r)}`);
     expect(lines[0]).toContain(name);
   });
+  // Binding fails without any packet sent: 198.19.255.254 (the benchmark-test range, outside the
+  // multi-host suite's addresses) is not an address of this host.
+  it.each<[App, string, RegExp]>([
+    ['catalog', '198.19.255.254', /^catalog: cannot bind 198\.19\.255\.254:\d+: 198\.19\.255\.254 is not an address of this host \(check HOST\)$/],
+    ['order', '198.19.255.254', /^order-1: cannot bind 198\.19\.255\.254:\d+: 198\.19\.255\.254 is not an address of this host \(check HOST\)$/],
+  ])('%s with HOST=%s, which it cannot bind, exits 1 with one line', async (app, host, line) => {
+    const r = await runNode(appMain(app), [], { ...validEnv(app), HOST: host }, 15000);
+    expect({ timedOut: r.timedOut, code: r.code }).toEqual({ timedOut: false, code: 1 });
+    expect(stripAnsi(r.stderr).trim()).toMatch(line);
+    expect(r.stdout + r.stderr).not.toMatch(/^\s+at /m);
+  });
 });
 
 describe('the environment a process inherits', () => {
