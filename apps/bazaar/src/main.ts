@@ -5,7 +5,7 @@ import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/sec
 import { ConfigError } from '@app/contracts';
 import { banner } from './banner';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
-import { dataDir, parseSelection, serviceSpecs, UsageError } from './services';
+import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
 
 /** The repository root: dist/apps/bazaar/src → four levels up. */
@@ -34,12 +34,16 @@ function run(argv: string[]): void {
 
   let specs;
   let restartDelayMs;
+  let stopTimeoutMs;
   try {
     specs = serviceSpecs(env, parseSelection(program.args));
     restartDelayMs = msSetting({ RESTART_DELAY_MS: opts.restartDelay ?? env.RESTART_DELAY_MS }, 'RESTART_DELAY_MS', DEFAULT_RESTART.delayMs);
+    // The services' own drain, and a little more before they are killed.
+    stopTimeoutMs = msSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000) + 5000;
     prepareToken(env, say);
   } catch (e) {
-    if (!(e instanceof UsageError || e instanceof ConfigError || e instanceof Error)) throw e;
+    // Usage, settings, the token file: one line, as the apps say theirs.
+    if (!(e instanceof Error)) throw e;
     process.stderr.write(`npm start: ${e.message}\n`);
     process.exit(1);
   }
@@ -59,7 +63,7 @@ function run(argv: string[]): void {
     dataDir: dir,
     mainPath,
     env,
-    stopTimeoutMs: msSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000) + 5000,
+    stopTimeoutMs,
     say,
     relay: (name, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`),
     onAllReady: async () => {
