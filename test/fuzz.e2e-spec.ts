@@ -18,6 +18,8 @@ import { RawRequest, RawResponse, sendBytes, sendRaw } from './support/raw-http'
  *   `not_leader` on a follower) in the order shape — a refusal, not a crash;
  * - a replica's `GET /leader` is only sent invalid notices or an unknown leader id: 400, or 503
  *   "unknown replica" in the message shape;
+ * - a replica's `GET /query` may get a well-formed order number: a follower cannot vouch for one
+ *   above its commit point and refuses with 503 `not_committed` in the error shape;
  * - `POST /orders` may get a well-formed order for a stock that does not exist: 404 in the order shape;
  * - the batch endpoints (`POST /trade/batch` of the catalog and of a replica) only ever get a batch
  *   that fails validation as a whole: a broken trade among valid ones, a broken list, too many;
@@ -69,7 +71,7 @@ const ENDPOINTS: Endpoint[] = [
     params: ['stock_name', 'trade_type', 'quantity', 'request_id', 'epoch'],
   },
   { app: 'order', method: 'POST', path: '/trade/batch', shape: 'order', internal: true, may200: false, params: [] },
-  { app: 'order', method: 'GET', path: '/query', shape: 'error', internal: true, may200: true, params: ['order_no'] },
+  { app: 'order', method: 'GET', path: '/query', shape: 'error', internal: true, may200: true, may503: true, params: ['order_no'] },
   { app: 'order', method: 'POST', path: '/sync', shape: 'message', internal: true, may200: false, params: [] },
   { app: 'order', method: 'GET', path: '/leader', shape: 'message', internal: true, may200: false, may503: true, params: ['leader', 'epoch'] },
   { app: 'order', method: 'GET', path: '/ping', shape: 'error', internal: true, may200: true, params: [] },

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { TerminusModule } from '@nestjs/terminus';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { join, resolve } from 'node:path';
 import { OrderEnv, OrderRoutes, validateEnv } from '@app/contracts';
 import { CommonHttpModule, internalHttpModule, sqliteOptions, SqlitePragmas } from '@app/common';
 import { ClusterStateService } from './cluster/cluster-state.service';
@@ -29,8 +30,15 @@ import { SyncService } from './replication/sync.service';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(OrderEnv, env) }),
     TypeOrmModule.forRootAsync({
       inject: [ConfigService],
-      useFactory: (config: ConfigService<OrderEnv, true>) =>
-        sqliteOptions(config.get('DATA_DIR', { infer: true }), `order-${config.get('ORDER_ID', { infer: true })}.sqlite`, ORDER_MIGRATIONS),
+      useFactory: (config: ConfigService<OrderEnv, true>) => {
+        const id = config.get('ORDER_ID', { infer: true });
+        const dir = resolve(config.get('DATA_DIR', { infer: true }));
+        // A corrupt file is one line naming it, with the way to rebuild this replica from its peers.
+        const rebuild =
+          `to rebuild replica ${id} from its peers, delete (or move aside) ${join(dir, `order-${id}.sqlite`)}* and start it again: ` +
+          'it copies every order from the other replicas before it is ready';
+        return sqliteOptions(dir, `order-${id}.sqlite`, ORDER_MIGRATIONS, rebuild);
+      },
     }),
     TypeOrmModule.forFeature([Order, ReplicaMeta]),
     TerminusModule.forRoot({ logger: false, errorLogStyle: 'pretty' }),

@@ -1,4 +1,4 @@
-import { INestApplication, Module, Type } from '@nestjs/common';
+import { INestApplication, Logger as NestLogger, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
 import { createServer } from 'node:net';
@@ -6,6 +6,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { DatabaseFileError } from './database/sqlite';
 import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
@@ -36,7 +37,7 @@ export interface ServerSpec<E extends CommonEnv> {
  * - structured logs (pino) with a request id that follows a request across hops;
  * - `GET /metrics` (Prometheus) with every request's latency;
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database.
- * A configuration error prints one line and exits 1.
+ * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   try {
@@ -49,12 +50,23 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   }
   @Module({ imports: [await spec.loadModule(), LoggingModule.forApp(spec.name), MetricsModule.forApp(spec.name)] })
   class ServerModule {}
-  const app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter(), {
-    bodyParser: false,
-    bufferLogs: true,
-  });
+  let app: NestExpressApplication;
+  try {
+    app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter(), {
+      bodyParser: false,
+      bufferLogs: true,
+      // Failures come back here, their log still buffered: a corrupt database file is one line.
+      abortOnError: false,
+      autoFlushLogs: false,
+    });
+  } catch (err) {
+    if (err instanceof DatabaseFileError) process.stderr.write(`${spec.name}: ${err.message}\n`);
+    else NestLogger.flush(); // Nest's own report of any other start-up error, stack included
+    process.exit(1);
+  }
   const logger = app.get(Logger);
   app.useLogger(logger);
+  app.flushLogs();
   // No ETag on API answers: they are never revalidated, and hashing each body costs CPU per request.
   app.set('etag', false);
   app.disable('x-powered-by');

@@ -137,6 +137,14 @@ export const ReplicaRefusal = {
   notDurable: 'not_durable',
   insufficientReplicas: 'insufficient_replicas',
   catalogUnavailable: 'catalog_unavailable',
+  /**
+   * An order lookup this replica cannot answer yet: the number is above its commit point (a
+   * follower that has not learnt it, a leader still promoting, an appended but unacknowledged
+   * entry), so neither the entry nor a 404 would be safe to give. Ask another replica, or again.
+   */
+  notCommitted: 'not_committed',
+  /** `/ping`: this replica cannot reach a majority of the replicas (itself included), so it must not lead or be proposed. */
+  noQuorum: 'no_quorum',
 } as const;
 export type ReplicaRefusalCode = (typeof ReplicaRefusal)[keyof typeof ReplicaRefusal];
 

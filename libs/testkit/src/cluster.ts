@@ -186,7 +186,7 @@ export class Cluster {
         if (opts.frontend !== false) await c.startFrontend();
         return c;
       } catch (e) {
-        const portTaken = [...c.procs.keys()].some((name) => c.log(name).includes('EADDRINUSE'));
+        const portTaken = [...c.procs.keys()].some((name) => /EADDRINUSE|is already in use/.test(c.log(name)));
         await c.stop();
         if (!portTaken || attempt >= 3) throw e;
       }

@@ -1,12 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { FrontendEnv } from '@app/contracts';
+
+/** The epoch file could not be written: this election round fails (no 500; the heartbeat retries). */
+export class EpochWriteError extends Error {
+  override readonly name = 'EpochWriteError';
+}
+
+/** fsync of a file or a directory (opened read-only, as fsync on a directory needs). */
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
 
 /**
  * The highest epoch this front end has handed out, persisted (written to a temporary file,
- * fsynced, renamed) before any replica hears of it, so a restarted front end never reuses one.
+ * fsynced, renamed, directory fsynced) before any replica hears of it, so a restarted front end never reuses one.
  */
 @Injectable()
 export class EpochStore {
@@ -24,15 +39,24 @@ export class EpochStore {
     return this.value;
   }
 
-  /** Returns a new epoch greater than every epoch seen so far, durably recorded. */
+  /**
+   * Returns a new epoch greater than every epoch seen so far, durably recorded: the temporary
+   * file is written and fsynced, renamed over the old one, and the directory fsynced so that the
+   * rename itself survives a power cut. A failed write (full disk, I/O error) throws an
+   * {@link EpochWriteError} naming the file and leaves the epoch unchanged: no epoch is handed out
+   * that is not on disk.
+   */
   next(atLeastAbove: number): number {
     const epoch = Math.max(this.value, atLeastAbove) + 1;
     const tmp = `${this.file}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ epoch }));
-    const fd = openSync(tmp, 'r');
-    fsyncSync(fd);
-    closeSync(fd);
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify({ epoch }));
+      fsyncPath(tmp);
+      renameSync(tmp, this.file);
+      fsyncPath(dirname(this.file));
+    } catch (err) {
+      throw new EpochWriteError(`cannot record epoch ${epoch} in ${this.file}: ${(err as Error).message}`, { cause: err });
+    }
     this.value = epoch;
     return epoch;
   }

@@ -10,6 +10,7 @@ function fakeReplicas() {
   const replicas: ReplicaAddress[] = [1, 2, 3].map((id) => ({ id, url: `http://127.0.0.1:${20000 + id}` }));
   const states = new Map<number, ProbedState>(replicas.map((r) => [r.id, 'ready']));
   const leading = new Map<number, number>(); // replica id → epoch it was named leader of
+  const refuses = new Set<number>(); // replicas that refuse to be named leader
   const client: Partial<ReplicasClient> = {
     replicas,
     probe: async (r) => states.get(r.id)!,
@@ -28,12 +29,12 @@ function fakeReplicas() {
             commit_no: 0,
           },
     announce: async (r, leader, epoch) => {
-      if (states.get(r.id) === 'down') return false;
+      if (states.get(r.id) === 'down' || (r.id === leader && refuses.has(r.id))) return false;
       if (r.id === leader) leading.set(r.id, epoch);
       return true;
     },
   };
-  return { client: client as ReplicasClient, states };
+  return { client: client as ReplicasClient, states, leading, refuses };
 }
 
 function fakeEpochs(): EpochStore {
@@ -152,6 +153,67 @@ describe('LeaderElectionService', () => {
     await election.check();
     expect(election.current).toMatchObject({ id: 2, epoch: 2 });
     expect(election.describe().map((r) => r.state)).toEqual(['ready', 'leader', 'down']);
+  });
+
+  describe('a leader or candidate without a majority (issue 16)', () => {
+    it('replaces a leader whose /ping says it cannot reach a majority by the highest ready replica', async () => {
+      const { client, states } = fakeReplicas();
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+      states.set(3, 'not_ready'); // 503 no_quorum, still leading epoch 1
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(election.history[0].reason).toBe('leader 3 stopped answering');
+    });
+
+    it('keeps such a leader when no other replica is ready: no new epoch, no gap without a leader', async () => {
+      const { client, states } = fakeReplicas();
+      const announce = jest.spyOn(client, 'announce');
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      states.set(1, 'down');
+      states.set(2, 'not_ready');
+      states.set(3, 'not_ready');
+      announce.mockClear();
+      await election.check();
+      expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+      expect(announce).not.toHaveBeenCalled();
+      expect(election.leaderChanges).toBe(1);
+    });
+
+    it('proposes a candidate that stepped back (up, ready, not leading) last, so the next one gets its turn', async () => {
+      const { client, states, leading } = fakeReplicas();
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      states.set(3, 'down');
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      leading.delete(2); // 2 could not gather a majority for epoch 2 and stepped back
+      await election.reportFailure(election.current!, 'replica 2 is not the leader of epoch 2');
+      expect(election.current).toMatchObject({ id: 1, epoch: 3 });
+    });
+
+    it('still proposes a stepped-back candidate when it is the only one', async () => {
+      const { client, states, leading } = fakeReplicas();
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      states.set(3, 'down');
+      states.set(1, 'down');
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      leading.delete(2);
+      await election.reportFailure(election.current!, 'not leading');
+      expect(election.current).toMatchObject({ id: 2, epoch: 3 });
+    });
+
+    it('skips a candidate that refuses the epoch and proposes the next in the same round', async () => {
+      const { client, refuses } = fakeReplicas();
+      refuses.add(3);
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2 });
+    });
   });
 
   describe('two front ends sharing the replicas', () => {

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrontendEnv, LeaderChange, LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
-import { EpochStore } from './epoch.store';
+import { EpochStore, EpochWriteError } from './epoch.store';
 import { ProbedState, ReplicasClient } from './replicas.client';
 
 /**
@@ -22,11 +22,14 @@ export const LEADER_HISTORY = 20;
 /**
  * Chooses the leader of the order replicas.
  *
- * The leader is the live, *ready* (recovered) replica with the highest id. Leadership is sticky:
+ * The leader is the live, *ready* (recovered, and in reach of a majority of the replicas: a
+ * replica cut off from one says so on `/ping`) replica with the highest id. Leadership is sticky:
  * a replica that leads the newest epoch any replica reports, and answers, is adopted as it is —
  * whichever front end elected it — and no new epoch is started while one does. Besides that,
- * a new election happens only when the leader stops answering `/ping`, or a forwarded request
- * fails on it. Each election hands out a new epoch — above every epoch this front end or any
+ * a new election happens only when the leader stops answering `/ping` (a leader that cannot reach
+ * a majority answers 503 `no_quorum`), or a forwarded request fails on it. A candidate that could
+ * not gather a majority steps back; the next election proposes it last. When nobody else is
+ * ready, a leader that still leads its epoch keeps the job. Each election hands out a new epoch — above every epoch this front end or any
  * replica has seen, persisted first — and announces it to the winner before anyone else, so the
  * winner can catch up before it takes a trade and stale leaders are fenced off.
  *
@@ -166,9 +169,25 @@ export class LeaderElectionService {
       return this.leader;
     }
 
-    const candidates = probes.filter((p) => p.alive).sort((a, b) => b.replica.id - a.replica.id);
+    // The replica that held the job and is still up but no longer leads (a candidate that could not
+    // gather a majority and stepped back) is proposed last this round: the next one gets its turn.
+    const failed = this.leader?.id;
+    const candidates = probes
+      .filter((p) => p.alive)
+      .sort((a, b) => Number(a.replica.id === failed) - Number(b.replica.id === failed) || b.replica.id - a.replica.id);
     for (const c of candidates) {
-      const epoch = this.epochs.next(highestSeen);
+      let epoch: number;
+      try {
+        epoch = this.epochs.next(highestSeen);
+      } catch (e) {
+        if (!(e instanceof EpochWriteError)) throw e;
+        // No epoch that is not on disk is ever handed out: this round elects nobody (requests get
+        // 503), and the heartbeat tries again.
+        this.logger.error(`cannot elect a leader: ${e.message}`);
+        if (this.leader) this.record(null, `election failed: ${e.message} (${reason})`);
+        this.leader = null;
+        return null;
+      }
       if (!(await this.replicas.announce(c.replica, c.replica.id, epoch))) continue;
       await Promise.all(
         this.replicas.replicas.filter((r) => r.id !== c.replica.id).map((r) => this.replicas.announce(r, c.replica.id, epoch)),
@@ -181,6 +200,10 @@ export class LeaderElectionService {
       this.logger.log(`replica ${c.replica.id} leads epoch ${epoch} (was ${previous ? previous.id : 'none'}; ${reason})`);
       return this.leader;
     }
+    // Nobody else can take over: a leader that still leads its epoch (it answers, but says it cannot
+    // reach a majority) keeps the job, so that trades are refused fast with its reason and lookups
+    // still reach it; its followers coming back restore its majority.
+    if (incumbent?.status && isLeading(incumbent.status, this.leader!.epoch)) return this.leader;
     if (this.leader) {
       this.logger.warn(`no order replica is ready (${reason})`);
       this.record(null, `no replica is ready (${reason})`);

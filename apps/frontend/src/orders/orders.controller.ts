@@ -74,13 +74,16 @@ export class OrdersController {
 
   /** `GET /orders?order_no=N` → `{"data":{…}}` or 404 `{"error":{"code":404,"message":"order not found"}}`. */
   @Get()
-  @ApiOperation({ summary: 'Look up an acknowledged order', description: 'From the leader, or any live replica that has it.' })
+  @ApiOperation({
+    summary: 'Look up an acknowledged order',
+    description: 'From a replica that can vouch for it: the leader, or any replica whose commit point covers it. Only committed orders are given; 404 only on the word of a settled leader.',
+  })
   @ApiOkResponse({ description: 'the order as placed', type: OrderQueryResponseDto })
   @ApiFailures('error', {
     400: 'a malformed order_no (a positive integer)',
-    404: 'no order with this number (`order not found`)',
+    404: 'no order with this number (`order not found`), as a settled leader says',
     429: Failure.rateLimited,
-    503: 'no order replica can be reached',
+    503: 'no order replica can be reached, or none could vouch for the order within FORWARD_TIMEOUT_MS (a leader change under way, a majority down); retry',
   })
   async lookup(@Query() q: OrderQueryDto, @RequestId() requestId: string): Promise<OrderQueryResponse> {
     return { data: await this.orders.lookup(q.order_no, requestId) };

@@ -1,12 +1,16 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaRefusal } from '@app/contracts';
+import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { DomainError, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
-import { LeaderElectionService } from '../leader/leader-election.service';
+import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RETRY_PAUSE_MS = 50;
+/** An order lookup asks the other replicas too once the leader has not answered for this long. */
+export const LOOKUP_HEDGE_MS = 200;
+/** A replica that could not vouch for an order is asked again after this long. */
+export const LOOKUP_RETRY_MS = 100;
 
 /**
  * Forwards trades and order lookups to the leader, hiding failovers from clients.
@@ -27,6 +31,8 @@ export class OrdersService {
   private readonly logger = new Logger(OrdersService.name);
   private readonly failoverTimeoutMs: number;
   private readonly quorumWaitMs: number;
+  /** Longest an order lookup looks for a replica that can vouch for the order (FORWARD_TIMEOUT_MS). */
+  private readonly lookupWaitMs: number;
 
   constructor(
     private readonly election: LeaderElectionService,
@@ -35,6 +41,7 @@ export class OrdersService {
   ) {
     this.failoverTimeoutMs = config.get('FAILOVER_TIMEOUT_MS', { infer: true });
     this.quorumWaitMs = config.get('QUORUM_WAIT_MS', { infer: true });
+    this.lookupWaitMs = config.get('FORWARD_TIMEOUT_MS', { infer: true });
   }
 
   /** `requestId`: the HTTP request's, carried to the leader with the trade (`key` is its idempotency key). */
@@ -97,29 +104,100 @@ export class OrdersService {
   }
 
   /**
-   * Reads an order from the leader; if the leader cannot answer, from any live replica that has
-   * it (with a majority ack, every acknowledged order is on at least one of any two replicas).
+   * Reads an order from a replica that can vouch for it (see the replicas' `lookupVerdict`): a
+   * replica gives an order only once it is committed, answers 404 only when it is a settled leader
+   * and the number is beyond its log, and otherwise refuses with 503 `not_committed`.
+   *
+   * The leader is asked first. If it gives no definite answer (a 503, an error, no answer within
+   * {@link LOOKUP_HEDGE_MS}), every other replica is asked too, and each replica that gave no
+   * definite answer is asked again every {@link LOOKUP_RETRY_MS} (a follower learns the commit
+   * point with the leader's next sync; a new leader settles once it has caught up). The first
+   * 200 or 404 is the answer. With none within `FORWARD_TIMEOUT_MS`, the answer is 503: no
+   * replica could vouch for the order — never a 404 for an order that may exist.
    */
-  async lookup(orderNo: number, requestId?: string): Promise<OrderInfo> {
-    const leader = this.election.current ?? (await this.election.leaderForRequest());
-    const order = leader ? [leader, ...this.replicas.replicas.filter((r) => r.id !== leader.id)] : this.replicas.replicas;
-    let answered = false;
-    for (const replica of order) {
-      try {
-        const res = await this.replicas.query(replica, orderNo, requestId);
-        if (res.status === 200) return res.data.data;
-        if (res.status === 404) {
-          answered = true;
-          if (replica === leader) throw new OrderNotFound(); // the leader holds every acknowledged order
-          continue;
-        }
-      } catch (err) {
-        if (err instanceof OrderNotFound) throw err;
-        if (replica === leader) void this.election.reportFailure(leader, (err as Error).message);
+  lookup(orderNo: number, requestId?: string): Promise<OrderInfo> {
+    return this.leaderForLookup().then((leader) => this.lookupFrom(leader, orderNo, requestId));
+  }
+
+  private async leaderForLookup(): Promise<Leader | null> {
+    return this.election.current ?? (await this.election.leaderForRequest());
+  }
+
+  private lookupFrom(leader: Leader | null, orderNo: number, requestId?: string): Promise<OrderInfo> {
+    const all = this.replicas.replicas;
+    const first = leader ? all.find((r) => r.id === leader.id) : undefined;
+    return new Promise<OrderInfo>((resolve, reject) => {
+      let settled = false;
+      let fannedOut = false;
+      let leaderReported = false;
+      let anyAnswered = false;
+      let lastProblem = 'no order replica is reachable';
+      const inFlight = new Set<number>();
+      const timers = new Set<NodeJS.Timeout>();
+      const after = (ms: number, fn: () => void) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          fn();
+        }, ms);
+        timers.add(t);
+      };
+      const finish = (done: () => void) => {
+        if (settled) return;
+        settled = true;
+        for (const t of timers) clearTimeout(t);
+        timers.clear();
+        done();
+      };
+      const fanOut = () => {
+        if (fannedOut) return;
+        fannedOut = true;
+        for (const r of all) if (r !== first) ask(r);
+      };
+      const unsure = (replica: ReplicaAddress, problem: string) => {
+        lastProblem = problem;
+        if (settled) return;
+        fanOut();
+        after(LOOKUP_RETRY_MS, () => ask(replica));
+      };
+      const ask = (replica: ReplicaAddress) => {
+        if (settled || inFlight.has(replica.id)) return;
+        inFlight.add(replica.id);
+        this.replicas.query(replica, orderNo, requestId).then(
+          (res) => {
+            inFlight.delete(replica.id);
+            if (res.status === 200) return finish(() => resolve(res.data.data));
+            if (res.status === 404) return finish(() => reject(new OrderNotFound()));
+            anyAnswered = true;
+            const body = res.data as unknown as { error?: { message?: string }; message?: string } | undefined;
+            const message = body?.error?.message ?? body?.message;
+            unsure(replica, `replica ${replica.id} answered ${res.status}${message ? `: ${message}` : ''}`);
+          },
+          (err: Error) => {
+            inFlight.delete(replica.id);
+            if (leader && replica === first && !leaderReported && !settled) {
+              leaderReported = true;
+              void this.election.reportFailure(leader, err.message);
+            }
+            unsure(replica, `replica ${replica.id} unreachable: ${err.message}`);
+          },
+        );
+      };
+      after(this.lookupWaitMs, () =>
+        finish(() =>
+          reject(
+            new Unavailable(
+              anyAnswered ? `no order replica can vouch for order ${orderNo} yet (${lastProblem}); retry` : 'no order replica is reachable',
+            ),
+          ),
+        ),
+      );
+      if (first) {
+        ask(first);
+        after(LOOKUP_HEDGE_MS, fanOut);
+      } else {
+        fanOut();
       }
-    }
-    if (answered) throw new OrderNotFound();
-    throw new Unavailable('no order replica is reachable');
+    });
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
 import { Between, DataSource, In, MoreThanOrEqual, Repository } from 'typeorm';
-import { IdempotencyRefusal, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, OrderRecordDto, sameTradeRequest } from '@app/contracts';
+import { IdempotencyRefusal, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, OrderRecordDto, ReplicaRole, sameTradeRequest } from '@app/contracts';
 import { DomainError, execTransaction, isConstraintViolation, sql } from '@app/common';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
@@ -236,6 +236,42 @@ export class OrderLogService implements OnModuleInit {
   async count(): Promise<number> {
     return this.orders.count();
   }
+}
+
+/** What a replica may answer to a lookup of one order number (see {@link lookupVerdict}). */
+export type LookupVerdict = 'serve' | 'absent' | 'cannot_vouch';
+
+/** What the vouching rule needs to know about the replica answering a lookup. */
+export interface VouchingState {
+  role: ReplicaRole;
+  /** Highest number known durable on a majority (leader: computed; others: learnt from syncs). */
+  commitNo: number;
+  /** Last number in this replica's log. */
+  lastNo: number;
+  /** `ORDER_ACK_MODE=leader`: a settled leader acknowledges an order once its own log has it. */
+  ackByLeaderAlone: boolean;
+}
+
+/**
+ * The vouching rule of order lookups: a replica answers only for what it knows to be acknowledged.
+ *
+ * - `serve`: `orderNo` is at or below the commit point (and in the log): a committed entry never
+ *   changes, so any replica that holds it may give it. A settled leader with
+ *   `ORDER_ACK_MODE=leader` also serves its whole log, which is what it acknowledges.
+ * - `absent` (404): only a settled leader (role `leader`: it caught up with a majority and took
+ *   over) holds every acknowledged order, so only it may say that a number beyond its last order
+ *   does not exist.
+ * - `cannot_vouch` (503 `not_committed`): anything else — an entry above the commit point
+ *   (appended but not acknowledged: its number may yet be dropped and given to another trade), a
+ *   follower or recovering replica whose commit point is below the number, a leader still
+ *   promoting (catching up). The caller asks another replica, or again shortly.
+ */
+export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict {
+  const settledLeader = s.role === 'leader';
+  const vouchedThrough = settledLeader && s.ackByLeaderAlone ? s.lastNo : Math.min(s.commitNo, s.lastNo);
+  if (orderNo <= vouchedThrough) return 'serve';
+  if (settledLeader && orderNo > s.lastNo) return 'absent';
+  return 'cannot_vouch';
 }
 
 export function sameEntry(a: OrderRecordDto, b: OrderRecordDto): boolean {

@@ -1,24 +1,38 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  OrderEnv,
   OrderPlacedResponse,
   OrderQueryDto,
   OrderQueryResponse,
   OrderRoutes,
+  ReplicaRefusal,
   ReplicaTradeBatchDto,
   ReplicaTradeDto,
   TradeBatchResponse,
 } from '@app/contracts';
 import { ApiFailures, Failure } from '@app/contracts/dto/api-docs';
 import { OrderPlacedResponseDto, OrderQueryResponseDto, TradeBatchResponseDto } from '@app/contracts/dto/responses.dto';
-import { Internal, RequestId } from '@app/common';
+import { Internal, OrderNotFound, RequestId, Unavailable } from '@app/common';
+import { ClusterStateService } from '../cluster/cluster-state.service';
+import { lookupVerdict, OrderLogService, toInfo } from './order-log.service';
 import { TradeService } from './trade.service';
 
 @ApiTags('orders (internal)')
 @Internal()
 @Controller()
 export class OrdersController {
-  constructor(private readonly trades: TradeService) {}
+  private readonly ackByLeaderAlone: boolean;
+
+  constructor(
+    private readonly trades: TradeService,
+    private readonly state: ClusterStateService,
+    private readonly log: OrderLogService,
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.ackByLeaderAlone = config.get('ORDER_ACK_MODE', { infer: true }) === 'leader';
+  }
 
   /** `GET /trade?stock_name&trade_type&quantity&request_id&epoch` (leader only) → `{"order_no":N}`. */
   @Get(OrderRoutes.trade)
@@ -52,15 +66,35 @@ export class OrdersController {
     return { results: await this.trades.tradeBatch(dto, requestId) };
   }
 
-  /** `GET /query?order_no=N` → `{"data":{…}}` or 404 `{"error":{…}}`. */
+  /**
+   * `GET /query?order_no=N` → `{"data":{…}}`, 404 `{"error":{…}}`, or 503 with code
+   * `not_committed` when this replica cannot vouch for N yet (see {@link lookupVerdict}): an order
+   * is given only once committed, and only a settled leader says that one does not exist.
+   */
   @Get(OrderRoutes.query)
   @ApiOperation({ summary: 'Look up a committed order' })
   @ApiOkResponse({ description: 'the order', type: OrderQueryResponseDto })
   @ApiFailures('error', {
     400: 'a malformed order_no',
-    404: 'no order with this number in this replica\'s log (`order not found`)',
+    404: 'no order with this number: only a settled leader answers it, for a number beyond its last order (`order not found`)',
+    503: 'refused with code `not_committed`: the number is above this replica\'s commit point (or it is a leader still promoting), so it cannot vouch for the order yet; ask the leader, or again',
   })
   async query(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
-    return { data: await this.trades.lookup(q.order_no) };
+    const status = this.state.status();
+    const verdict = lookupVerdict(q.order_no, {
+      role: status.role,
+      commitNo: status.commit_no,
+      lastNo: status.last_no,
+      ackByLeaderAlone: this.ackByLeaderAlone,
+    });
+    if (verdict === 'absent') throw new OrderNotFound();
+    const record = verdict === 'serve' ? await this.log.find(q.order_no) : null;
+    if (!record) {
+      throw new Unavailable(
+        `replica ${status.id} cannot vouch for order ${q.order_no} yet (${status.role}, commit point ${status.commit_no}, last order ${status.last_no})`,
+        ReplicaRefusal.notCommitted,
+      );
+    }
+    return { data: toInfo(record) };
   }
 }

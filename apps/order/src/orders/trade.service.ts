@@ -9,7 +9,6 @@ import {
   keyReusedMessage,
   MAX_TRADE_BATCH,
   OrderEnv,
-  OrderInfo,
   OrderRecordDto,
   ReplicaRefusal,
   ReplicaTradeBatchDto,
@@ -22,7 +21,6 @@ import {
   batchResults,
   DomainError,
   InvalidInput,
-  OrderNotFound,
   resultWithReason,
   StockNotFound,
   TradeRefused,
@@ -35,7 +33,7 @@ import { FaultInjector } from '../faults/fault-injector.service';
 import { OrderMetrics } from '../metrics/order.metrics';
 import { LeadershipService } from '../replication/leadership.service';
 import { ReplicatorService } from '../replication/replicator.service';
-import { OrderLogService, toInfo } from './order-log.service';
+import { OrderLogService } from './order-log.service';
 
 /**
  * The leader's trade path, exactly once per request id:
@@ -121,12 +119,6 @@ export class TradeService {
       ),
       (result) => result,
     );
-  }
-
-  async lookup(orderNo: number): Promise<OrderInfo> {
-    const record = await this.log.find(orderNo);
-    if (!record) throw new OrderNotFound();
-    return toInfo(record);
   }
 
   private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined, key: string): Promise<void> {

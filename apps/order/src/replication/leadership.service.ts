@@ -1,6 +1,7 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { Subscription } from 'rxjs';
-import { ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
@@ -13,6 +14,9 @@ import { ReplicatorService } from './replicator.service';
 const RETRY_MS = 250;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Fewer than a majority adopted the epoch a candidate asked for: it cannot lead (yet). */
+class NoMajority extends Error {}
+
 /**
  * A replica's life cycle: recovering → follower ⇄ promoting → leader (recovery: RecoveryService).
  *
@@ -21,12 +25,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  *   then takes trades.
  * - Learning a newer epoch led by another replica deposes it: replication stops, waiting trades
  *   are refused, and it recovers from the new leader.
+ * - A candidate that cannot get a majority to adopt its epoch within `2 × PEER_TIMEOUT_MS` steps
+ *   back (recovers, as a follower), so that the front end proposes the next one.
+ * - {@link quorumRefusal} (for `/ping`): a leader out of contact with a majority for
+ *   `2 × FOLLOWER_TIMEOUT_MS`, and a follower that reaches fewer than majority − 1 peers, say they
+ *   are not ready, so that the front end elects a replica on the majority side of a partition.
  */
 @Injectable()
 export class LeadershipService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LeadershipService.name);
   private subscription?: Subscription;
   private stopped = false;
+  private readonly followerTimeoutMs: number;
+  private readonly peerTimeoutMs: number;
+  /** When this replica last reached majority − 1 peers (follower side of {@link quorumRefusal}). */
+  private reachedMajorityAt = 0;
+  private reaching?: Promise<number>;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -36,10 +50,56 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     private readonly replicator: ReplicatorService,
     private readonly reconciler: ReconcilerService,
     private readonly recovery: RecoveryService,
-  ) {}
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.followerTimeoutMs = config.get('FOLLOWER_TIMEOUT_MS', { infer: true });
+    this.peerTimeoutMs = config.get('PEER_TIMEOUT_MS', { infer: true });
+  }
+
+  /** How long a candidate keeps asking for a majority before it steps back. */
+  get stepBackAfterMs(): number {
+    return 2 * this.peerTimeoutMs;
+  }
+
+  /**
+   * Why this replica must neither keep leading nor be proposed, for `/ping`: it cannot reach a
+   * majority of the replicas (itself included). Undefined when it can, or when that is not its
+   * problem (recovering: `/ping` says so already; promoting: bounded by the step-back).
+   * - Leader: no majority − 1 followers accepted a sync for `2 × FOLLOWER_TIMEOUT_MS` (from when
+   *   it began leading; never with `ORDER_ACK_MODE=leader`). It keeps refusing trades it cannot
+   *   make durable, and steps down when it learns of a newer epoch.
+   * - Follower: fewer than majority − 1 peers answer its status call (within `FOLLOWER_TIMEOUT_MS`
+   *   / 2), asked at most once per `FOLLOWER_TIMEOUT_MS` (a success is remembered that long).
+   */
+  async quorumRefusal(now = Date.now()): Promise<string | undefined> {
+    const need = this.state.majority - 1;
+    const n = this.state.peers.length + 1;
+    if (this.state.role === 'leader') {
+      const lost = this.replicator.quorumLostForMs(now);
+      if (lost <= this.followerTimeoutMs) return undefined;
+      return `leader cannot reach a majority: ${1 + this.replicator.reachableFollowers()} of ${n} replicas reachable for ${lost + this.followerTimeoutMs} ms`;
+    }
+    if (this.state.role !== 'follower' || need <= 0) return undefined;
+    if (now - this.reachedMajorityAt <= this.followerTimeoutMs) return undefined;
+    const reached = await (this.reaching ??= this.reachPeers(need).finally(() => (this.reaching = undefined)));
+    if (reached >= need) return undefined;
+    return `cannot reach a majority: ${1 + reached} of ${n} replicas reachable`;
+  }
+
+  /** How many peers answer a status call (stops counting at `enough`); remembers a success. */
+  private async reachPeers(enough: number): Promise<number> {
+    const bound = Math.max(1, Math.min(this.peerTimeoutMs, Math.floor(this.followerTimeoutMs / 2)));
+    let timer: NodeJS.Timeout | undefined;
+    const answered = await Promise.race([
+      this.peers.statuses(this.state.peers, enough).then((a) => a.length, () => 0),
+      new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), bound))),
+    ]).finally(() => clearTimeout(timer));
+    if (answered >= enough) this.reachedMajorityAt = Date.now();
+    return answered;
+  }
 
   onApplicationBootstrap(): void {
-    this.subscription = this.state.deposed$.subscribe(() => this.stepDown());
+    this.subscription = this.state.deposed$.subscribe(() => this.stepDown('a newer epoch has a different leader'));
   }
 
   onApplicationShutdown(): void {
@@ -78,6 +138,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   private promote(epoch: number): void {
     this.state.role = 'promoting';
     this.state.promotion = (async () => {
+      /** When a majority last adopted this epoch (the promotion's start counts). */
+      let majorityAt = Date.now();
       while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
         try {
           // Every committed order is on a majority, so the most advanced log among any majority
@@ -88,11 +150,15 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           // would then overwrite at the same number. (Asked before taking the log lock: a peer's
           // adoption takes its own.)
           const voters = await this.adoptedBy(epoch, this.state.majority - 1);
+          if (voters.length < this.state.majority - 1) {
+            throw new NoMajority(`only ${voters.length} peer(s) adopted epoch ${epoch}; ${this.state.majority - 1} needed`);
+          }
           await this.log.exclusive(async () => {
             const answered = (await this.peers.statuses(voters)).filter((p) => p.status.epoch === epoch);
             if (answered.length < this.state.majority - 1) {
-              throw new Error(`only ${answered.length} peer(s) adopted epoch ${epoch} and answered; ${this.state.majority - 1} needed`);
+              throw new NoMajority(`only ${answered.length} peer(s) adopted epoch ${epoch} and answered; ${this.state.majority - 1} needed`);
             }
+            majorityAt = Date.now();
             const best = mostAdvancedPeer(answered, this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
           });
@@ -105,6 +171,12 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           this.logger.log(`leading epoch ${epoch} from order ${this.log.lastPosition().order_no}`);
           return;
         } catch (err) {
+          if (err instanceof NoMajority && Date.now() - majorityAt >= this.stepBackAfterMs) {
+            if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
+            this.logger.warn(`stepping back from epoch ${epoch}: ${err.message} for ${Date.now() - majorityAt} ms`);
+            this.stepDown('no majority adopted its epoch');
+            return;
+          }
           this.logger.warn(`promotion to epoch ${epoch} not finished yet: ${(err as Error).message}`);
           await sleep(RETRY_MS);
         }
@@ -131,8 +203,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  private stepDown(): void {
-    this.replicator.stop('a newer epoch has a different leader');
+  private stepDown(reason: string): void {
+    this.replicator.stop(reason);
     this.reconciler.stop();
     this.state.role = 'recovering';
     void this.recovery.recover();

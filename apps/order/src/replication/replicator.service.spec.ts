@@ -108,4 +108,26 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('a newer epoch has a different leader');
     await expect(waiting).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
   });
+  describe('quorumLostForMs (a leader out of contact with a majority gives up the job, issue 16)', () => {
+    it('is 0 while one follower (2 of 3) accepts syncs, and grows once none has for FOLLOWER_TIMEOUT_MS', async () => {
+      const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });
+      replicator.start(1);
+      const t = Date.now();
+      expect(replicator.quorumLostForMs(t + 900)).toBe(0); // the start counts as contact
+      expect(replicator.quorumLostForMs(t + 1500)).toBeGreaterThanOrEqual(400);
+      behaviour[1] = 'down';
+      await replicator.pumpAll();
+      const heard = Date.now();
+      expect(replicator.quorumLostForMs(heard + 900)).toBe(0); // follower 2 answered
+      expect(replicator.quorumLostForMs(heard + 2500)).toBeGreaterThanOrEqual(1500);
+    });
+
+    it('is always 0 with ORDER_ACK_MODE=leader, and when not leading', () => {
+      const { replicator } = setup({ ORDER_ACK_MODE: 'leader' });
+      replicator.start(1);
+      expect(replicator.quorumLostForMs(Date.now() + 60_000)).toBe(0);
+      const other = setup();
+      expect(other.replicator.quorumLostForMs(Date.now() + 60_000)).toBe(0);
+    });
+  });
 });

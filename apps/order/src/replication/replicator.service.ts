@@ -41,6 +41,8 @@ export class ReplicatorService implements OnModuleDestroy {
   private links: FollowerLink[] = [];
   private waiters: Waiter[] = [];
   private epoch = 0;
+  /** When this replica started leading its epoch (counts as contact with a majority). */
+  private startedAt = 0;
   private heartbeat?: NodeJS.Timeout;
   private highestFollowerMatch = 0;
   /** Highest order number that may be acknowledged (see {@link advanceCommit}). */
@@ -78,6 +80,7 @@ export class ReplicatorService implements OnModuleDestroy {
   start(epoch: number): void {
     this.stop('restarting replication');
     this.epoch = epoch;
+    this.startedAt = Date.now();
     const next = this.log.lastPosition().order_no + 1;
     this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0 }));
     this.highestFollowerMatch = 0;
@@ -106,6 +109,20 @@ export class ReplicatorService implements OnModuleDestroy {
   reachableFollowers(): number {
     const now = Date.now();
     return this.links.filter((l) => now - l.lastContact <= this.followerTimeoutMs).length;
+  }
+
+  /**
+   * How long, beyond FOLLOWER_TIMEOUT_MS, this leader has been out of contact with a majority
+   * (majority − 1 followers have not accepted a sync for longer than that); 0 while it reaches one,
+   * when it does not lead, and with `ORDER_ACK_MODE=leader` (where it acknowledges alone).
+   * The health check gives up the job when this exceeds FOLLOWER_TIMEOUT_MS.
+   */
+  quorumLostForMs(now = Date.now()): number {
+    const need = this.state.majority - 1;
+    if (!this.active || this.requiredAcks <= 1 || need <= 0) return 0;
+    const contacts = this.links.map((l) => l.lastContact).sort((a, b) => b - a);
+    const since = Math.max(this.startedAt, contacts[need - 1] ?? 0);
+    return Math.max(0, now - since - this.followerTimeoutMs);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
 import { DataSource } from 'typeorm';
@@ -16,16 +16,55 @@ import type { CommonEnv } from '@app/contracts';
 export const quietSqlite3 = { ...sqlite3, verbose: (): object => quietSqlite3 };
 
 /**
- * TypeORM options for one service's own SQLite file: WAL journal, migrations run at start-up,
- * never `synchronize`. `PRAGMA synchronous` is applied by {@link SqlitePragmas}.
+ * A service's SQLite file cannot be used (corrupt, not a database): a start-up error that the
+ * bootstrap prints as one line (`<app>: <message>`) before exiting 1, like a configuration error.
+ * Retrying cannot help, so TypeORM's connection retries never see it.
  */
-export function sqliteOptions(
+export class DatabaseFileError extends Error {
+  override readonly name = 'DatabaseFileError';
+}
+
+/**
+ * Checks an existing SQLite file before TypeORM opens it: the header must be a database's and
+ * `PRAGMA quick_check` must answer `ok`. A file that fails gets a {@link DatabaseFileError}
+ * naming it, its problem and `remedy` (what the operator does about it). A missing or empty file
+ * passes: it is created as a new database.
+ */
+export async function checkSqliteFile(file: string, remedy: string): Promise<void> {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return;
+  }
+  if (size === 0) return;
+  const problem = await new Promise<string | undefined>((done) => {
+    const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (openErr) => {
+      if (openErr) return done(openErr.message);
+      db.all('PRAGMA quick_check', (err, rows: { quick_check: string }[] | undefined) => {
+        const bad = err ? err.message : (rows ?? []).map((r) => r.quick_check).filter((r) => r !== 'ok');
+        db.close(() => done(typeof bad === 'string' ? bad : bad.length ? `quick_check: ${bad.slice(0, 3).join('; ')}` : undefined));
+      });
+    });
+  });
+  if (problem !== undefined) throw new DatabaseFileError(`database file ${file} is unreadable or corrupt (${problem}); ${remedy}`);
+}
+
+/**
+ * TypeORM options for one service's own SQLite file: WAL journal, migrations run at start-up,
+ * never `synchronize`. `PRAGMA synchronous` is applied by {@link SqlitePragmas}. An existing file
+ * is checked first ({@link checkSqliteFile}): a corrupt one fails the start with a
+ * {@link DatabaseFileError} whose message ends with `remedy`.
+ */
+export async function sqliteOptions(
   dataDir: string,
   fileName: string,
   migrations: TypeOrmModuleOptions['migrations'],
-): TypeOrmModuleOptions {
+  remedy = `move ${fileName}* out of ${resolve(dataDir)} and restore them from a backup`,
+): Promise<TypeOrmModuleOptions> {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
+  await checkSqliteFile(join(dir, fileName), remedy);
   return {
     type: 'sqlite',
     driver: quietSqlite3,

@@ -1,0 +1,129 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { Cluster, http, placeOrder, waitFor } from './support/cluster';
+
+/**
+ * Issue 16, "Disk faults", on real processes:
+ * - a corrupt order database stops its replica with one line on stderr that names the file and
+ *   says how to rebuild it; following exactly those steps (delete `order-2.sqlite*`, start it
+ *   again) brings the replica back with every order, copied from its peers before it is ready;
+ * - a corrupt catalog database is one line too;
+ * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
+ *   (never 500), and elects as soon as the write works again.
+ */
+/**
+ * Garbage over a database file and its write-ahead log, if one is left (pages still in the WAL
+ * would otherwise be read from there, and the damage would not show).
+ */
+function corrupt(file: string): void {
+  for (const f of [file, `${file}-wal`]) {
+    if (existsSync(f)) writeFileSync(f, randomBytes(Math.max(statSync(f).size, 4096)));
+  }
+}
+
+describe('disk faults', () => {
+  let c: Cluster;
+  const acked: { order_no: number; stock_name: string }[] = [];
+
+  beforeAll(async () => {
+    // Trades give up after 4 s without a leader, so that the epoch-failure 503 comes quickly.
+    c = await Cluster.start({ envFor: { frontend: { FAILOVER_TIMEOUT_MS: '4000' } } });
+  });
+  afterAll(() => c?.stop());
+
+  const trade = async (stock_name: string) => {
+    const res = await placeOrder(c.frontend, { stock_name, trade_type: 'buy', quantity: 1 });
+    expect({ stock_name, status: res.status, body: res.body }).toMatchObject({ status: 200 });
+    acked.push({ order_no: res.body.order_no, stock_name });
+  };
+
+  /** Starts `name` on a file that cannot be used and returns what it printed; it must exit 1. */
+  const failedStart = async (name: string, app: string, extra: Record<string, string> = {}) => {
+    const before = c.log(name).length;
+    c.spawnApp(name, app, extra);
+    const status = await waitFor(`${name} to exit`, async () => c.exitStatus(name), 30000);
+    expect(status).toEqual({ code: 1, signal: null });
+    return c.log(name).slice(before);
+  };
+
+  it('a corrupt replica database: one line naming it; deleting order-2.sqlite* and starting again rebuilds it from its peers', async () => {
+    for (let i = 1; i <= 12; i++) await trade(`Stock${(i % 10) + 1}`);
+    await c.converged();
+    await c.signal('order-2', 'SIGTERM');
+    const file = join(c.dataDir, 'order-2.sqlite');
+    corrupt(file);
+
+    const printed = await failedStart('order-2', 'order', { ORDER_ID: '2' });
+    expect(printed).toBe(
+      `order-2: database file ${file} is unreadable or corrupt (SQLITE_NOTADB: file is not a database); ` +
+        `to rebuild replica 2 from its peers, delete (or move aside) ${file}* and start it again: ` +
+        'it copies every order from the other replicas before it is ready\n',
+    );
+    // It stays that way: a second start says the same and exits 1 again (no stack trace, no retries).
+    expect(await failedStart('order-2', 'order', { ORDER_ID: '2' })).toBe(printed);
+
+    // Trading goes on with replicas 1 and 3 meanwhile: the rebuilt replica must fetch these too.
+    for (let i = 1; i <= 5; i++) await trade(`Stock${i}`);
+
+    // The documented steps, exactly: delete order-2.sqlite* and start replica 2 again.
+    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith('order-2.sqlite'))) rmSync(join(c.dataDir, f));
+    await c.startReplica(2);
+    await c.waitReady(2);
+    // Ready means caught up: every acknowledged order is already in its own file, as on its peers.
+    const rebuilt = await c.orderTable(2);
+    expect(rebuilt.map((r) => r.order_no)).toEqual(expect.arrayContaining(acked.map((a) => a.order_no)));
+    const reference = await c.orderTable(3);
+    expect(rebuilt).toEqual(reference.slice(0, rebuilt.length));
+    expect(rebuilt.length).toBeGreaterThanOrEqual(acked.length);
+    for (const a of acked) expect(rebuilt.find((r) => r.order_no === a.order_no)).toMatchObject({ stock_name: a.stock_name, trade_type: 'buy', quantity: 1 });
+    await trade('Stock7');
+    expect(await c.converged()).toEqual(await c.orderTable(2));
+  });
+
+  it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {
+    const epochFile = join(c.dataDir, 'frontend-epoch.json');
+    const before = JSON.parse(readFileSync(epochFile, 'utf8')) as { epoch: number };
+    // The temporary file's path is a directory: writing the epoch fails with EISDIR.
+    mkdirSync(`${epochFile}.tmp`);
+    const logBefore = c.log('frontend').length;
+    await c.kill(`order-${await c.leaderId()}`);
+
+    await waitFor('the failed election in the front end\'s log', async () => c.log('frontend').slice(logBefore).includes('cannot elect a leader'), 15000);
+    const logged = c.log('frontend').slice(logBefore);
+    expect(logged).toContain(`cannot record epoch ${before.epoch + 1} in ${epochFile}`);
+    expect(logged).toContain('EISDIR');
+
+    const leader = await http(`${c.frontend}/leader`);
+    expect(leader.status).toBe(503);
+    expect(leader.body).toEqual({ error: { code: 503, message: expect.any(String) } });
+    const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    expect(res.status).toBe(503);
+    expect(res.body).toEqual({ order_no: -1, message: expect.any(String) });
+    // Lookups do not need a leader.
+    expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200);
+    expect((await http(`${c.frontend}/orders?order_no=${acked[0].order_no}`)).status).toBe(200);
+    expect(c.isRunning('frontend')).toBe(true);
+    expect(c.log('frontend').slice(logBefore)).not.toMatch(/"statusCode":500|\b500\b.*Internal/);
+    expect(JSON.parse(readFileSync(epochFile, 'utf8'))).toEqual(before); // nothing handed out that is not on disk
+
+    // The disk is back: the heartbeat's next round elects, and the epoch is on disk.
+    rmSync(`${epochFile}.tmp`, { recursive: true });
+    const next = await waitFor('a leader again', async () => {
+      const r = await http(`${c.frontend}/leader`, { timeoutMs: 2000 });
+      return r.status === 200 ? (r.body as { leader: number; epoch: number }) : undefined;
+    }, 15000);
+    expect(next.epoch).toBeGreaterThan(before.epoch);
+    expect(JSON.parse(readFileSync(epochFile, 'utf8'))).toEqual({ epoch: next.epoch });
+    await trade('Stock2');
+  });
+
+  it('a corrupt catalog database: one line naming it, exit 1', async () => {
+    await c.signal('catalog', 'SIGTERM');
+    const file = join(c.dataDir, 'catalog.sqlite');
+    corrupt(file);
+    const printed = await failedStart('catalog', 'catalog');
+    expect(printed).toMatch(new RegExp(`^catalog: database file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is unreadable or corrupt \\(SQLITE_NOTADB: file is not a database\\); .+\\n$`));
+    expect(printed.split('\n')).toHaveLength(2);
+  });
+});
