@@ -242,7 +242,7 @@ describe('a replica with a wrong cluster token', () => {
     expect(JSON.parse(line)).toMatchObject({ level: 50 }); // pino's error
     const ping = await http(`${c.replica(3)}/ping`);
     expect(ping.status).toBe(503);
-    expect(ping.body).toEqual({ error: { code: 503, message: "not ready: peers reject this replica's cluster token (401)" } });
+    expect(ping.body).toEqual({ error: { code: 503, message: "not ready: peers reject this replica's cluster token (401)" }, code: 'not_ready' });
     // Liveness stays up (the process is fine, its configuration is not), and its report says why it is not ready.
     const health = await http(`${c.replica(3)}/health`);
     expect(health.status).toBe(200);
