@@ -231,7 +231,7 @@ describe('a replica with a wrong cluster token', () => {
     await c?.stop();
   });
 
-  it('stays not ready, says why at error level, and is never elected', async () => {
+  it('stays not ready, says why at error level, and is never elected, not even when it would complete a majority', async () => {
     expect(await c.leaderId()).toBe(3);
     await c.kill('order-3');
     await c.waitNewLeader(3);
@@ -248,11 +248,28 @@ describe('a replica with a wrong cluster token', () => {
     expect(health.status).toBe(200);
     expect(health.body.info.recovery).toMatchObject({ ready: false, reason: "peers reject this replica's cluster token (401)" });
 
-    // The leader fails: the misconfigured replica must not get the job.
+    // The leader fails too. Replica 1 is the only one left that could lead, and a leader needs a
+    // majority (2 of 3): replica 3 refuses its calls, so nobody may lead and trades are refused.
+    // The misconfigured replica must not get the job either.
     const leader = await c.leaderId();
-    await c.kill(`order-${leader}`);
-    const next = await c.waitNewLeader(leader);
-    expect(next).not.toBe(3);
+    expect(leader).toBe(2);
+    await c.kill('order-2');
+    const refused = await waitFor('a trade refused for want of a majority', async () => {
+      const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+      return res.status === 503 ? res : undefined;
+    });
+    expect(refused.body).toMatchObject({ order_no: -1 });
+    expect((await http(`${c.replica(3)}/ping`)).status).toBe(503);
+    expect((await http(`${c.replica(3)}/health`)).body.info.recovery).toMatchObject({ ready: false });
+
+    // Replica 2 comes back: 1 and 2 form a majority again, one of them leads, never replica 3.
+    await c.startReplica(2);
+    const traded = await waitFor('a trade through a leader of replicas 1 and 2', async () => {
+      const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+      return res.status === 200 ? res : undefined;
+    }, 60000);
+    expect(traded.body.order_no).toBeGreaterThan(0);
+    expect([1, 2]).toContain(await c.leaderId());
     expect((await http(`${c.replica(3)}/ping`)).status).toBe(503);
   });
 });
