@@ -8,7 +8,8 @@ import { CommonEnv, IdempotencyRefusal, keyReusedMessage, OrderEnv, OrderRecordD
 import { DomainError, sqliteOptions, SqlitePragmas } from '@app/common';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from './order.entity';
-import { lookupVerdict, NewOrder, OrderLogService, VouchingState } from './order-log.service';
+import { DiskHealthService } from './disk-health.service';
+import { CommittedEntryConflict, lookupVerdict, NewOrder, OrderLogService, VouchingState } from './order-log.service';
 import { ReplicaMeta } from './replica-meta.entity';
 
 /** A replica whose log ends at 10, with 7 committed. */
@@ -85,16 +86,19 @@ describe('lookupVerdict: a replica answers an order lookup only when it can vouc
 describe('OrderLogService on a real SQLite file', () => {
   let dir: string;
   const open: DataSource[] = [];
+  const logs: OrderLogService[] = [];
 
   async function start(): Promise<{ log: OrderLogService; db: DataSource }> {
     const options = await sqliteOptions(dir, 'order-1.sqlite', ORDER_MIGRATIONS);
     const db = new DataSource({ ...options, entities: [Order, ReplicaMeta] } as DataSourceOptions);
     await db.initialize();
     open.push(db);
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' })) as unknown as ConfigService<CommonEnv, true>;
-    await new SqlitePragmas(db, config).onModuleInit();
-    const log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db);
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' }));
+    await new SqlitePragmas(db, config as unknown as ConfigService<CommonEnv, true>).onModuleInit();
+    const orderConfig = config as unknown as ConfigService<OrderEnv, true>;
+    const log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(orderConfig), orderConfig);
     await log.onModuleInit();
+    logs.push(log);
     return { log, db };
   }
 
@@ -137,6 +141,7 @@ describe('OrderLogService on a real SQLite file', () => {
   beforeAll(() => Logger.overrideLogger(false)); // SqlitePragmas reports the pragmas of every file it opens
   beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'order-log-'))));
   afterEach(async () => {
+    for (const log of logs.splice(0)) log.onModuleDestroy();
     for (const db of open.splice(0)) if (db.isInitialized) await db.destroy();
     rmSync(dir, { recursive: true, force: true });
   });
@@ -303,31 +308,49 @@ describe('OrderLogService on a real SQLite file', () => {
     });
   });
 
-  describe('truncateFrom (dropping an unacknowledged tail)', () => {
-    it('drops the entries from that number on, moves the last position back and lowers the commit point to it', async () => {
+  describe('truncateFrom (dropping an unacknowledged tail; committed entries are never dropped)', () => {
+    it('drops the entries from that number on and moves the last position back; numbering continues after the cut', async () => {
       const first = await start();
-      await first.log.append([entry(1), entry(2), entry(3), entry(4, 2), entry(5, 2)], { commit_no: 5 });
+      await first.log.append([entry(1), entry(2), entry(3), entry(4, 2), entry(5, 2)], { commit_no: 2 });
       expect(await first.log.truncateFrom(3)).toBe(3);
       expect(first.log.lastPosition()).toEqual({ order_no: 2, epoch: 1 });
       expect(first.log.getMeta('commit_no')).toBe(2);
       expect(await first.log.find(3)).toBeNull(); // gone from memory too
       expect(await first.log.page(0, 10)).toEqual([entry(1), entry(2)]);
-      await first.log.append([entry(3, 3, 'new')]); // numbering continues right after the cut
+      await first.log.append([entry(3, 3, 'new')]);
       const { log } = await restart(first.db);
-      expect(log.getMeta('commit_no')).toBe(2);
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 3 });
       expect(await log.page(0, 10)).toEqual([entry(1), entry(2), entry(3, 3, 'new')]);
     });
 
-    it('leaves a commit point below the cut as it is, and drops nothing past the end', async () => {
+    it('refuses (503) to drop an entry at or below the commit point, and drops nothing', async () => {
+      const { log, db } = await start();
+      await log.append([entry(1), entry(2), entry(3), entry(4), entry(5)], { commit_no: 3 });
+      for (const from of [3, 1]) {
+        const err = await log.truncateFrom(from).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(CommittedEntryConflict);
+        expect(err).toMatchObject({ status: 503, code: 'not_ready' });
+      }
+      expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 1 });
+      expect((await rows(db)).map((r) => r.order_no)).toEqual([1, 2, 3, 4, 5]);
+      expect(await log.truncateFrom(4)).toBe(2);
+    });
+
+    it('also refuses below a commit point the caller knows of that is not persisted yet (a leader)', async () => {
       const { log } = await start();
-      await log.append([entry(1), entry(2), entry(3)], { commit_no: 1 });
-      expect(await log.truncateFrom(2)).toBe(2);
-      expect(log.getMeta('commit_no')).toBe(1);
-      expect(await log.truncateFrom(5)).toBe(0);
-      expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
-      expect(await log.truncateFrom(1)).toBe(1);
-      expect(log.lastPosition()).toEqual({ order_no: 0, epoch: 0 });
-      expect(log.getMeta('commit_no')).toBe(0);
+      await log.append([entry(1), entry(2), entry(3), entry(4), entry(5)], { commit_no: 2 });
+      await expect(log.truncateFrom(4, 4)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      await expect(log.truncateFrom(5, 4)).resolves.toBe(1);
+      await expect(log.truncateFrom(2, 0)).rejects.toBeInstanceOf(CommittedEntryConflict); // the persisted point still counts
+      expect(log.lastPosition().order_no).toBe(4);
+    });
+
+    it('drops nothing past the end, even below a commit point learnt beyond the log', async () => {
+      const { log } = await start();
+      await log.append([entry(1), entry(2), entry(3)], { commit_no: 9 });
+      expect(await log.truncateFrom(4)).toBe(0);
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 1 });
+      expect(log.getMeta('commit_no')).toBe(9);
     });
   });
 

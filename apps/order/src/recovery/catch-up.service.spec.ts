@@ -7,7 +7,8 @@ import { quietSqlite3 } from '@app/common';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
-import { OrderLogService } from '../orders/order-log.service';
+import { DiskHealthService } from '../orders/disk-health.service';
+import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
 import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { CatchUpService } from './catch-up.service';
 
@@ -51,7 +52,8 @@ describe('CatchUpService', () => {
       migrationsRun: true,
     });
     await db.initialize();
-    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db);
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
+    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     theirs = [];
     asked = [];
@@ -65,14 +67,16 @@ describe('CatchUpService', () => {
         return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0 };
       },
     } as unknown as PeersClient;
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: String(PAGE) }));
-    catchUp = new CatchUpService(log, peers, config as unknown as ConfigService<OrderEnv, true>);
+    catchUp = new CatchUpService(log, peers, config);
   });
 
-  afterEach(() => db.destroy());
+  afterEach(async () => {
+    log.onModuleDestroy();
+    await db.destroy();
+  });
 
   const mine = () => log.page(0, 1000);
-  const catchUpFrom = (dropBeyondSource: boolean) => log.exclusive(() => catchUp.catchUpFrom(source, dropBeyondSource));
+  const catchUpFrom = (dropBeyondSource: boolean, verifyAll?: boolean) => log.exclusive(() => catchUp.catchUpFrom(source, dropBeyondSource, verifyAll));
 
   describe('catchUpFrom (the caller holds the log lock)', () => {
     it('fetches a missing tail in pages and keeps identical entries without dropping them', async () => {
@@ -141,6 +145,32 @@ describe('CatchUpService', () => {
       await catchUpFrom(true);
       expect(asked[0]).toBe(2);
       expect(await mine()).toEqual(theirs);
+    });
+
+    it('never drops committed entries the source does not have: it starts after them, or (verifying) refuses with 503', async () => {
+      await log.append(range(1, 5), { commit_no: 5 });
+      theirs = range(1, 3);
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(asked).toEqual([5]);
+      await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      expect(await mine()).toEqual(range(1, 5));
+    });
+
+    it('verifying the whole log (a restart) compares from the first entry and keeps identical committed ones', async () => {
+      await log.append(range(1, 4), { commit_no: 3 });
+      theirs = range(1, 6);
+      await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      expect(asked[0]).toBe(0);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
+      await log.append(range(1, 4), { commit_no: 3 });
+      theirs = [entry(1), entry(2, 1, 'other'), ...range(3, 4)];
+      await expect(catchUpFrom(true, true)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+      expect(await mine()).toEqual(range(1, 4));
+      // Without verification the same source is not compared below the commit point.
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
     });
 
     it('reports how much is left to fetch while it runs', async () => {

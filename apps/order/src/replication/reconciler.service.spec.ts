@@ -8,6 +8,7 @@ import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
+import { DiskHealthService } from '../orders/disk-health.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { ReconcilerService } from './reconciler.service';
@@ -40,6 +41,8 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
   let state: { id: number; leaderId: number | null; role: ReplicaRole; epoch: number; appendAsLeader: jest.Mock<AppendAsLeader> };
   let replicator: { kick: jest.Mock<() => void> };
 
+  const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' })) as unknown as ConfigService<OrderEnv, true>;
+
   const appendThroughLog: AppendAsLeader = async (epoch, order) => {
     const [result] = await log.exclusive(() => log.appendNew([{ ...order, epoch }]));
     if (result instanceof Error) throw result;
@@ -54,7 +57,6 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
         return { trades: catalog.filter((t) => t.seq > after).slice(0, limit) };
       },
     } as unknown as PeersClient;
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' })) as unknown as ConfigService<OrderEnv, true>;
     return new ReconcilerService(state as unknown as ClusterStateService, log, peers, replicator as unknown as ReplicatorService, config);
   }
 
@@ -73,7 +75,7 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
       migrationsRun: true,
     });
     await db.initialize();
-    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db);
+    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     catalog = [];
     listed = [];
@@ -82,7 +84,10 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
     replicator = { kick: jest.fn() };
   });
 
-  afterEach(() => db.destroy());
+  afterEach(async () => {
+    log.onModuleDestroy();
+    await db.destroy();
+  });
 
   it('appends each applied trade missing from the log, in the catalog order, as an order of the current epoch', async () => {
     catalog = [trade(1), trade(2), trade(3), trade(4)];
