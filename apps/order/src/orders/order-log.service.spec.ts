@@ -88,7 +88,7 @@ describe('OrderLogService on a real SQLite file', () => {
   const open: DataSource[] = [];
   const logs: OrderLogService[] = [];
 
-  async function start(): Promise<{ log: OrderLogService; db: DataSource }> {
+  async function start(): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
     const options = await sqliteOptions(dir, 'order-1.sqlite', ORDER_MIGRATIONS);
     const db = new DataSource({ ...options, entities: [Order, ReplicaMeta] } as DataSourceOptions);
     await db.initialize();
@@ -96,14 +96,15 @@ describe('OrderLogService on a real SQLite file', () => {
     const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' }));
     await new SqlitePragmas(db, config as unknown as ConfigService<CommonEnv, true>).onModuleInit();
     const orderConfig = config as unknown as ConfigService<OrderEnv, true>;
-    const log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(orderConfig), orderConfig);
+    const disk = new DiskHealthService(orderConfig);
+    const log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, disk, orderConfig);
     await log.onModuleInit();
     logs.push(log);
-    return { log, db };
+    return { log, db, disk };
   }
 
   /** Closes the database (as a crash or stop would) and opens the same file again. */
-  async function restart(db: DataSource): Promise<{ log: OrderLogService; db: DataSource }> {
+  async function restart(db: DataSource): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
     await db.destroy();
     return start();
   }
@@ -201,6 +202,27 @@ describe('OrderLogService on a real SQLite file', () => {
       };
       await Promise.all([log.exclusive(section('a')), log.exclusive(section('b')), log.exclusive(section('c'))]);
       expect(steps).toEqual(['a in', 'a out', 'b in', 'b out', 'c in', 'c out']);
+    });
+  });
+
+  describe('a write the disk refuses', () => {
+    it('fails with 503 disk_failing, changes nothing in memory, and is marked until a write succeeds again', async () => {
+      const { log, db, disk } = await start();
+      await log.append([entry(1)], { commit_no: 1 });
+      const failures: string[] = [];
+      disk.failed$.subscribe((message) => failures.push(message));
+      await db.query('PRAGMA query_only = 1'); // every write now fails with SQLITE_READONLY
+      await expect(log.append([entry(2)], { commit_no: 2 })).rejects.toMatchObject({ status: 503, code: 'disk_failing' });
+      expect(await log.appendNew([order('k1')]).catch((e: unknown) => e)).toMatchObject({ status: 503, code: 'disk_failing' });
+      expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
+      expect(log.getMeta('commit_no')).toBe(1);
+      expect(await log.find(2)).toBeNull();
+      expect(disk.isFailing).toBe(true);
+      expect(failures.length).toBeGreaterThan(0);
+      await db.query('PRAGMA query_only = 0');
+      await log.append([entry(2)]);
+      expect(disk.isFailing).toBe(false);
+      expect(log.lastPosition().order_no).toBe(2);
     });
   });
 
