@@ -305,7 +305,7 @@ describe('StocksService on a real SQLite file', () => {
 
   describe('cache invalidation', () => {
     it('is asked for after the trade is committed, with the stock and the request id, and the trade is acknowledged only once it is done', async () => {
-      const { stocks, db } = await start();
+      const { stocks } = await start();
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
       invalidate.mockImplementationOnce(async (name, requestId) => {
