@@ -183,7 +183,7 @@ export function hitRatioSpec(rows: readonly EvalRow[], subtitle: string | string
 }
 
 /** At most this many points are drawn; the rest are thinned (every slow request is always kept). */
-export const MAX_PLOTTED_SAMPLES = 20_000;
+const MAX_PLOTTED_SAMPLES = 20_000;
 
 /**
  * Thins a time series for plotting: keeps every request slower than the 99th percentile of its

@@ -11,13 +11,13 @@ const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 const INTEGER = /^[-+]?\d+$/;
 
 /** A decimal number, or a {@link UsageError} naming the flag. */
-export function parseNumberArg(flag: string, raw: string): number {
+function parseNumberArg(flag: string, raw: string): number {
   if (!NUMBER.test(raw.trim())) throw new UsageError(`${flag} must be a number (got ${JSON.stringify(raw)})`);
   return Number(raw);
 }
 
 /** An integer in [min, max], or a {@link UsageError} naming the flag and the range. */
-export function parseIntegerArg(flag: string, raw: string, min: number, max: number): number {
+function parseIntegerArg(flag: string, raw: string, min: number, max: number): number {
   const value = INTEGER.test(raw.trim()) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new UsageError(`${flag} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
@@ -124,7 +124,7 @@ export function parseSweepArgs(raw: RawSweepArgs, env: NodeJS.ProcessEnv): Sweep
   return { options, json: raw.json, quiet: raw.quiet === true };
 }
 
-export const MAX_REPEAT = 1_000_000;
+const MAX_REPEAT = 1_000_000;
 
 export function parseRepeat(raw: string | undefined): number {
   return raw === undefined ? 1 : parseIntegerArg('--repeat', raw, 1, MAX_REPEAT);

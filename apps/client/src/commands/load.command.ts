@@ -13,7 +13,7 @@ import type { CommandContext } from './command-context';
 export const EXIT_INTERRUPTED = 130;
 
 /** 0 when the run found no error, mismatch or missing order; 130 when interrupted; else 1. */
-export function loadExitCode(result: LoadResult): number {
+function loadExitCode(result: LoadResult): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   return result.passed ? ExitCode.ok : ExitCode.failed;
 }

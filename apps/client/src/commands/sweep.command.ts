@@ -10,7 +10,7 @@ import type { CommandContext } from './command-context';
 import { EXIT_INTERRUPTED } from './load.command';
 
 /** 0 when every run passed; 130 when interrupted; else 1. */
-export function sweepExitCode(result: SweepResult): number {
+function sweepExitCode(result: SweepResult): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   return result.passed ? ExitCode.ok : ExitCode.failed;
 }

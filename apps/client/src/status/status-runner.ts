@@ -6,7 +6,7 @@ import { ExitCode } from '../usage-error';
 import { CLEAR_SCREEN, renderStatus } from './status-view';
 
 /** `--watch` redraws this often. */
-export const WATCH_INTERVAL_MS = 1000;
+const WATCH_INTERVAL_MS = 1000;
 
 export interface StatusOptions {
   /** Redraw every `intervalMs` until Ctrl-C (exit 0) instead of printing once. */
