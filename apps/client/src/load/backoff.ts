@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Exponential backoff: the first wait, the cap, and the growth per further failure. */
 export interface BackoffPolicy {
   initialMs: number;
@@ -40,16 +42,12 @@ export class Backoff {
   }
 }
 
-/** Resolves after `ms`, or as soon as `signal` aborts. */
-export function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || signal?.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done);
-  });
+/** Resolves after `ms`, or as soon as `signal` aborts (an abort ends the wait, it is no error). */
+export async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return;
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch (err) {
+    if (!signal?.aborted) throw err;
+  }
 }
