@@ -9,8 +9,9 @@ export interface BackoffPolicy {
 
 /**
  * A load session's wait after a request got no answer at all (refused, reset, timed out): 50 ms,
- * doubling to at most 1 s, back to 50 ms after the next answer. Without it, five sessions against
- * a dead front end sent 143,946 refused requests in 20 s and measured nothing but the loop.
+ * doubling to at most 1 s, back to 50 ms after the next answer. Without it, a session whose
+ * front end is down retries in a tight loop: the run spins on refusals and its figures measure
+ * nothing but that loop.
  */
 export const CONNECTION_BACKOFF: BackoffPolicy = { initialMs: 50, maxMs: 1000, factor: 2 };
 
