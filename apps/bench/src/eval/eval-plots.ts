@@ -1,6 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RequestSample } from '../../../client/src/load/load-result';
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { RequestSample, SweepRow } from '@app/loadgen';
 import { PLOT_CONFIG } from '../common/plot-config';
 import type { FaultEvent } from './failure-run';
 import type { EvalRow, SpreadStat } from './repeats';

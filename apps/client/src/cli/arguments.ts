@@ -1,8 +1,5 @@
 import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
-import { DEFAULT_URL } from '../http/bazaar-client';
-import { resolveLoadOptions, validateTimeout, validateUrl, type LoadOptions } from '../load/load-options';
-import { validateSweepOptions, type SweepOptions } from '../sweep/sweep-runner';
-import { UsageError } from '../usage-error';
+import { DEFAULT_URL, type LoadOptions, resolveLoadOptions, type SweepOptions, UsageError, validateSweepOptions, validateTimeout, validateUrl } from '@app/loadgen';
 
 /** Environment variable that sets the front end's URL when `--url` is not given. */
 export const URL_ENV = 'BAZAAR_URL';

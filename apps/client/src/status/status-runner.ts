@@ -1,8 +1,5 @@
 import type { CliIo } from '../cli/cli-io';
-import type { BazaarClient } from '../http/bazaar-client';
-import { errorMessage, isClusterStatus } from '../http/response-guards';
-import { pause } from '../load/backoff';
-import { ExitCode } from '../usage-error';
+import { type BazaarClient, errorMessage, ExitCode, isClusterStatus, pause } from '@app/loadgen';
 import { CLEAR_SCREEN, renderStatus } from './status-view';
 
 /** `--watch` redraws this often. */
