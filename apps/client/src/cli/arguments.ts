@@ -82,16 +82,8 @@ export function parseLoadArgs(raw: RawLoadArgs, env: NodeJS.ProcessEnv): LoadArg
   return { options, json: raw.json, quiet: raw.quiet === true };
 }
 
-/** Raw `sweep` options as commander hands them over. */
-export interface RawSweepArgs extends GlobalArgs {
-  sessions?: string;
-  p?: string;
-  iterations?: string;
-  duration?: string;
-  seed?: string;
-  json?: string;
-  quiet?: boolean;
-}
+/** Raw `sweep` options as commander hands them over: `load`'s, with `p` a comma-separated list. */
+export type RawSweepArgs = Omit<RawLoadArgs, 'mixedCase'>;
 
 export interface SweepArgs {
   options: SweepOptions;
