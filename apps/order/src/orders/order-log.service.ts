@@ -258,7 +258,11 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * Under the lock: appends entries that continue the log exactly (next number first), with the
    * metadata that changed, in one transaction — one sqlite3 call and one fsync (see execTransaction).
    */
-  async append(records: OrderRecordDto[], meta: Partial<Record<MetaKey, number>> = {}): Promise<void> {
+  async append(given: OrderRecordDto[], meta: Partial<Record<MetaKey, number>> = {}): Promise<void> {
+    // An entry from a leader that did not say when it was appended starts its key's window now
+    // (in memory as on disk, so that the tail and a query after a restart answer the same).
+    const now = Date.now();
+    const records = given.map((r): OrderRecordDto & { created_at: number } => ({ ...r, created_at: r.created_at ?? now }));
     const changed = Object.entries(meta).filter(([k, v]) => this.meta.get(k as MetaKey) !== v) as [MetaKey, number][];
     // Nothing to write (a heartbeat that changes nothing): no transaction, no fsync.
     if (records.length === 0 && changed.length === 0) return;
@@ -269,8 +273,6 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     });
     const statements: string[] = [];
     if (records.length > 0) {
-      // An entry from a leader that did not say when it was appended starts its key's window now.
-      const now = Date.now();
       const rows = records.map((r) => [
         r.order_no,
         r.epoch,
@@ -279,7 +281,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         r.trade_type,
         r.quantity,
         r.idempotency_key ?? r.request_id,
-        r.created_at ?? now,
+        r.created_at,
       ]);
       statements.push(
         sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at") VALUES ${rows}`,

@@ -72,7 +72,7 @@ describe('SyncService (follower side of replication)', () => {
     leaderLog = [entry(1, 1), entry(2, 1), entry(3, 1)];
     await expect(push(leaderLog.slice(0, 2), { order_no: 0, epoch: 0 }, 1, 1)).resolves.toEqual({ last_no: 2 });
     await expect(push(leaderLog.slice(2), { order_no: 2, epoch: 1 }, 1, 3)).resolves.toEqual({ last_no: 3 });
-    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
     expect(log.getMeta('commit_no')).toBe(3);
     expect(state.epoch).toBe(1);
     expect(state.leaderId).toBe(3);
@@ -89,7 +89,7 @@ describe('SyncService (follower side of replication)', () => {
     leaderLog = [1, 2, 3, 4, 5, 6].map((n) => entry(n, 1));
     await push(leaderLog.slice(0, 1), { order_no: 0, epoch: 0 });
     await expect(push(leaderLog.slice(5), { order_no: 5, epoch: 1 })).resolves.toEqual({ last_no: 6 });
-    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
   });
 
   it('replaces a divergent unacknowledged tail with the leader entries', async () => {
@@ -97,14 +97,14 @@ describe('SyncService (follower side of replication)', () => {
     await push([entry(1, 1), entry(2, 1), entry(3, 1, 'old'), entry(4, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 2);
     leaderLog = [entry(1, 1), entry(2, 1), entry(3, 2, 'new')];
     await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 });
-    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
   });
 
   it('repairs from the leader when the entry before the batch differs (log matching)', async () => {
     await push([entry(1, 1), entry(2, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 1);
     leaderLog = [entry(1, 1), entry(2, 2, 'new'), entry(3, 2, 'new')];
     await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
-    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {
