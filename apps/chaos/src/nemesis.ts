@@ -360,8 +360,9 @@ export class Nemesis {
       await sleep(100);
     }
     if (settled) for (const r of REPLICAS) if (this.c.isRunning(name(r))) this.state.set(r, 'up');
-    this.event('partition-over', id, settled ? `every replica ready, a leader named, ${Date.now() - t0} ms after the partition began` : `NOT settled ${READY_TIMEOUT} ms after the heal`);
-    if (!settled) throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
+    const why = this.o.signal.aborted ? 'the run was interrupted before the cluster settled' : `NOT settled ${READY_TIMEOUT} ms after the heal`;
+    this.event('partition-over', id, settled ? `every replica ready, a leader named, ${Date.now() - t0} ms after the partition began` : why);
+    if (!settled && !this.o.signal.aborted) throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
   }
 
   /** Aggressive only: two replicas down at once (killed or paused), then both back. */
