@@ -39,7 +39,7 @@ export function formatSummary(s: SummaryInput): string {
   const faults = Object.entries(s.faultsInjected).sort(([a], [b]) => a.localeCompare(b));
   const total = faults.reduce((n, [, v]) => n + v, 0);
   line(`faults injected: ${total}`);
-  for (const [kind, n] of faults) line(`  ${pad(kind, 50)}${num(n, 5)}`);
+  for (const [kind, n] of faults) line(`  ${pad(kind, 56)}${num(n, 5)}`);
   if (s.elections) {
     line(`elections: ${s.elections.observed} leader changes seen (polling /leader), ${s.elections.epochs} epochs seen, last epoch ${s.elections.finalEpoch ?? '?'}`);
   }
