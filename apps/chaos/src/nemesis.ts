@@ -1,16 +1,14 @@
 import { Cluster, http, NetLab, sleep } from '@app/testkit';
 import type { NemesisMode } from './checker';
+import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
 import { replicaHost } from './hosts';
 import { Rng } from './rng';
 
+export { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
+
 export const FAULT_POINTS = ['after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
 
-/** What one default-mode step can do (aggressive mode adds two-down steps). */
-export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'partition'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-/** The kinds a run picks from unless told otherwise: every process fault; partitions need root and are asked for. */
-export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'partition');
 const WEIGHTS: Record<FaultKind, number> = { 'kill-leader': 3, 'kill-follower': 2, 'pause-leader': 2, 'pause-follower': 2, 'crash-point': 2, partition: 4 };
 
 type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering' | 'partitioned';

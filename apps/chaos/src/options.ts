@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { NemesisMode } from './checker';
-import { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './nemesis';
+import { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
 
 export interface CliOptions {
   duration: number;
