@@ -1,5 +1,7 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runChaos } from '../apps/chaos/src/runner';
+import { partitionAvailability } from '../apps/chaos/src/hosts';
+import { ChaosReport, runChaos } from '../apps/chaos/src/runner';
 import { formatSummary } from '../apps/chaos/src/summary';
 
 /**
@@ -9,32 +11,89 @@ import { formatSummary } from '../apps/chaos/src/summary';
  * state. The history, report and process logs go to results/chaos-e2e-<time>/.
  *
  * CHAOS_E2E_SECONDS changes the duration, CHAOS_E2E_SEED the seed; CHAOS_E2E=off skips the run.
+ *
+ * A second, shorter run uses the partition nemesis: every process on its own network namespace
+ * host, one replica (leader or follower) cut off from the other two or the leader cut off from the
+ * front end, by blackhole routes or drop rules. It needs root, `ip netns` and `nft`; without them
+ * it is skipped with one line on stderr — except with `CI` set, where it fails instead.
+ * CHAOS_E2E_PARTITION_SECONDS changes its duration; seed 32 starts with the leader isolated
+ * (drop), then the leader cut off from the front end (blackhole, then drop).
  */
 const seconds = Number(process.env.CHAOS_E2E_SECONDS ?? 60);
 const seed = Number(process.env.CHAOS_E2E_SEED ?? 7);
+const partitionSeconds = Number(process.env.CHAOS_E2E_PARTITION_SECONDS ?? 30);
+const partitionSeed = 32;
 const run = process.env.CHAOS_E2E === 'off' ? describe.skip : describe;
+
+const outDir = (name: string) => join(__dirname, '..', 'results', `${name}-${new Date().toISOString().replace(/\..*$/, '').replace(/:/g, '-')}`);
+
+/** Every check passed; otherwise the summary (with the violations) is in the failure message. */
+function expectAllChecksPass(title: string, report: ChaosReport): void {
+  const summary = formatSummary({
+    title,
+    stats: report.stats,
+    faultsInjected: report.faultsInjected,
+    elections: report.elections,
+    partitions: report.partitions,
+    checks: report.checks,
+    converged: report.converged,
+    timings: report.timings,
+    files: { history: report.files.history, report: report.files.report },
+  });
+  const failed = report.checks.filter((c) => c.verdict === 'fail').map((c) => c.id);
+  expect({ failed, summary: failed.length ? summary : 'ok' }).toEqual({ failed: [], summary: 'ok' });
+  expect(report.stats.trades.ok).toBeGreaterThan(0);
+  expect(Object.values(report.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+}
 
 run('chaos run (default nemesis)', () => {
   it(
     `${seconds} s of faults, seed ${seed}: every check of the history passes`,
     async () => {
-      const out = join(__dirname, '..', 'results', `chaos-e2e-${new Date().toISOString().replace(/\..*$/, '').replace(/:/g, '-')}`);
       const lines: string[] = [];
-      const report = await runChaos({ duration: seconds, seed, sessions: 5, nemesis: 'default', out, keepData: false, log: (l) => lines.push(l) });
-      const summary = formatSummary({
-        title: `chaos e2e: seed ${seed}, ${seconds} s`,
-        stats: report.stats,
-        faultsInjected: report.faultsInjected,
-        checks: report.checks,
-        converged: report.converged,
-        timings: report.timings,
-        files: { history: report.files.history, report: report.files.report },
-      });
-      const failed = report.checks.filter((c) => c.verdict === 'fail').map((c) => c.id);
-      expect({ failed, summary: failed.length ? summary : 'ok' }).toEqual({ failed: [], summary: 'ok' });
-      expect(report.stats.trades.ok).toBeGreaterThan(0);
-      expect(Object.values(report.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+      const report = await runChaos({ duration: seconds, seed, sessions: 5, nemesis: 'default', out: outDir('chaos-e2e'), keepData: false, log: (l) => lines.push(l) });
+      expectAllChecksPass(`chaos e2e: seed ${seed}, ${seconds} s`, report);
     },
     (seconds + 240) * 1000,
+  );
+});
+
+const partitions = partitionAvailability();
+const marker = process.env.CHAOS_PARTITION_MARKER;
+if (marker) writeFileSync(marker, partitions.ok ? 'ran\n' : `skipped: ${partitions.reason}\n`);
+const partitionRun = process.env.CHAOS_E2E === 'off' || (!partitions.ok && !process.env.CI) ? describe.skip : describe;
+if (!partitions.ok && process.env.CHAOS_E2E !== 'off' && !process.env.CI) {
+  process.stderr.write(`chaos partition e2e cannot run here: ${partitions.reason} — skipped\n`);
+}
+
+partitionRun('chaos run (partition nemesis, network namespaces)', () => {
+  it(
+    `${partitionSeconds} s of partitions, seed ${partitionSeed}: every check passes and the namespaces are gone afterwards`,
+    async () => {
+      if (!partitions.ok) throw new Error(`chaos partition e2e cannot run here: ${partitions.reason} — and CI is set, so that is a failure`);
+      const lines: string[] = [];
+      let prefix = '';
+      const report = await runChaos({
+        duration: partitionSeconds,
+        seed: partitionSeed,
+        sessions: 5,
+        nemesis: 'default',
+        faults: ['partition'],
+        out: outDir('chaos-e2e-partition'),
+        keepData: false,
+        log: (l) => lines.push(l),
+        onLab: (lab) => (prefix ||= lab?.plan.prefix ?? ''),
+      });
+      console.log(`chaos partition e2e: ${report.stats.trades.ok} trades acknowledged, faults ${JSON.stringify(report.faultsInjected)}, ` +
+        `elections ${JSON.stringify(report.elections)}, partitions ${JSON.stringify(report.partitions)}, timings ${JSON.stringify(report.timings)}`);
+      expect(report.network).toBe('namespaces');
+      expect(Object.keys(report.faultsInjected).every((k) => k.startsWith('partition'))).toBe(true);
+      expectAllChecksPass(`chaos partition e2e: seed ${partitionSeed}, ${partitionSeconds} s`, report);
+      // The run removed its namespaces.
+      const { execFileSync } = await import('node:child_process');
+      expect(prefix).not.toBe('');
+      expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').filter((l) => l.startsWith(prefix))).toEqual([]);
+    },
+    (partitionSeconds + 300) * 1000,
   );
 });

@@ -1,5 +1,5 @@
-import { check, CheckId, CheckInput, historyStats, LogRow, NemesisMode, StockRow } from './checker';
-import type { ClientOp, ReadbackOp, TradeOp } from './history';
+import { check, CheckId, CheckInput, historyStats, LogRow, NemesisMode, partitionWindows, StockRow } from './checker';
+import type { ClientOp, FaultEvent, ReadbackOp, TradeOp } from './history';
 
 /**
  * Crafted histories: a clean one passes every check, and each one that breaks a single property
@@ -110,7 +110,7 @@ describe('chaos history checker', () => {
       const report = check(input(cleanHistory(), CLEAN_LOG, { nemesis }));
       expect(report.checks.map((c) => [c.id, c.verdict, c.violations])).toEqual(report.checks.map((c) => [c.id, 'pass', []]));
       expect(report.ok).toBe(true);
-      expect(report.checks).toHaveLength(11);
+      expect(report.checks).toHaveLength(13);
     }
   });
 
@@ -190,6 +190,42 @@ describe('chaos history checker', () => {
     const other = [row(1, k1), row(2, k3), row(3, k4, 3)];
     const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG, 'order-2': CLEAN_LOG, 'order-3': other } });
     expect(failing(i)).toEqual(['identical-logs']);
+  });
+
+  it('identical order numbers and keys but another epoch on every row of one replica: fails "identical-logs" only', () => {
+    const other = CLEAN_LOG.map((r) => ({ ...r, epoch: r.epoch! + 1 }));
+    const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG, 'order-2': other, 'order-3': CLEAN_LOG } });
+    expect(failing(i)).toEqual(['identical-logs']);
+    expect(result(i, 'identical-logs').violations).toEqual([expect.stringMatching(/^order-2 \(3 rows\) differs from order-1 \(3 rows\) at row 1: #1 k1 buy 5 Stock1 \(epoch 2\) vs #1 k1 buy 5 Stock1 \(epoch 1\)/)]);
+  });
+
+  it('logs without epochs on every replica: fails "epochs-recorded" only (identical-logs alone could not see it)', () => {
+    const bare = CLEAN_LOG.map(({ epoch: _epoch, ...r }) => r);
+    const i = input(cleanHistory(), bare);
+    expect(failing(i)).toEqual(['epochs-recorded']);
+    expect(result(i, 'epochs-recorded').counts).toMatchObject({ entries: 9, 'without epoch': 9 });
+  });
+
+  it('an epoch that is not a positive whole number: fails "epochs-recorded" only', () => {
+    const log = [row(1, k1, 0), row(2, k3), row(3, k4, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['epochs-recorded']);
+    expect(result(i, 'epochs-recorded').violations[0]).toBe('order-1: #1 k1 buy 5 Stock1 (epoch 0) has epoch 0');
+  });
+
+  it('an epoch going back along the log (a deposed leader\'s entry after its successor\'s), the same on every replica: fails "epochs-monotonic" only', () => {
+    const log = [row(1, k1, 2), row(2, k3, 1), row(3, k4, 2)];
+    const i = input(cleanHistory(), log);
+    expect(failing(i)).toEqual(['epochs-monotonic']);
+    expect(result(i, 'epochs-monotonic').counts).toMatchObject({ replicas: 3, decreases: 3 });
+    expect(result(i, 'epochs-monotonic').violations[0]).toBe('order-1: #2 k3 BUY 3 Stock2 (epoch 1) follows #1 k1 buy 5 Stock1 (epoch 2)');
+  });
+
+  it('an epoch going back on one replica only: fails "epochs-monotonic" and "identical-logs"', () => {
+    const bad = [row(1, k1, 2), row(2, k3, 1), row(3, k4, 2)];
+    const i = input(cleanHistory(), CLEAN_LOG, { logs: { 'order-1': CLEAN_LOG, 'order-2': CLEAN_LOG, 'order-3': bad } });
+    expect(failing(i)).toEqual(['identical-logs', 'epochs-monotonic']);
+    expect(result(i, 'epochs-monotonic').violations).toEqual([expect.stringMatching(/^order-3: #2 /)]);
   });
 
   it('a replica whose log cannot be read: fails "identical-logs" only', () => {
@@ -273,6 +309,32 @@ describe('chaos history checker', () => {
     const i = input(cleanHistory(), CLEAN_LOG);
     i.ops = i.ops.filter((o) => !(o.kind === 'readback' && o.order_no === 3));
     expect(failing(i)).toEqual(['readback']);
+  });
+
+  it('partition windows run from each partition to the cluster settling after its heal', () => {
+    const ev = (t: number, kind: string): FaultEvent => ({ type: 'nemesis', t, kind, target: 'order-3' });
+    const faults = [ev(100, 'partition'), ev(900, 'heal-partition'), ev(1200, 'partition-over'), ev(2000, 'kill'), ev(3000, 'partition'), ev(3500, 'heal-partition')];
+    expect(partitionWindows(faults)).toEqual([
+      { from: 100, to: 1200 },
+      { from: 3000, to: Infinity },
+    ]);
+  });
+
+  it('a 503 or an unanswered request during a partition is counted, not failed; after it settled, or another status, it fails', () => {
+    const during = cleanHistory().unknown(1, k5, 503, 'no leader reachable');
+    const t = during.ops[during.ops.length - 1];
+    const windows = [{ from: t.invoke - 1, to: t.complete + 1 }];
+    const i = { ...input(during, [...CLEAN_LOG, row(4, k5, 2)]), partitions: windows };
+    expect(failing(i)).toEqual([]);
+    expect(result(i, 'client-failures').counts).toMatchObject({ failures: 1, partitions: 1, '503/no answer during a partition': 1 });
+
+    const after = { ...i, partitions: [{ from: 0, to: t.invoke - 1 }] };
+    expect(failing(after)).toEqual(['client-failures']);
+
+    const status500 = cleanHistory().unknown(1, k5, 500, 'Internal server error');
+    const u = status500.ops[status500.ops.length - 1];
+    const i500 = { ...input(status500, [...CLEAN_LOG, row(4, k5, 2)]), partitions: [{ from: u.invoke, to: u.complete }] };
+    expect(failing(i500)).toEqual(['client-failures']);
   });
 
   it('unknown outcomes are allowed either way, and are counted', () => {

@@ -1,15 +1,19 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Cluster } from '@app/testkit';
+import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
-import { check, historyStats } from './checker';
+import { check, historyStats, partitionWindows } from './checker';
 import { readHistory } from './history';
+import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
-import { ChaosReport, FinalState, runChaos } from './runner';
+import { ChaosReport, FinalState, PartitionsUnavailable, runChaos } from './runner';
 import { formatSummary } from './summary';
 
 /**
- * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--nemesis default|aggressive] [--out dir] [--keep-data]`
+ * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--nemesis default|aggressive] [--faults <kinds>|all] [--out dir] [--keep-data]`
+ *
+ * `--faults partition` (or `all`) runs each process in its own network namespace: root only; the
+ * namespaces are removed at the end, on Ctrl-C and on any failure.
  *
  * Exit status: 0 every check passed; 1 a check failed; 2 the run could not be made (bad flag, apps
  * not built, the cluster did not start …); 130 interrupted.
@@ -34,8 +38,18 @@ async function main(): Promise<number> {
     return 2;
   }
 
+  if (opts.faults.includes('partition')) {
+    const available = partitionAvailability();
+    if (!available.ok) {
+      console.error(`chaos: ${new PartitionsUnavailable(available.reason).message}`);
+      return 2;
+    }
+  }
+
   const ac = new AbortController();
   let cluster: Cluster | null = null;
+  let lab: NetLab | null = null;
+  /** Kills every process of the cluster, then removes the namespaces (synchronous: runs on exit too). */
   const killAll = () => {
     for (const name of PROCESSES) {
       const pid = cluster?.isRunning(name) ? cluster.pid(name) : undefined;
@@ -47,6 +61,7 @@ async function main(): Promise<number> {
         /* gone already */
       }
     }
+    lab?.destroy();
   };
   const onSignal = (sig: NodeJS.Signals) => {
     if (ac.signal.aborted) {
@@ -61,7 +76,10 @@ async function main(): Promise<number> {
   process.on('SIGTERM', onSignal);
   process.on('exit', killAll);
 
-  console.log(`chaos: seed ${opts.seed}${opts.seedGiven ? '' : ' (random; pass --seed to repeat the schedule)'}, ${opts.duration} s, ${opts.sessions} sessions, nemesis ${opts.nemesis}, out ${opts.out}`);
+  console.log(
+    `chaos: seed ${opts.seed}${opts.seedGiven ? '' : ' (random; pass --seed to repeat the schedule)'}, ${opts.duration} s, ${opts.sessions} sessions, ` +
+      `nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, out ${opts.out}`,
+  );
   let report: ChaosReport;
   try {
     report = await runChaos({
@@ -76,19 +94,26 @@ async function main(): Promise<number> {
       log: (l) => console.log(l),
       signal: ac.signal,
       onCluster: (c) => (cluster = c),
+      onLab: (l) => (lab = l),
     });
   } catch (e) {
     if (ac.signal.aborted) {
       console.error(`interrupted; the history so far is in ${join(opts.out, 'history.jsonl')}`);
       return 130;
     }
+    if (e instanceof PartitionsUnavailable) {
+      console.error(`chaos: ${e.message}`);
+      return 2;
+    }
     console.error(`chaos run failed: ${(e as Error).stack ?? String(e)}`);
     return 2;
   }
   const summary = formatSummary({
-    title: `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, ${opts.duration} s, ${opts.sessions} sessions (started ${report.startedAt})`,
+    title: `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, ${opts.duration} s, ${opts.sessions} sessions, ${report.network} (started ${report.startedAt})`,
     stats: report.stats,
     faultsInjected: report.faultsInjected,
+    elections: report.elections,
+    partitions: report.partitions,
     checks: report.checks,
     converged: report.converged,
     failureContext: report.failureContext,
@@ -102,16 +127,18 @@ async function main(): Promise<number> {
 
 /** `--check <dir>`: runs the checker again over a saved history and final state. */
 function recheck(dir: string): number {
-  const { ops } = readHistory(join(dir, 'history.jsonl'));
+  const { ops, faults } = readHistory(join(dir, 'history.jsonl'));
   const final = JSON.parse(readFileSync(join(dir, 'final-state.json'), 'utf8')) as FinalState;
   const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
   const nemesis = saved?.options.nemesis ?? 'default';
-  const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog });
+  const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults) });
   console.log(
     formatSummary({
       title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,
       stats: historyStats(ops),
       faultsInjected: saved?.faultsInjected ?? {},
+      elections: saved?.elections,
+      partitions: saved?.partitions,
       checks: result.checks,
       converged: final.converged,
     }),

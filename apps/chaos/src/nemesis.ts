@@ -1,16 +1,18 @@
-import { Cluster, http, sleep } from '@app/testkit';
+import { Cluster, http, NetLab, sleep } from '@app/testkit';
 import type { NemesisMode } from './checker';
+import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
+import { replicaHost } from './hosts';
 import { Rng } from './rng';
+
+export { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
 
 export const FAULT_POINTS = ['after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
 
-/** What one default-mode step can do (aggressive mode adds two-down steps). */
-export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point'] as const;
-export type FaultKind = (typeof FAULT_KINDS)[number];
-const WEIGHTS: Record<FaultKind, number> = { 'kill-leader': 3, 'kill-follower': 2, 'pause-leader': 2, 'pause-follower': 2, 'crash-point': 2 };
+const WEIGHTS: Record<FaultKind, number> = { 'kill-leader': 3, 'kill-follower': 2, 'pause-leader': 2, 'pause-follower': 2, 'crash-point': 2, partition: 4 };
 
-type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering';
+type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering' | 'partitioned';
+type CutMode = 'blackhole' | 'drop';
 
 const REPLICAS = [1, 2, 3];
 const name = (id: number) => `order-${id}`;
@@ -22,6 +24,7 @@ const PAUSE = [1000, 3000] as const; // SIGSTOP → SIGCONT (past PING_TIMEOUT_M
 const READY_TIMEOUT = 60_000;
 const HANDOVER_TIMEOUT = 10_000;
 const CRASH_WAIT = 15_000;
+const PARTITION_HOLD = [2000, 6000] as const; // a partition lasts this long before it is healed
 
 export interface NemesisOptions {
   mode: NemesisMode;
@@ -31,18 +34,23 @@ export interface NemesisOptions {
   deadline: number;
   signal: AbortSignal;
   log: (line: string) => void;
-  /** The kinds of fault to pick from (default: all). */
+  /** The kinds of fault to pick from (default: {@link DEFAULT_FAULT_KINDS}). */
   kinds?: readonly FaultKind[];
+  /** The namespaces the cluster runs in; required for the `partition` kind. */
+  net?: NetLab;
 }
 
 /**
  * Faults on a seeded random schedule: SIGKILL of the leader or a follower (restarted after a
- * while), SIGSTOP/SIGCONT past the ping timeout, and the crash fault points (a replica restarted
- * with `FAULT_POINT`, made leader, crashing itself on its Nth trade).
+ * while), SIGSTOP/SIGCONT past the ping timeout, the crash fault points (a replica restarted
+ * with `FAULT_POINT`, made leader, crashing itself on its Nth trade), and — with the cluster on
+ * namespace hosts — network partitions: one replica cut off from the other two, or the leader cut
+ * off from the front end, by blackhole routes or nftables drop rules, held a while, then healed.
  *
- * Default mode keeps at most one replica down at any moment — killed, paused, or restarted but not
- * yet ready — so the next fault only starts once every replica answers `/ping` again. Aggressive
- * mode also takes two down at once.
+ * Default mode keeps at most one replica down at any moment — killed, paused, partitioned, or
+ * restarted but not yet ready — so the next fault only starts once every replica answers `/ping`
+ * again. Aggressive mode also takes two down at once (with partitions: a follower isolated while
+ * the leader is killed).
  */
 export class Nemesis {
   readonly state = new Map<number, ReplicaState>(REPLICAS.map((id) => [id, 'up']));
@@ -120,7 +128,7 @@ export class Nemesis {
     const leader = await this.leader();
     if (leader === null) return;
     const followers = REPLICAS.filter((id) => id !== leader);
-    const kinds = this.o.kinds?.length ? this.o.kinds : FAULT_KINDS;
+    const kinds = this.o.kinds?.length ? this.o.kinds : DEFAULT_FAULT_KINDS;
     switch (this.rng.weighted(Object.fromEntries(kinds.map((k) => [k, WEIGHTS[k]])) as Record<FaultKind, number>)) {
       case 'kill-leader':
         return this.killAndRestart(leader, 'leader');
@@ -132,6 +140,8 @@ export class Nemesis {
         return this.pauseAndResume(this.rng.pick(followers), 'follower');
       case 'crash-point':
         return this.crashPoint(leader);
+      case 'partition':
+        return this.partition(leader);
     }
   }
 
@@ -244,9 +254,119 @@ export class Nemesis {
     await this.restart(id);
   }
 
+  /** The namespaces to cut links in; the partition kind is only picked with them. */
+  private net(): NetLab {
+    if (!this.o.net) throw new Error('the partition nemesis needs the cluster on namespace hosts (NetLab)');
+    return this.o.net;
+  }
+
+  private cut(how: CutMode, pairs: [string, string][]): void {
+    const net = this.net();
+    for (const [a, b] of pairs) {
+      if (how === 'blackhole') net.blackhole(a, b);
+      else net.drop(a, b);
+    }
+  }
+
+  private mend(pairs: [string, string][]): void {
+    for (const [a, b] of pairs) this.o.net?.heal(a, b);
+  }
+
+  /** Host pairs that cut replica `id` off from the other replicas (the front end still reaches it). */
+  private isolation(id: number): [string, string][] {
+    return REPLICAS.filter((other) => other !== id).map((other) => [replicaHost(id), replicaHost(other)]);
+  }
+
+  /**
+   * A partition: either one replica (leader or follower, at random) cut off from the other two, or
+   * the leader cut off from the front end; by blackhole routes or drop rules, at random. Held for a
+   * while, healed, and over once every replica is ready and the front end names a leader.
+   */
+  private async partition(leader: number): Promise<void> {
+    const how: CutMode = this.rng.chance(0.5) ? 'blackhole' : 'drop';
+    const t0 = Date.now();
+    let id: number;
+    let pairs: [string, string][];
+    let what: string;
+    let short: string;
+    if (this.rng.chance(0.5)) {
+      id = this.rng.pick(REPLICAS);
+      pairs = this.isolation(id);
+      short = `isolate ${id === leader ? 'leader' : 'follower'}`;
+      what = `${short} from the other replicas`;
+    } else {
+      id = leader;
+      pairs = [[replicaHost(leader), 'frontend']];
+      short = 'leader from front end';
+      what = 'cut leader from the front end';
+    }
+    this.count(`partition: ${short} (${how})`);
+    this.event('partition', id, `${what}, ${how}`);
+    this.state.set(id, 'partitioned');
+    try {
+      this.cut(how, pairs);
+      await this.nap(this.between(PARTITION_HOLD));
+    } finally {
+      this.mend(pairs);
+    }
+    this.state.set(id, 'recovering');
+    this.event('heal-partition', id, `after ${Date.now() - t0} ms`);
+    await this.settle(id, t0);
+  }
+
+  /**
+   * Aggressive, with partitions: a follower cut off from the other replicas, then the leader
+   * killed — the one replica left has no majority until the partition heals — then the partition
+   * healed and the leader restarted.
+   */
+  private async isolateAndKillLeader(leader: number): Promise<void> {
+    const follower = this.rng.pick(REPLICAS.filter((id) => id !== leader));
+    const how: CutMode = this.rng.chance(0.5) ? 'blackhole' : 'drop';
+    const pairs = this.isolation(follower);
+    const t0 = Date.now();
+    this.count(`partition: isolate follower, kill leader (${how})`);
+    this.event('partition', follower, `isolate follower from the other replicas, ${how}; then kill leader ${name(leader)}`);
+    this.state.set(follower, 'partitioned');
+    try {
+      this.cut(how, pairs);
+      await this.nap(this.between([300, 1000]));
+      await this.kill(leader, 'leader', `while ${name(follower)} is isolated`);
+      await this.nap(this.between(PAUSE));
+    } finally {
+      this.mend(pairs);
+    }
+    this.state.set(follower, 'recovering');
+    this.event('heal-partition', follower, `after ${Date.now() - t0} ms`);
+    await this.nap(this.between([200, 1000]));
+    await this.restart(leader);
+    await this.settle(follower, t0);
+  }
+
+  /**
+   * Waits (bounded) until every replica answers `/ping` and the front end names a leader, then
+   * marks the partition over: the checker reads the span from `partition` to `partition-over`.
+   */
+  private async settle(id: number, t0: number): Promise<void> {
+    const until = Date.now() + READY_TIMEOUT;
+    let settled = false;
+    while (Date.now() < until && !this.o.signal.aborted) {
+      const ready = await Promise.all(REPLICAS.map((r) => http(`${this.c.replica(r)}/ping`, { timeoutMs: 1000 }).then((res) => res.status === 200, () => false)));
+      if (ready.every(Boolean) && (await this.leader()) !== null) {
+        settled = true;
+        break;
+      }
+      await sleep(100);
+    }
+    if (settled) for (const r of REPLICAS) if (this.c.isRunning(name(r))) this.state.set(r, 'up');
+    const why = this.o.signal.aborted ? 'the run was interrupted before the cluster settled' : `NOT settled ${READY_TIMEOUT} ms after the heal`;
+    this.event('partition-over', id, settled ? `every replica ready, a leader named, ${Date.now() - t0} ms after the partition began` : why);
+    if (!settled && !this.o.signal.aborted) throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
+  }
+
   /** Aggressive only: two replicas down at once (killed or paused), then both back. */
   private async twoDown(): Promise<void> {
     const leader = await this.leader();
+    if (leader !== null && this.o.kinds?.includes('partition') && this.rng.chance(0.5)) return this.isolateAndKillLeader(leader);
     const [a, b] = this.rng.chance(0.5) ? [1, 2] : this.rng.chance(0.5) ? [1, 3] : [2, 3];
     this.count('two down');
     const actions = [a, b].map((id) => ({ id, kill: this.rng.chance(0.5), role: id === leader ? 'leader' : 'follower' }));
@@ -256,10 +376,12 @@ export class Nemesis {
   }
 
   /**
-   * Heals everything: resumes paused replicas, restarts killed ones (clean), waits until every
+   * Heals everything: ends every partition, resumes paused replicas, restarts killed ones (clean), waits until every
    * replica is ready. Bounded: each replica gets {@link READY_TIMEOUT}.
    */
   async heal(): Promise<void> {
+    this.o.net?.healAll();
+    for (const id of REPLICAS) if (this.state.get(id) === 'partitioned') this.state.set(id, 'recovering');
     await Promise.all(
       REPLICAS.map(async (id) => {
         try {

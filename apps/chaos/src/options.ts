@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { NemesisMode } from './checker';
-import { FAULT_KINDS, FaultKind } from './nemesis';
+import { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
 
 export interface CliOptions {
   duration: number;
@@ -29,10 +29,12 @@ const probability = (value: string) => {
   return n;
 };
 
+/** `all` is every kind, partitions included; otherwise a comma-separated list of kinds. */
 const faultList = (value: string): FaultKind[] => {
+  if (value.trim() === 'all') return [...FAULT_KINDS];
   const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
   const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
-  if (kinds.length === 0 || bad.length) throw new InvalidArgumentError(`unknown fault kind ${bad.join(', ') || '(none)'}; expected some of ${FAULT_KINDS.join(', ')}`);
+  if (kinds.length === 0 || bad.length) throw new InvalidArgumentError(`unknown fault kind ${bad.join(', ') || '(none)'}; expected some of ${FAULT_KINDS.join(', ')}, or all`);
   return kinds as FaultKind[];
 };
 
@@ -42,7 +44,8 @@ export function buildProgram(): Command {
   return new Command('chaos')
     .description(
       'Fault-injection run with a history checker: a fresh cluster, concurrent client sessions, a nemesis ' +
-        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points), then heal, converge and check every guarantee.',
+        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points; network partitions with --faults partition or all, as root), ' +
+        'then heal, converge and check every guarantee.',
     )
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
@@ -52,9 +55,13 @@ export function buildProgram(): Command {
     .option('--keep-data', 'keep the cluster\'s data directory (SQLite files, process logs)', false)
     .option('--trade-probability <p>', 'probability that a lookup is followed by a trade', probability, 0.6)
     .addOption(
-      new Option('--faults <kinds>', `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}`)
+      new Option(
+        '--faults <kinds>',
+        `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind. ` +
+          'partition puts each process in its own network namespace and needs root, ip and nft',
+      )
         .argParser(faultList)
-        .default([...FAULT_KINDS], 'all'),
+        .default([...DEFAULT_FAULT_KINDS], DEFAULT_FAULT_KINDS.join(',')),
     )
     .option('--check <dir>', 'only re-check a saved run (its history.jsonl and final-state.json)')
     .showHelpAfterError('(run with --help for usage)')

@@ -1,10 +1,18 @@
-import { copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, http, settlesWithin, sleep } from '@app/testkit';
-import { check, CheckReport, historyStats, HistoryStats, isClientFailure, LogRow, NemesisMode, referenceLog, StockRow, tradesByKey } from './checker';
+import { Cluster, http, NetLab, settlesWithin, sleep } from '@app/testkit';
+import { check, CheckReport, historyStats, HistoryStats, isClientFailure, LogRow, NemesisMode, partitionWindows, referenceLog, StockRow, tradesByKey } from './checker';
 import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
 import { ClientOp, FaultEvent, HistoryWriter } from './history';
-import { FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
+import { DEFAULT_FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+
+/** The partition nemesis was asked for where network namespaces cannot be made. */
+export class PartitionsUnavailable extends Error {
+  constructor(reason: string) {
+    super(`the partition nemesis needs network namespaces, and they cannot be made here: ${reason}`);
+  }
+}
 
 export interface ChaosOptions {
   /** Seconds of load and faults. */
@@ -21,7 +29,10 @@ export interface ChaosOptions {
   graceSeconds?: number;
   /** Bound on the wait for convergence after healing, in seconds (default 60). */
   convergeSeconds?: number;
-  /** Fault kinds the nemesis may pick (default: all of {@link FAULT_KINDS}). */
+  /**
+   * Fault kinds the nemesis may pick (default: {@link DEFAULT_FAULT_KINDS}). With `partition` the
+   * cluster runs across network namespaces (root only; {@link PartitionsUnavailable} otherwise).
+   */
   faults?: FaultKind[];
   /** Where the cluster's data directory goes (default: the OS temporary directory). */
   baseDir?: string;
@@ -29,6 +40,8 @@ export interface ChaosOptions {
   signal?: AbortSignal;
   /** Called with the cluster as soon as it runs (so a caller can kill it on a hard exit). */
   onCluster?: (c: Cluster | null) => void;
+  /** Called with the namespaces as soon as they exist (so a caller can remove them on a hard exit). */
+  onLab?: (lab: NetLab | null) => void;
 }
 
 export interface FinalState {
@@ -48,6 +61,12 @@ export interface ChaosReport {
   stats: HistoryStats;
   faultsInjected: Record<string, number>;
   faults: FaultEvent[];
+  /** Where the processes ran: loopback, or each on its own network namespace host. */
+  network: 'loopback' | 'namespaces';
+  /** Leader changes seen by polling the front end's `/leader` during the run, and its epoch at the end. */
+  elections: ElectionFigures;
+  /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
+  partitions: PartitionFigures[];
   converged: boolean;
   reference: string | null;
   checks: CheckReport['checks'];
@@ -58,6 +77,26 @@ export interface ChaosReport {
 }
 
 const REPLICA_NAMES = ['order-1', 'order-2', 'order-3'];
+
+export interface PartitionFigures {
+  target: string;
+  what: string;
+  /** ms since the load started: the partition's start, and the cluster settled after its heal. */
+  from: number;
+  to: number;
+  acked: number;
+  /** Longest time inside the span with no trade acknowledged (a measure of the stall, not asserted). */
+  longestWithoutAckMs: number;
+}
+
+export interface ElectionFigures {
+  /** Changes of (leader, epoch) seen while the load ran, the first sighting not counted. */
+  observed: number;
+  /** Distinct epochs seen. */
+  epochs: number;
+  /** The front end's epoch when the run ended (null if it did not answer). */
+  finalEpoch: number | null;
+}
 
 /**
  * One chaos run: a fresh cluster, concurrent client sessions and the nemesis for `duration`
@@ -90,10 +129,33 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
   };
 
+  const faults = opts.faults ?? [...DEFAULT_FAULT_KINDS];
+  let lab: NetLab | null = null;
+  if (faults.includes('partition')) {
+    const available = partitionAvailability();
+    if (!available.ok) throw new PartitionsUnavailable(available.reason);
+    const made = createLab();
+    lab = made.lab;
+    opts.onLab?.(lab);
+    if (made.stale.length > 0) log(`removed namespaces of dead runs: ${made.stale.join(', ')}`);
+    log(`network namespaces ${lab.plan.prefix}* on ${lab.plan.subnet}: each process on its own host`);
+  }
+  const destroyLab = () => {
+    lab?.destroy();
+    opts.onLab?.(null);
+  };
+
   log(`starting a cluster (data under ${opts.baseDir ?? 'the OS temporary directory'}) …`);
-  const c = await phase('startup', () => Cluster.start({ baseDir: opts.baseDir }));
+  let c: Cluster;
+  try {
+    c = await phase('startup', () => (lab ? startAcrossHosts(lab, { baseDir: opts.baseDir }) : Cluster.start({ baseDir: opts.baseDir })));
+  } catch (e) {
+    destroyLab();
+    throw e;
+  }
   opts.onCluster?.(c);
   let nemesis: Nemesis | undefined;
+  let elections: ElectionFigures = { observed: 0, epochs: 0, finalEpoch: null };
   let final: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
   let report: CheckReport = { ok: false, reference: null, checks: [] };
   let dataKept: string | undefined;
@@ -117,7 +179,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       retryDeadline: () => end + graceSeconds * 1000,
       signal,
     });
-    nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: opts.faults });
+    nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined });
+    const watcher = watchLeader(c, history, log, () => !issuing || signal.aborted);
     const progress = setInterval(() => {
       const s = historyStats(history.ops);
       log(`  … ${Math.round((Date.now() - loadStart) / 1000)} s: ${s.reads.total} reads, ${s.trades.ok} trades acknowledged, ${s.trades.refused} refused, ` +
@@ -135,6 +198,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     } finally {
       clearInterval(progress);
       issuing = false;
+      elections = await watcher;
     }
     if (signal.aborted) throw new Error('interrupted');
 
@@ -146,10 +210,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     log(`reading back ${acked.length} acknowledged orders through the front end …`);
     await phase('readback', () => readBack(c.frontend, history, acked, Date.now() + 120_000, 16));
 
-    report = check({ nemesis: opts.nemesis, ops: history.ops, logs: final.logs, catalog: final.catalog });
+    report = check({ nemesis: opts.nemesis, ops: history.ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(history.faults) });
   } finally {
     opts.onCluster?.(null);
     await c.stop(true);
+    destroyLab();
     copyProcessLogs(c.dataDir, files.processLogs);
     if (!report.ok || opts.keepData) {
       dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');
@@ -161,12 +226,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   writeFileSync(files.finalState, JSON.stringify(final, null, 1));
   const result: ChaosReport = {
     ok: report.ok,
-    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, nemesis: opts.nemesis, faults: opts.faults ?? [...FAULT_KINDS], tradeProbability, graceSeconds, convergeSeconds },
+    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
     startedAt: new Date(t0).toISOString(),
     timings,
     stats: historyStats(history.ops),
     faultsInjected: nemesis?.injected ?? {},
     faults: history.faults,
+    network: lab ? 'namespaces' : 'loopback',
+    elections,
+    partitions: partitionFigures(history.ops, history.faults),
     converged: final.converged,
     reference: report.reference,
     checks: report.checks,
@@ -175,6 +243,37 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   };
   writeFileSync(files.report, JSON.stringify(result, null, 2));
   return result;
+}
+
+/**
+ * Polls the front end's `/leader` every 250 ms until `stopped()`, recording each change of leader
+ * or epoch in the history (`leader` events, next to the faults). Resolves with the figures.
+ */
+async function watchLeader(c: Cluster, history: HistoryWriter, log: (line: string) => void, stopped: () => boolean): Promise<ElectionFigures> {
+  let last: string | null = null;
+  let observed = 0;
+  let finalEpoch: number | null = null;
+  const epochs = new Set<number>();
+  // The heal phase runs after `stopped()` turns true; elections then are not part of the run.
+  while (!stopped()) {
+    const res = await http<{ leader?: number; epoch?: number }>(`${c.frontend}/leader`, { timeoutMs: 2000 }).catch(() => null);
+    if (res?.status === 200 && typeof res.body?.leader === 'number') {
+      const epoch = typeof res.body.epoch === 'number' ? res.body.epoch : null;
+      if (epoch !== null) {
+        epochs.add(epoch);
+        finalEpoch = epoch;
+      }
+      const now = `order-${res.body.leader} epoch ${epoch ?? '?'}`;
+      if (now !== last) {
+        if (last !== null) observed++;
+        const e = history.fault('leader', `order-${res.body.leader}`, `epoch ${epoch ?? '?'}`);
+        if (last !== null) log(`  [${(e.t / 1000).toFixed(1).padStart(6)} s] ${'leader'.padEnd(17)} order-${res.body.leader}  epoch ${epoch ?? '?'}`);
+        last = now;
+      }
+    }
+    await sleep(250);
+  }
+  return { observed, epochs: epochs.size, finalEpoch };
 }
 
 /**
@@ -205,6 +304,26 @@ async function converge(c: Cluster, timeoutMs: number): Promise<FinalState> {
   }
 }
 
+/** For each partition span: trades acknowledged in it and the longest stretch without an acknowledgement. */
+export function partitionFigures(ops: ClientOp[], faults: FaultEvent[]): PartitionFigures[] {
+  const starts = faults.filter((f) => f.kind === 'partition');
+  const end = Math.max(0, ...ops.map((o) => o.complete));
+  return partitionWindows(faults).map((w, i) => {
+    const to = Number.isFinite(w.to) ? w.to : end;
+    const acks = ops
+      .filter((o) => o.kind === 'trade' && o.outcome === 'ok' && o.complete >= w.from && o.complete <= to)
+      .map((o) => o.complete)
+      .sort((a, b) => a - b);
+    let longest = 0;
+    let last = w.from;
+    for (const t of [...acks, to]) {
+      longest = Math.max(longest, t - last);
+      last = t;
+    }
+    return { target: starts[i]?.target ?? '?', what: starts[i]?.detail ?? '?', from: w.from, to, acked: acks.length, longestWithoutAckMs: Math.round(longest) };
+  });
+}
+
 /** Client-visible failures next to the nemesis events around them, to see which fault caused which failure. */
 export function failureContext(ops: ClientOp[], faults: FaultEvent[]): ChaosReport['failureContext'] {
   return ops.filter(isClientFailure).map((o) => ({
@@ -228,10 +347,15 @@ function copyProcessLogs(dataDir: string, to: string): void {
   }
 }
 
+/** Copies the SQLite and JSON files of `dataDir`, and of its per-process subdirectories (namespace runs). */
 function copySqlite(dataDir: string, to: string): void {
   try {
     mkdirSync(to, { recursive: true });
-    for (const f of readdirSync(dataDir)) if (/\.sqlite(-wal|-shm)?$/.test(f) || f.endsWith('.json')) copyFileSync(join(dataDir, f), join(to, f));
+    for (const f of readdirSync(dataDir)) {
+      const path = join(dataDir, f);
+      if (statSync(path).isDirectory()) copySqlite(path, join(to, f));
+      else if (/\.sqlite(-wal|-shm)?$/.test(f) || f.endsWith('.json')) copyFileSync(path, join(to, f));
+    }
   } catch {
     /* nothing to copy */
   }

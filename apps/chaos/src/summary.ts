@@ -5,6 +5,10 @@ export interface SummaryInput {
   title: string;
   stats: HistoryStats;
   faultsInjected: Record<string, number>;
+  /** Leader changes seen by polling the front end during the run, and its last epoch. */
+  elections?: { observed: number; epochs: number; finalEpoch: number | null };
+  /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
+  partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
   checks: CheckResult[];
   converged?: boolean;
   /** Client-visible failures with the faults around them (printed under the failing check). */
@@ -35,7 +39,17 @@ export function formatSummary(s: SummaryInput): string {
   const faults = Object.entries(s.faultsInjected).sort(([a], [b]) => a.localeCompare(b));
   const total = faults.reduce((n, [, v]) => n + v, 0);
   line(`faults injected: ${total}`);
-  for (const [kind, n] of faults) line(`  ${pad(kind, 40)}${num(n, 5)}`);
+  for (const [kind, n] of faults) line(`  ${pad(kind, 56)}${num(n, 5)}`);
+  if (s.elections) {
+    line(`elections: ${s.elections.observed} leader changes seen (polling /leader), ${s.elections.epochs} epochs seen, last epoch ${s.elections.finalEpoch ?? '?'}`);
+  }
+  if (s.partitions?.length) {
+    const worst = s.partitions.reduce((a, b) => (b.longestWithoutAckMs > a.longestWithoutAckMs ? b : a));
+    line(
+      `partitions: ${s.partitions.length}, ${s.partitions.reduce((n, p) => n + p.acked, 0)} trades acknowledged during them; ` +
+        `longest stretch without an acknowledged trade ${worst.longestWithoutAckMs} ms (${worst.target}: ${worst.what}, at ${(worst.from / 1000).toFixed(1)} s)`,
+    );
+  }
   line();
   line(`${pad('check', 38)}${pad('verdict', 9)}counts`);
   for (const c of s.checks) {
