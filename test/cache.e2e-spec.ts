@@ -2,7 +2,7 @@ import { Cluster, freePort, http, initialStock, placeOrder } from './support/clu
 import { DelayProxy } from './support/delay-proxy';
 
 /**
- * SPEC §4: the front end's LRU cache — capacity and eviction, the on/off switch, invalidation
+ * The front end's LRU cache — capacity and eviction, the on/off switch, invalidation
  * pushed by the catalog with no stale entry surviving a racing fill, read-your-writes, and the
  * seed's `GET /rm` texts. Real processes; the front end runs with a cache of two entries and
  * reaches the catalog through a proxy that delays the catalog's answers by up to 25 ms, so that

@@ -7,7 +7,7 @@ import { formatSummary } from '../apps/chaos/src/summary';
 /**
  * The chaos run of `npm run chaos` as part of `npm test`: 60 seconds of concurrent client sessions
  * under the default nemesis (kills, pauses, restarts and crash fault points of order replicas, at
- * most one down at a time), then every guarantee of SPEC §6 checked over the history and the final
+ * most one down at a time), then every guarantee of the bazaar checked over the history and the final
  * state. The history, report and process logs go to results/chaos-e2e-<time>/.
  *
  * CHAOS_E2E_SECONDS changes the duration, CHAOS_E2E_SEED the seed; CHAOS_E2E=off skips the run.

@@ -5,7 +5,7 @@ import { Cluster, freePort, http, placeOrder, waitFor } from './support/cluster'
 import { appMain, killAllStarted, RunResult, runNode, startNode, stripAnsi } from './support/process';
 
 /**
- * SPEC §1: every setting is validated at start-up; a bad value stops the process with a message
+ * Every setting is validated at start-up; a bad value stops the process with a message
  * naming the variable, never a stack trace. Each app is started on its own, with a valid
  * environment except for the one variable under test.
  */

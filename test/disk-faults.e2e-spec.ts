@@ -5,7 +5,7 @@ import { Database } from 'sqlite3';
 import { Cluster, http, placeOrder, readAll, waitFor } from './support/cluster';
 
 /**
- * Issue 16, "Disk faults", on real processes:
+ * Disk faults on real processes:
  * - a corrupt order database stops its replica with one line on stderr that names the file and
  *   says how to rebuild it; following exactly those steps (delete `order-2.sqlite*`, start it
  *   again) brings the replica back with every order, copied from its peers before it is ready;

@@ -2,7 +2,7 @@ import { Cluster, http, sleep, waitFor } from './support/cluster';
 import { expectConsistent, expectReadable, tradeLoad } from './support/load';
 
 /**
- * SPEC §5 and guarantees §6.1–6.5 with real processes: SIGKILL and SIGSTOP by pid, real SQLite
+ * Replication and failover with real processes (no acknowledged order lost, doubled or changed; no client-visible failure with one replica down): SIGKILL and SIGSTOP by pid, real SQLite
  * files compared at the end of each test.
  */
 describe('failover, replication and recovery', () => {

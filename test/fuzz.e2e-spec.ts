@@ -3,7 +3,7 @@ import { Cluster, http, OrderRow } from './support/cluster';
 import { RawRequest, RawResponse, sendBytes, sendRaw } from './support/raw-http';
 
 /**
- * SPEC §6.6 by property-based fuzzing, on one real cluster: random and adversarial input at every
+ * Bad input gets a clear 4xx and changes nothing, by property-based fuzzing, on one real cluster: random and adversarial input at every
  * public and internal endpoint of the three apps — malformed and deeply nested JSON, wrong types,
  * huge numbers, huge and odd strings (unicode, control characters, NUL), duplicate keys, oversized
  * bodies, odd methods, paths, query strings, content types and broken HTTP framing.
@@ -42,7 +42,7 @@ interface Endpoint {
   app: App;
   method: 'GET' | 'POST';
   path: string;
-  /** Failure shape of the route (libs/common/src/http/error-filter.ts, SPEC §2–5). */
+  /** Failure shape of the route (libs/common/src/http/error-filter.ts). */
   shape: Shape;
   /** Internal endpoints go through {@link internal}. */
   internal: boolean;

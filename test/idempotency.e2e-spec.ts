@@ -2,7 +2,7 @@ import { Cluster, http, waitFor } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
 
 /**
- * SPEC §2 "Idempotency-Key" (issue 17, part 2): a key is bound to its request for its retention
+ * The `Idempotency-Key` header: a key is bound to its request for its retention
  * window (422 for another request, nothing traded, at the front end and at the catalog), every
  * trade answer echoes the key in an `Idempotency-Key` header, and keys past their window are
  * forgotten by a bounded cleanup that never forgets one inside it.

@@ -3,7 +3,7 @@ import { Cluster, freePort, http, NetLab, sleep } from './support/cluster';
 import { HOSTS, startAcrossHosts } from './support/multihost';
 
 /**
- * Read-your-writes when an invalidation is lost (SPEC §4, §6.8; issue 17): once a trade is
+ * Read-your-writes when an invalidation is lost: once a trade is
  * acknowledged, no lookup returns the stock as it was before it — whether the catalog's push to
  * the front end is lost, the front end is paused through it, or the catalog and the front end are
  * partitioned. The front end serves its cache only under the catalog's lease, and the catalog

@@ -11,7 +11,7 @@ import { appMain, ROOT } from './support/process';
  * (198.18.0.0/15) and data directory, joined by a bridge; the test process reaches them through
  * its own veth into the bridge. Partitions between two hosts are blackhole routes (refused at
  * once) or nftables drop rules (silence). Each scenario runs under a trading load with
- * idempotency keys and ends with the guarantees of SPEC §6: nothing acknowledged lost or
+ * idempotency keys and ends with the bazaar's guarantees: nothing acknowledged lost or
  * changed, nothing doubled, 1..N without gaps, identical logs (epochs included) on every
  * replica, and the catalog equal to what the log implies.
  *
@@ -72,7 +72,7 @@ if (!availability.ok) {
     const leaderInfo = async () => (await http(`${c!.frontend}/leader`, { timeoutMs: 5000 })).body as { leader: number; epoch: number };
     const status = async (id: number) => (await c!.internal(`${c!.replica(id)}/replication/status`, { timeoutMs: 3000 })).body;
 
-    /** SPEC §6.1–6.4 at the end of every scenario; returns the converged log. */
+    /** Nothing acknowledged lost or changed, 1..N, identical logs, catalog in step, at the end of every scenario; returns the converged log. */
     async function expectAllKept(acked: AckedOrder[]): Promise<OrderRow[]> {
       const log = await c!.converged(undefined, 60000);
       await expectConsistent(c!, log, acked);
@@ -191,7 +191,7 @@ if (!availability.ok) {
         for (const f of followerIds) cut(mode, `order${before.leader}`, `order${f}`);
         const cutAt = Date.now();
         const ackedBefore = load.outcome.acked.length;
-        // Issue 16: the old leader cannot reach a majority, so it gives up the job; the front end
+        // The old leader cannot reach a majority, so it gives up the job; the front end
         // (which still reaches it) elects one of the followers, which reach each other.
         const next = await c.waitNewLeader(before.leader, RESUME_BOUND_MS);
         const electedMs = Date.now() - cutAt;

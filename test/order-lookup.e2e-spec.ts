@@ -2,7 +2,7 @@ import { Cluster, http, waitFor } from './support/cluster';
 import { tradeLoad } from './support/load';
 
 /**
- * Order lookups answer only committed orders (issue 16): a replica that cannot vouch for an order
+ * Order lookups answer only committed orders: a replica that cannot vouch for an order
  * refuses with 503 `not_committed` instead of serving an unacknowledged entry or answering 404,
  * and the front end asks one that can.
  */

@@ -2,7 +2,7 @@ import { Cluster, http, OrderRow, placeOrder } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
 
 /**
- * SPEC §1 (state survives restarts of any process), §5 (epochs only grow; recovery) and §6.1–6.4,
+ * State survives restarts of any process, epochs only grow, recovery catches up, and nothing acknowledged is lost,
  * on real processes: every service restarted one at a time with SIGTERM, then the whole cluster
  * killed at once with SIGKILL and started again. Orders, order numbering and the catalog must come
  * back exactly as they were.

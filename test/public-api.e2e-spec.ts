@@ -1,7 +1,7 @@
 import { Cluster, http, initialStock, placeOrder, waitFor } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
 
-/** SPEC §2 (every row of the public table), §3 (catalog semantics) and §6.6 (bad input), on real processes. */
+/** Every row of the public API table, the catalog's semantics and bad input (a clear 4xx, nothing changed), on real processes. */
 describe('public API and catalog semantics', () => {
   let c: Cluster;
 
@@ -141,7 +141,7 @@ describe('public API and catalog semantics', () => {
       expect(r1.status).toBe(409);
       expect(r2.status).toBe(409); // same key, same outcome
       expect(r2.body).toEqual({ order_no: -1, message: 'Trade failed!', reason: 'not enough shares' });
-      // The key is bound to its request (SPEC §2): another quantity is refused 422 and does not trade either.
+      // The key is bound to its request: another quantity is refused 422 and does not trade either.
       const r3 = await placeOrder(c.frontend, { stock_name: 'Stock7', trade_type: 'buy', quantity: 1 }, refusedKey);
       expect(r3.status).toBe(422);
       expect(r3.body).toEqual({ order_no: -1, message: `Idempotency-Key ${refusedKey} was used for a different request` });

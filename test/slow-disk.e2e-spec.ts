@@ -6,7 +6,7 @@ import { Cluster, http, OrderRow, readAll, sleep, waitFor } from './support/clus
 import { AckedOrder, expectConsistent, expectReadable, tradeLoad } from './support/load';
 
 /**
- * Issue 16 on a leader's disk, with real processes:
+ * A leader's disk, slow, stuck and full, with real processes:
  * - **Slow commits.** Every write of leader 3's log waits longer than the front end's ping
  *   timeout (the test-only `ORDER_COMMIT_DELAY_MS`). `/ping` never waits for the database, so
  *   the slow leader is not taken for dead: every ping answers 200, it keeps its epoch, and the

@@ -65,7 +65,7 @@ export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: numbe
 }
 
 /**
- * The guarantees of SPEC §6 over a final log: numbered 1..N without gaps, no request id twice,
+ * The bazaar's guarantees over a final log: numbered 1..N without gaps, no request id twice,
  * every acknowledged order present with the data the client sent, and the catalog in step.
  * `extraCatalog` lists trades made at the catalog directly (not through the order service).
  */
@@ -87,7 +87,7 @@ export async function expectConsistent(c: Pick<Cluster, 'stocksTable'>, log: Ord
 }
 
 /**
- * SPEC §6.4: for every stock, initial quantity − bought + sold = catalog quantity and
+ * The catalog in step with the log: for every stock, initial quantity − bought + sold = catalog quantity and
  * trade_volume = bought + sold, over the orders in the log. `direct` adds shares traded at the
  * catalog directly (not through the order service), per stock, as buys.
  */

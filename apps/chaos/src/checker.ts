@@ -444,7 +444,7 @@ export function check(input: CheckInput): CheckReport {
 
   // 8. Client-visible failures: none in the default nemesis (at most one replica down); with two
   //    down (aggressive) only 503s are acceptable (a trade that cannot be made durable fails fast).
-  //    A partition promises safety, not availability (SPEC §6.7): a 503 or an unanswered request
+  //    A partition promises safety, not availability (trades resume once a majority of replicas can talk and a front end reaches one): a 503 or an unanswered request
   //    overlapping a partition, up to the cluster settling after its heal, is counted, not failed.
   {
     const c = new Check('client-failures');

@@ -39,7 +39,7 @@ function setup(role: ReplicaRole) {
   return { leadership, answering, lost, calls: () => statusCalls };
 }
 
-describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majority leads or is proposed, issue 16)', () => {
+describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majority leads or is proposed)', () => {
   it('a leader gives up the job after 2 × FOLLOWER_TIMEOUT_MS without a majority, not before', async () => {
     const { leadership, lost } = setup('leader');
     lost.ms = 1000; // out of contact for 2000 ms in all

@@ -122,7 +122,7 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('a newer epoch has a different leader');
     await expect(waiting).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
   });
-  describe('quorumLostForMs (a leader out of contact with a majority gives up the job, issue 16)', () => {
+  describe('quorumLostForMs (a leader out of contact with a majority gives up the job)', () => {
     it('is 0 while one follower (2 of 3) accepts syncs, and grows once none has for FOLLOWER_TIMEOUT_MS', async () => {
       const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });
       replicator.start(1);
