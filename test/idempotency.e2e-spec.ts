@@ -1,5 +1,6 @@
 import { Cluster, http, waitFor } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * The `Idempotency-Key` header: a key is bound to its request for its retention
@@ -159,7 +160,7 @@ describe('idempotency keys bound to their request', () => {
         expect((await post({ stock_name: 'Stock7', trade_type: 'buy', quantity: 2 }, key)).status).toBe(422);
         const trade = { stock_name: 'Stock7', type: 'buy', quantity: 1, request_id: key };
         expect((await c.internal(`${c.catalog}/trade`, { body: { ...trade, quantity: 9 } })).status).toBe(422); // the catalog still has it
-        await new Promise((r) => setTimeout(r, 300));
+        await delay(300);
       }
       // Past the window the catalog forgets the record (its applied trades no longer list it) …
       await waitFor('the catalog to forget the key', async () => {
@@ -168,7 +169,7 @@ describe('idempotency keys bound to their request', () => {
       }, RETENTION_MS * 3);
       expect(Date.now() - started).toBeGreaterThanOrEqual(RETENTION_MS - 1000);
       // The log's window started a moment after the catalog's (when the order was appended).
-      await new Promise((r) => setTimeout(r, 500));
+      await delay(500);
       // … and the key names a new trade: another order, the catalog moves, retries replay it.
       const before = await catalogStock('Stock7');
       const again = await post({ stock_name: 'Stock7', trade_type: 'buy', quantity: 2 }, key);

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { Browser, chromium, Page } from 'playwright-core';
 import type { ClusterStatusResponse } from '@app/contracts';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /**
  * The status page (`GET /status`) in a real browser (Debian's chromium, driven by playwright-core)
@@ -60,7 +61,7 @@ async function waitShown(page: Page, what: string, ok: (s: Shown) => boolean, ti
   while (Date.now() < deadline) {
     last = await shown(page);
     if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
   }
   throw new Error(`the page did not show ${what} within ${timeoutMs} ms; it showed ${JSON.stringify(last)}`);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Cluster, http, OrderRow } from './cluster';
+import { setTimeout as delay } from 'node:timers/promises';
 
 export interface AckedOrder {
   key: string;
@@ -54,7 +55,7 @@ export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: numbe
       const deadline = Date.now() + timeoutMs;
       while (out.acked.length < n) {
         if (Date.now() > deadline) throw new Error(`only ${out.acked.length} of ${n} orders acknowledged`);
-        await new Promise((r) => setTimeout(r, 20));
+        await delay(20);
       }
     },
     stop(): Promise<LoadOutcome> {

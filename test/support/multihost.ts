@@ -2,6 +2,7 @@ import { Agent, request } from 'node:http';
 import { build } from 'hdr-histogram-js';
 import { Cluster, ClusterOptions, Env, NetLab } from './cluster';
 import { AckedOrder } from './load';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** The hosts of the multi-host suites: one network namespace each. */
 export const HOSTS = ['catalog', 'order1', 'order2', 'order3', 'frontend', 'client'] as const;
@@ -78,7 +79,7 @@ export function staleLeaderClient(c: Cluster, replica: number, epoch: number, se
         statuses.set(0, (statuses.get(0) ?? 0) + 1);
         if (!messages.has(0)) messages.set(0, String(e));
       }
-      await new Promise((r) => setTimeout(r, 5));
+      await delay(5);
     }
   };
   const done = Promise.all(Array.from({ length: sessions }, session));

@@ -1,6 +1,7 @@
 import { http } from '@app/testkit';
 import { HistoryWriter, Outcome, ReadbackOp, ReadOp, TradeOp } from './history';
 import { Rng } from './rng';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Per-request timeouts: a trade may legitimately take up to the front end's failover timeout. */
 export const READ_TIMEOUT_MS = 10_000;
@@ -27,7 +28,6 @@ export interface SessionsOptions {
   signal: AbortSignal;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const errorText = (e: unknown) => {
   const err = e as Error & { cause?: { code?: string; message?: string } };

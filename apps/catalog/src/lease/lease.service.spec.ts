@@ -1,6 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { CatalogEnv } from '@app/contracts';
 import { LeaseService, NotAFrontend } from './lease.service';
+import { setTimeout as delay } from 'node:timers/promises';
 
 function leases(values: Partial<CatalogEnv> = {}) {
   const all: Partial<CatalogEnv> = { CACHE_LEASE_MS: 1000, LEASE_MARGIN_MS: 200, FRONTEND_URL: 'http://127.0.0.1:30001', ...values };
@@ -75,7 +76,7 @@ describe('catalog lease arithmetic', () => {
     const waiting = l.whenSafe(lease, { ...snap2, expiresAt: performance.now() + 60_000 }).then(() => (safe = true));
     const g = l.grant(A, l.instance, snap2.grant, performance.now()); // carries Stock4
     expect(g.invalidate).toContain('Stock4');
-    await new Promise((r) => setTimeout(r, 5));
+    await delay(5);
     expect(safe).toBe(false);
     l.grant(A, l.instance, g.grant, performance.now()); // acknowledges it
     await waiting;

@@ -4,6 +4,7 @@ import { FrontendEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { EpochStore } from './epoch.store';
 import { LeaderElectionService, STATE_REFRESH_MS } from './leader-election.service';
 import { ProbedState, ReplicasClient } from './replicas.client';
+import { setTimeout as delay } from 'node:timers/promises';
 
 /** Three replicas whose `/ping` answers the test sets; announcements are accepted by whoever is up. */
 function fakeReplicas() {
@@ -53,7 +54,7 @@ describe('LeaderElectionService', () => {
     states.set(3, 'not_ready');
     const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(10_000));
     const first = election.check();
-    await new Promise((r) => setTimeout(r, 30));
+    await delay(30);
     expect(election.current).toBeNull();
     states.set(3, 'ready');
     await first;

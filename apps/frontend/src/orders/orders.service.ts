@@ -4,8 +4,8 @@ import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, Orde
 import { DomainError, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const RETRY_PAUSE_MS = 50;
 /** An order lookup asks the other replicas too once the leader has not answered for this long. */
 export const LOOKUP_HEDGE_MS = 200;

@@ -4,6 +4,7 @@ import { Leader, LeaderElectionService } from '../leader/leader-election.service
 import { PingReading, ReplicasClient, StatusReading, failedChecks } from '../leader/replicas.client';
 import { CatalogHealthClient } from './catalog-health.client';
 import { STATUS_TTL_MS, StatusService, TOKEN_REJECTED_DETAIL } from './status.service';
+import { setTimeout as delay } from 'node:timers/promises';
 
 const replicas: ReplicaAddress[] = [1, 2, 3].map((id) => ({ id, url: `http://127.0.0.1:${20000 + id}` }));
 
@@ -162,7 +163,7 @@ describe('StatusService', () => {
     const t = setup();
     const release = t.hold();
     const views = Array.from({ length: 20 }, () => t.service.view());
-    await new Promise((r) => setTimeout(r, 10));
+    await delay(10);
     release();
     const answers = await Promise.all(views);
     expect(new Set(answers).size).toBe(1);
@@ -171,7 +172,7 @@ describe('StatusService', () => {
     await t.service.view();
     expect(t.calls.status).toBe(3);
 
-    await new Promise((r) => setTimeout(r, STATUS_TTL_MS + 20));
+    await delay(STATUS_TTL_MS + 20);
     t.election.current = { ...replicas[1], epoch: 5 };
     const later = await t.service.view();
     expect(t.calls).toMatchObject({ status: 6, catalog: 2 });

@@ -6,6 +6,7 @@ import { ReplicaState } from '../cluster/replica-state';
 import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from './catch-up.service';
 import { RecoveryService } from './recovery.service';
+import { setTimeout as delay } from 'node:timers/promises';
 
 const peer1: ReplicaAddress = { id: 1, url: 'http://r1' };
 const peer3: ReplicaAddress = { id: 3, url: 'http://r3' };
@@ -116,7 +117,7 @@ describe('RecoveryService', () => {
       conflict: () => damaged,
     });
     const done = recovery.recover();
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
     expect(replica.role).toBe('recovering');
     expect(recovery.blockedBy).toBe(
       "its log differs from replica 3's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped",
@@ -132,7 +133,7 @@ describe('RecoveryService', () => {
   it('peers that reject its cluster token keep it not ready with that reason', async () => {
     const { recovery, replica } = setup({ statuses: () => Promise.reject(new ClusterTokenRejected([peer1, peer3])) });
     const done = recovery.recover();
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
     expect(recovery.blockedBy).toBe("peers reject this replica's cluster token (401)");
     expect(replica.role).toBe('recovering');
     recovery.onApplicationShutdown();

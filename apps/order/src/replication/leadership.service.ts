@@ -11,9 +11,9 @@ import { CatchUpService } from '../recovery/catch-up.service';
 import { RecoveryService } from '../recovery/recovery.service';
 import { ReconcilerService } from './reconciler.service';
 import { ReplicatorService } from './replicator.service';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 const RETRY_MS = 250;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Fewer than a majority adopted the epoch a candidate asked for: it cannot lead (yet). */
 class NoMajority extends Error {}
