@@ -20,8 +20,9 @@ import {
  * own host; partitions between two hosts are blackhole routes or nftables drop rules):
  * - the double fault: a follower isolated from the other replicas, the leader SIGKILLed meanwhile,
  *   heal, restart;
- * - two front ends electing at the same time under a load through both, with partitions between
- *   each front end and the leader, and between the leader and a follower.
+ * - two front ends electing under a load through both, with partitions between each front end
+ *   and the leader, between the leader and a follower, and finally between the leader and both
+ *   front ends at once (both elect at the same time, possibly naming different candidates).
  * Each runs under a trading load with idempotency keys, with blackhole and with drop, and ends with
  * the guarantees of SPEC §6 and issue 16: every acknowledged order reads back unchanged, 1..N
  * without gaps, identical logs epochs included, the catalog equal to the log, epochs never
@@ -127,9 +128,10 @@ if (!availability.ok) {
         expect(mid.epoch).toBeGreaterThan(before.epoch);
         expect([1, 2]).toContain(mid.leader);
 
+        const restartAt = Date.now();
         await c.startReplica(3);
         await c.waitReady(3, 60000);
-        const restartedMs = Date.now() - healedAt;
+        const restartedMs = Date.now() - restartAt;
         await load.acked(load.outcome.acked.length + 20, 60000);
         const { acked, errors } = await load.stop();
         // With two replicas out of reach a trade fails fast with 503 (SPEC §6.5); nothing else reaches the client.
@@ -147,7 +149,7 @@ if (!availability.ok) {
         timings.push(
           `double fault (${mode}): ${ackedAtKill} acknowledged when 3 was killed ${killedAt - cutAt} ms after the cut (2 at ${twoAtKill}, 1 at ${oneAtKill}); ` +
             `${ackedWhileDown} acknowledged in the ${DOUBLE_FAULT_MS} ms without a majority (in flight at the kill), promoting meanwhile: [${promotingWhileDown.join(', ')}]; ` +
-            `trades resumed through ${mid.leader} (epoch ${mid.epoch}) ${resumedMs} ms after the heal; 3 ready ${restartedMs} ms after the heal; ` +
+            `trades resumed through ${mid.leader} (epoch ${mid.epoch}) ${resumedMs} ms after the heal; 3 restarted and ready in ${restartedMs} ms (process start included); ` +
             `${errors.length} failed with 503; ${log.length} orders, epochs along the log ${JSON.stringify(epochRuns(log).map((r) => `${r.epoch}:${r.from}-${r.to}`))}, ` +
             `leaders ${JSON.stringify(claims)}; ${Date.now() - t0} ms in all`,
         );
@@ -155,7 +157,7 @@ if (!availability.ok) {
     }
 
     for (const mode of ['blackhole', 'drop'] as const) {
-      it(`two front ends electing under a load through both (${mode}): front end A cut from leader 3, heal, the leader cut from front end B and a follower, heal: nothing doubled or lost, one leader per epoch`, async () => {
+      it(`two front ends electing under a load through both (${mode}): front end A cut from leader 3, heal, the leader cut from front end B and a follower, heal, the leader cut from both at once, heal: nothing doubled or lost, one leader per epoch`, async () => {
         const t0 = Date.now();
         c = await startPartitionCluster(lab, { secondFrontend: true });
         const [a, b] = [c.frontend, secondFrontendUrl(c)];
@@ -200,6 +202,21 @@ if (!availability.ok) {
         await progress(20);
         lab.healAll();
         await progress(20);
+
+        // Phase 3: both front ends lose the leader at once and elect at the same time, A unable to
+        // reach the replica B proposes (the highest id left), so that they may name different
+        // candidates for the same epoch number: the replicas' votes decide, one leader per epoch.
+        const sitting = await agreed('both front ends on one leader after the second heal', () => true);
+        const bPick = Math.max(...[1, 2, 3].filter((id) => id !== sitting.leader));
+        cut(lab, mode, `order${sitting.leader}`, 'frontend');
+        cut(lab, mode, `order${sitting.leader}`, 'frontend2');
+        cut(lab, mode, `order${bPick}`, 'frontend');
+        const cut3At = Date.now();
+        const l3 = await agreed('both front ends on a leader A can reach', (l) => l.leader !== sitting.leader && l.leader !== bPick && l.epoch > sitting.epoch);
+        const agreed3Ms = Date.now() - cut3At;
+        await progress(20);
+        lab.healAll();
+        await progress(20);
         const [outA, outB] = await Promise.all([loadA.stop(), loadB.stop()]);
         // Only the trades caught in a switch may fail, with 503; nothing else reaches the client.
         expect([...outA.errors, ...outB.errors].filter((e) => e.status !== 503)).toEqual([]);
@@ -226,6 +243,7 @@ if (!availability.ok) {
         timings.push(
           `two front ends (${mode}): A cut from ${l0.leader}: both on ${l1.leader}@${l1.epoch} after ${agreed1Ms} ms; ` +
             `${current.leader} cut from B and ${follower}: both on ${l2.leader}@${l2.epoch} after ${agreed2Ms} ms; ` +
+            `${sitting.leader} cut from A and B, ${bPick} from A: both on ${l3.leader}@${l3.epoch} after ${agreed3Ms} ms; ` +
             `acknowledged A ${outA.acked.length} B ${outB.acked.length}, 503s A ${outA.errors.length} B ${outB.errors.length}; ` +
             `${log.length} orders, epochs along the log ${JSON.stringify(epochRuns(log).map((r) => `${r.epoch}:${r.from}-${r.to}`))}, leaders ${JSON.stringify(claims)}; ` +
             `A named [${show(histA)}], B named [${show(histB)}]; ${Date.now() - t0} ms in all`,
