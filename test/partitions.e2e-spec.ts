@@ -53,6 +53,9 @@ if (!availability.ok) {
     let lab: NetLab;
     let c: Cluster | undefined;
     let monitor: ReplicaMonitor | undefined;
+    /** The loads of the running test, stopped after it whatever happened. */
+    let loads: ReturnType<typeof tradeLoad>[] = [];
+    const track = (load: ReturnType<typeof tradeLoad>) => (loads.push(load), load);
     const timings: string[] = [];
     const destroyLab = () => lab?.destroy();
 
@@ -64,6 +67,8 @@ if (!availability.ok) {
     });
 
     afterEach(async () => {
+      const stopping = loads.map((l) => l.stop());
+      loads = [];
       try {
         lab?.healAll();
         await monitor?.stop();
@@ -71,6 +76,8 @@ if (!availability.ok) {
         monitor = undefined;
         await c?.stop();
         c = undefined;
+        // Their requests in flight fail at once now that the processes are gone.
+        await Promise.all(stopping);
       }
     });
 
@@ -89,48 +96,53 @@ if (!availability.ok) {
         const t0 = Date.now();
         c = await startPartitionCluster(lab);
         monitor = new ReplicaMonitor(c);
-        const load = tradeLoad(c, { sessions: 4 });
+        const load = track(tradeLoad(c, { sessions: 4 }));
         await load.acked(20);
         const before = await leaderOf(c.frontend);
-        expect(before.leader).toBe(3);
+        // Leader 3, isolated follower 2 (the one the front end proposes first once 3 is gone), other
+        // follower 1 — as named, unless the front end already moved the job before any fault (a
+        // slow ping on this busy machine): then the same roles go to the replicas that hold them.
+        const leader = before.leader;
+        const [isolated, other] = [1, 2, 3].filter((id) => id !== leader).sort((x, y) => y - x);
 
-        // Follower 2 cut from both other replicas; the front end and the catalog still reach it.
-        cut(lab, mode, 'order2', 'order1');
-        cut(lab, mode, 'order2', 'order3');
+        // The isolated follower cut from both other replicas; the front end and the catalog still reach it.
+        cut(lab, mode, `order${isolated}`, `order${other}`);
+        cut(lab, mode, `order${isolated}`, `order${leader}`);
         const cutAt = Date.now();
-        // 3 and 1 are a majority: trades go on, and 2 falls behind.
+        // The leader and the other follower are a majority: trades go on, and the isolated one falls behind.
         await load.acked(load.outcome.acked.length + 30, 60000);
         const ackedAtKill = load.outcome.acked.length;
-        const twoAtKill = (await c.orderTable(2)).length;
-        const oneAtKill = (await c.orderTable(1)).length;
-        expect(twoAtKill).toBeLessThan(oneAtKill);
+        const isolatedAtKill = (await c.orderTable(isolated)).length;
+        const otherAtKill = (await c.orderTable(other)).length;
+        expect(isolatedAtKill).toBeLessThan(otherAtKill);
 
-        await c.kill('order-3');
+        await c.kill(`order-${leader}`);
         const killedAt = Date.now();
-        // 1 alone (3 down, 2 cut off) and 2 alone: no majority anywhere. Whoever the front end
-        // proposes must not lead a newer epoch — above all not 2, with its stale log.
+        // The other follower alone (the leader down, the isolated one cut off) and the isolated one
+        // alone: no majority anywhere. Whoever the front end proposes must not lead a newer epoch —
+        // above all not the isolated one, with its stale log.
         await sleep(DOUBLE_FAULT_MS);
         const whileDown = monitor.since(killedAt);
         const leadersWhileDown = whileDown.filter((s) => s.role === 'leader' && s.leader === s.id && s.epoch > before.epoch);
         expect(leadersWhileDown).toEqual([]);
         const promotingWhileDown = [...new Set(whileDown.filter((s) => s.role === 'promoting').map((s) => `${s.id}@${s.epoch}`))];
-        const twoBeforeHeal = await c.orderTable(2);
-        expect(twoBeforeHeal.length).toBe(twoAtKill); // nobody wrote to 2's log while it was alone
+        const isolatedBeforeHeal = await c.orderTable(isolated);
+        expect(isolatedBeforeHeal.length).toBe(isolatedAtKill); // nobody wrote to its log while it was alone
         const ackedWhileDown = load.outcome.acked.length - ackedAtKill;
 
         lab.healAll();
         const healedAt = Date.now();
-        // 1 and 2 can talk again: a majority, so trades resume (with 3 still down).
+        // The two followers can talk again: a majority, so trades resume (the old leader still down).
         const resumeFrom = load.outcome.acked.length;
         await load.acked(resumeFrom + 20, 60000);
         const resumedMs = Date.now() - healedAt;
         const mid = await leaderOf(c.frontend);
         expect(mid.epoch).toBeGreaterThan(before.epoch);
-        expect([1, 2]).toContain(mid.leader);
+        expect([isolated, other]).toContain(mid.leader);
 
         const restartAt = Date.now();
-        await c.startReplica(3);
-        await c.waitReady(3, 60000);
+        await c.startReplica(leader);
+        await c.waitReady(leader, 60000);
         const restartedMs = Date.now() - restartAt;
         await load.acked(load.outcome.acked.length + 20, 60000);
         const { acked, errors } = await load.stop();
@@ -147,11 +159,11 @@ if (!availability.ok) {
         expect(epochRegressions(samples)).toEqual([]);
         const claims = expectOneLeaderPerEpoch(c, samples, log);
         timings.push(
-          `double fault (${mode}): ${ackedAtKill} acknowledged when 3 was killed ${killedAt - cutAt} ms after the cut (2 at ${twoAtKill}, 1 at ${oneAtKill}); ` +
-            `${ackedWhileDown} acknowledged in the ${DOUBLE_FAULT_MS} ms without a majority (in flight at the kill), promoting meanwhile: [${promotingWhileDown.join(', ')}]; ` +
-            `trades resumed through ${mid.leader} (epoch ${mid.epoch}) ${resumedMs} ms after the heal; 3 restarted and ready in ${restartedMs} ms (process start included); ` +
-            `${errors.length} failed with 503; ${log.length} orders, epochs along the log ${JSON.stringify(epochRuns(log).map((r) => `${r.epoch}:${r.from}-${r.to}`))}, ` +
-            `leaders ${JSON.stringify(claims)}; ${Date.now() - t0} ms in all`,
+          `double fault (${mode}): leader ${leader}, follower ${isolated} isolated; ${ackedAtKill} acknowledged when ${leader} was killed ${killedAt - cutAt} ms after the cut ` +
+            `(${isolated} at ${isolatedAtKill}, ${other} at ${otherAtKill}); ${ackedWhileDown} acknowledged in the ${DOUBLE_FAULT_MS} ms without a majority (in flight at the kill), ` +
+            `promoting meanwhile: [${promotingWhileDown.join(', ')}]; trades resumed through ${mid.leader} (epoch ${mid.epoch}) ${resumedMs} ms after the heal; ` +
+            `${leader} restarted and ready in ${restartedMs} ms (process start included); ${errors.length} failed with 503; ${log.length} orders, ` +
+            `epochs along the log ${JSON.stringify(epochRuns(log).map((r) => `${r.epoch}:${r.from}-${r.to}`))}, leaders ${JSON.stringify(claims)}; ${Date.now() - t0} ms in all`,
         );
       }, 300000);
     }
@@ -162,8 +174,8 @@ if (!availability.ok) {
         c = await startPartitionCluster(lab, { secondFrontend: true });
         const [a, b] = [c.frontend, secondFrontendUrl(c)];
         monitor = new ReplicaMonitor(c);
-        const loadA = tradeLoad({ frontend: a }, { sessions: 2 });
-        const loadB = tradeLoad({ frontend: b }, { sessions: 2 });
+        const loadA = track(tradeLoad({ frontend: a }, { sessions: 2 }));
+        const loadB = track(tradeLoad({ frontend: b }, { sessions: 2 }));
         const progress = async (n: number) => {
           const [na, nb] = [loadA.outcome.acked.length, loadB.outcome.acked.length];
           await Promise.all([loadA.acked(na + n, 60000), loadB.acked(nb + n, 60000)]);
@@ -178,10 +190,10 @@ if (!availability.ok) {
           }, 30000);
 
         await progress(10);
+        // Replica 3 unless a slow ping on this busy machine already moved the job.
         const l0 = await agreed('both front ends on one leader', () => true);
-        expect(l0.leader).toBe(3);
 
-        // Phase 1: A loses the leader and elects another one at a newer epoch; B still reaches 3.
+        // Phase 1: A loses the leader and elects another one at a newer epoch; B still reaches the old one.
         cut(lab, mode, `order${l0.leader}`, 'frontend');
         const cut1At = Date.now();
         const l1 = await agreed('both front ends on a new leader', (l) => l.leader !== l0.leader && l.epoch > l0.epoch);
