@@ -17,6 +17,7 @@ module.exports = {
     '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
     '^@app/cache(|/.*)$': '<rootDir>/libs/cache/src$1',
     '^@app/common(|/.*)$': '<rootDir>/libs/common/src$1',
+    '^@app/loadgen(|/.*)$': '<rootDir>/libs/loadgen/src$1',
     '^@app/testkit(|/.*)$': '<rootDir>/libs/testkit/src$1',
   },
 };

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Cluster, http, placeOrder, waitFor } from './support/cluster';
+import { Database } from 'sqlite3';
+import { Cluster, http, placeOrder, readAll, waitFor } from './support/cluster';
 
 /**
  * Issue 16, "Disk faults", on real processes:
@@ -20,6 +21,15 @@ function corrupt(file: string): void {
   for (const f of [file, `${file}-wal`]) {
     if (existsSync(f)) writeFileSync(f, randomBytes(Math.max(statSync(f).size, 4096)));
   }
+}
+
+function execSql(file: string, statement: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const db = new Database(file, (err) => {
+      if (err) return reject(err);
+      db.exec(statement, (e) => db.close(() => (e ? reject(e) : resolve())));
+    });
+  });
 }
 
 describe('disk faults', () => {
@@ -79,6 +89,39 @@ describe('disk faults', () => {
     for (const a of acked) expect(rebuilt.find((r) => r.order_no === a.order_no)).toMatchObject({ stock_name: a.stock_name, trade_type: 'buy', quantity: 1 });
     await trade('Stock7');
     expect(await c.converged()).toEqual(await c.orderTable(2));
+  });
+
+  it('a replica whose file was changed below its commit point: it verifies its whole log on restart, stays not ready and says how to rebuild it', async () => {
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    await c.converged();
+    const leader = await c.leaderId();
+    const id = [1, 2, 3].find((r) => r !== leader)!;
+    await c.signal(`order-${id}`, 'SIGTERM');
+    const file = join(c.dataDir, `order-${id}.sqlite`);
+    const [{ value: commitNo }] = await readAll<{ value: number }>(file, `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
+    expect(commitNo).toBeGreaterThanOrEqual(1);
+    // An entry it had committed now claims another epoch: a damaged (or edited) file.
+    await execSql(file, 'UPDATE orders SET epoch = epoch + 50 WHERE order_no = 1');
+
+    await c.startReplica(id);
+    const ping = await waitFor(`replica ${id} to refuse readiness over its log`, async () => {
+      const res = await http(`${c.replica(id)}/ping`, { timeoutMs: 2000 });
+      return res.status === 503 && /log differs/.test(res.body?.error?.message ?? '') ? res : undefined;
+    });
+    expect(ping.body).toEqual({
+      error: { code: 503, message: expect.stringMatching(/^not ready: its log differs from replica \d's below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped$/) },
+      code: 'not_ready',
+    });
+    expect(c.log(`order-${id}`)).toContain(`delete (or move aside) ${file}* and start it again`);
+    expect((await c.orderTable(id))[0].epoch).toBeGreaterThan(50); // nothing was overwritten
+
+    // The documented steps rebuild it.
+    await c.signal(`order-${id}`, 'SIGTERM');
+    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith(`order-${id}.sqlite`))) rmSync(join(c.dataDir, f));
+    await c.startReplica(id);
+    await c.waitReady(id);
+    await trade('Stock4');
+    expect(await c.converged()).toEqual(await c.orderTable(id));
   });
 
   it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {

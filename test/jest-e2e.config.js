@@ -7,11 +7,7 @@ module.exports = {
   testRegex: '.*\\.e2e-spec\\.ts$',
   // The suites only talk HTTP to the built apps; they never load NestJS itself.
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.e2e.json' }] },
-  moduleNameMapper: {
-    '^@app/contracts(|/.*)$': '<rootDir>/libs/contracts/src$1',
-    '^@app/cache(|/.*)$': '<rootDir>/libs/cache/src$1',
-    '^@app/common(|/.*)$': '<rootDir>/libs/common/src$1',
-    '^@app/testkit(|/.*)$': '<rootDir>/libs/testkit/src$1',
-  },
+  // The libraries' @app/* aliases, as the unit specs map them (<rootDir> is the repository root in both).
+  moduleNameMapper: require('../jest.config.js').moduleNameMapper,
   testTimeout: 120000,
 };

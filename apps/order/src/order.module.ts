@@ -13,6 +13,7 @@ import { HealthController } from './health/health.controller';
 import { RecoveryHealthIndicator } from './health/recovery.health';
 import { ORDER_MIGRATIONS } from './migrations';
 import { Order } from './orders/order.entity';
+import { DiskHealthService } from './orders/disk-health.service';
 import { OrderLogService } from './orders/order-log.service';
 import { OrdersController } from './orders/orders.controller';
 import { ReplicaMeta } from './orders/replica-meta.entity';
@@ -53,6 +54,7 @@ import { SyncService } from './replication/sync.service';
   controllers: [OrdersController, ReplicationController, HealthController],
   providers: [
     SqlitePragmas,
+    DiskHealthService,
     OrderLogService,
     ClusterStateService,
     PeersClient,

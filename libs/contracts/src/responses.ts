@@ -134,6 +134,8 @@ export const ReplicaRefusal = {
   notLeader: 'not_leader',
   staleEpoch: 'stale_epoch',
   notReady: 'not_ready',
+  /** The replica's own database cannot be written (disk full, I/O error) or a write is stuck: it cannot lead. */
+  diskFailing: 'disk_failing',
   notDurable: 'not_durable',
   insufficientReplicas: 'insufficient_replicas',
   catalogUnavailable: 'catalog_unavailable',

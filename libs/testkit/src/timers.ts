@@ -1,5 +1,9 @@
+import { setTimeout as wait } from 'node:timers/promises';
+
 /** Sleeping, and waiting with a bound. */
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export function sleep(ms: number): Promise<void> {
+  return wait(ms);
+}
 
 /**
  * Waits for `promise` at most `ms`: true when it resolved in time, false when the time ran out (a

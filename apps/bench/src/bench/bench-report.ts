@@ -1,4 +1,4 @@
-import { renderTable } from '../../../client/src/report/table';
+import { renderTable } from '@app/loadgen';
 import type { GitInfo, MachineInfo } from '../common/format';
 import type { Measurement } from './cannon';
 import { median, ratio, type Scenario } from './scenarios';

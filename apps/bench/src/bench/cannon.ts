@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import { LatencyStats, type LatencySummary } from '../../../client/src/stats/latency-stats';
+import { LatencyStats, type LatencySummary } from '@app/loadgen';
 import { Interrupted } from '../common/lifecycle';
 
 /** What to send: one fixed request, or a request built before each send. */

@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
 import { cpus, loadavg, totalmem, release, platform, arch } from 'node:os';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { GitInfo, MachineInfo } from './format';
 
 /** The repository root (found from here both in apps/ and in dist/apps/). */
@@ -137,7 +138,7 @@ export async function backgroundCpu(ms = 2000): Promise<number> {
     return { busy, total };
   };
   const a = sample();
-  await new Promise((r) => setTimeout(r, ms));
+  await sleep(ms);
   const b = sample();
   const total = b.total - a.total;
   return total > 0 ? Math.round(((b.busy - a.busy) / total) * 1000) / 1000 : 0;

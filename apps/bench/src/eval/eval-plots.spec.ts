@@ -1,4 +1,4 @@
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepRow } from '@app/loadgen';
 import { failureSpec, hitRatioSpec, latencyPoints, latencySpec, pAxis, thinSamples } from './eval-plots';
 import { renderSvg } from '../common/plot';
 import { aggregateRuns } from './repeats';

@@ -1,6 +1,5 @@
 import type { TopLevelSpec } from 'vega-lite';
-import type { RequestSample } from '../../../client/src/load/load-result';
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { RequestSample, SweepRow } from '@app/loadgen';
 import { PLOT_CONFIG } from '../common/plot-config';
 import type { FaultEvent } from './failure-run';
 import type { EvalRow, SpreadStat } from './repeats';
@@ -183,7 +182,7 @@ export function hitRatioSpec(rows: readonly EvalRow[], subtitle: string | string
 }
 
 /** At most this many points are drawn; the rest are thinned (every slow request is always kept). */
-export const MAX_PLOTTED_SAMPLES = 20_000;
+const MAX_PLOTTED_SAMPLES = 20_000;
 
 /**
  * Thins a time series for plotting: keeps every request slower than the 99th percentile of its

@@ -1,4 +1,4 @@
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepRow } from '@app/loadgen';
 import { observations, sweepMarkdownTable } from './eval-summary';
 import { aggregateRuns } from './repeats';
 

@@ -1,4 +1,4 @@
-import type { SweepResult, SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepResult, SweepRow } from '@app/loadgen';
 import { formatMachine, formatVersions, type GitInfo, type MachineInfo } from '../common/format';
 import type { FailureRunResult } from './failure-run';
 import type { EvalRow, RunRow, SpreadStat } from './repeats';

@@ -1,10 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { TEST_ENV, type Env } from '@app/testkit';
-import { runLoad } from '../../../client/src/load/load-runner';
-import { deriveSeed, randomSeed } from '../../../client/src/load/prng';
-import { formatSweepTable } from '../../../client/src/sweep/sweep-report';
-import { runSweep, type SweepResult } from '../../../client/src/sweep/sweep-runner';
+import { deriveSeed, formatSweepTable, randomSeed, runLoad, runSweep, type SweepResult } from '@app/loadgen';
 import { withCluster } from '../common/cluster-run';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
 import { formatMachine, formatVersions, timestamp } from '../common/format';

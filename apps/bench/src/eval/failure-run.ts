@@ -1,6 +1,5 @@
 import type { Cluster } from '@app/testkit';
-import type { LoadResult, RequestSample } from '../../../client/src/load/load-result';
-import { runLoad } from '../../../client/src/load/load-runner';
+import { type LoadResult, type RequestSample, runLoad } from '@app/loadgen';
 import { checkpoint, sleepUnlessAborted } from '../common/lifecycle';
 
 export type FaultKind = 'leader killed' | 'leader restarted' | 'follower killed' | 'follower restarted';

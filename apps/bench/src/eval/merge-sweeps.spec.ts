@@ -1,4 +1,4 @@
-import type { SweepPoint, SweepResult, SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepPoint, SweepResult, SweepRow } from '@app/loadgen';
 import { mergeSweeps } from './merge-sweeps';
 
 /** A one-p sweep as runSweep returns it (only the fields merging looks at are realistic). */

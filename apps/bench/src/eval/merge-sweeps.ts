@@ -1,4 +1,4 @@
-import type { SweepResult } from '../../../client/src/sweep/sweep-runner';
+import type { SweepResult } from '@app/loadgen';
 
 /**
  * The runs of one sweep, each made by {@link runSweep} with one p on its own cluster, as one sweep

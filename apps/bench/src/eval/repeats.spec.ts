@@ -1,4 +1,4 @@
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepRow } from '@app/loadgen';
 import { aggregateRuns, median, type RunRow } from './repeats';
 
 function run(p: number, cache: 'on' | 'off', repeat: number, over: Partial<SweepRow> = {}): RunRow {

@@ -1,4 +1,4 @@
-import type { SweepRow } from '../../../client/src/sweep/sweep-runner';
+import type { SweepRow } from '@app/loadgen';
 
 /** One run of the evaluation: a p, a cache state, and which of its repeats it was (0-based). */
 export type RunRow = SweepRow & { repeat: number };

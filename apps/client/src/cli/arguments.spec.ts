@@ -1,4 +1,4 @@
-import { UsageError } from '../usage-error';
+import { UsageError } from '@app/loadgen';
 import { parseIdempotencyKey, parseLoadArgs, parseProbabilityList, parseQuantity, parseSweepArgs, parseTradeType, resolveUrl } from './arguments';
 
 function usageMessage(fn: () => unknown): string {

@@ -1,8 +1,5 @@
 import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
-import { DEFAULT_URL } from '../http/bazaar-client';
-import { resolveLoadOptions, validateTimeout, validateUrl, type LoadOptions } from '../load/load-options';
-import { validateSweepOptions, type SweepOptions } from '../sweep/sweep-runner';
-import { UsageError } from '../usage-error';
+import { DEFAULT_URL, type LoadOptions, resolveLoadOptions, type SweepOptions, UsageError, validateSweepOptions, validateTimeout, validateUrl } from '@app/loadgen';
 
 /** Environment variable that sets the front end's URL when `--url` is not given. */
 export const URL_ENV = 'BAZAAR_URL';
@@ -11,13 +8,13 @@ const NUMBER = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/;
 const INTEGER = /^[-+]?\d+$/;
 
 /** A decimal number, or a {@link UsageError} naming the flag. */
-export function parseNumberArg(flag: string, raw: string): number {
+function parseNumberArg(flag: string, raw: string): number {
   if (!NUMBER.test(raw.trim())) throw new UsageError(`${flag} must be a number (got ${JSON.stringify(raw)})`);
   return Number(raw);
 }
 
 /** An integer in [min, max], or a {@link UsageError} naming the flag and the range. */
-export function parseIntegerArg(flag: string, raw: string, min: number, max: number): number {
+function parseIntegerArg(flag: string, raw: string, min: number, max: number): number {
   const value = INTEGER.test(raw.trim()) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     throw new UsageError(`${flag} must be an integer between ${min} and ${max} (got ${JSON.stringify(raw)})`);
@@ -85,16 +82,8 @@ export function parseLoadArgs(raw: RawLoadArgs, env: NodeJS.ProcessEnv): LoadArg
   return { options, json: raw.json, quiet: raw.quiet === true };
 }
 
-/** Raw `sweep` options as commander hands them over. */
-export interface RawSweepArgs extends GlobalArgs {
-  sessions?: string;
-  p?: string;
-  iterations?: string;
-  duration?: string;
-  seed?: string;
-  json?: string;
-  quiet?: boolean;
-}
+/** Raw `sweep` options as commander hands them over: `load`'s, with `p` a comma-separated list. */
+export type RawSweepArgs = Omit<RawLoadArgs, 'mixedCase'>;
 
 export interface SweepArgs {
   options: SweepOptions;
@@ -124,7 +113,7 @@ export function parseSweepArgs(raw: RawSweepArgs, env: NodeJS.ProcessEnv): Sweep
   return { options, json: raw.json, quiet: raw.quiet === true };
 }
 
-export const MAX_REPEAT = 1_000_000;
+const MAX_REPEAT = 1_000_000;
 
 export function parseRepeat(raw: string | undefined): number {
   return raw === undefined ? 1 : parseIntegerArg('--repeat', raw, 1, MAX_REPEAT);

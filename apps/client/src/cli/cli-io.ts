@@ -1,4 +1,4 @@
-import type { FetchLike } from '../http/bazaar-client';
+import type { FetchLike } from '@app/loadgen';
 
 /** What the CLI needs from its process; replaced in tests. */
 export interface CliIo {

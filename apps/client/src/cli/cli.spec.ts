@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import type { FetchLike } from '../http/bazaar-client';
+import type { FetchLike } from '@app/loadgen';
 import { runCli } from './cli';
 import type { CliIo } from './cli-io';
 

@@ -6,8 +6,7 @@ import { registerStatusCommand } from '../commands/status.command';
 import { registerSweepCommand } from '../commands/sweep.command';
 import { registerTradeCommand } from '../commands/trade.command';
 import type { CommandContext } from '../commands/command-context';
-import { DEFAULT_URL } from '../http/bazaar-client';
-import { ExitCode, UsageError } from '../usage-error';
+import { DEFAULT_URL, ExitCode, UsageError } from '@app/loadgen';
 import { URL_ENV } from './arguments';
 import type { CliIo } from './cli-io';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { CliIo } from '../cli/cli-io';
 import { parseTimeout, resolveUrl, type GlobalArgs } from '../cli/arguments';
-import { BazaarClient, DEFAULT_TIMEOUT_MS } from '../http/bazaar-client';
+import { BazaarClient, DEFAULT_TIMEOUT_MS } from '@app/loadgen';
 
 /** What a command's action gets: the process's I/O and a way to report its exit code. */
 export interface CommandContext {

@@ -1,19 +1,16 @@
 import type { Command } from 'commander';
 import { parseLoadArgs, type RawLoadArgs } from '../cli/arguments';
-import { LOAD_DEFAULTS } from '../load/load-options';
-import type { LoadResult } from '../load/load-result';
-import { runLoad } from '../load/load-runner';
+import { ExitCode, LOAD_DEFAULTS, type LoadResult, runLoad, UsageError } from '@app/loadgen';
 import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
 import { formatLoadReport } from '../report/load-report';
 import { createProgressView } from '../report/progress';
-import { ExitCode, UsageError } from '../usage-error';
 import type { CommandContext } from './command-context';
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
 /** 0 when the run found no error, mismatch or missing order; 130 when interrupted; else 1. */
-export function loadExitCode(result: LoadResult): number {
+function loadExitCode(result: LoadResult): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   return result.passed ? ExitCode.ok : ExitCode.failed;
 }

@@ -1,6 +1,4 @@
-import type { HttpOutcome } from '../http/bazaar-client';
-import { LatencyStats } from '../stats/latency-stats';
-import { ExitCode } from '../usage-error';
+import { ExitCode, type HttpOutcome, LatencyStats } from '@app/loadgen';
 import type { CliIo } from '../cli/cli-io';
 
 export interface RepeatOptions {

@@ -1,16 +1,13 @@
 import type { Command } from 'commander';
 import { parseSweepArgs, type RawSweepArgs } from '../cli/arguments';
-import { LOAD_DEFAULTS } from '../load/load-options';
+import { ExitCode, formatSweepReport, LOAD_DEFAULTS, runSweep, SWEEP_DEFAULT_PS, type SweepResult, UsageError } from '@app/loadgen';
 import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
 import { createProgressView, type ProgressView } from '../report/progress';
-import { formatSweepReport } from '../sweep/sweep-report';
-import { runSweep, SWEEP_DEFAULT_PS, type SweepResult } from '../sweep/sweep-runner';
-import { ExitCode, UsageError } from '../usage-error';
 import type { CommandContext } from './command-context';
 import { EXIT_INTERRUPTED } from './load.command';
 
 /** 0 when every run passed; 130 when interrupted; else 1. */
-export function sweepExitCode(result: SweepResult): number {
+function sweepExitCode(result: SweepResult): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   return result.passed ? ExitCode.ok : ExitCode.failed;
 }

@@ -1,6 +1,5 @@
-import type { LoadResult, RequestStats } from '../load/load-result';
+import { type LoadResult, renderTable, type RequestStats } from '@app/loadgen';
 import { formatLoadReport, formatRequestTable } from './load-report';
-import { renderTable } from './table';
 
 const stats = (count: number, errors: number, ms: number | null, rps: number): RequestStats => ({
   count,

@@ -1,8 +1,4 @@
-import type { OrderProblem } from '../load/consistency';
-import { describe } from '../load/consistency';
-import type { LoadResult, RequestStats } from '../load/load-result';
-import type { RequestType } from '../http/bazaar-client';
-import { ms, plural, renderRows, renderTable, secs } from './table';
+import { describeSentOrder, type LoadResult, ms, type OrderProblem, plural, renderRows, renderTable, type RequestStats, type RequestType, secs } from '@app/loadgen';
 
 const LABELS: Record<RequestType, string> = { lookup: 'lookup', trade: 'trade', order_check: 'order-check' };
 
@@ -40,7 +36,7 @@ function describeRun(result: LoadResult): string {
 }
 
 function describeProblem(problem: OrderProblem): string {
-  const sent = describe(problem.sent);
+  const sent = describeSentOrder(problem.sent);
   switch (problem.problem) {
     case 'mismatch': {
       const got = problem.got;

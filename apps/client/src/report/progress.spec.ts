@@ -1,4 +1,4 @@
-import type { LoadProgress } from '../load/load-options';
+import type { LoadProgress } from '@app/loadgen';
 import { createProgressView, formatProgressLine } from './progress';
 
 const snapshot = (over: Partial<LoadProgress>): LoadProgress => ({

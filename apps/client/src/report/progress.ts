@@ -1,5 +1,5 @@
 import { Presets, SingleBar } from 'cli-progress';
-import type { LoadProgress } from '../load/load-options';
+import type { LoadProgress } from '@app/loadgen';
 
 /** Receives a run's progress snapshots and shows them. */
 export interface ProgressView {

@@ -1,12 +1,9 @@
 import type { CliIo } from '../cli/cli-io';
-import type { BazaarClient } from '../http/bazaar-client';
-import { errorMessage, isClusterStatus } from '../http/response-guards';
-import { pause } from '../load/backoff';
-import { ExitCode } from '../usage-error';
+import { type BazaarClient, errorMessage, ExitCode, isClusterStatus, pause } from '@app/loadgen';
 import { CLEAR_SCREEN, renderStatus } from './status-view';
 
 /** `--watch` redraws this often. */
-export const WATCH_INTERVAL_MS = 1000;
+const WATCH_INTERVAL_MS = 1000;
 
 export interface StatusOptions {
   /** Redraw every `intervalMs` until Ctrl-C (exit 0) instead of printing once. */

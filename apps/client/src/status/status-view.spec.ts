@@ -1,5 +1,5 @@
 import type { ClusterStatusResponse, ReplicaStatusView } from '@app/contracts';
-import { isClusterStatus } from '../http/response-guards';
+import { isClusterStatus } from '@app/loadgen';
 import { duration, MAX_LEADER_CHANGES_SHOWN, renderStatus } from './status-view';
 
 const URL = 'http://127.0.0.1:30001';

@@ -1,5 +1,5 @@
 import type { ClusterStatusResponse, LeaderChange, ReplicaStatusView } from '@app/contracts';
-import { renderTable } from '../report/table';
+import { renderTable } from '@app/loadgen';
 
 /** Clears the terminal and puts the cursor top left: `--watch` draws each frame after it. */
 export const CLEAR_SCREEN = '\x1b[H\x1b[2J\x1b[3J';

@@ -155,7 +155,7 @@ describe('LeaderElectionService', () => {
     expect(election.describe().map((r) => r.state)).toEqual(['ready', 'leader', 'down']);
   });
 
-  describe('a leader or candidate without a majority (issue 16)', () => {
+  describe('a leader or candidate without a majority', () => {
     it('replaces a leader whose /ping says it cannot reach a majority by the highest ready replica', async () => {
       const { client, states } = fakeReplicas();
       const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());

@@ -16,6 +16,8 @@ export interface Leader extends ReplicaAddress {
   epoch: number;
 }
 
+/** How often an election result is announced to a replica that did not accept it (it may be slow, or a partition may heal). */
+const ANNOUNCE_ATTEMPTS = 3;
 /** How many leader changes {@link LeaderElectionService.history} keeps. */
 export const LEADER_HISTORY = 20;
 
@@ -142,6 +144,15 @@ export class LeaderElectionService {
     this.log.length = Math.min(this.log.length, LEADER_HISTORY);
   }
 
+  /** Announces `leader` of `epoch` to `replica`, up to {@link ANNOUNCE_ATTEMPTS} times, while that epoch is still this front end's. */
+  private async announceWithRetries(replica: ReplicaAddress, leader: number, epoch: number): Promise<void> {
+    for (let attempt = 1; attempt <= ANNOUNCE_ATTEMPTS; attempt++) {
+      if (await this.replicas.announce(replica, leader, epoch)) return;
+      if (this.leader?.epoch !== epoch) return;
+      await sleep(this.retryMs);
+    }
+  }
+
   private async runElection(reason: string): Promise<Leader | null> {
     let probes = await this.probeAll();
     // A fresh front end: give every replica the grace period to come up, unless one already leads.
@@ -189,9 +200,9 @@ export class LeaderElectionService {
         return null;
       }
       if (!(await this.replicas.announce(c.replica, c.replica.id, epoch))) continue;
-      await Promise.all(
-        this.replicas.replicas.filter((r) => r.id !== c.replica.id).map((r) => this.replicas.announce(r, c.replica.id, epoch)),
-      );
+      // The candidate gathers its majority itself; telling the others too makes them stop applying
+      // the old leader's syncs sooner. Retried in the background, never waited for.
+      for (const r of this.replicas.replicas.filter((r) => r.id !== c.replica.id)) void this.announceWithRetries(r, c.replica.id, epoch);
       const previous = this.leader;
       this.leader = { ...c.replica, epoch };
       this.changes++;

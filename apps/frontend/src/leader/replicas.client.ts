@@ -121,12 +121,16 @@ export class ReplicasClient {
     return this.pingTimeoutMs;
   }
 
-  /** Announces the leader of `epoch`; true when the replica accepted it. */
+  /**
+   * Announces the leader of `epoch`; true when the replica accepted it. The replica records its
+   * vote durably before it answers (one commit), so this waits as long as a forwarded request, not
+   * a ping: a slow disk must not pass for a dead candidate.
+   */
   async announce(replica: ReplicaAddress, leader: number, epoch: number): Promise<boolean> {
     try {
       const res = await this.http.axiosRef.get(`${replica.url}/${OrderRoutes.leader}`, {
         params: { leader, epoch },
-        timeout: this.pingTimeoutMs,
+        timeout: this.forwardTimeoutMs,
       });
       return res.status === 200;
     } catch {

@@ -1,30 +1,29 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
 import { MAX_TRADE_BATCH, OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaRefusal, ReplicaRole, ReplicaStatus } from '@app/contracts';
 import { Batcher, Unavailable } from '@app/common';
 import { NewOrder, OrderLogService } from '../orders/order-log.service';
+import { ReplicaState } from './replica-state';
 
 type AppendResult = { record: OrderRecordDto; created: boolean };
 
 /**
- * Who this replica is and what it believes about the cluster: its role, the highest epoch it has
- * seen (persisted), the leader of that epoch, and — while leading — the commit point.
+ * Who this replica is and what it believes about the cluster. The state itself (role, epoch,
+ * leader, commit and acknowledgement points) is a {@link ReplicaState}, changed only through its
+ * named transitions; this service loads it from the log's metadata, makes votes durable before
+ * they count, and appends orders as leader.
  *
- * Epochs only grow. Learning a higher epoch while leading means another replica was elected:
- * {@link deposed$} fires and the leadership service steps down.
+ * Epochs only grow. Granting a newer epoch to another replica while leading means that replica
+ * was elected: {@link deposed$} fires and the leadership service steps down.
  */
 @Injectable()
-export class ClusterStateService {
+export class ClusterStateService implements OnModuleInit {
   private readonly logger = new Logger(ClusterStateService.name);
   readonly id: number;
   readonly self: ReplicaAddress;
   readonly peers: ReplicaAddress[];
-  private currentRole: ReplicaRole = 'recovering';
-  /** Highest order number known durable on enough replicas (leader: computed; follower: learnt). */
-  commitNo = 0;
-  /** Settles when a promotion in progress has finished (the new leader has caught up). */
-  promotion: Promise<void> = Promise.resolve();
+  private machine?: ReplicaState;
   readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
   private readonly appends = new Batcher<NewOrder, AppendResult>((orders) => this.appendBatch(orders), { maxBatch: MAX_TRADE_BATCH });
 
@@ -40,25 +39,39 @@ export class ClusterStateService {
     this.peers = replicas.filter((r) => r.id !== this.id);
   }
 
-  get role(): ReplicaRole {
-    return this.currentRole;
+  async onModuleInit(): Promise<void> {
+    await this.log.load();
+    this.machine = new ReplicaState(
+      this.id,
+      { epoch: this.log.getMeta('epoch'), leader: this.log.getMeta('leader'), commitNo: this.log.getMeta('commit_no') },
+      (from, to, epoch) => this.logger.log(`role ${from} → ${to} (epoch ${epoch})`),
+    );
   }
 
-  set role(role: ReplicaRole) {
-    if (role !== this.currentRole) this.logger.log(`role ${this.currentRole} → ${role} (epoch ${this.epoch})`);
-    this.currentRole = role;
+  /** The state machine; its transitions are the only way to change role, epoch, leader and the commit point. */
+  get replica(): ReplicaState {
+    if (!this.machine) throw new Error('the replica state is read before the order log was loaded');
+    return this.machine;
+  }
+
+  get role(): ReplicaRole {
+    return this.replica.role;
   }
 
   get epoch(): number {
-    return this.log.getMeta('epoch');
+    return this.replica.epoch;
   }
 
   get leaderId(): number | null {
-    return this.log.getMeta('leader') || null;
+    return this.replica.leader;
+  }
+
+  get commitNo(): number {
+    return this.replica.commitNo;
   }
 
   get ready(): boolean {
-    return this.currentRole !== 'recovering';
+    return this.replica.ready;
   }
 
   /** Size of a majority of all replicas. */
@@ -71,21 +84,21 @@ export class ClusterStateService {
   }
 
   /**
-   * Records an epoch and its leader if it is at least the highest seen. Returns false for a stale
-   * epoch, and for the current epoch named with another leader: an epoch has one leader (two
-   * front ends may hand out the same number). Emits {@link deposed$} when this replica was
-   * leading and another one now leads.
+   * A vote: adopts `epoch` led by `leader` if it is newer than any epoch seen (see
+   * {@link ReplicaState.decideVote}), durably — under the log lock, written to the log's metadata
+   * before it counts. Returns false when refused: a stale epoch, or the current epoch named with
+   * another leader (two front ends may hand out the same number; an epoch has one leader).
+   * Emits {@link deposed$} when this replica was leading and another one now leads.
    */
   async observeEpoch(epoch: number, leader: number): Promise<boolean> {
-    if (epoch < this.epoch) return false;
-    if (epoch === this.epoch && leader === this.leaderId) return true;
-    // Decided again under the log lock, so that two announcements of one epoch cannot both win.
+    const early = this.replica.decideVote(epoch, leader);
+    if (early !== 'granted') return early === 'known';
+    // Decided again under the log lock, so that two requests for one epoch cannot both win.
     const outcome = await this.log.exclusive(async () => {
-      if (epoch < this.epoch || (epoch === this.epoch && this.leaderId !== null && leader !== this.leaderId)) return 'refused';
-      if (epoch === this.epoch && leader === this.leaderId) return 'known';
-      const wasLeading = this.currentRole === 'leader' || this.currentRole === 'promoting';
+      const decided = this.replica.decideVote(epoch, leader);
+      if (decided !== 'granted') return decided;
       await this.log.append([], { epoch, leader });
-      return wasLeading && leader !== this.id ? 'deposed' : 'adopted';
+      return this.replica.grantVote(epoch, leader) ? 'deposed' : 'granted';
     });
     if (outcome === 'deposed') {
       this.logger.warn(`deposed: replica ${leader} leads epoch ${epoch}`);
@@ -109,8 +122,7 @@ export class ClusterStateService {
   /** One batch of {@link appendAsLeader}, under the log lock: orders of an epoch this replica no longer leads are refused. */
   private appendBatch(orders: NewOrder[]): Promise<(AppendResult | Error)[]> {
     return this.log.exclusive(async () => {
-      const leading = this.currentRole === 'leader' || this.currentRole === 'promoting';
-      const mayAppend = (o: NewOrder) => leading && o.epoch === this.epoch;
+      const mayAppend = (o: NewOrder) => this.replica.mayAppendAsLeader(o.epoch);
       const appended = await this.log.appendNew(orders.filter(mayAppend), { commit_no: this.commitNo });
       let next = 0;
       return orders.map((o) =>
@@ -123,7 +135,7 @@ export class ClusterStateService {
     const last = this.log.lastPosition();
     return {
       id: this.id,
-      role: this.currentRole,
+      role: this.role,
       ready: this.ready,
       epoch: this.epoch,
       leader: this.leaderId,

@@ -1,9 +1,22 @@
-import { Injectable, OnModuleInit } from '@nestjs/common';
+import { Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
 import { Between, DataSource, In, MoreThanOrEqual, Repository } from 'typeorm';
-import { IdempotencyRefusal, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, OrderRecordDto, ReplicaRole, sameTradeRequest } from '@app/contracts';
-import { DomainError, execTransaction, isConstraintViolation, sql } from '@app/common';
+import {
+  IdempotencyRefusal,
+  KEY_REUSED_STATUS,
+  keyReusedMessage,
+  OrderEnv,
+  OrderInfo,
+  OrderRecordDto,
+  ReplicaRefusal,
+  ReplicaRole,
+  sameTradeRequest,
+} from '@app/contracts';
+import { DomainError, execTransaction, isConstraintViolation, sql, Unavailable } from '@app/common';
+import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
 
@@ -18,6 +31,19 @@ export type NewOrder = Omit<OrderRecordDto, 'order_no'>;
 
 /** Most recent entries kept in memory (see {@link OrderLogService.tail}). */
 const TAIL_SIZE = 4096;
+/** While the disk fails, how often a small write checks whether it takes writes again. */
+const DISK_PROBE_MS = 1000;
+
+/**
+ * Something asked to drop or replace an entry at or below the commit point. Committed entries
+ * are on a majority and were acknowledged: they are never dropped, so this replica's log (or the
+ * source it compared with) is damaged. Refused with 503; the replica says so at error level.
+ */
+export class CommittedEntryConflict extends Unavailable {
+  constructor(orderNo: number, commitNo: number, detail = '') {
+    super(`order ${orderNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped${detail}`, ReplicaRefusal.notReady);
+  }
+}
 
 /**
  * The replica's order log and its persisted metadata, in its own SQLite file.
@@ -28,8 +54,11 @@ const TAIL_SIZE = 4096;
  * under the lock, after the database has.
  */
 @Injectable()
-export class OrderLogService implements OnModuleInit {
+export class OrderLogService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(OrderLogService.name);
   private readonly lock = new Mutex();
+  private readonly commitDelayMs: number;
+  private probing?: NodeJS.Timeout;
   private last: LogPosition = { order_no: 0, epoch: 0 };
   private readonly meta = new Map<MetaKey, number>();
   /**
@@ -37,17 +66,63 @@ export class OrderLogService implements OnModuleInit {
    * replication pushes and followers compare against, served without a query.
    */
   private tail: OrderRecordDto[] = [];
+  private loaded?: Promise<void>;
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
     @InjectRepository(ReplicaMeta) private readonly metaRepo: Repository<ReplicaMeta>,
     private readonly dataSource: DataSource,
-  ) {}
+    private readonly disk: DiskHealthService,
+    config: ConfigService<OrderEnv, true>,
+  ) {
+    this.commitDelayMs = config.get('ORDER_COMMIT_DELAY_MS', { infer: true });
+    if (this.commitDelayMs > 0) this.logger.warn(`every write of the order log waits ${this.commitDelayMs} ms before it commits (ORDER_COMMIT_DELAY_MS, tests only)`);
+  }
 
-  async onModuleInit(): Promise<void> {
-    const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
-    this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
-    for (const row of await this.metaRepo.find()) this.meta.set(row.key as MetaKey, row.value);
+  onModuleInit(): Promise<void> {
+    this.disk.failed$.subscribe(() => this.probeUntilWritable());
+    return this.load();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.probing);
+  }
+
+  /** Every write of the log: slowed by ORDER_COMMIT_DELAY_MS (tests), watched by the disk's health. */
+  private write<T>(fn: () => Promise<T>): Promise<T> {
+    return this.disk.track(async () => {
+      if (this.commitDelayMs > 0) await sleep(this.commitDelayMs);
+      return fn();
+    });
+  }
+
+  /** While the disk fails, a small write every second finds out when it takes writes again (and clears the failure). */
+  private probeUntilWritable(): void {
+    if (this.probing) return;
+    this.probing = setInterval(() => {
+      if (!this.disk.isFailing) {
+        clearInterval(this.probing);
+        this.probing = undefined;
+        return;
+      }
+      const probe = sql`INSERT INTO "replica_meta" ("key", "value") VALUES ${[['disk_probe', Date.now()]]} ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`;
+      void this.exclusive(() => this.write(() => execTransaction(this.dataSource, [probe]))).catch(() => undefined);
+    }, DISK_PROBE_MS);
+  }
+
+  /** Reads the last position and the metadata, once (services that start from them await it too). */
+  load(): Promise<void> {
+    this.loaded ??= (async () => {
+      const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
+      this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
+      for (const row of await this.metaRepo.find()) this.meta.set(row.key as MetaKey, row.value);
+    })();
+    return this.loaded;
+  }
+
+  /** The SQLite file that holds this log. */
+  get dbFile(): string {
+    return String(this.dataSource.options.database);
   }
 
   /** Runs `fn` as the only writer of the log. */
@@ -72,10 +147,12 @@ export class OrderLogService implements OnModuleInit {
   private async setMeta(values: Partial<Record<MetaKey, number>>): Promise<void> {
     const changed = Object.entries(values).filter(([k, v]) => this.meta.get(k as MetaKey) !== v);
     if (changed.length === 0) return;
-    await this.dataSource.manager.upsert(
-      ReplicaMeta,
-      changed.map(([key, value]) => ({ key, value: value as number })),
-      ['key'],
+    await this.write(() =>
+      this.dataSource.manager.upsert(
+        ReplicaMeta,
+        changed.map(([key, value]) => ({ key, value: value as number })),
+        ['key'],
+      ),
     );
     for (const [k, v] of changed) this.meta.set(k as MetaKey, v as number);
   }
@@ -213,7 +290,7 @@ export class OrderLogService implements OnModuleInit {
         sql`INSERT INTO "replica_meta" ("key", "value") VALUES ${changed} ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
       );
     }
-    await execTransaction(this.dataSource, statements);
+    await this.write(() => execTransaction(this.dataSource, statements));
     for (const [k, v] of changed) this.meta.set(k, v);
     if (records.length > 0) {
       const last = records[records.length - 1];
@@ -223,13 +300,17 @@ export class OrderLogService implements OnModuleInit {
     }
   }
 
-  /** Under the lock: drops every entry numbered `from` or later (an unacknowledged, divergent tail). */
-  async truncateFrom(from: number): Promise<number> {
-    const result = await this.orders.delete({ orderNo: MoreThanOrEqual(from) });
+  /**
+   * Under the lock: drops every entry numbered `from` or later (an unacknowledged, divergent
+   * tail). Refuses with {@link CommittedEntryConflict} to drop a committed entry.
+   */
+  async truncateFrom(from: number, committedThrough = this.getMeta('commit_no')): Promise<number> {
+    const commitNo = Math.max(committedThrough, this.getMeta('commit_no'));
+    if (from <= commitNo && from <= this.last.order_no) throw new CommittedEntryConflict(from, commitNo);
+    const result = await this.write(() => this.orders.delete({ orderNo: MoreThanOrEqual(from) }));
     this.tail = this.tail.filter((r) => r.order_no < from);
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
-    if (this.getMeta('commit_no') > this.last.order_no) await this.setMeta({ commit_no: this.last.order_no });
     return result.affected ?? 0;
   }
 

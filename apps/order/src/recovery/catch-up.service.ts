@@ -12,10 +12,12 @@ export interface CatchUpResult {
 /**
  * Makes this replica's log equal to a source replica's log, in pages.
  *
- * Entries up to the persisted commit point are final everywhere and are not compared again.
- * From there on, entries are compared with the source's: identical ones are kept, the first
- * difference drops this log's tail from that number (orders the cluster never acknowledged,
- * written by a leader that crashed before replicating them) and the source's entries are applied.
+ * Entries are compared with the source's (number, epoch and request id): identical ones are kept,
+ * the first difference drops this log's tail from that number (orders the cluster never
+ * acknowledged, written by a leader that crashed before replicating them) and the source's
+ * entries are applied. Entries up to the persisted commit point are final everywhere: a catch-up
+ * normally starts after them, and one that verifies the whole log (a restart) refuses with
+ * CommittedEntryConflict to replace any of them.
  */
 @Injectable()
 export class CatchUpService {
@@ -37,11 +39,12 @@ export class CatchUpService {
   /**
    * The caller holds the log lock for the whole catch-up (recovery, promotion: the replica serves
    * no trades meanwhile). With `dropBeyondSource`, entries past the source's last one are dropped
-   * too (the source is the leader, or more advanced than this replica).
+   * too (the source is the leader, or more advanced than this replica). With `verifyAll`, every
+   * entry is compared, from the first one, not only those after the commit point.
    */
-  async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean): Promise<CatchUpResult> {
+  async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean, verifyAll = false): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
-    let after = this.startPoint();
+    let after = verifyAll ? 0 : this.startPoint();
     for (;;) {
       const { orders, last_no } = await this.peers.logPage(source, after, this.pageSize);
       this.add(result, await this.applyPage(after, orders));

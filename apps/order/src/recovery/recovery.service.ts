@@ -2,13 +2,13 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
-import { OrderLogService } from '../orders/order-log.service';
+import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
-/** Retry period while the peers refuse this replica's token, and how often that is logged again. */
-const TOKEN_RETRY_MS = 1000;
-const TOKEN_REPEAT_LOG_MS = 30_000;
+/** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
+const BLOCKED_RETRY_MS = 1000;
+const BLOCKED_REPEAT_LOG_MS = 30_000;
 
 /**
  * Brings a replica's log up to date before it serves, at start-up (first time or after a crash)
@@ -27,8 +27,10 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(RecoveryService.name);
   private running?: Promise<void>;
   private stopped = false;
-  private tokenErrorLoggedAt = 0;
-  /** Why recovery cannot finish, when it is a configuration error (shown by `/ping` and `/health`). */
+  private blockedLoggedAt = 0;
+  /** The first recovery since start verifies the whole log; later ones (after leading) start at the commit point. */
+  private verified = false;
+  /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
   blockedBy?: string;
 
   constructor(
@@ -53,7 +55,6 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   private async run(): Promise<void> {
-    this.state.role = 'recovering';
     while (!this.stopped) {
       try {
         const leader = await this.log.exclusive(async () => {
@@ -62,27 +63,47 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
             .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
             .sort((a, b) => b.status.epoch - a.status.epoch)[0];
           const source = leading ?? mostAdvancedPeer(statuses, this.state.status());
-          if (source) await this.catchUp.catchUpFrom(source.peer, true);
+          if (source) {
+            await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch((err: unknown) => {
+              if (err instanceof CommittedEntryConflict) throw new DamagedLog(err, source.peer.id, this.log.dbFile);
+              throw err;
+            });
+            this.verified = true;
+          }
           return leading?.status;
         });
         if (leader) await this.state.observeEpoch(leader.epoch, leader.id);
         this.blockedBy = undefined;
-        if (this.state.role === 'recovering') this.state.role = 'follower';
+        if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
       } catch (err) {
-        if (err instanceof ClusterTokenRejected) {
-          this.blockedBy = 'peers reject this replica\'s cluster token (401)';
-          if (Date.now() - this.tokenErrorLoggedAt >= TOKEN_REPEAT_LOG_MS) {
-            this.tokenErrorLoggedAt = Date.now();
+        if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
+          this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
+          if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
+            this.blockedLoggedAt = Date.now();
             this.logger.error(`not ready: ${err.message}`);
           }
-          await sleep(TOKEN_RETRY_MS);
+          await sleep(BLOCKED_RETRY_MS);
           continue;
         }
         this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
         await sleep(RETRY_MS);
       }
     }
+  }
+}
+
+/**
+ * A restarted replica's log differs from its source's at an entry it had committed: its file is
+ * damaged (or was edited). It stays not ready; the message says how to rebuild it from its peers.
+ */
+class DamagedLog extends Error {
+  readonly summary: string;
+
+  constructor(conflict: CommittedEntryConflict, sourceId: number, dbFile: string) {
+    const summary = `its log differs from replica ${sourceId}'s below its commit point: ${conflict.message}`;
+    super(`${summary}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
+    this.summary = summary;
   }
 }

@@ -2,6 +2,7 @@ import { ConfigService } from '@nestjs/config';
 import { OrderEnv, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
+import { DiskHealthService } from '../orders/disk-health.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
 import { RecoveryService } from '../recovery/recovery.service';
@@ -32,6 +33,7 @@ function setup(role: ReplicaRole) {
     replicator,
     {} as ReconcilerService,
     {} as RecoveryService,
+    {} as DiskHealthService,
     config as unknown as ConfigService<OrderEnv, true>,
   );
   return { leadership, answering, lost, calls: () => statusCalls };

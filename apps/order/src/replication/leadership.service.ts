@@ -5,6 +5,7 @@ import { OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
+import { DiskHealthService } from '../orders/disk-health.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
 import { RecoveryService } from '../recovery/recovery.service';
@@ -34,13 +35,15 @@ class NoMajority extends Error {}
 @Injectable()
 export class LeadershipService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(LeadershipService.name);
-  private subscription?: Subscription;
+  private readonly subscriptions: Subscription[] = [];
   private stopped = false;
   private readonly followerTimeoutMs: number;
   private readonly peerTimeoutMs: number;
   /** When this replica last reached majority − 1 peers (follower side of {@link quorumRefusal}). */
   private reachedMajorityAt = 0;
   private reaching?: Promise<number>;
+  /** Settles when the promotion under way has finished (caught up and reconciled) or given up. */
+  private promotion: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly state: ClusterStateService,
@@ -50,6 +53,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     private readonly replicator: ReplicatorService,
     private readonly reconciler: ReconcilerService,
     private readonly recovery: RecoveryService,
+    private readonly disk: DiskHealthService,
     config: ConfigService<OrderEnv, true>,
   ) {
     this.followerTimeoutMs = config.get('FOLLOWER_TIMEOUT_MS', { infer: true });
@@ -99,12 +103,19 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   }
 
   onApplicationBootstrap(): void {
-    this.subscription = this.state.deposed$.subscribe(() => this.stepDown('a newer epoch has a different leader'));
+    this.subscriptions.push(
+      this.state.deposed$.subscribe(() => this.stepDown('a newer epoch has a different leader')),
+      // A leader that cannot write cannot make trades durable: another replica should lead.
+      this.disk.failed$.subscribe((message) => {
+        if (this.state.replica.leading) this.logger.warn(`stepping down: its database cannot be written (${message})`);
+        this.stepDown('its database cannot be written');
+      }),
+    );
   }
 
   onApplicationShutdown(): void {
     this.stopped = true;
-    this.subscription?.unsubscribe();
+    this.subscriptions.forEach((s) => s.unsubscribe());
     this.replicator.stop('shutting down');
     this.reconciler.stop();
   }
@@ -112,6 +123,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   /** `GET /leader?leader=&epoch=`: the front end announces an election result. */
   async onLeaderNotice(leader: number, epoch: number): Promise<void> {
     if (leader !== this.state.id && !this.state.peer(leader)) throw new Unavailable(`unknown replica ${leader}`);
+    const diskProblem = leader === this.state.id ? this.disk.problem() : undefined;
+    if (diskProblem) throw new Unavailable(`replica ${this.state.id} cannot lead: ${diskProblem}`, ReplicaRefusal.diskFailing);
     if (leader === this.state.id && this.state.role === 'recovering') {
       throw new Unavailable(`replica ${this.state.id} is still recovering`, ReplicaRefusal.notReady);
     }
@@ -121,12 +134,16 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     }
     // A follower named leader is promoted; so is a leader named again in a newer epoch
     // (its followers would refuse syncs of the old one).
-    if (leader === this.state.id && (this.state.role === 'follower' || epoch > previousEpoch)) this.promote(epoch);
+    if (leader === this.state.id && (this.state.role === 'follower' || epoch > previousEpoch)) {
+      // Stepped down meanwhile (deposed, cut off): the vote stands, but it cannot lead it now.
+      if (this.state.role === 'recovering') throw new Unavailable(`replica ${this.state.id} is recovering`, ReplicaRefusal.notReady);
+      this.promote(epoch);
+    }
   }
 
   /** Waits for a promotion under way; refuses unless this replica then leads `epoch`. */
   async assertLeading(epoch: number): Promise<void> {
-    if (this.state.role === 'promoting') await this.state.promotion;
+    if (this.state.role === 'promoting') await this.promotion;
     if (epoch < this.state.epoch) {
       throw new Unavailable(`epoch ${epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
     }
@@ -136,8 +153,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   }
 
   private promote(epoch: number): void {
-    this.state.role = 'promoting';
-    this.state.promotion = (async () => {
+    this.state.replica.beginPromotion(epoch);
+    this.promotion = (async () => {
       /** When a majority last adopted this epoch (the promotion's start counts). */
       let majorityAt = Date.now();
       while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
@@ -167,7 +184,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           await this.reconciler.runOnce();
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
           this.reconciler.start();
-          this.state.role = 'leader';
+          this.state.replica.becomeLeader(epoch);
           this.logger.log(`leading epoch ${epoch} from order ${this.log.lastPosition().order_no}`);
           return;
         } catch (err) {
@@ -203,10 +220,13 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
+  /** Gives up leading (or promoting): replication stops, waiting trades are refused, and the replica recovers as a follower. */
   private stepDown(reason: string): void {
     this.replicator.stop(reason);
     this.reconciler.stop();
-    this.state.role = 'recovering';
+    // A second reason to step down (deposed while the disk fails, say) finds it recovering already.
+    if (!this.state.replica.leading) return;
+    this.state.replica.stepDown();
     void this.recovery.recover();
   }
 }

@@ -1,6 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
+import { ReplicaState } from '../cluster/replica-state';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
 import { OrderLogService } from '../orders/order-log.service';
@@ -21,7 +22,20 @@ function setup(env: Record<string, string> = {}) {
     find: async (n: number) => entries[n - 1] ?? null,
     getMeta: () => 0,
   } as unknown as OrderLogService;
-  const state = { id: 3, epoch: 1, peers: [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }], majority: 2, commitNo: 0 } as unknown as ClusterStateService;
+  const replica = new ReplicaState(3, { epoch: 1, leader: 3, commitNo: 0 });
+  replica.follow();
+  replica.beginPromotion(1);
+  replica.becomeLeader(1);
+  const state = {
+    id: 3,
+    epoch: 1,
+    peers: [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }],
+    majority: 2,
+    replica,
+    get commitNo() {
+      return replica.commitNo;
+    },
+  } as unknown as ClusterStateService;
   const behaviour: Record<number, Behaviour> = { 1: 'ok', 2: 'ok' };
   const received: Record<number, number[]> = { 1: [], 2: [] };
   const peers = {

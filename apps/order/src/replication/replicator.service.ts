@@ -6,47 +6,37 @@ import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
 import { OrderLogService } from '../orders/order-log.service';
-
-interface FollowerLink {
-  peer: ReplicaAddress;
-  /** Highest order number known to be durable on the follower and equal to ours. */
-  matchNo: number;
-  /** Next order number to send; starts optimistic (our last + 1), the follower repairs gaps itself. */
-  nextNo: number;
-  /** When the follower last accepted a sync (ms since epoch); 0 = never this term. */
-  lastContact: number;
-  /**
-   * The push under way, if any: at most one sync in flight per follower, so syncs stay in order;
-   * it goes round again while entries were appended meanwhile (they travel together).
-   */
-  inflight?: Promise<void>;
-}
-
-interface Waiter {
-  orderNo: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
-  timer: NodeJS.Timeout;
-}
+import { CommitTracker } from './commit-tracker';
+import { FollowerLink } from './follower-link';
 
 /**
- * Leader side of replication. One link per follower pushes the log with `POST /sync` (batches
- * while behind, an empty heartbeat when idle), tracks what each follower holds, and advances the
- * commit point: the highest number durable on enough replicas (a majority by default, the leader
- * alone with `ORDER_ACK_MODE=leader`). Trades wait on {@link waitDurable} before acknowledging.
+ * Leader side of replication: one {@link FollowerLink} per follower pushes the log, a
+ * {@link CommitTracker} turns their match positions into the commit and acknowledgement points,
+ * and a heartbeat keeps idle followers in touch. Trades wait on {@link waitDurable}.
+ *
+ * How it relates to Raft's log replication:
+ * - The same: each link keeps Raft's nextIndex/matchIndex; a sync is AppendEntries (the leader's
+ *   epoch as its term, the entry before the batch as prevLogIndex/prevLogTerm, the commit point
+ *   as leaderCommit); a follower refuses an older epoch, and a refusal as stale tells this leader
+ *   a newer one exists. The commit point is the highest number a majority holds.
+ * - Different: the leader writes its own entry (one group-committed SQLite transaction) before
+ *   it sends it, rather than in parallel. A follower that misses the entry before a batch
+ *   fetches the gap from the leader itself (`GET /log`) instead of the leader walking nextIndex
+ *   back one entry per round trip. Terms come from the front end's elections (the epoch), and a
+ *   new leader catches up from the most advanced member of the majority that adopted its epoch
+ *   instead of voters refusing a less advanced candidate. With `ORDER_ACK_MODE=leader` a trade
+ *   is acknowledged once the leader alone holds it (not Raft; off by default).
  */
 @Injectable()
 export class ReplicatorService implements OnModuleDestroy {
   private readonly logger = new Logger(ReplicatorService.name);
   private links: FollowerLink[] = [];
-  private waiters: Waiter[] = [];
+  private tracker?: CommitTracker;
   private epoch = 0;
   /** When this replica started leading its epoch (counts as contact with a majority). */
   private startedAt = 0;
   private heartbeat?: NodeJS.Timeout;
   private highestFollowerMatch = 0;
-  /** Highest order number that may be acknowledged (see {@link advanceCommit}). */
-  private ackNo = 0;
   private readonly ackMode: AckMode;
   private readonly heartbeatMs: number;
   private readonly followerTimeoutMs: number;
@@ -76,16 +66,26 @@ export class ReplicatorService implements OnModuleDestroy {
     return this.ackMode === 'majority' ? this.state.majority : 1;
   }
 
-  /** Starts leading `epoch`: links to every follower and a heartbeat. */
+  /** Starts leading `epoch` (the replica is promoting to it): links to every follower and a heartbeat. */
   start(epoch: number): void {
     this.stop('restarting replication');
     this.epoch = epoch;
     this.startedAt = Date.now();
     const next = this.log.lastPosition().order_no + 1;
-    this.links = this.state.peers.map((peer) => ({ peer, matchNo: 0, nextNo: next, lastContact: 0 }));
+    const ctx = {
+      leaderId: this.state.id,
+      epoch,
+      batchSize: this.batchSize,
+      log: this.log,
+      peers: this.peers,
+      current: () => this.active && this.epoch === epoch,
+      commitNo: () => this.state.commitNo,
+      accepted: (_link: FollowerLink, through: number) => this.onAccepted(through),
+      staleEpoch: (peer: ReplicaAddress) => this.onStaleEpoch(peer),
+    };
+    this.links = this.state.peers.map((peer) => new FollowerLink(peer, next, ctx));
+    this.tracker = new CommitTracker(this.state.replica, this.state.majority, this.requiredAcks, this.durabilityTimeoutMs);
     this.highestFollowerMatch = 0;
-    this.ackNo = 0;
-    this.state.commitNo = Math.max(this.state.commitNo, this.log.getMeta('commit_no'));
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.advanceCommit();
   }
@@ -95,10 +95,8 @@ export class ReplicatorService implements OnModuleDestroy {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.links = [];
-    for (const w of this.waiters.splice(0)) {
-      clearTimeout(w.timer);
-      w.reject(new Unavailable(`order replica stopped leading: ${reason}`, ReplicaRefusal.staleEpoch));
-    }
+    this.tracker?.rejectAll(new Unavailable(`order replica stopped leading: ${reason}`, ReplicaRefusal.staleEpoch));
+    this.tracker = undefined;
   }
 
   onModuleDestroy(): void {
@@ -152,7 +150,7 @@ export class ReplicatorService implements OnModuleDestroy {
       let pending = this.links.length;
       if (pending === 0) return resolve();
       for (const link of this.links) {
-        void this.pump(link).finally(() => {
+        void link.pump().finally(() => {
           pending--;
           if (pending === 0 || 1 + this.reachableFollowers() >= this.requiredAcks) resolve();
         });
@@ -171,7 +169,7 @@ export class ReplicatorService implements OnModuleDestroy {
    * trade that kicked it and carries other trades' orders too, so its requests carry no request id.
    */
   kick(): void {
-    for (const link of this.links) void this.pump(link);
+    for (const link of this.links) void link.pump();
     this.advanceCommit();
   }
 
@@ -183,81 +181,28 @@ export class ReplicatorService implements OnModuleDestroy {
     const now = Date.now();
     const last = this.log.lastPosition().order_no;
     for (const link of this.links) {
-      if (link.nextNo <= last || now - link.lastContact >= this.heartbeatMs) void this.pump(link);
+      if (link.nextNo <= last || now - link.lastContact >= this.heartbeatMs) void link.pump();
     }
   }
 
   /** Pushes to every follower and resolves when each push (or the one already under way) is over. */
   pumpAll(): Promise<void> {
-    return Promise.all(this.links.map((l) => this.pump(l))).then(() => undefined);
-  }
-
-  private pump(link: FollowerLink): Promise<void> {
-    if (!this.active) return Promise.resolve();
-    if (link.inflight) return link.inflight;
-    link.inflight = this.push(link).finally(() => (link.inflight = undefined));
-    return link.inflight;
+    return Promise.all(this.links.map((l) => l.pump())).then(() => undefined);
   }
 
   /** Resolves once `orderNo` is durable on enough replicas; rejects with 503 after the durability timeout. */
   waitDurable(orderNo: number): Promise<void> {
-    if (this.state.commitNo >= orderNo || this.ackNo >= orderNo) return Promise.resolve();
-    if (!this.active) return Promise.reject(new Unavailable('this replica is not leading', ReplicaRefusal.notLeader));
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        orderNo,
-        resolve,
-        reject,
-        timer: setTimeout(() => {
-          this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(
-            new Unavailable(
-              `order ${orderNo} is not yet durable on ${this.requiredAcks} replicas`,
-              ReplicaRefusal.notDurable,
-            ),
-          );
-        }, this.durabilityTimeoutMs),
-      };
-      this.waiters.push(waiter);
-    });
+    if (this.state.commitNo >= orderNo) return Promise.resolve();
+    if (!this.tracker) return Promise.reject(new Unavailable('this replica is not leading', ReplicaRefusal.notLeader));
+    return this.tracker.waitDurable(orderNo);
   }
 
-  private async push(link: FollowerLink): Promise<void> {
-    const epoch = this.epoch;
-    try {
-      for (;;) {
-        if (!this.active || this.epoch !== epoch) return;
-        const last = this.log.lastPosition();
-        const prevNo = link.nextNo - 1;
-        const batch = link.nextNo <= last.order_no ? await this.log.page(prevNo, this.batchSize) : [];
-        const prevEpoch =
-          prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await this.log.find(prevNo))?.epoch ?? 0);
-        const res = await this.peers.sync(link.peer, {
-          leader: this.state.id,
-          epoch,
-          commit_no: this.state.commitNo,
-          reconciled_seq: this.log.getMeta('reconciled_seq'),
-          prev: { order_no: prevNo, epoch: prevEpoch },
-          orders: batch,
-        });
-        if (res.status !== 200) {
-          if (res.data?.code === ReplicaRefusal.staleEpoch) await this.onStaleEpoch(link.peer);
-          return; // recovering or refusing: retried on the next heartbeat
-        }
-        link.lastContact = Date.now();
-        const through = batch.length > 0 ? batch[batch.length - 1].order_no : prevNo;
-        link.matchNo = Math.max(link.matchNo, through);
-        link.nextNo = through + 1;
-        if (through > this.highestFollowerMatch) {
-          this.highestFollowerMatch = through;
-          this.faults.reached('after-replicate-one');
-        }
-        this.advanceCommit();
-        if (link.nextNo > this.log.lastPosition().order_no) return;
-      }
-    } catch (err) {
-      this.logger.debug(`sync to replica ${link.peer.id} failed: ${(err as Error).message}`);
+  private onAccepted(through: number): void {
+    if (through > this.highestFollowerMatch) {
+      this.highestFollowerMatch = through;
+      this.faults.reached('after-replicate-one');
     }
+    this.advanceCommit();
   }
 
   /** A follower knows a newer epoch: learn it from the peers (which deposes this leader). */
@@ -270,23 +215,10 @@ export class ReplicatorService implements OnModuleDestroy {
     }
   }
 
-  /**
-   * Two points move as followers acknowledge. The commit point is the highest number a majority
-   * holds: such entries can never be dropped by recovery, and followers skip re-checking them.
-   * The acknowledgement point is the highest number `requiredAcks` replicas hold (the same with
-   * the default majority; the leader's own log with `ORDER_ACK_MODE=leader`): trades waiting
-   * for it are answered.
-   */
   private advanceCommit(): void {
-    const held = [this.log.lastPosition().order_no, ...this.links.map((l) => l.matchNo)].sort((a, b) => b - a);
-    this.state.commitNo = Math.max(this.state.commitNo, held[this.state.majority - 1] ?? 0);
-    this.ackNo = Math.max(this.ackNo, held[this.requiredAcks - 1] ?? 0);
-    const done = this.waiters.filter((w) => w.orderNo <= this.ackNo);
-    if (done.length === 0) return;
-    this.waiters = this.waiters.filter((w) => w.orderNo > this.ackNo);
-    for (const w of done) {
-      clearTimeout(w.timer);
-      w.resolve();
-    }
+    this.tracker?.update(
+      this.log.lastPosition().order_no,
+      this.links.map((l) => l.matchNo),
+    );
   }
 }

@@ -6,6 +6,7 @@ import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
+import { DiskHealthService } from '../orders/disk-health.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { CatchUpService } from '../recovery/catch-up.service';
@@ -27,6 +28,8 @@ describe('SyncService (follower side of replication)', () => {
   let log: OrderLogService;
   let state: ClusterStateService;
   let leaderLog: OrderRecordDto[];
+  /** The replica starts recovering; the first sync finds it a follower unless a test says otherwise. */
+  let stayRecovering: boolean;
 
   beforeEach(async () => {
     leaderLog = [];
@@ -49,19 +52,21 @@ describe('SyncService (follower side of replication)', () => {
         }),
         TypeOrmModule.forFeature([Order, ReplicaMeta]),
       ],
-      providers: [OrderLogService, ClusterStateService, CatchUpService, SyncService, { provide: PeersClient, useValue: peers }],
+      providers: [DiskHealthService, OrderLogService, ClusterStateService, CatchUpService, SyncService, { provide: PeersClient, useValue: peers }],
     }).compile();
     await moduleRef.init();
     sync = moduleRef.get(SyncService);
     log = moduleRef.get(OrderLogService);
     state = moduleRef.get(ClusterStateService);
-    state.role = 'follower';
+    stayRecovering = false;
   });
 
   afterEach(() => moduleRef.close());
 
-  const push = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch = 1, commit_no = 0) =>
-    sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders });
+  const push = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch = 1, commit_no = 0) => {
+    if (state.role === 'recovering' && !stayRecovering) state.replica.follow();
+    return sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders });
+  };
 
   it('applies batches in order and learns the commit point', async () => {
     leaderLog = [entry(1, 1), entry(2, 1), entry(3, 1)];
@@ -109,7 +114,7 @@ describe('SyncService (follower side of replication)', () => {
   });
 
   it('refuses syncs while recovering', async () => {
-    state.role = 'recovering';
+    stayRecovering = true;
     await expect(push([entry(1, 1)], { order_no: 0, epoch: 0 })).rejects.toMatchObject({ status: 503, code: 'not_ready' });
   });
 });

@@ -58,14 +58,14 @@ export class SyncService {
       if (toAppend.length === 0 && entry.order_no <= this.log.lastPosition().order_no) {
         const own = await this.log.find(entry.order_no);
         if (own && sameEntry(own, entry)) continue;
-        await this.log.truncateFrom(entry.order_no);
+        await this.log.truncateFrom(entry.order_no, this.state.commitNo);
       }
       toAppend.push(entry);
     }
     const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prevNo;
     const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
     await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
-    this.state.commitNo = Math.max(this.state.commitNo, commitNo);
+    this.state.replica.advanceCommit(commitNo);
     return { last_no: this.log.lastPosition().order_no };
   }
 

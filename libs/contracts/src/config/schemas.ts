@@ -210,6 +210,18 @@ export class OrderEnv extends CommonEnv {
   @IntSetting(1000, 365 * 24 * 3_600_000, ' (ms)')
   IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
+  /**
+   * A write of the order log that has not finished after this long makes the replica not ready
+   * (its disk is stuck: another replica should lead). A write that is merely slow, well under
+   * this, changes nothing: `/ping` never waits for the database.
+   */
+  @IntSetting(100, 600_000, ' (ms)')
+  DISK_STALL_MS = 10_000;
+
+  /** Tests only: every write of the order log waits this long before it commits (a slow disk). */
+  @IntSetting(0, 60_000, ' (ms)')
+  ORDER_COMMIT_DELAY_MS = 0;
+
   /** Tests only: crash (SIGKILL itself) at a named point. */
   @IsIn(FAULT_POINTS, { message: `must be one of ${FAULT_POINTS.join(', ')}` })
   FAULT_POINT: FaultPoint = 'none';

@@ -9,7 +9,7 @@ import { UsageError } from '../usage-error';
 
 /** The lab's experiment: these probabilities of trading, 5 sessions each. */
 export const SWEEP_DEFAULT_PS: readonly number[] = [0, 0.2, 0.4, 0.6, 0.8];
-export const SWEEP_MAX_POINTS = 101;
+const SWEEP_MAX_POINTS = 101;
 
 export interface SweepOptions {
   /** Front end base URL (default `http://127.0.0.1:30001`). */
@@ -198,7 +198,7 @@ export function hitRatio(delta: CacheCounters | null, enabled: boolean | undefin
   return lookups === 0 ? null : Math.round((delta.hits / lookups) * 10000) / 10000;
 }
 
-export function sweepRow(point: SweepPoint): SweepRow {
+function sweepRow(point: SweepPoint): SweepRow {
   const { result } = point;
   const lookup = result.requests.lookup;
   const trade = result.requests.trade;

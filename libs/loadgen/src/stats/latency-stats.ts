@@ -85,8 +85,3 @@ export class LatencyStats {
 function round3(ms: number): number {
   return Math.round(ms * 1000) / 1000;
 }
-
-/** Microseconds elapsed since a `process.hrtime.bigint()` reading. */
-export function microsSince(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1000;
-}

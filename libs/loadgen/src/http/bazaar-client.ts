@@ -173,7 +173,7 @@ function parseJson(text: string): unknown {
 }
 
 /** A one-line reason for a failed exchange: the system error code when there is one. */
-export function describeTransportError(err: unknown, timeoutMs: number): string {
+function describeTransportError(err: unknown, timeoutMs: number): string {
   // isNativeError also knows errors made in another realm (node core's, under jest's sandbox).
   if (err instanceof Error || types.isNativeError(err)) {
     if (err.name === 'TimeoutError' || err.name === 'AbortError') return `timeout after ${timeoutMs} ms`;

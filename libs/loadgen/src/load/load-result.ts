@@ -96,5 +96,3 @@ export interface LoadResult {
   /** Every request in the order it completed; present only when `recordSamples` was set. */
   samples?: RequestSample[];
 }
-
-export const REQUEST_TYPES: readonly RequestType[] = ['lookup', 'trade', 'order_check'];

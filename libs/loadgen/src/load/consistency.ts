@@ -116,7 +116,7 @@ export async function checkConsistency(
     order_no: d.order_no,
     problem: 'duplicate' as const,
     sent: d.sent,
-    reason: `order number already acknowledged for ${describe(d.first)}`,
+    reason: `order number already acknowledged for ${describeSentOrder(d.first)}`,
   }));
   const report: ConsistencyReport = {
     recorded: entries.length,
@@ -168,6 +168,6 @@ export async function checkConsistency(
 }
 
 /** `buy 3 Stock1`, for messages. */
-export function describe(sent: SentOrder): string {
+export function describeSentOrder(sent: SentOrder): string {
   return `${sent.trade_type} ${sent.quantity} ${sent.stock_name}`;
 }

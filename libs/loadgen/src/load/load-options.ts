@@ -5,7 +5,7 @@ import { CONNECTION_BACKOFF, type BackoffPolicy } from './backoff';
 import { randomSeed } from './prng';
 
 /** Stock1 … Stock10, the bazaar's initial catalog. */
-export const DEFAULT_STOCKS: readonly string[] = Array.from({ length: 10 }, (_, i) => `Stock${i + 1}`);
+const DEFAULT_STOCKS: readonly string[] = Array.from({ length: 10 }, (_, i) => `Stock${i + 1}`);
 
 export const LOAD_DEFAULTS = {
   sessions: 5,

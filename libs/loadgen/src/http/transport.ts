@@ -35,11 +35,10 @@ export class TransportTimeoutError extends Error {
 }
 
 /**
- * `node:http` (or `https`) over keep-alive agents: the client's default.
- *
- * It replaced the global `fetch`, whose own cost showed in every figure the client measures: five
- * sessions of cached lookups on this 2-core machine made 2.6k req/s with a p99 of 14 ms through
- * `fetch`, and 6.9k req/s with a p99 of 4 ms through this transport, against the same front end.
+ * `node:http` (or `https`) over keep-alive agents: the client's default. The transport's own cost
+ * is part of every latency and throughput figure the client reports, so it is the thinnest layer
+ * node offers rather than the global `fetch`, whose overhead is several times larger (figures in
+ * apps/bench/README.md).
  *
  * An idempotent request that fails with `ECONNRESET` on a reused connection before any answer is
  * sent once more on a fresh one: node's documented remedy for the keep-alive race, in which the

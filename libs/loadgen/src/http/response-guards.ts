@@ -1,4 +1,4 @@
-import type { CacheStats, ClusterStatusResponse, OrderFailedResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
+import type { CacheStats, ClusterStatusResponse, OrderInfo, OrderPlacedResponse, OrderQueryResponse, StockInfo } from '@app/contracts';
 
 /** Type guards for the public API's bodies: a 200 with a malformed body is treated as an error. */
 
@@ -20,11 +20,7 @@ export function isOrderPlaced(body: unknown): body is OrderPlacedResponse {
   return isRecord(body) && Number.isSafeInteger(body.order_no) && (body.order_no as number) > 0;
 }
 
-export function isOrderFailed(body: unknown): body is OrderFailedResponse {
-  return isRecord(body) && body.order_no === -1 && typeof body.message === 'string';
-}
-
-export function isOrderInfo(value: unknown): value is OrderInfo {
+function isOrderInfo(value: unknown): value is OrderInfo {
   return (
     isRecord(value) &&
     typeof value.order_no === 'number' &&

@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { OrderInfo, StockInfo } from '@app/contracts';
 import type { FetchLike } from '../http/bazaar-client';
 import { UsageError } from '../usage-error';
@@ -210,7 +211,7 @@ describe('runLoad', () => {
   it('runs for a duration and reports progress through load, check and done', async () => {
     const bazaar = fakeBazaar();
     const slowFetch: FetchLike = async (input, init) => {
-      await new Promise((r) => setTimeout(r, 2));
+      await sleep(2);
       return bazaar.fetchImpl(input, init);
     };
     const phases: LoadProgress['phase'][] = [];

@@ -1,0 +1,127 @@
+import { IllegalTransition, ReplicaState } from './replica-state';
+
+/** Replica 3 of three, fresh (epoch 0), or as persisted. */
+const fresh = (persisted = { epoch: 0, leader: null as number | null, commitNo: 0 }) => new ReplicaState(3, persisted);
+
+/** Replica 3 leading `epoch`. */
+function leading(epoch = 1): ReplicaState {
+  const s = fresh();
+  s.follow();
+  s.grantVote(epoch, 3);
+  s.beginPromotion(epoch);
+  s.becomeLeader(epoch);
+  return s;
+}
+
+describe('ReplicaState', () => {
+  describe('votes', () => {
+    it('grants a newer epoch, knows the one it granted, and refuses an older one or a second leader for the same epoch', () => {
+      const s = fresh();
+      expect(s.decideVote(2, 1)).toBe('granted');
+      expect(s.grantVote(2, 1)).toBe(false);
+      expect({ epoch: s.epoch, leader: s.leader }).toEqual({ epoch: 2, leader: 1 });
+      expect(s.decideVote(2, 1)).toBe('known');
+      expect(s.decideVote(2, 2)).toBe('refused');
+      expect(s.decideVote(1, 1)).toBe('refused');
+      expect(() => s.grantVote(2, 2)).toThrow(IllegalTransition);
+      expect(() => s.grantVote(1, 3)).toThrow(IllegalTransition);
+      expect({ epoch: s.epoch, leader: s.leader }).toEqual({ epoch: 2, leader: 1 });
+    });
+
+    it('starts from what was persisted: an epoch granted before a restart is not granted again to another', () => {
+      const s = fresh({ epoch: 5, leader: 2, commitNo: 9 });
+      expect(s.decideVote(5, 1)).toBe('refused');
+      expect(s.decideVote(5, 2)).toBe('known');
+      expect(s.decideVote(4, 1)).toBe('refused');
+      expect(s.commitNo).toBe(9);
+      expect(s.role).toBe('recovering');
+    });
+
+    it('tells a leader that a vote for another replica deposes it, and not a follower', () => {
+      expect(leading(1).grantVote(2, 1)).toBe(true);
+      const follower = fresh();
+      follower.follow();
+      expect(follower.grantVote(1, 2)).toBe(false);
+      const reelected = leading(1);
+      expect(reelected.grantVote(2, 3)).toBe(false);
+    });
+  });
+
+  describe('roles', () => {
+    it('goes recovering → follower → promoting → leader → recovering', () => {
+      const changes: string[] = [];
+      const s = new ReplicaState(3, { epoch: 0, leader: null, commitNo: 0 }, (from, to, epoch) => changes.push(`${from}→${to}@${epoch}`));
+      expect(s.ready).toBe(false);
+      s.follow();
+      s.grantVote(1, 3);
+      s.beginPromotion(1);
+      expect(s.leading).toBe(true);
+      s.becomeLeader(1);
+      s.stepDown();
+      expect(changes).toEqual(['recovering→follower@0', 'follower→promoting@1', 'promoting→leader@1', 'leader→recovering@1']);
+      expect(s.leading).toBe(false);
+    });
+
+    it('refuses to promote to an epoch not granted to it, while recovering, or to an epoch it already leads', () => {
+      const s = fresh();
+      s.grantVote(1, 3);
+      expect(() => s.beginPromotion(1)).toThrow(/while recovering/);
+      s.follow();
+      expect(() => s.beginPromotion(2)).toThrow(IllegalTransition);
+      s.grantVote(2, 1);
+      expect(() => s.beginPromotion(2)).toThrow(/granted to replica 1/);
+      const l = leading(3);
+      expect(() => l.beginPromotion(3)).toThrow(/already leader in epoch 3/);
+    });
+
+    it('starts again in a newer epoch granted to it while promoting or leading', () => {
+      const l = leading(1);
+      l.grantVote(2, 3);
+      l.beginPromotion(2);
+      expect(l.role).toBe('promoting');
+      expect(() => l.becomeLeader(1)).toThrow(IllegalTransition);
+      l.becomeLeader(2);
+      expect(l.mayAppendAsLeader(2)).toBe(true);
+      expect(l.mayAppendAsLeader(1)).toBe(false);
+    });
+
+    it('refuses to lead without promoting, to lead an epoch that has moved on, and to follow or step down from the wrong role', () => {
+      const s = fresh();
+      expect(() => s.becomeLeader(0)).toThrow(/cannot become leader as recovering/);
+      expect(() => s.stepDown()).toThrow(/cannot step down as recovering/);
+      s.follow();
+      expect(() => s.follow()).toThrow(/cannot follow as follower/);
+      expect(() => s.stepDown()).toThrow(IllegalTransition);
+      s.grantVote(1, 3);
+      s.beginPromotion(1);
+      s.grantVote(2, 2); // deposed while promoting
+      expect(() => s.becomeLeader(1)).toThrow(/current epoch 2/);
+      expect(s.mayAppendAsLeader(1)).toBe(false);
+      s.stepDown();
+      expect(s.role).toBe('recovering');
+    });
+  });
+
+  describe('commit and acknowledgement points', () => {
+    it('the commit point only grows', () => {
+      const s = fresh();
+      s.advanceCommit(5);
+      s.advanceCommit(3);
+      expect(s.commitNo).toBe(5);
+    });
+
+    it('the acknowledgement point moves only while leading, only grows, and each promotion starts it again', () => {
+      const s = fresh();
+      expect(() => s.advanceAck(1)).toThrow(/cannot acknowledge order 1 as recovering/);
+      const l = leading(1);
+      l.advanceAck(4);
+      l.advanceAck(2);
+      expect(l.ackNo).toBe(4);
+      l.grantVote(2, 3);
+      l.beginPromotion(2);
+      expect(l.ackNo).toBe(0);
+      l.stepDown();
+      expect(() => l.advanceAck(5)).toThrow(IllegalTransition);
+    });
+  });
+});

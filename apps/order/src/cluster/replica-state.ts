@@ -1,0 +1,184 @@
+import { ReplicaRole } from '@app/contracts';
+
+/** A transition asked for in a state that does not allow it: a bug in the caller, never a client error. */
+export class IllegalTransition extends Error {
+  override readonly name = 'IllegalTransition';
+}
+
+/** What a replica answers when asked to adopt an epoch and its leader (a vote). */
+export type VoteOutcome =
+  /** The epoch is newer than any this replica has seen: it adopts it and that leader. */
+  | 'granted'
+  /** The epoch and leader it already adopted: nothing changes. */
+  | 'known'
+  /** An older epoch, or the current epoch named with another leader: an epoch has one leader. */
+  | 'refused';
+
+/** What {@link ReplicaState} starts from: what the replica persisted before it stopped. */
+export interface PersistedState {
+  epoch: number;
+  /** Leader granted the epoch (0 or null: none yet). */
+  leader: number | null;
+  commitNo: number;
+}
+
+export type RoleChange = (from: ReplicaRole, to: ReplicaRole, epoch: number) => void;
+
+/**
+ * One replica's view of the cluster, owned in one place and changed only through named
+ * transitions (Raft's per-server state, with the front end's election in place of timeouts):
+ *
+ * ```
+ *   recovering ──follow──▶ follower ──beginPromotion──▶ promoting ──becomeLeader──▶ leader
+ *        ▲                                                  │                          │
+ *        └──────────────────────── stepDown ◀──────────────┴──────────────────────────┘
+ * ```
+ *
+ * - **Votes.** {@link grantVote} adopts an epoch only when it is newer than every epoch seen, and
+ *   grants each epoch to one leader. Epochs never go backwards. The caller makes the vote durable
+ *   before it calls {@link grantVote} ({@link decideVote} tells it whether to).
+ * - **Commit point.** The highest order number known durable on a majority; it only grows
+ *   ({@link advanceCommit}).
+ * - **Acknowledgement point.** While leading, the highest number that may be acknowledged to
+ *   clients (the commit point with the default majority, the leader's own log with
+ *   `ORDER_ACK_MODE=leader`); reset by each promotion.
+ *
+ * A transition asked for in the wrong state throws {@link IllegalTransition}. The class does no
+ * I/O, so every rule above is unit-tested (replica-state.spec.ts).
+ */
+export class ReplicaState {
+  private currentRole: ReplicaRole = 'recovering';
+  private currentEpoch: number;
+  private currentLeader: number | null;
+  /** The epoch this replica is promoting to or leading (0: none). */
+  private ledEpoch = 0;
+  private commit: number;
+  private ack = 0;
+
+  constructor(
+    readonly id: number,
+    persisted: PersistedState,
+    private readonly onRoleChange: RoleChange = () => undefined,
+  ) {
+    this.currentEpoch = persisted.epoch;
+    this.currentLeader = persisted.leader || null;
+    this.commit = persisted.commitNo;
+  }
+
+  get role(): ReplicaRole {
+    return this.currentRole;
+  }
+
+  get epoch(): number {
+    return this.currentEpoch;
+  }
+
+  /** The replica granted the current epoch, if any. */
+  get leader(): number | null {
+    return this.currentLeader;
+  }
+
+  get commitNo(): number {
+    return this.commit;
+  }
+
+  get ackNo(): number {
+    return this.ack;
+  }
+
+  get ready(): boolean {
+    return this.currentRole !== 'recovering';
+  }
+
+  /** Promoting or leading: trades may be appended under {@link epoch}. */
+  get leading(): boolean {
+    return this.currentRole === 'leader' || this.currentRole === 'promoting';
+  }
+
+  /** Whether a request to adopt `epoch` led by `leader` would be granted, is known, or is refused. Changes nothing. */
+  decideVote(epoch: number, leader: number): VoteOutcome {
+    if (epoch > this.currentEpoch) return 'granted';
+    if (epoch === this.currentEpoch && leader === this.currentLeader) return 'known';
+    // The current epoch with no leader yet: only the initial epoch 0, which nobody leads.
+    return 'refused';
+  }
+
+  /**
+   * Adopts `epoch` and its `leader` (already made durable by the caller). Returns true when this
+   * replica was promoting or leading and another replica now leads: the caller must
+   * {@link stepDown}. Throws unless {@link decideVote} says `granted`.
+   */
+  grantVote(epoch: number, leader: number): boolean {
+    const outcome = this.decideVote(epoch, leader);
+    if (outcome !== 'granted') throw new IllegalTransition(`cannot grant epoch ${epoch} to replica ${leader}: ${outcome} (epoch ${this.currentEpoch}, leader ${this.currentLeader})`);
+    this.currentEpoch = epoch;
+    this.currentLeader = leader;
+    return this.leading && leader !== this.id;
+  }
+
+  /** recovering → follower: the log is caught up and verified. */
+  follow(): void {
+    this.expectRole('follow', 'recovering');
+    this.setRole('follower');
+  }
+
+  /**
+   * follower → promoting, for the current epoch granted to this replica. A replica promoting to
+   * or leading an older epoch that is granted a newer one starts again in the newer one.
+   */
+  beginPromotion(epoch: number): void {
+    if (epoch !== this.currentEpoch || this.currentLeader !== this.id) {
+      throw new IllegalTransition(`cannot promote to epoch ${epoch}: epoch ${this.currentEpoch} is granted to replica ${this.currentLeader}`);
+    }
+    if (this.currentRole === 'recovering') throw new IllegalTransition(`cannot promote to epoch ${epoch} while recovering`);
+    if (this.leading && this.ledEpoch >= epoch) throw new IllegalTransition(`already ${this.currentRole} in epoch ${this.ledEpoch}`);
+    this.ledEpoch = epoch;
+    this.ack = 0;
+    this.setRole('promoting');
+  }
+
+  /** promoting → leader, once caught up from a majority and reconciled with the catalog. */
+  becomeLeader(epoch: number): void {
+    this.expectRole('become leader', 'promoting');
+    if (epoch !== this.ledEpoch || epoch !== this.currentEpoch) {
+      throw new IllegalTransition(`cannot lead epoch ${epoch}: promoting to ${this.ledEpoch}, current epoch ${this.currentEpoch}`);
+    }
+    this.setRole('leader');
+  }
+
+  /** promoting or leader → recovering: deposed, cut off, no majority, or its disk fails. */
+  stepDown(): void {
+    this.expectRole('step down', 'promoting', 'leader');
+    this.ledEpoch = 0;
+    this.ack = 0;
+    this.setRole('recovering');
+  }
+
+  /** Raises the commit point to `orderNo` (never lowers it). */
+  advanceCommit(orderNo: number): void {
+    this.commit = Math.max(this.commit, orderNo);
+  }
+
+  /** Raises the acknowledgement point while promoting or leading (never lowers it). */
+  advanceAck(orderNo: number): void {
+    if (!this.leading) throw new IllegalTransition(`cannot acknowledge order ${orderNo} as ${this.currentRole}`);
+    this.ack = Math.max(this.ack, orderNo);
+  }
+
+  /** Whether an order of `epoch` may be appended as leader now. */
+  mayAppendAsLeader(epoch: number): boolean {
+    return this.leading && epoch === this.currentEpoch && epoch === this.ledEpoch;
+  }
+
+  private expectRole(transition: string, ...allowed: ReplicaRole[]): void {
+    if (!allowed.includes(this.currentRole)) {
+      throw new IllegalTransition(`cannot ${transition} as ${this.currentRole} (allowed from ${allowed.join(', ')})`);
+    }
+  }
+
+  private setRole(role: ReplicaRole): void {
+    const from = this.currentRole;
+    this.currentRole = role;
+    if (from !== role) this.onRoleChange(from, role, this.currentEpoch);
+  }
+}

@@ -1,0 +1,84 @@
+import { Logger } from '@nestjs/common';
+import { ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { PeersClient } from '../cluster/peers.client';
+import { OrderLogService } from '../orders/order-log.service';
+
+/** What a link needs from the leader it belongs to. */
+export interface LinkContext {
+  readonly leaderId: number;
+  readonly epoch: number;
+  readonly batchSize: number;
+  readonly log: OrderLogService;
+  readonly peers: PeersClient;
+  /** False once the leader stopped leading this epoch: the push ends. */
+  current(): boolean;
+  /** The commit point to tell the follower. */
+  commitNo(): number;
+  /** The follower accepted a sync through `through`. */
+  accepted(link: FollowerLink, through: number): void;
+  /** The follower refused a sync as stale: a newer epoch exists. */
+  staleEpoch(peer: ReplicaAddress): Promise<void>;
+}
+
+/**
+ * The leader's link to one follower (Raft's nextIndex and matchIndex, and the AppendEntries
+ * loop): it pushes the log with `POST /sync` from {@link nextNo}, one request in flight at a
+ * time so that syncs arrive in order, and goes round again while entries were appended
+ * meanwhile (they travel together). Each sync names the entry just before its batch
+ * (`prev`: number and epoch), which the follower must hold for the batch to apply.
+ */
+export class FollowerLink {
+  private readonly logger = new Logger(FollowerLink.name);
+  /** Highest order number known to be durable on the follower and equal to ours. */
+  matchNo = 0;
+  /** When the follower last accepted a sync (ms since epoch); 0 = never this epoch. */
+  lastContact = 0;
+  private inflight?: Promise<void>;
+
+  constructor(
+    readonly peer: ReplicaAddress,
+    /** Next order number to send; starts optimistic (our last + 1), the follower repairs gaps itself. */
+    public nextNo: number,
+    private readonly ctx: LinkContext,
+  ) {}
+
+  /** Pushes what the follower lacks (an empty heartbeat when nothing); shares a push already under way. */
+  pump(): Promise<void> {
+    if (!this.ctx.current()) return Promise.resolve();
+    this.inflight ??= this.push().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async push(): Promise<void> {
+    const { log } = this.ctx;
+    try {
+      while (this.ctx.current()) {
+        const last = log.lastPosition();
+        const prevNo = this.nextNo - 1;
+        const batch = this.nextNo <= last.order_no ? await log.page(prevNo, this.ctx.batchSize) : [];
+        const prevEpoch = prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await log.find(prevNo))?.epoch ?? 0);
+        const res = await this.ctx.peers.sync(this.peer, {
+          leader: this.ctx.leaderId,
+          epoch: this.ctx.epoch,
+          commit_no: this.ctx.commitNo(),
+          reconciled_seq: log.getMeta('reconciled_seq'),
+          prev: { order_no: prevNo, epoch: prevEpoch },
+          orders: batch,
+        });
+        if (!this.ctx.current()) return;
+        if (res.status !== 200) {
+          if (res.data?.code === ReplicaRefusal.staleEpoch) await this.ctx.staleEpoch(this.peer);
+          return; // recovering or refusing: retried on the next heartbeat
+        }
+        this.lastContact = Date.now();
+        const through = batch.length > 0 ? batch[batch.length - 1].order_no : prevNo;
+        this.matchNo = Math.max(this.matchNo, through);
+        this.nextNo = through + 1;
+        this.ctx.accepted(this, through);
+        if (this.nextNo > log.lastPosition().order_no) return;
+      }
+    } catch (err) {
+      this.logger.debug(`sync to replica ${this.peer.id} failed: ${(err as Error).message}`);
+    }
+  }
+}
