@@ -220,9 +220,11 @@ if (!availability.ok) {
         // candidates for the same epoch number: the replicas' votes decide, one leader per epoch.
         const sitting = await agreed('both front ends on one leader after the second heal', () => true);
         const bPick = Math.max(...[1, 2, 3].filter((id) => id !== sitting.leader));
+        // A loses B's pick first (its leader still answers it), so that A cannot elect that one in
+        // the moment between two cuts.
+        cut(lab, mode, `order${bPick}`, 'frontend');
         cut(lab, mode, `order${sitting.leader}`, 'frontend');
         cut(lab, mode, `order${sitting.leader}`, 'frontend2');
-        cut(lab, mode, `order${bPick}`, 'frontend');
         const cut3At = Date.now();
         const l3 = await agreed('both front ends on a leader A can reach', (l) => l.leader !== sitting.leader && l.leader !== bPick && l.epoch > sitting.epoch);
         const agreed3Ms = Date.now() - cut3At;
