@@ -15,6 +15,9 @@ import { AckedOrder, expectConsistent, expectReadable, tradeLoad } from './suppo
  *   skipped with one line, and fails with `CI` set). Filling it makes its writes fail: it steps
  *   down, `/ping` answers 503 `disk_failing`, another replica leads and trades go on; once space
  *   is freed it takes writes again, catches up and follows. Nothing acknowledged is lost.
+ * - **A stuck disk.** Every write of leader 3 takes longer than `DISK_STALL_MS`: it is replaced
+ *   while its commits are still under way, and nothing it appended in its old epoch is
+ *   acknowledged unless the new leader keeps it.
  */
 
 const ROOT_ONLY = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -76,6 +79,32 @@ describe('a slow disk on the leader', () => {
     for (const [e, leaders] of await leadersByEpoch(c)) expect({ epoch: e, leaders: [...leaders] }).toEqual({ epoch: e, leaders: [expect.any(Number)] });
     await expectKept(c, outcome.acked, () => c.orderTable(3));
     console.log(`slow disk: ${outcome.acked.length} orders with ${DELAY_MS} ms per commit on the leader, ${pings.length} pings all 200`);
+  });
+});
+
+describe('a stuck disk on the leader', () => {
+  let c: Cluster;
+
+  beforeAll(async () => {
+    // Every write of replica 3 takes 2 s, longer than DISK_STALL_MS: while one is under way, it is not ready.
+    c = await Cluster.start({ envFor: { 'order-3': { ORDER_COMMIT_DELAY_MS: '2000', DISK_STALL_MS: '1500' } } });
+  });
+  afterAll(() => c?.stop());
+
+  it('is replaced while its commits are still under way, and acknowledges nothing the new leader does not keep: one leader per epoch', async () => {
+    const load = tradeLoad(c, { sessions: 4 });
+    const next = await c.waitNewLeader(3, 60000);
+    const ping = await http(`${c.replica(3)}/ping`);
+    await load.acked(load.outcome.acked.length + 20);
+    const outcome = await load.stop();
+
+    expect(outcome.errors).toEqual([]);
+    for (const [e, leaders] of await leadersByEpoch(c)) expect({ epoch: e, leaders: [...leaders] }).toEqual({ epoch: e, leaders: [expect.any(Number)] });
+    const log = await expectKept(c, outcome.acked, () => c.orderTable(3));
+    console.log(
+      `stuck disk: replica ${next} took over from replica 3 (its ping then: ${ping.status} ${ping.body?.code ?? ''}); ` +
+        `${outcome.acked.length} orders acknowledged, epochs in the log ${[...new Set(log.map((r) => r.epoch))].join(',')}`,
+    );
   });
 });
 

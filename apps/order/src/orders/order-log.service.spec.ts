@@ -1,5 +1,16 @@
-import { ReplicaRole } from '@app/contracts';
-import { lookupVerdict, VouchingState } from './order-log.service';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { CommonEnv, IdempotencyRefusal, keyReusedMessage, OrderEnv, OrderRecordDto, ReplicaRole, validateEnv } from '@app/contracts';
+import { DomainError, sqliteOptions, SqlitePragmas } from '@app/common';
+import { ORDER_MIGRATIONS } from '../migrations';
+import { Order } from './order.entity';
+import { DiskHealthService } from './disk-health.service';
+import { CommittedEntryConflict, lookupVerdict, NewOrder, OrderLogService, VouchingState } from './order-log.service';
+import { ReplicaMeta } from './replica-meta.entity';
 
 /** A replica whose log ends at 10, with 7 committed. */
 const replica = (role: ReplicaRole, over: Partial<VouchingState> = {}): VouchingState => ({
@@ -64,5 +75,341 @@ describe('lookupVerdict: a replica answers an order lookup only when it can vouc
     expect(lookupVerdict(8, replica('promoting', ack))).toBe('cannot_vouch');
     expect(lookupVerdict(8, replica('follower', ack))).toBe('cannot_vouch');
     expect(lookupVerdict(7, replica('follower', ack))).toBe('serve');
+  });
+});
+
+/**
+ * The order log on a real SQLite file in a temporary directory, opened as the app opens it: the
+ * app's TypeORM options (WAL, migrations run at start, its sqlite3 driver) and `PRAGMA synchronous`.
+ * A restart is a new data source and a new service on the same file.
+ */
+describe('OrderLogService on a real SQLite file', () => {
+  let dir: string;
+  const open: DataSource[] = [];
+  const logs: OrderLogService[] = [];
+
+  async function start(): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
+    const options = await sqliteOptions(dir, 'order-1.sqlite', ORDER_MIGRATIONS);
+    const db = new DataSource({ ...options, entities: [Order, ReplicaMeta] } as DataSourceOptions);
+    await db.initialize();
+    open.push(db);
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' }));
+    await new SqlitePragmas(db, config as unknown as ConfigService<CommonEnv, true>).onModuleInit();
+    const orderConfig = config as unknown as ConfigService<OrderEnv, true>;
+    const disk = new DiskHealthService(orderConfig);
+    const log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, disk, orderConfig);
+    await log.onModuleInit();
+    logs.push(log);
+    return { log, db, disk };
+  }
+
+  /** Closes the database (as a crash or stop would) and opens the same file again. */
+  async function restart(db: DataSource): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
+    await db.destroy();
+    return start();
+  }
+
+  const entry = (order_no: number, epoch = 1, tag = 'r'): OrderRecordDto => ({
+    order_no,
+    epoch,
+    request_id: `${tag}-${order_no}`,
+    stock_name: `Stock${(order_no % 10) + 1}`,
+    trade_type: order_no % 2 ? 'buy' : 'sell',
+    quantity: order_no,
+    created_at: 1_700_000_000_000 + order_no,
+  });
+  const order = (request_id: string, over: Partial<NewOrder> = {}): NewOrder => ({
+    epoch: 1,
+    request_id,
+    stock_name: 'Stock1',
+    trade_type: 'buy',
+    quantity: 5,
+    ...over,
+  });
+  /** Every row of the file, read with SQL rather than through the service. */
+  const rows = async (db: DataSource) =>
+    (await db.query(`SELECT "order_no", "epoch", "request_id", "idempotency_key" FROM "orders" ORDER BY "order_no"`)) as {
+      order_no: number;
+      epoch: number;
+      request_id: string;
+      idempotency_key: string | null;
+    }[];
+  const created = (r: { record: OrderRecordDto; created: boolean } | Error) => {
+    if (r instanceof Error) throw r;
+    return r;
+  };
+
+  beforeAll(() => Logger.overrideLogger(false)); // SqlitePragmas reports the pragmas of every file it opens
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'order-log-'))));
+  afterEach(async () => {
+    for (const log of logs.splice(0)) log.onModuleDestroy();
+    for (const db of open.splice(0)) if (db.isInitialized) await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('opens the file as the app does: WAL journal, synchronous FULL, both migrations applied', async () => {
+    const { db } = await start();
+    expect(await db.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+    expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]); // 2 = FULL
+    const columns = ((await db.query(`PRAGMA table_info("orders")`)) as { name: string }[]).map((c) => c.name);
+    expect(columns).toEqual(expect.arrayContaining(['order_no', 'epoch', 'request_id', 'idempotency_key', 'created_at']));
+  });
+
+  describe('numbering and continuity', () => {
+    it('starts empty at position 0 and appends entries that continue the log', async () => {
+      const { log, db } = await start();
+      expect(log.lastPosition()).toEqual({ order_no: 0, epoch: 0 });
+      await log.append([entry(1), entry(2)]);
+      await log.append([entry(3, 2)]);
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
+      expect(await log.page(0, 10)).toEqual([entry(1), entry(2), entry(3, 2)]);
+      expect((await rows(db)).map((r) => r.order_no)).toEqual([1, 2, 3]);
+    });
+
+    it('refuses a batch that leaves a gap, repeats a number or skips one inside it, and writes none of it', async () => {
+      const { log, db } = await start();
+      await log.append([entry(1), entry(2)]);
+      await expect(log.append([entry(4)])).rejects.toThrow('log must continue at 3, got 4');
+      await expect(log.append([entry(2, 1, 'again')])).rejects.toThrow('log must continue at 3, got 2');
+      await expect(log.append([entry(3), entry(5)])).rejects.toThrow('log must continue at 4, got 5');
+      expect(log.lastPosition()).toEqual({ order_no: 2, epoch: 1 });
+      expect((await rows(db)).map((r) => r.order_no)).toEqual([1, 2]);
+      expect(await log.find(3)).toBeNull();
+      await log.append([entry(3)]); // the right next number is still accepted
+      expect(log.lastPosition().order_no).toBe(3);
+    });
+
+    it('writes metadata with the entries, and writes nothing when nothing changes', async () => {
+      const { log, db } = await start();
+      await log.append([entry(1)], { commit_no: 1, epoch: 4 });
+      expect([log.getMeta('commit_no'), log.getMeta('epoch'), log.getMeta('leader')]).toEqual([1, 4, 0]);
+      expect(await db.query(`SELECT "key", "value" FROM "replica_meta" ORDER BY "key"`)).toEqual([
+        { key: 'commit_no', value: 1 },
+        { key: 'epoch', value: 4 },
+      ]);
+      await log.append([], { commit_no: 1 });
+      await log.append([]);
+      expect(await log.count()).toBe(1);
+    });
+
+    it('runs exclusive sections one at a time, in the order they were asked for', async () => {
+      const { log } = await start();
+      const steps: string[] = [];
+      const section = (name: string) => async () => {
+        steps.push(`${name} in`);
+        await new Promise((r) => setImmediate(r));
+        steps.push(`${name} out`);
+      };
+      await Promise.all([log.exclusive(section('a')), log.exclusive(section('b')), log.exclusive(section('c'))]);
+      expect(steps).toEqual(['a in', 'a out', 'b in', 'b out', 'c in', 'c out']);
+    });
+  });
+
+  describe('a write the disk refuses', () => {
+    it('fails with 503 disk_failing, changes nothing in memory, and is marked until a write succeeds again', async () => {
+      const { log, db, disk } = await start();
+      await log.append([entry(1)], { commit_no: 1 });
+      const failures: string[] = [];
+      disk.failed$.subscribe((message) => failures.push(message));
+      await db.query('PRAGMA query_only = 1'); // every write now fails with SQLITE_READONLY
+      await expect(log.append([entry(2)], { commit_no: 2 })).rejects.toMatchObject({ status: 503, code: 'disk_failing' });
+      expect(await log.appendNew([order('k1')]).catch((e: unknown) => e)).toMatchObject({ status: 503, code: 'disk_failing' });
+      expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
+      expect(log.getMeta('commit_no')).toBe(1);
+      expect(await log.find(2)).toBeNull();
+      expect(disk.isFailing).toBe(true);
+      expect(failures.length).toBeGreaterThan(0);
+      await db.query('PRAGMA query_only = 0');
+      await log.append([entry(2)]);
+      expect(disk.isFailing).toBe(false);
+      expect(log.lastPosition().order_no).toBe(2);
+    });
+  });
+
+  describe('appendNew (the leader assigns numbers; request ids are idempotent)', () => {
+    it('numbers new orders after the last entry, in the order given, and says they were created', async () => {
+      const { log } = await start();
+      await log.append([entry(1), entry(2)]);
+      const results = (await log.appendNew([order('a', { epoch: 3 }), order('b', { epoch: 3, created_at: 42 })], { commit_no: 2 })).map(created);
+      expect(results.map((r) => [r.record.order_no, r.record.request_id, r.record.epoch, r.created])).toEqual([
+        [3, 'a', 3, true],
+        [4, 'b', 3, true],
+      ]);
+      expect(results[1].record.created_at).toBe(42); // a time given by the caller is kept
+      expect(results[0].record.created_at).toEqual(expect.any(Number));
+      expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 3 });
+      expect(log.getMeta('commit_no')).toBe(2);
+      expect(await log.find(4)).toEqual(results[1].record);
+    });
+
+    it('answers a request id already in the log with its entry (created: false) and appends nothing, in any letter case of the side', async () => {
+      const { log, db } = await start();
+      const [first] = (await log.appendNew([order('k1', { trade_type: 'Buy' })])).map(created);
+      const [again] = (await log.appendNew([order('k1', { trade_type: 'BUY' })])).map(created);
+      expect(again).toEqual({ record: first.record, created: false });
+      expect(again.record.trade_type).toBe('Buy'); // the first spelling is the one kept
+      expect((await rows(db)).map((r) => r.request_id)).toEqual(['k1']);
+    });
+
+    it('refuses, for that order alone, a request id the log holds for another trade (422 key_reused); the rest of the batch goes on without a gap', async () => {
+      const { log, db } = await start();
+      await log.appendNew([order('k1', { quantity: 5 })]);
+      const results = await log.appendNew([order('n1'), order('k1', { quantity: 6 }), order('k1', { quantity: 5 }), order('n2')]);
+      const refusal = results[1];
+      expect(refusal).toBeInstanceOf(DomainError);
+      expect(refusal).toMatchObject({ status: 422, code: IdempotencyRefusal.keyReused, message: keyReusedMessage('k1') });
+      expect([results[0], results[2], results[3]].map(created).map((r) => [r.record.request_id, r.record.order_no, r.created])).toEqual([
+        ['n1', 2, true],
+        ['k1', 1, false],
+        ['n2', 3, true],
+      ]);
+      // The first attempt at this batch hit the UNIQUE index: nothing of it may remain.
+      expect((await rows(db)).map((r) => [r.order_no, r.request_id])).toEqual([
+        [1, 'k1'],
+        [2, 'n1'],
+        [3, 'n2'],
+      ]);
+      expect(log.lastPosition().order_no).toBe(3);
+    });
+
+    it('names the client key in the refusal when the request id was derived from it', async () => {
+      const { log } = await start();
+      await log.appendNew([order('k1#2', { idempotency_key: 'k1' })]);
+      const [refusal] = await log.appendNew([order('k1#2', { idempotency_key: 'k1', stock_name: 'Stock2' })]);
+      expect(refusal).toMatchObject({ status: 422, message: keyReusedMessage('k1') });
+    });
+
+    it('treats a request id repeated inside one batch like one already logged', async () => {
+      const { log, db } = await start();
+      const results = await log.appendNew([order('d'), order('d', { trade_type: 'BUY' }), order('d', { trade_type: 'sell' })]);
+      expect(created(results[0])).toMatchObject({ created: true, record: { order_no: 1 } });
+      expect(created(results[1])).toEqual({ record: created(results[0]).record, created: false });
+      expect(results[2]).toMatchObject({ status: 422, code: IdempotencyRefusal.keyReused });
+      expect(await rows(db)).toHaveLength(1);
+    });
+
+    it('recognises request ids from before a restart (the database, not memory, decides)', async () => {
+      const first = await start();
+      const [original] = (await first.log.appendNew([order('k1')])).map(created);
+      const { log } = await restart(first.db);
+      expect(created((await log.appendNew([order('k1')]))[0])).toEqual({ record: original.record, created: false });
+      expect(await log.appendNew([order('k1', { quantity: 7 })])).toEqual([expect.objectContaining({ status: 422 })]);
+      expect(created((await log.appendNew([order('k2')]))[0]).record.order_no).toBe(2);
+    });
+
+    it('stores the client key only when it differs from the request id', async () => {
+      const { log, db } = await start();
+      const results = (await log.appendNew([order('plain', { idempotency_key: 'plain' }), order('k#2', { idempotency_key: 'k' })])).map(created);
+      expect(results[0].record).not.toHaveProperty('idempotency_key');
+      expect(results[1].record.idempotency_key).toBe('k');
+      expect((await rows(db)).map((r) => r.idempotency_key)).toEqual(['plain', 'k']); // the column always holds the key
+    });
+  });
+
+  describe('newestByKeys and findByRequestIds', () => {
+    it('finds, for each client key, its newest entry: the request id itself or one derived from it', async () => {
+      const { log } = await start();
+      await log.appendNew([order('k'), order('other'), order('k#2', { idempotency_key: 'k' }), order('x#2', { idempotency_key: 'x' })]);
+      await log.appendNew([order('k#3', { idempotency_key: 'k' })]);
+      const found = await log.newestByKeys(['k', 'other', 'x', 'missing']);
+      expect([...found.keys()].sort()).toEqual(['k', 'other', 'x']);
+      expect(found.get('k')).toMatchObject({ order_no: 5, request_id: 'k#3', idempotency_key: 'k' });
+      expect(found.get('other')).toMatchObject({ order_no: 2, request_id: 'other' });
+      expect(found.get('x')).toMatchObject({ order_no: 4, request_id: 'x#2' });
+      expect((await log.newestByKeys([])).size).toBe(0);
+    });
+
+    it('finds entries by their exact request id only', async () => {
+      const { log } = await start();
+      await log.appendNew([order('a'), order('a#2', { idempotency_key: 'a' })]);
+      const found = await log.findByRequestIds(['a', 'a#2', 'b']);
+      expect([...found.entries()].map(([id, r]) => [id, r.order_no])).toEqual([
+        ['a', 1],
+        ['a#2', 2],
+      ]);
+    });
+  });
+
+  describe('truncateFrom (dropping an unacknowledged tail; committed entries are never dropped)', () => {
+    it('drops the entries from that number on and moves the last position back; numbering continues after the cut', async () => {
+      const first = await start();
+      await first.log.append([entry(1), entry(2), entry(3), entry(4, 2), entry(5, 2)], { commit_no: 2 });
+      expect(await first.log.truncateFrom(3)).toBe(3);
+      expect(first.log.lastPosition()).toEqual({ order_no: 2, epoch: 1 });
+      expect(first.log.getMeta('commit_no')).toBe(2);
+      expect(await first.log.find(3)).toBeNull(); // gone from memory too
+      expect(await first.log.page(0, 10)).toEqual([entry(1), entry(2)]);
+      await first.log.append([entry(3, 3, 'new')]);
+      const { log } = await restart(first.db);
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 3 });
+      expect(await log.page(0, 10)).toEqual([entry(1), entry(2), entry(3, 3, 'new')]);
+    });
+
+    it('refuses (503) to drop an entry at or below the commit point, and drops nothing', async () => {
+      const { log, db } = await start();
+      await log.append([entry(1), entry(2), entry(3), entry(4), entry(5)], { commit_no: 3 });
+      for (const from of [3, 1]) {
+        const err = await log.truncateFrom(from).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(CommittedEntryConflict);
+        expect(err).toMatchObject({ status: 503, code: 'not_ready' });
+      }
+      expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 1 });
+      expect((await rows(db)).map((r) => r.order_no)).toEqual([1, 2, 3, 4, 5]);
+      expect(await log.truncateFrom(4)).toBe(2);
+    });
+
+    it('also refuses below a commit point the caller knows of that is not persisted yet (a leader)', async () => {
+      const { log } = await start();
+      await log.append([entry(1), entry(2), entry(3), entry(4), entry(5)], { commit_no: 2 });
+      await expect(log.truncateFrom(4, 4)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      await expect(log.truncateFrom(5, 4)).resolves.toBe(1);
+      await expect(log.truncateFrom(2, 0)).rejects.toBeInstanceOf(CommittedEntryConflict); // the persisted point still counts
+      expect(log.lastPosition().order_no).toBe(4);
+    });
+
+    it('drops nothing past the end, even below a commit point learnt beyond the log', async () => {
+      const { log } = await start();
+      await log.append([entry(1), entry(2), entry(3)], { commit_no: 9 });
+      expect(await log.truncateFrom(4)).toBe(0);
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 1 });
+      expect(log.getMeta('commit_no')).toBe(9);
+    });
+  });
+
+  describe('after a restart (a new service on the same file)', () => {
+    it('restores the last position and the metadata, and serves from the database what it served from memory', async () => {
+      const first = await start();
+      await first.log.append([entry(1), entry(2), entry(3, 2)], { epoch: 2, leader: 3, commit_no: 2 });
+      await first.log.updateMeta({ reconciled_seq: 17 });
+      const [derived] = (await first.log.appendNew([order('k#2', { epoch: 2, idempotency_key: 'k' })])).map(created);
+      const before = await first.log.page(0, 10);
+      const beforeFind = await Promise.all([1, 4, 5].map((n) => first.log.find(n)));
+      const { log } = await restart(first.db);
+      expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 2 });
+      expect((['epoch', 'leader', 'commit_no', 'reconciled_seq'] as const).map((k) => log.getMeta(k))).toEqual([2, 3, 2, 17]);
+      expect(await log.page(0, 10)).toEqual(before);
+      expect(await Promise.all([1, 4, 5].map((n) => log.find(n)))).toEqual(beforeFind);
+      expect(beforeFind[1]).toEqual(derived.record);
+      expect(await log.count()).toBe(4);
+    });
+
+    it('starts empty on a new file', async () => {
+      const { log } = await start();
+      expect(log.lastPosition()).toEqual({ order_no: 0, epoch: 0 });
+      expect(log.getMeta('commit_no')).toBe(0);
+      expect(await log.page(0, 10)).toEqual([]);
+    });
+  });
+
+  it('pages the same across the edge of the in-memory tail (the newest 4096 entries) as from the database', async () => {
+    const first = await start();
+    const all = Array.from({ length: 5000 }, (_, i) => entry(i + 1));
+    await first.log.append(all);
+    const windows: [number, number][] = [[0, 3], [900, 10], [903, 5], [904, 3], [4990, 20], [5000, 5]];
+    const fromLive = await Promise.all(windows.map(([after, limit]) => first.log.page(after, limit)));
+    windows.forEach(([after, limit], i) => expect(fromLive[i]).toEqual(all.slice(after, after + limit)));
+    expect(await first.log.find(1)).toEqual(all[0]);
+    const { log } = await restart(first.db);
+    expect(await Promise.all(windows.map(([after, limit]) => log.page(after, limit)))).toEqual(fromLive);
   });
 });

@@ -195,19 +195,24 @@ class LoadRun {
       if (deadlineNs === null ? i >= (opts.iterations ?? 0) : process.hrtime.bigint() >= deadlineNs) return;
       const waitMs = await this.iteration(index, random, backoff);
       this.iterationsDone++;
-      if (waitMs > 0) await this.wait(waitMs, deadlineNs, i + 1 >= (opts.iterations ?? Infinity));
+      if (waitMs > 0 && (await this.wait(waitMs, deadlineNs, i + 1 >= (opts.iterations ?? Infinity)))) return;
     }
   }
 
-  /** Waits `ms` after a connection failure, but not past the deadline, nor after the last iteration. */
-  private async wait(ms: number, deadlineNs: bigint | null, last: boolean): Promise<void> {
-    if (last) return;
+  /**
+   * Waits `ms` after a connection failure, but not past the deadline, nor after the last
+   * iteration. Resolves true when the wait ran to the deadline: the session is over (a timer may
+   * fire a fraction of a millisecond early, so the clock is not asked again).
+   */
+  private async wait(ms: number, deadlineNs: bigint | null, last: boolean): Promise<boolean> {
+    if (last) return false;
     const remainingMs = deadlineNs === null ? ms : Number(deadlineNs - process.hrtime.bigint()) / 1e6;
     const waitMs = Math.min(ms, remainingMs);
-    if (waitMs <= 0 || this.opts.signal?.aborted) return;
+    if (waitMs <= 0 || this.opts.signal?.aborted) return waitMs <= 0;
     this.backoff.waits++;
     this.backoff.waited_ms += waitMs;
     await pause(waitMs, this.opts.signal);
+    return deadlineNs !== null && remainingMs <= ms;
   }
 
   /** Records whether a request was answered; returns the backoff to wait (ms) when it was not. */

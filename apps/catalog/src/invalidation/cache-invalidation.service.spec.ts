@@ -1,0 +1,120 @@
+import { HttpService } from '@nestjs/axios';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { Registry } from 'prom-client';
+import { CatalogEnv, InvalidateBatchDto, REQUEST_ID_HEADER, validateEnv } from '@app/contracts';
+import { LeaseService, monotonicMs } from '../lease/lease.service';
+import { CatalogMetrics } from '../metrics/catalog.metrics';
+import { CacheInvalidationService } from './cache-invalidation.service';
+
+const A = 'http://127.0.0.1:30001';
+const B = 'http://127.0.0.1:30002';
+/**
+ * A grant received this far in the future ends after any test's time-out: within a test only an
+ * acknowledgement can end a wait on it (and a failing test leaves a timer of at most this long).
+ */
+const LATER = 20_000;
+
+type Answer = 'ok' | 'down' | 503;
+
+/**
+ * Pushes to two front ends, A and B, through a fake HTTP client that records each push and answers
+ * as the test says. Leases are the real LeaseService (50 ms leases, no margin, so the start-up
+ * fence passes quickly); the leases the tests grant are received "later" (the grant's `now`), so
+ * that they last as long as a test needs.
+ */
+function setup() {
+  const config = new ConfigService(
+    validateEnv(CatalogEnv, { FRONTEND_URLS: `${A},${B}`, CACHE_LEASE_MS: '50', LEASE_MARGIN_MS: '0', INVALIDATION_TIMEOUT_MS: '50' }),
+  ) as unknown as ConfigService<CatalogEnv, true>;
+  const leases = new LeaseService(config);
+  const registry = new Registry();
+  const metrics = new CatalogMetrics(registry);
+  const answers: Record<string, Answer> = { [A]: 'ok', [B]: 'ok' };
+  const pushes: { url: string; body: InvalidateBatchDto; requestId?: string }[] = [];
+  const http = {
+    axiosRef: {
+      post: async (url: string, body: InvalidateBatchDto, options: { headers?: Record<string, string> }) => {
+        const frontend = url.replace(/\/rm$/, '');
+        pushes.push({ url, body, requestId: options.headers?.[REQUEST_ID_HEADER] });
+        const answer = answers[frontend];
+        if (answer === 'down') throw new Error('connect ECONNREFUSED');
+        return { status: answer === 'ok' ? 200 : answer, data: {} };
+      },
+    },
+  } as unknown as HttpService;
+  const invalidation = new CacheInvalidationService(http, metrics, leases, config);
+  const grant = (url: string, applied?: number) => leases.grant(url, applied === undefined ? undefined : leases.instance, applied, monotonicMs() + LATER);
+  const counted = async () => Object.fromEntries((await metrics.invalidations.get()).values.map((v) => [v.labels.result, v.value]));
+  return { invalidation, leases, answers, pushes, grant, counted };
+}
+
+/** Whether `p` has settled after pending callbacks and I/O have had their turn. */
+async function settled(p: Promise<unknown>): Promise<boolean> {
+  let done = false;
+  void p.then(() => (done = true));
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  return done;
+}
+
+describe('CacheInvalidationService (pushes to the front ends that hold a cache lease)', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
+  it('pushes to no one while no front end holds a lease', async () => {
+    const { invalidation, pushes } = setup();
+    await expect(invalidation.invalidate('Stock1')).resolves.toBe(true);
+    expect(pushes).toEqual([]);
+  });
+
+  it('pushes to every lease holder with the request id, and clears what the next grant would carry', async () => {
+    const { invalidation, pushes, grant, counted } = setup();
+    grant(A);
+    grant(B);
+    await expect(invalidation.invalidate('Stock3', 'req-1')).resolves.toBe(true);
+    expect(pushes).toEqual([
+      { url: `${A}/rm`, body: { stock_names: ['Stock3'] }, requestId: 'req-1' },
+      { url: `${B}/rm`, body: { stock_names: ['Stock3'] }, requestId: 'req-1' },
+    ]);
+    expect(grant(A).invalidate).toEqual([]);
+    expect(await counted()).toEqual({ delivered: 2 });
+  });
+
+  it('sends the stocks of trades committed together in one push per front end, each stock once', async () => {
+    const { invalidation, pushes, grant } = setup();
+    grant(A);
+    const all = Promise.all([invalidation.invalidate('Stock1', 'r1'), invalidation.invalidate('Stock2', 'r2'), invalidation.invalidate('Stock1', 'r3')]);
+    await expect(all).resolves.toEqual([true, true, true]);
+    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock1', 'Stock2'] }, requestId: 'r1' }]);
+  });
+
+  it('holds the trade after a push that did not arrive until that front end acknowledges a grant carrying the stock', async () => {
+    const { invalidation, answers, grant, counted } = setup();
+    await invalidation.invalidate('warm-up'); // past the start-up fence, so only the lease can hold what follows
+    const first = grant(B);
+    grant(A);
+    answers[B] = 'down';
+    const trade = invalidation.invalidate('Stock5');
+    expect(await settled(trade)).toBe(false);
+    // B renews, acknowledging only the grant from before the push: it gets Stock5 to drop, and the trade still waits.
+    const carrying = grant(B, first.grant);
+    expect(carrying.invalidate).toEqual(['Stock5']);
+    expect(await settled(trade)).toBe(false);
+    // B acknowledges the grant that carried Stock5: it has dropped it, the trade may be acknowledged.
+    grant(B, carrying.grant);
+    await expect(trade).resolves.toBe(false);
+    expect(await counted()).toEqual({ delivered: 1, failed: 1 });
+  });
+
+  it('treats a push answered with an error status like one that did not arrive', async () => {
+    const { invalidation, answers, grant } = setup();
+    await invalidation.invalidate('warm-up');
+    const first = grant(A);
+    answers[A] = 503;
+    const trade = invalidation.invalidate('Stock2');
+    expect(await settled(trade)).toBe(false);
+    const carrying = grant(A, first.grant);
+    expect(carrying.invalidate).toEqual(['Stock2']);
+    grant(A, carrying.grant);
+    await expect(trade).resolves.toBe(false);
+  });
+});

@@ -1,0 +1,361 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from 'prom-client';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import {
+  CatalogEnv,
+  CatalogMessages,
+  CatalogTradeDto,
+  IdempotencyRefusal,
+  keyReusedMessage,
+  LookupMessages,
+  StockInfo,
+  TradeRefusalReason,
+  validateEnv,
+} from '@app/contracts';
+import { reasonOf, sqliteOptions, SqlitePragmas, StockNotFound, TradeRefused } from '@app/common';
+import { CacheInvalidationService } from '../invalidation/cache-invalidation.service';
+import { CatalogMetrics } from '../metrics/catalog.metrics';
+import { CATALOG_MIGRATIONS } from '../migrations';
+import { INITIAL_STOCKS } from './initial-stocks';
+import { Stock } from './stock.entity';
+import { StocksService } from './stocks.service';
+import { TradeRecord } from './trade-record.entity';
+
+type Invalidate = CacheInvalidationService['invalidate'];
+
+/** The catalog's stocks at capacity 150: every stock starts with 100 shares, so a sell of up to 50 fits. */
+const CAPACITY = 150;
+
+/**
+ * The stocks service on a real SQLite file in a temporary directory, opened as the app opens it
+ * (its TypeORM options, migrations and `PRAGMA synchronous`). Cache invalidation is a fake that
+ * records, when it is called, what the database holds: the front end may only be told after the
+ * trade is committed. A restart is a new data source and a new service on the same file.
+ */
+describe('StocksService on a real SQLite file', () => {
+  let dir: string;
+  const open: DataSource[] = [];
+  let invalidate: jest.Mock<Invalidate>;
+  /** At each invalidation: the stock's quantity as the service serves it (read at the call) and in the database. */
+  let seenAtInvalidation: { stock: string; requestId?: string; served?: number; quantityInDb: number }[];
+  /** Records what the service and the database hold at an invalidation (the fake's default behaviour). */
+  let observe: (stock: string, requestId?: string) => Promise<void>;
+
+  const quantityInDb = async (db: DataSource, name: string) =>
+    ((await db.query(`SELECT "quantity" FROM "stocks" WHERE "name" = ?`, [name])) as { quantity: number }[])[0]?.quantity;
+  const tradeRows = async (db: DataSource) =>
+    (await db.query(`SELECT "request_id", "stock_name", "type", "quantity", "outcome" FROM "trades" ORDER BY "seq"`)) as {
+      request_id: string;
+      stock_name: string;
+      type: string;
+      quantity: number;
+      outcome: string;
+    }[];
+
+  async function start(): Promise<{ stocks: StocksService; db: DataSource; metrics: CatalogMetrics }> {
+    const options = await sqliteOptions(dir, 'catalog.sqlite', CATALOG_MIGRATIONS);
+    const db = new DataSource({ ...options, entities: [Stock, TradeRecord] } as DataSourceOptions);
+    await db.initialize();
+    open.push(db);
+    const config = new ConfigService(validateEnv(CatalogEnv, { STOCK_CAPACITY: String(CAPACITY) })) as unknown as ConfigService<CatalogEnv, true>;
+    await new SqlitePragmas(db, config).onModuleInit();
+    const metrics = new CatalogMetrics(new Registry());
+    const invalidation = { invalidate } as unknown as CacheInvalidationService;
+    const stocks = new StocksService(db.getRepository(Stock), db.getRepository(TradeRecord), db, invalidation, metrics, config);
+    observe = async (name, requestId) => {
+      const served = stocks.list().find((s) => s.stock_name === name)?.quantity;
+      seenAtInvalidation.push({ stock: name, requestId, served, quantityInDb: await quantityInDb(db, name) });
+    };
+    invalidate.mockImplementation(async (name, requestId) => {
+      await observe(name, requestId);
+      return true;
+    });
+    await stocks.onApplicationBootstrap();
+    return { stocks, db, metrics };
+  }
+
+  const buy = (stock_name: string, quantity: number, request_id?: string): CatalogTradeDto => ({ stock_name, type: 'buy', quantity, request_id });
+  const sell = (stock_name: string, quantity: number, request_id?: string): CatalogTradeDto => ({ stock_name, type: 'sell', quantity, request_id });
+  const stock = (name: string, quantity: number, trade_volume: number): StockInfo => ({
+    stock_name: name,
+    price: INITIAL_STOCKS.find((s) => s.name === name)?.price ?? NaN,
+    quantity,
+    trade_volume,
+  });
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'catalog-stocks-'));
+    invalidate = jest.fn<Invalidate>();
+    seenAtInvalidation = [];
+  });
+  afterEach(async () => {
+    for (const db of open.splice(0)) if (db.isInitialized) await db.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('the catalog', () => {
+    it('is seeded with Stock1…Stock10 on first start, listed sorted by name', async () => {
+      const { stocks } = await start();
+      expect(stocks.list().map((s) => s.stock_name)).toEqual(
+        ['Stock1', 'Stock10', 'Stock2', 'Stock3', 'Stock4', 'Stock5', 'Stock6', 'Stock7', 'Stock8', 'Stock9'],
+      );
+      await expect(stocks.lookup('Stock3')).resolves.toEqual({ stock_name: 'Stock3', price: 29.99, quantity: 100, trade_volume: 0 });
+    });
+
+    it('answers an unknown stock (names are case-sensitive) with 404 Stock not found', async () => {
+      const { stocks } = await start();
+      for (const name of ['Stock11', 'stock1']) {
+        const err = await failure(stocks.lookup(name));
+        expect(err).toBeInstanceOf(StockNotFound);
+        expect(err).toMatchObject({ status: 404, message: LookupMessages.stockNotFound });
+      }
+    });
+
+    it('hands out copies: changing what it returned changes nothing', async () => {
+      const { stocks } = await start();
+      (await stocks.lookup('Stock1')).quantity = 0;
+      stocks.list()[0].quantity = 0;
+      await expect(stocks.lookup('Stock1')).resolves.toMatchObject({ quantity: 100 });
+    });
+
+    it('is not seeded again after a restart, and comes back as it was committed', async () => {
+      const first = await start();
+      await first.stocks.trade(buy('Stock1', 30, 'r1'));
+      await first.stocks.trade(sell('Stock2', 20, 'r2'));
+      await first.db.destroy();
+      const { stocks, db } = await start();
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 70, 30));
+      await expect(stocks.lookup('Stock2')).resolves.toEqual(stock('Stock2', 120, 20));
+      expect(await db.query(`SELECT COUNT(*) AS "n" FROM "stocks"`)).toEqual([{ n: 10 }]);
+    });
+  });
+
+  describe('a trade', () => {
+    it('buy: takes the shares from the stock and adds them to its volume, in memory and in the database', async () => {
+      const { stocks, db } = await start();
+      await expect(stocks.trade(buy('Stock1', 30, 'r1'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade({ stock_name: 'Stock1', type: 'BUY', quantity: 5, request_id: 'r2' })).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 65, 35));
+      expect(await quantityInDb(db, 'Stock1')).toBe(65);
+      expect(await db.query(`SELECT "trade_volume" FROM "stocks" WHERE "name" = 'Stock1'`)).toEqual([{ trade_volume: 35 }]);
+      expect(await tradeRows(db)).toEqual([
+        { request_id: 'r1', stock_name: 'Stock1', type: 'buy', quantity: 30, outcome: 'ok' },
+        { request_id: 'r2', stock_name: 'Stock1', type: 'BUY', quantity: 5, outcome: 'ok' }, // the side as sent
+      ]);
+    });
+
+    it('sell: adds the shares to the stock and to its volume', async () => {
+      const { stocks, db } = await start();
+      await stocks.trade(sell('Stock4', 50, 's1'));
+      await expect(stocks.lookup('Stock4')).resolves.toEqual(stock('Stock4', 150, 50));
+      expect(await quantityInDb(db, 'Stock4')).toBe(150);
+    });
+
+    it('buys the last share, but refuses one more than the stock holds (409, not enough shares) and changes nothing', async () => {
+      const { stocks, db } = await start();
+      await stocks.trade(buy('Stock1', 60, 'r1'));
+      const err = await failure(stocks.trade(buy('Stock1', 41, 'r2')));
+      expect(err).toBeInstanceOf(TradeRefused);
+      expect(err).toMatchObject({ status: 409, message: CatalogMessages.tradeFailed });
+      expect(reasonOf(err as TradeRefused)).toBe(TradeRefusalReason.notEnoughShares);
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 40, 60));
+      expect(await quantityInDb(db, 'Stock1')).toBe(40);
+      await stocks.trade(buy('Stock1', 40, 'r3'));
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 0, 100));
+      expect((await tradeRows(db)).map((t) => [t.request_id, t.outcome])).toEqual([
+        ['r1', 'ok'],
+        ['r2', 'no_shares'],
+        ['r3', 'ok'],
+      ]);
+    });
+
+    it('refuses a sell past capacity (409, over capacity) and changes nothing', async () => {
+      const { stocks, db } = await start();
+      const err = await failure(stocks.trade(sell('Stock2', 51, 's1')));
+      expect(err).toMatchObject({ status: 409, message: CatalogMessages.tradeFailed });
+      expect(reasonOf(err as TradeRefused)).toBe(TradeRefusalReason.overCapacity);
+      await expect(stocks.lookup('Stock2')).resolves.toEqual(stock('Stock2', 100, 0));
+      expect(await quantityInDb(db, 'Stock2')).toBe(100);
+      await expect(stocks.trade(sell('Stock2', 50, 's2'))).resolves.toBe(CatalogMessages.traded);
+    });
+
+    it('refuses an unknown stock with 404 Stock not found! and records nothing', async () => {
+      const { stocks, db } = await start();
+      const err = await failure(stocks.trade(buy('Nope', 1, 'r1')));
+      expect(err).toBeInstanceOf(StockNotFound);
+      expect(err).toMatchObject({ status: 404, message: CatalogMessages.stockNotFound });
+      expect(await tradeRows(db)).toEqual([]);
+      expect(invalidate).not.toHaveBeenCalled();
+    });
+
+    it('decides trades of one stock one after the other: two buys that fit only alone get one yes and one no', async () => {
+      const { stocks } = await start();
+      const outcomes = await Promise.allSettled([stocks.trade(buy('Stock5', 60, 'a')), stocks.trade(buy('Stock5', 60, 'b'))]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected']);
+      await expect(stocks.lookup('Stock5')).resolves.toEqual(stock('Stock5', 40, 60));
+    });
+  });
+
+  describe('request ids (idempotency)', () => {
+    it('answers a repeated request id for the same trade with its first outcome, without trading again', async () => {
+      const { stocks, db, metrics } = await start();
+      await stocks.trade(buy('Stock1', 10, 'r1'));
+      await expect(stocks.trade({ stock_name: 'Stock1', type: 'Buy', quantity: 10, request_id: 'r1' })).resolves.toBe(CatalogMessages.traded);
+      await stocks.trade(buy('Stock1', 200, 'big')).catch(() => undefined);
+      const again = await failure(stocks.trade(buy('Stock1', 200, 'big')));
+      expect(reasonOf(again as TradeRefused)).toBe(TradeRefusalReason.notEnoughShares); // a refusal replays with its reason
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
+      expect((await tradeRows(db)).map((t) => t.request_id)).toEqual(['r1', 'big']);
+      const counted = (await metrics.trades.get()).values.map((v) => [v.labels.outcome, v.value]);
+      expect(counted).toEqual(expect.arrayContaining([['ok', 1], ['replayed', 2], ['refused', 1]]));
+    });
+
+    it('refuses a request id reused for another trade (422 key_reused) and trades nothing', async () => {
+      const { stocks, db } = await start();
+      await stocks.trade(buy('Stock1', 10, 'r1'));
+      for (const other of [buy('Stock1', 11, 'r1'), sell('Stock1', 10, 'r1'), buy('Stock2', 10, 'r1')]) {
+        await expect(stocks.trade(other)).rejects.toMatchObject({ status: 422, code: IdempotencyRefusal.keyReused, message: keyReusedMessage('r1') });
+      }
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
+      await expect(stocks.lookup('Stock2')).resolves.toEqual(stock('Stock2', 100, 0));
+      expect(await tradeRows(db)).toHaveLength(1);
+    });
+
+    it('remembers request ids across a restart', async () => {
+      const first = await start();
+      await first.stocks.trade(buy('Stock1', 10, 'r1'));
+      await first.db.destroy();
+      const { stocks } = await start();
+      await expect(stocks.trade(buy('Stock1', 10, 'r1'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade(buy('Stock1', 12, 'r1'))).rejects.toMatchObject({ status: 422 });
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
+    });
+  });
+
+  describe('a batch of trades', () => {
+    /** Counts the transactions written on the data source's sqlite3 connection (each is one `BEGIN … COMMIT` script). */
+    function countTransactions(db: DataSource): () => number {
+      const connection = (db.driver as unknown as { databaseConnection: { exec: (sql: string, cb: (err: Error | null) => void) => void } })
+        .databaseConnection;
+      const exec = jest.spyOn(connection, 'exec');
+      return () => exec.mock.calls.filter(([script]) => script.startsWith('BEGIN')).length;
+    }
+
+    it('decides its trades in order against each other, in one transaction, one result each', async () => {
+      const { stocks, db } = await start();
+      const transactions = countTransactions(db);
+      const results = await stocks.tradeBatch([
+        buy('Stock1', 60, 'b1'),
+        buy('Stock1', 60, 'b2'), // only 40 left after b1
+        sell('Stock1', 20, 'b3'),
+        buy('Stock1', 60, 'b4'), // 60 after b3
+        buy('Nope', 1, 'b5'),
+        sell('Stock2', 51, 'b6'),
+      ]);
+      expect(results).toEqual([
+        { status: 200, message: CatalogMessages.traded },
+        { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.notEnoughShares },
+        { status: 200, message: CatalogMessages.traded },
+        { status: 200, message: CatalogMessages.traded },
+        { status: 404, message: CatalogMessages.stockNotFound },
+        { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.overCapacity },
+      ]);
+      expect(transactions()).toBe(1);
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 0, 140));
+      expect(await quantityInDb(db, 'Stock1')).toBe(0);
+      expect((await tradeRows(db)).map((t) => [t.request_id, t.outcome])).toEqual([
+        ['b1', 'ok'],
+        ['b2', 'no_shares'],
+        ['b3', 'ok'],
+        ['b4', 'ok'],
+        ['b6', 'capacity'],
+      ]);
+    });
+
+    it('with a request id already recorded: replays it, refuses a reused one, applies the new ones once, and keeps nothing of the refused first attempt', async () => {
+      const { stocks, db } = await start();
+      await stocks.trade(buy('Stock1', 10, 'r1'));
+      const results = await stocks.tradeBatch([buy('Stock2', 5, 'r2'), buy('Stock1', 10, 'r1'), sell('Stock1', 10, 'r1'), buy('Stock3', 101, 'r3')]);
+      expect(results).toEqual([
+        { status: 200, message: CatalogMessages.traded },
+        { status: 200, message: CatalogMessages.traded },
+        { status: 422, message: keyReusedMessage('r1'), code: IdempotencyRefusal.keyReused },
+        { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.notEnoughShares },
+      ]);
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
+      await expect(stocks.lookup('Stock2')).resolves.toEqual(stock('Stock2', 95, 5));
+      expect(await quantityInDb(db, 'Stock2')).toBe(95);
+      expect((await tradeRows(db)).map((t) => t.request_id)).toEqual(['r1', 'r2', 'r3']);
+    });
+
+    it('treats a request id repeated inside the batch like one already recorded', async () => {
+      const { stocks } = await start();
+      const results = await stocks.tradeBatch([buy('Stock1', 10, 'd'), buy('Stock1', 10, 'd'), buy('Stock1', 9, 'd')]);
+      expect(results.map((r) => r.status)).toEqual([200, 200, 422]);
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
+    });
+  });
+
+  describe('cache invalidation', () => {
+    it('is asked for after the trade is committed, with the stock and the request id, and the trade is acknowledged only once it is done', async () => {
+      const { stocks } = await start();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      invalidate.mockImplementationOnce(async (name, requestId) => {
+        await observe(name, requestId);
+        await held;
+        return true;
+      });
+      let acknowledged = false;
+      const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc').then((m) => ((acknowledged = true), m));
+      while (seenAtInvalidation.length === 0) await new Promise((r) => setImmediate(r));
+      expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
+      await new Promise((r) => setImmediate(r));
+      expect(acknowledged).toBe(false);
+      release();
+      await expect(trade).resolves.toBe(CatalogMessages.traded);
+    });
+
+    it('is asked for every applied trade of a batch (a replayed one too), never for a refused or unknown one', async () => {
+      const { stocks } = await start();
+      await stocks.trade(buy('Stock1', 1, 'old'));
+      invalidate.mockClear();
+      seenAtInvalidation = [];
+      await stocks.tradeBatch([buy('Stock2', 5, 'a'), buy('Stock3', 101, 'b'), buy('Nope', 1, 'c'), buy('Stock1', 1, 'old'), sell('Stock4', 1, 'd')], 'req-batch');
+      expect(invalidate.mock.calls).toEqual([
+        ['Stock2', 'req-batch'],
+        ['Stock1', 'req-batch'],
+        ['Stock4', 'req-batch'],
+      ]);
+      // Each saw its trade committed (the database reads may finish in any order).
+      expect(seenAtInvalidation.map((s) => [s.stock, s.served, s.quantityInDb]).sort()).toEqual([
+        ['Stock1', 99, 99],
+        ['Stock2', 95, 95],
+        ['Stock4', 101, 101],
+      ]);
+    });
+  });
+
+  describe('appliedTrades (what the order leader reconciles)', () => {
+    it('lists only applied trades, oldest first, after a sequence number and at most a limit', async () => {
+      const { stocks } = await start();
+      await stocks.tradeBatch([buy('Stock1', 1, 't1'), buy('Stock1', 500, 't2'), sell('Stock2', 3, 't3'), buy('Nope', 1, 't4'), { ...buy('Stock3', 2, 't5'), type: 'Buy' }]);
+      const all = await stocks.appliedTrades(0, 10);
+      expect(all.map((t) => [t.request_id, t.stock_name, t.type, t.quantity])).toEqual([
+        ['t1', 'Stock1', 'buy', 1],
+        ['t3', 'Stock2', 'sell', 3],
+        ['t5', 'Stock3', 'Buy', 2],
+      ]);
+      expect(all.map((t) => t.seq)).toEqual([...all.map((t) => t.seq)].sort((a, b) => a - b));
+      expect(await stocks.appliedTrades(all[0].seq, 1)).toEqual([all[1]]);
+      expect(await stocks.appliedTrades(all[2].seq, 10)).toEqual([]);
+    });
+  });
+});

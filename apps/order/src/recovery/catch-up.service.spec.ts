@@ -1,0 +1,224 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DataSource } from 'typeorm';
+import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, validateEnv } from '@app/contracts';
+import { quietSqlite3 } from '@app/common';
+import { PeersClient } from '../cluster/peers.client';
+import { ORDER_MIGRATIONS } from '../migrations';
+import { Order } from '../orders/order.entity';
+import { DiskHealthService } from '../orders/disk-health.service';
+import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
+import { ReplicaMeta } from '../orders/replica-meta.entity';
+import { CatchUpService } from './catch-up.service';
+
+const PAGE = 2;
+const source: ReplicaAddress = { id: 3, url: 'http://replica-3' };
+
+const entry = (order_no: number, epoch = 1, tag = 'a'): OrderRecordDto => ({
+  order_no,
+  epoch,
+  request_id: `${tag}-${order_no}`,
+  stock_name: 'Stock1',
+  trade_type: 'buy',
+  quantity: order_no,
+  created_at: 1_700_000_000_000 + order_no,
+});
+const range = (from: number, to: number, epoch = 1, tag = 'a') => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, epoch, tag));
+
+/**
+ * This replica's log is a real OrderLogService on in-memory SQLite; the source replica is a fake
+ * PeersClient serving pages of an array (`theirs`) and recording what it was asked.
+ */
+describe('CatchUpService', () => {
+  let db: DataSource;
+  let log: OrderLogService;
+  let catchUp: CatchUpService;
+  let theirs: OrderRecordDto[];
+  /** The `after` of every page asked for. */
+  let asked: number[];
+  /** Runs before a page is served (a test's way to act between pages). */
+  let beforePage: (after: number) => Promise<void>;
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(async () => {
+    db = new DataSource({
+      type: 'sqlite',
+      driver: quietSqlite3,
+      database: ':memory:',
+      entities: [Order, ReplicaMeta],
+      migrations: ORDER_MIGRATIONS,
+      migrationsRun: true,
+    });
+    await db.initialize();
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
+    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
+    await log.onModuleInit();
+    theirs = [];
+    asked = [];
+    beforePage = async () => undefined;
+    const peers = {
+      logPage: async (peer: ReplicaAddress, after: number, limit: number): Promise<OrderLogPage> => {
+        expect(peer).toBe(source);
+        asked.push(after);
+        await beforePage(after);
+        const last = theirs[theirs.length - 1];
+        return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0 };
+      },
+    } as unknown as PeersClient;
+    catchUp = new CatchUpService(log, peers, config);
+  });
+
+  afterEach(async () => {
+    log.onModuleDestroy();
+    await db.destroy();
+  });
+
+  const mine = () => log.page(0, 1000);
+  const catchUpFrom = (dropBeyondSource: boolean, verifyAll?: boolean) => log.exclusive(() => catchUp.catchUpFrom(source, dropBeyondSource, verifyAll));
+
+  describe('catchUpFrom (the caller holds the log lock)', () => {
+    it('fetches a missing tail in pages and keeps identical entries without dropping them', async () => {
+      await log.append(range(1, 3));
+      theirs = range(1, 8);
+      const truncate = jest.spyOn(log, 'truncateFrom');
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 5, dropped: 0 });
+      expect(await mine()).toEqual(theirs);
+      expect(truncate).not.toHaveBeenCalled();
+      // Pages of 2 from the start point 0: 1–2, 3–4, 5–6, 7–8, then an empty one ends it.
+      expect(asked).toEqual([0, 2, 4, 6, 8]);
+      expect(catchUp.remaining).toBe(0);
+      expect(catchUp.totals).toEqual({ fetched: 5, dropped: 0 });
+    });
+
+    it('stops at the first page shorter than a full one', async () => {
+      theirs = range(1, 5);
+      await catchUpFrom(false);
+      expect(asked).toEqual([0, 2, 4]);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('drops its tail from the first entry that differs and applies the source entries from there', async () => {
+      // 1–2 are shared; 3–5 were written by a leader (epoch 1) that crashed before replicating them.
+      await log.append([...range(1, 2), ...range(3, 5, 1, 'lost')]);
+      theirs = [...range(1, 2), ...range(3, 4, 2, 'new')];
+      await expect(catchUpFrom(false)).resolves.toEqual({ fetched: 2, dropped: 3 });
+      expect(await mine()).toEqual(theirs);
+      expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 2 });
+    });
+
+    it('tells entries apart by epoch as well as request id', async () => {
+      await log.append(range(1, 3, 1));
+      theirs = [...range(1, 2, 1), entry(3, 2)]; // same request id, written again by the leader of epoch 2
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 1 });
+      expect(await log.find(3)).toEqual(entry(3, 2));
+    });
+
+    it('with dropBeyondSource, drops entries past the source last one; without, keeps them', async () => {
+      await log.append(range(1, 5));
+      theirs = range(1, 3);
+      await expect(catchUpFrom(false)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(log.lastPosition().order_no).toBe(5);
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 2 });
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('with dropBeyondSource and an empty source, drops everything above the commit point', async () => {
+      await log.append(range(1, 4), { commit_no: 2 });
+      theirs = [];
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 2 });
+      expect(await mine()).toEqual(range(1, 2));
+    });
+
+    it('starts comparing after the commit point: committed entries are final and not fetched again', async () => {
+      await log.append(range(1, 5), { commit_no: 3 });
+      theirs = [...range(1, 3, 1, 'never-compared'), ...range(4, 6)];
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 0 });
+      expect(asked[0]).toBe(3);
+      expect(await mine()).toEqual(range(1, 6));
+    });
+
+    it('starts at its last entry when the commit point it learnt is beyond its log', async () => {
+      await log.append(range(1, 2), { commit_no: 9 });
+      theirs = range(1, 4);
+      await catchUpFrom(true);
+      expect(asked[0]).toBe(2);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('never drops committed entries the source does not have: it starts after them, or (verifying) refuses with 503', async () => {
+      await log.append(range(1, 5), { commit_no: 5 });
+      theirs = range(1, 3);
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(asked).toEqual([5]);
+      await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      expect(await mine()).toEqual(range(1, 5));
+    });
+
+    it('verifying the whole log (a restart) compares from the first entry and keeps identical committed ones', async () => {
+      await log.append(range(1, 4), { commit_no: 3 });
+      theirs = range(1, 6);
+      await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      expect(asked[0]).toBe(0);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
+      await log.append(range(1, 4), { commit_no: 3 });
+      theirs = [entry(1), entry(2, 1, 'other'), ...range(3, 4)];
+      await expect(catchUpFrom(true, true)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+      expect(await mine()).toEqual(range(1, 4));
+      // Without verification the same source is not compared below the commit point.
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+    });
+
+    it('reports how much is left to fetch while it runs', async () => {
+      theirs = range(1, 5);
+      const remaining: number[] = [];
+      beforePage = async () => void remaining.push(catchUp.remaining);
+      await catchUpFrom(false);
+      expect(remaining).toEqual([0, 3, 1]);
+      expect(catchUp.remaining).toBe(0);
+    });
+  });
+
+  describe('repairFrom (a follower filling a gap without holding the lock while it fetches)', () => {
+    it('applies each page under the lock and ends up equal to the leader', async () => {
+      await log.append(range(1, 2));
+      theirs = [...range(1, 2), ...range(3, 7, 2)];
+      const lockFree: boolean[] = [];
+      beforePage = async () => {
+        // Another writer gets the lock while a page is being fetched: the lock is not held.
+        lockFree.push(await Promise.race([log.exclusive(async () => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]));
+      };
+      await expect(catchUp.repairFrom(source, 2, () => 2)).resolves.toEqual({ fetched: 5, dropped: 0 });
+      expect(lockFree.every(Boolean)).toBe(true);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('stops, applying nothing more, once its epoch is no longer the current one', async () => {
+      theirs = range(1, 6, 2);
+      let epoch = 2;
+      beforePage = async (after) => {
+        if (after === 2) epoch = 3; // a newer leader took over while the second page was fetched
+      };
+      await expect(catchUp.repairFrom(source, 2, () => epoch)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      expect(await mine()).toEqual(range(1, 2, 2));
+      expect(asked).toEqual([0, 2]);
+    });
+
+    it('does not apply a page that would leave a gap (the log got shorter meanwhile)', async () => {
+      await log.append(range(1, 2));
+      theirs = range(1, 6);
+      beforePage = async (after) => {
+        if (after === 4) await log.exclusive(() => log.truncateFrom(3)); // another writer dropped 3–4 in between
+      };
+      await expect(catchUp.repairFrom(source, 1, () => 1)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      // 5–6 would have followed 2: not applied, so the log has no hole.
+      expect(asked).toEqual([0, 2, 4, 6]);
+      expect(await mine()).toEqual(range(1, 2));
+      expect(log.lastPosition().order_no).toBe(2);
+    });
+  });
+});
