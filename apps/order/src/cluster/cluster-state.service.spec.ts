@@ -13,7 +13,7 @@ import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { ClusterStateService } from './cluster-state.service';
 
 /** Replica 1's state over a real SQLite file, so that a vote can be checked after a restart. */
-describe('ClusterStateService.observeEpoch (the vote)', () => {
+describe('ClusterStateService: votes and leaders', () => {
   let dir: string;
   let moduleRef: TestingModule | undefined;
 
@@ -50,21 +50,21 @@ describe('ClusterStateService.observeEpoch (the vote)', () => {
 
   it('grants an epoch to one of two candidates asking at once, and to the same one again', async () => {
     const state = await open();
-    const answers = await Promise.all([state.observeEpoch(4, 2), state.observeEpoch(4, 3)]);
+    const answers = await Promise.all([state.grantVote(4, 2), state.grantVote(4, 3)]);
     expect(answers.filter(Boolean)).toHaveLength(1);
     const winner = answers[0] ? 2 : 3;
     expect(state.leaderId).toBe(winner);
-    await expect(state.observeEpoch(4, winner)).resolves.toBe(true);
+    await expect(state.grantVote(4, winner)).resolves.toBe(true);
   });
 
   it('keeps its vote and its epoch across a restart: never backwards, never a second leader for one epoch', async () => {
     const first = await open();
-    await expect(first.observeEpoch(7, 2)).resolves.toBe(true);
+    await expect(first.grantVote(7, 2)).resolves.toBe(true);
     const again = await open();
     expect({ epoch: again.epoch, leader: again.leaderId }).toEqual({ epoch: 7, leader: 2 });
-    await expect(again.observeEpoch(7, 3)).resolves.toBe(false);
-    await expect(again.observeEpoch(6, 3)).resolves.toBe(false);
-    await expect(again.observeEpoch(8, 3)).resolves.toBe(true);
+    await expect(again.grantVote(7, 3)).resolves.toBe(false);
+    await expect(again.grantVote(6, 3)).resolves.toBe(false);
+    await expect(again.grantVote(8, 3)).resolves.toBe(true);
     expect(again.epoch).toBe(8);
   });
 
@@ -72,11 +72,34 @@ describe('ClusterStateService.observeEpoch (the vote)', () => {
     const state = await open();
     const deposed: number[] = [];
     state.deposed$.subscribe(({ leader }) => deposed.push(leader));
-    await state.observeEpoch(1, 1);
+    await state.grantVote(1, 1);
     state.replica.follow();
     state.replica.beginPromotion(1);
     state.replica.becomeLeader(1);
-    await Promise.all([state.observeEpoch(2, 2), state.observeEpoch(2, 2)]);
+    await Promise.all([state.grantVote(2, 2), state.grantVote(2, 2)]);
     expect(deposed).toEqual([2]);
+  });
+
+  it('applies the syncs of the leader that won an epoch its own vote went to another candidate for, and keeps that after a restart', async () => {
+    // Two front ends handed epoch 4 to candidates 1 and 2; this replica (1) voted for itself, and 2
+    // won with replica 3's vote. Its syncs must be accepted, or replica 1 would stay behind for good.
+    const state = await open();
+    await state.grantVote(3, 3);
+    state.replica.follow();
+    await expect(state.grantVote(4, 1)).resolves.toBe(true);
+    state.replica.beginPromotion(4);
+    const deposed: number[] = [];
+    state.deposed$.subscribe(({ leader }) => deposed.push(leader));
+    await expect(state.acceptLeader(4, 2)).resolves.toBe(true);
+    expect(deposed).toEqual([2]);
+    expect({ epoch: state.epoch, leader: state.leaderId, votedFor: state.replica.votedFor }).toEqual({ epoch: 4, leader: 2, votedFor: 1 });
+    await expect(state.grantVote(4, 2)).resolves.toBe(false); // one vote per epoch, still
+    await expect(state.acceptLeader(3, 3)).resolves.toBe(false); // fencing: an older epoch's leader
+
+    const again = await open();
+    expect({ epoch: again.epoch, leader: again.leaderId, votedFor: again.replica.votedFor }).toEqual({ epoch: 4, leader: 2, votedFor: 1 });
+    await expect(again.acceptLeader(4, 2)).resolves.toBe(true);
+    await expect(again.acceptLeader(5, 3)).resolves.toBe(true);
+    expect({ epoch: again.epoch, leader: again.leaderId, votedFor: again.replica.votedFor }).toEqual({ epoch: 5, leader: 3, votedFor: 3 });
   });
 });

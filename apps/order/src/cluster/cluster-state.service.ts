@@ -3,8 +3,15 @@ import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
 import { MAX_TRADE_BATCH, OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaRefusal, ReplicaRole, ReplicaStatus } from '@app/contracts';
 import { Batcher, Unavailable } from '@app/common';
-import { NewOrder, OrderLogService } from '../orders/order-log.service';
-import { ReplicaState } from './replica-state';
+import { MetaKey, NewOrder, OrderLogService } from '../orders/order-log.service';
+import { LeaderOutcome, ReplicaState, VoteOutcome } from './replica-state';
+
+type Decision = 'apply' | 'known' | 'refused';
+
+/** A vote's or a leader's outcome as what {@link ClusterStateService} must do: apply it, nothing, or refuse. */
+function fromOutcome(outcome: VoteOutcome | LeaderOutcome, applies: 'granted' | 'accepted'): Decision {
+  return outcome === applies ? 'apply' : outcome === 'known' ? 'known' : 'refused';
+}
 
 type AppendResult = { record: OrderRecordDto; created: boolean };
 
@@ -43,7 +50,13 @@ export class ClusterStateService implements OnModuleInit {
     await this.log.load();
     this.machine = new ReplicaState(
       this.id,
-      { epoch: this.log.getMeta('epoch'), leader: this.log.getMeta('leader'), commitNo: this.log.getMeta('commit_no') },
+      {
+        epoch: this.log.getMeta('epoch'),
+        // A file written before votes and leaders were kept apart holds the vote as its leader.
+        votedFor: this.log.getMeta('voted_for') || this.log.getMeta('leader'),
+        leader: this.log.getMeta('leader'),
+        commitNo: this.log.getMeta('commit_no'),
+      },
       (from, to, epoch) => this.logger.log(`role ${from} → ${to} (epoch ${epoch})`),
     );
   }
@@ -84,25 +97,58 @@ export class ClusterStateService implements OnModuleInit {
   }
 
   /**
-   * A vote: adopts `epoch` led by `leader` if it is newer than any epoch seen (see
-   * {@link ReplicaState.decideVote}), durably — under the log lock, written to the log's metadata
-   * before it counts. Returns false when refused: a stale epoch, or the current epoch named with
-   * another leader (two front ends may hand out the same number; an epoch has one leader).
-   * Emits {@link deposed$} when this replica was leading and another one now leads.
+   * A vote (a candidate's request, or the front end announcing its candidate): grants `epoch` to
+   * `candidate` if it is newer than any epoch seen (see {@link ReplicaState.decideVote}), durably —
+   * under the log lock, written to the log's metadata before it counts. Returns false when refused:
+   * a stale epoch, or the current epoch already granted to another candidate (two front ends may
+   * hand out the same number; an epoch is granted once). Emits {@link deposed$} when this replica
+   * was leading and another one is now the candidate.
    */
-  async observeEpoch(epoch: number, leader: number): Promise<boolean> {
-    const early = this.replica.decideVote(epoch, leader);
-    if (early !== 'granted') return early === 'known';
-    // Decided again under the log lock, so that two requests for one epoch cannot both win.
+  grantVote(epoch: number, candidate: number): Promise<boolean> {
+    return this.durably(
+      () => fromOutcome(this.replica.decideVote(epoch, candidate), 'granted'),
+      () => ({ epoch, voted_for: candidate, leader: candidate }),
+      () => this.replica.grantVote(epoch, candidate),
+      { epoch, leader: candidate },
+    );
+  }
+
+  /**
+   * Learns that `leader` leads `epoch` (its sync, or its status as a leading peer), durably. In the
+   * current epoch this may replace the candidate this replica voted for: that one lost, and the
+   * winner's syncs must be applied. Returns false for an older epoch (fencing). Emits
+   * {@link deposed$} when this replica was promoting or leading and `leader` is another.
+   */
+  acceptLeader(epoch: number, leader: number): Promise<boolean> {
+    return this.durably(
+      () => fromOutcome(this.replica.decideLeader(epoch, leader), 'accepted'),
+      () => (epoch > this.epoch ? { epoch, voted_for: leader, leader } : { leader }),
+      () => this.replica.acceptLeader(epoch, leader),
+      { epoch, leader },
+    );
+  }
+
+  /**
+   * Decides; then, under the log lock, decides again (so that two requests cannot both win),
+   * writes the metadata and applies the transition. True unless refused.
+   */
+  private async durably(
+    decide: () => Decision,
+    meta: () => Partial<Record<MetaKey, number>>,
+    apply: () => boolean,
+    next: { epoch: number; leader: number },
+  ): Promise<boolean> {
+    const early = decide();
+    if (early !== 'apply') return early === 'known';
     const outcome = await this.log.exclusive(async () => {
-      const decided = this.replica.decideVote(epoch, leader);
-      if (decided !== 'granted') return decided;
-      await this.log.append([], { epoch, leader });
-      return this.replica.grantVote(epoch, leader) ? 'deposed' : 'granted';
+      const decided = decide();
+      if (decided !== 'apply') return decided;
+      await this.log.append([], meta());
+      return apply() ? 'deposed' : 'applied';
     });
     if (outcome === 'deposed') {
-      this.logger.warn(`deposed: replica ${leader} leads epoch ${epoch}`);
-      this.deposed$.next({ epoch, leader });
+      this.logger.warn(`deposed: replica ${next.leader} leads epoch ${next.epoch}`);
+      this.deposed$.next(next);
     }
     return outcome !== 'refused';
   }

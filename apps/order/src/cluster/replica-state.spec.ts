@@ -1,7 +1,7 @@
 import { IllegalTransition, ReplicaState } from './replica-state';
 
 /** Replica 3 of three, fresh (epoch 0), or as persisted. */
-const fresh = (persisted = { epoch: 0, leader: null as number | null, commitNo: 0 }) => new ReplicaState(3, persisted);
+const fresh = (persisted = { epoch: 0, votedFor: null as number | null, leader: null as number | null, commitNo: 0 }) => new ReplicaState(3, persisted);
 
 /** Replica 3 leading `epoch`. */
 function leading(epoch = 1): ReplicaState {
@@ -29,7 +29,7 @@ describe('ReplicaState', () => {
     });
 
     it('starts from what was persisted: an epoch granted before a restart is not granted again to another', () => {
-      const s = fresh({ epoch: 5, leader: 2, commitNo: 9 });
+      const s = fresh({ epoch: 5, votedFor: 2, leader: 2, commitNo: 9 });
       expect(s.decideVote(5, 1)).toBe('refused');
       expect(s.decideVote(5, 2)).toBe('known');
       expect(s.decideVote(4, 1)).toBe('refused');
@@ -47,10 +47,37 @@ describe('ReplicaState', () => {
     });
   });
 
+  describe('leaders, apart from votes', () => {
+    it('learns the leader that won an epoch it voted another candidate for, and still grants that epoch to nobody else', () => {
+      const s = fresh();
+      s.follow();
+      s.grantVote(4, 3); // voted for itself
+      s.beginPromotion(4);
+      expect(s.decideLeader(4, 1)).toBe('accepted');
+      expect(s.acceptLeader(4, 1)).toBe(true); // it lost: step down
+      expect({ epoch: s.epoch, leader: s.leader, votedFor: s.votedFor }).toEqual({ epoch: 4, leader: 1, votedFor: 3 });
+      expect(s.decideLeader(4, 1)).toBe('known');
+      expect(s.decideVote(4, 1)).toBe('refused');
+      expect(s.mayAppendAsLeader(4)).toBe(true); // still promoting until it steps down…
+      s.stepDown();
+      expect(s.mayAppendAsLeader(4)).toBe(false);
+    });
+
+    it('adopts a newer epoch from its leader as its vote, and refuses an older epoch', () => {
+      const s = fresh({ epoch: 2, votedFor: 2, leader: 2, commitNo: 0 });
+      expect(s.acceptLeader(5, 1)).toBe(false);
+      expect({ epoch: s.epoch, leader: s.leader, votedFor: s.votedFor }).toEqual({ epoch: 5, leader: 1, votedFor: 1 });
+      expect(s.decideVote(5, 2)).toBe('refused');
+      expect(s.decideLeader(4, 2)).toBe('refused');
+      expect(() => s.acceptLeader(4, 2)).toThrow(IllegalTransition);
+      expect(() => s.acceptLeader(5, 1)).toThrow(/known/);
+    });
+  });
+
   describe('roles', () => {
     it('goes recovering → follower → promoting → leader → recovering', () => {
       const changes: string[] = [];
-      const s = new ReplicaState(3, { epoch: 0, leader: null, commitNo: 0 }, (from, to, epoch) => changes.push(`${from}→${to}@${epoch}`));
+      const s = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0 }, (from, to, epoch) => changes.push(`${from}→${to}@${epoch}`));
       expect(s.ready).toBe(false);
       s.follow();
       s.grantVote(1, 3);

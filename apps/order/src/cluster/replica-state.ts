@@ -14,10 +14,21 @@ export type VoteOutcome =
   /** An older epoch, or the current epoch named with another leader: an epoch has one leader. */
   | 'refused';
 
+/** What a replica does when a leader of an epoch makes itself known (a sync, or a peer's status). */
+export type LeaderOutcome =
+  /** A newer epoch, or the current one's leader learnt: recorded. */
+  | 'accepted'
+  /** Already known. */
+  | 'known'
+  /** An older epoch: ignored and refused (fencing). */
+  | 'refused';
+
 /** What {@link ReplicaState} starts from: what the replica persisted before it stopped. */
 export interface PersistedState {
   epoch: number;
-  /** Leader granted the epoch (0 or null: none yet). */
+  /** The candidate this replica granted the epoch to (0 or null: none yet). */
+  votedFor: number | null;
+  /** The replica known to lead the epoch (0 or null: not known). */
   leader: number | null;
   commitNo: number;
 }
@@ -35,8 +46,12 @@ export type RoleChange = (from: ReplicaRole, to: ReplicaRole, epoch: number) => 
  * ```
  *
  * - **Votes.** {@link grantVote} adopts an epoch only when it is newer than every epoch seen, and
- *   grants each epoch to one leader. Epochs never go backwards. The caller makes the vote durable
- *   before it calls {@link grantVote} ({@link decideVote} tells it whether to).
+ *   grants each epoch to one candidate (Raft's votedFor). Epochs never go backwards. The caller
+ *   makes the vote durable before it calls {@link grantVote} ({@link decideVote} tells it whether to).
+ * - **The leader.** Which replica leads the epoch is learnt apart from the vote
+ *   ({@link acceptLeader}, from a sync or a leading peer's status): the candidate this replica
+ *   voted for may have lost the epoch to another that a majority chose (two front ends can hand
+ *   out one epoch number to two candidates), and the winner's syncs must still be applied.
  * - **Commit point.** The highest order number known durable on a majority; it only grows
  *   ({@link advanceCommit}).
  * - **Acknowledgement point.** While leading, the highest number that may be acknowledged to
@@ -49,6 +64,7 @@ export type RoleChange = (from: ReplicaRole, to: ReplicaRole, epoch: number) => 
 export class ReplicaState {
   private currentRole: ReplicaRole = 'recovering';
   private currentEpoch: number;
+  private vote: number | null;
   private currentLeader: number | null;
   /** The epoch this replica is promoting to or leading (0: none). */
   private ledEpoch = 0;
@@ -61,6 +77,7 @@ export class ReplicaState {
     private readonly onRoleChange: RoleChange = () => undefined,
   ) {
     this.currentEpoch = persisted.epoch;
+    this.vote = persisted.votedFor || null;
     this.currentLeader = persisted.leader || null;
     this.commit = persisted.commitNo;
   }
@@ -73,9 +90,14 @@ export class ReplicaState {
     return this.currentEpoch;
   }
 
-  /** The replica granted the current epoch, if any. */
+  /** The replica known to lead the current epoch, if any (at first, the candidate it voted for). */
   get leader(): number | null {
     return this.currentLeader;
+  }
+
+  /** The candidate this replica granted the current epoch to, if any. */
+  get votedFor(): number | null {
+    return this.vote;
   }
 
   get commitNo(): number {
@@ -96,10 +118,11 @@ export class ReplicaState {
   }
 
   /** Whether a request to adopt `epoch` led by `leader` would be granted, is known, or is refused. Changes nothing. */
-  decideVote(epoch: number, leader: number): VoteOutcome {
+  decideVote(epoch: number, candidate: number): VoteOutcome {
     if (epoch > this.currentEpoch) return 'granted';
-    if (epoch === this.currentEpoch && leader === this.currentLeader) return 'known';
-    // The current epoch with no leader yet: only the initial epoch 0, which nobody leads.
+    if (epoch === this.currentEpoch && candidate === this.vote) return 'known';
+    // The current epoch granted to another, or learnt from its leader without a vote of ours
+    // (then that leader counts as our vote), or an older epoch.
     return 'refused';
   }
 
@@ -110,7 +133,30 @@ export class ReplicaState {
    */
   grantVote(epoch: number, leader: number): boolean {
     const outcome = this.decideVote(epoch, leader);
-    if (outcome !== 'granted') throw new IllegalTransition(`cannot grant epoch ${epoch} to replica ${leader}: ${outcome} (epoch ${this.currentEpoch}, leader ${this.currentLeader})`);
+    if (outcome !== 'granted') throw new IllegalTransition(`cannot grant epoch ${epoch} to replica ${leader}: ${outcome} (epoch ${this.currentEpoch}, voted for ${this.vote})`);
+    this.currentEpoch = epoch;
+    this.vote = leader;
+    this.currentLeader = leader;
+    return this.leading && leader !== this.id;
+  }
+
+  /** Whether learning that `leader` leads `epoch` would be recorded, is known, or is refused. Changes nothing. */
+  decideLeader(epoch: number, leader: number): LeaderOutcome {
+    if (epoch < this.currentEpoch) return 'refused';
+    if (epoch === this.currentEpoch && leader === this.currentLeader) return 'known';
+    return 'accepted';
+  }
+
+  /**
+   * Records that `leader` leads `epoch` (already made durable by the caller): a newer epoch is
+   * adopted with that leader as its vote; in the current epoch, the leader replaces the candidate
+   * this replica voted for, which lost. Returns true when this replica was promoting or leading
+   * and must {@link stepDown}. Throws unless {@link decideLeader} says `accepted`.
+   */
+  acceptLeader(epoch: number, leader: number): boolean {
+    const outcome = this.decideLeader(epoch, leader);
+    if (outcome !== 'accepted') throw new IllegalTransition(`cannot accept replica ${leader} as leader of epoch ${epoch}: ${outcome} (epoch ${this.currentEpoch}, leader ${this.currentLeader})`);
+    if (epoch > this.currentEpoch) this.vote = leader;
     this.currentEpoch = epoch;
     this.currentLeader = leader;
     return this.leading && leader !== this.id;

@@ -20,7 +20,8 @@ import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
 
-export type MetaKey = 'epoch' | 'leader' | 'commit_no' | 'reconciled_seq';
+/** `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it. */
+export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq';
 
 export interface LogPosition {
   order_no: number;

@@ -28,7 +28,7 @@ const status = (id: number, over: Partial<ReplicaStatus>): ReplicaStatus => ({
  * with a committed-entry conflict. Its state is a real ReplicaState.
  */
 function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>; conflict?: () => boolean }) {
-  const replica = new ReplicaState(2, { epoch: 0, leader: null, commitNo: 5 });
+  const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
   const state = {
     id: 2,
@@ -41,9 +41,9 @@ function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: R
       return replica.epoch;
     },
     status: () => status(2, { role: replica.role, ready: replica.ready, epoch: replica.epoch, last_no: 5, last_epoch: 1, commit_no: 5 }),
-    observeEpoch: async (epoch: number, leader: number) => {
+    acceptLeader: async (epoch: number, leader: number) => {
       observed.push([epoch, leader]);
-      if (replica.decideVote(epoch, leader) === 'granted') replica.grantVote(epoch, leader);
+      if (replica.decideLeader(epoch, leader) === 'accepted') replica.acceptLeader(epoch, leader);
       return true;
     },
   } as unknown as ClusterStateService;

@@ -72,7 +72,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           }
           return leading?.status;
         });
-        if (leader) await this.state.observeEpoch(leader.epoch, leader.id);
+        if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);

@@ -2,7 +2,7 @@ import { ReplicaState } from '../cluster/replica-state';
 import { CommitTracker } from './commit-tracker';
 
 function leader(): ReplicaState {
-  const s = new ReplicaState(3, { epoch: 0, leader: null, commitNo: 0 });
+  const s = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0 });
   s.follow();
   s.grantVote(1, 3);
   s.beginPromotion(1);

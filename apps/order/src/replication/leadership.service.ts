@@ -129,7 +129,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
       throw new Unavailable(`replica ${this.state.id} is still recovering`, ReplicaRefusal.notReady);
     }
     const previousEpoch = this.state.epoch;
-    if (!(await this.state.observeEpoch(epoch, leader))) {
+    if (!(await this.state.grantVote(epoch, leader))) {
       throw new Unavailable(`epoch ${epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
     }
     // A follower named leader is promoted; so is a leader named again in a newer epoch

@@ -22,7 +22,7 @@ function setup(env: Record<string, string> = {}) {
     find: async (n: number) => entries[n - 1] ?? null,
     getMeta: () => 0,
   } as unknown as OrderLogService;
-  const replica = new ReplicaState(3, { epoch: 1, leader: 3, commitNo: 0 });
+  const replica = new ReplicaState(3, { epoch: 1, votedFor: 3, leader: 3, commitNo: 0 });
   replica.follow();
   replica.beginPromotion(1);
   replica.becomeLeader(1);

@@ -211,7 +211,7 @@ export class ReplicatorService implements OnModuleDestroy {
     const statuses = await this.peers.statuses(this.state.peers);
     const newest = statuses.map((s) => s.status).sort((a, b) => b.epoch - a.epoch)[0];
     if (newest && newest.epoch > this.epoch && newest.leader) {
-      await this.state.observeEpoch(newest.epoch, newest.leader);
+      await this.state.acceptLeader(newest.epoch, newest.leader);
     }
   }
 

@@ -26,7 +26,7 @@ export class SyncService {
     if (dto.leader === this.state.id) throw new InvalidInput('a replica cannot sync from itself');
     const leader = this.state.peer(dto.leader);
     if (!leader) throw new InvalidInput(`unknown leader ${dto.leader}`);
-    if (!(await this.state.observeEpoch(dto.epoch, dto.leader))) {
+    if (!(await this.state.acceptLeader(dto.epoch, dto.leader))) {
       throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
     }
     if (this.state.role !== 'follower') {
