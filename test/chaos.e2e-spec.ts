@@ -1,8 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { partitionAvailability } from '../apps/chaos/src/hosts';
-import { ChaosReport, runChaos } from '../apps/chaos/src/runner';
-import { formatSummary } from '../apps/chaos/src/summary';
+import { ChaosReport, runChaos, summarize } from '../apps/chaos/src/runner';
 
 /**
  * The chaos run of `npm run chaos` as part of `npm test`: 60 seconds of concurrent client sessions
@@ -29,17 +28,7 @@ const outDir = (name: string) => join(__dirname, '..', 'results', `${name}-${new
 
 /** Every check passed; otherwise the summary (with the violations) is in the failure message. */
 function expectAllChecksPass(title: string, report: ChaosReport): void {
-  const summary = formatSummary({
-    title,
-    stats: report.stats,
-    faultsInjected: report.faultsInjected,
-    elections: report.elections,
-    partitions: report.partitions,
-    checks: report.checks,
-    converged: report.converged,
-    timings: report.timings,
-    files: { history: report.files.history, report: report.files.report },
-  });
+  const summary = summarize(title, report);
   const failed = report.checks.filter((c) => c.verdict === 'fail').map((c) => c.id);
   expect({ failed, summary: failed.length ? summary : 'ok' }).toEqual({ failed: [], summary: 'ok' });
   expect(report.stats.trades.ok).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { readlinkSync, writeFileSync } from 'node:fs';
 import { Cluster, http, NetLab, OrderRow, sleep, waitFor } from './support/cluster';
 import { TcpDelayProxy } from './support/delay-proxy';
 import { AckedOrder, expectConsistent, expectReadable, tradeLoad } from './support/load';
-import { HOST_OF, HOSTS, latencyTable, LatencyRow, measureLatency, PORTS, proxiedEnv, staleLeaderClient, startAcrossHosts } from './support/multihost';
+import { describeAcrossHosts, HOST_OF, HOSTS, latencyTable, LatencyRow, measureLatency, PORTS, proxiedEnv, staleLeaderClient, startAcrossHosts } from './support/multihost';
 import { appMain, ROOT } from './support/process';
 
 /**
@@ -19,26 +19,11 @@ import { appMain, ROOT } from './support/process';
  * except with `CI` set, where it fails instead, so CI can never skip it silently. With
  * `MULTIHOST_MARKER=<file>`, the file says `ran` or `skipped: <reason>` afterwards.
  */
-const availability = NetLab.available(true);
 const marker = process.env.MULTIHOST_MARKER;
 
-if (!availability.ok) {
-  const line = `multihost e2e cannot run here: ${availability.reason}`;
-  if (marker) writeFileSync(marker, `skipped: ${availability.reason}\n`);
-  if (process.env.CI) {
-    describe('the bazaar across hosts', () => {
-      it('runs on CI (it may not be skipped there)', () => {
-        throw new Error(`${line} — and CI is set, so that is a failure`);
-      });
-    });
-  } else {
-    process.stderr.write(`${line} — skipped\n`);
-    describe.skip('the bazaar across hosts', () => {
-      it('needs network namespaces', () => undefined);
-    });
-  }
-} else {
-  describe('the bazaar across hosts (network namespaces)', () => {
+describeAcrossHosts(
+  'the bazaar across hosts',
+  () => {
     let lab: NetLab;
     let c: Cluster | undefined;
     const timings: string[] = [];
@@ -295,5 +280,6 @@ if (!availability.ok) {
       );
       timings.push(`latency benchmark: ${Date.now() - t0} ms`);
     });
-  });
-}
+  },
+  (reason) => marker && writeFileSync(marker, `skipped: ${reason}\n`),
+);

@@ -1,41 +1,45 @@
 import { Agent, request } from 'node:http';
 import { build } from 'hdr-histogram-js';
-import { Cluster, ClusterOptions, Env, NetLab } from './cluster';
-import { AckedOrder } from './load';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Cluster, ClusterOptions, Env, NetLab, PORTS, startAcrossHosts as startAcrossHostsIn } from './cluster';
+import { AckedOrder } from './load';
 
 /** The hosts of the multi-host suites: one network namespace each. */
 export const HOSTS = ['catalog', 'order1', 'order2', 'order3', 'frontend', 'client'] as const;
 
-/** Which host each process of the cluster runs on. */
-export const HOST_OF: Record<string, string> = {
-  catalog: 'catalog',
-  frontend: 'frontend',
-  'order-1': 'order1',
-  'order-2': 'order2',
-  'order-3': 'order3',
-};
-
-/** Every process on its own host can keep the app's default port. */
-export const PORTS: Record<string, number> = { catalog: 10001, frontend: 30001, 'order-1': 20001, 'order-2': 20002, 'order-3': 20003 };
+export { HOST_OF, PORTS } from './cluster';
 
 /**
- * A bazaar whose processes each run in their own namespace of `lab`, bound to that host's
- * address (HOST), reaching one another by those addresses (ORDER_REPLICAS, CATALOG_URL,
- * FRONTEND_URL), each with its own data directory.
+ * The testkit's `startAcrossHosts`; MULTIHOST_LOG_LEVEL=log (with KEEP_E2E_DATA=1) keeps
+ * elections and role changes in each process's log.
  */
 export function startAcrossHosts(lab: NetLab, opts: ClusterOptions = {}): Promise<Cluster> {
-  return Cluster.start({
-    hosts: Object.fromEntries(Object.entries(HOST_OF).map(([proc, host]) => [proc, lab.address(host)])),
-    ports: PORTS,
-    spawnPrefix: (proc) => lab.spawnPrefix(HOST_OF[proc]),
-    dataDirPerProcess: true,
-    ...opts,
-    // A ping may take a while on a busy 2-core machine running six node processes: 400 ms (TEST_ENV)
-    // made the front end depose healthy leaders now and then, before any partition.
-    // MULTIHOST_LOG_LEVEL=log (with KEEP_E2E_DATA=1) keeps elections and role changes in each process's log.
-    env: { PING_TIMEOUT_MS: '1000', ...(process.env.MULTIHOST_LOG_LEVEL ? { LOG_LEVEL: process.env.MULTIHOST_LOG_LEVEL } : {}), ...opts.env },
-  });
+  const logLevel = process.env.MULTIHOST_LOG_LEVEL;
+  return startAcrossHostsIn(lab, { ...opts, env: { ...(logLevel ? { LOG_LEVEL: logLevel } : {}), ...opts.env } });
+}
+
+/**
+ * `describe(name, body)` for a suite that needs network namespaces (root, `ip netns`, `nft`).
+ * Without them the suite is skipped with one line on stderr — except with `CI` set, where it
+ * fails instead, so CI can never skip it silently. `onUnavailable` hears why (before either).
+ */
+export function describeAcrossHosts(name: string, body: () => void, onUnavailable?: (reason: string) => void): void {
+  const availability = NetLab.available(true);
+  if (availability.ok) return describe(`${name} (network namespaces)`, body);
+  onUnavailable?.(availability.reason);
+  const line = `${name} cannot run here: ${availability.reason}`;
+  if (process.env.CI) {
+    describe(name, () => {
+      it('runs on CI (it may not be skipped there)', () => {
+        throw new Error(`${line} — and CI is set, so that is a failure`);
+      });
+    });
+  } else {
+    process.stderr.write(`${line} — skipped\n`);
+    describe.skip(name, () => {
+      it('needs network namespaces', () => undefined);
+    });
+  }
 }
 
 /** Environment that sends every hop between hosts through `via(process)` (a proxy's URL) instead. */

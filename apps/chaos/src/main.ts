@@ -6,7 +6,7 @@ import { check, historyStats, partitionWindows } from './checker';
 import { readHistory } from './history';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
-import { ChaosReport, FinalState, PartitionsUnavailable, runChaos } from './runner';
+import { ChaosReport, FinalState, PartitionsUnavailable, runChaos, summarize } from './runner';
 import { formatSummary } from './summary';
 
 /**
@@ -108,18 +108,14 @@ async function main(): Promise<number> {
     console.error(`chaos run failed: ${(e as Error).stack ?? String(e)}`);
     return 2;
   }
-  const summary = formatSummary({
-    title: `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, ${opts.duration} s, ${opts.sessions} sessions, ${report.network} (started ${report.startedAt})`,
-    stats: report.stats,
-    faultsInjected: report.faultsInjected,
-    elections: report.elections,
-    partitions: report.partitions,
-    checks: report.checks,
-    converged: report.converged,
-    failureContext: report.failureContext,
-    timings: report.timings,
-    files: { history: report.files.history, report: report.files.report, 'process logs': report.files.processLogs, data: report.files.data },
-  });
+  const summary = summarize(
+    `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, ${opts.duration} s, ${opts.sessions} sessions, ${report.network} (started ${report.startedAt})`,
+    report,
+    {
+      failureContext: report.failureContext,
+      files: { history: report.files.history, report: report.files.report, 'process logs': report.files.processLogs, data: report.files.data },
+    },
+  );
   writeFileSync(report.files.summary, summary + '\n');
   console.log('\n' + summary);
   return report.ok ? 0 : 1;

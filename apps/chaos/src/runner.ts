@@ -6,6 +6,7 @@ import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
 import { ClientOp, FaultEvent, HistoryWriter } from './history';
 import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
 import { DEFAULT_FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+import { formatSummary, SummaryInput } from './summary';
 
 /** The partition nemesis was asked for where network namespaces cannot be made. */
 export class PartitionsUnavailable extends Error {
@@ -361,3 +362,18 @@ function copySqlite(dataDir: string, to: string): void {
   }
 }
 
+/** The printed summary of a run's report; `extra` adds or replaces parts (the CLI adds the failure context and more files). */
+export function summarize(title: string, report: ChaosReport, extra: Partial<SummaryInput> = {}): string {
+  return formatSummary({
+    title,
+    stats: report.stats,
+    faultsInjected: report.faultsInjected,
+    elections: report.elections,
+    partitions: report.partitions,
+    checks: report.checks,
+    converged: report.converged,
+    timings: report.timings,
+    files: { history: report.files.history, report: report.files.report },
+    ...extra,
+  });
+}

@@ -1,7 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import type { CatalogEnv } from '@app/contracts';
-import { quietSqlite3 } from '@app/common';
+import { openInMemorySqlite } from '@app/common';
 import { CATALOG_MIGRATIONS } from '../migrations';
 import { Stock } from './stock.entity';
 import { TradeRecord } from './trade-record.entity';
@@ -31,15 +31,7 @@ describe('idempotency key retention at the catalog', () => {
     const t0 = Date.UTC(2030, 0, 1);
 
     beforeEach(async () => {
-      db = new DataSource({
-        type: 'sqlite',
-        driver: quietSqlite3,
-        database: ':memory:',
-        entities: [Stock, TradeRecord],
-        migrations: CATALOG_MIGRATIONS,
-        migrationsRun: true,
-      });
-      await db.initialize();
+      db = await openInMemorySqlite([Stock, TradeRecord], CATALOG_MIGRATIONS);
       const settings: Record<string, number> = {
         IDEMPOTENCY_RETENTION_MS: RETENTION,
         IDEMPOTENCY_CLEANUP_INTERVAL_MS: 60_000,

@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, validateEnv } from '@app/contracts';
-import { quietSqlite3 } from '@app/common';
+import { openInMemorySqlite } from '@app/common';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
@@ -43,15 +43,7 @@ describe('CatchUpService', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
   beforeEach(async () => {
-    db = new DataSource({
-      type: 'sqlite',
-      driver: quietSqlite3,
-      database: ':memory:',
-      entities: [Order, ReplicaMeta],
-      migrations: ORDER_MIGRATIONS,
-      migrationsRun: true,
-    });
-    await db.initialize();
+    db = await openInMemorySqlite([Order, ReplicaMeta], ORDER_MIGRATIONS);
     const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
     log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();

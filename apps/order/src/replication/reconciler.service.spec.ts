@@ -3,7 +3,7 @@ import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { CatalogTradeRecord, CatalogTradesPage, IdempotencyRefusal, OrderEnv, ReplicaRefusal, ReplicaRole, validateEnv } from '@app/contracts';
-import { DomainError, quietSqlite3, Unavailable } from '@app/common';
+import { DomainError, openInMemorySqlite, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
@@ -66,15 +66,7 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
   beforeAll(() => Logger.overrideLogger(false));
 
   beforeEach(async () => {
-    db = new DataSource({
-      type: 'sqlite',
-      driver: quietSqlite3,
-      database: ':memory:',
-      entities: [Order, ReplicaMeta],
-      migrations: ORDER_MIGRATIONS,
-      migrationsRun: true,
-    });
-    await db.initialize();
+    db = await openInMemorySqlite([Order, ReplicaMeta], ORDER_MIGRATIONS);
     log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     catalog = [];

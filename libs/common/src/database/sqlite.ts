@@ -4,7 +4,7 @@ import { TypeOrmModuleOptions } from '@nestjs/typeorm';
 import { mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
-import { DataSource } from 'typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import type { CommonEnv } from '@app/contracts';
 
 /**
@@ -14,6 +14,12 @@ import type { CommonEnv } from '@app/contracts';
  * catalog's CPU. This driver answers `verbose()` with itself; errors keep SQLite's own message.
  */
 export const quietSqlite3 = { ...sqlite3, verbose: (): object => quietSqlite3 };
+
+/** A migrated in-memory SQLite database with `entities`, opened with {@link quietSqlite3} (for unit tests). */
+export async function openInMemorySqlite(entities: DataSourceOptions['entities'], migrations: DataSourceOptions['migrations']): Promise<DataSource> {
+  const db = new DataSource({ type: 'sqlite', driver: quietSqlite3, database: ':memory:', entities, migrations, migrationsRun: true });
+  return db.initialize();
+}
 
 /**
  * A service's SQLite file cannot be used (corrupt, not a database): a start-up error that the
