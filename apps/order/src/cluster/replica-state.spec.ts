@@ -103,6 +103,8 @@ describe('ReplicaState', () => {
 
     it('starts again in a newer epoch granted to it while promoting or leading', () => {
       const l = leading(1);
+      expect(l.leadsEpoch(1)).toBe(true);
+      expect(l.leadsEpoch(2)).toBe(false);
       l.grantVote(2, 3);
       l.beginPromotion(2);
       expect(l.role).toBe('promoting');

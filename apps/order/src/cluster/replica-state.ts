@@ -211,6 +211,11 @@ export class ReplicaState {
     this.ack = Math.max(this.ack, orderNo);
   }
 
+  /** Promoting to or leading `epoch` already (a repeated announcement changes nothing). */
+  leadsEpoch(epoch: number): boolean {
+    return this.leading && this.ledEpoch === epoch;
+  }
+
   /** Whether an order of `epoch` may be appended as leader now. */
   mayAppendAsLeader(epoch: number): boolean {
     return this.leading && epoch === this.currentEpoch && epoch === this.ledEpoch;

@@ -1,6 +1,7 @@
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
+import { ReplicaState } from '../cluster/replica-state';
 import { PeersClient } from '../cluster/peers.client';
 import { DiskHealthService } from '../orders/disk-health.service';
 import { OrderLogService } from '../orders/order-log.service';
@@ -75,5 +76,61 @@ describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majo
       answering.clear();
       expect(await leadership.quorumRefusal()).toBeUndefined();
     }
+  });
+});
+
+describe('LeadershipService.onLeaderNotice (the front end names a leader)', () => {
+  /** Replica 3, a follower with a real ReplicaState; a vote takes one turn (its durable write); no peer adopts anything. */
+  function named() {
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', PEER_TIMEOUT_MS: '2000' }));
+    const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0 });
+    replica.follow();
+    const peersList = [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }];
+    const state = {
+      id: 3,
+      peers: peersList,
+      majority: 2,
+      replica,
+      get role() {
+        return replica.role;
+      },
+      get epoch() {
+        return replica.epoch;
+      },
+      peer: (id: number) => peersList.find((p) => p.id === id),
+      grantVote: async (epoch: number, candidate: number) => {
+        await Promise.resolve();
+        const decided = replica.decideVote(epoch, candidate);
+        if (decided === 'granted') replica.grantVote(epoch, candidate);
+        return decided !== 'refused';
+      },
+    } as unknown as ClusterStateService;
+    const peers = { adoptEpoch: async () => false } as unknown as PeersClient;
+    const stopped = { stop: () => undefined } as unknown as ReplicatorService & ReconcilerService;
+    const disk = { problem: () => undefined } as unknown as DiskHealthService;
+    const leadership = new LeadershipService(
+      state,
+      {} as OrderLogService,
+      peers,
+      {} as CatchUpService,
+      stopped,
+      stopped,
+      {} as RecoveryService,
+      disk,
+      config as unknown as ConfigService<OrderEnv, true>,
+    );
+    return { leadership, replica };
+  }
+
+  it('the same announcement from two front ends at once promotes once, and both are accepted', async () => {
+    const { leadership, replica } = named();
+    await expect(Promise.all([leadership.onLeaderNotice(3, 1), leadership.onLeaderNotice(3, 1)])).resolves.toEqual([undefined, undefined]);
+    expect(replica.role).toBe('promoting');
+    expect(replica.leadsEpoch(1)).toBe(true);
+    // A newer epoch for it starts the promotion again; an older one is refused.
+    await leadership.onLeaderNotice(3, 2);
+    expect(replica.leadsEpoch(2)).toBe(true);
+    await expect(leadership.onLeaderNotice(3, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    leadership.onApplicationShutdown();
   });
 });

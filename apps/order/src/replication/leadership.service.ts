@@ -128,13 +128,13 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     if (leader === this.state.id && this.state.role === 'recovering') {
       throw new Unavailable(`replica ${this.state.id} is still recovering`, ReplicaRefusal.notReady);
     }
-    const previousEpoch = this.state.epoch;
     if (!(await this.state.grantVote(epoch, leader))) {
       throw new Unavailable(`epoch ${epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
     }
-    // A follower named leader is promoted; so is a leader named again in a newer epoch
-    // (its followers would refuse syncs of the old one).
-    if (leader === this.state.id && (this.state.role === 'follower' || epoch > previousEpoch)) {
+    // A follower named leader is promoted; so is a leader named again in a newer epoch (its
+    // followers would refuse syncs of the old one). The same announcement twice (two front ends
+    // naming it for one epoch at once) changes nothing the second time.
+    if (leader === this.state.id && !this.state.replica.leadsEpoch(epoch)) {
       // Stepped down meanwhile (deposed, cut off): the vote stands, but it cannot lead it now.
       if (this.state.role === 'recovering') throw new Unavailable(`replica ${this.state.id} is recovering`, ReplicaRefusal.notReady);
       this.promote(epoch);
