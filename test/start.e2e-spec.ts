@@ -24,12 +24,23 @@ async function startBazaar(args: string[] = [], env: Record<string, string> = {}
   return run;
 }
 
-/** Trades until one is acknowledged (the bazaar may be electing or recovering). */
+/**
+ * Trades until one is acknowledged (the bazaar may be electing or recovering). The load before may
+ * have sold Stock1 out, so it buys while there is a share and sells otherwise; each kind under a
+ * key of its own, since a key stays bound to the answer its first trade got.
+ */
 async function tradeSucceeds(run: BazaarRun, key: string): Promise<number> {
+  let last = '';
   return waitFor('a trade to be acknowledged', async () => {
-    const res = await placeOrder(run.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, key);
+    const stock = await http<{ data: { quantity: number } }>(`${run.frontend}/stocks/Stock1`, { timeoutMs: 2000 });
+    if (stock.status !== 200) return undefined;
+    const trade_type = stock.body.data.quantity > 0 ? 'buy' : 'sell';
+    const res = await placeOrder(run.frontend, { stock_name: 'Stock1', trade_type, quantity: 1 }, `${key}-${trade_type}`);
+    last = `${res.status} ${res.text}`;
     return res.status === 200 ? res.body.order_no : undefined;
-  }, 60000);
+  }, 60000).catch((e: Error) => {
+    throw new Error(`${e.message}; last answer: ${last}`);
+  });
 }
 
 describe('npm start', () => {

@@ -1,5 +1,5 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +51,8 @@ export class BazaarRun {
       cwd,
       env: { PATH: PATH ?? '', HOME: HOME ?? '', ...TEST_ENV, ...portsEnv(ports), RESTART_DELAY_MS: '1000', ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: kill() reaches a service the supervisor (re)started after the pids were read.
+      detached: true,
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       stream.setEncoding('utf8').on('data', (d: string) => (this.output += d));
@@ -137,10 +139,17 @@ export class BazaarRun {
     return this.exited;
   }
 
-  /** Kills the supervisor and every service it recorded, by pid, and removes the directory. */
+  /**
+   * Kills the supervisor's process group (it and every service it started) and every service it
+   * recorded, by pid, and removes the directory; with `keep`, leaves it with the output in `output.log`.
+   */
   async kill(keep = !!process.env.KEEP_E2E_DATA): Promise<void> {
     const pids = ['catalog', 'frontend', ...this.ports.replicas.map((_, i) => `order-${i + 1}`)].map((n) => this.pid(n));
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    try {
+      process.kill(-this.child.pid!, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
     for (const pid of pids) {
       try {
         if (pid) process.kill(pid, 'SIGKILL');
@@ -149,7 +158,8 @@ export class BazaarRun {
       }
     }
     await sleep(100);
-    if (!keep) rmSync(this.cwd, { recursive: true, force: true });
+    if (keep) writeFileSync(join(this.cwd, 'output.log'), this.out);
+    else rmSync(this.cwd, { recursive: true, force: true });
   }
 }
 

@@ -183,7 +183,10 @@ export class Cluster {
         await c.startCatalog();
         await Promise.all(c.replicaIds.map((id) => c.startReplica(id)));
         await Promise.all(c.replicaIds.map((id) => c.waitReady(id)));
-        if (opts.frontend !== false) await c.startFrontend();
+        if (opts.frontend !== false) {
+          await c.startFrontend();
+          await c.waitLeading();
+        }
         return c;
       } catch (e) {
         const portTaken = [...c.procs.keys()].some((name) => /EADDRINUSE|is already in use/.test(c.log(name)));
@@ -329,6 +332,20 @@ export class Cluster {
     const res = await http<{ leader: number }>(`${this.frontend}/leader`);
     if (res.status !== 200) throw new Error(`no leader: ${res.text}`);
     return res.body.leader;
+  }
+
+  /**
+   * Waits until the front end names a leader that has finished its promotion: a majority adopted
+   * its epoch and it takes trades. (The front end names its candidate as soon as it accepts the
+   * epoch; a suite that then takes replicas down would otherwise race the candidate's majority.)
+   */
+  async waitLeading(timeoutMs = 60000): Promise<number> {
+    return waitFor('a leader that finished its promotion', async () => {
+      const named = await http<{ leader: number; epoch: number }>(`${this.frontend}/leader`, { timeoutMs: 2000 });
+      if (named.status !== 200) return undefined;
+      const status = await this.internal<{ role: string; epoch: number }>(`${this.replica(named.body.leader)}/replication/status`, { timeoutMs: 1000 });
+      return status.status === 200 && status.body.role === 'leader' && status.body.epoch === named.body.epoch ? named.body.leader : undefined;
+    }, timeoutMs);
   }
 
   /** Waits until the front end names a leader other than `previous` (and that replica leads). */
