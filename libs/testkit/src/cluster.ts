@@ -1,11 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { Database, OPEN_READONLY } from 'sqlite3';
-import { settlesWithin, sleep } from './timers';
+import { OrderRoutes } from '@app/contracts/routes';
+import { LOOPBACK, freePort, settingsEnv, type ClusterSettings, type Env } from './fixtures';
+import { ExitedEarly, http, internal, namedLeader, replicaStatus, tokenHeaders, waitFor, type HttpInit, type HttpResult } from './http-client';
+import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderRow, type StockRow } from './sqlite';
+import { settlesWithin } from './timers';
 
 /** The repository root (found from here both in libs/ and in dist/libs/). */
 function findRoot(from: string): string {
@@ -17,11 +19,13 @@ function findRoot(from: string): string {
 
 const ROOT = findRoot(__dirname);
 const MAIN = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
-const HOST = '127.0.0.1';
-
-export type Env = Record<string, string>;
 
 export interface ClusterOptions {
+  /**
+   * The settings every process starts with (default `test`): the fast timers of `TEST_ENV`, or
+   * with `production` the apps' own defaults. {@link env} and {@link envFor} go on top.
+   */
+  settings?: ClusterSettings;
   /** Where the data directories go (default: the OS temporary directory). */
   baseDir?: string;
   /** Order replica ids (default 1, 2, 3). */
@@ -47,102 +51,11 @@ export interface ClusterOptions {
   dataDirPerProcess?: boolean;
 }
 
-/** Header of the cluster token (the apps' CLUSTER_TOKEN_HEADER). */
-export const TOKEN_HEADER = 'x-cluster-token';
-
-export interface OrderRow {
-  order_no: number;
-  epoch: number;
-  request_id: string;
-  stock_name: string;
-  trade_type: string;
-  quantity: number;
-}
-
-/** Fast failure detection for tests and harnesses; every value is still validated by the apps. */
-export const TEST_ENV: Env = {
-  LOG_LEVEL: 'warn',
-  ELECTION_INTERVAL_MS: '100',
-  PING_TIMEOUT_MS: '400',
-  HEARTBEAT_INTERVAL_MS: '100',
-  FOLLOWER_TIMEOUT_MS: '2000',
-  PEER_TIMEOUT_MS: '2000',
-  DURABILITY_TIMEOUT_MS: '2000',
-  RECONCILE_INTERVAL_MS: '300',
-  FORWARD_TIMEOUT_MS: '3000',
-  FAILOVER_TIMEOUT_MS: '20000',
-  SWAGGER_ENABLED: 'true',
-};
-
-export async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.once('error', rej);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => res(port));
-    });
-  });
-}
-
-/** A process the harness was waiting for exited instead. */
-export class ExitedEarly extends Error {
-  constructor(name: string, logTail: string) {
-    super(`${name} exited while starting:\n${logTail}`);
-  }
-}
-
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | null | false>, timeoutMs = 30000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await check();
-      if (v) return v;
-    } catch (e) {
-      if (e instanceof ExitedEarly) throw e;
-      lastError = e;
-    }
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`);
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- response bodies are checked by the caller
-export interface HttpResult<T = any> {
-  status: number;
-  body: T;
-  text: string;
-}
-
-/** One HTTP request; never throws on a status, only on transport failure. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see HttpResult
-export async function http<T = any>(
-  url: string,
-  init: { method?: string; body?: string | object; headers?: Record<string, string>; timeoutMs?: number } = {},
-): Promise<HttpResult<T>> {
-  const body = typeof init.body === 'object' ? JSON.stringify(init.body) : init.body;
-  const res = await fetch(url, {
-    method: init.method ?? (body === undefined ? 'GET' : 'POST'),
-    body,
-    headers: init.headers,
-    signal: AbortSignal.timeout(init.timeoutMs ?? 30000),
-  });
-  const text = await res.text();
-  let parsed: unknown = undefined;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: res.status, body: parsed as T, text };
-}
-
 /**
- * A real bazaar for one test suite, chaos run or benchmark: the built apps started as child processes on free loopback ports,
- * with a fresh temporary data directory. Every process is tracked by pid and killed in {@link stop},
- * even when a test fails.
+ * The process supervisor: a real bazaar for one test suite, chaos run or benchmark. The built apps
+ * run as child processes on free loopback ports (or on the hosts and ports given), with a fresh
+ * temporary data directory and the settings asked for. Every process is tracked by pid and killed
+ * in {@link stop}, even when a test fails.
  */
 export class Cluster {
   readonly dataDir: string;
@@ -160,13 +73,13 @@ export class Cluster {
 
   /** Headers an internal request needs (the cluster token). */
   get internalHeaders(): Record<string, string> {
-    return this.token ? { [TOKEN_HEADER]: this.token } : {};
+    return tokenHeaders(this.token);
   }
 
   /** A request to an internal endpoint (catalog, replica, the front end's /rm): {@link http} with the token. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see HttpResult
-  internal<T = any>(url: string, init: Parameters<typeof http>[1] = {}): Promise<HttpResult<T>> {
-    return http<T>(url, { ...init, headers: { ...this.internalHeaders, ...init.headers } });
+  internal<T = any>(url: string, init: HttpInit = {}): Promise<HttpResult<T>> {
+    return internal<T>(this.token, url, init);
   }
 
   /**
@@ -210,7 +123,7 @@ export class Cluster {
 
   /** The address process `name` binds to and is reached at. */
   host(name: string): string {
-    return this.opts.hosts?.[name] ?? HOST;
+    return this.opts.hosts?.[name] ?? LOOPBACK;
   }
 
   /** The data directory of process `name` (its own with `dataDirPerProcess`, else the shared one). */
@@ -255,7 +168,7 @@ export class Cluster {
 
   private baseEnv(name: string): Env {
     return {
-      ...TEST_ENV,
+      ...settingsEnv(this.opts.settings),
       DATA_DIR: this.dataDirOf(name),
       HOST: this.host(name),
       CATALOG_PORT: String(this.ports.get('catalog')),
@@ -293,17 +206,17 @@ export class Cluster {
   /** Starts replica `id`; resolves once it listens (not necessarily recovered). */
   async startReplica(id: number, extra: Env = {}): Promise<void> {
     this.spawnApp(`order-${id}`, 'order', { ORDER_ID: String(id), ...extra });
-    await this.waitStarted(`order-${id}`, async () => (await this.internal(`${this.replica(id)}/replication/status`, { timeoutMs: 1000 })).status === 200);
+    await this.waitStarted(`order-${id}`, async () => (await replicaStatus(this.token, this.replica(id), 1000)).status === 200);
   }
 
   /** Waits until replica `id` answers /ping with 200 (recovered, ready). */
   async waitReady(id: number, timeoutMs = 60000): Promise<void> {
-    await waitFor(`order-${id} ready`, async () => (await http(`${this.replica(id)}/ping`, { timeoutMs: 1000 })).status === 200, timeoutMs);
+    await waitFor(`order-${id} ready`, async () => (await http(`${this.replica(id)}/${OrderRoutes.ping}`, { timeoutMs: 1000 })).status === 200, timeoutMs);
   }
 
   async startFrontend(extra: Env = {}): Promise<void> {
     this.spawnApp('frontend', 'frontend', extra);
-    await this.waitStarted('frontend', async () => (await http(`${this.frontend}/leader`, { timeoutMs: 2000 })).status === 200);
+    await this.waitStarted('frontend', async () => (await namedLeader(this.frontend, 2000)).status === 200);
   }
 
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */
@@ -329,7 +242,7 @@ export class Cluster {
 
   /** The id of the leader according to the front end. */
   async leaderId(): Promise<number> {
-    const res = await http<{ leader: number }>(`${this.frontend}/leader`);
+    const res = await namedLeader(this.frontend);
     if (res.status !== 200) throw new Error(`no leader: ${res.text}`);
     return res.body.leader;
   }
@@ -341,9 +254,9 @@ export class Cluster {
    */
   async waitLeading(timeoutMs = 60000): Promise<number> {
     return waitFor('a leader that finished its promotion', async () => {
-      const named = await http<{ leader: number; epoch: number }>(`${this.frontend}/leader`, { timeoutMs: 2000 });
+      const named = await namedLeader(this.frontend, 2000);
       if (named.status !== 200) return undefined;
-      const status = await this.internal<{ role: string; epoch: number }>(`${this.replica(named.body.leader)}/replication/status`, { timeoutMs: 1000 });
+      const status = await replicaStatus(this.token, this.replica(named.body.leader), 1000);
       return status.status === 200 && status.body.role === 'leader' && status.body.epoch === named.body.epoch ? named.body.leader : undefined;
     }, timeoutMs);
   }
@@ -351,18 +264,19 @@ export class Cluster {
   /** Waits until the front end names a leader other than `previous` (and that replica leads). */
   async waitNewLeader(previous: number, timeoutMs = 30000): Promise<number> {
     return waitFor(`a leader other than ${previous}`, async () => {
-      const res = await http<{ leader: number }>(`${this.frontend}/leader`, { timeoutMs: 2000 });
+      const res = await namedLeader(this.frontend, 2000);
       return res.status === 200 && res.body.leader !== previous ? res.body.leader : undefined;
     }, timeoutMs);
   }
 
   /** The order table of replica `id`, read straight from its SQLite file. */
   orderTable(id: number): Promise<OrderRow[]> {
-    return readAll<OrderRow>(join(this.dataDirOf(`order-${id}`), `order-${id}.sqlite`), 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no');
+    return readAll<OrderRow>(orderDbFile(this.dataDirOf(`order-${id}`), id), ORDER_ROWS_SQL);
   }
 
-  stocksTable(): Promise<{ name: string; price: number; trade_volume: number; quantity: number }[]> {
-    return readAll(join(this.dataDirOf('catalog'), 'catalog.sqlite'), 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name');
+  /** The catalog's stocks table, read straight from its SQLite file. */
+  stocksTable(): Promise<StockRow[]> {
+    return readAll<StockRow>(catalogDbFile(this.dataDirOf('catalog')), STOCK_ROWS_SQL);
   }
 
   /** Waits until every listed replica's order table is identical (and returns it). */
@@ -405,42 +319,3 @@ export class Cluster {
   }
 }
 
-/** Rows of an order replica's `orders` table, as {@link OrderRow}s. */
-export const ORDER_ROWS_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no';
-/** A row of the catalog's `stocks` table. */
-export interface StockRow {
-  name: string;
-  price: number;
-  trade_volume: number;
-  quantity: number;
-}
-
-/** Rows of the catalog's `stocks` table, as {@link StockRow}s. */
-export const STOCK_ROWS_SQL = 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name';
-
-/** Every row `sql` selects from the SQLite file `file`, opened read-only. */
-export function readAll<T>(file: string, sql: string): Promise<T[]> {
-  return new Promise((res, rej) => {
-    const db = new Database(file, OPEN_READONLY, (err) => {
-      if (err) return rej(err);
-      db.all(sql, (e, rows) => {
-        db.close();
-        if (e) rej(e);
-        else res(rows as T[]);
-      });
-    });
-  });
-}
-
-/** Trades through the front end with a fixed idempotency key until the outcome is definite. */
-export async function placeOrder(
-  frontend: string,
-  order: { stock_name: string; trade_type: string; quantity: number | string },
-  key?: string,
-): Promise<HttpResult<{ order_no: number; message?: string }>> {
-  return http(`${frontend}/orders`, { body: order, headers: key ? { 'Idempotency-Key': key } : {} });
-}
-
-export function initialStock(k: number) {
-  return { stock_name: `Stock${k}`, price: Math.round((10 * k - 0.01) * 100) / 100, trade_volume: 0, quantity: 100 };
-}

@@ -1,3 +1,6 @@
+export * from './fixtures';
+export * from './http-client';
+export * from './sqlite';
 export * from './cluster';
 export * from './timers';
 export * from './netns';

@@ -2,11 +2,11 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { freePort, http, settlesWithin, TEST_ENV, waitFor, type Cluster, type Env } from '@app/testkit';
+import { freePort, http, settlesWithin, waitFor, type Cluster } from '@app/testkit';
 import { withCluster } from '../common/cluster-run';
+import { BENCH_CLUSTER } from '../common/cluster-settings';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
 import { formatMachine, formatVersions, timestamp } from '../common/format';
-import { productionEnv } from '../common/production-env';
 import { checkpoint, Interrupted, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
@@ -135,7 +135,7 @@ export async function runBench(
   const started = new Date();
   const t0 = Date.now();
   const machine = machineInfo();
-  const clusterEnv = productionEnv(TEST_ENV);
+  const clusterEnv = BENCH_CLUSTER.env;
   const needsCluster = scenarios.some((s) => !isCeiling(s));
   const record: BenchRecord = {
     version: 1,
@@ -152,7 +152,7 @@ export async function runBench(
       runs: options.runs,
       cluster_env: clusterEnv,
       notes: [
-        "bazaar processes: the apps' default settings (SQLITE_SYNCHRONOUS=FULL, ORDER_ACK_MODE=majority, CACHE_CAPACITY=100, …) with the variables in cluster_env, which undo the testkit's fast-failure-detection values",
+        "bazaar processes: the apps' default settings (SQLITE_SYNCHRONOUS=FULL, ORDER_ACK_MODE=majority, CACHE_CAPACITY=100, …) with the variables in cluster_env on top",
         'lookup-uncached: the front end restarted with CACHE_ENABLED=false',
         'autocannon runs in this process, on the same machine as the servers; one request in flight per connection (no pipelining), keep-alive',
         'latency: every response, from autocannon\'s per-request timing, recorded at microsecond resolution (autocannon\'s own histogram keeps whole milliseconds; its figures are in each run\'s "autocannon" field)',
@@ -260,8 +260,7 @@ export async function runBench(
   try {
     if (needsCluster) {
       log('starting a fresh cluster…\n');
-      const env: Env = clusterEnv;
-      await withCluster({ env }, children, (c) => body(c));
+      await withCluster(BENCH_CLUSTER, children, (c) => body(c));
     } else {
       await body();
     }

@@ -1,8 +1,9 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { TEST_ENV, type Env } from '@app/testkit';
+import { settingsEnv } from '@app/testkit';
 import { deriveSeed, formatSweepTable, randomSeed, runLoad, runSweep, type SweepResult } from '@app/loadgen';
 import { withCluster } from '../common/cluster-run';
+import { EVAL_CLUSTER } from '../common/cluster-settings';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
 import { formatMachine, formatVersions, timestamp } from '../common/format';
 import { checkpoint, Interrupted, type Lifecycle } from '../common/lifecycle';
@@ -43,9 +44,6 @@ export const EVAL_DEFAULTS = {
   outDir: 'results',
 } as const;
 
-/** The environment of every process: the testkit's (fast failure detection) with warnings only. */
-const EVAL_ENV: Env = { LOG_LEVEL: 'warn' };
-
 function seconds(fromMs: number): number {
   return Math.round((Date.now() - fromMs) / 100) / 10;
 }
@@ -79,7 +77,7 @@ export async function runEval(
     background_cpu: await backgroundCpu(),
     versions: versions(root),
     git: gitInfo(root),
-    cluster_env: { ...TEST_ENV, ...EVAL_ENV },
+    cluster_env: { ...settingsEnv(EVAL_CLUSTER.settings), ...EVAL_CLUSTER.env },
     config: {
       sessions: options.sessions,
       ps: options.ps,
@@ -120,7 +118,7 @@ export async function runEval(
     const tag = `[cache ${cache}] p=${p}${options.repeats > 1 ? ` run ${repeat + 1}/${options.repeats}` : ''}`;
     log(`\n${tag}: starting a fresh cluster…\n`);
     return withCluster(
-      { env: EVAL_ENV, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
+      { ...EVAL_CLUSTER, envFor: cache === 'off' ? { frontend: { CACHE_ENABLED: 'false' } } : undefined },
       children,
       async (c) => {
         if (options.warmupS > 0) {
@@ -196,7 +194,7 @@ export async function runEval(
       log(`\n[failure run] starting a fresh cluster…\n`);
       log(`[failure run] ${failure.sessions} sessions, p=${failure.p}, ${failure.duration_s} s; faults at ${DEFAULT_SCHEDULE.map((x) => (x * failure.duration_s).toFixed(1)).join(', ')} s\n`);
       const { result, samples } = await withCluster(
-        { env: EVAL_ENV },
+        EVAL_CLUSTER,
         children,
         async (c) => {
           if (options.warmupS > 0) {

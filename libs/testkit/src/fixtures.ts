@@ -1,0 +1,51 @@
+import { createServer } from 'node:net';
+
+/** The address every process binds to and is reached at unless a cluster places it on another host. */
+export const LOOPBACK = '127.0.0.1';
+
+/** Environment variables for a process, by name. */
+export type Env = Record<string, string>;
+
+/** Fast failure detection for tests and harnesses; every value is still validated by the apps. */
+export const TEST_ENV: Env = {
+  LOG_LEVEL: 'warn',
+  ELECTION_INTERVAL_MS: '100',
+  PING_TIMEOUT_MS: '400',
+  HEARTBEAT_INTERVAL_MS: '100',
+  FOLLOWER_TIMEOUT_MS: '2000',
+  PEER_TIMEOUT_MS: '2000',
+  DURABILITY_TIMEOUT_MS: '2000',
+  RECONCILE_INTERVAL_MS: '300',
+  FORWARD_TIMEOUT_MS: '3000',
+  FAILOVER_TIMEOUT_MS: '20000',
+  SWAGGER_ENABLED: 'true',
+};
+
+/**
+ * Which settings a cluster's processes start with: `test`, the fast timers of {@link TEST_ENV}
+ * (a failure is noticed in a second or two, so suites stay short); `production`, the apps' own
+ * defaults (what a benchmark measures).
+ */
+export type ClusterSettings = 'test' | 'production';
+
+/** The environment `settings` (default `test`) puts under every process's own. */
+export function settingsEnv(settings: ClusterSettings = 'test'): Env {
+  return settings === 'test' ? TEST_ENV : {};
+}
+
+/** A loopback port nothing listens on right now (another process may still take it before it is bound). */
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.once('error', rej);
+    srv.listen(0, LOOPBACK, () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => res(port));
+    });
+  });
+}
+
+/** Stock `k` (1-based) of the catalog's initial data: `Stock<k>`, 100 shares, no volume traded. */
+export function initialStock(k: number) {
+  return { stock_name: `Stock${k}`, price: Math.round((10 * k - 0.01) * 100) / 100, trade_volume: 0, quantity: 100 };
+}
