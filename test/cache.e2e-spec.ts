@@ -1,3 +1,4 @@
+import type { CacheStats } from '@app/contracts/responses';
 import { Cluster, freePort, http, initialStock, placeOrder } from './support/cluster';
 import { DelayProxy } from './support/delay-proxy';
 
@@ -8,16 +9,6 @@ import { DelayProxy } from './support/delay-proxy';
  * reaches the catalog through a proxy that delays the catalog's answers by up to 25 ms, so that
  * lookups in flight when an invalidation arrives are common rather than rare.
  */
-interface Stats {
-  enabled: boolean;
-  capacity: number;
-  size: number;
-  hits: number;
-  misses: number;
-  evictions: number;
-  invalidations: number;
-  stale_fills_dropped: number;
-}
 
 describe('front-end cache', () => {
   let c: Cluster;
@@ -36,8 +27,8 @@ describe('front-end cache', () => {
     await proxy?.stop();
   });
 
-  const stats = async (): Promise<Stats> => {
-    const res = await http<Stats>(`${c.frontend}/cache/stats`);
+  const stats = async (): Promise<CacheStats> => {
+    const res = await http<CacheStats>(`${c.frontend}/cache/stats`);
     expect(res.status).toBe(200);
     return res.body;
   };
@@ -52,11 +43,18 @@ describe('front-end cache', () => {
     return res.body.data;
   };
   /** Counter changes since `before`. */
-  const delta = (before: Stats, after: Stats) => ({
+  const delta = (before: CacheStats, after: CacheStats) => ({
     hits: after.hits - before.hits,
     misses: after.misses - before.misses,
     evictions: after.evictions - before.evictions,
   });
+  /** Looks up `Stock<k>` for each k in turn (each answering its initial data); returns the stats after, the counters moved by `moved`. */
+  const lookUpInTurn = async (before: CacheStats, ks: number[], moved: ReturnType<typeof delta>): Promise<CacheStats> => {
+    for (const k of ks) expect(await lookup(`Stock${k}`)).toEqual(initialStock(k));
+    const after = await stats();
+    expect(delta(before, after)).toEqual(moved);
+    return after;
+  };
 
   describe('LRU with CACHE_CAPACITY=2', () => {
     it('reports the configured capacity and starts empty', async () => {
@@ -65,35 +63,21 @@ describe('front-end cache', () => {
     });
 
     it('Stock1, Stock2, Stock1, Stock3: Stock2 (least recently used) is evicted, size stays 2', async () => {
-      const s0 = await stats();
-      expect(await lookup('Stock1')).toEqual(initialStock(1));
-      expect(await lookup('Stock2')).toEqual(initialStock(2));
-      expect(await lookup('Stock1')).toEqual(initialStock(1)); // hit: Stock1 becomes most recently used
-      expect(await lookup('Stock3')).toEqual(initialStock(3)); // miss: evicts Stock2
-      const s1 = await stats();
-      expect(delta(s0, s1)).toEqual({ hits: 1, misses: 3, evictions: 1 });
+      // Stock1 and Stock2 miss; Stock1 hits (it becomes most recently used); Stock3 misses and evicts Stock2.
+      const s1 = await lookUpInTurn(await stats(), [1, 2, 1, 3], { hits: 1, misses: 3, evictions: 1 });
       expect(s1.evictions).toBeGreaterThanOrEqual(1);
       expect(s1.size).toBe(2);
 
       // Stock1 survived the eviction (it was used after Stock2): a hit.
-      expect(await lookup('Stock1')).toEqual(initialStock(1));
-      const s2 = await stats();
-      expect(delta(s1, s2)).toEqual({ hits: 1, misses: 0, evictions: 0 });
+      const s2 = await lookUpInTurn(s1, [1], { hits: 1, misses: 0, evictions: 0 });
 
       // Stock2 was evicted: a miss, which in turn evicts the now least recently used Stock3.
-      expect(await lookup('Stock2')).toEqual(initialStock(2));
-      const s3 = await stats();
-      expect(delta(s2, s3)).toEqual({ hits: 0, misses: 1, evictions: 1 });
+      const s3 = await lookUpInTurn(s2, [2], { hits: 0, misses: 1, evictions: 1 });
       expect(s3.size).toBe(2);
 
       // Stock2 and Stock1 are the two held now: both hits; Stock3 a miss.
-      expect(await lookup('Stock2')).toEqual(initialStock(2));
-      expect(await lookup('Stock1')).toEqual(initialStock(1));
-      const s4 = await stats();
-      expect(delta(s3, s4)).toEqual({ hits: 2, misses: 0, evictions: 0 });
-      expect(await lookup('Stock3')).toEqual(initialStock(3));
-      const s5 = await stats();
-      expect(delta(s4, s5)).toEqual({ hits: 0, misses: 1, evictions: 1 });
+      const s4 = await lookUpInTurn(s3, [2, 1], { hits: 2, misses: 0, evictions: 0 });
+      const s5 = await lookUpInTurn(s4, [3], { hits: 0, misses: 1, evictions: 1 });
       expect(s5.size).toBe(2);
     });
 

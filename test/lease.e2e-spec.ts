@@ -1,6 +1,7 @@
 import { connect, createServer, Server, Socket } from 'node:net';
+import type { CacheStats } from '@app/contracts/responses';
 import { Cluster, freePort, http, NetLab, sleep } from './support/cluster';
-import { HOSTS, startAcrossHosts } from './support/multihost';
+import { HOSTS, netLabHooks, startAcrossHosts } from './support/multihost';
 
 /**
  * Read-your-writes when an invalidation is lost: once a trade is
@@ -71,11 +72,6 @@ class CuttableRelay {
   }
 }
 
-interface Stats {
-  hits: number;
-  misses: number;
-}
-
 async function lookupAt(frontend: string, timeoutMs = 15000) {
   const res = await http(`${frontend}/stocks?stock_name=${STOCK}`, { timeoutMs });
   return { status: res.status, quantity: res.status === 200 ? (res.body.quantity as number) : undefined };
@@ -84,9 +80,9 @@ async function lookupAt(frontend: string, timeoutMs = 15000) {
 /** Caches STOCK at the front end and checks that the second lookup was served from memory. */
 async function cacheIt(frontend: string): Promise<void> {
   expect((await lookupAt(frontend)).quantity).toBe(100);
-  const before = (await http<Stats>(`${frontend}/cache/stats`)).body;
+  const before = (await http<CacheStats>(`${frontend}/cache/stats`)).body;
   expect((await lookupAt(frontend)).quantity).toBe(100);
-  const after = (await http<Stats>(`${frontend}/cache/stats`)).body;
+  const after = (await http<CacheStats>(`${frontend}/cache/stats`)).body;
   expect(after.hits - before.hits).toBe(1);
 }
 
@@ -101,13 +97,21 @@ describe('read-your-writes under lost invalidations (lease)', () => {
     relay = undefined;
   });
 
-  it('a push that is lost: the trade is acknowledged once the front end has the invalidation, and no lookup is stale', async () => {
-    // The catalog pushes to the front end through a relay the test can cut.
+  /**
+   * A cluster whose catalog pushes to the front end through a relay the test can cut, a push
+   * timing out after `pushTimeoutMs`; {@link STOCK} is in the front end's cache once it resolves.
+   */
+  const startBehindRelay = async (pushTimeoutMs: number): Promise<[Cluster, CuttableRelay]> => {
     const relayPort = await freePort();
     relay = new CuttableRelay(relayPort, () => c!.ports.get('frontend')!);
     await relay.start();
-    c = await Cluster.start({ envFor: { catalog: { FRONTEND_URL: `http://127.0.0.1:${relayPort}`, INVALIDATION_TIMEOUT_MS: '300' } } });
+    c = await Cluster.start({ envFor: { catalog: { FRONTEND_URL: `http://127.0.0.1:${relayPort}`, INVALIDATION_TIMEOUT_MS: String(pushTimeoutMs) } } });
     await cacheIt(c.frontend);
+    return [c, relay];
+  };
+
+  it('a push that is lost: the trade is acknowledged once the front end has the invalidation, and no lookup is stale', async () => {
+    [c, relay] = await startBehindRelay(300);
 
     relay.hold = true;
     const t0 = Date.now();
@@ -148,11 +152,7 @@ describe('read-your-writes under lost invalidations (lease)', () => {
   });
 
   it('a catalog restart between commit and push: a replayed trade is acknowledged only when no front end can serve the old state', async () => {
-    const relayPort = await freePort();
-    relay = new CuttableRelay(relayPort, () => c!.ports.get('frontend')!);
-    await relay.start();
-    c = await Cluster.start({ envFor: { catalog: { FRONTEND_URL: `http://127.0.0.1:${relayPort}`, INVALIDATION_TIMEOUT_MS: '1000' } } });
-    await cacheIt(c.frontend);
+    [c, relay] = await startBehindRelay(1000);
     relay.hold = true;
     // The catalog commits, its push hangs, and it is killed before it answers.
     const first = c.internal(`${c.catalog}/trade`, { body: { stock_name: STOCK, type: 'buy', quantity: 5, request_id: 'lease-crash-1' }, timeoutMs: 5000 }).catch(() => undefined);
@@ -178,9 +178,9 @@ async function cacheIt2(frontend: string, quantity: number): Promise<void> {
 
 async function waitHit(frontend: string, quantity: number): Promise<void> {
   for (let i = 0; i < 50; i++) {
-    const before = (await http<Stats>(`${frontend}/cache/stats`)).body;
+    const before = (await http<CacheStats>(`${frontend}/cache/stats`)).body;
     expect((await lookupAt(frontend)).quantity).toBe(quantity);
-    const after = (await http<Stats>(`${frontend}/cache/stats`)).body;
+    const after = (await http<CacheStats>(`${frontend}/cache/stats`)).body;
     if (after.hits > before.hits) return;
     await sleep(100);
   }
@@ -205,25 +205,15 @@ if (!availability.ok) {
   describe('read-your-writes across a partition (network namespaces)', () => {
     let lab: NetLab;
     let c: Cluster | undefined;
-    const destroyLab = () => lab?.destroy();
     const nft = NetLab.available(true).ok;
 
-    beforeAll(() => {
-      NetLab.removeStale();
-      process.once('exit', destroyLab);
-      lab = NetLab.create([...HOSTS]);
-    });
-    afterEach(async () => {
-      try {
-        lab?.healAll();
-      } finally {
+    netLabHooks(HOSTS, {
+      suite: 'lease partition',
+      created: (created) => (lab = created),
+      cleanUp: async () => {
         await c?.stop();
         c = undefined;
-      }
-    });
-    afterAll(() => {
-      destroyLab();
-      process.removeListener('exit', destroyLab);
+      },
     });
 
     for (const mode of ['blackhole', 'drop'] as const) {

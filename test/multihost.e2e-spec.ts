@@ -3,7 +3,7 @@ import { readlinkSync, writeFileSync } from 'node:fs';
 import { Cluster, http, NetLab, OrderRow, sleep, waitFor } from './support/cluster';
 import { TcpDelayProxy } from './support/delay-proxy';
 import { AckedOrder, expectConsistent, expectReadable, tradeLoad } from './support/load';
-import { describeAcrossHosts, HOST_OF, HOSTS, latencyTable, LatencyRow, measureLatency, PORTS, proxiedEnv, staleLeaderClient, startAcrossHosts } from './support/multihost';
+import { describeAcrossHosts, HOST_OF, HOSTS, latencyTable, LatencyRow, measureLatency, netLabHooks, PORTS, proxiedEnv, staleLeaderClient, startAcrossHosts } from './support/multihost';
 import { appMain, ROOT } from './support/process';
 
 /**
@@ -28,29 +28,20 @@ describeAcrossHosts(
     let c: Cluster | undefined;
     const timings: string[] = [];
     const latency: LatencyRow[] = [];
-    const destroyLab = () => lab?.destroy();
 
-    beforeAll(() => {
-      const stale = NetLab.removeStale();
-      if (stale.length > 0) process.stderr.write(`multihost: removed namespaces of dead runs: ${stale.join(', ')}\n`);
-      process.once('exit', destroyLab);
-      lab = NetLab.create([...HOSTS]);
-      if (marker) writeFileSync(marker, 'ran\n');
-    });
-
-    afterEach(async () => {
-      try {
-        lab?.healAll();
-      } finally {
+    netLabHooks(HOSTS, {
+      suite: 'multihost',
+      created: (created) => {
+        lab = created;
+        if (marker) writeFileSync(marker, 'ran\n');
+      },
+      cleanUp: async () => {
         await c?.stop();
         c = undefined;
-      }
-    });
-
-    afterAll(() => {
-      destroyLab();
-      process.removeListener('exit', destroyLab);
-      if (timings.length > 0) console.log(`multihost timings:\n${timings.join('\n')}`);
+      },
+      done: () => {
+        if (timings.length > 0) console.log(`multihost timings:\n${timings.join('\n')}`);
+      },
     });
 
     const cut = (mode: 'blackhole' | 'drop', a: string, b: string) => (mode === 'blackhole' ? lab.blackhole(a, b) : lab.drop(a, b));

@@ -14,7 +14,7 @@ import {
   secondFrontendUrl,
   startPartitionCluster,
 } from './support/partitions';
-import { describeAcrossHosts } from './support/multihost';
+import { describeAcrossHosts, netLabHooks } from './support/multihost';
 
 /**
  * Partition scenarios for leader changes decided by a majority, on the multi-host network of namespaces (each process on its
@@ -40,34 +40,30 @@ describeAcrossHosts('partitions', () => {
   let loads: ReturnType<typeof tradeLoad>[] = [];
   const track = (load: ReturnType<typeof tradeLoad>) => (loads.push(load), load);
   const timings: string[] = [];
-  const destroyLab = () => lab?.destroy();
+  /** The loads' stops, begun before the heal and awaited once the processes are gone. */
+  let stopping: Promise<unknown>[] = [];
 
-  beforeAll(() => {
-    const stale = NetLab.removeStale();
-    if (stale.length > 0) process.stderr.write(`partitions: removed namespaces of dead runs: ${stale.join(', ')}\n`);
-    process.once('exit', destroyLab);
-    lab = NetLab.create([...PARTITION_HOSTS]);
-  });
-
-  afterEach(async () => {
-    const stopping = loads.map((l) => l.stop());
-    loads = [];
-    try {
-      lab?.healAll();
-      await monitor?.stop();
-    } finally {
-      monitor = undefined;
-      await c?.stop();
-      c = undefined;
-      // Their requests in flight fail at once now that the processes are gone.
-      await Promise.all(stopping);
-    }
-  });
-
-  afterAll(() => {
-    destroyLab();
-    process.removeListener('exit', destroyLab);
-    if (timings.length > 0) console.log(`partitions timings:\n${timings.join('\n')}`);
+  netLabHooks(PARTITION_HOSTS, {
+    suite: 'partitions',
+    created: (created) => (lab = created),
+    beforeHeal: () => {
+      stopping = loads.map((l) => l.stop());
+      loads = [];
+    },
+    cleanUp: async () => {
+      try {
+        await monitor?.stop();
+      } finally {
+        monitor = undefined;
+        await c?.stop();
+        c = undefined;
+        // Their requests in flight fail at once now that the processes are gone.
+        await Promise.all(stopping);
+      }
+    },
+    done: () => {
+      if (timings.length > 0) console.log(`partitions timings:\n${timings.join('\n')}`);
+    },
   });
 
   const status = async (id: number) => (await c!.internal(`${c!.replica(id)}/replication/status`, { timeoutMs: 3000 })).body;

@@ -42,6 +42,50 @@ export function describeAcrossHosts(name: string, body: () => void, onUnavailabl
   }
 }
 
+/** What a suite on a network-namespace lab does around the lab's own set-up and tear-down. */
+export interface NetLabHooks {
+  /** Named in the line that reports namespaces of dead runs removed before the suite. */
+  suite: string;
+  /** Receives the lab once it is created, before the first test. */
+  created: (lab: NetLab) => void;
+  /** After each test, before the partitions are healed (e.g. telling a load to stop). */
+  beforeHeal?: () => void;
+  /** After each test, once healed, also when healing failed: stops what the test started (its cluster). */
+  cleanUp: () => Promise<void>;
+  /** After the suite, once the lab is destroyed. */
+  done?: () => void;
+}
+
+/**
+ * Registers the hooks of a suite on a lab of `hosts`: namespaces of dead runs removed and the lab
+ * created before the tests; every partition healed and the test's processes stopped after each;
+ * the lab destroyed after the suite, or when the process exits first.
+ */
+export function netLabHooks(hosts: readonly string[], hooks: NetLabHooks): void {
+  let lab: NetLab | undefined;
+  const destroyLab = () => lab?.destroy();
+  beforeAll(() => {
+    const stale = NetLab.removeStale();
+    if (stale.length > 0) process.stderr.write(`${hooks.suite}: removed namespaces of dead runs: ${stale.join(', ')}\n`);
+    process.once('exit', destroyLab);
+    lab = NetLab.create([...hosts]);
+    hooks.created(lab);
+  });
+  afterEach(async () => {
+    hooks.beforeHeal?.();
+    try {
+      lab?.healAll();
+    } finally {
+      await hooks.cleanUp();
+    }
+  });
+  afterAll(() => {
+    destroyLab();
+    process.removeListener('exit', destroyLab);
+    hooks.done?.();
+  });
+}
+
 /** Environment that sends every hop between hosts through `via(process)` (a proxy's URL) instead. */
 export function proxiedEnv(via: (proc: string) => string): Record<string, Env> {
   const replicas = [1, 2, 3].map((id) => `${id}=${via(`order-${id}`)}`).join(',');
