@@ -1,4 +1,5 @@
 import { createServer } from 'node:net';
+import type { OrderRecordDto } from '@app/contracts/dto/order-record.dto';
 
 /** The address every process binds to and is reached at unless a cluster places it on another host. */
 export const LOOPBACK = '127.0.0.1';
@@ -48,4 +49,21 @@ export async function freePort(): Promise<number> {
 /** Stock `k` (1-based) of the catalog's initial data: `Stock<k>`, 100 shares, no volume traded. */
 export function initialStock(k: number) {
   return { stock_name: `Stock${k}`, price: Math.round((10 * k - 0.01) * 100) / 100, trade_volume: 0, quantity: 100 };
+}
+
+/**
+ * Entry `order_no` of a replicated order log, for unit specs: written at `epoch` by the request
+ * `<tag>-<order_no>` (another tag, another request at the same number), one buy of Stock1 whose
+ * quantity is its number, stamped at a fixed time plus its number.
+ */
+export function logEntry(order_no: number, epoch = 1, tag = 'a'): OrderRecordDto {
+  return {
+    order_no,
+    epoch,
+    request_id: `${tag}-${order_no}`,
+    stock_name: 'Stock1',
+    trade_type: 'buy',
+    quantity: order_no,
+    created_at: 1_700_000_000_000 + order_no,
+  };
 }

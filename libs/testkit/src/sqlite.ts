@@ -11,6 +11,9 @@ export interface OrderRow {
   quantity: number;
 }
 
+/** Rows of an order replica's `orders` table, as {@link OrderRow}s. */
+export const ORDER_ROWS_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no';
+
 /** A row of the catalog's `stocks` table. */
 export interface StockRow {
   name: string;
@@ -18,9 +21,6 @@ export interface StockRow {
   trade_volume: number;
   quantity: number;
 }
-
-/** Rows of an order replica's `orders` table, as {@link OrderRow}s. */
-export const ORDER_ROWS_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no';
 
 /** Rows of the catalog's `stocks` table, as {@link StockRow}s. */
 export const STOCK_ROWS_SQL = 'SELECT name, price, trade_volume, quantity FROM stocks ORDER BY name';

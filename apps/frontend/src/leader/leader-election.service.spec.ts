@@ -1,17 +1,18 @@
 import { jest } from '@jest/globals';
 import { ConfigService } from '@nestjs/config';
 import { FrontendEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
-import { EpochStore } from './epoch.store';
+import { EpochStore, EpochWriteError } from './epoch.store';
 import { LeaderElectionService, STATE_REFRESH_MS } from './leader-election.service';
 import { ProbedState, ReplicasClient } from './replicas.client';
 import { setTimeout as delay } from 'node:timers/promises';
 
-/** Three replicas whose `/ping` answers the test sets; announcements are accepted by whoever is up. */
+/** Three replicas whose `/ping` answers the test sets; announcements are accepted by whoever is up, and their epochs recorded. */
 function fakeReplicas() {
   const replicas: ReplicaAddress[] = [1, 2, 3].map((id) => ({ id, url: `http://127.0.0.1:${20000 + id}` }));
   const states = new Map<number, ProbedState>(replicas.map((r) => [r.id, 'ready']));
   const leading = new Map<number, number>(); // replica id → epoch it was named leader of
   const refuses = new Set<number>(); // replicas that refuse to be named leader
+  const announced: number[] = []; // the epoch of every announcement accepted
   const client: Partial<ReplicasClient> = {
     replicas,
     probe: async (r) => states.get(r.id)!,
@@ -31,11 +32,12 @@ function fakeReplicas() {
           },
     announce: async (r, leader, epoch) => {
       if (states.get(r.id) === 'down' || (r.id === leader && refuses.has(r.id))) return false;
+      announced.push(epoch);
       if (r.id === leader) leading.set(r.id, epoch);
       return true;
     },
   };
-  return { client: client as ReplicasClient, states, leading, refuses };
+  return { client: client as ReplicasClient, states, leading, refuses, announced };
 }
 
 function fakeEpochs(): EpochStore {
@@ -263,5 +265,39 @@ describe('LeaderElectionService', () => {
       await b.check();
       expect(b.current).toMatchObject({ id: 2, epoch: 2 });
     });
+  });
+});
+
+describe('LeaderElectionService when the epoch cannot be written', () => {
+  it('elects nobody that round (no throw, nothing announced), and elects once the write succeeds again', async () => {
+    const { client, announced } = fakeReplicas();
+    let failing = true;
+    let epoch = 0;
+    const epochs = {
+      next: (above: number) => {
+        if (failing) throw new EpochWriteError('cannot record epoch 1 in /data/frontend-epoch.json: ENOSPC');
+        return (epoch = Math.max(epoch, above) + 1);
+      },
+    } as Partial<EpochStore> as EpochStore;
+    const election = new LeaderElectionService(client, epochs, fakeConfig());
+
+    await expect(election.leaderForRequest()).resolves.toBeNull();
+    await expect(election.check()).resolves.toBeUndefined();
+    expect(election.current).toBeNull();
+    expect(announced).toEqual([]);
+
+    failing = false;
+    await election.check();
+    expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+  });
+
+  it('lets any other error through', async () => {
+    const { client } = fakeReplicas();
+    const epochs = {
+      next: () => {
+        throw new TypeError('a bug');
+      },
+    } as Partial<EpochStore> as EpochStore;
+    await expect(new LeaderElectionService(client, epochs, fakeConfig()).leaderForRequest()).rejects.toThrow('a bug');
   });
 });

@@ -4,6 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, validateEnv } from '@app/contracts';
 import { openInMemorySqlite } from '@app/common';
+import { logEntry } from '@app/testkit/fixtures';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
@@ -15,16 +16,7 @@ import { CatchUpService } from './catch-up.service';
 const PAGE = 2;
 const source: ReplicaAddress = { id: 3, url: 'http://replica-3' };
 
-const entry = (order_no: number, epoch = 1, tag = 'a'): OrderRecordDto => ({
-  order_no,
-  epoch,
-  request_id: `${tag}-${order_no}`,
-  stock_name: 'Stock1',
-  trade_type: 'buy',
-  quantity: order_no,
-  created_at: 1_700_000_000_000 + order_no,
-});
-const range = (from: number, to: number, epoch = 1, tag = 'a') => Array.from({ length: to - from + 1 }, (_, i) => entry(from + i, epoch, tag));
+const range = (from: number, to: number, epoch = 1, tag = 'a') => Array.from({ length: to - from + 1 }, (_, i) => logEntry(from + i, epoch, tag));
 
 /**
  * This replica's log is a real OrderLogService on in-memory SQLite; the source replica is a fake
@@ -102,9 +94,9 @@ describe('CatchUpService', () => {
 
     it('tells entries apart by epoch as well as request id', async () => {
       await log.append(range(1, 3, 1));
-      theirs = [...range(1, 2, 1), entry(3, 2)]; // same request id, written again by the leader of epoch 2
+      theirs = [...range(1, 2, 1), logEntry(3, 2)]; // same request id, written again by the leader of epoch 2
       await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 1 });
-      expect(await log.find(3)).toEqual(entry(3, 2));
+      expect(await log.find(3)).toEqual(logEntry(3, 2));
     });
 
     it('with dropBeyondSource, drops entries past the source last one; without, keeps them', async () => {
@@ -158,7 +150,7 @@ describe('CatchUpService', () => {
 
     it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
       await log.append(range(1, 4), { commit_no: 3 });
-      theirs = [entry(1), entry(2, 1, 'other'), ...range(3, 4)];
+      theirs = [logEntry(1), logEntry(2, 1, 'other'), ...range(3, 4)];
       await expect(catchUpFrom(true, true)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
       expect(await mine()).toEqual(range(1, 4));
       // Without verification the same source is not compared below the commit point.

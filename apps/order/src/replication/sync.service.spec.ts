@@ -2,6 +2,7 @@ import { ConfigModule } from '@nestjs/config';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OrderEnv, OrderRecordDto, validateEnv } from '@app/contracts';
+import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
@@ -12,14 +13,6 @@ import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { CatchUpService } from '../recovery/catch-up.service';
 import { SyncService } from './sync.service';
 
-const entry = (order_no: number, epoch: number, tag = 'a'): OrderRecordDto => ({
-  order_no,
-  epoch,
-  request_id: `${tag}-${order_no}`,
-  stock_name: 'Stock1',
-  trade_type: 'buy',
-  quantity: order_no,
-});
 
 /** Replica 1 as a follower of replica 3, against a real in-memory SQLite log; the leader's log is an array. */
 describe('SyncService (follower side of replication)', () => {
@@ -69,7 +62,7 @@ describe('SyncService (follower side of replication)', () => {
   };
 
   it('applies batches in order and learns the commit point', async () => {
-    leaderLog = [entry(1, 1), entry(2, 1), entry(3, 1)];
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)];
     await expect(push(leaderLog.slice(0, 2), { order_no: 0, epoch: 0 }, 1, 1)).resolves.toEqual({ last_no: 2 });
     await expect(push(leaderLog.slice(2), { order_no: 2, epoch: 1 }, 1, 3)).resolves.toEqual({ last_no: 3 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
@@ -79,14 +72,14 @@ describe('SyncService (follower side of replication)', () => {
   });
 
   it('skips entries it already has, so a repeated sync is harmless', async () => {
-    leaderLog = [entry(1, 1), entry(2, 1)];
+    leaderLog = [logEntry(1, 1), logEntry(2, 1)];
     await push(leaderLog, { order_no: 0, epoch: 0 });
     await expect(push(leaderLog, { order_no: 0, epoch: 0 })).resolves.toEqual({ last_no: 2 });
     expect(await log.count()).toBe(2);
   });
 
   it('fetches what it missed from the leader, in pages, when a batch leaves a gap', async () => {
-    leaderLog = [1, 2, 3, 4, 5, 6].map((n) => entry(n, 1));
+    leaderLog = [1, 2, 3, 4, 5, 6].map((n) => logEntry(n, 1));
     await push(leaderLog.slice(0, 1), { order_no: 0, epoch: 0 });
     await expect(push(leaderLog.slice(5), { order_no: 5, epoch: 1 })).resolves.toEqual({ last_no: 6 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
@@ -94,27 +87,27 @@ describe('SyncService (follower side of replication)', () => {
 
   it('replaces a divergent unacknowledged tail with the leader entries', async () => {
     // Entries 3 and 4 were written by an old leader (epoch 1) and never reached a majority.
-    await push([entry(1, 1), entry(2, 1), entry(3, 1, 'old'), entry(4, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 2);
-    leaderLog = [entry(1, 1), entry(2, 1), entry(3, 2, 'new')];
-    await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 });
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1, 'old'), logEntry(4, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 2);
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2, 'new')];
+    await expect(push([logEntry(3, 2, 'new')], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
   });
 
   it('repairs from the leader when the entry before the batch differs (log matching)', async () => {
-    await push([entry(1, 1), entry(2, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 1);
-    leaderLog = [entry(1, 1), entry(2, 2, 'new'), entry(3, 2, 'new')];
-    await expect(push([entry(3, 2, 'new')], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
+    await push([logEntry(1, 1), logEntry(2, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 1);
+    leaderLog = [logEntry(1, 1), logEntry(2, 2, 'new'), logEntry(3, 2, 'new')];
+    await expect(push([logEntry(3, 2, 'new')], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {
-    await push([entry(1, 2)], { order_no: 0, epoch: 0 }, 2);
-    await expect(push([entry(2, 1, 'stale')], { order_no: 1, epoch: 2 }, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    await push([logEntry(1, 2)], { order_no: 0, epoch: 0 }, 2);
+    await expect(push([logEntry(2, 1, 'stale')], { order_no: 1, epoch: 2 }, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
     expect(await log.count()).toBe(1);
   });
 
   it('refuses syncs while recovering', async () => {
     stayRecovering = true;
-    await expect(push([entry(1, 1)], { order_no: 0, epoch: 0 })).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    await expect(push([logEntry(1, 1)], { order_no: 0, epoch: 0 })).rejects.toMatchObject({ status: 503, code: 'not_ready' });
   });
 });

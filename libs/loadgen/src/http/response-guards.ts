@@ -6,14 +6,13 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** Whether `value` is a record whose field `k` has the `typeof` `fields[k]`, for every k. */
+function hasFields(value: unknown, fields: Record<string, 'string' | 'number'>): value is Record<string, unknown> {
+  return isRecord(value) && Object.entries(fields).every(([k, type]) => typeof value[k] === type);
+}
+
 export function isStockInfo(body: unknown): body is StockInfo {
-  return (
-    isRecord(body) &&
-    typeof body.stock_name === 'string' &&
-    typeof body.price === 'number' &&
-    typeof body.trade_volume === 'number' &&
-    typeof body.quantity === 'number'
-  );
+  return hasFields(body, { stock_name: 'string', price: 'number', trade_volume: 'number', quantity: 'number' });
 }
 
 export function isOrderPlaced(body: unknown): body is OrderPlacedResponse {
@@ -21,13 +20,7 @@ export function isOrderPlaced(body: unknown): body is OrderPlacedResponse {
 }
 
 function isOrderInfo(value: unknown): value is OrderInfo {
-  return (
-    isRecord(value) &&
-    typeof value.order_no === 'number' &&
-    typeof value.stock_name === 'string' &&
-    typeof value.trade_type === 'string' &&
-    typeof value.quantity === 'number'
-  );
+  return hasFields(value, { order_no: 'number', stock_name: 'string', trade_type: 'string', quantity: 'number' });
 }
 
 export function isOrderQueryResponse(body: unknown): body is OrderQueryResponse {
