@@ -78,6 +78,17 @@ describe('persistence across restarts', () => {
   let before: Snapshot;
   let epochBefore: number;
 
+  /** What a restart keeps: everything observable reads as {@link before}, and the epoch is above {@link epochBefore}. */
+  const itKeepsStateWithAGreaterEpoch = (epochTitle: string) => {
+    it('every order reads back identically and the catalog is unchanged', async () => {
+      await expectSameAs(before);
+    });
+
+    it(epochTitle, async () => {
+      expect(await epoch()).toBeGreaterThan(epochBefore);
+    });
+  };
+
   it('places orders on several stocks, buys and sells, numbered 1..N', async () => {
     const trades: [string, string, number][] = [
       ['Stock1', 'buy', 10],
@@ -117,13 +128,7 @@ describe('persistence across restarts', () => {
       await c.startFrontend();
     });
 
-    it('every order reads back identically and the catalog is unchanged', async () => {
-      await expectSameAs(before);
-    });
-
-    it('the restarted front end uses a greater epoch than before', async () => {
-      expect(await epoch()).toBeGreaterThan(epochBefore);
-    });
+    itKeepsStateWithAGreaterEpoch('the restarted front end uses a greater epoch than before');
 
     it('an Idempotency-Key used before the restarts replays its order number and trades nothing', async () => {
       const stock6 = (await c.internal(`${c.catalog}/query?stock_name=Stock6`)).body.data;
@@ -150,13 +155,7 @@ describe('persistence across restarts', () => {
       await c.startFrontend();
     });
 
-    it('every order reads back identically and the catalog is unchanged', async () => {
-      await expectSameAs(before);
-    });
-
-    it('the epoch grew again', async () => {
-      expect(await epoch()).toBeGreaterThan(epochBefore);
-    });
+    itKeepsStateWithAGreaterEpoch('the epoch grew again');
 
     it('the next order gets number N+1, and the replicas agree', async () => {
       await expectNextNumber();

@@ -50,6 +50,14 @@ function fakeConfig(graceMs = 0): ConfigService<FrontendEnv, true> {
   return { get: (key: keyof FrontendEnv) => values[key] } as unknown as ConfigService<FrontendEnv, true>;
 }
 
+/** A front end over fresh fake replicas that has held its first election (replica 3 leads epoch 1). */
+async function elected() {
+  const replicas = fakeReplicas();
+  const election = new LeaderElectionService(replicas.client, fakeEpochs(), fakeConfig());
+  await election.check();
+  return { ...replicas, election };
+}
+
 describe('LeaderElectionService', () => {
   it('waits, in its first election, for every replica to be ready, so that the highest id leads', async () => {
     const { client, states } = fakeReplicas();
@@ -85,9 +93,7 @@ describe('LeaderElectionService', () => {
   });
 
   it('keeps the recent leader changes, newest first, with their reasons', async () => {
-    const { client, states } = fakeReplicas();
-    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-    await election.check();
+    const { states, election } = await elected();
     states.set(3, 'down');
     await election.check();
     states.set(2, 'down');
@@ -149,9 +155,7 @@ describe('LeaderElectionService', () => {
   });
 
   it('reports the old leader as down once another is elected', async () => {
-    const { client, states } = fakeReplicas();
-    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-    await election.check();
+    const { states, election } = await elected();
     states.set(3, 'down');
     await election.check();
     expect(election.current).toMatchObject({ id: 2, epoch: 2 });
@@ -160,9 +164,7 @@ describe('LeaderElectionService', () => {
 
   describe('a leader or candidate without a majority', () => {
     it('replaces a leader whose /ping says it cannot reach a majority by the highest ready replica', async () => {
-      const { client, states } = fakeReplicas();
-      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      await election.check();
+      const { states, election } = await elected();
       expect(election.current).toMatchObject({ id: 3, epoch: 1 });
       states.set(3, 'not_ready'); // 503 no_quorum, still leading epoch 1
       await election.check();
@@ -171,10 +173,8 @@ describe('LeaderElectionService', () => {
     });
 
     it('keeps such a leader when no other replica is ready: no new epoch, no gap without a leader', async () => {
-      const { client, states } = fakeReplicas();
+      const { client, states, election } = await elected();
       const announce = jest.spyOn(client, 'announce');
-      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      await election.check();
       states.set(1, 'down');
       states.set(2, 'not_ready');
       states.set(3, 'not_ready');
@@ -186,9 +186,7 @@ describe('LeaderElectionService', () => {
     });
 
     it('proposes a candidate that stepped back (up, ready, not leading) last, so the next one gets its turn', async () => {
-      const { client, states, leading } = fakeReplicas();
-      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      await election.check();
+      const { states, leading, election } = await elected();
       states.set(3, 'down');
       await election.check();
       expect(election.current).toMatchObject({ id: 2, epoch: 2 });
@@ -198,9 +196,7 @@ describe('LeaderElectionService', () => {
     });
 
     it('still proposes a stepped-back candidate when it is the only one', async () => {
-      const { client, states, leading } = fakeReplicas();
-      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      await election.check();
+      const { states, leading, election } = await elected();
       states.set(3, 'down');
       states.set(1, 'down');
       await election.check();
@@ -220,11 +216,17 @@ describe('LeaderElectionService', () => {
   });
 
   describe('two front ends sharing the replicas', () => {
-    it('the second adopts the leader the first elected, without a new epoch', async () => {
-      const { client } = fakeReplicas();
+    /** Front ends `a` and `b` over the same fake replicas, each with its own epochs; `announce` spies on the announcements. */
+    const twoFrontEnds = () => {
+      const { client, states } = fakeReplicas();
       const announce = jest.spyOn(client, 'announce');
       const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
       const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      return { states, announce, a, b };
+    };
+
+    it('the second adopts the leader the first elected, without a new epoch', async () => {
+      const { announce, a, b } = twoFrontEnds();
       await a.check();
       expect(a.current).toMatchObject({ id: 3, epoch: 1 });
       announce.mockClear();
@@ -234,10 +236,7 @@ describe('LeaderElectionService', () => {
     });
 
     it('after a failover by one, the other follows its leader instead of starting an epoch of its own', async () => {
-      const { client, states } = fakeReplicas();
-      const announce = jest.spyOn(client, 'announce');
-      const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      const { states, announce, a, b } = twoFrontEnds();
       await a.check();
       await b.check();
       states.set(3, 'down');
@@ -256,9 +255,7 @@ describe('LeaderElectionService', () => {
     });
 
     it('starts a new epoch when the newest epoch\'s leader no longer answers', async () => {
-      const { client, states } = fakeReplicas();
-      const a = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
-      const b = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      const { states, a, b } = twoFrontEnds();
       await a.check();
       await b.check();
       states.set(3, 'down');
