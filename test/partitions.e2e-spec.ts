@@ -167,32 +167,40 @@ describeAcrossHosts('partitions', () => {
           const same = la.body.leader === lb.body.leader && la.body.epoch === lb.body.epoch;
           return same && ok(la.body) ? { leader: la.body.leader as number, epoch: la.body.epoch as number } : undefined;
         }, 30000);
+      /**
+       * One phase: the `cuts` made in turn, until both front ends agree on a leader satisfying `ok`
+       * (`ms` after the last cut), trades through both, the heal, trades through both again.
+       */
+      const phase = async (cuts: [string, string][], what: string, ok: (l: { leader: number; epoch: number }) => boolean) => {
+        for (const [x, y] of cuts) cut(lab, mode, x, y);
+        const cutAt = Date.now();
+        const l = await agreed(what, ok);
+        const ms = Date.now() - cutAt;
+        await progress(20);
+        lab.healAll();
+        await progress(20);
+        return { ...l, ms };
+      };
 
       await progress(10);
       // Replica 3 unless a slow ping on this busy machine already moved the job.
       const l0 = await agreed('both front ends on one leader', () => true);
 
       // Phase 1: A loses the leader and elects another one at a newer epoch; B still reaches the old one.
-      cut(lab, mode, `order${l0.leader}`, 'frontend');
-      const cut1At = Date.now();
-      const l1 = await agreed('both front ends on a new leader', (l) => l.leader !== l0.leader && l.epoch > l0.epoch);
-      const agreed1Ms = Date.now() - cut1At;
-      await progress(20);
-      lab.healAll();
-      await progress(20);
+      const l1 = await phase([[`order${l0.leader}`, 'frontend']], 'both front ends on a new leader', (l) => l.leader !== l0.leader && l.epoch > l0.epoch);
 
       // Phase 2: the leader now loses B and one follower (replica 1 unless it leads); it keeps a
       // majority with the third replica, and A still reaches it, while B elects another one.
       const current = await agreed('both front ends on one leader after the heal', () => true);
       const follower = [1, 2, 3].find((id) => id !== current.leader)!;
-      cut(lab, mode, `order${current.leader}`, 'frontend2');
-      cut(lab, mode, `order${current.leader}`, `order${follower}`);
-      const cut2At = Date.now();
-      const l2 = await agreed('both front ends on a leader B can reach', (l) => l.leader !== current.leader && l.epoch > current.epoch);
-      const agreed2Ms = Date.now() - cut2At;
-      await progress(20);
-      lab.healAll();
-      await progress(20);
+      const l2 = await phase(
+        [
+          [`order${current.leader}`, 'frontend2'],
+          [`order${current.leader}`, `order${follower}`],
+        ],
+        'both front ends on a leader B can reach',
+        (l) => l.leader !== current.leader && l.epoch > current.epoch,
+      );
 
       // Phase 3: both front ends lose the leader at once and elect at the same time, A unable to
       // reach the replica B proposes (the highest id left), so that they may name different
@@ -201,15 +209,15 @@ describeAcrossHosts('partitions', () => {
       const bPick = Math.max(...[1, 2, 3].filter((id) => id !== sitting.leader));
       // A loses B's pick first (its leader still answers it), so that A cannot elect that one in
       // the moment between two cuts.
-      cut(lab, mode, `order${bPick}`, 'frontend');
-      cut(lab, mode, `order${sitting.leader}`, 'frontend');
-      cut(lab, mode, `order${sitting.leader}`, 'frontend2');
-      const cut3At = Date.now();
-      const l3 = await agreed('both front ends on a leader A can reach', (l) => l.leader !== sitting.leader && l.leader !== bPick && l.epoch > sitting.epoch);
-      const agreed3Ms = Date.now() - cut3At;
-      await progress(20);
-      lab.healAll();
-      await progress(20);
+      const l3 = await phase(
+        [
+          [`order${bPick}`, 'frontend'],
+          [`order${sitting.leader}`, 'frontend'],
+          [`order${sitting.leader}`, 'frontend2'],
+        ],
+        'both front ends on a leader A can reach',
+        (l) => l.leader !== sitting.leader && l.leader !== bPick && l.epoch > sitting.epoch,
+      );
       const [outA, outB] = await Promise.all([loadA.stop(), loadB.stop()]);
       // Only the trades caught in a switch may fail, with 503; nothing else reaches the client.
       expect([...outA.errors, ...outB.errors].filter((e) => e.status !== 503)).toEqual([]);
@@ -234,9 +242,9 @@ describeAcrossHosts('partitions', () => {
       }
       const show = (h: LeaderChangeEntry[]) => h.map((x) => `${x.leader}@${x.epoch}`).join(' ');
       timings.push(
-        `two front ends (${mode}): A cut from ${l0.leader}: both on ${l1.leader}@${l1.epoch} after ${agreed1Ms} ms; ` +
-          `${current.leader} cut from B and ${follower}: both on ${l2.leader}@${l2.epoch} after ${agreed2Ms} ms; ` +
-          `${sitting.leader} cut from A and B, ${bPick} from A: both on ${l3.leader}@${l3.epoch} after ${agreed3Ms} ms; ` +
+        `two front ends (${mode}): A cut from ${l0.leader}: both on ${l1.leader}@${l1.epoch} after ${l1.ms} ms; ` +
+          `${current.leader} cut from B and ${follower}: both on ${l2.leader}@${l2.epoch} after ${l2.ms} ms; ` +
+          `${sitting.leader} cut from A and B, ${bPick} from A: both on ${l3.leader}@${l3.epoch} after ${l3.ms} ms; ` +
           `acknowledged A ${outA.acked.length} B ${outB.acked.length}, 503s A ${outA.errors.length} B ${outB.errors.length}; ` +
           `${log.length} orders, epochs along the log ${JSON.stringify(epochRuns(log).map((r) => `${r.epoch}:${r.from}-${r.to}`))}, leaders ${JSON.stringify(claims)}; ` +
           `A named [${show(histA)}], B named [${show(histB)}]; ${Date.now() - t0} ms in all`,
