@@ -19,3 +19,17 @@ export function clientFor(command: Command, io: CliIo): BazaarClient {
     fetchImpl: io.fetchImpl,
   });
 }
+
+/**
+ * A long run's abort signal, triggered by the first Ctrl-C after `stopping()` and `message` on
+ * stderr (what happens now). `release` stops listening; call it once the run is over.
+ */
+export function abortOnInterrupt(io: CliIo, message: string, stopping: () => void): { signal: AbortSignal; release: () => void } {
+  const controller = new AbortController();
+  const remove = io.onInterrupt?.(() => {
+    stopping();
+    io.stderr(`${message}\n`);
+    controller.abort();
+  });
+  return { signal: controller.signal, release: () => remove?.() };
+}

@@ -1,16 +1,19 @@
 import type { Command } from 'commander';
 import { parseLoadArgs, type RawLoadArgs } from '../cli/arguments';
-import { ExitCode, LOAD_DEFAULTS, type LoadResult, runLoad, UsageError } from '@app/loadgen';
-import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
+import { ExitCode, LOAD_DEFAULTS, type LoadResult, runLoad } from '@app/loadgen';
+import { prepareJsonOption, writeRequestedJson } from '../report/json-writer';
 import { formatLoadReport } from '../report/load-report';
 import { createProgressView } from '../report/progress';
-import type { CommandContext } from './command-context';
+import { abortOnInterrupt, type CommandContext } from './command-context';
 
 /** Exit code of a run stopped with Ctrl-C (128 + SIGINT), as shells report it. */
 export const EXIT_INTERRUPTED = 130;
 
-/** 0 when the run found no error, mismatch or missing order; 130 when interrupted; else 1. */
-function loadExitCode(result: LoadResult): number {
+/**
+ * The exit code of a load run or a sweep: 0 when it passed (no error, mismatch or missing order
+ * in any run); 130 when interrupted; else 1.
+ */
+export function runExitCode(result: { interrupted: boolean; passed: boolean }): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   return result.passed ? ExitCode.ok : ExitCode.failed;
 }
@@ -34,31 +37,21 @@ export function registerLoadCommand(program: Command, ctx: CommandContext): void
       ctx.run(async () => {
         const { io } = ctx;
         const args = parseLoadArgs({ ...command.optsWithGlobals<RawLoadArgs>(), ...opts }, io.env);
-        if (args.json !== undefined) {
-          const path = args.json;
-          await prepareJsonPath(path).catch((err: unknown) => {
-            throw new UsageError(`--json: cannot write to ${path}: ${err instanceof Error ? err.message : String(err)}`);
-          });
-        }
+        await prepareJsonOption(args.json);
 
         const progress = args.quiet ? undefined : createProgressView({ write: (t) => io.stderr(t), ttyStream: io.progressTty });
-        const controller = new AbortController();
-        const removeInterrupt = io.onInterrupt?.(() => {
-          progress?.stop();
-          io.stderr('stopping: finishing the current iterations, then checking the orders (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        });
+        const interrupt = abortOnInterrupt(io, 'stopping: finishing the current iterations, then checking the orders (Ctrl-C again to quit at once)', () => progress?.stop());
         let result: LoadResult;
         try {
-          result = await runLoad({ ...args.options, signal: controller.signal, onProgress: progress && ((p) => progress.update(p)) });
+          result = await runLoad({ ...args.options, signal: interrupt.signal, onProgress: progress && ((p) => progress.update(p)) });
         } finally {
           progress?.stop();
-          removeInterrupt?.();
+          interrupt.release();
         }
 
         io.stdout(formatLoadReport(result));
         if (!(await writeRequestedJson(args.json, result, (t) => io.stderr(t)))) return ExitCode.failed;
-        return loadExitCode(result);
+        return runExitCode(result);
       }),
     );
 }

@@ -1,5 +1,8 @@
-import { ExitCode, type HttpOutcome, LatencyStats } from '@app/loadgen';
+import type { Command } from 'commander';
+import { type BazaarClient, ExitCode, type HttpOutcome, LatencyStats } from '@app/loadgen';
+import { parseRepeat } from '../cli/arguments';
 import type { CliIo } from '../cli/cli-io';
+import { clientFor, type CommandContext } from './command-context';
 
 export interface RepeatOptions {
   repeat: number;
@@ -57,4 +60,32 @@ export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, o
     io.stdout(`latency ms: mean ${f(s.mean_ms)}  p50 ${f(s.p50_ms)}  p90 ${f(s.p90_ms)}  p99 ${f(s.p99_ms)}  max ${f(s.max_ms)}\n`);
   }
   return failures === 0 ? ExitCode.ok : ExitCode.failed;
+}
+
+/** A command that sends one request about its one argument, once or `--repeat`ed ({@link runRepeated}). */
+export interface SingleRequestCommand<T> {
+  name: string;
+  description: string;
+  /** The argument's syntax and description. */
+  argument: [string, string];
+  /** Checks the argument (a usage error when it is malformed). */
+  parse: (raw: string) => T;
+  send: (client: BazaarClient, argument: T) => Promise<HttpOutcome>;
+}
+
+export function registerSingleRequestCommand<T>(program: Command, ctx: CommandContext, spec: SingleRequestCommand<T>): void {
+  program
+    .command(spec.name)
+    .description(spec.description)
+    .argument(...spec.argument)
+    .option('--repeat <n>', 'send the lookup n times and print latency statistics', '1')
+    .option('--quiet', 'with --repeat, print only the summary')
+    .action((raw: string, opts: { repeat?: string; quiet?: boolean }, command: Command) =>
+      ctx.run(() => {
+        const argument = spec.parse(raw);
+        const repeat = parseRepeat(opts.repeat);
+        const client = clientFor(command, ctx.io);
+        return runRepeated(ctx.io, () => spec.send(client, argument), { repeat, quiet: opts.quiet === true });
+      }),
+    );
 }

@@ -1,16 +1,10 @@
 import type { Command } from 'commander';
 import { parseSweepArgs, type RawSweepArgs } from '../cli/arguments';
-import { ExitCode, formatSweepReport, LOAD_DEFAULTS, runSweep, SWEEP_DEFAULT_PS, type SweepResult, UsageError } from '@app/loadgen';
-import { prepareJsonPath, writeRequestedJson } from '../report/json-writer';
+import { ExitCode, formatSweepReport, LOAD_DEFAULTS, runSweep, SWEEP_DEFAULT_PS, type SweepResult } from '@app/loadgen';
+import { prepareJsonOption, writeRequestedJson } from '../report/json-writer';
 import { createProgressView, type ProgressView } from '../report/progress';
-import type { CommandContext } from './command-context';
-import { EXIT_INTERRUPTED } from './load.command';
-
-/** 0 when every run passed; 130 when interrupted; else 1. */
-function sweepExitCode(result: SweepResult): number {
-  if (result.interrupted) return EXIT_INTERRUPTED;
-  return result.passed ? ExitCode.ok : ExitCode.failed;
-}
+import { abortOnInterrupt, type CommandContext } from './command-context';
+import { runExitCode } from './load.command';
 
 export function registerSweepCommand(program: Command, ctx: CommandContext): void {
   program
@@ -30,27 +24,17 @@ export function registerSweepCommand(program: Command, ctx: CommandContext): voi
       ctx.run(async () => {
         const { io } = ctx;
         const args = parseSweepArgs({ ...command.optsWithGlobals<RawSweepArgs>(), ...opts }, io.env);
-        if (args.json !== undefined) {
-          const path = args.json;
-          await prepareJsonPath(path).catch((err: unknown) => {
-            throw new UsageError(`--json: cannot write to ${path}: ${err instanceof Error ? err.message : String(err)}`);
-          });
-        }
+        await prepareJsonOption(args.json);
 
-        const controller = new AbortController();
         let progress: ProgressView | undefined;
-        const removeInterrupt = io.onInterrupt?.(() => {
-          progress?.stop();
-          io.stderr('stopping: finishing the current run (its orders are still checked), skipping the rest (Ctrl-C again to quit at once)\n');
-          controller.abort();
-        });
+        const interrupt = abortOnInterrupt(io, 'stopping: finishing the current run (its orders are still checked), skipping the rest (Ctrl-C again to quit at once)', () => progress?.stop());
         let result: SweepResult;
         try {
           const total = args.options.ps?.length ?? SWEEP_DEFAULT_PS.length;
           result = await runSweep({
             ...args.options,
             fetchImpl: io.fetchImpl,
-            signal: controller.signal,
+            signal: interrupt.signal,
             onRunStart: (i, p, seed) => {
               progress?.stop();
               if (!args.quiet) {
@@ -63,12 +47,12 @@ export function registerSweepCommand(program: Command, ctx: CommandContext): voi
           });
         } finally {
           progress?.stop();
-          removeInterrupt?.();
+          interrupt.release();
         }
 
         io.stdout(formatSweepReport(result));
         if (!(await writeRequestedJson(args.json, result, (t) => io.stderr(t)))) return ExitCode.failed;
-        return sweepExitCode(result);
+        return runExitCode(result);
       }),
     );
 }

@@ -1,6 +1,7 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { UsageError } from '@app/loadgen';
 
 /**
  * Creates `dir` and its missing parents one level at a time. (`mkdir({ recursive: true })`
@@ -34,6 +35,14 @@ export async function prepareJsonPath(path: string): Promise<string> {
   await makeDirectories(dir);
   await access(dir, constants.W_OK);
   return absolute;
+}
+
+/** {@link prepareJsonPath} for a `--json <path>` option when given: a path that cannot be written is a usage error. */
+export async function prepareJsonOption(path: string | undefined): Promise<void> {
+  if (path === undefined) return;
+  await prepareJsonPath(path).catch((err: unknown) => {
+    throw new UsageError(`--json: cannot write to ${path}: ${err instanceof Error ? err.message : String(err)}`);
+  });
 }
 
 /** Pretty JSON, ending with a newline. */
