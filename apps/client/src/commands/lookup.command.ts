@@ -4,11 +4,7 @@ import type { CommandContext } from './command-context';
 import { registerSingleRequestCommand } from './single-request';
 
 export function registerLookupCommand(program: Command, ctx: CommandContext): void {
-  registerSingleRequestCommand(program, ctx, {
-    name: 'lookup',
-    description: 'look up a stock (GET /stocks) and print the response',
-    argument: ['<stock>', 'stock name, e.g. Stock1'],
-    parse: parseStockName,
-    send: (client, name) => client.lookup(name),
-  });
+  const argument: [string, string] = ['<stock>', 'stock name, e.g. Stock1'];
+  const description = 'look up a stock (GET /stocks) and print the response';
+  registerSingleRequestCommand(program, ctx, { name: 'lookup', description, argument, parse: parseStockName, send: (client, name) => client.lookup(name) });
 }

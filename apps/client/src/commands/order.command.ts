@@ -4,11 +4,7 @@ import type { CommandContext } from './command-context';
 import { registerSingleRequestCommand } from './single-request';
 
 export function registerOrderCommand(program: Command, ctx: CommandContext): void {
-  registerSingleRequestCommand(program, ctx, {
-    name: 'order',
-    description: 'look up an order (GET /orders) and print the response',
-    argument: ['<order_no>', 'order number, a positive integer'],
-    parse: parseOrderNo,
-    send: (client, no) => client.order(no),
-  });
+  const argument: [string, string] = ['<order_no>', 'order number, a positive integer'];
+  const description = 'look up an order (GET /orders) and print the response';
+  registerSingleRequestCommand(program, ctx, { name: 'order', description, argument, parse: parseOrderNo, send: (client, no) => client.order(no) });
 }
