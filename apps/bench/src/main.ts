@@ -54,6 +54,16 @@ const print = (text: string): void => {
   process.stdout.write(text);
 };
 
+/** Runs one command's work between its lifecycle's install and dispose (signals, child processes); resolves to the exit code. */
+async function withLifecycle(run: (life: ReturnType<typeof installLifecycle>) => Promise<number>): Promise<number> {
+  const life = installLifecycle(write);
+  try {
+    return await run(life);
+  } finally {
+    life.dispose();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('bench')
@@ -86,9 +96,8 @@ async function main(argv: string[]): Promise<number> {
       if (opts.duration !== undefined && opts.iterations !== undefined) throw new InvalidArgumentError('--duration and --iterations cannot be used together');
       const failureDurationS = opts.failureDuration ?? EVAL_DEFAULTS.failureDurationS;
       if (failureDurationS > 0 && failureDurationS < 5) throw new InvalidArgumentError('--failure-duration must be 0 (skip) or at least 5 seconds');
-      const life = installLifecycle(write);
-      try {
-        exitCode = await runEval(
+      exitCode = await withLifecycle((life) =>
+        runEval(
           {
             sessions: opts.sessions ?? EVAL_DEFAULTS.sessions,
             ps: opts.p ?? [...EVAL_DEFAULTS.ps],
@@ -104,10 +113,8 @@ async function main(argv: string[]): Promise<number> {
           life,
           write,
           print,
-        );
-      } finally {
-        life.dispose();
-      }
+        ),
+      );
     });
 
   program
@@ -126,9 +133,8 @@ async function main(argv: string[]): Promise<number> {
     .action(async (opts: { connections?: number; duration?: number; warmup?: number; runs?: number; only?: string[]; compare?: string; out?: string }) => {
       const unknown = (opts.only ?? []).filter((n) => !SCENARIO_NAMES.includes(n as (typeof SCENARIO_NAMES)[number]));
       if (unknown.length > 0) throw new InvalidArgumentError(`--only: unknown scenario ${unknown.join(', ')} (choose from ${SCENARIO_NAMES.join(', ')})`);
-      const life = installLifecycle(write);
-      try {
-        exitCode = await runBench(
+      exitCode = await withLifecycle((life) =>
+        runBench(
           {
             connections: opts.connections ?? BENCH_DEFAULTS.connections,
             durationS: opts.duration ?? BENCH_DEFAULTS.durationS,
@@ -141,10 +147,8 @@ async function main(argv: string[]): Promise<number> {
           life,
           write,
           print,
-        );
-      } finally {
-        life.dispose();
-      }
+        ),
+      );
     });
 
   program
@@ -157,9 +161,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--catch-up-orders <n>', `orders a stopped replica misses before its restart is timed, 0 to skip (default ${FAILOVER_DEFAULTS.catchUpOrders})`, intIn(0, 10_000_000))
     .option('--out <dir>', `directory of the JSON (default ${FAILOVER_DEFAULTS.outDir})`)
     .action(async (opts: { kills?: number; catchUpOrders?: number; out?: string }) => {
-      const life = installLifecycle(write);
-      try {
-        exitCode = await runFailover(
+      exitCode = await withLifecycle((life) =>
+        runFailover(
           {
             kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
             catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
@@ -168,10 +171,8 @@ async function main(argv: string[]): Promise<number> {
           life,
           write,
           print,
-        );
-      } finally {
-        life.dispose();
-      }
+        ),
+      );
     });
 
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');
