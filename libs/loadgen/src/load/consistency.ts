@@ -1,4 +1,5 @@
 import type { OrderInfo } from '@app/contracts';
+import { orderDifferences } from '@app/verify';
 
 /** What the client sent for an order the bazaar acknowledged. */
 export interface SentOrder {
@@ -82,16 +83,6 @@ export class OrderLedger {
   }
 }
 
-/** Names of the fields where the stored order differs from what was sent (exact comparison). */
-export function compareOrder(orderNo: number, sent: SentOrder, got: OrderInfo): string[] {
-  const fields: string[] = [];
-  if (got.order_no !== orderNo) fields.push('order_no');
-  if (got.stock_name !== sent.stock_name) fields.push('stock_name');
-  if (got.trade_type !== sent.trade_type) fields.push('trade_type');
-  if (got.quantity !== sent.quantity) fields.push('quantity');
-  return fields;
-}
-
 export interface CheckOptions {
   /** Read-backs in flight at once. */
   concurrency: number;
@@ -138,7 +129,7 @@ export async function checkConsistency(
       switch (outcome.kind) {
         case 'found': {
           report.checked++;
-          const fields = compareOrder(orderNo, sent, outcome.order);
+          const fields = orderDifferences(orderNo, sent, outcome.order);
           if (fields.length === 0) {
             report.matched++;
           } else {
