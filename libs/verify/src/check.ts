@@ -55,6 +55,19 @@ export class Tally<Id extends string = string> {
   }
 }
 
+/** A check whose `judge` records its counts and violations on a fresh {@link Tally}; it fails on any violation. */
+export function defineCheck<I, Id extends string>(id: Id, title: string, judge: (input: I, tally: Tally<Id>) => void): Check<I, Id> {
+  return {
+    id,
+    title,
+    run(input) {
+      const tally = new Tally<Id>({ id, title });
+      judge(input, tally);
+      return tally.result();
+    },
+  };
+}
+
 /** Runs `checks` in order over one input. */
 export function runChecks<I, Id extends string>(checks: readonly Check<I, Id>[], input: I): CheckResult<Id>[] {
   return checks.map((c) => c.run(input));

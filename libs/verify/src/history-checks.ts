@@ -1,4 +1,4 @@
-import { Check, runChecks, Tally, type CheckResult } from './check';
+import { defineCheck, runChecks, type Check, type CheckResult } from './check';
 import { isClientFailure, tradesByKey, type ClientOp, type ReadbackOp, type ReadOp, type TimeWindow, type TradeKey } from './history';
 import { ackedPresent, catalogMatchesLog, epochsMonotonic, epochsRecorded, identicalLogs, logFacts, noGaps, uniqueKeys, uniqueNumbers, type LogFacts, type LogInput } from './log-checks';
 import { describeRow, orderDifferences, sameData, type LogRow, type StockRow } from './rows';
@@ -45,32 +45,26 @@ export interface CheckReport {
 }
 
 /** Monotonic reads: within a session, a stock's trade_volume (its version: it only grows) never goes back. */
-export const monotonicReads: Check<HistoryFacts, 'monotonic-reads'> = {
-  id: 'monotonic-reads',
-  title: 'monotonic reads (per session)',
-  run({ ops }) {
-    const c = new Tally(this);
-    const reads = ops.filter((o): o is ReadOp & { trade_volume: number } => o.kind === 'read' && o.outcome === 'ok' && o.trade_volume !== undefined);
-    reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
-    const last = new Map<string, ReadOp & { trade_volume: number }>();
-    c.set('reads', reads.length);
-    c.set('sessions', new Set(reads.map((r) => r.session)).size);
-    c.set('regressions', 0);
-    for (const r of reads) {
-      const k = `${r.session}/${r.stock_name}`;
-      const prev = last.get(k);
-      if (prev && r.trade_volume < prev.trade_volume) {
-        c.count('regressions');
-        c.violation(
-          `session ${r.session} read ${r.stock_name} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms) after ${prev.trade_volume} (op ${prev.id} at ${prev.invoke} ms)`,
-        );
-        continue;
-      }
-      last.set(k, r);
+export const monotonicReads = defineCheck<HistoryFacts, 'monotonic-reads'>('monotonic-reads', 'monotonic reads (per session)', ({ ops }, c) => {
+  const reads = ops.filter((o): o is ReadOp & { trade_volume: number } => o.kind === 'read' && o.outcome === 'ok' && o.trade_volume !== undefined);
+  reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
+  const last = new Map<string, ReadOp & { trade_volume: number }>();
+  c.set('reads', reads.length);
+  c.set('sessions', new Set(reads.map((r) => r.session)).size);
+  c.set('regressions', 0);
+  for (const r of reads) {
+    const k = `${r.session}/${r.stock_name}`;
+    const prev = last.get(k);
+    if (prev && r.trade_volume < prev.trade_volume) {
+      c.count('regressions');
+      c.violation(
+        `session ${r.session} read ${r.stock_name} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms) after ${prev.trade_volume} (op ${prev.id} at ${prev.invoke} ms)`,
+      );
+      continue;
     }
-    return c.result();
-  },
-};
+    last.set(k, r);
+  }
+});
 
 /**
  * Client-visible failures: none in the default nemesis (at most one replica down); with two down
@@ -79,128 +73,104 @@ export const monotonicReads: Check<HistoryFacts, 'monotonic-reads'> = {
  * and a front end reaches one): a 503 or an unanswered request overlapping a partition, up to the
  * cluster settling after its heal, is counted, not failed.
  */
-export const clientFailures: Check<HistoryFacts, 'client-failures'> = {
-  id: 'client-failures',
-  title: 'no client-visible failures',
-  run({ ops, partitions, nemesis }) {
-    const c = new Tally(this);
-    const attempts = ops.filter((o) => o.kind !== 'readback');
-    const failures = attempts.filter(isClientFailure);
-    c.set('requests', attempts.length);
-    c.set('failures', failures.length);
-    const byStatus = new Map<number, number>();
-    for (const f of failures) byStatus.set(f.status, (byStatus.get(f.status) ?? 0) + 1);
-    for (const [status, n] of [...byStatus].sort(([a], [b]) => a - b)) c.set(status === 0 ? 'no response' : `status ${status}`, n);
-    const windows = partitions ?? [];
-    if (windows.length > 0) c.set('partitions', windows.length);
-    const duringPartition = (f: ClientOp) => (f.status === 503 || f.status === 0) && windows.some((w) => f.invoke <= w.to && f.complete >= w.from);
-    let bad = failures;
-    if (windows.length > 0) {
-      bad = failures.filter((f) => !duringPartition(f));
-      c.set('503/no answer during a partition', failures.length - bad.length);
-    }
-    if (nemesis === 'aggressive') bad = bad.filter((f) => f.status !== 503);
-    for (const f of bad) {
-      c.violation(
-        `session ${f.session} ${f.kind} ${f.kind === 'trade' ? `${f.key} attempt ${f.attempt}` : f.stock_name} at ${f.invoke} ms: ` +
-          `${f.outcome}, ${f.status === 0 ? 'no response' : `status ${f.status}`}${f.error ? ` (${f.error})` : ''}`,
-      );
-    }
-    return c.result();
-  },
-};
+export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('client-failures', 'no client-visible failures', ({ ops, partitions, nemesis }, c) => {
+  const attempts = ops.filter((o) => o.kind !== 'readback');
+  const failures = attempts.filter(isClientFailure);
+  c.set('requests', attempts.length);
+  c.set('failures', failures.length);
+  const byStatus = new Map<number, number>();
+  for (const f of failures) byStatus.set(f.status, (byStatus.get(f.status) ?? 0) + 1);
+  for (const [status, n] of [...byStatus].sort(([a], [b]) => a - b)) c.set(status === 0 ? 'no response' : `status ${status}`, n);
+  const windows = partitions ?? [];
+  if (windows.length > 0) c.set('partitions', windows.length);
+  const duringPartition = (f: ClientOp) => (f.status === 503 || f.status === 0) && windows.some((w) => f.invoke <= w.to && f.complete >= w.from);
+  let bad = failures;
+  if (windows.length > 0) {
+    bad = failures.filter((f) => !duringPartition(f));
+    c.set('503/no answer during a partition', failures.length - bad.length);
+  }
+  if (nemesis === 'aggressive') bad = bad.filter((f) => f.status !== 503);
+  for (const f of bad) {
+    c.violation(
+      `session ${f.session} ${f.kind} ${f.kind === 'trade' ? `${f.key} attempt ${f.attempt}` : f.stock_name} at ${f.invoke} ms: ` +
+        `${f.outcome}, ${f.status === 0 ? 'no response' : `status ${f.status}`}${f.error ? ` (${f.error})` : ''}`,
+    );
+  }
+});
 
 /** A trade the catalog refused (409) never ends up applied, and its key never succeeds. */
-export const refusedNotApplied: Check<HistoryFacts, 'refused-not-applied'> = {
-  id: 'refused-not-applied',
-  title: 'refused trades never applied',
-  run({ keys, rowsByKey }) {
-    const c = new Tally(this);
-    const refused = [...keys.values()].filter((k) => k.refused);
-    c.set('refused', refused.length);
-    c.set('applied', 0);
-    c.set('also acknowledged', 0);
-    for (const k of refused) {
-      const rows = rowsByKey.get(k.key);
-      if (k.outcome === 'ok') {
-        c.count('also acknowledged');
-        c.violation(`key ${k.key} was both refused and acknowledged (order ${k.orderNos.join('/')})`);
-      } else if (rows) {
-        c.count('applied');
-        c.violation(`refused key ${k.key} is in the log as ${rows.map(describeRow).join(', ')}`);
-      }
+export const refusedNotApplied = defineCheck<HistoryFacts, 'refused-not-applied'>('refused-not-applied', 'refused trades never applied', ({ keys, rowsByKey }, c) => {
+  const refused = [...keys.values()].filter((k) => k.refused);
+  c.set('refused', refused.length);
+  c.set('applied', 0);
+  c.set('also acknowledged', 0);
+  for (const k of refused) {
+    const rows = rowsByKey.get(k.key);
+    if (k.outcome === 'ok') {
+      c.count('also acknowledged');
+      c.violation(`key ${k.key} was both refused and acknowledged (order ${k.orderNos.join('/')})`);
+    } else if (rows) {
+      c.count('applied');
+      c.violation(`refused key ${k.key} is in the log as ${rows.map(describeRow).join(', ')}`);
     }
-    const insufficient = [...keys.values()].filter((k) => k.outcome === 'fail' && !k.refused);
-    c.set('503 failed, later logged', insufficient.filter((k) => rowsByKey.has(k.key)).length);
-    const unknown = [...keys.values()].filter((k) => k.outcome === 'unknown');
-    c.set('unknown, logged', unknown.filter((k) => rowsByKey.has(k.key)).length);
-    c.set('unknown, not logged', unknown.filter((k) => !rowsByKey.has(k.key)).length);
-    return c.result();
-  },
-};
+  }
+  const insufficient = [...keys.values()].filter((k) => k.outcome === 'fail' && !k.refused);
+  c.set('503 failed, later logged', insufficient.filter((k) => rowsByKey.has(k.key)).length);
+  const unknown = [...keys.values()].filter((k) => k.outcome === 'unknown');
+  c.set('unknown, logged', unknown.filter((k) => rowsByKey.has(k.key)).length);
+  c.set('unknown, not logged', unknown.filter((k) => !rowsByKey.has(k.key)).length);
+});
 
 /** Every order in the log is one a client asked for, with the data it sent. */
-export const noPhantoms: Check<HistoryFacts, 'no-phantoms'> = {
-  id: 'no-phantoms',
-  title: 'every logged order was requested',
-  run({ refRows, keys }) {
-    const c = new Tally(this);
-    c.set('rows', refRows.length);
-    c.set('never requested', 0);
-    c.set('data differs', 0);
-    for (const r of refRows) {
-      const k = keys.get(r.request_id);
-      if (!k) {
-        c.count('never requested');
-        c.violation(`${describeRow(r)} was never requested by a client`);
-      } else if (!sameData(r, k)) {
-        c.count('data differs');
-        c.violation(`${describeRow(r)} was requested as ${k.trade_type} ${k.quantity} ${k.stock_name}`);
-      }
+export const noPhantoms = defineCheck<HistoryFacts, 'no-phantoms'>('no-phantoms', 'every logged order was requested', ({ refRows, keys }, c) => {
+  c.set('rows', refRows.length);
+  c.set('never requested', 0);
+  c.set('data differs', 0);
+  for (const r of refRows) {
+    const k = keys.get(r.request_id);
+    if (!k) {
+      c.count('never requested');
+      c.violation(`${describeRow(r)} was never requested by a client`);
+    } else if (!sameData(r, k)) {
+      c.count('data differs');
+      c.violation(`${describeRow(r)} was requested as ${k.trade_type} ${k.quantity} ${k.stock_name}`);
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /**
  * After the run, looking up every acknowledged order number through the front end gives the log's
  * order (and a 404 for a number the log does not have).
  */
-export const readback: Check<HistoryFacts, 'readback'> = {
-  id: 'readback',
-  title: 'order lookups agree with the log',
-  run({ ops, rowByNo, acked }) {
-    const c = new Tally(this);
-    const reads = ops.filter((o): o is ReadbackOp => o.kind === 'readback');
-    const readNos = new Set(reads.map((r) => r.order_no));
-    c.set('lookups', reads.length);
-    c.set('agree', 0);
-    c.set('disagree', 0);
-    c.set('not looked up', 0);
-    for (const r of reads) {
-      const row = rowByNo.get(r.order_no);
-      const agrees = row
-        ? r.outcome === 'ok' && !!r.data && orderDifferences(row.order_no, row, r.data).length === 0
-        : r.outcome === 'fail' && r.status === 404;
-      if (agrees) {
-        c.count('agree');
-      } else {
-        c.count('disagree');
-        const got = r.outcome === 'ok' ? JSON.stringify(r.data) : `${r.outcome}, status ${r.status}${r.error ? ` (${r.error})` : ''}`;
-        c.violation(`order ${r.order_no}: the front end answered ${got}; the log has ${row ? describeRow(row) : 'no such order'}`);
+export const readback = defineCheck<HistoryFacts, 'readback'>('readback', 'order lookups agree with the log', ({ ops, rowByNo, acked }, c) => {
+  const reads = ops.filter((o): o is ReadbackOp => o.kind === 'readback');
+  const readNos = new Set(reads.map((r) => r.order_no));
+  c.set('lookups', reads.length);
+  c.set('agree', 0);
+  c.set('disagree', 0);
+  c.set('not looked up', 0);
+  for (const r of reads) {
+    const row = rowByNo.get(r.order_no);
+    const agrees = row
+      ? r.outcome === 'ok' && !!r.data && orderDifferences(row.order_no, row, r.data).length === 0
+      : r.outcome === 'fail' && r.status === 404;
+    if (agrees) {
+      c.count('agree');
+    } else {
+      c.count('disagree');
+      const got = r.outcome === 'ok' ? JSON.stringify(r.data) : `${r.outcome}, status ${r.status}${r.error ? ` (${r.error})` : ''}`;
+      c.violation(`order ${r.order_no}: the front end answered ${got}; the log has ${row ? describeRow(row) : 'no such order'}`);
+    }
+  }
+  for (const k of acked) {
+    for (const n of k.orderNos) {
+      if (!readNos.has(n)) {
+        c.count('not looked up');
+        c.violation(`acknowledged order ${n} (${k.key}) was not looked up`);
       }
     }
-    for (const k of acked) {
-      for (const n of k.orderNos) {
-        if (!readNos.has(n)) {
-          c.count('not looked up');
-          c.violation(`acknowledged order ${n} (${k.key}) was not looked up`);
-        }
-      }
-    }
-    return c.result();
-  },
-};
+  }
+});
 
 /** The chaos run's checks, in report order. */
 export const HISTORY_CHECKS = [

@@ -1,4 +1,4 @@
-import { Check, runChecks, Tally, type CheckResult } from './check';
+import { defineCheck, runChecks, type Check, type CheckResult } from './check';
 import { describeRow, sameData, sameRow, type LogRow, type StockRow, type TradeData } from './rows';
 
 /**
@@ -58,247 +58,199 @@ export function logFacts<I extends LogInput>(input: I): I & LogFacts {
 }
 
 /** Every acknowledged order is in the final log, with the data the client sent. */
-export const ackedPresent: Check<LogFacts, 'acked-present'> = {
-  id: 'acked-present',
-  title: 'no acknowledged order lost',
-  run({ acked, ref, rowsByKey }) {
-    const c = new Tally(this);
-    c.set('acknowledged', acked.length);
-    c.set('present', 0);
-    c.set('missing', 0);
-    c.set('mismatched', 0);
-    if (!ref) c.violation('no replica log could be read');
-    for (const k of acked) {
-      const rows = rowsByKey.get(k.key);
-      if (!rows) {
-        c.count('missing');
-        c.violation(`acknowledged ${k.key} (order ${k.orderNos.join('/')}: ${k.trade_type} ${k.quantity} ${k.stock_name}) is not in the log`);
-      } else if (!rows.some((r) => sameData(r, k))) {
-        c.count('mismatched');
-        c.violation(`acknowledged ${k.key} (${k.trade_type} ${k.quantity} ${k.stock_name}) is logged as ${rows.map(describeRow).join(', ')}`);
-      } else {
-        c.count('present');
-      }
+export const ackedPresent = defineCheck<LogFacts, 'acked-present'>('acked-present', 'no acknowledged order lost', ({ acked, ref, rowsByKey }, c) => {
+  c.set('acknowledged', acked.length);
+  c.set('present', 0);
+  c.set('missing', 0);
+  c.set('mismatched', 0);
+  if (!ref) c.violation('no replica log could be read');
+  for (const k of acked) {
+    const rows = rowsByKey.get(k.key);
+    if (!rows) {
+      c.count('missing');
+      c.violation(`acknowledged ${k.key} (order ${k.orderNos.join('/')}: ${k.trade_type} ${k.quantity} ${k.stock_name}) is not in the log`);
+    } else if (!rows.some((r) => sameData(r, k))) {
+      c.count('mismatched');
+      c.violation(`acknowledged ${k.key} (${k.trade_type} ${k.quantity} ${k.stock_name}) is logged as ${rows.map(describeRow).join(', ')}`);
+    } else {
+      c.count('present');
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /**
  * No order number was given to two orders: not to two clients, not twice in a log, and the
  * number a client was told is the number its order has in the log.
  */
-export const uniqueNumbers: Check<LogFacts, 'unique-numbers'> = {
-  id: 'unique-numbers',
-  title: 'no order number used twice',
-  run({ acked, rowsByKey, rowByNo, readable }) {
-    const c = new Tally(this);
-    const keysByNo = new Map<number, string[]>();
-    for (const k of acked) for (const n of k.orderNos) keysByNo.set(n, [...(keysByNo.get(n) ?? []), k.key]);
-    c.set('numbers acknowledged', keysByNo.size);
-    c.set('given to two orders', 0);
-    c.set('key renumbered', 0);
-    c.set('ack differs from log', 0);
-    c.set('duplicate rows', 0);
-    for (const [n, ks] of keysByNo) {
-      if (ks.length > 1) {
-        c.count('given to two orders');
-        c.violation(`order number ${n} was acknowledged to ${ks.length} different keys: ${ks.join(', ')}`);
+export const uniqueNumbers = defineCheck<LogFacts, 'unique-numbers'>('unique-numbers', 'no order number used twice', ({ acked, rowsByKey, rowByNo, readable }, c) => {
+  const keysByNo = new Map<number, string[]>();
+  for (const k of acked) for (const n of k.orderNos) keysByNo.set(n, [...(keysByNo.get(n) ?? []), k.key]);
+  c.set('numbers acknowledged', keysByNo.size);
+  c.set('given to two orders', 0);
+  c.set('key renumbered', 0);
+  c.set('ack differs from log', 0);
+  c.set('duplicate rows', 0);
+  for (const [n, ks] of keysByNo) {
+    if (ks.length > 1) {
+      c.count('given to two orders');
+      c.violation(`order number ${n} was acknowledged to ${ks.length} different keys: ${ks.join(', ')}`);
+    }
+  }
+  for (const k of acked) {
+    if (k.orderNos.length > 1) {
+      c.count('key renumbered');
+      c.violation(`key ${k.key} was acknowledged with different numbers ${k.orderNos.join(', ')}`);
+    }
+    const rows = rowsByKey.get(k.key);
+    if (!rows) continue; // a lost order: "acked-present" reports it
+    for (const n of k.orderNos) {
+      if (!rows.some((r) => r.order_no === n)) {
+        c.count('ack differs from log');
+        const other = rowByNo.get(n);
+        c.violation(`key ${k.key} was acknowledged as order ${n} but is logged as ${rows.map((r) => r.order_no).join('/')}${other ? `; ${n} is ${describeRow(other)}` : ''}`);
       }
     }
-    for (const k of acked) {
-      if (k.orderNos.length > 1) {
-        c.count('key renumbered');
-        c.violation(`key ${k.key} was acknowledged with different numbers ${k.orderNos.join(', ')}`);
+  }
+  for (const [name, rows] of readable) {
+    const seen = new Set<number>();
+    for (const r of rows) {
+      if (seen.has(r.order_no)) {
+        c.count('duplicate rows');
+        c.violation(`${name} holds order number ${r.order_no} twice`);
       }
-      const rows = rowsByKey.get(k.key);
-      if (!rows) continue; // a lost order: "acked-present" reports it
-      for (const n of k.orderNos) {
-        if (!rows.some((r) => r.order_no === n)) {
-          c.count('ack differs from log');
-          const other = rowByNo.get(n);
-          c.violation(`key ${k.key} was acknowledged as order ${n} but is logged as ${rows.map((r) => r.order_no).join('/')}${other ? `; ${n} is ${describeRow(other)}` : ''}`);
-        }
-      }
+      seen.add(r.order_no);
     }
-    for (const [name, rows] of readable) {
-      const seen = new Set<number>();
-      for (const r of rows) {
-        if (seen.has(r.order_no)) {
-          c.count('duplicate rows');
-          c.violation(`${name} holds order number ${r.order_no} twice`);
-        }
-        seen.add(r.order_no);
-      }
-    }
-    return c.result();
-  },
-};
+  }
+});
 
 /** No idempotency key in any log twice: no trade applied twice. */
-export const uniqueKeys: Check<LogFacts, 'unique-keys'> = {
-  id: 'unique-keys',
-  title: 'no idempotency key used twice',
-  run({ rowsByKey, readable }) {
-    const c = new Tally(this);
-    c.set('keys', rowsByKey.size);
-    c.set('duplicated', 0);
-    for (const [name, rows] of readable) {
-      const byKey = new Map<string, number[]>();
-      for (const r of rows) byKey.set(r.request_id, [...(byKey.get(r.request_id) ?? []), r.order_no]);
-      for (const [key, nos] of byKey) {
-        if (nos.length > 1) {
-          c.count('duplicated');
-          c.violation(`${name}: key ${key} is logged ${nos.length} times, as orders ${nos.join(', ')}`);
-        }
+export const uniqueKeys = defineCheck<LogFacts, 'unique-keys'>('unique-keys', 'no idempotency key used twice', ({ rowsByKey, readable }, c) => {
+  c.set('keys', rowsByKey.size);
+  c.set('duplicated', 0);
+  for (const [name, rows] of readable) {
+    const byKey = new Map<string, number[]>();
+    for (const r of rows) byKey.set(r.request_id, [...(byKey.get(r.request_id) ?? []), r.order_no]);
+    for (const [key, nos] of byKey) {
+      if (nos.length > 1) {
+        c.count('duplicated');
+        c.violation(`${name}: key ${key} is logged ${nos.length} times, as orders ${nos.join(', ')}`);
       }
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /** The log is numbered 1..N with no hole. */
-export const noGaps: Check<LogFacts, 'no-gaps'> = {
-  id: 'no-gaps',
-  title: 'order numbers 1..N without gaps',
-  run({ ref, refRows }) {
-    const c = new Tally(this);
-    const nos = new Set(refRows.map((r) => r.order_no));
-    const max = refRows.reduce((m, r) => Math.max(m, r.order_no), 0);
-    c.set('N', max);
-    c.set('orders', nos.size);
-    c.set('missing numbers', 0);
-    for (const n of nos) if (!Number.isInteger(n) || n < 1) c.violation(`invalid order number ${n}`);
-    for (let n = 1; n <= max; n++) {
-      if (!nos.has(n)) {
-        c.count('missing numbers');
-        c.violation(`${ref?.name}: order number ${n} is missing (N = ${max})`);
-      }
+export const noGaps = defineCheck<LogFacts, 'no-gaps'>('no-gaps', 'order numbers 1..N without gaps', ({ ref, refRows }, c) => {
+  const nos = new Set(refRows.map((r) => r.order_no));
+  const max = refRows.reduce((m, r) => Math.max(m, r.order_no), 0);
+  c.set('N', max);
+  c.set('orders', nos.size);
+  c.set('missing numbers', 0);
+  for (const n of nos) if (!Number.isInteger(n) || n < 1) c.violation(`invalid order number ${n}`);
+  for (let n = 1; n <= max; n++) {
+    if (!nos.has(n)) {
+      c.count('missing numbers');
+      c.violation(`${ref?.name}: order number ${n} is missing (N = ${max})`);
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /** Every replica holds the same log. */
-export const identicalLogs: Check<LogFacts, 'identical-logs'> = {
-  id: 'identical-logs',
-  title: 'identical logs, epochs included',
-  run({ logs, ref, refRows }) {
-    const c = new Tally(this);
-    const names = Object.keys(logs).sort();
-    c.set('replicas', names.length);
-    c.set('rows', refRows.length);
-    c.set('identical', 0);
-    c.set('differing', 0);
-    for (const name of names) {
-      const rows = logs[name];
-      if (!rows) {
-        c.count('differing');
-        c.violation(`${name}: its log could not be read`);
-        continue;
-      }
-      const n = Math.max(rows.length, refRows.length);
-      let at = -1;
-      for (let i = 0; i < n && at < 0; i++) if (!rows[i] || !refRows[i] || !sameRow(rows[i], refRows[i])) at = i;
-      if (at < 0) {
-        c.count('identical');
-      } else {
-        c.count('differing');
-        c.violation(
-          `${name} (${rows.length} rows) differs from ${ref?.name} (${refRows.length} rows) at row ${at + 1}: ` +
-            `${rows[at] ? describeRow(rows[at]) : 'nothing'} vs ${refRows[at] ? describeRow(refRows[at]) : 'nothing'}`,
-        );
-      }
+export const identicalLogs = defineCheck<LogFacts, 'identical-logs'>('identical-logs', 'identical logs, epochs included', ({ logs, ref, refRows }, c) => {
+  const names = Object.keys(logs).sort();
+  c.set('replicas', names.length);
+  c.set('rows', refRows.length);
+  c.set('identical', 0);
+  c.set('differing', 0);
+  for (const name of names) {
+    const rows = logs[name];
+    if (!rows) {
+      c.count('differing');
+      c.violation(`${name}: its log could not be read`);
+      continue;
     }
-    return c.result();
-  },
-};
+    const n = Math.max(rows.length, refRows.length);
+    let at = -1;
+    for (let i = 0; i < n && at < 0; i++) if (!rows[i] || !refRows[i] || !sameRow(rows[i], refRows[i])) at = i;
+    if (at < 0) {
+      c.count('identical');
+    } else {
+      c.count('differing');
+      c.violation(
+        `${name} (${rows.length} rows) differs from ${ref?.name} (${refRows.length} rows) at row ${at + 1}: ` +
+          `${rows[at] ? describeRow(rows[at]) : 'nothing'} vs ${refRows[at] ? describeRow(refRows[at]) : 'nothing'}`,
+      );
+    }
+  }
+});
 
 /**
  * Every entry of every replica's log carries its epoch (a positive whole number): without it
  * "identical logs" could not tell an old leader's entry from a new leader's.
  */
-export const epochsRecorded: Check<LogFacts, 'epochs-recorded'> = {
-  id: 'epochs-recorded',
-  title: 'every log entry carries its epoch',
-  run({ readable }) {
-    const c = new Tally(this);
-    c.set('entries', 0);
-    c.set('without epoch', 0);
-    for (const [name, rows] of readable) {
-      for (const r of rows) {
-        c.count('entries');
-        if (r.epoch === undefined || !Number.isInteger(r.epoch) || r.epoch < 1) {
-          c.count('without epoch');
-          c.violation(`${name}: ${describeRow(r)} has epoch ${JSON.stringify(r.epoch ?? null)}`);
-        }
+export const epochsRecorded = defineCheck<LogFacts, 'epochs-recorded'>('epochs-recorded', 'every log entry carries its epoch', ({ readable }, c) => {
+  c.set('entries', 0);
+  c.set('without epoch', 0);
+  for (const [name, rows] of readable) {
+    for (const r of rows) {
+      c.count('entries');
+      if (r.epoch === undefined || !Number.isInteger(r.epoch) || r.epoch < 1) {
+        c.count('without epoch');
+        c.violation(`${name}: ${describeRow(r)} has epoch ${JSON.stringify(r.epoch ?? null)}`);
       }
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /**
  * Along every replica's log the epoch never goes back: no entry of a deposed leader after one of
  * its successor's (Raft's log matching keeps a log's terms in order).
  */
-export const epochsMonotonic: Check<LogFacts, 'epochs-monotonic'> = {
-  id: 'epochs-monotonic',
-  title: 'epochs never decrease along a log',
-  run({ readable }) {
-    const c = new Tally(this);
-    c.set('replicas', readable.length);
-    c.set('decreases', 0);
-    for (const [name, rows] of readable) {
-      c.set(`${name} epochs`, new Set(rows.map((r) => r.epoch)).size);
-      for (let i = 1; i < rows.length; i++) {
-        const [prev, cur] = [rows[i - 1].epoch, rows[i].epoch];
-        if (prev !== undefined && cur !== undefined && cur < prev) {
-          c.count('decreases');
-          c.violation(`${name}: ${describeRow(rows[i])} follows ${describeRow(rows[i - 1])}`);
-        }
+export const epochsMonotonic = defineCheck<LogFacts, 'epochs-monotonic'>('epochs-monotonic', 'epochs never decrease along a log', ({ readable }, c) => {
+  c.set('replicas', readable.length);
+  c.set('decreases', 0);
+  for (const [name, rows] of readable) {
+    c.set(`${name} epochs`, new Set(rows.map((r) => r.epoch)).size);
+    for (let i = 1; i < rows.length; i++) {
+      const [prev, cur] = [rows[i - 1].epoch, rows[i].epoch];
+      if (prev !== undefined && cur !== undefined && cur < prev) {
+        c.count('decreases');
+        c.violation(`${name}: ${describeRow(rows[i])} follows ${describeRow(rows[i - 1])}`);
       }
     }
-    return c.result();
-  },
-};
+  }
+});
 
 /**
  * The catalog moved exactly as the log says: quantity = initial − bought + sold, trade_volume =
  * bought + sold, with the shares bought at the catalog directly counted as bought.
  */
-export const catalogMatchesLog: Check<LogFacts, 'catalog'> = {
-  id: 'catalog',
-  title: 'catalog matches the log',
-  run({ catalog, refRows, initial, direct }) {
-    const c = new Tally(this);
-    const implied = new Map<string, { bought: number; sold: number }>();
-    for (const s of catalog) implied.set(s.name, { bought: 0, sold: 0 });
-    for (const [name, shares] of Object.entries(direct ?? {})) implied.set(name, { bought: shares, sold: 0 });
-    for (const r of refRows) {
-      const t = implied.get(r.stock_name) ?? { bought: 0, sold: 0 };
-      if (r.trade_type.toLowerCase() === 'buy') t.bought += r.quantity;
-      else t.sold += r.quantity;
-      implied.set(r.stock_name, t);
+export const catalogMatchesLog = defineCheck<LogFacts, 'catalog'>('catalog', 'catalog matches the log', ({ catalog, refRows, initial, direct }, c) => {
+  const implied = new Map<string, { bought: number; sold: number }>();
+  for (const s of catalog) implied.set(s.name, { bought: 0, sold: 0 });
+  for (const [name, shares] of Object.entries(direct ?? {})) implied.set(name, { bought: shares, sold: 0 });
+  for (const r of refRows) {
+    const t = implied.get(r.stock_name) ?? { bought: 0, sold: 0 };
+    if (r.trade_type.toLowerCase() === 'buy') t.bought += r.quantity;
+    else t.sold += r.quantity;
+    implied.set(r.stock_name, t);
+  }
+  c.set('stocks', implied.size);
+  c.set('mismatched', 0);
+  const byName = new Map(catalog.map((s) => [s.name, s]));
+  for (const [name, t] of [...implied].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
+    const s = byName.get(name);
+    const quantity = initial - t.bought + t.sold;
+    const volume = t.bought + t.sold;
+    if (!s) {
+      c.count('mismatched');
+      c.violation(`${name} is in the log but not in the catalog`);
+    } else if (s.quantity !== quantity || s.trade_volume !== volume) {
+      c.count('mismatched');
+      c.violation(`${name}: catalog quantity ${s.quantity}, trade_volume ${s.trade_volume}; the log implies ${quantity}, ${volume}`);
     }
-    c.set('stocks', implied.size);
-    c.set('mismatched', 0);
-    const byName = new Map(catalog.map((s) => [s.name, s]));
-    for (const [name, t] of [...implied].sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))) {
-      const s = byName.get(name);
-      const quantity = initial - t.bought + t.sold;
-      const volume = t.bought + t.sold;
-      if (!s) {
-        c.count('mismatched');
-        c.violation(`${name} is in the log but not in the catalog`);
-      } else if (s.quantity !== quantity || s.trade_volume !== volume) {
-        c.count('mismatched');
-        c.violation(`${name}: catalog quantity ${s.quantity}, trade_volume ${s.trade_volume}; the log implies ${quantity}, ${volume}`);
-      }
-    }
-    return c.result();
-  },
-};
+  }
+});
 
 /** Every acknowledged order is in the log exactly once, with its number and fields; numbers 1..N, no key twice. */
 export const ACKED_LOG_CHECKS = [ackedPresent, uniqueNumbers, uniqueKeys, noGaps] as const;
