@@ -1,7 +1,7 @@
 import { defineCheck, runChecks, type Check, type CheckResult } from './check';
 import { isClientFailure, tradesByKey, type ClientOp, type ReadbackOp, type ReadOp, type TimeWindow, type TradeKey } from './history';
 import { ackedPresent, catalogMatchesLog, epochsMonotonic, epochsRecorded, identicalLogs, logFacts, noGaps, uniqueKeys, uniqueNumbers, type LogFacts, type LogInput } from './log-checks';
-import { describeRow, orderDifferences, sameData, type LogRow, type StockRow } from './rows';
+import { describeRow, judgeReadBack, sameData, type LogRow, type StockRow } from './rows';
 
 /**
  * The history checker of a chaos run: from what the clients saw (the history) and the final state
@@ -152,7 +152,7 @@ export const readback = defineCheck<HistoryFacts, 'readback'>('readback', 'order
   for (const r of reads) {
     const row = rowByNo.get(r.order_no);
     const agrees = row
-      ? r.outcome === 'ok' && !!r.data && orderDifferences(row.order_no, row, r.data).length === 0
+      ? r.outcome === 'ok' && judgeReadBack(row.order_no, row, r.data).verdict === 'match'
       : r.outcome === 'fail' && r.status === 404;
     if (agrees) {
       c.count('agree');

@@ -1,5 +1,5 @@
 import { defineCheck, runChecks, type Check, type CheckResult } from './check';
-import { describeRow, sameData, sameRow, type LogRow, type StockRow, type TradeData } from './rows';
+import { acknowledgedByNumber, describeRow, sameData, sameRow, type LogRow, type StockRow, type TradeData } from './rows';
 
 /**
  * Checks of the final state against what the clients were told: every acknowledged order in the
@@ -83,8 +83,7 @@ export const ackedPresent = defineCheck<LogFacts, 'acked-present'>('acked-presen
  * number a client was told is the number its order has in the log.
  */
 export const uniqueNumbers = defineCheck<LogFacts, 'unique-numbers'>('unique-numbers', 'no order number used twice', ({ acked, rowsByKey, rowByNo, readable }, c) => {
-  const keysByNo = new Map<number, string[]>();
-  for (const k of acked) for (const n of k.orderNos) keysByNo.set(n, [...(keysByNo.get(n) ?? []), k.key]);
+  const keysByNo = acknowledgedByNumber(acked.flatMap((k) => k.orderNos.map((n) => [n, k.key] as const)));
   c.set('numbers acknowledged', keysByNo.size);
   c.set('given to two orders', 0);
   c.set('key renumbered', 0);

@@ -1,4 +1,4 @@
-import { describeRow, orderDifferences, sameRow, type TradeData } from './rows';
+import { acknowledgedByNumber, describeRow, judgeReadBack, orderDifferences, sameRow, type TradeData } from './rows';
 
 const trade = (stock_name: string, trade_type: string, quantity: number): TradeData => ({ stock_name, trade_type, quantity });
 
@@ -34,5 +34,30 @@ describe('log rows', () => {
     for (const other of [{ order_no: 4 }, { request_id: 'k2' }, { epoch: 3 }, { epoch: undefined }, { trade_type: 'Buy' }, { quantity: 6 }, { stock_name: 'Stock2' }]) {
       expect(sameRow(row, { ...row, ...other })).toBe(false);
     }
+  });
+});
+
+describe('read-back verdicts', () => {
+  const sent = trade('Stock1', 'Buy', 5);
+
+  it('matches the same order, names the fields of another, and calls no answer missing', () => {
+    expect(judgeReadBack(3, sent, { order_no: 3, ...sent })).toEqual({ verdict: 'match' });
+    expect(judgeReadBack(3, sent, { order_no: 3, ...sent, trade_type: 'buy' })).toEqual({ verdict: 'mismatch', fields: ['trade_type'] });
+    expect(judgeReadBack(3, sent, undefined)).toEqual({ verdict: 'missing' });
+  });
+});
+
+describe('acknowledgements by order number', () => {
+  it('groups every acknowledgement under its number, in the order given', () => {
+    const byNo = acknowledgedByNumber([
+      [1, 'a'],
+      [2, 'b'],
+      [1, 'c'],
+      [1, 'a'],
+    ] as const);
+    expect([...byNo]).toEqual([
+      [1, ['a', 'c', 'a']],
+      [2, ['b']],
+    ]);
   });
 });

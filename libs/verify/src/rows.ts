@@ -22,6 +22,26 @@ export function orderDifferences(orderNo: number, expected: TradeData, got: Orde
   return fields;
 }
 
+/** What an order lookup says of the trade acknowledged as `orderNo`: `found` is its answer, undefined for "no such order". */
+export type ReadBackVerdict = { verdict: 'match' } | { verdict: 'mismatch'; fields: string[] } | { verdict: 'missing' };
+
+export function judgeReadBack(orderNo: number, expected: TradeData, found: OrderInfo | undefined): ReadBackVerdict {
+  if (!found) return { verdict: 'missing' };
+  const fields = orderDifferences(orderNo, expected, found);
+  return fields.length === 0 ? { verdict: 'match' } : { verdict: 'mismatch', fields };
+}
+
+/** Acknowledgements grouped by order number, each number's in the order given: more than one is a number given twice. */
+export function acknowledgedByNumber<T>(acks: Iterable<readonly [number, T]>): Map<number, T[]> {
+  const byNo = new Map<number, T[]>();
+  for (const [n, t] of acks) {
+    const list = byNo.get(n);
+    if (list) list.push(t);
+    else byNo.set(n, [t]);
+  }
+  return byNo;
+}
+
 export const sameData = (a: TradeData, b: TradeData): boolean =>
   a.stock_name === b.stock_name && a.trade_type === b.trade_type && a.quantity === b.quantity;
 
