@@ -3,6 +3,7 @@ import { BENCH_DEFAULTS, runBench } from './bench/bench';
 import { SCENARIO_NAMES } from './bench/scenarios';
 import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
+import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
 
 /**
  * `npm run eval` and `npm run bench`: each starts its own cluster of the built apps (see
@@ -136,6 +137,33 @@ async function main(argv: string[]): Promise<number> {
             only: opts.only,
             compare: opts.compare,
             outDir: opts.out ?? BENCH_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        );
+      } finally {
+        life.dispose();
+      }
+    });
+
+  program
+    .command('failover')
+    .description(
+      'on a fresh cluster with the default settings: leader SIGKILL → first trade acknowledged, over several kills; then a replica ' +
+        'restarted after missing many orders → ready; prints the figures and writes <out>/failover-<timestamp>.json',
+    )
+    .option('--kills <n>', `leader kills to time (default ${FAILOVER_DEFAULTS.kills})`, intIn(1, 100))
+    .option('--catch-up-orders <n>', `orders a stopped replica misses before its restart is timed, 0 to skip (default ${FAILOVER_DEFAULTS.catchUpOrders})`, intIn(0, 10_000_000))
+    .option('--out <dir>', `directory of the JSON (default ${FAILOVER_DEFAULTS.outDir})`)
+    .action(async (opts: { kills?: number; catchUpOrders?: number; out?: string }) => {
+      const life = installLifecycle(write);
+      try {
+        exitCode = await runFailover(
+          {
+            kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
+            catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
+            outDir: opts.out ?? FAILOVER_DEFAULTS.outDir,
           },
           life,
           write,
