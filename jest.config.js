@@ -19,5 +19,6 @@ module.exports = {
     '^@app/common(|/.*)$': '<rootDir>/libs/common/src$1',
     '^@app/loadgen(|/.*)$': '<rootDir>/libs/loadgen/src$1',
     '^@app/testkit(|/.*)$': '<rootDir>/libs/testkit/src$1',
+    '^@app/verify(|/.*)$': '<rootDir>/libs/verify/src$1',
   },
 };

@@ -32,9 +32,10 @@ async function startBazaar(args: string[] = [], env: Record<string, string> = {}
 async function tradeSucceeds(run: BazaarRun, key: string): Promise<number> {
   let last = '';
   return waitFor('a trade to be acknowledged', async () => {
-    const stock = await http<{ data: { quantity: number } }>(`${run.frontend}/stocks/Stock1`, { timeoutMs: 2000 });
+    const stock = await http<{ quantity: number }>(`${run.frontend}/stocks?stock_name=Stock1`, { timeoutMs: 2000 });
+    last = `lookup: ${stock.status} ${stock.text}`;
     if (stock.status !== 200) return undefined;
-    const trade_type = stock.body.data.quantity > 0 ? 'buy' : 'sell';
+    const trade_type = stock.body.quantity > 0 ? 'buy' : 'sell';
     const res = await placeOrder(run.frontend, { stock_name: 'Stock1', trade_type, quantity: 1 }, `${key}-${trade_type}`);
     last = `${res.status} ${res.text}`;
     return res.status === 200 ? res.body.order_no : undefined;
@@ -75,7 +76,7 @@ describe('npm start', () => {
     const outcome = await load.stop();
     expect(outcome.errors).toEqual([]);
     const cli = await client.done;
-    expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: '' });
+    expect({ code: cli.code, stderr: cli.stderr, ...(cli.code !== 0 && { stdout: cli.stdout }) }).toEqual({ code: 0, stderr: '' });
     expect(cli.stdout).toMatch(/^errors +0$/m);
     expect(cli.stdout).toMatch(/^result: PASS/m);
     const after = pids();

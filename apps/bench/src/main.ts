@@ -3,6 +3,7 @@ import { BENCH_DEFAULTS, runBench } from './bench/bench';
 import { SCENARIO_NAMES } from './bench/scenarios';
 import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
+import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
 
 /**
  * `npm run eval` and `npm run bench`: each starts its own cluster of the built apps (see
@@ -53,6 +54,16 @@ const print = (text: string): void => {
   process.stdout.write(text);
 };
 
+/** Runs one command's work between its lifecycle's install and dispose (signals, child processes); resolves to the exit code. */
+async function withLifecycle(run: (life: ReturnType<typeof installLifecycle>) => Promise<number>): Promise<number> {
+  const life = installLifecycle(write);
+  try {
+    return await run(life);
+  } finally {
+    life.dispose();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   let exitCode = 0;
   const program = new Command('bench')
@@ -85,9 +96,8 @@ async function main(argv: string[]): Promise<number> {
       if (opts.duration !== undefined && opts.iterations !== undefined) throw new InvalidArgumentError('--duration and --iterations cannot be used together');
       const failureDurationS = opts.failureDuration ?? EVAL_DEFAULTS.failureDurationS;
       if (failureDurationS > 0 && failureDurationS < 5) throw new InvalidArgumentError('--failure-duration must be 0 (skip) or at least 5 seconds');
-      const life = installLifecycle(write);
-      try {
-        exitCode = await runEval(
+      exitCode = await withLifecycle((life) =>
+        runEval(
           {
             sessions: opts.sessions ?? EVAL_DEFAULTS.sessions,
             ps: opts.p ?? [...EVAL_DEFAULTS.ps],
@@ -103,10 +113,8 @@ async function main(argv: string[]): Promise<number> {
           life,
           write,
           print,
-        );
-      } finally {
-        life.dispose();
-      }
+        ),
+      );
     });
 
   program
@@ -125,9 +133,8 @@ async function main(argv: string[]): Promise<number> {
     .action(async (opts: { connections?: number; duration?: number; warmup?: number; runs?: number; only?: string[]; compare?: string; out?: string }) => {
       const unknown = (opts.only ?? []).filter((n) => !SCENARIO_NAMES.includes(n as (typeof SCENARIO_NAMES)[number]));
       if (unknown.length > 0) throw new InvalidArgumentError(`--only: unknown scenario ${unknown.join(', ')} (choose from ${SCENARIO_NAMES.join(', ')})`);
-      const life = installLifecycle(write);
-      try {
-        exitCode = await runBench(
+      exitCode = await withLifecycle((life) =>
+        runBench(
           {
             connections: opts.connections ?? BENCH_DEFAULTS.connections,
             durationS: opts.duration ?? BENCH_DEFAULTS.durationS,
@@ -140,10 +147,32 @@ async function main(argv: string[]): Promise<number> {
           life,
           write,
           print,
-        );
-      } finally {
-        life.dispose();
-      }
+        ),
+      );
+    });
+
+  program
+    .command('failover')
+    .description(
+      'on a fresh cluster with the default settings: leader SIGKILL → first trade acknowledged, over several kills; then a replica ' +
+        'restarted after missing many orders → ready; prints the figures and writes <out>/failover-<timestamp>.json',
+    )
+    .option('--kills <n>', `leader kills to time (default ${FAILOVER_DEFAULTS.kills})`, intIn(1, 100))
+    .option('--catch-up-orders <n>', `orders a stopped replica misses before its restart is timed, 0 to skip (default ${FAILOVER_DEFAULTS.catchUpOrders})`, intIn(0, 10_000_000))
+    .option('--out <dir>', `directory of the JSON (default ${FAILOVER_DEFAULTS.outDir})`)
+    .action(async (opts: { kills?: number; catchUpOrders?: number; out?: string }) => {
+      exitCode = await withLifecycle((life) =>
+        runFailover(
+          {
+            kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
+            catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
+            outDir: opts.out ?? FAILOVER_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        ),
+      );
     });
 
   for (const command of program.commands) command.exitOverride().showHelpAfterError('(run with --help for usage)');

@@ -1,7 +1,7 @@
-import { http } from '@app/testkit';
-import { HistoryWriter, Outcome, ReadbackOp, ReadOp, TradeOp } from './history';
-import { Rng } from './rng';
+import { BazaarClient, chance, isOrderPlaced, isOrderQueryResponse, isStockInfo, mulberry32, pick, randomIntBetween, streamSeed, type HttpOutcome } from '@app/loadgen';
+import type { Outcome, ReadbackOp, ReadOp, TradeOp } from '@app/verify';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { HistoryWriter } from './history';
 
 /** Per-request timeouts: a trade may legitimately take up to the front end's failover timeout. */
 export const READ_TIMEOUT_MS = 10_000;
@@ -28,11 +28,14 @@ export interface SessionsOptions {
   signal: AbortSignal;
 }
 
+/** The `message` of a JSON body such as `{"order_no":-1,"message":…}`, if it has one. */
+function bodyMessage(body: unknown): string | undefined {
+  if (typeof body !== 'object' || body === null || !('message' in body)) return undefined;
+  return typeof body.message === 'string' ? body.message : undefined;
+}
 
-const errorText = (e: unknown) => {
-  const err = e as Error & { cause?: { code?: string; message?: string } };
-  return err.cause?.code ?? err.cause?.message ?? err.message ?? String(e);
-};
+/** The history's fields for an exchange that got no HTTP answer: status 0 and the reason. */
+const noAnswer = (res: Extract<HttpOutcome, { kind: 'transport' }>) => ({ outcome: 'unknown' as const, status: 0, error: res.error });
 
 /**
  * Concurrent client sessions against the front end. Each session is sequential: look a random
@@ -41,53 +44,57 @@ const errorText = (e: unknown) => {
  * outcome is definite. Every attempt goes into the history.
  */
 export async function runSessions(o: SessionsOptions): Promise<void> {
-  await Promise.all(Array.from({ length: o.sessions }, (_, i) => session(o, i + 1)));
+  const clients: SessionClients = {
+    reads: new BazaarClient({ url: o.frontend, timeoutMs: READ_TIMEOUT_MS }),
+    trades: new BazaarClient({ url: o.frontend, timeoutMs: TRADE_TIMEOUT_MS }),
+  };
+  await Promise.all(Array.from({ length: o.sessions }, (_, i) => session(o, clients, i + 1)));
 }
 
-async function session(o: SessionsOptions, s: number): Promise<void> {
-  const rng = new Rng(o.seed, `session-${s}`);
+/** The front end's client for lookups and the one for trades, which may take up to the failover timeout. */
+interface SessionClients {
+  reads: BazaarClient;
+  trades: BazaarClient;
+}
+
+async function session(o: SessionsOptions, clients: SessionClients, s: number): Promise<void> {
+  const random = mulberry32(streamSeed(o.seed, `session-${s}`));
   let n = 0;
   while (!o.stopIssuing() && !o.signal.aborted) {
-    const stock_name = `Stock${rng.int(1, 10)}`;
-    const read = await lookup(o, s, stock_name);
+    const stock_name = `Stock${randomIntBetween(random, 1, 10)}`;
+    const read = await lookup(o, clients.reads, s, stock_name);
     if (o.stopIssuing() || o.signal.aborted) break;
-    if (rng.chance(o.tradeProbability)) {
-      const quantity = rng.int(1, 10);
-      let type: 'buy' | 'sell' = rng.chance(0.5) ? 'buy' : 'sell';
-      if (read.outcome === 'ok' && read.quantity !== undefined && rng.chance(0.9)) {
+    if (chance(random, o.tradeProbability)) {
+      const quantity = randomIntBetween(random, 1, 10);
+      let type: 'buy' | 'sell' = chance(random, 0.5) ? 'buy' : 'sell';
+      if (read.outcome === 'ok' && read.quantity !== undefined && chance(random, 0.9)) {
         // Usually a trade the catalog can make: buy what is there, sell what fits under capacity.
         if (read.quantity < quantity) type = 'sell';
         else if (read.quantity + quantity > 100) type = 'buy';
       }
       const key = `${o.runId}-s${s}-${++n}`;
-      await trade(o, s, key, { stock_name, trade_type: rng.pick(SPELLINGS[type]), quantity });
+      await trade(o, clients.trades, s, key, { stock_name, trade_type: pick(random, SPELLINGS[type]), quantity });
     }
-    await sleep(rng.int(0, 10));
+    await sleep(randomIntBetween(random, 0, 10));
   }
 }
 
-async function lookup(o: SessionsOptions, session: number, stock_name: string): Promise<ReadOp> {
+async function lookup(o: SessionsOptions, client: BazaarClient, session: number, stock_name: string): Promise<ReadOp> {
   const id = o.history.newId();
   const invoke = o.history.now();
+  const res = await client.lookup(stock_name);
+  const base = { type: 'op' as const, kind: 'read' as const, id, session, stock_name, invoke, complete: o.history.now() };
   let op: ReadOp;
-  try {
-    const res = await http(`${o.frontend}/stocks?stock_name=${stock_name}`, { timeoutMs: READ_TIMEOUT_MS });
-    const base = { type: 'op' as const, kind: 'read' as const, id, session, stock_name, invoke, complete: o.history.now(), status: res.status };
-    if (res.status === 200 && typeof res.body?.trade_volume === 'number') {
-      op = { ...base, outcome: 'ok', trade_volume: res.body.trade_volume, quantity: res.body.quantity };
-    } else {
-      op = { ...base, outcome: 'fail', error: res.text.slice(0, 300) };
-    }
-  } catch (e) {
-    op = { type: 'op', kind: 'read', id, session, stock_name, invoke, complete: o.history.now(), outcome: 'unknown', status: 0, error: errorText(e) };
-  }
+  if (res.kind === 'transport') op = { ...base, ...noAnswer(res) };
+  else if (res.status === 200 && isStockInfo(res.body)) op = { ...base, status: res.status, outcome: 'ok', trade_volume: res.body.trade_volume, quantity: res.body.quantity };
+  else op = { ...base, status: res.status, outcome: 'fail', error: res.text.slice(0, 300) };
   o.history.op(op);
   return op;
 }
 
-async function trade(o: SessionsOptions, session: number, key: string, order: { stock_name: string; trade_type: string; quantity: number }): Promise<void> {
+async function trade(o: SessionsOptions, client: BazaarClient, session: number, key: string, order: { stock_name: string; trade_type: string; quantity: number }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const op = await tradeAttempt(o, session, key, attempt, order);
+    const op = await tradeAttempt(o, client, session, key, attempt, order);
     if (op.outcome !== 'unknown') return;
     if (Date.now() >= o.retryDeadline() || o.signal.aborted) return;
     await sleep(Math.min(100 * attempt, 1000));
@@ -96,6 +103,7 @@ async function trade(o: SessionsOptions, session: number, key: string, order: { 
 
 async function tradeAttempt(
   o: SessionsOptions,
+  client: BazaarClient,
   session: number,
   key: string,
   attempt: number,
@@ -104,23 +112,21 @@ async function tradeAttempt(
   const id = o.history.newId();
   const invoke = o.history.now();
   const base = { type: 'op' as const, kind: 'trade' as const, id, session, key, attempt, ...order, invoke };
+  const res = await client.trade(order.stock_name, order.trade_type, order.quantity, key);
+  const complete = o.history.now();
   let op: TradeOp;
-  try {
-    const res = await http(`${o.frontend}/orders`, { body: order, headers: { 'Idempotency-Key': key }, timeoutMs: TRADE_TIMEOUT_MS });
-    const complete = o.history.now();
-    const message: string | undefined = res.body?.message ?? (res.body === undefined ? res.text.slice(0, 300) : undefined);
+  if (res.kind === 'transport') {
+    op = { ...base, complete, ...noAnswer(res) };
+  } else if (res.status === 200 && isOrderPlaced(res.body)) {
+    op = { ...base, complete, outcome: 'ok', status: res.status, order_no: res.body.order_no };
+  } else {
+    const message = bodyMessage(res.body) ?? (res.body === undefined ? res.text.slice(0, 300) : undefined);
     let outcome: Outcome = 'unknown';
     let reason: TradeOp['reason'];
-    if (res.status === 200 && Number.isInteger(res.body?.order_no) && res.body.order_no >= 1) outcome = 'ok';
-    else if (res.status === 409) [outcome, reason] = ['fail', 'refused'];
+    if (res.status === 409) [outcome, reason] = ['fail', 'refused'];
     else if (res.status === 503 && INSUFFICIENT.test(message ?? '')) [outcome, reason] = ['fail', 'insufficient-replicas'];
     else if (res.status === 400 || res.status === 404) [outcome, reason] = ['fail', 'rejected'];
-    op =
-      outcome === 'ok'
-        ? { ...base, complete, outcome, status: res.status, order_no: res.body.order_no }
-        : { ...base, complete, outcome, status: res.status, ...(reason ? { reason } : {}), error: message ?? res.text.slice(0, 300) };
-  } catch (e) {
-    op = { ...base, complete: o.history.now(), outcome: 'unknown', status: 0, error: errorText(e) };
+    op = { ...base, complete, outcome, status: res.status, ...(reason ? { reason } : {}), error: message ?? res.text.slice(0, 300) };
   }
   o.history.op(op);
   return op;
@@ -131,6 +137,7 @@ async function tradeAttempt(
  * `concurrency` at a time, until `deadline` (wall-clock ms).
  */
 export async function readBack(frontend: string, history: HistoryWriter, orders: { order_no: number; key: string }[], deadline: number, concurrency = 8): Promise<void> {
+  const client = new BazaarClient({ url: frontend, timeoutMs: READ_TIMEOUT_MS });
   let next = 0;
   const worker = async () => {
     while (next < orders.length && Date.now() < deadline) {
@@ -138,15 +145,12 @@ export async function readBack(frontend: string, history: HistoryWriter, orders:
       const id = history.newId();
       const invoke = history.now();
       const base = { type: 'op' as const, kind: 'readback' as const, id, session: 0, order_no, key, invoke };
+      const res = await client.order(order_no);
+      const complete = history.now();
       let op: ReadbackOp;
-      try {
-        const res = await http(`${frontend}/orders?order_no=${order_no}`, { timeoutMs: READ_TIMEOUT_MS });
-        const complete = history.now();
-        if (res.status === 200 && res.body?.data) op = { ...base, complete, outcome: 'ok', status: 200, data: res.body.data };
-        else op = { ...base, complete, outcome: res.status === 404 ? 'fail' : 'unknown', status: res.status, error: res.text.slice(0, 300) };
-      } catch (e) {
-        op = { ...base, complete: history.now(), outcome: 'unknown', status: 0, error: errorText(e) };
-      }
+      if (res.kind === 'transport') op = { ...base, complete, ...noAnswer(res) };
+      else if (res.status === 200 && isOrderQueryResponse(res.body)) op = { ...base, complete, outcome: 'ok', status: 200, data: res.body.data };
+      else op = { ...base, complete, outcome: res.status === 404 ? 'fail' : 'unknown', status: res.status, error: res.text.slice(0, 300) };
       history.op(op);
     }
   };

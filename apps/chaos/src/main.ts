@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
-import { check, historyStats, partitionWindows } from './checker';
+import { check, historyStats, partitionWindows } from '@app/verify';
 import { readHistory } from './history';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';

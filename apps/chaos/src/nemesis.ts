@@ -1,9 +1,9 @@
+import { chance, mulberry32, pick, randomIntBetween, streamSeed, weighted, type Random } from '@app/loadgen';
 import { Cluster, http, NetLab, sleep } from '@app/testkit';
-import type { NemesisMode } from './checker';
+import type { NemesisMode } from '@app/verify';
 import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
 import { replicaHost } from './hosts';
-import { Rng } from './rng';
 
 export { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
 
@@ -56,13 +56,13 @@ export class Nemesis {
   readonly state = new Map<number, ReplicaState>(REPLICAS.map((id) => [id, 'up']));
   /** Faults injected, by kind. */
   readonly injected: Record<string, number> = {};
-  private readonly rng: Rng;
+  private readonly random: Random;
 
   constructor(
     private readonly c: Cluster,
     private readonly o: NemesisOptions,
   ) {
-    this.rng = new Rng(o.seed, 'nemesis');
+    this.random = mulberry32(streamSeed(o.seed, 'nemesis'));
   }
 
   private get stopping(): boolean {
@@ -86,7 +86,7 @@ export class Nemesis {
   }
 
   private between([lo, hi]: readonly [number, number]): number {
-    return this.rng.int(lo, hi);
+    return randomIntBetween(this.random, lo, hi);
   }
 
   /** Replicas not ready now (killed, paused or recovering). */
@@ -115,7 +115,7 @@ export class Nemesis {
         continue;
       }
       try {
-        if (this.o.mode === 'aggressive' && this.rng.chance(0.4)) await this.twoDown();
+        if (this.o.mode === 'aggressive' && chance(this.random, 0.4)) await this.twoDown();
         else await this.oneFault();
       } catch (e) {
         this.event('error', 'nemesis', (e as Error).message);
@@ -129,15 +129,15 @@ export class Nemesis {
     if (leader === null) return;
     const followers = REPLICAS.filter((id) => id !== leader);
     const kinds = this.o.kinds?.length ? this.o.kinds : DEFAULT_FAULT_KINDS;
-    switch (this.rng.weighted(Object.fromEntries(kinds.map((k) => [k, WEIGHTS[k]])) as Record<FaultKind, number>)) {
+    switch (weighted(this.random, Object.fromEntries(kinds.map((k) => [k, WEIGHTS[k]])) as Record<FaultKind, number>)) {
       case 'kill-leader':
         return this.killAndRestart(leader, 'leader');
       case 'kill-follower':
-        return this.killAndRestart(this.rng.pick(followers), 'follower');
+        return this.killAndRestart(pick(this.random, followers), 'follower');
       case 'pause-leader':
         return this.pauseAndResume(leader, 'leader');
       case 'pause-follower':
-        return this.pauseAndResume(this.rng.pick(followers), 'follower');
+        return this.pauseAndResume(pick(this.random, followers), 'follower');
       case 'crash-point':
         return this.crashPoint(leader);
       case 'partition':
@@ -218,8 +218,8 @@ export class Nemesis {
    */
   private async crashPoint(leader: number): Promise<void> {
     const target = Math.max(...REPLICAS.filter((id) => id !== leader));
-    const point = this.rng.pick(FAULT_POINTS);
-    const hit = this.rng.int(2, 4);
+    const point = pick(this.random, FAULT_POINTS);
+    const hit = randomIntBetween(this.random, 2, 4);
     await this.kill(target, 'follower', `to arm ${point}`);
     await this.restart(target, { point, hit });
     await this.nap(this.between([300, 1000]));
@@ -283,14 +283,14 @@ export class Nemesis {
    * while, healed, and over once every replica is ready and the front end names a leader.
    */
   private async partition(leader: number): Promise<void> {
-    const how: CutMode = this.rng.chance(0.5) ? 'blackhole' : 'drop';
+    const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';
     const t0 = Date.now();
     let id: number;
     let pairs: [string, string][];
     let what: string;
     let short: string;
-    if (this.rng.chance(0.5)) {
-      id = this.rng.pick(REPLICAS);
+    if (chance(this.random, 0.5)) {
+      id = pick(this.random, REPLICAS);
       pairs = this.isolation(id);
       short = `isolate ${id === leader ? 'leader' : 'follower'}`;
       what = `${short} from the other replicas`;
@@ -320,8 +320,8 @@ export class Nemesis {
    * healed and the leader restarted.
    */
   private async isolateAndKillLeader(leader: number): Promise<void> {
-    const follower = this.rng.pick(REPLICAS.filter((id) => id !== leader));
-    const how: CutMode = this.rng.chance(0.5) ? 'blackhole' : 'drop';
+    const follower = pick(this.random, REPLICAS.filter((id) => id !== leader));
+    const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';
     const pairs = this.isolation(follower);
     const t0 = Date.now();
     this.count(`partition: isolate follower, kill leader (${how})`);
@@ -366,10 +366,10 @@ export class Nemesis {
   /** Aggressive only: two replicas down at once (killed or paused), then both back. */
   private async twoDown(): Promise<void> {
     const leader = await this.leader();
-    if (leader !== null && this.o.kinds?.includes('partition') && this.rng.chance(0.5)) return this.isolateAndKillLeader(leader);
-    const [a, b] = this.rng.chance(0.5) ? [1, 2] : this.rng.chance(0.5) ? [1, 3] : [2, 3];
+    if (leader !== null && this.o.kinds?.includes('partition') && chance(this.random, 0.5)) return this.isolateAndKillLeader(leader);
+    const [a, b] = chance(this.random, 0.5) ? [1, 2] : chance(this.random, 0.5) ? [1, 3] : [2, 3];
     this.count('two down');
-    const actions = [a, b].map((id) => ({ id, kill: this.rng.chance(0.5), role: id === leader ? 'leader' : 'follower' }));
+    const actions = [a, b].map((id) => ({ id, kill: chance(this.random, 0.5), role: id === leader ? 'leader' : 'follower' }));
     await Promise.all(actions.map((x) => (x.kill ? this.kill(x.id, x.role, 'two down') : this.pause(x.id, x.role, 'two down'))));
     await this.nap(this.between(PAUSE));
     await Promise.all(actions.map((x) => (x.kill ? this.restart(x.id) : this.resume(x.id))));

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { NemesisMode } from './checker';
+import type { NemesisMode } from '@app/verify';
 import { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
 
 export interface CliOptions {

@@ -1,9 +1,23 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, http, NetLab, settlesWithin, sleep } from '@app/testkit';
-import { check, CheckReport, historyStats, HistoryStats, isClientFailure, LogRow, NemesisMode, partitionWindows, referenceLog, StockRow, tradesByKey } from './checker';
+import {
+  check,
+  CheckReport,
+  ClientOp,
+  FaultEvent,
+  historyStats,
+  HistoryStats,
+  isClientFailure,
+  LogRow,
+  NemesisMode,
+  partitionWindows,
+  referenceLog,
+  StockRow,
+  tradesByKey,
+} from '@app/verify';
 import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
-import { ClientOp, FaultEvent, HistoryWriter } from './history';
+import { HistoryWriter } from './history';
 import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
 import { DEFAULT_FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
 import { formatSummary, SummaryInput } from './summary';

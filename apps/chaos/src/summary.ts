@@ -1,4 +1,4 @@
-import type { CheckResult, HistoryStats } from './checker';
+import type { CheckResult, HistoryStats } from '@app/verify';
 
 /** The summary printed at the end of a run (and saved as summary.txt). */
 export interface SummaryInput {

@@ -54,13 +54,13 @@ describe('bench tables', () => {
     ['ceiling', [run(2000, 4)]],
     ['trade', [run(100, 50, { non_2xx: 3 })]],
   ]);
-  const records = aggregate(selectScenarios(['trade']), runsOf, new Map(), 10);
+  const records = aggregate(selectScenarios(['trade']), runsOf, new Map([['trade', [{ cpu_ms_per_request: 4.25 }]]]), 10);
 
-  it('prints scenario, connections, req/s, percentiles, ratio to the ceiling, non-2xx and errors', () => {
+  it('prints scenario, connections, req/s, percentiles, ratio to the ceiling, CPU per request, non-2xx and errors', () => {
     const lines = formatBenchTable(records).split('\n');
-    expect(lines[0]).toMatch(/^scenario\s+conns\s+req\/s\s+p50 ms\s+p90 ms\s+p99 ms\s+vs ceiling\s+non-2xx\s+errors$/);
-    expect(lines[1]).toMatch(/^ceiling\s+10\s+2000\s+0\.800\s+2\.000\s+4\.000\s+-\s+0\s+0$/);
-    expect(lines[2]).toMatch(/^trade\s+10\s+100\s+10\.000\s+25\.000\s+50\.000\s+5\.0 %\s+3\s+0$/);
+    expect(lines[0]).toMatch(/^scenario\s+conns\s+req\/s\s+p50 ms\s+p90 ms\s+p99 ms\s+vs ceiling\s+CPU ms\/req\s+non-2xx\s+errors$/);
+    expect(lines[1]).toMatch(/^ceiling\s+10\s+2000\s+0\.800\s+2\.000\s+4\.000\s+-\s+-\s+0\s+0$/);
+    expect(lines[2]).toMatch(/^trade\s+10\s+100\s+10\.000\s+25\.000\s+50\.000\s+5\.0 %\s+4\.250\s+3\s+0$/);
   });
 
   it('adds the req/s range with several runs', () => {

@@ -24,7 +24,9 @@ export interface ScenarioRecord {
   /** Which ceiling scenario the ratio is taken against, and the ratio of req/s. */
   ceiling: string | null;
   ratio_to_ceiling: number | null;
-  /** What was checked around the run (cache hits, cache off, …). */
+  /** Median over the runs of the CPU all bazaar processes used per response, in ms (null for a ceiling, or off Linux). */
+  cpu_ms_per_request: number | null;
+  /** What was checked around the run (cache hits, cache off, CPU, …). */
   checks: Record<string, unknown>;
 }
 
@@ -60,7 +62,7 @@ function num(v: number | null, digits = 3): string {
 /** The console table: scenario, conns, req/s, p50/p90/p99 (ms), ratio to ceiling, non-2xx, errors. */
 export function formatBenchTable(scenarios: readonly ScenarioRecord[]): string {
   const multi = scenarios.some((s) => s.runs.length > 1);
-  const header = ['scenario', 'conns', 'req/s', ...(multi ? ['req/s range'] : []), 'p50 ms', 'p90 ms', 'p99 ms', 'vs ceiling', 'non-2xx', 'errors'];
+  const header = ['scenario', 'conns', 'req/s', ...(multi ? ['req/s range'] : []), 'p50 ms', 'p90 ms', 'p99 ms', 'vs ceiling', 'CPU ms/req', 'non-2xx', 'errors'];
   const rows = scenarios.map((s) => [
     s.name,
     String(s.connections),
@@ -70,6 +72,7 @@ export function formatBenchTable(scenarios: readonly ScenarioRecord[]): string {
     num(s.latency_ms.p90),
     num(s.latency_ms.p99),
     s.ratio_to_ceiling === null ? '-' : `${(s.ratio_to_ceiling * 100).toFixed(1)} %`,
+    num(s.cpu_ms_per_request ?? null),
     String(s.non_2xx),
     String(s.errors),
   ]);
@@ -117,6 +120,7 @@ export function aggregate(
     const rps = runs.map((r) => r.requests_per_s);
     const med = (pick: (m: Measurement) => number | null): number | null => median(runs.map(pick).filter((v): v is number => v !== null));
     const ceilingRuns = scenario.ceiling ? (runsOf.get(scenario.ceiling) ?? []) : [];
+    const cpu = median((checksOf.get(scenario.name) ?? []).map((c) => c.cpu_ms_per_request).filter((v): v is number => typeof v === 'number'));
     const ratios = runs.flatMap((r, i) => (ceilingRuns[i] ? [ratio(r.requests_per_s, ceilingRuns[i].requests_per_s)] : [])).filter((v): v is number => v !== null);
     out.push({
       name: scenario.name,
@@ -139,6 +143,7 @@ export function aggregate(
       errors: runs.reduce((n, r) => n + r.errors + r.timeouts, 0),
       ceiling: scenario.ceiling,
       ratio_to_ceiling: median(ratios) === null ? null : Math.round((median(ratios) as number) * 1000) / 1000,
+      cpu_ms_per_request: cpu,
       checks: { per_run: checksOf.get(scenario.name) ?? [] },
     });
   }

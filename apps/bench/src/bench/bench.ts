@@ -10,6 +10,7 @@ import { formatMachine, formatVersions, timestamp } from '../common/format';
 import { checkpoint, Interrupted, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
+import { cpuMsOf } from './process-cpu';
 import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario, type ScenarioName } from './scenarios';
 
 export interface BenchOptions {
@@ -97,9 +98,15 @@ function targetFor(scenario: Scenario, urls: Partial<Record<CeilingServer | 'fro
     case 'order-lookup':
       return { url: base, path: '/orders?order_no=1' };
     case 'trade':
+    case 'trade-c1':
     case 'trade-c64':
       return { url: base, method: 'POST', path: '/orders', headers: JSON_HEADERS, bodyFor: tradeBody };
   }
+}
+
+/** The pids of the bazaar's processes (catalog, front end, the three replicas) running now. */
+function clusterPids(cluster: Cluster): number[] {
+  return ['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => cluster.pid(n)).filter((p): p is number => p !== undefined);
 }
 
 interface CacheStatsBody {
@@ -198,8 +205,15 @@ export async function runBench(
     const onCluster = cluster !== undefined && !isCeiling(scenario);
     const before = onCluster ? await cacheStats(cluster.frontend) : null;
     log('measuring… ');
+    const pids = onCluster ? clusterPids(cluster) : [];
+    const cpuBefore = onCluster ? cpuMsOf(pids) : null;
     const run = await cannon(target, { connections, durationS: options.durationS, signal });
+    const cpuAfter = onCluster ? cpuMsOf(pids) : null;
     const checks: Record<string, unknown> = {};
+    if (cpuBefore !== null && cpuAfter !== null && run.responses > 0) {
+      // Every bazaar process, summed (heartbeats included): what one request costs the machine.
+      checks.cpu_ms_per_request = Math.round(((cpuAfter - cpuBefore) / run.responses) * 1000) / 1000;
+    }
     if (onCluster) {
       const after = await cacheStats(cluster.frontend);
       checks.cache_enabled = after?.enabled ?? null;
@@ -213,6 +227,7 @@ export async function runBench(
     checksOf.get(scenario.name)!.push(checks);
     log(
       `${run.requests_per_s.toFixed(0)} req/s, p50 ${run.latency_ms.p50_ms?.toFixed(3)} ms, p99 ${run.latency_ms.p99_ms?.toFixed(3)} ms` +
+        `${typeof checks.cpu_ms_per_request === 'number' ? `, CPU ${checks.cpu_ms_per_request.toFixed(3)} ms/request` : ''}` +
         `${run.non_2xx + run.errors + run.timeouts > 0 ? `, ${run.non_2xx} non-2xx, ${run.errors + run.timeouts} errors` : ''}\n`,
     );
     if (run.non_2xx > 0) {
@@ -234,7 +249,7 @@ export async function runBench(
     const ceilings = new Map<CeilingServer, Started>();
     try {
       for (const s of scenarios) if (isCeiling(s) && !ceilings.has(s.server)) ceilings.set(s.server, await startCeiling(children, s.server));
-      if (cluster && scenarios.some((s) => s.name === 'order-lookup' || s.name === 'trade')) {
+      if (cluster && scenarios.some((s) => s.name === 'order-lookup' || s.request === 'POST /orders')) {
         checkpoint(signal);
         await prepareOrders(cluster.frontend);
       }

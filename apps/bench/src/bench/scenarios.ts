@@ -71,6 +71,14 @@ export const SCENARIOS = [
     ceiling: 'ceiling',
   },
   {
+    name: 'trade-c1',
+    description: 'one trade at a time (1 connection): the trade path\'s latency with nothing to share its hops with',
+    request: 'POST /orders',
+    server: 'cache-on',
+    fixedConnections: 1,
+    ceiling: null,
+  },
+  {
     name: 'ceiling-c64',
     description: 'the same ceiling at 64 connections (for trade-c64)',
     request: 'GET /',

@@ -160,11 +160,30 @@ describe('CatchUpService', () => {
     it('reports how much is left to fetch while it runs', async () => {
       theirs = range(1, 5);
       const remaining: number[] = [];
-      beforePage = async () => void remaining.push(catchUp.remaining);
+      const append = log.append.bind(log);
+      // As each page is written: what was left as of the page before.
+      jest.spyOn(log, 'append').mockImplementation((orders, meta) => {
+        remaining.push(catchUp.remaining);
+        return append(orders, meta);
+      });
       await catchUpFrom(false);
       expect(remaining).toEqual([0, 3, 1]);
       expect(catchUp.remaining).toBe(0);
     });
+  });
+
+  it('fetches the next page while it writes this one', async () => {
+    theirs = range(1, 6);
+    const events: string[] = [];
+    beforePage = async (after) => void events.push(`fetch after ${after}`);
+    const append = log.append.bind(log);
+    jest.spyOn(log, 'append').mockImplementation((orders, meta) => {
+      events.push(`write ${orders.map((o) => o.order_no).join(',')}`);
+      return append(orders, meta);
+    });
+    await catchUpFrom(false);
+    expect(events).toEqual(['fetch after 0', 'fetch after 2', 'write 1,2', 'fetch after 4', 'write 3,4', 'fetch after 6', 'write 5,6']);
+    expect(await mine()).toEqual(theirs);
   });
 
   describe('repairFrom (a follower filling a gap without holding the lock while it fetches)', () => {
@@ -185,18 +204,21 @@ describe('CatchUpService', () => {
       theirs = range(1, 6, 2);
       let epoch = 2;
       beforePage = async (after) => {
-        if (after === 2) epoch = 3; // a newer leader took over while the second page was fetched
+        // A newer leader took over after the first page was written (the third page is fetched
+        // while the second is written).
+        if (after === 4) epoch = 3;
       };
       await expect(catchUp.repairFrom(source, 2, () => epoch)).resolves.toEqual({ fetched: 2, dropped: 0 });
       expect(await mine()).toEqual(range(1, 2, 2));
-      expect(asked).toEqual([0, 2]);
+      expect(asked).toEqual([0, 2, 4]);
     });
 
     it('does not apply a page that would leave a gap (the log got shorter meanwhile)', async () => {
       await log.append(range(1, 2));
       theirs = range(1, 6);
       beforePage = async (after) => {
-        if (after === 4) await log.exclusive(() => log.truncateFrom(3)); // another writer dropped 3–4 in between
+        // Another writer drops 3–4 after they were written, before 5–6 are (fetched meanwhile).
+        if (after === 6) await log.exclusive(() => log.truncateFrom(3));
       };
       await expect(catchUp.repairFrom(source, 1, () => 1)).resolves.toEqual({ fetched: 2, dropped: 0 });
       // 5–6 would have followed 2: not applied, so the log has no hole.

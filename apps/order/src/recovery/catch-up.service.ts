@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { OrderEnv, OrderRecordDto, ReplicaAddress } from '@app/contracts';
+import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress } from '@app/contracts';
 import { OrderLogService, sameEntry } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
@@ -45,12 +45,10 @@ export class CatchUpService {
   async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean, verifyAll = false): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = verifyAll ? 0 : this.startPoint();
-    for (;;) {
-      const { orders, last_no } = await this.peers.logPage(source, after, this.pageSize);
+    for await (const { orders, last_no } of this.pages(source, after)) {
       this.add(result, await this.applyPage(after, orders));
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
       this.remaining = Math.max(0, last_no - after);
-      if (orders.length < this.pageSize) break;
     }
     this.remaining = 0;
     if (dropBeyondSource && this.log.lastPosition().order_no > after) {
@@ -68,8 +66,7 @@ export class CatchUpService {
   async repairFrom(leader: ReplicaAddress, epoch: number, currentEpoch: () => number): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
-    for (;;) {
-      const { orders, last_no } = await this.peers.logPage(leader, after, this.pageSize);
+    for await (const { orders, last_no } of this.pages(leader, after)) {
       const applied = await this.log.exclusive(async () => {
         if (currentEpoch() !== epoch) return null;
         return this.applyPage(after, orders);
@@ -78,11 +75,31 @@ export class CatchUpService {
       this.add(result, applied);
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
       this.remaining = Math.max(0, last_no - after);
-      if (orders.length < this.pageSize) break;
     }
     this.remaining = 0;
     this.report(leader, result);
     return result;
+  }
+
+  /**
+   * The source's log after `after`, page by page, up to its first short page. The next page is
+   * fetched while the caller writes this one (a page's fetch and its commit overlap), so a long
+   * catch-up costs about the larger of the two per page rather than their sum. The source's log
+   * may change between pages either way: each page is compared with this log as it is applied.
+   */
+  private async *pages(source: ReplicaAddress, after: number): AsyncGenerator<OrderLogPage> {
+    let next: Promise<OrderLogPage> = this.peers.logPage(source, after, this.pageSize);
+    for (;;) {
+      const page = await next;
+      const more = page.orders.length >= this.pageSize;
+      if (more) {
+        next = this.peers.logPage(source, page.orders[page.orders.length - 1].order_no, this.pageSize);
+        // Handled here too, should the caller stop (or fail) before it awaits this prefetch.
+        next.catch(() => undefined);
+      }
+      yield page;
+      if (!more) return;
+    }
   }
 
   /** Entries up to the commit point are final everywhere: comparison starts after them. */

@@ -1,13 +1,54 @@
-import { HttpModule } from '@nestjs/axios';
-import { DynamicModule, Module } from '@nestjs/common';
+import { HttpModule, HttpService } from '@nestjs/axios';
+import { DynamicModule, Injectable, Module, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { Agent as HttpAgent } from 'node:http';
+import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axios';
+import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
 
 /**
+ * Idle keep-alive connections are closed by the client before the server closes them: the agent
+ * takes the server's `Keep-Alive: timeout=N` hint (a second early) only when it has a timeout of
+ * its own, and without one it would reuse a connection the server is closing at that moment.
+ */
+const AGENT_IDLE_TIMEOUT_MS = 60_000;
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+type RetriableConfig = InternalAxiosRequestConfig & { keepAliveRaceRetried?: boolean };
+
+/**
+ * Sends an idempotent request (GET) once more, on a fresh connection, when the reused keep-alive
+ * connection it went out on was reset before any answer: the server closed the idle connection
+ * as the request left (node's documented keep-alive race). Any other failure is the caller's:
+ * a POST may have been handled before the reset.
+ */
+export function retryKeepAliveRace(instance: AxiosInstance): void {
+  instance.interceptors.response.use(undefined, (err: AxiosError) => {
+    const config = err.config as RetriableConfig | undefined;
+    const request = err.request as ClientRequest | undefined;
+    const method = (config?.method ?? 'get').toUpperCase();
+    if (!config || config.keepAliveRaceRetried || err.code !== 'ECONNRESET' || !request?.reusedSocket || !IDEMPOTENT_METHODS.has(method)) {
+      return Promise.reject(err);
+    }
+    config.keepAliveRaceRetried = true;
+    return instance.request(config);
+  });
+}
+
+@Injectable()
+class KeepAliveRaceRetry implements OnModuleInit {
+  constructor(private readonly http: HttpService) {}
+
+  onModuleInit(): void {
+    retryKeepAliveRace(this.http.axiosRef);
+  }
+}
+
+/**
  * The HTTP client for hops between the bazaar's own services:
- * - keep-alive, since without it every trade would open four TCP connections;
+ * - keep-alive, since without it every trade would open four TCP connections; an idle connection
+ *   is let go a second before the server would close it, and a GET that still meets that race is
+ *   sent once more ({@link retryKeepAliveRace});
  * - the cluster token on every request (when `CLUSTER_TOKEN` is set);
  * - callers pass the request's id on ({@link requestIdHeaders}), so one trade's log lines can be
  *   followed across services;
@@ -31,8 +72,8 @@ export class InternalHttpModule {
         return {
           timeout: timeoutMs,
           headers: token ? { [CLUSTER_TOKEN_HEADER]: token } : {},
-          httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256 }),
-          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256 }),
+          httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 256, timeout: AGENT_IDLE_TIMEOUT_MS }),
+          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 256, timeout: AGENT_IDLE_TIMEOUT_MS }),
           validateStatus: () => true,
           maxRedirects: 0,
           proxy: false,
@@ -41,7 +82,7 @@ export class InternalHttpModule {
         };
       },
     });
-    return { module: InternalHttpModule, imports: [http], exports: [http] };
+    return { module: InternalHttpModule, imports: [http], providers: [KeepAliveRaceRetry], exports: [http] };
   }
 }
 

@@ -49,6 +49,8 @@ export interface AnsweredFailure {
   status: number;
   /** The machine-readable `code` of the answer's body, if any (see ReplicaRefusal). */
   code?: string;
+  /** The answer's message (the request log carries it for a failure it logs). */
+  message?: string;
 }
 
 /** Records on the response the failure it is answered with (called by the exception filter). */

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger as PinoInstance } from 'pino';
-import { noteFailure } from '../http/request-observer';
+import { type AnsweredFailure, noteFailure } from '../http/request-observer';
 import { createRootLogger, lineLevel, PINO_LEVELS, prettyLogs, requestLog, requestLogLevel } from './logging.module';
 
 describe('logging', () => {
@@ -73,7 +73,7 @@ describe('logging', () => {
 });
 
 describe('request log', () => {
-  const run = (status: number, aborted: boolean, enabled: string[] = ['info', 'error']) => {
+  const run = (status: number, aborted: boolean, enabled: string[] = ['info', 'error'], failure?: AnsweredFailure) => {
     const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
     const logger = {
       isLevelEnabled: (l: string) => enabled.includes(l),
@@ -81,6 +81,7 @@ describe('request log', () => {
     } as unknown as PinoInstance;
     const req = { method: 'POST', url: '/orders' } as unknown as IncomingMessage;
     const res = { statusCode: status } as ServerResponse;
+    if (failure) noteFailure(res, failure);
     requestLog(logger).finished({ req, res, id: 'abc-1', seconds: 0.0123, aborted });
     return lines;
   };
@@ -95,6 +96,12 @@ describe('request log', () => {
     ]);
     expect(run(409, false)).toHaveLength(0);
     expect(run(409, false, ['debug'])).toEqual([expect.objectContaining({ level: 'debug', msg: 'request completed' })]);
+  });
+
+  it("carries the failure's message, so that a 503 in the log says why", () => {
+    expect(run(503, false, ['error'], { status: 503, message: 'catalog unreachable: read ECONNRESET' })).toEqual([
+      expect.objectContaining({ level: 'error', obj: expect.objectContaining({ err: { message: 'catalog unreachable: read ECONNRESET' } }) }),
+    ]);
   });
 
   it('skips successes unless debug is on, and logs an aborted request as an error', () => {

@@ -104,12 +104,15 @@ export function requestLog(logger: PinoInstance): RequestObserver {
     finished({ req, res, id, seconds, aborted }) {
       const level = requestLogLevel(res, aborted ? new Error('aborted') : undefined);
       if (!logger.isLevelEnabled(level)) return;
+      const failure = failureOf(res);
       const line = {
         reqId: id,
         req: { id, method: req.method, url: req.url },
         res: { statusCode: res.statusCode },
         responseTime: Math.round(seconds * 1000),
-        ...(aborted ? { err: { message: 'the connection closed before the response was sent' } } : {}),
+        ...(aborted
+          ? { err: { message: 'the connection closed before the response was sent' } }
+          : failure?.message ? { err: { message: failure.message } } : {}),
       };
       logger[level as pino.Level](line, aborted ? 'request aborted' : 'request completed');
     },

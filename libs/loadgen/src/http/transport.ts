@@ -47,7 +47,9 @@ export class TransportTimeoutError extends Error {
  * twice.
  */
 export function nodeHttpTransport(options: { maxSocketsPerHost?: number } = {}): Transport {
-  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? Infinity };
+  // With a timeout of its own the agent also honours the server's `Keep-Alive: timeout=N` hint,
+  // letting an idle connection go a second before the server closes it: the race gets rare.
+  const agentOptions = { keepAlive: true, maxSockets: options.maxSocketsPerHost ?? Infinity, timeout: 60_000 };
   const agents: Record<string, HttpAgent> = {
     'http:': new HttpAgent(agentOptions),
     'https:': new HttpsAgent(agentOptions),

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { OrderInfo } from '@app/contracts';
-import { checkConsistency, compareOrder, OrderLedger, type OrderReadBack, type SentOrder } from './consistency';
+import { checkConsistency, OrderLedger, type OrderReadBack, type SentOrder } from './consistency';
 
 const sent = (stock_name: string, trade_type: string, quantity: number): SentOrder => ({ stock_name, trade_type, quantity });
 const stored = (order_no: number, o: SentOrder): OrderInfo => ({ order_no, stock_name: o.stock_name, trade_type: o.trade_type, quantity: o.quantity });
@@ -14,25 +14,6 @@ function storeOf(orders: Record<number, OrderInfo | 'error'>): (no: number) => P
     return { kind: 'found', order: o };
   };
 }
-
-describe('compareOrder', () => {
-  it('finds no difference for an identical order', () => {
-    expect(compareOrder(3, sent('Stock1', 'buy', 5), { order_no: 3, stock_name: 'Stock1', trade_type: 'buy', quantity: 5 })).toEqual([]);
-  });
-
-  it('compares the trade type spelling exactly', () => {
-    expect(compareOrder(3, sent('Stock1', 'Buy', 5), { order_no: 3, stock_name: 'Stock1', trade_type: 'buy', quantity: 5 })).toEqual(['trade_type']);
-  });
-
-  it('names every differing field', () => {
-    expect(compareOrder(3, sent('Stock1', 'sell', 5), { order_no: 4, stock_name: 'Stock2', trade_type: 'buy', quantity: 6 })).toEqual([
-      'order_no',
-      'stock_name',
-      'trade_type',
-      'quantity',
-    ]);
-  });
-});
 
 describe('checkConsistency', () => {
   it('counts every order as matched when the store holds what was sent', async () => {

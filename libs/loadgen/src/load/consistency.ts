@@ -1,4 +1,5 @@
 import type { OrderInfo } from '@app/contracts';
+import { acknowledgedByNumber, judgeReadBack } from '@app/verify';
 
 /** What the client sent for an order the bazaar acknowledged. */
 export interface SentOrder {
@@ -54,42 +55,30 @@ export interface ConsistencyReport {
  * different trades is a consistency violation and is kept aside as a duplicate.
  */
 export class OrderLedger {
-  private readonly orders = new Map<number, SentOrder>();
-  private readonly duplicateList: { order_no: number; sent: SentOrder; first: SentOrder }[] = [];
+  private readonly acks: [number, SentOrder][] = [];
+  private readonly numbers = new Set<number>();
 
   /** Records an acknowledged order; returns false when the number was already used. */
   record(orderNo: number, sent: SentOrder): boolean {
-    const first = this.orders.get(orderNo);
-    if (first !== undefined) {
-      this.duplicateList.push({ order_no: orderNo, sent, first });
-      return false;
-    }
-    this.orders.set(orderNo, sent);
+    this.acks.push([orderNo, sent]);
+    if (this.numbers.has(orderNo)) return false;
+    this.numbers.add(orderNo);
     return true;
   }
 
   get size(): number {
-    return this.orders.size;
+    return this.numbers.size;
   }
 
-  get duplicates(): readonly { order_no: number; sent: SentOrder; first: SentOrder }[] {
-    return this.duplicateList;
+  /** Every order acknowledged under a number already given, with the order first given it. */
+  get duplicates(): { order_no: number; sent: SentOrder; first: SentOrder }[] {
+    return [...acknowledgedByNumber(this.acks)].flatMap(([order_no, [first, ...again]]) => again.map((sent) => ({ order_no, sent, first })));
   }
 
-  /** The recorded orders, by ascending order number. */
+  /** The recorded orders (each number's first), by ascending order number. */
   entries(): [number, SentOrder][] {
-    return [...this.orders.entries()].sort((a, b) => a[0] - b[0]);
+    return [...acknowledgedByNumber(this.acks)].map(([no, [first]]): [number, SentOrder] => [no, first]).sort((a, b) => a[0] - b[0]);
   }
-}
-
-/** Names of the fields where the stored order differs from what was sent (exact comparison). */
-export function compareOrder(orderNo: number, sent: SentOrder, got: OrderInfo): string[] {
-  const fields: string[] = [];
-  if (got.order_no !== orderNo) fields.push('order_no');
-  if (got.stock_name !== sent.stock_name) fields.push('stock_name');
-  if (got.trade_type !== sent.trade_type) fields.push('trade_type');
-  if (got.quantity !== sent.quantity) fields.push('quantity');
-  return fields;
 }
 
 export interface CheckOptions {
@@ -112,7 +101,8 @@ export async function checkConsistency(
 ): Promise<ConsistencyReport> {
   const maxDetails = options.maxDetails ?? 20;
   const entries = ledger.entries();
-  const problems: OrderProblem[] = ledger.duplicates.map((d) => ({
+  const duplicates = ledger.duplicates;
+  const problems: OrderProblem[] = duplicates.map((d) => ({
     order_no: d.order_no,
     problem: 'duplicate' as const,
     sent: d.sent,
@@ -122,9 +112,9 @@ export async function checkConsistency(
     recorded: entries.length,
     checked: 0,
     matched: 0,
-    mismatches: ledger.duplicates.length,
+    mismatches: duplicates.length,
     missing: 0,
-    duplicates: ledger.duplicates.length,
+    duplicates: duplicates.length,
     unchecked: 0,
     details: [],
   };
@@ -135,27 +125,22 @@ export async function checkConsistency(
     while (next < entries.length) {
       const [orderNo, sent] = entries[next++];
       const outcome = await readBack(orderNo);
-      switch (outcome.kind) {
-        case 'found': {
-          report.checked++;
-          const fields = compareOrder(orderNo, sent, outcome.order);
-          if (fields.length === 0) {
-            report.matched++;
-          } else {
-            report.mismatches++;
-            problems.push({ order_no: orderNo, problem: 'mismatch', sent, got: outcome.order, fields });
-          }
-          break;
-        }
-        case 'missing':
-          report.checked++;
+      if (outcome.kind === 'error') {
+        report.unchecked++;
+        problems.push({ order_no: orderNo, problem: 'unchecked', sent, reason: outcome.reason });
+      } else {
+        report.checked++;
+        const got = outcome.kind === 'found' ? outcome.order : undefined;
+        const judged = judgeReadBack(orderNo, sent, got);
+        if (judged.verdict === 'match') {
+          report.matched++;
+        } else if (judged.verdict === 'missing') {
           report.missing++;
           problems.push({ order_no: orderNo, problem: 'missing', sent });
-          break;
-        case 'error':
-          report.unchecked++;
-          problems.push({ order_no: orderNo, problem: 'unchecked', sent, reason: outcome.reason });
-          break;
+        } else {
+          report.mismatches++;
+          problems.push({ order_no: orderNo, problem: 'mismatch', sent, got, fields: judged.fields });
+        }
       }
       options.onChecked?.(++done, entries.length);
     }

@@ -1,5 +1,6 @@
-import { check, CheckId, CheckInput, historyStats, LogRow, NemesisMode, partitionWindows, StockRow } from './checker';
-import type { ClientOp, FaultEvent, ReadbackOp, TradeOp } from './history';
+import { historyStats, partitionWindows, type ClientOp, type FaultEvent, type ReadbackOp, type TradeOp } from './history';
+import { check, CHECK_TITLES, type CheckId, type CheckInput, type NemesisMode } from './history-checks';
+import type { LogRow, StockRow } from './rows';
 
 /**
  * Crafted histories: a clean one passes every check, and each one that breaks a single property
@@ -112,6 +113,26 @@ describe('chaos history checker', () => {
       expect(report.ok).toBe(true);
       expect(report.checks).toHaveLength(13);
     }
+  });
+
+  it('keeps the report\'s check ids and titles, in order', () => {
+    const report = check(input(cleanHistory(), CLEAN_LOG));
+    expect(report.checks.map((c) => [c.id, c.title])).toEqual([
+      ['acked-present', 'no acknowledged order lost'],
+      ['unique-numbers', 'no order number used twice'],
+      ['unique-keys', 'no idempotency key used twice'],
+      ['no-gaps', 'order numbers 1..N without gaps'],
+      ['identical-logs', 'identical logs, epochs included'],
+      ['epochs-recorded', 'every log entry carries its epoch'],
+      ['epochs-monotonic', 'epochs never decrease along a log'],
+      ['catalog', 'catalog matches the log'],
+      ['monotonic-reads', 'monotonic reads (per session)'],
+      ['client-failures', 'no client-visible failures'],
+      ['refused-not-applied', 'refused trades never applied'],
+      ['no-phantoms', 'every logged order was requested'],
+      ['readback', 'order lookups agree with the log'],
+    ]);
+    expect(Object.entries(CHECK_TITLES)).toEqual(report.checks.map((c) => [c.id, c.title]));
   });
 
   it('counts what it checked', () => {

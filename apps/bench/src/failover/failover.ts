@@ -1,0 +1,135 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { ReplicaStatus } from '@app/contracts';
+import { http, placeOrder, TEST_ENV, type Cluster } from '@app/testkit';
+import { cannon } from '../bench/cannon';
+import { median, tradeBody } from '../bench/scenarios';
+import { withCluster } from '../common/cluster-run';
+import { machineInfo } from '../common/environment';
+import { formatMachine, timestamp } from '../common/format';
+import { checkpoint, Interrupted, type Lifecycle } from '../common/lifecycle';
+import { productionEnv } from '../common/production-env';
+
+export interface FailoverOptions {
+  /** Leader SIGKILLs to time. */
+  kills: number;
+  /** Orders a stopped replica misses before its restart is timed; 0 skips that part. */
+  catchUpOrders: number;
+  outDir: string;
+}
+
+export const FAILOVER_DEFAULTS = { kills: 10, catchUpOrders: 50_000, outDir: 'results' } as const;
+
+export interface FailoverRecord {
+  kind: 'failover';
+  started_at: string;
+  machine: ReturnType<typeof machineInfo>;
+  cluster_env: Record<string, string>;
+  /** Per kill: SIGKILL of the leader → the first trade sent after it acknowledged, in ms. */
+  failover_ms: number[];
+  failover_p50_ms: number | null;
+  catch_up: { orders_missed: number; restart_to_ready_ms: number } | null;
+  error: string | null;
+}
+
+const round = (ms: number): number => Math.round(ms * 10) / 10;
+
+async function status(cluster: Cluster, id: number): Promise<ReplicaStatus | null> {
+  const res = await cluster.internal<ReplicaStatus>(`${cluster.replica(id)}/replication/status`, { timeoutMs: 2000 }).catch(() => null);
+  return res?.status === 200 ? res.body : null;
+}
+
+/**
+ * One trade, sent right after the leader was killed, and sent again (same key) until it is
+ * acknowledged: the front end holds it while it elects and the new leader promotes, so its
+ * latency is the failover as a client sees it.
+ */
+async function firstTradeAfter(cluster: Cluster, n: number, signal: AbortSignal): Promise<void> {
+  const body = JSON.parse(tradeBody(n)) as { stock_name: string; trade_type: 'buy' | 'sell'; quantity: number };
+  for (;;) {
+    checkpoint(signal);
+    const res = await placeOrder(cluster.frontend, body, `failover-${n}`).catch(() => null);
+    if (res === null) continue; // no answer in time: the same key again
+    if (res.status === 200) return;
+    if (res.status !== 503) throw new Error(`the trade after the kill answered ${res.status}: ${res.text}`);
+  }
+}
+
+/**
+ * `npm run bench:failover`: on a fresh cluster with the apps' default settings, times
+ * - `kills` times: SIGKILL of the leader → the first trade after it acknowledged (the killed
+ *   replica is restarted and caught up before the next kill);
+ * - a replica stopped while `catchUpOrders` orders are placed: its restart → ready (it fetches
+ *   what it missed before it serves).
+ */
+export async function runFailover(options: FailoverOptions, life: Lifecycle, log: (text: string) => void, print: (text: string) => void): Promise<number> {
+  const { signal, children } = life;
+  const started = new Date();
+  const env = productionEnv(TEST_ENV);
+  const record: FailoverRecord = {
+    kind: 'failover',
+    started_at: started.toISOString(),
+    machine: machineInfo(),
+    cluster_env: env,
+    failover_ms: [],
+    failover_p50_ms: null,
+    catch_up: null,
+    error: null,
+  };
+  log(`machine: ${formatMachine(record.machine)}\nstarting a fresh cluster (the apps' default settings)…\n`);
+  try {
+    await withCluster({ env }, children, async (cluster) => {
+      let n = 0;
+      for (let k = 1; k <= options.kills; k++) {
+        checkpoint(signal);
+        const leader = await cluster.waitLeading();
+        await Promise.all([1, 2, 3].map((id) => cluster.waitReady(id)));
+        await firstTradeAfter(cluster, n++, signal); // the path is warm
+        const killedAt = performance.now();
+        await cluster.kill(`order-${leader}`);
+        await firstTradeAfter(cluster, n++, signal);
+        const ms = round(performance.now() - killedAt);
+        record.failover_ms.push(ms);
+        log(`kill ${k}/${options.kills}: leader ${leader} SIGKILLed → first trade acknowledged after ${ms} ms\n`);
+        await cluster.startReplica(leader);
+      }
+      if (options.catchUpOrders > 0) {
+        const leader = await cluster.waitLeading();
+        await Promise.all([1, 2, 3].map((id) => cluster.waitReady(id)));
+        const follower = [1, 2, 3].find((id) => id !== leader)!;
+        await cluster.kill(`order-${follower}`);
+        const from = (await status(cluster, leader))?.last_no ?? 0;
+        log(`replica ${follower} stopped; placing ${options.catchUpOrders} orders at 64 connections…\n`);
+        const target = { url: cluster.frontend, method: 'POST' as const, path: '/orders', headers: { 'content-type': 'application/json' }, bodyFor: tradeBody };
+        let missed = 0;
+        while (missed < options.catchUpOrders) {
+          await cannon(target, { connections: 64, durationS: 5, signal });
+          missed = ((await status(cluster, leader))?.last_no ?? from) - from;
+          log(`  ${missed} orders\n`);
+        }
+        const startedAt = performance.now();
+        await cluster.startReplica(follower);
+        await cluster.waitReady(follower, 120_000);
+        record.catch_up = { orders_missed: missed, restart_to_ready_ms: round(performance.now() - startedAt) };
+        log(`replica ${follower} restarted having missed ${missed} orders: ready after ${record.catch_up.restart_to_ready_ms} ms\n`);
+      }
+    });
+  } catch (err) {
+    if (err instanceof Interrupted || signal.aborted) return 130;
+    record.error = err instanceof Error ? err.message : String(err);
+    log(`error: ${record.error}\n`);
+  }
+  record.failover_p50_ms = median(record.failover_ms);
+  await mkdir(resolve(options.outDir), { recursive: true });
+  const file = resolve(options.outDir, `failover-${timestamp(started)}.json`);
+  await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, 'utf8');
+  const sorted = [...record.failover_ms].sort((a, b) => a - b);
+  print(
+    `failover (leader SIGKILL → first trade acknowledged), ${sorted.length} kills: p50 ${record.failover_p50_ms ?? '-'} ms, ` +
+      `min ${sorted[0] ?? '-'} ms, max ${sorted.at(-1) ?? '-'} ms\n` +
+      (record.catch_up ? `catch-up: ${record.catch_up.orders_missed} orders missed → ready ${record.catch_up.restart_to_ready_ms} ms after restart\n` : ''),
+  );
+  log(`written to ${file}\n`);
+  return record.error === null ? 0 : 1;
+}

@@ -1,0 +1,208 @@
+import { defineCheck, runChecks, type Check, type CheckResult } from './check';
+import { isClientFailure, tradesByKey, type ClientOp, type ReadbackOp, type ReadOp, type TimeWindow, type TradeKey } from './history';
+import { ackedPresent, catalogMatchesLog, epochsMonotonic, epochsRecorded, identicalLogs, logFacts, noGaps, uniqueKeys, uniqueNumbers, type LogFacts, type LogInput } from './log-checks';
+import { describeRow, judgeReadBack, sameData, type LogRow, type StockRow } from './rows';
+
+/**
+ * The history checker of a chaos run: from what the clients saw (the history) and the final state
+ * (every replica's order log, the catalog) to a verdict per guarantee: nothing acknowledged lost,
+ * doubled or changed, numbers 1..N without gaps, identical logs (epochs included), every entry with
+ * its epoch and epochs never going back along a log, catalog equal to the log, monotonic reads,
+ * no client-visible failure the nemesis does not excuse, refusals never applied, no phantom orders,
+ * and order lookups that agree with the log.
+ *
+ * The checks are independent: a history that breaks one property (and is otherwise consistent)
+ * fails that check alone, which `history-checks.spec.ts` proves for each of them.
+ */
+
+export type NemesisMode = 'default' | 'aggressive';
+
+export interface CheckInput {
+  nemesis: NemesisMode;
+  ops: ClientOp[];
+  /** Replica name → its final order log (ordered by order_no), or null when it could not be read. */
+  logs: Record<string, LogRow[] | null>;
+  catalog: StockRow[];
+  /** Every stock's quantity before the run (100 shares each at start). */
+  initialQuantity?: number;
+  /** Spans of the run (ms, the history's clock) from a partition's start until the cluster settled after its heal. */
+  partitions?: TimeWindow[];
+}
+
+/** A {@link CheckInput} with what the checks look up, derived once. */
+export interface HistoryFacts extends LogFacts {
+  nemesis: NemesisMode;
+  ops: ClientOp[];
+  partitions?: TimeWindow[];
+  /** Every trade of the history, by idempotency key. */
+  keys: Map<string, TradeKey>;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  reference: string | null;
+  checks: CheckResult<CheckId>[];
+}
+
+/** Monotonic reads: within a session, a stock's trade_volume (its version: it only grows) never goes back. */
+export const monotonicReads = defineCheck<HistoryFacts, 'monotonic-reads'>('monotonic-reads', 'monotonic reads (per session)', ({ ops }, c) => {
+  const reads = ops.filter((o): o is ReadOp & { trade_volume: number } => o.kind === 'read' && o.outcome === 'ok' && o.trade_volume !== undefined);
+  reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
+  const last = new Map<string, ReadOp & { trade_volume: number }>();
+  c.set('reads', reads.length);
+  c.set('sessions', new Set(reads.map((r) => r.session)).size);
+  c.set('regressions', 0);
+  for (const r of reads) {
+    const k = `${r.session}/${r.stock_name}`;
+    const prev = last.get(k);
+    if (prev && r.trade_volume < prev.trade_volume) {
+      c.count('regressions');
+      c.violation(
+        `session ${r.session} read ${r.stock_name} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms) after ${prev.trade_volume} (op ${prev.id} at ${prev.invoke} ms)`,
+      );
+      continue;
+    }
+    last.set(k, r);
+  }
+});
+
+/**
+ * Client-visible failures: none in the default nemesis (at most one replica down); with two down
+ * (aggressive) only 503s are acceptable (a trade that cannot be made durable fails fast). A
+ * partition promises safety, not availability (trades resume once a majority of replicas can talk
+ * and a front end reaches one): a 503 or an unanswered request overlapping a partition, up to the
+ * cluster settling after its heal, is counted, not failed.
+ */
+export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('client-failures', 'no client-visible failures', ({ ops, partitions, nemesis }, c) => {
+  const attempts = ops.filter((o) => o.kind !== 'readback');
+  const failures = attempts.filter(isClientFailure);
+  c.set('requests', attempts.length);
+  c.set('failures', failures.length);
+  const byStatus = new Map<number, number>();
+  for (const f of failures) byStatus.set(f.status, (byStatus.get(f.status) ?? 0) + 1);
+  for (const [status, n] of [...byStatus].sort(([a], [b]) => a - b)) c.set(status === 0 ? 'no response' : `status ${status}`, n);
+  const windows = partitions ?? [];
+  if (windows.length > 0) c.set('partitions', windows.length);
+  const duringPartition = (f: ClientOp) => (f.status === 503 || f.status === 0) && windows.some((w) => f.invoke <= w.to && f.complete >= w.from);
+  let bad = failures;
+  if (windows.length > 0) {
+    bad = failures.filter((f) => !duringPartition(f));
+    c.set('503/no answer during a partition', failures.length - bad.length);
+  }
+  if (nemesis === 'aggressive') bad = bad.filter((f) => f.status !== 503);
+  for (const f of bad) {
+    c.violation(
+      `session ${f.session} ${f.kind} ${f.kind === 'trade' ? `${f.key} attempt ${f.attempt}` : f.stock_name} at ${f.invoke} ms: ` +
+        `${f.outcome}, ${f.status === 0 ? 'no response' : `status ${f.status}`}${f.error ? ` (${f.error})` : ''}`,
+    );
+  }
+});
+
+/** A trade the catalog refused (409) never ends up applied, and its key never succeeds. */
+export const refusedNotApplied = defineCheck<HistoryFacts, 'refused-not-applied'>('refused-not-applied', 'refused trades never applied', ({ keys, rowsByKey }, c) => {
+  const refused = [...keys.values()].filter((k) => k.refused);
+  c.set('refused', refused.length);
+  c.set('applied', 0);
+  c.set('also acknowledged', 0);
+  for (const k of refused) {
+    const rows = rowsByKey.get(k.key);
+    if (k.outcome === 'ok') {
+      c.count('also acknowledged');
+      c.violation(`key ${k.key} was both refused and acknowledged (order ${k.orderNos.join('/')})`);
+    } else if (rows) {
+      c.count('applied');
+      c.violation(`refused key ${k.key} is in the log as ${rows.map(describeRow).join(', ')}`);
+    }
+  }
+  const insufficient = [...keys.values()].filter((k) => k.outcome === 'fail' && !k.refused);
+  c.set('503 failed, later logged', insufficient.filter((k) => rowsByKey.has(k.key)).length);
+  const unknown = [...keys.values()].filter((k) => k.outcome === 'unknown');
+  c.set('unknown, logged', unknown.filter((k) => rowsByKey.has(k.key)).length);
+  c.set('unknown, not logged', unknown.filter((k) => !rowsByKey.has(k.key)).length);
+});
+
+/** Every order in the log is one a client asked for, with the data it sent. */
+export const noPhantoms = defineCheck<HistoryFacts, 'no-phantoms'>('no-phantoms', 'every logged order was requested', ({ refRows, keys }, c) => {
+  c.set('rows', refRows.length);
+  c.set('never requested', 0);
+  c.set('data differs', 0);
+  for (const r of refRows) {
+    const k = keys.get(r.request_id);
+    if (!k) {
+      c.count('never requested');
+      c.violation(`${describeRow(r)} was never requested by a client`);
+    } else if (!sameData(r, k)) {
+      c.count('data differs');
+      c.violation(`${describeRow(r)} was requested as ${k.trade_type} ${k.quantity} ${k.stock_name}`);
+    }
+  }
+});
+
+/**
+ * After the run, looking up every acknowledged order number through the front end gives the log's
+ * order (and a 404 for a number the log does not have).
+ */
+export const readback = defineCheck<HistoryFacts, 'readback'>('readback', 'order lookups agree with the log', ({ ops, rowByNo, acked }, c) => {
+  const reads = ops.filter((o): o is ReadbackOp => o.kind === 'readback');
+  const readNos = new Set(reads.map((r) => r.order_no));
+  c.set('lookups', reads.length);
+  c.set('agree', 0);
+  c.set('disagree', 0);
+  c.set('not looked up', 0);
+  for (const r of reads) {
+    const row = rowByNo.get(r.order_no);
+    const agrees = row
+      ? r.outcome === 'ok' && judgeReadBack(row.order_no, row, r.data).verdict === 'match'
+      : r.outcome === 'fail' && r.status === 404;
+    if (agrees) {
+      c.count('agree');
+    } else {
+      c.count('disagree');
+      const got = r.outcome === 'ok' ? JSON.stringify(r.data) : `${r.outcome}, status ${r.status}${r.error ? ` (${r.error})` : ''}`;
+      c.violation(`order ${r.order_no}: the front end answered ${got}; the log has ${row ? describeRow(row) : 'no such order'}`);
+    }
+  }
+  for (const k of acked) {
+    for (const n of k.orderNos) {
+      if (!readNos.has(n)) {
+        c.count('not looked up');
+        c.violation(`acknowledged order ${n} (${k.key}) was not looked up`);
+      }
+    }
+  }
+});
+
+/** The chaos run's checks, in report order. */
+export const HISTORY_CHECKS = [
+  ackedPresent,
+  uniqueNumbers,
+  uniqueKeys,
+  noGaps,
+  identicalLogs,
+  epochsRecorded,
+  epochsMonotonic,
+  catalogMatchesLog,
+  monotonicReads,
+  clientFailures,
+  refusedNotApplied,
+  noPhantoms,
+  readback,
+] as const;
+
+export type CheckId = (typeof HISTORY_CHECKS)[number]['id'];
+
+export const CHECK_TITLES = Object.fromEntries(HISTORY_CHECKS.map((c) => [c.id, c.title])) as Record<CheckId, string>;
+
+/** The facts every check reads, derived once from a history and the final state. */
+export function historyFacts(input: CheckInput): HistoryFacts {
+  const keys = tradesByKey(input.ops);
+  const log: LogInput = { acked: [...keys.values()].filter((k) => k.outcome === 'ok'), logs: input.logs, catalog: input.catalog, initialQuantity: input.initialQuantity };
+  return { ...logFacts(log), nemesis: input.nemesis, ops: input.ops, partitions: input.partitions, keys };
+}
+
+/** Runs every check of a chaos run over its history and final state. */
+export function check(input: CheckInput): CheckReport {
+  const facts = historyFacts(input);
+  const checks: CheckResult<CheckId>[] = runChecks<HistoryFacts, CheckId>(HISTORY_CHECKS, facts);
+  return { ok: checks.every((c) => c.verdict === 'pass'), reference: facts.ref?.name ?? null, checks };
+}

@@ -1,0 +1,177 @@
+/**
+ * A client history as the chaos run records it: every operation the client sessions made, with
+ * when it was invoked and completed and what came back, and the nemesis events between them.
+ * Times are milliseconds since the run started.
+ */
+
+/** ok: a definite success. fail: a definite failure. unknown: the client cannot tell (timeout, 5xx …). */
+export type Outcome = 'ok' | 'fail' | 'unknown';
+
+interface OpBase {
+  type: 'op';
+  /** Unique per history, in invocation order. */
+  id: number;
+  /** The client session (a sequential client: its next operation starts after this one completed). */
+  session: number;
+  invoke: number;
+  complete: number;
+  outcome: Outcome;
+  /** HTTP status, or 0 for a transport error / timeout. */
+  status: number;
+  /** Response message or error text when the outcome is not ok. */
+  error?: string;
+}
+
+/** `GET /stocks?stock_name=S` through the front end (its cache). */
+export interface ReadOp extends OpBase {
+  kind: 'read';
+  stock_name: string;
+  trade_volume?: number;
+  quantity?: number;
+}
+
+/** One attempt of `POST /orders`; a trade whose outcome was unknown is retried with the same key. */
+export interface TradeOp extends OpBase {
+  kind: 'trade';
+  key: string;
+  /** 1 for the first attempt of a key, 2 for its first retry … */
+  attempt: number;
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+  order_no?: number;
+  /** fail only: why the failure is definite. refused = 409 "Trade failed!" (the catalog said no). */
+  reason?: 'refused' | 'insufficient-replicas' | 'rejected';
+}
+
+/** `GET /orders?order_no=N` through the front end, after the run, for every acknowledged order. */
+export interface ReadbackOp extends OpBase {
+  kind: 'readback';
+  order_no: number;
+  key: string;
+  data?: { order_no: number; stock_name: string; trade_type: string; quantity: number };
+}
+
+export type ClientOp = ReadOp | TradeOp | ReadbackOp;
+
+export interface FaultEvent {
+  type: 'nemesis';
+  /** ms since the run started. */
+  t: number;
+  /** kill, pause, resume, restart, ready, arm, handover, crash-point-fired, disarm, heal, error … */
+  kind: string;
+  target: string;
+  /** Free text: the role the target had, the fault point, how long it took to recover … */
+  detail?: string;
+}
+
+export type HistoryLine = ClientOp | FaultEvent;
+
+/** A span of a run (ms, the history's clock). */
+export interface TimeWindow {
+  from: number;
+  to: number;
+}
+
+/** A trade as the clients asked for it, with every attempt made for its key. */
+export interface TradeKey {
+  key: string;
+  stock_name: string;
+  trade_type: string;
+  quantity: number;
+  attempts: TradeOp[];
+  /** ok if any attempt was ok; else fail if any was a definite failure; else unknown. */
+  outcome: 'ok' | 'fail' | 'unknown';
+  /** Distinct order numbers the key was acknowledged with (one, unless something is wrong). */
+  orderNos: number[];
+  refused: boolean;
+}
+
+export function tradesByKey(ops: ClientOp[]): Map<string, TradeKey> {
+  const keys = new Map<string, TradeKey>();
+  for (const op of ops) {
+    if (op.kind !== 'trade') continue;
+    let k = keys.get(op.key);
+    if (!k) {
+      k = { key: op.key, stock_name: op.stock_name, trade_type: op.trade_type, quantity: op.quantity, attempts: [], outcome: 'unknown', orderNos: [], refused: false };
+      keys.set(op.key, k);
+    }
+    k.attempts.push(op);
+    if (op.outcome === 'ok') {
+      k.outcome = 'ok';
+      if (op.order_no !== undefined && !k.orderNos.includes(op.order_no)) k.orderNos.push(op.order_no);
+    } else if (op.outcome === 'fail' && k.outcome !== 'ok') {
+      k.outcome = 'fail';
+    }
+    if (op.outcome === 'fail' && op.reason === 'refused') k.refused = true;
+  }
+  return keys;
+}
+
+/**
+ * The partition spans of a run, from its nemesis events: each `partition` to the next
+ * `partition-over` (the cluster settled after the heal); one never over lasts to the end.
+ */
+export function partitionWindows(faults: FaultEvent[]): TimeWindow[] {
+  const windows: TimeWindow[] = [];
+  let open: number | null = null;
+  for (const f of [...faults].sort((a, b) => a.t - b.t)) {
+    if (f.kind === 'partition' && open === null) open = f.t;
+    else if (f.kind === 'partition-over' && open !== null) {
+      windows.push({ from: open, to: f.t });
+      open = null;
+    }
+  }
+  if (open !== null) windows.push({ from: open, to: Infinity });
+  return windows;
+}
+
+/** A client-visible failure: anything but a success or a definite refusal by the catalog. */
+export function isClientFailure(op: ClientOp): boolean {
+  if (op.kind === 'readback') return false;
+  if (op.outcome === 'ok') return false;
+  return !(op.kind === 'trade' && op.outcome === 'fail' && op.reason === 'refused');
+}
+
+/** Figures for the summary: operations by kind and outcome. */
+export interface HistoryStats {
+  reads: { total: number; ok: number; fail: number; unknown: number };
+  /** Each attempt of POST /orders. */
+  tradeAttempts: { total: number; ok: number; fail: number; unknown: number };
+  /** Each trade (idempotency key), by its final outcome. */
+  trades: { total: number; ok: number; refused: number; failed: number; unknown: number; retried: number };
+  readbacks: { total: number; ok: number; fail: number; unknown: number };
+  /** Logical operations: reads + trades (keys). */
+  operations: { total: number; ok: number; fail: number; unknown: number };
+}
+
+export function historyStats(ops: ClientOp[]): HistoryStats {
+  const tally = (list: ClientOp[]) => ({
+    total: list.length,
+    ok: list.filter((o) => o.outcome === 'ok').length,
+    fail: list.filter((o) => o.outcome === 'fail').length,
+    unknown: list.filter((o) => o.outcome === 'unknown').length,
+  });
+  const reads = tally(ops.filter((o) => o.kind === 'read'));
+  const keys = [...tradesByKey(ops).values()];
+  const trades = {
+    total: keys.length,
+    ok: keys.filter((k) => k.outcome === 'ok').length,
+    refused: keys.filter((k) => k.outcome === 'fail' && k.refused).length,
+    failed: keys.filter((k) => k.outcome === 'fail' && !k.refused).length,
+    unknown: keys.filter((k) => k.outcome === 'unknown').length,
+    retried: keys.filter((k) => k.attempts.length > 1).length,
+  };
+  return {
+    reads,
+    tradeAttempts: tally(ops.filter((o) => o.kind === 'trade')),
+    trades,
+    readbacks: tally(ops.filter((o) => o.kind === 'readback')),
+    operations: {
+      total: reads.total + trades.total,
+      ok: reads.ok + trades.ok,
+      fail: reads.fail + trades.refused + trades.failed,
+      unknown: reads.unknown + trades.unknown,
+    },
+  };
+}
