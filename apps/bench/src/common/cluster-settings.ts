@@ -1,8 +1,8 @@
 import type { ClusterOptions } from '@app/testkit';
 
 /**
- * The cluster `npm run bench` measures: the apps' own settings, logging warnings only so that
- * logging does not weigh on the figures.
+ * The cluster `npm run bench` and `npm run bench:failover` measure: the apps' own settings,
+ * logging warnings only so that logging does not weigh on the figures.
  */
 export const BENCH_CLUSTER = { settings: 'production', env: { LOG_LEVEL: 'warn' } } satisfies ClusterOptions;
 

@@ -2,14 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ReplicaStatus } from '@app/contracts';
-import { http, placeOrder, TEST_ENV, type Cluster } from '@app/testkit';
+import { http, placeOrder, type Cluster } from '@app/testkit';
 import { cannon } from '../bench/cannon';
 import { median, tradeBody } from '../bench/scenarios';
 import { withCluster } from '../common/cluster-run';
+import { BENCH_CLUSTER } from '../common/cluster-settings';
 import { machineInfo } from '../common/environment';
 import { formatMachine, timestamp } from '../common/format';
 import { checkpoint, Interrupted, type Lifecycle } from '../common/lifecycle';
-import { productionEnv } from '../common/production-env';
 
 export interface FailoverOptions {
   /** Leader SIGKILLs to time. */
@@ -66,12 +66,11 @@ async function firstTradeAfter(cluster: Cluster, n: number, signal: AbortSignal)
 export async function runFailover(options: FailoverOptions, life: Lifecycle, log: (text: string) => void, print: (text: string) => void): Promise<number> {
   const { signal, children } = life;
   const started = new Date();
-  const env = productionEnv(TEST_ENV);
   const record: FailoverRecord = {
     kind: 'failover',
     started_at: started.toISOString(),
     machine: machineInfo(),
-    cluster_env: env,
+    cluster_env: BENCH_CLUSTER.env,
     failover_ms: [],
     failover_p50_ms: null,
     catch_up: null,
@@ -79,7 +78,7 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
   };
   log(`machine: ${formatMachine(record.machine)}\nstarting a fresh cluster (the apps' default settings)…\n`);
   try {
-    await withCluster({ env }, children, async (cluster) => {
+    await withCluster(BENCH_CLUSTER, children, async (cluster) => {
       let n = 0;
       for (let k = 1; k <= options.kills; k++) {
         checkpoint(signal);
