@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './bootstrap';
 export * from './http/error-filter';
+export * from './http/refusals';
 export * from './http/validation.pipe';
 export * from './http/common-http.module';
 export * from './http/protocol-errors';

@@ -119,7 +119,8 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
     record.error = err instanceof Error ? err.message : String(err);
     log(`error: ${record.error}\n`);
   }
-  record.failover_p50_ms = median(record.failover_ms);
+  const p50 = median(record.failover_ms);
+  record.failover_p50_ms = p50 === null ? null : round(p50);
   await mkdir(resolve(options.outDir), { recursive: true });
   const file = resolve(options.outDir, `failover-${timestamp(started)}.json`);
   await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, 'utf8');

@@ -1,12 +1,35 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { DomainError, InvalidInput, OrderNotFound, StockNotFound, TradeRefused, Unavailable, withReason } from '@app/common';
+import { definiteRefusal, DomainError, OrderNotFound, Unavailable } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const RETRY_PAUSE_MS = 50;
+/** No leader could be elected: the next attempt waits for a replica to come up. */
+const NO_LEADER_PAUSE_MS = 4 * RETRY_PAUSE_MS;
+
+/** What {@link OrdersService.place} does after an answer of the leader that is neither a success nor definite. */
+interface RetryRule {
+  pauseMs: number;
+  /** Ask the same leader again (what it lacks may come back: a replica, the catalog) instead of electing again. */
+  sameLeader: boolean;
+  /** Give up after `QUORUM_WAIT_MS` instead of `FAILOVER_TIMEOUT_MS`: the cluster cannot make a trade durable now. */
+  quorumBound?: boolean;
+}
+
+/** By the refusal's code; the same key is sent every time. */
+const RETRY_RULES: Partial<Record<string, RetryRule>> = {
+  [ReplicaRefusal.insufficientReplicas]: { pauseMs: 2 * RETRY_PAUSE_MS, sameLeader: true, quorumBound: true },
+  [ReplicaRefusal.notDurable]: { pauseMs: RETRY_PAUSE_MS, sameLeader: true },
+  [ReplicaRefusal.catalogUnavailable]: { pauseMs: RETRY_PAUSE_MS, sameLeader: true },
+};
+/** Any other answer (not the leader any more, not ready, a 500, a 503 without a code): elect again, at once. */
+const REELECT: RetryRule = { pauseMs: 0, sameLeader: false };
+
+/** The definite refusals a trade passes on to the client. */
+const ORDER_REFUSALS = { notFound: CatalogMessages.stockNotFound, refused: CatalogMessages.tradeFailed, invalid: 'invalid order' };
 /** An order lookup asks the other replicas too once the leader has not answered for this long. */
 export const LOOKUP_HEDGE_MS = 200;
 /** A replica that could not vouch for an order is asked again after this long. */
@@ -58,7 +81,7 @@ export class OrdersService {
     while (Date.now() < deadline) {
       const leader = await this.election.leaderForRequest();
       if (!leader) {
-        await sleep(RETRY_PAUSE_MS * 4);
+        await sleep(NO_LEADER_PAUSE_MS);
         continue;
       }
       let res;
@@ -70,35 +93,18 @@ export class OrdersService {
         await this.election.reportFailure(leader, lastProblem);
         continue;
       }
-      const { message, code, order_no, reason } = res;
-      switch (res.status) {
-        case 200:
-          return order_no as number;
-        case 404:
-          throw new StockNotFound(CatalogMessages.stockNotFound);
-        case 409: {
-          const refused = new TradeRefused(CatalogMessages.tradeFailed);
-          throw reason ? withReason(refused, reason) : refused;
-        }
-        case 400:
-          throw new InvalidInput(message ?? 'invalid order');
-        case KEY_REUSED_STATUS:
-          throw new DomainError(KEY_REUSED_STATUS, keyReusedMessage(key));
+      if (res.status === 200) return res.order_no as number;
+      const definite = definiteRefusal(res.status, res, ORDER_REFUSALS) ?? (res.status === KEY_REUSED_STATUS ? new DomainError(KEY_REUSED_STATUS, keyReusedMessage(key)) : undefined);
+      if (definite) throw definite;
+      lastProblem = `leader ${leader.id} answered ${res.status}${res.message ? `: ${res.message}` : ''}`;
+      uncertain ||= mayHaveTraded(res.status, res.code);
+      const rule = (res.code !== undefined && RETRY_RULES[res.code]) || REELECT;
+      if (rule.quorumBound && Date.now() - started >= this.quorumWaitMs) throw unavailable(res.message ?? lastProblem);
+      if (!rule.sameLeader) {
+        this.logger.warn(`${lastProblem}; re-electing and retrying`);
+        await this.election.reportFailure(leader, lastProblem);
       }
-      lastProblem = `leader ${leader.id} answered ${res.status}${message ? `: ${message}` : ''}`;
-      if (mayHaveTraded(res.status, code)) uncertain = true;
-      if (code === ReplicaRefusal.insufficientReplicas) {
-        if (Date.now() - started >= this.quorumWaitMs) throw unavailable(message ?? lastProblem);
-        await sleep(RETRY_PAUSE_MS * 2); // a replica may be coming back: same leader, same key
-        continue;
-      }
-      if (code === ReplicaRefusal.notDurable || code === ReplicaRefusal.catalogUnavailable) {
-        uncertain = true;
-        await sleep(RETRY_PAUSE_MS); // same leader, same key
-        continue;
-      }
-      this.logger.warn(`${lastProblem}; re-electing and retrying`);
-      await this.election.reportFailure(leader, lastProblem);
+      if (rule.pauseMs > 0) await sleep(rule.pauseMs);
     }
     throw unavailable(`the trade could not be made durable in time (${lastProblem})`);
   }

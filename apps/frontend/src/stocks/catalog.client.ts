@@ -2,7 +2,10 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo, StockListResponse } from '@app/contracts';
-import { InvalidInput, requestIdHeaders, StockNotFound, Unavailable } from '@app/common';
+import { definiteRefusal, requestIdHeaders, Unavailable } from '@app/common';
+
+/** The catalog's refusals of a lookup, as the front end answers them (its own texts: the name was valid here). */
+const LOOKUP_REFUSALS = { notFound: LookupMessages.stockNotFound, invalid: 'stock_name is malformed' };
 
 /** Stock lookups at the catalog (`GET /query`, with a name or, for every stock, without). */
 @Injectable()
@@ -27,9 +30,7 @@ export class CatalogClient {
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
     }
     if (res.status === 200) return res.data.data;
-    if (res.status === 404) throw new StockNotFound(LookupMessages.stockNotFound);
-    if (res.status === 400) throw new InvalidInput('stock_name is malformed');
-    throw new Unavailable(`catalog answered ${res.status}`);
+    throw definiteRefusal(res.status, {}, LOOKUP_REFUSALS) ?? new Unavailable(`catalog answered ${res.status}`);
   }
 
   /** Every stock, sorted by name (the catalog's `GET /query` without a name). */

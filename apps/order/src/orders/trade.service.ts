@@ -16,17 +16,7 @@ import {
   sameTradeRequest,
   withinRetention,
 } from '@app/contracts';
-import {
-  Batcher,
-  batchResults,
-  DomainError,
-  InvalidInput,
-  resultWithReason,
-  StockNotFound,
-  TradeRefused,
-  Unavailable,
-  withReason,
-} from '@app/common';
+import { Batcher, batchResults, definiteRefusal, DomainError, resultWithReason, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
@@ -136,26 +126,17 @@ export class TradeService {
       // The catalog may or may not have traded: the front end retries with the same request id.
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`, ReplicaRefusal.catalogUnavailable);
     }
-    switch (status) {
-      case 200:
-        return;
-      case 404:
-        throw new StockNotFound(CatalogMessages.stockNotFound);
-      case 409: {
-        // The catalog's reason travels on to the front end (none from a catalog that predates reasons).
-        const refused = new TradeRefused(CatalogMessages.tradeFailed);
-        throw reason ? withReason(refused, reason) : refused;
-      }
-      case 400:
-        throw new InvalidInput(message ?? 'invalid trade');
-      case KEY_REUSED_STATUS:
-        // The catalog holds this request id for another trade: nothing was traded.
-        throw keyReused(key);
-      default:
-        throw new Unavailable(`catalog answered ${status}${message ? `: ${message}` : ''}`, ReplicaRefusal.catalogUnavailable);
-    }
+    if (status === 200) return;
+    const definite = definiteRefusal(status, { message, reason }, CATALOG_REFUSALS);
+    if (definite) throw definite;
+    // The catalog holds this request id for another trade: nothing was traded.
+    if (status === KEY_REUSED_STATUS) throw keyReused(key);
+    throw new Unavailable(`catalog answered ${status}${message ? `: ${message}` : ''}`, ReplicaRefusal.catalogUnavailable);
   }
 }
+
+/** The catalog's definite refusals, passed on to the front end (a 409 with the catalog's reason). */
+const CATALOG_REFUSALS = { notFound: CatalogMessages.stockNotFound, refused: CatalogMessages.tradeFailed, invalid: 'invalid trade' };
 
 /** 422 `key_reused`: the key names another trade (see tradeFingerprint); nothing is traded. */
 function keyReused(key: string): DomainError {
