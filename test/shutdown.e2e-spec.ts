@@ -78,7 +78,9 @@ class HoldingProxy {
 }
 
 let c: Cluster;
-const proxy = new HoldingProxy(() => c?.catalog);
+/** The catalog's port, picked before the cluster starts: the leader's promotion already reaches the catalog through the proxy. */
+let catalogPort: number | undefined;
+const proxy = new HoldingProxy(() => (catalogPort ? `http://127.0.0.1:${catalogPort}` : undefined));
 
 /** A request to an internal endpoint (catalog, order replicas), with the cluster token. */
 function internal(url: string, init: Parameters<typeof http>[1] = {}): Promise<HttpResult> {
@@ -139,9 +141,10 @@ async function expectOnMajority(acked: Sent[]): Promise<void> {
 describe('graceful shutdown on SIGTERM', () => {
   beforeAll(async () => {
     const proxyPort = await freePort();
+    catalogPort = await freePort();
     await proxy.start(proxyPort);
     // The replicas reach the catalog through the proxy, so a trade can be held in flight at will.
-    c = await Cluster.start({ env: {}, envFor: Object.fromEntries(REPLICAS.map((id) => [`order-${id}`, { CATALOG_URL: `http://127.0.0.1:${proxyPort}` }])) });
+    c = await Cluster.start({ env: {}, ports: { catalog: catalogPort }, envFor: Object.fromEntries(REPLICAS.map((id) => [`order-${id}`, { CATALOG_URL: `http://127.0.0.1:${proxyPort}` }])) });
   }, 120000);
 
   afterAll(async () => {

@@ -35,6 +35,9 @@ export interface FailoverRecord {
 
 const round = (ms: number): number => Math.round(ms * 10) / 10;
 
+/** Longest a failover may take before the run is called failed. */
+const FIRST_TRADE_DEADLINE_MS = 60_000;
+
 async function status(cluster: Cluster, id: number): Promise<ReplicaStatus | null> {
   const res = await cluster.internal<ReplicaStatus>(`${cluster.replica(id)}/replication/status`, { timeoutMs: 2000 }).catch(() => null);
   return res?.status === 200 ? res.body : null;
@@ -47,8 +50,10 @@ async function status(cluster: Cluster, id: number): Promise<ReplicaStatus | nul
  */
 async function firstTradeAfter(cluster: Cluster, n: number, signal: AbortSignal): Promise<void> {
   const body = JSON.parse(tradeBody(n)) as { stock_name: string; trade_type: 'buy' | 'sell'; quantity: number };
+  const deadline = Date.now() + FIRST_TRADE_DEADLINE_MS;
   for (;;) {
     checkpoint(signal);
+    if (Date.now() > deadline) throw new Error(`no trade acknowledged within ${FIRST_TRADE_DEADLINE_MS} ms of the kill`);
     const res = await placeOrder(cluster.frontend, body, `failover-${n}`).catch(() => null);
     if (res === null) continue; // no answer in time: the same key again
     if (res.status === 200) return;

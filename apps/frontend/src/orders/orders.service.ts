@@ -30,6 +30,7 @@ const REELECT: RetryRule = { pauseMs: 0, sameLeader: false };
 
 /** The definite refusals a trade passes on to the client. */
 const ORDER_REFUSALS = { notFound: CatalogMessages.stockNotFound, refused: CatalogMessages.tradeFailed, invalid: 'invalid order' };
+
 /** An order lookup asks the other replicas too once the leader has not answered for this long. */
 export const LOOKUP_HEDGE_MS = 200;
 /** A replica that could not vouch for an order is asked again after this long. */
