@@ -7,6 +7,7 @@ export * from './http/common-http.module';
 export * from './http/protocol-errors';
 export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
+export * from './http/hop-client';
 export * from './http/request-context';
 export * from './http/request-observer';
 export * from './http/express-adapter';

@@ -1,7 +1,6 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { AxiosResponse } from 'axios';
 import {
   BatchItemResult,
   FrontendEnv,
@@ -16,7 +15,7 @@ import {
   ReplicaTradeItemDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Batcher, requestIdHeaders } from '@app/common';
+import { Batcher, HopClient, HopResponse, requestIdHeaders } from '@app/common';
 
 /**
  * Trade batches under way to the leader at once. The leader handles every trade of a batch on its
@@ -59,6 +58,7 @@ export class ReplicasClient {
 
   constructor(
     private readonly http: HttpService,
+    private readonly hops: HopClient,
     config: ConfigService<FrontendEnv, true>,
   ) {
     this.replicas = config.get('ORDER_REPLICAS', { infer: true });
@@ -170,8 +170,8 @@ export class ReplicasClient {
   ): Promise<BatchItemResult[]> {
     const body: ReplicaTradeBatchDto = { epoch, trades };
     const url = `${replica.url}/${OrderRoutes.tradeBatch}`;
-    const res = await this.http.axiosRef.post<TradeBatchResponse & BatchItemResult>(url, body, {
-      timeout: this.forwardTimeoutMs,
+    const res = await this.hops.post<TradeBatchResponse & BatchItemResult>(url, body, {
+      timeoutMs: this.forwardTimeoutMs,
       headers: requestIdHeaders(requestId),
     });
     if (res.status === 200 && res.data.results?.length === trades.length) return res.data.results;
@@ -179,10 +179,10 @@ export class ReplicasClient {
     return trades.map(() => ({ status: res.status, message: res.data?.message, code: res.data?.code }));
   }
 
-  query(replica: ReplicaAddress, orderNo: number, requestId?: string): Promise<AxiosResponse<OrderQueryResponse>> {
-    return this.http.axiosRef.get<OrderQueryResponse>(`${replica.url}/${OrderRoutes.query}`, {
-      params: { order_no: orderNo },
-      timeout: this.forwardTimeoutMs,
+  query(replica: ReplicaAddress, orderNo: number, requestId?: string): Promise<HopResponse<OrderQueryResponse>> {
+    return this.hops.get<OrderQueryResponse>(`${replica.url}/${OrderRoutes.query}`, {
+      query: { order_no: orderNo },
+      timeoutMs: this.forwardTimeoutMs,
       headers: requestIdHeaders(requestId),
     });
   }

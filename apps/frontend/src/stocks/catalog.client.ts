@@ -1,11 +1,13 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo, StockListResponse } from '@app/contracts';
-import { definiteRefusal, requestIdHeaders, Unavailable } from '@app/common';
+import { definiteRefusal, HopClient, requestIdHeaders, Unavailable } from '@app/common';
 
 /** The catalog's refusals of a lookup, as the front end answers them (its own texts: the name was valid here). */
 const LOOKUP_REFUSALS = { notFound: LookupMessages.stockNotFound, invalid: 'stock_name is malformed' };
+
+/** How long a lookup waits for the catalog (the internal clients' default). */
+const CATALOG_TIMEOUT_MS = 5000;
 
 /** Stock lookups at the catalog (`GET /query`, with a name or, for every stock, without). */
 @Injectable()
@@ -13,7 +15,7 @@ export class CatalogClient {
   private readonly url: string;
 
   constructor(
-    private readonly http: HttpService,
+    private readonly hops: HopClient,
     config: ConfigService<FrontendEnv, true>,
   ) {
     this.url = `${config.get('CATALOG_URL', { infer: true }).replace(/\/$/, '')}/${CatalogRoutes.query}`;
@@ -22,8 +24,9 @@ export class CatalogClient {
   async query(stockName: string, requestId?: string): Promise<StockInfo> {
     let res;
     try {
-      res = await this.http.axiosRef.get<CatalogQueryResponse>(this.url, {
-        params: { stock_name: stockName },
+      res = await this.hops.get<CatalogQueryResponse>(this.url, {
+        query: { stock_name: stockName },
+        timeoutMs: CATALOG_TIMEOUT_MS,
         headers: requestIdHeaders(requestId),
       });
     } catch (err) {
@@ -37,7 +40,7 @@ export class CatalogClient {
   async list(requestId?: string): Promise<StockInfo[]> {
     let res;
     try {
-      res = await this.http.axiosRef.get<StockListResponse>(this.url, { headers: requestIdHeaders(requestId) });
+      res = await this.hops.get<StockListResponse>(this.url, { timeoutMs: CATALOG_TIMEOUT_MS, headers: requestIdHeaders(requestId) });
     } catch (err) {
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
     }

@@ -17,7 +17,7 @@ import {
   SyncDto,
   TradeBatchResponse,
 } from '@app/contracts';
-import { Batcher, requestIdHeaders } from '@app/common';
+import { Batcher, HopClient, HopResponse, requestIdHeaders } from '@app/common';
 
 /**
  * Every peer that answered refused this replica's cluster token (401): its `CLUSTER_TOKEN` is not
@@ -48,6 +48,7 @@ export class PeersClient {
 
   constructor(
     private readonly http: HttpService,
+    private readonly hops: HopClient,
     config: ConfigService<OrderEnv, true>,
   ) {
     this.timeoutMs = config.get('PEER_TIMEOUT_MS', { infer: true });
@@ -58,8 +59,9 @@ export class PeersClient {
     return this.http.axiosRef.get<T>(url, { params, timeout });
   }
 
-  private post<T>(url: string, body: object, requestId?: string): Promise<AxiosResponse<T>> {
-    return this.http.axiosRef.post<T>(url, body, { timeout: this.timeoutMs, headers: requestIdHeaders(requestId) });
+  /** The trade path's POSTs (syncs, catalog trades) go through the lighter {@link HopClient}. */
+  private post<T>(url: string, body: object, requestId?: string): Promise<HopResponse<T>> {
+    return this.hops.post<T>(url, body, { timeoutMs: this.timeoutMs, headers: requestIdHeaders(requestId) });
   }
 
   /** Status of one peer, or null when it cannot be reached. */
@@ -120,7 +122,7 @@ export class PeersClient {
     return res.data;
   }
 
-  sync(peer: ReplicaAddress, body: SyncDto): Promise<AxiosResponse<{ last_no?: number; code?: string; message?: string }>> {
+  sync(peer: ReplicaAddress, body: SyncDto): Promise<HopResponse<{ last_no?: number; code?: string; message?: string }>> {
     return this.post(`${peer.url}/${OrderRoutes.sync}`, body);
   }
 

@@ -5,6 +5,7 @@ import type { AxiosError, AxiosInstance, InternalAxiosRequestConfig } from 'axio
 import { Agent as HttpAgent, type ClientRequest } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
+import { HopClient } from './hop-client';
 
 /**
  * Idle keep-alive connections are closed by the client before the server closes them: the agent
@@ -45,7 +46,8 @@ class KeepAliveRaceRetry implements OnModuleInit {
 }
 
 /**
- * The HTTP client for hops between the bazaar's own services:
+ * The HTTP clients for hops between the bazaar's own services: {@link HopClient} for the trade
+ * path's hops, and axios (`HttpService`) for the control plane, configured here:
  * - keep-alive, since without it every trade would open four TCP connections; an idle connection
  *   is let go a second before the server would close it, and a GET that still meets that race is
  *   sent once more ({@link retryKeepAliveRace});
@@ -82,7 +84,7 @@ export class InternalHttpModule {
         };
       },
     });
-    return { module: InternalHttpModule, imports: [http], providers: [KeepAliveRaceRetry], exports: [http] };
+    return { module: InternalHttpModule, imports: [http], providers: [KeepAliveRaceRetry, HopClient], exports: [http, HopClient] };
   }
 }
 

@@ -1,0 +1,131 @@
+import { ConfigService } from '@nestjs/config';
+import { once } from 'node:events';
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { CLUSTER_TOKEN_HEADER } from '@app/contracts';
+import { HopClient } from './hop-client';
+
+interface Seen {
+  method: string;
+  url: string;
+  token?: string;
+  contentType?: string;
+  body: string;
+}
+
+async function serve(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ server: Server; url: string; seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      const token = req.headers[CLUSTER_TOKEN_HEADER] as string | undefined;
+      seen.push({ method: req.method!, url: req.url!, token, contentType: req.headers['content-type'], body });
+      handler(req, res);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.end(JSON.stringify(body));
+}
+
+const clientWith = (token?: string) => new HopClient({ get: () => token } as unknown as ConfigService);
+
+describe('HopClient', () => {
+  const servers: Server[] = [];
+  let client: HopClient;
+
+  beforeEach(() => {
+    client = clientWith('t0k3n-of-the-cluster');
+  });
+
+  afterEach(async () => {
+    await client.onModuleDestroy();
+    for (const s of servers.splice(0)) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+
+  async function target(handler: Parameters<typeof serve>[0]) {
+    const t = await serve(handler);
+    servers.push(t.server);
+    return t;
+  }
+
+  it('posts JSON with the cluster token and returns the status and parsed body', async () => {
+    const t = await target((_req, res) => json(res, 200, { results: [{ status: 200, order_no: 7 }] }));
+    const res = await client.post<{ results: unknown[] }>(`${t.url}/trade/batch`, { epoch: 2 }, { timeoutMs: 2000, headers: { 'x-request-id': 'r-1' } });
+    expect(res).toEqual({ status: 200, data: { results: [{ status: 200, order_no: 7 }] } });
+    expect(t.seen).toEqual([{ method: 'POST', url: '/trade/batch', token: 't0k3n-of-the-cluster', contentType: 'application/json', body: '{"epoch":2}' }]);
+  });
+
+  it('returns error statuses instead of throwing, with their bodies', async () => {
+    const t = await target((_req, res) => json(res, 409, { error: { code: 409, message: 'out of stock' } }));
+    await expect(client.post(`${t.url}/x`, {}, { timeoutMs: 2000 })).resolves.toEqual({ status: 409, data: { error: { code: 409, message: 'out of stock' } } });
+  });
+
+  it('sends query parameters, leaving undefined ones out, and sends no token when none is set', async () => {
+    client = clientWith(undefined);
+    const t = await target((_req, res) => json(res, 200, { ok: true }));
+    await client.get(`${t.url}/query`, { timeoutMs: 2000, query: { stock_name: 'Stock 1&2', order_no: 3, skip: undefined } });
+    expect(t.seen[0].url).toBe('/query?stock_name=Stock+1%262&order_no=3');
+    expect(t.seen[0].token).toBeUndefined();
+  });
+
+  it('leaves a body that is not JSON undefined', async () => {
+    const t = await target((_req, res) => res.end('plain'));
+    await expect(client.get(`${t.url}/`, { timeoutMs: 2000 })).resolves.toEqual({ status: 200, data: undefined });
+  });
+
+  /** Resets the connection of the first request to `/b` before answering it; answers the rest. */
+  const resetFirstB = () => {
+    let reset = false;
+    return (req: IncomingMessage, res: ServerResponse) => {
+      if (req.url === '/b' && !reset) {
+        reset = true;
+        req.socket.destroy();
+      } else {
+        json(res, 200, { ok: true });
+      }
+    };
+  };
+
+  it('sends a GET reset before any answer once more (the keep-alive race)', async () => {
+    const t = await target(resetFirstB());
+    expect((await client.get(`${t.url}/a`, { timeoutMs: 2000 })).status).toBe(200);
+    await expect(client.get(`${t.url}/b`, { timeoutMs: 2000 })).resolves.toEqual({ status: 200, data: { ok: true } });
+    expect(t.seen.map((s) => s.url)).toEqual(['/a', '/b', '/b']);
+  });
+
+  it('sends a reset GET only once more', async () => {
+    const t = await target((req) => req.socket.destroy());
+    await expect(client.get(`${t.url}/b`, { timeoutMs: 2000 })).rejects.toBeDefined();
+    expect(t.seen.map((s) => s.url)).toEqual(['/b', '/b']);
+  });
+
+  it('reports the reset of a POST without resending it: it may have been handled', async () => {
+    const t = await target(resetFirstB());
+    expect((await client.post(`${t.url}/a`, {}, { timeoutMs: 2000 })).status).toBe(200);
+    await expect(client.post(`${t.url}/b`, {}, { timeoutMs: 2000 })).rejects.toBeDefined();
+    expect(t.seen.map((s) => s.url)).toEqual(['/a', '/b']);
+  });
+
+  it('rejects once the timeout has passed without an answer', async () => {
+    const t = await target(() => undefined);
+    await expect(client.post(`${t.url}/slow`, {}, { timeoutMs: 100 })).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('rejects a refused connection', async () => {
+    const t = await target(() => undefined);
+    const url = t.url;
+    await new Promise<void>((r) => t.server.close(() => r()));
+    await expect(client.get(`${url}/`, { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+});
