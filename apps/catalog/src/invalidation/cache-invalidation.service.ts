@@ -15,9 +15,14 @@ interface PushOutcome {
 
 /**
  * Server push: tells every front end that holds a cache lease to drop stocks from its cache.
- * Pushes are batched: the stocks of every trade committed while a push is under way go together
+ * Pushes are batched: the stocks of every trade decided while a push is under way go together
  * in the next one (`POST /rm {"stock_names":[…]}`, one request per front end), so a batch of
  * trades costs one push, not one per stock.
+ *
+ * A trade's push starts once it is decided, while its batch commits (see StocksService), so it
+ * may reach a front end before the commit. That is safe: a fill already in flight then is
+ * dropped by the front end's cache, and a lookup sent after it waits in the catalog until the
+ * commit is over, so it reads the trade. The trade is acknowledged once both are done.
  *
  * Read-your-writes does not depend on a push arriving: a push that fails (timeout, refused,
  * non-200) holds the trade's acknowledgement until that front end's lease has certainly ended,
@@ -36,7 +41,7 @@ export class CacheInvalidationService {
   private readonly timeoutMs: number;
   /** Monotonic ms before which no trade is acknowledged (leases of an earlier process). */
   private readonly fenceUntil: number;
-  /** A push only carries stocks submitted before it started: a trade committed earlier is covered by it. */
+  /** A push only carries stocks submitted before it started: a trade decided earlier is covered by it. */
   private readonly pushes = new Batcher<string, PushOutcome>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
@@ -53,7 +58,9 @@ export class CacheInvalidationService {
    * Pushes the invalidation of `stockName` to every front end holding a lease, in a push that
    * starts after this call, and resolves once the trade may be acknowledged: every such front end
    * got it, or can no longer serve the stock from before it. Resolves with whether every push
-   * arrived. The push carries the id of its first trade's request (`requestId`).
+   * arrived. The push carries the id of its first trade's request (`requestId`). The caller
+   * may call this before the trade is committed, provided lookups of the stock wait for the
+   * commit meanwhile (StocksService does), and acknowledges the trade only once both are done.
    */
   async invalidate(stockName: string, requestId?: string): Promise<boolean> {
     const { delivered, safe } = await this.pushes.submit(stockName, requestId);

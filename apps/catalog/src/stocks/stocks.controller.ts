@@ -43,7 +43,7 @@ export class StocksController {
   })
   @ApiFailures('error', { 400: 'a malformed stock_name', 404: 'no such stock (`Stock not found`)' })
   async query(@Query() q: StockLookupQueryDto): Promise<CatalogQueryResponse | StockListResponse> {
-    if (q.stock_name === undefined) return { data: this.stocks.list() };
+    if (q.stock_name === undefined) return { data: await this.stocks.list() };
     return { data: await this.stocks.lookup(q.stock_name) };
   }
 

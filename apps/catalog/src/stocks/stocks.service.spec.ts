@@ -34,14 +34,15 @@ const CAPACITY = 150;
 /**
  * The stocks service on a real SQLite file in a temporary directory, opened as the app opens it
  * (its TypeORM options, migrations and `PRAGMA synchronous`). Cache invalidation is a fake that
- * records, when it is called, what the database holds: the front end may only be told after the
- * trade is committed. A restart is a new data source and a new service on the same file.
+ * records, when it is called, what a lookup of the stock then serves and, once it has, what the
+ * database holds: the front end is told while the trade commits, so a lookup it makes after the
+ * push must wait for the commit. A restart is a new data source and a new service on the same file.
  */
 describe('StocksService on a real SQLite file', () => {
   let dir: string;
   const open: DataSource[] = [];
   let invalidate: jest.Mock<Invalidate>;
-  /** At each invalidation: the stock's quantity as the service serves it (read at the call) and in the database. */
+  /** At each invalidation: the stock's quantity as a lookup made at the call serves it, and then in the database. */
   let seenAtInvalidation: { stock: string; requestId?: string; served?: number; quantityInDb: number }[];
   /** Records what the service and the database hold at an invalidation (the fake's default behaviour). */
   let observe: (stock: string, requestId?: string) => Promise<void>;
@@ -68,7 +69,7 @@ describe('StocksService on a real SQLite file', () => {
     const invalidation = { invalidate } as unknown as CacheInvalidationService;
     const stocks = new StocksService(db.getRepository(Stock), db.getRepository(TradeRecord), db, invalidation, metrics, config);
     observe = async (name, requestId) => {
-      const served = stocks.list().find((s) => s.stock_name === name)?.quantity;
+      const served = (await stocks.lookup(name)).quantity;
       seenAtInvalidation.push({ stock: name, requestId, served, quantityInDb: await quantityInDb(db, name) });
     };
     invalidate.mockImplementation(async (name, requestId) => {
@@ -103,7 +104,7 @@ describe('StocksService on a real SQLite file', () => {
   describe('the catalog', () => {
     it('is seeded with Stock1…Stock10 on first start, listed sorted by name', async () => {
       const { stocks } = await start();
-      expect(stocks.list().map((s) => s.stock_name)).toEqual(
+      expect((await stocks.list()).map((s) => s.stock_name)).toEqual(
         ['Stock1', 'Stock10', 'Stock2', 'Stock3', 'Stock4', 'Stock5', 'Stock6', 'Stock7', 'Stock8', 'Stock9'],
       );
       await expect(stocks.lookup('Stock3')).resolves.toEqual({ stock_name: 'Stock3', price: 29.99, quantity: 100, trade_volume: 0 });
@@ -121,7 +122,7 @@ describe('StocksService on a real SQLite file', () => {
     it('hands out copies: changing what it returned changes nothing', async () => {
       const { stocks } = await start();
       (await stocks.lookup('Stock1')).quantity = 0;
-      stocks.list()[0].quantity = 0;
+      (await stocks.list())[0].quantity = 0;
       await expect(stocks.lookup('Stock1')).resolves.toMatchObject({ quantity: 100 });
     });
 
@@ -304,7 +305,56 @@ describe('StocksService on a real SQLite file', () => {
   });
 
   describe('cache invalidation', () => {
-    it('is asked for after the trade is committed, with the stock and the request id, and the trade is acknowledged only once it is done', async () => {
+    /**
+     * Holds the next transaction (a `BEGIN … COMMIT` script) on the data source's sqlite3
+     * connection until `commit()` runs it, or `fail(err)` fails it without running it.
+     */
+    function holdCommit(db: DataSource) {
+      type Exec = (script: string, cb: (err: Error | null) => void) => unknown;
+      const connection = (db.driver as unknown as { databaseConnection: { exec: Exec } }).databaseConnection;
+      const original = connection.exec.bind(connection);
+      let release!: (err: Error | null) => void;
+      const gate = new Promise<Error | null>((r) => (release = r));
+      let held = false;
+      const exec = jest.spyOn(connection, 'exec').mockImplementation((script, cb) => {
+        if (!script.startsWith('BEGIN')) return original(script, cb);
+        held = true;
+        exec.mockRestore();
+        void gate.then((err) => (err ? cb(err) : original(script, cb)));
+        return connection;
+      });
+      return { held: () => held, commit: () => release(null), fail: (err: Error) => release(err) };
+    }
+    /** Whether `p` has settled after pending callbacks and I/O have had their turn. */
+    async function settled(p: Promise<unknown>): Promise<boolean> {
+      let done = false;
+      void p.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      return done;
+    }
+    const until = async (condition: () => boolean) => {
+      while (!condition()) await new Promise((r) => setImmediate(r));
+    };
+
+    it('is asked for, with the stock and the request id, as soon as the trade is decided: while its commit is still under way', async () => {
+      const { stocks, db } = await start();
+      const commit = holdCommit(db);
+      invalidate.mockImplementationOnce(async () => true);
+      const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc');
+      await until(() => invalidate.mock.calls.length > 0);
+      expect(invalidate.mock.calls).toEqual([['Stock7', 'req-abc']]);
+      expect(commit.held()).toBe(true);
+      expect(await quantityInDb(db, 'Stock7')).toBe(100); // not committed yet
+      expect(await settled(trade)).toBe(false); // the push is done, the commit is not: no acknowledgement
+      commit.commit();
+      await expect(trade).resolves.toBe(CatalogMessages.traded);
+      expect(await quantityInDb(db, 'Stock7')).toBe(70);
+    });
+
+    it('holds the acknowledgement until the push is done too, when the commit finishes first', async () => {
       const { stocks } = await start();
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
@@ -313,14 +363,67 @@ describe('StocksService on a real SQLite file', () => {
         await held;
         return true;
       });
-      let acknowledged = false;
-      const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc').then((m) => ((acknowledged = true), m));
-      while (seenAtInvalidation.length === 0) await new Promise((r) => setImmediate(r));
+      const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc');
+      await until(() => seenAtInvalidation.length > 0);
+      // The lookup made at the push waited for the commit: it serves the trade, which the database holds.
       expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
-      await new Promise((r) => setImmediate(r));
-      expect(acknowledged).toBe(false);
+      expect(await settled(trade)).toBe(false);
       release();
       await expect(trade).resolves.toBe(CatalogMessages.traded);
+    });
+
+    it('is safe to push before the commit: a lookup of the stock made after the push waits for the commit and serves the trade', async () => {
+      const { stocks, db } = await start();
+      const commit = holdCommit(db);
+      invalidate.mockImplementationOnce(async () => true);
+      const trade = stocks.trade(buy('Stock7', 30, 'r1'));
+      await until(() => invalidate.mock.calls.length > 0);
+      const lookup = stocks.lookup('Stock7');
+      const list = stocks.list();
+      expect(await settled(lookup)).toBe(false); // not the 100 from before the trade
+      expect(await settled(list)).toBe(false);
+      commit.commit();
+      await expect(lookup).resolves.toEqual(stock('Stock7', 70, 30));
+      expect((await list).find((s) => s.stock_name === 'Stock7')).toEqual(stock('Stock7', 70, 30));
+      await expect(trade).resolves.toBe(CatalogMessages.traded);
+    });
+
+    it('when the commit fails: fails the trade, and the waiting lookup serves the stock as still committed', async () => {
+      const { stocks, db } = await start();
+      const commit = holdCommit(db);
+      invalidate.mockImplementationOnce(async () => true);
+      const trade = failure(stocks.trade(buy('Stock7', 30, 'r1')));
+      await until(() => invalidate.mock.calls.length > 0);
+      const lookup = stocks.lookup('Stock7');
+      expect(await settled(lookup)).toBe(false);
+      const ioError = Object.assign(new Error('SQLITE_IOERR: disk I/O error'), { code: 'SQLITE_IOERR' });
+      commit.fail(ioError);
+      expect(await trade).toBe(ioError);
+      await expect(lookup).resolves.toEqual(stock('Stock7', 100, 0));
+      expect(await quantityInDb(db, 'Stock7')).toBe(100);
+      expect(await tradeRows(db)).toEqual([]);
+      // Nothing is left waiting: the next trade of the stock commits as usual.
+      await expect(stocks.trade(buy('Stock7', 30, 'r1'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.lookup('Stock7')).resolves.toEqual(stock('Stock7', 70, 30));
+    });
+
+    it('keeps no lookup of a stock the commit under way does not change waiting', async () => {
+      const { stocks, db } = await start();
+      const commit = holdCommit(db);
+      invalidate.mockImplementationOnce(async () => true);
+      const trade = stocks.tradeBatch([buy('Stock7', 30, 'r1'), buy('Stock8', 101, 'r2')]); // Stock8's is refused
+      await until(() => invalidate.mock.calls.length > 0);
+      expect(commit.held()).toBe(true);
+      for (const name of ['Stock8', 'Stock9']) {
+        const lookup = stocks.lookup(name);
+        expect(await settled(lookup)).toBe(true);
+        await expect(lookup).resolves.toEqual(stock(name, 100, 0));
+      }
+      const unknown = stocks.lookup('Nope');
+      expect(await settled(unknown)).toBe(true);
+      await expect(unknown).rejects.toBeInstanceOf(StockNotFound);
+      commit.commit();
+      await trade;
     });
 
     it('is asked for every applied trade of a batch (a replayed one too), never for a refused or unknown one', async () => {
@@ -334,7 +437,7 @@ describe('StocksService on a real SQLite file', () => {
         ['Stock1', 'req-batch'],
         ['Stock4', 'req-batch'],
       ]);
-      // Each saw its trade committed (the database reads may finish in any order).
+      // A lookup made at each push served its trade, committed by then (the reads may finish in any order).
       expect(seenAtInvalidation.map((s) => [s.stock, s.served, s.quantityInDb]).sort()).toEqual([
         ['Stock1', 99, 99],
         ['Stock2', 95, 95],

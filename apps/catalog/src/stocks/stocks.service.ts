@@ -42,6 +42,25 @@ interface Decision {
   replayed: boolean;
 }
 
+/**
+ * A trade queued for the decisions batcher. `applied` is called once the trade is decided and
+ * applied (new, or a replay of an applied one), before its batch is committed: it starts the
+ * trade's cache invalidation, which then runs alongside the commit.
+ */
+interface Queued {
+  dto: CatalogTradeDto;
+  applied: () => void;
+}
+
+/**
+ * The batch being written: the stocks it changes, and when its write is over (committed and in
+ * `committed`, or failed).
+ */
+interface Write {
+  stocks: Set<string>;
+  over: Promise<void>;
+}
+
 /** What the catalog remembers of a request id: the trade it named (its fingerprint) and its outcome. */
 interface Recorded {
   outcome: TradeOutcome;
@@ -60,7 +79,7 @@ export class StocksService implements OnApplicationBootstrap {
    * time. SQLite has a single writer anyway, and deciding serially in-process keeps a stock's
    * read-check-write from ever interleaving with another trade's.
    */
-  private readonly decisions = new Batcher<CatalogTradeDto, Decision>((dtos) => this.decideBatch(dtos), {
+  private readonly decisions = new Batcher<Queued, Decision>((queued) => this.decideBatch(queued), {
     maxBatch: MAX_TRADE_BATCH,
   });
   /**
@@ -69,6 +88,13 @@ export class StocksService implements OnApplicationBootstrap {
    * decisions read it instead of querying.
    */
   private readonly committed = new Map<string, StockInfo>();
+  /**
+   * The batch being written, if any (the batcher writes one at a time). Its trades' invalidations
+   * are pushed while it commits, so a front end may miss on a stock and ask for it after the push
+   * arrived but before the commit: such a lookup waits for the write to be over, or it would read
+   * the stock from before a trade about to be acknowledged and cache it.
+   */
+  private writing?: Write;
   private readonly capacity: number;
 
   constructor(
@@ -91,14 +117,22 @@ export class StocksService implements OnApplicationBootstrap {
     for (const stock of await this.stocks.find()) this.committed.set(stock.name, toInfo(stock));
   }
 
+  /**
+   * A stock as committed. A lookup of a stock that the batch being written changes waits until
+   * that write is over (see {@link writing}); other stocks are answered at once.
+   */
   async lookup(name: string): Promise<StockInfo> {
+    const writing = this.writing;
+    if (writing?.stocks.has(name)) await writing.over;
     const stock = this.committed.get(name);
     if (!stock) throw new StockNotFound(LookupMessages.stockNotFound);
     return { ...stock };
   }
 
-  /** Every stock, sorted by name. */
-  list(): StockInfo[] {
+  /** Every stock, sorted by name; once the batch being written, if it changes any, is over (as {@link lookup}). */
+  async list(): Promise<StockInfo[]> {
+    const writing = this.writing;
+    if (writing && writing.stocks.size > 0) await writing.over;
     return [...this.committed.values()].sort((a, b) => (a.stock_name < b.stock_name ? -1 : a.stock_name > b.stock_name ? 1 : 0)).map((s) => ({ ...s }));
   }
 
@@ -106,18 +140,34 @@ export class StocksService implements OnApplicationBootstrap {
    * Buys or sells atomically. A request id makes the trade idempotent: a repeated id gets the
    * recorded outcome without trading again, or 422 (`key_reused`, nothing traded) when it named
    * another trade (another stock, side or quantity). A successful trade — a replayed one too, whose first
-   * push may still be under way — is acknowledged only after the front end has been told to drop
-   * the stock from its cache.
+   * push may still be under way — is acknowledged only once it is committed and the front end has
+   * been told to drop the stock from its cache.
+   *
+   * The two go on together: the push starts as soon as the trade is decided, while its batch
+   * commits, rather than after, which takes the push off the trade's serial path. A lookup that
+   * reaches the catalog between the push and the commit waits for the commit (see
+   * {@link lookup}). Should the commit fail, the trade fails; its push was then needless, which
+   * costs a front end a miss and nothing else.
    */
   async trade(dto: CatalogTradeDto, requestId?: string): Promise<string> {
-    const { outcome, replayed } = await this.decisions.submit(dto);
+    let invalidated: Promise<boolean> | undefined;
+    /** Starts the push once (a batch decided twice may tell the trade twice). */
+    const invalidate = (): Promise<boolean> => {
+      if (!invalidated) {
+        invalidated = this.invalidation.invalidate(dto.stock_name, requestId);
+        // A trade that fails after all (its commit, or the second pass refusing it) does not wait for its push.
+        invalidated.catch(() => undefined);
+      }
+      return invalidated;
+    };
+    const { outcome, replayed } = await this.decisions.submit({ dto, applied: () => void invalidate() });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
     if (outcome !== 'ok') {
       const refused = new TradeRefused(CatalogMessages.tradeFailed);
       const reason = REFUSAL_REASONS[outcome];
       throw reason ? withReason(refused, reason) : refused;
     }
-    await this.invalidation.invalidate(dto.stock_name, requestId);
+    await invalidate();
     return CatalogMessages.traded;
   }
 
@@ -134,36 +184,50 @@ export class StocksService implements OnApplicationBootstrap {
    * repeated one is rare (a retry after a failover), so the batch is first written as if every id
    * were new, and only if the UNIQUE index refuses one are the recorded outcomes read and the
    * batch decided again, the repeated ids now as replays.
+   *
+   * The batch is {@link writing} from its first decision until it is committed and in
+   * `committed`, or has failed, across both passes: the first pass may already have started
+   * pushes for its stocks.
    */
-  private async decideBatch(dtos: CatalogTradeDto[]): Promise<(Decision | Error)[]> {
+  private async decideBatch(queued: Queued[]): Promise<(Decision | Error)[]> {
+    let over!: () => void;
+    const writing: Write = { stocks: new Set(), over: new Promise<void>((resolve) => (over = resolve)) };
+    this.writing = writing;
     try {
-      return await this.decideAndWrite(dtos, new Map());
+      return await this.decideAndWrite(queued, new Map(), writing);
     } catch (err) {
       if (!isConstraintViolation(err)) throw err;
-      const ids = dtos.map((d) => d.request_id).filter((id): id is string => id !== undefined);
+      const ids = queued.map((q) => q.dto.request_id).filter((id): id is string => id !== undefined);
       const rows = await this.trades.find({
         select: { requestId: true, outcome: true, stockName: true, type: true, quantity: true },
         where: { requestId: In(ids) },
       });
-      return this.decideAndWrite(
-        dtos,
+      return await this.decideAndWrite(
+        queued,
         new Map(rows.map((t) => [t.requestId, { outcome: t.outcome, fingerprint: fingerprintOf({ stock_name: t.stockName, type: t.type, quantity: t.quantity }) }])),
+        writing,
       );
+    } finally {
+      this.writing = undefined;
+      over();
     }
   }
 
   /**
    * One pass: decisions on working copies of the stocks, one script with the stocks' new values
    * and a record per decided trade; the copies become the committed state once it has committed.
+   * Before the script is run, the changed stocks are marked in `writing` and then every applied
+   * trade is told (its push starts): marked first, so that no lookup can read a stock from before
+   * the commit once its push may have arrived.
    * A request id in `recorded` — or seen earlier in the batch — replays its outcome when it names
    * the same trade, and fails with 422 when it names another. An unknown stock fails its own
    * trade only (nothing is recorded for it).
    */
-  private async decideAndWrite(dtos: CatalogTradeDto[], recorded: Map<string, Recorded>): Promise<(Decision | Error)[]> {
+  private async decideAndWrite(queued: Queued[], recorded: Map<string, Recorded>, writing: Write): Promise<(Decision | Error)[]> {
     const now = Date.now();
     const working = new Map<string, StockInfo>();
     const records: SqlValue[][] = [];
-    const decisions = dtos.map((dto): Decision | Error => {
+    const decisions = queued.map(({ dto }): Decision | Error => {
       const previous = dto.request_id === undefined ? undefined : recorded.get(dto.request_id);
       if (previous) {
         if (previous.fingerprint !== fingerprintOf(dto)) {
@@ -187,6 +251,10 @@ export class StocksService implements OnApplicationBootstrap {
       recorded.set(requestId, { outcome, fingerprint: fingerprintOf(dto) });
       records.push([requestId, stock.stock_name, dto.type, q, outcome, now]);
       return { outcome, replayed: false };
+    });
+    for (const name of working.keys()) writing.stocks.add(name);
+    decisions.forEach((d, i) => {
+      if (!(d instanceof Error) && d.outcome === 'ok') queued[i].applied();
     });
     const statements = [...working.values()].map(
       (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,

@@ -29,7 +29,7 @@ interface Queued<I, O> {
  * serves many callers: the batch size grows with the load by itself, with no timer to tune.
  *
  * Guarantee relied on by callers: a flush only ever carries items submitted before it started.
- * (An invalidation submitted after a commit is thus pushed by a flush that began after the commit.)
+ * (An invalidation submitted once a trade is decided is thus pushed by a flush that began after the decision.)
  */
 export class Batcher<I, O> {
   private readonly queue: Queued<I, O>[] = [];
