@@ -1,7 +1,7 @@
-import { HttpService } from '@nestjs/axios';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Registry } from 'prom-client';
+import type { HopClient } from '@app/common';
 import { CatalogEnv, InvalidateBatchDto, REQUEST_ID_HEADER, validateEnv } from '@app/contracts';
 import { LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
@@ -33,16 +33,14 @@ function setup() {
   const answers: Record<string, Answer> = { [A]: 'ok', [B]: 'ok' };
   const pushes: { url: string; body: InvalidateBatchDto; requestId?: string }[] = [];
   const http = {
-    axiosRef: {
-      post: async (url: string, body: InvalidateBatchDto, options: { headers?: Record<string, string> }) => {
-        const frontend = url.replace(/\/rm$/, '');
-        pushes.push({ url, body, requestId: options.headers?.[REQUEST_ID_HEADER] });
-        const answer = answers[frontend];
-        if (answer === 'down') throw new Error('connect ECONNREFUSED');
-        return { status: answer === 'ok' ? 200 : answer, data: {} };
-      },
+    post: async (url: string, body: InvalidateBatchDto, options: { headers?: Record<string, string> }) => {
+      const frontend = url.replace(/\/rm$/, '');
+      pushes.push({ url, body, requestId: options.headers?.[REQUEST_ID_HEADER] });
+      const answer = answers[frontend];
+      if (answer === 'down') throw new Error('connect ECONNREFUSED');
+      return { status: answer === 'ok' ? 200 : answer, data: {} };
     },
-  } as unknown as HttpService;
+  } as unknown as HopClient;
   const invalidation = new CacheInvalidationService(http, metrics, leases, config);
   const grant = (url: string, applied?: number) => leases.grant(url, applied === undefined ? undefined : leases.instance, applied, monotonicMs() + LATER);
   const counted = async () => Object.fromEntries((await metrics.invalidations.get()).values.map((v) => [v.labels.result, v.value]));

@@ -1,9 +1,8 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
-import { Batcher, requestIdHeaders } from '@app/common';
+import { Batcher, HopClient, requestIdHeaders } from '@app/common';
 import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
@@ -45,7 +44,7 @@ export class CacheInvalidationService {
   private readonly pushes = new Batcher<string, PushOutcome>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
-    private readonly http: HttpService,
+    private readonly http: HopClient,
     private readonly metrics: CatalogMetrics,
     private readonly leases: LeaseService,
     config: ConfigService<CatalogEnv, true>,
@@ -85,8 +84,8 @@ export class CacheInvalidationService {
     const snapshot = this.leases.beforePush(lease, body.stock_names);
     let delivered = false;
     try {
-      const res = await this.http.axiosRef.post(`${lease.url}/${FrontendRoutes.invalidate}`, body, {
-        timeout: this.timeoutMs,
+      const res = await this.http.post(`${lease.url}/${FrontendRoutes.invalidate}`, body, {
+        timeoutMs: this.timeoutMs,
         headers: requestIdHeaders(requestId),
       });
       delivered = res.status === 200;

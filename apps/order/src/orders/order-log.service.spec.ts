@@ -316,16 +316,20 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(found.get('k')).toMatchObject({ order_no: 5, request_id: 'k#3', idempotency_key: 'k' });
       expect(found.get('other')).toMatchObject({ order_no: 2, request_id: 'other' });
       expect(found.get('x')).toMatchObject({ order_no: 4, request_id: 'x#2' });
+      // The raw query gives the very entries the log's other reads do.
+      expect(found.get('other')).toEqual(await log.find(2));
+      expect(found.get('k')).toEqual(await log.find(5));
       expect((await log.newestByKeys([])).size).toBe(0);
     });
 
     it('finds entries by their exact request id only', async () => {
       const { log } = await start();
-      await log.appendNew([order('a'), order('a#2', { idempotency_key: 'a' })]);
-      const found = await log.findByRequestIds(['a', 'a#2', 'b']);
+      await log.appendNew([order('a'), order('a#2', { idempotency_key: 'a' }), order("it's")]);
+      const found = await log.findByRequestIds(['a', 'a#2', 'b', "it's", "b' OR '1'='1"]);
       expect([...found.entries()].map(([id, r]) => [id, r.order_no])).toEqual([
         ['a', 1],
         ['a#2', 2],
+        ["it's", 3],
       ]);
     });
   });

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
-import { Between, DataSource, In, MoreThanOrEqual, Repository } from 'typeorm';
+import { Between, DataSource, MoreThanOrEqual, Repository } from 'typeorm';
 import {
   IdempotencyRefusal,
   KEY_REUSED_STATUS,
@@ -15,7 +15,7 @@ import {
   ReplicaRole,
   sameTradeRequest,
 } from '@app/contracts';
-import { DomainError, execTransaction, isConstraintViolation, sql, Unavailable } from '@app/common';
+import { DomainError, execTransaction, isConstraintViolation, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
 import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
@@ -180,10 +180,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async newestByKeys(keys: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();
     if (keys.length === 0) return found;
-    for (const row of await this.orders.findBy({ idempotencyKey: In(keys) })) {
-      const key = row.idempotencyKey as string;
+    for (const row of await this.entriesWhere('idempotency_key', keys)) {
+      const key = row.idempotency_key as string;
       const seen = found.get(key);
-      if (!seen || seen.order_no < row.orderNo) found.set(key, toRecord(row));
+      if (!seen || seen.order_no < row.order_no) found.set(key, fromRow(row));
     }
     return found;
   }
@@ -192,8 +192,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async findByRequestIds(requestIds: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();
     if (requestIds.length === 0) return found;
-    for (const row of await this.orders.findBy({ requestId: In(requestIds) })) found.set(row.requestId, toRecord(row));
+    for (const row of await this.entriesWhere('request_id', requestIds)) {
+      found.set(row.request_id, fromRow(row));
+    }
     return found;
+  }
+
+  /** The entries whose `column` is one of `values`, by a raw query: the key lookup is on every trade's path (see queryRows). */
+  private entriesWhere(column: 'idempotency_key' | 'request_id', values: string[]): Promise<OrderRow[]> {
+    return queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${values.map(sqlLiteral).join(', ')})`);
   }
 
   /** Entries numbered after `after`, oldest first. */
@@ -364,6 +371,15 @@ export function sameEntry(a: OrderRecordDto, b: OrderRecordDto): boolean {
 
 export function toInfo(r: OrderRecordDto): OrderInfo {
   return { order_no: r.order_no, stock_name: r.stock_name, trade_type: r.trade_type, quantity: r.quantity };
+}
+
+/** The columns of an entry, named as {@link OrderRecordDto}'s fields. */
+type OrderRow = Omit<OrderRecordDto, 'idempotency_key' | 'created_at'> & { idempotency_key: string | null; created_at: number };
+const ENTRY_COLUMNS = `"order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at"`;
+
+/** An entry from its row: the key only when it differs from the request id (as {@link toRecord}). */
+function fromRow({ idempotency_key, ...entry }: OrderRow): OrderRecordDto {
+  return idempotency_key && idempotency_key !== entry.request_id ? { ...entry, idempotency_key } : entry;
 }
 
 function toRecord(o: Order): OrderRecordDto {

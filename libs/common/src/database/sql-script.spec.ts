@@ -1,6 +1,6 @@
 import { Database } from 'sqlite3';
 import type { DataSource } from 'typeorm';
-import { execTransaction, isConstraintViolation, sql, sqlLiteral } from './sql-script';
+import { execTransaction, isConstraintViolation, queryRows, sql, sqlLiteral } from './sql-script';
 
 describe('sql scripts', () => {
   it('quotes strings by doubling single quotes and refuses what is not a plain value', () => {
@@ -46,6 +46,12 @@ describe('sql scripts', () => {
       expect(await all('SELECT id FROM t')).toEqual([{ id: 1 }]);
       await execTransaction(dataSource(), [sql`INSERT INTO t VALUES (${2}, ${'y'})`]);
       expect(await all('SELECT id FROM t ORDER BY id')).toEqual([{ id: 1 }, { id: 2 }]);
+    });
+
+    it('queryRows returns the rows of one query, and rejects a bad one', async () => {
+      await execTransaction(dataSource(), [sql`INSERT INTO t VALUES ${[[1, 'a'], [2, "b'"]]}`]);
+      await expect(queryRows(dataSource(), sql`SELECT * FROM t WHERE v = ${"b'"}`)).resolves.toEqual([{ id: 2, v: "b'" }]);
+      await expect(queryRows(dataSource(), 'SELECT nope FROM t')).rejects.toThrow(/no such column/);
     });
   });
 });

@@ -2,7 +2,7 @@ import { ConfigService } from '@nestjs/config';
 import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { CLUSTER_TOKEN_HEADER } from '@app/contracts';
+import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
 import { HopClient } from './hop-client';
 
 interface Seen {
@@ -35,7 +35,7 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-const clientWith = (token?: string) => new HopClient({ get: () => token } as unknown as ConfigService);
+const clientWith = (token?: string) => new HopClient({ get: () => token } as unknown as ConfigService<CommonEnv, true>);
 
 describe('HopClient', () => {
   const servers: Server[] = [];
