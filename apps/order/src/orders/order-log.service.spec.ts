@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -88,12 +89,12 @@ describe('OrderLogService on a real SQLite file', () => {
   const open: DataSource[] = [];
   const logs: OrderLogService[] = [];
 
-  async function start(): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
+  async function start(env: Record<string, string> = {}): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
     const options = await sqliteOptions(dir, 'order-1.sqlite', ORDER_MIGRATIONS);
     const db = new DataSource({ ...options, entities: [Order, ReplicaMeta] } as DataSourceOptions);
     await db.initialize();
     open.push(db);
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' }));
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', ...env }));
     await new SqlitePragmas(db, config as unknown as ConfigService<CommonEnv, true>).onModuleInit();
     const orderConfig = config as unknown as ConfigService<OrderEnv, true>;
     const disk = new DiskHealthService(orderConfig);
@@ -104,9 +105,9 @@ describe('OrderLogService on a real SQLite file', () => {
   }
 
   /** Closes the database (as a crash or stop would) and opens the same file again. */
-  async function restart(db: DataSource): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
+  async function restart(db: DataSource, env: Record<string, string> = {}): Promise<{ log: OrderLogService; db: DataSource; disk: DiskHealthService }> {
     await db.destroy();
-    return start();
+    return start(env);
   }
 
   const entry = (order_no: number, epoch = 1, tag = 'r'): OrderRecordDto => ({
@@ -331,6 +332,60 @@ describe('OrderLogService on a real SQLite file', () => {
         ['a#2', 2],
         ["it's", 3],
       ]);
+    });
+  });
+
+  describe('the key filter (a key the log lacks is ruled out from memory)', () => {
+    /** Counts the queries the log sends to SQLite's connection. */
+    const countQueries = (db: DataSource) => {
+      const connection = (db.driver as unknown as { databaseConnection: { all: (...args: unknown[]) => unknown } }).databaseConnection;
+      return jest.spyOn(connection, 'all');
+    };
+
+    it('is filled from the log at start, over several pages; then only keys it may hold are queried, and every logged one is found', async () => {
+      const first = await start();
+      const entries = Array.from({ length: 12_000 }, (_, i) => ({ ...entry(i + 1), ...(i % 1000 === 0 ? { request_id: `d-${i}`, idempotency_key: `k-${i}` } : {}) }));
+      for (let i = 0; i < entries.length; i += 2000) await first.log.append(entries.slice(i, i + 2000));
+      const { log, db } = await restart(first.db);
+      await log.fillKeyFilter();
+      expect(log.keyFilterReady).toBe(true);
+      const all = countQueries(db);
+      expect(await log.newestByKeys(['new-1', 'new-2'])).toEqual(new Map());
+      expect(await log.findByRequestIds(['new-3'])).toEqual(new Map());
+      expect(log.mayHoldKey('new-4')).toBe(false);
+      expect(all).not.toHaveBeenCalled();
+      // Every request id and client key from before the restart is still found, from the first page to the last.
+      const ids = entries.map((e) => e.request_id);
+      expect((await log.findByRequestIds(ids)).size).toBe(ids.length);
+      const found = await log.newestByKeys(['k-0', 'k-11000', 'r-2', 'r-12000']);
+      expect(Object.fromEntries([...found].map(([k, r]) => [k, r.order_no]))).toEqual({ 'k-0': 1, 'k-11000': 11001, 'r-2': 2, 'r-12000': 12000 });
+      expect(all).toHaveBeenCalledTimes(2);
+    });
+
+    it('knows a key from the moment its entry is appended, and keeps knowing it after a failed write (it only costs a query)', async () => {
+      const { log, db, disk } = await start();
+      await log.fillKeyFilter();
+      await log.appendNew([order('k1'), order('k2#2', { idempotency_key: 'k2' })]);
+      expect([...(await log.newestByKeys(['k1', 'k2', 'k3'])).keys()].sort()).toEqual(['k1', 'k2']);
+      // A write that fails: the log lacks the entry, and the lookup, asked of the database, says so.
+      const failing = jest.spyOn(disk, 'track').mockRejectedValueOnce(new Error('disk I/O error'));
+      await expect(log.appendNew([order('lost')])).rejects.toThrow('disk I/O error');
+      failing.mockRestore();
+      expect(log.mayHoldKey('lost')).toBe(true);
+      const all = countQueries(db);
+      expect(await log.newestByKeys(['lost'])).toEqual(new Map());
+      expect(all).toHaveBeenCalledTimes(1);
+    });
+
+    it('misses no entry whose write was in flight when a fill began (it begins under the log lock)', async () => {
+      const { log } = await start({ ORDER_COMMIT_DELAY_MS: '300' });
+      await log.fillKeyFilter();
+      // As the leader appends: under the lock. The write waits 300 ms before it commits.
+      const writing = log.exclusive(() => log.appendNew([order('in-flight')]));
+      await new Promise((resolve) => setImmediate(resolve));
+      await Promise.all([writing, log.fillKeyFilter()]);
+      expect(log.keyFilterReady).toBe(true);
+      expect([...(await log.newestByKeys(['in-flight'])).keys()]).toEqual(['in-flight']);
     });
   });
 

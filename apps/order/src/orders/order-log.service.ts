@@ -18,6 +18,7 @@ import {
 import { DomainError, execTransaction, isConstraintViolation, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
 import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
+import { LogKeyFilter } from './log-key-filter';
 import { ReplicaMeta } from './replica-meta.entity';
 
 /** `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it. */
@@ -34,6 +35,10 @@ export type NewOrder = Omit<OrderRecordDto, 'order_no'>;
 const TAIL_SIZE = 4096;
 /** While the disk fails, how often a small write checks whether it takes writes again. */
 const DISK_PROBE_MS = 1000;
+/** Entries read per query while the key filter is filled from the log. */
+const KEY_SCAN_PAGE = 5000;
+/** After a failed fill of the key filter, when it is tried again (lookups query the database meanwhile). */
+const KEY_FILL_RETRY_MS = 5000;
 
 /**
  * Something asked to drop or replace an entry at or below the commit point. Committed entries
@@ -68,6 +73,11 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    */
   private tail: OrderRecordDto[] = [];
   private loaded?: Promise<void>;
+  /** Which request ids and keys the log certainly lacks: most key lookups need no query. */
+  private readonly keys = new LogKeyFilter();
+  private filling?: Promise<void>;
+  private fillRetry?: NodeJS.Timeout;
+  private destroyed = false;
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -80,13 +90,17 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     if (this.commitDelayMs > 0) this.logger.warn(`every write of the order log waits ${this.commitDelayMs} ms before it commits (ORDER_COMMIT_DELAY_MS, tests only)`);
   }
 
-  onModuleInit(): Promise<void> {
+  async onModuleInit(): Promise<void> {
     this.disk.failed$.subscribe(() => this.probeUntilWritable());
-    return this.load();
+    await this.load();
+    // In the background: until it is filled, key lookups query the database as before.
+    void this.fillKeyFilter();
   }
 
   onModuleDestroy(): void {
+    this.destroyed = true;
     clearInterval(this.probing);
+    clearTimeout(this.fillRetry);
   }
 
   /** Every write of the log: slowed by ORDER_COMMIT_DELAY_MS (tests), watched by the disk's health. */
@@ -109,6 +123,52 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
       const probe = sql`INSERT INTO "replica_meta" ("key", "value") VALUES ${[['disk_probe', Date.now()]]} ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`;
       void this.exclusive(() => this.write(() => execTransaction(this.dataSource, [probe]))).catch(() => undefined);
     }, DISK_PROBE_MS);
+  }
+
+  /**
+   * Fills a key filter from the log, a page of entries per query, beside the trades (see
+   * {@link LogKeyFilter}); at start, and again, larger, when the one in use is overfull. Resolves
+   * once it is in use, or once it failed (it is tried again later).
+   */
+  fillKeyFilter(): Promise<void> {
+    this.filling ??= (async () => {
+      const started = Date.now();
+      // Begun under the lock, with no write in flight: each entry is on disk for the scan, or added as it is written.
+      const filter = await this.exclusive(async () => this.keys.begin(2 * this.last.order_no));
+      try {
+        let entries = 0;
+        for (let after = 0; ; ) {
+          const page = await queryRows<Pick<OrderRow, 'order_no' | 'request_id' | 'idempotency_key'>>(
+            this.dataSource,
+            `SELECT "order_no", "request_id", "idempotency_key" FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} ORDER BY "order_no" LIMIT ${KEY_SCAN_PAGE}`,
+          );
+          for (const row of page) filter.addEntry(row.request_id, row.idempotency_key);
+          entries += page.length;
+          if (page.length < KEY_SCAN_PAGE) break;
+          after = page[page.length - 1].order_no;
+        }
+        this.keys.finish(filter);
+        this.logger.log(`key filter filled from ${entries} entries in ${Date.now() - started} ms (room for ${filter.capacity} keys)`);
+      } catch (err) {
+        this.keys.abandon(filter);
+        if (this.destroyed) return;
+        this.logger.warn(`could not fill the key filter (key lookups query the database meanwhile; again in ${KEY_FILL_RETRY_MS} ms): ${(err as Error).message}`);
+        this.fillRetry = setTimeout(() => void this.fillKeyFilter(), KEY_FILL_RETRY_MS);
+      } finally {
+        this.filling = undefined;
+      }
+    })();
+    return this.filling;
+  }
+
+  /** True once key lookups are answered from memory when the log lacks the key (see {@link LogKeyFilter}). */
+  get keyFilterReady(): boolean {
+    return this.keys.ready;
+  }
+
+  /** False: no entry has this request id or client key, known from memory. True: one may (see {@link newestByKeys}). */
+  mayHoldKey(value: string): boolean {
+    return this.keys.mayHold(value);
   }
 
   /** Reads the last position and the metadata, once (services that start from them await it too). */
@@ -179,7 +239,6 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    */
   async newestByKeys(keys: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();
-    if (keys.length === 0) return found;
     for (const row of await this.entriesWhere('idempotency_key', keys)) {
       const key = row.idempotency_key as string;
       const seen = found.get(key);
@@ -191,16 +250,21 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   /** The entries of those request ids that are in the log, by request id (one query). */
   async findByRequestIds(requestIds: string[]): Promise<Map<string, OrderRecordDto>> {
     const found = new Map<string, OrderRecordDto>();
-    if (requestIds.length === 0) return found;
     for (const row of await this.entriesWhere('request_id', requestIds)) {
       found.set(row.request_id, fromRow(row));
     }
     return found;
   }
 
-  /** The entries whose `column` is one of `values`, by a raw query: the key lookup is on every trade's path (see queryRows). */
-  private entriesWhere(column: 'idempotency_key' | 'request_id', values: string[]): Promise<OrderRow[]> {
-    return queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${values.map(sqlLiteral).join(', ')})`);
+  /**
+   * The entries whose `column` is one of `values`. The key lookup is on every trade's path: values
+   * the key filter rules out are not asked for (most often, none is left), and the rest by a raw
+   * query (see queryRows).
+   */
+  private async entriesWhere(column: 'idempotency_key' | 'request_id', values: string[]): Promise<OrderRow[]> {
+    const candidates = values.filter((v) => this.keys.mayHold(v));
+    if (candidates.length === 0) return [];
+    return queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${candidates.map(sqlLiteral).join(', ')})`);
   }
 
   /** Entries numbered after `after`, oldest first. */
@@ -279,6 +343,9 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         throw new Error(`log must continue at ${this.last.order_no + 1 + i}, got ${r.order_no}`);
       }
     });
+    // Before the write: should it fail, the filter only holds a value too many (see LogKeyFilter).
+    for (const r of records) this.keys.addEntry(r.request_id, r.idempotency_key);
+    if (this.keys.overfull) void this.fillKeyFilter();
     const statements: string[] = [];
     if (records.length > 0) {
       const rows = records.map((r) => [

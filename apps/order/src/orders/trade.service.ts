@@ -74,7 +74,8 @@ export class TradeService {
     await this.leadership.assertLeading(dto.epoch);
     await this.replicator.ensureQuorum();
     const key = dto.request_id;
-    const previous = await this.keyLookups.submit(key);
+    // A new key (nearly every trade's) is ruled out from memory, without a query or a turn of the event loop.
+    const previous = this.log.mayHoldKey(key) ? await this.keyLookups.submit(key) : null;
     let tradeId = key;
     if (previous) {
       if (withinRetention(previous.created_at ?? Date.now(), Date.now(), this.retentionMs)) {
