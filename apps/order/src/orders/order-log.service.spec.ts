@@ -18,6 +18,7 @@ const replica = (role: ReplicaRole, over: Partial<VouchingState> = {}): Vouching
   role,
   commitNo: 7,
   lastNo: 10,
+  durableNo: 10,
   ackByLeaderAlone: false,
   ...over,
 });
@@ -76,6 +77,9 @@ describe('lookupVerdict: a replica answers an order lookup only when it can vouc
     expect(lookupVerdict(8, replica('promoting', ack))).toBe('cannot_vouch');
     expect(lookupVerdict(8, replica('follower', ack))).toBe('cannot_vouch');
     expect(lookupVerdict(7, replica('follower', ack))).toBe('serve');
+    // Sent to the followers but not yet on its own disk: not acknowledged yet.
+    expect(lookupVerdict(10, replica('leader', { ...ack, durableNo: 9 }))).toBe('cannot_vouch');
+    expect(lookupVerdict(9, replica('leader', { ...ack, durableNo: 9 }))).toBe('serve');
   });
 });
 
@@ -264,13 +268,56 @@ describe('OrderLogService on a real SQLite file', () => {
         ['k1', 1, false],
         ['n2', 3, true],
       ]);
-      // The first attempt at this batch hit the UNIQUE index: nothing of it may remain.
+      // Known request ids are found before numbering: no gap, nothing written twice.
       expect((await rows(db)).map((r) => [r.order_no, r.request_id])).toEqual([
         [1, 'k1'],
         [2, 'n1'],
         [3, 'n2'],
       ]);
       expect(log.lastPosition().order_no).toBe(3);
+    });
+
+    it('publishes new entries before writing them (replication sends them meanwhile); they count as durable once written', async () => {
+      const { log, db, disk } = await start();
+      await log.append([entry(1)]);
+      // Hold the next write until the entries are seen published.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const track = disk.track.bind(disk);
+      disk.track = async <T>(write: () => Promise<T>): Promise<T> => {
+        disk.track = track;
+        await held;
+        return track(write);
+      };
+      const seen: string[] = [];
+      log.leaderAppends$.subscribe((event) => seen.push(`${event}: last ${log.lastPosition().order_no}, durable ${log.durableLastNo()}`));
+      const appending = log.appendNew([order('a')]);
+      while (seen.length === 0) await new Promise((r) => setImmediate(r));
+      expect(seen).toEqual(['published: last 2, durable 1']);
+      expect(await log.page(1, 10)).toEqual([expect.objectContaining({ order_no: 2, request_id: 'a' })]); // what a sync sends
+      expect(await rows(db)).toHaveLength(1); // not on disk yet
+      release();
+      const [result] = (await appending).map(created);
+      expect(seen).toEqual(['published: last 2, durable 1', 'written: last 2, durable 2']);
+      expect(await log.find(2)).toEqual(result.record);
+      expect(await rows(db)).toHaveLength(2);
+    });
+
+    it('withdraws entries it published when their write fails, and says so (the leader must not reuse their numbers)', async () => {
+      const { log, db } = await start();
+      await log.append([entry(1)], { commit_no: 1 });
+      const events: string[] = [];
+      log.leaderAppends$.subscribe((event) => events.push(event));
+      log.unwritten$.subscribe((message) => events.push(`unwritten: ${message}`));
+      await db.query('PRAGMA query_only = 1');
+      await expect(log.appendNew([order('a'), order('b')], { commit_no: 1 })).rejects.toMatchObject({ status: 503, code: 'disk_failing' });
+      expect(events).toEqual(['published', expect.stringMatching(/^unwritten: orders 2–3 were sent before their write failed/)]);
+      expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
+      expect(log.durableLastNo()).toBe(1);
+      expect(await log.find(2)).toBeNull();
+      expect(await log.page(1, 10)).toEqual([]);
+      await db.query('PRAGMA query_only = 0');
+      expect(created((await log.appendNew([order('c')]))[0]).record.order_no).toBe(2);
     });
 
     it('names the client key in the refusal when the request id was derived from it', async () => {

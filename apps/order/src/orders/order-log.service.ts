@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Mutex } from 'async-mutex';
+import { Subject } from 'rxjs';
 import { Between, DataSource, MoreThanOrEqual, Repository } from 'typeorm';
 import {
   IdempotencyRefusal,
@@ -15,7 +16,7 @@ import {
   ReplicaRole,
   sameTradeRequest,
 } from '@app/contracts';
-import { DomainError, execTransaction, isConstraintViolation, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
+import { DomainError, execTransaction, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
 import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { LogKeyFilter } from './log-key-filter';
@@ -78,6 +79,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   private filling?: Promise<void>;
   private fillRetry?: NodeJS.Timeout;
   private destroyed = false;
+  /** The last number on disk: below {@link last} while a leader's new entries are being written (see {@link appendNew}). */
+  private durableNo = 0;
+  /**
+   * A leader's new entries: `published` once numbered (replication sends them while they are
+   * written), `written` once on disk (this replica's own copy counts towards the commit point).
+   */
+  readonly leaderAppends$ = new Subject<'published' | 'written'>();
+  /** A leader's published entries could not be written: it must not number anything again in this epoch. */
+  readonly unwritten$ = new Subject<string>();
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -176,6 +186,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.loaded ??= (async () => {
       const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
       this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
+      this.durableNo = this.last.order_no;
       for (const row of await this.metaRepo.find()) this.meta.set(row.key as MetaKey, row.value);
     })();
     return this.loaded;
@@ -191,8 +202,14 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     return this.lock.runExclusive(fn);
   }
 
+  /** The last entry: numbered and sent, though a leader may still be writing it (see {@link durableLastNo}). */
   lastPosition(): LogPosition {
     return { ...this.last };
+  }
+
+  /** The last number this replica holds on disk (what counts as its own copy towards the commit point). */
+  durableLastNo(): number {
+    return this.durableNo;
   }
 
   getMeta(key: MetaKey): number {
@@ -285,28 +302,20 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * when that entry is another trade (stock, side in any letter case, quantity), a 422
    * `key_reused` error for that order alone.
    *
-   * Optimistic: a request id seen before is rare (a retry after a failover), so the batch is
-   * first written as if all were new; only when the UNIQUE index refuses one are the existing
-   * entries read and the batch numbered again.
+   * Raft's parallel append: the new entries are published — in the tail and as the last position,
+   * which replication sends from — before they are written, so that the followers write them while
+   * this replica does ({@link leaderAppends$}). A number, once published, may be on a
+   * follower and is never given to another entry, so the request ids are checked against the log
+   * first (the log on disk is complete: every write finishes under the lock). Should the write fail
+   * all the same, the entries are withdrawn from memory and {@link unwritten$} fires: the leader
+   * must not number anything again in this epoch (its leadership steps down).
    */
   async appendNew(
     orders: NewOrder[],
-    meta?: Partial<Record<MetaKey, number>>,
+    meta: Partial<Record<MetaKey, number>> = {},
   ): Promise<({ record: OrderRecordDto; created: boolean } | Error)[]> {
-    try {
-      return await this.appendUnlessKnown(orders, new Map(), meta);
-    } catch (err) {
-      if (!isConstraintViolation(err)) throw err;
-      return this.appendUnlessKnown(orders, await this.findByRequestIds(orders.map((o) => o.request_id)), meta);
-    }
-  }
-
-  private async appendUnlessKnown(
-    orders: NewOrder[],
-    known: Map<string, OrderRecordDto>,
-    meta?: Partial<Record<MetaKey, number>>,
-  ): Promise<({ record: OrderRecordDto; created: boolean } | Error)[]> {
-    const fresh: OrderRecordDto[] = [];
+    const known = await this.findByRequestIds([...new Set(orders.map((o) => o.request_id))]);
+    const fresh: (OrderRecordDto & { created_at: number })[] = [];
     const now = Date.now();
     const results = orders.map((order) => {
       const existing = known.get(order.request_id);
@@ -316,13 +325,34 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         }
         return { record: existing, created: false };
       }
-      const record: OrderRecordDto = { ...order, created_at: order.created_at ?? now, order_no: this.last.order_no + 1 + fresh.length };
+      const record = { ...order, created_at: order.created_at ?? now, order_no: this.last.order_no + 1 + fresh.length };
       if (record.idempotency_key === record.request_id) delete record.idempotency_key;
       fresh.push(record);
       known.set(order.request_id, record);
       return { record, created: true };
     });
-    await this.append(fresh, meta);
+    if (fresh.length === 0) {
+      await this.append([], meta);
+      return results;
+    }
+    const before = this.last;
+    const changed = this.changedMeta(meta);
+    this.noteKeys(fresh);
+    this.remember(fresh, []);
+    this.leaderAppends$.next('published');
+    try {
+      await this.write(() => execTransaction(this.dataSource, this.statements(fresh, changed)));
+    } catch (err) {
+      this.tail.splice(this.tail.length - fresh.length);
+      this.last = before;
+      const message = `orders ${fresh[0].order_no}–${fresh[fresh.length - 1].order_no} were sent before their write failed: ${(err as Error).message}`;
+      this.logger.error(message);
+      this.unwritten$.next(message);
+      throw err;
+    }
+    this.remember([], changed);
+    this.durableNo = this.last.order_no;
+    this.leaderAppends$.next('written');
     return results;
   }
 
@@ -335,7 +365,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     // (in memory as on disk, so that the tail and a query after a restart answer the same).
     const now = Date.now();
     const records = given.map((r): OrderRecordDto & { created_at: number } => ({ ...r, created_at: r.created_at ?? now }));
-    const changed = Object.entries(meta).filter(([k, v]) => this.meta.get(k as MetaKey) !== v) as [MetaKey, number][];
+    const changed = this.changedMeta(meta);
     // Nothing to write (a heartbeat that changes nothing): no transaction, no fsync.
     if (records.length === 0 && changed.length === 0) return;
     records.forEach((r, i) => {
@@ -343,9 +373,24 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         throw new Error(`log must continue at ${this.last.order_no + 1 + i}, got ${r.order_no}`);
       }
     });
-    // Before the write: should it fail, the filter only holds a value too many (see LogKeyFilter).
+    this.noteKeys(records);
+    await this.write(() => execTransaction(this.dataSource, this.statements(records, changed)));
+    this.remember(records, changed);
+    this.durableNo = this.last.order_no;
+  }
+
+  /** Before a write of these entries: should it fail, the key filter only holds a value too many (see LogKeyFilter). */
+  private noteKeys(records: OrderRecordDto[]): void {
     for (const r of records) this.keys.addEntry(r.request_id, r.idempotency_key);
     if (this.keys.overfull) void this.fillKeyFilter();
+  }
+
+  private changedMeta(meta: Partial<Record<MetaKey, number>>): [MetaKey, number][] {
+    return Object.entries(meta).filter(([k, v]) => this.meta.get(k as MetaKey) !== v) as [MetaKey, number][];
+  }
+
+  /** The statements that write these entries and metadata (one transaction). */
+  private statements(records: (OrderRecordDto & { created_at: number })[], changed: [MetaKey, number][]): string[] {
     const statements: string[] = [];
     if (records.length > 0) {
       const rows = records.map((r) => [
@@ -367,7 +412,11 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         sql`INSERT INTO "replica_meta" ("key", "value") VALUES ${changed} ON CONFLICT ("key") DO UPDATE SET "value" = excluded."value"`,
       );
     }
-    await this.write(() => execTransaction(this.dataSource, statements));
+    return statements;
+  }
+
+  /** Takes entries (which continue the log) and metadata into memory. */
+  private remember(records: OrderRecordDto[], changed: [MetaKey, number][]): void {
     for (const [k, v] of changed) this.meta.set(k, v);
     if (records.length > 0) {
       const last = records[records.length - 1];
@@ -388,6 +437,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.tail = this.tail.filter((r) => r.order_no < from);
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
+    this.durableNo = this.last.order_no;
     return result.affected ?? 0;
   }
 
@@ -406,6 +456,8 @@ export interface VouchingState {
   commitNo: number;
   /** Last number in this replica's log. */
   lastNo: number;
+  /** Last number on its disk: below `lastNo` while a leader writes entries it already sent. */
+  durableNo: number;
   /** `ORDER_ACK_MODE=leader`: a settled leader acknowledges an order once its own log has it. */
   ackByLeaderAlone: boolean;
 }
@@ -415,7 +467,7 @@ export interface VouchingState {
  *
  * - `serve`: `orderNo` is at or below the commit point (and in the log): a committed entry never
  *   changes, so any replica that holds it may give it. A settled leader with
- *   `ORDER_ACK_MODE=leader` also serves its whole log, which is what it acknowledges.
+ *   `ORDER_ACK_MODE=leader` also serves what its disk holds, which is what it acknowledges.
  * - `absent` (404): only a settled leader (role `leader`: it caught up with a majority and took
  *   over) holds every acknowledged order, so only it may say that a number beyond its last order
  *   does not exist.
@@ -426,7 +478,7 @@ export interface VouchingState {
  */
 export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict {
   const settledLeader = s.role === 'leader';
-  const vouchedThrough = settledLeader && s.ackByLeaderAlone ? s.lastNo : Math.min(s.commitNo, s.lastNo);
+  const vouchedThrough = settledLeader && s.ackByLeaderAlone ? s.durableNo : Math.min(s.commitNo, s.lastNo);
   if (orderNo <= vouchedThrough) return 'serve';
   if (settledLeader && orderNo > s.lastNo) return 'absent';
   return 'cannot_vouch';

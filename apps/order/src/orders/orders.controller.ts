@@ -85,6 +85,7 @@ export class OrdersController {
       role: status.role,
       commitNo: status.commit_no,
       lastNo: status.last_no,
+      durableNo: this.log.durableLastNo(),
       ackByLeaderAlone: this.ackByLeaderAlone,
     });
     if (verdict === 'absent') throw new OrderNotFound();

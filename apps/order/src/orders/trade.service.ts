@@ -96,7 +96,6 @@ export class TradeService {
       quantity: dto.quantity,
     });
     this.faults.reached('after-local-commit');
-    this.replicator.kick();
     await this.replicator.waitDurable(record.order_no);
     this.metrics.ordersPlaced.inc();
     return record.order_no;

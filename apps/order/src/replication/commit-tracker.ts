@@ -34,7 +34,9 @@ export class CommitTracker {
   update(leaderLast: number, followerMatches: number[]): void {
     const held = [leaderLast, ...followerMatches].sort((a, b) => b - a);
     this.state.advanceCommit(held[this.majority - 1] ?? 0);
-    this.state.advanceAck(held[this.requiredAcks - 1] ?? 0);
+    // With one required ack (`ORDER_ACK_MODE=leader`) the one is the leader's own copy, which
+    // lookups then vouch for; a follower may hold an entry before the leader has written it.
+    this.state.advanceAck(this.requiredAcks === 1 ? leaderLast : (held[this.requiredAcks - 1] ?? 0));
     const ackNo = this.state.ackNo;
     const done = this.waiters.filter((w) => w.orderNo <= ackNo);
     if (done.length === 0) return;

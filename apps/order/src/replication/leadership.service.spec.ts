@@ -1,4 +1,5 @@
 import { ConfigService } from '@nestjs/config';
+import { Subject } from 'rxjs';
 import { OrderEnv, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ReplicaState } from '../cluster/replica-state';
@@ -131,6 +132,40 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
     await leadership.onLeaderNotice(3, 2);
     expect(replica.leadsEpoch(2)).toBe(true);
     await expect(leadership.onLeaderNotice(3, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    leadership.onApplicationShutdown();
+  });
+});
+
+describe('LeadershipService: a leader whose own write of orders it sent fails', () => {
+  it('steps down at once (those numbers may be on a follower) and recovers as a follower', () => {
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' }));
+    const replica = new ReplicaState(3, { epoch: 1, votedFor: 3, leader: 3, commitNo: 0 });
+    replica.follow();
+    replica.beginPromotion(1);
+    replica.becomeLeader(1);
+    const state = { id: 3, replica, deposed$: new Subject() } as unknown as ClusterStateService;
+    const log = { unwritten$: new Subject<string>() };
+    const calls: string[] = [];
+    const stopped = { stop: (reason?: string) => calls.push(`stop${reason ? `: ${reason}` : ''}`) } as unknown as ReplicatorService & ReconcilerService;
+    const recovery = { recover: async () => void calls.push('recover') } as unknown as RecoveryService;
+    const disk = { failed$: new Subject<string>() } as unknown as DiskHealthService;
+    const leadership = new LeadershipService(
+      state,
+      log as unknown as OrderLogService,
+      {} as PeersClient,
+      {} as CatchUpService,
+      stopped,
+      stopped,
+      recovery,
+      disk,
+      config as unknown as ConfigService<OrderEnv, true>,
+    );
+    leadership.onApplicationBootstrap();
+    log.unwritten$.next('orders 5–6 were sent before their write failed: SQLITE_BUSY');
+    // Synchronously: no later batch of this epoch may be numbered.
+    expect(replica.mayAppendAsLeader(1)).toBe(false);
+    expect(replica.role).toBe('recovering');
+    expect(calls).toEqual(['stop: its own write of orders it sent failed', 'stop', 'recover']);
     leadership.onApplicationShutdown();
   });
 });

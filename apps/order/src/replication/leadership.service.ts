@@ -110,6 +110,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
         if (this.state.replica.leading) this.logger.warn(`stepping down: its database cannot be written (${message})`);
         this.stepDown('its database cannot be written');
       }),
+      // Entries it sent but could not write: their numbers may be on a follower, never to be reused.
+      this.log.unwritten$.subscribe((message) => {
+        if (this.state.replica.leading) this.logger.warn(`stepping down: ${message}`);
+        this.stepDown('its own write of orders it sent failed');
+      }),
     );
   }
 

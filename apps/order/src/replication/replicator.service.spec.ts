@@ -1,4 +1,5 @@
 import { ConfigService } from '@nestjs/config';
+import { Subject } from 'rxjs';
 import { OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ReplicaState } from '../cluster/replica-state';
@@ -16,7 +17,11 @@ afterEach(() => started.splice(0).forEach((r) => r.stop('test over')));
 function setup(env: Record<string, string> = {}) {
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', HEARTBEAT_INTERVAL_MS: '60000', DURABILITY_TIMEOUT_MS: '200', ...env }));
   const entries: OrderRecordDto[] = [];
+  let durable = 0;
+  const leaderAppends$ = new Subject<'published' | 'written'>();
   const log = {
+    leaderAppends$,
+    durableLastNo: () => durable,
     lastPosition: () => (entries.length ? { order_no: entries.length, epoch: entries[entries.length - 1].epoch } : { order_no: 0, epoch: 0 }),
     page: async (after: number, limit: number) => entries.slice(after, after + limit),
     find: async (n: number) => entries[n - 1] ?? null,
@@ -51,11 +56,22 @@ function setup(env: Record<string, string> = {}) {
   const faults = { reached: () => undefined } as unknown as FaultInjector;
   const replicator = new ReplicatorService(state, log, peers, faults, config as unknown as ConfigService<OrderEnv, true>);
   started.push(replicator);
-  const append = () => {
+  /** A leader append as the log does it: numbered and published (sent), then written. */
+  const publish = () => {
     entries.push({ order_no: entries.length + 1, epoch: 1, request_id: `r${entries.length + 1}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    leaderAppends$.next('published');
     return entries.length;
   };
-  return { replicator, state, behaviour, received, append };
+  const write = () => {
+    durable = entries.length;
+    leaderAppends$.next('written');
+  };
+  const append = () => {
+    const n = publish();
+    write();
+    return n;
+  };
+  return { replicator, state, behaviour, received, append, publish, write };
 }
 
 describe('ReplicatorService (leader side)', () => {
@@ -69,6 +85,42 @@ describe('ReplicatorService (leader side)', () => {
     await replicator.pumpAll();
     expect(received).toEqual({ 1: [1], 2: [1] });
     replicator.stop('test over');
+  });
+
+  it('sends an entry as soon as it is published; two followers make it durable before the leader has written it', async () => {
+    const { replicator, state, publish, write, received } = setup();
+    replicator.start(1);
+    const n = publish();
+    await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
+    expect(received).toEqual({ 1: [1], 2: [1] });
+    expect(state.commitNo).toBe(1);
+    write();
+    expect(state.commitNo).toBe(1);
+  });
+
+  it('with one follower down, counts the leader\'s own copy only once it is written', async () => {
+    const { replicator, state, behaviour, publish, write } = setup();
+    behaviour[2] = 'down';
+    replicator.start(1);
+    const n = publish();
+    const durable = replicator.waitDurable(n);
+    await replicator.pumpAll();
+    expect(state.commitNo).toBe(0); // follower 1 alone is not a majority
+    write();
+    await expect(durable).resolves.toBeUndefined();
+    expect(state.commitNo).toBe(1);
+  });
+
+  it('with ORDER_ACK_MODE=leader and the followers down, acknowledges once its own write is done, not before', async () => {
+    const { replicator, state, behaviour, publish, write } = setup({ ORDER_ACK_MODE: 'leader' });
+    behaviour[1] = behaviour[2] = 'down';
+    replicator.start(1);
+    const n = publish();
+    await replicator.pumpAll();
+    expect(state.replica.ackNo).toBe(0);
+    write();
+    await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
+    expect(state.replica.ackNo).toBe(1);
   });
 
   it('still acknowledges with one follower down', async () => {

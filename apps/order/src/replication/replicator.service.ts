@@ -1,4 +1,5 @@
 import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
+import { Subscription } from 'rxjs';
 import { ConfigService } from '@nestjs/config';
 import { AckMode, OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
@@ -19,10 +20,10 @@ import { FollowerLink } from './follower-link';
  *   epoch as its term, the entry before the batch as prevLogIndex/prevLogTerm, the commit point
  *   as leaderCommit); a follower refuses an older epoch, and a refusal as stale tells this leader
  *   a newer one exists. The commit point is the highest number a majority holds.
- * - Different: the leader writes its own entry (one group-committed SQLite transaction) before
- *   it sends it, rather than in parallel. A follower that misses the entry before a batch
- *   fetches the gap from the leader itself (`GET /log`) instead of the leader walking nextIndex
- *   back one entry per round trip. Terms come from the front end's elections (the epoch), and a
+ * - The same, too: the leader sends new entries while it writes them (one group-committed SQLite
+ *   transaction), and its own copy counts once written — two followers are a majority without it.
+ * - Different: a follower that misses the entry before a batch fetches the gap from the leader
+ *   itself (`GET /log`) instead of the leader walking nextIndex back one entry per round trip. Terms come from the front end's elections (the epoch), and a
  *   new leader catches up from the most advanced member of the majority that adopted its epoch
  *   instead of voters refusing a less advanced candidate. With `ORDER_ACK_MODE=leader` a trade
  *   is acknowledged once the leader alone holds it (not Raft; off by default).
@@ -42,6 +43,7 @@ export class ReplicatorService implements OnModuleDestroy {
   private readonly followerTimeoutMs: number;
   private readonly durabilityTimeoutMs: number;
   private readonly batchSize: number;
+  private readonly appends: Subscription;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -55,6 +57,9 @@ export class ReplicatorService implements OnModuleDestroy {
     this.followerTimeoutMs = config.get('FOLLOWER_TIMEOUT_MS', { infer: true });
     this.durabilityTimeoutMs = config.get('DURABILITY_TIMEOUT_MS', { infer: true });
     this.batchSize = config.get('SYNC_BATCH_SIZE', { infer: true });
+    // New entries go to the followers as soon as they are numbered, while this replica writes them;
+    // once written, this replica's copy counts.
+    this.appends = log.leaderAppends$.subscribe((event) => (event === 'published' ? this.kick() : this.advanceCommit()));
   }
 
   get active(): boolean {
@@ -100,6 +105,7 @@ export class ReplicatorService implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
+    this.appends.unsubscribe();
     this.stop('shutting down');
   }
 
@@ -165,7 +171,7 @@ export class ReplicatorService implements OnModuleDestroy {
   }
 
   /**
-   * Pushes new entries to every follower now (called after each append). A pump outlives the
+   * Pushes new entries to every follower now (on each leader append, see OrderLogService.appendNew). A pump outlives the
    * trade that kicked it and carries other trades' orders too, so its requests carry no request id.
    */
   kick(): void {
@@ -216,8 +222,9 @@ export class ReplicatorService implements OnModuleDestroy {
   }
 
   private advanceCommit(): void {
+    // The leader's own copy counts once written: a majority may be reached by followers first.
     this.tracker?.update(
-      this.log.lastPosition().order_no,
+      this.log.durableLastNo(),
       this.links.map((l) => l.matchNo),
     );
   }
