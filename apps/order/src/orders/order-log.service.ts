@@ -143,14 +143,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   fillKeyFilter(): Promise<void> {
     this.filling ??= (async () => {
       const started = Date.now();
-      // Begun under the lock, with no write in flight: each entry is on disk for the scan, or added as it is written.
-      const filter = await this.exclusive(async () => this.keys.begin(2 * this.last.order_no));
+      // Begun under the lock, with no write in flight: each entry is on disk for the scan (up to the
+      // last one now), or added as it is written (a catch-up's thousands are not read back).
+      const [filter, through] = await this.exclusive(async () => [this.keys.begin(2 * this.last.order_no), this.last.order_no] as const);
       try {
         let entries = 0;
-        for (let after = 0; ; ) {
+        for (let after = 0; after < through; ) {
           const page = await queryRows<Pick<OrderRow, 'order_no' | 'request_id' | 'idempotency_key'>>(
             this.dataSource,
-            `SELECT "order_no", "request_id", "idempotency_key" FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} ORDER BY "order_no" LIMIT ${KEY_SCAN_PAGE}`,
+            `SELECT "order_no", "request_id", "idempotency_key" FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} AND "order_no" <= ${sqlLiteral(through)} ORDER BY "order_no" LIMIT ${KEY_SCAN_PAGE}`,
           );
           for (const row of page) filter.addEntry(row.request_id, row.idempotency_key);
           entries += page.length;
