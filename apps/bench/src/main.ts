@@ -1,14 +1,16 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { BENCH_DEFAULTS, runBench } from './bench/bench';
+import { COMPARE_DEFAULTS, runCompare } from './compare/compare';
 import { SCENARIO_NAMES } from './bench/scenarios';
 import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
 import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
 
 /**
- * `npm run eval` and `npm run bench`: each starts its own cluster of the built apps (see
- * libs/testkit), always stops it (also on Ctrl-C: once to stop and write what was measured,
- * twice to quit at once), and writes its results under `results/`.
+ * `npm run eval`, `npm run bench`, `npm run bench:failover` and `npm run bench:compare`: each
+ * starts its own clusters of the built apps (see libs/testkit), always stops them (also on Ctrl-C:
+ * once to stop and write what was measured, twice to quit at once), and writes its results under
+ * `results/`.
  */
 
 function intIn(min: number, max: number) {
@@ -167,6 +169,36 @@ async function main(argv: string[]): Promise<number> {
             kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
             catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
             outDir: opts.out ?? FAILOVER_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        ),
+      );
+    });
+
+  program
+    .command('compare')
+    .description(
+      'trades on two builds side by side, each on a fresh cluster with the default settings: one trade at a time alternating ' +
+        'between them (ABBA), then both loaded at once; prints this build / the baseline per round and writes <out>/compare-<timestamp>.json',
+    )
+    .requiredOption('--baseline <dir>', 'a built checkout of this repository to compare with (e.g. a git worktree of an earlier commit after npm ci and npm run build)')
+    .option('--rounds <n>', `rounds, each measuring both parts (default ${COMPARE_DEFAULTS.rounds})`, intIn(1, 100))
+    .option('--duration <seconds>', `length of each measured part (default ${COMPARE_DEFAULTS.durationS})`, intIn(1, 3600))
+    .option('--warmup <seconds>', `unmeasured load before each part, 0 for none (default ${COMPARE_DEFAULTS.warmupS})`, intIn(0, 600))
+    .option('--connections <n>', `connections to each front end when both are loaded (default ${COMPARE_DEFAULTS.connections})`, intIn(2, 1000))
+    .option('--out <dir>', `directory of the JSON (default ${COMPARE_DEFAULTS.outDir})`)
+    .action(async (opts: { baseline: string; rounds?: number; duration?: number; warmup?: number; connections?: number; out?: string }) => {
+      exitCode = await withLifecycle((life) =>
+        runCompare(
+          {
+            baseline: opts.baseline,
+            rounds: opts.rounds ?? COMPARE_DEFAULTS.rounds,
+            durationS: opts.duration ?? COMPARE_DEFAULTS.durationS,
+            warmupS: opts.warmup ?? COMPARE_DEFAULTS.warmupS,
+            connections: opts.connections ?? COMPARE_DEFAULTS.connections,
+            outDir: opts.out ?? COMPARE_DEFAULTS.outDir,
           },
           life,
           write,

@@ -18,9 +18,14 @@ function findRoot(from: string): string {
 }
 
 const ROOT = findRoot(__dirname);
-const MAIN = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
+const MAIN = (root: string, app: string) => join(root, 'dist', 'apps', app, 'src', 'main.js');
 
 export interface ClusterOptions {
+  /**
+   * The checkout whose built apps (`dist/`) run (default: this repository). Another one, such as a
+   * build of an earlier commit, lets a benchmark run two builds side by side.
+   */
+  root?: string;
   /**
    * The settings every process starts with (default `test`): the fast timers of `TEST_ENV`, or
    * with `production` the apps' own defaults. {@link env} and {@link envFor} go on top.
@@ -187,7 +192,7 @@ export class Cluster {
     if (this.isRunning(name)) throw new Error(`${name} is already running`);
     const log = createWriteStream(join(this.dataDir, `${name}.log`), { flags: 'a' });
     const { PATH, HOME } = process.env;
-    const [file, ...args] = [...(this.opts.spawnPrefix?.(name) ?? []), process.execPath, MAIN(app)];
+    const [file, ...args] = [...(this.opts.spawnPrefix?.(name) ?? []), process.execPath, MAIN(this.opts.root ?? ROOT, app)];
     const child = spawn(file, args, {
       env: { PATH: PATH ?? '', HOME: HOME ?? '', ...this.baseEnv(name), ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -74,7 +74,7 @@ async function startCeiling(children: ChildRegistry, server: CeilingServer): Pro
 }
 
 /** Buys 50 shares of every stock (→ 50 left each), so that the trade scenario never hits 0 or capacity, and order 1 exists. */
-async function prepareOrders(frontend: string): Promise<void> {
+export async function prepareOrders(frontend: string): Promise<void> {
   for (let k = 1; k <= 10; k++) {
     const res = await http(`${frontend}/orders`, { body: { stock_name: `Stock${k}`, trade_type: 'buy', quantity: 50 }, headers: JSON_HEADERS });
     if (res.status !== 200) throw new Error(`preparing orders: buy 50 Stock${k} answered ${res.status} ${res.text}`);
@@ -105,7 +105,7 @@ function targetFor(scenario: Scenario, urls: Partial<Record<CeilingServer | 'fro
 }
 
 /** The pids of the bazaar's processes (catalog, front end, the three replicas) running now. */
-function clusterPids(cluster: Cluster): number[] {
+export function clusterPids(cluster: Cluster): number[] {
   return ['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => cluster.pid(n)).filter((p): p is number => p !== undefined);
 }
 
