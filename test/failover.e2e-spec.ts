@@ -94,7 +94,7 @@ describe('failover, replication and recovery', () => {
     const first = await before.done;
     expect(first.errors).toEqual([]);
     // Slow recovery (one order per page) so that it is still catching up when the leader dies.
-    await c.startReplica(3, { SYNC_BATCH_SIZE: '1' });
+    await c.startReplica(3, { CATCH_UP_PAGE_SIZE: '1' });
     expect((await c.internal(`${c.replica(3)}/ping`)).status).toBe(503);
     await c.kill('order-2');
     const leader = await c.waitNewLeader(2);

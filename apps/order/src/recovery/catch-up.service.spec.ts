@@ -36,7 +36,7 @@ describe('CatchUpService', () => {
 
   beforeEach(async () => {
     db = await openInMemorySqlite([Order, ReplicaMeta], ORDER_MIGRATIONS);
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', CATCH_UP_PAGE_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
     log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     theirs = [];

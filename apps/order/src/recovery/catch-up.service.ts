@@ -33,7 +33,7 @@ export class CatchUpService {
     private readonly peers: PeersClient,
     config: ConfigService<OrderEnv, true>,
   ) {
-    this.pageSize = config.get('SYNC_BATCH_SIZE', { infer: true });
+    this.pageSize = config.get('CATCH_UP_PAGE_SIZE', { infer: true });
   }
 
   /**

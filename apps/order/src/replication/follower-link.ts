@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { MAX_BODY_BYTES, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
 
@@ -55,7 +55,7 @@ export class FollowerLink {
       while (this.ctx.current()) {
         const last = log.lastPosition();
         const prevNo = this.nextNo - 1;
-        const batch = this.nextNo <= last.order_no ? await log.page(prevNo, this.ctx.batchSize) : [];
+        const batch = this.nextNo <= last.order_no ? fitSyncBody(await log.page(prevNo, this.ctx.batchSize)) : [];
         const prevEpoch = prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await log.find(prevNo))?.epoch ?? 0);
         const res = await this.ctx.peers.sync(this.peer, {
           leader: this.ctx.leaderId,
@@ -81,4 +81,21 @@ export class FollowerLink {
       this.logger.debug(`sync to replica ${this.peer.id} failed: ${(err as Error).message}`);
     }
   }
+}
+
+/** Room for the orders of one sync: the body limit less its other fields (under 200 bytes) and a margin. */
+export const SYNC_ORDERS_BYTES = MAX_BODY_BYTES - 1024;
+
+/**
+ * The longest prefix of `orders` whose JSON fits in one sync body; at least one order (one is at
+ * most about 500 bytes). A follower refuses a larger body (413) and would never catch up: 200 orders
+ * with 128-character request ids and keys do not fit in 64 KiB, and SYNC_BATCH_SIZE may be 1000.
+ */
+export function fitSyncBody(orders: OrderRecordDto[]): OrderRecordDto[] {
+  let bytes = 2; // [ ]
+  for (let i = 0; i < orders.length; i++) {
+    bytes += Buffer.byteLength(JSON.stringify(orders[i])) + (i > 0 ? 1 : 0);
+    if (bytes > SYNC_ORDERS_BYTES) return orders.slice(0, Math.max(1, i));
+  }
+  return orders;
 }

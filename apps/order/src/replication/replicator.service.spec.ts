@@ -1,6 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
-import { OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
+import { MAX_BODY_BYTES, OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ReplicaState } from '../cluster/replica-state';
 import { PeersClient } from '../cluster/peers.client';
@@ -8,13 +8,14 @@ import { FaultInjector } from '../faults/fault-injector.service';
 import { OrderLogService } from '../orders/order-log.service';
 import { ReplicatorService } from './replicator.service';
 
-type Behaviour = 'ok' | 'down' | 'stale';
+/** `ok`: accepts any sync; `limited`: as a real replica, refuses a body over MAX_BODY_BYTES (413). */
+type Behaviour = 'ok' | 'limited' | 'down' | 'stale';
 
 const started: ReplicatorService[] = [];
 afterEach(() => started.splice(0).forEach((r) => r.stop('test over')));
 
 /** Leader 3 with followers 1 and 2; the followers' answers are scripted per test. */
-function setup(env: Record<string, string> = {}) {
+function setup(env: Record<string, string> = {}, requestId = (n: number) => `r${n}`) {
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', HEARTBEAT_INTERVAL_MS: '60000', DURABILITY_TIMEOUT_MS: '200', ...env }));
   const entries: OrderRecordDto[] = [];
   let durable = 0;
@@ -48,6 +49,7 @@ function setup(env: Record<string, string> = {}) {
       const b = behaviour[peer.id];
       if (b === 'down') throw new Error('ECONNREFUSED');
       if (b === 'stale') return { status: 503, data: { code: 'stale_epoch' } };
+      if (b === 'limited' && Buffer.byteLength(JSON.stringify(body)) > MAX_BODY_BYTES) return { status: 413, data: { message: 'request body is too large' } };
       received[peer.id].push(...body.orders.map((o) => o.order_no));
       return { status: 200, data: { last_no: body.orders.length ? body.orders[body.orders.length - 1].order_no : body.prev?.order_no } };
     },
@@ -58,7 +60,7 @@ function setup(env: Record<string, string> = {}) {
   started.push(replicator);
   /** A leader append as the log does it: numbered and published (sent), then written. */
   const publish = () => {
-    entries.push({ order_no: entries.length + 1, epoch: 1, request_id: `r${entries.length + 1}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    entries.push({ order_no: entries.length + 1, epoch: 1, request_id: requestId(entries.length + 1), stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
     leaderAppends$.next('published');
     return entries.length;
   };
@@ -132,6 +134,19 @@ describe('ReplicatorService (leader side)', () => {
     replicator.kick();
     await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
     replicator.stop('test over');
+  });
+
+  it('sends a follower far behind what it misses in syncs that fit in a request body, whatever SYNC_BATCH_SIZE', async () => {
+    const longId = (n: number) => `${n}-`.padEnd(128, 'k');
+    const { replicator, behaviour, received, append } = setup({ SYNC_BATCH_SIZE: '1000' }, longId);
+    behaviour[1] = 'down';
+    replicator.start(1);
+    for (let i = 0; i < 400; i++) append(); // about 90 KB of orders
+    await replicator.pumpAll();
+    expect(received[1]).toEqual([]);
+    behaviour[1] = 'limited';
+    for (let round = 0; round < 5 && received[1].length < 400; round++) await replicator.pumpAll();
+    expect(received[1]).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
   });
 
   it('refuses fast, before any trade, when too few replicas are reachable', async () => {

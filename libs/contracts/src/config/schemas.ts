@@ -1,5 +1,6 @@
 import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, Matches, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
 import { DEFAULT_ORDER_REPLICAS, IsListedReplica, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
+import { MAX_PAGE_SIZE } from '../limits';
 import { EnvBool, IntSetting } from './env';
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
@@ -198,9 +199,20 @@ export class OrderEnv extends CommonEnv {
   @IntSetting(50, 600_000, ' (ms)')
   RECONCILE_INTERVAL_MS = 1000;
 
-  /** Orders per replication or recovery page. */
-  @IntSetting(1, 1000)
+  /**
+   * Most orders the leader sends a follower in one sync; fewer when they would not fit in one
+   * request body (`MAX_BODY_BYTES`, 64 KiB).
+   */
+  @IntSetting(1, MAX_PAGE_SIZE)
   SYNC_BATCH_SIZE = 200;
+
+  /**
+   * Orders per page a replica fetches from its source when it catches up (at a restart, a
+   * promotion or a gap repair). Pages are responses, not request bodies: the body limit does not
+   * bound them, and a long catch-up costs about one round trip and one commit per page.
+   */
+  @IntSetting(1, MAX_PAGE_SIZE)
+  CATCH_UP_PAGE_SIZE = MAX_PAGE_SIZE;
 
   /**
    * An order's idempotency key binds it to its request for this long: a repeat with the same key
