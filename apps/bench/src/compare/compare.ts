@@ -44,12 +44,12 @@ export interface CompareRecord {
 }
 
 /** One trade on a keep-alive connection of its own: its status and latency in ms (any failure counts as status 0). */
-function timedTrade(agent: Agent, frontend: string, body: string): Promise<{ status: number; ms: number }> {
+function timedTrade(agent: Agent, frontend: string, body: string, signal: AbortSignal): Promise<{ status: number; ms: number }> {
   const url = new URL(`${frontend}/${FrontendRoutes.orders}`);
   return new Promise((done) => {
     const t0 = performance.now();
     const req = request(
-      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000 },
+      { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json' }, timeout: 10_000, signal },
       (res) => {
         res.resume();
         res.on('end', () => done({ status: res.statusCode ?? 0, ms: performance.now() - t0 }));
@@ -101,7 +101,7 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
         "both clusters: the apps' default settings (SQLITE_SYNCHRONOUS=FULL, ORDER_ACK_MODE=majority, …) with cluster_env on top",
         '1 connection: single trades alternating between the builds in ABBA order, one keep-alive connection to each front end; ratios are per pair, this build / baseline',
         'loaded: autocannon at `connections` against both front ends at once; throughput ratio this build / baseline',
-        'CPU per trade: user + system time of the five processes of a build over the measured period, divided by its trades',
+        'CPU per trade: user + system time of the five processes of a build over the measured period, divided by its acknowledged trades; at 1 connection each cluster idles while the other works, and its idle CPU (heartbeats, pings) is included, which pulls that ratio towards 1',
       ],
     },
     warnings: [],
@@ -117,6 +117,7 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
   log(`machine: ${formatMachine(record.machine)}\n`);
   record.background_cpu = await backgroundCpu();
   log(`background CPU use before starting: ${(record.background_cpu * 100).toFixed(1)} %\n`);
+  if (record.background_cpu > 0.1) warn(`other processes used ${(record.background_cpu * 100).toFixed(0)} % of the CPU before the run: both builds share what is left, but the figures are noisier`);
   const describe = (g: GitInfo): string => `${g.commit?.slice(0, 10) ?? 'unknown commit'}${g.dirty ? ' (uncommitted changes)' : ''}`;
   log(`this build: ${root} at ${describe(record.current.git)}\nbaseline:   ${baselineRoot} at ${describe(record.baseline.git)}\n`);
   for (const p of buildProblems(root, CLUSTER_APPS)) warn(`this build: ${p}`);
@@ -126,12 +127,16 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
   const agents = [new Agent({ keepAlive: true, maxSockets: 1 }), new Agent({ keepAlive: true, maxSockets: 1 })];
   try {
     log('starting the baseline cluster, then this build\'s…\n');
-    await withCluster({ ...BENCH_CLUSTER, root: baselineRoot }, children, (baseline) =>
-      withCluster(BENCH_CLUSTER, children, async (current) => {
+    await withCluster({ ...BENCH_CLUSTER, root: baselineRoot }, children, (baseline) => {
+      checkpoint(signal);
+      return withCluster(BENCH_CLUSTER, children, async (current) => {
         const clusters = [baseline, current] as const;
-        for (const c of clusters) await prepareOrders(c.frontend);
+        for (const c of clusters) {
+          checkpoint(signal);
+          await prepareOrders(c.frontend);
+        }
         const sent = [0, 0];
-        const trade = (k: 0 | 1) => timedTrade(agents[k], clusters[k].frontend, tradeBody(sent[k]++));
+        const trade = (k: 0 | 1) => timedTrade(agents[k], clusters[k].frontend, tradeBody(sent[k]++), signal);
 
         /** Alternating single trades for `seconds`; the pairs when measured. */
         const alternate = async (seconds: number): Promise<{ pairs: Pair[]; non2xx: number }> => {
@@ -141,12 +146,17 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
           for (let i = 0; performance.now() < end; i++) {
             checkpoint(signal);
             const ms = [0, 0];
+            let acknowledged = true;
             for (const k of pairOrder(i)) {
               const r = await trade(k);
-              if (r.status !== 200) non2xx++;
+              if (r.status !== 200) {
+                non2xx++;
+                acknowledged = false;
+              }
               ms[k] = r.ms;
             }
-            pairs.push({ baseline: ms[0], current: ms[1] });
+            // A refused trade can be fast: only pairs of acknowledged trades are compared.
+            if (acknowledged) pairs.push({ baseline: ms[0], current: ms[1] });
           }
           return { pairs, non2xx };
         };
@@ -157,9 +167,10 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
         for (let r = 0; r < options.rounds; r++) {
           const prefix = `[${r + 1}/${options.rounds}]`;
           log(`${prefix} 1 connection, alternating: `);
+          let warmupFailures = 0;
           if (options.warmupS > 0) {
             log('warm-up… ');
-            await alternate(options.warmupS);
+            warmupFailures += (await alternate(options.warmupS)).non2xx;
           }
           log('measuring… ');
           let cpu0 = clusters.map(cpuOf);
@@ -177,7 +188,7 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
           log(`${prefix} ${options.connections} connections each, both at once: `);
           if (options.warmupS > 0) {
             log('warm-up… ');
-            await loadBoth(options.warmupS);
+            for (const m of await loadBoth(options.warmupS)) warmupFailures += m.non_2xx + m.errors + m.timeouts;
           }
           log('measuring… ');
           cpu0 = clusters.map(cpuOf);
@@ -196,11 +207,12 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
           };
           log(`${mb.requests_per_s} / ${mc.requests_per_s} req/s, ratio ${loaded.throughput_ratio}\n`);
           record.rounds.push({ c1, loaded });
-          unacknowledged += c1.non_2xx + loaded.non_2xx;
-          if (c1.non_2xx + loaded.non_2xx > 0) warn(`round ${r + 1}: ${c1.non_2xx + loaded.non_2xx} trades were not acknowledged (non-2xx or no answer)`);
+          const failed = c1.non_2xx + loaded.non_2xx + warmupFailures;
+          unacknowledged += failed;
+          if (failed > 0) warn(`round ${r + 1}: ${failed} trades were not acknowledged (non-2xx or no answer; ${warmupFailures} of them in the warm-ups)`);
         }
-      }),
-    );
+      });
+    });
   } catch (err: unknown) {
     if (err instanceof Interrupted || signal.aborted) {
       record.interrupted = true;

@@ -290,9 +290,9 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * 1000 entries, and TypeORM's entities would cost several times the query.
    */
   async page(after: number, limit: number): Promise<OrderRecordDto[]> {
+    if (!Number.isSafeInteger(after) || !Number.isSafeInteger(limit)) throw new TypeError(`not a page: after ${after}, limit ${limit}`);
     const cached = this.fromTail(after + 1, limit);
     if (cached) return cached;
-    if (!Number.isSafeInteger(after) || !Number.isSafeInteger(limit)) throw new TypeError(`not a page: after ${after}, limit ${limit}`);
     const rows = await queryRows<OrderRow>(
       this.dataSource,
       `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" BETWEEN ${after + 1} AND ${after + limit} ORDER BY "order_no"`,

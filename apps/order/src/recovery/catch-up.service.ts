@@ -115,10 +115,12 @@ export class CatchUpService {
   private async applyPage(after: number, theirs: OrderRecordDto[]): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     if (theirs.length === 0 || after > this.log.lastPosition().order_no) return result;
+    // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
     const mine = await this.log.page(after, theirs.length);
     const toAppend: OrderRecordDto[] = [];
     for (const entry of theirs) {
-      const own = mine.find((m) => m.order_no === entry.order_no);
+      const candidate = mine[entry.order_no - after - 1];
+      const own = candidate?.order_no === entry.order_no ? candidate : undefined;
       if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
       if (toAppend.length === 0 && own) result.dropped += await this.log.truncateFrom(entry.order_no);
       toAppend.push(entry);

@@ -1,14 +1,17 @@
 import { MAX_BODY_BYTES, OrderRecordDto, SyncDto } from '@app/contracts';
 import { logEntry } from '@app/testkit/fixtures';
-import { fitSyncBody } from './follower-link';
+import { fitSyncBody, MAX_ORDER_JSON_BYTES } from './follower-link';
 
-/** An order as large as the contract allows: 128-character request id and key, a 64-character stock name. */
+/**
+ * An order as large as the contract allows: a 128-character request id and key, each nearly all
+ * backslashes or quotes (escaped to 2 bytes each in JSON), a 64-character stock name.
+ */
 function largest(order_no: number): OrderRecordDto {
   return {
-    order_no,
-    epoch: 2 ** 31,
-    request_id: `r${String(order_no).padStart(127, 'x')}`,
-    idempotency_key: `k${String(order_no).padStart(127, '"')}`, // quotes are escaped: 2 bytes each
+    order_no: 9_000_000_000_000_000 + order_no,
+    epoch: Number.MAX_SAFE_INTEGER,
+    request_id: `r${String(order_no).padStart(127, '\\')}`,
+    idempotency_key: `k${String(order_no).padStart(127, '"')}`,
     stock_name: 'S'.repeat(64),
     trade_type: 'SELL',
     quantity: 1_000_000,
@@ -23,6 +26,11 @@ function body(orders: OrderRecordDto[]): SyncDto {
 }
 
 describe('fitSyncBody', () => {
+  it('bounds one order by MAX_ORDER_JSON_BYTES', () => {
+    expect(Buffer.byteLength(JSON.stringify(largest(1)))).toBeLessThanOrEqual(MAX_ORDER_JSON_BYTES);
+    expect(Buffer.byteLength(JSON.stringify(largest(1)))).toBeGreaterThan(MAX_ORDER_JSON_BYTES - 100);
+  });
+
   it('keeps a sync of the largest orders within the body limit, as many as fit', () => {
     const orders = Array.from({ length: 1000 }, (_, i) => largest(i + 1));
     const fitted = fitSyncBody(orders);
@@ -41,6 +49,7 @@ describe('fitSyncBody', () => {
 
   it('always sends at least one order', () => {
     const huge = { ...logEntry(1), request_id: 'x'.repeat(MAX_BODY_BYTES) };
-    expect(fitSyncBody([huge, logEntry(2)])).toEqual([huge]);
+    const rest = Array.from({ length: 100 }, (_, i) => logEntry(i + 2));
+    expect(fitSyncBody([huge, ...rest])).toEqual([huge]);
   });
 });

@@ -87,11 +87,20 @@ export class FollowerLink {
 export const SYNC_ORDERS_BYTES = MAX_BODY_BYTES - 1024;
 
 /**
- * The longest prefix of `orders` whose JSON fits in one sync body; at least one order (one is at
- * most about 500 bytes). A follower refuses a larger body (413) and would never catch up: 200 orders
- * with 128-character request ids and keys do not fit in 64 KiB, and SYNC_BATCH_SIZE may be 1000.
+ * Most bytes one order takes in JSON: a request id and a key of 128 characters each, every one a
+ * quote or backslash (escaped to 2 bytes), a 64-character stock name, the numbers at their largest.
+ */
+export const MAX_ORDER_JSON_BYTES = 800;
+
+/**
+ * The longest prefix of `orders` whose JSON fits in one sync body; at least one order. A follower
+ * refuses a larger body (413), and the link would send the same page again on every retry, the
+ * follower never catching up while this leader leads: SYNC_BATCH_SIZE may be 1000, and at its
+ * default of 200, orders with the longest ids and keys the contract allows do not fit in 64 KiB.
+ * A batch that fits at any size (a trade's batch, usually) is not measured.
  */
 export function fitSyncBody(orders: OrderRecordDto[]): OrderRecordDto[] {
+  if (orders.length * MAX_ORDER_JSON_BYTES <= SYNC_ORDERS_BYTES) return orders;
   let bytes = 2; // [ ]
   for (let i = 0; i < orders.length; i++) {
     bytes += Buffer.byteLength(JSON.stringify(orders[i])) + (i > 0 ? 1 : 0);

@@ -34,7 +34,7 @@ describe('SyncService (follower side of replication)', () => {
     };
     moduleRef = await Test.createTestingModule({
       imports: [
-        ConfigModule.forRoot({ ignoreEnvFile: true, validate: () => validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: '2' }) }),
+        ConfigModule.forRoot({ ignoreEnvFile: true, validate: () => validateEnv(OrderEnv, { ORDER_ID: '1', SYNC_BATCH_SIZE: '2', CATCH_UP_PAGE_SIZE: '2' }) }),
         TypeOrmModule.forRoot({
           type: 'sqlite',
           database: ':memory:',
