@@ -7,7 +7,7 @@ import { withCluster } from '../common/cluster-run';
 import { BENCH_CLUSTER } from '../common/cluster-settings';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
 import { formatMachine, formatVersions, timestamp } from '../common/format';
-import { checkpoint, Interrupted, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
+import { checkpoint, recordRunFailure, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
 import { cpuMsOf } from './process-cpu';
@@ -280,13 +280,7 @@ export async function runBench(
       await body();
     }
   } catch (err: unknown) {
-    if (err instanceof Interrupted || signal.aborted) {
-      record.interrupted = true;
-      log('\ninterrupted\n');
-    } else {
-      record.error = err instanceof Error ? err.message : String(err);
-      log(`\nerror: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    }
+    recordRunFailure(err, signal, record, log);
   }
   record.scenarios = aggregate(scenarios, runsOf, checksOf, options.durationS);
 

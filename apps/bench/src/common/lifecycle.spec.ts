@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { ChildRegistry, Interrupted, checkpoint, sleepUnlessAborted } from './lifecycle';
+import { ChildRegistry, Interrupted, checkpoint, recordRunFailure, sleepUnlessAborted } from './lifecycle';
 
 describe('lifecycle', () => {
   afterEach(() => jest.useRealTimers());
@@ -38,5 +38,33 @@ describe('lifecycle', () => {
     registry.track(() => [child.pid!]);
     expect(registry.killAllSync()).toBe(1);
     await expect(exited).resolves.toBe('SIGKILL');
+  });
+});
+
+describe('recordRunFailure', () => {
+  const fresh = () => ({ interrupted: false, error: null as string | null });
+
+  it('marks a run stopped by Ctrl-C as interrupted, with no error', () => {
+    const record = fresh();
+    const lines: string[] = [];
+    recordRunFailure(new Interrupted(), new AbortController().signal, record, (t) => lines.push(t));
+    expect(record).toEqual({ interrupted: true, error: null });
+    expect(lines.join('')).toBe('\ninterrupted\n');
+  });
+
+  it('counts any error once the signal has fired as an interruption (a request cut short by it)', () => {
+    const record = fresh();
+    const ac = new AbortController();
+    ac.abort();
+    recordRunFailure(new Error('socket hang up'), ac.signal, record, () => undefined);
+    expect(record.interrupted).toBe(true);
+  });
+
+  it('records any other error with its message, and logs its stack', () => {
+    const record = fresh();
+    const lines: string[] = [];
+    recordRunFailure(new Error('the catalog did not start'), new AbortController().signal, record, (t) => lines.push(t));
+    expect(record).toEqual({ interrupted: false, error: 'the catalog did not start' });
+    expect(lines.join('')).toMatch(/^\nerror: Error: the catalog did not start\n {4}at /);
   });
 });

@@ -13,6 +13,20 @@ export function checkpoint(signal: AbortSignal): void {
   if (signal.aborted) throw new Interrupted();
 }
 
+/**
+ * How a run that threw ends, in its record: stopped with Ctrl-C or SIGTERM (`interrupted`), or
+ * failed (`error`, with the stack on the log).
+ */
+export function recordRunFailure(err: unknown, signal: AbortSignal, record: { interrupted: boolean; error: string | null }, log: (text: string) => void): void {
+  if (err instanceof Interrupted || signal.aborted) {
+    record.interrupted = true;
+    log('\ninterrupted\n');
+  } else {
+    record.error = err instanceof Error ? err.message : String(err);
+    log(`\nerror: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  }
+}
+
 /** Sleeps `ms`, or less when the signal fires (then throws {@link Interrupted}). */
 export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -12,7 +12,7 @@ import { withCluster } from '../common/cluster-run';
 import { BENCH_CLUSTER } from '../common/cluster-settings';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo } from '../common/environment';
 import { formatMachine, timestamp, type GitInfo, type MachineInfo } from '../common/format';
-import { checkpoint, Interrupted, type Lifecycle } from '../common/lifecycle';
+import { checkpoint, recordRunFailure, type Lifecycle } from '../common/lifecycle';
 import { baselineProblems, CLUSTER_APPS } from './baseline';
 import { cpuPerTrade, formatCompareTable, pairOrder, ratioOf, summarizePairs, summarizeRounds, type CompareRound, type CompareSummary, type Pair } from './paired';
 
@@ -214,13 +214,7 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
       });
     });
   } catch (err: unknown) {
-    if (err instanceof Interrupted || signal.aborted) {
-      record.interrupted = true;
-      log('\ninterrupted\n');
-    } else {
-      record.error = err instanceof Error ? err.message : String(err);
-      log(`\nerror: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    }
+    recordRunFailure(err, signal, record, log);
   } finally {
     for (const a of agents) a.destroy();
   }
