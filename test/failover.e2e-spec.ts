@@ -155,6 +155,29 @@ describe('failover, replication and recovery', () => {
   });
 });
 
+describe('a follower paused while 1000 orders were placed (SYNC_BATCH_SIZE=1000)', () => {
+  let c: Cluster;
+  beforeAll(async () => {
+    c = await Cluster.start({ env: { SYNC_BATCH_SIZE: '1000' } });
+  });
+  afterAll(() => c?.stop());
+
+  it('is sent what it missed in syncs that fit in a request body, and catches up', async () => {
+    const leader = await c.leaderId();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    await c.signal(`order-${follower}`, 'SIGSTOP');
+    // About 190 KB of orders: a sync of all of them is three times the 64 KiB a replica accepts.
+    const { acked, errors } = await tradeLoad(c, { sessions: 8, perSession: 125 }).done;
+    expect(errors).toEqual([]);
+    await c.signal(`order-${follower}`, 'SIGCONT');
+    const last = (await c.internal(`${c.replica(leader)}/replication/status`)).body.last_no as number;
+    expect(last).toBeGreaterThanOrEqual(900);
+    await waitFor(`replica ${follower} to hold order ${last}`, async () => (await c.internal(`${c.replica(follower)}/replication/status`)).body.last_no >= last, 30_000);
+    const log = await c.converged();
+    await expectConsistent(c, log, acked);
+  });
+});
+
 describe('acknowledging with the leader alone (ORDER_ACK_MODE=leader)', () => {
   let c: Cluster;
   beforeAll(async () => {
