@@ -63,6 +63,8 @@ function timedTrade(agent: Agent, frontend: string, body: string, signal: AbortS
 }
 
 const cpuOf = (cluster: Cluster): number | null => cpuMsOf(clusterPids(cluster));
+/** Trades acknowledged in an autocannon run (2xx responses). */
+const acknowledgedOf = (m: Measurement): number => m.responses - m.non_2xx;
 const delta = (after: number | null, before: number | null): number | null => (after === null || before === null ? null : after - before);
 
 /**
@@ -201,8 +203,8 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
             throughput_ratio: ratioOf(mc.requests_per_s, mb.requests_per_s),
             baseline_p50_ms: mb.latency_ms.p50_ms,
             current_p50_ms: mc.latency_ms.p50_ms,
-            baseline_cpu_ms_per_trade: cpuPerTrade(delta(cpu1[0], cpu0[0]), mb.responses),
-            current_cpu_ms_per_trade: cpuPerTrade(delta(cpu1[1], cpu0[1]), mc.responses),
+            baseline_cpu_ms_per_trade: cpuPerTrade(delta(cpu1[0], cpu0[0]), acknowledgedOf(mb)),
+            current_cpu_ms_per_trade: cpuPerTrade(delta(cpu1[1], cpu0[1]), acknowledgedOf(mc)),
             non_2xx: mb.non_2xx + mb.errors + mb.timeouts + mc.non_2xx + mc.errors + mc.timeouts,
           };
           log(`${mb.requests_per_s} / ${mc.requests_per_s} req/s, ratio ${loaded.throughput_ratio}\n`);
