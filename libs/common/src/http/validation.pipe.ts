@@ -1,6 +1,8 @@
-import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe, ValidationPipeOptions } from '@nestjs/common';
+import type { ValidatorOptions } from 'class-validator';
 import { LRUCache } from 'lru-cache';
 import { MAX_INPUT_DEPTH } from '@app/contracts';
+import { ValidityProof } from './validity-proof';
 
 /** Valid query DTOs remembered per DTO class, and the longest raw query worth remembering. */
 const REMEMBERED_QUERIES = 1000;
@@ -39,6 +41,18 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
  */
 class BoundedValidationPipe extends ValidationPipe {
   private readonly validQueries = new Map<ArgumentMetadata['metatype'], LRUCache<string, object>>();
+  private readonly proof: ValidityProof;
+
+  constructor(options: ValidationPipeOptions) {
+    super(options);
+    this.proof = new ValidityProof(this.validatorOptions);
+  }
+
+  /** A DTO the {@link ValidityProof} proves valid skips class-validator's executor; any other is validated as usual. */
+  protected override validate(object: object, validatorOptions?: ValidatorOptions): Promise<ValidationError[]> | ValidationError[] {
+    if (this.proof.proves(object)) return [];
+    return super.validate(object, validatorOptions);
+  }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
@@ -66,12 +80,17 @@ class BoundedValidationPipe extends ValidationPipe {
  * deeply is refused (400) before it is transformed.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new BoundedValidationPipe({
+  return new BoundedValidationPipe(validationPipeOptions());
+}
+
+/** The one validation pipe's options (the specs compare it with Nest's plain pipe on the same). */
+export function validationPipeOptions(): ValidationPipeOptions {
+  return {
     transform: true,
     whitelist: true,
     forbidUnknownValues: true,
     stopAtFirstError: true,
     validateCustomDecorators: false,
     exceptionFactory: (errors) => new BadRequestException(messages(errors).join('; ') || 'invalid input'),
-  });
+  };
 }
