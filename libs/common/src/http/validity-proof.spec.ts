@@ -1,7 +1,6 @@
 import { ValidationPipe } from '@nestjs/common';
-import { plainToInstance } from 'class-transformer';
+import { plainToInstance, Type } from 'class-transformer';
 import { getMetadataStorage, IsInt, IsOptional, IsString, Min, Validate, ValidateNested, ValidatorConstraint, ValidatorConstraintInterface, validate } from 'class-validator';
-import { Type } from 'class-transformer';
 import * as contracts from '@app/contracts';
 import { CatalogTradeBatchDto, InvalidateBatchDto, PlaceOrderDto, ReplicaTradeBatchDto, SyncDto } from '@app/contracts';
 import { createValidationPipe, validationPipeOptions } from './validation.pipe';
@@ -112,8 +111,17 @@ async function classValidatorVerdict(cls: Function, plain: unknown): Promise<{ e
   return { errors: errors.length, stripped: JSON.stringify(entity) !== before };
 }
 
+/** The corpus tests run thousands of bodies through class-transformer and class-validator: seconds, not milliseconds. */
+const CORPUS_TIMEOUT_MS = 120_000;
+
 describe('ValidityProof', () => {
   const proof = new ValidityProof(OPTIONS);
+
+  it('holds for the validation pipe\'s own options', () => {
+    const pipeOptions = (createValidationPipe() as unknown as { validatorOptions: object }).validatorOptions;
+    expect(pipeOptions).toEqual(OPTIONS);
+    expect(new ValidityProof(pipeOptions).enabled).toBe(true);
+  });
 
   it('proves the hot routes\' valid bodies, as class-validator finds them valid', async () => {
     for (const [cls, plain] of VALID) {
@@ -141,7 +149,7 @@ describe('ValidityProof', () => {
     // Both answers occur: the mutations make valid bodies as well as invalid ones.
     expect(proven).toBeGreaterThan(50);
     expect(refused).toBeGreaterThan(500);
-  });
+  }, CORPUS_TIMEOUT_MS);
 
   it('never proves what class-validator would refuse or strip: random bodies for every DTO of the contracts', async () => {
     const classes = contractClasses();
@@ -159,7 +167,7 @@ describe('ValidityProof', () => {
         if (verdict.errors > 0 || verdict.stripped) throw new Error(`proved ${cls.name} ${JSON.stringify(plain)}, class-validator: ${JSON.stringify(verdict)}`);
       }
     }
-  });
+  }, CORPUS_TIMEOUT_MS);
 
   it('does not prove an unknown property, a plain object where a class is nested, an array hole, or an object of no class', () => {
     const sync = VALID.find(([cls]) => cls === SyncDto)![1] as Record<string, unknown>;
@@ -218,5 +226,5 @@ describe('ValidityProof', () => {
         );
       expect(await outcome(withProof)).toEqual(await outcome(without));
     }
-  });
+  }, CORPUS_TIMEOUT_MS);
 });
