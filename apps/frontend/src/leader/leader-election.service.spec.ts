@@ -81,6 +81,23 @@ describe('LeaderElectionService', () => {
     expect(election.current).toMatchObject({ id: 2, epoch: 1 });
   });
 
+  it('starts the grace period only once a majority is ready: replicas that boot slower than it still count', async () => {
+    const { client, states } = fakeReplicas();
+    states.set(2, 'down');
+    states.set(3, 'down');
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(40));
+    const first = election.check();
+    // Well past ELECTION_GRACE_MS with only replica 1 up: nobody could lead yet, and nobody is elected.
+    await delay(150);
+    expect(election.current).toBeNull();
+    // Replica 3 comes up (a majority now); replica 2 does not within the grace that starts here.
+    states.set(3, 'ready');
+    const majorityAt = Date.now();
+    await first;
+    expect(Date.now() - majorityAt).toBeGreaterThanOrEqual(30);
+    expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+  });
+
   it('adopts a replica already leading at once, without waiting for the others', async () => {
     const { client, states } = fakeReplicas();
     const first = new LeaderElectionService(client, fakeEpochs(), fakeConfig());

@@ -35,9 +35,12 @@ export const LEADER_HISTORY = 20;
  * replica has seen, persisted first — and announces it to the winner before anyone else, so the
  * winner can catch up before it takes a trade and stale leaders are fenced off.
  *
- * The first election of a front end that finds no sitting leader waits, up to
- * `ELECTION_GRACE_MS`, until every configured replica is ready, so that a fresh cluster elects
- * the highest id (the lab's leader) and not whichever replica happened to answer first.
+ * The first election of a front end that finds no sitting leader waits until every configured
+ * replica is ready, up to `ELECTION_GRACE_MS` after a majority of them first was, so that a fresh
+ * cluster elects the highest id (the lab's leader) and not whichever replica happened to answer
+ * first. The grace starts with the majority, not with the front end: before a majority is up no
+ * replica can lead anyway, and processes started together on a busy host (`npm start`) may take
+ * longer than the grace to boot.
  */
 @Injectable()
 export class LeaderElectionService {
@@ -48,7 +51,9 @@ export class LeaderElectionService {
   private statesRefreshedAt = 0;
   private changes = 0;
   private readonly log: LeaderChange[] = [];
-  private readonly graceEnds: number;
+  private readonly graceMs: number;
+  /** When this front end first saw a majority of the replicas ready (the first election's grace starts there). */
+  private majorityReadyAt?: number;
   private readonly retryMs: number;
   private elected = false;
 
@@ -57,7 +62,7 @@ export class LeaderElectionService {
     private readonly epochs: EpochStore,
     config: ConfigService<FrontendEnv, true>,
   ) {
-    this.graceEnds = Date.now() + config.get('ELECTION_GRACE_MS', { infer: true });
+    this.graceMs = config.get('ELECTION_GRACE_MS', { infer: true });
     this.retryMs = config.get('ELECTION_INTERVAL_MS', { infer: true });
   }
 
@@ -144,6 +149,15 @@ export class LeaderElectionService {
     this.log.length = Math.min(this.log.length, LEADER_HISTORY);
   }
 
+  /**
+   * What is left of the first election's grace, in ms: it runs `ELECTION_GRACE_MS` from the first
+   * probe that found a majority of the replicas ready, and has not started before that.
+   */
+  private graceLeft(probes: { alive: boolean }[]): number {
+    if (this.majorityReadyAt === undefined && probes.filter((p) => p.alive).length > probes.length / 2) this.majorityReadyAt = Date.now();
+    return this.majorityReadyAt === undefined ? Infinity : Math.max(0, this.majorityReadyAt + this.graceMs - Date.now());
+  }
+
   /** Announces `leader` of `epoch` to `replica`, up to {@link ANNOUNCE_ATTEMPTS} times, while that epoch is still this front end's. */
   private async announceWithRetries(replica: ReplicaAddress, leader: number, epoch: number): Promise<void> {
     for (let attempt = 1; attempt <= ANNOUNCE_ATTEMPTS; attempt++) {
@@ -156,8 +170,8 @@ export class LeaderElectionService {
   private async runElection(reason: string): Promise<Leader | null> {
     let probes = await this.probeAll();
     // A fresh front end: give every replica the grace period to come up, unless one already leads.
-    while (!this.elected && probes.some((p) => !p.alive) && Date.now() < this.graceEnds && !probes.some((p) => isLeading(p.status, p.status?.epoch ?? 0))) {
-      await sleep(Math.min(this.retryMs, Math.max(0, this.graceEnds - Date.now())));
+    while (!this.elected && probes.some((p) => !p.alive) && this.graceLeft(probes) > 0 && !probes.some((p) => isLeading(p.status, p.status?.epoch ?? 0))) {
+      await sleep(Math.min(this.retryMs, this.graceLeft(probes)));
       probes = await this.probeAll();
     }
     // The epoch of the leader this front end adopted counts too: it may have adopted it from another front end.
