@@ -2,6 +2,7 @@ import { ArgumentMetadata, BadRequestException, ValidationError, ValidationPipe,
 import type { ValidatorOptions } from 'class-validator';
 import { LRUCache } from 'lru-cache';
 import { MAX_INPUT_DEPTH } from '@app/contracts';
+import { DirectTransform } from './direct-transform';
 import { ValidityProof } from './validity-proof';
 
 /** Valid query DTOs remembered per DTO class, and the longest raw query worth remembering. */
@@ -42,10 +43,12 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 class BoundedValidationPipe extends ValidationPipe {
   private readonly validQueries = new Map<ArgumentMetadata['metatype'], LRUCache<string, object>>();
   private readonly proof: ValidityProof;
+  private readonly direct: DirectTransform;
 
   constructor(options: ValidationPipeOptions) {
     super(options);
     this.proof = new ValidityProof(this.validatorOptions);
+    this.direct = new DirectTransform(this.transformOptions, (cls) => this.proof.declaredProperties(cls));
   }
 
   /** A DTO the {@link ValidityProof} proves valid skips class-validator's executor; any other is validated as usual. */
@@ -57,6 +60,11 @@ class BoundedValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (nestedDeeperThan(value, MAX_INPUT_DEPTH)) {
       throw new BadRequestException(`${metadata.type} is nested more than ${MAX_INPUT_DEPTH} levels deep`);
+    }
+    if (metadata.type === 'body' && this.isTransformEnabled && !this.expectedType && !metadata.data && metadata.metatype) {
+      // A body built as class-transformer would build it and proven valid is the DTO the pipe would return.
+      const dto = this.direct.instance(metadata.metatype, value);
+      if (dto !== undefined && this.proof.proves(dto)) return dto;
     }
     if (metadata.type !== 'query' || metadata.data !== undefined || !metadata.metatype || typeof value !== 'object' || value === null) {
       return super.transform(value, metadata);

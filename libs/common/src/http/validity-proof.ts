@@ -76,6 +76,11 @@ export class ValidityProof {
     }
   }
 
+  /** The properties class-validator declares for `cls` (whitelisting keeps these only), or undefined when the proof does not model the class. */
+  declaredProperties(cls: Function): ReadonlySet<string> | undefined {
+    return this.planFor(cls)?.names;
+  }
+
   private objectIsValid(object: unknown): boolean {
     if (object === null || typeof object !== 'object' || Array.isArray(object)) return false;
     const plan = this.planFor(object.constructor);
