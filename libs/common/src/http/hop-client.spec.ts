@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ConfigService } from '@nestjs/config';
 import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -120,6 +121,29 @@ describe('HopClient', () => {
   it('rejects once the timeout has passed without an answer', async () => {
     const t = await target(() => undefined);
     await expect(client.post(`${t.url}/slow`, {}, { timeoutMs: 100 })).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('rejects a body that stalls after the headers once the timeout has passed', async () => {
+    const t = await target((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"partial":');
+    });
+    await expect(client.post(`${t.url}/stall`, {}, { timeoutMs: 100 })).rejects.toMatchObject({ name: 'TimeoutError' });
+  });
+
+  it('clears its timeout once answered, so that no timer outlives the exchange', async () => {
+    const t = await target((_req, res) => res.end('{}'));
+    const set = jest.spyOn(globalThis, 'setTimeout');
+    const clear = jest.spyOn(globalThis, 'clearTimeout');
+    try {
+      await client.post(`${t.url}/a`, {}, { timeoutMs: 54_321 });
+      const mine = set.mock.calls.findIndex((call) => call[1] === 54_321);
+      expect(mine).toBeGreaterThanOrEqual(0);
+      expect(clear).toHaveBeenCalledWith(set.mock.results[mine].value);
+    } finally {
+      set.mockRestore();
+      clear.mockRestore();
+    }
   });
 
   it('rejects a refused connection', async () => {

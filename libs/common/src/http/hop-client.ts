@@ -68,15 +68,25 @@ export class HopClient implements OnModuleDestroy {
     for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
     const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await this.agent.request({
-      origin: target.origin,
-      path: `${target.pathname}${target.search}`,
-      method,
-      headers,
-      body,
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-    const text = await res.body.text();
+    // Not AbortSignal.timeout(): its timer outlives the exchange and, when it fires seconds later,
+    // builds a DOMException (stack trace included) for every request ever sent.
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), options.timeoutMs);
+    let text: string;
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await this.agent.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+      });
+      text = await res.body.text();
+    } finally {
+      clearTimeout(timer);
+    }
     const json = /\bjson\b/i.test(String(res.headers['content-type'] ?? ''));
     let data: unknown;
     if (json && text.length > 0) {
