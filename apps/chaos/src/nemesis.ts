@@ -5,7 +5,8 @@ import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
 import { replicaHost } from './hosts';
 
-export { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
+export { DEFAULT_FAULT_KINDS, FAULT_KINDS } from './faults';
+export type { FaultKind } from './faults';
 
 export const FAULT_POINTS = ['after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
 

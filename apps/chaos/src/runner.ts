@@ -20,6 +20,7 @@ import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
 import { HistoryWriter } from './history';
 import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
 import { DEFAULT_FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+import { partitionFigures, type PartitionFigures } from './partition-figures';
 import { formatSummary, SummaryInput } from './summary';
 
 /** The partition nemesis was asked for where network namespaces cannot be made. */
@@ -93,16 +94,6 @@ export interface ChaosReport {
 
 const REPLICA_NAMES = ['order-1', 'order-2', 'order-3'];
 
-export interface PartitionFigures {
-  target: string;
-  what: string;
-  /** ms since the load started: the partition's start, and the cluster settled after its heal. */
-  from: number;
-  to: number;
-  acked: number;
-  /** Longest time inside the span with no trade acknowledged (a measure of the stall, not asserted). */
-  longestWithoutAckMs: number;
-}
 
 export interface ElectionFigures {
   /** Changes of (leader, epoch) seen while the load ran, the first sighting not counted. */
@@ -317,26 +308,6 @@ async function converge(c: Cluster, timeoutMs: number): Promise<FinalState> {
     if (Date.now() - start >= timeoutMs) return state;
     await sleep(300);
   }
-}
-
-/** For each partition span: trades acknowledged in it and the longest stretch without an acknowledgement. */
-export function partitionFigures(ops: ClientOp[], faults: FaultEvent[]): PartitionFigures[] {
-  const starts = faults.filter((f) => f.kind === 'partition');
-  const end = Math.max(0, ...ops.map((o) => o.complete));
-  return partitionWindows(faults).map((w, i) => {
-    const to = Number.isFinite(w.to) ? w.to : end;
-    const acks = ops
-      .filter((o) => o.kind === 'trade' && o.outcome === 'ok' && o.complete >= w.from && o.complete <= to)
-      .map((o) => o.complete)
-      .sort((a, b) => a - b);
-    let longest = 0;
-    let last = w.from;
-    for (const t of [...acks, to]) {
-      longest = Math.max(longest, t - last);
-      last = t;
-    }
-    return { target: starts[i]?.target ?? '?', what: starts[i]?.detail ?? '?', from: w.from, to, acked: acks.length, longestWithoutAckMs: Math.round(longest) };
-  });
 }
 
 /** Client-visible failures next to the nemesis events around them, to see which fault caused which failure. */
