@@ -131,15 +131,21 @@ export class ReplicatorService implements OnModuleDestroy {
 
   /**
    * Fails fast, before the catalog is touched, when too few replicas are reachable to make a
-   * trade durable. A follower not heard from lately gets one fresh heartbeat first.
+   * trade durable. Followers not heard from lately get fresh heartbeats first: up to two rounds.
    */
   async ensureQuorum(): Promise<void> {
     if (1 + this.reachableFollowers() >= this.requiredAcks) return;
     const epoch = this.epoch;
-    await this.pumpUntilQuorum();
-    if (!this.active || this.epoch !== epoch || this.state.epoch !== epoch) {
-      // The followers refused our syncs because a newer leader exists: not a lack of replicas.
-      throw new Unavailable(`replica ${this.state.id} no longer leads epoch ${epoch}`, ReplicaRefusal.staleEpoch);
+    // Two rounds before refusing: the first may share syncs that were under way while this leader
+    // was paused (SIGSTOP, a stalled VM). It then reads the trade before its timers run, and
+    // those syncs time out on timers that expired while it was not running, their answers unread.
+    // Only a round begun now says whether a majority is reachable (or that a newer leader exists).
+    for (let round = 0; round < 2 && 1 + this.reachableFollowers() < this.requiredAcks; round++) {
+      await this.pumpUntilQuorum();
+      if (!this.active || this.epoch !== epoch || this.state.epoch !== epoch) {
+        // The followers refused our syncs because a newer leader exists: not a lack of replicas.
+        throw new Unavailable(`replica ${this.state.id} no longer leads epoch ${epoch}`, ReplicaRefusal.staleEpoch);
+      }
     }
     const reachable = 1 + this.reachableFollowers();
     if (reachable < this.requiredAcks) {
