@@ -138,8 +138,9 @@ export class ReplicatorService implements OnModuleDestroy {
     const epoch = this.epoch;
     // Two rounds before refusing: the first may share syncs that were under way while this leader
     // was paused (SIGSTOP, a stalled VM). It then reads the trade before its timers run, and
-    // those syncs time out on timers that expired while it was not running, their answers unread.
-    // Only a round begun now says whether a majority is reachable (or that a newer leader exists).
+    // those syncs time out on timers that expired while it was not running: HopClient still reads
+    // an answer that came meanwhile, but a sync whose request had not left before the pause has
+    // none. Only a round begun now says whether a majority is reachable (or that a newer leader exists).
     for (let round = 0; round < 2 && 1 + this.reachableFollowers() < this.requiredAcks; round++) {
       await this.pumpUntilQuorum();
       if (!this.active || this.epoch !== epoch || this.state.epoch !== epoch) {

@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
 import { HopClient } from './hop-client';
 
@@ -144,6 +145,49 @@ describe('HopClient', () => {
       set.mockRestore();
       clear.mockRestore();
     }
+  });
+
+  it('reads an answer that arrived while the process was not running, though its timer then fired late', async () => {
+    // The server runs in a worker thread, so that it answers while this thread's loop is blocked
+    // (as a process stopped with SIGSTOP and resumed: its timer is overdue, the answer waits in the socket).
+    const state = new Int32Array(new SharedArrayBuffer(8)); // [0]: requests received, [1]: answers sent
+    const worker = new Worker(
+      `const { createServer } = require('node:http');
+       const { parentPort, workerData } = require('node:worker_threads');
+       const state = workerData;
+       const server = createServer((req, res) => {
+         req.resume();
+         req.on('end', () => {
+           Atomics.add(state, 0, 1);
+           res.setHeader('content-type', 'application/json');
+           res.end(JSON.stringify({ answered: Atomics.load(state, 0) }), () => Atomics.add(state, 1, 1));
+         });
+       });
+       server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));`,
+      { eval: true, workerData: state },
+    );
+    try {
+      const [port] = (await once(worker, 'message')) as [number];
+      const url = `http://127.0.0.1:${port}/late`;
+      await client.post(url, {}, { timeoutMs: 5_000 }); // a kept-alive connection: the next request goes out at once
+      const call = client.post<{ answered: number }>(url, {}, { timeoutMs: 100 });
+      while (Atomics.load(state, 0) < 2) await new Promise((r) => setImmediate(r));
+      // Not running from here: the answer is sent meanwhile, and the timeout passes.
+      const until = Date.now() + 400;
+      while (Atomics.load(state, 1) < 2 || Date.now() < until) Atomics.wait(state, 1, Atomics.load(state, 1), 5);
+      await expect(call).resolves.toEqual({ status: 200, data: { answered: 2 } });
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('still times out when no answer came while the process was not running', async () => {
+    const t = await target(() => undefined);
+    const call = client.post(`${t.url}/silent`, {}, { timeoutMs: 100 });
+    while (t.seen.length < 1) await new Promise((r) => setImmediate(r));
+    const until = Date.now() + 300;
+    while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+    await expect(call).rejects.toMatchObject({ name: 'TimeoutError' });
   });
 
   it('rejects a refused connection', async () => {

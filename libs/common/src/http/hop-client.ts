@@ -10,11 +10,28 @@ export interface HopResponse<T> {
 }
 
 export interface HopOptions {
-  /** The whole exchange, connection included; past it the call rejects with a `TimeoutError`. */
+  /**
+   * The whole exchange, connection included; past it the call rejects with a `TimeoutError`,
+   * unless the answer had already arrived (see {@link abortAfterReads}).
+   */
   timeoutMs: number;
   headers?: Record<string, string>;
   /** Query parameters (undefined ones are left out). */
   query?: Record<string, string | number | undefined>;
+}
+
+/**
+ * A hop's timeout, once its timer has fired: aborts the exchange unless it is `over`, but only
+ * after the event loop's next poll phase, from `setImmediate`. A timer that fired late because the
+ * process was not running (stopped with SIGSTOP, or its loop blocked) fires in the timers phase,
+ * before the poll phase reads the sockets that became ready meanwhile: an answer that arrived in
+ * time would otherwise be thrown away unread, and the trade it carried failed. With a timely
+ * timer this only adds one turn of the loop to a timeout.
+ */
+function abortAfterReads(over: () => boolean, controller: AbortController): void {
+  setImmediate(() => {
+    if (!over()) controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+  });
 }
 
 /** A transport failure that, on a GET, is the keep-alive race when the connection was reused. */
@@ -71,7 +88,8 @@ export class HopClient implements OnModuleDestroy {
     // Not AbortSignal.timeout(): its timer outlives the exchange and, when it fires seconds later,
     // builds a DOMException (stack trace included) for every request ever sent.
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), options.timeoutMs);
+    let over = false;
+    const timer = setTimeout(() => abortAfterReads(() => over, controller), options.timeoutMs);
     let text: string;
     let res: Dispatcher.ResponseData;
     try {
@@ -85,6 +103,7 @@ export class HopClient implements OnModuleDestroy {
       });
       text = await res.body.text();
     } finally {
+      over = true;
       clearTimeout(timer);
     }
     const json = /\bjson\b/i.test(String(res.headers['content-type'] ?? ''));
