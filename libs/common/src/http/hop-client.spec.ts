@@ -172,9 +172,12 @@ describe('HopClient', () => {
       await client.post(url, {}, { timeoutMs: 5_000 }); // a kept-alive connection: the next request goes out at once
       const call = client.post<{ answered: number }>(url, {}, { timeoutMs: 100 });
       while (Atomics.load(state, 0) < 2) await new Promise((r) => setImmediate(r));
-      // Not running from here: the answer is sent meanwhile, and the timeout passes.
+      // Not running from here: the answer is sent meanwhile, and the timeout passes. (Bounded: a
+      // blocked thread cannot be stopped by Jest's timeout.)
       const until = Date.now() + 400;
-      while (Atomics.load(state, 1) < 2 || Date.now() < until) Atomics.wait(state, 1, Atomics.load(state, 1), 5);
+      const giveUp = until + 5_000;
+      while ((Atomics.load(state, 1) < 2 && Date.now() < giveUp) || Date.now() < until) Atomics.wait(state, 1, Atomics.load(state, 1), 5);
+      expect(Atomics.load(state, 1)).toBe(2);
       await expect(call).resolves.toEqual({ status: 200, data: { answered: 2 } });
     } finally {
       await worker.terminate();
