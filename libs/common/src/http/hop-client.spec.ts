@@ -170,11 +170,13 @@ describe('HopClient', () => {
       const [port] = (await once(worker, 'message')) as [number];
       const url = `http://127.0.0.1:${port}/late`;
       await client.post(url, {}, { timeoutMs: 5_000 }); // a kept-alive connection: the next request goes out at once
-      const call = client.post<{ answered: number }>(url, {}, { timeoutMs: 100 });
+      // A timeout long enough for the request to reach the server first, on a busy machine too.
+      const started = Date.now();
+      const call = client.post<{ answered: number }>(url, {}, { timeoutMs: 1_000 });
       while (Atomics.load(state, 0) < 2) await new Promise((r) => setImmediate(r));
       // Not running from here: the answer is sent meanwhile, and the timeout passes. (Bounded: a
       // blocked thread cannot be stopped by Jest's timeout.)
-      const until = Date.now() + 400;
+      const until = started + 1_300;
       const giveUp = until + 5_000;
       while ((Atomics.load(state, 1) < 2 && Date.now() < giveUp) || Date.now() < until) Atomics.wait(state, 1, Atomics.load(state, 1), 5);
       expect(Atomics.load(state, 1)).toBe(2);
