@@ -10,8 +10,8 @@ export const HOSTS = ['catalog', 'order1', 'order2', 'order3', 'frontend', 'clie
 export { HOST_OF, PORTS } from './cluster';
 
 /**
- * The testkit's `startAcrossHosts`; MULTIHOST_LOG_LEVEL=log (with KEEP_E2E_DATA=1) keeps
- * elections and role changes in each process's log.
+ * The testkit's `startAcrossHosts`. Each process logs at `log` level (TEST_ENV: elections, role
+ * changes, recoveries); MULTIHOST_LOG_LEVEL=debug (with KEEP_E2E_DATA=1) keeps every request too.
  */
 export function startAcrossHosts(lab: NetLab, opts: ClusterOptions = {}): Promise<Cluster> {
   const logLevel = process.env.MULTIHOST_LOG_LEVEL;

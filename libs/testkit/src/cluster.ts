@@ -292,9 +292,28 @@ export class Cluster {
       const json = tables.map((t) => JSON.stringify(t));
       last = json.map((j, i) => `${ids[i]}: ${j.length}`).join(', ');
       return json.every((j) => j === json[0]) ? tables[0] : undefined;
-    }, timeoutMs).catch((e: Error) => {
-      throw new Error(`${e.message}; sizes ${last}`);
+    }, timeoutMs).catch(async (e: Error) => {
+      throw new Error(`${e.message}; sizes ${last}\n${await this.describeReplicas(ids)}`);
     });
+  }
+
+  /**
+   * For a failure message: each replica's status as it answers it now and the end of its log, so
+   * that a test that fails once in many runs says why (its data directory is deleted with it).
+   */
+  async describeReplicas(ids = this.replicaIds, lines = 25): Promise<string> {
+    const parts = await Promise.all(
+      ids.map(async (id) => {
+        const name = `order-${id}`;
+        const status = await replicaStatus(this.token, this.replica(id), 1000).then(
+          (r) => `${r.status} ${JSON.stringify(r.body)}`,
+          (err: Error) => `no answer (${err.message})`,
+        );
+        const tail = this.log(name).trimEnd().split('\n').slice(-lines).join('\n');
+        return `--- ${name} (${this.isRunning(name) ? `pid ${this.pid(name)}` : 'not running'}): status ${status}\n${tail}`;
+      }),
+    );
+    return parts.join('\n');
   }
 
   log(name: string): string {

@@ -7,9 +7,13 @@ export const LOOPBACK = '127.0.0.1';
 /** Environment variables for a process, by name. */
 export type Env = Record<string, string>;
 
-/** Fast failure detection for tests and harnesses; every value is still validated by the apps. */
+/**
+ * Fast failure detection for tests and harnesses; every value is still validated by the apps.
+ * The log level is the apps' own default: their role changes, recoveries and catch-ups (a few lines
+ * each) are what a failed test's message shows of a process (see Cluster.describeReplicas).
+ */
 export const TEST_ENV: Env = {
-  LOG_LEVEL: 'warn',
+  LOG_LEVEL: 'log',
   ELECTION_INTERVAL_MS: '100',
   PING_TIMEOUT_MS: '400',
   HEARTBEAT_INTERVAL_MS: '100',
