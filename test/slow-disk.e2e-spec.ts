@@ -80,6 +80,31 @@ describe('a slow disk on the leader', () => {
     await expectKept(c, outcome.acked, () => c.orderTable(3));
     console.log(`slow disk: ${outcome.acked.length} orders with ${DELAY_MS} ms per commit on the leader, ${pings.length} pings all 200`);
   });
+
+  it('acknowledges a trade that both followers hold while its own write of it is still under way (two followers are a majority)', async () => {
+    // Raft's rule: the leader's copy is one of three, not a required one. Its write of each order
+    // waits DELAY_MS here, so an acknowledgement that comes before the order is in its file can
+    // only have come from the followers. (Before that change none could: the trade awaited the
+    // leader's write first.) Up to five trades, for a machine so busy that an acknowledgement
+    // takes longer than the delay; one is enough.
+    const acked: AckedOrder[] = [];
+    let early: { order_no: number; leader: boolean; followers: boolean[] } | undefined;
+    for (let attempt = 0; attempt < 5 && !early; attempt++) {
+      const order = { stock_name: 'Stock2', trade_type: attempt % 2 ? 'sell' : 'buy', quantity: 1 };
+      const key = `early-ack-${attempt}`;
+      const res = await http(`${c.frontend}/orders`, { body: order, headers: { 'Idempotency-Key': key } });
+      expect({ status: res.status, body: res.body }).toEqual({ status: 200, body: { order_no: expect.any(Number) } });
+      const orderNo = res.body.order_no as number;
+      acked.push({ key, order_no: orderNo, ...order });
+      const holds = async (id: number) => (await c.orderTable(id)).some((r) => r.order_no === orderNo);
+      if (!(await holds(3))) early = { order_no: orderNo, leader: false, followers: [await holds(1), await holds(2)] };
+    }
+    expect(early).toEqual({ order_no: expect.any(Number), leader: false, followers: [true, true] });
+    // The leader's write then ends as usual: it keeps leading, and every log ends the same.
+    const log = await c.converged([1, 2, 3], 60000);
+    for (const a of acked) expect(log.find((r) => r.order_no === a.order_no)).toMatchObject({ stock_name: a.stock_name, quantity: a.quantity });
+    expect((await http(`${c.frontend}/leader`)).body).toMatchObject({ leader: 3 });
+  });
 });
 
 describe('a stuck disk on the leader', () => {

@@ -9,6 +9,9 @@ import { ExitedEarly, http, internal, namedLeader, replicaStatus, tokenHeaders, 
 import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderRow, type StockRow } from './sqlite';
 import { settlesWithin } from './timers';
 
+/** The metrics lines {@link Cluster.describeReplicas} shows of a replica. */
+const REPLICATION_FIGURES = /^(bazaar_replication_lag_orders|bazaar_recovery_orders_(fetched|dropped)_total|http_request_duration_seconds_count\{[^}]*route="\/sync")/;
+
 /** The repository root (found from here both in libs/ and in dist/libs/). */
 function findRoot(from: string): string {
   for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
@@ -298,8 +301,10 @@ export class Cluster {
   }
 
   /**
-   * For a failure message: each replica's status as it answers it now and the end of its log, so
-   * that a test that fails once in many runs says why (its data directory is deleted with it).
+   * For a failure message: each replica's status as it answers it now, its replication figures
+   * (the leader's lag per follower, the syncs it was sent by answer, what catch-ups fetched) and
+   * the end of its log, so that a test that fails once in many runs says why (its data directory
+   * is deleted with it).
    */
   async describeReplicas(ids = this.replicaIds, lines = 25): Promise<string> {
     const parts = await Promise.all(
@@ -309,8 +314,12 @@ export class Cluster {
           (r) => `${r.status} ${JSON.stringify(r.body)}`,
           (err: Error) => `no answer (${err.message})`,
         );
+        const figures = await internal(this.token, `${this.replica(id)}/metrics`, { timeoutMs: 1000 }).then(
+          (r) => r.text.split('\n').filter((l) => REPLICATION_FIGURES.test(l)).map((l) => l.replace(/app="[^"]*",?|,app="[^"]*"/, '').replace('{}', '')),
+          () => [],
+        );
         const tail = this.log(name).trimEnd().split('\n').slice(-lines).join('\n');
-        return `--- ${name} (${this.isRunning(name) ? `pid ${this.pid(name)}` : 'not running'}): status ${status}\n${tail}`;
+        return `--- ${name} (${this.isRunning(name) ? `pid ${this.pid(name)}` : 'not running'}): status ${status}\n${figures.join('\n')}\n${tail}`;
       }),
     );
     return parts.join('\n');

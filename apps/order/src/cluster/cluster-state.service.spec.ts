@@ -68,6 +68,26 @@ describe('ClusterStateService: votes and leaders', () => {
     expect(again.epoch).toBe(8);
   });
 
+  it('as leader, tells each new order its entry once numbered, and refuses (without a number) an order of an epoch it does not lead', async () => {
+    const state = await open();
+    await state.grantVote(1, 1);
+    state.replica.follow();
+    state.replica.beginPromotion(1);
+    state.replica.becomeLeader(1);
+    const order = (request_id: string) => ({ request_id, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    const numbered: [string, number][] = [];
+    const tell = (record: { request_id: string; order_no: number }) => numbered.push([record.request_id, record.order_no]);
+    const [a, stale, b] = await Promise.allSettled([
+      state.appendAsLeader(1, order('a'), tell),
+      state.appendAsLeader(0, order('old'), tell),
+      state.appendAsLeader(1, order('b'), tell),
+    ]);
+    expect(a).toEqual({ status: 'fulfilled', value: { record: expect.objectContaining({ request_id: 'a', order_no: 1 }), created: true } });
+    expect(stale).toEqual({ status: 'rejected', reason: expect.objectContaining({ status: 503, code: 'not_leader' }) });
+    expect(b).toEqual({ status: 'fulfilled', value: { record: expect.objectContaining({ request_id: 'b', order_no: 2 }), created: true } });
+    expect(numbered).toEqual([['a', 1], ['b', 2]]);
+  });
+
   it('a deposed leader hears of it once', async () => {
     const state = await open();
     const deposed: number[] = [];

@@ -15,6 +15,13 @@ function fromOutcome(outcome: VoteOutcome | LeaderOutcome, applies: 'granted' | 
 
 type AppendResult = { record: OrderRecordDto; created: boolean };
 
+/** An order waiting for {@link ClusterStateService.appendAsLeader}'s next batch. */
+interface PendingAppend {
+  order: NewOrder;
+  /** Told the order's entry once it is numbered and sent to the followers, before this replica's write is over. */
+  numbered?: (record: OrderRecordDto) => void;
+}
+
 /**
  * Who this replica is and what it believes about the cluster. The state itself (role, epoch,
  * leader, commit and acknowledgement points) is a {@link ReplicaState}, changed only through its
@@ -32,7 +39,7 @@ export class ClusterStateService implements OnModuleInit {
   readonly peers: ReplicaAddress[];
   private machine?: ReplicaState;
   readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
-  private readonly appends = new Batcher<NewOrder, AppendResult>((orders) => this.appendBatch(orders), { maxBatch: MAX_TRADE_BATCH });
+  private readonly appends = new Batcher<PendingAppend, AppendResult>((pending) => this.appendBatch(pending), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     config: ConfigService<OrderEnv, true>,
@@ -160,19 +167,28 @@ export class ClusterStateService implements OnModuleInit {
    *
    * Group commit: orders submitted while a batch is being written go into the next batch, one
    * transaction (one fsync) for the lot, numbered in submission order.
+   *
+   * Resolves once this replica's write is over; `numbered`, when given, hears the new entry
+   * earlier, as soon as it is numbered and on its way to the followers (see OrderLogService.appendNew).
    */
-  appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<AppendResult> {
-    return this.appends.submit({ ...order, epoch });
+  appendAsLeader(epoch: number, order: Omit<NewOrder, 'epoch'>, numbered?: (record: OrderRecordDto) => void): Promise<AppendResult> {
+    return this.appends.submit({ order: { ...order, epoch }, numbered });
   }
 
   /** One batch of {@link appendAsLeader}, under the log lock: orders of an epoch this replica no longer leads are refused. */
-  private appendBatch(orders: NewOrder[]): Promise<(AppendResult | Error)[]> {
+  private appendBatch(pending: PendingAppend[]): Promise<(AppendResult | Error)[]> {
     return this.log.exclusive(async () => {
-      const mayAppend = (o: NewOrder) => this.replica.mayAppendAsLeader(o.epoch);
-      const appended = await this.log.appendNew(orders.filter(mayAppend), { commit_no: this.commitNo });
-      let next = 0;
-      return orders.map((o) =>
-        mayAppend(o) ? appended[next++] : new Unavailable(`replica ${this.id} no longer leads epoch ${o.epoch}`, ReplicaRefusal.notLeader),
+      const mayAppend = ({ order }: PendingAppend) => this.replica.mayAppendAsLeader(order.epoch);
+      const allowed = pending.filter(mayAppend);
+      const appended = await this.log.appendNew(
+        allowed.map((p) => p.order),
+        { commit_no: this.commitNo },
+        (results) => results.forEach((r, i) => !(r instanceof Error) && allowed[i].numbered?.(r.record)),
+      );
+      // By the orders let in before the write (a step-down during it must not shift the results).
+      const results = new Map(allowed.map((p, i) => [p, appended[i]]));
+      return pending.map(
+        (p) => results.get(p) ?? new Unavailable(`replica ${this.id} no longer leads epoch ${p.order.epoch}`, ReplicaRefusal.notLeader),
       );
     });
   }

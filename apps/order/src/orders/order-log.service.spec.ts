@@ -250,8 +250,10 @@ describe('OrderLogService on a real SQLite file', () => {
     it('answers a request id already in the log with its entry (created: false) and appends nothing, in any letter case of the side', async () => {
       const { log, db } = await start();
       const [first] = (await log.appendNew([order('k1', { trade_type: 'Buy' })])).map(created);
-      const [again] = (await log.appendNew([order('k1', { trade_type: 'BUY' })])).map(created);
+      const published = jest.fn();
+      const [again] = (await log.appendNew([order('k1', { trade_type: 'BUY' })], {}, published)).map(created);
       expect(again).toEqual({ record: first.record, created: false });
+      expect(published).not.toHaveBeenCalled(); // nothing new to publish
       expect(again.record.trade_type).toBe('Buy'); // the first spelling is the one kept
       expect((await rows(db)).map((r) => r.request_id)).toEqual(['k1']);
     });
@@ -291,9 +293,12 @@ describe('OrderLogService on a real SQLite file', () => {
       };
       const seen: string[] = [];
       log.leaderAppends$.subscribe((event) => seen.push(`${event}: last ${log.lastPosition().order_no}, durable ${log.durableLastNo()}`));
-      const appending = log.appendNew([order('a')]);
+      // The caller hears the numbers at once too (a trade then waits for a majority, not for this write).
+      let heard: unknown;
+      const appending = log.appendNew([order('a')], {}, (results) => (heard = results));
       while (seen.length === 0) await new Promise((r) => setImmediate(r));
       expect(seen).toEqual(['published: last 2, durable 1']);
+      expect(heard).toEqual([{ record: expect.objectContaining({ order_no: 2, request_id: 'a' }), created: true }]);
       expect(await log.page(1, 10)).toEqual([expect.objectContaining({ order_no: 2, request_id: 'a' })]); // what a sync sends
       expect(await rows(db)).toHaveLength(1); // not on disk yet
       release();

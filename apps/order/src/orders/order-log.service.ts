@@ -314,10 +314,14 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * first (the log on disk is complete: every write finishes under the lock). Should the write fail
    * all the same, the entries are withdrawn from memory and {@link unwritten$} fires: the leader
    * must not number anything again in this epoch (its leadership steps down).
+   *
+   * `published`, when given, hears the results as soon as the new entries are published, before
+   * their write is over (it is not called when no entry is new).
    */
   async appendNew(
     orders: NewOrder[],
     meta: Partial<Record<MetaKey, number>> = {},
+    published?: (results: ({ record: OrderRecordDto; created: boolean } | Error)[]) => void,
   ): Promise<({ record: OrderRecordDto; created: boolean } | Error)[]> {
     const known = await this.findByRequestIds([...new Set(orders.map((o) => o.request_id))]);
     const fresh: (OrderRecordDto & { created_at: number })[] = [];
@@ -345,6 +349,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.noteKeys(fresh);
     this.remember(fresh, []);
     this.leaderAppends$.next('published');
+    published?.(results);
     try {
       await this.write(() => execTransaction(this.dataSource, this.statements(fresh, changed)));
     } catch (err) {

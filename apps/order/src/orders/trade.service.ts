@@ -23,7 +23,7 @@ import { FaultInjector } from '../faults/fault-injector.service';
 import { OrderMetrics } from '../metrics/order.metrics';
 import { LeadershipService } from '../replication/leadership.service';
 import { ReplicatorService } from '../replication/replicator.service';
-import { OrderLogService } from './order-log.service';
+import { NewOrder, OrderLogService } from './order-log.service';
 
 /**
  * The leader's trade path, exactly once per request id:
@@ -88,17 +88,35 @@ export class TradeService {
     }
     await this.tradeAtCatalog({ ...dto, request_id: tradeId }, requestId, key);
     this.faults.reached('after-catalog-trade');
-    const { record } = await this.state.appendAsLeader(dto.epoch, {
+    const record = await this.appendOrder(dto.epoch, {
       request_id: tradeId,
       ...(tradeId !== key ? { idempotency_key: key } : {}),
       stock_name: dto.stock_name,
       trade_type: dto.trade_type,
       quantity: dto.quantity,
     });
-    this.faults.reached('after-local-commit');
     await this.replicator.waitDurable(record.order_no);
     this.metrics.ordersPlaced.inc();
     return record.order_no;
+  }
+
+  /**
+   * Appends the order as leader and gives its entry as soon as it is numbered and sent to the
+   * followers, not once this replica's own write is over: with the default majority, two followers
+   * that have it durable acknowledge it while that write is still under way (Raft's rule; the
+   * commit tracker counts this replica's copy only once written). Should that write fail after
+   * all, the entry is withdrawn and the leader steps down, which refuses the trades still waiting
+   * for durability (503, retried by the front end with the same key); one that a majority already
+   * holds stays acknowledged, and the next leader has it. An order found in the log already (a
+   * retry) is given once the append is over.
+   */
+  private appendOrder(epoch: number, order: Omit<NewOrder, 'epoch'>): Promise<OrderRecordDto> {
+    return new Promise<OrderRecordDto>((resolve, reject) => {
+      this.state.appendAsLeader(epoch, order, resolve).then(({ record }) => {
+        this.faults.reached('after-local-commit');
+        resolve(record);
+      }, reject);
+    });
   }
 
   /** Trades forwarded together by the front end: each handled as {@link trade} would, one result each. */
