@@ -170,6 +170,11 @@ describe('hardening', () => {
       // The dead follower has missed at least the five orders.
       expect(value(leading, new RegExp(`^bazaar_replication_lag_orders\\{.*follower="${follower}".*\\}$`))).toBeGreaterThanOrEqual(5);
       const last = value(leading, /^bazaar_order_log_last_no\{/);
+      const pending = new RegExp(`^bazaar_replication_sync_pending_seconds\\{.*follower="${follower}".*\\}$`);
+      const contactAge = new RegExp(`^bazaar_replication_contact_age_seconds\\{.*follower="${follower}".*\\}$`);
+      expect(value(leading, pending)).toBeGreaterThanOrEqual(0);
+      // Unanswered since it died: its time since last contact grows.
+      await waitFor('the dead follower to be out of contact for a second', async () => value(await scrape(c.replica(leader)), contactAge) >= 1);
 
       await c.startReplica(follower);
       await c.waitReady(follower);
@@ -182,6 +187,7 @@ describe('hardening', () => {
         const t = await scrape(c.replica(leader));
         return value(t, new RegExp(`^bazaar_replication_lag_orders\\{.*follower="${follower}".*\\}$`)) === 0;
       });
+      await waitFor('the follower back in contact', async () => value(await scrape(c.replica(leader)), contactAge) < 1);
     });
   });
 

@@ -10,7 +10,7 @@ import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, ty
 import { settlesWithin } from './timers';
 
 /** The metrics lines {@link Cluster.describeReplicas} shows of a replica. */
-const REPLICATION_FIGURES = /^(bazaar_replication_lag_orders|bazaar_recovery_orders_(fetched|dropped)_total|http_request_duration_seconds_count\{[^}]*route="\/sync")/;
+const REPLICATION_FIGURES = /^(bazaar_replication_(lag_orders|sync_pending_seconds|contact_age_seconds)|bazaar_recovery_orders_(fetched|dropped)_total|http_request_duration_seconds_count\{[^}]*route="\/sync")/;
 
 /** The repository root (found from here both in libs/ and in dist/libs/). */
 function findRoot(from: string): string {

@@ -1,4 +1,4 @@
-import { aggregate, formatBenchTable, formatComparison } from './bench-report';
+import { aggregate, formatBenchTable, formatComparison, medianByProcess } from './bench-report';
 import type { Measurement } from './cannon';
 import { selectScenarios } from './scenarios';
 
@@ -73,5 +73,26 @@ describe('bench tables', () => {
     const text = formatComparison(records, before, 'old.json');
     expect(text).toContain('compared with old.json:');
     expect(text).toMatch(/trade\s+80\s+100\s+\+25\.0 %\s+100\.000\s+50\.000\s+-50\.0 %/);
+  });
+});
+
+describe('CPU per process', () => {
+  it('takes each process\'s median over the runs that measured it', () => {
+    const runs = [{ frontend: 0.6, 'order-1': 0.4 }, { frontend: 0.7, 'order-1': 0.2 }, { frontend: 0.65, 'order-1': 0.3 }];
+    expect(medianByProcess(runs)).toEqual({ frontend: 0.65, 'order-1': 0.3 });
+    expect(medianByProcess([undefined, null])).toBeNull();
+    expect(medianByProcess([])).toBeNull();
+  });
+
+  it('is part of a scenario\'s record, null when no run measured it', () => {
+    const runsOf = new Map([['trade', [run(100, 50), run(110, 40)]]]);
+    const checks = [
+      { cpu_ms_per_request: 2, cpu_ms_per_request_by_process: { frontend: 1, catalog: 1 } },
+      { cpu_ms_per_request: 3, cpu_ms_per_request_by_process: { frontend: 2, catalog: 1 } },
+    ];
+    const [trade] = aggregate(selectScenarios(['trade']).filter((s) => s.name === 'trade'), runsOf, new Map([['trade', checks]]), 10);
+    expect(trade.cpu_ms_per_request_by_process).toEqual({ frontend: 1.5, catalog: 1 });
+    const [bare] = aggregate(selectScenarios(['trade']).filter((s) => s.name === 'trade'), runsOf, new Map(), 10);
+    expect(bare.cpu_ms_per_request_by_process).toBeNull();
   });
 });

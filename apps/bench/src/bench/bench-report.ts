@@ -26,6 +26,8 @@ export interface ScenarioRecord {
   ratio_to_ceiling: number | null;
   /** Median over the runs of the CPU all bazaar processes used per response, in ms (null for a ceiling, or off Linux). */
   cpu_ms_per_request: number | null;
+  /** The same per process (`frontend`, `catalog`, `order-1`…): each one's median over the runs. */
+  cpu_ms_per_request_by_process: Record<string, number> | null;
   /** What was checked around the run (cache hits, cache off, CPU, …). */
   checks: Record<string, unknown>;
 }
@@ -40,6 +42,8 @@ export interface BenchRecord {
   git: GitInfo;
   /** Share of the CPU other processes used just before the run (0–1). */
   background_cpu: number;
+  /** Each bazaar process's CPU at rest, in ms per second (null without a cluster, or off Linux). */
+  cluster_idle_cpu_ms_per_s: Record<string, number> | null;
   settings: {
     connections: number;
     duration_s: number;
@@ -144,8 +148,21 @@ export function aggregate(
       ceiling: scenario.ceiling,
       ratio_to_ceiling: median(ratios) === null ? null : Math.round((median(ratios) as number) * 1000) / 1000,
       cpu_ms_per_request: cpu,
+      cpu_ms_per_request_by_process: medianByProcess((checksOf.get(scenario.name) ?? []).map((c) => c.cpu_ms_per_request_by_process)),
       checks: { per_run: checksOf.get(scenario.name) ?? [] },
     });
+  }
+  return out;
+}
+
+/** Per process, the median of its figure over the runs that have one; null when no run has any. */
+export function medianByProcess(perRun: readonly unknown[]): Record<string, number> | null {
+  const runs = perRun.filter((r): r is Record<string, number> => typeof r === 'object' && r !== null);
+  if (runs.length === 0) return null;
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(runs[0])) {
+    const m = median(runs.map((r) => r[name]).filter((v): v is number => typeof v === 'number'));
+    if (m !== null) out[name] = m;
   }
   return out;
 }

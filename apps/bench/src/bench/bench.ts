@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { freePort, http, settlesWithin, waitFor, type Cluster } from '@app/testkit';
+import { freePort, http, settlesWithin, sleep, waitFor, type Cluster } from '@app/testkit';
 import { withCluster } from '../common/cluster-run';
 import { BENCH_CLUSTER } from '../common/cluster-settings';
 import { backgroundCpu, buildProblems, findRoot, gitInfo, machineInfo, versions } from '../common/environment';
@@ -10,7 +10,7 @@ import { formatMachine, formatVersions, timestamp } from '../common/format';
 import { checkpoint, recordRunFailure, type ChildRegistry, type Lifecycle } from '../common/lifecycle';
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
-import { cpuMsOf } from './process-cpu';
+import { cpuDelta, cpuMsByProcess, formatByProcess } from './process-cpu';
 import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario, type ScenarioName } from './scenarios';
 
 export interface BenchOptions {
@@ -105,8 +105,35 @@ function targetFor(scenario: Scenario, urls: Partial<Record<CeilingServer | 'fro
 }
 
 /** The pids of the bazaar's processes (catalog, front end, the three replicas) running now. */
+/** The bazaar's processes by name (front end first, in the order a trade meets them), with their pids. */
+export function clusterProcesses(cluster: Cluster): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of ['frontend', 'catalog', 'order-1', 'order-2', 'order-3']) {
+    const pid = cluster.pid(name);
+    if (pid !== undefined) out[name] = pid;
+  }
+  return out;
+}
+
 export function clusterPids(cluster: Cluster): number[] {
-  return ['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => cluster.pid(n)).filter((p): p is number => p !== undefined);
+  return Object.values(clusterProcesses(cluster));
+}
+
+/** How long {@link idleCpu} lets the cluster settle, then measures it at rest. */
+const IDLE_SETTLE_MS = 1000;
+const IDLE_WINDOW_MS = 5000;
+
+/**
+ * The CPU each bazaar process uses at rest, in ms per second: what the heartbeats, elections,
+ * lease renewals and metrics cost with no request coming in. Part of every scenario's CPU per
+ * request, most of it at one connection.
+ */
+async function idleCpu(cluster: Cluster): Promise<Record<string, number> | null> {
+  const processes = clusterProcesses(cluster);
+  await sleep(IDLE_SETTLE_MS);
+  const before = cpuMsByProcess(processes);
+  await sleep(IDLE_WINDOW_MS);
+  return cpuDelta(before, cpuMsByProcess(processes), IDLE_WINDOW_MS / 1000);
 }
 
 interface CacheStatsBody {
@@ -167,6 +194,7 @@ export async function runBench(
       ],
     },
     background_cpu: 0,
+    cluster_idle_cpu_ms_per_s: null,
     warnings: [],
     scenarios: [],
     interrupted: false,
@@ -205,14 +233,17 @@ export async function runBench(
     const onCluster = cluster !== undefined && !isCeiling(scenario);
     const before = onCluster ? await cacheStats(cluster.frontend) : null;
     log('measuring… ');
-    const pids = onCluster ? clusterPids(cluster) : [];
-    const cpuBefore = onCluster ? cpuMsOf(pids) : null;
+    const processes = onCluster ? clusterProcesses(cluster) : {};
+    const cpuBefore = onCluster ? cpuMsByProcess(processes) : null;
     const run = await cannon(target, { connections, durationS: options.durationS, signal });
-    const cpuAfter = onCluster ? cpuMsOf(pids) : null;
+    const cpuAfter = onCluster ? cpuMsByProcess(processes) : null;
     const checks: Record<string, unknown> = {};
-    if (cpuBefore !== null && cpuAfter !== null && run.responses > 0) {
+    const byProcess = cpuDelta(cpuBefore, cpuAfter, run.responses);
+    if (byProcess !== null) {
       // Every bazaar process, summed (heartbeats included): what one request costs the machine.
-      checks.cpu_ms_per_request = Math.round(((cpuAfter - cpuBefore) / run.responses) * 1000) / 1000;
+      const total = Object.values(byProcess).reduce((a, b) => a + b, 0);
+      checks.cpu_ms_per_request = Math.round(total * 1000) / 1000;
+      checks.cpu_ms_per_request_by_process = byProcess;
     }
     if (onCluster) {
       const after = await cacheStats(cluster.frontend);
@@ -227,7 +258,7 @@ export async function runBench(
     checksOf.get(scenario.name)!.push(checks);
     log(
       `${run.requests_per_s.toFixed(0)} req/s, p50 ${run.latency_ms.p50_ms?.toFixed(3)} ms, p99 ${run.latency_ms.p99_ms?.toFixed(3)} ms` +
-        `${typeof checks.cpu_ms_per_request === 'number' ? `, CPU ${checks.cpu_ms_per_request.toFixed(3)} ms/request` : ''}` +
+        `${byProcess !== null ? `, CPU ${(checks.cpu_ms_per_request as number).toFixed(3)} ms/request (${formatByProcess(byProcess)})` : ''}` +
         `${run.non_2xx + run.errors + run.timeouts > 0 ? `, ${run.non_2xx} non-2xx, ${run.errors + run.timeouts} errors` : ''}\n`,
     );
     if (run.non_2xx > 0) {
@@ -252,6 +283,15 @@ export async function runBench(
       if (cluster && scenarios.some((s) => s.name === 'order-lookup' || s.request === 'POST /orders')) {
         checkpoint(signal);
         await prepareOrders(cluster.frontend);
+      }
+      if (cluster) {
+        checkpoint(signal);
+        record.cluster_idle_cpu_ms_per_s = await idleCpu(cluster);
+        if (record.cluster_idle_cpu_ms_per_s) {
+          const idle = record.cluster_idle_cpu_ms_per_s;
+          const total = Object.values(idle).reduce((a, b) => a + b, 0);
+          log(`cluster at rest: ${total.toFixed(1)} ms of CPU per second (${formatByProcess(idle, 1)}): heartbeats, elections, leases, metrics\n`);
+        }
       }
       let cache: 'on' | 'off' = 'on';
       for (let round = 0; round < options.runs; round++) {

@@ -1,4 +1,4 @@
-import { cpuMsOf, cpuMsOfStat } from './process-cpu';
+import { cpuDelta, cpuMsByProcess, cpuMsOf, cpuMsOfStat, formatByProcess } from './process-cpu';
 
 describe('process CPU from /proc', () => {
   it('reads utime + stime after a command name with spaces and parentheses', () => {
@@ -15,5 +15,26 @@ describe('process CPU from /proc', () => {
     if (own === null) return; // not Linux: nothing to read
     expect(own).toBeGreaterThanOrEqual(0);
     expect(cpuMsOf([process.pid, 2 ** 22 + 1])).toBeNull();
+  });
+
+  it('reads each named process, and is null when one is gone', () => {
+    const own = cpuMsByProcess({ bench: process.pid });
+    if (own === null) return; // not Linux
+    expect(Object.keys(own)).toEqual(['bench']);
+    expect(cpuMsByProcess({ bench: process.pid, gone: 2 ** 22 + 1 })).toBeNull();
+  });
+
+  it('divides each process\'s CPU between two readings by the responses (or seconds)', () => {
+    const before = { frontend: 1000, catalog: 500 };
+    const after = { frontend: 1640, catalog: 1011 };
+    expect(cpuDelta(before, after, 1000)).toEqual({ frontend: 0.64, catalog: 0.511 });
+    expect(cpuDelta(null, after, 1000)).toBeNull();
+    expect(cpuDelta(before, after, 0)).toBeNull();
+    expect(cpuDelta({ frontend: 1000 }, after, 10)).toBeNull();
+  });
+
+  it('formats a breakdown in the order given', () => {
+    expect(formatByProcess({ frontend: 0.64, catalog: 0.5111 })).toBe('frontend 0.640 · catalog 0.511');
+    expect(formatByProcess({ frontend: 20.04 }, 1)).toBe('frontend 20.0');
   });
 });

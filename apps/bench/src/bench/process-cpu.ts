@@ -31,3 +31,39 @@ export function cpuMsOf(pids: readonly number[]): number | null {
   }
   return total;
 }
+
+/** CPU used so far by each named process, in ms; null when any of them is gone or unreadable. */
+export function cpuMsByProcess(processes: Readonly<Record<string, number>>): Record<string, number> | null {
+  const out: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(processes)) {
+    const ms = cpuMsOf([pid]);
+    if (ms === null) return null;
+    out[name] = ms;
+  }
+  return out;
+}
+
+/**
+ * Per process, the CPU it used between two readings of {@link cpuMsByProcess}, divided by `per`
+ * (responses, or seconds) and rounded to µs; null when either reading is, or `per` is not positive.
+ */
+export function cpuDelta(
+  before: Readonly<Record<string, number>> | null,
+  after: Readonly<Record<string, number>> | null,
+  per: number,
+): Record<string, number> | null {
+  if (before === null || after === null || !(per > 0)) return null;
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(after)) {
+    if (before[name] === undefined) return null;
+    out[name] = Math.round(((after[name] - before[name]) / per) * 1000) / 1000;
+  }
+  return out;
+}
+
+/** `frontend 0.640 · catalog 0.511 · …`, in the order given. */
+export function formatByProcess(byProcess: Readonly<Record<string, number>>, digits = 3): string {
+  return Object.entries(byProcess)
+    .map(([name, v]) => `${name} ${v.toFixed(digits)}`)
+    .join(' · ');
+}

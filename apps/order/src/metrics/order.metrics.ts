@@ -31,6 +31,20 @@ export class OrderMetrics {
       'follower',
       () => replicator.lag(),
     );
+    labelledGaugeOf(
+      registry,
+      'bazaar_replication_sync_pending_seconds',
+      'Leader only: how long the sync under way to a follower has awaited its answer (0: none under way)',
+      'follower',
+      () => replicator.followerTimes().pending,
+    );
+    labelledGaugeOf(
+      registry,
+      'bazaar_replication_contact_age_seconds',
+      'Leader only: time since a follower last accepted a sync (since leading began, if it has not yet)',
+      'follower',
+      () => replicator.followerTimes().sinceContact,
+    );
     counterOf(registry, 'bazaar_recovery_orders_fetched_total', 'Orders fetched from a peer by recovery or gap repair', () => catchUp.totals.fetched);
     counterOf(registry, 'bazaar_recovery_orders_dropped_total', 'Unacknowledged tail entries dropped by recovery', () => catchUp.totals.dropped);
     gaugeOf(registry, 'bazaar_recovery_remaining_orders', 'Orders still to fetch in the catch-up under way (0: none)', () => catchUp.remaining);

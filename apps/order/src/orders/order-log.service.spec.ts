@@ -512,11 +512,13 @@ describe('OrderLogService on a real SQLite file', () => {
     });
   });
 
-  it('pages the same across the edge of the in-memory tail (the newest 4096 entries) as from the database', async () => {
+  it('pages the same across the edge of the in-memory tail (4096 to 8192 of the newest entries) as from the database', async () => {
     const first = await start();
-    const all = Array.from({ length: 5000 }, (_, i) => entry(i + 1));
-    await first.log.append(all);
-    const windows: [number, number][] = [[0, 3], [900, 10], [903, 5], [904, 3], [4990, 20], [5000, 5]];
+    // Past 8192 entries the tail is trimmed back to the newest 4096: numbers 4905–9000 here.
+    const all = Array.from({ length: 9000 }, (_, i) => entry(i + 1));
+    await first.log.append(all.slice(0, 8000));
+    await first.log.append(all.slice(8000));
+    const windows: [number, number][] = [[0, 3], [4800, 10], [4900, 10], [4903, 5], [4904, 3], [8990, 20], [9000, 5]];
     const fromLive = await Promise.all(windows.map(([after, limit]) => first.log.page(after, limit)));
     windows.forEach(([after, limit], i) => expect(fromLive[i]).toEqual(all.slice(after, after + limit)));
     expect(await first.log.find(1)).toEqual(all[0]);

@@ -1,6 +1,8 @@
 import { MAX_BODY_BYTES, OrderRecordDto, SyncDto } from '@app/contracts';
 import { logEntry } from '@app/testkit/fixtures';
-import { fitSyncBody, MAX_ORDER_JSON_BYTES } from './follower-link';
+import type { PeersClient } from '../cluster/peers.client';
+import type { OrderLogService } from '../orders/order-log.service';
+import { FollowerLink, fitSyncBody, LinkContext, MAX_ORDER_JSON_BYTES } from './follower-link';
 
 /**
  * An order as large as the contract allows: a 128-character request id and key, each nearly all
@@ -51,5 +53,58 @@ describe('fitSyncBody', () => {
     const huge = { ...logEntry(1), request_id: 'x'.repeat(MAX_BODY_BYTES) };
     const rest = Array.from({ length: 100 }, (_, i) => logEntry(i + 2));
     expect(fitSyncBody([huge, ...rest])).toEqual([huge]);
+  });
+});
+
+describe('FollowerLink: how long a sync has awaited its answer', () => {
+  /** A link to follower 2 of an empty log, whose syncs are answered when the test says. */
+  function link() {
+    const answers: ((res: { status: number; data: unknown }) => void)[] = [];
+    const failures: ((err: Error) => void)[] = [];
+    const peers = {
+      sync: () =>
+        new Promise((resolve, reject) => {
+          answers.push(resolve);
+          failures.push(reject);
+        }),
+    } as unknown as PeersClient;
+    const log = { lastPosition: () => ({ order_no: 0, epoch: 0 }), getMeta: () => 0 } as unknown as OrderLogService;
+    const ctx: LinkContext = {
+      leaderId: 3,
+      epoch: 1,
+      batchSize: 10,
+      log,
+      peers,
+      current: () => true,
+      commitNo: () => 0,
+      accepted: () => undefined,
+      staleEpoch: async () => undefined,
+    };
+    return { link: new FollowerLink({ id: 2, url: 'http://127.0.0.1:1' }, 1, ctx), answers, failures };
+  }
+
+  it('is 0 with no sync under way, the time since it was sent while one is, and 0 once answered', async () => {
+    const { link: l, answers } = link();
+    expect(l.pendingMs()).toBe(0);
+    const push = l.pump();
+    await Promise.resolve();
+    expect(answers).toHaveLength(1);
+    const sent = Date.now();
+    expect(l.pendingMs(sent + 1500)).toBeGreaterThanOrEqual(1500 - 50);
+    answers[0]({ status: 200, data: { last_no: 0 } });
+    await push;
+    expect(l.pendingMs()).toBe(0);
+    expect(l.lastContact).toBeGreaterThan(0);
+  });
+
+  it('is 0 again once the sync failed', async () => {
+    const { link: l, failures } = link();
+    const push = l.pump();
+    await Promise.resolve();
+    expect(l.pendingMs(Date.now() + 10)).toBeGreaterThan(0);
+    failures[0](new Error('connect ECONNREFUSED'));
+    await push;
+    expect(l.pendingMs()).toBe(0);
+    expect(l.lastContact).toBe(0);
   });
 });

@@ -34,6 +34,8 @@ export class FollowerLink {
   /** When the follower last accepted a sync (ms since epoch); 0 = never this epoch. */
   lastContact = 0;
   private inflight?: Promise<void>;
+  /** When the sync now awaiting the follower's answer was sent (ms since epoch); 0 = none. */
+  private sentAt = 0;
 
   constructor(
     readonly peer: ReplicaAddress,
@@ -41,6 +43,11 @@ export class FollowerLink {
     public nextNo: number,
     private readonly ctx: LinkContext,
   ) {}
+
+  /** How long the sync under way has been waiting for the follower's answer, in ms (0: none under way). */
+  pendingMs(now = Date.now()): number {
+    return this.sentAt === 0 ? 0 : Math.max(0, now - this.sentAt);
+  }
 
   /** Pushes what the follower lacks (an empty heartbeat when nothing); shares a push already under way. */
   pump(): Promise<void> {
@@ -57,6 +64,7 @@ export class FollowerLink {
         const prevNo = this.nextNo - 1;
         const batch = this.nextNo <= last.order_no ? fitSyncBody(await log.page(prevNo, this.ctx.batchSize)) : [];
         const prevEpoch = prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await log.find(prevNo))?.epoch ?? 0);
+        this.sentAt = Date.now();
         const res = await this.ctx.peers.sync(this.peer, {
           leader: this.ctx.leaderId,
           epoch: this.ctx.epoch,
@@ -65,6 +73,7 @@ export class FollowerLink {
           prev: { order_no: prevNo, epoch: prevEpoch },
           orders: batch,
         });
+        this.sentAt = 0;
         if (!this.ctx.current()) return;
         if (res.status !== 200) {
           if (res.data?.code === ReplicaRefusal.staleEpoch) await this.ctx.staleEpoch(this.peer);
@@ -79,6 +88,8 @@ export class FollowerLink {
       }
     } catch (err) {
       this.logger.debug(`sync to replica ${this.peer.id} failed: ${(err as Error).message}`);
+    } finally {
+      this.sentAt = 0;
     }
   }
 }

@@ -178,6 +178,18 @@ export class ReplicatorService implements OnModuleDestroy {
   }
 
   /**
+   * Leader only: per follower id, in seconds, how long its sync under way has awaited an answer
+   * (0: none under way; it never exceeds PEER_TIMEOUT_MS by much, since the request times out) and
+   * how long ago it last accepted one (since this replica began leading, if it has not yet).
+   */
+  followerTimes(now = Date.now()): { pending: [string, number][]; sinceContact: [string, number][] } {
+    return {
+      pending: this.links.map((l) => [String(l.peer.id), l.pendingMs(now) / 1000]),
+      sinceContact: this.links.map((l) => [String(l.peer.id), Math.max(0, now - (l.lastContact || this.startedAt)) / 1000]),
+    };
+  }
+
+  /**
    * Pushes new entries to every follower now (on each leader append, see OrderLogService.appendNew). A pump outlives the
    * trade that kicked it and carries other trades' orders too, so its requests carry no request id.
    */
