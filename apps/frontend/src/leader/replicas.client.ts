@@ -1,4 +1,3 @@
-import { HttpService } from '@nestjs/axios';
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
@@ -38,6 +37,17 @@ export type StatusReading =
   | { kind: 'refused'; httpStatus: number }
   | { kind: 'unreachable'; cause: 'refused' | 'timeout' | 'error' };
 
+/**
+ * Why a replica gave no answer, from {@link HopClient}'s rejection: `refused` (nothing listens
+ * there), `timeout` (no answer within the call's time), or `error` (reset, unreachable host, …).
+ */
+export function unreachableCause(err: unknown): 'refused' | 'timeout' | 'error' {
+  const { code, name } = (err ?? {}) as { code?: unknown; name?: unknown };
+  if (code === 'ECONNREFUSED') return 'refused';
+  if (name === 'TimeoutError' || code === 'UND_ERR_CONNECT_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'timeout';
+  return 'error';
+}
+
 /** `/ping` as a state, with the checks that failed when the replica says it is not ready. */
 export interface PingReading {
   state: ProbedState;
@@ -57,7 +67,6 @@ export class ReplicasClient {
   private readonly tradeBatchers = new Map<string, Batcher<ReplicaTradeItemDto, BatchItemResult>>();
 
   constructor(
-    private readonly http: HttpService,
     private readonly hops: HopClient,
     config: ConfigService<FrontendEnv, true>,
   ) {
@@ -74,7 +83,7 @@ export class ReplicasClient {
   /** `/ping` as a state: 200 is ready, any other answer not ready (recovering), no answer down. */
   async probe(replica: ReplicaAddress): Promise<ProbedState> {
     try {
-      const res = await this.http.axiosRef.get(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs });
+      const res = await this.hops.get(`${replica.url}/${OrderRoutes.ping}`, { timeoutMs: this.pingTimeoutMs });
       return res.status === 200 ? 'ready' : 'not_ready';
     } catch {
       return 'down';
@@ -87,7 +96,7 @@ export class ReplicasClient {
    */
   async pingReading(replica: ReplicaAddress): Promise<PingReading> {
     try {
-      const res = await this.http.axiosRef.get<unknown>(`${replica.url}/${OrderRoutes.ping}`, { timeout: this.pingTimeoutMs });
+      const res = await this.hops.get<unknown>(`${replica.url}/${OrderRoutes.ping}`, { timeoutMs: this.pingTimeoutMs });
       if (res.status === 200) return { state: 'ready' };
       const reason = failedChecks(res.data);
       return { state: 'not_ready', ...(reason ? { reason } : {}) };
@@ -105,14 +114,10 @@ export class ReplicasClient {
   /** The replica's status, or why there is none (a 401 means it rejects this front end's cluster token). */
   async readStatus(replica: ReplicaAddress): Promise<StatusReading> {
     try {
-      const res = await this.http.axiosRef.get<ReplicaStatus>(`${replica.url}/${OrderRoutes.status}`, {
-        timeout: this.pingTimeoutMs,
-      });
+      const res = await this.hops.get<ReplicaStatus>(`${replica.url}/${OrderRoutes.status}`, { timeoutMs: this.pingTimeoutMs });
       return res.status === 200 ? { kind: 'status', status: res.data } : { kind: 'refused', httpStatus: res.status };
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      const cause = code === 'ECONNREFUSED' ? 'refused' : code === 'ETIMEDOUT' || code === 'ECONNABORTED' ? 'timeout' : 'error';
-      return { kind: 'unreachable', cause };
+      return { kind: 'unreachable', cause: unreachableCause(err) };
     }
   }
 
@@ -128,10 +133,7 @@ export class ReplicasClient {
    */
   async announce(replica: ReplicaAddress, leader: number, epoch: number): Promise<boolean> {
     try {
-      const res = await this.http.axiosRef.get(`${replica.url}/${OrderRoutes.leader}`, {
-        params: { leader, epoch },
-        timeout: this.forwardTimeoutMs,
-      });
+      const res = await this.hops.get(`${replica.url}/${OrderRoutes.leader}`, { query: { leader, epoch }, timeoutMs: this.forwardTimeoutMs });
       return res.status === 200;
     } catch {
       return false;
