@@ -104,7 +104,6 @@ function targetFor(scenario: Scenario, urls: Partial<Record<CeilingServer | 'fro
   }
 }
 
-/** The pids of the bazaar's processes (catalog, front end, the three replicas) running now. */
 /** The bazaar's processes by name (front end first, in the order a trade meets them), with their pids. */
 export function clusterProcesses(cluster: Cluster): Record<string, number> {
   const out: Record<string, number> = {};
@@ -115,6 +114,7 @@ export function clusterProcesses(cluster: Cluster): Record<string, number> {
   return out;
 }
 
+/** The pids of the bazaar's processes (front end, catalog, the three replicas) running now. */
 export function clusterPids(cluster: Cluster): number[] {
   return Object.values(clusterProcesses(cluster));
 }

@@ -45,8 +45,8 @@ const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
  * exchange, client and server in one process): a trade makes six such exchanges in a row, and at
  * one connection their CPU is its latency. The front end's election also probes every replica
  * through it (three pings every ELECTION_INTERVAL_MS, the cluster's steadiest traffic at rest).
- * The rest of the control plane (leases, the replicas' status reads and catch-up) stays on
- * `HttpService` ({@link InternalHttpModule}).
+ * The rest of the control plane (leases, and the replicas' calls to one another: status,
+ * elections, catch-up) stays on `HttpService` ({@link InternalHttpModule}).
  *
  * Like that client: keep-alive (an idle connection is let go before the server's `Keep-Alive`
  * hint says it would close it), the cluster token on every request, statuses returned and never
