@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { ConfigService } from '@nestjs/config';
 import { once } from 'node:events';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, connect, Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import { CLUSTER_TOKEN_HEADER, CommonEnv } from '@app/contracts';
 import { HopClient } from './hop-client';
@@ -194,6 +194,84 @@ describe('HopClient', () => {
     while (Date.now() < until) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
     await expect(call).rejects.toMatchObject({ name: 'TimeoutError' });
   });
+
+  /**
+   * A server whose host drops new connections, as a partition with a drop rule does: it runs in a
+   * worker thread blocked before it accepts any (backlog 1), and the kernel's accept queue is
+   * filled, so that a further SYN goes unanswered and the connect hangs. `accept()` unblocks it.
+   */
+  async function droppingHost() {
+    const state = new Int32Array(new SharedArrayBuffer(8)); // [0]: 1 once accepting, [1]: connections
+    const worker = new Worker(
+      `const { createServer } = require('node:http');
+       const { parentPort, workerData: state } = require('node:worker_threads');
+       const server = createServer((req, res) => {
+         parentPort.postMessage({ url: req.url });
+         req.resume();
+         req.on('end', () => res.end('{}'));
+       });
+       server.on('connection', () => Atomics.add(state, 1, 1));
+       server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
+         parentPort.postMessage({ port: server.address().port });
+         Atomics.wait(state, 0, 0);
+       });`,
+      { eval: true, workerData: state },
+    );
+    const seen: string[] = [];
+    const port = await new Promise<number>((resolve) =>
+      worker.on('message', (m: { port?: number; url?: string }) => (m.port ? resolve(m.port) : seen.push(m.url!))),
+    );
+    const fillers: Socket[] = [];
+    for (let i = 0; i < 8; i++) {
+      const socket = connect(port, '127.0.0.1');
+      socket.on('error', () => undefined);
+      fillers.push(socket);
+      const opened = await Promise.race([once(socket, 'connect').then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 500))]);
+      if (!opened) break; // the queue is full: this one's SYN goes unanswered
+    }
+    return {
+      url: `http://127.0.0.1:${port}`,
+      seen,
+      /** Connections the server has accepted, the fillers' included (the last one's SYN was dropped too). */
+      accepted: () => Atomics.load(state, 1),
+      fillers: fillers.length,
+      accept: () => {
+        Atomics.store(state, 0, 1);
+        Atomics.notify(state, 0);
+      },
+      close: async () => {
+        fillers.forEach((f) => f.destroy());
+        await worker.terminate();
+      },
+    };
+  }
+
+  it('rejects at its timeout while the connection is still being opened (a host that drops packets)', async () => {
+    const host = await droppingHost();
+    try {
+      // undici alone would wait for its own connect timeout (10 s), then fail with UND_ERR_CONNECT_TIMEOUT.
+      await expect(client.get(`${host.url}/ping`, { timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+    } finally {
+      host.accept();
+      await host.close();
+    }
+  }, 20_000);
+
+  it('never sends a request whose timeout passed before its connection opened', async () => {
+    const host = await droppingHost();
+    try {
+      await expect(client.post(`${host.url}/late-trade`, { n: 1 }, { timeoutMs: 200 })).rejects.toMatchObject({ name: 'TimeoutError' });
+      host.accept();
+      // The hung connect completes (the SYN is sent again) and is handed the aborted request.
+      const giveUp = Date.now() + 15_000;
+      while (host.accepted() <= host.fillers && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 20));
+      expect(host.accepted()).toBe(host.fillers + 1);
+      await expect(client.post(`${host.url}/next`, { n: 2 }, { timeoutMs: 5_000 })).resolves.toMatchObject({ status: 200 });
+      expect(host.seen).toEqual(['/next']);
+    } finally {
+      await host.close();
+    }
+  }, 30_000);
 
   it('rejects a refused connection', async () => {
     const t = await target(() => undefined);

@@ -20,17 +20,22 @@ export interface HopOptions {
   query?: Record<string, string | number | undefined>;
 }
 
+/** The rejection of a hop whose timeout passed (the name `AbortSignal.timeout()` gives it too). */
+function timeoutError(): DOMException {
+  return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+}
+
 /**
- * A hop's timeout, once its timer has fired: aborts the exchange unless it is `over`, but only
- * after the event loop's next poll phase, from `setImmediate`. A timer that fired late because the
- * process was not running (stopped with SIGSTOP, or its loop blocked) fires in the timers phase,
- * before the poll phase reads the sockets that became ready meanwhile: an answer that arrived in
- * time would otherwise be thrown away unread, and the trade it carried failed. With a timely
- * timer this only adds one turn of the loop to a timeout.
+ * A hop's timeout, once its timer has fired: gives up on the exchange unless it is `over`, but
+ * only after the event loop's next poll phase, from `setImmediate`. A timer that fired late
+ * because the process was not running (stopped with SIGSTOP, or its loop blocked) fires in the
+ * timers phase, before the poll phase reads the sockets that became ready meanwhile: an answer
+ * that arrived in time would otherwise be thrown away unread, and the trade it carried failed.
+ * With a timely timer this only adds one turn of the loop to a timeout.
  */
-function abortAfterReads(over: () => boolean, controller: AbortController): void {
+function giveUpAfterReads(over: () => boolean, giveUp: () => void): void {
   setImmediate(() => {
-    if (!over()) controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    if (!over()) giveUp();
   });
 }
 
@@ -91,19 +96,32 @@ export class HopClient implements OnModuleDestroy {
     // builds a DOMException (stack trace included) for every request ever sent.
     const controller = new AbortController();
     let over = false;
-    const timer = setTimeout(() => abortAfterReads(() => over, controller), options.timeoutMs);
-    let text: string;
+    let timer: NodeJS.Timeout | undefined;
+    // undici settles an aborted request only once its connection is open (nodejs/undici#386): to
+    // a host that drops packets, whose connect hangs, the abort alone would leave the caller
+    // waiting for undici's own connect timeout (10 s) instead of `timeoutMs`. So the timeout
+    // settles the call itself, and aborts the exchange, which undici then never sends: it checks
+    // the signal when the connection opens.
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          giveUpAfterReads(
+            () => over,
+            () => {
+              const reason = timeoutError();
+              controller.abort(reason);
+              reject(reason);
+            },
+          ),
+        options.timeoutMs,
+      );
+    });
+    const exchange = this.exchange(method, target, headers, body, controller.signal);
+    exchange.catch(() => undefined); // settles after the timeout when undici was still connecting
     let res: Dispatcher.ResponseData;
+    let text: string;
     try {
-      res = await this.agent.request({
-        origin: target.origin,
-        path: `${target.pathname}${target.search}`,
-        method,
-        headers,
-        body,
-        signal: controller.signal,
-      });
-      text = await res.body.text();
+      ({ res, text } = await Promise.race([exchange, timedOut]));
     } finally {
       over = true;
       clearTimeout(timer);
@@ -118,6 +136,18 @@ export class HopClient implements OnModuleDestroy {
       }
     }
     return { status: res.statusCode, data: data as T };
+  }
+
+  /** The request and its whole body. */
+  private async exchange(
+    method: Dispatcher.HttpMethod,
+    target: URL,
+    headers: Record<string, string>,
+    body: string | undefined,
+    signal: AbortSignal,
+  ): Promise<{ res: Dispatcher.ResponseData; text: string }> {
+    const res = await this.agent.request({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body, signal });
+    return { res, text: await res.body.text() };
   }
 
   async onModuleDestroy(): Promise<void> {
