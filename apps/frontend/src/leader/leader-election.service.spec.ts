@@ -179,6 +179,45 @@ describe('LeaderElectionService', () => {
     expect(election.describe().map((r) => r.state)).toEqual(['ready', 'leader', 'down']);
   });
 
+  describe('whenReplaced', () => {
+    it('tells a listener once another leader is named, once, and not when the same one is kept or none is', async () => {
+      const { states, election } = await elected();
+      const seen = election.current!;
+      const told: number[] = [];
+      election.whenReplaced(seen, () => told.push(election.current!.id));
+      await election.check(); // replica 3 still answers: kept
+      expect(told).toEqual([]);
+      states.set(1, 'down');
+      states.set(2, 'down');
+      states.set(3, 'down');
+      await election.check(); // nobody ready: no leader named, nothing to go to
+      expect(election.current).toBeNull();
+      expect(told).toEqual([]);
+      states.set(2, 'ready');
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(told).toEqual([2]);
+      states.set(2, 'down');
+      states.set(1, 'ready');
+      await election.check();
+      expect(told).toEqual([2]); // told once only
+    });
+
+    it('tells a listener at once when another leader is already named, and never after it stopped listening', async () => {
+      const { states, election } = await elected();
+      const seen = election.current!;
+      const stopped = jest.fn();
+      election.whenReplaced(seen, stopped)();
+      states.set(3, 'down');
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(stopped).not.toHaveBeenCalled();
+      const late = jest.fn();
+      election.whenReplaced(seen, late);
+      expect(late).toHaveBeenCalledTimes(1);
+    });
+  });
+
   describe('a leader or candidate without a majority', () => {
     it('replaces a leader whose /ping says it cannot reach a majority by the highest ready replica', async () => {
       const { states, election } = await elected();

@@ -56,6 +56,8 @@ export class LeaderElectionService {
   private majorityReadyAt?: number;
   private readonly retryMs: number;
   private elected = false;
+  /** Called on every change of the leader named (see {@link whenReplaced}). */
+  private readonly changeListeners = new Set<() => void>();
 
   constructor(
     private readonly replicas: ReplicasClient,
@@ -106,6 +108,30 @@ export class LeaderElectionService {
     const state = await this.replicas.probe(replica);
     if (!this.electing) this.states.set(replica.id, state); // an election under way records its own
     return state;
+  }
+
+  /**
+   * Calls `listener` once a leader other than `seen` is named (another replica, or a newer
+   * epoch), at once if one already is; returns the function that stops listening. A forward to
+   * `seen` still under way then need not wait for its timeout: the front end has given up on
+   * that leader, so the request goes to the new one (with its idempotency key).
+   */
+  whenReplaced(seen: Leader, listener: () => void): () => void {
+    const check = () => {
+      const now = this.leader;
+      if (!now || (now.id === seen.id && now.epoch === seen.epoch)) return;
+      this.changeListeners.delete(check);
+      listener();
+    };
+    this.changeListeners.add(check);
+    check();
+    return () => this.changeListeners.delete(check);
+  }
+
+  /** Names `leader` (null: none) and tells the {@link whenReplaced} listeners. */
+  private name(leader: Leader | null): void {
+    this.leader = leader;
+    if (leader) for (const check of [...this.changeListeners]) check();
   }
 
   /** The leader to send a request to, electing one first if there is none. */
@@ -186,7 +212,7 @@ export class LeaderElectionService {
     const sitting = probes.find((p) => p.alive && isLeading(p.status, highestSeen));
     if (sitting) {
       const previous = this.leader;
-      this.leader = { ...sitting.replica, epoch: highestSeen };
+      this.name({ ...sitting.replica, epoch: highestSeen });
       this.changes++;
       this.elected = true;
       this.record(this.leader, previous ? `already leading (${reason})` : 'already leading');
@@ -210,7 +236,7 @@ export class LeaderElectionService {
         // 503), and the heartbeat tries again.
         this.logger.error(`cannot elect a leader: ${e.message}`);
         if (this.leader) this.record(null, `election failed: ${e.message} (${reason})`);
-        this.leader = null;
+        this.name(null);
         return null;
       }
       if (!(await this.replicas.announce(c.replica, c.replica.id, epoch))) continue;
@@ -218,7 +244,7 @@ export class LeaderElectionService {
       // the old leader's syncs sooner. Retried in the background, never waited for.
       for (const r of this.replicas.replicas.filter((r) => r.id !== c.replica.id)) void this.announceWithRetries(r, c.replica.id, epoch);
       const previous = this.leader;
-      this.leader = { ...c.replica, epoch };
+      this.name({ ...c.replica, epoch });
       this.changes++;
       this.elected = true;
       this.record(this.leader, reason);
@@ -233,7 +259,7 @@ export class LeaderElectionService {
       this.logger.warn(`no order replica is ready (${reason})`);
       this.record(null, `no replica is ready (${reason})`);
     }
-    this.leader = null;
+    this.name(null);
     return null;
   }
 }

@@ -1,5 +1,8 @@
-import { ReplicaRefusal } from '@app/contracts';
-import { mayHaveTraded } from './orders.service';
+import { ConfigService } from '@nestjs/config';
+import { BatchItemResult, FrontendEnv, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { Leader, LeaderElectionService } from '../leader/leader-election.service';
+import { ReplicasClient } from '../leader/replicas.client';
+import { mayHaveTraded, OrdersService } from './orders.service';
 
 describe('mayHaveTraded: which answers of the leader leave a trade uncertain', () => {
   it('a 500, a 503 without a code and a 503 from after trading may have gone through', () => {
@@ -17,5 +20,75 @@ describe('mayHaveTraded: which answers of the leader leave a trade uncertain', (
     expect(mayHaveTraded(503, ReplicaRefusal.insufficientReplicas)).toBe(false);
     expect(mayHaveTraded(422)).toBe(false);
     expect(mayHaveTraded(401)).toBe(false);
+  });
+});
+
+describe('OrdersService.place when the leader is replaced during a forward', () => {
+  /** An election whose leader the test names; `whenReplaced` as the real one: told once another is named. */
+  function fakeElection(first: Leader) {
+    let leader: Leader = first;
+    const listeners = new Set<() => void>();
+    const election: Partial<LeaderElectionService> = {
+      get current() {
+        return leader;
+      },
+      leaderForRequest: async () => leader,
+      reportFailure: async () => leader,
+      whenReplaced: (seen, listener) => {
+        const check = () => {
+          if (leader.id === seen.id && leader.epoch === seen.epoch) return;
+          listeners.delete(check);
+          listener();
+        };
+        listeners.add(check);
+        check();
+        return () => listeners.delete(check);
+      },
+    };
+    const name = (next: Leader) => {
+      leader = next;
+      for (const l of [...listeners]) l();
+    };
+    return { election: election as LeaderElectionService, name, listeners };
+  }
+
+  const config = { get: (key: string) => ({ FAILOVER_TIMEOUT_MS: 10_000, QUORUM_WAIT_MS: 5_000, FORWARD_TIMEOUT_MS: 5_000 })[key] } as unknown as ConfigService<
+    FrontendEnv,
+    true
+  >;
+  const dto: PlaceOrderDto = { stock_name: 'GameStart', trade_type: 'buy', quantity: 1 };
+  const three: Leader = { id: 3, url: 'http://127.0.0.1:20003', epoch: 1 };
+  const two: Leader = { id: 2, url: 'http://127.0.0.1:20002', epoch: 2 };
+
+  it('sends the trade, with its key, to the new leader at once instead of waiting for the old one', async () => {
+    const { election, name, listeners } = fakeElection(three);
+    const sent: { leader: number; epoch: number; key: string }[] = [];
+    let oldAnswer!: (r: BatchItemResult) => void;
+    const replicas = {
+      trade: (replica: ReplicaAddress, _dto: PlaceOrderDto, key: string, epoch: number) => {
+        sent.push({ leader: replica.id, epoch, key });
+        if (replica.id === 3) return new Promise<BatchItemResult>((resolve) => (oldAnswer = resolve)); // no answer (a dropped link)
+        return Promise.resolve({ status: 200, order_no: 7 });
+      },
+    } as unknown as ReplicasClient;
+    const orders = new OrdersService(election, replicas, config);
+    const placed = orders.place(dto, 'key-1');
+    await new Promise((r) => setImmediate(r));
+    expect(sent).toEqual([{ leader: 3, epoch: 1, key: 'key-1' }]);
+    name(two);
+    await expect(placed).resolves.toBe(7);
+    expect(sent).toEqual([
+      { leader: 3, epoch: 1, key: 'key-1' },
+      { leader: 2, epoch: 2, key: 'key-1' },
+    ]);
+    oldAnswer({ status: 200, order_no: 7 }); // the old forward's late answer changes nothing
+    expect(listeners.size).toBe(0); // no listener left behind by either forward
+  });
+
+  it('stops listening once the forward is answered', async () => {
+    const { election, listeners } = fakeElection(three);
+    const replicas = { trade: async () => ({ status: 200, order_no: 1 }) } as unknown as ReplicasClient;
+    await expect(new OrdersService(election, replicas, config).place(dto, 'key-2')).resolves.toBe(1);
+    expect(listeners.size).toBe(0);
   });
 });

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { BatchItemResult, CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { definiteRefusal, DomainError, OrderNotFound, Unavailable } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
@@ -25,6 +25,9 @@ const RETRY_RULES: Partial<Record<string, RetryRule>> = {
   [ReplicaRefusal.notDurable]: { pauseMs: RETRY_PAUSE_MS, sameLeader: true },
   [ReplicaRefusal.catalogUnavailable]: { pauseMs: RETRY_PAUSE_MS, sameLeader: true },
 };
+/** What a forward resolves with when another leader was named while it was under way. */
+const REPLACED = Symbol('replaced');
+
 /** Any other answer (not the leader any more, not ready, a 500, a 503 without a code): elect again, at once. */
 const REELECT: RetryRule = { pauseMs: 0, sameLeader: false };
 
@@ -42,6 +45,9 @@ export const LOOKUP_RETRY_MS = 100;
  * A trade carries an idempotency key end to end (the client's, or one made here), so when a
  * forward fails — connection refused, timeout, 503, stale epoch — the front end re-elects at once
  * and sends the *same* request to the new leader; the catalog and the log see it at most once.
+ * So it does as soon as the heartbeat names another leader while a forward is under way (the old
+ * one stopped answering its pings): a link that drops packets does not hold the trade for
+ * `FORWARD_TIMEOUT_MS`.
  * Retrying stops at `FAILOVER_TIMEOUT_MS`, or after `QUORUM_WAIT_MS` when the cluster cannot
  * make a trade durable (too few replicas), with a 503.
  *
@@ -87,11 +93,20 @@ export class OrdersService {
       }
       let res;
       try {
-        res = await this.replicas.trade(leader, dto, key, leader.epoch, requestId);
+        res = await this.forward(leader, dto, key, requestId);
       } catch (err) {
         lastProblem = `leader ${leader.id} unreachable: ${(err as Error).message}`;
         uncertain = true;
         await this.election.reportFailure(leader, lastProblem);
+        continue;
+      }
+      if (res === REPLACED) {
+        // The heartbeat elected another leader while this forward was under way (the old one
+        // stopped answering its pings): the trade goes there now, with its key, instead of
+        // waiting out FORWARD_TIMEOUT_MS. Whatever the old leader still does with it, the new
+        // leader finds it by its key (catch-up from a majority) or makes it anew, never twice.
+        lastProblem = `leader ${leader.id} of epoch ${leader.epoch} was replaced while the trade was under way`;
+        uncertain = true;
         continue;
       }
       if (res.status === 200) return res.order_no as number;
@@ -108,6 +123,17 @@ export class OrdersService {
       if (rule.pauseMs > 0) await sleep(rule.pauseMs);
     }
     throw unavailable(`the trade could not be made durable in time (${lastProblem})`);
+  }
+
+  /**
+   * The trade forwarded to `leader`; {@link REPLACED} as soon as the front end names another
+   * leader, the forward then left to finish or fail on its own.
+   */
+  private forward(leader: Leader, dto: PlaceOrderDto, key: string, requestId?: string): Promise<BatchItemResult | typeof REPLACED> {
+    return new Promise((resolve, reject) => {
+      const stop = this.election.whenReplaced(leader, () => resolve(REPLACED));
+      this.replicas.trade(leader, dto, key, leader.epoch, requestId).then(resolve, reject).finally(stop);
+    });
   }
 
   /**
