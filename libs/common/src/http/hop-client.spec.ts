@@ -267,6 +267,8 @@ describe('HopClient', () => {
       while (host.accepted() <= host.fillers && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 20));
       expect(host.accepted()).toBe(host.fillers + 1);
       await expect(client.post(`${host.url}/next`, { n: 2 }, { timeoutMs: 5_000 })).resolves.toMatchObject({ status: 200 });
+      // The worker reports each request it handled by message, which may come after the answer.
+      while (!host.seen.includes('/next') && Date.now() < giveUp) await new Promise((r) => setTimeout(r, 20));
       expect(host.seen).toEqual(['/next']);
     } finally {
       await host.close();
