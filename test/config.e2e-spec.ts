@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, http, placeOrder, waitFor } from './support/cluster';
 import { appMain, killAllStarted, RunResult, runNode, startNode, stripAnsi } from './support/process';
+import { SchedPolicy, threadPolicies } from '@app/testkit';
 
 /**
  * Every setting is validated at start-up; a bad value stops the process with a message
@@ -64,6 +65,39 @@ describe('start-up configuration is validated', () => {
     });
   });
 
+  describe('CPU_SCHEDULING', () => {
+    /** Starts `app` with `env` added, waits until it listens, and returns its threads' policies and everything it printed. */
+    async function started(app: App, env: Record<string, string>): Promise<{ policies: number[]; output: string }> {
+      const { child, done } = startNode(appMain(app), [], { ...validEnv(app), ...env }, 30000);
+      let policies: number[] = [];
+      try {
+        await waitFor(`${app} listening`, async () => (await http(probe(app), { timeoutMs: 1000 })).status === 200, 20000);
+        policies = threadPolicies(child.pid!);
+      } finally {
+        child.kill('SIGKILL');
+      }
+      const r = await done;
+      return { policies, output: stripAnsi(r.stdout + r.stderr) };
+    }
+
+    it('inherit: every thread keeps the policy it was started with', async () => {
+      const { policies } = await started('catalog', { CPU_SCHEDULING: 'inherit' });
+      const ours = threadPolicies(process.pid)[0];
+      expect(ours).not.toBe(SchedPolicy.batch);
+      expect(policies.length).toBeGreaterThan(1);
+      expect(policies).toEqual(policies.map(() => ours));
+    });
+
+    it('batch without chrt on PATH: starts anyway under the default policy, with a warning naming the setting', async () => {
+      const emptyDir = mkdtempSync(join(tmpdir(), 'bazaar-no-chrt-'));
+      dirs.push(emptyDir);
+      const { policies, output } = await started('frontend', { CPU_SCHEDULING: 'batch', PATH: emptyDir });
+      expect(policies.length).toBeGreaterThan(1);
+      expect(policies).toEqual(policies.map(() => threadPolicies(process.pid)[0]));
+      expect(output).toMatch(/CPU_SCHEDULING=batch could not be applied \(.*chrt.*\); running under the default policy/);
+    });
+  });
+
   const cases: [App, string, string][] = [
     ['catalog', 'CATALOG_PORT', 'abc'],
     ['catalog', 'CATALOG_PORT', '0'],
@@ -81,6 +115,7 @@ describe('start-up configuration is validated', () => {
     ['frontend', 'CATALOG_URL', 'not a url'],
     ['frontend', 'ELECTION_INTERVAL_MS', '5'],
     ['frontend', 'LOG_LEVEL', 'loud'],
+    ['frontend', 'CPU_SCHEDULING', 'realtime'],
     ['order', 'ORDER_REPLICAS', 'garbage'],
     ['order', 'ORDER_REPLICAS', '1=http://127.0.0.1:1,1=http://127.0.0.1:2'],
     ['order', 'ORDER_ID', 'abc'],

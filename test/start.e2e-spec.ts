@@ -10,6 +10,7 @@ import { Cluster, http, placeOrder, waitFor } from './support/cluster';
 import { BazaarRun, freePorts, portsEnv, START_SCRIPT } from './support/bazaar-run';
 import { expectConsistent, expectReadable, tradeLoad } from './support/load';
 import { appMain, runNode, startNode } from './support/process';
+import { SchedPolicy, threadPolicies } from '@app/testkit';
 
 jest.setTimeout(240_000);
 
@@ -59,6 +60,11 @@ describe('npm start', () => {
 
     const pids = () => Object.fromEntries(['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => [n, run.pid(n)]));
     const before = pids();
+    // CPU_SCHEDULING's default: every thread of every service under SCHED_BATCH.
+    for (const [name, pid] of Object.entries(before)) {
+      const policies = threadPolicies(pid!);
+      expect({ name, policies }).toEqual({ name, policies: policies.map(() => SchedPolicy.batch) });
+    }
     // The README's load run (the client CLI, which exits non-zero on any error or read-back
     // mismatch) next to the suite's own load, whose acknowledged orders are checked in the logs.
     const client = startNode(appMain('client'), ['load', '--sessions', '5', '--p', '0.8', '--duration', '25', '--quiet', '--url', run.frontend], {}, 120_000);

@@ -9,6 +9,7 @@ import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateE
 import { DatabaseFileError } from './database/sqlite';
 import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
+import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
 import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
@@ -36,7 +37,8 @@ export interface ServerSpec<E extends CommonEnv> {
  * - JSON bodies parsed whatever the Content-Type (the seed's client sends none), bounded in size;
  * - structured logs (pino) with a request id that follows a request across hops;
  * - `GET /metrics` (Prometheus) with every request's latency;
- * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database.
+ * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
+ * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling}).
  * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
@@ -76,6 +78,8 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
   enableGracefulShutdown(app, logger);
   const config = app.get<ConfigService<E, true>>(ConfigService);
+  const scheduling = await applyCpuScheduling((config as ConfigService<CommonEnv, true>).get('CPU_SCHEDULING', { infer: true }));
+  if (scheduling) logger[scheduling.warn ? 'warn' : 'log'](scheduling.message, 'Bootstrap');
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
     const doc = new DocumentBuilder()
       .setTitle(`Stock Bazaar — ${spec.name}`)

@@ -5,6 +5,7 @@ export * from './http/refusals';
 export * from './http/validation.pipe';
 export * from './http/common-http.module';
 export * from './http/protocol-errors';
+export * from './lifecycle/cpu-scheduling';
 export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './http/hop-client';

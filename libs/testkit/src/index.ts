@@ -5,3 +5,4 @@ export * from './cluster';
 export * from './timers';
 export * from './netns';
 export * from './across-hosts';
+export * from './sched';

@@ -51,6 +51,7 @@ export const LOG_LEVELS = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
 export type LogLevelName = (typeof LOG_LEVELS)[number];
 export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 export const SQLITE_SYNC_MODES = ['OFF', 'NORMAL', 'FULL', 'EXTRA'] as const;
+export const CPU_SCHEDULING_POLICIES = ['batch', 'inherit'] as const;
 
 /** Settings every server app shares. */
 export class CommonEnv {
@@ -98,6 +99,14 @@ export class CommonEnv {
   /** On SIGTERM/SIGINT: longest wait for requests in flight before their connections are closed. */
   @IntSetting(0, 600_000, ' (ms)')
   SHUTDOWN_TIMEOUT_MS = 10_000;
+
+  /**
+   * Linux CPU scheduling policy of the process (all its threads), set at start with `chrt`:
+   * `batch` (SCHED_BATCH: a message's receiver waits for the sender's time slice instead of
+   * preempting it on wake-up), `inherit`: left as started.
+   */
+  @IsIn(CPU_SCHEDULING_POLICIES, { message: `must be one of ${CPU_SCHEDULING_POLICIES.join(', ')}` })
+  CPU_SCHEDULING: (typeof CPU_SCHEDULING_POLICIES)[number] = 'batch';
 }
 
 export class CatalogEnv extends CommonEnv {
