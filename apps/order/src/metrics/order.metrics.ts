@@ -45,6 +45,12 @@ export class OrderMetrics {
       'follower',
       () => replicator.followerTimes().sinceContact,
     );
+    counterOf(
+      registry,
+      'bazaar_replication_spare_rescues_total',
+      'Leader only: times the spare followers were sent new orders early, because the followers counted on for the majority did not make them durable (a failed sync, SPARE_RESCUE_MS passed, or the leader’s own write still under way)',
+      () => replicator.spareRescues,
+    );
     counterOf(registry, 'bazaar_recovery_orders_fetched_total', 'Orders fetched from a peer by recovery or gap repair', () => catchUp.totals.fetched);
     counterOf(registry, 'bazaar_recovery_orders_dropped_total', 'Unacknowledged tail entries dropped by recovery', () => catchUp.totals.dropped);
     gaugeOf(registry, 'bazaar_recovery_remaining_orders', 'Orders still to fetch in the catch-up under way (0: none)', () => catchUp.remaining);

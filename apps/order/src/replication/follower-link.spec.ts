@@ -68,7 +68,15 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
           failures.push(reject);
         }),
     } as unknown as PeersClient;
-    const log = { lastPosition: () => ({ order_no: 0, epoch: 0 }), getMeta: () => 0 } as unknown as OrderLogService;
+    const entries: OrderRecordDto[] = [];
+    const log = {
+      lastPosition: () => ({ order_no: entries.length, epoch: entries.length ? 1 : 0 }),
+      page: async (after: number, limit: number) => entries.slice(after, after + limit),
+      find: async (n: number) => entries[n - 1] ?? null,
+      getMeta: () => 0,
+    } as unknown as OrderLogService;
+    const failed: FollowerLink[] = [];
+    const hooks: { accepted?: () => void } = {};
     const ctx: LinkContext = {
       leaderId: 3,
       epoch: 1,
@@ -77,10 +85,11 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
       peers,
       current: () => true,
       commitNo: () => 0,
-      accepted: () => undefined,
+      accepted: () => hooks.accepted?.(),
       staleEpoch: async () => undefined,
+      failed: (l) => failed.push(l),
     };
-    return { link: new FollowerLink({ id: 2, url: 'http://127.0.0.1:1' }, 1, ctx), answers, failures };
+    return { link: new FollowerLink({ id: 2, url: 'http://127.0.0.1:1' }, 1, ctx), answers, failures, failed, entries, hooks };
   }
 
   it('is 0 with no sync under way, the time since it was sent while one is, and 0 once answered', async () => {
@@ -97,8 +106,8 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
     expect(l.lastContact).toBeGreaterThan(0);
   });
 
-  it('is 0 again once the sync failed', async () => {
-    const { link: l, failures } = link();
+  it('is 0 again once the sync failed; the failure is recorded and told to the leader', async () => {
+    const { link: l, failures, failed } = link();
     const push = l.pump();
     await Promise.resolve();
     expect(l.pendingMs(Date.now() + 10)).toBeGreaterThan(0);
@@ -106,5 +115,44 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
     await push;
     expect(l.pendingMs()).toBe(0);
     expect(l.lastContact).toBe(0);
+    expect(l.suspectSince).toBeGreaterThan(0);
+    expect(failed).toEqual([l]);
+  });
+
+  it('sends an entry appended as its push was ending (a pump shares that push) at once, not on the next pump', async () => {
+    const { link: l, answers, entries, hooks } = link();
+    entries.push(logEntry(1));
+    const push = l.pump();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toHaveLength(1);
+    // Right after the follower's answer, before the push is over: a new entry and its pump.
+    hooks.accepted = () =>
+      queueMicrotask(() => {
+        entries.push(logEntry(2));
+        void l.pump();
+      });
+    answers[0]({ status: 200, data: { last_no: 1 } });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(answers).toHaveLength(2);
+    hooks.accepted = undefined;
+    answers[1]({ status: 200, data: { last_no: 2 } });
+    await push;
+    expect(l.matchNo).toBe(2);
+  });
+
+  it('records a refused sync as a failure, and clears it once a sync is accepted', async () => {
+    const { link: l, answers, failed } = link();
+    let push = l.pump();
+    await Promise.resolve();
+    answers[0]({ status: 503, data: { code: 'not_ready' } });
+    await push;
+    expect(l.suspectSince).toBeGreaterThan(0);
+    expect(failed).toEqual([l]);
+    push = l.pump();
+    await Promise.resolve();
+    answers[1]({ status: 200, data: { last_no: 0 } });
+    await push;
+    expect(l.suspectSince).toBe(0);
+    expect(failed).toHaveLength(1);
   });
 });

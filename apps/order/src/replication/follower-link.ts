@@ -18,6 +18,8 @@ export interface LinkContext {
   accepted(link: FollowerLink, through: number): void;
   /** The follower refused a sync as stale: a newer epoch exists. */
   staleEpoch(peer: ReplicaAddress): Promise<void>;
+  /** A sync failed (no answer, or a refusal): the follower holds nothing new. */
+  failed(link: FollowerLink): void;
 }
 
 /**
@@ -33,6 +35,12 @@ export class FollowerLink {
   matchNo = 0;
   /** When the follower last accepted a sync (ms since epoch); 0 = never this epoch. */
   lastContact = 0;
+  /**
+   * When the leader stopped counting on this follower for a majority (see ReplicatorService.kick):
+   * its last sync failed (no answer, or a refusal), or went unanswered past SPARE_RESCUE_MS; 0 once
+   * it accepts a sync.
+   */
+  suspectSince = 0;
   private inflight?: Promise<void>;
   /** When the sync now awaiting the follower's answer was sent (ms since epoch); 0 = none. */
   private sentAt = 0;
@@ -52,11 +60,37 @@ export class FollowerLink {
   /** Pushes what the follower lacks (an empty heartbeat when nothing); shares a push already under way. */
   pump(): Promise<void> {
     if (!this.ctx.current()) return Promise.resolve();
-    this.inflight ??= this.push().finally(() => (this.inflight = undefined));
+    this.inflight ??= this.run();
     return this.inflight;
   }
 
-  private async push(): Promise<void> {
+  /**
+   * The push under way, until the follower has everything: an entry appended after the push's
+   * last look at the log, but before the push was over (a pump then shares it), is sent too
+   * instead of waiting for the next heartbeat. The push is no longer shared from the moment that
+   * look finds nothing new.
+   */
+  private async run(): Promise<void> {
+    try {
+      while ((await this.push()) && this.ctx.current() && this.nextNo <= this.ctx.log.lastPosition().order_no);
+    } finally {
+      this.inflight = undefined;
+    }
+  }
+
+  /** It did not accept the orders it was sent in time: not counted on until it accepts a sync. */
+  overdue(): void {
+    if (this.suspectSince === 0) this.suspectSince = Date.now();
+  }
+
+  private fail(): void {
+    this.suspectSince = Date.now();
+    this.sentAt = 0;
+    if (this.ctx.current()) this.ctx.failed(this);
+  }
+
+  /** Syncs until the follower has every entry; true if it then does, false on a failure or a refusal. */
+  private async push(): Promise<boolean> {
     const { log } = this.ctx;
     try {
       while (this.ctx.current()) {
@@ -74,20 +108,25 @@ export class FollowerLink {
           orders: batch,
         });
         this.sentAt = 0;
-        if (!this.ctx.current()) return;
+        if (!this.ctx.current()) return false;
         if (res.status !== 200) {
+          this.fail();
           if (res.data?.code === ReplicaRefusal.staleEpoch) await this.ctx.staleEpoch(this.peer);
-          return; // recovering or refusing: retried on the next heartbeat
+          return false; // recovering or refusing: retried on the next heartbeat
         }
         this.lastContact = Date.now();
+        this.suspectSince = 0;
         const through = batch.length > 0 ? batch[batch.length - 1].order_no : prevNo;
         this.matchNo = Math.max(this.matchNo, through);
         this.nextNo = through + 1;
         this.ctx.accepted(this, through);
-        if (this.nextNo > log.lastPosition().order_no) return;
+        if (this.nextNo > log.lastPosition().order_no) return true;
       }
+      return false;
     } catch (err) {
       this.logger.debug(`sync to replica ${this.peer.id} failed: ${(err as Error).message}`);
+      this.fail();
+      return false;
     } finally {
       this.sentAt = 0;
     }

@@ -10,9 +10,10 @@ import { ReplicatorService } from './replicator.service';
 
 /**
  * `ok`: accepts any sync; `limited`: as a real replica, refuses a body over MAX_BODY_BYTES (413);
- * `timeout-once`: the next sync times out, then `ok` (a sync under way while the leader was paused).
+ * `timeout-once`: the next sync times out, then `ok` (a sync under way while the leader was paused);
+ * `hang`: no answer until the test releases it (a paused follower).
  */
-type Behaviour = 'ok' | 'limited' | 'down' | 'stale' | 'timeout-once';
+type Behaviour = 'ok' | 'limited' | 'down' | 'stale' | 'timeout-once' | 'hang';
 
 const started: ReplicatorService[] = [];
 afterEach(() => started.splice(0).forEach((r) => r.stop('test over')));
@@ -22,12 +23,20 @@ function setup(env: Record<string, string> = {}, requestId = (n: number) => `r${
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', HEARTBEAT_INTERVAL_MS: '60000', DURABILITY_TIMEOUT_MS: '200', ...env }));
   const entries: OrderRecordDto[] = [];
   let durable = 0;
+  /** The next `left` reads of orders to send take `ms` each. */
+  const slowReads = { left: 0, ms: 0 };
   const leaderAppends$ = new Subject<'published' | 'written'>();
   const log = {
     leaderAppends$,
     durableLastNo: () => durable,
     lastPosition: () => (entries.length ? { order_no: entries.length, epoch: entries[entries.length - 1].epoch } : { order_no: 0, epoch: 0 }),
-    page: async (after: number, limit: number) => entries.slice(after, after + limit),
+    page: async (after: number, limit: number) => {
+      if (slowReads.left > 0) {
+        slowReads.left--;
+        await new Promise((resolve) => setTimeout(resolve, slowReads.ms));
+      }
+      return entries.slice(after, after + limit);
+    },
     find: async (n: number) => entries[n - 1] ?? null,
     getMeta: () => 0,
   } as unknown as OrderLogService;
@@ -47,8 +56,12 @@ function setup(env: Record<string, string> = {}, requestId = (n: number) => `r${
   } as unknown as ClusterStateService;
   const behaviour: Record<number, Behaviour> = { 1: 'ok', 2: 'ok' };
   const received: Record<number, number[]> = { 1: [], 2: [] };
+  const calls: Record<number, number> = { 1: 0, 2: 0 };
+  const hung: (() => void)[] = [];
   const peers = {
     sync: async (peer: { id: number }, body: SyncDto) => {
+      calls[peer.id]++;
+      if (behaviour[peer.id] === 'hang') await new Promise<void>((resolve) => hung.push(resolve));
       const b = behaviour[peer.id];
       if (b === 'down') throw new Error('ECONNREFUSED');
       if (b === 'timeout-once') {
@@ -80,7 +93,7 @@ function setup(env: Record<string, string> = {}, requestId = (n: number) => `r${
     write();
     return n;
   };
-  return { replicator, state, behaviour, received, append, publish, write };
+  return { replicator, state, behaviour, received, calls, hung, slowReads, append, publish, write };
 }
 
 describe('ReplicatorService (leader side)', () => {
@@ -97,7 +110,9 @@ describe('ReplicatorService (leader side)', () => {
   });
 
   it('sends an entry as soon as it is published; two followers make it durable before the leader has written it', async () => {
-    const { replicator, state, publish, write, received } = setup();
+    // The follower counted on has it while this replica's own write is under way: the spare is
+    // sent it at once (not SPARE_RESCUE_MS later), which makes the majority.
+    const { replicator, state, publish, write, received } = setup({ SPARE_RESCUE_MS: '60000' });
     replicator.start(1);
     const n = publish();
     await expect(replicator.waitDurable(n)).resolves.toBeUndefined();
@@ -208,6 +223,92 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('a newer epoch has a different leader');
     await expect(waiting).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
   });
+  describe('thrifty replication (SPARE_SYNC_ENTRIES, SPARE_RESCUE_MS)', () => {
+    /** Lets the scripted syncs under way finish (each is a few turns of promises). */
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+    it('sends a new order at once only to the follower the majority needs (the highest id), and the spare its orders SPARE_SYNC_ENTRIES at a time', async () => {
+      const { replicator, received, append } = setup({ SPARE_SYNC_ENTRIES: '3', SPARE_RESCUE_MS: '60000' });
+      replicator.start(1);
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      await settle();
+      expect(received).toEqual({ 1: [], 2: [1, 2] });
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      await settle();
+      expect(received).toEqual({ 1: [1, 2, 3], 2: [1, 2, 3] });
+      expect(replicator.spareRescues).toBe(0);
+    });
+
+    it('with SPARE_SYNC_ENTRIES=0, and with ORDER_ACK_MODE=leader, sends every follower every order at once', async () => {
+      for (const env of [{ SPARE_SYNC_ENTRIES: '0' }, { ORDER_ACK_MODE: 'leader' }] as Record<string, string>[]) {
+        const { replicator, received, append } = setup({ ...env, SPARE_RESCUE_MS: '60000' });
+        replicator.start(1);
+        await replicator.waitDurable(append());
+        await settle();
+        expect(received).toEqual({ 1: [1], 2: [1] });
+      }
+    });
+
+    it('sends the spare the order at once when the sync to the follower counted on fails, and counts on the spare from then on', async () => {
+      const { replicator, behaviour, received, append } = setup({ SPARE_RESCUE_MS: '60000' });
+      behaviour[2] = 'down';
+      replicator.start(1);
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      expect(received[1]).toEqual([1]);
+      expect(replicator.spareRescues).toBe(1);
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      expect(received[1]).toEqual([1, 2]);
+      expect(replicator.spareRescues).toBe(1); // follower 1 was counted on for the second
+    });
+
+    it('sends the spare the order after SPARE_RESCUE_MS when the follower counted on does not answer, and counts on the spare from then on', async () => {
+      const { replicator, behaviour, received, hung, append } = setup({ SPARE_RESCUE_MS: '30' });
+      replicator.start(1);
+      await replicator.waitDurable(append()); // follower 2 answers, and is counted on
+      expect(received).toEqual({ 1: [], 2: [1] });
+      behaviour[2] = 'hang';
+      const sent = Date.now();
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      expect(Date.now() - sent).toBeGreaterThanOrEqual(25);
+      expect(received[1]).toEqual([1, 2]);
+      expect(replicator.spareRescues).toBe(1);
+      await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
+      expect(received[1]).toEqual([1, 2, 3]);
+      expect(replicator.spareRescues).toBe(1); // its sync waited too long: follower 1 was counted on
+      behaviour[2] = 'ok';
+      hung.splice(0).forEach((release) => release());
+    });
+
+    it('no longer counts on a follower that did not hold its orders when the spare was rescued, however late its sync left', async () => {
+      // Reading the order to send follower 2 takes 20 of the 40 ms: when the rescue comes, its
+      // sync has waited only about 20 ms, which alone would still count as in time.
+      const { replicator, behaviour, received, hung, slowReads, append } = setup({ SPARE_RESCUE_MS: '40' });
+      replicator.start(1);
+      await replicator.waitDurable(append());
+      behaviour[2] = 'hang';
+      Object.assign(slowReads, { left: 1, ms: 20 });
+      await replicator.waitDurable(append());
+      expect(replicator.spareRescues).toBe(1);
+      await settle(); // the rescue's sync to follower 1 is over
+      await replicator.waitDurable(append());
+      expect(received[1]).toEqual([1, 2, 3]);
+      expect(replicator.spareRescues).toBe(1); // follower 1 was counted on for the third
+      behaviour[2] = 'ok';
+      hung.splice(0).forEach((release) => release());
+    });
+
+    it('does not resend in a loop while both followers fail: a failed follower waits for the heartbeat', async () => {
+      const { replicator, behaviour, calls, append } = setup({ SPARE_RESCUE_MS: '10' });
+      behaviour[1] = behaviour[2] = 'down';
+      replicator.start(1);
+      const n = append();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(calls[1] + calls[2]).toBeLessThanOrEqual(3);
+      await expect(replicator.waitDurable(n)).rejects.toMatchObject({ code: 'not_durable' });
+    });
+  });
+
   describe('quorumLostForMs (a leader out of contact with a majority gives up the job)', () => {
     it('is 0 while one follower (2 of 3) accepts syncs, and grows once none has for FOLLOWER_TIMEOUT_MS', async () => {
       const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });

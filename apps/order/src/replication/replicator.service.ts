@@ -43,6 +43,12 @@ export class ReplicatorService implements OnModuleDestroy {
   private readonly followerTimeoutMs: number;
   private readonly durabilityTimeoutMs: number;
   private readonly batchSize: number;
+  private readonly spareEntries: number;
+  private readonly rescueMs: number;
+  /** The spares' rescue armed for the orders through `through`, and the followers counted on for them (see {@link kick}). */
+  private rescue?: { timer: NodeJS.Timeout; through: number };
+  /** Times the spares were sent new orders early: the followers counted on did not make them durable in time. */
+  spareRescues = 0;
   private readonly appends: Subscription;
 
   constructor(
@@ -57,6 +63,8 @@ export class ReplicatorService implements OnModuleDestroy {
     this.followerTimeoutMs = config.get('FOLLOWER_TIMEOUT_MS', { infer: true });
     this.durabilityTimeoutMs = config.get('DURABILITY_TIMEOUT_MS', { infer: true });
     this.batchSize = config.get('SYNC_BATCH_SIZE', { infer: true });
+    this.spareEntries = config.get('SPARE_SYNC_ENTRIES', { infer: true });
+    this.rescueMs = config.get('SPARE_RESCUE_MS', { infer: true });
     // New entries go to the followers as soon as they are numbered, while this replica writes them;
     // once written, this replica's copy counts.
     this.appends = log.leaderAppends$.subscribe((event) => (event === 'published' ? this.kick() : this.advanceCommit()));
@@ -87,6 +95,7 @@ export class ReplicatorService implements OnModuleDestroy {
       commitNo: () => this.state.commitNo,
       accepted: (_link: FollowerLink, through: number) => this.onAccepted(through),
       staleEpoch: (peer: ReplicaAddress) => this.onStaleEpoch(peer),
+      failed: () => this.rescueSpares(),
     };
     this.links = this.state.peers.map((peer) => new FollowerLink(peer, next, ctx));
     this.tracker = new CommitTracker(this.state.replica, this.state.majority, this.requiredAcks, this.durabilityTimeoutMs);
@@ -99,6 +108,7 @@ export class ReplicatorService implements OnModuleDestroy {
   stop(reason: string): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    this.disarmRescue();
     this.links = [];
     this.tracker?.rejectAll(new Unavailable(`order replica stopped leading: ${reason}`, ReplicaRefusal.staleEpoch));
     this.tracker = undefined;
@@ -190,12 +200,84 @@ export class ReplicatorService implements OnModuleDestroy {
   }
 
   /**
-   * Pushes new entries to every follower now (on each leader append, see OrderLogService.appendNew). A pump outlives the
-   * trade that kicked it and carries other trades' orders too, so its requests carry no request id.
+   * Pushes new entries to the followers (on each leader append, see OrderLogService.appendNew). A
+   * pump outlives the trade that kicked it and carries other trades' orders too, so its requests
+   * carry no request id.
+   *
+   * Thrifty replication, as Paxos's thrifty mode: a majority needs majority − 1 followers besides
+   * this replica, and only they are sent the entries at once; the spares get them
+   * `SPARE_SYNC_ENTRIES` at a time, on the heartbeat (as every follower behind), or at once when
+   * the majority cannot be made without them — see {@link rescueSpares}: a sync to a follower
+   * counted on failed, an entry waited `SPARE_RESCUE_MS` for them, or this replica's own write was
+   * not over when they had it. At one trade at a time each follower costs two wake-ups of its
+   * process and one of this one's per order; a spare costs them once per batch. Nothing is
+   * acknowledged sooner than a majority holds it: only who is asked first changes.
    */
   kick(): void {
-    for (const link of this.links) void link.pump();
+    const { counted, spares } = this.split();
+    for (const link of counted) void link.pump();
+    if (spares.length > 0) {
+      const last = this.log.lastPosition().order_no;
+      for (const link of spares) if (last - link.nextNo + 1 >= this.spareEntries) void link.pump();
+      if (spares.some((l) => l.nextNo <= last)) this.armRescue(last, counted);
+    }
     this.advanceCommit();
+  }
+
+  /**
+   * The followers sent new entries at once (`counted`) and the spares. Counted on: the
+   * majority − 1 followers that accepted their last sync, were heard from within
+   * FOLLOWER_TIMEOUT_MS and have no sync waiting longer than SPARE_RESCUE_MS, highest ids first (the
+   * front end proposes the highest id as the next leader, which then has the least to catch up).
+   * Everyone is counted on with `SPARE_SYNC_ENTRIES=0`, with `ORDER_ACK_MODE=leader` (the followers
+   * are copies, not a majority to wait for) and when there is no follower to spare.
+   */
+  private split(): { counted: FollowerLink[]; spares: FollowerLink[] } {
+    const need = this.state.majority - 1;
+    if (this.spareEntries === 0 || this.ackMode !== 'majority' || need >= this.links.length) return { counted: this.links, spares: [] };
+    const now = Date.now();
+    const ranked = [...this.links].sort((a, b) => Number(this.dependable(b, now)) - Number(this.dependable(a, now)) || b.peer.id - a.peer.id);
+    return { counted: ranked.slice(0, need), spares: ranked.slice(need) };
+  }
+
+  private dependable(link: FollowerLink, now: number): boolean {
+    return link.suspectSince === 0 && now - link.lastContact <= this.followerTimeoutMs && link.pendingMs(now) <= this.rescueMs;
+  }
+
+  /**
+   * Rescues the spares if the orders through `through` are not acknowledged within
+   * SPARE_RESCUE_MS; the followers `counted` on that do not hold them by then are not counted on
+   * until they accept a sync.
+   */
+  private armRescue(through: number, counted: FollowerLink[]): void {
+    if (this.rescue) return;
+    const timer = setTimeout(() => {
+      this.rescue = undefined;
+      if (this.state.replica.ackNo >= through) return;
+      for (const link of counted) if (link.matchNo < through) link.overdue();
+      this.rescueSpares();
+    }, this.rescueMs);
+    this.rescue = { timer, through };
+  }
+
+  private disarmRescue(): void {
+    if (this.rescue) clearTimeout(this.rescue.timer);
+    this.rescue = undefined;
+  }
+
+  /**
+   * Sends the entries waiting for them to the followers behind that are not suspect: the
+   * followers counted on did not make them durable. A follower whose sync failed is retried on the
+   * heartbeat instead, so that two followers down do not retry each other in a loop; an overdue
+   * one still has its sync under way.
+   */
+  private rescueSpares(): void {
+    if (!this.active) return;
+    const last = this.log.lastPosition().order_no;
+    const behind = this.links.filter((l) => l.nextNo <= last && l.suspectSince === 0);
+    if (behind.length === 0) return;
+    this.spareRescues++;
+    for (const link of behind) void link.pump();
   }
 
   /**
@@ -228,6 +310,8 @@ export class ReplicatorService implements OnModuleDestroy {
       this.faults.reached('after-replicate-one');
     }
     this.advanceCommit();
+    // This replica's own copy is not written yet (a slow disk): the majority needs a spare now.
+    if (this.state.replica.ackNo < through && this.log.durableLastNo() < through) this.rescueSpares();
   }
 
   /** A follower knows a newer epoch: learn it from the peers (which deposes this leader). */
@@ -246,5 +330,6 @@ export class ReplicatorService implements OnModuleDestroy {
       this.log.durableLastNo(),
       this.links.map((l) => l.matchNo),
     );
+    if (this.rescue && this.state.replica.ackNo >= this.rescue.through) this.disarmRescue();
   }
 }

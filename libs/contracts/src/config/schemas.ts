@@ -216,6 +216,23 @@ export class OrderEnv extends CommonEnv {
   SYNC_BATCH_SIZE = 200;
 
   /**
+   * Thrifty replication (with `ORDER_ACK_MODE=majority`): a new order goes at once only to the
+   * majority − 1 followers a majority needs besides the leader (the highest ids among those
+   * answering); the others, the spares, get the orders waiting for them once there are this many,
+   * on the heartbeat, or at once when the majority cannot be made without them. 0: every follower
+   * gets every order at once.
+   */
+  @IntSetting(0, MAX_PAGE_SIZE)
+  SPARE_SYNC_ENTRIES = 8;
+
+  /**
+   * How long an order may wait for the followers its majority was counted on before the spares
+   * are sent it too; a follower whose sync has waited longer is no longer counted on.
+   */
+  @IntSetting(1, 60_000, ' (ms)')
+  SPARE_RESCUE_MS = 20;
+
+  /**
    * Orders per page a replica fetches from its source when it catches up (at a restart, a
    * promotion or a gap repair). Pages are responses, not request bodies: the body limit does not
    * bound them, and a long catch-up costs about one round trip and one commit per page.
