@@ -23,42 +23,45 @@ describe('mayHaveTraded: which answers of the leader leave a trade uncertain', (
   });
 });
 
-describe('OrdersService.place when the leader is replaced during a forward', () => {
-  /** An election whose leader the test names; `whenReplaced` as the real one: told once another is named. */
-  function fakeElection(first: Leader) {
-    let leader: Leader = first;
-    const listeners = new Set<() => void>();
-    const election: Partial<LeaderElectionService> = {
-      get current() {
-        return leader;
-      },
-      leaderForRequest: async () => leader,
-      reportFailure: async () => leader,
-      whenReplaced: (seen, listener) => {
-        const check = () => {
-          if (leader.id === seen.id && leader.epoch === seen.epoch) return;
-          listeners.delete(check);
-          listener();
-        };
-        listeners.add(check);
-        check();
-        return () => listeners.delete(check);
-      },
-    };
-    const name = (next: Leader) => {
-      leader = next;
-      for (const l of [...listeners]) l();
-    };
-    return { election: election as LeaderElectionService, name, listeners };
-  }
+/** An election whose leader the test names; `whenReplaced` as the real one: told once another is named. */
+function fakeElection(first: Leader) {
+  let leader: Leader = first;
+  const listeners = new Set<() => void>();
+  const election: Partial<LeaderElectionService> = {
+    get current() {
+      return leader;
+    },
+    leaderForRequest: async () => leader,
+    reportFailure: async () => leader,
+    whenReplaced: (seen, listener) => {
+      const check = () => {
+        if (leader.id === seen.id && leader.epoch === seen.epoch) return;
+        listeners.delete(check);
+        listener();
+      };
+      listeners.add(check);
+      check();
+      return () => listeners.delete(check);
+    },
+  };
+  const name = (next: Leader) => {
+    leader = next;
+    for (const l of [...listeners]) l();
+  };
+  return { election: election as LeaderElectionService, name, listeners };
+}
 
-  const config = { get: (key: string) => ({ FAILOVER_TIMEOUT_MS: 10_000, QUORUM_WAIT_MS: 5_000, FORWARD_TIMEOUT_MS: 5_000 })[key] } as unknown as ConfigService<
-    FrontendEnv,
-    true
-  >;
-  const dto: PlaceOrderDto = { stock_name: 'GameStart', trade_type: 'buy', quantity: 1 };
-  const three: Leader = { id: 3, url: 'http://127.0.0.1:20003', epoch: 1 };
-  const two: Leader = { id: 2, url: 'http://127.0.0.1:20002', epoch: 2 };
+function configOf(values: Partial<FrontendEnv>): ConfigService<FrontendEnv, true> {
+  const all: Partial<FrontendEnv> = { FAILOVER_TIMEOUT_MS: 10_000, FORWARD_TIMEOUT_MS: 5_000, ...values };
+  return { get: (key: keyof FrontendEnv) => all[key] } as unknown as ConfigService<FrontendEnv, true>;
+}
+const dto: PlaceOrderDto = { stock_name: 'GameStart', trade_type: 'buy', quantity: 1 };
+const three: Leader = { id: 3, url: 'http://127.0.0.1:20003', epoch: 1 };
+const two: Leader = { id: 2, url: 'http://127.0.0.1:20002', epoch: 2 };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('OrdersService.place when the leader is replaced during a forward', () => {
+  const config = configOf({ QUORUM_WAIT_MS: 5_000 });
 
   it('sends the trade, with its key, to the new leader at once instead of waiting for the old one', async () => {
     const { election, name, listeners } = fakeElection(three);
@@ -90,5 +93,48 @@ describe('OrdersService.place when the leader is replaced during a forward', () 
     const replicas = { trade: async () => ({ status: 200, order_no: 1 }) } as unknown as ReplicasClient;
     await expect(new OrdersService(election, replicas, config).place(dto, 'key-2')).resolves.toBe(1);
     expect(listeners.size).toBe(0);
+  });
+});
+
+describe('OrdersService.place when the leader answers that too few replicas are reachable', () => {
+  const notDurable: BatchItemResult = { status: 503, code: ReplicaRefusal.notDurable, message: 'not yet durable' };
+  const tooFew: BatchItemResult = { status: 503, code: ReplicaRefusal.insufficientReplicas, message: 'only 1 of 3 order replicas are reachable' };
+
+  it('waits QUORUM_WAIT_MS from that first answer, not from the trade\'s start: a leader named meanwhile gets the trade', async () => {
+    // Leader 3 was cut off from its followers as the trade reached it: the trade waits out the
+    // durability timeout there (longer than QUORUM_WAIT_MS), then is refused for want of a
+    // majority, and shortly after the front end names leader 2.
+    const { election, name } = fakeElection(three);
+    const answers: string[] = [];
+    const replicas = {
+      trade: async (replica: ReplicaAddress) => {
+        if (replica.id === 2) return { status: 200, order_no: 9 };
+        const first = answers.length === 0;
+        answers.push(first ? 'not durable' : 'too few');
+        if (first) {
+          await sleep(300);
+          return notDurable;
+        }
+        setTimeout(() => name(two), 20);
+        return tooFew;
+      },
+    } as unknown as ReplicasClient;
+    await expect(new OrdersService(election, replicas, configOf({ QUORUM_WAIT_MS: 200 })).place(dto, 'key-3')).resolves.toBe(9);
+    expect(answers).toEqual(['not durable', 'too few']);
+  });
+
+  it('still answers 503 QUORUM_WAIT_MS after that first answer when no leader can make it durable', async () => {
+    const { election } = fakeElection(three);
+    let tooFewAnswers = 0;
+    const replicas = {
+      trade: async () => {
+        tooFewAnswers++;
+        return tooFew;
+      },
+    } as unknown as ReplicasClient;
+    const started = Date.now();
+    await expect(new OrdersService(election, replicas, configOf({ QUORUM_WAIT_MS: 150 })).place(dto, 'key-4')).rejects.toMatchObject({ status: 503 });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(tooFewAnswers).toBeGreaterThanOrEqual(2);
   });
 });

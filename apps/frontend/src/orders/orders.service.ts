@@ -15,7 +15,10 @@ interface RetryRule {
   pauseMs: number;
   /** Ask the same leader again (what it lacks may come back: a replica, the catalog) instead of electing again. */
   sameLeader: boolean;
-  /** Give up after `QUORUM_WAIT_MS` instead of `FAILOVER_TIMEOUT_MS`: the cluster cannot make a trade durable now. */
+  /**
+   * Give up `QUORUM_WAIT_MS` after the first such answer instead of at `FAILOVER_TIMEOUT_MS`: the
+   * cluster cannot make a trade durable now.
+   */
   quorumBound?: boolean;
 }
 
@@ -48,8 +51,8 @@ export const LOOKUP_RETRY_MS = 100;
  * So it does as soon as the heartbeat names another leader while a forward is under way (the old
  * one stopped answering its pings): a link that drops packets does not hold the trade for
  * `FORWARD_TIMEOUT_MS`.
- * Retrying stops at `FAILOVER_TIMEOUT_MS`, or after `QUORUM_WAIT_MS` when the cluster cannot
- * make a trade durable (too few replicas), with a 503.
+ * Retrying stops at `FAILOVER_TIMEOUT_MS`, or `QUORUM_WAIT_MS` after a leader first answered that
+ * the cluster cannot make a trade durable (too few replicas), with a 503.
  *
  * An answer that is not definite — no answer at all (refused, reset, timeout), a 500, or a 503
  * from after the leader may have traded (not durable, catalog unreachable, lost leadership) — counts
@@ -81,6 +84,13 @@ export class OrdersService {
     let lastProblem = 'no order replica is alive';
     /** Set once an attempt ended without a definite answer: it may have traded. */
     let uncertain = false;
+    /**
+     * When a leader first answered that too few replicas are reachable. The wait runs from there,
+     * not from the trade's start: a trade that first waited out the durability timeout at a leader
+     * just cut off from its followers would otherwise be refused at that first answer, as the
+     * front end is about to elect a leader on the majority side.
+     */
+    let quorumLackSince: number | undefined;
     const unavailable = (message: string) =>
       new Unavailable(
         uncertain ? `${message}; an earlier attempt may have gone through: retry with the same Idempotency-Key to learn its outcome` : message,
@@ -115,7 +125,7 @@ export class OrdersService {
       lastProblem = `leader ${leader.id} answered ${res.status}${res.message ? `: ${res.message}` : ''}`;
       uncertain ||= mayHaveTraded(res.status, res.code);
       const rule = (res.code !== undefined && RETRY_RULES[res.code]) || REELECT;
-      if (rule.quorumBound && Date.now() - started >= this.quorumWaitMs) throw unavailable(res.message ?? lastProblem);
+      if (rule.quorumBound && Date.now() - (quorumLackSince ??= Date.now()) >= this.quorumWaitMs) throw unavailable(res.message ?? lastProblem);
       if (!rule.sameLeader) {
         this.logger.warn(`${lastProblem}; re-electing and retrying`);
         await this.election.reportFailure(leader, lastProblem);

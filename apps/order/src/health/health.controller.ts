@@ -39,7 +39,7 @@ export class HealthController {
    * (expected while it catches up: logged at debug). Its database cannot be written (a write
    * failed, or one has not finished for `DISK_STALL_MS`): 503 with `disk_failing`; a leader also
    * steps down.
-   * Cut off from a majority of the replicas (a leader for 2 × FOLLOWER_TIMEOUT_MS, a follower
+   * Cut off from a majority of the replicas (a leader for FOLLOWER_TIMEOUT_MS, a follower
    * whose peers do not answer): 503 `not ready: … cannot reach a majority …` with `no_quorum`, so
    * that the front end elects a replica on the majority side instead.
    */

@@ -29,7 +29,7 @@ class NoMajority extends Error {}
  * - A candidate that cannot get a majority to adopt its epoch within `2 × PEER_TIMEOUT_MS` steps
  *   back (recovers, as a follower), so that the front end proposes the next one.
  * - {@link quorumRefusal} (for `/ping`): a leader out of contact with a majority for
- *   `2 × FOLLOWER_TIMEOUT_MS`, and a follower that reaches fewer than majority − 1 peers, say they
+ *   `FOLLOWER_TIMEOUT_MS`, and a follower that reaches fewer than majority − 1 peers, say they
  *   are not ready, so that the front end elects a replica on the majority side of a partition.
  */
 @Injectable()
@@ -69,9 +69,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
    * Why this replica must neither keep leading nor be proposed, for `/ping`: it cannot reach a
    * majority of the replicas (itself included). Undefined when it can, or when that is not its
    * problem (recovering: `/ping` says so already; promoting: bounded by the step-back).
-   * - Leader: no majority − 1 followers accepted a sync for `2 × FOLLOWER_TIMEOUT_MS` (from when
-   *   it began leading; never with `ORDER_ACK_MODE=leader`). It keeps refusing trades it cannot
-   *   make durable, and steps down when it learns of a newer epoch.
+   * - Leader: no majority − 1 followers accepted a sync for `FOLLOWER_TIMEOUT_MS` (from when it
+   *   began leading; never with `ORDER_ACK_MODE=leader`): from the moment it starts refusing
+   *   trades for want of a majority (see ReplicatorService.ensureQuorum), so that the front end
+   *   moves them to a replica that has one instead of retrying here. It keeps refusing trades it
+   *   cannot make durable, and steps down when it learns of a newer epoch.
    * - Follower: fewer than majority − 1 peers answer its status call (within `FOLLOWER_TIMEOUT_MS`
    *   / 2), asked at most once per `FOLLOWER_TIMEOUT_MS` (a success is remembered that long).
    */
@@ -80,7 +82,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     const n = this.state.peers.length + 1;
     if (this.state.role === 'leader') {
       const lost = this.replicator.quorumLostForMs(now);
-      if (lost <= this.followerTimeoutMs) return undefined;
+      if (lost <= 0) return undefined;
       return `leader cannot reach a majority: ${1 + this.replicator.reachableFollowers()} of ${n} replicas reachable for ${lost + this.followerTimeoutMs} ms`;
     }
     if (this.state.role !== 'follower' || need <= 0) return undefined;

@@ -323,6 +323,19 @@ describe('ReplicatorService (leader side)', () => {
       expect(replicator.quorumLostForMs(heard + 2500)).toBeGreaterThanOrEqual(1500);
     });
 
+    it('is above 0 exactly when too few followers count as reachable to make a trade durable (ensureQuorum\'s count)', async () => {
+      const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });
+      replicator.start(1);
+      await replicator.pumpAll();
+      behaviour[1] = behaviour[2] = 'down';
+      const heard = Date.now();
+      for (const after of [0, 500, 999, 1001, 1500, 5000]) {
+        const now = heard + after;
+        const reachable = replicator['links'].filter((l) => now - l.lastContact <= 1000).length;
+        expect([after, replicator.quorumLostForMs(now) > 0]).toEqual([after, reachable < 1]);
+      }
+    });
+
     it('is always 0 with ORDER_ACK_MODE=leader, and when not leading', () => {
       const { replicator } = setup({ ORDER_ACK_MODE: 'leader' });
       replicator.start(1);

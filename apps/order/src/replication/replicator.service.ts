@@ -129,7 +129,8 @@ export class ReplicatorService implements OnModuleDestroy {
    * How long, beyond FOLLOWER_TIMEOUT_MS, this leader has been out of contact with a majority
    * (majority − 1 followers have not accepted a sync for longer than that); 0 while it reaches one,
    * when it does not lead, and with `ORDER_ACK_MODE=leader` (where it acknowledges alone).
-   * The health check gives up the job when this exceeds FOLLOWER_TIMEOUT_MS.
+   * The health check gives up the job as soon as this is above 0, when trades are refused for
+   * want of a majority (the same count as {@link reachableFollowers}).
    */
   quorumLostForMs(now = Date.now()): number {
     const need = this.state.majority - 1;
@@ -275,7 +276,6 @@ export class ReplicatorService implements OnModuleDestroy {
     if (!this.active) return;
     const last = this.log.lastPosition().order_no;
     const behind = this.links.filter((l) => l.nextNo <= last && l.suspectSince === 0);
-    if (behind.length === 0) return;
     this.spareRescues++;
     for (const link of behind) void link.pump();
   }
