@@ -276,7 +276,8 @@ export class ReplicatorService implements OnModuleDestroy {
     if (!this.active) return;
     const last = this.log.lastPosition().order_no;
     const behind = this.links.filter((l) => l.nextNo <= last && l.suspectSince === 0);
-    this.spareRescues++;
+    // Counted when a sync leaves for it, not when every follower behind already has one under way.
+    if (behind.some((l) => l.pendingMs() === 0)) this.spareRescues++;
     for (const link of behind) void link.pump();
   }
 
