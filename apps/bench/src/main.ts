@@ -5,9 +5,10 @@ import { SCENARIO_NAMES } from './bench/scenarios';
 import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
 import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
+import { LAB_DEFAULTS, runLab } from './lab/lab';
 
 /**
- * `npm run eval`, `npm run bench`, `npm run bench:failover` and `npm run bench:compare`: each
+ * `npm run eval`, `npm run bench`, `npm run bench:failover`, `npm run bench:lab` and `npm run bench:compare`: each
  * starts its own clusters of the built apps (see libs/testkit), always stops them (also on Ctrl-C:
  * once to stop and write what was measured, twice to quit at once), and writes its results under
  * `results/`.
@@ -169,6 +170,37 @@ async function main(argv: string[]): Promise<number> {
             kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
             catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
             outDir: opts.out ?? FAILOVER_DEFAULTS.outDir,
+          },
+          life,
+          write,
+          print,
+        ),
+      );
+    });
+
+  program
+    .command('lab')
+    .description(
+      "the lab's load (npm run client -- load, 5 sessions, p = 0.8) on a fresh cluster with the default settings, twice per round: " +
+        'right after the start (cold), then on the same processes with every stock sold back to its initial quantity (warm); ' +
+        'prints a row per load and writes <out>/lab-<timestamp>.json',
+    )
+    .option('--rounds <n>', `rounds, each on a fresh cluster (default ${LAB_DEFAULTS.rounds})`, intIn(1, 100))
+    .option('--duration <seconds>', `length of each load (default ${LAB_DEFAULTS.durationS})`, secondsIn(1, 3600))
+    .option('--sessions <n>', `concurrent sessions (default ${LAB_DEFAULTS.sessions})`, intIn(1, 1000))
+    .option('--p <p>', `probability of trading after a lookup that shows shares (default ${LAB_DEFAULTS.p})`, probability)
+    .option('--seed <n>', `seed of every load (default ${LAB_DEFAULTS.seed})`, intIn(0, 2 ** 32 - 1))
+    .option('--out <dir>', `directory of the JSON (default ${LAB_DEFAULTS.outDir})`)
+    .action(async (opts: { rounds?: number; duration?: number; sessions?: number; p?: number; seed?: number; out?: string }) => {
+      exitCode = await withLifecycle((life) =>
+        runLab(
+          {
+            rounds: opts.rounds ?? LAB_DEFAULTS.rounds,
+            durationS: opts.duration ?? LAB_DEFAULTS.durationS,
+            sessions: opts.sessions ?? LAB_DEFAULTS.sessions,
+            p: opts.p ?? LAB_DEFAULTS.p,
+            seed: opts.seed ?? LAB_DEFAULTS.seed,
+            outDir: opts.out ?? LAB_DEFAULTS.outDir,
           },
           life,
           write,

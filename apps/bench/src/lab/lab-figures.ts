@@ -1,0 +1,113 @@
+import type { LoadResult } from '@app/loadgen';
+import { median } from '../bench/scenarios';
+
+/** Which load of a round: the first on a freshly started bazaar, or the second on the same processes. */
+export type LabPhaseName = 'cold' | 'warm';
+
+/** One load of a round, as the client reported it, with the bazaar's CPU over it. */
+export interface LabPhase {
+  phase: LabPhaseName;
+  trades: number;
+  trades_ok: number;
+  trade_p50_ms: number | null;
+  trade_p90_ms: number | null;
+  trade_p99_ms: number | null;
+  lookups: number;
+  lookup_p50_ms: number | null;
+  /** The client's verdict: no error, every acknowledged order read back unchanged. */
+  passed: boolean;
+  /**
+   * CPU each bazaar process used from the client's start to its exit (the load, then the read-back
+   * of every order), in ms per trade sent; null when a process could not be read.
+   */
+  cpu_ms_per_trade: Record<string, number> | null;
+  cpu_ms_per_trade_total: number | null;
+}
+
+export interface LabRound {
+  round: number;
+  cold: LabPhase | null;
+  warm: LabPhase | null;
+}
+
+export interface LabSummary {
+  cold_trade_p50_ms: number | null;
+  warm_trade_p50_ms: number | null;
+  /** warm ÷ cold trade p50, median over the rounds that have both. */
+  warm_to_cold_p50: number | null;
+}
+
+const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+
+/** A phase's figures from the client's `--json` result and the CPU the bazaar used meanwhile (ms by process, or null). */
+export function phaseFigures(phase: LabPhaseName, result: LoadResult, cpuMs: Record<string, number> | null): LabPhase {
+  const trade = result.requests.trade;
+  const lookup = result.requests.lookup;
+  const per = trade.count > 0 && cpuMs !== null ? trade.count : 0;
+  const cpu = per > 0 ? Object.fromEntries(Object.entries(cpuMs!).map(([name, ms]) => [name, round3(ms / per)])) : null;
+  return {
+    phase,
+    trades: trade.count,
+    trades_ok: result.trades.ok,
+    trade_p50_ms: trade.latency_ms.p50_ms,
+    trade_p90_ms: trade.latency_ms.p90_ms,
+    trade_p99_ms: trade.latency_ms.p99_ms,
+    lookups: lookup.count,
+    lookup_p50_ms: lookup.latency_ms.p50_ms,
+    passed: result.passed,
+    cpu_ms_per_trade: cpu,
+    cpu_ms_per_trade_total: cpu === null ? null : round3(Object.values(cpu).reduce((a, b) => a + b, 0)),
+  };
+}
+
+/**
+ * The trades that bring every stock back to `target` shares: a sale of the difference for each
+ * stock below it (the lab's load only trades stocks that have shares, so a sold-out catalog would
+ * make the second load all lookups). Stocks at or above the target are left alone.
+ */
+export function restockTrades(quantities: Readonly<Record<string, number>>, target: number): { stock_name: string; trade_type: 'sell'; quantity: number }[] {
+  return Object.entries(quantities)
+    .filter(([, q]) => q < target)
+    .map(([stock_name, q]) => ({ stock_name, trade_type: 'sell' as const, quantity: target - q }));
+}
+
+/** Medians over the rounds: the cold and the warm trade p50, and their ratio per round. */
+export function summarize(rounds: readonly LabRound[]): LabSummary {
+  const p50s = (phase: LabPhaseName): number[] =>
+    rounds.map((r) => r[phase]?.trade_p50_ms).filter((v): v is number => typeof v === 'number');
+  const ratios = rounds
+    .map((r) => (r.cold?.trade_p50_ms && r.warm?.trade_p50_ms ? r.warm.trade_p50_ms / r.cold.trade_p50_ms : null))
+    .filter((v): v is number => v !== null);
+  const m = (values: number[]): number | null => {
+    const v = median(values);
+    return v === null ? null : round3(v);
+  };
+  return { cold_trade_p50_ms: m(p50s('cold')), warm_trade_p50_ms: m(p50s('warm')), warm_to_cold_p50: m(ratios) };
+}
+
+const fmt = (v: number | null | undefined, digits = 2): string => (typeof v === 'number' ? v.toFixed(digits) : '-');
+
+/** A markdown table, a row per round and phase, then the medians and the target's verdict for each phase. */
+export function formatLab(rounds: readonly LabRound[], summary: LabSummary, targetMs: number): string {
+  const lines = [
+    '| round | load | trades (ok) | trade p50 ms | p90 | p99 | lookups | lookup p50 ms | CPU ms/trade | passed |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rounds) {
+    for (const p of [r.cold, r.warm]) {
+      if (!p) continue;
+      lines.push(
+        `| ${r.round} | ${p.phase} | ${p.trades} (${p.trades_ok}) | ${fmt(p.trade_p50_ms)} | ${fmt(p.trade_p90_ms)} | ${fmt(p.trade_p99_ms)} | ` +
+          `${p.lookups} | ${fmt(p.lookup_p50_ms)} | ${fmt(p.cpu_ms_per_trade_total, 3)} | ${p.passed ? 'yes' : 'NO'} |`,
+      );
+    }
+  }
+  const verdict = (v: number | null): string => (v === null ? 'not measured' : v <= targetMs ? 'met' : 'not met');
+  lines.push(
+    '',
+    `medians over ${rounds.length} round(s): trade p50 ${fmt(summary.cold_trade_p50_ms)} ms on a freshly started bazaar, ` +
+      `${fmt(summary.warm_trade_p50_ms)} ms on the same processes after it (warm ÷ cold ${fmt(summary.warm_to_cold_p50, 3)})`,
+    `target: the lab's trade p50 ≤ ${targetMs} ms — cold ${verdict(summary.cold_trade_p50_ms)}, warm ${verdict(summary.warm_trade_p50_ms)}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
