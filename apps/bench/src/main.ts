@@ -5,7 +5,7 @@ import { SCENARIO_NAMES } from './bench/scenarios';
 import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
 import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
-import { LAB_DEFAULTS, runLab } from './lab/lab';
+import { LAB_DEFAULTS, labOptions, runLab, type LabArgs } from './lab/lab';
 
 /**
  * `npm run eval`, `npm run bench`, `npm run bench:failover`, `npm run bench:lab` and `npm run bench:compare`: each
@@ -191,22 +191,8 @@ async function main(argv: string[]): Promise<number> {
     .option('--p <p>', `probability of trading after a lookup that shows shares (default ${LAB_DEFAULTS.p})`, probability)
     .option('--seed <n>', `seed of every load (default ${LAB_DEFAULTS.seed})`, intIn(0, 2 ** 32 - 1))
     .option('--out <dir>', `directory of the JSON (default ${LAB_DEFAULTS.outDir})`)
-    .action(async (opts: { rounds?: number; duration?: number; sessions?: number; p?: number; seed?: number; out?: string }) => {
-      exitCode = await withLifecycle((life) =>
-        runLab(
-          {
-            rounds: opts.rounds ?? LAB_DEFAULTS.rounds,
-            durationS: opts.duration ?? LAB_DEFAULTS.durationS,
-            sessions: opts.sessions ?? LAB_DEFAULTS.sessions,
-            p: opts.p ?? LAB_DEFAULTS.p,
-            seed: opts.seed ?? LAB_DEFAULTS.seed,
-            outDir: opts.out ?? LAB_DEFAULTS.outDir,
-          },
-          life,
-          write,
-          print,
-        ),
-      );
+    .action(async (opts: LabArgs) => {
+      exitCode = await withLifecycle((life) => runLab(labOptions(opts), life, write, print));
     });
 
   program

@@ -26,6 +26,28 @@ export interface LabOptions {
 /** The lab's load as issue 18 states its target: 5 sessions, p = 0.8 (10 s, one fixed seed, so that every load makes the same choices). */
 export const LAB_DEFAULTS = { rounds: 3, durationS: 10, sessions: 5, p: 0.8, seed: 7, outDir: 'results' } as const;
 
+/** The `lab` command's options as given (`--duration`, `--out`…), any of them left out. */
+export interface LabArgs {
+  rounds?: number;
+  duration?: number;
+  sessions?: number;
+  p?: number;
+  seed?: number;
+  out?: string;
+}
+
+/** The command's options with the defaults filled in. */
+export function labOptions(args: LabArgs): LabOptions {
+  return {
+    rounds: args.rounds ?? LAB_DEFAULTS.rounds,
+    durationS: args.duration ?? LAB_DEFAULTS.durationS,
+    sessions: args.sessions ?? LAB_DEFAULTS.sessions,
+    p: args.p ?? LAB_DEFAULTS.p,
+    seed: args.seed ?? LAB_DEFAULTS.seed,
+    outDir: args.out ?? LAB_DEFAULTS.outDir,
+  };
+}
+
 /** The lab's trade p50 target (issue 18), in ms. */
 export const LAB_TARGET_P50_MS = 10;
 
