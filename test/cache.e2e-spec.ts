@@ -93,7 +93,7 @@ describe('front-end cache', () => {
   });
 
   describe('invalidation', () => {
-    it('a trade pushes an invalidation: the next lookup misses and shows the trade', async () => {
+    it("a trade pushes an invalidation, and its answer refills the cache: the next lookup is a hit that shows the trade", async () => {
       await lookup('Stock4');
       await lookup('Stock4'); // cached now
       const before = await stats();
@@ -101,9 +101,21 @@ describe('front-end cache', () => {
       expect(res.status).toBe(200);
       const mid = await stats();
       expect(mid.invalidations).toBeGreaterThan(before.invalidations);
+      expect(mid.offers_taken).toBe(before.offers_taken + 1);
       expect(await lookup('Stock4')).toEqual({ ...initialStock(4), quantity: 95, trade_volume: 5 });
-      const after = await stats();
-      expect(after.misses).toBe(mid.misses + 1);
+      expect(delta(mid, await stats())).toEqual({ hits: 1, misses: 0, evictions: 0 });
+    });
+
+    it("a trade this front end did not forward (made at the catalog: another front end's, to this one) is pushed: the next lookup misses and shows it", async () => {
+      await lookup('Stock4'); // cached
+      const before = await stats();
+      const res = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock4', type: 'sell', quantity: 5, request_id: `cache-direct-${Date.now()}` } });
+      expect(res.status).toBe(200);
+      const mid = await stats();
+      expect(mid.invalidations).toBeGreaterThan(before.invalidations);
+      expect(mid.offers_taken).toBe(before.offers_taken);
+      expect(await lookup('Stock4')).toEqual({ ...initialStock(4), quantity: 100, trade_volume: 10 });
+      expect(delta(mid, await stats())).toEqual({ hits: 0, misses: 1, evictions: 0 });
     });
 
     it('read-your-writes: right after each acknowledged trade a lookup shows it (one writer)', async () => {

@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Cluster, freePort, http, sleep, waitFor } from './support/cluster';
 import { AckedOrder, expectConsistent, expectReadable } from './support/load';
+import { DelayProxy } from './support/delay-proxy';
 import { appMain, killAllStarted, runNode } from './support/process';
 
 /**
@@ -11,26 +12,39 @@ import { appMain, killAllStarted, runNode } from './support/process';
  * end adopts the leader the first elected. Under a load that uses both — test-side sessions
  * spread over them, and the client CLI with `--url a,b` — front end A is SIGKILLed: the sessions
  * that used it move to B with no client-visible failure, nothing lost or doubled, and a trade
- * through either front end is seen at once by a lookup through the other.
+ * through either front end is seen at once by a lookup through the other. Front end B reaches the
+ * replicas through proxies, which can hold the leader's answer to one of its trades until after a
+ * newer trade through A: B must not cache the stock the late answer carries.
  */
 describe('two front ends', () => {
   let c: Cluster;
   let a: string;
   let b: string;
+  /** B's ways to replicas 1, 2 and 3: no delay unless a test holds answers. */
+  const toReplicas: DelayProxy[] = [];
 
   beforeAll(async () => {
+    const ports = new Map<number, number>();
+    for (const id of [1, 2, 3]) {
+      ports.set(id, await freePort());
+      const proxy = new DelayProxy(ports.get(id)!, () => c.replica(id), 0);
+      await proxy.start();
+      toReplicas.push(proxy);
+    }
     const [pa, pb] = [await freePort(), await freePort()];
     a = `http://127.0.0.1:${pa}`;
     b = `http://127.0.0.1:${pb}`;
     c = await Cluster.start({ ports: { frontend: pa }, envFor: { catalog: { FRONTEND_URLS: `${a},${b}` } } });
     const dir = join(c.dataDir, 'frontend-2');
     mkdirSync(dir, { recursive: true });
-    c.spawnApp('frontend-2', 'frontend', { FRONTEND_PORT: String(pb), DATA_DIR: dir });
+    const viaProxies = [...ports].map(([id, port]) => `${id}=http://127.0.0.1:${port}`).join(',');
+    c.spawnApp('frontend-2', 'frontend', { FRONTEND_PORT: String(pb), DATA_DIR: dir, ORDER_REPLICAS: viaProxies });
     await waitFor('frontend-2 listening', async () => (await http(`${b}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
   }, 120000);
   afterAll(async () => {
     killAllStarted();
     await c?.stop();
+    for (const proxy of toReplicas) await proxy.stop();
   });
 
   const quantity = async (fe: string, stock: string) => {
@@ -63,6 +77,27 @@ describe('two front ends', () => {
     }
     const stats = await Promise.all([a, b].map(async (fe) => (await http(`${fe}/cache/stats`)).body));
     for (const s of stats) expect(s.hits).toBeGreaterThan(0);
+  });
+
+  it("a trade's answer that arrives after a newer trade's push is not cached: the lookup shows the newer trade", async () => {
+    const volume = async () => ((await c.internal(`${c.catalog}/query?stock_name=Stock9`)).body.data.trade_volume as number);
+    await quantity(b, 'Stock9'); // cached on B: B knows how new Stock9 is
+    const before = (await http(`${b}/cache/stats`)).body;
+    const start = await volume();
+    // Trade 1 through B; the leader's answer, carrying Stock9 as committed by trade 1, is held on its way to B.
+    const release = toReplicas.map((p) => p.holdResponses((method, path) => method === 'POST' && path === '/trade/batch'));
+    const first = http(`${b}/orders`, { body: { stock_name: 'Stock9', trade_type: 'buy', quantity: 1 }, headers: { 'Idempotency-Key': randomUUID() } });
+    await waitFor('trade 1 committed at the catalog', async () => (await volume()) === start + 1, 10000);
+    // Trade 2 through A: acknowledged once its push reached B too.
+    const second = await http(`${a}/orders`, { body: { stock_name: 'Stock9', trade_type: 'buy', quantity: 2 }, headers: { 'Idempotency-Key': randomUUID() } });
+    expect(second.status).toBe(200);
+    for (const r of release) r();
+    expect((await first).status).toBe(200);
+    const truth = (await c.internal(`${c.catalog}/query?stock_name=Stock9`)).body.data;
+    expect(truth.trade_volume).toBe(start + 3);
+    expect((await http(`${b}/stocks?stock_name=Stock9`)).body).toEqual(truth);
+    const after = (await http(`${b}/cache/stats`)).body;
+    expect(after.offers_taken).toBe(before.offers_taken); // trade 1's stock was older than what B had been told
   });
 
   it('SIGKILL one front end under a load that uses both: sessions move to the other, no failure, nothing lost or doubled', async () => {

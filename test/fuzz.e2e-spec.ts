@@ -445,6 +445,13 @@ const replicaBatchBody = fc.oneof(
 const invalidateBatchBody = fc.oneof(
   wrongJsonValue.map((v) => `{"stock_names":${JSON.stringify(v) ?? 'null'}}`),
   fc.array(fc.oneof(weirdString, fc.constantFrom('Stock1', 'Stock2')), { maxLength: 140 }).map((names) => JSON.stringify({ stock_names: names })),
+  // With the volumes the catalog's push announces: too few or too many, negative, fractional, of the wrong type.
+  fc
+    .tuple(
+      fc.array(fc.constantFrom('Stock1', 'Stock2'), { minLength: 1, maxLength: 4 }),
+      fc.oneof(fc.array(fc.oneof(fc.integer({ min: -3, max: 2 ** 53 }), fc.double(), wrongJsonValue), { maxLength: 5 }), wrongJsonValue),
+    )
+    .map(([names, volumes]) => JSON.stringify({ stock_names: names, trade_volumes: volumes })),
 );
 
 // ---------------------------------------------------------------------------------------------

@@ -269,11 +269,38 @@ describe('public API and catalog semantics', () => {
       const res = await c.internal(`${c.frontend}/rm`, { body: { stock_names: ['Stock9', 'Stock8'] } });
       expect(res.status).toBe(200);
       expect(res.body).toEqual({ removed: ['Stock9'], not_cached: ['Stock8'] });
-      for (const body of [{ stock_names: [] }, { stock_names: ['bad name'] }, { stock_names: 'Stock1' }, {}]) {
+      const volumed = await c.internal(`${c.frontend}/rm`, { body: { stock_names: ['Stock9', 'Stock8'], trade_volumes: [7, 0] } });
+      expect(volumed.status).toBe(200);
+      expect(volumed.body).toEqual({ removed: [], not_cached: ['Stock9', 'Stock8'] });
+      for (const body of [
+        { stock_names: [] },
+        { stock_names: ['bad name'] },
+        { stock_names: 'Stock1' },
+        {},
+        { stock_names: ['Stock1'], trade_volumes: [1, 2] },
+        { stock_names: ['Stock1', 'Stock2'], trade_volumes: [1] },
+        { stock_names: ['Stock1'], trade_volumes: [-1] },
+        { stock_names: ['Stock1'], trade_volumes: [1.5] },
+        { stock_names: ['Stock1'], trade_volumes: ['3'] },
+        { stock_names: ['Stock1'], trade_volumes: 3 },
+      ]) {
         const bad = await c.internal(`${c.frontend}/rm`, { body });
         expect({ body, status: bad.status }).toEqual({ body, status: 400 });
         expect(bad.body.error.code).toBe(400);
       }
+    });
+
+    it("caches a trade's stock from its answer: the lookup after the trade is a hit that shows it", async () => {
+      await stock('Stock4'); // a first lookup: until then the cache cannot tell how new an answer is
+      const before = (await http(`${c.frontend}/cache/stats`)).body;
+      const placed = await placeOrder(c.frontend, { stock_name: 'Stock4', trade_type: 'buy', quantity: 2 });
+      expect(placed.status).toBe(200);
+      const afterTrade = (await http(`${c.frontend}/cache/stats`)).body;
+      expect(afterTrade.offers_taken).toBe(before.offers_taken + 1);
+      const seen = await stock('Stock4');
+      expect(seen).toEqual(await catalogStock('Stock4'));
+      const after = (await http(`${c.frontend}/cache/stats`)).body;
+      expect({ hits: after.hits - afterTrade.hits, misses: after.misses - afterTrade.misses }).toEqual({ hits: 1, misses: 0 });
     });
 
     it('counts hits, misses and invalidations', async () => {
@@ -333,7 +360,9 @@ describe('public API and catalog semantics', () => {
       ];
       const res = await c.internal(`${c.catalog}/trade/batch`, { body: { trades } });
       expect(res.status).toBe(200);
-      const traded = { status: 200, message: 'order had been trade successfully!' };
+      const after = await catalogStock('Stock8');
+      // Each success carries its stock as the catalog committed it: here, after the whole batch.
+      const traded = { status: 200, message: 'order had been trade successfully!', stock: after };
       expect(res.body).toEqual({
         results: [
           traded,
@@ -343,7 +372,6 @@ describe('public API and catalog semantics', () => {
           traded,
         ],
       });
-      const after = await catalogStock('Stock8');
       expect(after.quantity).toBe(before.quantity - 3 + 1);
       expect(after.trade_volume).toBe(before.trade_volume + 3 + 1);
       // Sent again: every outcome replayed, nothing moves.
@@ -372,7 +400,8 @@ describe('public API and catalog semantics', () => {
       ];
       const res = await c.internal(`${c.replica(leader)}/trade/batch`, { body: { epoch, trades } });
       expect(res.status).toBe(200);
-      expect(res.body.results[0]).toEqual({ status: 200, order_no: expect.any(Number) });
+      // With the stock as the catalog answered the leader, for the front end's cache.
+      expect(res.body.results[0]).toEqual({ status: 200, order_no: expect.any(Number), stock: expect.objectContaining({ stock_name: 'Stock7' }) });
       expect(res.body.results[1]).toEqual({ status: 404, message: 'Stock not found!' });
       const order = (await http(`${c.frontend}/orders?order_no=${res.body.results[0].order_no}`)).body;
       expect(order).toEqual({ data: { order_no: res.body.results[0].order_no, stock_name: 'Stock7', trade_type: 'buy', quantity: 1 } });

@@ -13,6 +13,8 @@ export class DelayProxy {
   private server?: Server;
   /** Responses relayed so far. */
   relayed = 0;
+  /** Responses to requests it matches wait for its promise (see {@link holdResponses}). */
+  private hold?: { matches: (method: string, path: string) => boolean; released: Promise<void> };
 
   constructor(
     private readonly port: number,
@@ -23,6 +25,7 @@ export class DelayProxy {
   start(): Promise<void> {
     this.server = createServer((req, res) => {
       const url = new URL(req.url ?? '/', this.target());
+      const held = this.hold?.matches(req.method ?? 'GET', url.pathname) ? this.hold.released : undefined;
       const upstream = request(
         url,
         { method: req.method, headers: { ...req.headers, host: url.host }, timeout: 10000 },
@@ -30,6 +33,7 @@ export class DelayProxy {
           const chunks: Buffer[] = [];
           up.on('data', (c: Buffer) => chunks.push(c));
           up.on('end', async () => {
+            await held;
             await sleep(Math.random() * this.maxDelayMs);
             const headers = { ...up.headers };
             delete headers['transfer-encoding'];
@@ -53,6 +57,19 @@ export class DelayProxy {
       this.server!.once('error', rej);
       this.server!.listen(this.port, '127.0.0.1', () => res());
     });
+  }
+
+  /**
+   * From now on, holds the responses to the requests that `matches` (method, path) until the
+   * function returned is called: one answer can then be made to arrive after later events.
+   */
+  holdResponses(matches: (method: string, path: string) => boolean): () => void {
+    let release!: () => void;
+    this.hold = { matches, released: new Promise<void>((r) => (release = r)) };
+    return () => {
+      this.hold = undefined;
+      release();
+    };
   }
 
   stop(): Promise<void> {

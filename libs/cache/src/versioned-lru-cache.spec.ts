@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { VersionedLruCache } from './versioned-lru-cache';
+import { monotonicMs, VersionedLruCache } from './versioned-lru-cache';
 
 interface Box {
   v: number;
@@ -88,5 +88,91 @@ describe('VersionedLruCache', () => {
     await cache.getOrLoad('a', load);
     expect(load).toHaveBeenCalledTimes(2);
     expect(cache.stats()).toMatchObject({ enabled: false, size: 0, hits: 0 });
+  });
+});
+
+/**
+ * Offers: values the cache did not load (a trade's answer carries its stock as committed), which
+ * may arrive after an invalidation of a newer change. `v` is the stamp (a stock's trade volume).
+ */
+describe('VersionedLruCache.offer', () => {
+  const stamped = (leased = false) => new VersionedLruCache<Box>({ enabled: true, capacity: 10, leased, stampOf: (b) => b.v });
+  /** A cache whose floor for `a` a load set to `v`. */
+  const loadedAt = async (v: number) => {
+    const cache = stamped();
+    await cache.getOrLoad('a', async () => ({ v }));
+    return cache;
+  };
+
+  it('takes a value no older than the last load, and counts it', async () => {
+    const cache = await loadedAt(5);
+    expect(cache.offer('a', { v: 5 })).toBe(true);
+    expect(cache.offer('a', { v: 7 })).toBe(true);
+    expect(cache.peek('a')).toEqual({ v: 7 });
+    expect(cache.offer('a', { v: 6 })).toBe(false); // older than what it took
+    expect(cache.peek('a')).toEqual({ v: 7 });
+    expect(cache.stats().offers_taken).toBe(2);
+  });
+
+  it('refuses a value older than an invalidation announced, which may arrive before it', async () => {
+    const cache = await loadedAt(5);
+    cache.invalidate('a', 8); // a newer trade's push overtook the answer of an older one
+    expect(cache.offer('a', { v: 6 })).toBe(false);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.offer('a', { v: 8 })).toBe(true);
+  });
+
+  it('refuses every value while the floor is unknown: from the start, and after an invalidation that names no stamp, until a load', async () => {
+    const cache = stamped();
+    expect(cache.offer('a', { v: 100 })).toBe(false);
+    cache.invalidate('a', 3); // an announcement does not make an unknown floor known
+    expect(cache.offer('a', { v: 100 })).toBe(false);
+    await cache.getOrLoad('a', async () => ({ v: 5 }));
+    cache.invalidate('a'); // e.g. a lease grant carrying a push that did not arrive: its volume is unknown
+    expect(cache.offer('a', { v: 100 })).toBe(false);
+    await cache.getOrLoad('a', async () => ({ v: 9 }));
+    expect(cache.offer('a', { v: 9 })).toBe(true);
+  });
+
+  it('lets a load lower the floor: a change announced but never committed does not block offers for good', async () => {
+    const cache = await loadedAt(5);
+    cache.invalidate('a', 8); // the push went out while its batch committed, and the commit failed
+    await cache.getOrLoad('a', async () => ({ v: 5 })); // the catalog, asked after the push, still has 5
+    expect(cache.offer('a', { v: 6 })).toBe(true); // the next trade's answer
+  });
+
+  it('drops a load under way when it takes a value, since the load may bring an older one', async () => {
+    const cache = await loadedAt(5);
+    cache.invalidate('a', 6);
+    const slow = deferred<Box>();
+    const inFlight = cache.getOrLoad('a', () => slow.promise);
+    expect(cache.offer('a', { v: 7 })).toBe(true);
+    slow.resolve({ v: 6 }); // read before the trade that made 7
+    await expect(inFlight).resolves.toEqual({ v: 6 });
+    expect(cache.peek('a')).toEqual({ v: 7 });
+    // A lookup after the offer neither joins the old load nor loads: it is a hit.
+    await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 7 });
+  });
+
+  it('takes nothing without a lease, and forgets every floor when a lapsed lease is renewed', async () => {
+    const cache = stamped(true);
+    const now = monotonicMs();
+    cache.adoptLease(now + 60_000, [], false, now);
+    await cache.getOrLoad('a', async () => ({ v: 5 }));
+    expect(cache.offer('a', { v: 6 }, now + 60_001)).toBe(false); // the lease has ended
+    cache.adoptLease(now + 120_000, [], false, now + 60_002); // renewed after the lapse: cleared
+    expect(cache.offer('a', { v: 6 }, now + 60_003)).toBe(false);
+    await cache.getOrLoad('a', async () => ({ v: 6 }));
+    expect(cache.offer('a', { v: 7 })).toBe(true);
+  });
+
+  it('takes nothing without a stamp, or when switched off', async () => {
+    const plain = new VersionedLruCache<Box>({ enabled: true, capacity: 10 });
+    await plain.getOrLoad('a', async () => ({ v: 1 }));
+    expect(plain.offer('a', { v: 2 })).toBe(false);
+    const off = new VersionedLruCache<Box>({ enabled: false, capacity: 10, stampOf: (b) => b.v });
+    await off.getOrLoad('a', async () => ({ v: 1 }));
+    expect(off.offer('a', { v: 2 })).toBe(false);
+    expect(off.peek('a')).toBeUndefined();
   });
 });

@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheStats } from '@app/contracts';
 
-export interface CacheOptions {
+export interface CacheOptions<V = unknown> {
   enabled: boolean;
   /** Most entries held; the least recently used is evicted past it. */
   capacity: number;
@@ -10,6 +10,12 @@ export interface CacheOptions {
    * loads and nothing is stored. Default false (always served: unit tests, tools).
    */
   leased?: boolean;
+  /**
+   * A value's place in its key's history: a number that grows with every change of the key (a
+   * stock's trade volume). Given, the cache also takes values it did not load ({@link offer}),
+   * such as the stock a trade's answer carries; without it, it only stores what it loads.
+   */
+  stampOf?(value: V): number;
 }
 
 /** Monotonic milliseconds (`performance.now()`): the clock leases are measured on. */
@@ -22,16 +28,27 @@ export const monotonicMs = (): number => performance.now();
  * starts loading and stores its value only if the version is unchanged when the load returns, so
  * a lookup that was in flight to the catalog when an invalidation arrived never puts its older
  * value back. Concurrent misses for the same key and version share one load.
+ *
+ * With a stamp (see {@link CacheOptions.stampOf}) the cache can also be offered values from
+ * elsewhere — a trade's answer carries its stock as committed — which arrive in no particular
+ * order with the invalidations. Such an offer is taken only if it is known to be no older than
+ * anything the cache has heard of, which needs a floor per key: the newest stamp the key is known
+ * to have reached. A load sets it (its value is the catalog's newest when it returns: an
+ * invalidation arriving during the load would have dropped it); an invalidation that names a
+ * stamp above every one the key had before its change raises it; one that names none makes it
+ * unknown, and an unknown floor takes no offer until the next load.
  */
 export class VersionedLruCache<V extends object> {
   private readonly lru: LRUCache<string, V>;
   private readonly versions = new Map<string, number>();
   private readonly loading = new Map<string, { version: number; promise: Promise<V> }>();
-  private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0 };
+  /** Per key, the newest stamp it is known to have reached; absent: unknown (see {@link offer}). */
+  private readonly floors = new Map<string, number>();
+  private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0, offers_taken: 0 };
   /** Monotonic time until which entries may be served; Infinity when the cache is not leased. */
   private leaseUntil: number;
 
-  constructor(private readonly options: CacheOptions) {
+  constructor(private readonly options: CacheOptions<V>) {
     this.lru = new LRUCache<string, V>({
       max: options.capacity,
       dispose: (_value, _key, reason) => {
@@ -74,13 +91,40 @@ export class VersionedLruCache<V extends object> {
     return promise;
   }
 
-  /** Stores `value` unless `key` was invalidated after `version` was read. */
+  /**
+   * Stores `value`, loaded from the source of truth, unless `key` was invalidated after `version`
+   * was read. Its stamp becomes the key's floor: nothing announced before the load began is newer
+   * than what it read.
+   */
   setIfCurrent(key: string, value: V, version: number): boolean {
     if (this.versionOf(key) !== version) {
       this.counters.stale_fills_dropped++;
       return false;
     }
     this.lru.set(key, value);
+    if (this.options.stampOf) this.floors.set(key, this.options.stampOf(value));
+    return true;
+  }
+
+  /**
+   * Offers a value that was current at the source at some point (a trade's answer carries its
+   * stock as committed), arriving in any order with the invalidations. Taken — stored, and loads
+   * under way dropped, as they may bring an older value — only under a valid lease and if its
+   * stamp is no older than the key's floor; refused when the floor is unknown (since start, a
+   * clear, or an invalidation without a stamp), as a newer change may then have been announced
+   * without a stamp. Returns whether it was taken.
+   */
+  offer(key: string, value: V, now = monotonicMs()): boolean {
+    const stampOf = this.options.stampOf;
+    if (!this.options.enabled || !stampOf || !(now < this.leaseUntil)) return false;
+    const floor = this.floors.get(key);
+    const stamp = stampOf(value);
+    if (floor === undefined || stamp < floor) return false;
+    this.versions.set(key, this.versionOf(key) + 1);
+    this.loading.delete(key);
+    this.lru.set(key, value);
+    this.floors.set(key, stamp);
+    this.counters.offers_taken++;
     return true;
   }
 
@@ -88,19 +132,27 @@ export class VersionedLruCache<V extends object> {
     return this.versions.get(key) ?? 0;
   }
 
-  /** Drops `key` and makes any fill that started before now unable to store. Returns whether it was cached. */
-  invalidate(key: string): boolean {
+  /**
+   * Drops `key` and makes any fill that started before now unable to store. Returns whether it
+   * was cached. `stamp`: one above every stamp the key had before the change (the stamp the
+   * change reaches will do), which raises a known floor; without one the floor becomes unknown.
+   */
+  invalidate(key: string, stamp?: number): boolean {
     this.versions.set(key, this.versionOf(key) + 1);
     this.loading.delete(key);
     this.counters.invalidations++;
+    const floor = this.floors.get(key);
+    if (stamp === undefined) this.floors.delete(key);
+    else if (floor !== undefined && stamp > floor) this.floors.set(key, stamp);
     return this.lru.delete(key);
   }
 
-  /** Drops every entry and makes every fill under way unable to store. */
+  /** Drops every entry, makes every fill under way unable to store and every floor unknown. */
   clear(): void {
     for (const key of this.loading.keys()) this.versions.set(key, this.versionOf(key) + 1);
     this.loading.clear();
     this.lru.clear();
+    this.floors.clear();
   }
 
   /** Whether entries may be served now (a valid lease, or a cache that is not leased). */

@@ -79,6 +79,11 @@ export interface BatchItemResult {
   /** Why a 409 refused the trade (see TradeRefusalReason). */
   reason?: string;
   order_no?: number;
+  /**
+   * A successful trade's stock as the catalog committed it, at the trade or later (the catalog's
+   * answer, passed on by the leader): the front end may cache it instead of looking it up.
+   */
+  stock?: StockInfo;
 }
 
 /** 200 answer of `POST /trade/batch` (catalog and replica): one result per trade, in order. */
@@ -167,6 +172,8 @@ export interface CacheStats {
   evictions: number;
   invalidations: number;
   stale_fills_dropped: number;
+  /** Entries stored from a trade's answer (its stock as committed) rather than by a lookup. */
+  offers_taken: number;
 }
 
 /** A replica as the front end's `GET /status.json` shows it. */

@@ -33,6 +33,7 @@ export const VALID_BODIES: [Function, object][] = [
   [SyncDto, { leader: 3, epoch: 3, commit_no: 10, reconciled_seq: 0, prev: { order_no: 10, epoch: 3 }, orders: [orderEntry(11), orderEntry(12, { idempotency_key: 'key-12', created_at: 1_700_000_000_000 })] }],
   [SyncDto, { leader: 3, epoch: 3, commit_no: 0, reconciled_seq: 7, orders: [] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'] }],
+  [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'], trade_volumes: [12, 0] }],
 ];
 
 /** Values a mutation puts somewhere: wrong types, edge numbers, bad strings, structures. */

@@ -60,7 +60,7 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
 
   it('pushes to no one while no front end holds a lease', async () => {
     const { invalidation, pushes } = setup();
-    await expect(invalidation.invalidate('Stock1')).resolves.toBe(true);
+    await expect(invalidation.invalidate('Stock1', 1)).resolves.toBe(true);
     expect(pushes).toEqual([]);
   });
 
@@ -68,30 +68,30 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     const { invalidation, pushes, grant, counted } = setup();
     grant(A);
     grant(B);
-    await expect(invalidation.invalidate('Stock3', 'req-1')).resolves.toBe(true);
+    await expect(invalidation.invalidate('Stock3', 7, 'req-1')).resolves.toBe(true);
     expect(pushes).toEqual([
-      { url: `${A}/rm`, body: { stock_names: ['Stock3'] }, requestId: 'req-1' },
-      { url: `${B}/rm`, body: { stock_names: ['Stock3'] }, requestId: 'req-1' },
+      { url: `${A}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7] }, requestId: 'req-1' },
+      { url: `${B}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7] }, requestId: 'req-1' },
     ]);
     expect(grant(A).invalidate).toEqual([]);
     expect(await counted()).toEqual({ delivered: 2 });
   });
 
-  it('sends the stocks of trades committed together in one push per front end, each stock once', async () => {
+  it('sends the stocks of trades committed together in one push per front end, each stock once with its highest volume', async () => {
     const { invalidation, pushes, grant } = setup();
     grant(A);
-    const all = Promise.all([invalidation.invalidate('Stock1', 'r1'), invalidation.invalidate('Stock2', 'r2'), invalidation.invalidate('Stock1', 'r3')]);
+    const all = Promise.all([invalidation.invalidate('Stock1', 4, 'r1'), invalidation.invalidate('Stock2', 9, 'r2'), invalidation.invalidate('Stock1', 6, 'r3')]);
     await expect(all).resolves.toEqual([true, true, true]);
-    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock1', 'Stock2'] }, requestId: 'r1' }]);
+    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock1', 'Stock2'], trade_volumes: [6, 9] }, requestId: 'r1' }]);
   });
 
   it('holds the trade after a push that did not arrive until that front end acknowledges a grant carrying the stock', async () => {
     const { invalidation, answers, grant, counted } = setup();
-    await invalidation.invalidate('warm-up'); // past the start-up fence, so only the lease can hold what follows
+    await invalidation.invalidate('warm-up', 1); // past the start-up fence, so only the lease can hold what follows
     const first = grant(B);
     grant(A);
     answers[B] = 'down';
-    const trade = invalidation.invalidate('Stock5');
+    const trade = invalidation.invalidate('Stock5', 1);
     expect(await settled(trade)).toBe(false);
     // B renews, acknowledging only the grant from before the push: it gets Stock5 to drop, and the trade still waits.
     const carrying = grant(B, first.grant);
@@ -105,10 +105,10 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
 
   it('treats a push answered with an error status like one that did not arrive', async () => {
     const { invalidation, answers, grant } = setup();
-    await invalidation.invalidate('warm-up');
+    await invalidation.invalidate('warm-up', 1);
     const first = grant(A);
     answers[A] = 503;
-    const trade = invalidation.invalidate('Stock2');
+    const trade = invalidation.invalidate('Stock2', 1);
     expect(await settled(trade)).toBe(false);
     const carrying = grant(A, first.grant);
     expect(carrying.invalidate).toEqual(['Stock2']);

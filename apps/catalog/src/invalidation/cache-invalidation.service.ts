@@ -6,6 +6,12 @@ import { Batcher, HopClient, requestIdHeaders } from '@app/common';
 import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
+/** A stock to drop, and a trade volume above any it had before the change (see StocksService). */
+interface Change {
+  name: string;
+  volume: number;
+}
+
 /** A push's outcome for each of its stocks: whether every front end got it, and when the trade may be acknowledged. */
 interface PushOutcome {
   delivered: boolean;
@@ -16,7 +22,9 @@ interface PushOutcome {
  * Server push: tells every front end that holds a cache lease to drop stocks from its cache.
  * Pushes are batched: the stocks of every trade decided while a push is under way go together
  * in the next one (`POST /rm {"stock_names":[…]}`, one request per front end), so a batch of
- * trades costs one push, not one per stock.
+ * trades costs one push, not one per stock. Each stock goes with a trade volume above any it had
+ * before the change (`"trade_volumes":[…]`, the highest of the push's trades of it): the front end
+ * needs it to take a trade's answer into its cache (see VersionedLruCache.offer).
  *
  * A trade's push starts once it is decided, while its batch commits (see StocksService), so it
  * may reach a front end before the commit. That is safe: a fill already in flight then is
@@ -41,7 +49,7 @@ export class CacheInvalidationService {
   /** Monotonic ms before which no trade is acknowledged (leases of an earlier process). */
   private readonly fenceUntil: number;
   /** A push only carries stocks submitted before it started: a trade decided earlier is covered by it. */
-  private readonly pushes = new Batcher<string, PushOutcome>((names, requestId) => this.push(names, requestId), { maxBatch: MAX_TRADE_BATCH });
+  private readonly pushes = new Batcher<Change, PushOutcome>((changes, requestId) => this.push(changes, requestId), { maxBatch: MAX_TRADE_BATCH });
 
   constructor(
     private readonly http: HopClient,
@@ -57,12 +65,13 @@ export class CacheInvalidationService {
    * Pushes the invalidation of `stockName` to every front end holding a lease, in a push that
    * starts after this call, and resolves once the trade may be acknowledged: every such front end
    * got it, or can no longer serve the stock from before it. Resolves with whether every push
-   * arrived. The push carries the id of its first trade's request (`requestId`). The caller
+   * arrived. `volume`: a trade volume above any the stock had before the trade's commit. The push
+   * carries the id of its first trade's request (`requestId`). The caller
    * may call this before the trade is committed, provided lookups of the stock wait for the
    * commit meanwhile (StocksService does), and acknowledges the trade only once both are done.
    */
-  async invalidate(stockName: string, requestId?: string): Promise<boolean> {
-    const { delivered, safe } = await this.pushes.submit(stockName, requestId);
+  async invalidate(stockName: string, volume: number, requestId?: string): Promise<boolean> {
+    const { delivered, safe } = await this.pushes.submit({ name: stockName, volume }, requestId);
     await safe;
     const fence = this.fenceUntil - monotonicMs();
     if (fence > 0) await sleep(Math.ceil(fence));
@@ -70,13 +79,15 @@ export class CacheInvalidationService {
   }
 
   /** One push to each lease holder, in parallel; returns at once, the waits for failed ones in `safe`. */
-  private async push(names: string[], requestId: string | undefined): Promise<PushOutcome[]> {
-    const body: InvalidateBatchDto = { stock_names: [...new Set(names)] };
+  private async push(changes: Change[], requestId: string | undefined): Promise<PushOutcome[]> {
+    const volumes = new Map<string, number>();
+    for (const { name, volume } of changes) volumes.set(name, Math.max(volume, volumes.get(name) ?? 0));
+    const body: InvalidateBatchDto = { stock_names: [...volumes.keys()], trade_volumes: [...volumes.values()] };
     const results = await Promise.all(this.leases.holders().map((lease) => this.pushTo(lease, body, requestId)));
     const delivered = results.every((r) => r === true);
     const waits = results.flatMap((r) => (r === true ? [] : [r.wait]));
     const outcome: PushOutcome = { delivered, safe: waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => undefined) };
-    return names.map(() => outcome);
+    return changes.map(() => outcome);
   }
 
   /** `true` when delivered; else the wait until this front end cannot serve the stocks stale (not awaited here). */

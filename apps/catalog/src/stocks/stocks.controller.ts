@@ -64,7 +64,7 @@ export class StocksController {
     422: '`Idempotency-Key … was used for a different request`, code `key_reused`: the request_id named another trade; nothing is traded',
   })
   async trade(@Body() dto: CatalogTradeDto, @RequestId() requestId: string): Promise<MessageResponse> {
-    return { message: await this.stocks.trade(dto, requestId) };
+    return { message: (await this.stocks.trade(dto, requestId)).message };
   }
 
   /**

@@ -72,7 +72,7 @@ describe('StocksService on a real SQLite file', () => {
       const served = (await stocks.lookup(name)).quantity;
       seenAtInvalidation.push({ stock: name, requestId, served, quantityInDb: await quantityInDb(db, name) });
     };
-    invalidate.mockImplementation(async (name, requestId) => {
+    invalidate.mockImplementation(async (name, _volume, requestId) => {
       await observe(name, requestId);
       return true;
     });
@@ -141,8 +141,8 @@ describe('StocksService on a real SQLite file', () => {
   describe('a trade', () => {
     it('buy: takes the shares from the stock and adds them to its volume, in memory and in the database', async () => {
       const { stocks, db } = await start();
-      await expect(stocks.trade(buy('Stock1', 30, 'r1'))).resolves.toBe(CatalogMessages.traded);
-      await expect(stocks.trade({ stock_name: 'Stock1', type: 'BUY', quantity: 5, request_id: 'r2' })).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade(buy('Stock1', 30, 'r1'))).resolves.toMatchObject({ message: CatalogMessages.traded });
+      await expect(stocks.trade({ stock_name: 'Stock1', type: 'BUY', quantity: 5, request_id: 'r2' })).resolves.toMatchObject({ message: CatalogMessages.traded });
       await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 65, 35));
       expect(await quantityInDb(db, 'Stock1')).toBe(65);
       expect(await db.query(`SELECT "trade_volume" FROM "stocks" WHERE "name" = 'Stock1'`)).toEqual([{ trade_volume: 35 }]);
@@ -184,7 +184,7 @@ describe('StocksService on a real SQLite file', () => {
       expect(reasonOf(err as TradeRefused)).toBe(TradeRefusalReason.overCapacity);
       await expect(stocks.lookup('Stock2')).resolves.toEqual(stock('Stock2', 100, 0));
       expect(await quantityInDb(db, 'Stock2')).toBe(100);
-      await expect(stocks.trade(sell('Stock2', 50, 's2'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade(sell('Stock2', 50, 's2'))).resolves.toMatchObject({ message: CatalogMessages.traded });
     });
 
     it('refuses an unknown stock with 404 Stock not found! and records nothing', async () => {
@@ -208,7 +208,7 @@ describe('StocksService on a real SQLite file', () => {
     it('answers a repeated request id for the same trade with its first outcome, without trading again', async () => {
       const { stocks, db, metrics } = await start();
       await stocks.trade(buy('Stock1', 10, 'r1'));
-      await expect(stocks.trade({ stock_name: 'Stock1', type: 'Buy', quantity: 10, request_id: 'r1' })).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade({ stock_name: 'Stock1', type: 'Buy', quantity: 10, request_id: 'r1' })).resolves.toMatchObject({ message: CatalogMessages.traded });
       await stocks.trade(buy('Stock1', 200, 'big')).catch(() => undefined);
       const again = await failure(stocks.trade(buy('Stock1', 200, 'big')));
       expect(reasonOf(again as TradeRefused)).toBe(TradeRefusalReason.notEnoughShares); // a refusal replays with its reason
@@ -234,7 +234,7 @@ describe('StocksService on a real SQLite file', () => {
       await first.stocks.trade(buy('Stock1', 10, 'r1'));
       await first.db.destroy();
       const { stocks } = await start();
-      await expect(stocks.trade(buy('Stock1', 10, 'r1'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade(buy('Stock1', 10, 'r1'))).resolves.toMatchObject({ message: CatalogMessages.traded });
       await expect(stocks.trade(buy('Stock1', 12, 'r1'))).rejects.toMatchObject({ status: 422 });
       await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 90, 10));
     });
@@ -260,11 +260,13 @@ describe('StocksService on a real SQLite file', () => {
         buy('Nope', 1, 'b5'),
         sell('Stock2', 51, 'b6'),
       ]);
+      // Each success carries its stock as committed when it is answered: after the whole batch.
+      const after = stock('Stock1', 0, 140);
       expect(results).toEqual([
-        { status: 200, message: CatalogMessages.traded },
+        { status: 200, message: CatalogMessages.traded, stock: after },
         { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.notEnoughShares },
-        { status: 200, message: CatalogMessages.traded },
-        { status: 200, message: CatalogMessages.traded },
+        { status: 200, message: CatalogMessages.traded, stock: after },
+        { status: 200, message: CatalogMessages.traded, stock: after },
         { status: 404, message: CatalogMessages.stockNotFound },
         { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.overCapacity },
       ]);
@@ -285,8 +287,8 @@ describe('StocksService on a real SQLite file', () => {
       await stocks.trade(buy('Stock1', 10, 'r1'));
       const results = await stocks.tradeBatch([buy('Stock2', 5, 'r2'), buy('Stock1', 10, 'r1'), sell('Stock1', 10, 'r1'), buy('Stock3', 101, 'r3')]);
       expect(results).toEqual([
-        { status: 200, message: CatalogMessages.traded },
-        { status: 200, message: CatalogMessages.traded },
+        { status: 200, message: CatalogMessages.traded, stock: stock('Stock2', 95, 5) },
+        { status: 200, message: CatalogMessages.traded, stock: stock('Stock1', 90, 10) },
         { status: 422, message: keyReusedMessage('r1'), code: IdempotencyRefusal.keyReused },
         { status: 409, message: CatalogMessages.tradeFailed, reason: TradeRefusalReason.notEnoughShares },
       ]);
@@ -345,12 +347,12 @@ describe('StocksService on a real SQLite file', () => {
       invalidate.mockImplementationOnce(async () => true);
       const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc');
       await until(() => invalidate.mock.calls.length > 0);
-      expect(invalidate.mock.calls).toEqual([['Stock7', 'req-abc']]);
+      expect(invalidate.mock.calls).toEqual([['Stock7', 30, 'req-abc']]); // the volume the trade takes Stock7 to
       expect(commit.held()).toBe(true);
       expect(await quantityInDb(db, 'Stock7')).toBe(100); // not committed yet
       expect(await settled(trade)).toBe(false); // the push is done, the commit is not: no acknowledgement
       commit.commit();
-      await expect(trade).resolves.toBe(CatalogMessages.traded);
+      await expect(trade).resolves.toMatchObject({ message: CatalogMessages.traded });
       expect(await quantityInDb(db, 'Stock7')).toBe(70);
     });
 
@@ -358,7 +360,7 @@ describe('StocksService on a real SQLite file', () => {
       const { stocks } = await start();
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
-      invalidate.mockImplementationOnce(async (name, requestId) => {
+      invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
         await observe(name, requestId);
         await held;
         return true;
@@ -369,7 +371,7 @@ describe('StocksService on a real SQLite file', () => {
       expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
       expect(await settled(trade)).toBe(false);
       release();
-      await expect(trade).resolves.toBe(CatalogMessages.traded);
+      await expect(trade).resolves.toMatchObject({ message: CatalogMessages.traded });
     });
 
     it('is safe to push before the commit: a lookup of the stock made after the push waits for the commit and serves the trade', async () => {
@@ -385,7 +387,7 @@ describe('StocksService on a real SQLite file', () => {
       commit.commit();
       await expect(lookup).resolves.toEqual(stock('Stock7', 70, 30));
       expect((await list).find((s) => s.stock_name === 'Stock7')).toEqual(stock('Stock7', 70, 30));
-      await expect(trade).resolves.toBe(CatalogMessages.traded);
+      await expect(trade).resolves.toMatchObject({ message: CatalogMessages.traded });
     });
 
     it('when the commit fails: fails the trade, and the waiting lookup serves the stock as still committed', async () => {
@@ -403,7 +405,7 @@ describe('StocksService on a real SQLite file', () => {
       expect(await quantityInDb(db, 'Stock7')).toBe(100);
       expect(await tradeRows(db)).toEqual([]);
       // Nothing is left waiting: the next trade of the stock commits as usual.
-      await expect(stocks.trade(buy('Stock7', 30, 'r1'))).resolves.toBe(CatalogMessages.traded);
+      await expect(stocks.trade(buy('Stock7', 30, 'r1'))).resolves.toMatchObject({ message: CatalogMessages.traded });
       await expect(stocks.lookup('Stock7')).resolves.toEqual(stock('Stock7', 70, 30));
     });
 
@@ -433,9 +435,10 @@ describe('StocksService on a real SQLite file', () => {
       seenAtInvalidation = [];
       await stocks.tradeBatch([buy('Stock2', 5, 'a'), buy('Stock3', 101, 'b'), buy('Nope', 1, 'c'), buy('Stock1', 1, 'old'), sell('Stock4', 1, 'd')], 'req-batch');
       expect(invalidate.mock.calls).toEqual([
-        ['Stock2', 'req-batch'],
-        ['Stock1', 'req-batch'],
-        ['Stock4', 'req-batch'],
+        ['Stock2', 5, 'req-batch'],
+        // The replay, told by the first pass, which took it for a new trade: 2, above the 1 its own trade reached.
+        ['Stock1', 2, 'req-batch'],
+        ['Stock4', 1, 'req-batch'],
       ]);
       // A lookup made at each push served its trade, committed by then (the reads may finish in any order).
       expect(seenAtInvalidation.map((s) => [s.stock, s.served, s.quantityInDb]).sort()).toEqual([

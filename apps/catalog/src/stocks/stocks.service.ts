@@ -44,12 +44,20 @@ interface Decision {
 
 /**
  * A trade queued for the decisions batcher. `applied` is called once the trade is decided and
- * applied (new, or a replay of an applied one), before its batch is committed: it starts the
- * trade's cache invalidation, which then runs alongside the commit.
+ * applied (new, or a replay of an applied one), before its batch is committed, with the stock's
+ * trade volume as the batch leaves it — above any volume the stock had before the trade's commit,
+ * as every applied trade adds to it: it starts the trade's cache invalidation, which then runs
+ * alongside the commit.
  */
 interface Queued {
   dto: CatalogTradeDto;
-  applied: () => void;
+  applied: (volume: number) => void;
+}
+
+/** A successful trade's answer: the seed's message, and its stock as committed at the trade or later. */
+export interface Traded {
+  message: string;
+  stock: StockInfo;
 }
 
 /**
@@ -149,32 +157,35 @@ export class StocksService implements OnApplicationBootstrap {
    * {@link lookup}). Should the commit fail, the trade fails; its push was then needless, which
    * costs a front end a miss and nothing else.
    */
-  async trade(dto: CatalogTradeDto, requestId?: string): Promise<string> {
+  async trade(dto: CatalogTradeDto, requestId?: string): Promise<Traded> {
     let invalidated: Promise<boolean> | undefined;
-    /** Starts the push once (a batch decided twice may tell the trade twice). */
-    const invalidate = (): Promise<boolean> => {
+    /** Starts the push once (a batch decided twice may tell the trade twice; either pass's volume will do). */
+    const invalidate = (volume: number): Promise<boolean> => {
       if (!invalidated) {
-        invalidated = this.invalidation.invalidate(dto.stock_name, requestId);
+        invalidated = this.invalidation.invalidate(dto.stock_name, volume, requestId);
         // A trade that fails after all (its commit, or the second pass refusing it) does not wait for its push.
         invalidated.catch(() => undefined);
       }
       return invalidated;
     };
-    const { outcome, replayed } = await this.decisions.submit({ dto, applied: () => void invalidate() });
+    const { outcome, replayed } = await this.decisions.submit({ dto, applied: (volume) => void invalidate(volume) });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
     if (outcome !== 'ok') {
       const refused = new TradeRefused(CatalogMessages.tradeFailed);
       const reason = REFUSAL_REASONS[outcome];
       throw reason ? withReason(refused, reason) : refused;
     }
-    await invalidate();
-    return CatalogMessages.traded;
+    // Committed by now, so the stock's volume includes the trade (the decision has started the push already).
+    const committed = (): StockInfo => this.committed.get(dto.stock_name) as StockInfo;
+    await invalidate(committed().trade_volume);
+    // Read once the push is done: as committed at this trade or later.
+    return { message: CatalogMessages.traded, stock: { ...committed() } };
   }
 
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
   tradeBatch(dtos: CatalogTradeDto[], requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
-      dtos.map((dto) => this.trade(dto, requestId).then((message): BatchItemResult => ({ status: 200, message }), resultWithReason)),
+      dtos.map((dto) => this.trade(dto, requestId).then(({ message, stock }): BatchItemResult => ({ status: 200, message, stock }), resultWithReason)),
       (result) => result,
     );
   }
@@ -254,7 +265,10 @@ export class StocksService implements OnApplicationBootstrap {
     });
     for (const name of working.keys()) writing.stocks.add(name);
     decisions.forEach((d, i) => {
-      if (!(d instanceof Error) && d.outcome === 'ok') queued[i].applied();
+      if (d instanceof Error || d.outcome !== 'ok') return;
+      // The stock as this batch leaves it; a replay's trade was committed earlier, at or below it.
+      const name = queued[i].dto.stock_name;
+      queued[i].applied(((working.get(name) ?? this.committed.get(name)) as StockInfo).trade_volume);
     });
     const statements = [...working.values()].map(
       (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,

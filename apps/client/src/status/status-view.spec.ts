@@ -26,7 +26,7 @@ function status(over: Partial<ClusterStatusResponse> = {}): ClusterStatusRespons
     catalog: { address: 'http://127.0.0.1:10001', state: 'up' },
     leader: { id: 3, epoch: 4, address: 'http://127.0.0.1:20003' },
     replicas: [replica(1), replica(2), replica(3, { state: 'leader', role: 'leader' })],
-    cache: { enabled: true, capacity: 100, size: 10, hits: 931, misses: 69, evictions: 0, invalidations: 55, stale_fills_dropped: 0, hit_ratio: 0.931 },
+    cache: { enabled: true, capacity: 100, size: 10, hits: 931, misses: 69, evictions: 0, invalidations: 55, stale_fills_dropped: 0, offers_taken: 40, hit_ratio: 0.931 },
     leader_changes: [
       { at: '2024-05-06T10:18:25.000Z', leader: 3, epoch: 4, reason: 'leader order-2 did not answer /ping' },
       { at: '2024-05-06T10:07:56.000Z', leader: 2, epoch: 3, reason: 'start-up: no leader known' },
@@ -50,7 +50,7 @@ describe('renderStatus', () => {
     expect(text).toContain('front end  up 12m 34s, pid 4242');
     expect(text).toContain('catalog    up, http://127.0.0.1:10001');
     expect(text).toContain('leader     order-3, epoch 4, http://127.0.0.1:20003');
-    expect(text).toContain('cache      hit ratio 93.1 % (931 hits, 69 misses); 10/100 entries, 0 evictions, 55 invalidations');
+    expect(text).toContain('cache      hit ratio 93.1 % (931 hits, 69 misses); 10/100 entries, 0 evictions, 55 invalidations, 40 filled from trades');
     expect(text).toMatch(/^replica {2}address +state +epoch {2}last order {2}commit {2}lag$/m);
     expect(rowOf(text, 1)).toEqual(['order-1', 'http://127.0.0.1:20001', 'ready', '4', '120', '120', '0']);
     expect(rowOf(text, 3)).toEqual(['order-3', 'http://127.0.0.1:20003', 'leader', '4', '120', '120', '0']);

@@ -52,7 +52,7 @@ function cacheLine(cache: ClusterStatusResponse['cache']): string {
   const ratio = cache.hit_ratio === null ? 'hit ratio - (no lookup yet)' : `hit ratio ${(cache.hit_ratio * 100).toFixed(1)} %`;
   return (
     `${ratio} (${cache.hits} hits, ${cache.misses} misses); ${cache.size}/${cache.capacity} entries, ` +
-    `${cache.evictions} evictions, ${cache.invalidations} invalidations`
+    `${cache.evictions} evictions, ${cache.invalidations} invalidations, ${cache.offers_taken} filled from trades`
   );
 }
 

@@ -42,7 +42,7 @@ export class CacheInvalidationController {
   @ApiOkResponse({ description: 'which stocks were cached and which were not', type: InvalidateBatchResponseDto })
   @ApiFailures('error', { 400: `${Failure.invalid}: stock_names, 1–128 well-formed names`, 413: Failure.tooLarge })
   invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
-    return this.stocks.invalidateMany(dto.stock_names);
+    return this.stocks.invalidateMany(dto.stock_names, dto.trade_volumes);
   }
 
   /** Hits, misses, evictions, invalidations and dropped stale fills. */

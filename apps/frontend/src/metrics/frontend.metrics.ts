@@ -20,6 +20,7 @@ export class FrontendMetrics {
       'Catalog answers not cached because an invalidation overtook them',
       () => stats().stale_fills_dropped,
     );
+    counterOf(registry, 'bazaar_cache_offers_taken_total', "Stocks cached from a trade's answer rather than by a lookup", () => stats().offers_taken);
     gaugeOf(registry, 'bazaar_cache_entries', 'Stocks held in the cache', () => stats().size);
     counterOf(registry, 'bazaar_leader_changes_total', 'Times this front end switched to a new leader or epoch', () => election.leaderChanges);
     gaugeOf(registry, 'bazaar_leader_epoch', 'Epoch of the current leader (0: none)', () => election.current?.epoch ?? 0);

@@ -4,6 +4,7 @@ import { OrderNotFound, Unavailable } from '@app/common';
 import type { FrontendEnv, ReplicaAddress } from '@app/contracts';
 import type { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import type { ReplicasClient } from '../leader/replicas.client';
+import type { StocksService } from '../stocks/stocks.service';
 import { OrdersService } from './orders.service';
 
 const REPLICAS: ReplicaAddress[] = [1, 2, 3].map((id) => ({ id, url: `http://r${id}` }) as ReplicaAddress);
@@ -33,7 +34,7 @@ function setup(script: Record<number, Answer[]>, opts: { leader?: number | null;
   } as unknown as LeaderElectionService;
   const values: Partial<FrontendEnv> = { FORWARD_TIMEOUT_MS: opts.waitMs ?? 600, FAILOVER_TIMEOUT_MS: 1000, QUORUM_WAIT_MS: 100 };
   const config = { get: (k: keyof FrontendEnv) => values[k] } as unknown as ConfigService<FrontendEnv, true>;
-  return { service: new OrdersService(election, replicas, config), asked, election };
+  return { service: new OrdersService(election, replicas, {} as StocksService, config), asked, election };
 }
 
 const notCommitted = { status: 503, body: { error: { code: 503, message: 'cannot vouch' }, code: 'not_committed' } };

@@ -2,7 +2,11 @@ import { ConfigService } from '@nestjs/config';
 import { BatchItemResult, FrontendEnv, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
+import { StocksService } from '../stocks/stocks.service';
 import { mayHaveTraded, OrdersService } from './orders.service';
+
+/** A front end whose cache takes nothing from trades' answers. */
+const noStocks = { learnFromTrade: () => false } as unknown as StocksService;
 
 describe('mayHaveTraded: which answers of the leader leave a trade uncertain', () => {
   it('a 500, a 503 without a code and a 503 from after trading may have gone through', () => {
@@ -74,7 +78,7 @@ describe('OrdersService.place when the leader is replaced during a forward', () 
         return Promise.resolve({ status: 200, order_no: 7 });
       },
     } as unknown as ReplicasClient;
-    const orders = new OrdersService(election, replicas, config);
+    const orders = new OrdersService(election, replicas, noStocks, config);
     const placed = orders.place(dto, 'key-1');
     await new Promise((r) => setImmediate(r));
     expect(sent).toEqual([{ leader: 3, epoch: 1, key: 'key-1' }]);
@@ -91,7 +95,7 @@ describe('OrdersService.place when the leader is replaced during a forward', () 
   it('stops listening once the forward is answered', async () => {
     const { election, listeners } = fakeElection(three);
     const replicas = { trade: async () => ({ status: 200, order_no: 1 }) } as unknown as ReplicasClient;
-    await expect(new OrdersService(election, replicas, config).place(dto, 'key-2')).resolves.toBe(1);
+    await expect(new OrdersService(election, replicas, noStocks, config).place(dto, 'key-2')).resolves.toBe(1);
     expect(listeners.size).toBe(0);
   });
 });
@@ -119,7 +123,7 @@ describe('OrdersService.place when the leader answers that too few replicas are 
         return tooFew;
       },
     } as unknown as ReplicasClient;
-    await expect(new OrdersService(election, replicas, configOf({ QUORUM_WAIT_MS: 200 })).place(dto, 'key-3')).resolves.toBe(9);
+    await expect(new OrdersService(election, replicas, noStocks, configOf({ QUORUM_WAIT_MS: 200 })).place(dto, 'key-3')).resolves.toBe(9);
     expect(answers).toEqual(['not durable', 'too few']);
   });
 
@@ -133,8 +137,27 @@ describe('OrdersService.place when the leader answers that too few replicas are 
       },
     } as unknown as ReplicasClient;
     const started = Date.now();
-    await expect(new OrdersService(election, replicas, configOf({ QUORUM_WAIT_MS: 150 })).place(dto, 'key-4')).rejects.toMatchObject({ status: 503 });
+    await expect(new OrdersService(election, replicas, noStocks, configOf({ QUORUM_WAIT_MS: 150 })).place(dto, 'key-4')).rejects.toMatchObject({ status: 503 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(tooFewAnswers).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe("OrdersService.place and the trade's stock in the leader's answer", () => {
+  it('offers it to the stock cache before answering, and only when it names the traded stock', async () => {
+    const learned: unknown[] = [];
+    const stocks = { learnFromTrade: (stock: unknown) => learned.push(stock) > 0 } as unknown as StocksService;
+    const { election } = fakeElection(three);
+    const answers: BatchItemResult[] = [
+      { status: 200, order_no: 1, stock: { stock_name: 'GameStart', price: 15.99, quantity: 99, trade_volume: 1 } },
+      { status: 200, order_no: 2, stock: { stock_name: 'Other', price: 1, quantity: 1, trade_volume: 1 } },
+      { status: 200, order_no: 3 },
+    ];
+    const replicas = { trade: async () => answers.shift() } as unknown as ReplicasClient;
+    const orders = new OrdersService(election, replicas, stocks, configOf({ QUORUM_WAIT_MS: 5_000 }));
+    await expect(orders.place(dto, 'k1')).resolves.toBe(1);
+    await expect(orders.place(dto, 'k2')).resolves.toBe(2);
+    await expect(orders.place(dto, 'k3')).resolves.toBe(3);
+    expect(learned).toEqual([{ stock_name: 'GameStart', price: 15.99, quantity: 99, trade_volume: 1 }]);
   });
 });

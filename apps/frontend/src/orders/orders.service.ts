@@ -4,6 +4,7 @@ import { BatchItemResult, CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyRe
 import { definiteRefusal, DomainError, OrderNotFound, Unavailable } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
+import { StocksService } from '../stocks/stocks.service';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const RETRY_PAUSE_MS = 50;
@@ -70,6 +71,7 @@ export class OrdersService {
   constructor(
     private readonly election: LeaderElectionService,
     private readonly replicas: ReplicasClient,
+    private readonly stocks: StocksService,
     config: ConfigService<FrontendEnv, true>,
   ) {
     this.failoverTimeoutMs = config.get('FAILOVER_TIMEOUT_MS', { infer: true });
@@ -119,7 +121,11 @@ export class OrdersService {
         uncertain = true;
         continue;
       }
-      if (res.status === 200) return res.order_no as number;
+      if (res.status === 200) {
+        // The trade's stock as the catalog committed it: cached, the lookup that often follows is a hit.
+        if (res.stock?.stock_name === dto.stock_name) this.stocks.learnFromTrade(res.stock);
+        return res.order_no as number;
+      }
       const definite = definiteRefusal(res.status, res, ORDER_REFUSALS) ?? (res.status === KEY_REUSED_STATUS ? new DomainError(KEY_REUSED_STATUS, keyReusedMessage(key)) : undefined);
       if (definite) throw definite;
       lastProblem = `leader ${leader.id} answered ${res.status}${res.message ? `: ${res.message}` : ''}`;

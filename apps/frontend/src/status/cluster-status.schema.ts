@@ -54,7 +54,7 @@ export const CLUSTER_STATUS_SCHEMA: SchemaObject = {
     },
     cache: {
       type: 'object',
-      required: ['enabled', 'capacity', 'size', 'hits', 'misses', 'evictions', 'invalidations', 'stale_fills_dropped', 'hit_ratio'],
+      required: ['enabled', 'capacity', 'size', 'hits', 'misses', 'evictions', 'invalidations', 'stale_fills_dropped', 'offers_taken', 'hit_ratio'],
       properties: {
         enabled: { type: 'boolean' },
         capacity: int(),
@@ -64,6 +64,7 @@ export const CLUSTER_STATUS_SCHEMA: SchemaObject = {
         evictions: int(),
         invalidations: int(),
         stale_fills_dropped: int(),
+        offers_taken: int(),
         hit_ratio: { type: 'number', nullable: true, description: 'hits / (hits + misses); null before the first lookup' },
       },
     },

@@ -145,7 +145,7 @@ const SCRIPT = `
     set('cache-detail', !c.enabled
       ? 'cache disabled: every lookup goes to the catalog'
       : c.hits + ' hits \\u00b7 ' + c.misses + ' misses \\u00b7 ' + c.size + '/' + c.capacity + ' entries \\u00b7 ' +
-        c.invalidations + ' invalidations');
+        c.invalidations + ' invalidations \\u00b7 ' + c.offers_taken + ' filled from trades');
     set('uptime', duration(s.frontend.uptime_s));
     set('pid', 'pid ' + s.frontend.pid);
     $('replicas').replaceChildren(...[...s.replicas].sort((a, b) => a.id - b.id).map(replicaRow));

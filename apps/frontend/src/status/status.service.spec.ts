@@ -46,7 +46,7 @@ function setup() {
       { at: '2024-01-01T00:00:01.000Z', leader: null, epoch: null, reason: 'no replica is ready (no leader)' },
     ] as LeaderChange[],
   };
-  const stats: CacheStats = { enabled: true, capacity: 100, size: 3, hits: 3, misses: 1, evictions: 0, invalidations: 2, stale_fills_dropped: 0 };
+  const stats: CacheStats = { enabled: true, capacity: 100, size: 3, hits: 3, misses: 1, evictions: 0, invalidations: 2, stale_fills_dropped: 0, offers_taken: 0 };
   const cache = { stats: () => ({ ...stats }) } as Partial<VersionedLruCache<StockInfo>> as VersionedLruCache<StockInfo>;
   let catalogState: 'up' | 'down' = 'up';
   const catalog = {

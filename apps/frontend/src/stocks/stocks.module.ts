@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { LruCacheModule } from '@app/cache';
-import { FrontendEnv } from '@app/contracts';
+import { FrontendEnv, StockInfo } from '@app/contracts';
 import { internalHttpModule } from '@app/common';
 import { CacheInvalidationController } from '../cache-invalidation/cache-invalidation.controller';
 import { LeaseService } from '../lease/lease.service';
@@ -19,11 +19,13 @@ import { StocksService } from './stocks.service';
         capacity: config.get('CACHE_CAPACITY', { infer: true }),
         // Entries are served only under the catalog's lease (LeaseService).
         leased: true,
+        // A stock's trade volume grows with each of its trades: what lets a trade's answer be cached.
+        stampOf: (stock: StockInfo) => stock.trade_volume,
       }),
     }),
   ],
   controllers: [StocksController, CacheInvalidationController],
   providers: [CatalogClient, StocksService, LeaseService],
-  exports: [LruCacheModule],
+  exports: [LruCacheModule, StocksService],
 })
 export class StocksModule {}

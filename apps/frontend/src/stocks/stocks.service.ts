@@ -30,15 +30,33 @@ export class StocksService {
     return { data: await this.catalog.list(requestId) };
   }
 
+  /**
+   * Caches a stock as a trade's answer carries it — committed by the catalog, at the trade or
+   * later — if the cache can tell it is no older than what it knows (see VersionedLruCache.offer):
+   * the lookup that usually follows a trade then needs no trip to the catalog.
+   */
+  learnFromTrade(stock: unknown): boolean {
+    return isStockInfo(stock) && this.cache.offer(stock.stock_name, stock);
+  }
+
   invalidate(name: string): InvalidateResponse {
     return this.cache.invalidate(name)
       ? { stock_name: name, message: 'removed successfully' }
       : { message: "this stock isn't exist in cache" };
   }
 
-  invalidateMany(names: string[]): InvalidateBatchResponse {
+  /** `volumes`: for each name, a trade volume above any the stock had before the change, when the push gives them. */
+  invalidateMany(names: string[], volumes?: number[]): InvalidateBatchResponse {
     const result: InvalidateBatchResponse = { removed: [], not_cached: [] };
-    for (const name of names) (this.cache.invalidate(name) ? result.removed : result.not_cached).push(name);
+    names.forEach((name, i) => (this.cache.invalidate(name, volumes?.[i]) ? result.removed : result.not_cached).push(name));
     return result;
   }
+}
+
+const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;
+
+/** A well-formed stock (a trade's answer comes from another process). */
+function isStockInfo(s: unknown): s is StockInfo {
+  const o = s as Partial<StockInfo> | null | undefined;
+  return typeof o?.stock_name === 'string' && typeof o.price === 'number' && Number.isFinite(o.price) && isCount(o.quantity) && isCount(o.trade_volume);
 }

@@ -46,7 +46,7 @@ export class OrdersController {
     503: 'refused with a `code`: not_leader, stale_epoch, not_ready, insufficient_replicas, not_durable, catalog_unavailable',
   })
   async trade(@Query() dto: ReplicaTradeDto, @RequestId() requestId: string): Promise<OrderPlacedResponse> {
-    return { order_no: await this.trades.trade(dto, requestId) };
+    return { order_no: (await this.trades.trade(dto, requestId)).order_no };
   }
 
   /**

@@ -14,6 +14,7 @@ import {
   ReplicaTradeBatchDto,
   ReplicaTradeDto,
   sameTradeRequest,
+  StockInfo,
   withinRetention,
 } from '@app/contracts';
 import { Batcher, batchResults, definiteRefusal, DomainError, resultWithReason, Unavailable } from '@app/common';
@@ -31,7 +32,8 @@ import { NewOrder, OrderLogService } from './order-log.service';
  * 2. trade at the catalog with the request id (a retry gets the recorded outcome instead of
  *    trading twice);
  * 3. append the order with the next number — or, for a request id already in the log (a retry),
- *    take its entry — replicate it, and acknowledge once durable.
+ *    take its entry — replicate it, and acknowledge once durable, with the stock as the catalog
+ *    answered it (the front end may cache it: see VersionedLruCache.offer).
  *
  * Idempotency keys are bound to their request (as in Stripe's API) for `IDEMPOTENCY_RETENTION_MS`
  * from the order's append: before step 2, the key is looked up in the log. Inside its window, the
@@ -70,7 +72,7 @@ export class TradeService {
   }
 
   /** `requestId`: the HTTP request's, carried to the catalog. */
-  async trade(dto: ReplicaTradeDto, requestId?: string): Promise<number> {
+  async trade(dto: ReplicaTradeDto, requestId?: string): Promise<Placed> {
     await this.leadership.assertLeading(dto.epoch);
     await this.replicator.ensureQuorum();
     const key = dto.request_id;
@@ -82,11 +84,11 @@ export class TradeService {
         if (!sameTradeRequest(previous, dto)) throw keyReused(key);
         // Logged, so the catalog applied it: the retry is answered with its order, once durable.
         await this.replicator.waitDurable(previous.order_no);
-        return previous.order_no;
+        return { order_no: previous.order_no };
       }
       tradeId = derivedRequestId(key, previous.order_no);
     }
-    await this.tradeAtCatalog({ ...dto, request_id: tradeId }, requestId, key);
+    const stock = await this.tradeAtCatalog({ ...dto, request_id: tradeId }, requestId, key);
     this.faults.reached('after-catalog-trade');
     const record = await this.appendOrder(dto.epoch, {
       request_id: tradeId,
@@ -97,7 +99,7 @@ export class TradeService {
     });
     await this.replicator.waitDurable(record.order_no);
     this.metrics.ordersPlaced.inc();
-    return record.order_no;
+    return { order_no: record.order_no, ...(stock ? { stock } : {}) };
   }
 
   /**
@@ -123,18 +125,20 @@ export class TradeService {
   tradeBatch(batch: ReplicaTradeBatchDto, requestId?: string): Promise<BatchItemResult[]> {
     return batchResults(
       batch.trades.map((t) =>
-        this.trade({ ...t, epoch: batch.epoch }, requestId).then((order_no): BatchItemResult => ({ status: 200, order_no }), resultWithReason),
+        this.trade({ ...t, epoch: batch.epoch }, requestId).then((placed): BatchItemResult => ({ status: 200, ...placed }), resultWithReason),
       ),
       (result) => result,
     );
   }
 
-  private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined, key: string): Promise<void> {
+  /** The trade at the catalog; resolves with its stock as the catalog answered it, when it did. */
+  private async tradeAtCatalog(dto: ReplicaTradeDto, requestId: string | undefined, key: string): Promise<StockInfo | undefined> {
     let status: number;
     let message: string | undefined;
     let reason: string | undefined;
+    let stock: StockInfo | undefined;
     try {
-      ({ status, message, reason } = await this.peers.catalogTrade({
+      ({ status, message, reason, stock } = await this.peers.catalogTrade({
         stock_name: dto.stock_name,
         type: dto.trade_type,
         quantity: dto.quantity,
@@ -144,13 +148,19 @@ export class TradeService {
       // The catalog may or may not have traded: the front end retries with the same request id.
       throw new Unavailable(`catalog unreachable: ${(err as Error).message}`, ReplicaRefusal.catalogUnavailable);
     }
-    if (status === 200) return;
+    if (status === 200) return stock;
     const definite = definiteRefusal(status, { message, reason }, CATALOG_REFUSALS);
     if (definite) throw definite;
     // The catalog holds this request id for another trade: nothing was traded.
     if (status === KEY_REUSED_STATUS) throw keyReused(key);
     throw new Unavailable(`catalog answered ${status}${message ? `: ${message}` : ''}`, ReplicaRefusal.catalogUnavailable);
   }
+}
+
+/** A placed order's number, and its stock as the catalog committed it (not for a retry of a logged order). */
+export interface Placed {
+  order_no: number;
+  stock?: StockInfo;
 }
 
 /** The catalog's definite refusals, passed on to the front end (a 409 with the catalog's reason). */

@@ -1,11 +1,34 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsString, Matches, Min, ValidateNested } from 'class-validator';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsInt,
+  IsOptional,
+  IsString,
+  Matches,
+  Min,
+  Validate,
+  ValidateNested,
+  ValidationArguments,
+  ValidatorConstraint,
+  ValidatorConstraintInterface,
+} from 'class-validator';
 import { MAX_TRADE_BATCH, STOCK_NAME_PATTERN } from '../limits';
 import { CatalogTradeDto } from './catalog-trade.dto';
 import { ReplicaTradeItemDto } from './replica-trade.dto';
 import { DigitsToInt } from './transforms';
+
+/** An array as long as the array in the property its constraint names. */
+@ValidatorConstraint({ name: 'sameLengthAs' })
+class SameLengthAs implements ValidatorConstraintInterface {
+  validate(value: unknown, args: ValidationArguments): boolean {
+    const other = (args.object as Record<string, unknown>)[args.constraints[0] as string];
+    return Array.isArray(value) && Array.isArray(other) && value.length === other.length;
+  }
+}
 
 /** A `trades` list of an internal batch: 1 to MAX_TRADE_BATCH trades of `item`, each validated. */
 function TradeList(item: new () => object): PropertyDecorator {
@@ -52,4 +75,17 @@ export class InvalidateBatchDto {
   @ArrayMinSize(1, { message: 'stock_names must not be empty' })
   @IsArray({ message: 'stock_names must be an array' })
   stock_names: string[];
+
+  /**
+   * For each of `stock_names`, in order, the trade volume its change reaches (at least): the
+   * front end then takes a trade's answer for the stock only if it is no older. Optional: a push
+   * without volumes makes the front end wait for its next lookup of the stocks instead.
+   */
+  @ApiPropertyOptional({ type: [Number], example: [12, 40], description: "the trade volume each stock's change reaches, in the order of stock_names" })
+  @Validate(SameLengthAs, ['stock_names'], { message: 'trade_volumes must hold one volume per stock name' })
+  @Min(0, { each: true, message: 'trade_volumes must hold non-negative integers' })
+  @IsInt({ each: true, message: 'trade_volumes must hold non-negative integers' })
+  @IsArray({ message: 'trade_volumes must be an array' })
+  @IsOptional()
+  trade_volumes?: number[];
 }

@@ -37,6 +37,7 @@ export class ErrorDetailDto {
 export class ErrorResponseDto {
   @ApiProperty({ type: ErrorDetailDto }) error: ErrorDetailDto;
   @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
+  @ApiPropertyOptional({ type: StockInfoDto, description: "a successful trade's stock as the catalog committed it, at the trade or later (200)" }) stock?: StockInfoDto;
 }
 
 /** `{"order_no":-1,"message"}`: placing an order. */
@@ -95,6 +96,7 @@ export class CacheStatsDto {
   @ApiProperty({ type: 'integer' }) evictions: number;
   @ApiProperty({ type: 'integer' }) invalidations: number;
   @ApiProperty({ type: 'integer', description: 'loads dropped because an invalidation overtook them' }) stale_fills_dropped: number;
+  @ApiProperty({ type: 'integer', description: "entries stored from a trade's answer (its stock as committed) rather than by a lookup" }) offers_taken: number;
 }
 
 export class InvalidatedDto {

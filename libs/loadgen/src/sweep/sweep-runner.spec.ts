@@ -19,7 +19,7 @@ function fakeBazaar(options: FakeOptions = {}) {
   const stocks = new Map<string, StockInfo>();
   for (let i = 1; i <= 10; i++) stocks.set(`Stock${i}`, { stock_name: `Stock${i}`, price: 9.99 * i, trade_volume: 0, quantity: i <= (options.soldOut ?? 0) ? 0 : 100 });
   const cached = new Set<string>();
-  const stats: CacheStats = { enabled, capacity: 100, size: 0, hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0 };
+  const stats: CacheStats = { enabled, capacity: 100, size: 0, hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0, offers_taken: 0 };
   const orders = new Map<number, OrderInfo>();
   const calls: string[] = [];
   let lastNo = 0;
@@ -214,6 +214,7 @@ describe('cache arithmetic', () => {
     evictions: 0,
     invalidations: 2,
     stale_fills_dropped: 0,
+    offers_taken: 0,
   });
 
   it('takes the counters’ change and the ratio of hits', () => {
