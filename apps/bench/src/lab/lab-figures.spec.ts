@@ -1,5 +1,6 @@
+import type { CacheStats } from '@app/contracts';
 import type { LoadResult } from '@app/loadgen';
-import { formatLab, phaseFigures, restockTrades, summarize, type LabPhase, type LabRound } from './lab-figures';
+import { cacheFigures, formatLab, phaseFigures, restockTrades, summarize, type LabPhase, type LabRound } from './lab-figures';
 
 /** The parts of a client `--json` result the lab reads. */
 function result(trade: { count: number; p50: number | null }, ok: number, passed = true): LoadResult {
@@ -31,7 +32,27 @@ describe('the lab bench figures', () => {
       passed: true,
       cpu_ms_per_trade: { frontend: 2, catalog: 1.003, 'order-3': 1.5 },
       cpu_ms_per_trade_total: 4.503,
+      cache: null,
     });
+  });
+
+  it("takes the front end's cache figures per trade sent from its stats before and after the load", () => {
+    const stats = (hits: number, misses: number, offers_taken: number): CacheStats => ({
+      enabled: true,
+      capacity: 100,
+      size: 10,
+      hits,
+      misses,
+      evictions: 0,
+      invalidations: 0,
+      stale_fills_dropped: 0,
+      offers_taken,
+    });
+    const figures = phaseFigures('cold', result({ count: 400, p50: 9.5 }, 380), null, { before: stats(10, 10, 0), after: stats(710, 110, 300) });
+    expect(figures.cache).toEqual({ misses_per_trade: 0.25, offers_taken_per_trade: 0.75, hit_ratio: 0.875 });
+    expect(cacheFigures(stats(10, 10, 0), stats(10, 10, 0), 0)).toEqual({ misses_per_trade: null, offers_taken_per_trade: null, hit_ratio: null });
+    expect(cacheFigures(null, stats(1, 1, 1), 10)).toBeNull();
+    expect(cacheFigures(stats(50, 5, 5), stats(1, 1, 1), 10)).toBeNull(); // the front end restarted in between
   });
 
   it('has no CPU per trade when a process could not be read, or when no trade was sent', () => {
@@ -61,8 +82,10 @@ describe('the lab bench figures', () => {
   it('prints a row per load, the medians, and the target\'s verdict for each', () => {
     const rounds: LabRound[] = [{ round: 1, cold: phase('cold', 12.5), warm: { ...phase('warm', 6), passed: false } }];
     const text = formatLab(rounds, summarize(rounds), 10);
-    expect(text).toContain('| 1 | cold | 10 (9) | 12.50 | 25.00 | 37.50 | 20 | 0.50 | - | yes |');
-    expect(text).toContain('| 1 | warm | 10 (9) | 6.00 | 12.00 | 18.00 | 20 | 0.50 | - | NO |');
+    expect(text).toContain('| 1 | cold | 10 (9) | 12.50 | 25.00 | 37.50 | 20 | 0.50 | - | - | - | yes |');
+    expect(text).toContain('| 1 | warm | 10 (9) | 6.00 | 12.00 | 18.00 | 20 | 0.50 | - | - | - | NO |');
+    const cached = formatLab([{ round: 2, cold: { ...phase('cold', 9), cache: { misses_per_trade: 0.25, offers_taken_per_trade: 0.7, hit_ratio: 0.875 } }, warm: null }], summarize([]), 10);
+    expect(cached).toContain('| 2 | cold | 10 (9) | 9.00 | 18.00 | 27.00 | 20 | 0.50 | 0.250 | 0.875 | - | yes |');
     expect(text).toContain('trade p50 12.50 ms on a freshly started bazaar, 6.00 ms on the same processes after it (warm ÷ cold 0.480)');
     expect(text).toContain('target: the lab\'s trade p50 ≤ 10 ms — cold not met, warm met');
     expect(formatLab([], summarize([]), 10)).toContain('cold not measured, warm not measured');

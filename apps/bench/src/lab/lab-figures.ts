@@ -1,3 +1,4 @@
+import type { CacheStats } from '@app/contracts';
 import type { LoadResult } from '@app/loadgen';
 import { median } from '../bench/scenarios';
 
@@ -22,6 +23,18 @@ export interface LabPhase {
    */
   cpu_ms_per_trade: Record<string, number> | null;
   cpu_ms_per_trade_total: number | null;
+  /**
+   * The front end's cache over the load (its `/cache/stats` before and after): lookups that went
+   * to the catalog, and stocks cached from a trade's answer, per trade sent; hits ÷ lookups. Null
+   * when the stats could not be read or went back (a restart).
+   */
+  cache: LabCacheFigures | null;
+}
+
+export interface LabCacheFigures {
+  misses_per_trade: number | null;
+  offers_taken_per_trade: number | null;
+  hit_ratio: number | null;
 }
 
 export interface LabRound {
@@ -39,8 +52,27 @@ export interface LabSummary {
 
 const round3 = (v: number): number => Math.round(v * 1000) / 1000;
 
-/** A phase's figures from the client's `--json` result and the CPU the bazaar used meanwhile (ms by process, or null). */
-export function phaseFigures(phase: LabPhaseName, result: LoadResult, cpuMs: Record<string, number> | null): LabPhase {
+/** The cache's figures over a load of `trades` trades, from its stats before and after (null if either is missing or a counter went back). */
+export function cacheFigures(before: CacheStats | null, after: CacheStats | null, trades: number): LabCacheFigures | null {
+  if (!before || !after) return null;
+  const hits = after.hits - before.hits;
+  const misses = after.misses - before.misses;
+  const offers = after.offers_taken - before.offers_taken;
+  if (hits < 0 || misses < 0 || offers < 0) return null;
+  const per = (n: number): number | null => (trades > 0 ? round3(n / trades) : null);
+  return { misses_per_trade: per(misses), offers_taken_per_trade: per(offers), hit_ratio: hits + misses > 0 ? round3(hits / (hits + misses)) : null };
+}
+
+/**
+ * A phase's figures from the client's `--json` result, the CPU the bazaar used meanwhile (ms by
+ * process, or null) and the front end's cache stats before and after it.
+ */
+export function phaseFigures(
+  phase: LabPhaseName,
+  result: LoadResult,
+  cpuMs: Record<string, number> | null,
+  cache: { before: CacheStats | null; after: CacheStats | null } = { before: null, after: null },
+): LabPhase {
   const trade = result.requests.trade;
   const lookup = result.requests.lookup;
   const per = trade.count > 0 && cpuMs !== null ? trade.count : 0;
@@ -57,6 +89,7 @@ export function phaseFigures(phase: LabPhaseName, result: LoadResult, cpuMs: Rec
     passed: result.passed,
     cpu_ms_per_trade: cpu,
     cpu_ms_per_trade_total: cpu === null ? null : round3(Object.values(cpu).reduce((a, b) => a + b, 0)),
+    cache: cacheFigures(cache.before, cache.after, trade.count),
   };
 }
 
@@ -90,15 +123,16 @@ const fmt = (v: number | null | undefined, digits = 2): string => (typeof v === 
 /** A markdown table, a row per round and phase, then the medians and the target's verdict for each phase. */
 export function formatLab(rounds: readonly LabRound[], summary: LabSummary, targetMs: number): string {
   const lines = [
-    '| round | load | trades (ok) | trade p50 ms | p90 | p99 | lookups | lookup p50 ms | CPU ms/trade | passed |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| round | load | trades (ok) | trade p50 ms | p90 | p99 | lookups | lookup p50 ms | misses/trade | hit ratio | CPU ms/trade | passed |',
+    '|---|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rounds) {
     for (const p of [r.cold, r.warm]) {
       if (!p) continue;
       lines.push(
         `| ${r.round} | ${p.phase} | ${p.trades} (${p.trades_ok}) | ${fmt(p.trade_p50_ms)} | ${fmt(p.trade_p90_ms)} | ${fmt(p.trade_p99_ms)} | ` +
-          `${p.lookups} | ${fmt(p.lookup_p50_ms)} | ${fmt(p.cpu_ms_per_trade_total, 3)} | ${p.passed ? 'yes' : 'NO'} |`,
+          `${p.lookups} | ${fmt(p.lookup_p50_ms)} | ${fmt(p.cache?.misses_per_trade, 3)} | ${fmt(p.cache?.hit_ratio, 3)} | ` +
+          `${fmt(p.cpu_ms_per_trade_total, 3)} | ${p.passed ? 'yes' : 'NO'} |`,
       );
     }
   }

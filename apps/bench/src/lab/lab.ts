@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { LoadResult } from '@app/loadgen';
+import type { CacheStats } from '@app/contracts';
+import { isCacheStats, type LoadResult } from '@app/loadgen';
 import { http, initialStock, placeOrder, type Cluster } from '@app/testkit';
 import { clusterProcesses } from '../bench/bench';
 import { cpuDelta, cpuMsByProcess } from '../bench/process-cpu';
@@ -116,11 +117,19 @@ async function restock(cluster: Cluster): Promise<void> {
   }
 }
 
+/** The front end's cache counters, or null when they cannot be read. */
+async function cacheStats(cluster: Cluster): Promise<CacheStats | null> {
+  const res = await http<CacheStats>(`${cluster.frontend}/cache/stats`, { timeoutMs: 10_000 }).catch(() => null);
+  return res?.status === 200 && isCacheStats(res.body) ? res.body : null;
+}
+
 async function phase(name: LabPhaseName, cluster: Cluster, options: LabOptions, life: Lifecycle): Promise<LabPhase> {
   const processes = clusterProcesses(cluster);
+  const cacheBefore = await cacheStats(cluster);
   const before = cpuMsByProcess(processes);
   const result = await clientLoad(cluster, options, life.children, life.signal);
-  return phaseFigures(name, result, cpuDelta(before, cpuMsByProcess(processes), 1));
+  const cpu = cpuDelta(before, cpuMsByProcess(processes), 1);
+  return phaseFigures(name, result, cpu, { before: cacheBefore, after: await cacheStats(cluster) });
 }
 
 /**
