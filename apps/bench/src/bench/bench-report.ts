@@ -2,6 +2,7 @@ import { renderTable } from '@app/loadgen';
 import type { GitInfo, MachineInfo } from '../common/format';
 import type { Measurement } from './cannon';
 import { median, ratio, type Scenario } from './scenarios';
+import type { TargetVerdict } from './targets';
 
 /** One scenario's figures in the report: the medians over its measured runs. */
 export interface ScenarioRecord {
@@ -55,6 +56,8 @@ export interface BenchRecord {
   };
   warnings: string[];
   scenarios: ScenarioRecord[];
+  /** The targets this run's scenarios can judge (see targets.ts). */
+  targets: TargetVerdict[];
   interrupted: boolean;
   error: string | null;
 }

@@ -11,7 +11,8 @@ import { checkpoint, recordRunFailure, type ChildRegistry, type Lifecycle } from
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
 import { cpuDelta, cpuMsByProcess, formatByProcess } from './process-cpu';
-import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario, type ScenarioName } from './scenarios';
+import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario } from './scenarios';
+import { formatTargets, judgeTargets } from './targets';
 
 export interface BenchOptions {
   connections: number;
@@ -197,6 +198,7 @@ export async function runBench(
     cluster_idle_cpu_ms_per_s: null,
     warnings: [],
     scenarios: [],
+    targets: [],
     interrupted: false,
     error: null,
   };
@@ -323,6 +325,7 @@ export async function runBench(
     recordRunFailure(err, signal, record, log);
   }
   record.scenarios = aggregate(scenarios, runsOf, checksOf, options.durationS);
+  record.targets = judgeTargets(record.scenarios);
 
   record.wall_s = Math.round((Date.now() - t0) / 100) / 10;
   await mkdir(resolve(options.outDir), { recursive: true });
@@ -331,18 +334,7 @@ export async function runBench(
 
   print(`\n${formatBenchTable(record.scenarios)}\n`);
   print('latencies in ms over every response; vs ceiling = req/s ÷ the ceiling\'s req/s at the same connections\n');
-  const c5 = record.scenarios.find((s) => s.name === 'lookup-cached-c5');
-  if (c5?.latency_ms.p99 != null) {
-    const p99Of = (name: ScenarioName): number | null | undefined => record.scenarios.find((s) => s.name === name)?.latency_ms.p99;
-    const floors = [
-      ['the bare NestJS ceiling', p99Of('ceiling-c5')],
-      ["the same app on the bazaar's adapter", p99Of('ceiling-adapter-c5')],
-    ].filter((f): f is [string, number] => f[1] != null);
-    print(
-      `target: cached lookup p99 ≤ 1 ms at 5 connections — measured ${c5.latency_ms.p99.toFixed(3)} ms: ${c5.latency_ms.p99 <= 1 ? 'met' : 'NOT met'}` +
-        `${floors.length > 0 ? ` (p99 at 5 connections of ${floors.map(([what, p99]) => `${what}: ${p99.toFixed(3)} ms`).join('; ')})` : ''}\n`,
-    );
-  }
+  print(formatTargets(record.targets));
   if (options.compare) {
     try {
       const previous = JSON.parse(await readFile(options.compare, 'utf8')) as BenchRecord;
