@@ -100,7 +100,8 @@ export const BENCH_TARGETS: readonly Bound[] = [
   },
 ];
 
-const round3 = (v: number): number => Math.round(v * 1000) / 1000;
+/** ms to the µs; a ratio to 4 places, so that a figure just short of its bound (0.1199 against ≥ 0.12) does not print as the bound. */
+const rounded = (v: number, unit: TargetVerdict['unit']): number => (unit === 'ms' ? Math.round(v * 1000) / 1000 : Math.round(v * 10000) / 10000);
 
 /** The verdict on each target whose scenarios the run has, in {@link BENCH_TARGETS}' order. */
 export function judgeTargets(scenarios: readonly ScenarioRecord[], bounds: readonly Bound[] = BENCH_TARGETS): TargetVerdict[] {
@@ -110,7 +111,7 @@ export function judgeTargets(scenarios: readonly ScenarioRecord[], bounds: reado
     const measured = values && median(values);
     if (values === null || measured === null) continue;
     const met = (b.max === undefined || measured <= b.max) && (b.min === undefined || measured >= b.min);
-    out.push({ target: b.target, measured: round3(measured), unit: b.unit, rounds: values.map(round3), met });
+    out.push({ target: b.target, measured: rounded(measured, b.unit), unit: b.unit, rounds: values.map((v) => rounded(v, b.unit)), met });
   }
   return out;
 }
@@ -118,7 +119,7 @@ export function judgeTargets(scenarios: readonly ScenarioRecord[], bounds: reado
 /** A line per verdict: the target, the figure (with its per-round range), met or NOT met. */
 export function formatTargets(verdicts: readonly TargetVerdict[]): string {
   if (verdicts.length === 0) return '';
-  const figure = (v: number, unit: TargetVerdict['unit']): string => (unit === 'ms' ? `${v.toFixed(3)} ms` : v.toFixed(3));
+  const figure = (v: number, unit: TargetVerdict['unit']): string => (unit === 'ms' ? `${v.toFixed(3)} ms` : v.toFixed(4));
   const lines = verdicts.map((v) => {
     const spread = v.rounds.length > 1 ? ` (rounds ${figure(Math.min(...v.rounds), v.unit)}–${figure(Math.max(...v.rounds), v.unit)})` : '';
     return `  ${v.met ? 'met    ' : 'NOT met'}  ${v.target}: ${figure(v.measured, v.unit)}${spread}`;
