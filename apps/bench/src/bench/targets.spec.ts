@@ -46,6 +46,9 @@ describe('judgeTargets', () => {
     ]);
     // Round by round 1.25, 1.25, 1.375 → 1.25; the medians alone (1.1 / 0.8 = 1.375) would fail it.
     expect(verdicts[3].rounds).toEqual([1.25, 1.25, 1.375]);
+    // The absolute bound names the floors under it, measured in the same run.
+    expect(verdicts[4].context).toBe("p99 at 5 connections of the bare NestJS ceiling: 4.000 ms; the same app on the bazaar's adapter: 0.800 ms");
+    expect(verdicts.slice(0, 4).every((v) => v.context === undefined)).toBe(true);
   });
 
   it('holds a bound reached exactly, and fails one missed by a little', () => {
@@ -81,11 +84,13 @@ describe('formatTargets', () => {
     const text = formatTargets([
       { target: 'trade-c1 p50 ≤ 6 ms', measured: 2.6, unit: 'ms', rounds: [2.4, 2.9, 2.6], met: true },
       { target: 'lookup ratio ≤ 1.3', measured: 1.375, unit: 'ratio', rounds: [1.375], met: false },
+      { target: 'lookup p99 ≤ 1 ms', measured: 1.1, unit: 'ms', rounds: [1.1], met: false, context: 'floor 0.8 ms' },
     ]);
     expect(text.split('\n')).toEqual([
       'targets (medians over the rounds; a ratio is taken within each round, then its median):',
       '  met      trade-c1 p50 ≤ 6 ms: 2.600 ms (rounds 2.400 ms–2.900 ms)',
       '  NOT met  lookup ratio ≤ 1.3: 1.3750',
+      '  NOT met  lookup p99 ≤ 1 ms: 1.100 ms — floor 0.8 ms',
       '',
     ]);
     expect(formatTargets([])).toBe('');
