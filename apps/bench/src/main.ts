@@ -6,6 +6,8 @@ import { installLifecycle } from './common/lifecycle';
 import { EVAL_DEFAULTS, replot, runEval } from './eval/eval';
 import { FAILOVER_DEFAULTS, runFailover } from './failover/failover';
 import { LAB_DEFAULTS, labOptions, runLab, type LabArgs } from './lab/lab';
+import { runLabPairs } from './lab/lab-pair';
+import { parseEnvAssignment, parseNodeArgs } from './lab/variant';
 
 /**
  * `npm run eval`, `npm run bench`, `npm run bench:failover`, `npm run bench:lab` and `npm run bench:compare`: each
@@ -40,6 +42,24 @@ function probabilityList(raw: string): number[] {
   const parts = raw.split(',').map((s) => s.trim());
   if (parts.some((s) => s === '')) throw new InvalidArgumentError('must be a comma-separated list such as 0,0.2,0.4');
   return parts.map(probability);
+}
+
+/** A repeatable `KEY=VALUE` option, collected into an object. */
+function envAssignment(raw: string, previous: Record<string, string> = {}): Record<string, string> {
+  try {
+    const [key, value] = parseEnvAssignment(raw);
+    return { ...previous, [key]: value };
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function nodeArgs(raw: string): string[] {
+  try {
+    return parseNodeArgs(raw);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
 }
 
 function list(raw: string): string[] {
@@ -183,7 +203,8 @@ async function main(argv: string[]): Promise<number> {
     .description(
       "the lab's load (npm run client -- load, 5 sessions, p = 0.8) on a fresh cluster with the default settings, twice per round: " +
         'right after the start (cold), then on the same processes with every stock sold back to its initial quantity (warm); ' +
-        'prints a row per load and writes <out>/lab-<timestamp>.json',
+        'prints a row per load and writes <out>/lab-<timestamp>.json. With a variant (--variant-env, --variant-node-args) or a ' +
+        '--baseline build: two fresh clusters per round, loaded at once, and variant ÷ baseline per round (<out>/lab-pair-<timestamp>.json)',
     )
     .option('--rounds <n>', `rounds, each on a fresh cluster (default ${LAB_DEFAULTS.rounds})`, intIn(1, 100))
     .option('--duration <seconds>', `length of each load (default ${LAB_DEFAULTS.durationS})`, secondsIn(1, 3600))
@@ -191,8 +212,20 @@ async function main(argv: string[]): Promise<number> {
     .option('--p <p>', `probability of trading after a lookup that shows shares (default ${LAB_DEFAULTS.p})`, probability)
     .option('--seed <n>', `seed of every load (default ${LAB_DEFAULTS.seed})`, intIn(0, 2 ** 32 - 1))
     .option('--out <dir>', `directory of the JSON (default ${LAB_DEFAULTS.outDir})`)
-    .action(async (opts: LabArgs) => {
-      exitCode = await withLifecycle((life) => runLab(labOptions(opts), life, write, print));
+    .option(
+      '--variant-env <KEY=VALUE>',
+      'compare a variant: run it on a second cluster with this environment on top, both loaded at once, and print variant ÷ baseline per round (repeatable)',
+      envAssignment,
+    )
+    .option('--variant-node-args <options>', 'compare a variant whose processes run node with these options, e.g. --variant-node-args="--max-semi-space-size=16"', nodeArgs)
+    .option('--baseline <dir>', 'compare with another build: a built checkout of this repository whose apps run as the baseline (default: this build as is)')
+    .action(async (opts: LabArgs & { variantEnv?: Record<string, string>; variantNodeArgs?: string[]; baseline?: string }) => {
+      const paired = opts.variantEnv !== undefined || opts.variantNodeArgs !== undefined || opts.baseline !== undefined;
+      exitCode = await withLifecycle((life) =>
+        paired
+          ? runLabPairs(labOptions(opts), { env: opts.variantEnv ?? {}, nodeArgs: opts.variantNodeArgs ?? [], baseline: opts.baseline }, life, write, print)
+          : runLab(labOptions(opts), life, write, print),
+      );
     });
 
   program

@@ -145,3 +145,96 @@ export function formatLab(rounds: readonly LabRound[], summary: LabSummary, targ
   );
   return `${lines.join('\n')}\n`;
 }
+
+/** One cluster of a paired round (`bench:lab` with a variant or a baseline): its two loads. */
+export interface LabSide {
+  cold: LabPhase | null;
+  warm: LabPhase | null;
+  /** Its front end's command line as the process ran it (`/proc/<pid>/cmdline`), node's own options included; null when unreadable. */
+  command_line: string[] | null;
+}
+
+/** Variant ÷ baseline, within one round (both loaded at once), to 4 places; null when either side lacks the figure. */
+export interface LabPairRatios {
+  cold_trade_p50: number | null;
+  warm_trade_p50: number | null;
+  cold_cpu_per_trade: number | null;
+  warm_cpu_per_trade: number | null;
+}
+
+export interface LabPairRound {
+  round: number;
+  baseline: LabSide;
+  variant: LabSide;
+  ratios: LabPairRatios;
+}
+
+/** The medians of the rounds' ratios, and their lowest and highest. */
+export interface LabPairSummary {
+  median: LabPairRatios;
+  low: LabPairRatios;
+  high: LabPairRatios;
+}
+
+const round4 = (v: number): number => Math.round(v * 10_000) / 10_000;
+const RATIO_KEYS = ['cold_trade_p50', 'warm_trade_p50', 'cold_cpu_per_trade', 'warm_cpu_per_trade'] as const;
+
+function ratio(variant: number | null | undefined, baseline: number | null | undefined): number | null {
+  return typeof variant === 'number' && typeof baseline === 'number' && baseline > 0 ? round4(variant / baseline) : null;
+}
+
+/** Variant ÷ baseline for each figure of a round. */
+export function pairRatios(baseline: LabSide, variant: LabSide): LabPairRatios {
+  return {
+    cold_trade_p50: ratio(variant.cold?.trade_p50_ms, baseline.cold?.trade_p50_ms),
+    warm_trade_p50: ratio(variant.warm?.trade_p50_ms, baseline.warm?.trade_p50_ms),
+    cold_cpu_per_trade: ratio(variant.cold?.cpu_ms_per_trade_total, baseline.cold?.cpu_ms_per_trade_total),
+    warm_cpu_per_trade: ratio(variant.warm?.cpu_ms_per_trade_total, baseline.warm?.cpu_ms_per_trade_total),
+  };
+}
+
+/** Per figure, the median of the rounds' ratios (each taken within its round), and the range. */
+export function summarizePairs(rounds: readonly LabPairRound[]): LabPairSummary {
+  const summary: LabPairSummary = { median: emptyRatios(), low: emptyRatios(), high: emptyRatios() };
+  for (const key of RATIO_KEYS) {
+    const values = rounds.map((r) => r.ratios[key]).filter((v): v is number => v !== null);
+    const m = median(values);
+    summary.median[key] = m === null ? null : round4(m);
+    summary.low[key] = values.length > 0 ? Math.min(...values) : null;
+    summary.high[key] = values.length > 0 ? Math.max(...values) : null;
+  }
+  return summary;
+}
+
+function emptyRatios(): LabPairRatios {
+  return { cold_trade_p50: null, warm_trade_p50: null, cold_cpu_per_trade: null, warm_cpu_per_trade: null };
+}
+
+/** A markdown table, a row per round and load (both sides and their ratio), then the medians of the ratios. */
+export function formatLabPairs(rounds: readonly LabPairRound[], summary: LabPairSummary): string {
+  const lines = [
+    '| round | load | trade p50 ms, baseline | variant | ratio | CPU ms/trade, baseline | variant | ratio | passed |',
+    '|---|---|---|---|---|---|---|---|---|',
+  ];
+  for (const r of rounds) {
+    for (const load of ['cold', 'warm'] as const) {
+      const b = r.baseline[load];
+      const v = r.variant[load];
+      if (!b && !v) continue;
+      const passed = b?.passed && v?.passed ? 'yes' : 'NO';
+      lines.push(
+        `| ${r.round} | ${load} | ${fmt(b?.trade_p50_ms)} | ${fmt(v?.trade_p50_ms)} | ${fmt(r.ratios[`${load}_trade_p50`], 4)} | ` +
+          `${fmt(b?.cpu_ms_per_trade_total, 3)} | ${fmt(v?.cpu_ms_per_trade_total, 3)} | ${fmt(r.ratios[`${load}_cpu_per_trade`], 4)} | ${passed} |`,
+      );
+    }
+  }
+  const line = (label: string, key: (typeof RATIO_KEYS)[number]): string =>
+    `${label} ${fmt(summary.median[key], 4)} (rounds ${fmt(summary.low[key], 4)}–${fmt(summary.high[key], 4)})`;
+  lines.push(
+    '',
+    `variant ÷ baseline, medians of ${rounds.length} round(s), both clusters loaded at once: ` +
+      `${line('cold trade p50', 'cold_trade_p50')}, ${line('warm', 'warm_trade_p50')}; ` +
+      `${line('CPU per trade cold', 'cold_cpu_per_trade')}, ${line('warm', 'warm_cpu_per_trade')}`,
+  );
+  return `${lines.join('\n')}\n`;
+}

@@ -66,7 +66,7 @@ export interface LabRecord extends LabSummary {
 }
 
 /** The client app as `npm run client` runs it. */
-const CLIENT_MAIN = join(__dirname, '..', '..', '..', 'client', 'src', 'main.js');
+export const CLIENT_MAIN = join(__dirname, '..', '..', '..', 'client', 'src', 'main.js');
 
 /**
  * One `client load` run against the cluster, as a child process like the user's (so its own code
@@ -103,7 +103,7 @@ async function clientLoad(cluster: Cluster, options: LabOptions, children: Child
 }
 
 /** Sells every stock back to its initial quantity through the public API, so that the next load trades as much as the first. */
-async function restock(cluster: Cluster): Promise<void> {
+export async function restock(cluster: Cluster): Promise<void> {
   const quantities: Record<string, number> = {};
   for (let k = 1; k <= STOCKS; k++) {
     const name = initialStock(k).stock_name;
@@ -123,7 +123,8 @@ async function cacheStats(cluster: Cluster): Promise<CacheStats | null> {
   return res?.status === 200 && isCacheStats(res.body) ? res.body : null;
 }
 
-async function phase(name: LabPhaseName, cluster: Cluster, options: LabOptions, life: Lifecycle): Promise<LabPhase> {
+/** One load (the client app against `cluster`) and the figures of it: latencies, the bazaar's CPU, the cache. */
+export async function phase(name: LabPhaseName, cluster: Cluster, options: LabOptions, life: Lifecycle): Promise<LabPhase> {
   const processes = clusterProcesses(cluster);
   const cacheBefore = await cacheStats(cluster);
   const before = cpuMsByProcess(processes);
@@ -142,11 +143,7 @@ async function phase(name: LabPhaseName, cluster: Cluster, options: LabOptions, 
 export async function runLab(options: LabOptions, life: Lifecycle, log: (text: string) => void, print: (text: string) => void): Promise<number> {
   const started = new Date();
   const record: LabRecord = {
-    kind: 'lab',
-    started_at: started.toISOString(),
-    machine: machineInfo(),
-    cluster_env: BENCH_CLUSTER.env,
-    options: { rounds: options.rounds, durationS: options.durationS, sessions: options.sessions, p: options.p, seed: options.seed },
+    ...recordHead('lab', started, options),
     rounds: [],
     cold_trade_p50_ms: null,
     warm_trade_p50_ms: null,
@@ -178,10 +175,35 @@ export async function runLab(options: LabOptions, life: Lifecycle, log: (text: s
     recordRunFailure(err, life.signal, record, log);
   }
   Object.assign(record, summarize(record.rounds));
-  await mkdir(resolve(options.outDir), { recursive: true });
-  const file = resolve(options.outDir, `lab-${timestamp(started)}.json`);
+  return finishRecord(record, options.outDir, formatLab(record.rounds, record, LAB_TARGET_P50_MS), log, print);
+}
+
+/** The fields every record of `bench:lab` starts with. */
+export function recordHead<K extends string>(kind: K, started: Date, options: LabOptions) {
+  return {
+    kind,
+    started_at: started.toISOString(),
+    machine: machineInfo(),
+    cluster_env: BENCH_CLUSTER.env,
+    options: { rounds: options.rounds, durationS: options.durationS, sessions: options.sessions, p: options.p, seed: options.seed },
+  };
+}
+
+/**
+ * Writes a finished run's record as `<outDir>/<kind>-<timestamp>.json`, prints its table and gives
+ * the command's exit code: 130 when interrupted, 1 after an error, else 0.
+ */
+export async function finishRecord(
+  record: { kind: string; started_at: string; interrupted: boolean; error: string | null },
+  outDir: string,
+  table: string,
+  log: (text: string) => void,
+  print: (text: string) => void,
+): Promise<number> {
+  await mkdir(resolve(outDir), { recursive: true });
+  const file = resolve(outDir, `${record.kind}-${timestamp(new Date(record.started_at))}.json`);
   await writeFile(file, `${JSON.stringify(record, null, 2)}\n`, 'utf8');
-  print(formatLab(record.rounds, record, LAB_TARGET_P50_MS));
+  print(table);
   log(`written to ${file}\n`);
   if (record.interrupted) return 130;
   return record.error === null ? 0 : 1;
