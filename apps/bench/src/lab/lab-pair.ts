@@ -40,10 +40,10 @@ const emptySide = (): LabSide => ({ cold: null, warm: null, command_line: null }
 
 /**
  * `npm run bench:lab` with a variant (`--variant-env`, `--variant-node-args`) or a `--baseline`
- * build: the lab's load on two fresh clusters at once, the baseline and the variant, started
- * together and loaded at the same moment — cold right after the start, then warm once both are
- * restocked — so that the host's speed, which drifts by 2× within minutes on a shared VM, is the
- * same for both. Each shares the two cores with the other, so their absolute figures are higher
+ * build: the lab's load on two fresh clusters at once, the baseline and the variant, started one
+ * after the other (each first every other round) and loaded at the same moment — cold right after
+ * both have a leader, then warm once both are restocked — so that the host's speed, which drifts
+ * by 2× within minutes on a shared VM, is the same for both. Each shares the two cores with the other, so their absolute figures are higher
  * than a lone cluster's; the ratios (variant ÷ baseline, per round) are what the run is for.
  * Writes <out>/lab-pair-<timestamp>.json.
  */
