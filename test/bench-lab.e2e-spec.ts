@@ -40,7 +40,7 @@ describe('npm run bench:lab', () => {
   });
 
   it('compares a variant with the build as is: two clusters loaded at once, their rows, the ratios, and the record', async () => {
-    // The cache off in the variant shows in its figures (no hits) and not in the baseline's; the node option in its processes' command lines.
+    // The cache off in the variant shows in its figures (nothing counted) and not in the baseline's (hits); the node option in its processes' command lines.
     // Two rounds: the second starts the variant's cluster first.
     const run = await lab(['--rounds', '2', '--duration', '2', '--variant-env', 'CACHE_ENABLED=false', '--variant-node-args=--max-semi-space-size=16'], 180_000);
     expect(run.timedOut).toBe(false);
@@ -68,7 +68,6 @@ describe('npm run bench:lab', () => {
       for (const load of ['cold', 'warm']) {
         expect(round.baseline[load].passed).toBe(true);
         expect(round.variant[load].passed).toBe(true);
-        expect(round.baseline[load].cache.misses_per_trade).toBeGreaterThan(0);
         expect(round.baseline[load].cache.hit_ratio).toBeGreaterThan(0);
         expect(round.variant[load].cache).toEqual({ misses_per_trade: 0, offers_taken_per_trade: 0, hit_ratio: null });
         expect(round.ratios[`${load}_trade_p50`]).toBeGreaterThan(0);
