@@ -65,21 +65,21 @@ describe('start-up configuration is validated', () => {
     });
   });
 
-  describe('CPU_SCHEDULING', () => {
-    /** Starts `app` with `env` added, waits until it listens, and returns its threads' policies and everything it printed. */
-    async function started(app: App, env: Record<string, string>): Promise<{ policies: number[]; output: string }> {
-      const { child, done } = startNode(appMain(app), [], { ...validEnv(app), ...env }, 30000);
-      let policies: number[] = [];
-      try {
-        await waitFor(`${app} listening`, async () => (await http(probe(app), { timeoutMs: 1000 })).status === 200, 20000);
-        policies = threadPolicies(child.pid!);
-      } finally {
-        child.kill('SIGKILL');
-      }
-      const r = await done;
-      return { policies, output: stripAnsi(r.stdout + r.stderr) };
+  /** Starts `app` with `env` added, waits until it listens, and returns its threads' policies and everything it printed. */
+  async function started(app: App, env: Record<string, string>): Promise<{ policies: number[]; output: string }> {
+    const { child, done } = startNode(appMain(app), [], { ...validEnv(app), ...env }, 30000);
+    let policies: number[] = [];
+    try {
+      await waitFor(`${app} listening`, async () => (await http(probe(app), { timeoutMs: 1000 })).status === 200, 20000);
+      policies = threadPolicies(child.pid!);
+    } finally {
+      child.kill('SIGKILL');
     }
+    const r = await done;
+    return { policies, output: stripAnsi(r.stdout + r.stderr) };
+  }
 
+  describe('CPU_SCHEDULING', () => {
     it('inherit: every thread keeps the policy it was started with', async () => {
       const { policies } = await started('catalog', { CPU_SCHEDULING: 'inherit' });
       const ours = threadPolicies(process.pid)[0];
@@ -95,6 +95,21 @@ describe('start-up configuration is validated', () => {
       expect(policies.length).toBeGreaterThan(1);
       expect(policies).toEqual(policies.map(() => threadPolicies(process.pid)[0]));
       expect(output).toMatch(/CPU_SCHEDULING=batch could not be applied \(.*chrt.*\); running under the default policy/);
+    });
+  });
+
+  describe('V8_INTERRUPT_BUDGET', () => {
+    // That V8 honours the option set at run time is the unit spec's (v8-tiering.spec.ts); here, that every app sets it.
+    it.each<App>(['catalog', 'order', 'frontend'])('%s sets its default, 8192, at start', async (app) => {
+      const { output } = await started(app, { LOG_LEVEL: 'log' });
+      expect(output).toContain('V8 tiering: --interrupt-budget=8192 (V8_INTERRUPT_BUDGET)');
+    });
+
+    it('sets the value given, and leaves V8 alone with 0', async () => {
+      expect((await started('order', { LOG_LEVEL: 'log', V8_INTERRUPT_BUDGET: '4096' })).output).toContain('V8 tiering: --interrupt-budget=4096');
+      const { output } = await started('catalog', { LOG_LEVEL: 'log', V8_INTERRUPT_BUDGET: '0' });
+      expect(output).toContain('listening on');
+      expect(output).not.toContain('V8 tiering');
     });
   });
 
@@ -116,6 +131,9 @@ describe('start-up configuration is validated', () => {
     ['frontend', 'ELECTION_INTERVAL_MS', '5'],
     ['frontend', 'LOG_LEVEL', 'loud'],
     ['frontend', 'CPU_SCHEDULING', 'realtime'],
+    ['frontend', 'V8_INTERRUPT_BUDGET', 'eager'],
+    ['catalog', 'V8_INTERRUPT_BUDGET', '-1'],
+    ['order', 'V8_INTERRUPT_BUDGET', '16777217'],
     ['order', 'ORDER_REPLICAS', 'garbage'],
     ['order', 'ORDER_REPLICAS', '1=http://127.0.0.1:1,1=http://127.0.0.1:2'],
     ['order', 'ORDER_ID', 'abc'],

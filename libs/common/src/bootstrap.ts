@@ -11,6 +11,7 @@ import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
+import { applyInterruptBudget } from './lifecycle/v8-tiering';
 import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
@@ -38,18 +39,22 @@ export interface ServerSpec<E extends CommonEnv> {
  * - structured logs (pino) with a request id that follows a request across hops;
  * - `GET /metrics` (Prometheus) with every request's latency;
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
- * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling}).
+ * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling});
+ * - V8's interrupt budget from `V8_INTERRUPT_BUDGET`, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
  * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
+  let env: E;
   try {
     resolveClusterToken(process.env);
-    validateEnv(spec.env, process.env);
+    env = validateEnv(spec.env, process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${spec.name}: ${err.message}\n`);
     process.exit(1);
   }
+  // Before the app's modules load, so that their functions start with it.
+  const tiering = applyInterruptBudget(env.V8_INTERRUPT_BUDGET);
   @Module({ imports: [await spec.loadModule(), LoggingModule.forApp(spec.name), MetricsModule.forApp(spec.name)] })
   class ServerModule {}
   let app: NestExpressApplication;
@@ -80,6 +85,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   const config = app.get<ConfigService<E, true>>(ConfigService);
   const scheduling = await applyCpuScheduling((config as ConfigService<CommonEnv, true>).get('CPU_SCHEDULING', { infer: true }));
   if (scheduling) logger[scheduling.warn ? 'warn' : 'log'](scheduling.message, 'Bootstrap');
+  if (tiering) logger.log(tiering, 'Bootstrap');
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
     const doc = new DocumentBuilder()
       .setTitle(`Stock Bazaar — ${spec.name}`)

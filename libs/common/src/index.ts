@@ -6,6 +6,7 @@ export * from './http/validation.pipe';
 export * from './http/common-http.module';
 export * from './http/protocol-errors';
 export * from './lifecycle/cpu-scheduling';
+export * from './lifecycle/v8-tiering';
 export * from './lifecycle/graceful-shutdown';
 export * from './http/http-client';
 export * from './http/hop-client';
