@@ -40,21 +40,18 @@ export interface ServerSpec<E extends CommonEnv> {
  * - `GET /metrics` (Prometheus) with every request's latency;
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
  * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling});
- * - V8's interrupt budget from `V8_INTERRUPT_BUDGET`, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
+ * - V8's interrupt budget from `V8_INTERRUPT_BUDGET` once it listens, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
  * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
-  let env: E;
   try {
     resolveClusterToken(process.env);
-    env = validateEnv(spec.env, process.env);
+    validateEnv(spec.env, process.env);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${spec.name}: ${err.message}\n`);
     process.exit(1);
   }
-  // Before the app's modules load, so that their functions start with it.
-  const tiering = applyInterruptBudget(env.V8_INTERRUPT_BUDGET);
   @Module({ imports: [await spec.loadModule(), LoggingModule.forApp(spec.name), MetricsModule.forApp(spec.name)] })
   class ServerModule {}
   let app: NestExpressApplication;
@@ -85,7 +82,6 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   const config = app.get<ConfigService<E, true>>(ConfigService);
   const scheduling = await applyCpuScheduling((config as ConfigService<CommonEnv, true>).get('CPU_SCHEDULING', { infer: true }));
   if (scheduling) logger[scheduling.warn ? 'warn' : 'log'](scheduling.message, 'Bootstrap');
-  if (tiering) logger.log(tiering, 'Bootstrap');
   if ((config as ConfigService<CommonEnv, true>).get('SWAGGER_ENABLED', { infer: true })) {
     const doc = new DocumentBuilder()
       .setTitle(`Stock Bazaar — ${spec.name}`)
@@ -114,6 +110,9 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     process.exit(1);
   }
   logger.log(`listening on http://${host}:${port} (docs at /docs)`, 'Bootstrap');
+  // Once listening: the start-up code, which runs once, is left to V8's own budget.
+  const tiering = applyInterruptBudget((config as ConfigService<CommonEnv, true>).get('V8_INTERRUPT_BUDGET', { infer: true }));
+  if (tiering) logger.log(tiering, 'Bootstrap');
   // Started by `npm start`'s supervisor: tell it that this process, not another, holds the port.
   if (process.send) {
     process.send({ bazaar: 'listening', port }, () => process.channel?.unref());

@@ -112,9 +112,9 @@ export class CommonEnv {
 
   /**
    * How soon V8 optimizes a hot function: the bytecode a function runs between two of its
-   * profiler ticks, in bytes (V8's `--interrupt-budget`, set at start before the app's modules
-   * load). V8's own, 67,584 on Node 20, takes a freshly started service many seconds of load to
-   * warm up; 0 leaves V8's own.
+   * profiler ticks, in bytes (V8's `--interrupt-budget`, set once the server listens). V8's own,
+   * 67,584 on Node 20, takes a freshly started service many seconds of load to warm up; 0 leaves
+   * V8's own.
    */
   @IntSetting(0, V8_INTERRUPT_BUDGET_MAX, ' (bytes)')
   V8_INTERRUPT_BUDGET = 8192;
