@@ -112,7 +112,9 @@ describe('disk faults', () => {
       error: { code: 503, message: expect.stringMatching(/^not ready: its log differs from replica \d's below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped$/) },
       code: 'not_ready',
     });
-    expect(c.log(`order-${id}`)).toContain(`delete (or move aside) ${file}* and start it again`);
+    // Logged before /ping can say so; the log file is written by this process's pipe, which may trail the answer.
+    const howToRebuild = `delete (or move aside) ${file}* and start it again`;
+    await waitFor(`replica ${id}'s log to say how to rebuild it`, async () => c.log(`order-${id}`).includes(howToRebuild), 10000);
     expect((await c.orderTable(id))[0].epoch).toBeGreaterThan(50); // nothing was overwritten
 
     // The documented steps rebuild it.

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, http } from './support/cluster';
+import { Cluster, http, waitFor } from './support/cluster';
 import { AckedOrder, expectConsistent, expectReadable } from './support/load';
 
 /**
@@ -30,7 +30,8 @@ describe.each(['after-catalog-trade', 'after-local-commit', 'after-replicate-one
       expect(replay.body).toEqual(res.body);
     }
     expect(c.isRunning('order-3')).toBe(false);
-    expect(c.log('order-3')).toContain(`fault point ${point} reached`);
+    // Its log file is written by this process's pipe, which may trail the process's exit.
+    await waitFor(`order-3's log to name fault point ${point}`, async () => c.log('order-3').includes(`fault point ${point} reached`), 10000);
     expect(await c.leaderId()).toBe(2);
     await c.startReplica(3, { FAULT_POINT: 'none' });
     await c.waitReady(3);
