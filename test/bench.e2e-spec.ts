@@ -43,4 +43,18 @@ describe('npm run bench', () => {
       });
     }
   });
+
+  it('measures trades with their invalidation pushes, also when no lookup scenario ran before them', async () => {
+    // A front end that has looked nothing up holds no cache lease, and the catalog pushes only to
+    // lease holders: the bench looks the traded stocks up first, as the lab's clients do.
+    const run = await runNode(appMain('bench'), ['bench', '--only', 'trade-c1', '--runs', '1', '--duration', '1', '--warmup', '0', '--out', out], {}, 120_000);
+    expect(run.timedOut).toBe(false);
+    expect(run.code).toBe(0);
+    expect(run.stdout + run.stderr).not.toMatch(/pushed no invalidation/);
+    const files = readdirSync(out);
+    const record = JSON.parse(readFileSync(join(out, files[0]), 'utf8'));
+    const [trade] = record.scenarios.filter((s: { name: string }) => s.name === 'trade-c1');
+    expect(trade.checks.per_run).toEqual([expect.objectContaining({ invalidations_per_trade: expect.any(Number) })]);
+    expect(trade.checks.per_run[0].invalidations_per_trade).toBeGreaterThan(0.5);
+  });
 });

@@ -11,7 +11,7 @@ import { checkpoint, recordRunFailure, type ChildRegistry, type Lifecycle } from
 import { aggregate, formatBenchTable, formatComparison, type BenchRecord } from './bench-report';
 import { cannon, type Measurement, type Target } from './cannon';
 import { cpuDelta, cpuMsByProcess, formatByProcess } from './process-cpu';
-import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, type CeilingServer, type Scenario } from './scenarios';
+import { CEILING_ADAPTERS, isCeiling, selectScenarios, tradeBody, TRADED_STOCKS, type CeilingServer, type Scenario } from './scenarios';
 import { formatTargets, judgeTargets } from './targets';
 
 export interface BenchOptions {
@@ -76,9 +76,23 @@ async function startCeiling(children: ChildRegistry, server: CeilingServer): Pro
 
 /** Buys 50 shares of every stock (→ 50 left each), so that the trade scenario never hits 0 or capacity, and order 1 exists. */
 export async function prepareOrders(frontend: string): Promise<void> {
-  for (let k = 1; k <= 10; k++) {
+  for (let k = 1; k <= TRADED_STOCKS; k++) {
     const res = await http(`${frontend}/orders`, { body: { stock_name: `Stock${k}`, trade_type: 'buy', quantity: 50 }, headers: JSON_HEADERS });
     if (res.status !== 200) throw new Error(`preparing orders: buy 50 Stock${k} answered ${res.status} ${res.text}`);
+  }
+}
+
+/**
+ * Looks up every stock the trade scenarios trade, as the lab's clients do between trades, so that
+ * the front end caches them and holds a cache lease. Each trade then has the catalog push its
+ * invalidation to the front end, and its answer refills the cache: the whole trade path. A front
+ * end that has looked nothing up since its start holds no lease and gets no push, so trades
+ * measured on it alone (`--only trade`, or right after a restart) would skip that step.
+ */
+export async function cacheTradedStocks(frontend: string): Promise<void> {
+  for (let k = 1; k <= TRADED_STOCKS; k++) {
+    const res = await http(`${frontend}/stocks?stock_name=Stock${k}`, { timeoutMs: 5000 });
+    if (res.status !== 200) throw new Error(`caching the traded stocks: Stock${k} answered ${res.status} ${res.text}`);
   }
 }
 
@@ -141,6 +155,7 @@ interface CacheStatsBody {
   enabled: boolean;
   hits: number;
   misses: number;
+  invalidations: number;
 }
 
 async function cacheStats(frontend: string): Promise<CacheStatsBody | null> {
@@ -228,11 +243,13 @@ export async function runBench(
     const connections = scenario.fixedConnections ?? options.connections;
     const prefix = options.runs > 1 ? `[${round + 1}/${options.runs}] ` : '';
     log(`${prefix}${scenario.name.padEnd(17)} ${scenario.request}, ${connections} connections: `);
+    const onCluster = cluster !== undefined && !isCeiling(scenario);
+    const trades = onCluster && scenario.request === 'POST /orders';
+    if (trades && scenario.server === 'cache-on') await cacheTradedStocks(cluster.frontend);
     if (options.warmupS > 0) {
       log('warm-up… ');
       await cannon(target, { connections, durationS: options.warmupS, signal });
     }
-    const onCluster = cluster !== undefined && !isCeiling(scenario);
     const before = onCluster ? await cacheStats(cluster.frontend) : null;
     log('measuring… ');
     const processes = onCluster ? clusterProcesses(cluster) : {};
@@ -255,12 +272,17 @@ export async function runBench(
         const misses = after.misses - before.misses;
         checks.cache_hit_ratio = hits + misses > 0 ? Math.round((hits / (hits + misses)) * 10000) / 10000 : null;
       }
+      if (before && after && trades && run.responses > 0) {
+        // The stocks the catalog's pushes dropped from the front end's cache, per trade: about 1 when every trade pushed.
+        checks.invalidations_per_trade = Math.round(((after.invalidations - before.invalidations) / run.responses) * 1000) / 1000;
+      }
     }
     runsOf.get(scenario.name)!.push(run);
     checksOf.get(scenario.name)!.push(checks);
     log(
       `${run.requests_per_s.toFixed(0)} req/s, p50 ${run.latency_ms.p50_ms?.toFixed(3)} ms, p99 ${run.latency_ms.p99_ms?.toFixed(3)} ms` +
         `${byProcess !== null ? `, CPU ${(checks.cpu_ms_per_request as number).toFixed(3)} ms/request (${formatByProcess(byProcess)})` : ''}` +
+        `${typeof checks.invalidations_per_trade === 'number' ? `, ${checks.invalidations_per_trade} stocks invalidated per trade` : ''}` +
         `${run.non_2xx + run.errors + run.timeouts > 0 ? `, ${run.non_2xx} non-2xx, ${run.errors + run.timeouts} errors` : ''}\n`,
     );
     if (run.non_2xx > 0) {
@@ -271,6 +293,7 @@ export async function runBench(
     if (scenario.name.startsWith('lookup-cached') && typeof checks.cache_hit_ratio === 'number' && checks.cache_hit_ratio < 0.99) {
       warn(`${scenario.name}: cache hit ratio only ${checks.cache_hit_ratio}`);
     }
+    if (checks.invalidations_per_trade === 0) warn(`${scenario.name}: the catalog pushed no invalidation to the front end`);
   };
 
   /**

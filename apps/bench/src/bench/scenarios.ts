@@ -131,9 +131,12 @@ export function selectScenarios(only: readonly string[] | undefined): Scenario[]
   return SCENARIOS.filter((s) => wanted.has(s.name));
 }
 
+/** How many stocks the trade scenarios go round: Stock1…Stock10. */
+export const TRADED_STOCKS = 10;
+
 /** Request n of the trade scenario: pairs of buy then sell of 1 share, the pairs going round Stock1…Stock10. */
 export function tradeBody(n: number): string {
-  const stock = `Stock${(Math.floor(n / 2) % 10) + 1}`;
+  const stock = `Stock${(Math.floor(n / 2) % TRADED_STOCKS) + 1}`;
   return JSON.stringify({ stock_name: stock, trade_type: n % 2 === 0 ? 'buy' : 'sell', quantity: 1 });
 }
 

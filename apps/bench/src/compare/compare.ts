@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { FrontendRoutes } from '@app/contracts';
 import type { Cluster } from '@app/testkit';
-import { clusterPids, prepareOrders } from '../bench/bench';
+import { cacheTradedStocks, clusterPids, prepareOrders } from '../bench/bench';
 import { cannon, type Measurement, type Target } from '../bench/cannon';
 import { cpuMsOf } from '../bench/process-cpu';
 import { tradeBody } from '../bench/scenarios';
@@ -136,6 +136,7 @@ export async function runCompare(options: CompareOptions, life: Lifecycle, log: 
         for (const c of clusters) {
           checkpoint(signal);
           await prepareOrders(c.frontend);
+          await cacheTradedStocks(c.frontend);
         }
         const sent = [0, 0];
         const trade = (k: 0 | 1) => timedTrade(agents[k], clusters[k].frontend, tradeBody(sent[k]++), signal);
