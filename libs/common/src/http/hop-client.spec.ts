@@ -86,6 +86,27 @@ describe('HopClient', () => {
     await expect(client.get(`${t.url}/`, { timeoutMs: 2000 })).resolves.toEqual({ status: 200, data: undefined });
   });
 
+  it('reads a body that came in several chunks, a character split between two', async () => {
+    const body = Buffer.from(JSON.stringify({ stock_name: 'Stöck €', padding: 'x'.repeat(70_000) }));
+    const cut = body.indexOf(Buffer.from('€')) + 1; // inside the euro sign's three bytes
+    const t = await target((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.write(body.subarray(0, cut));
+      setTimeout(() => res.end(body.subarray(cut)), 20);
+    });
+    const res = await client.get<{ stock_name: string; padding: string }>(`${t.url}/`, { timeoutMs: 2000 });
+    expect(res.data.stock_name).toBe('Stöck €');
+    expect(res.data.padding).toHaveLength(70_000);
+  });
+
+  it('reads the final answer after an informational one', async () => {
+    const t = await target((_req, res) => {
+      res.writeProcessing();
+      json(res, 201, { ok: true });
+    });
+    await expect(client.post(`${t.url}/`, {}, { timeoutMs: 2000 })).resolves.toEqual({ status: 201, data: { ok: true } });
+  });
+
   /** Resets the connection of the first request to `/b` before answering it; answers the rest. */
   const resetFirstB = () => {
     let reset = false;
@@ -274,6 +295,15 @@ describe('HopClient', () => {
       await host.close();
     }
   }, 30_000);
+
+  it('rejects a URL it cannot parse, and a call after the client was closed', async () => {
+    await expect(client.get('not a url', { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'ERR_INVALID_URL' });
+    const t = await target((_req, res) => json(res, 200, {}));
+    const closed = clientWith('t0k3n-of-the-cluster');
+    await closed.onModuleDestroy();
+    await expect(closed.post(`${t.url}/`, {}, { timeoutMs: 2000 })).rejects.toMatchObject({ code: 'UND_ERR_DESTROYED' });
+    expect(t.seen).toEqual([]);
+  });
 
   it('rejects a refused connection', async () => {
     const t = await target(() => undefined);

@@ -43,6 +43,94 @@ function giveUpAfterReads(over: () => boolean, giveUp: () => void): void {
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE']);
 
 /**
+ * One exchange, as undici's dispatcher handler: collects the answer's status, content type and body
+ * and settles once — with the answer, with undici's error, or at the timeout. `Agent.request()`
+ * would wrap each answer in a Readable stream read through promises, and need an AbortController
+ * whose signal undici listens to; on the trade path's small JSON bodies those were a good part of
+ * the client's CPU per exchange. Here the timeout aborts the exchange through undici's own
+ * controller.
+ *
+ * undici settles an aborted request only once its connection is open (nodejs/undici#386): to a
+ * host that drops packets, whose connect hangs, an abort alone would leave the caller waiting for
+ * undici's own connect timeout (10 s) instead of `timeoutMs`. So the timeout settles the call
+ * itself; an exchange whose connection has not opened yet is aborted when it opens, before undici
+ * writes the request (see {@link onRequestStart}).
+ */
+class Exchange<T> implements Dispatcher.DispatchHandler {
+  private controller?: Dispatcher.DispatchController;
+  private cancelled?: Error;
+  private settled = false;
+  private status = 0;
+  private contentType = '';
+  private chunks: Buffer[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    timeoutMs: number,
+    private readonly resolve: (answer: HopResponse<T>) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.timer = setTimeout(
+      () =>
+        giveUpAfterReads(
+          () => this.settled,
+          () => this.cancel(timeoutError()),
+        ),
+      timeoutMs,
+    );
+  }
+
+  /** Called when the connection is open, right before undici writes the request. */
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    if (this.cancelled) controller.abort(this.cancelled);
+    else this.controller = controller;
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
+    // Also for a 1xx answer: the final one's status, headers and body replace it.
+    this.status = statusCode;
+    this.contentType = String(headers['content-type'] ?? '');
+    this.chunks = [];
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    this.chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (!this.settle()) return;
+    const text = this.chunks.length === 1 ? this.chunks[0].toString('utf8') : Buffer.concat(this.chunks).toString('utf8');
+    let data: unknown;
+    if (text.length > 0 && /\bjson\b/i.test(this.contentType)) {
+      try {
+        data = JSON.parse(text);
+      } catch {
+        data = undefined;
+      }
+    }
+    this.resolve({ status: this.status, data: data as T });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController | null, err: Error): void {
+    if (this.settle()) this.reject(err);
+  }
+
+  private cancel(reason: Error): void {
+    this.cancelled = reason;
+    if (this.settle()) this.reject(reason);
+    this.controller?.abort(reason);
+  }
+
+  /** Ends the exchange's timer; false when it had already settled. */
+  private settle(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    return true;
+  }
+}
+
+/**
  * The HTTP client of the trade path's hops between the bazaar's own services: the front end's
  * trade and order forwards and its stock lookups, the leader's catalog trades and log syncs, the
  * catalog's invalidation pushes. Built on undici, whose request costs a third to a sixth of the
@@ -87,67 +175,20 @@ export class HopClient implements OnModuleDestroy {
     return this.send<T>('POST', url, JSON.stringify(body), options);
   }
 
-  private async send<T>(method: Dispatcher.HttpMethod, url: string, body: string | undefined, options: HopOptions): Promise<HopResponse<T>> {
-    const target = new URL(url);
-    for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
-    const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    // Not AbortSignal.timeout(): its timer outlives the exchange and, when it fires seconds later,
-    // builds a DOMException (stack trace included) for every request ever sent.
-    const controller = new AbortController();
-    let over = false;
-    let timer: NodeJS.Timeout | undefined;
-    // undici settles an aborted request only once its connection is open (nodejs/undici#386): to
-    // a host that drops packets, whose connect hangs, the abort alone would leave the caller
-    // waiting for undici's own connect timeout (10 s) instead of `timeoutMs`. So the timeout
-    // settles the call itself, and aborts the exchange, which undici then never sends: it checks
-    // the signal when the connection opens.
-    const timedOut = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          giveUpAfterReads(
-            () => over,
-            () => {
-              const reason = timeoutError();
-              controller.abort(reason);
-              reject(reason);
-            },
-          ),
-        options.timeoutMs,
-      );
-    });
-    const exchange = this.exchange(method, target, headers, body, controller.signal);
-    exchange.catch(() => undefined); // settles after the timeout when undici was still connecting
-    let res: Dispatcher.ResponseData;
-    let text: string;
-    try {
-      ({ res, text } = await Promise.race([exchange, timedOut]));
-    } finally {
-      over = true;
-      clearTimeout(timer);
-    }
-    const json = /\bjson\b/i.test(String(res.headers['content-type'] ?? ''));
-    let data: unknown;
-    if (json && text.length > 0) {
+  private send<T>(method: Dispatcher.HttpMethod, url: string, body: string | undefined, options: HopOptions): Promise<HopResponse<T>> {
+    // Everything inside the executor, so that a bad URL rejects rather than throws.
+    return new Promise<HopResponse<T>>((resolve, reject) => {
+      const target = new URL(url);
+      for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
+      const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const exchange = new Exchange<T>(options.timeoutMs, resolve, reject);
       try {
-        data = JSON.parse(text);
-      } catch {
-        data = undefined;
+        this.agent.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body }, exchange);
+      } catch (err) {
+        exchange.onResponseError(null, err as Error);
       }
-    }
-    return { status: res.statusCode, data: data as T };
-  }
-
-  /** The request and its whole body. */
-  private async exchange(
-    method: Dispatcher.HttpMethod,
-    target: URL,
-    headers: Record<string, string>,
-    body: string | undefined,
-    signal: AbortSignal,
-  ): Promise<{ res: Dispatcher.ResponseData; text: string }> {
-    const res = await this.agent.request({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body, signal });
-    return { res, text: await res.body.text() };
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
