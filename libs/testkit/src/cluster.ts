@@ -1,12 +1,13 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { OrderRoutes } from '@app/contracts/routes';
 import { LOOPBACK, freePort, settingsEnv, type ClusterSettings, type Env } from './fixtures';
 import { ExitedEarly, http, internal, namedLeader, replicaStatus, tokenHeaders, waitFor, type HttpInit, type HttpResult } from './http-client';
 import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderRow, type StockRow } from './sqlite';
+import { appendOutputTo } from './process-output';
 import { settlesWithin } from './timers';
 
 /** The metrics lines {@link Cluster.describeReplicas} shows of a replica. */
@@ -195,15 +196,13 @@ export class Cluster {
   /** Starts (or restarts) one process; `extra` overrides its environment for this start only. */
   spawnApp(name: string, app: string, extra: Env = {}): ChildProcess {
     if (this.isRunning(name)) throw new Error(`${name} is already running`);
-    const log = createWriteStream(join(this.dataDir, `${name}.log`), { flags: 'a' });
     const { PATH, HOME } = process.env;
     const [file, ...args] = [...(this.opts.spawnPrefix?.(name) ?? []), process.execPath, ...(this.opts.nodeArgs ?? []), MAIN(this.opts.root ?? ROOT, app)];
     const child = spawn(file, args, {
       env: { PATH: PATH ?? '', HOME: HOME ?? '', ...this.baseEnv(name), ...extra },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout!.pipe(log);
-    child.stderr!.pipe(log);
+    appendOutputTo(child, join(this.dataDir, `${name}.log`));
     this.procs.set(name, child);
     return child;
   }
