@@ -273,7 +273,8 @@ export async function runBench(
         checks.cache_hit_ratio = hits + misses > 0 ? Math.round((hits / (hits + misses)) * 10000) / 10000 : null;
       }
       if (before && after && trades && run.responses > 0) {
-        // The stocks the catalog's pushes dropped from the front end's cache, per trade: about 1 when every trade pushed.
+        // The stocks the catalog's pushes named to the front end, per trade: 1 at one connection, less when a push
+        // carries several trades of a stock (a catalog batch's stocks go once each); 0 when nothing was pushed.
         checks.invalidations_per_trade = Math.round(((after.invalidations - before.invalidations) / run.responses) * 1000) / 1000;
       }
     }

@@ -12,7 +12,7 @@ export interface HopResponse<T> {
 export interface HopOptions {
   /**
    * The whole exchange, connection included; past it the call rejects with a `TimeoutError`,
-   * unless the answer is read in the poll phase right after the timer fires (see {@link abortAfterReads}).
+   * unless the answer is read in the poll phase right after the timer fires (see {@link giveUpAfterReads}).
    */
   timeoutMs: number;
   headers?: Record<string, string>;
