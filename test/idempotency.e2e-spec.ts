@@ -72,6 +72,17 @@ describe('idempotency keys bound to their request', () => {
       expect(other.body.order_no).toBe(first.body.order_no + 1);
     });
 
+    it('echoes the key on a 400 for the body too: the one sent, or one made up', async () => {
+      const key = unique('bad-body');
+      const last = await lastOrderNo();
+      const sent = await post({ stock_name: 'Stock1', trade_type: 'buy', quantity: 0 }, key);
+      expect(sent).toEqual({ status: 400, key, body: { order_no: -1, message: expect.stringContaining('quantity') } });
+      const made = await post({ stock_name: 'Stock1', trade_type: 'hold', quantity: 1 });
+      expect(made.status).toBe(400);
+      expect(made.key).toMatch(/^[\x21-\x7E]{1,128}$/);
+      expect(await lastOrderNo()).toBe(last);
+    });
+
     it('does not echo a malformed key (400)', async () => {
       const res = await post({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, 'has spaces in it');
       expect(res.status).toBe(400);

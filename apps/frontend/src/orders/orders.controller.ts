@@ -1,4 +1,4 @@
-import { Body, Controller, createParamDecorator, ExecutionContext, Get, HttpCode, Post, Query, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   FrontendRoutes,
@@ -12,18 +12,8 @@ import { ApiFailures, Failure, IDEMPOTENCY_KEY_RESPONSE_DOC } from '@app/contrac
 import { OrderPlacedResponseDto, OrderQueryResponseDto } from '@app/contracts/dto/responses.dto';
 import { InvalidInput, RequestId } from '@app/common';
 import { RateLimited } from '../rate-limit/rate-limit';
-import { IdempotencyKeyInterceptor, KeyedRequest } from './idempotency-key.interceptor';
+import { IdempotencyKey } from './idempotency-key';
 import { OrdersService } from './orders.service';
-
-/**
- * The trade's idempotency key as {@link IdempotencyKeyInterceptor} settled it (the client's, or one
- * made up), undefined when the client's is malformed. Read here rather than with
- * `@Headers('idempotency-key')`, which Swagger would list as a second, required header parameter
- * beside the documented optional one.
- */
-const IdempotencyKey = createParamDecorator((_data: unknown, ctx: ExecutionContext): string | undefined =>
-  ctx.switchToHttp().getRequest<KeyedRequest>().idempotencyKey,
-);
 
 @ApiTags('orders')
 @RateLimited()
@@ -37,7 +27,6 @@ export class OrdersController {
    */
   @Post()
   @HttpCode(200)
-  @UseInterceptors(IdempotencyKeyInterceptor)
   @ApiOperation({
     summary: 'Buy or sell shares of a stock',
     description:
