@@ -127,6 +127,11 @@ export interface ReplicaStatus {
 export interface OrderLogPage {
   orders: import('./dto/order-record.dto').OrderRecordDto[];
   last_no: number;
+  /**
+   * The entry numbered `after`, read with the page (null when `after` is 0 or beyond the log): a
+   * reader of several pages checks that each continues the one before (see CatchUpService).
+   */
+  prev?: import('./dto/order-record.dto').OrderRecordDto | null;
 }
 
 /** A follower's answer to `POST /sync`. */

@@ -441,6 +441,26 @@ describe('OrderLogService on a real SQLite file', () => {
     });
   });
 
+  describe('restamp (the same orders, stamped with a newer leader\'s epoch)', () => {
+    it('changes only the stamps, in memory and on disk, the last position included, and keeps them across a restart', async () => {
+      const first = await start();
+      await first.log.append([entry(1), entry(2), entry(3), entry(4)], { commit_no: 2 });
+      const before = await first.log.page(0, 10);
+      expect(await first.log.restamp([{ order_no: 2, epoch: 3 }, { order_no: 4, epoch: 3 }])).toBe(2);
+      // The entries handed out before keep what they were (a sync in flight sends what it read).
+      expect(before.map((e) => e.epoch)).toEqual([1, 1, 1, 1]);
+      const expected = [entry(1), entry(2, 3), entry(3), entry(4, 3)];
+      expect(await first.log.page(0, 10)).toEqual(expected);
+      expect(await first.log.find(4)).toEqual(entry(4, 3));
+      expect(first.log.lastPosition()).toEqual({ order_no: 4, epoch: 3 });
+      expect(first.log.getMeta('commit_no')).toBe(2);
+      const { log } = await restart(first.db);
+      expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 3 });
+      expect(await log.page(0, 10)).toEqual(expected);
+      expect(await log.restamp([])).toBe(0);
+    });
+  });
+
   describe('truncateFrom (dropping an unacknowledged tail; committed entries are never dropped)', () => {
     it('drops the entries from that number on and moves the last position back; numbering continues after the cut', async () => {
       const first = await start();

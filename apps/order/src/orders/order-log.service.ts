@@ -441,6 +441,29 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * Under the lock: gives entries of the log the epoch another leader stamped them with, their
+   * order unchanged (see {@link sameOrder}), in one transaction. A new leader stamps the entries
+   * it inherited above the commit point with its own epoch (LeadershipService), so that a log
+   * holding them compares as recent as they are: a follower takes the new stamps rather than
+   * dropping orders it already holds, committed ones included.
+   */
+  async restamp(entries: LogPosition[]): Promise<number> {
+    const changed = new Map(entries.map((e) => [e.order_no, e.epoch]));
+    if (changed.size === 0) return 0;
+    await this.write(() =>
+      execTransaction(
+        this.dataSource,
+        [...changed].map(([orderNo, epoch]) => sql`UPDATE "orders" SET "epoch" = ${epoch} WHERE "order_no" = ${orderNo}`),
+      ),
+    );
+    // New objects: an entry already handed to a sync in flight keeps what it was sent as.
+    this.tail = this.tail.map((r) => (changed.has(r.order_no) ? { ...r, epoch: changed.get(r.order_no)! } : r));
+    const last = changed.get(this.last.order_no);
+    if (last !== undefined) this.last = { order_no: this.last.order_no, epoch: last };
+    return changed.size;
+  }
+
+  /**
    * Under the lock: drops every entry numbered `from` or later (an unacknowledged, divergent
    * tail). Refuses with {@link CommittedEntryConflict} to drop a committed entry.
    */
@@ -500,6 +523,22 @@ export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict 
 
 export function sameEntry(a: OrderRecordDto, b: OrderRecordDto): boolean {
   return a.order_no === b.order_no && a.epoch === b.epoch && a.request_id === b.request_id;
+}
+
+/**
+ * The same order at the same number, whatever epoch each copy is stamped with: the same request
+ * id, stock, side, quantity and idempotency key. (A request id names one trade at the catalog,
+ * so two leaders that logged it at the same number logged the same order.)
+ */
+export function sameOrder(a: OrderRecordDto, b: OrderRecordDto): boolean {
+  return (
+    a.order_no === b.order_no &&
+    a.request_id === b.request_id &&
+    a.stock_name === b.stock_name &&
+    a.trade_type === b.trade_type &&
+    a.quantity === b.quantity &&
+    (a.idempotency_key ?? a.request_id) === (b.idempotency_key ?? b.request_id)
+  );
 }
 
 export function toInfo(r: OrderRecordDto): OrderInfo {

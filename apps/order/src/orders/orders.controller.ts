@@ -16,6 +16,7 @@ import { ApiFailures, Failure } from '@app/contracts/dto/api-docs';
 import { OrderPlacedResponseDto, OrderQueryResponseDto, TradeBatchResponseDto } from '@app/contracts/dto/responses.dto';
 import { Internal, OrderNotFound, RequestId, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
+import { ReplicatorService } from '../replication/replicator.service';
 import { lookupVerdict, OrderLogService, toInfo } from './order-log.service';
 import { TradeService } from './trade.service';
 
@@ -29,6 +30,7 @@ export class OrdersController {
     private readonly trades: TradeService,
     private readonly state: ClusterStateService,
     private readonly log: OrderLogService,
+    private readonly replicator: ReplicatorService,
     config: ConfigService<OrderEnv, true>,
   ) {
     this.ackByLeaderAlone = config.get('ORDER_ACK_MODE', { infer: true }) === 'leader';
@@ -69,15 +71,16 @@ export class OrdersController {
   /**
    * `GET /query?order_no=N` → `{"data":{…}}`, 404 `{"error":{…}}`, or 503 with code
    * `not_committed` when this replica cannot vouch for N yet (see {@link lookupVerdict}): an order
-   * is given only once committed, and only a settled leader says that one does not exist.
+   * is given only once committed, and only a settled leader that a majority still follows says
+   * that one does not exist.
    */
   @Get(OrderRoutes.query)
   @ApiOperation({ summary: 'Look up a committed order' })
   @ApiOkResponse({ description: 'the order', type: OrderQueryResponseDto })
   @ApiFailures('error', {
     400: 'a malformed order_no',
-    404: 'no order with this number: only a settled leader answers it, for a number beyond its last order (`order not found`)',
-    503: 'refused with code `not_committed`: the number is above this replica\'s commit point (or it is a leader still promoting), so it cannot vouch for the order yet; ask the leader, or again',
+    404: 'no order with this number: only a settled leader answers it, for a number beyond its last order, once a majority confirms that it still leads (`order not found`)',
+    503: 'refused with code `not_committed`: the number is above this replica\'s commit point (or it is a leader still promoting, or one that a majority no longer confirms), so it cannot vouch for the order yet; ask the leader, or again',
   })
   async query(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
     const status = this.state.status();
@@ -88,7 +91,16 @@ export class OrdersController {
       durableNo: this.log.durableLastNo(),
       ackByLeaderAlone: this.ackByLeaderAlone,
     });
-    if (verdict === 'absent') throw new OrderNotFound();
+    // A leader cut off from its followers keeps its role until it hears of a newer epoch, whose
+    // leader may have acknowledged this number meanwhile: it says "none" only once a majority
+    // confirms that it still leads, after this lookup arrived (Raft's read index).
+    if (verdict === 'absent') {
+      if (await this.replicator.confirmLeading()) throw new OrderNotFound();
+      throw new Unavailable(
+        `replica ${status.id} cannot vouch that order ${q.order_no} does not exist: a majority did not confirm that it still leads`,
+        ReplicaRefusal.notCommitted,
+      );
+    }
     const record = verdict === 'serve' ? await this.log.find(q.order_no) : null;
     if (!record) {
       throw new Unavailable(

@@ -11,7 +11,7 @@ import { Order } from '../orders/order.entity';
 import { DiskHealthService } from '../orders/disk-health.service';
 import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
 import { ReplicaMeta } from '../orders/replica-meta.entity';
-import { CatchUpService } from './catch-up.service';
+import { CatchUpService, SourceChanged } from './catch-up.service';
 
 const PAGE = 2;
 const source: ReplicaAddress = { id: 3, url: 'http://replica-3' };
@@ -48,7 +48,8 @@ describe('CatchUpService', () => {
         asked.push(after);
         await beforePage(after);
         const last = theirs[theirs.length - 1];
-        return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0 };
+        const prev = after > 0 ? (theirs.find((o) => o.order_no === after) ?? null) : null;
+        return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0, prev };
       },
     } as unknown as PeersClient;
     catchUp = new CatchUpService(log, peers, config);
@@ -92,11 +93,25 @@ describe('CatchUpService', () => {
       expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 2 });
     });
 
-    it('tells entries apart by epoch as well as request id', async () => {
+    it('keeps an order the source stamped with a newer epoch, and takes the stamp (nothing dropped or fetched)', async () => {
       await log.append(range(1, 3, 1));
-      theirs = [...range(1, 2, 1), logEntry(3, 2)]; // same request id, written again by the leader of epoch 2
-      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 1 });
+      theirs = [...range(1, 2, 1), logEntry(3, 2)]; // the same order, stamped by the leader of epoch 2 (see OrderLogService.restamp)
+      const truncate = jest.spyOn(log, 'truncateFrom');
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
       expect(await log.find(3)).toEqual(logEntry(3, 2));
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
+      expect(truncate).not.toHaveBeenCalled();
+    });
+
+    it('tells apart two orders under one request id: another stock, side, quantity or key is another entry', async () => {
+      const variants: Partial<OrderRecordDto>[] = [{ stock_name: 'Stock2' }, { trade_type: 'sell' }, { quantity: 99 }, { idempotency_key: 'other-key' }];
+      for (const variant of variants) {
+        await log.exclusive(() => log.truncateFrom(1));
+        await log.append(range(1, 3, 1));
+        theirs = [...range(1, 2, 1), { ...logEntry(3, 2), ...variant }];
+        await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 1 });
+        expect(await log.find(3)).toEqual({ ...logEntry(3, 2), ...variant });
+      }
     });
 
     it('with dropBeyondSource, drops entries past the source last one; without, keeps them', async () => {
@@ -148,6 +163,15 @@ describe('CatchUpService', () => {
       expect(await mine()).toEqual(theirs);
     });
 
+    it('verifying the whole log, takes a newer stamp of committed orders rather than refusing them', async () => {
+      await log.append(range(1, 4, 1), { commit_no: 3 });
+      // A leader of epoch 3 that had not learnt the commit point beyond 1 stamped 2–4 as its own.
+      theirs = [logEntry(1, 1), ...range(2, 5, 3)];
+      await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 1, dropped: 0 });
+      expect(await mine()).toEqual(theirs);
+      expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 3 });
+    });
+
     it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
       await log.append(range(1, 4), { commit_no: 3 });
       theirs = [logEntry(1), logEntry(2, 1, 'other'), ...range(3, 4)];
@@ -169,6 +193,39 @@ describe('CatchUpService', () => {
       await catchUpFrom(false);
       expect(remaining).toEqual([0, 3, 1]);
       expect(catchUp.remaining).toBe(0);
+    });
+  });
+
+  describe('a source whose log changes between two pages', () => {
+    it('stops (503) when a page does not continue the one before, having applied a prefix of the source\'s log as it was', async () => {
+      theirs = range(1, 6, 1, 'old');
+      beforePage = async (after) => {
+        // After the first page: a new leader cut the source's tail from 2 and wrote other orders there.
+        if (after === 2) theirs = [logEntry(1, 1, 'old'), ...range(2, 6, 2, 'new')];
+      };
+      await expect(catchUpFrom(true)).rejects.toBeInstanceOf(SourceChanged);
+      expect(await mine()).toEqual(range(1, 2, 1, 'old'));
+      // The next catch-up starts over and ends equal to the source.
+      beforePage = async () => undefined;
+      await catchUpFrom(true);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('goes on when only the stamps changed (a new leader\'s epoch on the same orders)', async () => {
+      theirs = range(1, 6, 1);
+      beforePage = async (after) => {
+        if (after === 2) theirs = range(1, 6, 2);
+      };
+      await expect(catchUpFrom(true)).resolves.toMatchObject({ fetched: 6 });
+    });
+
+    it('a follower\'s repair stops the same way', async () => {
+      theirs = range(1, 6, 1, 'old');
+      beforePage = async (after) => {
+        if (after === 2) theirs = [logEntry(1, 1, 'old'), ...range(2, 6, 2, 'new')];
+      };
+      await expect(catchUp.repairFrom(source, 2, () => 2)).rejects.toBeInstanceOf(SourceChanged);
+      expect(await mine()).toEqual(range(1, 2, 1, 'old'));
     });
   });
 

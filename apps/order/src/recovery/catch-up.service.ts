@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress } from '@app/contracts';
-import { OrderLogService, sameEntry } from '../orders/order-log.service';
+import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { Unavailable } from '@app/common';
+import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
 export interface CatchUpResult {
@@ -10,10 +11,20 @@ export interface CatchUpResult {
 }
 
 /**
+ * The source's log changed between two pages of a catch-up: what was applied is a prefix of its
+ * log as it was, and the catch-up stops (503) so that its caller starts again from there.
+ */
+export class SourceChanged extends Unavailable {
+  constructor(source: ReplicaAddress, orderNo: number) {
+    super(`the log of replica ${source.id} changed at order ${orderNo} between two pages of a catch-up; starting again`, ReplicaRefusal.notReady);
+  }
+}
+
+/**
  * Makes this replica's log equal to a source replica's log, in pages.
  *
  * Entries are compared with the source's (number, epoch and request id): identical ones are kept,
- * the first difference drops this log's tail from that number (orders the cluster never
+ * the same order stamped with another epoch takes the source's stamp, the first difference drops this log's tail from that number (orders the cluster never
  * acknowledged, written by a leader that crashed before replicating them) and the source's
  * entries are applied. Entries up to the persisted commit point are final everywhere: a catch-up
  * normally starts after them, and one that verifies the whole log (a restart) refuses with
@@ -85,12 +96,22 @@ export class CatchUpService {
    * The source's log after `after`, page by page, up to its first short page. The next page is
    * fetched while the caller writes this one (a page's fetch and its commit overlap), so a long
    * catch-up costs about the larger of the two per page rather than their sum. The source's log
-   * may change between pages either way: each page is compared with this log as it is applied.
+   * may change between pages either way: each page comes with the source's entry before it
+   * (`prev`), which must be the order the previous page ended with, or the catch-up stops
+   * ({@link SourceChanged}); and each page is compared with this log as it is applied.
    */
   private async *pages(source: ReplicaAddress, after: number): AsyncGenerator<OrderLogPage> {
     let next: Promise<OrderLogPage> = this.peers.logPage(source, after, this.pageSize);
+    let previous: OrderRecordDto | undefined;
     for (;;) {
       const page = await next;
+      // Each page must continue the one before: the source's log may have changed in between (a
+      // new leader cut its unacknowledged tail and wrote other orders there), and this log would
+      // then hold the old entries up to the boundary and the new ones after it.
+      if (previous && page.prev !== undefined && !(page.prev && sameOrder(page.prev, previous))) {
+        throw new SourceChanged(source, previous.order_no);
+      }
+      previous = page.orders[page.orders.length - 1];
       const more = page.orders.length >= this.pageSize;
       if (more) {
         next = this.peers.logPage(source, page.orders[page.orders.length - 1].order_no, this.pageSize);
@@ -118,13 +139,20 @@ export class CatchUpService {
     // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
     const mine = await this.log.page(after, theirs.length);
     const toAppend: OrderRecordDto[] = [];
+    const restamped: OrderRecordDto[] = [];
     for (const entry of theirs) {
       const candidate = mine[entry.order_no - after - 1];
       const own = candidate?.order_no === entry.order_no ? candidate : undefined;
       if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
+      // The same order, stamped by a newer leader (see OrderLogService.restamp): kept, restamped.
+      if (toAppend.length === 0 && own && sameOrder(own, entry)) {
+        restamped.push(entry);
+        continue;
+      }
       if (toAppend.length === 0 && own) result.dropped += await this.log.truncateFrom(entry.order_no);
       toAppend.push(entry);
     }
+    await this.log.restamp(restamped);
     await this.log.append(toAppend);
     result.fetched = toAppend.length;
     return result;

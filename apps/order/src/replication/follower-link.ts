@@ -44,10 +44,14 @@ export class FollowerLink {
   private inflight?: Promise<void>;
   /** When the sync now awaiting the follower's answer was sent (ms since epoch); 0 = none. */
   private sentAt = 0;
+  /** Syncs sent so far; each sync's number is the count when it was sent. */
+  sends = 0;
+  /** The number of the last sync the follower accepted (see {@link sends}): it then still followed this leader. */
+  acceptedSend = 0;
 
   constructor(
     readonly peer: ReplicaAddress,
-    /** Next order number to send; starts optimistic (our last + 1), the follower repairs gaps itself. */
+    /** Next order number to send; starts optimistic (after the commit point at promotion, or our last + 1), the follower repairs gaps itself. */
     public nextNo: number,
     private readonly ctx: LinkContext,
   ) {}
@@ -99,6 +103,7 @@ export class FollowerLink {
         const batch = this.nextNo <= last.order_no ? fitSyncBody(await log.page(prevNo, this.ctx.batchSize)) : [];
         const prevEpoch = prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await log.find(prevNo))?.epoch ?? 0);
         this.sentAt = Date.now();
+        const send = ++this.sends;
         const res = await this.ctx.peers.sync(this.peer, {
           leader: this.ctx.leaderId,
           epoch: this.ctx.epoch,
@@ -115,6 +120,7 @@ export class FollowerLink {
           return false; // recovering or refusing: retried on the next heartbeat
         }
         this.lastContact = Date.now();
+        this.acceptedSend = Math.max(this.acceptedSend, send);
         this.suspectSince = 0;
         const through = batch.length > 0 ? batch[batch.length - 1].order_no : prevNo;
         this.matchNo = Math.max(this.matchNo, through);

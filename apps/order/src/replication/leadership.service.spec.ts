@@ -1,7 +1,15 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
-import { OrderEnv, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
-import { ClusterStateService } from '../cluster/cluster-state.service';
+import { DataSource } from 'typeorm';
+import { OrderEnv, ReplicaAddress, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
+import { openInMemorySqlite } from '@app/common';
+import { logEntry } from '@app/testkit/fixtures';
+import { ClusterStateService, moreAdvanced } from '../cluster/cluster-state.service';
+import { ORDER_MIGRATIONS } from '../migrations';
+import { Order } from '../orders/order.entity';
+import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { ReplicaState } from '../cluster/replica-state';
 import { PeersClient } from '../cluster/peers.client';
 import { DiskHealthService } from '../orders/disk-health.service';
@@ -80,32 +88,32 @@ describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majo
   });
 });
 
+/** Replica 3 of three (peers 1 and 2) over a real ReplicaState, with `more` (its vote, its status…). */
+function replicaThree(replica: ReplicaState, more: object): ClusterStateService {
+  const peers = [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }];
+  const state = { id: 3, peers, majority: 2, replica, peer: (id: number) => peers.find((p) => p.id === id), ...more };
+  Object.defineProperties(state, {
+    role: { get: () => replica.role },
+    epoch: { get: () => replica.epoch },
+    commitNo: { get: () => replica.commitNo },
+  });
+  return state as unknown as ClusterStateService;
+}
+
 describe('LeadershipService.onLeaderNotice (the front end names a leader)', () => {
   /** Replica 3, a follower with a real ReplicaState; a vote takes one turn (its durable write); no peer adopts anything. */
   function named() {
     const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', PEER_TIMEOUT_MS: '2000' }));
     const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0 });
     replica.follow();
-    const peersList = [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }];
-    const state = {
-      id: 3,
-      peers: peersList,
-      majority: 2,
-      replica,
-      get role() {
-        return replica.role;
-      },
-      get epoch() {
-        return replica.epoch;
-      },
-      peer: (id: number) => peersList.find((p) => p.id === id),
+    const state = replicaThree(replica, {
       grantVote: async (epoch: number, candidate: number) => {
         await Promise.resolve();
         const decided = replica.decideVote(epoch, candidate);
         if (decided === 'granted') replica.grantVote(epoch, candidate);
         return decided !== 'refused';
       },
-    } as unknown as ClusterStateService;
+    });
     const peers = { adoptEpoch: async () => false } as unknown as PeersClient;
     const stopped = { stop: () => undefined } as unknown as ReplicatorService & ReconcilerService;
     const disk = { problem: () => undefined } as unknown as DiskHealthService;
@@ -167,5 +175,113 @@ describe('LeadershipService: a leader whose own write of orders it sent fails', 
     expect(replica.role).toBe('recovering');
     expect(calls).toEqual(['stop: its own write of orders it sent failed', 'stop', 'recover']);
     leadership.onApplicationShutdown();
+  });
+});
+
+describe('LeadershipService: a new leader stamps the orders it inherited above the commit point (Raft\'s "Figure 8")', () => {
+  let db: DataSource;
+  let log: OrderLogService;
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(async () => {
+    db = await openInMemorySqlite([Order, ReplicaMeta], ORDER_MIGRATIONS);
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' })) as unknown as ConfigService<OrderEnv, true>;
+    log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
+    await log.onModuleInit();
+  });
+
+  afterEach(async () => {
+    log.onModuleDestroy();
+    await db.destroy();
+  });
+
+  /**
+   * Replica 3, named leader of `epoch`; both peers adopt it, and replica 1 answers with `peerStatus`
+   * (less advanced than replica 3, so nothing is fetched). Resolves once it leads.
+   */
+  async function promote(epoch: number, peerStatus: Partial<ReplicaStatus>) {
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' }));
+    const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: log.getMeta('commit_no') });
+    replica.follow();
+    const state = replicaThree(replica, {
+      grantVote: async (e: number, candidate: number) => {
+        replica.grantVote(e, candidate);
+        return true;
+      },
+      status: (): ReplicaStatus => {
+        const last = log.lastPosition();
+        return { id: 3, role: replica.role, ready: true, epoch: replica.epoch, leader: 3, last_no: last.order_no, last_epoch: last.epoch, commit_no: replica.commitNo };
+      },
+    });
+    const peer = { id: 1, role: 'follower', ready: true, epoch, leader: 3, last_no: 0, last_epoch: 0, commit_no: 0, ...peerStatus } as ReplicaStatus;
+    const peers = {
+      adoptEpoch: async () => true,
+      statuses: async (list: ReplicaAddress[]) => list.slice(0, 1).map((p) => ({ peer: p, status: peer })),
+    } as unknown as PeersClient;
+    const catchUp = { catchUpFrom: jest.fn(async () => ({ fetched: 0, dropped: 0 })) };
+    const started: [number, number | undefined][] = [];
+    const replicator = { start: (e: number, from?: number) => started.push([e, from]), stop: () => undefined } as unknown as ReplicatorService;
+    const reconciler = { runOnce: async () => undefined, start: () => undefined, stop: () => undefined } as unknown as ReconcilerService;
+    const leadership = new LeadershipService(
+      state,
+      log,
+      peers,
+      catchUp as unknown as CatchUpService,
+      replicator,
+      reconciler,
+      {} as RecoveryService,
+      { problem: () => undefined } as unknown as DiskHealthService,
+      config as unknown as ConfigService<OrderEnv, true>,
+    );
+    await leadership.onLeaderNotice(3, epoch);
+    await leadership.assertLeading(epoch);
+    expect(catchUp.catchUpFrom).not.toHaveBeenCalled();
+    expect(started.map(([e]) => e)).toEqual([epoch]);
+    leadership.onApplicationShutdown();
+    return { state, resendFrom: started[0][1] };
+  }
+
+  const stamps = async () => (await log.page(0, 100)).map((e) => [e.order_no, e.epoch]);
+
+  it('inherited entries of older epochs become its own before it replicates them, so no log from an epoch in between compares as more recent', async () => {
+    // Committed through 2. Orders 3–4 were written by the leader of epoch 2 and reached no majority;
+    // a leader of epoch 3 may have written other orders 3–4 on a replica cut off meanwhile.
+    await log.append([logEntry(1, 1), logEntry(2, 1), logEntry(3, 2), logEntry(4, 2)], { commit_no: 2 });
+    const { state, resendFrom } = await promote(4, { last_no: 2, last_epoch: 1, commit_no: 2 });
+    expect(await stamps()).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 4],
+      [4, 4],
+    ]);
+    expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 4 });
+    // Once a majority holds 3–4 so stamped, the replica that logged epoch 3's orders 3–4 can no
+    // longer lead with them: its log compares as less recent than any copy of these.
+    expect(moreAdvanced(state.status(), { last_no: 4, last_epoch: 3 })).toBe(true);
+    // Every follower is sent 3–4 again, so that one holding them takes the new stamp.
+    expect(resendFrom).toBe(3);
+  });
+
+  it('leaves the entries a peer knows to be committed as they are (a follower that holds them takes no new stamp for them)', async () => {
+    await log.append([logEntry(1, 1), logEntry(2, 1), logEntry(3, 2), logEntry(4, 2)], { commit_no: 2 });
+    expect((await promote(4, { last_no: 3, last_epoch: 2, commit_no: 3 })).resendFrom).toBe(4);
+    expect(await stamps()).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 2],
+      [4, 4],
+    ]);
+  });
+
+  it('changes nothing when nothing lies above the commit point', async () => {
+    await log.append([logEntry(1, 1), logEntry(2, 2)], { commit_no: 2 });
+    const restamp = jest.spyOn(log, 'restamp');
+    expect((await promote(3, { last_no: 2, last_epoch: 2, commit_no: 2 })).resendFrom).toBe(3);
+    expect(await stamps()).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
+    expect(restamp).not.toHaveBeenCalled();
   });
 });

@@ -174,6 +174,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           // would then overwrite at the same number. (Asked before taking the log lock: a peer's
           // adoption takes its own.)
           const voters = await this.adoptedBy(epoch, this.state.majority - 1);
+          let resendFrom = 1;
           if (voters.length < this.state.majority - 1) {
             throw new NoMajority(`only ${voters.length} peer(s) adopted epoch ${epoch}; ${this.state.majority - 1} needed`);
           }
@@ -185,9 +186,10 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
             majorityAt = Date.now();
             const best = mostAdvancedPeer(answered, this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
+            resendFrom = await this.adoptInherited(epoch, answered.map((p) => p.status.commit_no));
           });
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
-          this.replicator.start(epoch);
+          this.replicator.start(epoch, resendFrom);
           await this.reconciler.runOnce();
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
           this.reconciler.start();
@@ -206,6 +208,36 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
         }
       }
     })();
+  }
+
+  /**
+   * Under the lock, once caught up: stamps the entries this new leader inherited above the commit
+   * point with its own epoch, before it sends any (Raft's "Figure 8" problem, in this log's terms).
+   *
+   * Logs are compared by the epoch of their last entry. An entry an older leader wrote that only
+   * this replica and a minority hold, still stamped with that older epoch, would be committed once
+   * this leader copied it to a majority — yet a replica holding another entry at that number from
+   * an epoch between the two would still compare as more recent, and could lead and replace it.
+   * Raft commits only entries of the leader's own term by counting, and relies on a first entry of
+   * that term (a no-op) to carry the older ones; an order number cannot be spent on a no-op here,
+   * so the inherited entries become this epoch's own instead. Their orders are unchanged; a
+   * follower that holds them takes the new stamp and keeps them (see OrderLogService.restamp).
+   *
+   * Returns the first number replication sends from: every follower is sent the entries after
+   * the commit point once more, so that each takes the new stamps — also one that counts some of
+   * them committed already (a follower only compares entries after its own commit point when it
+   * repairs a gap, and would keep older stamps on those for good).
+   */
+  private async adoptInherited(epoch: number, peerCommits: number[]): Promise<number> {
+    const committed = Math.max(this.state.commitNo, this.log.getMeta('commit_no'), ...peerCommits);
+    const last = this.log.lastPosition().order_no;
+    if (last <= committed) return last + 1;
+    const inherited = await this.log.page(committed, last - committed);
+    const stale = inherited.filter((e) => e.epoch !== epoch).map((e) => ({ order_no: e.order_no, epoch }));
+    if ((await this.log.restamp(stale)) > 0) {
+      this.logger.log(`stamped orders ${stale[0].order_no}–${stale[stale.length - 1].order_no}, inherited above the commit point ${committed}, with epoch ${epoch}`);
+    }
+    return committed + 1;
   }
 
   /**

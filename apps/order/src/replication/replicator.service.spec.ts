@@ -109,6 +109,17 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('test over');
   });
 
+  it('sends from the number it is started from: a new leader sends the entries after the commit point again (their new stamps)', async () => {
+    const { replicator, append, received } = setup();
+    append();
+    append();
+    append();
+    replicator.start(1, 2);
+    await replicator.pumpAll();
+    expect(received).toEqual({ 1: [2, 3], 2: [2, 3] });
+    replicator.stop('test over');
+  });
+
   it('sends an entry as soon as it is published; two followers make it durable before the leader has written it', async () => {
     // The follower counted on has it while this replica's own write is under way: the spare is
     // sent it at once (not SPARE_RESCUE_MS later), which makes the majority.
@@ -191,6 +202,50 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('test over');
   });
 
+  describe('confirmLeading (read index: may this leader still say that an order does not exist?)', () => {
+    it('is true once one follower (2 of 3) accepts a sync sent after the call, and false while none does', async () => {
+      const { replicator, behaviour } = setup();
+      replicator.start(1);
+      behaviour[1] = 'down';
+      await expect(replicator.confirmLeading()).resolves.toBe(true);
+      behaviour[2] = 'down';
+      await expect(replicator.confirmLeading()).resolves.toBe(false);
+    });
+
+    it('is false for a leader whose followers adopted a newer epoch', async () => {
+      const { replicator, behaviour } = setup();
+      replicator.start(1);
+      behaviour[1] = behaviour[2] = 'stale';
+      await expect(replicator.confirmLeading()).resolves.toBe(false);
+    });
+
+    it('does not count a sync that was sent before the call: it sends another', async () => {
+      const { replicator, behaviour, hung, calls, append } = setup();
+      replicator.start(1);
+      behaviour[1] = 'down';
+      behaviour[2] = 'hang';
+      append(); // a sync to follower 2 is now under way, unanswered
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(calls[2]).toBe(1);
+      const confirming = replicator.confirmLeading();
+      await new Promise((resolve) => setImmediate(resolve));
+      behaviour[2] = 'ok';
+      hung.splice(0).forEach((release) => release()); // the old sync is accepted now: not enough
+      await expect(confirming).resolves.toBe(true);
+      expect(calls[2]).toBe(2);
+    });
+
+    it('is false when not leading, and true at once with ORDER_ACK_MODE=leader (the followers are not needed)', async () => {
+      const { replicator, calls } = setup();
+      await expect(replicator.confirmLeading()).resolves.toBe(false);
+      const other = setup({ ORDER_ACK_MODE: 'leader' });
+      other.behaviour[1] = other.behaviour[2] = 'down';
+      other.replicator.start(1);
+      await expect(other.replicator.confirmLeading()).resolves.toBe(true);
+      expect(calls[1] + calls[2]).toBe(0);
+    });
+  });
+
   it('answers 503 when an order does not become durable in time', async () => {
     const { replicator, behaviour, append } = setup();
     replicator.start(1);
@@ -214,14 +269,14 @@ describe('ReplicatorService (leader side)', () => {
     replicator.stop('test over');
   });
 
-  it('refuses the trades still waiting when it stops leading', async () => {
+  it('refuses the trades still waiting when it stops leading, with a code that does not say "before trading" (they traded at the catalog)', async () => {
     const { replicator, behaviour, append } = setup();
     replicator.start(1);
     behaviour[1] = behaviour[2] = 'down';
     const n = append();
     const waiting = replicator.waitDurable(n);
     replicator.stop('a newer epoch has a different leader');
-    await expect(waiting).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    await expect(waiting).rejects.toMatchObject({ status: 503, code: 'not_leader' });
   });
   describe('thrifty replication (SPARE_SYNC_ENTRIES, SPARE_RESCUE_MS)', () => {
     /** Lets the scripted syncs under way finish (each is a few turns of promises). */

@@ -79,12 +79,15 @@ export class ReplicatorService implements OnModuleDestroy {
     return this.ackMode === 'majority' ? this.state.majority : 1;
   }
 
-  /** Starts leading `epoch` (the replica is promoting to it): links to every follower and a heartbeat. */
-  start(epoch: number): void {
+  /**
+   * Starts leading `epoch` (the replica is promoting to it): links to every follower and a
+   * heartbeat. Each link sends from `from` (at most the log's end; see LeadershipService.adoptInherited).
+   */
+  start(epoch: number, from = Infinity): void {
     this.stop('restarting replication');
     this.epoch = epoch;
     this.startedAt = Date.now();
-    const next = this.log.lastPosition().order_no + 1;
+    const next = Math.max(1, Math.min(this.log.lastPosition().order_no + 1, from));
     const ctx = {
       leaderId: this.state.id,
       epoch,
@@ -104,13 +107,17 @@ export class ReplicatorService implements OnModuleDestroy {
     this.advanceCommit();
   }
 
-  /** Stops leading; every trade still waiting for durability is refused (the front end retries elsewhere). */
+  /**
+   * Stops leading; every trade still waiting for durability is refused (the front end retries
+   * elsewhere). Those trades were made at the catalog and logged: `not_leader`, which the front
+   * end does not count among the refusals given before trading (unlike `stale_epoch`).
+   */
   stop(reason: string): void {
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
     this.disarmRescue();
     this.links = [];
-    this.tracker?.rejectAll(new Unavailable(`order replica stopped leading: ${reason}`, ReplicaRefusal.staleEpoch));
+    this.tracker?.rejectAll(new Unavailable(`order replica stopped leading: ${reason}`, ReplicaRefusal.notLeader));
     this.tracker = undefined;
   }
 
@@ -168,15 +175,44 @@ export class ReplicatorService implements OnModuleDestroy {
     }
   }
 
+  /**
+   * Whether this replica still leads its epoch as of now (Raft's read index): true once
+   * majority − 1 followers have accepted a sync sent after the call began, so that no newer
+   * leader can have been elected by then without this one hearing of it. A leader cut off from
+   * its followers, which keeps its role until it hears of a newer epoch, gets false. Up to two
+   * rounds of syncs (the first may be shared with a push sent before the call), each bounded by
+   * PEER_TIMEOUT_MS. With `ORDER_ACK_MODE=leader` it is true while replicating (that mode does not
+   * need the followers).
+   */
+  async confirmLeading(): Promise<boolean> {
+    const epoch = this.epoch;
+    const current = () => this.active && this.epoch === epoch && this.state.epoch === epoch;
+    const need = this.requiredAcks - 1;
+    if (!current()) return false;
+    if (need <= 0) return true;
+    const links = this.links;
+    const mark = new Map(links.map((l) => [l, l.sends]));
+    const confirmed = () => links.filter((l) => l.acceptedSend > mark.get(l)!).length >= need;
+    for (let round = 0; round < 2 && current() && !confirmed(); round++) {
+      await this.pumpUntil(confirmed, links);
+    }
+    return current() && confirmed();
+  }
+
   /** Pushes to every follower; resolves as soon as enough are reachable, or when every push is over. */
   private pumpUntilQuorum(): Promise<void> {
+    return this.pumpUntil(() => 1 + this.reachableFollowers() >= this.requiredAcks);
+  }
+
+  /** Pushes to every follower of `links`; resolves as soon as `done()`, or when every push is over. */
+  private pumpUntil(done: () => boolean, links = this.links): Promise<void> {
     return new Promise<void>((resolve) => {
-      let pending = this.links.length;
+      let pending = links.length;
       if (pending === 0) return resolve();
-      for (const link of this.links) {
+      for (const link of links) {
         void link.pump().finally(() => {
           pending--;
-          if (pending === 0 || 1 + this.reachableFollowers() >= this.requiredAcks) resolve();
+          if (pending === 0 || done()) resolve();
         });
       }
     });

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ConfigModule } from '@nestjs/config';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
@@ -98,6 +99,29 @@ describe('SyncService (follower side of replication)', () => {
     leaderLog = [logEntry(1, 1), logEntry(2, 2, 'new'), logEntry(3, 2, 'new')];
     await expect(push([logEntry(3, 2, 'new')], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
+  });
+
+  it('takes a newer leader\'s stamp of the orders it holds, committed ones included, and drops none', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
+    // The leader of epoch 2 had learnt the commit point only up to 1, and stamped 2–3 as its own.
+    leaderLog = [logEntry(1, 1), logEntry(2, 2), logEntry(3, 2), logEntry(4, 2)];
+    const truncate = jest.spyOn(log, 'truncateFrom');
+    await expect(push(leaderLog.slice(1), { order_no: 1, epoch: 1 }, 2, 4)).resolves.toEqual({ last_no: 4 });
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
+    expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 2 });
+    expect(truncate).not.toHaveBeenCalled();
+  });
+
+  it('counts an entry at or below its commit point as matching, whatever its stamp (committed orders are the same everywhere)', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1)], { order_no: 0, epoch: 0 }, 1, 2);
+    // The leader of epoch 2 stamped 2 as its own; this follower holds it, committed, stamped 1.
+    leaderLog = [logEntry(1, 1), logEntry(2, 2), logEntry(3, 2)];
+    await expect(push([logEntry(3, 2)], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
+    expect((await log.page(0, 10)).map((e) => [e.order_no, e.epoch])).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]);
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
 import { InvalidInput, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
-import { OrderLogService, sameEntry } from '../orders/order-log.service';
+import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
 
 /**
@@ -12,7 +12,8 @@ import { CatchUpService } from '../recovery/catch-up.service';
  * ours; when it does not (a gap, or a divergent tail) the follower fetches what it is missing
  * from the leader — without holding its log lock, so a newer leader is never kept waiting behind
  * a leader that stopped answering — and then applies the batch. An entry that differs from ours at the same number
- * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless.
+ * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless; the
+ * same order stamped with the leader's newer epoch takes that stamp (see OrderLogService.restamp).
  */
 @Injectable()
 export class SyncService {
@@ -54,14 +55,21 @@ export class SyncService {
   /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
   private async applyBatch(dto: SyncDto, prevNo: number): Promise<SyncResponse> {
     const toAppend: OrderRecordDto[] = [];
+    const restamped: OrderRecordDto[] = [];
     for (const entry of dto.orders) {
       if (toAppend.length === 0 && entry.order_no <= this.log.lastPosition().order_no) {
         const own = await this.log.find(entry.order_no);
         if (own && sameEntry(own, entry)) continue;
+        // The order we hold, stamped by a newer leader: it takes the stamp and stays.
+        if (own && sameOrder(own, entry)) {
+          restamped.push(entry);
+          continue;
+        }
         await this.log.truncateFrom(entry.order_no, this.state.commitNo);
       }
       toAppend.push(entry);
     }
+    await this.log.restamp(restamped);
     const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prevNo;
     const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
     await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
@@ -69,8 +77,15 @@ export class SyncService {
     return { last_no: this.log.lastPosition().order_no };
   }
 
+  /**
+   * Whether our log holds the leader's entry `orderNo` as it does, and so (log matching) every
+   * entry before it. An entry at or below our commit point does: committed orders are the same
+   * on every replica that holds them, and a leader holds them all, though its copy may carry a
+   * newer epoch's stamp (see OrderLogService.restamp).
+   */
   private async matches(orderNo: number, epoch: number): Promise<boolean> {
-    if (orderNo === 0) return true;
+    const committed = Math.min(Math.max(this.state.commitNo, this.log.getMeta('commit_no')), this.log.lastPosition().order_no);
+    if (orderNo === 0 || orderNo <= committed) return true;
     const last = this.log.lastPosition();
     if (last.order_no === orderNo) return last.epoch === epoch;
     const own = await this.log.find(orderNo);

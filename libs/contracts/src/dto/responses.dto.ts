@@ -159,6 +159,8 @@ export class ReplicaStatusDto {
 export class OrderLogPageDto {
   @ApiProperty({ type: [OrderRecordDto] }) orders: OrderRecordDto[];
   @ApiProperty({ type: 'integer', description: 'number of the last order in the log' }) last_no: number;
+  @ApiPropertyOptional({ type: OrderRecordDto, nullable: true, description: 'the entry numbered `after`, read with the page (null when `after` is 0 or beyond the log)' })
+  prev?: OrderRecordDto | null;
 }
 
 export class SyncResponseDto {
