@@ -1,6 +1,8 @@
+import { mkdirSync } from 'node:fs';
 import { connect, createServer, Server, Socket } from 'node:net';
+import { join } from 'node:path';
 import type { CacheStats } from '@app/contracts/responses';
-import { Cluster, freePort, http, NetLab, sleep } from './support/cluster';
+import { Cluster, freePort, http, NetLab, sleep, waitFor } from './support/cluster';
 import { HOSTS, netLabHooks, startAcrossHosts } from './support/multihost';
 
 /**
@@ -149,6 +151,36 @@ describe('read-your-writes under lost invalidations (lease)', () => {
       expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
       await sleep(300);
     }
+  });
+
+  it('a push answered at the lease holder\'s URL by another front end does not count: the holder serves nothing stale', async () => {
+    // Two front ends, but the catalog lists one URL (A's): it takes front end B's id for that URL
+    // too, so B gets A's lease once A's has ended, and the pushes still go to A's address.
+    c = await Cluster.start({ envFor: { catalog: { INVALIDATION_TIMEOUT_MS: '300' } } });
+    const b = `http://127.0.0.1:${await freePort()}`;
+    const dir = join(c.dataDir, 'frontend-b');
+    mkdirSync(dir, { recursive: true });
+    c.spawnApp('frontend-b', 'frontend', { FRONTEND_PORT: new URL(b).port, DATA_DIR: dir });
+    await waitFor('frontend-b listening', async () => (await http(`${b}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
+    await cacheIt(c.frontend);
+    // A paused past its lease: B's renewal takes the lease over, and B serves from its cache.
+    await c.signal('frontend', 'SIGSTOP');
+    try {
+      await waitHit(b, 100);
+    } finally {
+      await c.signal('frontend', 'SIGCONT');
+    }
+    // A is back, holding no lease, and still answers at the address the catalog pushes to: the
+    // push names B, A refuses it (409), and the catalog waits for B to take the invalidation.
+    // (The trade at the catalog itself: a trade through B would refill B's cache with its answer.)
+    const traded = await c.internal(`${c.catalog}/trade`, { body: { stock_name: STOCK, type: 'buy', quantity: 5, request_id: 'lease-holder-1' } });
+    expect(traded.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect(await lookupAt(b)).toEqual({ status: 200, quantity: 95 });
+      expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
+      await sleep(300);
+    }
+    await waitHit(b, 95);
   });
 
   it('a catalog restart between commit and push: a replayed trade is acknowledged only when no front end can serve the old state', async () => {

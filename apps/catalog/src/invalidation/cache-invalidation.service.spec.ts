@@ -64,14 +64,14 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     expect(pushes).toEqual([]);
   });
 
-  it('pushes to every lease holder with the request id, and clears what the next grant would carry', async () => {
+  it('pushes to every lease holder, named in the push, with the request id, and clears what the next grant would carry', async () => {
     const { invalidation, pushes, grant, counted } = setup();
     grant(A);
     grant(B);
     await expect(invalidation.invalidate('Stock3', 7, 'req-1')).resolves.toBe(true);
     expect(pushes).toEqual([
-      { url: `${A}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7] }, requestId: 'req-1' },
-      { url: `${B}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7] }, requestId: 'req-1' },
+      { url: `${A}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7], frontend: A }, requestId: 'req-1' },
+      { url: `${B}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7], frontend: B }, requestId: 'req-1' },
     ]);
     expect(grant(A).invalidate).toEqual([]);
     expect(await counted()).toEqual({ delivered: 2 });
@@ -82,7 +82,7 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     grant(A);
     const all = Promise.all([invalidation.invalidate('Stock1', 4, 'r1'), invalidation.invalidate('Stock2', 9, 'r2'), invalidation.invalidate('Stock1', 6, 'r3')]);
     await expect(all).resolves.toEqual([true, true, true]);
-    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock1', 'Stock2'], trade_volumes: [6, 9] }, requestId: 'r1' }]);
+    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock1', 'Stock2'], trade_volumes: [6, 9], frontend: A }, requestId: 'r1' }]);
   });
 
   it('holds the trade after a push that did not arrive until that front end acknowledges a grant carrying the stock', async () => {

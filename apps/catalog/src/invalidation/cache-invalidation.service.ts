@@ -95,7 +95,8 @@ export class CacheInvalidationService {
     const snapshot = this.leases.beforePush(lease, body.stock_names);
     let delivered = false;
     try {
-      const res = await this.http.post(`${lease.url}/${FrontendRoutes.invalidate}`, body, {
+      // Named for its holder: another process answering at this URL refuses it (409), not 200.
+      const res = await this.http.post(`${lease.url}/${FrontendRoutes.invalidate}`, lease.holder === undefined ? body : { ...body, frontend: lease.holder }, {
         timeoutMs: this.timeoutMs,
         headers: requestIdHeaders(requestId),
       });

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { VersionedLruCache } from '@app/cache';
-import { Internal } from '@app/common';
+import { DomainError, Internal } from '@app/common';
 import {
   CacheStats,
   FrontendRoutes,
@@ -13,7 +13,15 @@ import {
 } from '@app/contracts';
 import { ApiDocModels, ApiFailures, Failure } from '@app/contracts/dto/api-docs';
 import { CacheStatsDto, INVALIDATE_RESPONSE_SCHEMA, InvalidateBatchResponseDto } from '@app/contracts/dto/responses.dto';
+import { LeaseService } from '../lease/lease.service';
 import { StocksService } from '../stocks/stocks.service';
+
+/** A push meant for another front end's lease (409). */
+export class NotLeaseHolder extends DomainError {
+  constructor(message: string) {
+    super(409, message, 'not_lease_holder');
+  }
+}
 
 @ApiTags('cache')
 @ApiDocModels()
@@ -22,6 +30,7 @@ export class CacheInvalidationController {
   constructor(
     private readonly stocks: StocksService,
     private readonly cache: VersionedLruCache<StockInfo>,
+    private readonly lease: LeaseService,
   ) {}
 
   /** `GET /rm?stock_name=S`: the catalog's server push (seed form). */
@@ -40,8 +49,18 @@ export class CacheInvalidationController {
   @Internal()
   @ApiOperation({ summary: 'Drop several stocks from the cache (the catalog\'s batched push)' })
   @ApiOkResponse({ description: 'which stocks were cached and which were not', type: InvalidateBatchResponseDto })
-  @ApiFailures('error', { 400: `${Failure.invalid}: stock_names, 1–128 well-formed names`, 413: Failure.tooLarge })
+  @ApiFailures('error', {
+    400: `${Failure.invalid}: stock_names, 1–128 well-formed names`,
+    409: 'the push names another front end (`frontend`): the lease it invalidates is not this one\'s, and nothing is dropped',
+    413: Failure.tooLarge,
+  })
   invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
+    // The catalog counts a 200 as the lease holder having dropped the stocks: only the holder may
+    // answer one. (Another front end can answer at the holder's URL when the catalog lists one
+    // URL for two of them: the catalog then waits for the holder's lease instead.)
+    if (dto.frontend !== undefined && dto.frontend !== this.lease.frontendId) {
+      throw new NotLeaseHolder(`this push is for front end ${dto.frontend}; this is ${this.lease.frontendId}`);
+    }
     return this.stocks.invalidateMany(dto.stock_names, dto.trade_volumes);
   }
 

@@ -69,6 +69,11 @@ export class LeaseService implements OnApplicationShutdown {
     });
   }
 
+  /** This front end's id towards the catalog (see {@link frontendId}). */
+  get frontendId(): string {
+    return this.id;
+  }
+
   /**
    * Whether the lease has not been asked for yet: it is, on the first lookup (a front end that
    * serves no lookups, or has no cache, holds no lease, and the catalog never waits for it).

@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  MaxLength,
   Min,
   Validate,
   ValidateNested,
@@ -88,4 +89,16 @@ export class InvalidateBatchDto {
   @IsArray({ message: 'trade_volumes must be an array' })
   @IsOptional()
   trade_volumes?: number[];
+
+  /**
+   * The front end the push is meant for: the holder of the catalog's lease on the URL it is sent
+   * to (its id, as in `POST /lease`). Another process answering at that URL refuses it (409), so
+   * that the catalog does not count it delivered. Optional: a push without it is taken by anyone.
+   */
+  @ApiPropertyOptional({ example: 'http://127.0.0.1:30001', description: "the lease holder the push is meant for (its id in POST /lease); another front end answers 409" })
+  @Matches(/^https?:\/\/[\x21-\x7E]+$/, { message: 'frontend must be an http(s) URL' })
+  @MaxLength(2048, { message: 'frontend must be at most 2048 characters' })
+  @IsString({ message: 'frontend must be an http(s) URL' })
+  @IsOptional()
+  frontend?: string;
 }
