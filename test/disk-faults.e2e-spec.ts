@@ -100,8 +100,10 @@ describe('disk faults', () => {
     const file = join(c.dataDir, `order-${id}.sqlite`);
     const [{ value: commitNo }] = await readAll<{ value: number }>(file, `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
     expect(commitNo).toBeGreaterThanOrEqual(1);
-    // An entry it had committed now claims another epoch: a damaged (or edited) file.
-    await execSql(file, 'UPDATE orders SET epoch = epoch + 50 WHERE order_no = 1');
+    // An order it had committed now has another quantity: a damaged (or edited) file. (Its epoch
+    // stamp alone would not do: a newer leader may stamp an order it inherited with its own epoch,
+    // and replicas take such stamps; see LeadershipService.adoptInherited.)
+    await execSql(file, 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
 
     await c.startReplica(id);
     const ping = await waitFor(`replica ${id} to refuse readiness over its log`, async () => {
@@ -115,7 +117,7 @@ describe('disk faults', () => {
     // Logged before /ping can say so; the log file is written by this process's pipe, which may trail the answer.
     const howToRebuild = `delete (or move aside) ${file}* and start it again`;
     await waitFor(`replica ${id}'s log to say how to rebuild it`, async () => c.log(`order-${id}`).includes(howToRebuild), 10000);
-    expect((await c.orderTable(id))[0].epoch).toBeGreaterThan(50); // nothing was overwritten
+    expect((await c.orderTable(id))[0].quantity).toBeGreaterThan(50); // nothing was overwritten
 
     // The documented steps rebuild it.
     await c.signal(`order-${id}`, 'SIGTERM');

@@ -521,8 +521,9 @@ export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict 
   return 'cannot_vouch';
 }
 
+/** The same entry: the same order (see {@link sameOrder}) under the same epoch stamp. */
 export function sameEntry(a: OrderRecordDto, b: OrderRecordDto): boolean {
-  return a.order_no === b.order_no && a.epoch === b.epoch && a.request_id === b.request_id;
+  return a.epoch === b.epoch && sameOrder(a, b);
 }
 
 /**

@@ -6,7 +6,10 @@ export class Order {
   @PrimaryColumn({ type: 'integer', name: 'order_no' })
   orderNo: number;
 
-  /** Epoch of the leader that wrote the entry; logs are compared by (epoch of last entry, last number). */
+  /**
+   * Epoch of the leader that wrote the entry, or that inherited it above the commit point when it
+   * took over (LeadershipService.adoptInherited); logs are compared by (epoch of last entry, last number).
+   */
   @Column('integer')
   epoch: number;
 

@@ -172,6 +172,13 @@ describe('CatchUpService', () => {
       expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 3 });
     });
 
+    it('verifying the whole log, refuses (503) a committed order whose content differs under the same request id and stamp (a damaged file)', async () => {
+      await log.append([logEntry(1), { ...logEntry(2), quantity: 52 }, ...range(3, 4)], { commit_no: 3 });
+      theirs = range(1, 4);
+      await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      expect(await log.find(2)).toEqual({ ...logEntry(2), quantity: 52 });
+    });
+
     it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
       await log.append(range(1, 4), { commit_no: 3 });
       theirs = [logEntry(1), logEntry(2, 1, 'other'), ...range(3, 4)];

@@ -23,12 +23,13 @@ export class SourceChanged extends Unavailable {
 /**
  * Makes this replica's log equal to a source replica's log, in pages.
  *
- * Entries are compared with the source's (number, epoch and request id): identical ones are kept,
- * the same order stamped with another epoch takes the source's stamp, the first difference drops this log's tail from that number (orders the cluster never
- * acknowledged, written by a leader that crashed before replicating them) and the source's
- * entries are applied. Entries up to the persisted commit point are final everywhere: a catch-up
- * normally starts after them, and one that verifies the whole log (a restart) refuses with
- * CommittedEntryConflict to replace any of them.
+ * Entries are compared with the source's (number, epoch, request id, stock, side, quantity and
+ * key): identical ones are kept, the same order stamped with another epoch takes the source's
+ * stamp (see OrderLogService.restamp), the first difference drops this log's tail from that
+ * number (orders the cluster never acknowledged, written by a leader that crashed before
+ * replicating them) and the source's entries are applied. Entries up to the persisted commit
+ * point are final everywhere: a catch-up normally starts after them, and one that verifies the
+ * whole log (a restart) refuses with CommittedEntryConflict to replace any of them.
  */
 @Injectable()
 export class CatchUpService {
