@@ -1,5 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,9 +15,30 @@ export type Ports = { catalog: number; frontend: number; replicas: number[] };
 export async function freePorts(replicas = 3): Promise<Ports> {
   return {
     catalog: await freePort(),
-    frontend: await freePort(),
+    frontend: await freePortFollowedByFree(),
     replicas: await Promise.all(Array.from({ length: replicas }, () => freePort())),
   };
+}
+
+/**
+ * A free port whose next one is free too: `FRONTENDS=2` runs the second front end on
+ * FRONTEND_PORT + 1, which the system may have given to another socket (an outgoing connection's
+ * local port, say) when only the first was checked.
+ */
+async function freePortFollowedByFree(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    if (port < 65535 && (await canBind(port + 1))) return port;
+  }
+  throw new Error('found no free port followed by a free one in 50 tries');
+}
+
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 /** The environment that puts a bazaar on `ports` (everything else: the apps' defaults and the tests' fast timers). */
