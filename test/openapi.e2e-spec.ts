@@ -168,12 +168,12 @@ describe('OpenAPI documents of every server app', () => {
     expect(headers).toEqual([expect.objectContaining({ name: 'Idempotency-Key', required: false })]);
   });
 
-  it('a refused trade is documented with its reason; GET /stocks lists every stock', () => {
+  it('a refused trade is documented with its reason; GET /stocks requires stock_name', () => {
     const { doc } = docs.frontend;
     const text = JSON.stringify(doc.components?.schemas);
     expect(text).toContain('not enough shares');
     expect(text).toContain('over capacity');
-    expect(doc.paths['/stocks'].get.parameters).toEqual([expect.objectContaining({ name: 'stock_name', required: false })]);
+    expect(doc.paths['/stocks'].get.parameters).toEqual([expect.objectContaining({ name: 'stock_name', required: true })]);
   });
 
   it.each(['frontend', 'catalog', 'order-1'])('%s: what a parameterless GET answers is what its docs say (status and media type)', async (app) => {

@@ -232,7 +232,7 @@ export const TradeRefusalReason = {
 } as const;
 export type TradeRefusalReasonText = (typeof TradeRefusalReason)[keyof typeof TradeRefusalReason];
 
-/** `GET /stocks` without a name (front end) and the catalog's `GET /query` without a name: every stock, sorted by name. */
+/** The catalog's `GET /query` without a name (internal): every stock, sorted by name. */
 export interface StockListResponse {
   data: StockInfo[];
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo, StockListResponse } from '@app/contracts';
+import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo } from '@app/contracts';
 import { definiteRefusal, HopClient, requestIdHeaders, Unavailable } from '@app/common';
 
 /** The catalog's refusals of a lookup, as the front end answers them (its own texts: the name was valid here). */
@@ -9,7 +9,7 @@ const LOOKUP_REFUSALS = { notFound: LookupMessages.stockNotFound, invalid: 'stoc
 /** How long a lookup waits for the catalog (the internal clients' default). */
 const CATALOG_TIMEOUT_MS = 5000;
 
-/** Stock lookups at the catalog (`GET /query`, with a name or, for every stock, without). */
+/** Stock lookups at the catalog (`GET /query?stock_name=S`). */
 @Injectable()
 export class CatalogClient {
   private readonly url: string;
@@ -34,17 +34,5 @@ export class CatalogClient {
     }
     if (res.status === 200) return res.data.data;
     throw definiteRefusal(res.status, {}, LOOKUP_REFUSALS) ?? new Unavailable(`catalog answered ${res.status}`);
-  }
-
-  /** Every stock, sorted by name (the catalog's `GET /query` without a name). */
-  async list(requestId?: string): Promise<StockInfo[]> {
-    let res;
-    try {
-      res = await this.hops.get<StockListResponse>(this.url, { timeoutMs: CATALOG_TIMEOUT_MS, headers: requestIdHeaders(requestId) });
-    } catch (err) {
-      throw new Unavailable(`catalog unreachable: ${(err as Error).message}`);
-    }
-    if (res.status === 200 && Array.isArray(res.data?.data)) return res.data.data;
-    throw new Unavailable(`catalog answered ${res.status} to the stock listing`);
   }
 }

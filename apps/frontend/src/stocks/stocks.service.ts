@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VersionedLruCache } from '@app/cache';
-import { InvalidateBatchResponse, InvalidateResponse, StockInfo, StockListResponse } from '@app/contracts';
+import { InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
 import { CatalogClient } from './catalog.client';
 
@@ -20,14 +20,6 @@ export class StocksService {
   lookup(name: string, requestId?: string): Promise<StockInfo> {
     if (this.lease.idle) return this.lease.start().then(() => this.lookup(name, requestId));
     return this.cache.getOrLoad(name, () => this.catalog.query(name, requestId));
-  }
-
-  /**
-   * Every stock, from the catalog each time: a listing is never cached, so it is as fresh as a
-   * lookup after any trade (read-your-writes) without a cache entry to invalidate.
-   */
-  async list(requestId?: string): Promise<StockListResponse> {
-    return { data: await this.catalog.list(requestId) };
   }
 
   /**

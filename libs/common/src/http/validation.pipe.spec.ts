@@ -47,6 +47,15 @@ describe('validation pipe', () => {
     expect(Object.isFrozen(b1)).toBe(false);
   });
 
+  it('names a missing stock_name as required, and a present but malformed one as malformed', async () => {
+    const p = createValidationPipe();
+    const query = { type: 'query' as const, metatype: StockQueryDto, data: undefined };
+    await expect(p.transform({}, query)).rejects.toThrow('stock_name is required');
+    await expect(p.transform({ stock_name: '' }, query)).rejects.toThrow('stock_name is malformed');
+    await expect(p.transform({ stock_name: ['A', 'B'] }, query)).rejects.toThrow('stock_name must be a single string');
+    await expect(p.transform({ stock_name: 'Stock1' }, query)).resolves.toEqual({ stock_name: 'Stock1' });
+  });
+
   it('finds a route\'s failure shape the way Express routes: any letter case, trailing slashes, a query string', () => {
     const shapes = { 'POST /orders': 'order' as const };
     expect(shapeOf(shapes, 'POST', '/orders')).toBe('order');
