@@ -5,6 +5,7 @@
  * the others keep running and clients notice nothing.
  */
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
 import { BazaarRun, freePorts, portsEnv, START_SCRIPT } from './support/bazaar-run';
@@ -42,6 +43,36 @@ async function tradeSucceeds(run: BazaarRun, key: string): Promise<number> {
     return res.status === 200 ? res.body.order_no : undefined;
   }, 60000).catch((e: Error) => {
     throw new Error(`${e.message}; last answer: ${last}`);
+  });
+}
+
+/** The services a default run has: the catalog, the replicas of its ports, the front end. */
+const serviceNames = (run: BazaarRun) => ['catalog', ...run.ports.replicas.map((_, i) => `order-${i + 1}`), 'frontend'];
+
+/**
+ * Whether process `pid` still runs. An orphan's exit is reaped by PID 1 (or a subreaper), which a
+ * container's init may never do: a zombie counts as gone.
+ */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    try {
+      process.kill(pid, 0);
+      return process.platform !== 'linux'; // no /proc entry on Linux: gone
+    } catch {
+      return false;
+    }
+  }
+}
+
+/** Whether 127.0.0.1:`port` can be bound (closed again at once). */
+function canBind(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(true)));
   });
 }
 
@@ -199,6 +230,46 @@ describe('npm start', () => {
     const leaders = await Promise.all([run.frontend, second].map(async (u) => (await http(`${u}/leader`)).body));
     expect(leaders[1]).toMatchObject({ leader: leaders[0].leader, epoch: leaders[0].epoch });
     expect(await run.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('when the supervisor itself is SIGKILLed, every service stops and frees its port, and the next npm start starts', async () => {
+    const run = await startBazaar();
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    const pids = Object.fromEntries(serviceNames(run).map((n) => [n, run.pid(n)!]));
+    for (const pid of Object.values(pids)) expect(alive(pid)).toBe(true);
+
+    // The supervisor alone (an OOM kill, say): not its process group, so no service is signalled.
+    run.child.kill('SIGKILL');
+    expect(await run.waitExit()).toEqual({ code: null, signal: 'SIGKILL' });
+    await waitFor('every service to exit once its supervisor is gone', async () => Object.values(pids).every((pid) => !alive(pid)), 60_000).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}; still running: ${Object.entries(pids).filter(([, pid]) => alive(pid)).map(([n, pid]) => `${n} (pid ${pid})`).join(', ')}`);
+      },
+    );
+    const ports = [run.ports.catalog, run.ports.frontend, ...run.ports.replicas];
+    expect(await Promise.all(ports.map(async (port) => ({ port, free: await canBind(port) })))).toEqual(ports.map((port) => ({ port, free: true })));
+
+    // The next `npm start` in the same directory finds its ports free.
+    const next = new BazaarRun(run.cwd, run.ports);
+    runs.push(next);
+    await next.waitOutput(/the bazaar is ready/);
+    expect(next.out).not.toContain('already in use');
+    expect(await next.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('stops every service gracefully when its standard output is closed (`npm start | head`), without a crash', async () => {
+    const run = await startBazaar();
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    const pids = serviceNames(run).map((n) => run.pid(n)!);
+    // The reader is gone, as `head` once it has its lines; the next line the supervisor writes
+    // (a replica's death) fails with EPIPE.
+    run.child.stdout!.destroy();
+    process.kill(run.pid('order-1')!, 'SIGKILL');
+    expect(await run.waitExit(60_000)).toEqual({ code: 0, signal: null });
+    expect(run.out).toMatch(/^npm start: standard output failed \(EPIPE\): stopping every service$/m);
+    expect(run.out).not.toMatch(/^\s+at /m); // no stack trace
+    // The supervisor waited for each: none left behind.
+    for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
   describe('refuses a bad token file in one line, exit code 1', () => {

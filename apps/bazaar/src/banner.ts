@@ -1,7 +1,6 @@
 import { relative } from 'node:path';
-import { DEFAULT_ORDER_REPLICAS, parseReplicaList } from '@app/contracts';
 import { RestartOptions } from './restart-policy';
-import { frontendUrls } from './services';
+import { catalogUrl, frontendUrls, replicaAddresses } from './services';
 import { formatMs } from './supervisor';
 
 /** The front end's leader, or null when it does not answer. */
@@ -16,11 +15,10 @@ async function leaderOf(frontend: string): Promise<number | null> {
 
 /** What `npm start` prints once every service answers: where everything is and what to do next. */
 export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
-  const host = !env.HOST || env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
   const frontends = frontendUrls(env);
   const frontend = frontends[0];
-  const catalog = `http://${host}:${env.CATALOG_PORT || 10001}`;
-  const replicas = parseReplicaList(env.ORDER_REPLICAS || DEFAULT_ORDER_REPLICAS) ?? [];
+  const catalog = catalogUrl(env);
+  const replicas = replicaAddresses(env);
   const leader = await leaderOf(frontend);
   const data = relative(process.cwd(), dataDir) || '.';
   return [

@@ -29,8 +29,12 @@ function run(argv: string[]): void {
     .parse(argv);
   const opts = program.opts<{ restart: boolean; restartDelay?: string }>();
   const env = { ...process.env };
+  /** Set once standard output fails (`npm start | head`: the reader is gone): nothing more is written there. */
+  let stdoutGone = false;
   /** Writes lines of the supervisor's own, in one write (a reader never sees half of a banner). */
-  const say = (...lines: string[]) => process.stdout.write(lines.map((line) => `${paint('bazaar', '[bazaar]')} ${line}\n`).join(''));
+  const say = (...lines: string[]) => {
+    if (!stdoutGone) process.stdout.write(lines.map((line) => `${paint('bazaar', '[bazaar]')} ${line}\n`).join(''));
+  };
 
   let specs;
   let restartDelayMs;
@@ -65,7 +69,10 @@ function run(argv: string[]): void {
     env,
     stopTimeoutMs,
     say,
-    relay: (name, line, stream) => (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`),
+    relay: (name, line, stream) => {
+      if (stream === 'stdout' && stdoutGone) return;
+      (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`);
+    },
     onAllReady: async () => {
       if (specs.length === 1) return;
       say(...(await banner(env, dir, restart)));
@@ -84,6 +91,17 @@ function run(argv: string[]): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // Standard output failing (EPIPE once `npm start | head` has read its lines; EIO) would
+  // otherwise be an uncaught 'error' that kills the supervisor alone. Its reader is gone, as a
+  // killed writer's would be on SIGPIPE: stop every service gracefully, as on Ctrl-C, and say why
+  // on stderr. A failing stderr is ignored: there is nowhere left to say it.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (stdoutGone) return;
+    stdoutGone = true;
+    process.stderr.write(`npm start: standard output failed (${err.code ?? err.message}): stopping every service\n`);
+    void supervisor.stop(0);
+  });
+  process.stderr.on('error', () => {});
   supervisor.start();
   void supervisor.done.then((code) => process.exit(code));
 }

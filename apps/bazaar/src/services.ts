@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { parseReplicaList, DEFAULT_ORDER_REPLICAS } from '@app/contracts';
+import { parseReplicaList, DEFAULT_ORDER_REPLICAS, ReplicaAddress } from '@app/contracts';
 
 /** The server apps `npm start` runs. */
 export const SERVER_APPS = ['catalog', 'order', 'frontend'] as const;
@@ -52,10 +52,10 @@ export function frontendCount(env: NodeJS.ProcessEnv): number {
 /** Name of front end `n`: `frontend` for the first, `frontend-2` … for the others. */
 export const frontendName = (n: number) => (n === 1 ? 'frontend' : `frontend-${n}`);
 
-/** Where a service bound to `host` can be reached from this machine. */
+/** Where a service bound to `host` can be reached from this machine (as a front end names itself: its FRONTEND_ID). */
 function reachable(host: string): string {
-  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
+  if (host === '0.0.0.0' || host === '::' || host === '[::]' || host === '') return '127.0.0.1';
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** The URLs of the front ends `npm start` runs: `FRONTEND_PORT`, the next port, … */
@@ -65,35 +65,64 @@ export function frontendUrls(env: NodeJS.ProcessEnv): string[] {
   return Array.from({ length: frontendCount(env) }, (_, k) => `http://${host}:${base + k}`);
 }
 
+/** Where the catalog `npm start` runs listens: `HOST`, `CATALOG_PORT`. */
+export function catalogUrl(env: NodeJS.ProcessEnv): string {
+  return `http://${reachable(env.HOST ?? '127.0.0.1')}:${env.CATALOG_PORT || 10001}`;
+}
+
+/**
+ * The replicas `npm start` runs: `ORDER_REPLICAS`; unset, the default list's ids and ports on
+ * `HOST` (where they listen). Throws a {@link UsageError} for a malformed list.
+ */
+export function replicaAddresses(env: NodeJS.ProcessEnv): ReplicaAddress[] {
+  if (env.ORDER_REPLICAS) {
+    const replicas = parseReplicaList(env.ORDER_REPLICAS);
+    if (!replicas) throw new UsageError(`ORDER_REPLICAS is not a list of id=http://host:port entries (got ${JSON.stringify(env.ORDER_REPLICAS)})`);
+    return replicas;
+  }
+  const host = reachable(env.HOST ?? '127.0.0.1');
+  return parseReplicaList(DEFAULT_ORDER_REPLICAS)!.map((r) => ({ id: r.id, url: `http://${host}:${new URL(r.url).port}` }));
+}
+
 /**
  * The services to run and how to tell that each is ready, from the same environment variables
  * the apps read (defaults as in their schemas). Values are not validated here: each app
  * validates its own configuration at start and says in one line what is wrong.
  *
  * With `FRONTENDS=n`, front end k listens on `FRONTEND_PORT` + k − 1 with a data directory of
- * its own (its epoch file; the cluster token file is passed on by name), and the catalog's
- * `FRONTEND_URLS` lists them all unless it is set.
+ * its own (its epoch file; the cluster token file is passed on by name).
+ *
+ * Each service is told where the others listen, from the ports and `HOST` they are given, unless
+ * the user set the address: the catalog's `FRONTEND_URLS` (unless `FRONTEND_URLS` or, with one
+ * front end, `FRONTEND_URL` is set: a list of one cannot name several front ends), the replicas'
+ * and front ends' `CATALOG_URL`, and their `ORDER_REPLICAS` (the default ports on `HOST`).
+ * Otherwise `FRONTEND_PORT=30005` alone would leave the catalog pushing invalidations to the
+ * default port, and `CATALOG_PORT` the others calling it there.
  */
 export function serviceSpecs(env: NodeJS.ProcessEnv, selection: Selection): ServiceSpec[] {
-  const host = reachable(env.HOST ?? '127.0.0.1');
-  const replicas = parseReplicaList(env.ORDER_REPLICAS || DEFAULT_ORDER_REPLICAS);
-  if (!replicas) throw new UsageError(`ORDER_REPLICAS is not a list of id=http://host:port entries (got ${JSON.stringify(env.ORDER_REPLICAS)})`);
+  const replicas = replicaAddresses(env);
   const frontends = frontendUrls(env);
-  const catalogEnv: Record<string, string> = frontends.length > 1 && !env.FRONTEND_URLS ? { FRONTEND_URLS: frontends.join(',') } : {};
-  const tokenFile = env.CLUSTER_TOKEN || env.CLUSTER_TOKEN_FILE ? {} : { CLUSTER_TOKEN_FILE: join(dataDir(env), 'cluster-token') };
+  const catalogEnv: Record<string, string> =
+    !env.FRONTEND_URLS && (frontends.length > 1 || !env.FRONTEND_URL) ? { FRONTEND_URLS: frontends.join(',') } : {};
+  // What the replicas and the front ends share: where the catalog and the replicas are.
+  const peersEnv: Record<string, string> = {
+    ...(!env.CATALOG_URL && { CATALOG_URL: catalogUrl(env) }),
+    ...(!env.ORDER_REPLICAS && { ORDER_REPLICAS: replicas.map((r) => `${r.id}=${r.url}`).join(',') }),
+  };
+  const tokenFile: Record<string, string> = env.CLUSTER_TOKEN || env.CLUSTER_TOKEN_FILE ? {} : { CLUSTER_TOKEN_FILE: join(dataDir(env), 'cluster-token') };
   const all: ServiceSpec[] = [
-    { name: 'catalog', app: 'catalog', env: catalogEnv, readyUrl: `http://${host}:${env.CATALOG_PORT || 10001}/health` },
+    { name: 'catalog', app: 'catalog', env: catalogEnv, readyUrl: `${catalogUrl(env)}/health` },
     ...replicas.map((r) => ({
       name: `order-${r.id}`,
       app: 'order' as const,
-      env: { ORDER_ID: String(r.id) },
+      env: { ORDER_ID: String(r.id), ...peersEnv },
       readyUrl: `${r.url}/ping`,
     })),
     // A front end is ready once it names a leader: trades can be taken.
     ...frontends.map((url, k) => ({
       name: frontendName(k + 1),
       app: 'frontend' as const,
-      env: k === 0 ? {} : { FRONTEND_PORT: new URL(url).port, DATA_DIR: join(dataDir(env), frontendName(k + 1)), ...tokenFile },
+      env: k === 0 ? peersEnv : { ...peersEnv, FRONTEND_PORT: new URL(url).port, DATA_DIR: join(dataDir(env), frontendName(k + 1)), ...tokenFile },
       readyUrl: `${url}/leader`,
     })),
   ];

@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeExit, nextStreak, restartDelay, RestartOptions } from './restart-policy';
@@ -24,6 +24,8 @@ export interface SupervisorOptions {
   relay: (name: string, line: string, stream: 'stdout' | 'stderr') => void;
   /** Called once, when every service has answered its ready URL. */
   onAllReady: () => void | Promise<void>;
+  /** The Node.js binary the services run on (default: this process's). */
+  execPath?: string;
 }
 
 const READY_POLL_MS = 250;
@@ -71,7 +73,6 @@ export class Supervisor {
   }
 
   start(): void {
-    mkdirSync(join(this.opts.dataDir, 'run'), { recursive: true });
     for (const s of this.services) this.spawn(s);
     void this.watchReadiness();
   }
@@ -87,37 +88,83 @@ export class Supervisor {
     for (const s of this.services) if (s.running) s.child!.kill('SIGKILL');
   }
 
+  /**
+   * Starts `s` again. Nothing here may throw: it runs in a restart timer, where an exception would
+   * end the supervisor and orphan every other service. A process that cannot be started (spawn's
+   * 'error': EAGAIN, ENOMEM, …) counts as a crash: it is retried like one.
+   */
   private spawn(s: Supervised): void {
-    const child = spawn(process.execPath, [this.opts.mainPath(s.spec.app)], {
-      env: { ...this.opts.env, ...s.spec.env },
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    s.child = child;
     s.startedAt = Date.now();
     s.ready = false;
     s.listening = false;
+    let child: ChildProcess;
+    try {
+      child = spawn(this.opts.execPath ?? process.execPath, [this.opts.mainPath(s.spec.app)], {
+        env: { ...this.opts.env, ...s.spec.env },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      });
+    } catch (err) {
+      s.child = undefined;
+      this.exited(s, `${s.spec.name} could not be started (${errorText(err)})`, null);
+      return;
+    }
+    s.child = child;
     child.on('message', (m: { bazaar?: string }) => {
       if (m?.bazaar === 'listening' && s.child === child) s.listening = true;
     });
     for (const stream of ['stdout', 'stderr'] as const) {
-      createInterface({ input: child[stream]!, crlfDelay: Infinity }).on('line', (line) => this.opts.relay(s.spec.name, line, stream));
+      const input = child[stream];
+      if (input) createInterface({ input, crlfDelay: Infinity }).on('line', (line) => this.opts.relay(s.spec.name, line, stream));
     }
     const pidFile = this.pidFile(s);
-    if (child.pid) writeFileSync(pidFile, `${child.pid}\n`);
-    this.opts.say(`${s.spec.name} started (pid ${child.pid})`);
-    child.once('exit', (code, signal) => {
-      if (s.child === child) rmSync(pidFile, { force: true });
-      this.exited(s, child, code, signal);
+    // Handled once, whether it ends by 'exit' or never started ('error', and maybe no 'exit').
+    let ended = false;
+    const end = (how: string, code: number | null) => {
+      if (ended) return;
+      ended = true;
+      if (s.child === child) {
+        this.removePidFile(pidFile);
+        if (child.pid === undefined) s.child = undefined; // never ran: nothing to wait for or to kill
+      }
+      this.exited(s, how, code);
+    };
+    child.once('exit', (code, signal) => end(`${s.spec.name} (pid ${child.pid}) ${describeExit(code, signal)}`, code));
+    child.on('error', (err) => {
+      // Not started at all; else a signal could not be sent (the process runs on, or its 'exit' follows).
+      if (child.pid === undefined) end(`${s.spec.name} could not be started (${errorText(err)})`, null);
+      else this.opts.say(`${s.spec.name} (pid ${child.pid}): ${errorText(err)}`);
     });
+    if (child.pid === undefined) return; // its 'error' follows
+    this.writePidFile(s, pidFile, child.pid);
+    this.opts.say(`${s.spec.name} started (pid ${child.pid})`);
   }
 
   private pidFile(s: Supervised): string {
     return join(this.opts.dataDir, 'run', `${s.spec.name}.pid`);
   }
 
-  private exited(s: Supervised, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  /** Records the pid (re-making the directory if it went); a full disk or a read-only one is said, not fatal. */
+  private writePidFile(s: Supervised, file: string, pid: number): void {
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, `${pid}\n`);
+    } catch (err) {
+      this.removePidFile(file); // not a partial one
+      this.opts.say(`${s.spec.name} (pid ${pid}): could not write ${file} (${errorText(err)}); it runs without a pid file`);
+    }
+  }
+
+  private removePidFile(file: string): void {
+    try {
+      rmSync(file, { force: true });
+    } catch (err) {
+      this.opts.say(`could not remove ${file} (${errorText(err)})`);
+    }
+  }
+
+  /** `s`'s process ended (`how`, in words; `code`: its exit code), or could not be started (`code` null). */
+  private exited(s: Supervised, how: string, code: number | null): void {
     s.ready = false;
-    const how = `${s.spec.name} (pid ${child.pid}) ${describeExit(code, signal)}`;
     if (this.stopping) return;
     if (!this.allReady && !s.everReady && code !== null && code !== 0) {
       this.opts.say(`${how} before it was ready: stopping the bazaar (see its output above)`);
@@ -178,6 +225,11 @@ export class Supervisor {
     this.opts.say('stopped');
     this.finished(code);
   }
+}
+
+function errorText(err: unknown): string {
+  const message = (err as Error | undefined)?.message;
+  return typeof message === 'string' ? message : String(err);
 }
 
 async function answers(url: string): Promise<boolean> {

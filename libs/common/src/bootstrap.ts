@@ -1,10 +1,12 @@
 import { INestApplication, Logger as NestLogger, Module, Type } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
+import { writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import type { Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { DatabaseFileError } from './database/sqlite';
 import { BazaarExpressAdapter } from './http/express-adapter';
@@ -44,6 +46,9 @@ export interface ServerSpec<E extends CommonEnv> {
  * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
+  // Until the app can shut down gracefully, SIGTERM's default: the process ends at once.
+  let supervisorGone = (): void => void process.kill(process.pid, 'SIGTERM');
+  stopWithSupervisor(() => supervisorGone());
   try {
     resolveClusterToken(process.env);
     validateEnv(spec.env, process.env);
@@ -79,6 +84,10 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   app.use(observeRequests([app.get(HttpDrain), app.get(HttpMetrics), requestLog(app.get(ROOT_LOGGER))]));
   app.useBodyParser('json', { type: () => true, limit: MAX_BODY_BYTES, strict: true });
   enableGracefulShutdown(app, logger);
+  supervisorGone = () => {
+    quietIfOutputGone(spec.name, app.get(ROOT_LOGGER));
+    process.kill(process.pid, 'SIGTERM');
+  };
   const config = app.get<ConfigService<E, true>>(ConfigService);
   const scheduling = await applyCpuScheduling((config as ConfigService<CommonEnv, true>).get('CPU_SCHEDULING', { infer: true }));
   if (scheduling) logger[scheduling.warn ? 'warn' : 'log'](scheduling.message, 'Bootstrap');
@@ -118,6 +127,34 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     process.send({ bazaar: 'listening', port }, () => process.channel?.unref());
   }
   return app;
+}
+
+/**
+ * Started by `npm start`'s supervisor (an IPC channel): when the supervisor is gone — SIGKILLed,
+ * OOM-killed, crashed — its end of the channel closes and this process gets 'disconnect' (the
+ * channel, unref'd once listening, still reports it). `stop` then stops the app as SIGTERM does
+ * (drain, close, exit: {@link enableGracefulShutdown}) rather than leave an orphan that holds its
+ * port against the next `npm start`. The supervisor stops its services with SIGTERM and waits for
+ * them, so this never races a normal stop.
+ */
+function stopWithSupervisor(stop: () => void): void {
+  if (!process.send) return;
+  if (process.connected) process.once('disconnect', stop);
+  else stop();
+}
+
+/**
+ * Says on stderr that the supervisor is gone; when that fails with EPIPE, the supervisor's pipes
+ * (stdout too) went with it, and the logs are silenced: pino would otherwise retry its last lines
+ * at exit forever (sonic-boom's `flushSync` sleeps and retries on any write error), and the
+ * process would never end.
+ */
+function quietIfOutputGone(name: string, root: PinoInstance): void {
+  try {
+    writeSync(2, `${name}: the supervisor is gone (its IPC channel closed): stopping as on SIGTERM\n`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EPIPE') root.level = 'silent';
+  }
 }
 
 /** Resolves when `host:port` can be bound (the probe is closed again at once); rejects with the bind error. */

@@ -86,15 +86,36 @@ describe('LeaderElectionService', () => {
     states.set(2, 'down');
     states.set(3, 'down');
     const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(40));
-    const first = election.check();
-    // Well past ELECTION_GRACE_MS with only replica 1 up: nobody could lead yet, and nobody is elected.
-    await delay(150);
+    // Heartbeats well past ELECTION_GRACE_MS with only replica 1 up: nobody could lead yet, and nobody is elected.
+    for (let i = 0; i < 10; i++) {
+      await election.check();
+      await delay(15);
+    }
     expect(election.current).toBeNull();
     // Replica 3 comes up (a majority now); replica 2 does not within the grace that starts here.
     states.set(3, 'ready');
     const majorityAt = Date.now();
-    await first;
+    await election.check();
     expect(Date.now() - majorityAt).toBeGreaterThanOrEqual(30);
+    expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+  });
+
+  it('answers a request at once, with no leader, while no majority has been ready (a fresh front end, two replicas down)', async () => {
+    const { client, states, announced } = fakeReplicas();
+    states.set(2, 'down');
+    states.set(3, 'not_ready');
+    const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(60_000));
+    // Without the early end, the first election waited for a majority for ever, and every request with it.
+    const asked = await Promise.race([election.leaderForRequest(), delay(2000).then(() => 'still waiting')]);
+    expect(asked).toBeNull();
+    expect(announced).toEqual([]);
+    // Once a majority is ready, the grace runs as before: the heartbeat waits for the last one, up to ELECTION_GRACE_MS.
+    states.set(2, 'ready');
+    const next = election.check();
+    await delay(30);
+    expect(election.current).toBeNull();
+    states.set(3, 'ready');
+    await next;
     expect(election.current).toMatchObject({ id: 3, epoch: 1 });
   });
 

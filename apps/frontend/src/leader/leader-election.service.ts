@@ -40,7 +40,8 @@ export const LEADER_HISTORY = 20;
  * cluster elects the highest id (the lab's leader) and not whichever replica happened to answer
  * first. The grace starts with the majority, not with the front end: before a majority is up no
  * replica can lead anyway, and processes started together on a busy host (`npm start`) may take
- * longer than the grace to boot.
+ * longer than the grace to boot. Until then each election ends at once with no leader, so a
+ * request to a front end started while a majority is down gets its 503 rather than waiting.
  */
 @Injectable()
 export class LeaderElectionService {
@@ -196,8 +197,14 @@ export class LeaderElectionService {
   private async runElection(reason: string): Promise<Leader | null> {
     let probes = await this.probeAll();
     // A fresh front end: give every replica the grace period to come up, unless one already leads.
-    while (!this.elected && probes.some((p) => !p.alive) && this.graceLeft(probes) > 0 && !probes.some((p) => isLeading(p.status, p.status?.epoch ?? 0))) {
-      await sleep(Math.min(this.retryMs, this.graceLeft(probes)));
+    while (!this.elected && probes.some((p) => !p.alive) && !probes.some((p) => isLeading(p.status, p.status?.epoch ?? 0))) {
+      const left = this.graceLeft(probes);
+      // No majority ready yet, so nobody could lead: this election ends at once with none (requests
+      // get their 503 instead of waiting for replicas that may stay down), and the heartbeat's next
+      // one looks again. The grace starts with the majority.
+      if (left === Infinity) return null;
+      if (left <= 0) break;
+      await sleep(Math.min(this.retryMs, left));
       probes = await this.probeAll();
     }
     // The epoch of the leader this front end adopted counts too: it may have adopted it from another front end.

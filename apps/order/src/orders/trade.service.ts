@@ -77,7 +77,7 @@ export class TradeService {
     await this.replicator.ensureQuorum();
     const key = dto.request_id;
     // A new key (nearly every trade's) is ruled out from memory, without a query or a turn of the event loop.
-    const previous = this.log.mayHoldKey(key) ? await this.keyLookups.submit(key) : null;
+    const previous = this.log.mayHoldKey(key) ? await this.newestUse(key) : null;
     let tradeId = key;
     if (previous) {
       if (withinRetention(previous.created_at ?? Date.now(), Date.now(), this.retentionMs)) {
@@ -100,6 +100,39 @@ export class TradeService {
     await this.replicator.waitDurable(record.order_no);
     this.metrics.ordersPlaced.inc();
     return { order_no: record.order_no, ...(stock ? { stock } : {}) };
+  }
+
+  /**
+   * The order that used client key `key` last, if any. A key's uses form a chain: the first has the
+   * key as its request id, each later one the id derived from the key and the use before it
+   * ({@link derivedRequestId}). The key column finds every use the trade path logged, but a use that
+   * reconciliation recorded (its leader crashed after the catalog traded it, or the catalog's answer
+   * came too late) holds only its derived request id. So the chain is followed on from the newest
+   * use found by key, by request id, until the id derived from the newest use is not in the log.
+   * Without that, a reconciled use would never count: the key's window would run from the use
+   * before it, and every later reuse would send the reconciled use's id to the catalog again — which
+   * trades it again once the catalog has forgotten that id, while the log answers with the old order
+   * or 422 (catalog and log out of step for good).
+   *
+   * Only a key the log may hold gets here (a retry or a reuse, not a new trade), and each link's id
+   * is ruled out from memory by the key filter unless it is probably logged: a query per link found.
+   * Not under the log lock, like the key lookup: a link being appended meanwhile was traded just now
+   * (by the trade path or reconciliation), so the use before it is past its window and the request
+   * id derived from it is that link's own — the catalog answers that trade's outcome (or 422 for
+   * another trade) and {@link OrderLogService.appendNew}, which checks request ids under the lock,
+   * gives its entry: the answer the whole chain would have given.
+   */
+  private async newestUse(key: string): Promise<OrderRecordDto | null> {
+    let newest = await this.keyLookups.submit(key);
+    while (newest) {
+      const next = derivedRequestId(key, newest.order_no);
+      if (!this.log.mayHoldKey(next)) return newest;
+      const found = (await this.log.findByRequestIds([next])).get(next);
+      // A link is appended after the use it is derived from: its number is higher (the chain ends).
+      if (!found || found.order_no <= newest.order_no) return newest;
+      newest = found;
+    }
+    return null;
   }
 
   /**

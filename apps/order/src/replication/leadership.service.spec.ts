@@ -142,6 +142,21 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
     await expect(leadership.onLeaderNotice(3, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
     leadership.onApplicationShutdown();
   });
+
+  it('refuses (503 stale_epoch, not a 500) an announcement of an epoch it voted itself for but lost to another candidate', async () => {
+    const { leadership, replica } = named();
+    await leadership.onLeaderNotice(3, 1);
+    expect(replica.role).toBe('promoting');
+    // Replica 2 won epoch 1 (another front end named it too, and a majority chose it): its sync deposes this one.
+    replica.acceptLeader(1, 2);
+    replica.stepDown();
+    replica.follow();
+    // The first front end repeats its announcement (a retry): the vote is its own, the epoch is not.
+    await expect(leadership.onLeaderNotice(3, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    expect(replica.role).toBe('follower');
+    expect(replica.leader).toBe(2);
+    leadership.onApplicationShutdown();
+  });
 });
 
 describe('LeadershipService: a leader whose own write of orders it sent fails', () => {
@@ -197,11 +212,12 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
   });
 
   /**
-   * Replica 3, named leader of `epoch`; both peers adopt it, and replica 1 answers with `peerStatus`
-   * (less advanced than replica 3, so nothing is fetched). Resolves once it leads.
+   * Replica 3 over the real log, which both peers' votes name leader of `epoch`; replica 1 answers
+   * with `peerStatus` (less advanced than replica 3, so nothing is fetched). `reconciler` and `env`
+   * replace the defaults (a reconciler that finds nothing; the default settings).
    */
-  async function promote(epoch: number, peerStatus: Partial<ReplicaStatus>) {
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' }));
+  function candidate(epoch: number, peerStatus: Partial<ReplicaStatus>, options: { reconciler?: Partial<ReconcilerService>; env?: Record<string, string> } = {}) {
+    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', ...options.env }));
     const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: log.getMeta('commit_no') });
     replica.follow();
     const state = replicaThree(replica, {
@@ -222,7 +238,8 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     const catchUp = { catchUpFrom: jest.fn(async () => ({ fetched: 0, dropped: 0 })) };
     const started: [number, number | undefined][] = [];
     const replicator = { start: (e: number, from?: number) => started.push([e, from]), stop: () => undefined } as unknown as ReplicatorService;
-    const reconciler = { runOnce: async () => undefined, start: () => undefined, stop: () => undefined } as unknown as ReconcilerService;
+    const reconciler = { runOnce: async () => undefined, start: () => undefined, stop: () => undefined, ...options.reconciler } as unknown as ReconcilerService;
+    const recovery = { recover: jest.fn(async () => undefined) };
     const leadership = new LeadershipService(
       state,
       log,
@@ -230,10 +247,16 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
       catchUp as unknown as CatchUpService,
       replicator,
       reconciler,
-      {} as RecoveryService,
+      recovery as unknown as RecoveryService,
       { problem: () => undefined } as unknown as DiskHealthService,
       config as unknown as ConfigService<OrderEnv, true>,
     );
+    return { leadership, state, replica, started, catchUp, recovery };
+  }
+
+  /** {@link candidate}, named leader of `epoch`; resolves once it leads. */
+  async function promote(epoch: number, peerStatus: Partial<ReplicaStatus>) {
+    const { leadership, state, started, catchUp } = candidate(epoch, peerStatus);
     await leadership.onLeaderNotice(3, epoch);
     await leadership.assertLeading(epoch);
     expect(catchUp.catchUpFrom).not.toHaveBeenCalled();
@@ -272,6 +295,24 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
       [3, 2],
       [4, 4],
     ]);
+  });
+
+  it('steps back from a promotion that keeps failing for a reason other than a majority (here its catalog is out of reach), so another replica can lead', async () => {
+    await log.append([logEntry(1, 1)], { commit_no: 1 });
+    const runOnce = jest.fn(async () => {
+      throw new Error('catalog unreachable: connect ECONNREFUSED');
+    });
+    // PEER_TIMEOUT_MS 50: it steps back after 100 ms of failures.
+    const { leadership, replica, recovery } = candidate(2, { last_no: 1, last_epoch: 1, commit_no: 1 }, { reconciler: { runOnce }, env: { PEER_TIMEOUT_MS: '50' } });
+    await leadership.onLeaderNotice(3, 2);
+    expect(replica.role).toBe('promoting');
+    // Without the bound, the promotion retried for ever, and a trade waited for it for ever.
+    await expect(leadership.assertLeading(2)).rejects.toMatchObject({ status: 503, code: 'not_leader' });
+    expect(replica.role).not.toBe('promoting');
+    expect(replica.leading).toBe(false);
+    expect(runOnce.mock.calls.length).toBeGreaterThan(1); // retried first
+    expect(recovery.recover).toHaveBeenCalledTimes(1);
+    leadership.onApplicationShutdown();
   });
 
   it('changes nothing when nothing lies above the commit point', async () => {

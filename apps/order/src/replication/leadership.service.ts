@@ -60,7 +60,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     this.peerTimeoutMs = config.get('PEER_TIMEOUT_MS', { infer: true });
   }
 
-  /** How long a candidate keeps asking for a majority before it steps back. */
+  /** How long a candidate keeps asking for a majority, or retrying a promotion that fails for another reason, before it steps back. */
   get stepBackAfterMs(): number {
     return 2 * this.peerTimeoutMs;
   }
@@ -68,7 +68,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   /**
    * Why this replica must neither keep leading nor be proposed, for `/ping`: it cannot reach a
    * majority of the replicas (itself included). Undefined when it can, or when that is not its
-   * problem (recovering: `/ping` says so already; promoting: bounded by the step-back).
+   * problem (recovering: `/ping` says so already; promoting: bounded by the step-back, whatever keeps it from finishing).
    * - Leader: no majority − 1 followers accepted a sync for `FOLLOWER_TIMEOUT_MS` (from when it
    *   began leading; never with `ORDER_ACK_MODE=leader`): from the moment it starts refusing
    *   trades for want of a majority (see ReplicatorService.ensureQuorum), so that the front end
@@ -144,6 +144,10 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     if (leader === this.state.id && !this.state.replica.leadsEpoch(epoch)) {
       // Stepped down meanwhile (deposed, cut off): the vote stands, but it cannot lead it now.
       if (this.state.role === 'recovering') throw new Unavailable(`replica ${this.state.id} is recovering`, ReplicaRefusal.notReady);
+      // Its vote named itself, but another candidate won this epoch (two front ends handed out the
+      // same number) and this replica follows it now: the announcement is of an epoch it lost.
+      const winner = this.state.replica.leader;
+      if (winner !== this.state.id) throw new Unavailable(`epoch ${epoch} is led by replica ${winner}`, ReplicaRefusal.staleEpoch);
       this.promote(epoch);
     }
   }
@@ -164,6 +168,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     this.promotion = (async () => {
       /** When a majority last adopted this epoch (the promotion's start counts). */
       let majorityAt = Date.now();
+      /** When the first failure for another reason came (a catch-up, the reconciler's catalog, a write). */
+      let failingSince: number | undefined;
       while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
         try {
           // Every committed order is on a majority, so the most advanced log among any majority
@@ -197,10 +203,18 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           this.logger.log(`leading epoch ${epoch} from order ${this.log.lastPosition().order_no}`);
           return;
         } catch (err) {
-          if (err instanceof NoMajority && Date.now() - majorityAt >= this.stepBackAfterMs) {
+          // Bounded either way: a candidate stuck in its promotion still answers `/ping` (see
+          // quorumRefusal), so the front end would keep it, and keep its trades waiting, for ever.
+          // Stepping back lets the front end propose another replica, which may reach what this
+          // one cannot (the catalog, say); this one is proposed last next time.
+          const now = Date.now();
+          const noMajority = err instanceof NoMajority;
+          if (!noMajority) failingSince ??= now;
+          const stuckFor = noMajority ? now - majorityAt : now - failingSince!;
+          if (stuckFor >= this.stepBackAfterMs) {
             if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
-            this.logger.warn(`stepping back from epoch ${epoch}: ${err.message} for ${Date.now() - majorityAt} ms`);
-            this.stepDown('no majority adopted its epoch');
+            this.logger.warn(`stepping back from epoch ${epoch}: ${(err as Error).message} for ${stuckFor} ms`);
+            this.stepDown(noMajority ? 'no majority adopted its epoch' : 'its promotion kept failing');
             return;
           }
           this.logger.warn(`promotion to epoch ${epoch} not finished yet: ${(err as Error).message}`);

@@ -28,8 +28,8 @@ const trade = (seq: number, over: Partial<CatalogTradeRecord> = {}): CatalogTrad
 /**
  * Replica 1 leading epoch 2. The order log is a real OrderLogService on in-memory SQLite; the
  * cluster state is a small fake whose appendAsLeader appends through that log as the real one
- * does (appendNew under the lock); the catalog is an array of applied trades behind a fake
- * PeersClient.
+ * does (appendNew under the lock), and whose commit point follows the log unless a test sets it;
+ * the catalog is an array of applied trades behind a fake PeersClient.
  */
 describe('ReconcilerService (every trade the catalog applied ends up in the order log)', () => {
   let db: DataSource;
@@ -38,7 +38,9 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
   /** The `after` of every listing the catalog was asked for. */
   let listed: number[];
   let catalogDown: boolean;
-  let state: { id: number; leaderId: number | null; role: ReplicaRole; epoch: number; appendAsLeader: jest.Mock<AppendAsLeader> };
+  let state: { id: number; leaderId: number | null; role: ReplicaRole; epoch: number; readonly commitNo: number; appendAsLeader: jest.Mock<AppendAsLeader> };
+  /** The commit point; unset: every entry of the log, as if a majority held each the moment it was appended. */
+  let commitNo: number | undefined;
   let replicator: { kick: jest.Mock<() => void> };
 
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1' })) as unknown as ConfigService<OrderEnv, true>;
@@ -72,7 +74,17 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
     catalog = [];
     listed = [];
     catalogDown = false;
-    state = { id: 1, leaderId: 1, role: 'leader', epoch: 2, appendAsLeader: jest.fn(appendThroughLog) };
+    commitNo = undefined;
+    state = {
+      id: 1,
+      leaderId: 1,
+      role: 'leader',
+      epoch: 2,
+      get commitNo() {
+        return commitNo ?? log.lastPosition().order_no;
+      },
+      appendAsLeader: jest.fn(appendThroughLog),
+    };
     replicator = { kick: jest.fn() };
   });
 
@@ -194,6 +206,57 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
     await expect(reconciler().runOnce()).resolves.toBe(2);
     expect(await logged()).toEqual(['req-1', 'req-3']);
     expect(log.getMeta('reconciled_seq')).toBe(3);
+  });
+
+  it('moves the reconciled point only over trades whose orders are committed, and on once the commit point passes them', async () => {
+    catalog = [trade(1), trade(2), trade(3)];
+    // 1 is committed; 2 was placed by the trade path a moment ago, not yet on a majority; 3 has no order.
+    await appendThroughLog(2, { request_id: 'req-1', stock_name: 'Stock2', trade_type: 'buy', quantity: 1 });
+    await appendThroughLog(2, { request_id: 'req-2', stock_name: 'Stock3', trade_type: 'SELL', quantity: 2 });
+    commitNo = 1;
+    const r = reconciler();
+    await expect(r.runOnce()).resolves.toBe(1);
+    expect(await logged()).toEqual(['req-1', 'req-2', 'req-3']);
+    expect(log.getMeta('reconciled_seq')).toBe(1);
+    await expect(r.runOnce()).resolves.toBe(0); // nothing committed meanwhile: it stays
+    expect(log.getMeta('reconciled_seq')).toBe(1);
+    commitNo = 3;
+    await expect(r.runOnce('settled')).resolves.toBe(0);
+    expect(log.getMeta('reconciled_seq')).toBe(3);
+    expect(listed).toEqual([0, 1, 1]); // the catalog never heard of a point past an uncommitted order
+    expect(state.appendAsLeader).toHaveBeenCalledTimes(1); // req-3, once
+  });
+
+  it('does not list the next page while one of this page\'s orders is above the commit point (its `after` would tell the catalog to forget)', async () => {
+    catalog = Array.from({ length: 700 }, (_, i) => trade(i + 1));
+    commitNo = 499;
+    const r = reconciler();
+    await expect(r.runOnce()).resolves.toBe(500);
+    expect(listed).toEqual([0]);
+    expect(log.getMeta('reconciled_seq')).toBe(499);
+    commitNo = undefined;
+    await expect(r.runOnce()).resolves.toBe(200); // 500 found logged, 501–700 recorded
+    expect(listed).toEqual([0, 499]);
+    expect(log.getMeta('reconciled_seq')).toBe(700);
+  });
+
+  it('a leader cut off from the others records a catalog trade but does not reconcile past it: it records it again once its log lost it', async () => {
+    catalog = [trade(1)];
+    commitNo = 0; // deposed without knowing it: nothing it appends reaches a majority
+    const r = reconciler();
+    await expect(r.runOnce()).resolves.toBe(1);
+    await expect(r.runOnce('settled')).resolves.toBe(0);
+    expect(log.getMeta('reconciled_seq')).toBe(0);
+    expect(listed).toEqual([0, 0]);
+    // It steps down: its catch-up drops the uncommitted tail (as CatchUpService and SyncService do).
+    await log.exclusive(() => log.truncateFrom(1, 0));
+    expect(await logged()).toEqual([]);
+    // Elected again (epoch 4), its promotion records the trade the catalog applied.
+    state.epoch = 4;
+    commitNo = undefined;
+    await expect(r.runOnce()).resolves.toBe(1);
+    expect(await log.find(1)).toEqual(expect.objectContaining({ epoch: 4, request_id: 'req-1' }));
+    expect(log.getMeta('reconciled_seq')).toBe(1);
   });
 
   it('fails the pass when the catalog cannot be read, changing nothing', async () => {
