@@ -58,6 +58,18 @@ describe('idempotency keys bound to their request', () => {
       expect(refused.key).toBe(`${key}-409`);
     });
 
+    it('binds a key to its request after a 404 too: the same request gets the 404 again, another one 422 and trades nothing', async () => {
+      const key = unique('unknown');
+      const before = await catalogStock('Stock4');
+      const missing = { status: 404, key, body: { order_no: -1, message: 'Stock not found!' } };
+      expect(await post({ stock_name: 'Nope', trade_type: 'buy', quantity: 1 }, key)).toEqual(missing);
+      expect(await post({ stock_name: 'Nope', trade_type: 'buy', quantity: 1 }, key)).toEqual(missing);
+      const reused = await post({ stock_name: 'Stock4', trade_type: 'buy', quantity: 1 }, key);
+      expect(reused.status).toBe(422);
+      expect(reused.body.order_no).toBe(-1);
+      expect(await catalogStock('Stock4')).toEqual(before);
+    });
+
     it('makes up a key when the client sent none, echoes it, and a retry with it gets the same order_no', async () => {
       const before = await catalogStock('Stock2');
       const first = await post({ stock_name: 'Stock2', trade_type: 'buy', quantity: 2 });
@@ -83,14 +95,19 @@ describe('idempotency keys bound to their request', () => {
       expect(await lastOrderNo()).toBe(last);
     });
 
-    it('does not echo a malformed key (400)', async () => {
+    it('does not echo a malformed key (400), nor one in the form of an id the leader derives for a reused key', async () => {
       const res = await post({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, 'has spaces in it');
       expect(res.status).toBe(400);
       expect(res.key).toBeNull();
+      const before = await catalogStock('Stock1');
+      const reserved = await post({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, `reuse-${'0'.repeat(64)}`);
+      expect(reserved.status).toBe(400);
+      expect(reserved.body.message).toMatch(/not starting with reuse-/);
+      expect(await catalogStock('Stock1')).toEqual(before);
     });
 
     it('answers 422 to a key reused for another trade, and trades nothing', async () => {
-      const key = unique('reuse');
+      const key = unique('repeat');
       const first = await post({ stock_name: 'Stock3', trade_type: 'buy', quantity: 3 }, key);
       expect(first.status).toBe(200);
       const stock3 = await catalogStock('Stock3');

@@ -7,6 +7,12 @@ export const TRADE_TYPE_PATTERN = /^(buy|sell)$/i;
 /** Idempotency keys / request ids: opaque, printable, bounded. */
 export const REQUEST_ID_PATTERN = /^[\x21-\x7E]{1,128}$/;
 /**
+ * The prefix of the request ids the order leader derives for a client key reused past its window
+ * (`reuse-<sha256 of the key and its use before>`): reserved, a client's key may not start with it,
+ * or it could name another key's reuse.
+ */
+export const DERIVED_REQUEST_ID_PREFIX = 'reuse-';
+/**
  * Most trades in one internal batch (`POST /trade/batch` on the leader and the catalog) and most
  * stocks in one batched invalidation (`POST /rm`). Batches form by themselves under load: a hop
  * sends whatever queued while its previous request was under way.

@@ -187,13 +187,22 @@ describe('StocksService on a real SQLite file', () => {
       await expect(stocks.trade(sell('Stock2', 50, 's2'))).resolves.toMatchObject({ message: CatalogMessages.traded });
     });
 
-    it('refuses an unknown stock with 404 Stock not found! and records nothing', async () => {
+    it('refuses an unknown stock with 404 Stock not found!, changes no stock, and binds its request id to that request', async () => {
       const { stocks, db } = await start();
       const err = await failure(stocks.trade(buy('Nope', 1, 'r1')));
       expect(err).toBeInstanceOf(StockNotFound);
       expect(err).toMatchObject({ status: 404, message: CatalogMessages.stockNotFound });
-      expect(await tradeRows(db)).toEqual([]);
+      expect((await tradeRows(db)).map((t) => [t.request_id, t.outcome])).toEqual([['r1', 'unknown']]);
       expect(invalidate).not.toHaveBeenCalled();
+      // The same request again: the same 404. The id reused for a real stock: 422, nothing traded.
+      await expect(stocks.trade(buy('Nope', 1, 'r1'))).rejects.toMatchObject({ status: 404, message: CatalogMessages.stockNotFound });
+      await expect(stocks.trade(buy('Stock1', 1, 'r1'))).rejects.toMatchObject({ status: 422, code: IdempotencyRefusal.keyReused });
+      await expect(stocks.lookup('Stock1')).resolves.toEqual(stock('Stock1', 100, 0));
+      // Without a request id there is nothing to bind, and nothing is recorded.
+      await expect(stocks.trade({ stock_name: 'Nope', type: 'buy', quantity: 1 })).rejects.toBeInstanceOf(StockNotFound);
+      expect(await tradeRows(db)).toHaveLength(1);
+      // Only applied trades are listed for the order leader's reconciliation.
+      expect(await stocks.appliedTrades(0, 10)).toEqual([]);
     });
 
     it('decides trades of one stock one after the other: two buys that fit only alone get one yes and one no', async () => {
@@ -278,6 +287,7 @@ describe('StocksService on a real SQLite file', () => {
         ['b2', 'no_shares'],
         ['b3', 'ok'],
         ['b4', 'ok'],
+        ['b5', 'unknown'],
         ['b6', 'capacity'],
       ]);
     });

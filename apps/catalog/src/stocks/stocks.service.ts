@@ -170,6 +170,7 @@ export class StocksService implements OnApplicationBootstrap {
     };
     const { outcome, replayed } = await this.decisions.submit({ dto, applied: (volume) => void invalidate(volume) });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
+    if (outcome === 'unknown') throw new StockNotFound(CatalogMessages.stockNotFound); // (decided as an error; never here)
     if (outcome !== 'ok') {
       const refused = new TradeRefused(CatalogMessages.tradeFailed);
       const reason = REFUSAL_REASONS[outcome];
@@ -232,7 +233,9 @@ export class StocksService implements OnApplicationBootstrap {
    * the commit once its push may have arrived.
    * A request id in `recorded` — or seen earlier in the batch — replays its outcome when it names
    * the same trade, and fails with 422 when it names another. An unknown stock fails its own
-   * trade only (nothing is recorded for it).
+   * trade only, with 404; its request id, if it has one, is recorded with that outcome, so that the
+   * id stays bound to that request like any other ("the same key always yields the same outcome":
+   * the key of a trade of a misspelt stock, reused for a real one, gets 422 and trades nothing).
    */
   private async decideAndWrite(queued: Queued[], recorded: Map<string, Recorded>, writing: Write): Promise<(Decision | Error)[]> {
     const now = Date.now();
@@ -244,10 +247,17 @@ export class StocksService implements OnApplicationBootstrap {
         if (previous.fingerprint !== fingerprintOf(dto)) {
           return new DomainError(KEY_REUSED_STATUS, keyReusedMessage(dto.request_id as string), IdempotencyRefusal.keyReused);
         }
+        if (previous.outcome === 'unknown') return new StockNotFound(CatalogMessages.stockNotFound);
         return { outcome: previous.outcome, replayed: true };
       }
       const known = working.get(dto.stock_name) ?? this.committed.get(dto.stock_name);
-      if (!known) return new StockNotFound(CatalogMessages.stockNotFound);
+      if (!known) {
+        if (dto.request_id !== undefined) {
+          recorded.set(dto.request_id, { outcome: 'unknown', fingerprint: fingerprintOf(dto) });
+          records.push([dto.request_id, dto.stock_name, dto.type, dto.quantity, 'unknown', now]);
+        }
+        return new StockNotFound(CatalogMessages.stockNotFound);
+      }
       const stock = { ...known };
       const q = dto.quantity;
       const buy = tradeSide(dto.type) === 'buy';

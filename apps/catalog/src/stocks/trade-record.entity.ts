@@ -4,12 +4,13 @@ import { TradeRefusalReason, TradeRefusalReasonText } from '@app/contracts';
 /**
  * How the catalog decided a trade: applied (`ok`), or refused — a buy of more shares than it
  * holds (`no_shares`), a sell past capacity (`capacity`), or `refused` in rows written before
- * the reason was recorded. A replayed request id answers with its recorded reason.
+ * the reason was recorded — or a stock it does not have (`unknown`, 404). A replayed request id
+ * answers with its recorded outcome.
  */
-export type TradeOutcome = 'ok' | 'refused' | 'no_shares' | 'capacity';
+export type TradeOutcome = 'ok' | 'refused' | 'no_shares' | 'capacity' | 'unknown';
 
 /** The reason a refused outcome is answered with (none for rows from before reasons were kept). */
-export const REFUSAL_REASONS: Record<Exclude<TradeOutcome, 'ok'>, TradeRefusalReasonText | undefined> = {
+export const REFUSAL_REASONS: Record<Exclude<TradeOutcome, 'ok' | 'unknown'>, TradeRefusalReasonText | undefined> = {
   refused: undefined,
   no_shares: TradeRefusalReason.notEnoughShares,
   capacity: TradeRefusalReason.overCapacity,

@@ -192,6 +192,32 @@ describe('LeaderElectionService', () => {
     }
   });
 
+  it('follows the leader another front end elected once its own leader, deposed, answers as a follower (on a refresh round)', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    try {
+      const { client, leading, announced } = fakeReplicas();
+      const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
+      await election.check();
+      expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+      // Another front end elected replica 2 in epoch 2; replica 3 stepped down and follows, ready.
+      leading.delete(3);
+      leading.set(2, 2);
+      const count = announced.length;
+      // Within the period only the leader's /ping is asked: it answers, and is kept.
+      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS / 2);
+      await election.check();
+      expect(election.current).toMatchObject({ id: 3, epoch: 1 });
+      // The refresh round asks its status too: replica 2 leads the newest epoch, and is adopted without a new epoch.
+      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS);
+      await election.check();
+      expect(election.current).toMatchObject({ id: 2, epoch: 2 });
+      expect(announced.length).toBe(count);
+      expect(election.history[0].reason).toMatch(/^already leading \(leader 3 no longer leads epoch 1 \(follower in epoch 0\)\)$/);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('reports the old leader as down once another is elected', async () => {
     const { states, election } = await elected();
     states.set(3, 'down');

@@ -100,9 +100,24 @@ export class LeaderElectionService {
         .map((r) => [r.id, this.probeAndRecord(r)] as const),
     );
     const leaderProbe = leader && probes.get(leader.id);
-    if (leaderProbe && (await leaderProbe) === 'ready') return;
+    if (leaderProbe && (await leaderProbe) === 'ready') {
+      if (refresh) await this.checkStillLeads(leader);
+      return;
+    }
     if (leader !== this.leader) return; // changed while we pinged
     await this.elect(leader ? `leader ${leader.id} stopped answering` : 'no leader');
+  }
+
+  /**
+   * A leader that answers `/ping` may no longer lead: another front end's election deposed it, and
+   * it came back as a follower (which answers `/ping` too) or leads a newer epoch. Asked on the
+   * refresh rounds only (one status call a second); then the election adopts whoever leads now,
+   * instead of naming the old leader until a trade is refused there.
+   */
+  private async checkStillLeads(leader: Leader): Promise<void> {
+    const status = await this.replicas.status(leader);
+    if (!status || isLeading(status, leader.epoch) || leader !== this.leader || this.electing) return;
+    await this.elect(`leader ${leader.id} no longer leads epoch ${leader.epoch} (${status.role} in epoch ${status.epoch})`);
   }
 
   private async probeAndRecord(replica: ReplicaAddress): Promise<ProbedState> {

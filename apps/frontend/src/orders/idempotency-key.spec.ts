@@ -1,5 +1,6 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
+import { DERIVED_REQUEST_ID_PREFIX } from '@app/contracts';
 import { IDEMPOTENCY_KEY_RESPONSE_HEADER, settleIdempotencyKey } from './idempotency-key';
 
 /** A real request and response pair, unconnected, with the given `Idempotency-Key` header(s). */
@@ -28,7 +29,8 @@ describe('settleIdempotencyKey', () => {
   });
 
   it('refuses a malformed key (undefined), does not echo it, and does not make one up on a second call', () => {
-    for (const bad of ['has spaces', '', 'x'.repeat(129), 'tab\there', ['a', 'b']]) {
+    // A key starting with the prefix of the ids the order leader derives (reserved) counts as malformed.
+    for (const bad of ['has spaces', '', 'x'.repeat(129), 'tab\there', ['a', 'b'], `${DERIVED_REQUEST_ID_PREFIX}${'a'.repeat(64)}`]) {
       const { req, res } = exchange(bad);
       expect(settleIdempotencyKey(req, res)).toBeUndefined();
       expect(settleIdempotencyKey(req, res)).toBeUndefined();

@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { IDEMPOTENCY_KEY_HEADER, REQUEST_ID_PATTERN } from '@app/contracts';
+import { DERIVED_REQUEST_ID_PREFIX, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_PATTERN } from '@app/contracts';
 
 /** The response header that echoes a trade's idempotency key. */
 export const IDEMPOTENCY_KEY_RESPONSE_HEADER = 'Idempotency-Key';
@@ -11,7 +11,8 @@ type KeyedRequest = IncomingMessage & { idempotencyKey?: string | null };
 
 /**
  * The idempotency key of a trade: the client's `Idempotency-Key`, or a new one made here when it
- * sent none; undefined when the client's is malformed (the handler refuses it with 400). The key
+ * sent none; undefined when the client's is malformed, or starts with the prefix reserved for the
+ * ids the order leader derives ({@link DERIVED_REQUEST_ID_PREFIX}): the handler refuses it with 400. The key
  * is echoed in the `Idempotency-Key` response header at once, so that every answer carries it —
  * 200, 404, 409, 422, 503 — and a client can retry an uncertain trade with it. A malformed key is
  * not echoed. Idempotent: the first call settles the key, later ones return it.
@@ -20,7 +21,7 @@ export function settleIdempotencyKey(req: KeyedRequest, res: ServerResponse): st
   if (req.idempotencyKey !== undefined) return req.idempotencyKey ?? undefined;
   const raw = req.headers[IDEMPOTENCY_KEY_HEADER];
   const sent = Array.isArray(raw) ? raw.join(', ') : raw;
-  if (sent !== undefined && !REQUEST_ID_PATTERN.test(sent)) {
+  if (sent !== undefined && (!REQUEST_ID_PATTERN.test(sent) || sent.startsWith(DERIVED_REQUEST_ID_PREFIX))) {
     req.idempotencyKey = null;
     return undefined;
   }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  DERIVED_REQUEST_ID_PREFIX,
   FrontendRoutes,
   MAX_TRADE_QUANTITY,
   OrderPlacedResponse,
@@ -39,7 +40,7 @@ export class OrdersController {
   @ApiHeader({
     name: 'Idempotency-Key',
     required: false,
-    description: 'same key, same outcome; the catalog moves at most once (1–128 printable characters, no spaces). ' +
+    description: `same key, same outcome; the catalog moves at most once (1–128 printable characters, no spaces, not starting with ${DERIVED_REQUEST_ID_PREFIX}). ` +
       'Without one the front end makes its own; either way the answer echoes it in its Idempotency-Key header.',
   })
   @ApiOkResponse({ description: 'the order is placed and durable', type: OrderPlacedResponseDto, headers: IDEMPOTENCY_KEY_RESPONSE_DOC })
@@ -57,7 +58,7 @@ export class OrdersController {
     @RequestId() requestId: string,
     @IdempotencyKey() key?: string,
   ): Promise<OrderPlacedResponse> {
-    if (key === undefined) throw new InvalidInput('Idempotency-Key must be 1–128 printable characters without spaces');
+    if (key === undefined) throw new InvalidInput(`Idempotency-Key must be 1–128 printable characters without spaces, not starting with ${DERIVED_REQUEST_ID_PREFIX}`);
     return { order_no: await this.orders.place(dto, key, requestId) };
   }
 

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { createHash } from 'node:crypto';
 import {
+  DERIVED_REQUEST_ID_PREFIX,
   BatchItemResult,
   CatalogMessages,
   IdempotencyRefusal,
@@ -210,5 +211,5 @@ function keyReused(key: string): DomainError {
  * (it depends only on the key and the log, which every leader shares), and valid as a request id.
  */
 export function derivedRequestId(key: string, previousOrderNo: number): string {
-  return `reuse-${createHash('sha256').update(`${key}\n${previousOrderNo}`).digest('hex')}`;
+  return `${DERIVED_REQUEST_ID_PREFIX}${createHash('sha256').update(`${key}\n${previousOrderNo}`).digest('hex')}`;
 }
