@@ -1,3 +1,4 @@
+import { MIN_IDEMPOTENCY_RETENTION_MS } from '@app/contracts/idempotency';
 import { Cluster, http, waitFor } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -8,10 +9,11 @@ import { setTimeout as delay } from 'node:timers/promises';
  * trade answer echoes the key in an `Idempotency-Key` header, and keys past their window are
  * forgotten by a bounded cleanup that never forgets one inside it.
  *
- * The cluster runs with a short retention (RETENTION_MS) and a fast cleanup, so the window can be
- * seen to close; every step that relies on a key being remembered runs well inside it.
+ * The cluster runs with the shortest retention allowed (RETENTION_MS, one minute: twice the
+ * longest a front end may retry a trade) and a fast cleanup, so the window can be seen to close;
+ * every step that relies on a key being remembered runs well inside it.
  */
-const RETENTION_MS = 6000;
+const RETENTION_MS = MIN_IDEMPOTENCY_RETENTION_MS;
 
 describe('idempotency keys bound to their request', () => {
   let c: Cluster;
@@ -189,13 +191,13 @@ describe('idempotency keys bound to their request', () => {
         expect((await post({ stock_name: 'Stock7', trade_type: 'buy', quantity: 2 }, key)).status).toBe(422);
         const trade = { stock_name: 'Stock7', type: 'buy', quantity: 1, request_id: key };
         expect((await c.internal(`${c.catalog}/trade`, { body: { ...trade, quantity: 9 } })).status).toBe(422); // the catalog still has it
-        await delay(300);
+        await delay(1000);
       }
       // Past the window the catalog forgets the record (its applied trades no longer list it) …
       await waitFor('the catalog to forget the key', async () => {
         const { trades } = (await c.internal(`${c.catalog}/trades?after=0&limit=1000`)).body as { trades: { request_id: string }[] };
         return trades.every((t) => t.request_id !== key) || undefined;
-      }, RETENTION_MS * 3);
+      }, RETENTION_MS * 2);
       expect(Date.now() - started).toBeGreaterThanOrEqual(RETENTION_MS - 1000);
       // The log's window started a moment after the catalog's (when the order was appended).
       await delay(500);
@@ -211,7 +213,7 @@ describe('idempotency keys bound to their request', () => {
       expect(await catalogStock('Stock7')).toEqual(moved);
       // The first order keeps what it was.
       expect((await http(`${c.frontend}/orders?order_no=${first.body.order_no}`)).body.data).toMatchObject({ stock_name: 'Stock7', trade_type: 'buy', quantity: 1 });
-    }, 60000);
+    }, RETENTION_MS * 4);
 
     it('the catalog and the log still agree, and every replica holds the same log', async () => {
       // Trades applied at the catalog directly above: reconciliation logs them.

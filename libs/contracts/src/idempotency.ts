@@ -43,6 +43,22 @@ export const KEY_REUSED_STATUS = 422;
 export const DEFAULT_IDEMPOTENCY_RETENTION_MS = 24 * 60 * 60 * 1000;
 
 /**
+ * `IDEMPOTENCY_RETENTION_MS`'s floor, at the catalog and the replicas alike. A front end that lost
+ * a trade's answer resends it with the same key, to the next leader, for up to
+ * `FAILOVER_TIMEOUT_MS` ({@link MAX_FAILOVER_TIMEOUT_MS} at most). Each resend must find the key
+ * still bound: the log compares the first attempt's order, appended after the trade's start, with
+ * its own clock, and the catalog its trade record. A key already past its window there would make
+ * the resend a new trade, and the client's one trade would be made twice. So the window is at
+ * least twice the longest retry span a front end may be given: the other half covers a resend's
+ * time in flight and the clocks of two hosts that disagree by less than that. The processes
+ * cannot check this against each other's settings; the two bounds make every combination safe.
+ */
+export const MIN_IDEMPOTENCY_RETENTION_MS = 60_000;
+
+/** `FAILOVER_TIMEOUT_MS`'s ceiling: half the shortest key window ({@link MIN_IDEMPOTENCY_RETENTION_MS}). */
+export const MAX_FAILOVER_TIMEOUT_MS = MIN_IDEMPOTENCY_RETENTION_MS / 2;
+
+/**
  * True when a key first used at `createdAt` (ms epoch) is still inside its retention window at
  * `now`. A key inside its window is never forgotten; past it, it may be.
  */

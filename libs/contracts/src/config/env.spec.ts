@@ -1,5 +1,6 @@
 import { ConfigError, validateEnv } from './env';
 import { CatalogEnv, FrontendEnv, OrderEnv } from './schemas';
+import { MAX_FAILOVER_TIMEOUT_MS, MIN_IDEMPOTENCY_RETENTION_MS } from '../idempotency';
 
 describe('validateEnv', () => {
   it('fills defaults for unset variables', () => {
@@ -24,6 +25,13 @@ describe('validateEnv', () => {
     expect(env.SWAGGER_ENABLED).toBe(false);
   });
 
+  it('takes the shortest key window and the longest trade retry span, which fit together', () => {
+    expect(validateEnv(OrderEnv, { ORDER_ID: '1', IDEMPOTENCY_RETENTION_MS: String(MIN_IDEMPOTENCY_RETENTION_MS) }).IDEMPOTENCY_RETENTION_MS).toBe(60_000);
+    expect(validateEnv(CatalogEnv, { IDEMPOTENCY_RETENTION_MS: String(MIN_IDEMPOTENCY_RETENTION_MS) }).IDEMPOTENCY_RETENTION_MS).toBe(60_000);
+    expect(validateEnv(FrontendEnv, { FAILOVER_TIMEOUT_MS: String(MAX_FAILOVER_TIMEOUT_MS) }).FAILOVER_TIMEOUT_MS).toBe(30_000);
+    expect(2 * MAX_FAILOVER_TIMEOUT_MS).toBeLessThanOrEqual(MIN_IDEMPOTENCY_RETENTION_MS);
+  });
+
   it.each([
     [CatalogEnv, { CATALOG_PORT: 'abc' }, /^Invalid configuration: CATALOG_PORT must be an integer between 1 and 65535 \(got "abc"\)$/],
     [CatalogEnv, { STOCK_CAPACITY: '0' }, /STOCK_CAPACITY must be an integer/],
@@ -33,6 +41,10 @@ describe('validateEnv', () => {
     [OrderEnv, { ORDER_ID: '4' }, /ORDER_ID must be one of the ids listed in ORDER_REPLICAS/],
     [OrderEnv, { FAULT_POINT: 'everywhere' }, /FAULT_POINT must be one of none/],
     [OrderEnv, { SQLITE_SYNCHRONOUS: 'sometimes' }, /SQLITE_SYNCHRONOUS must be one of/],
+    // A key's window outlasts twice the longest a front end may retry a trade with it (MIN_IDEMPOTENCY_RETENTION_MS).
+    [OrderEnv, { IDEMPOTENCY_RETENTION_MS: '59999' }, /IDEMPOTENCY_RETENTION_MS must be an integer \(ms\) between 60000 and/],
+    [CatalogEnv, { IDEMPOTENCY_RETENTION_MS: '6000' }, /IDEMPOTENCY_RETENTION_MS must be an integer \(ms\) between 60000 and/],
+    [FrontendEnv, { FAILOVER_TIMEOUT_MS: '30001' }, /FAILOVER_TIMEOUT_MS must be an integer \(ms\) between 100 and 30000/],
   ] as const)('rejects %p %p with one line naming the variable', (schema, env, message) => {
     expect(() => validateEnv(schema as new () => object, env)).toThrow(ConfigError);
     expect(() => validateEnv(schema as new () => object, env)).toThrow(message);

@@ -1,6 +1,7 @@
 import { IsBoolean, IsIn, IsOptional, IsString, IsUrl, Matches, MinLength, registerDecorator, ValidationArguments } from 'class-validator';
 import { DEFAULT_ORDER_REPLICAS, IsListedReplica, IsReplicaList, parseReplicaList, ReplicaAddress, ReplicaListTransform } from './replicas';
 import { MAX_PAGE_SIZE } from '../limits';
+import { MAX_FAILOVER_TIMEOUT_MS, MIN_IDEMPOTENCY_RETENTION_MS } from '../idempotency';
 import { EnvBool, IntSetting } from './env';
 
 const URL_OPTS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
@@ -159,7 +160,7 @@ export class CatalogEnv extends CommonEnv {
    * Idempotency keys (the `trades` table's request ids) are remembered at least this long; older
    * ones may be forgotten by the cleanup (see IDEMPOTENCY_CLEANUP_*).
    */
-  @IntSetting(1000, 365 * 24 * 3_600_000, ' (ms)')
+  @IntSetting(MIN_IDEMPOTENCY_RETENTION_MS, 365 * 24 * 3_600_000, ' (ms)')
   IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
   /** How often the cleanup of expired keys runs. */
@@ -256,7 +257,7 @@ export class OrderEnv extends CommonEnv {
    * inside the window replays the order (or is refused 422 when it asks for another trade); past
    * it, the key is forgotten and names a new trade. Orders themselves are kept forever.
    */
-  @IntSetting(1000, 365 * 24 * 3_600_000, ' (ms)')
+  @IntSetting(MIN_IDEMPOTENCY_RETENTION_MS, 365 * 24 * 3_600_000, ' (ms)')
   IDEMPOTENCY_RETENTION_MS = 24 * 3_600_000;
 
   /**
@@ -338,8 +339,12 @@ export class FrontendEnv extends CommonEnv {
   @IntSetting(0, 600_000, ' (ms)')
   QUORUM_WAIT_MS = 2000;
 
-  /** Longest a trade is retried across failovers before the client gets 503. */
-  @IntSetting(100, 600_000, ' (ms)')
+  /**
+   * Longest a trade is retried across failovers before the client gets 503. At most half the
+   * shortest key window the catalog and the replicas allow, so that every resend of a trade finds
+   * its key still bound there (see {@link MIN_IDEMPOTENCY_RETENTION_MS}).
+   */
+  @IntSetting(100, MAX_FAILOVER_TIMEOUT_MS, ' (ms)')
   FAILOVER_TIMEOUT_MS = 15000;
 
   /** Most requests one client address may make to the public API per window; 0 turns the limit off. */
