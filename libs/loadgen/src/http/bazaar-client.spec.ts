@@ -1,4 +1,6 @@
-import { BazaarClient, splitUrls, type FetchLike } from './bazaar-client';
+import { jest } from '@jest/globals';
+import { MAX_FAILOVER_TIMEOUT_MS, MIN_IDEMPOTENCY_RETENTION_MS } from '@app/contracts/idempotency';
+import { BazaarClient, KEYED_TRADE_MOVE_WINDOW_MS, splitUrls, type FetchLike } from './bazaar-client';
 import { validateUrl } from '../load/load-options';
 
 const A = 'http://127.0.0.1:30001';
@@ -70,6 +72,28 @@ describe('BazaarClient with several front ends', () => {
     calls.length = 0;
     expect(await one.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED', url: `${A}/orders` });
     expect(calls).toEqual([expect.objectContaining({ key: undefined })]);
+  });
+
+  it('moves a keyed trade only within KEYED_TRADE_MOVE_WINDOW_MS of its first sending, a lookup at any time', async () => {
+    // The clock as the client reads it: each refused connection to A takes 16 s of it.
+    let nowNs = 0n;
+    const clock = jest.spyOn(process.hrtime, 'bigint').mockImplementation(() => nowNs);
+    try {
+      const { calls, fetchImpl } = fakeFetch({ [new URL(A).origin]: 'ECONNREFUSED', [new URL(B).origin]: 200 });
+      const slowRefusal: FetchLike = async (input, init) => {
+        if (new URL(input).origin === A) nowNs += BigInt(KEYED_TRADE_MOVE_WINDOW_MS + 1000) * 1_000_000n;
+        return fetchImpl(input, init);
+      };
+      const client = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl: slowRefusal });
+      expect(await client.trade('Stock1', 'buy', 1, 'late')).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED' });
+      expect(calls).toEqual([expect.objectContaining({ key: 'late' })]);
+      expect(await client.lookup('Stock1')).toMatchObject({ kind: 'response', status: 200 });
+      expect(calls.map((c) => new URL(c.url).origin)).toEqual([A, A, B]);
+    } finally {
+      clock.mockRestore();
+    }
+    // A window of a quarter of the shortest key window leaves the front end's longest retry span inside it.
+    expect(KEYED_TRADE_MOVE_WINDOW_MS + MAX_FAILOVER_TIMEOUT_MS).toBeLessThan(MIN_IDEMPOTENCY_RETENTION_MS);
   });
 
   it('does not move on an HTTP answer, whatever its status', async () => {

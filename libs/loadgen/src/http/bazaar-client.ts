@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { types } from 'node:util';
 import { FrontendRoutes, IDEMPOTENCY_KEY_HEADER } from '@app/contracts/routes';
+import { MIN_IDEMPOTENCY_RETENTION_MS } from '@app/contracts/idempotency';
 import { fetchTransport, nodeHttpTransport, type FetchLike, type Transport } from './transport';
 
 export type { FetchLike } from './transport';
@@ -44,6 +45,15 @@ export interface BazaarClientOptions {
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:30001';
+
+/**
+ * A keyed trade moves to another front end only this long after it was first sent. The front end
+ * it lands on resends it for up to `FAILOVER_TIMEOUT_MS` (30 s at most), so every copy of the
+ * trade reaches a leader within 45 s of the first: inside its key's window (one minute at least,
+ * {@link MIN_IDEMPOTENCY_RETENTION_MS}), where the same key still names the same trade. A later
+ * move could come after the key was forgotten and trade again.
+ */
+export const KEYED_TRADE_MOVE_WINDOW_MS = MIN_IDEMPOTENCY_RETENTION_MS / 4;
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** The base URLs of a `--url` value: one, or several separated by commas. */
@@ -69,7 +79,8 @@ const CONNECTION_FAILURES = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMED
  * timeout); that request then goes to the next, each front end tried at most once per call,
  * and later requests stay with the one that answered. Only a request that may be sent twice
  * moves: every GET, and a trade with an idempotency key — with several front ends the client
- * makes one up when none is given, so a trade is never retried without one.
+ * makes one up when none is given, so a trade is never retried without one — within
+ * {@link KEYED_TRADE_MOVE_WINDOW_MS} of its first sending.
  */
 export class BazaarClient {
   private readonly bases: URL[];
@@ -157,6 +168,7 @@ export class BazaarClient {
         const error = describeTransportError(err, this.timeoutMs);
         failure = { kind: 'transport', error, url: `${url.origin}${url.pathname}`, latencyUs: elapsedUs() };
         if (!idempotent || !CONNECTION_FAILURES.test(error)) break;
+        if (method !== 'GET' && elapsedUs() >= KEYED_TRADE_MOVE_WINDOW_MS * 1000) break;
       }
     }
     return { ...failure!, latencyUs: elapsedUs() };
