@@ -58,6 +58,13 @@ async function settled(p: Promise<unknown>): Promise<boolean> {
 describe('CacheInvalidationService (pushes to the front ends that hold a cache lease)', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
+  it('is fenced from its start for one lease and margin, and says when every lease granted so far has ended', async () => {
+    const { invalidation } = setup();
+    expect(invalidation.fenced).toBe(true);
+    await invalidation.leasesEnded();
+    expect(invalidation.fenced).toBe(false);
+  });
+
   it('pushes to no one while no front end holds a lease', async () => {
     const { invalidation, pushes } = setup();
     await expect(invalidation.invalidate('Stock1', 1)).resolves.toBe(true);

@@ -62,6 +62,19 @@ export class CacheInvalidationService {
   }
 
   /**
+   * True during the start-up fence: a trade committed before this process started (or since) may
+   * not be safe to acknowledge yet (see {@link invalidate}).
+   */
+  get fenced(): boolean {
+    return monotonicMs() < this.fenceUntil;
+  }
+
+  /** Resolves once any lease granted until now has ended: what a push whose outcome is unknown has to wait for. */
+  leasesEnded(): Promise<void> {
+    return sleep(this.leases.leaseMs + this.leases.marginMs).then(() => undefined);
+  }
+
+  /**
    * Pushes the invalidation of `stockName` to every front end holding a lease, in a push that
    * starts after this call, and resolves once the trade may be acknowledged: every such front end
    * got it, or can no longer serve the stock from before it. Resolves with whether every push

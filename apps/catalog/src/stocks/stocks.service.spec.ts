@@ -42,6 +42,9 @@ describe('StocksService on a real SQLite file', () => {
   let dir: string;
   const open: DataSource[] = [];
   let invalidate: jest.Mock<Invalidate>;
+  /** The invalidation service's start-up fence, and what a push that failed outright waits for. */
+  let fenced: boolean;
+  let leasesEnded: Promise<void>;
   /** At each invalidation: the stock's quantity as a lookup made at the call serves it, and then in the database. */
   let seenAtInvalidation: { stock: string; requestId?: string; served?: number; quantityInDb: number }[];
   /** Records what the service and the database hold at an invalidation (the fake's default behaviour). */
@@ -66,7 +69,13 @@ describe('StocksService on a real SQLite file', () => {
     const config = new ConfigService(validateEnv(CatalogEnv, { STOCK_CAPACITY: String(CAPACITY) })) as unknown as ConfigService<CatalogEnv, true>;
     await new SqlitePragmas(db, config).onModuleInit();
     const metrics = new CatalogMetrics(new Registry());
-    const invalidation = { invalidate } as unknown as CacheInvalidationService;
+    const invalidation = {
+      invalidate,
+      get fenced() {
+        return fenced;
+      },
+      leasesEnded: () => leasesEnded,
+    } as unknown as CacheInvalidationService;
     const stocks = new StocksService(db.getRepository(Stock), db.getRepository(TradeRecord), db, invalidation, metrics, config);
     observe = async (name, requestId) => {
       const served = (await stocks.lookup(name)).quantity;
@@ -95,6 +104,8 @@ describe('StocksService on a real SQLite file', () => {
     dir = mkdtempSync(join(tmpdir(), 'catalog-stocks-'));
     invalidate = jest.fn<Invalidate>();
     seenAtInvalidation = [];
+    fenced = false;
+    leasesEnded = Promise.resolve();
   });
   afterEach(async () => {
     for (const db of open.splice(0)) if (db.isInitialized) await db.destroy();
@@ -472,6 +483,71 @@ describe('StocksService on a real SQLite file', () => {
       expect(all.map((t) => t.seq)).toEqual([...all.map((t) => t.seq)].sort((a, b) => a - b));
       expect(await stocks.appliedTrades(all[0].seq, 1)).toEqual([all[1]]);
       expect(await stocks.appliedTrades(all[2].seq, 10)).toEqual([]);
+    });
+
+    const ids = (trades: { request_id: string }[]) => trades.map((t) => t.request_id);
+    const eventually = async (condition: () => boolean | Promise<boolean>) => {
+      while (!(await condition())) await new Promise((r) => setImmediate(r));
+    };
+
+    it('lists a trade only once its invalidation is safe, and ends the page before it rather than skip it', async () => {
+      const { stocks, db } = await start();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
+        await observe(name, requestId);
+        await held;
+        return true;
+      });
+      const first = stocks.trade(buy('Stock7', 30, 'r1'));
+      await eventually(() => seenAtInvalidation.length > 0);
+      await stocks.trade(buy('Stock1', 1, 'r2'));
+      // Both committed, the second acknowledged; the first's push to a front end is not safe yet.
+      expect((await tradeRows(db)).map((r) => r.request_id)).toEqual(['r1', 'r2']);
+      expect(await stocks.appliedTrades(0, 10)).toEqual([]);
+      release();
+      await first;
+      expect(ids(await stocks.appliedTrades(0, 10))).toEqual(['r1', 'r2']);
+    });
+
+    it('keeps a replayed trade out of the listing while its repeated push is under way', async () => {
+      const { stocks } = await start();
+      await stocks.trade(buy('Stock7', 30, 'r1'));
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      invalidate.mockImplementationOnce(async () => {
+        await held;
+        return true;
+      });
+      const replay = stocks.trade(buy('Stock7', 30, 'r1'));
+      await eventually(() => invalidate.mock.calls.length === 2);
+      expect(await stocks.appliedTrades(0, 10)).toEqual([]);
+      release();
+      await expect(replay).resolves.toMatchObject({ message: CatalogMessages.traded });
+      expect(ids(await stocks.appliedTrades(0, 10))).toEqual(['r1']);
+    });
+
+    it('lists nothing during the start-up fence, while front ends may hold leases an earlier process granted', async () => {
+      const { stocks } = await start();
+      await stocks.trade(buy('Stock1', 1, 'before'));
+      fenced = true;
+      expect(await stocks.appliedTrades(0, 10)).toEqual([]);
+      fenced = false;
+      expect(ids(await stocks.appliedTrades(0, 10))).toEqual(['before']);
+    });
+
+    it('a push that failed outright keeps its trade unlisted until every lease granted so far has ended', async () => {
+      const { stocks } = await start();
+      let ended!: () => void;
+      leasesEnded = new Promise<void>((r) => (ended = r));
+      invalidate.mockImplementationOnce(async () => {
+        throw new Error('push failed');
+      });
+      await expect(stocks.trade(buy('Stock1', 1, 'lost'))).rejects.toThrow('push failed');
+      expect(await stocks.appliedTrades(0, 10)).toEqual([]);
+      ended();
+      await eventually(async () => (await stocks.appliedTrades(0, 10)).length > 0);
+      expect(ids(await stocks.appliedTrades(0, 10))).toEqual(['lost']);
     });
   });
 });

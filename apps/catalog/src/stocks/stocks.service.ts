@@ -51,7 +51,8 @@ interface Decision {
  */
 interface Queued {
   dto: CatalogTradeDto;
-  applied: (volume: number) => void;
+  /** `recordId`: the request id the trade is recorded under (its own, or one made up for it). */
+  applied: (volume: number, recordId: string) => void;
 }
 
 /** A successful trade's answer: the seed's message, and its stock as committed at the trade or later. */
@@ -103,6 +104,12 @@ export class StocksService implements OnApplicationBootstrap {
    * the stock from before a trade about to be acknowledged and cache it.
    */
   private writing?: Write;
+  /**
+   * The request ids of applied trades whose invalidation is not safe yet, with how many of their
+   * pushes are (a replay pushes again). {@link appliedTrades} lists none of them, nor any trade
+   * after one: see there.
+   */
+  private readonly unsafe = new Map<string, number>();
   private readonly capacity: number;
 
   constructor(
@@ -159,16 +166,21 @@ export class StocksService implements OnApplicationBootstrap {
    */
   async trade(dto: CatalogTradeDto, requestId?: string): Promise<Traded> {
     let invalidated: Promise<boolean> | undefined;
-    /** Starts the push once (a batch decided twice may tell the trade twice; either pass's volume will do). */
-    const invalidate = (volume: number): Promise<boolean> => {
+    /**
+     * Starts the push once (a batch decided twice may tell the trade twice; either pass's volume
+     * will do), and keeps the trade from the reconciliation listing until it is safe, under the id
+     * each pass records it with.
+     */
+    const invalidate = (volume: number, recordId?: string): Promise<boolean> => {
       if (!invalidated) {
         invalidated = this.invalidation.invalidate(dto.stock_name, volume, requestId);
         // A trade that fails after all (its commit, or the second pass refusing it) does not wait for its push.
         invalidated.catch(() => undefined);
       }
+      if (recordId !== undefined) this.unlistedUntilSafe(recordId, invalidated);
       return invalidated;
     };
-    const { outcome, replayed } = await this.decisions.submit({ dto, applied: (volume) => void invalidate(volume) });
+    const { outcome, replayed } = await this.decisions.submit({ dto, applied: (volume, recordId) => void invalidate(volume, recordId) });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
     if (outcome === 'unknown') throw new StockNotFound(CatalogMessages.stockNotFound); // (decided as an error; never here)
     if (outcome !== 'ok') {
@@ -181,6 +193,21 @@ export class StocksService implements OnApplicationBootstrap {
     await invalidate(committed().trade_volume);
     // Read once the push is done: as committed at this trade or later.
     return { message: CatalogMessages.traded, stock: { ...committed() } };
+  }
+
+  /**
+   * Keeps the trade recorded under `recordId` out of {@link appliedTrades} until its invalidation
+   * is safe (`push` resolved), or, should the push fail in a way that says nothing of the front
+   * ends, until every lease granted so far has ended. Called before its batch commits.
+   */
+  private unlistedUntilSafe(recordId: string, push: Promise<unknown>): void {
+    this.unsafe.set(recordId, (this.unsafe.get(recordId) ?? 0) + 1);
+    const release = () => {
+      const left = (this.unsafe.get(recordId) ?? 1) - 1;
+      if (left > 0) this.unsafe.set(recordId, left);
+      else this.unsafe.delete(recordId);
+    };
+    push.then(release, () => this.invalidation.leasesEnded().then(release));
   }
 
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
@@ -241,13 +268,16 @@ export class StocksService implements OnApplicationBootstrap {
     const now = Date.now();
     const working = new Map<string, StockInfo>();
     const records: SqlValue[][] = [];
-    const decisions = queued.map(({ dto }): Decision | Error => {
+    /** The request id each applied trade is recorded under. */
+    const recordIds: string[] = [];
+    const decisions = queued.map(({ dto }, i): Decision | Error => {
       const previous = dto.request_id === undefined ? undefined : recorded.get(dto.request_id);
       if (previous) {
         if (previous.fingerprint !== fingerprintOf(dto)) {
           return new DomainError(KEY_REUSED_STATUS, keyReusedMessage(dto.request_id as string), IdempotencyRefusal.keyReused);
         }
         if (previous.outcome === 'unknown') return new StockNotFound(CatalogMessages.stockNotFound);
+        recordIds[i] = dto.request_id as string;
         return { outcome: previous.outcome, replayed: true };
       }
       const known = working.get(dto.stock_name) ?? this.committed.get(dto.stock_name);
@@ -269,6 +299,7 @@ export class StocksService implements OnApplicationBootstrap {
       }
       const outcome: TradeOutcome = allowed ? 'ok' : buy ? 'no_shares' : 'capacity';
       const requestId = dto.request_id ?? randomUUID();
+      recordIds[i] = requestId;
       recorded.set(requestId, { outcome, fingerprint: fingerprintOf(dto) });
       records.push([requestId, stock.stock_name, dto.type, q, outcome, now]);
       return { outcome, replayed: false };
@@ -278,7 +309,7 @@ export class StocksService implements OnApplicationBootstrap {
       if (d instanceof Error || d.outcome !== 'ok') return;
       // The stock as this batch leaves it; a replay's trade was committed earlier, at or below it.
       const name = queued[i].dto.stock_name;
-      queued[i].applied(((working.get(name) ?? this.committed.get(name)) as StockInfo).trade_volume);
+      queued[i].applied(((working.get(name) ?? this.committed.get(name)) as StockInfo).trade_volume, recordIds[i]);
     });
     const statements = [...working.values()].map(
       (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,
@@ -291,13 +322,28 @@ export class StocksService implements OnApplicationBootstrap {
     return decisions;
   }
 
-  /** Applied (successful) trades after `after`, oldest first. */
+  /**
+   * Applied (successful) trades after `after`, oldest first, as far as each is safe to acknowledge.
+   *
+   * The order leader logs a listed trade that its log lacks (reconciliation), and then answers a
+   * retry of it from the log, without the catalog. So a trade is listed only once it could have
+   * been acknowledged here: once its cache invalidation is safe (every front end holding a lease
+   * got the push, or can no longer serve the stock from before it), and not during the start-up
+   * fence, while front ends may still hold leases an earlier process granted. Listed sooner, a
+   * trade whose push to one front end was lost could be acknowledged through the log while that
+   * front end still served the stock from before it. The page ends before the first trade that is
+   * not safe yet, rather than skip it: the leader's reconciled point moves over what it is given,
+   * and the catalog may then forget those records. The next pass goes on from there.
+   */
   async appliedTrades(after: number, limit: number): Promise<CatalogTradeRecord[]> {
-    const rows = await this.trades.find({
+    if (this.invalidation.fenced) return [];
+    const found = await this.trades.find({
       where: { seq: MoreThan(after), outcome: 'ok' },
       order: { seq: 'ASC' },
       take: limit,
     });
+    const unsafe = found.findIndex((t) => this.unsafe.has(t.requestId));
+    const rows = unsafe < 0 ? found : found.slice(0, unsafe);
     return rows.map((t) => ({
       seq: t.seq,
       request_id: t.requestId,

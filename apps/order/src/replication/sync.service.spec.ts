@@ -2,7 +2,8 @@ import { jest } from '@jest/globals';
 import { ConfigModule } from '@nestjs/config';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OrderEnv, OrderRecordDto, validateEnv } from '@app/contracts';
+import { OrderEnv, OrderRecordDto, ReplicaRefusal, validateEnv } from '@app/contracts';
+import { Unavailable } from '@app/common';
 import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
@@ -24,14 +25,17 @@ describe('SyncService (follower side of replication)', () => {
   let leaderLog: OrderRecordDto[];
   /** The replica starts recovering; the first sync finds it a follower unless a test says otherwise. */
   let stayRecovering: boolean;
+  /** Set: the leader's log cannot be read (it stopped answering). */
+  let logUnreadable: Error | undefined;
 
   beforeEach(async () => {
     leaderLog = [];
+    logUnreadable = undefined;
     const peers: Partial<PeersClient> = {
-      logPage: async (_peer, after, limit) => ({
-        orders: leaderLog.filter((o) => o.order_no > after).slice(0, limit),
-        last_no: leaderLog.length,
-      }),
+      logPage: async (_peer, after, limit) => {
+        if (logUnreadable) throw logUnreadable;
+        return { orders: leaderLog.filter((o) => o.order_no > after).slice(0, limit), last_no: leaderLog.length };
+      },
     };
     moduleRef = await Test.createTestingModule({
       imports: [
@@ -70,6 +74,21 @@ describe('SyncService (follower side of replication)', () => {
     expect(log.getMeta('commit_no')).toBe(3);
     expect(state.epoch).toBe(1);
     expect(state.leaderId).toBe(3);
+  });
+
+  it('refuses a sync it cannot repair its log for, because the leader\'s log cannot be read, with 503 not_ready: not a 500', async () => {
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)];
+    logUnreadable = new Error('timeout of 2000ms exceeded');
+    const refused = await push(leaderLog.slice(2), { order_no: 2, epoch: 1 }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(refused).toBeInstanceOf(Unavailable);
+    expect(refused).toMatchObject({ status: 503, code: ReplicaRefusal.notReady });
+    expect(await log.count()).toBe(0);
+    // The leader tries again once its log can be read: the gap is repaired and the batch applied.
+    logUnreadable = undefined;
+    await expect(push(leaderLog.slice(2), { order_no: 2, epoch: 1 })).resolves.toEqual({ last_no: 3 });
   });
 
   it('skips entries it already has, so a repeated sync is harmless', async () => {

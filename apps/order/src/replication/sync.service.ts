@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
-import { InvalidInput, Unavailable } from '@app/common';
+import { DomainError, InvalidInput, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
@@ -48,7 +48,14 @@ export class SyncService {
         // Not applied, so the leader must not count it; it tries again on its next heartbeat.
         throw new Unavailable(`log of replica ${this.state.id} does not match the leader's yet`, ReplicaRefusal.notReady);
       }
-      await this.catchUp.repairFrom(leader, dto.epoch, () => this.state.epoch);
+      try {
+        await this.catchUp.repairFrom(leader, dto.epoch, () => this.state.epoch);
+      } catch (err) {
+        if (err instanceof DomainError) throw err;
+        // The leader's log could not be read (it stopped answering, a one-way partition): not
+        // applied, a refusal like any other rather than a 500, and the leader tries again.
+        throw new Unavailable(`replica ${this.state.id} could not repair its log from leader ${dto.leader}: ${(err as Error).message}`, ReplicaRefusal.notReady);
+      }
     }
   }
 
