@@ -94,4 +94,14 @@ describe('OrdersService.lookup: answers only what a replica can vouch for', () =
     const { service } = setup({ 1: [notCommitted], 2: [found], 3: [notCommitted] }, { leader: null });
     await expect(service.lookup(5)).resolves.toEqual(ORDER);
   });
+
+  it('with no leader known, does not wait for an election: a follower answers at once, and refusals end at FORWARD_TIMEOUT_MS', async () => {
+    const { service, election } = setup({ 1: [found] }, { leader: null });
+    // An election that would not end (a candidate's vote write stalled, a fresh front end's grace).
+    (election.leaderForRequest as jest.Mock).mockImplementation(() => new Promise(() => undefined));
+    await expect(service.lookup(5)).resolves.toEqual(ORDER);
+    const refusing = setup({ 1: [notCommitted], 2: [notCommitted], 3: [notCommitted] }, { leader: null, waitMs: 200 });
+    (refusing.election.leaderForRequest as jest.Mock).mockImplementation(() => new Promise(() => undefined));
+    await expect(refusing.service.lookup(5)).rejects.toBeInstanceOf(Unavailable);
+  });
 });

@@ -165,11 +165,10 @@ export class OrdersService {
    * replica could vouch for the order — never a 404 for an order that may exist.
    */
   lookup(orderNo: number, requestId?: string): Promise<OrderInfo> {
-    return this.leaderForLookup().then((leader) => this.lookupFrom(leader, orderNo, requestId));
-  }
-
-  private async leaderForLookup(): Promise<Leader | null> {
-    return this.election.current ?? (await this.election.leaderForRequest());
+    // The leader named now, if any, without electing one: an election (pings, a vote written by each
+    // candidate in turn, a fresh front end's grace) would come on top of FORWARD_TIMEOUT_MS, and
+    // a committed order can be read from any replica. With none named, every replica is asked.
+    return this.lookupFrom(this.election.current, orderNo, requestId);
   }
 
   private lookupFrom(leader: Leader | null, orderNo: number, requestId?: string): Promise<OrderInfo> {

@@ -3,12 +3,13 @@ import { OrderEnv, OrderRecordDto, ReplicaRole, ReplicaStatus, validateEnv } fro
 import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ReplicatorService } from '../replication/replicator.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { OrderLogService } from './order-log.service';
 import { OrdersController } from './orders.controller';
 import { TradeService } from './trade.service';
 
 /** Replica 3's `GET /query`, its log holding orders 1–2 (both committed); whether a majority confirms its leadership is scripted. */
-function controller(role: ReplicaRole, confirms: boolean) {
+function controller(role: ReplicaRole, confirms: boolean, logDamaged = false) {
   const entries: OrderRecordDto[] = [logEntry(1), logEntry(2)];
   const status: ReplicaStatus = { id: 3, role, ready: true, epoch: 1, leader: 3, last_no: 2, last_epoch: 1, commit_no: 2 };
   const state = { status: () => status } as unknown as ClusterStateService;
@@ -21,7 +22,8 @@ function controller(role: ReplicaRole, confirms: boolean) {
     },
   } as unknown as ReplicatorService;
   const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' })) as unknown as ConfigService<OrderEnv, true>;
-  return { orders: new OrdersController({} as TradeService, state, log, replicator, config), asked: () => asked };
+  const recovery = { logDamaged, blockedBy: logDamaged ? 'its log differs from replica 2\'s below its commit point' : undefined } as unknown as RecoveryService;
+  return { orders: new OrdersController({} as TradeService, state, log, replicator, recovery, config), asked: () => asked };
 }
 
 describe('OrdersController.query (GET /query: an order lookup at a replica)', () => {
@@ -40,6 +42,12 @@ describe('OrdersController.query (GET /query: an order lookup at a replica)', ()
     const { orders, asked } = controller('leader', false);
     await expect(orders.query({ order_no: 2 })).resolves.toEqual({ data: { order_no: 2, stock_name: 'Stock1', trade_type: 'buy', quantity: 2 } });
     expect(asked()).toBe(0);
+  });
+
+  it('a replica whose recovery found its log damaged serves no order, committed or not (503 not_committed)', async () => {
+    const { orders } = controller('recovering', true, true);
+    await expect(orders.query({ order_no: 2 })).rejects.toMatchObject({ status: 503, code: 'not_committed' });
+    await expect(orders.query({ order_no: 2 })).rejects.toThrow(/its log is damaged/);
   });
 
   it('a follower never says that an order does not exist, and asks nobody', async () => {

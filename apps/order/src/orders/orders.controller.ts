@@ -17,6 +17,7 @@ import { OrderPlacedResponseDto, OrderQueryResponseDto, TradeBatchResponseDto } 
 import { Internal, OrderNotFound, RequestId, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ReplicatorService } from '../replication/replicator.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { lookupVerdict, OrderLogService, toInfo } from './order-log.service';
 import { TradeService } from './trade.service';
 
@@ -31,6 +32,7 @@ export class OrdersController {
     private readonly state: ClusterStateService,
     private readonly log: OrderLogService,
     private readonly replicator: ReplicatorService,
+    private readonly recovery: RecoveryService,
     config: ConfigService<OrderEnv, true>,
   ) {
     this.ackByLeaderAlone = config.get('ORDER_ACK_MODE', { infer: true }) === 'leader';
@@ -84,6 +86,9 @@ export class OrdersController {
   })
   async query(@Query() q: OrderQueryDto): Promise<OrderQueryResponse> {
     const status = this.state.status();
+    if (this.recovery.logDamaged) {
+      throw new Unavailable(`replica ${status.id} cannot vouch for order ${q.order_no}: its log is damaged (${this.recovery.blockedBy ?? 'see /health'})`, ReplicaRefusal.notCommitted);
+    }
     const verdict = lookupVerdict(q.order_no, {
       role: status.role,
       commitNo: status.commit_no,

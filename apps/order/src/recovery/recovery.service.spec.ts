@@ -123,10 +123,12 @@ describe('RecoveryService', () => {
       "its log differs from replica 3's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped",
     );
     expect(errors).toEqual([expect.stringContaining('delete (or move aside) /data/order-2.sqlite* and start it again')]);
+    expect(recovery.logDamaged).toBe(true); // its order lookups are refused meanwhile
     damaged = false; // say the operator restored the file
     await done;
     expect(replica.role).toBe('follower');
     expect(recovery.blockedBy).toBeUndefined();
+    expect(recovery.logDamaged).toBe(false);
     expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
   });
 

@@ -32,6 +32,11 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   private verified = false;
   /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
   blockedBy?: string;
+  /**
+   * Set while recovery finds this replica's log differing from a peer's below its commit point (a
+   * damaged or edited file): none of its entries can be trusted, so it serves no order lookup.
+   */
+  logDamaged = false;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -74,12 +79,14 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         });
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
+        this.logDamaged = false; // its whole log verified against the source this time
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
       } catch (err) {
         if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
           this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
+          this.logDamaged = err instanceof DamagedLog;
           if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
             this.blockedLoggedAt = Date.now();
             this.logger.error(`not ready: ${err.message}`);

@@ -181,13 +181,14 @@ export class ReplicatorService implements OnModuleDestroy {
    * leader can have been elected by then without this one hearing of it. A leader cut off from
    * its followers, which keeps its role until it hears of a newer epoch, gets false. Up to two
    * rounds of syncs (the first may be shared with a push sent before the call), each bounded by
-   * PEER_TIMEOUT_MS. With `ORDER_ACK_MODE=leader` it is true while replicating (that mode does not
-   * need the followers).
+   * PEER_TIMEOUT_MS. A majority with `ORDER_ACK_MODE=leader` too: that mode acknowledges an order
+   * on the leader's copy alone, so a newer leader may have acknowledged the very order a deposed
+   * one, just resumed, would otherwise say does not exist.
    */
   async confirmLeading(): Promise<boolean> {
     const epoch = this.epoch;
     const current = () => this.active && this.epoch === epoch && this.state.epoch === epoch;
-    const need = this.requiredAcks - 1;
+    const need = this.state.majority - 1;
     if (!current()) return false;
     if (need <= 0) return true;
     const links = this.links;
