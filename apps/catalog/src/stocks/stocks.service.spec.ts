@@ -98,6 +98,20 @@ describe('StocksService on a real SQLite file', () => {
     trade_volume,
   });
   const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e);
+  /** The next invalidation, once observed, waits until the returned function is called (a push under way). */
+  const holdNextPush = (): (() => void) => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
+      await observe(name, requestId);
+      await held;
+      return true;
+    });
+    return release;
+  };
+  const until = async (condition: () => boolean | Promise<boolean>) => {
+    while (!(await condition())) await new Promise((r) => setImmediate(r));
+  };
 
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => {
@@ -358,9 +372,6 @@ describe('StocksService on a real SQLite file', () => {
       for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
       return done;
     }
-    const until = async (condition: () => boolean) => {
-      while (!condition()) await new Promise((r) => setImmediate(r));
-    };
 
     it('is asked for, with the stock and the request id, as soon as the trade is decided: while its commit is still under way', async () => {
       const { stocks, db } = await start();
@@ -379,13 +390,7 @@ describe('StocksService on a real SQLite file', () => {
 
     it('holds the acknowledgement until the push is done too, when the commit finishes first', async () => {
       const { stocks } = await start();
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
-        await observe(name, requestId);
-        await held;
-        return true;
-      });
+      const release = holdNextPush();
       const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc');
       await until(() => seenAtInvalidation.length > 0);
       // The lookup made at the push waited for the commit: it serves the trade, which the database holds.
@@ -486,21 +491,12 @@ describe('StocksService on a real SQLite file', () => {
     });
 
     const ids = (trades: { request_id: string }[]) => trades.map((t) => t.request_id);
-    const eventually = async (condition: () => boolean | Promise<boolean>) => {
-      while (!(await condition())) await new Promise((r) => setImmediate(r));
-    };
 
     it('lists a trade only once its invalidation is safe, and ends the page before it rather than skip it', async () => {
       const { stocks, db } = await start();
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
-        await observe(name, requestId);
-        await held;
-        return true;
-      });
+      const release = holdNextPush();
       const first = stocks.trade(buy('Stock7', 30, 'r1'));
-      await eventually(() => seenAtInvalidation.length > 0);
+      await until(() => seenAtInvalidation.length > 0);
       await stocks.trade(buy('Stock1', 1, 'r2'));
       // Both committed, the second acknowledged; the first's push to a front end is not safe yet.
       expect((await tradeRows(db)).map((r) => r.request_id)).toEqual(['r1', 'r2']);
@@ -513,14 +509,9 @@ describe('StocksService on a real SQLite file', () => {
     it('keeps a replayed trade out of the listing while its repeated push is under way', async () => {
       const { stocks } = await start();
       await stocks.trade(buy('Stock7', 30, 'r1'));
-      let release!: () => void;
-      const held = new Promise<void>((r) => (release = r));
-      invalidate.mockImplementationOnce(async () => {
-        await held;
-        return true;
-      });
+      const release = holdNextPush();
       const replay = stocks.trade(buy('Stock7', 30, 'r1'));
-      await eventually(() => invalidate.mock.calls.length === 2);
+      await until(() => invalidate.mock.calls.length === 2);
       expect(await stocks.appliedTrades(0, 10)).toEqual([]);
       release();
       await expect(replay).resolves.toMatchObject({ message: CatalogMessages.traded });
@@ -546,7 +537,7 @@ describe('StocksService on a real SQLite file', () => {
       await expect(stocks.trade(buy('Stock1', 1, 'lost'))).rejects.toThrow('push failed');
       expect(await stocks.appliedTrades(0, 10)).toEqual([]);
       ended();
-      await eventually(async () => (await stocks.appliedTrades(0, 10)).length > 0);
+      await until(async () => (await stocks.appliedTrades(0, 10)).length > 0);
       expect(ids(await stocks.appliedTrades(0, 10))).toEqual(['lost']);
     });
   });
