@@ -118,6 +118,13 @@ describe('disk faults', () => {
     const howToRebuild = `delete (or move aside) ${file}* and start it again`;
     await waitFor(`replica ${id}'s log to say how to rebuild it`, async () => c.log(`order-${id}`).includes(howToRebuild), 10000);
     expect((await c.orderTable(id))[0].quantity).toBeGreaterThan(50); // nothing was overwritten
+    // It vouches for none of its copies meanwhile, the damaged one included; the front end reads the order elsewhere.
+    const direct = await c.internal(`${c.replica(id)}/query?order_no=1`);
+    expect(direct.status).toBe(503);
+    expect(direct.body).toMatchObject({ code: 'not_committed', error: { code: 503, message: expect.stringContaining('its log is damaged') } });
+    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
+    expect(viaFrontEnd.status).toBe(200);
+    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
 
     // The documented steps rebuild it.
     await c.signal(`order-${id}`, 'SIGTERM');
