@@ -47,7 +47,7 @@ export interface BazaarClientOptions {
 export const DEFAULT_URL = 'http://127.0.0.1:30001';
 
 /**
- * A keyed trade moves to another front end only this long after it was first sent. The front end
+ * A keyed trade moves to another front end only within this long of its first sending. The front end
  * it lands on resends it for up to `FAILOVER_TIMEOUT_MS` (30 s at most), so every copy of the
  * trade reaches a leader within 45 s of the first: inside its key's window (one minute at least,
  * {@link MIN_IDEMPOTENCY_RETENTION_MS}), where the same key still names the same trade. A later
