@@ -442,10 +442,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Under the lock: gives entries of the log the epoch another leader stamped them with, their
-   * order unchanged (see {@link sameOrder}), in one transaction. A new leader stamps the entries
-   * it inherited above the commit point with its own epoch (LeadershipService), so that a log
-   * holding them compares as recent as they are: a follower takes the new stamps rather than
-   * dropping orders it already holds, committed ones included.
+   * order unchanged (see {@link sameOrder}), in one transaction. A new leader stamps the last
+   * entry it inherited above the commit point with its own epoch (LeadershipService), so that a
+   * log holding it compares as recent as it is: a follower takes the new stamp rather than
+   * dropping an order it already holds, committed or not.
    */
   async restamp(entries: LogPosition[]): Promise<number> {
     const changed = new Map(entries.map((e) => [e.order_no, e.epoch]));
@@ -461,6 +461,26 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     const last = changed.get(this.last.order_no);
     if (last !== undefined) this.last = { order_no: this.last.order_no, epoch: last };
     return changed.size;
+  }
+
+  /**
+   * Under the lock, before entries of another log that end at `through` stamped `epoch` are
+   * applied: drops the entries after `through` stamped with an older epoch. Stamps never go down
+   * along a log (a leader stamps its own entries, and its last inherited one, with its epoch: see
+   * LeadershipService.adoptInherited), so the other log holds none of those: they conflict with its
+   * entries there, or lie beyond its end, and are not committed. Kept, they would leave a log whose
+   * last entry's stamp is older than one it holds before it, which compares as less advanced than
+   * it is. Committed entries are the same everywhere, whatever their stamps: only those above the
+   * commit point are looked at. Returns how many were dropped.
+   */
+  async dropOlderStampsAfter(through: number, epoch: number, committedThrough = this.getMeta('commit_no')): Promise<number> {
+    const after = Math.max(through, committedThrough, this.getMeta('commit_no'));
+    if (this.last.order_no <= after) return 0;
+    const [first] = await queryRows<{ order_no: number }>(
+      this.dataSource,
+      `SELECT "order_no" FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} AND "epoch" < ${sqlLiteral(epoch)} ORDER BY "order_no" LIMIT 1`,
+    );
+    return first ? this.truncateFrom(first.order_no, committedThrough) : 0;
   }
 
   /**

@@ -103,6 +103,18 @@ describe('CatchUpService', () => {
       expect(truncate).not.toHaveBeenCalled();
     });
 
+    it('drops its entries past a page that are stamped older than the page\'s last, at that page: a catch-up stopped after it leaves no older stamp after a newer one', async () => {
+      // 4–5 (epoch 1) reached no majority; the leader of epoch 2 inherited 1–3 and stamped 3 as its own.
+      await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 1 });
+      theirs = [...range(1, 2, 1), logEntry(3, 2), ...range(4, 5, 2, 'new')];
+      beforePage = async (after) => {
+        if (after === 3) throw new Error('source stopped answering');
+      };
+      await expect(catchUpFrom(true)).rejects.toThrow('source stopped answering');
+      expect(await mine()).toEqual(theirs.slice(0, 3));
+      expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
+    });
+
     it('tells apart two orders under one request id: another stock, side, quantity or key is another entry', async () => {
       const variants: Partial<OrderRecordDto>[] = [{ stock_name: 'Stock2' }, { trade_type: 'sell' }, { quantity: 99 }, { idempotency_key: 'other-key' }];
       for (const variant of variants) {
@@ -164,9 +176,10 @@ describe('CatchUpService', () => {
     });
 
     it('verifying the whole log, takes a newer stamp of committed orders rather than refusing them', async () => {
-      await log.append(range(1, 4, 1), { commit_no: 3 });
-      // A leader of epoch 3 that had not learnt the commit point beyond 1 stamped 2–4 as its own.
-      theirs = [logEntry(1, 1), ...range(2, 5, 3)];
+      await log.append(range(1, 4, 1), { commit_no: 4 });
+      // A leader of epoch 3 that had not learnt the commit point beyond 1 stamped 4, the last entry
+      // it inherited, as its own.
+      theirs = [...range(1, 3, 1), ...range(4, 5, 3)];
       await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 1, dropped: 0 });
       expect(await mine()).toEqual(theirs);
       expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 3 });

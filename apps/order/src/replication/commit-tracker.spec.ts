@@ -43,6 +43,20 @@ describe('CommitTracker', () => {
     expect({ commit: s.commitNo, ack: s.ackNo }).toEqual({ commit: 1, ack: 5 });
   });
 
+  it('counts none of the entries a new leader inherited committed before a majority holds the first one stamped with its epoch (ownFrom), then all of them', async () => {
+    const s = leader();
+    // Inherited 3–5 above the commit point 2; 5 carries the new epoch's stamp.
+    const t = new CommitTracker(s, 2, 2, 1000, 5);
+    const answered: number[] = [];
+    const wait = t.waitDurable(3).then(() => answered.push(3));
+    t.update(5, [4, 0]); // a majority holds 3–4, still stamped with older epochs: not committed (Figure 8)
+    await new Promise((r) => setImmediate(r));
+    expect({ commit: s.commitNo, ack: s.ackNo, answered }).toEqual({ commit: 0, ack: 0, answered: [] });
+    t.update(5, [5, 0]);
+    await wait;
+    expect({ commit: s.commitNo, ack: s.ackNo, answered }).toEqual({ commit: 5, ack: 5, answered: [3] });
+  });
+
   it('refuses with 503 not_durable after the timeout, and refuses every waiter when leadership ends', async () => {
     const s = leader();
     const t = new CommitTracker(s, 2, 2, 20);

@@ -13,8 +13,12 @@ interface Waiter {
  * Leader side: turns what each replica holds (the leader's last order, each follower's match
  * position) into the two points of {@link ReplicaState}, and answers the trades waiting for them.
  *
- * - The commit point is the highest number a majority holds: such entries are never dropped,
- *   and lookups and catch-ups rely on them.
+ * - The commit point is the highest number a majority holds, once that is `ownFrom` or beyond:
+ *   such entries are never dropped, and lookups and catch-ups rely on them. Below `ownFrom` lie
+ *   the entries this leader inherited from older epochs, still stamped with them: as in Raft, a
+ *   majority holding one of those does not commit it (a replica whose log ends in an epoch in
+ *   between could still lead and replace it), the first entry stamped with this epoch does (see
+ *   LeadershipService.adoptInherited).
  * - The acknowledgement point is the highest number `requiredAcks` replicas hold (the same with
  *   the default majority; the leader alone with `ORDER_ACK_MODE=leader`). A trade is answered
  *   once its order is at or below it, or refused with 503 `not_durable` after the durability
@@ -28,15 +32,17 @@ export class CommitTracker {
     private readonly majority: number,
     readonly requiredAcks: number,
     private readonly durabilityTimeoutMs: number,
+    private readonly ownFrom = 0,
   ) {}
 
   /** Recomputes both points from the leader's last order and the followers' match positions; answers the trades now durable. */
   update(leaderLast: number, followerMatches: number[]): void {
     const held = [leaderLast, ...followerMatches].sort((a, b) => b - a);
-    this.state.advanceCommit(held[this.majority - 1] ?? 0);
+    const counted = (n: number) => (n >= this.ownFrom ? n : 0);
+    this.state.advanceCommit(counted(held[this.majority - 1] ?? 0));
     // With one required ack (`ORDER_ACK_MODE=leader`) the one is the leader's own copy, which
     // lookups then vouch for; a follower may hold an entry before the leader has written it.
-    this.state.advanceAck(this.requiredAcks === 1 ? leaderLast : (held[this.requiredAcks - 1] ?? 0));
+    this.state.advanceAck(this.requiredAcks === 1 ? leaderLast : counted(held[this.requiredAcks - 1] ?? 0));
     const ackNo = this.state.ackNo;
     const done = this.waiters.filter((w) => w.orderNo <= ackNo);
     if (done.length === 0) return;

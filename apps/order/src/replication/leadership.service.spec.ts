@@ -236,8 +236,8 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
       statuses: async (list: ReplicaAddress[]) => list.slice(0, 1).map((p) => ({ peer: p, status: peer })),
     } as unknown as PeersClient;
     const catchUp = { catchUpFrom: jest.fn(async () => ({ fetched: 0, dropped: 0 })) };
-    const started: [number, number | undefined][] = [];
-    const replicator = { start: (e: number, from?: number) => started.push([e, from]), stop: () => undefined } as unknown as ReplicatorService;
+    const started: [number, number | undefined, number | undefined][] = [];
+    const replicator = { start: (e: number, from?: number, ownFrom?: number) => started.push([e, from, ownFrom]), stop: () => undefined } as unknown as ReplicatorService;
     const reconciler = { runOnce: async () => undefined, start: () => undefined, stop: () => undefined, ...options.reconciler } as unknown as ReconcilerService;
     const recovery = { recover: jest.fn(async () => undefined) };
     const leadership = new LeadershipService(
@@ -262,28 +262,55 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     expect(catchUp.catchUpFrom).not.toHaveBeenCalled();
     expect(started.map(([e]) => e)).toEqual([epoch]);
     leadership.onApplicationShutdown();
-    return { state, resendFrom: started[0][1] };
+    return { state, resendFrom: started[0][1], ownFrom: started[0][2] };
   }
 
   const stamps = async () => (await log.page(0, 100)).map((e) => [e.order_no, e.epoch]);
 
-  it('inherited entries of older epochs become its own before it replicates them, so no log from an epoch in between compares as more recent', async () => {
+  it('stamps the last entry it inherited above the commit point as its own, before it replicates anything, and counts none of them committed before that one', async () => {
     // Committed through 2. Orders 3–4 were written by the leader of epoch 2 and reached no majority;
     // a leader of epoch 3 may have written other orders 3–4 on a replica cut off meanwhile.
     await log.append([logEntry(1, 1), logEntry(2, 1), logEntry(3, 2), logEntry(4, 2)], { commit_no: 2 });
-    const { state, resendFrom } = await promote(4, { last_no: 2, last_epoch: 1, commit_no: 2 });
+    const { state, resendFrom, ownFrom } = await promote(4, { last_no: 2, last_epoch: 1, commit_no: 2 });
     expect(await stamps()).toEqual([
       [1, 1],
       [2, 1],
-      [3, 4],
+      [3, 2],
       [4, 4],
     ]);
     expect(log.lastPosition()).toEqual({ order_no: 4, epoch: 4 });
-    // Once a majority holds 3–4 so stamped, the replica that logged epoch 3's orders 3–4 can no
-    // longer lead with them: its log compares as less recent than any copy of these.
+    // Once a majority holds 4 so stamped, the replica that logged epoch 3's orders 3–4 can no
+    // longer lead with them: its log compares as less recent than any copy of 4.
     expect(moreAdvanced(state.status(), { last_no: 4, last_epoch: 3 })).toBe(true);
-    // Every follower is sent 3–4 again, so that one holding them takes the new stamp.
+    // Every follower is sent 3–4 again, so that one holding 4 takes the new stamp; 3 is committed
+    // only through 4 (Raft counts no entry of an older term).
     expect(resendFrom).toBe(3);
+    expect(ownFrom).toBe(4);
+  });
+
+  it('leaves no prefix of the inherited range that compares as more advanced than the whole range: a sync cut short cannot win an election against a replica holding it all', async () => {
+    // The reviewer's case: committed through 1; 2–7 inherited from epoch 1, acknowledged by no one yet
+    // but perhaps by the old leader with a follower F that holds all of them under stamp 1.
+    await log.append([1, 2, 3, 4, 5, 6, 7].map((n) => logEntry(n, 1)), { commit_no: 1 });
+    const { ownFrom } = await promote(2, { last_no: 1, last_epoch: 1, commit_no: 1 });
+    expect(ownFrom).toBe(7);
+    const mine = await log.page(0, 100);
+    const follower = { last_no: 7, last_epoch: 1 };
+    // A spare that applied only a prefix of this leader's log (a sync cut at SYNC_BATCH_SIZE, a
+    // catch-up stopped between pages, a crash between two transactions) ends at that prefix's last entry.
+    for (let cut = 2; cut < 7; cut++) {
+      const spare = { last_no: cut, last_epoch: mine[cut - 1].epoch };
+      expect(moreAdvanced(spare, follower)).toBe(false);
+    }
+    // The whole range, as this leader holds it, is more advanced than F's copy.
+    expect(moreAdvanced({ last_no: 7, last_epoch: mine[6].epoch }, follower)).toBe(true);
+  });
+
+  it('counts as committed what a peer knows to be, at once (a peer\'s commit point is a leader\'s majority count)', async () => {
+    await log.append([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1), logEntry(4, 1)], { commit_no: 1 });
+    const { state, ownFrom } = await promote(2, { last_no: 3, last_epoch: 1, commit_no: 3 });
+    expect(state.commitNo).toBe(3);
+    expect(ownFrom).toBe(4);
   });
 
   it('leaves the entries a peer knows to be committed as they are (a follower that holds them takes no new stamp for them)', async () => {

@@ -180,7 +180,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           // would then overwrite at the same number. (Asked before taking the log lock: a peer's
           // adoption takes its own.)
           const voters = await this.adoptedBy(epoch, this.state.majority - 1);
-          let resendFrom = 1;
+          let resend = { from: 1, ownFrom: 0 };
           if (voters.length < this.state.majority - 1) {
             throw new NoMajority(`only ${voters.length} peer(s) adopted epoch ${epoch}; ${this.state.majority - 1} needed`);
           }
@@ -192,10 +192,10 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
             majorityAt = Date.now();
             const best = mostAdvancedPeer(answered, this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
-            resendFrom = await this.adoptInherited(epoch, answered.map((p) => p.status.commit_no));
+            resend = await this.adoptInherited(epoch, answered.map((p) => p.status.commit_no));
           });
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
-          this.replicator.start(epoch, resendFrom);
+          this.replicator.start(epoch, resend.from, resend.ownFrom);
           await this.reconciler.runOnce();
           if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
           this.reconciler.start();
@@ -225,33 +225,40 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Under the lock, once caught up: stamps the entries this new leader inherited above the commit
-   * point with its own epoch, before it sends any (Raft's "Figure 8" problem, in this log's terms).
+   * Under the lock, once caught up: stamps the last entry this new leader inherited above the
+   * commit point with its own epoch, before it sends any (Raft's "Figure 8" problem, in this log's
+   * terms). Returns where replication starts from, and the first number the leader may count
+   * committed by itself.
    *
-   * Logs are compared by the epoch of their last entry. An entry an older leader wrote that only
-   * this replica and a minority hold, still stamped with that older epoch, would be committed once
-   * this leader copied it to a majority — yet a replica holding another entry at that number from
-   * an epoch between the two would still compare as more recent, and could lead and replace it.
-   * Raft commits only entries of the leader's own term by counting, and relies on a first entry of
-   * that term (a no-op) to carry the older ones; an order number cannot be spent on a no-op here,
-   * so the inherited entries become this epoch's own instead. Their orders are unchanged; a
-   * follower that holds them takes the new stamp and keeps them (see OrderLogService.restamp).
+   * Logs are compared by their last entry's epoch, then its number. That is sound while an entry
+   * stamped E at number n says its log holds leader E's whole log up to n — Raft's log matching,
+   * with entries stamped E only from where leader E's own entries begin. Raft begins them with a
+   * no-op of the new term; an order number cannot be spent on a no-op here, so the last inherited
+   * entry takes the new stamp instead (its order unchanged; a follower that holds it takes the
+   * stamp, see OrderLogService.restamp), and the entries before it keep theirs. Stamping all of
+   * them would break log matching: a follower holding only a prefix of the range under the new
+   * stamp (a sync cut at SYNC_BATCH_SIZE, a catch-up stopped between pages) would compare as
+   * holding all of it, win an election against a replica that does, and drop the rest.
    *
-   * Returns the first number replication sends from: every follower is sent the entries after
-   * the commit point once more, so that each takes the new stamps — also one that counts some of
-   * them committed already (a follower only compares entries after its own commit point when it
-   * repairs a gap, and would keep older stamps on those for good).
+   * As in Raft, the inherited entries count as committed only through the stamped one: an older
+   * entry held by a majority may still be replaced by a replica whose log ends in an epoch between
+   * the two. So the commit point stays below the inherited range until a majority holds its last
+   * entry (`ownFrom`).
+   *
+   * Every follower is sent the entries after the commit point once more (`from`), so that each
+   * takes the new stamp — also one that counts some of them committed already (a follower only
+   * compares entries after its own commit point when it repairs a gap).
    */
-  private async adoptInherited(epoch: number, peerCommits: number[]): Promise<number> {
+  private async adoptInherited(epoch: number, peerCommits: number[]): Promise<{ from: number; ownFrom: number }> {
     const committed = Math.max(this.state.commitNo, this.log.getMeta('commit_no'), ...peerCommits);
-    const last = this.log.lastPosition().order_no;
-    if (last <= committed) return last + 1;
-    const inherited = await this.log.page(committed, last - committed);
-    const stale = inherited.filter((e) => e.epoch !== epoch).map((e) => ({ order_no: e.order_no, epoch }));
-    if ((await this.log.restamp(stale)) > 0) {
-      this.logger.log(`stamped orders ${stale[0].order_no}–${stale[stale.length - 1].order_no}, inherited above the commit point ${committed}, with epoch ${epoch}`);
+    // A peer's commit point is the point of a leader that counted a majority: committed here too.
+    this.state.replica.advanceCommit(Math.min(committed, this.log.lastPosition().order_no));
+    const last = this.log.lastPosition();
+    if (last.order_no <= committed) return { from: last.order_no + 1, ownFrom: 0 };
+    if (last.epoch !== epoch && (await this.log.restamp([{ order_no: last.order_no, epoch }])) > 0) {
+      this.logger.log(`stamped order ${last.order_no}, the last of those inherited above the commit point ${committed}, with epoch ${epoch}`);
     }
-    return committed + 1;
+    return { from: committed + 1, ownFrom: last.order_no };
   }
 
   /**

@@ -81,9 +81,11 @@ export class ReplicatorService implements OnModuleDestroy {
 
   /**
    * Starts leading `epoch` (the replica is promoting to it): links to every follower and a
-   * heartbeat. Each link sends from `from` (at most the log's end; see LeadershipService.adoptInherited).
+   * heartbeat. Each link sends from `from` (at most the log's end). The commit point moves only
+   * to `ownFrom` or beyond: the entries before it were inherited from older epochs, and count as
+   * committed only through the first one stamped with this epoch (see LeadershipService.adoptInherited).
    */
-  start(epoch: number, from = Infinity): void {
+  start(epoch: number, from = Infinity, ownFrom = 0): void {
     this.stop('restarting replication');
     this.epoch = epoch;
     this.startedAt = Date.now();
@@ -101,7 +103,7 @@ export class ReplicatorService implements OnModuleDestroy {
       failed: () => this.rescueSpares(),
     };
     this.links = this.state.peers.map((peer) => new FollowerLink(peer, next, ctx));
-    this.tracker = new CommitTracker(this.state.replica, this.state.majority, this.requiredAcks, this.durabilityTimeoutMs);
+    this.tracker = new CommitTracker(this.state.replica, this.state.majority, this.requiredAcks, this.durabilityTimeoutMs, ownFrom);
     this.highestFollowerMatch = 0;
     this.heartbeat = setInterval(() => this.beat(), this.heartbeatMs);
     this.advanceCommit();

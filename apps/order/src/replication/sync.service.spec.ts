@@ -122,8 +122,9 @@ describe('SyncService (follower side of replication)', () => {
 
   it('takes a newer leader\'s stamp of the orders it holds, committed ones included, and drops none', async () => {
     await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
-    // The leader of epoch 2 had learnt the commit point only up to 1, and stamped 2–3 as its own.
-    leaderLog = [logEntry(1, 1), logEntry(2, 2), logEntry(3, 2), logEntry(4, 2)];
+    // The leader of epoch 2 had learnt the commit point only up to 1, and stamped 3, the last
+    // entry it inherited, as its own (an older version stamped them all: taken the same way).
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2), logEntry(4, 2)];
     const truncate = jest.spyOn(log, 'truncateFrom');
     await expect(push(leaderLog.slice(1), { order_no: 1, epoch: 1 }, 2, 4)).resolves.toEqual({ last_no: 4 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
@@ -141,6 +142,28 @@ describe('SyncService (follower side of replication)', () => {
       [2, 1],
       [3, 2],
     ]);
+  });
+
+  it('drops its entries past the batch stamped older than the batch\'s last one (not in the leader\'s log), so its last entry says what it holds', async () => {
+    // 4–5 were written by the leader of epoch 1 and reached no majority; the leader of epoch 2
+    // inherited 1–3 and stamped 3 as its own.
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1), logEntry(4, 1, 'lost'), logEntry(5, 1, 'lost')], { order_no: 0, epoch: 0 }, 1, 2);
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2)];
+    await expect(push([logEntry(3, 2)], { order_no: 2, epoch: 1 }, 2, 2)).resolves.toEqual({ last_no: 3 });
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
+    // Kept, 4–5 would leave its last entry at (epoch 1, 5): a log that compares as less advanced
+    // than a copy of the leader's 1–3, though it holds the leader's stamped 3.
+    expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
+  });
+
+  it('drops them on a heartbeat too (an empty batch whose entry before it carries the newer stamp), never a committed one', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 2, 'kept'), logEntry(4, 1, 'lost')], { order_no: 0, epoch: 0 }, 2, 2);
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2, 'kept')];
+    await expect(push([], { order_no: 3, epoch: 2 }, 2, 2)).resolves.toEqual({ last_no: 3 });
+    expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
+    // At or below the commit point nothing is dropped, whatever its stamp.
+    await push([logEntry(4, 2), logEntry(5, 1, 'old')], { order_no: 3, epoch: 2 }, 2, 5);
+    await expect(push([], { order_no: 3, epoch: 2 }, 2, 5)).resolves.toEqual({ last_no: 5 });
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {

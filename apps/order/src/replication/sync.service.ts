@@ -61,6 +61,11 @@ export class SyncService {
 
   /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
   private async applyBatch(dto: SyncDto, prevNo: number): Promise<SyncResponse> {
+    // The leader's log after the batch is stamped no older than its last entry: ours beyond it
+    // under an older stamp is not in it (dropped first, so that a crash midway leaves no restamp
+    // before them).
+    const end = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1] : (dto.prev ?? { order_no: 0, epoch: 0 });
+    await this.log.dropOlderStampsAfter(end.order_no, end.epoch, this.state.commitNo);
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
     for (const entry of dto.orders) {
