@@ -1,5 +1,5 @@
 import type { CacheStats } from '@app/contracts/responses';
-import { Cluster, freePort, http, initialStock, placeOrder } from './support/cluster';
+import { Cluster, freePort, http, initialStock, placeOrder, waitFor } from './support/cluster';
 import { DelayProxy } from './support/delay-proxy';
 
 /**
@@ -94,8 +94,14 @@ describe('front-end cache', () => {
 
   describe('invalidation', () => {
     it("a trade pushes an invalidation, and its answer refills the cache: the next lookup is a hit that shows the trade", async () => {
+      // The precondition, made sure of: the front end holds its lease and has Stock4 cached, its
+      // floor known. A hit shows both (the cache serves nothing without a lease).
       await lookup('Stock4');
-      await lookup('Stock4'); // cached now
+      await waitFor('a hit on Stock4 (the lease held, the stock cached)', async () => {
+        const s = await stats();
+        await lookup('Stock4');
+        return (await stats()).hits > s.hits;
+      }, 10_000);
       const before = await stats();
       const res = await placeOrder(c.frontend, { stock_name: 'Stock4', trade_type: 'buy', quantity: 5 });
       expect(res.status).toBe(200);

@@ -133,6 +133,25 @@ describe('read-your-writes under lost invalidations (lease)', () => {
     await cacheIt2(c.frontend, 95);
   });
 
+  it("a push that is lost: the grant that repeats it names the trade's volume, so the trade's answer is still cached and the next lookup is a hit", async () => {
+    [c, relay] = await startBehindRelay(300);
+    const cluster = c;
+    const stats = async () => (await http<CacheStats>(`${cluster.frontend}/cache/stats`)).body;
+    const before = await stats();
+    relay.hold = true;
+    const placed = await http(`${c.frontend}/orders`, { body: { stock_name: STOCK, trade_type: 'buy', quantity: 5 }, headers: { 'Idempotency-Key': 'lease-lost-offer-1' } });
+    expect(placed.status).toBe(200);
+    // The trade was acknowledged once the front end had adopted a grant carrying the stock, with
+    // the volume the lost push named: the trade's answer, which came after, was no older.
+    const mid = await stats();
+    expect(mid.invalidations).toBeGreaterThan(before.invalidations);
+    expect(mid.offers_taken).toBe(before.offers_taken + 1);
+    expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
+    const after = await stats();
+    expect({ hits: after.hits - mid.hits, misses: after.misses - mid.misses }).toEqual({ hits: 1, misses: 0 });
+    relay.hold = false;
+  });
+
   it('a front end paused through the push (SIGSTOP, then SIGCONT) serves nothing stale', async () => {
     c = await Cluster.start({ envFor: { catalog: { INVALIDATION_TIMEOUT_MS: '300' } } });
     await cacheIt(c.frontend);

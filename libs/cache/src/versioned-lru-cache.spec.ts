@@ -166,6 +166,67 @@ describe('VersionedLruCache.offer', () => {
     expect(cache.offer('a', { v: 7 })).toBe(true);
   });
 
+  it('keeps an entry that already reaches an invalidation\'s stamp, and counts it', async () => {
+    const cache = await loadedAt(5);
+    expect(cache.offer('a', { v: 8 })).toBe(true); // a trade's answer, which came before the trade's push
+    expect(cache.invalidate('a', 8)).toBe(false); // that push: the entry shows its change already
+    expect(cache.invalidate('a', 6)).toBe(false); // an older change's, all the more
+    expect(cache.peek('a')).toEqual({ v: 8 });
+    expect(cache.stats()).toMatchObject({ invalidations: 2, size: 1 });
+    await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 8 }); // a hit
+    expect(cache.offer('a', { v: 8 })).toBe(true); // the floor is still known
+  });
+
+  it('still makes a fill under way unable to store when it keeps the entry', async () => {
+    const cache = await loadedAt(5);
+    cache.invalidate('a', 6);
+    const slow = deferred<Box>();
+    const inFlight = cache.getOrLoad('a', () => slow.promise); // reads 6 … slowly
+    cache.setIfCurrent('a', { v: 9 }, cache.versionOf('a')); // meanwhile, a fill of the same version stores 9
+    const version = cache.versionOf('a');
+    expect(cache.invalidate('a', 9)).toBe(false); // kept…
+    expect(cache.versionOf('a')).toBe(version + 1); // …but the version moves on
+    slow.resolve({ v: 6 });
+    await expect(inFlight).resolves.toEqual({ v: 6 });
+    expect(cache.peek('a')).toEqual({ v: 9 }); // the slow fill could not put the older value back
+    expect(cache.stats().stale_fills_dropped).toBe(1);
+  });
+
+  it('drops an entry older than an invalidation\'s stamp, and raises the floor', async () => {
+    const cache = await loadedAt(5);
+    expect(cache.invalidate('a', 6)).toBe(true);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.offer('a', { v: 5 })).toBe(false); // below the raised floor
+    expect(cache.offer('a', { v: 6 })).toBe(true);
+  });
+
+  it('always drops the entry on an invalidation without a stamp, and makes the floor unknown', async () => {
+    const cache = await loadedAt(5);
+    expect(cache.offer('a', { v: 9 })).toBe(true);
+    expect(cache.invalidate('a')).toBe(true); // the entry is newer than anything, but no stamp says so
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.offer('a', { v: 100 })).toBe(false);
+  });
+
+  it('takes the stamps of a lease grant: an entry that reaches one is kept, and a known floor stays known for the offer that follows', async () => {
+    const cache = stamped(true);
+    const now = monotonicMs();
+    cache.adoptLease(now + 60_000, [], false, now);
+    await cache.getOrLoad('a', async () => ({ v: 5 }));
+    await cache.getOrLoad('b', async () => ({ v: 9 }));
+    // A renewal granted while a push of a trade taking 'a' to 7 (and one taking 'b' to 9) was under way.
+    cache.adoptLease(now + 60_000, ['a', 'b'], false, now + 1, [7, 9]);
+    expect(cache.peek('a')).toBeUndefined(); // older than the change: dropped
+    expect(cache.peek('b')).toEqual({ v: 9 }); // shows it already: kept
+    expect(cache.offer('a', { v: 7 }, now + 2)).toBe(true); // the trade's answer: the floor is known
+    expect(cache.offer('a', { v: 6 }, now + 2)).toBe(false);
+    // Stamps that do not match the stocks are ignored: invalidated without them.
+    cache.adoptLease(now + 60_000, ['a', 'b'], false, now + 3, [7]);
+    expect(cache.peek('a')).toBeUndefined();
+    expect(cache.peek('b')).toBeUndefined();
+    expect(cache.offer('a', { v: 8 }, now + 4)).toBe(false);
+  });
+
   it('takes nothing without a stamp, or when switched off', async () => {
     const plain = new VersionedLruCache<Box>({ enabled: true, capacity: 10 });
     await plain.getOrLoad('a', async () => ({ v: 1 }));

@@ -37,6 +37,13 @@ export const monotonicMs = (): number => performance.now();
  * invalidation arriving during the load would have dropped it); an invalidation that names a
  * stamp above every one the key had before its change raises it; one that names none makes it
  * unknown, and an unknown floor takes no offer until the next load.
+ *
+ * The same stamp tells whether an invalidation still has anything to drop. Stamps grow with every
+ * change of a key, and an invalidation's stamp is above every one the key had before its change,
+ * so an entry whose own stamp already reaches it shows the change (it came from a trade's answer
+ * or a load that arrived first): {@link invalidate} keeps it, though it still bumps the version,
+ * so a fill under way, which may bring an older value, cannot store. An invalidation without a
+ * stamp always drops the entry.
  */
 export class VersionedLruCache<V extends object> {
   private readonly lru: LRUCache<string, V>;
@@ -133,9 +140,15 @@ export class VersionedLruCache<V extends object> {
   }
 
   /**
-   * Drops `key` and makes any fill that started before now unable to store. Returns whether it
-   * was cached. `stamp`: one above every stamp the key had before the change (the stamp the
-   * change reaches will do), which raises a known floor; without one the floor becomes unknown.
+   * Invalidates `key` after a change: makes any fill that started before now unable to store,
+   * and drops the cached entry unless it already shows the change. `stamp`: one above every
+   * stamp the key had before the change (the stamp the change reaches will do), which raises a
+   * known floor; an entry whose own stamp is at least `stamp` (with {@link CacheOptions.stampOf})
+   * is newer than everything before the change, and is kept. Without a stamp the entry is always
+   * dropped and the floor becomes unknown. Counted as an invalidation either way.
+   *
+   * Returns whether an entry was dropped: false when `key` was not cached, and when its entry was
+   * kept because it reaches `stamp`.
    */
   invalidate(key: string, stamp?: number): boolean {
     this.versions.set(key, this.versionOf(key) + 1);
@@ -144,6 +157,10 @@ export class VersionedLruCache<V extends object> {
     const floor = this.floors.get(key);
     if (stamp === undefined) this.floors.delete(key);
     else if (floor !== undefined && stamp > floor) this.floors.set(key, stamp);
+    if (stamp !== undefined && this.options.stampOf) {
+      const cached = this.lru.peek(key);
+      if (cached !== undefined && this.options.stampOf(cached) >= stamp) return false; // shows the change already
+    }
     return this.lru.delete(key);
   }
 
@@ -167,13 +184,17 @@ export class VersionedLruCache<V extends object> {
 
   /**
    * Adopts a lease valid until `validUntil` (monotonic ms; measured from when its request was
-   * sent). First drops `invalidate` — the stocks whose push did not arrive — and, when the
-   * previous lease had lapsed or `reset` is set (a new catalog process), everything: entries kept
-   * through a gap might have missed an invalidation. A lease that has already ended changes
+   * sent). First invalidates `invalidate` — the stocks whose push may not have arrived — and, when
+   * the previous lease had lapsed or `reset` is set (a new catalog process), drops everything:
+   * entries kept through a gap might have missed an invalidation. `stamps`, when given, holds
+   * each stock's stamp, in the order of `invalidate` (see {@link invalidate}: an entry that
+   * already reaches it is kept, and a known floor stays known); without them (or when their count
+   * differs) every stock is invalidated without a stamp. A lease that has already ended changes
    * nothing but the invalidations. Returns whether the cache was cleared.
    */
-  adoptLease(validUntil: number, invalidate: readonly string[], reset: boolean, now = monotonicMs()): boolean {
-    for (const key of invalidate) this.invalidate(key);
+  adoptLease(validUntil: number, invalidate: readonly string[], reset: boolean, now = monotonicMs(), stamps?: readonly number[]): boolean {
+    const stamped = stamps !== undefined && stamps.length === invalidate.length;
+    invalidate.forEach((key, i) => this.invalidate(key, stamped ? stamps[i] : undefined));
     if (!(validUntil > now)) return false;
     const cleared = reset || !(now < this.leaseUntil);
     if (cleared) this.clear();

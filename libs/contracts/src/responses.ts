@@ -95,7 +95,7 @@ export interface TradeBatchResponse {
 export interface InvalidateBatchResponse {
   /** Stocks that were cached and are dropped now. */
   removed: string[];
-  /** Stocks that were not cached (their version is bumped all the same). */
+  /** Stocks that were not cached, or whose entry already reaches the volume given (kept): nothing dropped; their version is bumped all the same. */
   not_cached: string[];
 }
 

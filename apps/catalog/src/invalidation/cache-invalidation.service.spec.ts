@@ -98,11 +98,13 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     const first = grant(B);
     grant(A);
     answers[B] = 'down';
-    const trade = invalidation.invalidate('Stock5', 1);
+    const trade = invalidation.invalidate('Stock5', 11);
     expect(await settled(trade)).toBe(false);
-    // B renews, acknowledging only the grant from before the push: it gets Stock5 to drop, and the trade still waits.
+    // B renews, acknowledging only the grant from before the push: it gets Stock5 to drop, with the
+    // volume the push named, and the trade still waits.
     const carrying = grant(B, first.grant);
     expect(carrying.invalidate).toEqual(['Stock5']);
+    expect(carrying.trade_volumes).toEqual([11]);
     expect(await settled(trade)).toBe(false);
     // B acknowledges the grant that carried Stock5: it has dropped it, the trade may be acknowledged.
     grant(B, carrying.grant);

@@ -105,7 +105,7 @@ export class CacheInvalidationService {
 
   /** `true` when delivered; else the wait until this front end cannot serve the stocks stale (not awaited here). */
   private async pushTo(lease: FrontendLease, body: InvalidateBatchDto, requestId: string | undefined): Promise<true | { wait: Promise<void> }> {
-    const snapshot = this.leases.beforePush(lease, body.stock_names);
+    const snapshot = this.leases.beforePush(lease, body.stock_names, body.trade_volumes);
     let delivered = false;
     try {
       // Named for its holder: another process answering at this URL refuses it (409), not 200.

@@ -11,7 +11,7 @@ import { LeaseService } from './lease.service';
 export class LeaseController {
   constructor(private readonly leases: LeaseService) {}
 
-  /** `POST /lease {"frontend","catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…]}`. */
+  /** `POST /lease {"frontend","catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…],"trade_volumes"?:[…]}`. */
   @Post(CatalogRoutes.lease)
   @HttpCode(200)
   @ApiOperation({

@@ -43,6 +43,52 @@ describe('catalog lease arithmetic', () => {
     expect(g4.invalidate).toEqual([]);
   });
 
+  it('carries, with the stocks of a push under way, the trade volumes their changes reach (the highest of their pushes)', () => {
+    const l = leases();
+    const g1 = l.grant(A, undefined, undefined, 0);
+    expect(g1).not.toHaveProperty('trade_volumes'); // nothing carried, nothing to say
+    const [lease] = l.holders(1);
+    l.beforePush(lease, ['Stock4', 'Stock2'], [5, 12]);
+    // A renewal the catalog answers while that push is under way.
+    const g2 = l.grant(A, l.instance, g1.grant, 100);
+    expect(g2).toMatchObject({ grant: 2, invalidate: ['Stock4', 'Stock2'], trade_volumes: [5, 12] });
+    l.delivered(lease, ['Stock4', 'Stock2']); // carried already: still pending until acknowledged
+    l.beforePush(lease, ['Stock4'], [9]); // a later trade of Stock4
+    l.beforePush(lease, ['Stock4'], [7]); // (pushes in another order than their volumes)
+    const g3 = l.grant(A, l.instance, g1.grant, 200);
+    expect(g3).toMatchObject({ invalidate: ['Stock4', 'Stock2'], trade_volumes: [9, 12] });
+    // Acknowledged: forgotten, volumes and all; a new push starts afresh.
+    expect(l.grant(A, l.instance, g3.grant, 300)).toMatchObject({ invalidate: [] });
+    l.beforePush(lease, ['Stock4'], [3]);
+    expect(l.grant(A, l.instance, g3.grant, 400)).toMatchObject({ invalidate: ['Stock4'], trade_volumes: [3] });
+  });
+
+  it('carries no volumes while a stock pushed without one is pending, until that is acknowledged', () => {
+    const l = leases();
+    const g1 = l.grant(A, undefined, undefined, 0);
+    const [lease] = l.holders(1);
+    l.beforePush(lease, ['Stock4'], [5]);
+    l.beforePush(lease, ['Stock3']); // no volume: unknown
+    const g2 = l.grant(A, l.instance, g1.grant, 100);
+    expect(g2.invalidate).toEqual(['Stock4', 'Stock3']);
+    expect(g2).not.toHaveProperty('trade_volumes');
+    l.beforePush(lease, ['Stock3'], [8]); // a volume now does not make the earlier push's known
+    expect(l.grant(A, l.instance, g1.grant, 150)).not.toHaveProperty('trade_volumes');
+    l.beforePush(lease, ['Stock2'], [1]);
+    const carrying = l.grant(A, l.instance, g1.grant, 200);
+    expect(carrying.invalidate).toEqual(['Stock4', 'Stock3', 'Stock2']);
+    expect(carrying).not.toHaveProperty('trade_volumes');
+    l.delivered(lease, ['Stock3', 'Stock2']); // carried already: pending still
+    expect(l.grant(A, l.instance, g1.grant, 300)).not.toHaveProperty('trade_volumes');
+    // The grant that carried them acknowledged: all forgotten; the next push of Stock3 names its volume.
+    const after = l.grant(A, l.instance, carrying.grant, 400);
+    expect(after.invalidate).toEqual([]);
+    l.beforePush(lease, ['Stock3'], [10]);
+    expect(l.grant(A, l.instance, after.grant, 500)).toMatchObject({ invalidate: ['Stock3'], trade_volumes: [10] });
+    l.beforePush(lease, ['Stock1'], [1, 2]); // a list that does not match the names is no volume either
+    expect(l.grant(A, l.instance, after.grant, 600)).not.toHaveProperty('trade_volumes');
+  });
+
   it('ignores an acknowledgement of another catalog process', () => {
     const l = leases();
     l.grant(A, undefined, undefined, 0);

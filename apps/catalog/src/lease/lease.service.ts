@@ -19,6 +19,11 @@ export interface FrontendLease {
   grant: number;
   /** Stocks whose push it may have missed → first grant that carried them (0: none yet). */
   readonly pending: Map<string, number>;
+  /**
+   * For stocks in `pending`, the highest trade volume their pushed changes reach, when every push
+   * of them since they became pending named one; absent for a pending stock: unknown.
+   */
+  readonly volumes: Map<string, number>;
   /** Trades waiting for it to acknowledge a grant numbered above `after`. */
   waiters: { after: number; resolve: () => void }[];
 }
@@ -45,7 +50,10 @@ export class NotAFrontend extends DomainError {
  * makes the trade wait until the lease as it stood when the push began has ended — or until the
  * front end acknowledges a later grant, every one of which carries the missed stocks (they are
  * marked pending before the push starts and repeated until a grant holding them is acknowledged).
- * A front end's lease is therefore never extended silently past an invalidation it missed.
+ * A front end's lease is therefore never extended silently past an invalidation it missed. A
+ * grant carries, with the stocks, the trade volume each one's change reaches, as its push named
+ * it (`trade_volumes`, only when every stock carried has one): like a push's, they let the front
+ * end keep an entry that already shows the change, and keep taking trades' answers of the stock.
  *
  * Departures from the textbook: no lease per key (one per front end, for its whole cache), and
  * the grant's answer carries invalidations. A grant is tied to this process (`catalog` id): after
@@ -99,13 +107,19 @@ export class LeaseService {
       }
       lease.holder = id;
       lease.pending.clear();
+      lease.volumes.clear();
     } else if (catalog === this.instance && applied !== undefined) {
       this.acknowledge(lease, applied);
     }
     lease.grant++;
     for (const [name, carried] of lease.pending) if (carried === 0) lease.pending.set(name, lease.grant);
     lease.expiresAt = Math.max(lease.expiresAt, now + this.leaseMs + this.marginMs);
-    return { lease_ms: this.leaseMs, catalog: this.instance, grant: lease.grant, invalidate: [...lease.pending.keys()] };
+    const invalidate = [...lease.pending.keys()];
+    const granted: LeaseGrant = { lease_ms: this.leaseMs, catalog: this.instance, grant: lease.grant, invalidate };
+    // The volumes go only when every carried stock has one: the front end takes them all or none.
+    const volumes = invalidate.map((name) => lease.volumes.get(name));
+    if (invalidate.length > 0 && volumes.every((v) => v !== undefined)) granted.trade_volumes = volumes as number[];
+    return granted;
   }
 
   /** Front ends whose lease may still be valid now: the ones a push must reach. */
@@ -115,16 +129,28 @@ export class LeaseService {
 
   /**
    * Before a push to `lease`: marks `names` as pending, so that every grant from now on carries
-   * them until acknowledged; returns what a failure would have to wait for.
+   * them until acknowledged; returns what a failure would have to wait for. `volumes`, in the
+   * order of `names` (the push's `trade_volumes`): the trade volume each stock's change reaches,
+   * which grants carry with the stock (the highest of its pushes while it is pending). A stock
+   * pushed without one has no known volume until it is no longer pending, and grants carrying it
+   * then carry no volumes at all.
    */
-  beforePush(lease: FrontendLease, names: readonly string[]): LeaseSnapshot {
-    for (const name of names) lease.pending.set(name, 0);
+  beforePush(lease: FrontendLease, names: readonly string[], volumes?: readonly number[]): LeaseSnapshot {
+    names.forEach((name, i) => {
+      const volume = volumes?.length === names.length ? volumes[i] : undefined;
+      const known = lease.volumes.get(name);
+      if (volume === undefined) lease.volumes.delete(name);
+      else if (!lease.pending.has(name)) lease.volumes.set(name, volume);
+      else if (known !== undefined) lease.volumes.set(name, Math.max(known, volume));
+      // else: pending already with an unknown volume, which stays unknown
+      lease.pending.set(name, 0);
+    });
     return { expiresAt: lease.expiresAt, grant: lease.grant };
   }
 
   /** The push of `names` arrived: those not yet carried by a grant need not be. */
   delivered(lease: FrontendLease, names: readonly string[]): void {
-    for (const name of names) if (lease.pending.get(name) === 0) lease.pending.delete(name);
+    for (const name of names) if (lease.pending.get(name) === 0) this.forget(lease, name);
   }
 
   /**
@@ -149,14 +175,20 @@ export class LeaseService {
 
   private acknowledge(lease: FrontendLease, applied: number): void {
     if (applied > lease.grant) return; // not a grant of ours
-    for (const [name, carried] of lease.pending) if (carried !== 0 && carried <= applied) lease.pending.delete(name);
+    for (const [name, carried] of lease.pending) if (carried !== 0 && carried <= applied) this.forget(lease, name);
     for (const w of lease.waiters.filter((w) => applied > w.after)) w.resolve();
+  }
+
+  /** `name` is no longer pending at `lease` (nor is its volume known). */
+  private forget(lease: FrontendLease, name: string): void {
+    lease.pending.delete(name);
+    lease.volumes.delete(name);
   }
 
   private leaseOf(url: string): FrontendLease {
     let lease = this.leases.get(url);
     if (!lease) {
-      lease = { url, expiresAt: -Infinity, grant: 0, pending: new Map(), waiters: [] };
+      lease = { url, expiresAt: -Infinity, grant: 0, pending: new Map(), volumes: new Map(), waiters: [] };
       this.leases.set(url, lease);
     }
     return lease;

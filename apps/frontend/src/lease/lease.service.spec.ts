@@ -2,9 +2,9 @@ import { ConfigService } from '@nestjs/config';
 import { HttpService } from '@nestjs/axios';
 import { VersionedLruCache } from '@app/cache';
 import { FrontendEnv, LeaseGrant, StockInfo } from '@app/contracts';
-import { frontendId, leaseFromGrant, LeaseService } from './lease.service';
+import { frontendId, grantVolumes, leaseFromGrant, LeaseService } from './lease.service';
 
-const stock = (name: string, quantity = 100): StockInfo => ({ stock_name: name, price: 1, trade_volume: 0, quantity });
+const stock = (name: string, quantity = 100, trade_volume = 0): StockInfo => ({ stock_name: name, price: 1, trade_volume, quantity });
 
 function config(values: Partial<FrontendEnv>): ConfigService<FrontendEnv, true> {
   const all: Partial<FrontendEnv> = { CATALOG_URL: 'http://127.0.0.1:10001', CACHE_LEASE_MS: 1000, CACHE_ENABLED: true, HOST: '127.0.0.1', FRONTEND_PORT: 30001, ...values };
@@ -14,10 +14,11 @@ function config(values: Partial<FrontendEnv>): ConfigService<FrontendEnv, true> 
 const grant = (over: Partial<LeaseGrant> = {}): LeaseGrant => ({ lease_ms: 1000, catalog: 'cat-1', grant: 1, invalidate: [], ...over });
 
 function setup(leaseMs = 1000) {
-  const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true });
+  // Stamped by trade volume, as the front end's cache is (StocksModule).
+  const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
   const lease = new LeaseService({} as HttpService, cache, config({ CACHE_LEASE_MS: leaseMs }));
   /** Fills `name` as a lookup would (under whatever lease holds now). */
-  const fill = (name: string, quantity = 100) => cache.getOrLoad(name, async () => stock(name, quantity));
+  const fill = (name: string, quantity = 100, volume = 0) => cache.getOrLoad(name, async () => stock(name, quantity, volume));
   return { cache, lease, fill };
 }
 
@@ -56,6 +57,39 @@ describe('front end lease arithmetic', () => {
     expect(cache.peek('Stock1')).toBeUndefined();
     expect(cache.peek('Stock2')).toBeDefined();
     expect(await fill('Stock1', 95)).toMatchObject({ quantity: 95 });
+  });
+
+  it('passes a grant’s trade volumes on: the trade’s answer is still taken, and an entry that shows the trade is kept', async () => {
+    const { cache, lease, fill } = setup();
+    lease.adopt(performance.now(), grant({ grant: 1 }));
+    await fill('Stock4', 100, 0);
+    await fill('Stock5', 100, 0);
+    // A trade of Stock5 (to volume 5) was answered and taken just before the renewal's answer arrived.
+    lease.adopt(performance.now(), grant({ grant: 2, invalidate: ['Stock5'] }));
+    expect(cache.offer('Stock5', stock('Stock5', 95, 5))).toBe(false); // (without volumes: the floor is unknown)
+    await fill('Stock5', 95, 5);
+    // Renewals answered while the pushes of trades of Stock4 (to 5) and Stock5 (to 5) were under way.
+    lease.adopt(performance.now(), grant({ grant: 3, invalidate: ['Stock4', 'Stock5'], trade_volumes: [5, 5] }));
+    expect(cache.peek('Stock4')).toBeUndefined(); // older than its trade: dropped
+    expect(cache.peek('Stock5')).toMatchObject({ trade_volume: 5 }); // shows its trade already: kept
+    expect(cache.offer('Stock4', stock('Stock4', 95, 5))).toBe(true); // Stock4's trade's answer
+    expect(cache.offer('Stock4', stock('Stock4', 100, 4))).toBe(false); // (anything older is not)
+  });
+
+  it('ignores malformed trade volumes in a grant: its stocks are invalidated as if it had none', async () => {
+    const malformed: unknown[] = [[5], [5, 5, 5], [-1, 5], [5, 1.5], [5, '5'], [5, null], [5, 2 ** 53], '5,5', 5, null, {}];
+    for (const trade_volumes of malformed) {
+      const { cache, lease, fill } = setup();
+      lease.adopt(performance.now(), grant({ grant: 1 }));
+      await fill('Stock4', 100, 5);
+      await fill('Stock5', 100, 9);
+      lease.adopt(performance.now(), grant({ grant: 2, invalidate: ['Stock4', 'Stock5'], trade_volumes: trade_volumes as number[] }));
+      const seen = { trade_volumes, Stock4: cache.peek('Stock4'), Stock5: cache.peek('Stock5'), offer: cache.offer('Stock4', stock('Stock4', 100, 6)) };
+      expect(seen).toEqual({ trade_volumes, Stock4: undefined, Stock5: undefined, offer: false });
+    }
+    expect(grantVolumes({ invalidate: ['Stock4', 'Stock5'], trade_volumes: [0, 5] })).toEqual([0, 5]);
+    expect(grantVolumes({ invalidate: ['Stock4'], trade_volumes: [2 ** 53] })).toBeUndefined();
+    expect(grantVolumes({ invalidate: ['Stock4'] })).toBeUndefined();
   });
 
   it('drops a grant’s invalidations even from an answer too late to adopt', async () => {

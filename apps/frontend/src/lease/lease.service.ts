@@ -18,6 +18,16 @@ export function leaseFromGrant(sentAt: number, ownLeaseMs: number, grant: Pick<L
   return { validUntil, late: !(validUntil > now) };
 }
 
+/**
+ * A grant's `trade_volumes` if they are well formed — one non-negative safe integer per stock of
+ * `invalidate` — else undefined: the stocks are then invalidated without them (the safe way).
+ */
+export function grantVolumes(grant: Pick<LeaseGrant, 'invalidate' | 'trade_volumes'>): number[] | undefined {
+  const volumes: unknown = grant.trade_volumes;
+  if (!Array.isArray(volumes) || !Array.isArray(grant.invalidate) || volumes.length !== grant.invalidate.length) return undefined;
+  return volumes.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) ? (volumes as number[]) : undefined;
+}
+
 /** This front end's id towards the catalog: FRONTEND_ID, else its own address and port. */
 export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRONTEND_PORT'>): string {
   if (env.FRONTEND_ID) return env.FRONTEND_ID.replace(/\/+$/, '');
@@ -36,7 +46,9 @@ export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRON
  * time. It starts when the request was *sent* (monotonic clock) and lasts the shorter of `CACHE_LEASE_MS` and the
  * catalog's; the catalog counts from when it *received* the request and adds a margin for
  * clock-rate drift, so the front end's lease always ends first. A grant's `invalidate` list is
- * applied before the lease is adopted; a grant after a lapse, or from another catalog process,
+ * applied before the lease is adopted, with its `trade_volumes` when it has them (an entry that
+ * already reaches a stock's volume is kept, see VersionedLruCache.invalidate); a grant after a
+ * lapse, or from another catalog process,
  * clears the whole cache first. Each request acknowledges the last grant adopted, so that the
  * catalog repeats undelivered invalidations until one has certainly arrived.
  */
@@ -122,7 +134,7 @@ export class LeaseService implements OnApplicationShutdown {
   adopt(sentAt: number, grant: LeaseGrant, now = monotonicMs()): void {
     const { validUntil, late } = leaseFromGrant(sentAt, this.leaseMs, grant, now);
     const reset = this.last !== undefined && this.last.catalog !== grant.catalog;
-    const cleared = this.cache.adoptLease(validUntil, grant.invalidate, reset, now);
+    const cleared = this.cache.adoptLease(validUntil, grant.invalidate, reset, now, grantVolumes(grant));
     if (late) return; // not adopted: the catalog repeats its invalidations until one is acknowledged
     this.last = { catalog: grant.catalog, grant: grant.grant };
     if (cleared && !this.lapsed) this.logger.warn('cache lease had lapsed (or the catalog restarted): cache cleared');

@@ -31,13 +31,18 @@ export class StocksService {
     return isStockInfo(stock) && this.cache.offer(stock.stock_name, stock);
   }
 
+  /** The seed's `GET /rm`: no volume, so a cached entry is always dropped (and the seed's texts say which). */
   invalidate(name: string): InvalidateResponse {
     return this.cache.invalidate(name)
       ? { stock_name: name, message: 'removed successfully' }
       : { message: "this stock isn't exist in cache" };
   }
 
-  /** `volumes`: for each name, a trade volume above any the stock had before the change, when the push gives them. */
+  /**
+   * `volumes`: for each name, a trade volume above any the stock had before the change, when the
+   * push gives them. A stock whose cached entry already reaches its volume (a trade's answer that
+   * arrived first) is kept, and listed with `not_cached`: there was nothing older to drop.
+   */
   invalidateMany(names: string[], volumes?: number[]): InvalidateBatchResponse {
     const result: InvalidateBatchResponse = { removed: [], not_cached: [] };
     names.forEach((name, i) => (this.cache.invalidate(name, volumes?.[i]) ? result.removed : result.not_cached).push(name));

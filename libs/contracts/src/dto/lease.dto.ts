@@ -36,8 +36,15 @@ export interface LeaseGrant {
   catalog: string;
   /** This grant's number, per front end; the next request acknowledges it as `applied`. */
   grant: number;
-  /** Stocks whose push did not reach this front end: dropped before the lease is adopted. */
+  /** Stocks whose push may not have reached this front end: invalidated before the lease is adopted. */
   invalidate: string[];
+  /**
+   * For each of `invalidate`, in order, the trade volume its change reaches (at least), as its
+   * push named it: the front end keeps an entry that already reaches it and goes on taking
+   * trades' answers of the stock no older than it. Sent only when every stock carried has one;
+   * without it, each stock is dropped and its trades' answers wait for its next lookup.
+   */
+  trade_volumes?: number[];
 }
 
 export class LeaseGrantDto implements LeaseGrant {
@@ -45,4 +52,10 @@ export class LeaseGrantDto implements LeaseGrant {
   @ApiProperty({ example: '3f0c9a1e-…' }) catalog: string;
   @ApiProperty({ type: 'integer', example: 7 }) grant: number;
   @ApiProperty({ type: [String], example: ['Stock3'] }) invalidate: string[];
+  @ApiPropertyOptional({
+    type: [Number],
+    example: [12],
+    description: "the trade volume each stock's change reaches, in the order of invalidate; only when every stock has one",
+  })
+  trade_volumes?: number[];
 }

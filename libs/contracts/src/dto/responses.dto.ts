@@ -113,7 +113,7 @@ export const INVALIDATE_RESPONSE_SCHEMA = { oneOf: [{ $ref: getSchemaPath(Invali
 
 export class InvalidateBatchResponseDto {
   @ApiProperty({ type: [String], description: 'stocks that were cached and are dropped now' }) removed: string[];
-  @ApiProperty({ type: [String], description: 'stocks that were not cached (their version is bumped all the same)' }) not_cached: string[];
+  @ApiProperty({ type: [String], description: 'stocks that were not cached, or whose cached entry already reaches the volume given (kept); their version is bumped all the same' }) not_cached: string[];
 }
 
 export class BatchItemResultDto {
