@@ -313,6 +313,19 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     expect(ownFrom).toBe(4);
   });
 
+  it('does not lead with a log shorter than the commit point a peer reports (a damaged log somewhere): it steps back', async () => {
+    await log.append([logEntry(1, 1), logEntry(2, 1)], { commit_no: 2 });
+    // The peer says 5 is committed, yet its log compares as less advanced: nothing to fetch.
+    const { leadership, replica, recovery, started } = candidate(2, { last_no: 1, last_epoch: 1, commit_no: 5 }, { env: { PEER_TIMEOUT_MS: '50' } });
+    await leadership.onLeaderNotice(3, 2);
+    await expect(leadership.assertLeading(2)).rejects.toMatchObject({ status: 503, code: 'not_leader' });
+    expect(replica.leading).toBe(false);
+    expect(started).toEqual([]);
+    expect(replica.commitNo).toBe(2);
+    expect(recovery.recover).toHaveBeenCalledTimes(1);
+    leadership.onApplicationShutdown();
+  });
+
   it('leaves the entries a peer knows to be committed as they are (a follower that holds them takes no new stamp for them)', async () => {
     await log.append([logEntry(1, 1), logEntry(2, 1), logEntry(3, 2), logEntry(4, 2)], { commit_no: 2 });
     expect((await promote(4, { last_no: 3, last_epoch: 2, commit_no: 3 })).resendFrom).toBe(4);

@@ -251,9 +251,12 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
    */
   private async adoptInherited(epoch: number, peerCommits: number[]): Promise<{ from: number; ownFrom: number }> {
     const committed = Math.max(this.state.commitNo, this.log.getMeta('commit_no'), ...peerCommits);
-    // A peer's commit point is the point of a leader that counted a majority: committed here too.
-    this.state.replica.advanceCommit(Math.min(committed, this.log.lastPosition().order_no));
     const last = this.log.lastPosition();
+    // Caught up from the most advanced log of a majority, which holds every committed order: a
+    // shorter log means a damaged one somewhere, and this replica must not lead with it.
+    if (last.order_no < committed) throw new Error(`its log ends at order ${last.order_no}, below the commit point ${committed} a peer reports`);
+    // A peer's commit point is the point of a leader that counted a majority: committed here too.
+    this.state.replica.advanceCommit(committed);
     if (last.order_no <= committed) return { from: last.order_no + 1, ownFrom: 0 };
     if (last.epoch !== epoch && (await this.log.restamp([{ order_no: last.order_no, epoch }])) > 0) {
       this.logger.log(`stamped order ${last.order_no}, the last of those inherited above the commit point ${committed}, with epoch ${epoch}`);
