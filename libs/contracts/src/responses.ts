@@ -120,12 +120,6 @@ export interface ReplicaStatus {
   leader: number | null;
   last_no: number;
   last_epoch: number;
-  /**
-   * What elections compare logs by, with `last_no`: the newest epoch whose leader's log this log
-   * holds through that leader's base (its last entry when it took over), or `last_epoch` if newer.
-   * Absent from a replica of an older version: `last_epoch` stands for it.
-   */
-  log_epoch?: number;
   commit_no: number;
 }
 
@@ -138,11 +132,6 @@ export interface OrderLogPage {
    * reader of several pages checks that each continues the one before (see CatchUpService).
    */
   prev?: import('./dto/order-record.dto').OrderRecordDto | null;
-  /**
-   * The source's base, read with the page: it holds the log of the leader of `epoch` through
-   * `order_no` (see ReplicaStatus.log_epoch). Absent when it has none.
-   */
-  base?: { order_no: number; epoch: number };
 }
 
 /** A follower's answer to `POST /sync`. */

@@ -30,7 +30,7 @@ export const VALID_BODIES: [Function, object][] = [
   [ReplicaTradeBatchDto, { epoch: 4, trades: [{ stock_name: 'Stock1', trade_type: 'BUY', quantity: 1, request_id: 'k-1' }] }],
   [ReplicaTradeBatchDto, { epoch: 0, trades: [1, 2, 3].map((i) => ({ stock_name: `Stock${i}`, trade_type: 'sell', quantity: i, request_id: `k-${i}` })) }],
   [CatalogTradeBatchDto, { trades: [{ stock_name: 'Stock1', type: 'buy', quantity: 2, request_id: 'r-1' }, { stock_name: 'Stock2', type: 'sell', quantity: 1 }] }],
-  [SyncDto, { leader: 3, epoch: 3, commit_no: 10, reconciled_seq: 0, prev: { order_no: 10, epoch: 3 }, base_no: 9, orders: [orderEntry(11), orderEntry(12, { idempotency_key: 'key-12', created_at: 1_700_000_000_000 })] }],
+  [SyncDto, { leader: 3, epoch: 3, commit_no: 10, reconciled_seq: 0, prev: { order_no: 10, epoch: 3 }, orders: [orderEntry(11), orderEntry(12, { idempotency_key: 'key-12', created_at: 1_700_000_000_000 })] }],
   [SyncDto, { leader: 3, epoch: 3, commit_no: 0, reconciled_seq: 7, orders: [] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'], trade_volumes: [12, 0] }],

@@ -203,22 +203,14 @@ export class ClusterStateService implements OnModuleInit {
       leader: this.leaderId,
       last_no: last.order_no,
       last_epoch: last.epoch,
-      log_epoch: this.log.logEpoch(),
       commit_no: Math.max(this.commitNo, this.log.getMeta('commit_no')),
     };
   }
 }
 
-type LogEnd = { last_epoch: number; last_no: number; log_epoch?: number };
-
-/**
- * Log order used to pick the most advanced replica: its log epoch (see OrderLogService.logEpoch;
- * the last entry's epoch from a replica that does not give one), then its last number.
- */
-export function moreAdvanced(a: LogEnd, b: LogEnd): boolean {
-  const ea = a.log_epoch ?? a.last_epoch;
-  const eb = b.log_epoch ?? b.last_epoch;
-  return ea !== eb ? ea > eb : a.last_no > b.last_no;
+/** Log order used to pick the most advanced replica: epoch of the last entry, then its number. */
+export function moreAdvanced(a: { last_epoch: number; last_no: number }, b: { last_epoch: number; last_no: number }): boolean {
+  return a.last_epoch !== b.last_epoch ? a.last_epoch > b.last_epoch : a.last_no > b.last_no;
 }
 
 /** The peer whose log is most advanced, if it is more advanced than `than`. */

@@ -462,29 +462,6 @@ describe('OrderLogService on a real SQLite file', () => {
   });
 
   describe('truncateFrom (dropping an unacknowledged tail; committed entries are never dropped)', () => {
-    it('forgets the base when an entry of an older epoch follows it (a newer leader\'s log that did not continue that base), in the same transaction', async () => {
-      const first = await start();
-      await first.log.append([entry(1), entry(2), entry(3)], { base_epoch: 2, base_no: 3 });
-      await first.log.append([entry(4, 2)]);
-      expect({ base: first.log.base(), logEpoch: first.log.logEpoch() }).toEqual({ base: { order_no: 3, epoch: 2 }, logEpoch: 2 });
-      await first.log.append([entry(5, 1)]);
-      expect({ base: first.log.base(), logEpoch: first.log.logEpoch() }).toEqual({ base: undefined, logEpoch: 1 });
-      expect((await restart(first.db)).log.base()).toBeUndefined();
-    });
-
-    it('forgets the base when it cuts below it, in the same transaction (durably), and keeps it otherwise', async () => {
-      const first = await start();
-      await first.log.append([entry(1), entry(2), entry(3), entry(4, 2), entry(5, 3)], { commit_no: 1, base_epoch: 4, base_no: 4 });
-      expect({ base: first.log.base(), logEpoch: first.log.logEpoch() }).toEqual({ base: { order_no: 4, epoch: 4 }, logEpoch: 4 });
-      await first.log.truncateFrom(5);
-      expect(first.log.base()).toEqual({ order_no: 4, epoch: 4 });
-      expect(await first.log.truncateFrom(4)).toBe(1);
-      // Cut below its base, the log no longer holds that leader's log through it: it compares by its last entry.
-      expect({ base: first.log.base(), logEpoch: first.log.logEpoch() }).toEqual({ base: undefined, logEpoch: 1 });
-      const { log } = await restart(first.db);
-      expect({ base: log.base(), logEpoch: log.logEpoch(), last: log.lastPosition() }).toEqual({ base: undefined, logEpoch: 1, last: { order_no: 3, epoch: 1 } });
-    });
-
     it('drops the entries from that number on and moves the last position back; numbering continues after the cut', async () => {
       const first = await start();
       await first.log.append([entry(1), entry(2), entry(3), entry(4, 2), entry(5, 2)], { commit_no: 2 });

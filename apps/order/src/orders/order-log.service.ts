@@ -22,12 +22,8 @@ import { Order } from './order.entity';
 import { LogKeyFilter } from './log-key-filter';
 import { ReplicaMeta } from './replica-meta.entity';
 
-/**
- * `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it. `base_epoch`
- * and `base_no`: this log holds the log of the leader of `base_epoch` through `base_no`, its last
- * entry when it took over (see {@link OrderLogService.logEpoch}).
- */
-export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq' | 'base_epoch' | 'base_no';
+/** `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it. */
+export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq';
 
 export interface LogPosition {
   order_no: number;
@@ -225,30 +221,6 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     return this.meta.get(key) ?? 0;
   }
 
-  /**
-   * The base this log holds: the log of the leader of `epoch` through `order_no` (its last entry
-   * when it took over), recorded by that leader at its promotion and by a replica once its log
-   * holds that leader's through there; undefined when none is recorded.
-   */
-  base(): LogPosition | undefined {
-    const epoch = this.getMeta('base_epoch');
-    return epoch > 0 ? { order_no: this.getMeta('base_no'), epoch } : undefined;
-  }
-
-  /**
-   * What elections compare this log by, with its last number: the epoch of its base, or of its
-   * last entry if newer. This is Raft's last term, with the no-op a new Raft leader appends
-   * standing at the base: an order number cannot be spent on a no-op, so the base is recorded
-   * beside the log instead, and entries keep the epoch they were written in. A log with base E
-   * holds leader E's log through the base; its entries after the base come from leader E or a
-   * newer one (older ones there are dropped, see {@link dropOlderStampsAfter}). A truncation
-   * below the base forgets it (see {@link truncateFrom}).
-   */
-  logEpoch(): number {
-    const base = this.base();
-    return base && base.order_no <= this.last.order_no ? Math.max(base.epoch, this.last.epoch) : this.last.epoch;
-  }
-
   /** Persists metadata as the only writer. */
   updateMeta(values: Partial<Record<MetaKey, number>>): Promise<void> {
     return this.exclusive(() => this.setMeta(values));
@@ -407,12 +379,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     // (in memory as on disk, so that the tail and a query after a restart answer the same).
     const now = Date.now();
     const records = given.map((r): OrderRecordDto & { created_at: number } => ({ ...r, created_at: r.created_at ?? now }));
-    // An entry of an older epoch after the base (a newer leader's log, which did not inherit that
-    // base's leader's entries after it): the log no longer continues that leader's, and compares
-    // by its last entry (see logEpoch), as Raft's would.
-    const base = meta.base_epoch === undefined ? this.base() : undefined;
-    const pastBase = base !== undefined && records.some((r) => r.order_no > base.order_no && r.epoch < base.epoch);
-    const changed = this.changedMeta(pastBase ? { ...meta, base_epoch: 0, base_no: 0 } : meta);
+    const changed = this.changedMeta(meta);
     // Nothing to write (a heartbeat that changes nothing): no transaction, no fsync.
     if (records.length === 0 && changed.length === 0) return;
     records.forEach((r, i) => {
@@ -475,10 +442,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Under the lock: gives entries of the log the epoch another leader stamped them with, their
-   * order unchanged (see {@link sameOrder}), in one transaction. Leaders of earlier versions
-   * stamped the entries they inherited above the commit point with their own epoch (a new leader
-   * records a base instead, see {@link logEpoch}): a replica meeting such a copy takes its stamp
-   * rather than dropping an order it already holds, committed or not.
+   * order unchanged (see {@link sameOrder}), in one transaction. A new leader stamps the last
+   * entry it inherited above the commit point with its own epoch (LeadershipService), so that a
+   * log holding it compares as recent as it is: a follower takes the new stamp rather than
+   * dropping an order it already holds, committed or not.
    */
   async restamp(entries: LogPosition[]): Promise<number> {
     const changed = new Map(entries.map((e) => [e.order_no, e.epoch]));
@@ -497,15 +464,14 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Under the lock, before entries of another log that end at `through` are applied: drops the
-   * entries after `through` stamped with an epoch older than `epoch` — the epoch the other log's
-   * entries after `through` are known to reach: that of its entry at `through`, or of its base when
-   * `through` reaches it (all its entries after its base come from that leader or a newer one). Epochs
-   * never go down along a log, so the other log holds none of those entries: they conflict with its
-   * entries there, or lie beyond its end, and are not committed. Kept, they would sit after the
-   * base this replica takes from the other log (see {@link logEpoch}), and the log would compare
-   * as holding more of that leader's log than it does. Committed entries are the same everywhere:
-   * only those above the commit point are looked at. Returns how many were dropped.
+   * Under the lock, before entries of another log that end at `through` stamped `epoch` are
+   * applied: drops the entries after `through` stamped with an older epoch. Stamps never go down
+   * along a log (a leader stamps its own entries, and its last inherited one, with its epoch: see
+   * LeadershipService.adoptInherited), so the other log holds none of those: they conflict with its
+   * entries there, or lie beyond its end, and are not committed. Kept, they would leave a log whose
+   * last entry's stamp is older than one it holds before it, which compares as less advanced than
+   * it is. Committed entries are the same everywhere, whatever their stamps: only those above the
+   * commit point are looked at. Returns how many were dropped.
    */
   async dropOlderStampsAfter(through: number, epoch: number, committedThrough = this.getMeta('commit_no')): Promise<number> {
     const after = Math.max(through, committedThrough, this.getMeta('commit_no'));
@@ -524,26 +490,12 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async truncateFrom(from: number, committedThrough = this.getMeta('commit_no')): Promise<number> {
     const commitNo = Math.max(committedThrough, this.getMeta('commit_no'));
     if (from <= commitNo && from <= this.last.order_no) throw new CommittedEntryConflict(from, commitNo);
-    // A log cut below its base no longer holds that leader's log through it: the base goes in the
-    // same transaction, before other entries could take those numbers.
-    const changed = this.base() && from <= this.getMeta('base_no') ? this.changedMeta({ base_epoch: 0, base_no: 0 }) : [];
-    const result =
-      changed.length === 0
-        ? await this.write(() => this.orders.delete({ orderNo: MoreThanOrEqual(from) }))
-        : { affected: await this.write(() => this.deleteFrom(from, changed)) };
-    this.remember([], changed);
+    const result = await this.write(() => this.orders.delete({ orderNo: MoreThanOrEqual(from) }));
     this.tail = this.tail.filter((r) => r.order_no < from);
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
     this.durableNo = this.last.order_no;
     return result.affected ?? 0;
-  }
-
-  /** Deletes the entries from `from` on and writes `changed`, in one transaction; returns how many entries were deleted. */
-  private async deleteFrom(from: number, changed: [MetaKey, number][]): Promise<number> {
-    const [{ n }] = await queryRows<{ n: number }>(this.dataSource, `SELECT COUNT(*) AS "n" FROM "orders" WHERE "order_no" >= ${sqlLiteral(from)}`);
-    await execTransaction(this.dataSource, [sql`DELETE FROM "orders" WHERE "order_no" >= ${from}`, ...this.statements([], changed)]);
-    return n;
   }
 
   async count(): Promise<number> {

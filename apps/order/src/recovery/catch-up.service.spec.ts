@@ -27,8 +27,6 @@ describe('CatchUpService', () => {
   let log: OrderLogService;
   let catchUp: CatchUpService;
   let theirs: OrderRecordDto[];
-  /** The source's base (see OrderLogService.base). */
-  let theirBase: { order_no: number; epoch: number } | undefined;
   /** The `after` of every page asked for. */
   let asked: number[];
   /** Runs before a page is served (a test's way to act between pages). */
@@ -42,7 +40,6 @@ describe('CatchUpService', () => {
     log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     theirs = [];
-    theirBase = undefined;
     asked = [];
     beforePage = async () => undefined;
     const peers = {
@@ -52,7 +49,7 @@ describe('CatchUpService', () => {
         await beforePage(after);
         const last = theirs[theirs.length - 1];
         const prev = after > 0 ? (theirs.find((o) => o.order_no === after) ?? null) : null;
-        return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0, prev, ...(theirBase && { base: theirBase }) };
+        return { orders: theirs.filter((o) => o.order_no > after).slice(0, limit), last_no: last?.order_no ?? 0, prev };
       },
     } as unknown as PeersClient;
     catchUp = new CatchUpService(log, peers, config);
@@ -116,23 +113,6 @@ describe('CatchUpService', () => {
       await expect(catchUpFrom(true)).rejects.toThrow('source stopped answering');
       expect(await mine()).toEqual(theirs.slice(0, 3));
       expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 2 });
-    });
-
-    it("records the source's base once a page brings the log through it, and drops its entries past it stamped older than the base's epoch", async () => {
-      // 4–5 (epoch 1) reached no majority; the leader of epoch 2 took over with 3 as its base and wrote 4–5.
-      await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 1 });
-      theirs = [...range(1, 3, 1), ...range(4, 5, 2, 'new')];
-      theirBase = { order_no: 3, epoch: 2 };
-      beforePage = async (after) => {
-        if (after === 3) throw new Error('source stopped answering');
-      };
-      // Stopped after the page 2–3: the base is recorded, and 4–5 of epoch 1 are gone with it.
-      await expect(catchUpFrom(true)).rejects.toThrow('source stopped answering');
-      expect(await mine()).toEqual(theirs.slice(0, 3));
-      expect({ base: log.base(), logEpoch: log.logEpoch() }).toEqual({ base: { order_no: 3, epoch: 2 }, logEpoch: 2 });
-      beforePage = async () => undefined;
-      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 2, dropped: 0 });
-      expect(await mine()).toEqual(theirs);
     });
 
     it('tells apart two orders under one request id: another stock, side, quantity or key is another entry', async () => {

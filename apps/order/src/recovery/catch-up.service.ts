@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
-import { LogPosition, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
 export interface CatchUpResult {
@@ -29,9 +29,7 @@ export class SourceChanged extends Unavailable {
  * number (orders the cluster never acknowledged, written by a leader that crashed before
  * replicating them) and the source's entries are applied. Entries up to the persisted commit
  * point are final everywhere: a catch-up normally starts after them, and one that verifies the
- * whole log (a restart) refuses with CommittedEntryConflict to replace any of them. Once a page
- * brings this log through the source's base, this replica records that base too (see
- * OrderLogService.logEpoch).
+ * whole log (a restart) refuses with CommittedEntryConflict to replace any of them.
  */
 @Injectable()
 export class CatchUpService {
@@ -59,8 +57,8 @@ export class CatchUpService {
   async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean, verifyAll = false): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = verifyAll ? 0 : this.startPoint();
-    for await (const { orders, last_no, base } of this.pages(source, after)) {
-      this.add(result, await this.applyPage(after, orders, base));
+    for await (const { orders, last_no } of this.pages(source, after)) {
+      this.add(result, await this.applyPage(after, orders));
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
       this.remaining = Math.max(0, last_no - after);
     }
@@ -80,10 +78,10 @@ export class CatchUpService {
   async repairFrom(leader: ReplicaAddress, epoch: number, currentEpoch: () => number): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
-    for await (const { orders, last_no, base } of this.pages(leader, after)) {
+    for await (const { orders, last_no } of this.pages(leader, after)) {
       const applied = await this.log.exclusive(async () => {
         if (currentEpoch() !== epoch) return null;
-        return this.applyPage(after, orders, base);
+        return this.applyPage(after, orders);
       });
       if (!applied) break;
       this.add(result, applied);
@@ -136,16 +134,14 @@ export class CatchUpService {
    * identical entries are kept, the first difference drops our tail from there, and the rest is
    * appended. A page that would leave a gap (our log is shorter than `after`) is not applied.
    */
-  private async applyPage(after: number, theirs: OrderRecordDto[], base?: LogPosition | null): Promise<CatchUpResult> {
+  private async applyPage(after: number, theirs: OrderRecordDto[]): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     if (theirs.length === 0 || after > this.log.lastPosition().order_no) return result;
-    // The source's entries after the page are of its last entry's epoch or newer — of its base's,
-    // once the page reaches its base (see OrderLogService.dropOlderStampsAfter): ours beyond it
-    // stamped older are not in its log.
-    const end = theirs[theirs.length - 1];
-    const reachesBase = base != null && end.order_no >= base.order_no;
-    result.dropped += await this.log.dropOlderStampsAfter(end.order_no, reachesBase ? base.epoch : end.epoch);
     // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
+    // The source's log after the page is stamped no older than the page's last entry (see
+    // OrderLogService.dropOlderStampsAfter): ours beyond it under an older stamp is not in it.
+    const end = theirs[theirs.length - 1];
+    result.dropped += await this.log.dropOlderStampsAfter(end.order_no, end.epoch);
     const mine = await this.log.page(after, theirs.length);
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
@@ -153,7 +149,7 @@ export class CatchUpService {
       const candidate = mine[entry.order_no - after - 1];
       const own = candidate?.order_no === entry.order_no ? candidate : undefined;
       if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
-      // The same order under another stamp (see OrderLogService.restamp): kept, restamped.
+      // The same order, stamped by a newer leader (see OrderLogService.restamp): kept, restamped.
       if (toAppend.length === 0 && own && sameOrder(own, entry)) {
         restamped.push(entry);
         continue;
@@ -162,9 +158,7 @@ export class CatchUpService {
       toAppend.push(entry);
     }
     await this.log.restamp(restamped);
-    // Holding the source's log through its base now: recorded with the entries that complete it.
-    const newer = reachesBase && base.epoch > this.log.getMeta('base_epoch');
-    await this.log.append(toAppend, newer ? { base_epoch: base.epoch, base_no: base.order_no } : {});
+    await this.log.append(toAppend);
     result.fetched = toAppend.length;
     return result;
   }

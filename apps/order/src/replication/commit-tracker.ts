@@ -14,11 +14,11 @@ interface Waiter {
  * position) into the two points of {@link ReplicaState}, and answers the trades waiting for them.
  *
  * - The commit point is the highest number a majority holds, once that is `ownFrom` or beyond:
- *   such entries are never dropped, and lookups and catch-ups rely on them. `ownFrom` is this
- *   leader's base, its last entry when it took over; before it lie the entries it inherited from
- *   older epochs: as in Raft, a majority holding one of those does not commit it (a replica whose
- *   log ends in an epoch in between could still lead and replace it), a majority holding the base
- *   does, as each of them then records it (see LeadershipService.adoptInherited).
+ *   such entries are never dropped, and lookups and catch-ups rely on them. Below `ownFrom` lie
+ *   the entries this leader inherited from older epochs, still stamped with them: as in Raft, a
+ *   majority holding one of those does not commit it (a replica whose log ends in an epoch in
+ *   between could still lead and replace it), the first entry stamped with this epoch does (see
+ *   LeadershipService.adoptInherited).
  * - The acknowledgement point is the highest number `requiredAcks` replicas hold (the same with
  *   the default majority; the leader alone with `ORDER_ACK_MODE=leader`). A trade is answered
  *   once its order is at or below it, or refused with 503 `not_durable` after the durability

@@ -110,7 +110,6 @@ export class FollowerLink {
           commit_no: this.ctx.commitNo(),
           reconciled_seq: log.getMeta('reconciled_seq'),
           prev: { order_no: prevNo, epoch: prevEpoch },
-          ...(log.getMeta('base_epoch') === this.ctx.epoch && { base_no: log.getMeta('base_no') }),
           orders: batch,
         });
         this.sentAt = 0;

@@ -225,24 +225,29 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   }
 
   /**
-   * Under the lock, once caught up, before it sends anything: records this log's last entry as
-   * the base of `epoch` (Raft's "Figure 8" problem, in this log's terms). Returns where replication
-   * starts from, and the first number the leader may count committed by itself.
+   * Under the lock, once caught up: stamps the last entry this new leader inherited above the
+   * commit point with its own epoch, before it sends any (Raft's "Figure 8" problem, in this log's
+   * terms). Returns where replication starts from, and the first number the leader may count
+   * committed by itself.
    *
-   * Logs are compared by their epoch, then their last number — Raft's election restriction, sound
-   * because a Raft leader begins its term with a no-op entry: a log holding an entry of term E
-   * holds leader E's whole log before it. An order number cannot be spent on a no-op here, so the
-   * new leader records a base instead: "this log holds leader E's log through order n", n being its
-   * last order now. A follower records the same base once its log holds the leader's through n
-   * (the sync carries it), in the same transaction; a log compares by the epoch of its base, or of
-   * its last entry if newer (OrderLogService.logEpoch). Entries keep the epoch they were written in,
-   * so every replica's copy of an order is the same, stamp included.
+   * Logs are compared by their last entry's epoch, then its number. That is sound while an entry
+   * stamped E at number n says its log holds leader E's whole log up to n — Raft's log matching,
+   * with entries stamped E only from where leader E's own entries begin. Raft begins them with a
+   * no-op of the new term; an order number cannot be spent on a no-op here, so the last inherited
+   * entry takes the new stamp instead (its order unchanged; a follower that holds it takes the
+   * stamp, see OrderLogService.restamp), and the entries before it keep theirs. Stamping all of
+   * them would break log matching: a follower holding only a prefix of the range under the new
+   * stamp (a sync cut at SYNC_BATCH_SIZE, a catch-up stopped between pages) would compare as
+   * holding all of it, win an election against a replica that does, and drop the rest.
    *
-   * As in Raft, the entries inherited above the commit point count as committed only through the
-   * base: an older entry held by a majority may still be replaced by a replica whose log ends in an
-   * epoch between the two, until a majority holds the base (`ownFrom`, see CommitTracker).
+   * As in Raft, the inherited entries count as committed only through the stamped one: an older
+   * entry held by a majority may still be replaced by a replica whose log ends in an epoch between
+   * the two. So the commit point stays below the inherited range until a majority holds its last
+   * entry (`ownFrom`).
    *
-   * Every follower is sent the entries after the commit point once more (`from`).
+   * Every follower is sent the entries after the commit point once more (`from`), so that each
+   * takes the new stamp — also one that counts some of them committed already (a follower only
+   * compares entries after its own commit point when it repairs a gap).
    */
   private async adoptInherited(epoch: number, peerCommits: number[]): Promise<{ from: number; ownFrom: number }> {
     const committed = Math.max(this.state.commitNo, this.log.getMeta('commit_no'), ...peerCommits);
@@ -252,11 +257,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     if (last.order_no < committed) throw new Error(`its log ends at order ${last.order_no}, below the commit point ${committed} a peer reports`);
     // A peer's commit point is the point of a leader that counted a majority: committed here too.
     this.state.replica.advanceCommit(committed);
-    const base = this.log.base();
-    if (base?.epoch !== epoch) await this.log.append([], { base_epoch: epoch, base_no: last.order_no });
-    const baseNo = this.log.getMeta('base_no');
-    if (baseNo > committed) this.logger.log(`base of epoch ${epoch}: order ${baseNo}, inherited orders ${committed + 1}–${baseNo} commit through it`);
-    return baseNo > committed ? { from: committed + 1, ownFrom: baseNo } : { from: last.order_no + 1, ownFrom: 0 };
+    if (last.order_no <= committed) return { from: last.order_no + 1, ownFrom: 0 };
+    if (last.epoch !== epoch && (await this.log.restamp([{ order_no: last.order_no, epoch }])) > 0) {
+      this.logger.log(`stamped order ${last.order_no}, the last of those inherited above the commit point ${committed}, with epoch ${epoch}`);
+    }
+    return { from: committed + 1, ownFrom: last.order_no };
   }
 
   /**

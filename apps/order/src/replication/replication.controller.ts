@@ -75,7 +75,6 @@ export class ReplicationController {
     // The entry before the page in the same read (one query), so that it is the page's neighbour.
     const orders = await this.log.page(Math.max(0, q.after - 1), q.after > 0 ? q.limit + 1 : q.limit);
     const prev = q.after > 0 && orders[0]?.order_no === q.after ? orders.shift()! : null;
-    const base = this.log.base();
-    return { orders, last_no: this.log.lastPosition().order_no, prev, ...(base && { base }) };
+    return { orders, last_no: this.log.lastPosition().order_no, prev };
   }
 }

@@ -83,7 +83,7 @@ export class ReplicatorService implements OnModuleDestroy {
    * Starts leading `epoch` (the replica is promoting to it): links to every follower and a
    * heartbeat. Each link sends from `from` (at most the log's end). The commit point moves only
    * to `ownFrom` or beyond: the entries before it were inherited from older epochs, and count as
-   * committed only through this leader's base (see LeadershipService.adoptInherited).
+   * committed only through the first one stamped with this epoch (see LeadershipService.adoptInherited).
    */
   start(epoch: number, from = Infinity, ownFrom = 0): void {
     this.stop('restarting replication');

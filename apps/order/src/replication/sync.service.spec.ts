@@ -61,9 +61,9 @@ describe('SyncService (follower side of replication)', () => {
 
   afterEach(() => moduleRef.close());
 
-  const push = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch = 1, commit_no = 0, base_no?: number) => {
+  const push = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch = 1, commit_no = 0) => {
     if (state.role === 'recovering' && !stayRecovering) state.replica.follow();
-    return sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders, ...(base_no !== undefined && { base_no }) });
+    return sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders });
   };
 
   it('applies batches in order and learns the commit point', async () => {
@@ -164,29 +164,6 @@ describe('SyncService (follower side of replication)', () => {
     // At or below the commit point nothing is dropped, whatever its stamp.
     await push([logEntry(4, 2), logEntry(5, 1, 'old')], { order_no: 3, epoch: 2 }, 2, 5);
     await expect(push([], { order_no: 3, epoch: 2 }, 2, 5)).resolves.toEqual({ last_no: 5 });
-  });
-
-  it("records the leader's base once its log holds the leader's through it, not before: a prefix of the inherited orders compares by its last entry", async () => {
-    await push([logEntry(1, 1), logEntry(2, 1)], { order_no: 0, epoch: 0 }, 1, 2);
-    // The leader of epoch 2 inherited 3–4 (epoch 1) above the commit point: its base is 4.
-    leaderLog = [1, 2, 3, 4].map((n) => logEntry(n, 1));
-    await push([logEntry(3, 1)], { order_no: 2, epoch: 1 }, 2, 2, 4);
-    expect({ base: log.base(), status: state.status() }).toMatchObject({ base: undefined, status: { last_no: 3, last_epoch: 1, log_epoch: 1 } });
-    await push([logEntry(4, 1)], { order_no: 3, epoch: 1 }, 2, 2, 4);
-    expect({ base: log.base(), status: state.status() }).toMatchObject({ base: { order_no: 4, epoch: 2 }, status: { last_no: 4, last_epoch: 1, log_epoch: 2 } });
-    // Entries keep their epochs: the same rows as the leader's.
-    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
-  });
-
-  it("drops its entries past the leader's base stamped older than the leader's epoch, before it records the base", async () => {
-    // 4–5 were written by the leader of epoch 1 and reached no majority; the leader of epoch 2
-    // inherited 1–3 and took over with 3 as its base.
-    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1), logEntry(4, 1, 'lost'), logEntry(5, 1, 'lost')], { order_no: 0, epoch: 0 }, 1, 2);
-    leaderLog = [1, 2, 3].map((n) => logEntry(n, 1));
-    await expect(push([logEntry(3, 1)], { order_no: 2, epoch: 1 }, 2, 2, 3)).resolves.toEqual({ last_no: 3 });
-    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
-    // Kept, 4–5 would sit after the base: a log comparing as (epoch 2, 5), more than it holds of the leader's.
-    expect(state.status()).toMatchObject({ last_no: 3, log_epoch: 2 });
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {

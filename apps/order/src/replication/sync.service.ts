@@ -13,10 +13,7 @@ import { CatchUpService } from '../recovery/catch-up.service';
  * from the leader — without holding its log lock, so a newer leader is never kept waiting behind
  * a leader that stopped answering — and then applies the batch. An entry that differs from ours at the same number
  * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless; the
- * same order under another stamp (leaders of earlier versions restamped orders) takes the
- * leader's (see OrderLogService.restamp). Once its log holds the leader's through the leader's
- * base (`base_no`), the follower records that base with the entries that complete it (see
- * OrderLogService.logEpoch).
+ * same order stamped with the leader's newer epoch takes that stamp (see OrderLogService.restamp).
  */
 @Injectable()
 export class SyncService {
@@ -64,12 +61,11 @@ export class SyncService {
 
   /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
   private async applyBatch(dto: SyncDto, prevNo: number): Promise<SyncResponse> {
-    // The leader's entries after the batch are of its last entry's epoch or newer — of this
-    // epoch, once the batch reaches the leader's base: ours beyond it stamped older are not in its
-    // log (dropped first, so that no crash leaves them after the base recorded below).
+    // The leader's log after the batch is stamped no older than its last entry: ours beyond it
+    // under an older stamp is not in it (dropped first, so that a crash midway leaves no restamp
+    // before them).
     const end = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1] : (dto.prev ?? { order_no: 0, epoch: 0 });
-    const reachesBase = dto.base_no !== undefined && end.order_no >= dto.base_no;
-    await this.log.dropOlderStampsAfter(end.order_no, reachesBase ? dto.epoch : end.epoch, this.state.commitNo);
+    await this.log.dropOlderStampsAfter(end.order_no, end.epoch, this.state.commitNo);
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
     for (const entry of dto.orders) {
@@ -88,9 +84,7 @@ export class SyncService {
     await this.log.restamp(restamped);
     const through = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1].order_no : prevNo;
     const commitNo = Math.max(this.log.getMeta('commit_no'), Math.min(dto.commit_no, through));
-    // Holding the leader's log through its base now: recorded with the entries that complete it.
-    const base = reachesBase && dto.epoch > this.log.getMeta('base_epoch') ? { base_epoch: dto.epoch, base_no: dto.base_no } : {};
-    await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq, ...base });
+    await this.log.append(toAppend, { commit_no: commitNo, reconciled_seq: dto.reconciled_seq });
     this.state.replica.advanceCommit(commitNo);
     return { last_no: this.log.lastPosition().order_no };
   }
@@ -98,8 +92,8 @@ export class SyncService {
   /**
    * Whether our log holds the leader's entry `orderNo` as it does, and so (log matching) every
    * entry before it. An entry at or below our commit point does: committed orders are the same
-   * on every replica that holds them, and a leader holds them all (a copy written by an earlier
-   * version may carry another stamp, see OrderLogService.restamp).
+   * on every replica that holds them, and a leader holds them all, though its copy may carry a
+   * newer epoch's stamp (see OrderLogService.restamp).
    */
   private async matches(orderNo: number, epoch: number): Promise<boolean> {
     const committed = Math.min(Math.max(this.state.commitNo, this.log.getMeta('commit_no')), this.log.lastPosition().order_no);

@@ -3,7 +3,6 @@ import { MAX_TRADE_QUANTITY } from '../limits';
 import { IdempotencyRefusal } from '../idempotency';
 import { REPLICA_ROLES, ReplicaRefusal, TradeRefusalReason } from '../responses';
 import { OrderRecordDto } from './order-record.dto';
-import { LogPositionDto } from './sync.dto';
 
 /**
  * Swagger schemas of the answers (the interfaces in `responses.ts` are the types the code uses;
@@ -154,8 +153,6 @@ export class ReplicaStatusDto {
   @ApiProperty({ type: 'integer', nullable: true }) leader: number | null;
   @ApiProperty({ type: 'integer' }) last_no: number;
   @ApiProperty({ type: 'integer' }) last_epoch: number;
-  @ApiPropertyOptional({ type: 'integer', description: "what elections compare logs by (with last_no): the newest epoch whose leader's log this log holds through that leader's base, or last_epoch if newer" })
-  log_epoch?: number;
   @ApiProperty({ type: 'integer' }) commit_no: number;
 }
 
@@ -164,8 +161,6 @@ export class OrderLogPageDto {
   @ApiProperty({ type: 'integer', description: 'number of the last order in the log' }) last_no: number;
   @ApiPropertyOptional({ type: OrderRecordDto, nullable: true, description: 'the entry numbered `after`, read with the page (null when `after` is 0 or beyond the log)' })
   prev?: OrderRecordDto | null;
-  @ApiPropertyOptional({ type: LogPositionDto, description: "the source's base: it holds the log of the leader of `epoch` through `order_no`" })
-  base?: LogPositionDto;
 }
 
 export class SyncResponseDto {

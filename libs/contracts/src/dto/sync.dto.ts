@@ -17,15 +17,6 @@ export class SyncDto {
   @ApiProperty({ type: 'integer', minimum: 0, description: 'highest order number the cluster has made durable' }) @IsInt() @Min(0) commit_no: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'catalog trade sequence reconciled into the log so far' }) @IsInt() @Min(0) reconciled_seq: number;
   @ApiPropertyOptional({ type: LogPositionDto }) @IsOptional() @ValidateNested() @Type(() => LogPositionDto) prev?: LogPositionDto;
-  /**
-   * The leader's base: its last order when it took over this epoch. A follower whose log holds the
-   * leader's through it records it (see ReplicaStatus.log_epoch).
-   */
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: "the leader's last order when it took over this epoch (its base)" })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  base_no?: number;
   @ApiProperty({ type: [OrderRecordDto], maxItems: MAX_PAGE_SIZE })
   @Type(() => OrderRecordDto)
   @ValidateNested({ each: true })
