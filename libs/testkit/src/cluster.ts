@@ -212,10 +212,16 @@ export class Cluster {
     await this.waitStarted('catalog', async () => (await http(`${this.catalog}/health`, { timeoutMs: 1000 })).status === 200);
   }
 
-  /** Starts replica `id`; resolves once it listens (not necessarily recovered). */
+  /**
+   * Starts replica `id`; resolves once it listens (not necessarily recovered): once its address
+   * answers as replica `id` — another process on that port (one that took it first) does not count.
+   */
   async startReplica(id: number, extra: Env = {}): Promise<void> {
     this.spawnApp(`order-${id}`, 'order', { ORDER_ID: String(id), ...extra });
-    await this.waitStarted(`order-${id}`, async () => (await replicaStatus(this.token, this.replica(id), 1000)).status === 200);
+    await this.waitStarted(`order-${id}`, async () => {
+      const res = await replicaStatus(this.token, this.replica(id), 1000);
+      return res.status === 200 && res.body?.id === id;
+    });
   }
 
   /** Waits until replica `id` answers /ping with 200 (recovered, ready). */

@@ -40,6 +40,21 @@ export function settingsEnv(settings: ClusterSettings = 'test'): Env {
 
 /** A loopback port nothing listens on right now (another process may still take it before it is bound). */
 export async function freePort(): Promise<number> {
+  // The kernel may hand the same ephemeral port to two listen(0) calls in a row once the first
+  // is closed: a cluster's processes would then be given one port between two of them.
+  for (let attempt = 0; ; attempt++) {
+    const port = await anyFreePort();
+    if (!handedOut.has(port) || attempt >= 20) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+}
+
+/** Ports {@link freePort} gave in this process: none is given twice. */
+const handedOut = new Set<number>();
+
+function anyFreePort(): Promise<number> {
   return new Promise((res, rej) => {
     const srv = createServer();
     srv.once('error', rej);
