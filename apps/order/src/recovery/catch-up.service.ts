@@ -137,11 +137,11 @@ export class CatchUpService {
   private async applyPage(after: number, theirs: OrderRecordDto[]): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     if (theirs.length === 0 || after > this.log.lastPosition().order_no) return result;
-    // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
     // The source's log after the page is stamped no older than the page's last entry (see
     // OrderLogService.dropOlderStampsAfter): ours beyond it under an older stamp is not in it.
     const end = theirs[theirs.length - 1];
     result.dropped += await this.log.dropOlderStampsAfter(end.order_no, end.epoch);
+    // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
     const mine = await this.log.page(after, theirs.length);
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
