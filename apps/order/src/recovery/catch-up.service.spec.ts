@@ -105,7 +105,7 @@ describe('CatchUpService', () => {
 
     it('drops its entries past a page that are stamped older than the page\'s last, at that page: a catch-up stopped after it leaves no older stamp after a newer one', async () => {
       // 4–5 (epoch 1) reached no majority; the leader of epoch 2 inherited 1–3 and stamped 3 as its own.
-      await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 1 });
+      await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 2 });
       theirs = [...range(1, 2, 1), logEntry(3, 2), ...range(4, 5, 2, 'new')];
       beforePage = async (after) => {
         if (after === 3) throw new Error('source stopped answering');
@@ -142,19 +142,26 @@ describe('CatchUpService', () => {
       expect(await mine()).toEqual(range(1, 2));
     });
 
-    it('starts comparing after the commit point: committed entries are final and not fetched again', async () => {
+    it('starts comparing at the commit point\'s own entry: the entries below it are final and not fetched again', async () => {
       await log.append(range(1, 5), { commit_no: 3 });
-      theirs = [...range(1, 3, 1, 'never-compared'), ...range(4, 6)];
+      theirs = [...range(1, 2, 1, 'never-compared'), ...range(3, 6)];
       await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 0 });
-      expect(asked[0]).toBe(3);
+      expect(asked[0]).toBe(2);
       expect(await mine()).toEqual(range(1, 6));
+    });
+
+    it('takes the source\'s stamp of its commit point\'s own entry: a paused leader\'s last commit, stamped by a new leader that did not know of it', async () => {
+      await log.append(range(1, 3, 1), { commit_no: 3 });
+      theirs = [...range(1, 2, 1), logEntry(3, 2), logEntry(4, 2)];
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 1, dropped: 0 });
+      expect(await mine()).toEqual(theirs);
     });
 
     it('starts at its last entry when the commit point it learnt is beyond its log', async () => {
       await log.append(range(1, 2), { commit_no: 9 });
       theirs = range(1, 4);
       await catchUpFrom(true);
-      expect(asked[0]).toBe(2);
+      expect(asked[0]).toBe(1);
       expect(await mine()).toEqual(theirs);
     });
 
@@ -162,7 +169,7 @@ describe('CatchUpService', () => {
       await log.append(range(1, 5), { commit_no: 5 });
       theirs = range(1, 3);
       await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
-      expect(asked).toEqual([5]);
+      expect(asked).toEqual([4]);
       await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
       expect(await mine()).toEqual(range(1, 5));
     });

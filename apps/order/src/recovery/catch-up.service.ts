@@ -63,8 +63,11 @@ export class CatchUpService {
       this.remaining = Math.max(0, last_no - after);
     }
     this.remaining = 0;
-    if (dropBeyondSource && this.log.lastPosition().order_no > after) {
-      result.dropped += await this.log.truncateFrom(after + 1);
+    // Not its committed entries a source lacks (comparison began just below them), unless verifying
+    // the whole log, which refuses to (see truncateFrom): a source lacking them finds a damaged log.
+    const keep = verifyAll ? after : Math.max(after, Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no));
+    if (dropBeyondSource && this.log.lastPosition().order_no > keep) {
+      result.dropped += await this.log.truncateFrom(keep + 1);
     }
     this.report(source, result);
     return result;
@@ -124,9 +127,15 @@ export class CatchUpService {
     }
   }
 
-  /** Entries up to the commit point are final everywhere: comparison starts after them. */
+  /**
+   * Entries below the commit point are final everywhere: comparison starts at the commit point's
+   * own entry. That one may carry another stamp on the source: a leader that did not know it was
+   * committed took it over as its last inherited entry and stamped it (see
+   * LeadershipService.adoptInherited) — the entry a paused leader committed last, and so its
+   * commit point. Compared, it takes the source's stamp, and the replicas' stamps converge.
+   */
   private startPoint(): number {
-    return Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no);
+    return Math.max(0, Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no) - 1);
   }
 
   /**

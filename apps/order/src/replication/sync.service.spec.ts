@@ -132,15 +132,29 @@ describe('SyncService (follower side of replication)', () => {
     expect(truncate).not.toHaveBeenCalled();
   });
 
-  it('counts an entry at or below its commit point as matching, whatever its stamp (committed orders are the same everywhere)', async () => {
+  it('takes the leader\'s stamp of its commit point\'s own entry (a new leader that did not know it was committed stamped it), so that the stamps converge', async () => {
     await push([logEntry(1, 1), logEntry(2, 1)], { order_no: 0, epoch: 0 }, 1, 2);
     // The leader of epoch 2 stamped 2 as its own; this follower holds it, committed, stamped 1.
     leaderLog = [logEntry(1, 1), logEntry(2, 2), logEntry(3, 2)];
     await expect(push([logEntry(3, 2)], { order_no: 2, epoch: 2 }, 2, 3)).resolves.toEqual({ last_no: 3 });
     expect((await log.page(0, 10)).map((e) => [e.order_no, e.epoch])).toEqual([
       [1, 1],
-      [2, 1],
+      [2, 2],
       [3, 2],
+    ]);
+  });
+
+  it('counts an entry below its commit point as matching, whatever its stamp (committed orders are the same everywhere)', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
+    leaderLog = [logEntry(1, 1), logEntry(2, 2), logEntry(3, 1), logEntry(4, 2)];
+    const repair = jest.spyOn(CatchUpService.prototype, 'repairFrom');
+    await expect(push([logEntry(4, 2)], { order_no: 3, epoch: 1 }, 2, 4)).resolves.toEqual({ last_no: 4 });
+    expect(repair).not.toHaveBeenCalled();
+    expect((await log.page(0, 10)).map((e) => [e.order_no, e.epoch])).toEqual([
+      [1, 1],
+      [2, 1],
+      [3, 1],
+      [4, 2],
     ]);
   });
 

@@ -97,7 +97,8 @@ export class SyncService {
    */
   private async matches(orderNo: number, epoch: number): Promise<boolean> {
     const committed = Math.min(Math.max(this.state.commitNo, this.log.getMeta('commit_no')), this.log.lastPosition().order_no);
-    if (orderNo === 0 || orderNo <= committed) return true;
+    // The commit point's own entry is compared: a new leader may have stamped it (see CatchUpService.startPoint).
+    if (orderNo === 0 || orderNo < committed) return true;
     const last = this.log.lastPosition();
     if (last.order_no === orderNo) return last.epoch === epoch;
     const own = await this.log.find(orderNo);
