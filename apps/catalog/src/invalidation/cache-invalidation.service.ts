@@ -48,8 +48,13 @@ export class CacheInvalidationService {
   private readonly timeoutMs: number;
   /** Monotonic ms before which no trade is acknowledged (leases of an earlier process). */
   private readonly fenceUntil: number;
-  /** A push only carries stocks submitted before it started: a trade decided earlier is covered by it. */
-  private readonly pushes = new Batcher<Change, PushOutcome>((changes, requestId) => this.push(changes, requestId), { maxBatch: MAX_TRADE_BATCH });
+  /**
+   * A push only carries stocks submitted before it started: a trade decided earlier is covered by it.
+   * One push at a time (`maxInFlight: 1`): LeaseService.delivered forgets a pending stock that no
+   * grant has carried yet, which is right only if no other push of that stock is under way — with
+   * two at once, the first one delivered would forget the second one's change.
+   */
+  private readonly pushes = new Batcher<Change, PushOutcome>((changes, requestId) => this.push(changes, requestId), { maxBatch: MAX_TRADE_BATCH, maxInFlight: 1 });
 
   constructor(
     private readonly http: HopClient,

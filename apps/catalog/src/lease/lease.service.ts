@@ -148,7 +148,10 @@ export class LeaseService {
     return { expiresAt: lease.expiresAt, grant: lease.grant };
   }
 
-  /** The push of `names` arrived: those not yet carried by a grant need not be. */
+  /**
+   * The push of `names` arrived: those not yet carried by a grant need not be. Assumes no other push
+   * of them is under way (CacheInvalidationService pushes one at a time).
+   */
   delivered(lease: FrontendLease, names: readonly string[]): void {
     for (const name of names) if (lease.pending.get(name) === 0) this.forget(lease, name);
   }

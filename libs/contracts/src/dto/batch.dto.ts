@@ -9,6 +9,7 @@ import {
   IsOptional,
   IsString,
   Matches,
+  Max,
   MaxLength,
   Min,
   Validate,
@@ -84,8 +85,9 @@ export class InvalidateBatchDto {
    */
   @ApiPropertyOptional({ type: [Number], example: [12, 40], description: "the trade volume each stock's change reaches, in the order of stock_names" })
   @Validate(SameLengthAs, ['stock_names'], { message: 'trade_volumes must hold one volume per stock name' })
-  @Min(0, { each: true, message: 'trade_volumes must hold non-negative integers' })
-  @IsInt({ each: true, message: 'trade_volumes must hold non-negative integers' })
+  @Max(Number.MAX_SAFE_INTEGER, { each: true, message: 'trade_volumes must hold non-negative safe integers' })
+  @Min(0, { each: true, message: 'trade_volumes must hold non-negative safe integers' })
+  @IsInt({ each: true, message: 'trade_volumes must hold non-negative safe integers' })
   @IsArray({ message: 'trade_volumes must be an array' })
   @IsOptional()
   trade_volumes?: number[];
