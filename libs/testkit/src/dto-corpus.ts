@@ -32,7 +32,6 @@ export const VALID_BODIES: [Function, object][] = [
   [CatalogTradeBatchDto, { trades: [{ stock_name: 'Stock1', type: 'buy', quantity: 2, request_id: 'r-1' }, { stock_name: 'Stock2', type: 'sell', quantity: 1 }] }],
   [SyncDto, { leader: 3, epoch: 3, commit_no: 10, reconciled_seq: 0, prev: { order_no: 10, epoch: 3 }, orders: [orderEntry(11), orderEntry(12, { idempotency_key: 'key-12', created_at: 1_700_000_000_000 })] }],
   [SyncDto, { leader: 3, epoch: 3, commit_no: 0, reconciled_seq: 7, orders: [] }],
-  [SyncDto, { leader: 3, epoch: 3, commit_no: 9, reconciled_seq: 7, prev: { order_no: 12, epoch: 3 }, orders: [], leader_last_no: 12 }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'], trade_volumes: [12, 0] }],
 ];

@@ -24,7 +24,7 @@ function largest(order_no: number): OrderRecordDto {
 /** A sync body around `orders`, every other field as large as it gets. */
 function body(orders: OrderRecordDto[]): SyncDto {
   const big = Number.MAX_SAFE_INTEGER;
-  return { leader: big, epoch: big, commit_no: big, reconciled_seq: big, prev: { order_no: big, epoch: big }, orders, leader_last_no: big };
+  return { leader: big, epoch: big, commit_no: big, reconciled_seq: big, prev: { order_no: big, epoch: big }, orders };
 }
 
 describe('fitSyncBody', () => {

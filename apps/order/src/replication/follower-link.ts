@@ -111,7 +111,6 @@ export class FollowerLink {
           reconciled_seq: log.getMeta('reconciled_seq'),
           prev: { order_no: prevNo, epoch: prevEpoch },
           orders: batch,
-          leader_last_no: Math.max(log.lastPosition().order_no, batch.length > 0 ? batch[batch.length - 1].order_no : 0),
         });
         this.sentAt = 0;
         if (!this.ctx.current()) return false;
@@ -140,7 +139,7 @@ export class FollowerLink {
   }
 }
 
-/** Room for the orders of one sync: the body limit less its other fields (under 250 bytes) and a margin. */
+/** Room for the orders of one sync: the body limit less its other fields (under 200 bytes) and a margin. */
 export const SYNC_ORDERS_BYTES = MAX_BODY_BYTES - 1024;
 
 /**

@@ -180,44 +180,6 @@ describe('SyncService (follower side of replication)', () => {
     await expect(push([], { order_no: 3, epoch: 2 }, 2, 5)).resolves.toEqual({ last_no: 5 });
   });
 
-  describe('past the leader\'s last entry (leader_last_no)', () => {
-    const sendWithLast = (orders: OrderRecordDto[], prev: { order_no: number; epoch: number }, epoch: number, commit_no: number, leader_last_no?: number) => {
-      if (state.role === 'recovering') state.replica.follow();
-      return sync.apply({ leader: 3, epoch, commit_no, reconciled_seq: 0, prev, orders, ...(leader_last_no === undefined ? {} : { leader_last_no }) });
-    };
-
-    it('drops its entries past it stamped older than the sync\'s epoch: a deposed leader\'s tail, when the new leader had nothing to stamp', async () => {
-      // This replica led epoch 1 and wrote 4–5, which reached no one. The leader of epoch 2 knew 1–3
-      // committed, so it stamped nothing: its log ends at (3, epoch 1), as the tail's stamp.
-      await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1), logEntry(4, 1, 'lost'), logEntry(5, 1, 'lost')], { order_no: 0, epoch: 0 }, 1, 3);
-      leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)];
-      // Without the leader's last entry (a leader that does not send it) the tail stays, comparing as
-      // more advanced than the leader's own log.
-      await expect(sendWithLast([], { order_no: 3, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 5 });
-      await expect(sendWithLast([], { order_no: 3, epoch: 1 }, 2, 3, 3)).resolves.toEqual({ last_no: 3 });
-      expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
-    });
-
-    it('drops nothing the leader has when a sync arrives late, after a later batch was applied', async () => {
-      // The leader of epoch 2 inherited 3–4 (stamped 1) and stamped 5, its last inherited, with 2;
-      // 6 is its own. Every sync it sent names a last entry of 5 or later.
-      const leaders = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 1), logEntry(4, 1), logEntry(5, 2), logEntry(6, 2)];
-      leaderLog = leaders;
-      await push([logEntry(1, 1), logEntry(2, 1)], { order_no: 0, epoch: 0 }, 1, 2);
-      await expect(sendWithLast(leaders.slice(2), { order_no: 2, epoch: 1 }, 2, 2, 6)).resolves.toEqual({ last_no: 6 });
-      // Sent before that batch, when the leader's log ended at 5, and delivered after it.
-      await expect(sendWithLast(leaders.slice(2, 4), { order_no: 2, epoch: 1 }, 2, 2, 5)).resolves.toEqual({ last_no: 6 });
-      await expect(sendWithLast([], { order_no: 2, epoch: 1 }, 2, 2, 5)).resolves.toEqual({ last_no: 6 });
-      expect(await log.page(0, 10)).toEqual(leaders.map((e) => ({ ...e, created_at: expect.any(Number) })));
-    });
-
-    it('never drops a committed entry, whatever its stamp', async () => {
-      await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
-      leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 1)];
-      await expect(sendWithLast([], { order_no: 2, epoch: 1 }, 2, 3, 2)).resolves.toEqual({ last_no: 3 });
-    });
-  });
-
   it('refuses a sync from a stale epoch and changes nothing', async () => {
     await push([logEntry(1, 2)], { order_no: 0, epoch: 0 }, 2);
     await expect(push([logEntry(2, 1, 'stale')], { order_no: 1, epoch: 2 }, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });

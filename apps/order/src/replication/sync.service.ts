@@ -66,16 +66,6 @@ export class SyncService {
     // before them).
     const end = dto.orders.length > 0 ? dto.orders[dto.orders.length - 1] : (dto.prev ?? { order_no: 0, epoch: 0 });
     await this.log.dropOlderStampsAfter(end.order_no, end.epoch, this.state.commitNo);
-    // Past the leader's last entry as it sent this, its log holds, then and ever after, only entries
-    // stamped with its epoch: it sends nothing before it has stamped the last one it inherited (see
-    // LeadershipService.adoptInherited), and it never cuts its own log. Ours there under an older
-    // stamp are in no log of this leader's, so not committed. This drops the tail of a deposed
-    // leader whose successor had nothing to stamp (it knew its inherited entries committed), which
-    // the drop above keeps when the batch ends under that same older stamp. A sync that arrives late
-    // names an earlier last entry, past which the same holds, so it drops nothing the leader has.
-    if (dto.leader_last_no !== undefined) {
-      await this.log.dropOlderStampsAfter(Math.max(end.order_no, dto.leader_last_no), dto.epoch, this.state.commitNo);
-    }
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
     for (const entry of dto.orders) {

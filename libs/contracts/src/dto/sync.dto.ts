@@ -17,13 +17,6 @@ export class SyncDto {
   @ApiProperty({ type: 'integer', minimum: 0, description: 'highest order number the cluster has made durable' }) @IsInt() @Min(0) commit_no: number;
   @ApiProperty({ type: 'integer', minimum: 0, description: 'catalog trade sequence reconciled into the log so far' }) @IsInt() @Min(0) reconciled_seq: number;
   @ApiPropertyOptional({ type: LogPositionDto }) @IsOptional() @ValidateNested() @Type(() => LogPositionDto) prev?: LogPositionDto;
-  /**
-   * The number of the leader's last entry when it sent this sync (at least the batch's last).
-   * Past it the leader's log holds only entries stamped with its epoch, so a follower drops its own
-   * there under an older stamp (see SyncService.applyBatch). Optional: a leader that does not send
-   * it leaves those to its later batches.
-   */
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, description: "the leader's last order number when it sent this sync" }) @IsOptional() @IsInt() @Min(0) leader_last_no?: number;
   @ApiProperty({ type: [OrderRecordDto], maxItems: MAX_PAGE_SIZE })
   @Type(() => OrderRecordDto)
   @ValidateNested({ each: true })
