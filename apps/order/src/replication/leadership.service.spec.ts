@@ -237,7 +237,7 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     } as unknown as PeersClient;
     const catchUp = { catchUpFrom: jest.fn(async () => ({ fetched: 0, dropped: 0 })) };
     const started: [number, number | undefined, number | undefined][] = [];
-    const replicator = { start: (e: number, from?: number, ownFrom?: number) => started.push([e, from, ownFrom]), stop: () => undefined } as unknown as ReplicatorService;
+    const replicator = { start: (e: number, from?: number, ownFrom?: number) => started.push([e, from, ownFrom]), stop: jest.fn(() => undefined) };
     const reconciler = { runOnce: async () => undefined, start: () => undefined, stop: () => undefined, ...options.reconciler } as unknown as ReconcilerService;
     const recovery = { recover: jest.fn(async () => undefined) };
     const leadership = new LeadershipService(
@@ -245,13 +245,13 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
       log,
       peers,
       catchUp as unknown as CatchUpService,
-      replicator,
+      replicator as unknown as ReplicatorService,
       reconciler,
       recovery as unknown as RecoveryService,
       { problem: () => undefined } as unknown as DiskHealthService,
       config as unknown as ConfigService<OrderEnv, true>,
     );
-    return { leadership, state, replica, started, catchUp, recovery };
+    return { leadership, state, replica, started, catchUp, recovery, replicator };
   }
 
   /** {@link candidate}, named leader of `epoch`; resolves once it leads. */
@@ -352,6 +352,28 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     expect(replica.leading).toBe(false);
     expect(runOnce.mock.calls.length).toBeGreaterThan(1); // retried first
     expect(recovery.recover).toHaveBeenCalledTimes(1);
+    leadership.onApplicationShutdown();
+  });
+
+  // The next attempt may catch up more inherited entries (a more advanced voter) and stamp anew,
+  // which the old attempt's links and commit count, started for the log as it stood, must not send
+  // nor count; here only the order of the calls is checked.
+  it('stops a failed attempt\'s replication before the next attempt begins', async () => {
+    await log.append([logEntry(1, 1)], { commit_no: 1 });
+    let attempts = 0;
+    const runOnce = jest.fn(async () => {
+      if (++attempts === 1) throw new Error('catalog unreachable: connect ECONNREFUSED');
+      return 0;
+    });
+    const { leadership, started, replicator } = candidate(2, { last_no: 1, last_epoch: 1, commit_no: 1 }, { reconciler: { runOnce } });
+    await leadership.onLeaderNotice(3, 2);
+    await leadership.assertLeading(2);
+    expect(started.map(([e]) => e)).toEqual([2, 2]);
+    // Stopped between the first attempt's start and the second's.
+    const stops = replicator.stop.mock.invocationCallOrder;
+    expect(stops.length).toBe(1);
+    expect(runOnce.mock.invocationCallOrder[0]).toBeLessThan(stops[0]);
+    expect(stops[0]).toBeLessThan(runOnce.mock.invocationCallOrder[1]);
     leadership.onApplicationShutdown();
   });
 

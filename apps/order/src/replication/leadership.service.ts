@@ -203,6 +203,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           this.logger.log(`leading epoch ${epoch} from order ${this.log.lastPosition().order_no}`);
           return;
         } catch (err) {
+          // A failed attempt's replication stops before the next one: that one may catch up more
+          // inherited entries (a voter more advanced than this attempt's) and stamp them anew, and
+          // the links and commit count of this attempt, started for the log as it stood, must not
+          // send or count those meanwhile.
+          if (this.state.role === 'promoting' && this.state.epoch === epoch) this.replicator.stop(`promotion to epoch ${epoch} retried`);
           // Bounded either way: a candidate stuck in its promotion still answers `/ping` (see
           // quorumRefusal), so the front end would keep it, and keep its trades waiting, for ever.
           // Stepping back lets the front end propose another replica, which may reach what this
