@@ -222,8 +222,9 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     replica.follow();
     const state = replicaThree(replica, {
       grantVote: async (e: number, candidate: number) => {
-        replica.grantVote(e, candidate);
-        return true;
+        const outcome = replica.decideVote(e, candidate);
+        if (outcome === 'granted') replica.grantVote(e, candidate);
+        return outcome !== 'refused';
       },
       status: (): ReplicaStatus => {
         const last = log.lastPosition();
@@ -266,6 +267,11 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
   }
 
   const stamps = async () => (await log.page(0, 100)).map((e) => [e.order_no, e.epoch]);
+
+  /** Resolves once `ok()` holds, checking every millisecond (the test's own timeout bounds it). */
+  const waitUntil = async (ok: () => boolean) => {
+    while (!ok()) await new Promise((resolve) => setTimeout(resolve, 1));
+  };
 
   it('stamps the last entry it inherited above the commit point as its own, before it replicates anything, and counts none of them committed before that one', async () => {
     // Committed through 2. Orders 3–4 were written by the leader of epoch 2 and reached no majority;
@@ -374,6 +380,40 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     expect(stops.length).toBe(1);
     expect(runOnce.mock.invocationCallOrder[0]).toBeLessThan(stops[0]);
     expect(stops[0]).toBeLessThan(runOnce.mock.invocationCallOrder[1]);
+    leadership.onApplicationShutdown();
+  });
+
+  it('leaves a promotion begun after it alone, to the same epoch too: its failure stops nothing of the later one, which leads', async () => {
+    await log.append([logEntry(1, 1)], { commit_no: 1 });
+    let releaseFirst!: () => void;
+    let releaseSecond!: () => void;
+    const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
+    const secondHeld = new Promise<void>((resolve) => (releaseSecond = resolve));
+    const runOnce = jest.fn(async () => {
+      // The first promotion's pass fails once the second promotion has started its replication,
+      // while the second's own pass is still under way.
+      if (runOnce.mock.calls.length === 1) {
+        await firstHeld;
+        throw new Error('append refused: not the leader');
+      }
+      await secondHeld;
+      return 0;
+    });
+    const { leadership, replica, started, replicator } = candidate(2, { last_no: 1, last_epoch: 1, commit_no: 1 }, { reconciler: { runOnce } });
+    await leadership.onLeaderNotice(3, 2);
+    await waitUntil(() => runOnce.mock.calls.length === 1);
+    // It steps down meanwhile (its own write failed, say), recovers, and is named leader of epoch 2 again.
+    replica.stepDown();
+    replica.follow();
+    await leadership.onLeaderNotice(3, 2);
+    await waitUntil(() => started.length === 2 && runOnce.mock.calls.length === 2);
+    releaseFirst();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    releaseSecond();
+    await leadership.assertLeading(2);
+    expect(replica.role).toBe('leader');
+    // Without the promotion counter, the first one's failure stopped the second one's replication.
+    expect(replicator.stop).not.toHaveBeenCalled();
     leadership.onApplicationShutdown();
   });
 

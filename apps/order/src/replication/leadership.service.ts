@@ -44,6 +44,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   private reaching?: Promise<number>;
   /** Settles when the promotion under way has finished (caught up and reconciled) or given up. */
   private promotion: Promise<void> = Promise.resolve();
+  /** Promotions begun so far: only the latest one acts (see promote). */
+  private promotions = 0;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -165,12 +167,19 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
 
   private promote(epoch: number): void {
     this.state.replica.beginPromotion(epoch);
+    const run = ++this.promotions;
+    /**
+     * This promotion is still the one under way: the replica promotes to its epoch, and no later
+     * promotion began — to this same epoch too, after a step-down, whose steps this one must
+     * neither undo (stop its replication) nor finish for it (become leader).
+     */
+    const current = () => !this.stopped && run === this.promotions && this.state.role === 'promoting' && this.state.epoch === epoch;
     this.promotion = (async () => {
       /** When a majority last adopted this epoch (the promotion's start counts). */
       let majorityAt = Date.now();
       /** When the first failure for another reason came (a catch-up, the reconciler's catalog, a write). */
       let failingSince: number | undefined;
-      while (!this.stopped && this.state.role === 'promoting' && this.state.epoch === epoch) {
+      while (current()) {
         try {
           // Every committed order is on a majority, so the most advanced log among any majority
           // (this replica and majority − 1 peers) holds all of them: no need to wait for the rest.
@@ -194,20 +203,22 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
             resend = await this.adoptInherited(epoch, answered.map((p) => p.status.commit_no));
           });
-          if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
+          if (!current()) return;
           this.replicator.start(epoch, resend.from, resend.ownFrom);
           await this.reconciler.runOnce();
-          if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
+          if (!current()) return;
           this.reconciler.start();
           this.state.replica.becomeLeader(epoch);
           this.logger.log(`leading epoch ${epoch} from order ${this.log.lastPosition().order_no}`);
           return;
         } catch (err) {
+          // Superseded or no longer promoting: nothing of this attempt's is left to undo or retry.
+          if (!current()) return;
           // A failed attempt's replication stops before the next one: that one may catch up more
           // inherited entries (a voter more advanced than this attempt's) and stamp them anew, and
           // the links and commit count of this attempt, started for the log as it stood, must not
           // send or count those meanwhile.
-          if (this.state.role === 'promoting' && this.state.epoch === epoch) this.replicator.stop(`promotion to epoch ${epoch} retried`);
+          this.replicator.stop(`promotion to epoch ${epoch} retried`);
           // Bounded either way: a candidate stuck in its promotion still answers `/ping` (see
           // quorumRefusal), so the front end would keep it, and keep its trades waiting, for ever.
           // Stepping back lets the front end propose another replica, which may reach what this
@@ -217,7 +228,6 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           if (!noMajority) failingSince ??= now;
           const stuckFor = noMajority ? now - majorityAt : now - failingSince!;
           if (stuckFor >= this.stepBackAfterMs) {
-            if (this.state.role !== 'promoting' || this.state.epoch !== epoch) return;
             this.logger.warn(`stepping back from epoch ${epoch}: ${(err as Error).message} for ${stuckFor} ms`);
             this.stepDown(noMajority ? 'no majority adopted its epoch' : 'its promotion kept failing');
             return;
