@@ -389,11 +389,14 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     let releaseSecond!: () => void;
     const firstHeld = new Promise<void>((resolve) => (releaseFirst = resolve));
     const secondHeld = new Promise<void>((resolve) => (releaseSecond = resolve));
+    let firstHandled = false;
     const runOnce = jest.fn(async () => {
       // The first promotion's pass fails once the second promotion has started its replication,
       // while the second's own pass is still under way.
       if (runOnce.mock.calls.length === 1) {
         await firstHeld;
+        // Set once the promotion has handled the failure (its catch runs in the microtasks before).
+        setImmediate(() => (firstHandled = true));
         throw new Error('append refused: not the leader');
       }
       await secondHeld;
@@ -408,7 +411,7 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     await leadership.onLeaderNotice(3, 2);
     await waitUntil(() => started.length === 2 && runOnce.mock.calls.length === 2);
     releaseFirst();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await waitUntil(() => firstHandled);
     releaseSecond();
     await leadership.assertLeading(2);
     expect(replica.role).toBe('leader');
