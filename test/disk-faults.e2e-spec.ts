@@ -2,13 +2,15 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Database } from 'sqlite3';
-import { Cluster, http, placeOrder, readAll, waitFor } from './support/cluster';
+import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './support/cluster';
 
 /**
  * Disk faults on real processes:
  * - a corrupt order database stops its replica with one line on stderr that names the file and
  *   says how to rebuild it; following exactly those steps (delete `order-2.sqlite*`, start it
  *   again) brings the replica back with every order, copied from its peers before it is ready;
+ * - a replica whose file was changed below its commit point stays not ready, whether its restart
+ *   finds it or, when it came back while no peer answered, its leader's first sync does;
  * - a corrupt catalog database is one line too;
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
@@ -133,6 +135,58 @@ describe('disk faults', () => {
     await c.waitReady(id);
     await trade('Stock4');
     expect(await c.converged()).toEqual(await c.orderTable(id));
+  });
+
+  it('a replica that came back on a changed file while no peer answered: the leader\'s first sync finds the difference, and it stops following and vouches for nothing', async () => {
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    await c.converged();
+    // Replica 1, the lowest id: with a majority up it is never the one elected.
+    await c.signal('order-1', 'SIGTERM');
+    const file = join(c.dataDir, 'order-1.sqlite');
+    const [{ value: commitNo }] = await readAll<{ value: number }>(file, `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
+    expect(commitNo).toBeGreaterThanOrEqual(1);
+    // Orders it misses: its log ends before the leader's, so the leader's first sync has it repair its log from its commit point on.
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    // The front end too: started again once all three replicas are up, it elects replica 3 (the
+    // highest id), and replica 1 meets the difference in a sync, not as a candidate.
+    await c.signal('frontend', 'SIGTERM');
+    await c.signal('order-2', 'SIGTERM');
+    await c.signal('order-3', 'SIGTERM');
+    await execSql(file, `UPDATE orders SET quantity = quantity + 50 WHERE order_no = ${commitNo}`);
+
+    // Alone, it has no peer to compare its log with at start: it takes its log as it is and follows.
+    await c.startReplica(1);
+    await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
+    await c.startReplica(2);
+    await c.startReplica(3);
+    await c.waitReady(2);
+    await c.waitReady(3);
+    await c.startFrontend();
+    expect(await c.waitLeading()).toBe(3);
+    const ping = await waitFor('replica 1 to refuse readiness over its log', async () => {
+      const res = await http(`${c.replica(1)}/ping`, { timeoutMs: 2000 });
+      return res.status === 503 && /log differs/.test(res.body?.error?.message ?? '') ? res : undefined;
+    });
+    expect(ping.body.error.message).toMatch(new RegExp(`^not ready: its log differs from replica [23]'s below its commit point: order ${commitNo} is committed`));
+    await waitFor("replica 1's log to say why it stopped following", async () => c.log('order-1').includes(`its log differs from the leader's: order ${commitNo} is committed`), 10000);
+    // It vouches for none of its copies, the changed one included, and overwrote nothing.
+    const direct = await c.internal(`${c.replica(1)}/query?order_no=${commitNo}`);
+    expect(direct.status).toBe(503);
+    expect(direct.body).toMatchObject({ code: 'not_committed', error: { code: 503, message: expect.stringContaining('its log is damaged') } });
+    expect((await c.orderTable(1)).find((r) => r.order_no === commitNo)!.quantity).toBeGreaterThan(50);
+    // Trading goes on with replicas 2 and 3, and the front end reads the order from them.
+    await trade('Stock5');
+    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=${commitNo}`);
+    expect(viaFrontEnd.status).toBe(200);
+    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+
+    // The documented steps rebuild it.
+    await c.signal('order-1', 'SIGTERM');
+    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith('order-1.sqlite'))) rmSync(join(c.dataDir, f));
+    await c.startReplica(1);
+    await c.waitReady(1);
+    await trade('Stock6');
+    expect(await c.converged()).toEqual(await c.orderTable(1));
   });
 
   it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {

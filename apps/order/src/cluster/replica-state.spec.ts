@@ -114,6 +114,19 @@ describe('ReplicaState', () => {
       expect(l.mayAppendAsLeader(1)).toBe(false);
     });
 
+    it('goes follower → recovering to verify its log again, only from follower, keeping its epoch, leader and commit point', () => {
+      const changes: string[] = [];
+      const s = new ReplicaState(3, { epoch: 2, votedFor: 1, leader: 1, commitNo: 7 }, (from, to, epoch) => changes.push(`${from}→${to}@${epoch}`));
+      expect(() => s.reverify()).toThrow(/cannot reverify as recovering/);
+      s.follow();
+      s.reverify();
+      expect(s.role).toBe('recovering');
+      expect(s.ready).toBe(false);
+      expect([s.epoch, s.leader, s.votedFor, s.commitNo]).toEqual([2, 1, 1, 7]);
+      expect(changes).toEqual(['recovering→follower@2', 'follower→recovering@2']);
+      expect(() => leading(3).reverify()).toThrow(/cannot reverify as leader/);
+    });
+
     it('refuses to lead without promoting, to lead an epoch that has moved on, and to follow or step down from the wrong role', () => {
       const s = fresh();
       expect(() => s.becomeLeader(0)).toThrow(/cannot become leader as recovering/);

@@ -41,7 +41,8 @@ export type RoleChange = (from: ReplicaRole, to: ReplicaRole, epoch: number) => 
  *
  * ```
  *   recovering ──follow──▶ follower ──beginPromotion──▶ promoting ──becomeLeader──▶ leader
- *        ▲                                                  │                          │
+ *        ▲  ▲                   │                           │                          │
+ *        │  └──── reverify ◀────┘                           │                          │
  *        └──────────────────────── stepDown ◀──────────────┴──────────────────────────┘
  * ```
  *
@@ -166,6 +167,15 @@ export class ReplicaState {
   follow(): void {
     this.expectRole('follow', 'recovering');
     this.setRole('follower');
+  }
+
+  /**
+   * follower → recovering: its log differs from its leader's below its commit point (a damaged
+   * file), so it serves nothing until a recovery has verified the whole log again.
+   */
+  reverify(): void {
+    this.expectRole('reverify', 'follower');
+    this.setRole('recovering');
   }
 
   /**

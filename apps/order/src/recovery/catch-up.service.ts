@@ -76,14 +76,15 @@ export class CatchUpService {
   /**
    * A follower's gap repair: fetches what it misses from the leader of `epoch` *without* holding
    * the log lock (the leader may stop answering mid-way, and a newer leader's syncs must not wait
-   * behind that), then applies each page under the lock, as long as `epoch` is still current.
+   * behind that), then applies each page under the lock, as long as `following()` says the replica
+   * still follows that leader's epoch.
    */
-  async repairFrom(leader: ReplicaAddress, epoch: number, currentEpoch: () => number): Promise<CatchUpResult> {
+  async repairFrom(leader: ReplicaAddress, following: () => boolean): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
     for await (const { orders, last_no } of this.pages(leader, after)) {
       const applied = await this.log.exclusive(async () => {
-        if (currentEpoch() !== epoch) return null;
+        if (!following()) return null;
         return this.applyPage(after, orders);
       });
       if (!applied) break;

@@ -27,7 +27,7 @@ const status = (id: number, over: Partial<ReplicaStatus>): ReplicaStatus => ({
  * its peers' statuses (scripted), and a catch-up that records how it was asked and may refuse
  * with a committed-entry conflict. Its state is a real ReplicaState.
  */
-function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>; conflict?: () => boolean }) {
+function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>; conflict?: (verifyAll: boolean) => boolean }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
   const state = {
@@ -56,7 +56,7 @@ function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: R
   const catchUp = {
     catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAll = false) => {
       catchUps.push({ from: source.id, verifyAll });
-      if (opts.conflict?.()) throw new CommittedEntryConflict(2, 5);
+      if (opts.conflict?.(verifyAll)) throw new CommittedEntryConflict(2, 5);
       return { fetched: 0, dropped: 0 };
     },
   } as unknown as CatchUpService;
@@ -130,6 +130,31 @@ describe('RecoveryService', () => {
     expect(recovery.blockedBy).toBeUndefined();
     expect(recovery.logDamaged).toBe(false);
     expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
+  });
+
+  it('a follower whose sync met a committed entry that differs from the leader\'s stops following and verifies its whole log again: not ready, its log damaged', async () => {
+    let damaged = false;
+    const { recovery, replica, catchUps } = setup({
+      statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }],
+      // The damage shows only to a comparison from the log's start: past the commit point all is equal.
+      conflict: (verifyAll) => damaged && verifyAll,
+    });
+    await recovery.recover();
+    expect(replica.role).toBe('follower');
+    damaged = true; // say a sync found it so
+    recovery.reverify(new CommittedEntryConflict(2, 5));
+    expect(replica.role).toBe('recovering'); // at once: its syncs and order lookups are refused from here on
+    expect(errors).toEqual([expect.stringContaining("its log differs from the leader's: order 2 is committed")]);
+    for (let i = 0; i < 600 && !recovery.logDamaged; i++) await delay(5);
+    expect(recovery.logDamaged).toBe(true); // its order lookups are refused
+    expect(recovery.blockedBy).toMatch(/^its log differs from replica 3's below its commit point/);
+    expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
+    recovery.reverify(new CommittedEntryConflict(2, 5)); // not a follower now: nothing more
+    expect(errors).toHaveLength(2); // the first one, and recovery's own "not ready"
+    damaged = false; // the operator rebuilt the file
+    await recovery.recover();
+    expect(replica.role).toBe('follower');
+    expect(recovery.logDamaged).toBe(false);
   });
 
   it('peers that reject its cluster token keep it not ready with that reason', async () => {

@@ -59,6 +59,22 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     return this.running;
   }
 
+  /**
+   * A follower's sync met an entry at or below its commit point that differs from its leader's
+   * (`conflict`): its file is damaged, or the leader's is. It stops following and serving order
+   * lookups, and recovers verifying its whole log again, as after a restart: recovery finds the
+   * difference and keeps it not ready, saying how to rebuild it, or, should its log now match,
+   * makes it a follower again. Without this it kept serving its own version of a committed order
+   * while refusing every sync. Does nothing unless it follows.
+   */
+  reverify(conflict: CommittedEntryConflict): void {
+    if (this.state.role !== 'follower') return;
+    this.logger.error(`its log differs from the leader's: ${conflict.message}; it serves nothing until its whole log is verified again`);
+    this.verified = false;
+    this.state.replica.reverify();
+    void this.recover();
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {

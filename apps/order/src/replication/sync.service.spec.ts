@@ -10,9 +10,10 @@ import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from '../orders/order.entity';
 import { DiskHealthService } from '../orders/disk-health.service';
-import { OrderLogService } from '../orders/order-log.service';
+import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
 import { ReplicaMeta } from '../orders/replica-meta.entity';
 import { CatchUpService } from '../recovery/catch-up.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { SyncService } from './sync.service';
 
 
@@ -27,10 +28,14 @@ describe('SyncService (follower side of replication)', () => {
   let stayRecovering: boolean;
   /** Set: the leader's log cannot be read (it stopped answering). */
   let logUnreadable: Error | undefined;
+  /** What the sync asked recovery to verify again (RecoveryService.reverify, tested on its own). */
+  let reverified: CommittedEntryConflict[];
 
   beforeEach(async () => {
     leaderLog = [];
     logUnreadable = undefined;
+    reverified = [];
+    const recovery: Partial<RecoveryService> = { reverify: (conflict) => void reverified.push(conflict) };
     const peers: Partial<PeersClient> = {
       logPage: async (_peer, after, limit) => {
         if (logUnreadable) throw logUnreadable;
@@ -50,7 +55,7 @@ describe('SyncService (follower side of replication)', () => {
         }),
         TypeOrmModule.forFeature([Order, ReplicaMeta]),
       ],
-      providers: [DiskHealthService, OrderLogService, ClusterStateService, CatchUpService, SyncService, { provide: PeersClient, useValue: peers }],
+      providers: [DiskHealthService, OrderLogService, ClusterStateService, CatchUpService, SyncService, { provide: PeersClient, useValue: peers }, { provide: RecoveryService, useValue: recovery }],
     }).compile();
     await moduleRef.init();
     sync = moduleRef.get(SyncService);
@@ -178,6 +183,60 @@ describe('SyncService (follower side of replication)', () => {
     // At or below the commit point nothing is dropped, whatever its stamp.
     await push([logEntry(4, 2), logEntry(5, 1, 'old')], { order_no: 3, epoch: 2 }, 2, 5);
     await expect(push([], { order_no: 3, epoch: 2 }, 2, 5)).resolves.toEqual({ last_no: 5 });
+  });
+
+  it('keeps a committed entry that differs from the leader\'s in a batch, refuses the sync and has its whole log verified again', async () => {
+    leaderLog = [logEntry(1, 1), logEntry(2, 1, 'mine'), logEntry(3, 1)];
+    await push(leaderLog, { order_no: 0, epoch: 0 }, 1, 3);
+    // The leader's entry 2, committed, is another order: one of the two files is damaged.
+    const theirs = [logEntry(2, 2, 'theirs'), logEntry(3, 2), logEntry(4, 2)];
+    await expect(push(theirs, { order_no: 1, epoch: 1 }, 2, 4)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect(reverified).toEqual([expect.objectContaining({ message: expect.stringMatching(/^order 2 is committed \(commit point 3\)/) })]);
+    expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
+  });
+
+  it('the same when its repair from the leader meets it (a gap before the batch)', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1, 'mine')], { order_no: 0, epoch: 0 }, 1, 3);
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2, 'theirs'), logEntry(4, 2), logEntry(5, 2), logEntry(6, 2)];
+    await expect(push(leaderLog.slice(5), { order_no: 5, epoch: 2 }, 2, 6)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect(reverified).toEqual([expect.objectContaining({ message: expect.stringMatching(/^order 3 is committed/) })]);
+    expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 1 });
+  });
+
+  /** Runs `before` when the log's lock is next asked for, the `nth` time from now (1: the next). */
+  const onExclusive = (nth: number, before: () => void) => {
+    const original = log.exclusive.bind(log);
+    let calls = 0;
+    const spy = jest.spyOn(log, 'exclusive').mockImplementation((fn) => {
+      if (++calls === nth) {
+        spy.mockRestore();
+        before();
+      }
+      return original(fn);
+    });
+  };
+
+  it('refuses a sync that waited for the log while the replica went back to recovering, and applies nothing', async () => {
+    await push([logEntry(1, 1)], { order_no: 0, epoch: 0 });
+    let release!: () => void;
+    const locked = new Promise<void>((taken) => void log.exclusive(() => new Promise<void>((r) => ((release = r), taken()))));
+    await locked; // another writer holds the log
+    const queued = new Promise<void>((r) => onExclusive(1, r));
+    const waiting = push([logEntry(2, 1)], { order_no: 1, epoch: 1 });
+    await queued; // the sync passed its first look at the role, and waits for the lock
+    state.replica.reverify(); // another sync's conflict, say
+    release();
+    await expect(waiting).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
+  });
+
+  it('stops a repair, applying no more pages, once the replica no longer follows', async () => {
+    await push([logEntry(1, 1)], { order_no: 0, epoch: 0 });
+    leaderLog = [1, 2, 3, 4, 5, 6].map((n) => logEntry(n, 1));
+    // The sync's first attempt finds a gap; back to recovering as the repair's first page is written.
+    onExclusive(2, () => state.replica.reverify());
+    await expect(push(leaderLog.slice(5), { order_no: 5, epoch: 1 })).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
   });
 
   it('refuses a sync from a stale epoch and changes nothing', async () => {

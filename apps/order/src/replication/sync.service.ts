@@ -2,8 +2,9 @@ import { Injectable } from '@nestjs/common';
 import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
 import { DomainError, InvalidInput, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
-import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
+import { RecoveryService } from '../recovery/recovery.service';
 
 /**
  * Follower side of replication: applies a leader's `POST /sync` in order-number order.
@@ -14,6 +15,8 @@ import { CatchUpService } from '../recovery/catch-up.service';
  * a leader that stopped answering — and then applies the batch. An entry that differs from ours at the same number
  * replaces our tail from there; an identical one is skipped, so a repeated sync is harmless; the
  * same order stamped with the leader's newer epoch takes that stamp (see OrderLogService.restamp).
+ * An entry at or below our commit point that differs from the leader's is never replaced: the
+ * sync is refused, and the replica goes back to recovering (see RecoveryService.reverify).
  */
 @Injectable()
 export class SyncService {
@@ -21,6 +24,7 @@ export class SyncService {
     private readonly state: ClusterStateService,
     private readonly log: OrderLogService,
     private readonly catchUp: CatchUpService,
+    private readonly recovery: RecoveryService,
   ) {}
 
   async apply(dto: SyncDto): Promise<SyncResponse> {
@@ -35,28 +39,45 @@ export class SyncService {
     }
     // At most twice: apply, or (gap / divergence before the batch) repair from the leader and apply.
     for (let attempt = 0; ; attempt++) {
-      const applied = await this.log.exclusive(async () => {
-        if (this.state.epoch !== dto.epoch) {
-          throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
-        }
-        const prev = dto.prev ?? { order_no: 0, epoch: 0 };
-        if (!(await this.matches(prev.order_no, prev.epoch))) return null;
-        return this.applyBatch(dto, prev.order_no);
-      });
+      let applied: SyncResponse | null;
+      try {
+        applied = await this.log.exclusive(async () => {
+          if (this.state.epoch !== dto.epoch) {
+            throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
+          }
+          // A sync that waited for the lock while the replica went back to recovering (see below).
+          if (this.state.role !== 'follower') throw new Unavailable(`replica ${this.state.id} is ${this.state.role}`, ReplicaRefusal.notReady);
+          const prev = dto.prev ?? { order_no: 0, epoch: 0 };
+          if (!(await this.matches(prev.order_no, prev.epoch))) return null;
+          return this.applyBatch(dto, prev.order_no);
+        });
+      } catch (err) {
+        this.reverifyOn(err);
+        throw err;
+      }
       if (applied) return applied;
       if (attempt > 0) {
         // Not applied, so the leader must not count it; it tries again on its next heartbeat.
         throw new Unavailable(`log of replica ${this.state.id} does not match the leader's yet`, ReplicaRefusal.notReady);
       }
       try {
-        await this.catchUp.repairFrom(leader, dto.epoch, () => this.state.epoch);
+        await this.catchUp.repairFrom(leader, () => this.state.epoch === dto.epoch && this.state.role === 'follower');
       } catch (err) {
+        this.reverifyOn(err);
         if (err instanceof DomainError) throw err;
         // The leader's log could not be read (it stopped answering, a one-way partition): not
         // applied, a refusal like any other rather than a 500, and the leader tries again.
         throw new Unavailable(`replica ${this.state.id} could not repair its log from leader ${dto.leader}: ${(err as Error).message}`, ReplicaRefusal.notReady);
       }
     }
+  }
+
+  /**
+   * When `err` is a committed entry of ours that differs from the leader's, the replica stops
+   * following and verifies its whole log again (RecoveryService.reverify).
+   */
+  private reverifyOn(err: unknown): void {
+    if (err instanceof CommittedEntryConflict) this.recovery.reverify(err);
   }
 
   /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
