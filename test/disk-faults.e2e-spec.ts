@@ -10,7 +10,8 @@ import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './su
  *   says how to rebuild it; following exactly those steps (delete `order-2.sqlite*`, start it
  *   again) brings the replica back with every order, copied from its peers before it is ready;
  * - a replica whose file was changed below its commit point stays not ready, whether its restart
- *   finds it or, when it came back while no peer answered, its leader's first sync does;
+ *   finds it or, when it came back while no peer answered, its leader's first sync does; a third
+ *   copy of the order says which file to rebuild, the leader's included;
  * - a corrupt catalog database is one line too;
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
@@ -113,7 +114,8 @@ describe('disk faults', () => {
       return res.status === 503 && /log differs/.test(res.body?.error?.message ?? '') ? res : undefined;
     });
     expect(ping.body).toEqual({
-      error: { code: 503, message: expect.stringMatching(/^not ready: its log differs from replica \d's below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped$/) },
+      // The third replica holds the source's copy of the order: this file is the one to rebuild.
+      error: { code: 503, message: expect.stringMatching(/^not ready: its log differs from replica (\d)'s below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped; replica \d holds replica \1's copy of order 1$/) },
       code: 'not_ready',
     });
     // Logged before /ping can say so; the log file is written by this process's pipe, which may trail the answer.
@@ -137,24 +139,26 @@ describe('disk faults', () => {
     expect(await c.converged()).toEqual(await c.orderTable(id));
   });
 
-  it('a replica that came back on a changed file while no peer answered: the leader\'s first sync finds the difference, and it stops following and vouches for nothing', async () => {
+  /**
+   * Replica 1 (the lowest id: with a majority up it is never the one elected) misses a few orders,
+   * then every replica and the front end stop, and replica `changed`'s copy of replica 1's commit
+   * point's order gets another quantity. Replica 1 comes back alone, with no peer to compare its
+   * log with, so it takes its log as it is and follows; then replicas 2 and 3, whose logs are as
+   * long as each other, so neither compares; then the front end, which elects replica 3. Replica
+   * 1's log ends before the leader's, so the leader's first sync has it repair its log from its
+   * commit point on: there it meets the difference. Returns that order's number.
+   */
+  const comeBackOnAChangedFile = async (changed: number): Promise<number> => {
     for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
     await c.converged();
-    // Replica 1, the lowest id: with a majority up it is never the one elected.
     await c.signal('order-1', 'SIGTERM');
-    const file = join(c.dataDir, 'order-1.sqlite');
-    const [{ value: commitNo }] = await readAll<{ value: number }>(file, `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
+    const [{ value: commitNo }] = await readAll<{ value: number }>(join(c.dataDir, 'order-1.sqlite'), `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
     expect(commitNo).toBeGreaterThanOrEqual(1);
-    // Orders it misses: its log ends before the leader's, so the leader's first sync has it repair its log from its commit point on.
     for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
-    // The front end too: started again once all three replicas are up, it elects replica 3 (the
-    // highest id), and replica 1 meets the difference in a sync, not as a candidate.
     await c.signal('frontend', 'SIGTERM');
     await c.signal('order-2', 'SIGTERM');
     await c.signal('order-3', 'SIGTERM');
-    await execSql(file, `UPDATE orders SET quantity = quantity + 50 WHERE order_no = ${commitNo}`);
-
-    // Alone, it has no peer to compare its log with at start: it takes its log as it is and follows.
+    await execSql(join(c.dataDir, `order-${changed}.sqlite`), `UPDATE orders SET quantity = quantity + 50 WHERE order_no = ${commitNo}`);
     await c.startReplica(1);
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
     await c.startReplica(2);
@@ -163,12 +167,36 @@ describe('disk faults', () => {
     await c.waitReady(3);
     await c.startFrontend();
     expect(await c.waitLeading()).toBe(3);
+    return commitNo;
+  };
+
+  /** Waits until replica 1's `/ping` refuses readiness over its log, and returns the reason. */
+  const refusedOverItsLog = async (): Promise<string> => {
     const ping = await waitFor('replica 1 to refuse readiness over its log', async () => {
       const res = await http(`${c.replica(1)}/ping`, { timeoutMs: 2000 });
-      return res.status === 503 && /log differs/.test(res.body?.error?.message ?? '') ? res : undefined;
+      return res.status === 503 && /log differs from replica/.test(res.body?.error?.message ?? '') ? res : undefined;
     });
-    expect(ping.body.error.message).toMatch(new RegExp(`^not ready: its log differs from replica [23]'s below its commit point: order ${commitNo} is committed`));
-    await waitFor("replica 1's log to say why it stopped following", async () => c.log('order-1').includes(`its log differs from the leader's: order ${commitNo} is committed`), 10000);
+    expect(ping.body.code).toBe('not_ready');
+    return ping.body.error.message;
+  };
+
+  /** The documented steps: stop replica `id`, delete its `order-<id>.sqlite*`, start it again; then every log is the same. */
+  const rebuild = async (id: number) => {
+    await c.signal(`order-${id}`, 'SIGTERM');
+    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith(`order-${id}.sqlite`))) rmSync(join(c.dataDir, f));
+    await c.startReplica(id);
+    await c.waitReady(id);
+    await trade('Stock6');
+    return c.converged();
+  };
+
+  it('a replica that came back on a changed file while no peer answered: the leader\'s first sync finds the difference, and it stops following and vouches for nothing', async () => {
+    const commitNo = await comeBackOnAChangedFile(1);
+    expect(await refusedOverItsLog()).toBe(
+      `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped; ` +
+        `replica 2 holds replica 3's copy of order ${commitNo}`,
+    );
+    expect(c.log('order-1')).toContain(`its log differs from the leader's: order ${commitNo} is committed`);
     // It vouches for none of its copies, the changed one included, and overwrote nothing.
     const direct = await c.internal(`${c.replica(1)}/query?order_no=${commitNo}`);
     expect(direct.status).toBe(503);
@@ -179,14 +207,20 @@ describe('disk faults', () => {
     const viaFrontEnd = await http(`${c.frontend}/orders?order_no=${commitNo}`);
     expect(viaFrontEnd.status).toBe(200);
     expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+    expect(await rebuild(1)).toEqual(await c.orderTable(1));
+  });
 
-    // The documented steps rebuild it.
-    await c.signal('order-1', 'SIGTERM');
-    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith('order-1.sqlite'))) rmSync(join(c.dataDir, f));
-    await c.startReplica(1);
-    await c.waitReady(1);
-    await trade('Stock6');
-    expect(await c.converged()).toEqual(await c.orderTable(1));
+  it('the same when the leader\'s file is the changed one: a third copy shows it, and the replica to rebuild is named as the leader', async () => {
+    const commitNo = await comeBackOnAChangedFile(3);
+    expect(await refusedOverItsLog()).toBe(
+      `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped; ` +
+        `replica 2 holds the same order ${commitNo} as this replica, so replica 3's copy is the one that differs from a majority`,
+    );
+    await waitFor("replica 1's log to name the replica to rebuild", async () => c.log('order-1').includes('rebuild replica 3 from its peers'), 10000);
+    // Following that: replica 2 leads meanwhile, replica 1 recovers against it, and every copy is the original.
+    expect(await rebuild(3)).toEqual(await c.orderTable(1)); // replica 1's too
+    expect((await c.orderTable(1)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
+    expect((await c.orderTable(3)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
   });
 
   it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {

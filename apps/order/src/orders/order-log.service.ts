@@ -51,7 +51,11 @@ const KEY_FILL_RETRY_MS = 5000;
  * source it compared with) is damaged. Refused with 503; the replica says so at error level.
  */
 export class CommittedEntryConflict extends Unavailable {
-  constructor(orderNo: number, commitNo: number, detail = '') {
+  constructor(
+    readonly orderNo: number,
+    commitNo: number,
+    detail = '',
+  ) {
     super(`order ${orderNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped${detail}`, ReplicaRefusal.notReady);
   }
 }

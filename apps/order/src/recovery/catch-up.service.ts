@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
-import { OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
 export interface CatchUpResult {
@@ -77,15 +77,19 @@ export class CatchUpService {
    * A follower's gap repair: fetches what it misses from the leader of `epoch` *without* holding
    * the log lock (the leader may stop answering mid-way, and a newer leader's syncs must not wait
    * behind that), then applies each page under the lock, as long as `following()` says the replica
-   * still follows that leader's epoch.
+   * still follows that leader's epoch. A page that would replace a committed entry calls
+   * `onConflict` while the lock is still held, then rejects with that CommittedEntryConflict.
    */
-  async repairFrom(leader: ReplicaAddress, following: () => boolean): Promise<CatchUpResult> {
+  async repairFrom(leader: ReplicaAddress, following: () => boolean, onConflict: (conflict: CommittedEntryConflict) => void = () => undefined): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
     let after = this.startPoint();
     for await (const { orders, last_no } of this.pages(leader, after)) {
       const applied = await this.log.exclusive(async () => {
         if (!following()) return null;
-        return this.applyPage(after, orders);
+        return this.applyPage(after, orders).catch((err: unknown) => {
+          if (err instanceof CommittedEntryConflict) onConflict(err);
+          throw err;
+        });
       });
       if (!applied) break;
       this.add(result, applied);

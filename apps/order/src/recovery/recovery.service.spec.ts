@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { OrderRecordDto, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { ReplicaState } from '../cluster/replica-state';
@@ -22,12 +23,20 @@ const status = (id: number, over: Partial<ReplicaStatus>): ReplicaStatus => ({
   ...over,
 });
 
+/** Every RecoveryService a test made: stopped after it, so that a failed test leaves no recovery retrying. */
+const made: RecoveryService[] = [];
+
 /**
  * Replica 2 recovering, with fakes around it: its log (position only; the lock runs the function),
  * its peers' statuses (scripted), and a catch-up that records how it was asked and may refuse
  * with a committed-entry conflict. Its state is a real ReplicaState.
  */
-function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>; conflict?: (verifyAll: boolean) => boolean }) {
+function setup(opts: {
+  statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>;
+  conflict?: (verifyAll: boolean) => boolean;
+  /** Each replica's copy of order 2, the one the conflict is about (2: this one); none by default. */
+  copies?: Partial<Record<number, OrderRecordDto>>;
+}) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
   const state = {
@@ -50,6 +59,7 @@ function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: R
   const log = {
     exclusive: <T>(fn: () => Promise<T>) => fn(),
     lastPosition: () => ({ order_no: 5, epoch: 1 }),
+    find: async (orderNo: number) => (orderNo === 2 ? (opts.copies?.[2] ?? null) : null),
     dbFile: '/data/order-2.sqlite',
   } as unknown as OrderLogService;
   const catchUps: { from: number; verifyAll: boolean }[] = [];
@@ -60,8 +70,15 @@ function setup(opts: { statuses: () => Promise<{ peer: ReplicaAddress; status: R
       return { fetched: 0, dropped: 0 };
     },
   } as unknown as CatchUpService;
-  const peers = { statuses: opts.statuses } as unknown as PeersClient;
+  const peers = {
+    statuses: opts.statuses,
+    logPage: async (peer: ReplicaAddress, after: number) => {
+      const copy = opts.copies?.[peer.id];
+      return { orders: copy && after === 1 ? [copy] : [], last_no: 5 };
+    },
+  } as unknown as PeersClient;
   const recovery = new RecoveryService(state, log, peers, catchUp);
+  made.push(recovery);
   return { recovery, replica, catchUps, observed };
 }
 
@@ -72,6 +89,7 @@ describe('RecoveryService', () => {
     errors = [];
     Logger.overrideLogger({ log: () => undefined, warn: () => undefined, error: (m: unknown) => errors.push(String(m)) } as never);
   });
+  afterEach(() => made.splice(0).forEach((r) => r.onApplicationShutdown()));
   afterAll(() => Logger.overrideLogger(false));
 
   it('first verifies the whole log against the leader, adopts its epoch and follows; a later recovery starts at the commit point', async () => {
@@ -143,11 +161,14 @@ describe('RecoveryService', () => {
     expect(replica.role).toBe('follower');
     damaged = true; // say a sync found it so
     recovery.reverify(new CommittedEntryConflict(2, 5));
-    expect(replica.role).toBe('recovering'); // at once: its syncs and order lookups are refused from here on
+    // At once: not ready, and its syncs and order lookups are refused from here on.
+    expect(replica.role).toBe('recovering');
+    expect(recovery.logDamaged).toBe(true);
+    expect(recovery.blockedBy).toBe("its log differs from the leader's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped");
     expect(errors).toEqual([expect.stringContaining("its log differs from the leader's: order 2 is committed")]);
-    for (let i = 0; i < 600 && !recovery.logDamaged; i++) await delay(5);
-    expect(recovery.logDamaged).toBe(true); // its order lookups are refused
+    for (let i = 0; i < 600 && !/replica 3's/.test(recovery.blockedBy ?? ''); i++) await delay(5);
     expect(recovery.blockedBy).toMatch(/^its log differs from replica 3's below its commit point/);
+    expect(recovery.logDamaged).toBe(true);
     expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
     recovery.reverify(new CommittedEntryConflict(2, 5)); // not a follower now: nothing more
     expect(errors).toHaveLength(2); // the first one, and recovery's own "not ready"
@@ -155,6 +176,58 @@ describe('RecoveryService', () => {
     await recovery.recover();
     expect(replica.role).toBe('follower');
     expect(recovery.logDamaged).toBe(false);
+  });
+
+  it('after such a sync it never takes its log as it is: with no leader nor more advanced replica in reach it waits for one, not ready', async () => {
+    let leaderAnswers = true;
+    const { recovery, replica, catchUps } = setup({
+      statuses: async () =>
+        leaderAnswers
+          ? [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }]
+          : // The leader is unreachable; the other peer is behind and still promoting in a new epoch.
+            [{ peer: peer1, status: status(1, { role: 'promoting', epoch: 2, leader: 1, last_no: 4, last_epoch: 1 }) }],
+    });
+    await recovery.recover();
+    expect(catchUps).toHaveLength(1);
+    leaderAnswers = false;
+    recovery.reverify(new CommittedEntryConflict(2, 5));
+    const done = recovery.recover(); // the recovery reverify started
+    await delay(300); // more than one retry
+    expect(replica.role).toBe('recovering');
+    expect(recovery.logDamaged).toBe(true);
+    expect(catchUps).toHaveLength(1);
+    leaderAnswers = true;
+    await done;
+    expect(catchUps).toEqual([
+      { from: 3, verifyAll: true },
+      { from: 3, verifyAll: true },
+    ]);
+    expect(replica.role).toBe('follower');
+    expect(recovery.logDamaged).toBe(false);
+    expect(recovery.blockedBy).toBeUndefined();
+  });
+
+  it('asks a third replica for its copy of the order, and names the replica to rebuild: this one, or the source when the third agrees with this one', async () => {
+    const leader = async () => [
+      { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1 }) },
+      { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) },
+    ];
+    const mine = logEntry(2, 1, 'mine');
+    const theirs = logEntry(2, 1, 'theirs');
+    const blockedBy = async (copies: Partial<Record<number, OrderRecordDto>>) => {
+      const { recovery } = setup({ statuses: leader, conflict: () => true, copies });
+      void recovery.recover();
+      for (let i = 0; i < 600 && recovery.blockedBy === undefined; i++) await delay(5);
+      return recovery.blockedBy;
+    };
+    const differs = "its log differs from replica 3's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped";
+    expect(await blockedBy({ 1: mine, 2: mine, 3: theirs })).toBe(
+      `${differs}; replica 1 holds the same order 2 as this replica, so replica 3's copy is the one that differs from a majority`,
+    );
+    expect(errors.pop()).toMatch(/: rebuild replica 3 from its peers \(stop it, delete or move aside its database file and start it again\), not this one$/);
+    expect(await blockedBy({ 1: theirs, 2: mine, 3: theirs })).toBe(`${differs}; replica 1 holds replica 3's copy of order 2`);
+    expect(errors.pop()).toMatch(/; to rebuild it from its peers, stop it, delete \(or move aside\) \/data\/order-2\.sqlite\* and start it again$/);
+    expect(await blockedBy({ 2: mine, 3: theirs })).toBe(differs); // replica 1 has no copy to compare
   });
 
   it('peers that reject its cluster token keep it not ready with that reason', async () => {

@@ -1,8 +1,9 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { ReplicaAddress } from '@app/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
-import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.service';
+import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
@@ -30,6 +31,11 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   private blockedLoggedAt = 0;
   /** The first recovery since start verifies the whole log; later ones (after leading) start at the commit point. */
   private verified = false;
+  /**
+   * Set by {@link reverify}: recovery must compare the log with a source before the replica serves
+   * again; with no leader nor more advanced replica in reach, it waits for one.
+   */
+  private mustCompare = false;
   /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
   blockedBy?: string;
   /**
@@ -61,18 +67,40 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * A follower's sync met an entry at or below its commit point that differs from its leader's
-   * (`conflict`): its file is damaged, or the leader's is. It stops following and serving order
-   * lookups, and recovers verifying its whole log again, as after a restart: recovery finds the
-   * difference and keeps it not ready, saying how to rebuild it, or, should its log now match,
-   * makes it a follower again. Without this it kept serving its own version of a committed order
-   * while refusing every sync. Does nothing unless it follows.
+   * (`conflict`): its file is damaged, or the leader's is. Called under the log lock, so no other
+   * sync is applied after it. The replica stops following and serving order lookups at once, and
+   * recovers verifying its whole log again, as after a restart, against a leader or a more advanced
+   * replica — never taking its log as it is: recovery finds the difference and keeps it not ready,
+   * saying how to rebuild it, or, should its log now match, makes it a follower again. Without
+   * this it kept serving its own version of a committed order while refusing every sync. Does
+   * nothing unless it follows.
    */
   reverify(conflict: CommittedEntryConflict): void {
     if (this.state.role !== 'follower') return;
     this.logger.error(`its log differs from the leader's: ${conflict.message}; it serves nothing until its whole log is verified again`);
     this.verified = false;
+    this.mustCompare = true;
+    this.logDamaged = true;
+    this.blockedBy = `its log differs from the leader's below its commit point: ${conflict.message}`;
     this.state.replica.reverify();
     void this.recover();
+  }
+
+  /**
+   * Which copy of committed order `orderNo` another replica holds, when this replica's differs
+   * from `source`'s: a third copy tells which of the two files differs from a majority (of three),
+   * so that the operator rebuilds that one. Undefined when no other replica has a copy to compare.
+   */
+  private async secondOpinion(orderNo: number, source: ReplicaAddress, others: ReplicaAddress[]): Promise<SecondOpinion | undefined> {
+    const own = await this.log.find(orderNo);
+    const theirs = await this.peers.logPage(source, orderNo - 1, 1).then((p) => p.orders.find((o) => o.order_no === orderNo), () => undefined);
+    if (!own || !theirs) return undefined;
+    for (const peer of others) {
+      const copy = await this.peers.logPage(peer, orderNo - 1, 1).then((p) => p.orders.find((o) => o.order_no === orderNo), () => undefined);
+      if (copy && sameOrder(copy, own)) return { peer, agreesWith: 'this replica' };
+      if (copy && sameOrder(copy, theirs)) return { peer, agreesWith: 'source' };
+    }
+    return undefined;
   }
 
   private async run(): Promise<void> {
@@ -85,29 +113,43 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
             .sort((a, b) => b.status.epoch - a.status.epoch)[0];
           const source = leading ?? mostAdvancedPeer(statuses, this.state.status());
           if (source) {
-            await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch((err: unknown) => {
-              if (err instanceof CommittedEntryConflict) throw new DamagedLog(err, source.peer.id, this.log.dbFile);
-              throw err;
+            await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch(async (err: unknown) => {
+              if (!(err instanceof CommittedEntryConflict)) throw err;
+              const others = statuses.filter((s) => s.peer.id !== source.peer.id).map((s) => s.peer);
+              const opinion = await this.secondOpinion(err.orderNo, source.peer, others).catch(() => undefined);
+              throw new DamagedLog(err, source.peer, this.log.dbFile, opinion);
             });
             this.verified = true;
+          } else if (this.mustCompare) {
+            throw new NothingToCompare();
           }
           return leading?.status;
         });
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
         this.logDamaged = false; // its whole log verified against the source this time
+        this.mustCompare = false;
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
       } catch (err) {
         if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
           this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
-          this.logDamaged = err instanceof DamagedLog;
+          this.logDamaged = err instanceof DamagedLog || this.mustCompare;
           if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
             this.blockedLoggedAt = Date.now();
             this.logger.error(`not ready: ${err.message}`);
           }
           await sleep(BLOCKED_RETRY_MS);
+          continue;
+        }
+        if (err instanceof NothingToCompare) {
+          // Not ready, for the reason reverify gave; said again at most every BLOCKED_REPEAT_LOG_MS.
+          if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
+            this.blockedLoggedAt = Date.now();
+            this.logger.warn(`not ready: ${err.message}`);
+          }
+          await sleep(RETRY_MS);
           continue;
         }
         this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
@@ -117,16 +159,37 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
+/** After {@link RecoveryService.reverify}: no leader nor more advanced replica answers to compare the log with. */
+class NothingToCompare extends Error {
+  constructor() {
+    super('its log must be compared with a leader or a more advanced replica again, and none answers yet');
+  }
+}
+
+/** Another replica's copy of the order on which this replica and its source differ: the same as which one. */
+interface SecondOpinion {
+  peer: ReplicaAddress;
+  agreesWith: 'this replica' | 'source';
+}
+
 /**
- * A restarted replica's log differs from its source's at an entry it had committed: its file is
- * damaged (or was edited). It stays not ready; the message says how to rebuild it from its peers.
+ * A replica's log differs from its source's at an entry it had committed: one of the two files is
+ * damaged (or was edited). It stays not ready; the message says which replica to rebuild from its
+ * peers, and how: this one, unless a third replica holds this one's copy of the order, in which
+ * case the source's copy is the one that differs from a majority.
  */
 class DamagedLog extends Error {
   readonly summary: string;
 
-  constructor(conflict: CommittedEntryConflict, sourceId: number, dbFile: string) {
-    const summary = `its log differs from replica ${sourceId}'s below its commit point: ${conflict.message}`;
-    super(`${summary}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
+  constructor(conflict: CommittedEntryConflict, source: ReplicaAddress, dbFile: string, opinion?: SecondOpinion) {
+    let summary = `its log differs from replica ${source.id}'s below its commit point: ${conflict.message}`;
+    if (opinion?.agreesWith === 'this replica') {
+      summary += `; replica ${opinion.peer.id} holds the same order ${conflict.orderNo} as this replica, so replica ${source.id}'s copy is the one that differs from a majority`;
+      super(`${summary}: rebuild replica ${source.id} from its peers (stop it, delete or move aside its database file and start it again), not this one`);
+    } else {
+      if (opinion) summary += `; replica ${opinion.peer.id} holds replica ${source.id}'s copy of order ${conflict.orderNo}`;
+      super(`${summary}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
+    }
     this.summary = summary;
   }
 }

@@ -35,7 +35,13 @@ describe('SyncService (follower side of replication)', () => {
     leaderLog = [];
     logUnreadable = undefined;
     reverified = [];
-    const recovery: Partial<RecoveryService> = { reverify: (conflict) => void reverified.push(conflict) };
+    // What the sync relies on: the replica no longer follows once reverify returns.
+    const recovery: Partial<RecoveryService> = {
+      reverify: (conflict) => {
+        reverified.push(conflict);
+        if (state.role === 'follower') state.replica.reverify();
+      },
+    };
     const peers: Partial<PeersClient> = {
       logPage: async (_peer, after, limit) => {
         if (logUnreadable) throw logUnreadable;
@@ -228,6 +234,23 @@ describe('SyncService (follower side of replication)', () => {
     release();
     await expect(waiting).rejects.toMatchObject({ status: 503, code: 'not_ready' });
     expect(log.lastPosition()).toEqual({ order_no: 1, epoch: 1 });
+  });
+
+  it('refuses a sync queued right behind the one that met the conflict: it stops following before it lets go of the log', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1, 'mine'), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
+    let release!: () => void;
+    await new Promise<void>((taken) => void log.exclusive(() => new Promise<void>((r) => ((release = r), taken()))));
+    let queued = new Promise<void>((r) => onExclusive(1, r));
+    const conflicting = push([logEntry(2, 2, 'theirs'), logEntry(3, 2), logEntry(4, 2)], { order_no: 1, epoch: 1 }, 2, 4);
+    await queued;
+    queued = new Promise<void>((r) => onExclusive(1, r));
+    // One that would apply as it stands, once the first has let go of the log.
+    const next = push([logEntry(4, 2)], { order_no: 3, epoch: 1 }, 2, 4);
+    await queued;
+    release();
+    await expect(conflicting).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    await expect(next).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect(log.lastPosition()).toEqual({ order_no: 3, epoch: 1 });
   });
 
   it('stops a repair, applying no more pages, once the replica no longer follows', async () => {

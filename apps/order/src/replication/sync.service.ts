@@ -39,45 +39,40 @@ export class SyncService {
     }
     // At most twice: apply, or (gap / divergence before the batch) repair from the leader and apply.
     for (let attempt = 0; ; attempt++) {
-      let applied: SyncResponse | null;
-      try {
-        applied = await this.log.exclusive(async () => {
-          if (this.state.epoch !== dto.epoch) {
-            throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
-          }
-          // A sync that waited for the lock while the replica went back to recovering (see below).
-          if (this.state.role !== 'follower') throw new Unavailable(`replica ${this.state.id} is ${this.state.role}`, ReplicaRefusal.notReady);
-          const prev = dto.prev ?? { order_no: 0, epoch: 0 };
-          if (!(await this.matches(prev.order_no, prev.epoch))) return null;
-          return this.applyBatch(dto, prev.order_no);
-        });
-      } catch (err) {
-        this.reverifyOn(err);
-        throw err;
-      }
+      const applied = await this.log.exclusive(async () => {
+        if (this.state.epoch !== dto.epoch) {
+          throw new Unavailable(`epoch ${dto.epoch} is stale (current ${this.state.epoch})`, ReplicaRefusal.staleEpoch);
+        }
+        // A sync that waited for the lock while the replica went back to recovering (see below).
+        if (this.state.role !== 'follower') throw new Unavailable(`replica ${this.state.id} is ${this.state.role}`, ReplicaRefusal.notReady);
+        const prev = dto.prev ?? { order_no: 0, epoch: 0 };
+        if (!(await this.matches(prev.order_no, prev.epoch))) return null;
+        try {
+          return await this.applyBatch(dto, prev.order_no);
+        } catch (err) {
+          // Still under the lock: no other sync is applied once one has met such a conflict.
+          if (err instanceof CommittedEntryConflict) this.recovery.reverify(err);
+          throw err;
+        }
+      });
       if (applied) return applied;
       if (attempt > 0) {
         // Not applied, so the leader must not count it; it tries again on its next heartbeat.
         throw new Unavailable(`log of replica ${this.state.id} does not match the leader's yet`, ReplicaRefusal.notReady);
       }
       try {
-        await this.catchUp.repairFrom(leader, () => this.state.epoch === dto.epoch && this.state.role === 'follower');
+        await this.catchUp.repairFrom(
+          leader,
+          () => this.state.epoch === dto.epoch && this.state.role === 'follower',
+          (conflict) => this.recovery.reverify(conflict),
+        );
       } catch (err) {
-        this.reverifyOn(err);
         if (err instanceof DomainError) throw err;
         // The leader's log could not be read (it stopped answering, a one-way partition): not
         // applied, a refusal like any other rather than a 500, and the leader tries again.
         throw new Unavailable(`replica ${this.state.id} could not repair its log from leader ${dto.leader}: ${(err as Error).message}`, ReplicaRefusal.notReady);
       }
     }
-  }
-
-  /**
-   * When `err` is a committed entry of ours that differs from the leader's, the replica stops
-   * following and verifies its whole log again (RecoveryService.reverify).
-   */
-  private reverifyOn(err: unknown): void {
-    if (err instanceof CommittedEntryConflict) this.recovery.reverify(err);
   }
 
   /** Under the lock, with the entry before the batch matching ours: applies the batch in order. */
