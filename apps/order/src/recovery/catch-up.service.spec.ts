@@ -297,6 +297,18 @@ describe('CatchUpService', () => {
       expect(asked).toEqual([0, 2, 4]);
     });
 
+    it('calls onConflict, while it still holds the log lock, for a page that would replace a committed entry, and rejects with that conflict', async () => {
+      await log.append([...range(1, 2), ...range(3, 3, 1, 'mine')], { commit_no: 3 });
+      theirs = [...range(1, 2), ...range(3, 5, 1, 'theirs')];
+      const lock = (log as unknown as { lock: { isLocked(): boolean } }).lock;
+      const seen: [number, boolean][] = [];
+      const repair = catchUp.repairFrom(source, () => true, (conflict) => seen.push([conflict.orderNo, lock.isLocked()]));
+      await expect(repair).rejects.toBeInstanceOf(CommittedEntryConflict);
+      // Held: the caller stops following before any other writer (a sync queued behind) runs.
+      expect(seen).toEqual([[3, true]]);
+      expect((await mine()).map((o) => o.request_id)).toEqual(['a-1', 'a-2', 'mine-3']);
+    });
+
     it('does not apply a page that would leave a gap (the log got shorter meanwhile)', async () => {
       await log.append(range(1, 2));
       theirs = range(1, 6);

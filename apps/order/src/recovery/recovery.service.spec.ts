@@ -178,6 +178,26 @@ describe('RecoveryService', () => {
     expect(recovery.logDamaged).toBe(false);
   });
 
+  it('a difference found at restart is not forgotten when the source goes: with none in reach it stays not ready, its log damaged', async () => {
+    let leaderAnswers = true;
+    const { recovery, replica } = setup({
+      // Replica 3 leads and holds another copy; then it stops, and replica 1 is no more advanced than this one.
+      statuses: async () =>
+        leaderAnswers
+          ? [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }]
+          : [{ peer: peer1, status: status(1, { last_no: 5, last_epoch: 1 }) }],
+      conflict: () => leaderAnswers,
+    });
+    void recovery.recover();
+    for (let i = 0; i < 600 && !recovery.logDamaged; i++) await delay(5);
+    expect(recovery.logDamaged).toBe(true);
+    leaderAnswers = false;
+    await delay(1500); // past its next round (one a second while blocked)
+    expect(replica.role).toBe('recovering');
+    expect(recovery.logDamaged).toBe(true);
+    expect(recovery.blockedBy).toMatch(/^its log differs from replica 3's/);
+  });
+
   it('after such a sync it never takes its log as it is: with no leader nor more advanced replica in reach it waits for one, not ready', async () => {
     let leaderAnswers = true;
     const { recovery, replica, catchUps } = setup({

@@ -28,12 +28,14 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   private readonly logger = new Logger(RecoveryService.name);
   private running?: Promise<void>;
   private stopped = false;
-  private blockedLoggedAt = 0;
+  /** The last "not ready" line logged while blocked, and when: the same one is repeated at most every BLOCKED_REPEAT_LOG_MS. */
+  private blockedLogged = { at: 0, message: '' };
   /** The first recovery since start verifies the whole log; later ones (after leading) start at the commit point. */
   private verified = false;
   /**
-   * Set by {@link reverify}: recovery must compare the log with a source before the replica serves
-   * again; with no leader nor more advanced replica in reach, it waits for one.
+   * Set by {@link reverify}, and when recovery finds the log damaged: recovery must compare the log
+   * with a source before the replica serves again; with no leader nor more advanced replica in
+   * reach, it waits for one (never taking its log as it is).
    */
   private mustCompare = false;
   /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
@@ -86,6 +88,13 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     void this.recover();
   }
 
+  /** Logs why recovery cannot finish: at once when the reason changed, else at most every BLOCKED_REPEAT_LOG_MS. */
+  private logBlocked(level: 'error' | 'warn', message: string): void {
+    if (message === this.blockedLogged.message && Date.now() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
+    this.blockedLogged = { at: Date.now(), message };
+    this.logger[level](`not ready: ${message}`);
+  }
+
   /**
    * Which copy of committed order `orderNo` another replica holds, when this replica's differs
    * from `source`'s: a third copy tells which of the two files differs from a majority (of three),
@@ -135,20 +144,16 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       } catch (err) {
         if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
           this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
-          this.logDamaged = err instanceof DamagedLog || this.mustCompare;
-          if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
-            this.blockedLoggedAt = Date.now();
-            this.logger.error(`not ready: ${err.message}`);
-          }
+          // A difference found is never forgotten for want of a source: it is compared again first.
+          if (err instanceof DamagedLog) this.mustCompare = true;
+          this.logDamaged = this.mustCompare;
+          this.logBlocked('error', err.message);
           await sleep(BLOCKED_RETRY_MS);
           continue;
         }
         if (err instanceof NothingToCompare) {
-          // Not ready, for the reason reverify gave; said again at most every BLOCKED_REPEAT_LOG_MS.
-          if (Date.now() - this.blockedLoggedAt >= BLOCKED_REPEAT_LOG_MS) {
-            this.blockedLoggedAt = Date.now();
-            this.logger.warn(`not ready: ${err.message}`);
-          }
+          // Not ready, for the reason reverify or the last comparison gave.
+          this.logBlocked('warn', err.message);
           await sleep(RETRY_MS);
           continue;
         }

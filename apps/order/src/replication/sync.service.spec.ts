@@ -240,12 +240,13 @@ describe('SyncService (follower side of replication)', () => {
     await push([logEntry(1, 1), logEntry(2, 1, 'mine'), logEntry(3, 1)], { order_no: 0, epoch: 0 }, 1, 3);
     let release!: () => void;
     await new Promise<void>((taken) => void log.exclusive(() => new Promise<void>((r) => ((release = r), taken()))));
+    // The same epoch and leader throughout: learning them takes no lock, so each hook below is the sync's own.
     let queued = new Promise<void>((r) => onExclusive(1, r));
-    const conflicting = push([logEntry(2, 2, 'theirs'), logEntry(3, 2), logEntry(4, 2)], { order_no: 1, epoch: 1 }, 2, 4);
+    const conflicting = push([logEntry(2, 1, 'theirs'), logEntry(3, 1), logEntry(4, 1)], { order_no: 1, epoch: 1 }, 1, 4);
     await queued;
     queued = new Promise<void>((r) => onExclusive(1, r));
     // One that would apply as it stands, once the first has let go of the log.
-    const next = push([logEntry(4, 2)], { order_no: 3, epoch: 1 }, 2, 4);
+    const next = push([logEntry(4, 1)], { order_no: 3, epoch: 1 }, 1, 4);
     await queued;
     release();
     await expect(conflicting).rejects.toMatchObject({ status: 503, code: 'not_ready' });
