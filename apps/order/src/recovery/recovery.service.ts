@@ -164,7 +164,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
-/** After {@link RecoveryService.reverify}: no leader nor more advanced replica answers to compare the log with. */
+/** After {@link RecoveryService.reverify} or a damaged log found: no leader nor more advanced replica answers to compare the log with. */
 class NothingToCompare extends Error {
   constructor() {
     super('its log must be compared with a leader or a more advanced replica again, and none answers yet');
