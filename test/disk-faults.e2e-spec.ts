@@ -143,10 +143,13 @@ describe('disk faults', () => {
    * Replica 1 (the lowest id: with a majority up it is never the one elected) misses a few orders,
    * then every replica and the front end stop, and replica `changed`'s copy of replica 1's commit
    * point's order gets another quantity. Replica 1 comes back alone, with no peer to compare its
-   * log with, so it takes its log as it is and follows; then replicas 2 and 3, whose logs are as
-   * long as each other, so neither compares; then the front end, which elects replica 3. Replica
-   * 1's log ends before the leader's, so the leader's first sync has it repair its log from its
-   * commit point on: there it meets the difference. Returns that order's number.
+   * log with, so it takes its log as it is and follows; then replica 3, which has no peer as
+   * advanced as itself to compare with either (replica 1 is behind, replica 2 down), so it takes
+   * its own too; then replica 2, which compares its log with replica 3's, as advanced as its own
+   * (a difference there is settled by replica 1's copy: replica 2 is in the majority); then the
+   * front end, which elects replica 3. Replica 1's log ends before the leader's, so the leader's
+   * first sync has it repair its log from its commit point on: there it meets the difference.
+   * Returns that order's number.
    */
   const comeBackOnAChangedFile = async (changed: number): Promise<number> => {
     for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
@@ -161,19 +164,19 @@ describe('disk faults', () => {
     await execSql(join(c.dataDir, `order-${changed}.sqlite`), `UPDATE orders SET quantity = quantity + 50 WHERE order_no = ${commitNo}`);
     await c.startReplica(1);
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
-    await c.startReplica(2);
     await c.startReplica(3);
-    await c.waitReady(2);
     await c.waitReady(3);
+    await c.startReplica(2);
+    await c.waitReady(2);
     await c.startFrontend();
     expect(await c.waitLeading()).toBe(3);
     return commitNo;
   };
 
-  /** Waits until replica 1's `/ping` refuses readiness over its log, and returns the reason. */
-  const refusedOverItsLog = async (): Promise<string> => {
-    const ping = await waitFor('replica 1 to refuse readiness over its log', async () => {
-      const res = await http(`${c.replica(1)}/ping`, { timeoutMs: 2000 });
+  /** Waits until replica `id`'s `/ping` refuses readiness over its log, and returns the reason. */
+  const refusedOverItsLogOn = async (id: number): Promise<string> => {
+    const ping = await waitFor(`replica ${id} to refuse readiness over its log`, async () => {
+      const res = await http(`${c.replica(id)}/ping`, { timeoutMs: 2000 });
       return res.status === 503 && /log differs from replica/.test(res.body?.error?.message ?? '') ? res : undefined;
     });
     expect(ping.body.code).toBe('not_ready');
@@ -192,7 +195,7 @@ describe('disk faults', () => {
 
   it('a replica that came back on a changed file while no peer answered: the leader\'s first sync finds the difference, and it stops following and vouches for nothing', async () => {
     const commitNo = await comeBackOnAChangedFile(1);
-    expect(await refusedOverItsLog()).toBe(
+    expect(await refusedOverItsLogOn(1)).toBe(
       `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped; ` +
         `replica 2 holds replica 3's copy of order ${commitNo}`,
     );
@@ -213,15 +216,81 @@ describe('disk faults', () => {
 
   it('the same when the leader\'s file is the changed one: a third copy shows it, and the replica to rebuild is named as the leader', async () => {
     const commitNo = await comeBackOnAChangedFile(3);
-    expect(await refusedOverItsLog()).toBe(
+    expect(await refusedOverItsLogOn(1)).toBe(
       `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped; ` +
         `replica 2 holds the same order ${commitNo} as this replica, so replica 3's copy is the one that differs from a majority`,
     );
     await waitFor("replica 1's log to name the replica to rebuild", async () => c.log('order-1').includes('rebuild replica 3 from its peers'), 10000);
+    // Replica 2 found it too, comparing its log with replica 3's at its start, and took replica 1's copy as the majority's.
+    expect(c.log('order-2')).toContain(
+      `replica 3's log differs from this one's below its commit point, at order ${commitNo}; replica 1 holds this replica's copies, so replica 3's are the ones that differ from a majority: rebuild replica 3 from its peers`,
+    );
     // Following that: another replica leads while replica 3 is rebuilt, replica 1 compares its log again, and every copy is the original.
     expect(await rebuild(3)).toEqual(await c.orderTable(1)); // replica 1's too
     expect((await c.orderTable(1)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
     expect((await c.orderTable(3)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
+  });
+
+  it('a whole cluster restarted with one replica\'s file changed: its peers, as advanced as it, show it at once; it vouches for nothing, even after a restart with no peer in reach, until rebuilt', async () => {
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    await c.converged(); // every log as advanced as the others
+    for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
+    const file = join(c.dataDir, 'order-2.sqlite');
+    await execSql(file, 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+    // Replica 1 takes its log as it is (nobody answers), replica 3 compares with it and they match; then replica 2 starts.
+    await c.startReplica(1);
+    await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
+    await c.startReplica(3);
+    await c.waitReady(3);
+    expect(c.log('order-3')).toContain("its log matches replica 1's through its commit point");
+    await c.startReplica(2);
+    const ping = await waitFor('replica 2 to refuse readiness over its log', async () => {
+      const res = await http(`${c.replica(2)}/ping`, { timeoutMs: 2000 });
+      return res.status === 503 && /log differs from replica/.test(res.body?.error?.message ?? '') ? res : undefined;
+    });
+    expect(ping.body).toEqual({
+      error: {
+        code: 503,
+        message: expect.stringMatching(
+          /^not ready: its log differs from replica 1's below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped; replica 3 holds replica 1's copy of order 1$/,
+        ),
+      },
+      code: 'not_ready',
+    });
+    await waitFor("replica 2's log to say how to rebuild it", async () => c.log('order-2').includes(`delete (or move aside) ${file}* and start it again`), 10000);
+    const direct = await c.internal(`${c.replica(2)}/query?order_no=1`);
+    expect(direct.status).toBe(503);
+    expect(direct.body).toMatchObject({ code: 'not_committed', error: { code: 503, message: expect.stringContaining('its log is damaged') } });
+    await c.startFrontend();
+    expect(await c.waitLeading()).toBe(3);
+    await trade('Stock8');
+    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
+    expect(viaFrontEnd.status).toBe(200);
+    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+
+    // Restarted while its peers cannot answer (paused), it remembers the difference: not ready, vouching for nothing.
+    await c.signal('order-2', 'SIGTERM');
+    await c.signal('order-1', 'SIGSTOP');
+    await c.signal('order-3', 'SIGSTOP');
+    try {
+      await c.startReplica(2);
+      const remembered = await waitFor('replica 2 to answer /ping', async () => {
+        const res = await http(`${c.replica(2)}/ping`, { timeoutMs: 2000 }).catch(() => undefined);
+        return res?.status === 503 ? res : undefined;
+      });
+      expect(remembered.body.error.message).toBe(
+        "not ready: its log was found to differ from a peer's below its commit point before it stopped, and must be compared again",
+      );
+      await new Promise((r) => setTimeout(r, 1500)); // several rounds with nobody to compare with
+      expect((await http(`${c.replica(2)}/ping`, { timeoutMs: 2000 })).status).toBe(503);
+      expect((await c.internal(`${c.replica(2)}/query?order_no=1`)).status).toBe(503);
+    } finally {
+      await c.signal('order-1', 'SIGCONT');
+      await c.signal('order-3', 'SIGCONT');
+    }
+    await refusedOverItsLogOn(2);
+    expect((await c.orderTable(2)).find((r) => r.order_no === 1)!.quantity).toBeGreaterThan(50); // nothing overwritten
+    expect(await rebuild(2)).toEqual(await c.orderTable(2));
   });
 
   it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {

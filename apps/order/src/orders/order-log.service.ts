@@ -22,8 +22,12 @@ import { Order } from './order.entity';
 import { LogKeyFilter } from './log-key-filter';
 import { ReplicaMeta } from './replica-meta.entity';
 
-/** `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it. */
-export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq';
+/**
+ * `voted_for`: the candidate granted `epoch`; `leader`: the replica known to lead it;
+ * `must_compare`: 1 once this log was found to differ from a peer's below its commit point, until
+ * a comparison finds it matching (see RecoveryService).
+ */
+export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq' | 'must_compare';
 
 export interface LogPosition {
   order_no: number;

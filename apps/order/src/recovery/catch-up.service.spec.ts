@@ -323,4 +323,26 @@ describe('CatchUpService', () => {
       expect(log.lastPosition().order_no).toBe(2);
     });
   });
+
+  describe('differencesWith (a comparison with a replica as advanced as this one)', () => {
+    it('compares through the given order only, in pages, changing nothing: another stamp is the same order, another order is a difference', async () => {
+      await log.append([...range(1, 2), logEntry(3, 1, 'mine'), ...range(4, 6)]);
+      theirs = [...range(1, 2, 2), logEntry(3, 1, 'theirs'), ...range(4, 5), logEntry(6, 1, 'past')];
+      const before = await mine();
+      await expect(catchUp.differencesWith(source, 5)).resolves.toEqual([3]);
+      // Pages of 2 from the first entry (each one fetched while the one before is compared), up to order 5: order 6 is not compared.
+      expect(asked).toEqual([0, 2, 4, 6]);
+      expect(await mine()).toEqual(before);
+    });
+
+    it('stops at `max` differences, finds none in an equal log, and refuses when the source\'s log ends too soon', async () => {
+      await log.append(range(1, 6));
+      theirs = range(1, 6, 1, 'other');
+      await expect(catchUp.differencesWith(source, 6, 3)).resolves.toEqual([1, 2, 3]);
+      theirs = range(1, 6);
+      await expect(catchUp.differencesWith(source, 6)).resolves.toEqual([]);
+      theirs = range(1, 3);
+      await expect(catchUp.differencesWith(source, 5)).rejects.toThrow('the log of replica 3 ends at order 3, before order 5: nothing to compare');
+    });
+  });
 });

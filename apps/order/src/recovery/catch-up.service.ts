@@ -102,6 +102,30 @@ export class CatchUpService {
   }
 
   /**
+   * Compares this log with `source`'s from the first entry through `through` (this replica's
+   * commit point), changing nothing, and returns the numbers at which the source holds another
+   * order (at most `max` of them; epoch stamps aside, see sameOrder). Used against a replica
+   * exactly as advanced as this one, which by log matching holds the same orders: a difference
+   * means that one of the two files is damaged. Rejects if the source's log ends before `through`.
+   */
+  async differencesWith(source: ReplicaAddress, through: number, max = 100): Promise<number[]> {
+    const differing: number[] = [];
+    let after = 0;
+    for await (const { orders } of this.pages(source, 0)) {
+      const upTo = orders.filter((o) => o.order_no <= through);
+      const mine = await this.log.page(after, upTo.length);
+      for (const entry of upTo) {
+        const own = mine[entry.order_no - after - 1];
+        if (!(own?.order_no === entry.order_no && sameOrder(own, entry))) differing.push(entry.order_no);
+        if (differing.length >= max) return differing;
+      }
+      if (orders.length > 0) after = orders[orders.length - 1].order_no;
+      if (after >= through) return differing;
+    }
+    throw new Unavailable(`the log of replica ${source.id} ends at order ${after}, before order ${through}: nothing to compare`, ReplicaRefusal.notReady);
+  }
+
+  /**
    * The source's log after `after`, page by page, up to its first short page. The next page is
    * fetched while the caller writes this one (a page's fetch and its commit overlap), so a long
    * catch-up costs about the larger of the two per page rather than their sum. The source's log

@@ -36,6 +36,10 @@ function setup(opts: {
   conflict?: (verifyAll: boolean) => boolean;
   /** Each replica's copy of order 2, the one the conflict is about (2: this one); none by default. */
   copies?: Partial<Record<number, OrderRecordDto>>;
+  /** Where each peer's log differs from this one's, compared through the commit point (none by default). */
+  differences?: (peer: number) => number[];
+  /** The log's metadata as it starts (`must_compare`). */
+  meta?: Record<string, number>;
 }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
@@ -61,9 +65,17 @@ function setup(opts: {
     lastPosition: () => ({ order_no: 5, epoch: 1 }),
     find: async (orderNo: number) => (orderNo === 2 ? (opts.copies?.[2] ?? null) : null),
     dbFile: '/data/order-2.sqlite',
+    getMeta: (key: string) => meta[key] ?? 0,
+    updateMeta: async (values: Record<string, number>) => void Object.assign(meta, values),
   } as unknown as OrderLogService;
+  const meta: Record<string, number> = { ...opts.meta };
   const catchUps: { from: number; verifyAll: boolean }[] = [];
+  const comparisons: { with: number; through: number }[] = [];
   const catchUp = {
+    differencesWith: async (source: ReplicaAddress, through: number) => {
+      comparisons.push({ with: source.id, through });
+      return opts.differences?.(source.id) ?? [];
+    },
     catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAll = false) => {
       catchUps.push({ from: source.id, verifyAll });
       if (opts.conflict?.(verifyAll)) throw new CommittedEntryConflict(2, 5);
@@ -79,7 +91,7 @@ function setup(opts: {
   } as unknown as PeersClient;
   const recovery = new RecoveryService(state, log, peers, catchUp);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed };
+  return { recovery, replica, catchUps, observed, comparisons, meta };
 }
 
 describe('RecoveryService', () => {
@@ -181,11 +193,11 @@ describe('RecoveryService', () => {
   it('a difference found at restart is not forgotten when the source goes: with none in reach it stays not ready, its log damaged', async () => {
     let leaderAnswers = true;
     const { recovery, replica } = setup({
-      // Replica 3 leads and holds another copy; then it stops, and replica 1 is no more advanced than this one.
+      // Replica 3 leads and holds another copy; then it stops, and replica 1 is behind this one.
       statuses: async () =>
         leaderAnswers
           ? [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }]
-          : [{ peer: peer1, status: status(1, { last_no: 5, last_epoch: 1 }) }],
+          : [{ peer: peer1, status: status(1, { last_no: 4, last_epoch: 1 }) }],
       conflict: () => leaderAnswers,
     });
     void recovery.recover();
@@ -248,6 +260,96 @@ describe('RecoveryService', () => {
     expect(await blockedBy({ 1: theirs, 2: mine, 3: theirs })).toBe(`${differs}; replica 1 holds replica 3's copy of order 2`);
     expect(errors.pop()).toMatch(/; to rebuild it from its peers, stop it, delete \(or move aside\) \/data\/order-2\.sqlite\* and start it again$/);
     expect(await blockedBy({ 2: mine, 3: theirs })).toBe(differs); // replica 1 has no copy to compare
+  });
+
+  describe('with no leader nor more advanced replica: a replica exactly as advanced as this one', () => {
+    const equal = { peer: peer1, status: status(1, { role: 'recovering', ready: false, epoch: 0, leader: null, last_no: 5, last_epoch: 1, commit_no: 5 }) };
+    const behind = { peer: peer3, status: status(3, { last_no: 3, last_epoch: 1 }) };
+    const mine = logEntry(2, 1, 'mine');
+    const theirs = logEntry(2, 1, 'theirs');
+
+    it('is compared with, through the commit point, and a matching copy makes it a follower (a whole cluster restarting)', async () => {
+      const { recovery, replica, comparisons, catchUps } = setup({ statuses: async () => [equal, behind] });
+      await recovery.recover();
+      expect(comparisons).toEqual([{ with: 1, through: 5 }]);
+      expect(catchUps).toEqual([]); // nothing fetched, nothing changed
+      expect(replica.role).toBe('follower');
+    });
+
+    it('differing where the third replica holds this one\'s copy: it follows, and names the peer to rebuild', async () => {
+      const { recovery, replica, meta } = setup({ statuses: async () => [equal, behind], differences: () => [2], copies: { 1: theirs, 2: mine, 3: mine } });
+      await recovery.recover();
+      expect(replica.role).toBe('follower');
+      expect(recovery.logDamaged).toBe(false);
+      expect(meta.must_compare ?? 0).toBe(0);
+      expect(errors).toEqual([
+        "replica 1's log differs from this one's below its commit point, at order 2; replica 3 holds this replica's copies, so replica 1's are the ones that differ from a majority: rebuild replica 1 from its peers",
+      ]);
+    });
+
+    it('differing where the third holds the peer\'s copy (or none): not ready, its log damaged, and that is kept for a restart', async () => {
+      const { recovery, replica, meta } = setup({ statuses: async () => [equal, behind], differences: () => [2], copies: { 1: theirs, 2: mine, 3: theirs } });
+      void recovery.recover();
+      for (let i = 0; i < 600 && recovery.blockedBy === undefined; i++) await delay(5);
+      expect(recovery.blockedBy).toBe(
+        "its log differs from replica 1's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped; replica 3 holds replica 1's copy of order 2",
+      );
+      expect(replica.role).toBe('recovering');
+      expect(recovery.logDamaged).toBe(true);
+      expect(meta.must_compare).toBe(1);
+
+      const alone = setup({ statuses: async () => [equal], differences: () => [2], copies: { 1: theirs, 2: mine } });
+      void alone.recovery.recover();
+      for (let i = 0; i < 600 && alone.recovery.blockedBy === undefined; i++) await delay(5);
+      expect(alone.recovery.blockedBy).toBe("its log differs from replica 1's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped");
+      expect(alone.replica.role).toBe('recovering');
+    });
+
+    it('ends the wait after a sync met a difference with a leader that is gone: both followers compare with each other', async () => {
+      let leaderAnswers = true;
+      const { recovery, replica, meta, comparisons } = setup({
+        statuses: async () => (leaderAnswers ? [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }] : [equal]),
+      });
+      await recovery.recover();
+      leaderAnswers = false;
+      recovery.reverify(new CommittedEntryConflict(2, 5));
+      expect(recovery.logDamaged).toBe(true);
+      await recovery.recover();
+      expect(comparisons).toEqual([{ with: 1, through: 5 }]);
+      expect(replica.role).toBe('follower');
+      expect(recovery.logDamaged).toBe(false);
+      expect(meta.must_compare).toBe(0); // recorded by reverify, cleared by the comparison
+    });
+
+    it('is not compared with once the log was verified (a deposed leader recovering)', async () => {
+      const verified = setup({ statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 5, last_epoch: 1 }) }] });
+      await verified.recovery.recover();
+      verified.replica.grantVote(5, 2);
+      verified.replica.beginPromotion(5);
+      verified.replica.stepDown();
+      const peersNow = [equal];
+      (verified.recovery as unknown as { peers: { statuses: () => Promise<unknown> } }).peers.statuses = async () => peersNow;
+      await verified.recovery.recover();
+      expect(verified.comparisons).toEqual([]);
+    });
+  });
+
+  it('a difference found before a restart is remembered: not ready, vouching for nothing, until a comparison clears it', async () => {
+    let leaderAnswers = false;
+    const { recovery, replica, meta } = setup({
+      statuses: async () => (leaderAnswers ? [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }] : []),
+      meta: { must_compare: 1 },
+    });
+    recovery.onApplicationBootstrap();
+    expect(recovery.logDamaged).toBe(true);
+    expect(recovery.blockedBy).toMatch(/found to differ from a peer's below its commit point before it stopped/);
+    await delay(300); // more than one round with nobody to compare with
+    expect(replica.role).toBe('recovering');
+    leaderAnswers = true;
+    await recovery.recover();
+    expect(replica.role).toBe('follower');
+    expect(recovery.logDamaged).toBe(false);
+    expect(meta.must_compare).toBe(0);
   });
 
   it('peers that reject its cluster token keep it not ready with that reason', async () => {

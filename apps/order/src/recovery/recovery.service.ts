@@ -1,5 +1,5 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ReplicaAddress } from '@app/contracts';
+import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
@@ -7,6 +7,8 @@ import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/or
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
+/** Differences with an equally advanced peer beyond which a third copy is not asked about each one. */
+const MAX_DIFFERENCES = 10;
 /** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
 const BLOCKED_RETRY_MS = 1000;
 const BLOCKED_REPEAT_LOG_MS = 30_000;
@@ -18,8 +20,10 @@ const BLOCKED_REPEAT_LOG_MS = 30_000;
  * It reads its last order, asks its peers for their status, and fetches every later order — in
  * pages — from the leader, or with no leader from the most advanced live replica; a tail that the
  * source's log does not have (written by a leader that crashed before replicating it) is dropped.
- * Only then does the replica become a ready follower and `/ping` answer 200. With no peer
- * reachable (the whole cluster is starting) the local log is taken as it is. Peers that refuse
+ * Only then does the replica become a ready follower and `/ping` answer 200. With neither, it
+ * compares its log with a replica exactly as advanced as itself (the whole cluster is starting;
+ * see {@link compareWithEqualPeers}); with no such peer either, the local log is taken as it is,
+ * unless a difference was found before ({@link mustCompare}). Peers that refuse
  * this replica's cluster token are not "unreachable": the replica says so at error level and
  * stays not ready, since it cannot verify that it is caught up.
  */
@@ -54,6 +58,12 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
+    if (this.log.getMeta('must_compare') > 0) {
+      // Found differing before it stopped: as then, it vouches for nothing until a comparison clears it.
+      this.mustCompare = true;
+      this.logDamaged = true;
+      this.blockedBy = 'its log was found to differ from a peer\'s below its commit point before it stopped, and must be compared again';
+    }
     setImmediate(() => void this.recover());
   }
 
@@ -85,7 +95,17 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     this.logDamaged = true;
     this.blockedBy = `its log differs from the leader's below its commit point: ${conflict.message}`;
     this.state.replica.reverify();
+    // Queued for the lock before the recovery below: a restart remembers the difference too.
+    void this.persistMustCompare(true);
     void this.recover();
+  }
+
+  /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata). */
+  private async persistMustCompare(value: boolean): Promise<void> {
+    if ((this.log.getMeta('must_compare') > 0) === value) return;
+    await this.log.updateMeta({ must_compare: value ? 1 : 0 }).catch((err: Error) => {
+      this.logger.warn(`could not record that its log ${value ? 'must be compared again' : 'was compared'} (a restart may ${value ? 'forget it' : 'compare it again'}): ${err.message}`);
+    });
   }
 
   /** Logs why recovery cannot finish: at once when the reason changed, else at most every BLOCKED_REPEAT_LOG_MS. */
@@ -112,6 +132,46 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     return undefined;
   }
 
+  /**
+   * With no leader nor more advanced replica in reach (the whole cluster restarting, or both
+   * followers of a damaged leader that is gone), compares the log through its commit point with
+   * each replica exactly as advanced as this one: by log matching, such a replica holds the same
+   * orders, so a difference means that one of the two files is damaged. True once a peer's copy
+   * matches, or differs only where a third replica holds this one's copies (a majority: that peer
+   * is named to be rebuilt). False when no such peer answers (nothing is committed, or no peer is
+   * as advanced: the log is taken as it is, unless it must be compared). Throws {@link DamagedLog}
+   * when every such peer differs without a majority for this copy.
+   */
+  private async compareWithEqualPeers(statuses: { peer: ReplicaAddress; status: ReplicaStatus }[]): Promise<boolean> {
+    const own = this.state.status();
+    const through = Math.min(own.commit_no, own.last_no);
+    // Ready peers first: one verified already settles it.
+    const equals = statuses
+      .filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch)
+      .sort((a, b) => Number(b.status.ready) - Number(a.status.ready));
+    if (through === 0 || equals.length === 0) return false;
+    let damaged: DamagedLog | undefined;
+    for (const { peer } of equals) {
+      const differing = await this.catchUp.differencesWith(peer, through, MAX_DIFFERENCES);
+      if (differing.length === 0) {
+        this.logger.log(`its log matches replica ${peer.id}'s through its commit point, order ${through}`);
+        return true;
+      }
+      const others = statuses.filter((s) => s.peer.id !== peer.id).map((s) => s.peer);
+      const opinions = await Promise.all(differing.map((no) => this.secondOpinion(no, peer, others).catch(() => undefined)));
+      if (differing.length < MAX_DIFFERENCES && opinions.every((o) => o?.agreesWith === 'this replica')) {
+        const holders = [...new Set(opinions.map((o) => o!.peer.id))].join(', ');
+        this.logger.error(
+          `replica ${peer.id}'s log differs from this one's below its commit point, at order${differing.length > 1 ? 's' : ''} ${differing.join(', ')}; ` +
+            `replica ${holders} holds this replica's copies, so replica ${peer.id}'s are the ones that differ from a majority: rebuild replica ${peer.id} from its peers`,
+        );
+        return true;
+      }
+      damaged ??= new DamagedLog(new CommittedEntryConflict(differing[0], through), peer, this.log.dbFile, opinions[0]);
+    }
+    throw damaged!;
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
@@ -129,11 +189,14 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
               throw new DamagedLog(err, source.peer, this.log.dbFile, opinion);
             });
             this.verified = true;
+          } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
+            this.verified = true;
           } else if (this.mustCompare) {
             throw new NothingToCompare();
           }
           return leading?.status;
         });
+        await this.persistMustCompare(false);
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
         this.logDamaged = false; // its whole log verified against the source this time
@@ -144,8 +207,11 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       } catch (err) {
         if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
           this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
-          // A difference found is never forgotten for want of a source: it is compared again first.
-          if (err instanceof DamagedLog) this.mustCompare = true;
+          // A difference found is never forgotten for want of a source (nor by a restart): it is compared again first.
+          if (err instanceof DamagedLog) {
+            this.mustCompare = true;
+            await this.persistMustCompare(true);
+          }
           this.logDamaged = this.mustCompare;
           this.logBlocked('error', err.message);
           await sleep(BLOCKED_RETRY_MS);
@@ -167,7 +233,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
 /** After {@link RecoveryService.reverify} or a damaged log found: no leader nor more advanced replica answers to compare the log with. */
 class NothingToCompare extends Error {
   constructor() {
-    super('its log must be compared with a leader or a more advanced replica again, and none answers yet');
+    super('its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
   }
 }
 
