@@ -145,11 +145,10 @@ describe('disk faults', () => {
    * point's order gets another quantity. Replica 1 comes back alone, with no peer to compare its
    * log with, so it takes its log as it is and follows; then replica 3, which has no peer as
    * advanced as itself to compare with either (replica 1 is behind, replica 2 down), so it takes
-   * its own too; then replica 2, which compares its log with replica 3's, as advanced as its own
-   * (a difference there is settled by replica 1's copy: replica 2 is in the majority); then the
-   * front end, which elects replica 3. Replica 1's log ends before the leader's, so the leader's
-   * first sync has it repair its log from its commit point on: there it meets the difference.
-   * Returns that order's number.
+   * its own too; then, unless replica 3's file is the changed one, replica 2, whose log matches
+   * replica 3's; then the front end, which elects replica 3. Replica 1's log ends before the
+   * leader's, so the leader's first sync has it repair its log from its commit point on: there it
+   * meets the difference. Returns that order's number.
    */
   const comeBackOnAChangedFile = async (changed: number): Promise<number> => {
     for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
@@ -166,11 +165,26 @@ describe('disk faults', () => {
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
     await c.startReplica(3);
     await c.waitReady(3);
-    await c.startReplica(2);
-    await c.waitReady(2);
+    if (changed !== 3) {
+      await c.startReplica(2);
+      await c.waitReady(2);
+    }
     await c.startFrontend();
     expect(await c.waitLeading()).toBe(3);
     return commitNo;
+  };
+
+  /** Waits until replica `id`'s `/ping` refuses readiness with exactly `message` (or one it matches). */
+  const refusedWith = async (id: number, message: string | RegExp) => {
+    let last = '';
+    await waitFor(`replica ${id} to refuse readiness with: ${message}`, async () => {
+      const res = await http(`${c.replica(id)}/ping`, { timeoutMs: 2000 });
+      last = `${res.status} ${JSON.stringify(res.body)}`;
+      const said = String(res.body?.error?.message);
+      return res.status === 503 && (typeof message === 'string' ? said === message : message.test(said));
+    }).catch((e: Error) => {
+      throw new Error(`${e.message}; its last answer: ${last}`);
+    });
   };
 
   /** Waits until replica `id`'s `/ping` refuses readiness over its log, and returns the reason. */
@@ -216,19 +230,54 @@ describe('disk faults', () => {
 
   it('the same when the leader\'s file is the changed one: a third copy shows it, and the replica to rebuild is named as the leader', async () => {
     const commitNo = await comeBackOnAChangedFile(3);
-    expect(await refusedOverItsLogOn(1)).toBe(
-      `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitNo}) and cannot be replaced or dropped; ` +
-        `replica 2 holds the same order ${commitNo} as this replica, so replica 3's copy is the one that differs from a majority`,
-    );
+    const differs = (commitPoint = commitNo) =>
+      `not ready: its log differs from replica 3's below its commit point: order ${commitNo} is committed (commit point ${commitPoint}) and cannot be replaced or dropped`;
+    // Replica 2 is down: no third copy says which of the two files differs, so neither is named.
+    expect(await refusedOverItsLogOn(1)).toBe(differs());
+    await waitFor("replica 1's log to say that it cannot tell", async () => c.log('order-1').includes('rebuild neither yet'), 10000);
+    // Replica 2 starts: it finds the same difference with the leader, and replica 1's committed copy is its own.
+    // (Its own commit point is further on: it did not miss the last orders.)
+    const [{ value: commitOf2 }] = await readAll<{ value: number }>(join(c.dataDir, 'order-2.sqlite'), `SELECT value FROM replica_meta WHERE key = 'commit_no'`);
+    await c.startReplica(2);
+    const third = (id: number) => `; replica ${id} holds the same order ${commitNo} as this replica, so replica 3's copy is the one that differs from a majority`;
+    await refusedWith(2, `${differs(commitOf2)}${third(1)}`);
+    // Replica 1, comparing again, now has replica 2's copy on its side.
+    await refusedWith(1, `${differs()}${third(2)}`);
     await waitFor("replica 1's log to name the replica to rebuild", async () => c.log('order-1').includes('rebuild replica 3 from its peers'), 10000);
-    // Replica 2 found it too, comparing its log with replica 3's at its start, and took replica 1's copy as the majority's.
-    expect(c.log('order-2')).toContain(
-      `replica 3's log differs from this one's below its commit point, at order ${commitNo}; replica 1 holds this replica's copies, so replica 3's are the ones that differ from a majority: rebuild replica 3 from its peers`,
-    );
-    // Following that: another replica leads while replica 3 is rebuilt, replica 1 compares its log again, and every copy is the original.
+    // Following that: replica 3 is rebuilt from the others, which then compare their logs with it, and every copy is the original.
     expect(await rebuild(3)).toEqual(await c.orderTable(1)); // replica 1's too
     expect((await c.orderTable(1)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
     expect((await c.orderTable(3)).find((r) => r.order_no === commitNo)!.quantity).toBeLessThan(50);
+  });
+
+  it('a replica that took its changed log as it is: two peers as advanced as it show it, and it is asked to compare again, so it stops serving before it can lead', async () => {
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    await c.converged();
+    for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
+    await execSql(join(c.dataDir, 'order-3.sqlite'), 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+    // Replica 3 first, alone: nothing to compare with, it takes its log as it is.
+    await c.startReplica(3);
+    await waitFor('replica 3 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(3), 1000)).body?.role === 'follower');
+    // Replica 1 finds the difference with it, but no third copy answers to say whose.
+    await c.startReplica(1);
+    await refusedWith(1, "not ready: its log differs from replica 3's, which is as advanced as it: order 1 is another order there");
+    // Replica 2 matches replica 1 and differs from replica 3, whose copy replica 1's committed one outvotes: replica 3 is told.
+    await c.startReplica(2);
+    await c.waitReady(2);
+    await waitFor("replica 2's log to name replica 3", async () => c.log('order-2').includes("replica 3's log differs from this one's, as advanced as it, at order 1; replica 1 holds this replica's copies"), 10000);
+    const convicted = await refusedOverItsLogOn(3);
+    expect(convicted).toMatch(/^not ready: its log differs from replica [12]'s, which is as advanced as it: order 1 is another order there; replica [12] holds replica [12]'s copy of order 1$/);
+    await waitFor("replica 3's log to say why it stopped following", async () => c.log('order-3').includes('found its copy of order 1 differing from its own'), 10000);
+    await c.waitReady(1);
+    // So the front end elects replica 2, not replica 3, and reads the original order.
+    await c.startFrontend();
+    expect(await c.waitLeading()).toBe(2);
+    await trade('Stock9');
+    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
+    expect(viaFrontEnd.status).toBe(200);
+    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+    expect((await c.internal(`${c.replica(3)}/query?order_no=1`)).status).toBe(503);
+    expect(await rebuild(3)).toEqual(await c.orderTable(3));
   });
 
   it('a whole cluster restarted with one replica\'s file changed: its peers, as advanced as it, show it at once; it vouches for nothing, even after a restart with no peer in reach, until rebuilt', async () => {
@@ -242,7 +291,7 @@ describe('disk faults', () => {
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
     await c.startReplica(3);
     await c.waitReady(3);
-    expect(c.log('order-3')).toContain("its log matches replica 1's through its commit point");
+    expect(c.log('order-3')).toContain("its log matches replica 1's, as advanced as it");
     await c.startReplica(2);
     const ping = await waitFor('replica 2 to refuse readiness over its log', async () => {
       const res = await http(`${c.replica(2)}/ping`, { timeoutMs: 2000 });
@@ -251,9 +300,8 @@ describe('disk faults', () => {
     expect(ping.body).toEqual({
       error: {
         code: 503,
-        message: expect.stringMatching(
-          /^not ready: its log differs from replica 1's below its commit point: order 1 is committed \(commit point \d+\) and cannot be replaced or dropped; replica 3 holds replica 1's copy of order 1$/,
-        ),
+        // It compares with both (in the order they answered) and names the first difference, which the other's copy settles.
+        message: expect.stringMatching(/^not ready: its log differs from replica ([13])'s, which is as advanced as it: order 1 is another order there; replica [13] holds replica \1's copy of order 1$/),
       },
       code: 'not_ready',
     });
@@ -279,7 +327,7 @@ describe('disk faults', () => {
         return res?.status === 503 ? res : undefined;
       });
       expect(remembered.body.error.message).toBe(
-        "not ready: its log was found to differ from a peer's below its commit point before it stopped, and must be compared again",
+        "not ready: its log was found to differ from a peer's before it stopped, and must be compared again",
       );
       await new Promise((r) => setTimeout(r, 1500)); // several rounds with nobody to compare with
       expect((await http(`${c.replica(2)}/ping`, { timeoutMs: 2000 })).status).toBe(503);

@@ -78,6 +78,7 @@ const ENDPOINTS: Endpoint[] = [
   { app: 'order', method: 'GET', path: '/health', shape: 'error', internal: true, may200: true, params: [] },
   { app: 'order', method: 'GET', path: '/replication/status', shape: 'error', internal: true, may200: true, params: [] },
   { app: 'order', method: 'GET', path: '/replication/log', shape: 'error', internal: true, may200: true, params: ['after', 'limit'] },
+  { app: 'order', method: 'POST', path: '/replication/compare', shape: 'error', internal: true, may200: false, params: [] },
 ];
 
 /** The contract shape of a failure answered for `METHOD path` (routes match case-insensitively, trailing slashes ignored). */

@@ -29,6 +29,7 @@ describe('hardening', () => {
     ['order GET /leader', `${c.replica(2)}/leader?leader=2&epoch=99`, {}, 'message'],
     ['order GET /replication/status', `${c.replica(1)}/replication/status`, {}, 'error'],
     ['order GET /replication/log', `${c.replica(1)}/replication/log?after=0&limit=10`, {}, 'error'],
+    ['order POST /replication/compare', `${c.replica(1)}/replication/compare`, { body: { from: 2, order_no: 1 } }, 'error'],
     ['front end GET /rm', `${c.frontend}/rm?stock_name=Stock1`, {}, 'error'],
     ['front end POST /rm', `${c.frontend}/rm`, { body: { stock_names: ['Stock1'] } }, 'error'],
   ];
@@ -67,6 +68,29 @@ describe('hardening', () => {
       expect((await c.internal(`${c.replica(1)}/replication/status`)).status).toBe(200);
       const bad = await c.internal(`${c.catalog}/trade`, { body: { stock_name: 'Stock1', type: 'buy', quantity: 0 } });
       expect(bad.status).toBe(400);
+    });
+
+    it('a peer\'s request to compare an order again: bad input is a 400, a claim its copies refute changes nothing', async () => {
+      const placed = await placeOrder(c.frontend, { stock_name: 'Stock2', trade_type: 'buy', quantity: 1 });
+      expect(placed.status).toBe(200);
+      const orderNo = placed.body.order_no as number;
+      await c.converged();
+      const compare = (replica: number, body: object) => c.internal(`${c.replica(replica)}/replication/compare`, { body });
+      for (const body of [{}, { from: 2 }, { from: 0, order_no: 1 }, { from: 2, order_no: '1' }, { from: 2, order_no: 1.5 }]) {
+        const res = await compare(1, body);
+        expect({ body, status: res.status, shape: Object.keys(res.body ?? {}) }).toEqual({ body, status: 400, shape: ['error'] });
+      }
+      expect((await compare(1, { from: 1, order_no: orderNo })).body).toEqual({ error: { code: 400, message: 'replica 1 is not a peer of replica 1' } });
+      expect((await compare(1, { from: 9, order_no: orderNo })).body).toEqual({ error: { code: 400, message: 'replica 9 is not a peer of replica 1' } });
+      // The claim is checked against the asker's copy: identical copies leave it serving.
+      const leader = await c.leaderId();
+      const follower = [1, 2, 3].find((id) => id !== leader)!;
+      const asker = [1, 2, 3].find((id) => id !== follower && id !== leader)!;
+      expect(await compare(follower, { from: asker, order_no: orderNo })).toMatchObject({ status: 200, body: { message: `replica ${follower}'s order ${orderNo} is the same as replica ${asker}'s` } });
+      expect(await compare(leader, { from: follower, order_no: orderNo })).toMatchObject({ status: 200, body: { message: `replica ${leader} is leader: it compares its log before it serves anyway, or leads` } });
+      expect((await compare(follower, { from: asker, order_no: 999_999 })).body.message).toBe(`replica ${follower} or replica ${asker} holds no order 999999: nothing to compare`);
+      expect((await c.internal(`${c.replica(follower)}/ping`)).status).toBe(200);
+      expect(await c.leaderId()).toBe(leader);
     });
 
     it('the public API, health checks, metrics and docs need no token', async () => {

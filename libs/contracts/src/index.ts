@@ -13,6 +13,7 @@ export * from './dto/sync.dto';
 export * from './dto/batch.dto';
 export * from './dto/leader-notice.dto';
 export * from './dto/page-query.dto';
+export * from './dto/compare-request.dto';
 export * from './config/env';
 export * from './config/replicas';
 export * from './config/schemas';

@@ -121,6 +121,12 @@ export interface ReplicaStatus {
   last_no: number;
   last_epoch: number;
   commit_no: number;
+  /**
+   * Present (true) while this replica's own log may be damaged: a comparison found it differing
+   * without a third copy on its side, or it must be compared again. A recovering peer does not
+   * catch up from it (see RecoveryService).
+   */
+  log_suspect?: true;
 }
 
 /** A page of a replica's order log. */

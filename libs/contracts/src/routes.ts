@@ -38,6 +38,8 @@ export const OrderRoutes = {
   status: 'replication/status',
   /** A page of the order log after a given order number, used by recovery and gap repair. */
   log: 'replication/log',
+  /** A peer found this replica's copy of an order differing from its own and a third replica's: compare again. */
+  compare: 'replication/compare',
 } as const;
 
 /** Header a client may send on `POST /orders`; the same key always yields the same outcome. */

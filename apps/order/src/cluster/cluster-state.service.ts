@@ -37,6 +37,8 @@ export class ClusterStateService implements OnModuleInit {
   readonly id: number;
   readonly self: ReplicaAddress;
   readonly peers: ReplicaAddress[];
+  /** Its own log may be damaged (set by RecoveryService): shown in {@link status} as `log_suspect`. */
+  logSuspect = false;
   private machine?: ReplicaState;
   readonly deposed$ = new Subject<{ epoch: number; leader: number }>();
   private readonly appends = new Batcher<PendingAppend, AppendResult>((pending) => this.appendBatch(pending), { maxBatch: MAX_TRADE_BATCH });
@@ -204,6 +206,7 @@ export class ClusterStateService implements OnModuleInit {
       last_no: last.order_no,
       last_epoch: last.epoch,
       commit_no: Math.max(this.commitNo, this.log.getMeta('commit_no')),
+      ...(this.logSuspect && { log_suspect: true }),
     };
   }
 }

@@ -115,6 +115,20 @@ export class PeersClient {
     });
   }
 
+  /**
+   * Tells a peer that its copy of `orderNo` differs from this replica's and a third replica's
+   * (`POST /replication/compare`): it checks, and compares its whole log again if so. Its answer's
+   * message; throws when it cannot be reached.
+   */
+  async askToCompare(peer: ReplicaAddress, from: number, orderNo: number): Promise<string> {
+    const res = await this.http.axiosRef.post<{ message?: string; error?: { message?: string } }>(
+      `${peer.url}/${OrderRoutes.compare}`,
+      { from, order_no: orderNo },
+      { timeout: this.timeoutMs },
+    );
+    return `${res.status} ${res.data?.message ?? res.data?.error?.message ?? ''}`.trim();
+  }
+
   /** A page of a peer's log; throws when the peer cannot serve it. */
   async logPage(peer: ReplicaAddress, after: number, limit: number): Promise<OrderLogPage> {
     const res = await this.get<OrderLogPage>(`${peer.url}/${OrderRoutes.log}`, { after, limit });

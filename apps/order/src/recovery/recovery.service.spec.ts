@@ -82,8 +82,13 @@ function setup(opts: {
       return { fetched: 0, dropped: 0 };
     },
   } as unknown as CatchUpService;
+  const asked: { peer: number; from: number; orderNo: number }[] = [];
   const peers = {
     statuses: opts.statuses,
+    askToCompare: async (peer: ReplicaAddress, from: number, orderNo: number) => {
+      asked.push({ peer: peer.id, from, orderNo });
+      return '200 ok';
+    },
     logPage: async (peer: ReplicaAddress, after: number) => {
       const copy = opts.copies?.[peer.id];
       return { orders: copy && after === 1 ? [copy] : [], last_no: 5 };
@@ -91,7 +96,7 @@ function setup(opts: {
   } as unknown as PeersClient;
   const recovery = new RecoveryService(state, log, peers, catchUp);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed, comparisons, meta };
+  return { recovery, replica, catchUps, observed, comparisons, meta, asked };
 }
 
 describe('RecoveryService', () => {
@@ -152,7 +157,8 @@ describe('RecoveryService', () => {
     expect(recovery.blockedBy).toBe(
       "its log differs from replica 3's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped",
     );
-    expect(errors).toEqual([expect.stringContaining('delete (or move aside) /data/order-2.sqlite* and start it again')]);
+    // No third replica answers: which file differs is not known, so neither is named.
+    expect(errors).toEqual([expect.stringContaining('no third replica holds a committed copy of order 2 to say which of the two files differs: rebuild neither yet')]);
     expect(recovery.logDamaged).toBe(true); // its order lookups are refused meanwhile
     damaged = false; // say the operator restored the file
     await done;
@@ -240,8 +246,9 @@ describe('RecoveryService', () => {
   });
 
   it('asks a third replica for its copy of the order, and names the replica to rebuild: this one, or the source when the third agrees with this one', async () => {
+    let thirdCommitNo = 5;
     const leader = async () => [
-      { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1 }) },
+      { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: thirdCommitNo }) },
       { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) },
     ];
     const mine = logEntry(2, 1, 'mine');
@@ -260,11 +267,15 @@ describe('RecoveryService', () => {
     expect(await blockedBy({ 1: theirs, 2: mine, 3: theirs })).toBe(`${differs}; replica 1 holds replica 3's copy of order 2`);
     expect(errors.pop()).toMatch(/; to rebuild it from its peers, stop it, delete \(or move aside\) \/data\/order-2\.sqlite\* and start it again$/);
     expect(await blockedBy({ 2: mine, 3: theirs })).toBe(differs); // replica 1 has no copy to compare
+    expect(errors.pop()).toMatch(/: rebuild neither yet; it compares again once the third replica answers$/);
+    // A copy the third replica had not committed (it may have copied it from either file since) is no opinion.
+    thirdCommitNo = 1;
+    expect(await blockedBy({ 1: mine, 2: mine, 3: theirs })).toBe(differs);
   });
 
   describe('with no leader nor more advanced replica: a replica exactly as advanced as this one', () => {
     const equal = { peer: peer1, status: status(1, { role: 'recovering', ready: false, epoch: 0, leader: null, last_no: 5, last_epoch: 1, commit_no: 5 }) };
-    const behind = { peer: peer3, status: status(3, { last_no: 3, last_epoch: 1 }) };
+    const behind = { peer: peer3, status: status(3, { last_no: 3, last_epoch: 1, commit_no: 3 }) };
     const mine = logEntry(2, 1, 'mine');
     const theirs = logEntry(2, 1, 'theirs');
 
@@ -277,13 +288,14 @@ describe('RecoveryService', () => {
     });
 
     it('differing where the third replica holds this one\'s copy: it follows, and names the peer to rebuild', async () => {
-      const { recovery, replica, meta } = setup({ statuses: async () => [equal, behind], differences: () => [2], copies: { 1: theirs, 2: mine, 3: mine } });
+      const { recovery, replica, meta, asked } = setup({ statuses: async () => [equal, behind], differences: () => [2], copies: { 1: theirs, 2: mine, 3: mine } });
       await recovery.recover();
       expect(replica.role).toBe('follower');
+      expect(asked).toEqual([{ peer: 1, from: 2, orderNo: 2 }]); // told, so that it stops serving
       expect(recovery.logDamaged).toBe(false);
       expect(meta.must_compare ?? 0).toBe(0);
       expect(errors).toEqual([
-        "replica 1's log differs from this one's below its commit point, at order 2; replica 3 holds this replica's copies, so replica 1's are the ones that differ from a majority: rebuild replica 1 from its peers",
+        "replica 1's log differs from this one's, as advanced as it, at order 2; replica 3 holds this replica's copies, so replica 1's are the ones that differ from a majority: rebuild replica 1 from its peers",
       ]);
     });
 
@@ -291,9 +303,7 @@ describe('RecoveryService', () => {
       const { recovery, replica, meta } = setup({ statuses: async () => [equal, behind], differences: () => [2], copies: { 1: theirs, 2: mine, 3: theirs } });
       void recovery.recover();
       for (let i = 0; i < 600 && recovery.blockedBy === undefined; i++) await delay(5);
-      expect(recovery.blockedBy).toBe(
-        "its log differs from replica 1's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped; replica 3 holds replica 1's copy of order 2",
-      );
+      expect(recovery.blockedBy).toBe("its log differs from replica 1's, which is as advanced as it: order 2 is another order there; replica 3 holds replica 1's copy of order 2");
       expect(replica.role).toBe('recovering');
       expect(recovery.logDamaged).toBe(true);
       expect(meta.must_compare).toBe(1);
@@ -301,8 +311,23 @@ describe('RecoveryService', () => {
       const alone = setup({ statuses: async () => [equal], differences: () => [2], copies: { 1: theirs, 2: mine } });
       void alone.recovery.recover();
       for (let i = 0; i < 600 && alone.recovery.blockedBy === undefined; i++) await delay(5);
-      expect(alone.recovery.blockedBy).toBe("its log differs from replica 1's below its commit point: order 2 is committed (commit point 5) and cannot be replaced or dropped");
+      expect(alone.recovery.blockedBy).toBe("its log differs from replica 1's, which is as advanced as it: order 2 is another order there");
       expect(alone.replica.role).toBe('recovering');
+    });
+
+    it('compares with every one: a peer whose copy differs while another matches this one is asked to compare again, so that it stops serving', async () => {
+      const equal3 = { peer: peer3, status: status(3, { last_no: 5, last_epoch: 1, commit_no: 5 }) };
+      const matching1 = { ...equal, status: { ...equal.status, commit_no: 5 } };
+      const { recovery, replica, asked, comparisons } = setup({
+        statuses: async () => [matching1, equal3],
+        differences: (peer) => (peer === 3 ? [2] : []),
+        copies: { 1: mine, 2: mine, 3: theirs },
+      });
+      await recovery.recover();
+      expect(comparisons.map((c) => c.with)).toEqual([1, 3]);
+      expect(replica.role).toBe('follower');
+      expect(asked).toEqual([{ peer: 3, from: 2, orderNo: 2 }]);
+      expect(errors).toEqual([expect.stringMatching(/^replica 3's log differs from this one's, as advanced as it, at order 2; replica 1 holds this replica's copies/)]);
     });
 
     it('ends the wait after a sync met a difference with a leader that is gone: both followers compare with each other', async () => {
@@ -334,6 +359,41 @@ describe('RecoveryService', () => {
     });
   });
 
+  it('does not catch up from a replica whose own log is suspect, however advanced: its copies would spread', async () => {
+    const suspect = { peer: peer1, status: status(1, { role: 'recovering', ready: false, last_no: 9, last_epoch: 1, commit_no: 5, log_suspect: true }) };
+    const { recovery, replica, catchUps } = setup({ statuses: async () => [suspect] });
+    await recovery.recover();
+    expect(catchUps).toEqual([]); // took its own log, as with nobody to compare with
+    expect(replica.role).toBe('follower');
+  });
+
+  it('a peer\'s request to compare again: checked against that peer\'s copy first; a real difference stops it serving and marks its log suspect', async () => {
+    const mine = logEntry(2, 1, 'mine');
+    const theirs = logEntry(2, 1, 'theirs');
+    const leader = { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 5, last_epoch: 1 }) };
+    const same = setup({ statuses: async () => [leader], copies: { 1: mine, 2: mine } });
+    await same.recovery.recover();
+    await expect(same.recovery.compareOnRequest(4, 2)).rejects.toThrow('replica 4 is not a peer of replica 2');
+    expect(await same.recovery.compareOnRequest(1, 2)).toBe("replica 2's order 2 is the same as replica 1's");
+    expect(await same.recovery.compareOnRequest(1, 3)).toBe('replica 2 or replica 1 holds no order 3: nothing to compare');
+    expect(same.replica.role).toBe('follower');
+
+    let damaged = true;
+    const { recovery, replica, meta } = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, conflict: (verifyAll) => damaged && verifyAll });
+    damaged = false;
+    await recovery.recover();
+    damaged = true;
+    expect(await recovery.compareOnRequest(1, 2)).toBe("replica 2's order 2 differs from replica 1's: it verifies its whole log again");
+    expect(replica.role).toBe('recovering');
+    expect(recovery.logDamaged).toBe(true);
+    expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(true);
+    expect(meta.must_compare).toBe(1);
+    expect(errors[0]).toBe(
+      "replica 1 found its copy of order 2 differing from its own, and a third replica's copy is the same as replica 1's; it serves nothing until its whole log is verified again",
+    );
+    expect(await recovery.compareOnRequest(1, 2)).toBe('replica 2 is recovering: it compares its log before it serves anyway, or leads');
+  });
+
   it('a difference found before a restart is remembered: not ready, vouching for nothing, until a comparison clears it', async () => {
     let leaderAnswers = false;
     const { recovery, replica, meta } = setup({
@@ -342,7 +402,7 @@ describe('RecoveryService', () => {
     });
     recovery.onApplicationBootstrap();
     expect(recovery.logDamaged).toBe(true);
-    expect(recovery.blockedBy).toMatch(/found to differ from a peer's below its commit point before it stopped/);
+    expect(recovery.blockedBy).toBe("its log was found to differ from a peer's before it stopped, and must be compared again");
     await delay(300); // more than one round with nobody to compare with
     expect(replica.role).toBe('recovering');
     leaderAnswers = true;

@@ -1,9 +1,11 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { InvalidInput } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/order-log.service';
+import { OrderRecordDto } from '@app/contracts';
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
@@ -37,16 +39,17 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   /** The first recovery since start verifies the whole log; later ones (after leading) start at the commit point. */
   private verified = false;
   /**
-   * Set by {@link reverify}, and when recovery finds the log damaged: recovery must compare the log
-   * with a source before the replica serves again; with no leader nor more advanced replica in
-   * reach, it waits for one (never taking its log as it is).
+   * Set by {@link reverify}, and when recovery finds the log differing: recovery must compare the
+   * log with a source before the replica serves again; with none in reach, it waits for one (never
+   * taking its log as it is). Kept across restarts as `must_compare` (see {@link MustCompare}).
    */
   private mustCompare = false;
   /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
   blockedBy?: string;
   /**
-   * Set while recovery finds this replica's log differing from a peer's below its commit point (a
-   * damaged or edited file): none of its entries can be trusted, so it serves no order lookup.
+   * Set while this replica's log was found differing from a peer's, or must be compared again (a
+   * damaged or edited file, its own or the peer's): none of its entries can be trusted, so it
+   * serves no order lookup.
    */
   logDamaged = false;
 
@@ -58,11 +61,13 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.log.getMeta('must_compare') > 0) {
+    const remembered = this.log.getMeta('must_compare');
+    if (remembered !== MustCompare.no) {
       // Found differing before it stopped: as then, it vouches for nothing until a comparison clears it.
       this.mustCompare = true;
       this.logDamaged = true;
-      this.blockedBy = 'its log was found to differ from a peer\'s below its commit point before it stopped, and must be compared again';
+      this.state.logSuspect = remembered !== MustCompare.peerDiffers;
+      this.blockedBy = 'its log was found to differ from a peer\'s before it stopped, and must be compared again';
     }
     setImmediate(() => void this.recover());
   }
@@ -81,29 +86,59 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
    * A follower's sync met an entry at or below its commit point that differs from its leader's
    * (`conflict`): its file is damaged, or the leader's is. Called under the log lock, so no other
    * sync is applied after it. The replica stops following and serving order lookups at once, and
-   * recovers verifying its whole log again, as after a restart, against a leader or a more advanced
-   * replica — never taking its log as it is: recovery finds the difference and keeps it not ready,
-   * saying how to rebuild it, or, should its log now match, makes it a follower again. Without
-   * this it kept serving its own version of a committed order while refusing every sync. Does
-   * nothing unless it follows.
+   * recovers verifying its whole log again, as after a restart — never taking its log as it is:
+   * recovery finds the difference and keeps it not ready, saying how to rebuild it, or, should its
+   * log now match, makes it a follower again. Without this it kept serving its own version of a
+   * committed order while refusing every sync. Does nothing unless it follows.
    */
   reverify(conflict: CommittedEntryConflict): void {
+    this.stopAndVerify(`its log differs from the leader's: ${conflict.message}`, `its log differs from the leader's below its commit point: ${conflict.message}`);
+  }
+
+  /**
+   * `POST /replication/compare`: peer `from` found this replica's copy of `orderNo` differing from
+   * its own, with a third replica's copy on its side (see {@link compareWithEqualPeers}). A
+   * follower checks the claim against `from`'s copy and, if the copies differ, stops serving and
+   * verifies its whole log again, as {@link reverify} does (its peers then show which file
+   * differs). Anything else leaves it as it is. Returns what it made of it.
+   */
+  async compareOnRequest(from: number, orderNo: number): Promise<string> {
+    const peer = this.state.peers.find((p) => p.id === from);
+    if (!peer) throw new InvalidInput(`replica ${from} is not a peer of replica ${this.state.id}`);
+    if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: it compares its log before it serves anyway, or leads`;
+    const [own, theirs] = await Promise.all([this.log.find(orderNo), this.copyOf(peer, orderNo)]);
+    if (!own || !theirs) return `replica ${this.state.id} or replica ${from} holds no order ${orderNo}: nothing to compare`;
+    if (sameOrder(own, theirs)) return `replica ${this.state.id}'s order ${orderNo} is the same as replica ${from}'s`;
+    await this.log.exclusive(async () =>
+      this.stopAndVerify(
+        `replica ${from} found its copy of order ${orderNo} differing from its own, and a third replica's copy is the same as replica ${from}'s`,
+        `replica ${from} found its copy of order ${orderNo} differing from its own and a third replica's`,
+      ),
+    );
+    return `replica ${this.state.id}'s order ${orderNo} differs from replica ${from}'s: it verifies its whole log again`;
+  }
+
+  /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log. Called under the log lock. */
+  private stopAndVerify(logged: string, blockedBy: string): void {
     if (this.state.role !== 'follower') return;
-    this.logger.error(`its log differs from the leader's: ${conflict.message}; it serves nothing until its whole log is verified again`);
+    this.logger.error(`${logged}; it serves nothing until its whole log is verified again`);
     this.verified = false;
     this.mustCompare = true;
     this.logDamaged = true;
-    this.blockedBy = `its log differs from the leader's below its commit point: ${conflict.message}`;
+    this.state.logSuspect = true;
+    this.blockedBy = blockedBy;
     this.state.replica.reverify();
     // Queued for the lock before the recovery below: a restart remembers the difference too.
-    void this.persistMustCompare(true);
+    void this.persistMustCompare();
     void this.recover();
   }
 
-  /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata). */
-  private async persistMustCompare(value: boolean): Promise<void> {
-    if ((this.log.getMeta('must_compare') > 0) === value) return;
-    await this.log.updateMeta({ must_compare: value ? 1 : 0 }).catch((err: Error) => {
+  /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
+  private async persistMustCompare(): Promise<void> {
+    const value = !this.mustCompare ? MustCompare.no : this.state.logSuspect ? MustCompare.suspect : MustCompare.peerDiffers;
+    if (this.log.getMeta('must_compare') === value) return;
+    await this.log.updateMeta({ must_compare: value }).catch((err: Error) => {
+      // Tried again on the next round while it stays blocked.
       this.logger.warn(`could not record that its log ${value ? 'must be compared again' : 'was compared'} (a restart may ${value ? 'forget it' : 'compare it again'}): ${err.message}`);
     });
   }
@@ -115,17 +150,28 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     this.logger[level](`not ready: ${message}`);
   }
 
+  /** A peer's copy of order `orderNo`, if it answers and holds one. */
+  private copyOf(peer: ReplicaAddress, orderNo: number): Promise<OrderRecordDto | undefined> {
+    return this.peers.logPage(peer, orderNo - 1, 1).then(
+      (p) => p.orders.find((o) => o.order_no === orderNo),
+      () => undefined,
+    );
+  }
+
   /**
-   * Which copy of committed order `orderNo` another replica holds, when this replica's differs
-   * from `source`'s: a third copy tells which of the two files differs from a majority (of three),
-   * so that the operator rebuilds that one. Undefined when no other replica has a copy to compare.
+   * Which copy of order `orderNo` a third replica holds, when this replica's differs from
+   * `source`'s: it tells which of the two files differs from a majority (of three), so that the
+   * operator rebuilds that one. Only a copy that replica had committed counts (at or below its
+   * commit point): one it copied since from either file, in a recovery, is no second opinion.
+   * Undefined when no other replica has such a copy.
    */
-  private async secondOpinion(orderNo: number, source: ReplicaAddress, others: ReplicaAddress[]): Promise<SecondOpinion | undefined> {
+  private async secondOpinion(orderNo: number, source: ReplicaAddress, others: PeerStatus[]): Promise<SecondOpinion | undefined> {
     const own = await this.log.find(orderNo);
-    const theirs = await this.peers.logPage(source, orderNo - 1, 1).then((p) => p.orders.find((o) => o.order_no === orderNo), () => undefined);
+    const theirs = await this.copyOf(source, orderNo);
     if (!own || !theirs) return undefined;
-    for (const peer of others) {
-      const copy = await this.peers.logPage(peer, orderNo - 1, 1).then((p) => p.orders.find((o) => o.order_no === orderNo), () => undefined);
+    for (const { peer, status } of others) {
+      if (status.commit_no < orderNo) continue;
+      const copy = await this.copyOf(peer, orderNo);
       if (copy && sameOrder(copy, own)) return { peer, agreesWith: 'this replica' };
       if (copy && sameOrder(copy, theirs)) return { peer, agreesWith: 'source' };
     }
@@ -134,41 +180,57 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
 
   /**
    * With no leader nor more advanced replica in reach (the whole cluster restarting, or both
-   * followers of a damaged leader that is gone), compares the log through its commit point with
-   * each replica exactly as advanced as this one: by log matching, such a replica holds the same
-   * orders, so a difference means that one of the two files is damaged. True once a peer's copy
-   * matches, or differs only where a third replica holds this one's copies (a majority: that peer
-   * is named to be rebuilt). False when no such peer answers (nothing is committed, or no peer is
-   * as advanced: the log is taken as it is, unless it must be compared). Throws {@link DamagedLog}
-   * when every such peer differs without a majority for this copy.
+   * followers of a damaged leader that is gone), compares the whole log with each replica exactly
+   * as advanced as this one (the same last order and epoch), changing nothing: by log matching,
+   * such a replica holds the same orders, so a difference means that one of the two files is
+   * damaged. A peer that differs only where a third replica's committed copies are this one's (a
+   * majority) is named to be rebuilt, and asked to compare its log again (`POST
+   * /replication/compare`), so that it stops serving before it can lead. True when some peer's log
+   * matches or is shown to be the one that differs, and none is shown to hold the majority's copy
+   * against this one. False when no such peer answers (the log is taken as it is, unless it must
+   * be compared). Otherwise throws {@link DamagedLog}.
    */
-  private async compareWithEqualPeers(statuses: { peer: ReplicaAddress; status: ReplicaStatus }[]): Promise<boolean> {
+  private async compareWithEqualPeers(statuses: PeerStatus[]): Promise<boolean> {
     const own = this.state.status();
-    const through = Math.min(own.commit_no, own.last_no);
-    // Ready peers first: one verified already settles it.
-    const equals = statuses
-      .filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch)
-      .sort((a, b) => Number(b.status.ready) - Number(a.status.ready));
-    if (through === 0 || equals.length === 0) return false;
+    const equals = statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
+    if (own.last_no === 0 || equals.length === 0) return false;
+    let vouched = false;
     let damaged: DamagedLog | undefined;
     for (const { peer } of equals) {
-      const differing = await this.catchUp.differencesWith(peer, through, MAX_DIFFERENCES);
+      const differing = await this.catchUp.differencesWith(peer, own.last_no, MAX_DIFFERENCES);
       if (differing.length === 0) {
-        this.logger.log(`its log matches replica ${peer.id}'s through its commit point, order ${through}`);
-        return true;
+        this.logger.log(`its log matches replica ${peer.id}'s, as advanced as it, through order ${own.last_no}`);
+        vouched = true;
+        continue;
       }
-      const others = statuses.filter((s) => s.peer.id !== peer.id).map((s) => s.peer);
+      const others = statuses.filter((s) => s.peer.id !== peer.id);
       const opinions = await Promise.all(differing.map((no) => this.secondOpinion(no, peer, others).catch(() => undefined)));
       if (differing.length < MAX_DIFFERENCES && opinions.every((o) => o?.agreesWith === 'this replica')) {
         const holders = [...new Set(opinions.map((o) => o!.peer.id))].join(', ');
         this.logger.error(
-          `replica ${peer.id}'s log differs from this one's below its commit point, at order${differing.length > 1 ? 's' : ''} ${differing.join(', ')}; ` +
+          `replica ${peer.id}'s log differs from this one's, as advanced as it, at order${differing.length > 1 ? 's' : ''} ${differing.join(', ')}; ` +
             `replica ${holders} holds this replica's copies, so replica ${peer.id}'s are the ones that differ from a majority: rebuild replica ${peer.id} from its peers`,
         );
-        return true;
+        void this.peers.askToCompare(peer, this.state.id, differing[0]).then(
+          (answer) => this.logger.log(`replica ${peer.id}, asked to compare its log again: ${answer}`),
+          (err: Error) => this.logger.warn(`could not ask replica ${peer.id} to compare its log again: ${err.message}`),
+        );
+        vouched = true;
+        continue;
       }
-      damaged ??= new DamagedLog(new CommittedEntryConflict(differing[0], through), peer, this.log.dbFile, opinions[0]);
+      // The first order on which a third copy sides with the peer, if any: this file is the one that differs.
+      const against = opinions.findIndex((o) => o?.agreesWith === 'source');
+      const at = Math.max(against, 0);
+      const found = new DamagedLog(
+        `its log differs from replica ${peer.id}'s, which is as advanced as it: order ${differing[at]} is another order there`,
+        peer,
+        this.log.dbFile,
+        against >= 0 ? opinions[against] : undefined,
+        differing[at],
+      );
+      if (!damaged || (found.verdict === 'this replica' && damaged.verdict !== 'this replica')) damaged = found;
     }
+    if (vouched && damaged?.verdict !== 'this replica') return true;
     throw damaged!;
   }
 
@@ -180,13 +242,14 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           const leading = statuses
             .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
             .sort((a, b) => b.status.epoch - a.status.epoch)[0];
-          const source = leading ?? mostAdvancedPeer(statuses, this.state.status());
+          // Not from a replica whose own log may be damaged: its copies would spread.
+          const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
           if (source) {
             await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
-              const others = statuses.filter((s) => s.peer.id !== source.peer.id).map((s) => s.peer);
+              const others = statuses.filter((s) => s.peer.id !== source.peer.id);
               const opinion = await this.secondOpinion(err.orderNo, source.peer, others).catch(() => undefined);
-              throw new DamagedLog(err, source.peer, this.log.dbFile, opinion);
+              throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, opinion, err.orderNo);
             });
             this.verified = true;
           } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
@@ -196,11 +259,12 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           }
           return leading?.status;
         });
-        await this.persistMustCompare(false);
+        this.mustCompare = false;
+        this.state.logSuspect = false;
+        await this.persistMustCompare();
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
         this.logDamaged = false; // its whole log verified against the source this time
-        this.mustCompare = false;
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
@@ -210,15 +274,18 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           // A difference found is never forgotten for want of a source (nor by a restart): it is compared again first.
           if (err instanceof DamagedLog) {
             this.mustCompare = true;
-            await this.persistMustCompare(true);
+            // Unless a third copy sided with this one, its own file may be the damaged one.
+            this.state.logSuspect = err.verdict !== 'source';
           }
           this.logDamaged = this.mustCompare;
+          if (this.mustCompare) await this.persistMustCompare();
           this.logBlocked('error', err.message);
           await sleep(BLOCKED_RETRY_MS);
           continue;
         }
         if (err instanceof NothingToCompare) {
           // Not ready, for the reason reverify or the last comparison gave.
+          await this.persistMustCompare();
           this.logBlocked('warn', err.message);
           await sleep(RETRY_MS);
           continue;
@@ -230,7 +297,16 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 }
 
-/** After {@link RecoveryService.reverify} or a damaged log found: no leader nor more advanced replica answers to compare the log with. */
+type PeerStatus = { peer: ReplicaAddress; status: ReplicaStatus };
+
+/**
+ * `must_compare` in the log's metadata: whether the log must be compared with a peer's before the
+ * replica serves, and whether its own file may be the damaged one (`suspect`) or a third copy sided
+ * with it against its source (`peerDiffers`).
+ */
+const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
+
+/** After {@link RecoveryService.reverify} or a damaged log found: no replica answers to compare the log with. */
 class NothingToCompare extends Error {
   constructor() {
     super('its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
@@ -244,23 +320,31 @@ interface SecondOpinion {
 }
 
 /**
- * A replica's log differs from its source's at an entry it had committed: one of the two files is
- * damaged (or was edited). It stays not ready; the message says which replica to rebuild from its
- * peers, and how: this one, unless a third replica holds this one's copy of the order, in which
- * case the source's copy is the one that differs from a majority.
+ * A replica's log differs from its source's at an order one of them had committed: one of the two
+ * files is damaged (or was edited). It stays not ready; the message says which replica to rebuild
+ * from its peers, and how: this one when a third replica holds the source's copy, the source when
+ * the third holds this one's; with no third copy, it cannot say which, and names neither.
  */
 class DamagedLog extends Error {
   readonly summary: string;
+  /** Which file the third copy shows to differ from a majority: this one's, the source's, or not known. */
+  readonly verdict: 'this replica' | 'source' | 'unknown';
 
-  constructor(conflict: CommittedEntryConflict, source: ReplicaAddress, dbFile: string, opinion?: SecondOpinion) {
-    let summary = `its log differs from replica ${source.id}'s below its commit point: ${conflict.message}`;
+  constructor(difference: string, source: ReplicaAddress, dbFile: string, opinion: SecondOpinion | undefined, orderNo: number) {
+    let summary = difference;
     if (opinion?.agreesWith === 'this replica') {
-      summary += `; replica ${opinion.peer.id} holds the same order ${conflict.orderNo} as this replica, so replica ${source.id}'s copy is the one that differs from a majority`;
+      summary += `; replica ${opinion.peer.id} holds the same order ${orderNo} as this replica, so replica ${source.id}'s copy is the one that differs from a majority`;
       super(`${summary}: rebuild replica ${source.id} from its peers (stop it, delete or move aside its database file and start it again), not this one`);
-    } else {
-      if (opinion) summary += `; replica ${opinion.peer.id} holds replica ${source.id}'s copy of order ${conflict.orderNo}`;
+    } else if (opinion) {
+      summary += `; replica ${opinion.peer.id} holds replica ${source.id}'s copy of order ${orderNo}`;
       super(`${summary}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
+    } else {
+      super(
+        `${summary}; no third replica holds a committed copy of order ${orderNo} to say which of the two files differs: rebuild neither yet; ` +
+          'it compares again once the third replica answers',
+      );
     }
     this.summary = summary;
+    this.verdict = opinion?.agreesWith === 'this replica' ? 'source' : opinion ? 'this replica' : 'unknown';
   }
 }

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  CompareRequestDto,
   LeaderNoticeDto,
   MessageResponse,
   OrderLogPage,
@@ -15,6 +16,7 @@ import { MessageResponseDto, OrderLogPageDto, ReplicaStatusDto, SyncResponseDto 
 import { Internal } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { OrderLogService } from '../orders/order-log.service';
+import { RecoveryService } from '../recovery/recovery.service';
 import { LeadershipService } from './leadership.service';
 import { SyncService } from './sync.service';
 
@@ -27,6 +29,7 @@ export class ReplicationController {
     private readonly leadership: LeadershipService,
     private readonly state: ClusterStateService,
     private readonly log: OrderLogService,
+    private readonly recovery: RecoveryService,
   ) {}
 
   /** `POST /sync`: leader → follower replication and heartbeat. */
@@ -64,6 +67,16 @@ export class ReplicationController {
   @ApiOkResponse({ description: 'the replica\'s status', type: ReplicaStatusDto })
   status(): ReplicaStatus {
     return this.state.status();
+  }
+
+  /** `POST /replication/compare`: a peer found this replica's copy of an order differing from its own and a third's. */
+  @Post(OrderRoutes.compare)
+  @HttpCode(200)
+  @ApiOperation({ summary: 'A peer found this replica\'s copy of an order differing from its own and a third replica\'s: check, and if so verify the whole log again' })
+  @ApiOkResponse({ description: 'what this replica made of it: its copy matches, or it differs and the replica compares its whole log again', type: MessageResponseDto })
+  @ApiFailures('error', { 400: `${Failure.invalid} (or \`from\` is not a peer)`, 401: Failure.token, 413: Failure.tooLarge })
+  async compare(@Body() dto: CompareRequestDto): Promise<MessageResponse> {
+    return { message: await this.recovery.compareOnRequest(dto.from, dto.order_no) };
   }
 
   /** A page of the log after `after`, for recovery and gap repair. */

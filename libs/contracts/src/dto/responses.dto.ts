@@ -154,6 +154,7 @@ export class ReplicaStatusDto {
   @ApiProperty({ type: 'integer' }) last_no: number;
   @ApiProperty({ type: 'integer' }) last_epoch: number;
   @ApiProperty({ type: 'integer' }) commit_no: number;
+  @ApiPropertyOptional({ enum: [true], description: 'present while its own log may be damaged (a recovering peer does not catch up from it)' }) log_suspect?: true;
 }
 
 export class OrderLogPageDto {
