@@ -267,7 +267,10 @@ describe('RecoveryService', () => {
     expect(await blockedBy({ 1: theirs, 2: mine, 3: theirs })).toBe(`${differs}; replica 1 holds replica 3's copy of order 2`);
     expect(errors.pop()).toMatch(/; to rebuild it from its peers, stop it, delete \(or move aside\) \/data\/order-2\.sqlite\* and start it again$/);
     expect(await blockedBy({ 2: mine, 3: theirs })).toBe(differs); // replica 1 has no copy to compare
-    expect(errors.pop()).toMatch(/: rebuild neither yet; it compares again once the third replica answers$/);
+    const undecided = errors.pop();
+    // Both copies, for the operator to compare by hand should no third replica ever settle it.
+    expect(undecided).toContain("(this replica's copy: buy 2 Stock1 (request mine-2); replica 3's: buy 2 Stock1 (request theirs-2))");
+    expect(undecided).toMatch(/: rebuild neither yet; it compares again every second, .*compare that order in both files by hand and rebuild the wrong one$/);
     // A copy the third replica had not committed (it may have copied it from either file since) is no opinion.
     thirdCommitNo = 1;
     expect(await blockedBy({ 1: mine, 2: mine, 3: theirs })).toBe(differs);
@@ -330,6 +333,21 @@ describe('RecoveryService', () => {
       expect(errors).toEqual([expect.stringMatching(/^replica 3's log differs from this one's, as advanced as it, at order 2; replica 1 holds this replica's copies/)]);
     });
 
+    it('too many differences to settle on a few third copies: not ready, though the third copies name the peer (its own log not suspect)', async () => {
+      const differences = Array.from({ length: 10 }, (_, i) => i + 1);
+      const copies = { 1: theirs, 2: mine, 3: mine };
+      const { recovery, replica, meta, asked } = setup({ statuses: async () => [equal, behind], differences: () => differences, copies });
+      // The fakes hold a copy of order 2 only: say every differing order's third copy is this replica's.
+      (recovery as unknown as { secondOpinion: () => Promise<unknown> }).secondOpinion = async () => ({ own: mine, theirs, opinion: { peer: peer3, agreesWith: 'this replica' } });
+      void recovery.recover();
+      for (let i = 0; i < 600 && recovery.blockedBy === undefined; i++) await delay(5);
+      expect(recovery.blockedBy).toMatch(/^its log differs from replica 1's, which is as advanced as it: order 1 is another order there; replica 3 holds the same order 1 as this replica/);
+      expect(replica.role).toBe('recovering');
+      expect(asked).toEqual([]);
+      expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(false);
+      expect(meta.must_compare).toBe(2); // a restart remembers that the peer's file is the odd one
+    });
+
     it('ends the wait after a sync met a difference with a leader that is gone: both followers compare with each other', async () => {
       let leaderAnswers = true;
       const { recovery, replica, meta, comparisons } = setup({
@@ -359,11 +377,20 @@ describe('RecoveryService', () => {
     });
   });
 
-  it('does not catch up from a replica whose own log is suspect, however advanced: its copies would spread', async () => {
-    const suspect = { peer: peer1, status: status(1, { role: 'recovering', ready: false, last_no: 9, last_epoch: 1, commit_no: 5, log_suspect: true }) };
-    const { recovery, replica, catchUps } = setup({ statuses: async () => [suspect] });
-    await recovery.recover();
-    expect(catchUps).toEqual([]); // took its own log, as with nobody to compare with
+  it('does not catch up from a replica whose own log is suspect, however advanced (its copies would spread), nor take its own log meanwhile', async () => {
+    let suspect = true;
+    const { recovery, replica, catchUps } = setup({
+      statuses: async () => [{ peer: peer1, status: status(1, { role: 'recovering', ready: false, last_no: 9, last_epoch: 1, commit_no: 5, ...(suspect && { log_suspect: true as const }) }) }],
+    });
+    const done = recovery.recover();
+    await delay(300); // more than one round
+    expect(catchUps).toEqual([]);
+    expect(replica.role).toBe('recovering');
+    expect(recovery.blockedBy).toBe('replica 1 is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is');
+    expect(recovery.logDamaged).toBe(false); // its own log is not in doubt
+    suspect = false; // replica 1's log was verified
+    await done;
+    expect(catchUps).toEqual([{ from: 1, verifyAll: true }]);
     expect(replica.role).toBe('follower');
   });
 
@@ -392,6 +419,19 @@ describe('RecoveryService', () => {
       "replica 1 found its copy of order 2 differing from its own, and a third replica's copy is the same as replica 1's; it serves nothing until its whole log is verified again",
     );
     expect(await recovery.compareOnRequest(1, 2)).toBe('replica 2 is recovering: it compares its log before it serves anyway, or leads');
+  });
+
+  it('a restart remembers whether its own file may be the damaged one (must_compare 1) or a third copy sided with it (2)', () => {
+    for (const [value, suspect] of [
+      [1, true],
+      [2, false],
+    ] as const) {
+      const { recovery } = setup({ statuses: async () => [], meta: { must_compare: value } });
+      recovery.onApplicationBootstrap();
+      expect(recovery.logDamaged).toBe(true);
+      expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(suspect);
+      recovery.onApplicationShutdown();
+    }
   });
 
   it('a difference found before a restart is remembered: not ready, vouching for nothing, until a comparison clears it', async () => {

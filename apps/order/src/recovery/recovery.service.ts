@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { InvalidInput } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
+import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/order-log.service';
 import { OrderRecordDto } from '@app/contracts';
@@ -109,18 +109,20 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     const [own, theirs] = await Promise.all([this.log.find(orderNo), this.copyOf(peer, orderNo)]);
     if (!own || !theirs) return `replica ${this.state.id} or replica ${from} holds no order ${orderNo}: nothing to compare`;
     if (sameOrder(own, theirs)) return `replica ${this.state.id}'s order ${orderNo} is the same as replica ${from}'s`;
-    await this.log.exclusive(async () =>
+    const stopped = await this.log.exclusive(async () =>
       this.stopAndVerify(
         `replica ${from} found its copy of order ${orderNo} differing from its own, and a third replica's copy is the same as replica ${from}'s`,
         `replica ${from} found its copy of order ${orderNo} differing from its own and a third replica's`,
       ),
     );
-    return `replica ${this.state.id}'s order ${orderNo} differs from replica ${from}'s: it verifies its whole log again`;
+    return stopped
+      ? `replica ${this.state.id}'s order ${orderNo} differs from replica ${from}'s: it verifies its whole log again`
+      : `replica ${this.state.id}'s order ${orderNo} differs from replica ${from}'s, but it is ${this.state.role} now: nothing done`;
   }
 
-  /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log. Called under the log lock. */
-  private stopAndVerify(logged: string, blockedBy: string): void {
-    if (this.state.role !== 'follower') return;
+  /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log (true). Called under the log lock. */
+  private stopAndVerify(logged: string, blockedBy: string): boolean {
+    if (this.state.role !== 'follower') return false;
     this.logger.error(`${logged}; it serves nothing until its whole log is verified again`);
     this.verified = false;
     this.mustCompare = true;
@@ -131,6 +133,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     // Queued for the lock before the recovery below: a restart remembers the difference too.
     void this.persistMustCompare();
     void this.recover();
+    return true;
   }
 
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
@@ -161,21 +164,21 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   /**
    * Which copy of order `orderNo` a third replica holds, when this replica's differs from
    * `source`'s: it tells which of the two files differs from a majority (of three), so that the
-   * operator rebuilds that one. Only a copy that replica had committed counts (at or below its
-   * commit point): one it copied since from either file, in a recovery, is no second opinion.
-   * Undefined when no other replica has such a copy.
+   * operator rebuilds that one. Only a copy at or below that replica's commit point counts (one it
+   * holds uncommitted is no opinion); a copy it fetched from either file in a recovery and then
+   * committed still counts, so the opinion can be wrong when a replica caught up from a changed
+   * file (see the README's *Not caught*). Also returns both copies, for the operator.
    */
-  private async secondOpinion(orderNo: number, source: ReplicaAddress, others: PeerStatus[]): Promise<SecondOpinion | undefined> {
-    const own = await this.log.find(orderNo);
-    const theirs = await this.copyOf(source, orderNo);
-    if (!own || !theirs) return undefined;
+  private async secondOpinion(orderNo: number, source: ReplicaAddress, others: PeerStatus[]): Promise<Evidence> {
+    const [own, theirs] = await Promise.all([this.log.find(orderNo), this.copyOf(source, orderNo)]);
+    if (!own || !theirs) return { own: own ?? undefined, theirs };
     for (const { peer, status } of others) {
       if (status.commit_no < orderNo) continue;
       const copy = await this.copyOf(peer, orderNo);
-      if (copy && sameOrder(copy, own)) return { peer, agreesWith: 'this replica' };
-      if (copy && sameOrder(copy, theirs)) return { peer, agreesWith: 'source' };
+      if (copy && sameOrder(copy, own)) return { own, theirs, opinion: { peer, agreesWith: 'this replica' } };
+      if (copy && sameOrder(copy, theirs)) return { own, theirs, opinion: { peer, agreesWith: 'source' } };
     }
-    return undefined;
+    return { own, theirs };
   }
 
   /**
@@ -194,19 +197,22 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     const own = this.state.status();
     const equals = statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
     if (own.last_no === 0 || equals.length === 0) return false;
+    // Side by side: a whole-cluster restart reads each peer's log once, at the same time.
+    const compared = await Promise.all(equals.map(async ({ peer }) => ({ peer, differing: await this.catchUp.differencesWith(peer, own.last_no, MAX_DIFFERENCES) })));
     let vouched = false;
     let damaged: DamagedLog | undefined;
-    for (const { peer } of equals) {
-      const differing = await this.catchUp.differencesWith(peer, own.last_no, MAX_DIFFERENCES);
+    for (const { peer, differing } of compared) {
       if (differing.length === 0) {
         this.logger.log(`its log matches replica ${peer.id}'s, as advanced as it, through order ${own.last_no}`);
         vouched = true;
         continue;
       }
       const others = statuses.filter((s) => s.peer.id !== peer.id);
-      const opinions = await Promise.all(differing.map((no) => this.secondOpinion(no, peer, others).catch(() => undefined)));
-      if (differing.length < MAX_DIFFERENCES && opinions.every((o) => o?.agreesWith === 'this replica')) {
-        const holders = [...new Set(opinions.map((o) => o!.peer.id))].join(', ');
+      const evidence = await Promise.all(differing.map((no) => this.secondOpinion(no, peer, others).catch((): Evidence => ({}))));
+      const forThis = evidence.every((e) => e.opinion?.agreesWith === 'this replica');
+      // Too many differences to trust a file on the third copies of a few: not ready, though they name the peer.
+      if (forThis && differing.length < MAX_DIFFERENCES) {
+        const holders = [...new Set(evidence.map((e) => e.opinion!.peer.id))].join(', ');
         this.logger.error(
           `replica ${peer.id}'s log differs from this one's, as advanced as it, at order${differing.length > 1 ? 's' : ''} ${differing.join(', ')}; ` +
             `replica ${holders} holds this replica's copies, so replica ${peer.id}'s are the ones that differ from a majority: rebuild replica ${peer.id} from its peers`,
@@ -219,13 +225,13 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         continue;
       }
       // The first order on which a third copy sides with the peer, if any: this file is the one that differs.
-      const against = opinions.findIndex((o) => o?.agreesWith === 'source');
+      const against = evidence.findIndex((e) => e.opinion?.agreesWith === 'source');
       const at = Math.max(against, 0);
       const found = new DamagedLog(
         `its log differs from replica ${peer.id}'s, which is as advanced as it: order ${differing[at]} is another order there`,
         peer,
         this.log.dbFile,
-        against >= 0 ? opinions[against] : undefined,
+        forThis || against >= 0 ? evidence[at] : { own: evidence[at].own, theirs: evidence[at].theirs },
         differing[at],
       );
       if (!damaged || (found.verdict === 'this replica' && damaged.verdict !== 'this replica')) damaged = found;
@@ -248,14 +254,18 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
             await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
               const others = statuses.filter((s) => s.peer.id !== source.peer.id);
-              const opinion = await this.secondOpinion(err.orderNo, source.peer, others).catch(() => undefined);
-              throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, opinion, err.orderNo);
+              const evidence = await this.secondOpinion(err.orderNo, source.peer, others).catch((): Evidence => ({}));
+              throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, evidence, err.orderNo);
             });
             this.verified = true;
           } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
             this.verified = true;
           } else if (this.mustCompare) {
             throw new NothingToCompare();
+          } else {
+            // A more advanced log that may be damaged: this one cannot tell what it misses, nor copy it.
+            const ahead = statuses.find((s) => s.status.log_suspect && moreAdvanced(s.status, this.state.status()));
+            if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
           return leading?.status;
         });
@@ -284,7 +294,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           continue;
         }
         if (err instanceof NothingToCompare) {
-          // Not ready, for the reason reverify or the last comparison gave.
+          // Not ready, for the reason reverify or the last comparison gave (or this one).
+          if (err.reason) this.blockedBy = err.reason;
           await this.persistMustCompare();
           this.logBlocked('warn', err.message);
           await sleep(RETRY_MS);
@@ -308,9 +319,21 @@ const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
 
 /** After {@link RecoveryService.reverify} or a damaged log found: no replica answers to compare the log with. */
 class NothingToCompare extends Error {
-  constructor() {
-    super('its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
+  constructor(readonly reason?: string) {
+    super(reason ?? 'its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
   }
+}
+
+/** What recovery found about one differing order: this replica's copy, the source's, and a third replica's opinion. */
+interface Evidence {
+  own?: OrderRecordDto;
+  theirs?: OrderRecordDto;
+  opinion?: SecondOpinion;
+}
+
+/** An order as the operator compares it: `buy 51 Stock1 (request …)`. */
+function describeOrder(o: OrderRecordDto | undefined): string {
+  return o ? `${o.trade_type} ${o.quantity} ${o.stock_name} (request ${o.request_id})` : 'none';
 }
 
 /** Another replica's copy of the order on which this replica and its source differ: the same as which one. */
@@ -330,18 +353,20 @@ class DamagedLog extends Error {
   /** Which file the third copy shows to differ from a majority: this one's, the source's, or not known. */
   readonly verdict: 'this replica' | 'source' | 'unknown';
 
-  constructor(difference: string, source: ReplicaAddress, dbFile: string, opinion: SecondOpinion | undefined, orderNo: number) {
+  constructor(difference: string, source: ReplicaAddress, dbFile: string, evidence: Evidence, orderNo: number) {
+    const { opinion } = evidence;
     let summary = difference;
+    const copies = ` (this replica's copy: ${describeOrder(evidence.own)}; replica ${source.id}'s: ${describeOrder(evidence.theirs)})`;
     if (opinion?.agreesWith === 'this replica') {
       summary += `; replica ${opinion.peer.id} holds the same order ${orderNo} as this replica, so replica ${source.id}'s copy is the one that differs from a majority`;
-      super(`${summary}: rebuild replica ${source.id} from its peers (stop it, delete or move aside its database file and start it again), not this one`);
+      super(`${summary}${copies}: rebuild replica ${source.id} from its peers (stop it, delete or move aside its database file and start it again), not this one`);
     } else if (opinion) {
       summary += `; replica ${opinion.peer.id} holds replica ${source.id}'s copy of order ${orderNo}`;
-      super(`${summary}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
+      super(`${summary}${copies}; to rebuild it from its peers, stop it, delete (or move aside) ${dbFile}* and start it again`);
     } else {
       super(
-        `${summary}; no third replica holds a committed copy of order ${orderNo} to say which of the two files differs: rebuild neither yet; ` +
-          'it compares again once the third replica answers',
+        `${summary}${copies}; no third replica holds a committed copy of order ${orderNo} to say which of the two files differs: rebuild neither yet; ` +
+          'it compares again every second, and a third replica that had committed the order settles it; without one, compare that order in both files by hand and rebuild the wrong one',
       );
     }
     this.summary = summary;
