@@ -10,8 +10,10 @@ import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './su
  *   says how to rebuild it; following exactly those steps (delete `order-2.sqlite*`, start it
  *   again) brings the replica back with every order, copied from its peers before it is ready;
  * - a replica whose file was changed below its commit point stays not ready, whether its restart
- *   finds it or, when it came back while no peer answered, its leader's first sync does; a third
- *   copy of the order says which file to rebuild, the leader's included;
+ *   finds it, its leader's first sync does (when it came back while no peer answered), or peers as
+ *   advanced as it do (a whole cluster restarting, or a peer that took its changed log as it is and
+ *   is asked to compare again); a third copy of the order says which file to rebuild, the leader's
+ *   included, and a difference found is remembered across a restart;
  * - a corrupt catalog database is one line too;
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
@@ -228,6 +230,24 @@ describe('disk faults', () => {
     expect(await rebuild(1)).toEqual(await c.orderTable(1));
   });
 
+  /** Three trades, then every process stops with equal logs, and replica `id`'s copy of order 1 gets another quantity. */
+  const stopAllAndChangeOrder1On = async (id: number) => {
+    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
+    await c.converged(); // every log as advanced as the others
+    for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
+    await execSql(join(c.dataDir, `order-${id}.sqlite`), 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+  };
+
+  /** Starts the front end: it elects `leader`, trades go on, and it reads the original order 1. */
+  const electedServingTheOriginal = async (leader: number, stock: string) => {
+    await c.startFrontend();
+    expect(await c.waitLeading()).toBe(leader);
+    await trade(stock);
+    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
+    expect(viaFrontEnd.status).toBe(200);
+    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+  };
+
   it('the same when the leader\'s file is the changed one: a third copy shows it, and the replica to rebuild is named as the leader', async () => {
     const commitNo = await comeBackOnAChangedFile(3);
     const differs = (commitPoint = commitNo) =>
@@ -251,10 +271,7 @@ describe('disk faults', () => {
   });
 
   it('a replica that took its changed log as it is: two peers as advanced as it show it, and it is asked to compare again, so it stops serving before it can lead', async () => {
-    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
-    await c.converged();
-    for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
-    await execSql(join(c.dataDir, 'order-3.sqlite'), 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+    await stopAllAndChangeOrder1On(3);
     // Replica 3 first, alone: nothing to compare with, it takes its log as it is.
     await c.startReplica(3);
     await waitFor('replica 3 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(3), 1000)).body?.role === 'follower');
@@ -270,22 +287,14 @@ describe('disk faults', () => {
     await waitFor("replica 3's log to say why it stopped following", async () => c.log('order-3').includes('found its copy of order 1 differing from its own'), 10000);
     await c.waitReady(1);
     // So the front end elects replica 2, not replica 3, and reads the original order.
-    await c.startFrontend();
-    expect(await c.waitLeading()).toBe(2);
-    await trade('Stock9');
-    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
-    expect(viaFrontEnd.status).toBe(200);
-    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+    await electedServingTheOriginal(2, 'Stock9');
     expect((await c.internal(`${c.replica(3)}/query?order_no=1`)).status).toBe(503);
     expect(await rebuild(3)).toEqual(await c.orderTable(3));
   });
 
   it('a whole cluster restarted with one replica\'s file changed: its peers, as advanced as it, show it at once; it vouches for nothing, even after a restart with no peer in reach, until rebuilt', async () => {
-    for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
-    await c.converged(); // every log as advanced as the others
-    for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
+    await stopAllAndChangeOrder1On(2);
     const file = join(c.dataDir, 'order-2.sqlite');
-    await execSql(file, 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
     // Replica 1 takes its log as it is (nobody answers), replica 3 compares with it and they match; then replica 2 starts.
     await c.startReplica(1);
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
@@ -309,12 +318,7 @@ describe('disk faults', () => {
     const direct = await c.internal(`${c.replica(2)}/query?order_no=1`);
     expect(direct.status).toBe(503);
     expect(direct.body).toMatchObject({ code: 'not_committed', error: { code: 503, message: expect.stringContaining('its log is damaged') } });
-    await c.startFrontend();
-    expect(await c.waitLeading()).toBe(3);
-    await trade('Stock8');
-    const viaFrontEnd = await http(`${c.frontend}/orders?order_no=1`);
-    expect(viaFrontEnd.status).toBe(200);
-    expect(viaFrontEnd.body.data.quantity).toBeLessThan(50);
+    await electedServingTheOriginal(3, 'Stock8');
 
     // Restarted while its peers cannot answer (paused), it remembers the difference: not ready, vouching for nothing.
     await c.signal('order-2', 'SIGTERM');
