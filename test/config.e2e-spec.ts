@@ -143,6 +143,7 @@ describe('start-up configuration is validated', () => {
     ['order', 'ORDER_PORT', '99999'],
     ['order', 'SQLITE_SYNCHRONOUS', 'sometimes'],
     ['order', 'HEARTBEAT_INTERVAL_MS', 'fast'],
+    ['order', 'TRUST_OWN_LOG', 'maybe'],
   ];
 
   const describeRun = (r: RunResult) => `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;

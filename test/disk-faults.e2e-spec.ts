@@ -13,7 +13,8 @@ import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './su
  *   finds it, its leader's first sync does (when it came back while no peer answered), or peers as
  *   advanced as it do (a whole cluster restarting, or a peer that took its changed log as it is and
  *   is asked to compare again); a third copy of the order says which file to rebuild, the leader's
- *   included, and a difference found is remembered across a restart;
+ *   included, and a difference found is remembered across a restart; with no third copy, the
+ *   operator's documented way out (rebuild one file, start the other once with TRUST_OWN_LOG);
  * - a corrupt catalog database is one line too;
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
@@ -238,6 +239,19 @@ describe('disk faults', () => {
     await execSql(join(c.dataDir, `order-${id}.sqlite`), 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
   };
 
+  /**
+   * Every process stops and replica `changed`'s order 1 changes; it starts alone, with nothing to
+   * compare with, and takes its log as it is; then replica 1 finds the difference with it, while no
+   * third copy answers to say whose.
+   */
+  const replica1Undecided = async (changed: number) => {
+    await stopAllAndChangeOrder1On(changed);
+    await c.startReplica(changed);
+    await waitFor(`replica ${changed} to follow on its own log`, async () => (await replicaStatus(c.token, c.replica(changed), 1000)).body?.role === 'follower');
+    await c.startReplica(1);
+    await refusedWith(1, `not ready: its log differs from replica ${changed}'s, which is as advanced as it: order 1 is another order there`);
+  };
+
   /** Starts the front end: it elects `leader`, trades go on, and it reads the original order 1. */
   const electedServingTheOriginal = async (leader: number, stock: string) => {
     await c.startFrontend();
@@ -271,13 +285,8 @@ describe('disk faults', () => {
   });
 
   it('a replica that took its changed log as it is: two peers as advanced as it show it, and it is asked to compare again, so it stops serving before it can lead', async () => {
-    await stopAllAndChangeOrder1On(3);
-    // Replica 3 first, alone: nothing to compare with, it takes its log as it is.
-    await c.startReplica(3);
-    await waitFor('replica 3 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(3), 1000)).body?.role === 'follower');
-    // Replica 1 finds the difference with it, but no third copy answers to say whose.
-    await c.startReplica(1);
-    await refusedWith(1, "not ready: its log differs from replica 3's, which is as advanced as it: order 1 is another order there");
+    // Replica 3 first, alone, takes its changed log as it is; replica 1 finds the difference, but cannot tell whose.
+    await replica1Undecided(3);
     // Replica 2 matches replica 1 and differs from replica 3, whose copy replica 1's committed one outvotes: replica 3 is told.
     await c.startReplica(2);
     await c.waitReady(2);
@@ -343,6 +352,27 @@ describe('disk faults', () => {
     await refusedOverItsLogOn(2);
     expect((await c.orderTable(2)).find((r) => r.order_no === 1)!.quantity).toBeGreaterThan(50); // nothing overwritten
     expect(await rebuild(2)).toEqual(await c.orderTable(2));
+  });
+
+  it('two replicas left and no third copy: neither file is named; the operator compares by hand, rebuilds the changed one and starts the other once with TRUST_OWN_LOG=true', async () => {
+    // Replica 3 stays down. Replica 2 takes its changed log as it is (see *Not caught*), and replica 1 cannot tell whose copy changed.
+    await replica1Undecided(2);
+    await waitFor("replica 1's log to show both copies and say what to do", async () => /\(this replica's copy: .*\).*rebuild neither yet.*start the other once with TRUST_OWN_LOG=true/.test(c.log('order-1')), 10000);
+    expect((await c.internal(`${c.replica(1)}/query?order_no=1`)).status).toBe(503);
+    // The operator finds replica 2's copy changed: replica 2 is rebuilt, and replica 1 starts once with the override.
+    await c.signal('order-1', 'SIGTERM');
+    await c.signal('order-2', 'SIGTERM');
+    for (const f of readdirSync(c.dataDir).filter((f) => f.startsWith('order-2.sqlite'))) rmSync(join(c.dataDir, f));
+    await c.startReplica(1, { TRUST_OWN_LOG: 'true' });
+    await c.startReplica(2);
+    await c.waitReady(1);
+    await c.waitReady(2);
+    expect(c.log('order-1')).toContain('TRUST_OWN_LOG=true: its log was found to differ');
+    await electedServingTheOriginal(2, 'Stock4');
+    // Replica 3 comes back and catches up: every log the same, with the original order.
+    await c.startReplica(3);
+    await c.waitReady(3);
+    expect((await c.converged()).find((r) => r.order_no === 1)!.quantity).toBeLessThan(50);
   });
 
   it('a front end that cannot write its epoch: a clear error, 503 in each route\'s shape, no 500; it elects once the disk is back', async () => {

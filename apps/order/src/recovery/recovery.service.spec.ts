@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { OrderRecordDto, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { ConfigService } from '@nestjs/config';
+import { OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
@@ -40,6 +41,7 @@ function setup(opts: {
   differences?: (peer: number) => number[];
   /** The log's metadata as it starts (`must_compare`). */
   meta?: Record<string, number>;
+  trustOwnLog?: boolean;
 }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
@@ -94,7 +96,8 @@ function setup(opts: {
       return { orders: copy && after === 1 ? [copy] : [], last_no: 5 };
     },
   } as unknown as PeersClient;
-  const recovery = new RecoveryService(state, log, peers, catchUp);
+  const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
+  const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
   return { recovery, replica, catchUps, observed, comparisons, meta, asked };
 }
@@ -270,7 +273,7 @@ describe('RecoveryService', () => {
     const undecided = errors.pop();
     // Both copies, for the operator to compare by hand should no third replica ever settle it.
     expect(undecided).toContain("(this replica's copy: buy 2 Stock1 (request mine-2); replica 3's: buy 2 Stock1 (request theirs-2))");
-    expect(undecided).toMatch(/: rebuild neither yet; it compares again every second, .*compare that order in both files by hand and rebuild the wrong one$/);
+    expect(undecided).toMatch(/: rebuild neither yet; it compares again every second, .*compare that order in both files by hand, rebuild the wrong one, and start the other once with TRUST_OWN_LOG=true$/);
     // A copy the third replica had not committed (it may have copied it from either file since) is no opinion.
     thirdCommitNo = 1;
     expect(await blockedBy({ 1: mine, 2: mine, 3: theirs })).toBe(differs);
@@ -346,6 +349,24 @@ describe('RecoveryService', () => {
       expect(asked).toEqual([]);
       expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(false);
       expect(meta.must_compare).toBe(2); // a restart remembers that the peer's file is the odd one
+    });
+
+    it('the gravest verdict counts, whatever order the peers answered in: a difference no third copy settles outranks one that names the peer', async () => {
+      const equal3 = { peer: peer3, status: status(3, { last_no: 5, last_epoch: 1, commit_no: 5 }) };
+      for (const order of [
+        [equal, equal3],
+        [equal3, equal],
+      ]) {
+        const { recovery } = setup({ statuses: async () => order, differences: (peer) => (peer === 1 ? Array.from({ length: 10 }, (_, i) => i + 1) : [2]) });
+        // Replica 1's differences (too many to vouch) all have a third copy on this replica's side; replica 3's none.
+        (recovery as unknown as { secondOpinion: (no: number, source: ReplicaAddress) => Promise<unknown> }).secondOpinion = async (_no, source) =>
+          source.id === 1 ? { own: mine, theirs, opinion: { peer: peer3, agreesWith: 'this replica' } } : { own: mine, theirs };
+        void recovery.recover();
+        for (let i = 0; i < 600 && recovery.blockedBy === undefined; i++) await delay(5);
+        expect(recovery.blockedBy).toBe("its log differs from replica 3's, which is as advanced as it: order 2 is another order there");
+        expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(true);
+        recovery.onApplicationShutdown();
+      }
     });
 
     it('ends the wait after a sync met a difference with a leader that is gone: both followers compare with each other', async () => {
@@ -432,6 +453,16 @@ describe('RecoveryService', () => {
       expect((recovery as unknown as { state: { logSuspect: boolean } }).state.logSuspect).toBe(suspect);
       recovery.onApplicationShutdown();
     }
+  });
+
+  it('TRUST_OWN_LOG=true (the operator kept this file) forgets the remembered difference at start: with nobody to compare with, it takes its log', async () => {
+    const { recovery, replica, meta } = setup({ statuses: async () => [], meta: { must_compare: 1 }, trustOwnLog: true });
+    recovery.onApplicationBootstrap();
+    expect(recovery.logDamaged).toBe(false);
+    await delay(20);
+    await recovery.recover();
+    expect(replica.role).toBe('follower');
+    expect(meta.must_compare).toBe(0);
   });
 
   it('a difference found before a restart is remembered: not ready, vouching for nothing, until a comparison clears it', async () => {

@@ -1,5 +1,6 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { InvalidInput } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
@@ -46,6 +47,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   private mustCompare = false;
   /** Why recovery cannot finish, when retrying alone will not fix it (shown by `/ping` and `/health`). */
   blockedBy?: string;
+  /** The reason of the last wait for a peer whose log is suspect (see {@link run}), while it is {@link blockedBy}. */
+  private waitingFor?: string;
   /**
    * Set while this replica's log was found differing from a peer's, or must be compared again (a
    * damaged or edited file, its own or the peer's): none of its entries can be trusted, so it
@@ -58,11 +61,15 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     private readonly log: OrderLogService,
     private readonly peers: PeersClient,
     private readonly catchUp: CatchUpService,
+    @Optional() private readonly config?: ConfigService<OrderEnv, true>,
   ) {}
 
   onApplicationBootstrap(): void {
     const remembered = this.log.getMeta('must_compare');
-    if (remembered !== MustCompare.no) {
+    if (remembered !== MustCompare.no && this.config?.get('TRUST_OWN_LOG', { infer: true })) {
+      this.logger.warn('TRUST_OWN_LOG=true: its log was found to differ from a peer\'s before it stopped; that is forgotten, as the operator asked (start it without TRUST_OWN_LOG from now on)');
+      void this.log.updateMeta({ must_compare: MustCompare.no }).catch((err: Error) => this.logger.warn(`could not forget it on disk: ${err.message}`));
+    } else if (remembered !== MustCompare.no) {
       // Found differing before it stopped: as then, it vouches for nothing until a comparison clears it.
       this.mustCompare = true;
       this.logDamaged = true;
@@ -234,7 +241,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         forThis || against >= 0 ? evidence[at] : { own: evidence[at].own, theirs: evidence[at].theirs },
         differing[at],
       );
-      if (!damaged || (found.verdict === 'this replica' && damaged.verdict !== 'this replica')) damaged = found;
+      // The gravest verdict counts: this file differing, then a difference no third copy settles.
+      if (!damaged || VERDICT_RANK[found.verdict] > VERDICT_RANK[damaged.verdict]) damaged = found;
     }
     if (vouched && damaged?.verdict !== 'this replica') return true;
     throw damaged!;
@@ -295,12 +303,13 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         }
         if (err instanceof NothingToCompare) {
           // Not ready, for the reason reverify or the last comparison gave (or this one).
-          if (err.reason) this.blockedBy = err.reason;
+          if (err.reason) this.blockedBy = this.waitingFor = err.reason;
           await this.persistMustCompare();
           this.logBlocked('warn', err.message);
           await sleep(RETRY_MS);
           continue;
         }
+        if (this.blockedBy === this.waitingFor) this.blockedBy = undefined; // that wait is over
         this.logger.warn(`recovery not finished yet: ${(err as Error).message}`);
         await sleep(RETRY_MS);
       }
@@ -316,6 +325,8 @@ type PeerStatus = { peer: ReplicaAddress; status: ReplicaStatus };
  * with it against its source (`peerDiffers`).
  */
 const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
+
+const VERDICT_RANK = { source: 0, unknown: 1, 'this replica': 2 } as const;
 
 /** After {@link RecoveryService.reverify} or a damaged log found: no replica answers to compare the log with. */
 class NothingToCompare extends Error {
@@ -366,7 +377,8 @@ class DamagedLog extends Error {
     } else {
       super(
         `${summary}${copies}; no third replica holds a committed copy of order ${orderNo} to say which of the two files differs: rebuild neither yet; ` +
-          'it compares again every second, and a third replica that had committed the order settles it; without one, compare that order in both files by hand and rebuild the wrong one',
+          'it compares again every second, and a third replica that had committed the order settles it; without one, compare that order in both files by hand, ' +
+          'rebuild the wrong one, and start the other once with TRUST_OWN_LOG=true',
       );
     }
     this.summary = summary;

@@ -253,6 +253,14 @@ export class OrderEnv extends CommonEnv {
   CATCH_UP_PAGE_SIZE = MAX_PAGE_SIZE;
 
   /**
+   * An operator's override, for one start: forget that this replica's log was found differing from
+   * a peer's (`must_compare`), when no third replica can settle which file differs and the operator
+   * compared the copies by hand and kept this one (see RecoveryService).
+   */
+  @EnvBool() @IsBoolean({ message: 'must be true or false' })
+  TRUST_OWN_LOG = false;
+
+  /**
    * An order's idempotency key binds it to its request for this long: a repeat with the same key
    * inside the window replays the order (or is refused 422 when it asks for another trade); past
    * it, the key is forgotten and names a new trade. Orders themselves are kept forever.
