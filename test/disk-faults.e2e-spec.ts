@@ -14,7 +14,10 @@ import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './su
  *   advanced as it do (a whole cluster restarting, or a peer that took its changed log as it is and
  *   is asked to compare again); a third copy of the order says which file to rebuild, the leader's
  *   included, and a difference found is remembered across a restart; with no third copy, the
- *   operator's documented way out (rebuild one file, start the other once with TRUST_OWN_LOG);
+ *   operator's documented way out (rebuild one file, start the other once with TRUST_OWN_LOG).
+ *   These changes clear the entry's checksum too, as in an entry written before checksums: what
+ *   finds them is the comparison of copies between replicas (an entry whose checksum no longer
+ *   matches is found by its own replica, and repaired: test/checksums.e2e-spec.ts);
  * - a corrupt catalog database is one line too;
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
@@ -108,8 +111,9 @@ describe('disk faults', () => {
     expect(commitNo).toBeGreaterThanOrEqual(1);
     // An order it had committed now has another quantity: a damaged (or edited) file. (Its epoch
     // stamp alone would not do: a newer leader may stamp an order it inherited with its own epoch,
-    // and replicas take such stamps; see LeadershipService.adoptInherited.)
-    await execSql(file, 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+    // and replicas take such stamps; see LeadershipService.adoptInherited.) Its checksum is cleared,
+    // as in an entry written before checksums: only a comparison with its peers' copies finds it.
+    await execSql(file, 'UPDATE orders SET quantity = quantity + 50, checksum = NULL WHERE order_no = 1');
 
     await c.startReplica(id);
     const ping = await waitFor(`replica ${id} to refuse readiness over its log`, async () => {
@@ -163,7 +167,7 @@ describe('disk faults', () => {
     await c.signal('frontend', 'SIGTERM');
     await c.signal('order-2', 'SIGTERM');
     await c.signal('order-3', 'SIGTERM');
-    await execSql(join(c.dataDir, `order-${changed}.sqlite`), `UPDATE orders SET quantity = quantity + 50 WHERE order_no = ${commitNo}`);
+    await execSql(join(c.dataDir, `order-${changed}.sqlite`), `UPDATE orders SET quantity = quantity + 50, checksum = NULL WHERE order_no = ${commitNo}`);
     await c.startReplica(1);
     await waitFor('replica 1 to follow on its own log', async () => (await replicaStatus(c.token, c.replica(1), 1000)).body?.role === 'follower');
     await c.startReplica(3);
@@ -236,7 +240,7 @@ describe('disk faults', () => {
     for (let i = 1; i <= 3; i++) await trade(`Stock${i}`);
     await c.converged(); // every log as advanced as the others
     for (const name of ['frontend', 'order-1', 'order-2', 'order-3']) await c.signal(name, 'SIGTERM');
-    await execSql(join(c.dataDir, `order-${id}.sqlite`), 'UPDATE orders SET quantity = quantity + 50 WHERE order_no = 1');
+    await execSql(join(c.dataDir, `order-${id}.sqlite`), 'UPDATE orders SET quantity = quantity + 50, checksum = NULL WHERE order_no = 1');
   };
 
   /**

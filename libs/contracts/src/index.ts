@@ -1,6 +1,7 @@
 export * from './routes';
 export * from './limits';
 export * from './idempotency';
+export * from './checksum';
 export * from './responses';
 export * from './dto/transforms';
 export * from './dto/stock-query.dto';

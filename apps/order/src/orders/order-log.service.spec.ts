@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
-import { CommonEnv, IdempotencyRefusal, keyReusedMessage, OrderEnv, OrderRecordDto, ReplicaRole, validateEnv } from '@app/contracts';
-import { DomainError, sqliteOptions, SqlitePragmas } from '@app/common';
+import { CommonEnv, IdempotencyRefusal, keyReusedMessage, OrderEnv, orderChecksum, OrderRecordDto, ReplicaRole, validateEnv } from '@app/contracts';
+import { DomainError, InvalidInput, sqliteOptions, SqlitePragmas } from '@app/common';
 import { ORDER_MIGRATIONS } from '../migrations';
 import { Order } from './order.entity';
 import { DiskHealthService } from './disk-health.service';
-import { CommittedEntryConflict, lookupVerdict, NewOrder, OrderLogService, VouchingState } from './order-log.service';
+import { CommittedEntryConflict, DamagedEntry, lookupVerdict, NewOrder, OrderLogService, VouchingState } from './order-log.service';
 import { ReplicaMeta } from './replica-meta.entity';
 
 /** A replica whose log ends at 10, with 7 committed. */
@@ -152,12 +152,12 @@ describe('OrderLogService on a real SQLite file', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('opens the file as the app does: WAL journal, synchronous FULL, both migrations applied', async () => {
+  it('opens the file as the app does: WAL journal, synchronous FULL, every migration applied', async () => {
     const { db } = await start();
     expect(await db.query('PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
     expect(await db.query('PRAGMA synchronous')).toEqual([{ synchronous: 2 }]); // 2 = FULL
     const columns = ((await db.query(`PRAGMA table_info("orders")`)) as { name: string }[]).map((c) => c.name);
-    expect(columns).toEqual(expect.arrayContaining(['order_no', 'epoch', 'request_id', 'idempotency_key', 'created_at']));
+    expect(columns).toEqual(expect.arrayContaining(['order_no', 'epoch', 'request_id', 'idempotency_key', 'created_at', 'checksum']));
   });
 
   describe('numbering and continuity', () => {
@@ -529,6 +529,87 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(log.lastPosition()).toEqual({ order_no: 0, epoch: 0 });
       expect(log.getMeta('commit_no')).toBe(0);
       expect(await log.page(0, 10)).toEqual([]);
+    });
+  });
+
+  describe('checksums (a file changed or damaged on disk after the write)', () => {
+    const withSum = (e: OrderRecordDto): OrderRecordDto => ({ ...e, checksum: orderChecksum(e) });
+    /** Entries 1–3 with checksums (a leader's), written, then the service restarted so that reads come from the file. */
+    async function written(): Promise<{ log: OrderLogService; db: DataSource }> {
+      const first = await start();
+      await first.log.append([withSum(entry(1)), withSum(entry(2)), withSum(entry(3))], { commit_no: 3 });
+      return restart(first.db);
+    }
+
+    it('the leader sets each new entry\'s checksum, kept on disk and served with the entry', async () => {
+      const first = await start();
+      const [{ record }] = (await first.log.appendNew([order('k-1', { idempotency_key: 'k-1', created_at: 1_700_000_000_000 })])).map(created);
+      expect(record.checksum).toBe(orderChecksum(record));
+      const { log } = await restart(first.db);
+      expect(await log.page(0, 5)).toEqual([record]);
+      expect(await log.find(1)).toEqual(record);
+      expect(await log.verifyChecksums()).toEqual([]);
+    });
+
+    it('an entry that does not match its checksum is refused on its way in (400), and nothing of its batch is written', async () => {
+      const { log } = await start();
+      await expect(log.append([withSum(entry(1)), { ...withSum(entry(2)), quantity: 99 }])).rejects.toThrow(
+        new InvalidInput('order 2 does not match its checksum: it was changed on its way from the leader, and is not written'),
+      );
+      expect(log.lastPosition()).toEqual({ order_no: 0, epoch: 0 });
+      await log.append([entry(1)]); // an entry without one (from a leader of before checksums) is taken
+      expect(log.lastPosition().order_no).toBe(1);
+    });
+
+    it('a row changed on disk is found by the check at start, and never served: every read of it fails with 503 not_ready', async () => {
+      const { log, db } = await written();
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
+      const found: number[] = [];
+      log.damaged$.subscribe((n) => found.push(n));
+      expect(await log.verifyChecksums()).toEqual([2]);
+      expect(log.damagedEntries()).toEqual([2]);
+      const damaged = new DamagedEntry(2, log.dbFile);
+      expect([damaged.status, damaged.code]).toEqual([503, 'not_ready']);
+      await expect(log.page(0, 5)).rejects.toThrow(damaged);
+      await expect(log.find(2)).rejects.toThrow(damaged);
+      await expect(log.findByRequestIds(['r-2'])).rejects.toThrow(damaged);
+      expect(await log.find(1)).toEqual(withSum(entry(1))); // the others are served
+      expect(found).toEqual([2]); // announced once
+    });
+
+    it('a row changed while the replica runs is found by the first read of it from the file', async () => {
+      const { log, db } = await written();
+      const found: number[] = [];
+      log.damaged$.subscribe((n) => found.push(n));
+      await db.query('UPDATE "orders" SET "stock_name" = \'Stock9\' WHERE "order_no" = 3');
+      await expect(log.page(2, 1)).rejects.toBeInstanceOf(DamagedEntry);
+      expect(found).toEqual([3]);
+      expect(log.damagedEntries()).toEqual([3]);
+    });
+
+    it('repair puts a committed copy back in place (its epoch stamp stays), and only a copy that matches its checksum', async () => {
+      const { log, db } = await written();
+      await db.query('UPDATE "orders" SET "quantity" = 50, "request_id" = \'forged\', "epoch" = 1 WHERE "order_no" = 2');
+      await log.verifyChecksums();
+      const copy = withSum(entry(2, 4)); // a peer's copy, stamped by a later leader
+      await expect(log.repair({ ...copy, quantity: 51 })).rejects.toBeInstanceOf(InvalidInput);
+      await expect(log.repair({ ...copy, checksum: undefined })).rejects.toBeInstanceOf(InvalidInput);
+      await log.exclusive(() => log.repair(copy));
+      expect(log.damagedEntries()).toEqual([]);
+      expect(await log.find(2)).toEqual({ ...copy, epoch: 1 });
+      expect(await log.findByRequestIds(['forged'])).toEqual(new Map());
+      const { log: again } = await restart(db);
+      expect(await again.verifyChecksums()).toEqual([]);
+      expect(await again.page(0, 5)).toEqual([withSum(entry(1)), withSum(entry(2)), withSum(entry(3))]);
+    });
+
+    it('entries written before checksums (none) are served as they are', async () => {
+      const first = await start();
+      await first.log.append([entry(1), entry(2)]);
+      const { log, db } = await restart(first.db);
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
+      expect(await log.verifyChecksums()).toEqual([]);
+      expect((await log.find(2))?.quantity).toBe(50);
     });
   });
 

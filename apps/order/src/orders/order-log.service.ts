@@ -6,17 +6,20 @@ import { Mutex } from 'async-mutex';
 import { Subject } from 'rxjs';
 import { DataSource, MoreThanOrEqual, Repository } from 'typeorm';
 import {
+  checksumHolds,
+  ChecksummedOrder,
   IdempotencyRefusal,
   KEY_REUSED_STATUS,
   keyReusedMessage,
   OrderEnv,
   OrderInfo,
+  orderChecksum,
   OrderRecordDto,
   ReplicaRefusal,
   ReplicaRole,
   sameTradeRequest,
 } from '@app/contracts';
-import { DomainError, execTransaction, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
+import { DomainError, execTransaction, InvalidInput, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
 import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { LogKeyFilter } from './log-key-filter';
@@ -65,6 +68,20 @@ export class CommittedEntryConflict extends Unavailable {
 }
 
 /**
+ * An entry read from this replica's file does not match its checksum (see orderChecksum): the file
+ * was changed or damaged on disk after the entry was written. The entry is not served (503
+ * `not_ready`); the replica repairs it from a peer's committed copy (see RecoveryService).
+ */
+export class DamagedEntry extends Unavailable {
+  constructor(
+    readonly orderNo: number,
+    dbFile: string,
+  ) {
+    super(`order ${orderNo} in ${dbFile} does not match its checksum (changed or damaged on disk): it is not served until it is repaired from a peer's committed copy`, ReplicaRefusal.notReady);
+  }
+}
+
+/**
  * The replica's order log and its persisted metadata, in its own SQLite file.
  *
  * Every write goes through {@link exclusive}: one writer at a time, so "read the last number,
@@ -100,6 +117,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   readonly leaderAppends$ = new Subject<'published' | 'written'>();
   /** A leader's published entries could not be written: it must not number anything again in this epoch. */
   readonly unwritten$ = new Subject<string>();
+  /** Entries found not to match their checksum, not repaired yet (see {@link DamagedEntry}). */
+  private readonly damaged = new Set<number>();
+  /** An entry was found not to match its checksum, for the first time (its number). */
+  readonly damaged$ = new Subject<number>();
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -252,7 +273,75 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     const cached = this.fromTail(orderNo, 1);
     if (cached) return cached[0] ?? null;
     const row = await this.orders.findOneBy({ orderNo });
-    return row ? toRecord(row) : null;
+    return row ? this.intact([toRecord(row)])[0] : null;
+  }
+
+  /**
+   * Entries read from the file, each checked against its checksum: one that does not match is
+   * noted as damaged ({@link damaged$}) and the read fails with {@link DamagedEntry}. (The tail in
+   * memory is not checked: it holds what was written, checked on its way in.)
+   */
+  private intact<T extends ChecksummedOrder & { checksum?: string | null }>(records: T[]): T[] {
+    const damaged = records.find((r) => !checksumHolds(r));
+    if (damaged) {
+      this.noteDamaged(damaged.order_no);
+      throw new DamagedEntry(damaged.order_no, this.dbFile);
+    }
+    return records;
+  }
+
+  private noteDamaged(orderNo: number): void {
+    if (this.damaged.has(orderNo)) return;
+    this.damaged.add(orderNo);
+    this.logger.error(`order ${orderNo} in ${this.dbFile} does not match its checksum: the file was changed or damaged on disk; it is not served until it is repaired`);
+    this.damaged$.next(orderNo);
+  }
+
+  /** The numbers of the entries found not to match their checksum and not repaired yet, in order. */
+  damagedEntries(): number[] {
+    return [...this.damaged].sort((a, b) => a - b);
+  }
+
+  /**
+   * Reads the whole log from the file and checks each entry against its checksum (at start, before
+   * the replica serves: a file changed while the replica was down is found here, with no peer to
+   * compare with). Returns the numbers of the entries that do not match (see {@link damagedEntries}).
+   */
+  async verifyChecksums(): Promise<number[]> {
+    const started = Date.now();
+    let checked = 0;
+    for (let after = 0; ; ) {
+      const page = await queryRows<OrderRow>(
+        this.dataSource,
+        `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} ORDER BY "order_no" LIMIT ${KEY_SCAN_PAGE}`,
+      );
+      for (const row of page) if (!checksumHolds(row)) this.noteDamaged(row.order_no);
+      checked += page.length;
+      if (page.length < KEY_SCAN_PAGE) break;
+      after = page[page.length - 1].order_no;
+    }
+    this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}`);
+    return this.damagedEntries();
+  }
+
+  /**
+   * Under the lock: puts a peer's copy of a damaged entry back in its place — its order, client
+   * key, append time and checksum; the epoch stamp stays (a checksum does not cover it). The copy
+   * must match its own checksum, and must be a committed copy (the caller checks that the peer's
+   * commit point covers it): a committed entry is the same order on every replica.
+   */
+  async repair(copy: OrderRecordDto): Promise<void> {
+    const { checksum } = copy;
+    if (!checksum || !checksumHolds(copy)) throw new InvalidInput(`a copy of order ${copy.order_no} without a matching checksum cannot repair it`);
+    const key = copy.idempotency_key ?? copy.request_id;
+    await this.write(() =>
+      execTransaction(this.dataSource, [
+        sql`UPDATE "orders" SET "request_id" = ${copy.request_id}, "stock_name" = ${copy.stock_name}, "trade_type" = ${copy.trade_type}, "quantity" = ${copy.quantity}, "idempotency_key" = ${key}, "created_at" = ${copy.created_at ?? 0}, "checksum" = ${checksum} WHERE "order_no" = ${copy.order_no}`,
+      ]),
+    );
+    this.tail = this.tail.map((r) => (r.order_no === copy.order_no ? { ...copy, epoch: r.epoch } : r));
+    this.damaged.delete(copy.order_no);
+    this.keys.addEntry(copy.request_id, copy.idempotency_key);
   }
 
   /** Up to `limit` entries from `from` on, if the in-memory tail covers `from` (past the end: none). */
@@ -294,7 +383,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   private async entriesWhere(column: 'idempotency_key' | 'request_id', values: string[]): Promise<OrderRow[]> {
     const candidates = values.filter((v) => this.keys.mayHold(v));
     if (candidates.length === 0) return [];
-    return queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${candidates.map(sqlLiteral).join(', ')})`);
+    return this.intact(await queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${candidates.map(sqlLiteral).join(', ')})`));
   }
 
   /**
@@ -309,7 +398,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
       this.dataSource,
       `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" BETWEEN ${after + 1} AND ${after + limit} ORDER BY "order_no"`,
     );
-    return rows.map(fromRow);
+    return this.intact(rows).map(fromRow);
   }
 
   /**
@@ -348,6 +437,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
       }
       const record = { ...order, created_at: order.created_at ?? now, order_no: this.last.order_no + 1 + fresh.length };
       if (record.idempotency_key === record.request_id) delete record.idempotency_key;
+      record.checksum = orderChecksum(record);
       fresh.push(record);
       known.set(order.request_id, record);
       return { record, created: true };
@@ -385,6 +475,9 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async append(given: OrderRecordDto[], meta: Partial<Record<MetaKey, number>> = {}): Promise<void> {
     // An entry from a leader that did not say when it was appended starts its key's window now
     // (in memory as on disk, so that the tail and a query after a restart answer the same).
+    // A leader's entry that does not match its checksum was changed on its way: not written (400).
+    const changedOnTheWay = given.find((r) => !checksumHolds(r));
+    if (changedOnTheWay) throw new InvalidInput(`order ${changedOnTheWay.order_no} does not match its checksum: it was changed on its way from the leader, and is not written`);
     const now = Date.now();
     const records = given.map((r): OrderRecordDto & { created_at: number } => ({ ...r, created_at: r.created_at ?? now }));
     const changed = this.changedMeta(meta);
@@ -424,9 +517,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         r.quantity,
         r.idempotency_key ?? r.request_id,
         r.created_at,
+        r.checksum ?? null,
       ]);
       statements.push(
-        sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at") VALUES ${rows}`,
+        sql`INSERT INTO "orders" ("order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at", "checksum") VALUES ${rows}`,
       );
     }
     if (changed.length > 0) {
@@ -575,12 +669,16 @@ export function toInfo(r: OrderRecordDto): OrderInfo {
 }
 
 /** The columns of an entry, named as {@link OrderRecordDto}'s fields. */
-type OrderRow = Omit<OrderRecordDto, 'idempotency_key' | 'created_at'> & { idempotency_key: string | null; created_at: number };
-const ENTRY_COLUMNS = `"order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at"`;
+type OrderRow = Omit<OrderRecordDto, 'idempotency_key' | 'created_at' | 'checksum'> & { idempotency_key: string | null; created_at: number; checksum: string | null };
+const ENTRY_COLUMNS = `"order_no", "epoch", "request_id", "stock_name", "trade_type", "quantity", "idempotency_key", "created_at", "checksum"`;
 
-/** An entry from its row: the key only when it differs from the request id (as {@link toRecord}). */
-function fromRow({ idempotency_key, ...entry }: OrderRow): OrderRecordDto {
-  return idempotency_key && idempotency_key !== entry.request_id ? { ...entry, idempotency_key } : entry;
+/** An entry from its row: the key only when it differs from the request id, the checksum when there is one (as {@link toRecord}). */
+function fromRow({ idempotency_key, checksum, ...entry }: OrderRow): OrderRecordDto {
+  return {
+    ...entry,
+    ...(idempotency_key && idempotency_key !== entry.request_id && { idempotency_key }),
+    ...(checksum && { checksum }),
+  };
 }
 
 function toRecord(o: Order): OrderRecordDto {
@@ -593,5 +691,6 @@ function toRecord(o: Order): OrderRecordDto {
     quantity: o.quantity,
     ...(o.idempotencyKey && o.idempotencyKey !== o.requestId ? { idempotency_key: o.idempotencyKey } : {}),
     created_at: o.createdAt,
+    ...(o.checksum && { checksum: o.checksum }),
   };
 }

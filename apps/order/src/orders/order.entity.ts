@@ -36,4 +36,8 @@ export class Order {
   /** When the leader appended the entry (ms epoch); the key's retention window starts here. */
   @Column({ type: 'integer', name: 'created_at', default: 0 })
   createdAt: number;
+
+  /** The leader's checksum of the entry (see orderChecksum); null on entries written before checksums. */
+  @Column({ type: 'varchar', length: 16, nullable: true })
+  checksum: string | null;
 }

@@ -9,6 +9,8 @@ import { CommittedEntryConflict, OrderLogService } from '../orders/order-log.ser
 import { CatchUpService } from './catch-up.service';
 import { RecoveryService } from './recovery.service';
 import { setTimeout as delay } from 'node:timers/promises';
+import { Subject } from 'rxjs';
+import { orderChecksum } from '@app/contracts';
 
 const peer1: ReplicaAddress = { id: 1, url: 'http://r1' };
 const peer3: ReplicaAddress = { id: 3, url: 'http://r3' };
@@ -42,6 +44,8 @@ function setup(opts: {
   /** The log's metadata as it starts (`must_compare`). */
   meta?: Record<string, number>;
   trustOwnLog?: boolean;
+  /** Entries of this replica's file that do not match their checksum, as the start's check finds them. */
+  damaged?: number[];
 }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
@@ -62,7 +66,16 @@ function setup(opts: {
       return true;
     },
   } as unknown as ClusterStateService;
+  const damaged = new Set(opts.damaged);
+  const repairs: OrderRecordDto[] = [];
   const log = {
+    damaged$: new Subject<number>(),
+    verifyChecksums: async () => [...damaged],
+    damagedEntries: () => [...damaged],
+    repair: async (copy: OrderRecordDto) => {
+      repairs.push(copy);
+      damaged.delete(copy.order_no);
+    },
     exclusive: <T>(fn: () => Promise<T>) => fn(),
     lastPosition: () => ({ order_no: 5, epoch: 1 }),
     find: async (orderNo: number) => (orderNo === 2 ? (opts.copies?.[2] ?? null) : null),
@@ -99,7 +112,7 @@ function setup(opts: {
   const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
   const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed, comparisons, meta, asked };
+  return { recovery, replica, catchUps, observed, comparisons, meta, asked, log, repairs, state };
 }
 
 describe('RecoveryService', () => {
@@ -395,6 +408,92 @@ describe('RecoveryService', () => {
       (verified.recovery as unknown as { peers: { statuses: () => Promise<unknown> } }).peers.statuses = async () => peersNow;
       await verified.recovery.recover();
       expect(verified.comparisons).toEqual([]);
+    });
+  });
+
+  describe('entries of its file that do not match their checksum', () => {
+    const original = { ...logEntry(2, 1, 'orig'), checksum: orderChecksum(logEntry(2, 1, 'orig')) };
+
+    it('found at start: each is put back from a peer\'s committed copy that matches its checksum, before the catch-up', async () => {
+      const { recovery, replica, catchUps, repairs } = setup({
+        damaged: [2],
+        statuses: async () => [
+          { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: 1 }) }, // has not committed order 2: no copy asked
+          { peer: peer3, status: status(3, { role: 'leader', last_no: 5, last_epoch: 1, commit_no: 5 }) },
+        ],
+        copies: { 1: { ...original, quantity: 99 }, 3: original },
+      });
+      await recovery.recover();
+      expect(repairs).toEqual([original]);
+      expect(catchUps).toEqual([{ from: 3, verifyAll: true }]);
+      expect(replica.role).toBe('follower');
+      expect(recovery.logDamaged).toBe(false);
+    });
+
+    it('with no committed copy that matches its checksum in reach: not ready, serving nothing, no source for its peers, until one answers', async () => {
+      let copies: Partial<Record<number, OrderRecordDto>> = { 1: { ...original, quantity: 99 }, 3: { ...original, checksum: undefined } };
+      const { recovery, replica, catchUps, repairs, state } = setup({
+        damaged: [2],
+        statuses: async () => [
+          { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: 5 }) },
+          { peer: peer3, status: status(3, { role: 'leader', last_no: 5, last_epoch: 1, commit_no: 5 }) },
+        ],
+        get copies() {
+          return copies;
+        },
+      });
+      const done = recovery.recover();
+      await delay(300);
+      expect(repairs).toEqual([]);
+      expect(catchUps).toEqual([]);
+      expect(replica.role).toBe('recovering');
+      expect(recovery.logDamaged).toBe(true);
+      expect(state.logSuspect).toBe(true);
+      expect(recovery.blockedBy).toBe(
+        'order 2 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no peer has answered with a committed copy yet: ' +
+          'it serves nothing and asks again every second; a peer that has committed the order repairs it',
+      );
+      copies = { 1: original };
+      await done;
+      expect(repairs).toEqual([original]);
+      expect(replica.role).toBe('follower');
+      expect(state.logSuspect).toBe(false);
+      expect(recovery.blockedBy).toBeUndefined();
+    });
+
+    it('found while following: it stops serving and recovers, repairing it first; while leading, it repairs it from a follower and keeps leading', async () => {
+      const leader = { peer: peer3, status: status(3, { role: 'leader', last_no: 5, last_epoch: 1, commit_no: 5 }) };
+      const follower = setup({ statuses: async () => [leader], copies: { 3: original } });
+      follower.recovery.onApplicationBootstrap(); // subscribes, and starts the recovery
+      await delay(10);
+      expect(follower.replica.role).toBe('follower');
+      follower.catchUps.splice(0);
+      (follower.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => (follower.repairs.length > 0 ? [] : [2]);
+      (follower.log as unknown as { damaged$: Subject<number> }).damaged$.next(2);
+      await delay(50); // the recovery it starts: all fakes answer at once
+      expect(follower.repairs).toEqual([original]);
+      expect(follower.catchUps).toEqual([{ from: 3, verifyAll: true }]);
+      expect(follower.replica.role).toBe('follower');
+      expect(errors).toContain('order 2 in its file does not match its checksum; it serves nothing until its whole log is verified again');
+
+      const followerOf2 = { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: 5 }) };
+      const leading = setup({ statuses: async () => [followerOf2], copies: { 1: original } });
+      leading.recovery.onApplicationBootstrap();
+      await delay(10);
+      leading.replica.grantVote(2, 2);
+      leading.replica.beginPromotion(2);
+      leading.replica.becomeLeader(2);
+      expect(leading.replica.role).toBe('leader');
+      let damagedNow = [2];
+      (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => damagedNow;
+      (leading.log as unknown as { repair: (c: OrderRecordDto) => Promise<void> }).repair = async (c) => {
+        leading.repairs.push(c);
+        damagedNow = [];
+      };
+      (leading.log as unknown as { damaged$: Subject<number> }).damaged$.next(2);
+      await delay(50);
+      expect(leading.repairs).toEqual([original]);
+      expect(leading.replica.role).toBe('leader');
     });
   });
 

@@ -1,6 +1,6 @@
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { checksumHolds, OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { InvalidInput } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
@@ -55,6 +55,10 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
    * serves no order lookup.
    */
   logDamaged = false;
+  /** Whether the file's entries were checked against their checksums since start (see OrderLogService.verifyChecksums). */
+  private checksumsChecked = false;
+  /** A leader repairs a damaged entry it found while leading (see {@link onDamagedEntry}): one such loop at a time. */
+  private repairing = false;
 
   constructor(
     private readonly state: ClusterStateService,
@@ -65,6 +69,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
+    this.log.damaged$.subscribe((orderNo) => this.onDamagedEntry(orderNo));
     const remembered = this.log.getMeta('must_compare');
     if (remembered !== MustCompare.no && this.config?.get('TRUST_OWN_LOG', { infer: true })) {
       this.logger.warn('TRUST_OWN_LOG=true: its log was found to differ from a peer\'s before it stopped; that is forgotten, as the operator asked (start it without TRUST_OWN_LOG from now on)');
@@ -127,6 +132,65 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       : `replica ${this.state.id}'s order ${orderNo} differs from replica ${from}'s, but it is ${this.state.role} now: nothing done`;
   }
 
+  /**
+   * An entry read from the file did not match its checksum (see DamagedEntry) while the replica
+   * serves. A follower stops following and serving, and recovers as after {@link reverify}:
+   * recovery repairs the entry from a peer's committed copy first (see {@link repairDamaged}). A
+   * leader keeps leading and repairs it from a follower's committed copy, refusing to serve that
+   * entry meanwhile. A recovering replica's recovery repairs it on its next round.
+   */
+  private onDamagedEntry(orderNo: number): void {
+    const why = `order ${orderNo} in its file does not match its checksum`;
+    if (this.state.role === 'follower') {
+      void this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer's committed copy first`));
+    } else if (this.state.role === 'leader') {
+      void this.repairWhileLeading();
+    }
+  }
+
+  /** A leader's repair of damaged entries, under the lock, each second until done or it no longer leads. */
+  private async repairWhileLeading(): Promise<void> {
+    if (this.repairing) return;
+    this.repairing = true;
+    try {
+      while (!this.stopped && this.state.role === 'leader' && this.log.damagedEntries().length > 0) {
+        try {
+          await this.log.exclusive(async () => this.repairDamaged(await this.peers.statuses(this.state.peers)));
+        } catch (err) {
+          this.logBlocked('error', `leading with a damaged entry: ${(err as Error).message}`);
+          await sleep(BLOCKED_RETRY_MS);
+        }
+      }
+    } finally {
+      this.repairing = false;
+    }
+  }
+
+  /**
+   * Under the lock: puts back each entry of the file found not to match its checksum, from a peer's
+   * copy that matches its own and that the peer holds committed (its commit point covers it: a
+   * committed entry is the same order on every replica, whatever else either log holds). The rest
+   * of the log is then compared with a source as usual. Throws {@link UnrepairedEntries} when some
+   * entry finds no such copy (no peer answers, or none has committed it).
+   */
+  private async repairDamaged(statuses: PeerStatus[]): Promise<void> {
+    const unrepaired: number[] = [];
+    for (const orderNo of this.log.damagedEntries()) {
+      let repaired = false;
+      for (const { peer, status } of statuses) {
+        if (status.commit_no < orderNo) continue;
+        const copy = await this.copyOf(peer, orderNo);
+        if (!copy?.checksum) continue;
+        await this.log.repair(copy);
+        this.logger.warn(`order ${orderNo} repaired from replica ${peer.id}'s committed copy, which matches its checksum: ${describeOrder(copy)}`);
+        repaired = true;
+        break;
+      }
+      if (!repaired) unrepaired.push(orderNo);
+    }
+    if (unrepaired.length > 0) throw new UnrepairedEntries(unrepaired, this.log.dbFile);
+  }
+
   /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log (true). Called under the log lock. */
   private stopAndVerify(logged: string, blockedBy: string): boolean {
     if (this.state.role !== 'follower') return false;
@@ -163,7 +227,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   /** A peer's copy of order `orderNo`, if it answers and holds one. */
   private copyOf(peer: ReplicaAddress, orderNo: number): Promise<OrderRecordDto | undefined> {
     return this.peers.logPage(peer, orderNo - 1, 1).then(
-      (p) => p.orders.find((o) => o.order_no === orderNo),
+      // A copy that does not match its checksum is no copy (a replica never serves one: see DamagedEntry).
+      (p) => p.orders.find((o) => o.order_no === orderNo && checksumHolds(o)),
       () => undefined,
     );
   }
@@ -252,7 +317,16 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     while (!this.stopped) {
       try {
         const leader = await this.log.exclusive(async () => {
+          // First of all, at start: a file changed while the replica was down is found with no peer to ask.
+          if (!this.checksumsChecked) {
+            await this.log.verifyChecksums();
+            this.checksumsChecked = true;
+          }
           const statuses = await this.peers.statuses(this.state.peers);
+          if (this.log.damagedEntries().length > 0) {
+            this.state.logSuspect = true;
+            await this.repairDamaged(statuses);
+          }
           const leading = statuses
             .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
             .sort((a, b) => b.status.epoch - a.status.epoch)[0];
@@ -287,6 +361,15 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
       } catch (err) {
+        if (err instanceof UnrepairedEntries) {
+          // Its file holds entries it cannot serve: it serves nothing, nor is it a source, until they are put back.
+          this.blockedBy = err.message;
+          this.state.logSuspect = true;
+          this.logDamaged = true;
+          this.logBlocked('error', err.message);
+          await sleep(BLOCKED_RETRY_MS);
+          continue;
+        }
         if (err instanceof ClusterTokenRejected || err instanceof DamagedLog) {
           this.blockedBy = err instanceof DamagedLog ? err.summary : 'peers reject this replica\'s cluster token (401)';
           // A difference found is never forgotten for want of a source (nor by a restart): it is compared again first.
@@ -332,6 +415,18 @@ const VERDICT_RANK = { source: 0, unknown: 1, 'this replica': 2 } as const;
 class NothingToCompare extends Error {
   constructor(readonly reason?: string) {
     super(reason ?? 'its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
+  }
+}
+
+/** Entries of the file that do not match their checksum, and that no peer's committed copy could put back yet. */
+class UnrepairedEntries extends Error {
+  constructor(orderNos: number[], dbFile: string) {
+    const which = orderNos.length === 1 ? `order ${orderNos[0]}` : `orders ${orderNos.slice(0, 10).join(', ')}${orderNos.length > 10 ? ' …' : ''}`;
+    super(
+      `${which} in ${dbFile} ${orderNos.length === 1 ? 'does' : 'do'} not match ${orderNos.length === 1 ? 'its checksum' : 'their checksums'} (changed or damaged on disk), ` +
+        'and no peer has answered with a committed copy yet: it serves nothing and asks again every second; ' +
+        'a peer that has committed the order repairs it',
+    );
   }
 }
 

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
 import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, STOCK_NAME_PATTERN, TRADE_TYPE_PATTERN } from '../limits';
+import { ORDER_CHECKSUM_PATTERN } from '../checksum';
 
 /** One entry of the replicated order log, as it travels between replicas. */
 export class OrderRecordDto {
@@ -21,4 +22,11 @@ export class OrderRecordDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 0, description: 'when the leader appended the entry, ms since the epoch' })
   @IsOptional() @IsInt() @Min(0)
   created_at?: number;
+  /**
+   * The leader's checksum of the entry (see orderChecksum): checked on every write and every read
+   * from disk. Absent: an entry written before checksums, checked only by comparing copies.
+   */
+  @ApiPropertyOptional({ pattern: ORDER_CHECKSUM_PATTERN.source, description: "the leader's checksum of the entry (all but its epoch): 16 hex digits of SHA-256; absent on entries written before checksums" })
+  @IsOptional() @IsString() @Matches(ORDER_CHECKSUM_PATTERN)
+  checksum?: string;
 }
