@@ -475,9 +475,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async append(given: OrderRecordDto[], meta: Partial<Record<MetaKey, number>> = {}): Promise<void> {
     // An entry from a leader that did not say when it was appended starts its key's window now
     // (in memory as on disk, so that the tail and a query after a restart answer the same).
-    // A leader's entry that does not match its checksum was changed on its way: not written (400).
-    const changedOnTheWay = given.find((r) => !checksumHolds(r));
-    if (changedOnTheWay) throw new InvalidInput(`order ${changedOnTheWay.order_no} does not match its checksum: it was changed on its way from the leader, and is not written`);
+    assertChecksums(given);
     const now = Date.now();
     const records = given.map((r): OrderRecordDto & { created_at: number } => ({ ...r, created_at: r.created_at ?? now }));
     const changed = this.changedMeta(meta);
@@ -594,6 +592,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     if (from <= commitNo && from <= this.last.order_no) throw new CommittedEntryConflict(from, commitNo);
     const result = await this.write(() => this.orders.delete({ orderNo: MoreThanOrEqual(from) }));
     this.tail = this.tail.filter((r) => r.order_no < from);
+    for (const n of this.damaged) if (n >= from) this.damaged.delete(n); // gone with the tail: nothing to repair
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
     this.durableNo = this.last.order_no;
@@ -603,6 +602,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async count(): Promise<number> {
     return this.orders.count();
   }
+}
+
+/**
+ * Refuses (400) entries from another replica of which one does not match its checksum: it was
+ * changed on its way, and none of them is applied — checked before anything of the log changes.
+ */
+export function assertChecksums(entries: OrderRecordDto[]): void {
+  const changed = entries.find((r) => !checksumHolds(r));
+  if (changed) throw new InvalidInput(`order ${changed.order_no} does not match its checksum: it was changed on its way from the leader, and is not written`);
 }
 
 /** What a replica may answer to a lookup of one order number (see {@link lookupVerdict}). */

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
-import { CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { assertChecksums, CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
 export interface CatchUpResult {
@@ -138,6 +138,8 @@ export class CatchUpService {
     let previous: OrderRecordDto | undefined;
     for (;;) {
       const page = await next;
+      // An entry changed on its way: refused before anything of the page is applied (or compared).
+      assertChecksums(page.orders);
       // Each page must continue the one before: the source's log may have changed in between (a
       // new leader cut its unacknowledged tail and wrote other orders there), and this log would
       // then hold the old entries up to the boundary and the new ones after it.

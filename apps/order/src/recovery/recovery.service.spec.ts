@@ -68,6 +68,7 @@ function setup(opts: {
   } as unknown as ClusterStateService;
   const damaged = new Set(opts.damaged);
   const repairs: OrderRecordDto[] = [];
+  const truncated: number[] = [];
   const log = {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
@@ -75,6 +76,11 @@ function setup(opts: {
     repair: async (copy: OrderRecordDto) => {
       repairs.push(copy);
       damaged.delete(copy.order_no);
+    },
+    truncateFrom: async (from: number) => {
+      truncated.push(from);
+      for (const n of damaged) if (n >= from) damaged.delete(n);
+      return 1;
     },
     exclusive: <T>(fn: () => Promise<T>) => fn(),
     lastPosition: () => ({ order_no: 5, epoch: 1 }),
@@ -112,7 +118,7 @@ function setup(opts: {
   const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
   const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed, comparisons, meta, asked, log, repairs, state };
+  return { recovery, replica, catchUps, observed, comparisons, meta, asked, log, repairs, truncated, state };
 }
 
 describe('RecoveryService', () => {
@@ -418,10 +424,11 @@ describe('RecoveryService', () => {
       const { recovery, replica, catchUps, repairs } = setup({
         damaged: [2],
         statuses: async () => [
-          { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: 1 }) }, // has not committed order 2: no copy asked
+          // Has not committed order 2: its copy, another order that matches its own checksum, is not the committed one.
+          { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: 1 }) },
           { peer: peer3, status: status(3, { role: 'leader', last_no: 5, last_epoch: 1, commit_no: 5 }) },
         ],
-        copies: { 1: { ...original, quantity: 99 }, 3: original },
+        copies: { 1: { ...logEntry(2, 1, 'other'), checksum: orderChecksum(logEntry(2, 1, 'other')) }, 3: original },
       });
       await recovery.recover();
       expect(repairs).toEqual([original]);
@@ -450,8 +457,8 @@ describe('RecoveryService', () => {
       expect(recovery.logDamaged).toBe(true);
       expect(state.logSuspect).toBe(true);
       expect(recovery.blockedBy).toBe(
-        'order 2 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no peer has answered with a committed copy yet: ' +
-          'it serves nothing and asks again every second; a peer that has committed the order repairs it',
+        'order 2 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no peer has answered with a committed copy, ' +
+          'nor a leader or a replica as advanced to fetch it from, yet: it serves nothing and asks again every second',
       );
       copies = { 1: original };
       await done;
@@ -459,6 +466,41 @@ describe('RecoveryService', () => {
       expect(replica.role).toBe('follower');
       expect(state.logSuspect).toBe(false);
       expect(recovery.blockedBy).toBeUndefined();
+    });
+
+    it('above its own commit point: dropped from there and fetched again, from the leader or a replica as advanced whose log is not suspect; with neither, it waits', async () => {
+      const as = (id: number, over: Partial<ReplicaStatus> = {}) => ({ peer: id === 1 ? peer1 : peer3, status: status(id, { last_no: 7, last_epoch: 1, commit_no: 5, ...over }) });
+      const fromPeer = setup({ damaged: [6], statuses: async () => [as(1, { log_suspect: true, last_no: 9 }), as(3)] });
+      (fromPeer.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: fromPeer.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
+      await fromPeer.recovery.recover();
+      expect(fromPeer.truncated).toEqual([6]);
+      expect(fromPeer.catchUps[0]).toEqual({ from: 3, verifyAll: true }); // not the suspect one, however advanced
+      expect(fromPeer.replica.role).toBe('follower');
+
+      const behind = setup({ damaged: [6], statuses: async () => [as(1, { last_no: 6 }), as(3, { last_no: 4 })] });
+      (behind.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: behind.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
+      void behind.recovery.recover();
+      await delay(300);
+      expect(behind.truncated).toEqual([]);
+      expect(behind.replica.role).toBe('recovering');
+      expect(behind.recovery.blockedBy).toMatch(/^order 6 in \/data\/order-2.sqlite does not match its checksum/);
+    });
+
+    it('a leader that no follower can give a committed copy steps down after a few rounds (the next leader can repair it)', async () => {
+      const followerOf2 = { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: 3 }) };
+      const leading = setup({ statuses: async () => [followerOf2], copies: { 1: original } });
+      leading.recovery.onApplicationBootstrap();
+      await delay(10);
+      leading.replica.grantVote(2, 2);
+      leading.replica.beginPromotion(2);
+      leading.replica.becomeLeader(2);
+      const reasons: string[] = [];
+      leading.recovery.cannotRepairWhileLeading$.subscribe((r) => reasons.push(r));
+      (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => [4];
+      (leading.log as unknown as { damaged$: Subject<number> }).damaged$.next(4);
+      await delay(2500); // three rounds, a second apart
+      expect(leading.repairs).toEqual([]); // replica 1 has not committed order 4
+      expect(reasons).toEqual(['order 4 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no follower has answered with a committed copy']);
     });
 
     it('found while following: it stops serving and recovers, repairing it first; while leading, it repairs it from a follower and keeps leading', async () => {

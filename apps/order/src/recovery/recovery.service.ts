@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { checksumHolds, OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { InvalidInput } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Subject } from 'rxjs';
 import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/order-log.service';
@@ -10,6 +11,10 @@ import { OrderRecordDto } from '@app/contracts';
 import { CatchUpService } from './catch-up.service';
 
 const RETRY_MS = 250;
+/** How often entries found damaged are looked after, whatever the role (see RecoveryService.checkDamaged). */
+const DAMAGE_CHECK_MS = 1000;
+/** Rounds, a second apart, in which a leader tries to put back a damaged entry before it steps down. */
+const LEADER_REPAIR_ATTEMPTS = 3;
 /** Differences with an equally advanced peer beyond which a third copy is not asked about each one. */
 const MAX_DIFFERENCES = 10;
 /** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
@@ -57,8 +62,11 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   logDamaged = false;
   /** Whether the file's entries were checked against their checksums since start (see OrderLogService.verifyChecksums). */
   private checksumsChecked = false;
-  /** A leader repairs a damaged entry it found while leading (see {@link onDamagedEntry}): one such loop at a time. */
+  /** A leader repairs a damaged entry it found while leading (see {@link checkDamaged}): one such loop at a time. */
   private repairing = false;
+  private damageCheck?: NodeJS.Timeout;
+  /** A leader could not repair an entry of its file that does not match its checksum: it must step down (LeadershipService). */
+  readonly cannotRepairWhileLeading$ = new Subject<string>();
 
   constructor(
     private readonly state: ClusterStateService,
@@ -69,7 +77,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   ) {}
 
   onApplicationBootstrap(): void {
-    this.log.damaged$.subscribe((orderNo) => this.onDamagedEntry(orderNo));
+    this.log.damaged$.subscribe(() => this.checkDamaged());
+    this.damageCheck = setInterval(() => this.checkDamaged(), DAMAGE_CHECK_MS);
     const remembered = this.log.getMeta('must_compare');
     if (remembered !== MustCompare.no && this.config?.get('TRUST_OWN_LOG', { infer: true })) {
       this.logger.warn('TRUST_OWN_LOG=true: its log was found to differ from a peer\'s before it stopped; that is forgotten, as the operator asked (start it without TRUST_OWN_LOG from now on)');
@@ -86,6 +95,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationShutdown(): void {
     this.stopped = true;
+    clearInterval(this.damageCheck);
   }
 
   /** Recovers (sharing a recovery already under way); retries until it succeeds or the app stops. */
@@ -133,62 +143,120 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /**
-   * An entry read from the file did not match its checksum (see DamagedEntry) while the replica
-   * serves. A follower stops following and serving, and recovers as after {@link reverify}:
-   * recovery repairs the entry from a peer's committed copy first (see {@link repairDamaged}). A
-   * leader keeps leading and repairs it from a follower's committed copy, refusing to serve that
-   * entry meanwhile. A recovering replica's recovery repairs it on its next round.
+   * Entries of the file found not to match their checksum (see DamagedEntry), checked at once when
+   * one is found and every second after (whatever role the replica had then). A follower stops
+   * following and serving, and recovers as after {@link reverify}: recovery repairs them first
+   * ({@link repairDamaged}). A leader keeps leading and puts them back from its followers'
+   * committed copies, refusing to serve them meanwhile ({@link repairWhileLeading}). A recovering
+   * or promoting replica's recovery, or the next check, sees to them.
    */
-  private onDamagedEntry(orderNo: number): void {
-    const why = `order ${orderNo} in its file does not match its checksum`;
+  private checkDamaged(): void {
+    const damaged = this.log.damagedEntries();
+    if (damaged.length === 0 || this.stopped) return;
     if (this.state.role === 'follower') {
-      void this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer's committed copy first`));
+      const why = `order ${damaged[0]} in its file does not match its checksum`;
+      void this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer first`));
     } else if (this.state.role === 'leader') {
       void this.repairWhileLeading();
     }
   }
 
-  /** A leader's repair of damaged entries, under the lock, each second until done or it no longer leads. */
+  /**
+   * A leader's repair of entries found damaged while it leads: from followers' committed copies
+   * ({@link committedCopies}; read outside the lock, so trades and syncs do not wait on a peer),
+   * each put back under the lock. One that no follower has committed — an entry above the commit
+   * point, or a majority out of reach — is tried again each second, LEADER_REPAIR_ATTEMPTS times;
+   * then the leader steps down ({@link cannotRepairWhileLeading$}), and its recovery repairs it
+   * from the next leader.
+   */
   private async repairWhileLeading(): Promise<void> {
     if (this.repairing) return;
     this.repairing = true;
     try {
-      while (!this.stopped && this.state.role === 'leader' && this.log.damagedEntries().length > 0) {
-        try {
-          await this.log.exclusive(async () => this.repairDamaged(await this.peers.statuses(this.state.peers)));
-        } catch (err) {
-          this.logBlocked('error', `leading with a damaged entry: ${(err as Error).message}`);
-          await sleep(BLOCKED_RETRY_MS);
+      for (let attempt = 1; !this.stopped && this.state.role === 'leader'; attempt++) {
+        const damaged = this.log.damagedEntries();
+        if (damaged.length === 0) return;
+        const statuses = await this.peers.statuses(this.state.peers);
+        for (const { copy, from } of await this.committedCopies(damaged, statuses)) {
+          await this.log.exclusive(async () => {
+            if (this.state.role !== 'leader' || !this.log.damagedEntries().includes(copy.order_no)) return;
+            await this.log.repair(copy);
+            this.logRepaired(copy, from);
+          });
         }
+        const left = this.log.damagedEntries();
+        if (left.length === 0 || this.state.role !== 'leader') return;
+        if (attempt >= LEADER_REPAIR_ATTEMPTS) {
+          this.cannotRepairWhileLeading$.next(`${damagedEntriesLine(left, this.log.dbFile)}, and no follower has answered with a committed copy`);
+          return;
+        }
+        await sleep(BLOCKED_RETRY_MS);
       }
+    } catch (err) {
+      this.logger.warn(`could not repair damaged entries while leading (checked again within a second): ${(err as Error).message}`);
     } finally {
       this.repairing = false;
     }
   }
 
   /**
-   * Under the lock: puts back each entry of the file found not to match its checksum, from a peer's
-   * copy that matches its own and that the peer holds committed (its commit point covers it: a
-   * committed entry is the same order on every replica, whatever else either log holds). The rest
-   * of the log is then compared with a source as usual. Throws {@link UnrepairedEntries} when some
-   * entry finds no such copy (no peer answers, or none has committed it).
+   * For each of `orderNos`, a peer's copy that is certainly the committed order at that number, and
+   * matches its own checksum: one at or below that peer's commit point (committed entries are the
+   * same on every replica), or a settled leader's copy of an order this replica knows committed
+   * (a leader holds every committed entry). Peers are asked in turn, until one has such a copy.
    */
-  private async repairDamaged(statuses: PeerStatus[]): Promise<void> {
-    const unrepaired: number[] = [];
-    for (const orderNo of this.log.damagedEntries()) {
-      let repaired = false;
+  private async committedCopies(orderNos: number[], statuses: PeerStatus[]): Promise<{ copy: OrderRecordDto; from: ReplicaAddress }[]> {
+    const ownCommit = this.state.status().commit_no;
+    const found: { copy: OrderRecordDto; from: ReplicaAddress }[] = [];
+    for (const orderNo of orderNos) {
       for (const { peer, status } of statuses) {
-        if (status.commit_no < orderNo) continue;
+        const settledLeader = status.role === 'leader' && status.epoch >= this.state.epoch;
+        if (status.commit_no < orderNo && !(settledLeader && orderNo <= ownCommit)) continue;
         const copy = await this.copyOf(peer, orderNo);
         if (!copy?.checksum) continue;
-        await this.log.repair(copy);
-        this.logger.warn(`order ${orderNo} repaired from replica ${peer.id}'s committed copy, which matches its checksum: ${describeOrder(copy)}`);
-        repaired = true;
+        found.push({ copy, from: peer });
         break;
       }
-      if (!repaired) unrepaired.push(orderNo);
     }
-    if (unrepaired.length > 0) throw new UnrepairedEntries(unrepaired, this.log.dbFile);
+    return found;
+  }
+
+  private logRepaired(copy: OrderRecordDto, from: ReplicaAddress): void {
+    this.logger.warn(`order ${copy.order_no} repaired from replica ${from.id}'s committed copy, which matches its checksum: ${describeOrder(copy)}`);
+  }
+
+  /**
+   * Recovery, under the lock: puts back each damaged entry (one found not to match its checksum).
+   * - At or below this replica's commit point, from a peer's committed copy ({@link committedCopies}),
+   *   put back in place (the rest of the log is compared with a source afterwards, as usual).
+   * - Above it, where no peer may have committed it, it is dropped with the rest of this log's tail
+   *   and fetched again, as any divergent tail is: from the leader, or else from a replica at
+   *   least as advanced as this one whose log is not suspect (by log matching it holds the same
+   *   entries up to this log's end, or a more advanced log that this one would take anyway).
+   * Throws {@link UnrepairedEntries} when an entry is left: no such copy or source answers.
+   */
+  private async repairDamaged(statuses: PeerStatus[]): Promise<void> {
+    const own = this.state.status();
+    const committed = this.log.damagedEntries().filter((n) => n <= own.commit_no);
+    for (const { copy, from } of await this.committedCopies(committed, statuses)) {
+      await this.log.repair(copy);
+      this.logRepaired(copy, from);
+    }
+    const [above] = this.log.damagedEntries().filter((n) => n > own.commit_no);
+    if (above !== undefined) {
+      const leader = statuses.find((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch);
+      const asAdvanced = statuses
+        .filter((s) => !s.status.log_suspect && !moreAdvanced(own, s.status))
+        .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1));
+      const source = leader ?? asAdvanced[0];
+      if (source) {
+        const dropped = await this.log.truncateFrom(above);
+        this.logger.warn(`order ${above}, above its commit point, does not match its checksum: ${dropped} entries from it on dropped, to be fetched again from replica ${source.peer.id}`);
+        await this.catchUp.catchUpFrom(source.peer, true, true);
+      }
+    }
+    const left = this.log.damagedEntries();
+    if (left.length > 0) throw new UnrepairedEntries(left, this.log.dbFile);
   }
 
   /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log (true). Called under the log lock. */
@@ -325,6 +393,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
           const statuses = await this.peers.statuses(this.state.peers);
           if (this.log.damagedEntries().length > 0) {
             this.state.logSuspect = true;
+            this.logDamaged = true;
             await this.repairDamaged(statuses);
           }
           const leading = statuses
@@ -349,6 +418,8 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
             const ahead = statuses.find((s) => s.status.log_suspect && moreAdvanced(s.status, this.state.status()));
             if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
+          // An entry found damaged during this round (a lookup read it): repaired on the next one first.
+          if (this.log.damagedEntries().length > 0) throw new Error(`order ${this.log.damagedEntries()[0]} was found not to match its checksum during this round`);
           return leading?.status;
         });
         this.mustCompare = false;
@@ -418,14 +489,19 @@ class NothingToCompare extends Error {
   }
 }
 
-/** Entries of the file that do not match their checksum, and that no peer's committed copy could put back yet. */
+/** `order 2 in <file> does not match its checksum (changed or damaged on disk)`, or several. */
+function damagedEntriesLine(orderNos: number[], dbFile: string): string {
+  const one = orderNos.length === 1;
+  const which = one ? `order ${orderNos[0]}` : `orders ${orderNos.slice(0, 10).join(', ')}${orderNos.length > 10 ? ' …' : ''}`;
+  return `${which} in ${dbFile} ${one ? 'does not match its checksum' : 'do not match their checksums'} (changed or damaged on disk)`;
+}
+
+/** Entries of the file that do not match their checksum, and that recovery could not put back yet (see RecoveryService.repairDamaged). */
 class UnrepairedEntries extends Error {
   constructor(orderNos: number[], dbFile: string) {
-    const which = orderNos.length === 1 ? `order ${orderNos[0]}` : `orders ${orderNos.slice(0, 10).join(', ')}${orderNos.length > 10 ? ' …' : ''}`;
     super(
-      `${which} in ${dbFile} ${orderNos.length === 1 ? 'does' : 'do'} not match ${orderNos.length === 1 ? 'its checksum' : 'their checksums'} (changed or damaged on disk), ` +
-        'and no peer has answered with a committed copy yet: it serves nothing and asks again every second; ' +
-        'a peer that has committed the order repairs it',
+      `${damagedEntriesLine(orderNos, dbFile)}, and no peer has answered with a committed copy, nor a leader or a replica as advanced to fetch ` +
+        `${orderNos.length === 1 ? 'it' : 'them'} from, yet: it serves nothing and asks again every second`,
     );
   }
 }

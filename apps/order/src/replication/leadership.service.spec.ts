@@ -159,8 +159,8 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
   });
 });
 
-describe('LeadershipService: a leader whose own write of orders it sent fails', () => {
-  it('steps down at once (those numbers may be on a follower) and recovers as a follower', () => {
+describe('LeadershipService: a leader whose own write of orders it sent fails, or that cannot repair its file', () => {
+  const leaderWith = () => {
     const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3' }));
     const replica = new ReplicaState(3, { epoch: 1, votedFor: 3, leader: 3, commitNo: 0 });
     replica.follow();
@@ -170,7 +170,8 @@ describe('LeadershipService: a leader whose own write of orders it sent fails', 
     const log = { unwritten$: new Subject<string>() };
     const calls: string[] = [];
     const stopped = { stop: (reason?: string) => calls.push(`stop${reason ? `: ${reason}` : ''}`) } as unknown as ReplicatorService & ReconcilerService;
-    const recovery = { recover: async () => void calls.push('recover') } as unknown as RecoveryService;
+    const cannotRepairWhileLeading$ = new Subject<string>();
+    const recovery = { recover: async () => void calls.push('recover'), cannotRepairWhileLeading$ } as unknown as RecoveryService;
     const disk = { failed$: new Subject<string>() } as unknown as DiskHealthService;
     const leadership = new LeadershipService(
       state,
@@ -184,11 +185,24 @@ describe('LeadershipService: a leader whose own write of orders it sent fails', 
       config as unknown as ConfigService<OrderEnv, true>,
     );
     leadership.onApplicationBootstrap();
+    return { leadership, replica, log, calls, cannotRepairWhileLeading$ };
+  };
+
+  it('steps down at once (those numbers may be on a follower) and recovers as a follower', () => {
+    const { leadership, replica, log, calls } = leaderWith();
     log.unwritten$.next('orders 5–6 were sent before their write failed: SQLITE_BUSY');
     // Synchronously: no later batch of this epoch may be numbered.
     expect(replica.mayAppendAsLeader(1)).toBe(false);
     expect(replica.role).toBe('recovering');
     expect(calls).toEqual(['stop: its own write of orders it sent failed', 'stop', 'recover']);
+    leadership.onApplicationShutdown();
+  });
+
+  it('steps down when an entry of its file that does not match its checksum cannot be put back while it leads (the next leader can)', () => {
+    const { leadership, replica, calls, cannotRepairWhileLeading$ } = leaderWith();
+    cannotRepairWhileLeading$.next('order 7 in /data/order-3.sqlite does not match its checksum (changed or damaged on disk), and no follower has answered with a committed copy');
+    expect(replica.role).toBe('recovering');
+    expect(calls).toEqual(['stop: an entry of its file does not match its checksum', 'stop', 'recover']);
     leadership.onApplicationShutdown();
   });
 });

@@ -119,6 +119,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
         if (this.state.replica.leading) this.logger.warn(`stepping down: ${message}`);
         this.stepDown('its own write of orders it sent failed');
       }),
+      // An entry of its file that no follower can put back (see RecoveryService): the next leader can.
+      this.recovery.cannotRepairWhileLeading$.subscribe((message) => {
+        if (this.state.replica.leading) this.logger.warn(`stepping down: ${message}`);
+        this.stepDown('an entry of its file does not match its checksum');
+      }),
     );
   }
 

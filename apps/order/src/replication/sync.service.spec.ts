@@ -2,8 +2,8 @@ import { jest } from '@jest/globals';
 import { ConfigModule } from '@nestjs/config';
 import { Test, TestingModule } from '@nestjs/testing';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { OrderEnv, OrderRecordDto, ReplicaRefusal, validateEnv } from '@app/contracts';
-import { Unavailable } from '@app/common';
+import { OrderEnv, orderChecksum, OrderRecordDto, ReplicaRefusal, validateEnv } from '@app/contracts';
+import { InvalidInput, Unavailable } from '@app/common';
 import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
@@ -122,6 +122,20 @@ describe('SyncService (follower side of replication)', () => {
     leaderLog = [logEntry(1, 1), logEntry(2, 1), logEntry(3, 2, 'new')];
     await expect(push([logEntry(3, 2, 'new')], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 });
     expect(await log.page(0, 10)).toEqual(leaderLog.map((e) => ({ ...e, created_at: expect.any(Number) })));
+  });
+
+  it('refuses (400) a batch of which an entry does not match its checksum before it changes anything: its divergent tail stays, nothing is written', async () => {
+    await push([logEntry(1, 1), logEntry(2, 1), logEntry(3, 1, 'old'), logEntry(4, 1, 'old')], { order_no: 0, epoch: 0 }, 1, 2);
+    const before = await log.page(0, 10);
+    const sent = { ...logEntry(3, 2, 'new'), checksum: orderChecksum(logEntry(3, 2, 'new')) };
+    await expect(push([{ ...sent, quantity: 99 }], { order_no: 2, epoch: 1 }, 2, 3)).rejects.toThrow(
+      new InvalidInput('order 3 does not match its checksum: it was changed on its way from the leader, and is not written'),
+    );
+    expect(await log.page(0, 10)).toEqual(before);
+    expect(log.getMeta('commit_no')).toBe(2);
+    leaderLog = [logEntry(1, 1), logEntry(2, 1), sent];
+    await expect(push([sent], { order_no: 2, epoch: 1 }, 2, 3)).resolves.toEqual({ last_no: 3 }); // as sent, it is taken
+    expect((await log.find(3))?.checksum).toBe(sent.checksum);
   });
 
   it('repairs from the leader when the entry before the batch differs (log matching)', async () => {

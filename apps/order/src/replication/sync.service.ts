@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
 import { DomainError, InvalidInput, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
-import { CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { assertChecksums, CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
 import { RecoveryService } from '../recovery/recovery.service';
 
@@ -29,6 +29,8 @@ export class SyncService {
 
   async apply(dto: SyncDto): Promise<SyncResponse> {
     if (dto.leader === this.state.id) throw new InvalidInput('a replica cannot sync from itself');
+    // Before anything: an entry changed on its way must not cut this log's tail either.
+    assertChecksums(dto.orders);
     const leader = this.state.peer(dto.leader);
     if (!leader) throw new InvalidInput(`unknown leader ${dto.leader}`);
     if (!(await this.state.acceptLeader(dto.epoch, dto.leader))) {
