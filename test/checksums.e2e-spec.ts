@@ -1,7 +1,6 @@
 import { join } from 'node:path';
-import { Database } from 'sqlite3';
 import { orderChecksum } from '@app/contracts/checksum';
-import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './support/cluster';
+import { Cluster, execSql, http, placeOrder, readAll, replicaStatus, waitFor } from './support/cluster';
 
 /**
  * Each order log entry carries the checksum its leader computed (orderChecksum), on real processes:
@@ -29,14 +28,6 @@ interface ChecksumRow {
   checksum: string | null;
 }
 
-function execSql(file: string, statement: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const db = new Database(file, (err) => {
-      if (err) return reject(err);
-      db.exec(statement, (e) => db.close(() => (e ? reject(e) : resolve())));
-    });
-  });
-}
 
 describe('order log checksums', () => {
   let c: Cluster;

@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { Database } from 'sqlite3';
-import { Cluster, http, placeOrder, readAll, replicaStatus, waitFor } from './support/cluster';
+import { Cluster, execSql, http, placeOrder, readAll, replicaStatus, waitFor } from './support/cluster';
 
 /**
  * Disk faults on real processes:
@@ -32,14 +31,6 @@ function corrupt(file: string): void {
   }
 }
 
-function execSql(file: string, statement: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const db = new Database(file, (err) => {
-      if (err) return reject(err);
-      db.exec(statement, (e) => db.close(() => (e ? reject(e) : resolve())));
-    });
-  });
-}
 
 describe('disk faults', () => {
   let c: Cluster;

@@ -48,3 +48,13 @@ export function readAll<T>(file: string, sql: string): Promise<T[]> {
     });
   });
 }
+
+/** Runs `statement` on the SQLite file `file` (a test changing a stopped or running service's file, as damage or an edit would). */
+export function execSql(file: string, statement: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const db = new Database(file, (err) => {
+      if (err) return reject(err);
+      db.exec(statement, (e) => db.close(() => (e ? reject(e) : resolve())));
+    });
+  });
+}

@@ -603,6 +603,18 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(await again.page(0, 5)).toEqual([withSum(entry(1)), withSum(entry(2)), withSum(entry(3))]);
     });
 
+    it('every entry of a read that does not match is noted; pageToCompare gives each as a damaged slot in place; a truncation forgets those it drops', async () => {
+      const first = await start();
+      await first.log.append([1, 2, 3, 4].map((n) => withSum(entry(n))), { commit_no: 1 });
+      const { log, db } = await restart(first.db);
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" IN (2, 4)');
+      await expect(log.page(0, 10)).rejects.toThrow(new DamagedEntry(2, log.dbFile));
+      expect(log.damagedEntries()).toEqual([2, 4]);
+      expect(await log.pageToCompare(0, 10)).toEqual([withSum(entry(1)), { order_no: 2, damaged: true }, withSum(entry(3)), { order_no: 4, damaged: true }]);
+      await log.exclusive(() => log.truncateFrom(4));
+      expect(log.damagedEntries()).toEqual([2]);
+    });
+
     it('entries written before checksums (none) are served as they are', async () => {
       const first = await start();
       await first.log.append([entry(1), entry(2)]);

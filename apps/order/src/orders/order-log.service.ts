@@ -77,7 +77,7 @@ export class DamagedEntry extends Unavailable {
     readonly orderNo: number,
     dbFile: string,
   ) {
-    super(`order ${orderNo} in ${dbFile} does not match its checksum (changed or damaged on disk): it is not served until it is repaired from a peer's committed copy`, ReplicaRefusal.notReady);
+    super(`order ${orderNo} in ${dbFile} does not match its checksum (changed or damaged on disk): it is not served until it is repaired from its peers`, ReplicaRefusal.notReady);
   }
 }
 
@@ -282,12 +282,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * memory is not checked: it holds what was written, checked on its way in.)
    */
   private intact<T extends ChecksummedOrder & { checksum?: string | null }>(records: T[]): T[] {
-    const damaged = records.find((r) => !checksumHolds(r));
-    if (damaged) {
-      this.noteDamaged(damaged.order_no);
-      throw new DamagedEntry(damaged.order_no, this.dbFile);
-    }
-    return records;
+    const damaged = records.filter((r) => !checksumHolds(r));
+    if (damaged.length === 0) return records;
+    for (const r of damaged) this.noteDamaged(r.order_no);
+    throw new DamagedEntry(damaged[0].order_no, this.dbFile);
   }
 
   private noteDamaged(orderNo: number): void {
@@ -384,6 +382,24 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     const candidates = values.filter((v) => this.keys.mayHold(v));
     if (candidates.length === 0) return [];
     return this.intact(await queryRows<OrderRow>(this.dataSource, `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "${column}" IN (${candidates.map(sqlLiteral).join(', ')})`));
+  }
+
+  /**
+   * As {@link page}, to compare this log with another: an entry that does not match its checksum
+   * is noted as damaged and given as {@link DamagedSlot} at its place, instead of failing the read,
+   * so that the other log's copy replaces it like any differing entry (CatchUpService).
+   */
+  async pageToCompare(after: number, limit: number): Promise<(OrderRecordDto | DamagedSlot)[]> {
+    try {
+      return await this.page(after, limit);
+    } catch (err) {
+      if (!(err instanceof DamagedEntry)) throw err;
+      const rows = await queryRows<OrderRow>(
+        this.dataSource,
+        `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" BETWEEN ${after + 1} AND ${after + limit} ORDER BY "order_no"`,
+      );
+      return rows.map((row) => (checksumHolds(row) ? fromRow(row) : { order_no: row.order_no, damaged: true as const }));
+    }
   }
 
   /**
@@ -611,6 +627,12 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
 export function assertChecksums(entries: OrderRecordDto[]): void {
   const changed = entries.find((r) => !checksumHolds(r));
   if (changed) throw new InvalidInput(`order ${changed.order_no} does not match its checksum: it was changed on its way from the leader, and is not written`);
+}
+
+/** In {@link OrderLogService.pageToCompare}: this log's entry at that number does not match its checksum. */
+export interface DamagedSlot {
+  order_no: number;
+  damaged: true;
 }
 
 /** What a replica may answer to a lookup of one order number (see {@link lookupVerdict}). */

@@ -2,8 +2,8 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { DataSource } from 'typeorm';
-import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, validateEnv } from '@app/contracts';
-import { openInMemorySqlite } from '@app/common';
+import { OrderEnv, orderChecksum, OrderLogPage, OrderRecordDto, ReplicaAddress, validateEnv } from '@app/contracts';
+import { InvalidInput, openInMemorySqlite } from '@app/common';
 import { logEntry } from '@app/testkit/fixtures';
 import { PeersClient } from '../cluster/peers.client';
 import { ORDER_MIGRATIONS } from '../migrations';
@@ -31,18 +31,20 @@ describe('CatchUpService', () => {
   let asked: number[];
   /** Runs before a page is served (a test's way to act between pages). */
   let beforePage: (after: number) => Promise<void>;
+  let peers: PeersClient;
+  let config: ConfigService<OrderEnv, true>;
 
   beforeAll(() => Logger.overrideLogger(false));
 
   beforeEach(async () => {
     db = await openInMemorySqlite([Order, ReplicaMeta], ORDER_MIGRATIONS);
-    const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', CATCH_UP_PAGE_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
+    config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '1', CATCH_UP_PAGE_SIZE: String(PAGE) })) as unknown as ConfigService<OrderEnv, true>;
     log = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
     await log.onModuleInit();
     theirs = [];
     asked = [];
     beforePage = async () => undefined;
-    const peers = {
+    peers = {
       logPage: async (peer: ReplicaAddress, after: number, limit: number): Promise<OrderLogPage> => {
         expect(peer).toBe(source);
         asked.push(after);
@@ -220,6 +222,38 @@ describe('CatchUpService', () => {
       await catchUpFrom(false);
       expect(remaining).toEqual([0, 3, 1]);
       expect(catchUp.remaining).toBe(0);
+    });
+  });
+
+  describe('checksums', () => {
+    const summed = (from: number, to: number) => range(from, to).map((e) => ({ ...e, checksum: orderChecksum(e) }));
+
+    it('an entry of the source\'s page that does not match its checksum: refused (400) before anything of the page is applied', async () => {
+      await log.append([...range(1, 2), logEntry(3, 1, 'old')]);
+      const before = await mine();
+      theirs = summed(1, 4);
+      theirs[3] = { ...theirs[3], quantity: 99 };
+      await expect(catchUpFrom(true)).rejects.toBeInstanceOf(InvalidInput);
+      expect(await mine()).toEqual(before); // its divergent entry 3 is not dropped for it
+    });
+
+    it('an entry of its own that does not match its checksum, above the commit point: the source\'s copy takes its place, with the tail after it; at or below it, refused', async () => {
+      await log.append(summed(1, 4), { commit_no: 2 });
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 3');
+      // Read from the file, as after a restart (a new service's memory holds no entry).
+      const restarted = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
+      await restarted.load();
+      const again = new CatchUpService(restarted, peers, config);
+      theirs = summed(1, 5);
+      expect(await restarted.exclusive(() => again.catchUpFrom(source, true))).toEqual({ fetched: 3, dropped: 2 });
+      expect(await restarted.page(0, 10)).toEqual(theirs);
+      expect(restarted.damagedEntries()).toEqual([]);
+
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
+      const third = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
+      await third.load();
+      await expect(third.exclusive(() => new CatchUpService(third, peers, config).catchUpFrom(source, true, true))).rejects.toBeInstanceOf(CommittedEntryConflict);
+      expect(third.damagedEntries()).toEqual([2]);
     });
   });
 

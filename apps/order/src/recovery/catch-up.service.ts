@@ -182,12 +182,20 @@ export class CatchUpService {
     const end = theirs[theirs.length - 1];
     result.dropped += await this.log.dropOlderStampsAfter(end.order_no, end.epoch);
     // Ours after `after`, numbered without gaps: entry n is at n - after - 1 (a page of 1000 is not searched 1000 times).
-    const mine = await this.log.page(after, theirs.length);
+    // One of ours that does not match its checksum differs from the source's: the source's takes its place.
+    const mine = await this.log.pageToCompare(after, theirs.length);
     const toAppend: OrderRecordDto[] = [];
     const restamped: OrderRecordDto[] = [];
     for (const entry of theirs) {
       const candidate = mine[entry.order_no - after - 1];
-      const own = candidate?.order_no === entry.order_no ? candidate : undefined;
+      const found = candidate?.order_no === entry.order_no ? candidate : undefined;
+      const own = found && !('damaged' in found) ? found : undefined;
+      if (toAppend.length === 0 && found && !own) {
+        // Dropped with the tail after it (refused at or below the commit point), in the step that appends the source's copies.
+        result.dropped += await this.log.truncateFrom(entry.order_no);
+        toAppend.push(entry);
+        continue;
+      }
       if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
       // The same order, stamped by a newer leader (see OrderLogService.restamp): kept, restamped.
       if (toAppend.length === 0 && own && sameOrder(own, entry)) {

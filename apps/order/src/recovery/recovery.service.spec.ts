@@ -28,6 +28,7 @@ const status = (id: number, over: Partial<ReplicaStatus>): ReplicaStatus => ({
 
 /** Every RecoveryService a test made: stopped after it, so that a failed test leaves no recovery retrying. */
 const made: RecoveryService[] = [];
+type PeerStatusLike = { peer: ReplicaAddress; status: ReplicaStatus };
 
 /**
  * Replica 2 recovering, with fakes around it: its log (position only; the lock runs the function),
@@ -72,7 +73,7 @@ function setup(opts: {
   const log = {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
-    damagedEntries: () => [...damaged],
+    damagedEntries: () => [...damaged].sort((a, b) => a - b),
     repair: async (copy: OrderRecordDto) => {
       repairs.push(copy);
       damaged.delete(copy.order_no);
@@ -99,6 +100,8 @@ function setup(opts: {
     },
     catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAll = false) => {
       catchUps.push({ from: source.id, verifyAll });
+      // As the real one: its damaged entries above the commit point (5) take the source's copies.
+      for (const n of damaged) if (n > 5) damaged.delete(n);
       if (opts.conflict?.(verifyAll)) throw new CommittedEntryConflict(2, 5);
       return { fetched: 0, dropped: 0 };
     },
@@ -468,14 +471,31 @@ describe('RecoveryService', () => {
       expect(recovery.blockedBy).toBeUndefined();
     });
 
-    it('above its own commit point: dropped from there and fetched again, from the leader or a replica as advanced whose log is not suspect; with neither, it waits', async () => {
+    /** Replica 2 recovered, then elected leader of epoch 2; replica 1 follows it with `commitNo` committed and holds the original order 2. */
+    const leaderOfEpoch2 = async (commitNo: number) => {
+      const followerOf2 = { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: commitNo }) };
+      const leading = setup({ statuses: async () => [followerOf2], copies: { 1: original } });
+      leading.recovery.onApplicationBootstrap();
+      await delay(10);
+      leading.replica.grantVote(2, 2);
+      leading.replica.beginPromotion(2);
+      leading.replica.becomeLeader(2);
+      return leading;
+    };
+
+    it('above its own commit point: the source\'s copy takes its place by a catch-up, from the leader or a replica as advanced whose log is not suspect; with neither, it waits', async () => {
       const as = (id: number, over: Partial<ReplicaStatus> = {}) => ({ peer: id === 1 ? peer1 : peer3, status: status(id, { last_no: 7, last_epoch: 1, commit_no: 5, ...over }) });
-      const fromPeer = setup({ damaged: [6], statuses: async () => [as(1, { log_suspect: true, last_no: 9 }), as(3)] });
-      (fromPeer.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: fromPeer.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
-      await fromPeer.recovery.recover();
-      expect(fromPeer.truncated).toEqual([6]);
-      expect(fromPeer.catchUps[0]).toEqual({ from: 3, verifyAll: true }); // not the suspect one, however advanced
-      expect(fromPeer.replica.role).toBe('follower');
+      const from = async (statuses: PeerStatusLike[]) => {
+        const r = setup({ damaged: [6], statuses: async () => statuses });
+        (r.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: r.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
+        await r.recovery.recover();
+        expect(r.truncated).toEqual([]); // nothing dropped before the source's copies are in hand
+        expect(r.replica.role).toBe('follower');
+        return r.catchUps[0];
+      };
+      // Not the suspect one, however advanced; the leader first, however far behind.
+      expect(await from([as(1, { log_suspect: true, last_no: 9 }), as(3)])).toEqual({ from: 3, verifyAll: false });
+      expect(await from([as(1, { role: 'leader', last_no: 6 }), as(3, { last_no: 9 })])).toEqual({ from: 1, verifyAll: false });
 
       const behind = setup({ damaged: [6], statuses: async () => [as(1, { last_no: 6 }), as(3, { last_no: 4 })] });
       (behind.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: behind.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
@@ -483,22 +503,24 @@ describe('RecoveryService', () => {
       await delay(300);
       expect(behind.truncated).toEqual([]);
       expect(behind.replica.role).toBe('recovering');
+      expect(behind.catchUps).toEqual([]);
       expect(behind.recovery.blockedBy).toMatch(/^order 6 in \/data\/order-2.sqlite does not match its checksum/);
+
+      // A committed one left unrepaired: no catch-up for the one above it either (it could not pass it).
+      const committedLeft = setup({ damaged: [2, 6], statuses: async () => [as(3, { role: 'leader', commit_no: 1 })] });
+      void committedLeft.recovery.recover();
+      await delay(300);
+      expect(committedLeft.catchUps).toEqual([]);
+      expect(committedLeft.recovery.blockedBy).toMatch(/^orders 2, 6 in/);
     });
 
     it('a leader that no follower can give a committed copy steps down after a few rounds (the next leader can repair it)', async () => {
-      const followerOf2 = { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: 3 }) };
-      const leading = setup({ statuses: async () => [followerOf2], copies: { 1: original } });
-      leading.recovery.onApplicationBootstrap();
-      await delay(10);
-      leading.replica.grantVote(2, 2);
-      leading.replica.beginPromotion(2);
-      leading.replica.becomeLeader(2);
+      const leading = await leaderOfEpoch2(3);
       const reasons: string[] = [];
       leading.recovery.cannotRepairWhileLeading$.subscribe((r) => reasons.push(r));
       (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => [4];
       (leading.log as unknown as { damaged$: Subject<number> }).damaged$.next(4);
-      await delay(2500); // three rounds, a second apart
+      for (let waited = 0; reasons.length === 0 && waited < 8000; waited += 100) await delay(100); // three rounds, a second apart
       expect(leading.repairs).toEqual([]); // replica 1 has not committed order 4
       expect(reasons).toEqual(['order 4 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no follower has answered with a committed copy']);
     });
@@ -518,13 +540,7 @@ describe('RecoveryService', () => {
       expect(follower.replica.role).toBe('follower');
       expect(errors).toContain('order 2 in its file does not match its checksum; it serves nothing until its whole log is verified again');
 
-      const followerOf2 = { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: 5 }) };
-      const leading = setup({ statuses: async () => [followerOf2], copies: { 1: original } });
-      leading.recovery.onApplicationBootstrap();
-      await delay(10);
-      leading.replica.grantVote(2, 2);
-      leading.replica.beginPromotion(2);
-      leading.replica.becomeLeader(2);
+      const leading = await leaderOfEpoch2(5);
       expect(leading.replica.role).toBe('leader');
       let damagedNow = [2];
       (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => damagedNow;

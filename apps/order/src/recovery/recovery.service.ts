@@ -1,4 +1,4 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { checksumHolds, OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
 import { InvalidInput } from '@app/common';
@@ -36,7 +36,7 @@ const BLOCKED_REPEAT_LOG_MS = 30_000;
  * stays not ready, since it cannot verify that it is caught up.
  */
 @Injectable()
-export class RecoveryService implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RecoveryService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger(RecoveryService.name);
   private running?: Promise<void>;
   private stopped = false;
@@ -78,7 +78,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
 
   onApplicationBootstrap(): void {
     this.log.damaged$.subscribe(() => this.checkDamaged());
-    this.damageCheck = setInterval(() => this.checkDamaged(), DAMAGE_CHECK_MS);
+    this.damageCheck = setInterval(() => this.checkDamaged(), DAMAGE_CHECK_MS).unref();
     const remembered = this.log.getMeta('must_compare');
     if (remembered !== MustCompare.no && this.config?.get('TRUST_OWN_LOG', { infer: true })) {
       this.logger.warn('TRUST_OWN_LOG=true: its log was found to differ from a peer\'s before it stopped; that is forgotten, as the operator asked (start it without TRUST_OWN_LOG from now on)');
@@ -91,6 +91,12 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       this.blockedBy = 'its log was found to differ from a peer\'s before it stopped, and must be compared again';
     }
     setImmediate(() => void this.recover());
+  }
+
+  beforeApplicationShutdown(): void {
+    // Before the database closes (TypeORM closes it on application shutdown): no check may start a recovery on it.
+    this.stopped = true;
+    clearInterval(this.damageCheck);
   }
 
   onApplicationShutdown(): void {
@@ -221,6 +227,12 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     return found;
   }
 
+  /** An entry found damaged during a recovery round (a lookup read it, or a comparison): the round does not count, and the next one repairs it first. */
+  private noDamageFoundThisRound(): void {
+    const [first] = this.log.damagedEntries();
+    if (first !== undefined) throw new Error(`order ${first} was found not to match its checksum during this round: repairing it first`);
+  }
+
   private logRepaired(copy: OrderRecordDto, from: ReplicaAddress): void {
     this.logger.warn(`order ${copy.order_no} repaired from replica ${from.id}'s committed copy, which matches its checksum: ${describeOrder(copy)}`);
   }
@@ -229,10 +241,12 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
    * Recovery, under the lock: puts back each damaged entry (one found not to match its checksum).
    * - At or below this replica's commit point, from a peer's committed copy ({@link committedCopies}),
    *   put back in place (the rest of the log is compared with a source afterwards, as usual).
-   * - Above it, where no peer may have committed it, it is dropped with the rest of this log's tail
-   *   and fetched again, as any divergent tail is: from the leader, or else from a replica at
-   *   least as advanced as this one whose log is not suspect (by log matching it holds the same
-   *   entries up to this log's end, or a more advanced log that this one would take anyway).
+   * - Above it, where no peer may have committed it, by a catch-up from the leader, or else from a
+   *   replica at least as advanced as this one whose log is not suspect: the catch-up takes the
+   *   source's copy in its place as it would any differing entry (see CatchUpService), dropping
+   *   this log's tail from there only in the step that appends the source's entries. An equally
+   *   advanced source holds the same entries (log matching); a more advanced one, a log this one
+   *   would take anyway.
    * Throws {@link UnrepairedEntries} when an entry is left: no such copy or source answers.
    */
   private async repairDamaged(statuses: PeerStatus[]): Promise<void> {
@@ -242,21 +256,25 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
       await this.log.repair(copy);
       this.logRepaired(copy, from);
     }
-    const [above] = this.log.damagedEntries().filter((n) => n > own.commit_no);
-    if (above !== undefined) {
+    const unrepaired = () => {
+      const left = this.log.damagedEntries();
+      if (left.length > 0) throw new UnrepairedEntries(left, this.log.dbFile);
+    };
+    // A committed one left: no catch-up can pass it (nor may it replace it).
+    if (this.log.damagedEntries().some((n) => n <= own.commit_no)) unrepaired();
+    if (this.log.damagedEntries().length > 0) {
       const leader = statuses.find((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch);
       const asAdvanced = statuses
         .filter((s) => !s.status.log_suspect && !moreAdvanced(own, s.status))
         .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1));
       const source = leader ?? asAdvanced[0];
       if (source) {
-        const dropped = await this.log.truncateFrom(above);
-        this.logger.warn(`order ${above}, above its commit point, does not match its checksum: ${dropped} entries from it on dropped, to be fetched again from replica ${source.peer.id}`);
-        await this.catchUp.catchUpFrom(source.peer, true, true);
+        const [first] = this.log.damagedEntries();
+        this.logger.warn(`order ${first}, above its commit point, does not match its checksum: it takes replica ${source.peer.id}'s copy, by a catch-up`);
+        await this.catchUp.catchUpFrom(source.peer, true);
       }
     }
-    const left = this.log.damagedEntries();
-    if (left.length > 0) throw new UnrepairedEntries(left, this.log.dbFile);
+    unrepaired();
   }
 
   /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log (true). Called under the log lock. */
@@ -264,6 +282,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
     if (this.state.role !== 'follower') return false;
     this.logger.error(`${logged}; it serves nothing until its whole log is verified again`);
     this.verified = false;
+    this.checksumsChecked = false; // every entry of the file checked again, not one per round
     this.mustCompare = true;
     this.logDamaged = true;
     this.state.logSuspect = true;
@@ -408,8 +427,10 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
               const evidence = await this.secondOpinion(err.orderNo, source.peer, others).catch((): Evidence => ({}));
               throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, evidence, err.orderNo);
             });
+            this.noDamageFoundThisRound();
             this.verified = true;
           } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
+            this.noDamageFoundThisRound();
             this.verified = true;
           } else if (this.mustCompare) {
             throw new NothingToCompare();
@@ -418,8 +439,7 @@ export class RecoveryService implements OnApplicationBootstrap, OnApplicationShu
             const ahead = statuses.find((s) => s.status.log_suspect && moreAdvanced(s.status, this.state.status()));
             if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
-          // An entry found damaged during this round (a lookup read it): repaired on the next one first.
-          if (this.log.damagedEntries().length > 0) throw new Error(`order ${this.log.damagedEntries()[0]} was found not to match its checksum during this round`);
+          this.noDamageFoundThisRound();
           return leading?.status;
         });
         this.mustCompare = false;
