@@ -13,6 +13,8 @@ import { Cluster, execSql, http, placeOrder, readAll, replicaStatus, waitFor } f
  * - changed while the replicas run, found by the first read from the file: the leader refuses
  *   the entry, puts it back from a follower and keeps leading; a follower stops serving and
  *   recovers with the entry put back;
+ * - a new entry (still in the leader's memory) changed on its disk, found by a retried trade's key
+ *   lookup: written back from memory, and the retry answered with the original order;
  * - a sync whose entry does not match its checksum is refused with a 400 and writes nothing.
  * (An entry without a checksum, as written before checksums, is left to the comparison of copies:
  * test/disk-faults.e2e-spec.ts.)
@@ -140,6 +142,26 @@ describe('order log checksums', () => {
     await trades(1);
     expect((await rowsOf(follower)).slice(0, 2)).toEqual(originals);
     expect((await rowsOf(leader)).slice(0, 2)).toEqual(originals);
+  });
+
+  it('a new entry changed on the leader\'s disk, found by a retried trade\'s key lookup: put back from the copy the leader holds in memory, and the retry answered with the original order', async () => {
+    const key = `checksum-retry-${Date.now()}`;
+    const order = { stock_name: 'Stock4', trade_type: 'buy', quantity: 2 };
+    const placed = await placeOrder(c.frontend, order, key);
+    expect(placed.status).toBe(200);
+    await c.converged();
+    const leader = await c.leaderId();
+    await execSql(fileOf(leader), `UPDATE orders SET quantity = 44 WHERE order_no = ${placed.body.order_no}`);
+
+    // The retry's key lookup reads the entry from the leader's file: refused, put back, answered.
+    const retried = await placeOrder(c.frontend, order, key);
+    expect({ status: retried.status, order_no: retried.body.order_no }).toEqual({ status: 200, order_no: placed.body.order_no });
+    expect(c.log(`order-${leader}`)).toContain(`order ${placed.body.order_no} in ${fileOf(leader)} does not match its checksum`);
+    await waitFor('the leader to say it put the entry back from memory', async () => c.log(`order-${leader}`).includes(`order ${placed.body.order_no} put back from the copy it holds in memory, as written`), 10000);
+    expect(await c.leaderId()).toBe(leader);
+    const row = (await rowsOf(leader)).find((r) => r.order_no === placed.body.order_no)!;
+    expect(row).toMatchObject({ quantity: 2, checksum: orderChecksum(row) });
+    expect(await c.converged()).toHaveLength(placed.body.order_no); // no second order for the retry
   });
 
   it('a sync whose entry does not match its checksum is refused with a 400, and nothing of it is written', async () => {

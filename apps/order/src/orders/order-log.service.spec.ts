@@ -615,6 +615,19 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(log.damagedEntries()).toEqual([2]);
     });
 
+    it('an entry the in-memory tail still holds is written back from it (what was written, checked on its way in), whatever the peers', async () => {
+      const { log, db } = await start();
+      await log.append([1, 2, 3].map((n) => withSum({ ...entry(n), epoch: 2 })), { commit_no: 1 });
+      await db.query('UPDATE "orders" SET "quantity" = 50, "epoch" = 1 WHERE "order_no" = 3');
+      expect(await log.verifyChecksums()).toEqual([3]);
+      expect(await log.exclusive(() => log.repairFromTail())).toEqual([3]);
+      expect(log.damagedEntries()).toEqual([]);
+      const { log: again } = await restart(db);
+      expect(await again.verifyChecksums()).toEqual([]);
+      expect(await again.find(3)).toEqual(withSum({ ...entry(3), epoch: 2 })); // its stamp too, as written
+      expect(await again.exclusive(() => again.repairFromTail())).toEqual([]); // nothing in memory after a restart
+    });
+
     it('entries written before checksums (none) are served as they are', async () => {
       const first = await start();
       await first.log.append([entry(1), entry(2)]);

@@ -323,21 +323,42 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * Under the lock: writes back each damaged entry the in-memory tail still holds (the newest
+   * thousands), from that copy: it is what this replica wrote, checked on its way in. Returns the
+   * numbers put back. The rest need a peer (see RecoveryService).
+   */
+  async repairFromTail(): Promise<number[]> {
+    const first = this.tail[0]?.order_no;
+    if (first === undefined) return [];
+    const held = this.damagedEntries()
+      .filter((n) => n >= first && n <= this.last.order_no && n <= this.durableNo)
+      .map((n) => this.tail[n - first]);
+    for (const copy of held) await this.writeBack(copy, copy.epoch);
+    return held.map((c) => c.order_no);
+  }
+
+  /**
    * Under the lock: puts a peer's copy of a damaged entry back in its place — its order, client
    * key, append time and checksum; the epoch stamp stays (a checksum does not cover it). The copy
    * must match its own checksum, and must be a committed copy (the caller checks that the peer's
    * commit point covers it): a committed entry is the same order on every replica.
    */
   async repair(copy: OrderRecordDto): Promise<void> {
-    const { checksum } = copy;
-    if (!checksum || !checksumHolds(copy)) throw new InvalidInput(`a copy of order ${copy.order_no} without a matching checksum cannot repair it`);
+    if (!copy.checksum || !checksumHolds(copy)) throw new InvalidInput(`a copy of order ${copy.order_no} without a matching checksum cannot repair it`);
+    await this.writeBack(copy);
+    this.tail = this.tail.map((r) => (r.order_no === copy.order_no ? { ...copy, epoch: r.epoch } : r));
+  }
+
+  /** Writes `copy` over its entry's row: its order, key, append time and checksum, and `epoch` when given (else the row's stays). */
+  private async writeBack(copy: OrderRecordDto, epoch?: number): Promise<void> {
     const key = copy.idempotency_key ?? copy.request_id;
+    const stamp = epoch === undefined ? '' : sql`, "epoch" = ${epoch}`;
     await this.write(() =>
       execTransaction(this.dataSource, [
-        sql`UPDATE "orders" SET "request_id" = ${copy.request_id}, "stock_name" = ${copy.stock_name}, "trade_type" = ${copy.trade_type}, "quantity" = ${copy.quantity}, "idempotency_key" = ${key}, "created_at" = ${copy.created_at ?? 0}, "checksum" = ${checksum} WHERE "order_no" = ${copy.order_no}`,
+        sql`UPDATE "orders" SET "request_id" = ${copy.request_id}, "stock_name" = ${copy.stock_name}, "trade_type" = ${copy.trade_type}, "quantity" = ${copy.quantity}, "idempotency_key" = ${key}, "created_at" = ${copy.created_at ?? 0}, "checksum" = ${copy.checksum ?? null}` +
+          `${stamp} WHERE "order_no" = ${sqlLiteral(copy.order_no)}`,
       ]),
     );
-    this.tail = this.tail.map((r) => (r.order_no === copy.order_no ? { ...copy, epoch: r.epoch } : r));
     this.damaged.delete(copy.order_no);
     this.keys.addEntry(copy.request_id, copy.idempotency_key);
   }

@@ -73,6 +73,7 @@ function setup(opts: {
   const log = {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
+    repairFromTail: async () => [],
     damagedEntries: () => [...damaged].sort((a, b) => a - b),
     repair: async (copy: OrderRecordDto) => {
       repairs.push(copy);
@@ -427,8 +428,8 @@ describe('RecoveryService', () => {
       const { recovery, replica, catchUps, repairs } = setup({
         damaged: [2],
         statuses: async () => [
-          // Has not committed order 2: its copy, another order that matches its own checksum, is not the committed one.
-          { peer: peer1, status: status(1, { last_no: 5, last_epoch: 1, commit_no: 1 }) },
+          // Has not committed order 2, and its log ends elsewhere: its copy, another order that matches its own checksum, is not the committed one.
+          { peer: peer1, status: status(1, { last_no: 4, last_epoch: 1, commit_no: 1 }) },
           { peer: peer3, status: status(3, { role: 'leader', last_no: 5, last_epoch: 1, commit_no: 5 }) },
         ],
         copies: { 1: { ...logEntry(2, 1, 'other'), checksum: orderChecksum(logEntry(2, 1, 'other')) }, 3: original },
@@ -438,6 +439,24 @@ describe('RecoveryService', () => {
       expect(catchUps).toEqual([{ from: 3, verifyAll: true }]);
       expect(replica.role).toBe('follower');
       expect(recovery.logDamaged).toBe(false);
+    });
+
+    it('a whole cluster restarting before the followers learnt the last commit point: the copy of a peer whose log ends exactly as this one\'s (not suspect) repairs it', async () => {
+      const same = { last_no: 5, last_epoch: 1, commit_no: 1 }; // behind this one's commit point (5)
+      const { recovery, replica, repairs } = setup({
+        damaged: [2],
+        statuses: async () => [
+          { peer: peer1, status: status(1, { ...same, log_suspect: true }) }, // the same log, but suspect: no copy asked
+          { peer: peer3, status: status(3, same) },
+        ],
+        copies: { 1: { ...logEntry(2, 1, 'other'), checksum: orderChecksum(logEntry(2, 1, 'other')) }, 3: original },
+      });
+      const done = recovery.recover();
+      await delay(100);
+      expect(repairs).toEqual([original]);
+      recovery.onApplicationShutdown(); // no leader nor more advanced peer: the comparison with peers is another test's
+      await done;
+      expect(replica.role).not.toBe('leader');
     });
 
     it('with no committed copy that matches its checksum in reach: not ready, serving nothing, no source for its peers, until one answers', async () => {

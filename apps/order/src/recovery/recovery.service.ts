@@ -64,6 +64,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private checksumsChecked = false;
   /** A leader repairs a damaged entry it found while leading (see {@link checkDamaged}): one such loop at a time. */
   private repairing = false;
+  /** A {@link checkDamaged} under way. */
+  private checking = false;
   private damageCheck?: NodeJS.Timeout;
   /** A leader could not repair an entry of its file that does not match its checksum: it must step down (LeadershipService). */
   readonly cannotRepairWhileLeading$ = new Subject<string>();
@@ -77,8 +79,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   ) {}
 
   onApplicationBootstrap(): void {
-    this.log.damaged$.subscribe(() => this.checkDamaged());
-    this.damageCheck = setInterval(() => this.checkDamaged(), DAMAGE_CHECK_MS).unref();
+    this.log.damaged$.subscribe(() => void this.checkDamaged());
+    this.damageCheck = setInterval(() => void this.checkDamaged(), DAMAGE_CHECK_MS).unref();
     const remembered = this.log.getMeta('must_compare');
     if (remembered !== MustCompare.no && this.config?.get('TRUST_OWN_LOG', { infer: true })) {
       this.logger.warn('TRUST_OWN_LOG=true: its log was found to differ from a peer\'s before it stopped; that is forgotten, as the operator asked (start it without TRUST_OWN_LOG from now on)');
@@ -156,15 +158,29 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * committed copies, refusing to serve them meanwhile ({@link repairWhileLeading}). A recovering
    * or promoting replica's recovery, or the next check, sees to them.
    */
-  private checkDamaged(): void {
-    const damaged = this.log.damagedEntries();
-    if (damaged.length === 0 || this.stopped) return;
-    if (this.state.role === 'follower') {
-      const why = `order ${damaged[0]} in its file does not match its checksum`;
-      void this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer first`));
-    } else if (this.state.role === 'leader') {
-      void this.repairWhileLeading();
+  private async checkDamaged(): Promise<void> {
+    if (this.log.damagedEntries().length === 0 || this.stopped || this.checking) return;
+    this.checking = true;
+    try {
+      // The newest entries are still in memory, as written: put back from there, whatever the role.
+      await this.log.exclusive(async () => this.logPutBackFromMemory(await this.log.repairFromTail()));
+      const damaged = this.log.damagedEntries();
+      if (damaged.length === 0 || this.stopped) return;
+      if (this.state.role === 'follower') {
+        const why = `order ${damaged[0]} in its file does not match its checksum`;
+        await this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer first`));
+      } else if (this.state.role === 'leader') {
+        void this.repairWhileLeading();
+      }
+    } catch (err) {
+      this.logger.warn(`could not look after damaged entries (again within a second): ${(err as Error).message}`);
+    } finally {
+      this.checking = false;
     }
+  }
+
+  private logPutBackFromMemory(orderNos: number[]): void {
+    if (orderNos.length > 0) this.logger.warn(`order${orderNos.length > 1 ? 's' : ''} ${orderNos.join(', ')} put back from the copy it holds in memory, as written`);
   }
 
   /**
@@ -206,18 +222,22 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * For each of `orderNos`, a peer's copy that is certainly the committed order at that number, and
-   * matches its own checksum: one at or below that peer's commit point (committed entries are the
-   * same on every replica), or a settled leader's copy of an order this replica knows committed
-   * (a leader holds every committed entry). Peers are asked in turn, until one has such a copy.
+   * For each of `orderNos` (committed, as this replica knows), a peer's copy that is certainly the
+   * committed order at that number, and matches its own checksum: one at or below that peer's
+   * commit point (committed entries are the same on every replica); a settled leader's (a leader
+   * holds every committed entry); or the copy of a peer whose log ends exactly as this one's, at
+   * the same number under the same stamp, and is not suspect (by log matching, the same entries:
+   * a whole cluster restarting before the followers learnt the last commit point). Peers are
+   * asked in turn, until one has such a copy.
    */
   private async committedCopies(orderNos: number[], statuses: PeerStatus[]): Promise<{ copy: OrderRecordDto; from: ReplicaAddress }[]> {
-    const ownCommit = this.state.status().commit_no;
+    const own = this.state.status();
     const found: { copy: OrderRecordDto; from: ReplicaAddress }[] = [];
     for (const orderNo of orderNos) {
       for (const { peer, status } of statuses) {
         const settledLeader = status.role === 'leader' && status.epoch >= this.state.epoch;
-        if (status.commit_no < orderNo && !(settledLeader && orderNo <= ownCommit)) continue;
+        const sameLog = !status.log_suspect && status.last_no === own.last_no && status.last_epoch === own.last_epoch;
+        if (status.commit_no < orderNo && !settledLeader && !sameLog) continue;
         const copy = await this.copyOf(peer, orderNo);
         if (!copy?.checksum) continue;
         found.push({ copy, from: peer });
@@ -231,6 +251,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private noDamageFoundThisRound(): void {
     const [first] = this.log.damagedEntries();
     if (first !== undefined) throw new Error(`order ${first} was found not to match its checksum during this round: repairing it first`);
+  }
+
+  /** The leader of the newest epoch at least this replica's, among the peers that answered. */
+  private settledLeader(statuses: PeerStatus[]): PeerStatus | undefined {
+    return statuses.filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch).sort((a, b) => b.status.epoch - a.status.epoch)[0];
   }
 
   private logRepaired(copy: OrderRecordDto, from: ReplicaAddress): void {
@@ -250,6 +275,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * Throws {@link UnrepairedEntries} when an entry is left: no such copy or source answers.
    */
   private async repairDamaged(statuses: PeerStatus[]): Promise<void> {
+    this.logPutBackFromMemory(await this.log.repairFromTail());
     const own = this.state.status();
     const committed = this.log.damagedEntries().filter((n) => n <= own.commit_no);
     for (const { copy, from } of await this.committedCopies(committed, statuses)) {
@@ -263,7 +289,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     // A committed one left: no catch-up can pass it (nor may it replace it).
     if (this.log.damagedEntries().some((n) => n <= own.commit_no)) unrepaired();
     if (this.log.damagedEntries().length > 0) {
-      const leader = statuses.find((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch);
+      const leader = this.settledLeader(statuses);
       const asAdvanced = statuses
         .filter((s) => !s.status.log_suspect && !moreAdvanced(own, s.status))
         .sort((a, b) => (moreAdvanced(a.status, b.status) ? -1 : 1));
@@ -415,14 +441,14 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             this.logDamaged = true;
             await this.repairDamaged(statuses);
           }
-          const leading = statuses
-            .filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch)
-            .sort((a, b) => b.status.epoch - a.status.epoch)[0];
+          const leading = this.settledLeader(statuses);
           // Not from a replica whose own log may be damaged: its copies would spread.
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
           if (source) {
             await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
+              // Its own copy found damaged on the way (see pageToCompare): put back on the next round, not a difference.
+              if (this.log.damagedEntries().includes(err.orderNo)) this.noDamageFoundThisRound();
               const others = statuses.filter((s) => s.peer.id !== source.peer.id);
               const evidence = await this.secondOpinion(err.orderNo, source.peer, others).catch((): Evidence => ({}));
               throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, evidence, err.orderNo);
