@@ -116,7 +116,7 @@ function setup(opts: {
     },
     logPage: async (peer: ReplicaAddress, after: number) => {
       const copy = opts.copies?.[peer.id];
-      return { orders: copy && after === 1 ? [copy] : [], last_no: 5 };
+      return { orders: copy && after === copy.order_no - 1 ? [copy] : [], last_no: 5 };
     },
   } as unknown as PeersClient;
   const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
@@ -535,13 +535,21 @@ describe('RecoveryService', () => {
 
     it('a leader that no follower can give a committed copy steps down after a few rounds (the next leader can repair it)', async () => {
       const leading = await leaderOfEpoch2(3);
+      // A replica that says it leads a newer epoch (this one paused, say) may hold another order above this one's commit point: not a copy.
+      const newer = { ...logEntry(7, 3, 'newer'), checksum: orderChecksum(logEntry(7, 3, 'newer')) };
+      (leading.recovery as unknown as { peers: { statuses: () => Promise<unknown> } }).peers.statuses = async () => [
+        { peer: peer1, status: status(1, { leader: 2, epoch: 2, last_no: 5, last_epoch: 1, commit_no: 3 }) },
+        { peer: peer3, status: status(3, { role: 'leader', leader: 3, epoch: 3, last_no: 8, last_epoch: 3, commit_no: 8 }) },
+      ];
+      (leading.recovery as unknown as { peers: { logPage: (p: ReplicaAddress, after: number) => Promise<unknown> } }).peers.logPage = async (p, after) =>
+        ({ orders: p.id === 3 && after === 6 ? [newer] : [], last_no: 8 });
       const reasons: string[] = [];
       leading.recovery.cannotRepairWhileLeading$.subscribe((r) => reasons.push(r));
-      (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => [4];
+      (leading.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => [4, 7];
       (leading.log as unknown as { damaged$: Subject<number> }).damaged$.next(4);
       for (let waited = 0; reasons.length === 0 && waited < 8000; waited += 100) await delay(100); // three rounds, a second apart
-      expect(leading.repairs).toEqual([]); // replica 1 has not committed order 4
-      expect(reasons).toEqual(['order 4 in /data/order-2.sqlite does not match its checksum (changed or damaged on disk), and no follower has answered with a committed copy']);
+      expect(leading.repairs).toEqual([]); // replica 1 has not committed order 4; replica 3's order 7 is not known committed here
+      expect(reasons).toEqual(['orders 4, 7 in /data/order-2.sqlite do not match their checksums (changed or damaged on disk), and no follower has answered with a committed copy']);
     });
 
     it('found while following: it stops serving and recovers, repairing it first; while leading, it repairs it from a follower and keeps leading', async () => {
@@ -558,6 +566,16 @@ describe('RecoveryService', () => {
       expect(follower.catchUps).toEqual([{ from: 3, verifyAll: true }]);
       expect(follower.replica.role).toBe('follower');
       expect(errors).toContain('order 2 in its file does not match its checksum; it serves nothing until its whole log is verified again');
+      expect(follower.meta.must_compare ?? 0).toBe(0); // the check at start finds it again: no comparison to remember
+
+      // Met by a sync's gap repair as a committed-entry conflict: the same, not a difference with the leader.
+      (follower.log as unknown as { damagedEntries: () => number[] }).damagedEntries = () => [2];
+      errors.splice(0);
+      follower.recovery.reverify(new CommittedEntryConflict(2, 5));
+      expect(errors).toEqual(['order 2 in its file does not match its checksum; it serves nothing until its whole log is verified again']);
+      expect(follower.meta.must_compare ?? 0).toBe(0);
+      expect(follower.replica.role).toBe('recovering');
+      follower.recovery.onApplicationShutdown();
 
       const leading = await leaderOfEpoch2(5);
       expect(leading.replica.role).toBe('leader');

@@ -122,6 +122,12 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * committed order while refusing every sync. Does nothing unless it follows.
    */
   reverify(conflict: CommittedEntryConflict): void {
+    if (this.log.damagedEntries().includes(conflict.orderNo)) {
+      // Its own copy does not match its checksum (see pageToCompare): a repair, not a difference with the leader.
+      const why = `order ${conflict.orderNo} in its file does not match its checksum`;
+      this.stopAndVerify(why, `${why}; it is repaired from a peer first`, false);
+      return;
+    }
     this.stopAndVerify(`its log differs from the leader's: ${conflict.message}`, `its log differs from the leader's below its commit point: ${conflict.message}`);
   }
 
@@ -168,7 +174,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       if (damaged.length === 0 || this.stopped) return;
       if (this.state.role === 'follower') {
         const why = `order ${damaged[0]} in its file does not match its checksum`;
-        await this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer first`));
+        await this.log.exclusive(async () => this.stopAndVerify(why, `${why}; it is repaired from a peer first`, false));
       } else if (this.state.role === 'leader') {
         void this.repairWhileLeading();
       }
@@ -199,7 +205,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         const damaged = this.log.damagedEntries();
         if (damaged.length === 0) return;
         const statuses = await this.peers.statuses(this.state.peers);
-        for (const { copy, from } of await this.committedCopies(damaged, statuses)) {
+        for (const { copy, from } of await this.committedCopies(damaged, statuses, true)) {
           await this.log.exclusive(async () => {
             if (this.state.role !== 'leader' || !this.log.damagedEntries().includes(copy.order_no)) return;
             await this.log.repair(copy);
@@ -228,16 +234,20 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * holds every committed entry); or the copy of a peer whose log ends exactly as this one's, at
    * the same number under the same stamp, and is not suspect (by log matching, the same entries:
    * a whole cluster restarting before the followers learnt the last commit point). Peers are
-   * asked in turn, until one has such a copy.
+   * asked in turn, until one has such a copy. A leader asks only replicas of its own epoch: one of
+   * a newer epoch may hold a newer leader's order where this one's was never committed, and this
+   * one is about to be deposed.
    */
-  private async committedCopies(orderNos: number[], statuses: PeerStatus[]): Promise<{ copy: OrderRecordDto; from: ReplicaAddress }[]> {
+  private async committedCopies(orderNos: number[], statuses: PeerStatus[], leading = false): Promise<{ copy: OrderRecordDto; from: ReplicaAddress }[]> {
     const own = this.state.status();
     const found: { copy: OrderRecordDto; from: ReplicaAddress }[] = [];
     for (const orderNo of orderNos) {
       for (const { peer, status } of statuses) {
-        const settledLeader = status.role === 'leader' && status.epoch >= this.state.epoch;
+        if (leading && status.epoch > own.epoch) continue;
+        // A leader's copy only of an order known committed: above that, a newer leader may hold another order there.
+        const leaderCopy = status.role === 'leader' && status.epoch >= this.state.epoch && orderNo <= own.commit_no;
         const sameLog = !status.log_suspect && status.last_no === own.last_no && status.last_epoch === own.last_epoch;
-        if (status.commit_no < orderNo && !settledLeader && !sameLog) continue;
+        if (status.commit_no < orderNo && !leaderCopy && !sameLog) continue;
         const copy = await this.copyOf(peer, orderNo);
         if (!copy?.checksum) continue;
         found.push({ copy, from: peer });
@@ -303,19 +313,26 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     unrepaired();
   }
 
-  /** A follower stops following and serving order lookups, at once, and recovers verifying its whole log (true). Called under the log lock. */
-  private stopAndVerify(logged: string, blockedBy: string): boolean {
+  /**
+   * A follower stops following and serving order lookups, at once, and recovers verifying its whole
+   * log (true). Called under the log lock. `mustCompare`: a difference with a peer's copy, which the
+   * log must be compared again for, across a restart too; not for an entry that does not match its
+   * checksum, which the check at start finds again by itself.
+   */
+  private stopAndVerify(logged: string, blockedBy: string, mustCompare = true): boolean {
     if (this.state.role !== 'follower') return false;
     this.logger.error(`${logged}; it serves nothing until its whole log is verified again`);
     this.verified = false;
     this.checksumsChecked = false; // every entry of the file checked again, not one per round
-    this.mustCompare = true;
     this.logDamaged = true;
     this.state.logSuspect = true;
     this.blockedBy = blockedBy;
     this.state.replica.reverify();
-    // Queued for the lock before the recovery below: a restart remembers the difference too.
-    void this.persistMustCompare();
+    if (mustCompare) {
+      this.mustCompare = true;
+      // Queued for the lock before the recovery below: a restart remembers the difference too.
+      void this.persistMustCompare();
+    }
     void this.recover();
     return true;
   }
