@@ -70,7 +70,8 @@ export class CommittedEntryConflict extends Unavailable {
 /**
  * An entry read from this replica's file does not match its checksum (see orderChecksum): the file
  * was changed or damaged on disk after the entry was written. The entry is not served (503
- * `not_ready`); the replica repairs it from a peer's committed copy (see RecoveryService).
+ * `not_ready`); the replica puts it back, from the copy it holds in memory or from a peer's (see
+ * RecoveryService).
  */
 export class DamagedEntry extends Unavailable {
   constructor(
@@ -340,8 +341,8 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   /**
    * Under the lock: puts a peer's copy of a damaged entry back in its place — its order, client
    * key, append time and checksum; the epoch stamp stays (a checksum does not cover it). The copy
-   * must match its own checksum, and must be a committed copy (the caller checks that the peer's
-   * commit point covers it): a committed entry is the same order on every replica.
+   * must match its own checksum, and be certainly the order this log held there (the caller sees
+   * to it: see RecoveryService.committedCopies).
    */
   async repair(copy: OrderRecordDto): Promise<void> {
     if (!copy.checksum || !checksumHolds(copy)) throw new InvalidInput(`a copy of order ${copy.order_no} without a matching checksum cannot repair it`);

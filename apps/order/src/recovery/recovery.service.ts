@@ -31,7 +31,9 @@ const BLOCKED_REPEAT_LOG_MS = 30_000;
  * Only then does the replica become a ready follower and `/ping` answer 200. With neither, it
  * compares its log with a replica exactly as advanced as itself (the whole cluster is starting;
  * see {@link compareWithEqualPeers}); with no such peer either, the local log is taken as it is,
- * unless a difference was found before ({@link mustCompare}). Peers that refuse
+ * unless a difference was found before ({@link mustCompare}). Before any of it, the first round
+ * checks every entry of the file against its checksum, and puts back any that does not match
+ * ({@link repairDamaged}). Peers that refuse
  * this replica's cluster token are not "unreachable": the replica says so at error level and
  * stays not ready, since it cannot verify that it is caught up.
  */
@@ -228,10 +230,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * For each of `orderNos` (committed, as this replica knows), a peer's copy that is certainly the
-   * committed order at that number, and matches its own checksum: one at or below that peer's
-   * commit point (committed entries are the same on every replica); a settled leader's (a leader
-   * holds every committed entry); or the copy of a peer whose log ends exactly as this one's, at
+   * For each of `orderNos`, a peer's copy that is certainly the order this log held at that number,
+   * and matches its own checksum: one at or below that peer's commit point (committed entries are
+   * the same on every replica); a settled leader's, of an order this replica knows committed (a
+   * leader holds every committed entry); or the copy of a peer whose log ends exactly as this one's, at
    * the same number under the same stamp, and is not suspect (by log matching, the same entries:
    * a whole cluster restarting before the followers learnt the last commit point). Peers are
    * asked in turn, until one has such a copy. A leader asks only replicas of its own epoch: one of
