@@ -14,7 +14,7 @@ import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
 import { applyInterruptBudget } from './lifecycle/v8-tiering';
-import { LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
+import { dropLogOutput, LoggingModule, requestLog, ROOT_LOGGER } from './logging/logging.module';
 import { HttpMetrics, MetricsModule } from './metrics/metrics.module';
 import { CLUSTER_TOKEN_SCHEME } from './security/cluster-token';
 import { resolveClusterToken } from './security/token-file';
@@ -144,17 +144,20 @@ function stopWithSupervisor(stop: () => void): void {
 }
 
 /**
- * Says on stderr that the supervisor is gone; when that fails with EPIPE, the supervisor's pipes
- * (stdout too) went with it, and the logs are silenced: pino would otherwise retry its last lines
- * at exit forever (sonic-boom's `flushSync` sleeps and retries on any write error), and the
- * process would never end.
+ * Says on stderr that the supervisor is gone (should anyone still read it), then drops every log
+ * line, those pino already buffered included ({@link dropLogOutput}): the supervisor was the only
+ * reader of this process's stdout and stderr (pipes it made), so they went with it, and pino's
+ * flush at exit would otherwise retry its buffered lines for ever (sonic-boom's `flushSync` sleeps
+ * and retries on EPIPE), and the process would never end. Silencing new lines alone left those
+ * already buffered: a front end still running a minute after its supervisor was SIGKILLed.
  */
 function quietIfOutputGone(name: string, root: PinoInstance): void {
   try {
     writeSync(2, `${name}: the supervisor is gone (its IPC channel closed): stopping as on SIGTERM\n`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EPIPE') root.level = 'silent';
+  } catch {
+    // EPIPE, as expected: nobody reads it.
   }
+  dropLogOutput(root);
 }
 
 /** Resolves when `host:port` can be bound (the probe is closed again at once); rejects with the bind error. */

@@ -5,6 +5,7 @@ import type { ServerResponse } from 'node:http';
 import pino, { type LevelWithSilent, type Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName, ReplicaRefusal } from '@app/contracts';
 import { failureOf, type RequestObserver } from '../http/request-observer';
+export { dropLogOutput } from './drop-log-output';
 
 /** The apps' LOG_LEVEL names (Nest's) as pino levels. */
 export const PINO_LEVELS: Record<LogLevelName, LevelWithSilent> = {
