@@ -178,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
     .command('failover')
     .description(
       'on a fresh cluster with the default settings: leader SIGKILL → first trade acknowledged, over several kills; then a replica ' +
-        'restarted after missing many orders → ready; prints the figures and writes <out>/failover-<timestamp>.json',
+        'restarted after missing many orders → ready, and that replica restarted again at once, holding the whole log → ready; prints the figures and writes <out>/failover-<timestamp>.json',
     )
     .option('--kills <n>', `leader kills to time (default ${FAILOVER_DEFAULTS.kills})`, intIn(1, 100))
     .option('--catch-up-orders <n>', `orders a stopped replica misses before its restart is timed, 0 to skip (default ${FAILOVER_DEFAULTS.catchUpOrders})`, intIn(0, 10_000_000))

@@ -30,6 +30,11 @@ export interface FailoverRecord {
   failover_ms: number[];
   failover_p50_ms: number | null;
   catch_up: { orders_missed: number; restart_to_ready_ms: number } | null;
+  /**
+   * The same replica once caught up, holding the whole log, SIGKILLed and restarted at once: its
+   * restart → ready when it missed (almost) nothing, what a restart costs for the log it holds.
+   */
+  restart_holding: { orders_held: number; restart_to_ready_ms: number } | null;
   error: string | null;
 }
 
@@ -66,7 +71,8 @@ async function firstTradeAfter(cluster: Cluster, n: number, signal: AbortSignal)
  * - `kills` times: SIGKILL of the leader → the first trade after it acknowledged (the killed
  *   replica is restarted and caught up before the next kill);
  * - a replica stopped while `catchUpOrders` orders are placed: its restart → ready (it fetches
- *   what it missed before it serves).
+ *   what it missed before it serves);
+ * - that replica, now holding the whole log, SIGKILLed and restarted at once: its restart → ready.
  */
 export async function runFailover(options: FailoverOptions, life: Lifecycle, log: (text: string) => void, print: (text: string) => void): Promise<number> {
   const { signal, children } = life;
@@ -79,6 +85,7 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
     failover_ms: [],
     failover_p50_ms: null,
     catch_up: null,
+    restart_holding: null,
     error: null,
   };
   log(`machine: ${formatMachine(record.machine)}\nstarting a fresh cluster (the apps' default settings)…\n`);
@@ -117,6 +124,13 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
         await cluster.waitReady(follower, 120_000);
         record.catch_up = { orders_missed: missed, restart_to_ready_ms: round(performance.now() - startedAt) };
         log(`replica ${follower} restarted having missed ${missed} orders: ready after ${record.catch_up.restart_to_ready_ms} ms\n`);
+        const held = (await status(cluster, follower))?.last_no ?? 0;
+        await cluster.kill(`order-${follower}`);
+        const restartedAt = performance.now();
+        await cluster.startReplica(follower);
+        await cluster.waitReady(follower, 120_000);
+        record.restart_holding = { orders_held: held, restart_to_ready_ms: round(performance.now() - restartedAt) };
+        log(`replica ${follower}, holding ${held} orders, SIGKILLed and restarted at once: ready after ${record.restart_holding.restart_to_ready_ms} ms\n`);
       }
     });
   } catch (err) {
@@ -133,7 +147,8 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
   print(
     `failover (leader SIGKILL → first trade acknowledged), ${sorted.length} kills: p50 ${record.failover_p50_ms ?? '-'} ms, ` +
       `min ${sorted[0] ?? '-'} ms, max ${sorted.at(-1) ?? '-'} ms\n` +
-      (record.catch_up ? `catch-up: ${record.catch_up.orders_missed} orders missed → ready ${record.catch_up.restart_to_ready_ms} ms after restart\n` : ''),
+      (record.catch_up ? `catch-up: ${record.catch_up.orders_missed} orders missed → ready ${record.catch_up.restart_to_ready_ms} ms after restart\n` : '') +
+      (record.restart_holding ? `restart holding ${record.restart_holding.orders_held} orders, none missed → ready ${record.restart_holding.restart_to_ready_ms} ms after restart\n` : ''),
   );
   log(`written to ${file}\n`);
   return record.error === null ? 0 : 1;
