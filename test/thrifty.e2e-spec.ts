@@ -1,4 +1,4 @@
-import { Cluster, http, placeOrder, waitFor } from './support/cluster';
+import { Cluster, placeOrder, requestsAnswered, waitFor } from './support/cluster';
 
 /**
  * Thrifty replication with the real apps: a majority of 3 needs one follower besides the leader,
@@ -17,14 +17,7 @@ const TRADES = 48;
 const SETTINGS = { HEARTBEAT_INTERVAL_MS: '1000' };
 
 /** `POST /sync` requests a replica answered with 200, from its `/metrics`. */
-async function syncsAnswered(c: Cluster, id: number): Promise<number> {
-  const res = await http(`${c.replica(id)}/metrics`);
-  expect(res.status).toBe(200);
-  const line = res.text
-    .split('\n')
-    .find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes('route="/sync"') && l.includes('status="200"'));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
+const syncsAnswered = (c: Cluster, id: number): Promise<number> => requestsAnswered(c.replica(id), '/sync');
 
 /** `n` trades one at a time through the front end; every one must be acknowledged. */
 async function tradeOneAtATime(c: Cluster, n: number): Promise<number[]> {

@@ -127,6 +127,13 @@ export interface ReplicaStatus {
    * catch up from it (see RecoveryService).
    */
   log_suspect?: true;
+  /**
+   * The last number through which every entry of this replica's file carries its checksum, checked
+   * at the replica's start or on the entry's way in (see OrderLogService.vouchedThrough). A peer
+   * that restarts compares its log with this one's only after it (and after its own such number).
+   * 0 until the check at start has run; absent from a replica of a version before checksums.
+   */
+  vouched_through?: number;
 }
 
 /** A page of a replica's order log. */

@@ -102,3 +102,16 @@ export function namedLeader(frontend: string, timeoutMs?: number): Promise<HttpR
 export function replicaStatus(token: string, replica: string, timeoutMs?: number): Promise<HttpResult<ReplicaStatus>> {
   return internal<ReplicaStatus>(token, `${replica}/${OrderRoutes.status}`, { timeoutMs });
 }
+
+/**
+ * Requests to `route` (as the request metrics label it, e.g. `/sync`) that a server answered with
+ * `status`, from its `GET /metrics`.
+ */
+export async function requestsAnswered(server: string, route: string, status = 200): Promise<number> {
+  const res = await http(`${server}/metrics`);
+  if (res.status !== 200) throw new Error(`${server}/metrics answered ${res.status}`);
+  const line = res.text
+    .split('\n')
+    .find((l) => l.startsWith('http_request_duration_seconds_count{') && l.includes(`route="${route}"`) && l.includes(`status="${status}"`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

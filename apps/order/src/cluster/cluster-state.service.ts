@@ -207,6 +207,7 @@ export class ClusterStateService implements OnModuleInit {
       last_epoch: last.epoch,
       commit_no: Math.max(this.commitNo, this.log.getMeta('commit_no')),
       ...(this.logSuspect && { log_suspect: true }),
+      vouched_through: this.log.vouchedThrough(),
     };
   }
 }

@@ -628,6 +628,43 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(await again.exclusive(() => again.repairFromTail())).toEqual([]); // nothing in memory after a restart
     });
 
+    it('vouches, at start, for every entry up to the first without a checksum or the first missing number; a truncation lowers that', async () => {
+      const first = await start();
+      await first.log.append([1, 2, 3, 4, 5, 6].map((n) => withSum(entry(n))), { commit_no: 2 });
+      const { log, db } = await restart(first.db);
+      expect(log.vouchedThrough()).toBe(0); // nothing until the check ran
+      await log.verifyChecksums();
+      expect(log.vouchedThrough()).toBe(6);
+      // A damaged entry is vouched for all the same: it is found, and put back from a committed copy.
+      await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
+      await db.query('UPDATE "orders" SET "checksum" = NULL WHERE "order_no" = 5');
+      expect(await log.verifyChecksums()).toEqual([2]);
+      expect(log.vouchedThrough()).toBe(4);
+      await db.query('DELETE FROM "orders" WHERE "order_no" = 4');
+      await log.verifyChecksums();
+      expect(log.vouchedThrough()).toBe(3);
+      await log.exclusive(() => log.truncateFrom(3, 0));
+      expect(log.vouchedThrough()).toBe(2);
+      // Written before checksums from the first entry on: nothing is vouched for.
+      await db.query('UPDATE "orders" SET "checksum" = NULL WHERE "order_no" = 1');
+      await log.verifyChecksums();
+      expect(log.vouchedThrough()).toBe(0);
+    });
+
+    it('entries written since follow the vouched number while each carries a checksum, from a log checked or empty', async () => {
+      const { log, db } = await start();
+      await log.append([1, 2].map((n) => withSum(entry(n))));
+      expect(log.vouchedThrough()).toBe(2);
+      const [{ record }] = (await log.appendNew([order('k-3')])).map(created);
+      expect([record.order_no, log.vouchedThrough()]).toEqual([3, 3]);
+      await log.append([entry(4), withSum(entry(5))]); // one from a leader of before checksums: no further
+      expect(log.vouchedThrough()).toBe(3);
+      // A log not yet checked at start vouches for nothing, whatever it is sent.
+      const { log: again } = await restart(db);
+      await again.append([withSum(entry(6))]);
+      expect(again.vouchedThrough()).toBe(0);
+    });
+
     it('entries written before checksums (none) are served as they are', async () => {
       const first = await start();
       await first.log.append([entry(1), entry(2)]);

@@ -122,6 +122,8 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   private readonly damaged = new Set<number>();
   /** An entry was found not to match its checksum, for the first time (its number). */
   readonly damaged$ = new Subject<number>();
+  /** See {@link vouchedThrough}. */
+  private vouched = 0;
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -305,22 +307,44 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * Reads the whole log from the file and checks each entry against its checksum (at start, before
    * the replica serves: a file changed while the replica was down is found here, with no peer to
    * compare with). Returns the numbers of the entries that do not match (see {@link damagedEntries}).
+   * Also finds how far every entry is vouched for by its own checksum ({@link vouchedThrough}).
    */
   async verifyChecksums(): Promise<number[]> {
     const started = Date.now();
     let checked = 0;
+    let expected = 1;
+    let unvouched: number | undefined;
     for (let after = 0; ; ) {
       const page = await queryRows<OrderRow>(
         this.dataSource,
         `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" > ${sqlLiteral(after)} ORDER BY "order_no" LIMIT ${KEY_SCAN_PAGE}`,
       );
-      for (const row of page) if (!checksumHolds(row)) this.noteDamaged(row.order_no);
+      for (const row of page) {
+        if (!checksumHolds(row)) this.noteDamaged(row.order_no);
+        // A missing number (a row deleted) or an entry without a checksum: nothing vouches for it.
+        if (unvouched === undefined && (row.order_no !== expected || row.checksum == null)) unvouched = expected;
+        expected = row.order_no + 1;
+      }
       checked += page.length;
       if (page.length < KEY_SCAN_PAGE) break;
       after = page[page.length - 1].order_no;
     }
-    this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}`);
+    this.vouched = (unvouched ?? expected) - 1;
+    const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
+    this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
     return this.damagedEntries();
+  }
+
+  /**
+   * The last number through which the file holds every entry with a checksum, numbered from 1
+   * without a gap: found by {@link verifyChecksums} (0 until it ran), followed by the entries
+   * written since (each checked on its way in) while they carry one, lowered by a truncation.
+   * Each of those entries is vouched for by its own checksum (or was found damaged, and is put back
+   * from a committed copy), so a restart's comparison with a peer's log need not read them again
+   * (RecoveryService); the replica's status tells its peers (`vouched_through`).
+   */
+  vouchedThrough(): number {
+    return Math.min(this.vouched, this.last.order_no);
   }
 
   /**
@@ -502,6 +526,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     }
     this.remember([], changed);
     this.durableNo = this.last.order_no;
+    this.vouchFor(fresh);
     this.leaderAppends$.next('written');
     return results;
   }
@@ -528,6 +553,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     await this.write(() => execTransaction(this.dataSource, this.statements(records, changed)));
     this.remember(records, changed);
     this.durableNo = this.last.order_no;
+    this.vouchFor(records);
+  }
+
+  /** Entries now on disk, checked on their way in: {@link vouchedThrough} follows them while each carries a checksum. */
+  private vouchFor(records: OrderRecordDto[]): void {
+    for (const r of records) {
+      if (this.vouched !== r.order_no - 1 || !r.checksum) return;
+      this.vouched = r.order_no;
+    }
   }
 
   /** Before a write of these entries: should it fail, the key filter only holds a value too many (see LogKeyFilter). */
@@ -631,6 +665,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     const result = await this.write(() => this.orders.delete({ orderNo: MoreThanOrEqual(from) }));
     this.tail = this.tail.filter((r) => r.order_no < from);
     for (const n of this.damaged) if (n >= from) this.damaged.delete(n); // gone with the tail: nothing to repair
+    this.vouched = Math.min(this.vouched, from - 1);
     const [tail] = await this.orders.find({ order: { orderNo: 'DESC' }, take: 1 });
     this.last = tail ? { order_no: tail.orderNo, epoch: tail.epoch } : { order_no: 0, epoch: 0 };
     this.durableNo = this.last.order_no;

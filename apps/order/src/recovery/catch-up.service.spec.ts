@@ -63,7 +63,7 @@ describe('CatchUpService', () => {
   });
 
   const mine = () => log.page(0, 1000);
-  const catchUpFrom = (dropBeyondSource: boolean, verifyAll?: boolean) => log.exclusive(() => catchUp.catchUpFrom(source, dropBeyondSource, verifyAll));
+  const catchUpFrom = (dropBeyondSource: boolean, verifyAfter?: number) => log.exclusive(() => catchUp.catchUpFrom(source, dropBeyondSource, verifyAfter));
 
   describe('catchUpFrom (the caller holds the log lock)', () => {
     it('fetches a missing tail in pages and keeps identical entries without dropping them', async () => {
@@ -172,14 +172,14 @@ describe('CatchUpService', () => {
       theirs = range(1, 3);
       await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
       expect(asked).toEqual([4]);
-      await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      await expect(catchUpFrom(true, 0)).rejects.toBeInstanceOf(CommittedEntryConflict);
       expect(await mine()).toEqual(range(1, 5));
     });
 
     it('verifying the whole log (a restart) compares from the first entry and keeps identical committed ones', async () => {
       await log.append(range(1, 4), { commit_no: 3 });
       theirs = range(1, 6);
-      await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      await expect(catchUpFrom(true, 0)).resolves.toEqual({ fetched: 2, dropped: 0 });
       expect(asked[0]).toBe(0);
       expect(await mine()).toEqual(theirs);
     });
@@ -189,7 +189,7 @@ describe('CatchUpService', () => {
       // A leader of epoch 3 that had not learnt the commit point beyond 1 stamped 4, the last entry
       // it inherited, as its own.
       theirs = [...range(1, 3, 1), ...range(4, 5, 3)];
-      await expect(catchUpFrom(true, true)).resolves.toEqual({ fetched: 1, dropped: 0 });
+      await expect(catchUpFrom(true, 0)).resolves.toEqual({ fetched: 1, dropped: 0 });
       expect(await mine()).toEqual(theirs);
       expect(log.lastPosition()).toEqual({ order_no: 5, epoch: 3 });
     });
@@ -197,17 +197,41 @@ describe('CatchUpService', () => {
     it('verifying the whole log, refuses (503) a committed order whose content differs under the same request id and stamp (a damaged file)', async () => {
       await log.append([logEntry(1), { ...logEntry(2), quantity: 52 }, ...range(3, 4)], { commit_no: 3 });
       theirs = range(1, 4);
-      await expect(catchUpFrom(true, true)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      await expect(catchUpFrom(true, 0)).rejects.toBeInstanceOf(CommittedEntryConflict);
       expect(await log.find(2)).toEqual({ ...logEntry(2), quantity: 52 });
     });
 
     it('verifying the whole log, refuses (503) to replace a committed entry that differs, and changes nothing', async () => {
       await log.append(range(1, 4), { commit_no: 3 });
       theirs = [logEntry(1), logEntry(2, 1, 'other'), ...range(3, 4)];
-      await expect(catchUpFrom(true, true)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+      await expect(catchUpFrom(true, 0)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
       expect(await mine()).toEqual(range(1, 4));
       // Without verification the same source is not compared below the commit point.
       await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+    });
+
+    it('verifying after a number (a restart whose older entries their checksums vouch for) reads from there or from just below the commit point, whichever is lower', async () => {
+      await log.append(range(1, 6), { commit_no: 5 });
+      theirs = range(1, 8);
+      await expect(catchUpFrom(true, 2)).resolves.toEqual({ fetched: 2, dropped: 0 });
+      expect(asked[0]).toBe(2);
+      asked = [];
+      // Vouched for beyond the commit point: comparison still begins just below it (the stamps there may have changed).
+      await expect(catchUpFrom(true, 8)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(asked[0]).toBe(4);
+    });
+
+    it('verifying after a number, refuses (503) to replace a committed entry after it that differs, and reads nothing at or below it', async () => {
+      await log.append(range(1, 6), { commit_no: 5 });
+      theirs = [...range(1, 3), logEntry(4, 1, 'other'), ...range(5, 6)];
+      await expect(catchUpFrom(true, 2)).rejects.toBeInstanceOf(CommittedEntryConflict);
+      expect(asked[0]).toBe(2);
+      expect(await mine()).toEqual(range(1, 6));
+      // A difference at or below that number is not looked for.
+      theirs = [logEntry(1, 1, 'other'), ...range(2, 6)];
+      asked = [];
+      await expect(catchUpFrom(true, 2)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(asked.every((after) => after >= 2)).toBe(true);
     });
 
     it('reports how much is left to fetch while it runs', async () => {
@@ -252,7 +276,7 @@ describe('CatchUpService', () => {
       await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
       const third = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
       await third.load();
-      await expect(third.exclusive(() => new CatchUpService(third, peers, config).catchUpFrom(source, true, true))).rejects.toBeInstanceOf(CommittedEntryConflict);
+      await expect(third.exclusive(() => new CatchUpService(third, peers, config).catchUpFrom(source, true, 0))).rejects.toBeInstanceOf(CommittedEntryConflict);
       expect(third.damagedEntries()).toEqual([2]);
     });
   });
@@ -363,20 +387,30 @@ describe('CatchUpService', () => {
       await log.append([...range(1, 2), logEntry(3, 1, 'mine'), ...range(4, 6)]);
       theirs = [...range(1, 2, 2), logEntry(3, 1, 'theirs'), ...range(4, 5), logEntry(6, 1, 'past')];
       const before = await mine();
-      await expect(catchUp.differencesWith(source, 5)).resolves.toEqual([3]);
+      await expect(catchUp.differencesWith(source, 0, 5)).resolves.toEqual([3]);
       // Pages of 2 from the first entry (each one fetched while the one before is compared), up to order 5: order 6 is not compared.
       expect(asked).toEqual([0, 2, 4, 6]);
       expect(await mine()).toEqual(before);
     });
 
+    it('compares only after the given order, and asks nothing when that is the last one', async () => {
+      await log.append([logEntry(1, 1, 'mine'), ...range(2, 3), logEntry(4, 1, 'mine'), ...range(5, 6)]);
+      theirs = range(1, 6);
+      await expect(catchUp.differencesWith(source, 2, 6)).resolves.toEqual([4]);
+      expect(asked[0]).toBe(2);
+      asked = [];
+      await expect(catchUp.differencesWith(source, 6, 6)).resolves.toEqual([]);
+      expect(asked).toEqual([]);
+    });
+
     it('stops at `max` differences, finds none in an equal log, and refuses when the source\'s log ends too soon', async () => {
       await log.append(range(1, 6));
       theirs = range(1, 6, 1, 'other');
-      await expect(catchUp.differencesWith(source, 6, 3)).resolves.toEqual([1, 2, 3]);
+      await expect(catchUp.differencesWith(source, 0, 6, 3)).resolves.toEqual([1, 2, 3]);
       theirs = range(1, 6);
-      await expect(catchUp.differencesWith(source, 6)).resolves.toEqual([]);
+      await expect(catchUp.differencesWith(source, 0, 6)).resolves.toEqual([]);
       theirs = range(1, 3);
-      await expect(catchUp.differencesWith(source, 5)).rejects.toThrow('the log of replica 3 ends at order 3, before order 5: nothing to compare');
+      await expect(catchUp.differencesWith(source, 0, 5)).rejects.toThrow('the log of replica 3 ends at order 3, before order 5: nothing to compare');
     });
   });
 });

@@ -51,12 +51,14 @@ export class CatchUpService {
   /**
    * The caller holds the log lock for the whole catch-up (recovery, promotion: the replica serves
    * no trades meanwhile). With `dropBeyondSource`, entries past the source's last one are dropped
-   * too (the source is the leader, or more advanced than this replica). With `verifyAll`, every
-   * entry is compared, from the first one, not only those after the commit point.
+   * too (the source is the leader, or more advanced than this replica). With `verifyAfter`, every
+   * entry after that number is compared (0: the whole log), not only those after the commit point,
+   * and none at or below the commit point may be replaced (a restart's verification).
    */
-  async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean, verifyAll = false): Promise<CatchUpResult> {
+  async catchUpFrom(source: ReplicaAddress, dropBeyondSource: boolean, verifyAfter?: number): Promise<CatchUpResult> {
     const result: CatchUpResult = { fetched: 0, dropped: 0 };
-    let after = verifyAll ? 0 : this.startPoint();
+    const verifying = verifyAfter !== undefined;
+    let after = verifying ? Math.max(0, Math.min(verifyAfter, this.startPoint())) : this.startPoint();
     for await (const { orders, last_no } of this.pages(source, after)) {
       this.add(result, await this.applyPage(after, orders));
       if (orders.length > 0) after = orders[orders.length - 1].order_no;
@@ -64,8 +66,8 @@ export class CatchUpService {
     }
     this.remaining = 0;
     // Not its committed entries a source lacks (comparison began just below them), unless verifying
-    // the whole log, which refuses to (see truncateFrom): a source lacking them finds a damaged log.
-    const keep = verifyAll ? after : Math.max(after, Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no));
+    // the log, which refuses to (see truncateFrom): a source lacking them finds a damaged log.
+    const keep = verifying ? after : Math.max(after, Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no));
     if (dropBeyondSource && this.log.lastPosition().order_no > keep) {
       result.dropped += await this.log.truncateFrom(keep + 1);
     }
@@ -102,16 +104,17 @@ export class CatchUpService {
   }
 
   /**
-   * Compares this log with `source`'s from the first entry through `through` (this replica's
-   * commit point), changing nothing, and returns the numbers at which the source holds another
-   * order (at most `max` of them; epoch stamps aside, see sameOrder). Used against a replica
-   * exactly as advanced as this one, which by log matching holds the same orders: a difference
-   * means that one of the two files is damaged. Rejects if the source's log ends before `through`.
+   * Compares this log with `source`'s after entry `from` through `through` (this replica's last
+   * entry), changing nothing, and returns the numbers at which the source holds another order (at
+   * most `max` of them; epoch stamps aside, see sameOrder). Used against a replica exactly as
+   * advanced as this one, which by log matching holds the same orders: a difference means that
+   * one of the two files is damaged. Rejects if the source's log ends before `through`.
    */
-  async differencesWith(source: ReplicaAddress, through: number, max = 100): Promise<number[]> {
+  async differencesWith(source: ReplicaAddress, from: number, through: number, max = 100): Promise<number[]> {
     const differing: number[] = [];
-    let after = 0;
-    for await (const { orders } of this.pages(source, 0)) {
+    let after = from;
+    if (after >= through) return differing;
+    for await (const { orders } of this.pages(source, from)) {
       const upTo = orders.filter((o) => o.order_no <= through);
       const mine = await this.log.page(after, upTo.length);
       for (const entry of upTo) {

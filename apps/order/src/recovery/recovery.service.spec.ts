@@ -37,7 +37,8 @@ type PeerStatusLike = { peer: ReplicaAddress; status: ReplicaStatus };
  */
 function setup(opts: {
   statuses: () => Promise<{ peer: ReplicaAddress; status: ReplicaStatus }[]>;
-  conflict?: (verifyAll: boolean) => boolean;
+  /** Whether the catch-up refuses with a committed-entry conflict, given whether it verifies the log. */
+  conflict?: (verifying: boolean) => boolean;
   /** Each replica's copy of order 2, the one the conflict is about (2: this one); none by default. */
   copies?: Partial<Record<number, OrderRecordDto>>;
   /** Where each peer's log differs from this one's, compared through the commit point (none by default). */
@@ -47,6 +48,8 @@ function setup(opts: {
   trustOwnLog?: boolean;
   /** Entries of this replica's file that do not match their checksum, as the start's check finds them. */
   damaged?: number[];
+  /** How far the start's check vouched for every entry by its checksum (none by default). */
+  vouched?: number;
 }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
   const observed: [number, number][] = [];
@@ -73,6 +76,7 @@ function setup(opts: {
   const log = {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
+    vouchedThrough: () => opts.vouched ?? 0,
     repairFromTail: async () => [],
     damagedEntries: () => [...damaged].sort((a, b) => a - b),
     repair: async (copy: OrderRecordDto) => {
@@ -92,18 +96,18 @@ function setup(opts: {
     updateMeta: async (values: Record<string, number>) => void Object.assign(meta, values),
   } as unknown as OrderLogService;
   const meta: Record<string, number> = { ...opts.meta };
-  const catchUps: { from: number; verifyAll: boolean }[] = [];
-  const comparisons: { with: number; through: number }[] = [];
+  const catchUps: { from: number; verifyAfter?: number }[] = [];
+  const comparisons: { with: number; after: number; through: number }[] = [];
   const catchUp = {
-    differencesWith: async (source: ReplicaAddress, through: number) => {
-      comparisons.push({ with: source.id, through });
+    differencesWith: async (source: ReplicaAddress, after: number, through: number) => {
+      comparisons.push({ with: source.id, after, through });
       return opts.differences?.(source.id) ?? [];
     },
-    catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAll = false) => {
-      catchUps.push({ from: source.id, verifyAll });
+    catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAfter?: number) => {
+      catchUps.push({ from: source.id, verifyAfter });
       // As the real one: its damaged entries above the commit point (5) take the source's copies.
       for (const n of damaged) if (n > 5) damaged.delete(n);
-      if (opts.conflict?.(verifyAll)) throw new CommittedEntryConflict(2, 5);
+      if (opts.conflict?.(verifyAfter !== undefined)) throw new CommittedEntryConflict(2, 5);
       return { fetched: 0, dropped: 0 };
     },
   } as unknown as CatchUpService;
@@ -135,7 +139,7 @@ describe('RecoveryService', () => {
   afterEach(() => made.splice(0).forEach((r) => r.onApplicationShutdown()));
   afterAll(() => Logger.overrideLogger(false));
 
-  it('first verifies the whole log against the leader, adopts its epoch and follows; a later recovery starts at the commit point', async () => {
+  it('first verifies the log against the leader (the whole log, when no checksum vouches for any entry), adopts its epoch and follows; a later recovery starts at the commit point', async () => {
     const { recovery, replica, catchUps, observed } = setup({
       statuses: async () => [
         { peer: peer1, status: status(1, { last_no: 9, last_epoch: 1 }) },
@@ -143,7 +147,7 @@ describe('RecoveryService', () => {
       ],
     });
     await recovery.recover();
-    expect(catchUps).toEqual([{ from: 3, verifyAll: true }]);
+    expect(catchUps).toEqual([{ from: 3, verifyAfter: 0 }]);
     expect(observed).toEqual([[4, 3]]);
     expect(replica.role).toBe('follower');
 
@@ -152,7 +156,40 @@ describe('RecoveryService', () => {
     replica.beginPromotion(5);
     replica.stepDown();
     await recovery.recover();
-    expect(catchUps[1]).toEqual({ from: 3, verifyAll: false });
+    expect(catchUps[1]).toEqual({ from: 3, verifyAfter: undefined });
+  });
+
+  it('compares its log after the entries both its own and the source\'s checksums vouch for, or from the first one once a difference with a peer was found', async () => {
+    const leaderVouching = (vouched_through?: number) => async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, vouched_through }) }];
+    const compareAfter = async (own: number, source?: number) => {
+      const { recovery, catchUps } = setup({ statuses: leaderVouching(source), vouched: own });
+      await recovery.recover();
+      return catchUps.map((c) => c.verifyAfter);
+    };
+    expect(await compareAfter(4, 8)).toEqual([4]);
+    // The source's entries without a checksum are compared too: a change in its file shows only there.
+    expect(await compareAfter(4, 2)).toEqual([2]);
+    // A source of a version before checksums says nothing: the whole log.
+    expect(await compareAfter(4)).toEqual([0]);
+
+    // A difference found before it stopped (`must_compare`): a checksum does not show which copy a leader wrote.
+    const differed = setup({ statuses: leaderVouching(8), vouched: 4, meta: { must_compare: 1 } });
+    differed.recovery.onApplicationBootstrap();
+    await differed.recovery.recover();
+    expect(differed.catchUps).toEqual([{ from: 3, verifyAfter: 0 }]);
+
+    // The whole cluster restarting: the comparison with each equally advanced peer begins there too.
+    const equal = (id: number, vouched_through: number) => ({
+      peer: id === 1 ? peer1 : peer3,
+      status: status(id, { role: 'recovering', ready: false, epoch: 0, leader: null, last_no: 5, last_epoch: 1, commit_no: 5, vouched_through }),
+    });
+    const restarting = setup({ statuses: async () => [equal(1, 5), equal(3, 1)], vouched: 4 });
+    await restarting.recovery.recover();
+    expect(restarting.comparisons).toEqual([
+      { with: 1, after: 4, through: 5 },
+      { with: 3, after: 1, through: 5 },
+    ]);
+    expect(restarting.replica.role).toBe('follower');
   });
 
   it('with no leader, catches up from the most advanced peer (epoch of its last entry first), or takes its own log when none is ahead', async () => {
@@ -163,7 +200,7 @@ describe('RecoveryService', () => {
       ],
     });
     await ahead.recovery.recover();
-    expect(ahead.catchUps).toEqual([{ from: 3, verifyAll: true }]);
+    expect(ahead.catchUps).toEqual([{ from: 3, verifyAfter: 0 }]);
 
     const alone = setup({ statuses: async () => [] });
     await alone.recovery.recover();
@@ -191,7 +228,7 @@ describe('RecoveryService', () => {
     expect(replica.role).toBe('follower');
     expect(recovery.blockedBy).toBeUndefined();
     expect(recovery.logDamaged).toBe(false);
-    expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
+    expect(catchUps.map((c) => c.verifyAfter)).toEqual([0, 0]);
   });
 
   it('a follower whose sync met a committed entry that differs from the leader\'s stops following and verifies its whole log again: not ready, its log damaged', async () => {
@@ -199,7 +236,7 @@ describe('RecoveryService', () => {
     const { recovery, replica, catchUps } = setup({
       statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 9, last_epoch: 1 }) }],
       // The damage shows only to a comparison from the log's start: past the commit point all is equal.
-      conflict: (verifyAll) => damaged && verifyAll,
+      conflict: (verifying) => damaged && verifying,
     });
     await recovery.recover();
     expect(replica.role).toBe('follower');
@@ -213,7 +250,7 @@ describe('RecoveryService', () => {
     for (let i = 0; i < 600 && !/replica 3's/.test(recovery.blockedBy ?? ''); i++) await delay(5);
     expect(recovery.blockedBy).toMatch(/^its log differs from replica 3's below its commit point/);
     expect(recovery.logDamaged).toBe(true);
-    expect(catchUps.map((c) => c.verifyAll)).toEqual([true, true]);
+    expect(catchUps.map((c) => c.verifyAfter)).toEqual([0, 0]);
     recovery.reverify(new CommittedEntryConflict(2, 5)); // not a follower now: nothing more
     expect(errors).toHaveLength(2); // the first one, and recovery's own "not ready"
     damaged = false; // the operator rebuilt the file
@@ -263,8 +300,8 @@ describe('RecoveryService', () => {
     leaderAnswers = true;
     await done;
     expect(catchUps).toEqual([
-      { from: 3, verifyAll: true },
-      { from: 3, verifyAll: true },
+      { from: 3, verifyAfter: 0 },
+      { from: 3, verifyAfter: 0 },
     ]);
     expect(replica.role).toBe('follower');
     expect(recovery.logDamaged).toBe(false);
@@ -311,7 +348,7 @@ describe('RecoveryService', () => {
     it('is compared with, through the commit point, and a matching copy makes it a follower (a whole cluster restarting)', async () => {
       const { recovery, replica, comparisons, catchUps } = setup({ statuses: async () => [equal, behind] });
       await recovery.recover();
-      expect(comparisons).toEqual([{ with: 1, through: 5 }]);
+      expect(comparisons).toEqual([{ with: 1, after: 0, through: 5 }]);
       expect(catchUps).toEqual([]); // nothing fetched, nothing changed
       expect(replica.role).toBe('follower');
     });
@@ -402,7 +439,7 @@ describe('RecoveryService', () => {
       recovery.reverify(new CommittedEntryConflict(2, 5));
       expect(recovery.logDamaged).toBe(true);
       await recovery.recover();
-      expect(comparisons).toEqual([{ with: 1, through: 5 }]);
+      expect(comparisons).toEqual([{ with: 1, after: 0, through: 5 }]);
       expect(replica.role).toBe('follower');
       expect(recovery.logDamaged).toBe(false);
       expect(meta.must_compare).toBe(0); // recorded by reverify, cleared by the comparison
@@ -436,7 +473,7 @@ describe('RecoveryService', () => {
       });
       await recovery.recover();
       expect(repairs).toEqual([original]);
-      expect(catchUps).toEqual([{ from: 3, verifyAll: true }]);
+      expect(catchUps).toEqual([{ from: 3, verifyAfter: 0 }]);
       expect(replica.role).toBe('follower');
       expect(recovery.logDamaged).toBe(false);
     });
@@ -513,8 +550,8 @@ describe('RecoveryService', () => {
         return r.catchUps[0];
       };
       // Not the suspect one, however advanced; the leader first, however far behind.
-      expect(await from([as(1, { log_suspect: true, last_no: 9 }), as(3)])).toEqual({ from: 3, verifyAll: false });
-      expect(await from([as(1, { role: 'leader', last_no: 6 }), as(3, { last_no: 9 })])).toEqual({ from: 1, verifyAll: false });
+      expect(await from([as(1, { log_suspect: true, last_no: 9 }), as(3)])).toEqual({ from: 3, verifyAfter: undefined });
+      expect(await from([as(1, { role: 'leader', last_no: 6 }), as(3, { last_no: 9 })])).toEqual({ from: 1, verifyAfter: undefined });
 
       const behind = setup({ damaged: [6], statuses: async () => [as(1, { last_no: 6 }), as(3, { last_no: 4 })] });
       (behind.state as unknown as { status: () => ReplicaStatus }).status = () => status(2, { role: behind.replica.role, last_no: 7, last_epoch: 1, commit_no: 5 });
@@ -563,7 +600,7 @@ describe('RecoveryService', () => {
       (follower.log as unknown as { damaged$: Subject<number> }).damaged$.next(2);
       await delay(50); // the recovery it starts: all fakes answer at once
       expect(follower.repairs).toEqual([original]);
-      expect(follower.catchUps).toEqual([{ from: 3, verifyAll: true }]);
+      expect(follower.catchUps).toEqual([{ from: 3, verifyAfter: 0 }]);
       expect(follower.replica.role).toBe('follower');
       expect(errors).toContain('order 2 in its file does not match its checksum; it serves nothing until its whole log is verified again');
       expect(follower.meta.must_compare ?? 0).toBe(0); // the check at start finds it again: no comparison to remember
@@ -605,7 +642,7 @@ describe('RecoveryService', () => {
     expect(recovery.logDamaged).toBe(false); // its own log is not in doubt
     suspect = false; // replica 1's log was verified
     await done;
-    expect(catchUps).toEqual([{ from: 1, verifyAll: true }]);
+    expect(catchUps).toEqual([{ from: 1, verifyAfter: 0 }]);
     expect(replica.role).toBe('follower');
   });
 
@@ -621,7 +658,7 @@ describe('RecoveryService', () => {
     expect(same.replica.role).toBe('follower');
 
     let damaged = true;
-    const { recovery, replica, meta } = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, conflict: (verifyAll) => damaged && verifyAll });
+    const { recovery, replica, meta } = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, conflict: (verifying) => damaged && verifying });
     damaged = false;
     await recovery.recover();
     damaged = true;

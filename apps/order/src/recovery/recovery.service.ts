@@ -44,7 +44,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private stopped = false;
   /** The last "not ready" line logged while blocked, and when: the same one is repeated at most every BLOCKED_REPEAT_LOG_MS. */
   private blockedLogged = { at: 0, message: '' };
-  /** The first recovery since start verifies the whole log; later ones (after leading) start at the commit point. */
+  /**
+   * The first recovery since start verifies the log (see {@link verifyAfter}); later ones (after
+   * leading) start at the commit point.
+   */
   private verified = false;
   /**
    * Set by {@link reverify}, and when recovery finds the log differing: recovery must compare the
@@ -339,6 +342,21 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     return true;
   }
 
+  /**
+   * Where the first recovery's comparison with `peer`'s log begins (0: the whole log): after the
+   * entries that both this replica's and the peer's checksums vouch for (OrderLogService.
+   * vouchedThrough; the peer's `vouched_through`). A file changed while its replica was down shows
+   * there without a peer, and one changed while it runs on the first read; what the checksums do
+   * not cover is compared: entries written before checksums, on either side (the comparison of
+   * copies is what finds a change in those, in the peer's file too), a missing number, and the
+   * newest entries, from just below the commit point on, whose epoch stamps a new leader may have
+   * changed. So a restart reads from its source about what it missed, not the whole log again.
+   * From the first entry once a difference with a peer's copy was found ({@link mustCompare}).
+   */
+  private verifyAfter(peer: ReplicaStatus): number {
+    return this.mustCompare ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
+  }
+
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
   private async persistMustCompare(): Promise<void> {
     const value = !this.mustCompare ? MustCompare.no : this.state.logSuspect ? MustCompare.suspect : MustCompare.peerDiffers;
@@ -402,12 +420,18 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     const equals = statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
     if (own.last_no === 0 || equals.length === 0) return false;
     // Side by side: a whole-cluster restart reads each peer's log once, at the same time.
-    const compared = await Promise.all(equals.map(async ({ peer }) => ({ peer, differing: await this.catchUp.differencesWith(peer, own.last_no, MAX_DIFFERENCES) })));
+    const compared = await Promise.all(
+      equals.map(async ({ peer, status }) => {
+        const from = this.verifyAfter(status);
+        return { peer, from, differing: await this.catchUp.differencesWith(peer, from, own.last_no, MAX_DIFFERENCES) };
+      }),
+    );
     let vouched = false;
     let damaged: DamagedLog | undefined;
-    for (const { peer, differing } of compared) {
+    for (const { peer, from, differing } of compared) {
       if (differing.length === 0) {
-        this.logger.log(`its log matches replica ${peer.id}'s, as advanced as it, through order ${own.last_no}`);
+        const scope = from === 0 ? '' : from >= own.last_no ? ' (every entry vouched for by its checksum)' : ` (compared after order ${from}; those before are vouched for by their checksums)`;
+        this.logger.log(`its log matches replica ${peer.id}'s, as advanced as it, through order ${own.last_no}${scope}`);
         vouched = true;
         continue;
       }
@@ -464,7 +488,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           // Not from a replica whose own log may be damaged: its copies would spread.
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
           if (source) {
-            await this.catchUp.catchUpFrom(source.peer, true, !this.verified).catch(async (err: unknown) => {
+            await this.catchUp.catchUpFrom(source.peer, true, this.verified ? undefined : this.verifyAfter(source.status)).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
               // Its own copy found damaged on the way (see pageToCompare): put back on the next round, not a difference.
               if (this.log.damagedEntries().includes(err.orderNo)) this.noDamageFoundThisRound();

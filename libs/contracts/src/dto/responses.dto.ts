@@ -155,6 +155,11 @@ export class ReplicaStatusDto {
   @ApiProperty({ type: 'integer' }) last_epoch: number;
   @ApiProperty({ type: 'integer' }) commit_no: number;
   @ApiPropertyOptional({ enum: [true], description: 'present while its own log may be damaged (a recovering peer does not catch up from it)' }) log_suspect?: true;
+  @ApiPropertyOptional({
+    type: 'integer',
+    description: 'the last number through which every entry of its file carries its checksum, checked at its start or on the way in (a restarting peer compares logs only after it); 0 until that check ran',
+  })
+  vouched_through?: number;
 }
 
 export class OrderLogPageDto {
