@@ -645,6 +645,9 @@ describe('OrderLogService on a real SQLite file', () => {
       expect(log.vouchedThrough()).toBe(3);
       await log.exclusive(() => log.truncateFrom(3, 0));
       expect(log.vouchedThrough()).toBe(2);
+      await log.append([entry(3)]); // without a checksum: no further than before it
+      expect(log.vouchedThrough()).toBe(2);
+      await log.exclusive(() => log.truncateFrom(3, 0));
       // Written before checksums from the first entry on: nothing is vouched for.
       await db.query('UPDATE "orders" SET "checksum" = NULL WHERE "order_no" = 1');
       await log.verifyChecksums();
@@ -663,6 +666,16 @@ describe('OrderLogService on a real SQLite file', () => {
       const { log: again } = await restart(db);
       await again.append([withSum(entry(6))]);
       expect(again.vouchedThrough()).toBe(0);
+    });
+
+    it('an entry that lost its checksum after the replica vouched for it (its file changed while it runs) is not served, and is put back', async () => {
+      const { log, db } = await written();
+      await log.verifyChecksums();
+      await db.query('UPDATE "orders" SET "quantity" = 50, "checksum" = NULL WHERE "order_no" = 2');
+      await expect(log.find(2)).rejects.toThrow(new DamagedEntry(2, log.dbFile));
+      expect(log.damagedEntries()).toEqual([2]);
+      await log.exclusive(() => log.repair(withSum(entry(2))));
+      expect(await log.find(2)).toEqual(withSum(entry(2)));
     });
 
     it('entries written before checksums (none) are served as they are', async () => {

@@ -281,11 +281,13 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Entries read from the file, each checked against its checksum: one that does not match is
-   * noted as damaged ({@link damaged$}) and the read fails with {@link DamagedEntry}. (The tail in
+   * noted as damaged ({@link damaged$}) and the read fails with {@link DamagedEntry}. So is one
+   * that has lost its checksum since the replica vouched for it ({@link vouchedThrough}): its
+   * file was changed while it runs, and its status still vouches for the entry. (The tail in
    * memory is not checked: it holds what was written, checked on its way in.)
    */
   private intact<T extends ChecksummedOrder & { checksum?: string | null }>(records: T[]): T[] {
-    const damaged = records.filter((r) => !checksumHolds(r));
+    const damaged = records.filter((r) => !checksumHolds(r) || (r.checksum == null && r.order_no <= this.vouched));
     if (damaged.length === 0) return records;
     for (const r of damaged) this.noteDamaged(r.order_no);
     throw new DamagedEntry(damaged[0].order_no, this.dbFile);

@@ -160,17 +160,20 @@ describe('RecoveryService', () => {
   });
 
   it('compares its log after the entries both its own and the source\'s checksums vouch for, or from the first one once a difference with a peer was found', async () => {
-    const leaderVouching = (vouched_through?: number) => async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, vouched_through }) }];
-    const compareAfter = async (own: number, source?: number) => {
-      const { recovery, catchUps } = setup({ statuses: leaderVouching(source), vouched: own });
+    const leaderVouching = (vouched_through?: number, suspect = false) => async () => [
+      { peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, vouched_through, ...(suspect && { log_suspect: true as const }) }) },
+    ];
+    const compareAfter = async (own: number, source?: number, suspect = false) => {
+      const { recovery, catchUps } = setup({ statuses: leaderVouching(source, suspect), vouched: own });
       await recovery.recover();
       return catchUps.map((c) => c.verifyAfter);
     };
     expect(await compareAfter(4, 8)).toEqual([4]);
     // The source's entries without a checksum are compared too: a change in its file shows only there.
     expect(await compareAfter(4, 2)).toEqual([2]);
-    // A source of a version before checksums says nothing: the whole log.
+    // A source of a version before checksums says nothing, and a source whose own log may be damaged is not taken at its word: the whole log.
     expect(await compareAfter(4)).toEqual([0]);
+    expect(await compareAfter(4, 8, true)).toEqual([0]);
 
     // A difference found before it stopped (`must_compare`): a checksum does not show which copy a leader wrote.
     const differed = setup({ statuses: leaderVouching(8), vouched: 4, meta: { must_compare: 1 } });

@@ -351,10 +351,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * copies is what finds a change in those, in the peer's file too), a missing number, and the
    * newest entries, from just below the commit point on, whose epoch stamps a new leader may have
    * changed. So a restart reads from its source about what it missed, not the whole log again.
-   * From the first entry once a difference with a peer's copy was found ({@link mustCompare}).
+   * From the first entry once a difference with a peer's copy was found ({@link mustCompare}), or
+   * when the peer's own log may be damaged (`log_suspect`).
    */
   private verifyAfter(peer: ReplicaStatus): number {
-    return this.mustCompare ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
+    return this.mustCompare || peer.log_suspect ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
   }
 
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
