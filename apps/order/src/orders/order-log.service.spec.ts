@@ -394,6 +394,18 @@ describe('OrderLogService on a real SQLite file', () => {
       return jest.spyOn(connection, 'all');
     };
 
+    it('is filled only once the check at start is over (both read the whole file, and the replica waits for the check)', async () => {
+      const first = await start();
+      await first.log.append([1, 2, 3].map((n) => entry(n)));
+      const { log } = await restart(first.db);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(log.keyFilterReady).toBe(false);
+      await log.exclusive(() => log.verifyChecksums()); // as recovery calls it, under the lock
+      for (let i = 0; i < 200 && !log.keyFilterReady; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(log.keyFilterReady).toBe(true);
+      expect(log.mayHoldKey('r-2')).toBe(true);
+    });
+
     it('is filled from the log at start, over several pages; then only keys it may hold are queried, and every logged one is found', async () => {
       const first = await start();
       const entries = Array.from({ length: 12_000 }, (_, i) => ({ ...entry(i + 1), ...(i % 1000 === 0 ? { request_id: `d-${i}`, idempotency_key: `k-${i}` } : {}) }));

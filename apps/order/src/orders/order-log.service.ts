@@ -139,8 +139,6 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     this.disk.failed$.subscribe(() => this.probeUntilWritable());
     await this.load();
-    // In the background: until it is filled, key lookups query the database as before.
-    void this.fillKeyFilter();
   }
 
   onModuleDestroy(): void {
@@ -173,8 +171,9 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
 
   /**
    * Fills a key filter from the log, a page of entries per query, beside the trades (see
-   * {@link LogKeyFilter}); at start, and again, larger, when the one in use is overfull. Resolves
-   * once it is in use, or once it failed (it is tried again later).
+   * {@link LogKeyFilter}); after the check at start ({@link verifyChecksums}), and again, larger,
+   * when the one in use is overfull. Resolves once it is in use, or once it failed (it is tried
+   * again later).
    */
   fillKeyFilter(): Promise<void> {
     this.filling ??= (async () => {
@@ -334,6 +333,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.vouched = (unvouched ?? expected) - 1;
     const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
     this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
+    // Only now, in the background (it waits for the caller's lock): the fill reads the whole file
+    // too, and the two at once made the check at start, which the replica waits for, slower. Until
+    // it is filled, key lookups query the database.
+    if (!this.keys.ready) void this.fillKeyFilter();
     return this.damagedEntries();
   }
 
