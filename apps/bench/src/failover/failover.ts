@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { ReplicaStatus } from '@app/contracts';
-import { http, placeOrder, type Cluster } from '@app/testkit';
+import { http, placeOrder, waitFor, type Cluster } from '@app/testkit';
 import { cannon } from '../bench/cannon';
 import { median, tradeBody } from '../bench/scenarios';
 import { withCluster } from '../common/cluster-run';
@@ -31,8 +31,9 @@ export interface FailoverRecord {
   failover_p50_ms: number | null;
   catch_up: { orders_missed: number; restart_to_ready_ms: number } | null;
   /**
-   * The same replica once caught up, holding the whole log, SIGKILLed and restarted at once: its
-   * restart → ready when it missed (almost) nothing, what a restart costs for the log it holds.
+   * The same replica once caught up and in step with the leader (its commit point covers the whole
+   * log), SIGKILLed and restarted at once: its restart → ready when it missed nothing, what a
+   * restart costs for the log it holds.
    */
   restart_holding: { orders_held: number; restart_to_ready_ms: number } | null;
   error: string | null;
@@ -124,7 +125,10 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
         await cluster.waitReady(follower, 120_000);
         record.catch_up = { orders_missed: missed, restart_to_ready_ms: round(performance.now() - startedAt) };
         log(`replica ${follower} restarted having missed ${missed} orders: ready after ${record.catch_up.restart_to_ready_ms} ms\n`);
-        const held = (await status(cluster, follower))?.last_no ?? 0;
+        // In step with the leader first, as a replica that has been running is: it knows the
+        // commit point covers what it holds (a restart compares its log from just below that).
+        const held = (await status(cluster, leader))?.last_no ?? 0;
+        await waitFor(`replica ${follower} to learn the commit point`, async () => ((await status(cluster, follower))?.commit_no ?? 0) >= held, 30_000);
         await cluster.kill(`order-${follower}`);
         const restartedAt = performance.now();
         await cluster.startReplica(follower);
