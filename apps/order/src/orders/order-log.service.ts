@@ -179,7 +179,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.filling ??= (async () => {
       const started = Date.now();
       // Begun under the lock, with no write in flight: each entry is on disk for the scan (up to the
-      // last one now), or added as it is written (a catch-up's thousands are not read back).
+      // last one now), or added as it is written.
       const [filter, through] = await this.exclusive(async () => [this.keys.begin(2 * this.last.order_no), this.last.order_no] as const);
       try {
         let entries = 0;
@@ -286,10 +286,19 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * memory is not checked: it holds what was written, checked on its way in.)
    */
   private intact<T extends ChecksummedOrder & { checksum?: string | null }>(records: T[]): T[] {
-    const damaged = records.filter((r) => !checksumHolds(r) || (r.checksum == null && r.order_no <= this.vouched));
+    const damaged = records.filter((r) => this.isDamaged(r));
     if (damaged.length === 0) return records;
     for (const r of damaged) this.noteDamaged(r.order_no);
     throw new DamagedEntry(damaged[0].order_no, this.dbFile);
+  }
+
+  /**
+   * A row read from the file that must not be served: it does not match its checksum, it lost its
+   * checksum after the replica vouched for it, or it was found so before and not put back yet (a
+   * check at start since then takes a row without a checksum for one written before checksums).
+   */
+  private isDamaged(row: ChecksummedOrder & { checksum?: string | null }): boolean {
+    return !checksumHolds(row) || (row.checksum == null && (row.order_no <= this.vouched || this.damaged.has(row.order_no)));
   }
 
   private noteDamaged(orderNo: number): void {
@@ -333,9 +342,10 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     this.vouched = (unvouched ?? expected) - 1;
     const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
     this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
-    // Only now, in the background (it waits for the caller's lock): the fill reads the whole file
-    // too, and the two at once made the check at start, which the replica waits for, slower. Until
-    // it is filled, key lookups query the database.
+    // Only now, in the background: the fill reads the whole file too, and the two at once made the
+    // check at start, which the replica waits for, slower. It begins once the caller's lock is free
+    // (at start, when the first recovery round is over). Until it is filled, key lookups query the
+    // database.
     if (!this.keys.ready) void this.fillKeyFilter();
     return this.damagedEntries();
   }
@@ -449,7 +459,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
         this.dataSource,
         `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" BETWEEN ${after + 1} AND ${after + limit} ORDER BY "order_no"`,
       );
-      return rows.map((row) => (checksumHolds(row) ? fromRow(row) : { order_no: row.order_no, damaged: true as const }));
+      return rows.map((row) => (this.isDamaged(row) ? { order_no: row.order_no, damaged: true as const } : fromRow(row)));
     }
   }
 

@@ -281,6 +281,22 @@ describe('CatchUpService', () => {
     });
   });
 
+  it('an own entry above the commit point that lost its checksum after it was vouched for: found on a read, and the source\'s copy takes its place (also after a check at start took it for one written before checksums)', async () => {
+    const summed = (from: number, to: number) => range(from, to).map((e) => ({ ...e, checksum: orderChecksum(e) }));
+    await log.append(summed(1, 4), { commit_no: 2 });
+    // Read from the file, as after a restart (a new service's memory holds no entry).
+    const restarted = new OrderLogService(db.getRepository(Order), db.getRepository(ReplicaMeta), db, new DiskHealthService(config), config);
+    await restarted.load();
+    await restarted.verifyChecksums();
+    await db.query('UPDATE "orders" SET "checksum" = NULL WHERE "order_no" = 3');
+    await expect(restarted.find(3)).rejects.toThrow('order 3');
+    await restarted.verifyChecksums(); // vouches through 2 now: order 3 reads as one written before checksums
+    theirs = summed(1, 5);
+    await restarted.exclusive(() => new CatchUpService(restarted, peers, config).catchUpFrom(source, true));
+    expect(restarted.damagedEntries()).toEqual([]);
+    expect(await restarted.page(0, 10)).toEqual(theirs);
+  });
+
   describe('a source whose log changes between two pages', () => {
     it('stops (503) when a page does not continue the one before, having applied a prefix of the source\'s log as it was', async () => {
       theirs = range(1, 6, 1, 'old');
