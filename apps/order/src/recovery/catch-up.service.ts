@@ -29,7 +29,7 @@ export class SourceChanged extends Unavailable {
  * number (orders the cluster never acknowledged, written by a leader that crashed before
  * replicating them) and the source's entries are applied. Entries up to the persisted commit
  * point are final everywhere: a catch-up normally starts after them, and one that verifies the
- * whole log (a restart) refuses with CommittedEntryConflict to replace any of them.
+ * log from further back (a restart) refuses with CommittedEntryConflict to replace any of them.
  */
 @Injectable()
 export class CatchUpService {

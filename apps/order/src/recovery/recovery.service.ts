@@ -406,10 +406,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
 
   /**
    * With no leader nor more advanced replica in reach (the whole cluster restarting, or both
-   * followers of a damaged leader that is gone), compares the whole log with each replica exactly
-   * as advanced as this one (the same last order and epoch), changing nothing: by log matching,
-   * such a replica holds the same orders, so a difference means that one of the two files is
-   * damaged. A peer that differs only where a third replica's committed copies are this one's (a
+   * followers of a damaged leader that is gone), compares the log (after what both sides'
+   * checksums vouch for, see {@link verifyAfter}) with each replica exactly as advanced as this
+   * one (the same last order and epoch), changing nothing: by log matching, such a replica holds
+   * the same orders, so a difference means that one of the two files is damaged. A peer that differs only where a third replica's committed copies are this one's (a
    * majority) is named to be rebuilt, and asked to compare its log again (`POST
    * /replication/compare`), so that it stops serving before it can lead. True when some peer's log
    * matches or is shown to be the one that differs, and none is shown to hold the majority's copy
@@ -517,7 +517,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         await this.persistMustCompare();
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
         this.blockedBy = undefined;
-        this.logDamaged = false; // its whole log verified against the source this time
+        this.logDamaged = false; // its log verified against the source this time (see verifyAfter)
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
         return;
