@@ -178,17 +178,22 @@ async function main(argv: string[]): Promise<number> {
     .command('failover')
     .description(
       'on a fresh cluster with the default settings: leader SIGKILL → first trade acknowledged, over several kills; then a replica ' +
-        'restarted after missing many orders → ready, and that replica restarted again at once, holding the whole log → ready; prints the figures and writes <out>/failover-<timestamp>.json',
+        'restarted after missing many orders → ready, and that replica restarted again at once, holding the whole log → ready; then the whole cluster ' +
+        'SIGKILLed and started at once → every replica ready; prints the figures and writes <out>/failover-<timestamp>.json',
     )
-    .option('--kills <n>', `leader kills to time (default ${FAILOVER_DEFAULTS.kills})`, intIn(1, 100))
+    .option('--kills <n>', `leader kills to time, 0 to skip (default ${FAILOVER_DEFAULTS.kills})`, intIn(0, 100))
     .option('--catch-up-orders <n>', `orders a stopped replica misses before its restart is timed, 0 to skip (default ${FAILOVER_DEFAULTS.catchUpOrders})`, intIn(0, 10_000_000))
+    .option('--cluster-restarts <n>', `whole-cluster restarts to time after the catch-up, 0 to skip (default ${FAILOVER_DEFAULTS.clusterRestarts})`, intIn(0, 100))
+    .option('--build <dir>', 'run the apps of another built checkout of this repository (its dist), e.g. to time an earlier commit with this bench')
     .option('--out <dir>', `directory of the JSON (default ${FAILOVER_DEFAULTS.outDir})`)
-    .action(async (opts: { kills?: number; catchUpOrders?: number; out?: string }) => {
+    .action(async (opts: { kills?: number; catchUpOrders?: number; clusterRestarts?: number; build?: string; out?: string }) => {
       exitCode = await withLifecycle((life) =>
         runFailover(
           {
             kills: opts.kills ?? FAILOVER_DEFAULTS.kills,
             catchUpOrders: opts.catchUpOrders ?? FAILOVER_DEFAULTS.catchUpOrders,
+            clusterRestarts: opts.clusterRestarts ?? FAILOVER_DEFAULTS.clusterRestarts,
+            build: opts.build,
             outDir: opts.out ?? FAILOVER_DEFAULTS.outDir,
           },
           life,

@@ -134,6 +134,13 @@ export interface ReplicaStatus {
    * 0 until the check at start has run; absent from a replica of a version before checksums.
    */
   vouched_through?: number;
+  /**
+   * Present (true) until this replica's check at start of every entry of its file against its
+   * checksum is over: its `vouched_through` is 0 meanwhile for want of knowing. A restarting peer
+   * about to compare logs with it waits a little for the check (see RecoveryService), rather than
+   * compare the whole log.
+   */
+  checking_log?: true;
 }
 
 /** A page of a replica's order log. */

@@ -16,10 +16,14 @@ export interface FailoverOptions {
   kills: number;
   /** Orders a stopped replica misses before its restart is timed; 0 skips that part. */
   catchUpOrders: number;
+  /** Whole-cluster restarts to time once the log is filled (0 skips them; none without the catch-up's orders). */
+  clusterRestarts: number;
   outDir: string;
+  /** A built checkout whose apps the cluster runs (default: this one), to time an earlier commit with this bench. */
+  build?: string;
 }
 
-export const FAILOVER_DEFAULTS = { kills: 10, catchUpOrders: 50_000, outDir: 'results' } as const;
+export const FAILOVER_DEFAULTS = { kills: 10, catchUpOrders: 50_000, clusterRestarts: 1, outDir: 'results' } as const;
 
 export interface FailoverRecord {
   kind: 'failover';
@@ -36,6 +40,14 @@ export interface FailoverRecord {
    * restart costs for the log it holds.
    */
   restart_holding: { orders_held: number; restart_to_ready_ms: number } | null;
+  /**
+   * Every replica SIGKILLed, then all three started at once (as `npm start` starts them): per
+   * restart, start → every replica ready, and → the first trade acknowledged (the front end, left
+   * running, elects a leader among them).
+   */
+  cluster_restarts: { orders_held: number; all_ready_ms: number; first_trade_ms: number }[];
+  /** The build whose apps ran, when not this checkout's (`--build`). */
+  build: string | null;
   error: string | null;
 }
 
@@ -73,7 +85,9 @@ async function firstTradeAfter(cluster: Cluster, n: number, signal: AbortSignal)
  *   replica is restarted and caught up before the next kill);
  * - a replica stopped while `catchUpOrders` orders are placed: its restart → ready (it fetches
  *   what it missed before it serves);
- * - that replica, now holding the whole log, SIGKILLed and restarted at once: its restart → ready.
+ * - that replica, now holding the whole log, SIGKILLed and restarted at once: its restart → ready;
+ * - `clusterRestarts` times: every replica SIGKILLed and all started at once → every one ready,
+ *   and → the first trade acknowledged.
  */
 export async function runFailover(options: FailoverOptions, life: Lifecycle, log: (text: string) => void, print: (text: string) => void): Promise<number> {
   const { signal, children } = life;
@@ -87,11 +101,13 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
     failover_p50_ms: null,
     catch_up: null,
     restart_holding: null,
+    cluster_restarts: [],
+    build: options.build ?? null,
     error: null,
   };
   log(`machine: ${formatMachine(record.machine)}\nstarting a fresh cluster (the apps' default settings)…\n`);
   try {
-    await withCluster(BENCH_CLUSTER, children, async (cluster) => {
+    await withCluster({ ...BENCH_CLUSTER, root: options.build === undefined ? undefined : resolve(options.build) }, children, async (cluster) => {
       let n = 0;
       for (let k = 1; k <= options.kills; k++) {
         checkpoint(signal);
@@ -135,6 +151,23 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
         await cluster.waitReady(follower, 120_000);
         record.restart_holding = { orders_held: held, restart_to_ready_ms: round(performance.now() - restartedAt) };
         log(`replica ${follower}, holding ${held} orders, SIGKILLed and restarted at once: ready after ${record.restart_holding.restart_to_ready_ms} ms\n`);
+        for (let k = 1; k <= options.clusterRestarts; k++) {
+          checkpoint(signal);
+          const leading = await cluster.waitLeading();
+          await Promise.all([1, 2, 3].map((id) => cluster.waitReady(id)));
+          const holding = (await status(cluster, leading))?.last_no ?? 0;
+          // Every replica in step first: none has a tail to fetch, so this is what the logs held cost.
+          await waitFor('every replica to learn the commit point', async () => (await Promise.all([1, 2, 3].map((id) => status(cluster, id)))).every((s) => (s?.commit_no ?? 0) >= holding), 30_000);
+          for (const id of [1, 2, 3]) await cluster.kill(`order-${id}`);
+          const startedAt = performance.now();
+          await Promise.all([1, 2, 3].map((id) => cluster.startReplica(id)));
+          await Promise.all([1, 2, 3].map((id) => cluster.waitReady(id, 120_000)));
+          const allReady = round(performance.now() - startedAt);
+          await firstTradeAfter(cluster, n++, signal);
+          const restart = { orders_held: holding, all_ready_ms: allReady, first_trade_ms: round(performance.now() - startedAt) };
+          record.cluster_restarts.push(restart);
+          log(`whole cluster ${k}/${options.clusterRestarts}, holding ${holding} orders, SIGKILLed and started at once: every replica ready after ${allReady} ms, first trade after ${restart.first_trade_ms} ms\n`);
+        }
       }
     });
   } catch (err) {
@@ -152,7 +185,11 @@ export async function runFailover(options: FailoverOptions, life: Lifecycle, log
     `failover (leader SIGKILL → first trade acknowledged), ${sorted.length} kills: p50 ${record.failover_p50_ms ?? '-'} ms, ` +
       `min ${sorted[0] ?? '-'} ms, max ${sorted.at(-1) ?? '-'} ms\n` +
       (record.catch_up ? `catch-up: ${record.catch_up.orders_missed} orders missed → ready ${record.catch_up.restart_to_ready_ms} ms after restart\n` : '') +
-      (record.restart_holding ? `restart holding ${record.restart_holding.orders_held} orders, none missed → ready ${record.restart_holding.restart_to_ready_ms} ms after restart\n` : ''),
+      (record.restart_holding ? `restart holding ${record.restart_holding.orders_held} orders, none missed → ready ${record.restart_holding.restart_to_ready_ms} ms after restart\n` : '') +
+      (record.cluster_restarts.length > 0
+        ? `whole-cluster restart holding ${record.cluster_restarts[0].orders_held} orders → every replica ready, median of ${record.cluster_restarts.length}: ` +
+          `${median(record.cluster_restarts.map((r) => r.all_ready_ms))} ms (first trade ${median(record.cluster_restarts.map((r) => r.first_trade_ms))} ms)\n`
+        : ''),
   );
   log(`written to ${file}\n`);
   return record.error === null ? 0 : 1;

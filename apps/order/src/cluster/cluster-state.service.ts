@@ -208,6 +208,7 @@ export class ClusterStateService implements OnModuleInit {
       commit_no: Math.max(this.commitNo, this.log.getMeta('commit_no')),
       ...(this.logSuspect && { log_suspect: true }),
       vouched_through: this.log.vouchedThrough(),
+      ...(!this.log.checkedAtStart() && { checking_log: true }),
     };
   }
 }

@@ -124,6 +124,8 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   readonly damaged$ = new Subject<number>();
   /** See {@link vouchedThrough}. */
   private vouched = 0;
+  /** Whether {@link verifyChecksums} has run since start (until then {@link vouchedThrough} is 0). */
+  private checkedSinceStart = false;
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -340,6 +342,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
       after = page[page.length - 1].order_no;
     }
     this.vouched = (unvouched ?? expected) - 1;
+    this.checkedSinceStart = true;
     const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
     this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
     // Only now, in the background: the fill reads the whole file too, and the two at once made the
@@ -360,6 +363,15 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    */
   vouchedThrough(): number {
     return Math.min(this.vouched, this.last.order_no);
+  }
+
+  /**
+   * Whether the file's check at start ({@link verifyChecksums}) is over: until then
+   * {@link vouchedThrough} is 0 for want of knowing, not because nothing vouches (the status's
+   * `checking_log`).
+   */
+  checkedAtStart(): boolean {
+    return this.checkedSinceStart;
   }
 
   /**

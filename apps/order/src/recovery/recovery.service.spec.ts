@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderRecordDto, ReplicaAddress, ReplicaStatus } from '@app/contracts';
@@ -193,6 +194,56 @@ describe('RecoveryService', () => {
       { with: 3, after: 1, through: 5 },
     ]);
     expect(restarting.replica.role).toBe('follower');
+  });
+
+  it('a whole-cluster restart: a peer still checking its file (`checking_log`) is waited for, so the comparison begins where both checksums vouch; not for ever', async () => {
+    const equal = (id: number, over: Partial<ReplicaStatus>) => ({
+      peer: id === 1 ? peer1 : peer3,
+      status: status(id, { role: 'recovering', ready: false, epoch: 0, leader: null, last_no: 5, last_epoch: 1, commit_no: 5, ...over }),
+    });
+    // Replica 3's check is over after its third status; replica 1's long before.
+    let asked = 0;
+    const restarting = setup({
+      statuses: async () => {
+        asked++;
+        return [equal(1, { vouched_through: 5 }), equal(3, asked < 3 ? { vouched_through: 0, checking_log: true } : { vouched_through: 5 })];
+      },
+      vouched: 5,
+    });
+    await restarting.recovery.recover();
+    expect(asked).toBe(3);
+    expect(restarting.comparisons).toEqual([
+      { with: 1, after: 5, through: 5 },
+      { with: 3, after: 5, through: 5 },
+    ]);
+    expect(restarting.replica.role).toBe('follower');
+
+    // The same for a more advanced source still checking; one that is not caught up from at once.
+    let checked = false;
+    const behind = setup({
+      statuses: async () => [{ peer: peer1, status: status(1, { role: 'recovering', ready: false, last_no: 9, last_epoch: 1, vouched_through: checked ? 9 : 0, ...(!checked && { checking_log: true as const }) }) }],
+      vouched: 5,
+    });
+    const done = behind.recovery.recover();
+    await delay(120);
+    expect(behind.catchUps).toEqual([]);
+    checked = true;
+    await done;
+    expect(behind.catchUps).toEqual([{ from: 1, verifyAfter: 5 }]);
+
+    // A peer whose check never ends: after 10 s, its whole log is compared, as before.
+    const stuck = setup({ statuses: async () => [equal(1, { vouched_through: 0, checking_log: true })], vouched: 5 });
+    const waiting = stuck.recovery.recover();
+    await delay(120);
+    expect(stuck.comparisons).toEqual([]);
+    const now = Date.now();
+    const later = jest.spyOn(Date, 'now').mockImplementation(() => now + 10_000);
+    try {
+      await waiting;
+    } finally {
+      later.mockRestore();
+    }
+    expect(stuck.comparisons).toEqual([{ with: 1, after: 0, through: 5 }]);
   });
 
   it('with no leader, catches up from the most advanced peer (epoch of its last entry first), or takes its own log when none is ahead', async () => {

@@ -20,6 +20,10 @@ const MAX_DIFFERENCES = 10;
 /** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
 const BLOCKED_RETRY_MS = 1000;
 const BLOCKED_REPEAT_LOG_MS = 30_000;
+/** How long a first recovery waits for a peer's check at start (`checking_log`) before comparing its whole log with that peer's. */
+const PEER_CHECK_WAIT_MS = 10_000;
+/** How often it asks the peer again meanwhile (the check of 60k entries takes under a second here). */
+const PEER_CHECK_RETRY_MS = 50;
 
 /**
  * Brings a replica's log up to date before it serves, at start-up (first time or after a crash)
@@ -49,6 +53,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * leading) start at the commit point.
    */
   private verified = false;
+  /** When this recovery began waiting for a peer's check at start (see {@link awaitPeerChecks}). */
+  private peerCheckWaitSince?: number;
   /**
    * Set by {@link reverify}, and when recovery finds the log differing: recovery must compare the
    * log with a source before the replica serves again; with none in reach, it waits for one (never
@@ -358,6 +364,32 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     return this.mustCompare || peer.log_suspect ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
   }
 
+  /**
+   * Before a first recovery compares its log with `peers`' from what their checksums vouch for
+   * ({@link verifyAfter}): a peer whose own check at start is not over (`checking_log`, as when the
+   * whole cluster restarts and every replica reads its file at once) says 0, and the comparison
+   * would read its whole log. So the round stops ({@link PeerStillChecking}) and is tried again
+   * every PEER_CHECK_RETRY_MS until the peer's check is over, at most PEER_CHECK_WAIT_MS in all
+   * (a peer whose check fails or hangs): then the whole log is compared, as before.
+   */
+  private awaitPeerChecks(peers: PeerStatus[]): void {
+    if (this.verified || this.mustCompare) return;
+    const checking = peers.find((s) => s.status.checking_log && !s.status.log_suspect);
+    if (!checking) return;
+    if (this.peerCheckWaitSince === undefined) {
+      this.peerCheckWaitSince = Date.now();
+      this.logger.log(`replica ${checking.peer.id} is still checking its file against its checksums: waiting for it (at most ${PEER_CHECK_WAIT_MS / 1000} s), so that the logs are compared only where no checksum vouches`);
+    }
+    if (Date.now() - this.peerCheckWaitSince >= PEER_CHECK_WAIT_MS) return;
+    throw new PeerStillChecking(checking.peer.id);
+  }
+
+  /** The peers exactly as advanced as this replica (the same last order and epoch), which by log matching hold the same orders. */
+  private equalPeers(statuses: PeerStatus[]): PeerStatus[] {
+    const own = this.state.status();
+    return own.last_no === 0 ? [] : statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
+  }
+
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
   private async persistMustCompare(): Promise<void> {
     const value = !this.mustCompare ? MustCompare.no : this.state.logSuspect ? MustCompare.suspect : MustCompare.peerDiffers;
@@ -418,8 +450,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    */
   private async compareWithEqualPeers(statuses: PeerStatus[]): Promise<boolean> {
     const own = this.state.status();
-    const equals = statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
-    if (own.last_no === 0 || equals.length === 0) return false;
+    const equals = this.equalPeers(statuses);
+    if (equals.length === 0) return false;
     // Side by side: a whole-cluster restart reads each peer's log once, at the same time.
     const compared = await Promise.all(
       equals.map(async ({ peer, status }) => {
@@ -488,6 +520,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           const leading = this.settledLeader(statuses);
           // Not from a replica whose own log may be damaged: its copies would spread.
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
+          this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses));
           if (source) {
             await this.catchUp.catchUpFrom(source.peer, true, this.verified ? undefined : this.verifyAfter(source.status)).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
@@ -513,6 +546,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           return leading?.status;
         });
         this.mustCompare = false;
+        this.peerCheckWaitSince = undefined;
         this.state.logSuspect = false;
         await this.persistMustCompare();
         if (leader) await this.state.acceptLeader(leader.epoch, leader.id);
@@ -545,6 +579,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           await sleep(BLOCKED_RETRY_MS);
           continue;
         }
+        if (err instanceof PeerStillChecking) {
+          await sleep(PEER_CHECK_RETRY_MS);
+          continue;
+        }
         if (err instanceof NothingToCompare) {
           // Not ready, for the reason reverify or the last comparison gave (or this one).
           if (err.reason) this.blockedBy = this.waitingFor = err.reason;
@@ -571,6 +609,13 @@ type PeerStatus = { peer: ReplicaAddress; status: ReplicaStatus };
 const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
 
 const VERDICT_RANK = { source: 0, unknown: 1, 'this replica': 2 } as const;
+
+/** A peer this recovery is about to compare its log with has not finished its own check at start yet (see RecoveryService.awaitPeerChecks). */
+class PeerStillChecking extends Error {
+  constructor(peerId: number) {
+    super(`replica ${peerId} is still checking its file against its checksums`);
+  }
+}
 
 /** After {@link RecoveryService.reverify} or a damaged log found: no replica answers to compare the log with. */
 class NothingToCompare extends Error {

@@ -160,6 +160,8 @@ export class ReplicaStatusDto {
     description: 'the last number through which every entry of its file carries its checksum, checked at its start or on the way in (a restarting peer compares logs only after it); 0 until that check ran',
   })
   vouched_through?: number;
+  @ApiPropertyOptional({ enum: [true], description: 'present until its check at start of every entry against its checksum is over (`vouched_through` is 0 meanwhile); a restarting peer waits a little for it before comparing logs' })
+  checking_log?: true;
 }
 
 export class OrderLogPageDto {
