@@ -89,13 +89,22 @@ function setup(opts: {
       for (const n of damaged) if (n >= from) damaged.delete(n);
       return 1;
     },
-    exclusive: <T>(fn: () => Promise<T>) => fn(),
+    // A real lock, as the log's: a metadata write under it would wait for ever.
+    exclusive: <T>(fn: () => Promise<T>) => {
+      const run = locked.then(fn);
+      locked = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    },
     lastPosition: () => ({ order_no: 5, epoch: 1 }),
     find: async (orderNo: number) => (orderNo === 2 ? (opts.copies?.[2] ?? null) : null),
     dbFile: '/data/order-2.sqlite',
     getMeta: (key: string) => meta[key] ?? 0,
-    updateMeta: async (values: Record<string, number>) => void Object.assign(meta, values),
+    updateMeta: (values: Record<string, number>) => log.exclusive(async () => void Object.assign(meta, values)),
   } as unknown as OrderLogService;
+  let locked: Promise<void> = Promise.resolve();
   const meta: Record<string, number> = { ...opts.meta };
   const catchUps: { from: number; verifyAfter?: number }[] = [];
   const comparisons: { with: number; after: number; through: number }[] = [];
@@ -194,6 +203,22 @@ describe('RecoveryService', () => {
       { with: 3, after: 1, through: 5 },
     ]);
     expect(restarting.replica.role).toBe('follower');
+  });
+
+  it('after a catch-up, takes the source\'s commit point as its own, through its own last entry, on disk too (a restart right after compares from there)', async () => {
+    const caughtUp = async (sourceCommit: number, ownCommit = 0) => {
+      const { recovery, meta } = setup({
+        statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: sourceCommit }) }],
+        meta: { commit_no: ownCommit },
+      });
+      await recovery.recover();
+      return meta.commit_no;
+    };
+    // Its log ends at order 5 (the fake's).
+    expect(await caughtUp(4)).toBe(4);
+    expect(await caughtUp(8)).toBe(5);
+    // Never lowered.
+    expect(await caughtUp(2, 3)).toBe(3);
   });
 
   it('a whole-cluster restart: a peer still checking its file (`checking_log`) is waited for, so the comparison begins where both checksums vouch; not for ever', async () => {
@@ -724,7 +749,38 @@ describe('RecoveryService', () => {
     expect(errors[0]).toBe(
       "replica 1 found its copy of order 2 differing from its own, and a third replica's copy is the same as replica 1's; it serves nothing until its whole log is verified again",
     );
-    expect(await recovery.compareOnRequest(1, 2)).toBe('replica 2 is recovering: it compares its log before it serves anyway, or leads');
+    expect(await recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
+  });
+
+  it('a request to compare while it recovers: checked before it serves; a difference makes it compare its whole log, not only what its checksums left', async () => {
+    const mine = logEntry(2, 1, 'mine');
+    const theirs = logEntry(2, 1, 'theirs');
+    const leader = { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 5, last_epoch: 1, vouched_through: 5 }) };
+    const recovering = (copies: Partial<Record<number, OrderRecordDto>>) => {
+      let asked!: () => void;
+      const gate = new Promise<void>((resolve) => (asked = resolve));
+      const made = setup({ statuses: async () => (await gate, [leader]), copies, vouched: 4 });
+      return { ...made, asked };
+    };
+
+    const differs = recovering({ 1: theirs, 2: mine });
+    const done = differs.recovery.recover();
+    expect(await differs.recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
+    differs.asked();
+    await done;
+    // The round that found the difference did not count; the next compared the whole log with the leader.
+    expect(differs.catchUps).toEqual([
+      { from: 3, verifyAfter: 4 },
+      { from: 3, verifyAfter: 0 },
+    ]);
+    expect(differs.replica.role).toBe('follower');
+
+    const same = recovering({ 1: mine, 2: mine });
+    const sameDone = same.recovery.recover();
+    await same.recovery.compareOnRequest(1, 2);
+    same.asked();
+    await sameDone;
+    expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 4 }]);
   });
 
   it('a restart remembers whether its own file may be the damaged one (must_compare 1) or a third copy sided with it (2)', () => {

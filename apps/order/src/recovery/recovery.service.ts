@@ -53,6 +53,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * leading) start at the commit point.
    */
   private verified = false;
+  /** A peer's request to compare an order that came while this replica recovered (see {@link compareOnRequest}). */
+  private compareAsked?: { from: number; orderNo: number };
   /** When this recovery began waiting for a peer's check at start (see {@link awaitPeerChecks}). */
   private peerCheckWaitSince?: number;
   /**
@@ -147,12 +149,18 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * its own, with a third replica's copy on its side (see {@link compareWithEqualPeers}). A
    * follower checks the claim against `from`'s copy and, if the copies differ, stops serving and
    * verifies its whole log again, as {@link reverify} does (its peers then show which file
-   * differs). Anything else leaves it as it is. Returns what it made of it.
+   * differs). A recovering replica, whose own comparison may begin after that order (see
+   * {@link verifyAfter}), checks the claim before it serves ({@link checkCompareAsked}). A leader
+   * is left as it is. Returns what it made of it.
    */
   async compareOnRequest(from: number, orderNo: number): Promise<string> {
     const peer = this.state.peers.find((p) => p.id === from);
     if (!peer) throw new InvalidInput(`replica ${from} is not a peer of replica ${this.state.id}`);
-    if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: it compares its log before it serves anyway, or leads`;
+    if (this.state.role === 'recovering') {
+      this.compareAsked = { from, orderNo };
+      return `replica ${this.state.id} is recovering: it compares its order ${orderNo} with replica ${from}'s before it serves`;
+    }
+    if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: nothing done`;
     const [own, theirs] = await Promise.all([this.log.find(orderNo), this.copyOf(peer, orderNo)]);
     if (!own || !theirs) return `replica ${this.state.id} or replica ${from} holds no order ${orderNo}: nothing to compare`;
     if (sameOrder(own, theirs)) return `replica ${this.state.id}'s order ${orderNo} is the same as replica ${from}'s`;
@@ -390,6 +398,20 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     return own.last_no === 0 ? [] : statuses.filter((s) => s.status.last_no === own.last_no && s.status.last_epoch === own.last_epoch);
   }
 
+  /**
+   * After a catch-up from `source`, this log holds the source's entries through the source's commit
+   * point as they are there, and those are committed: that becomes this replica's commit point too,
+   * kept on disk, as the leader's next sync would make it. So a restart right after a catch-up
+   * compares its log from there ({@link verifyAfter}), not from its old commit point again, and its
+   * order lookups are served at once.
+   */
+  private async takeCommitPoint(source: ReplicaStatus): Promise<void> {
+    const committed = Math.min(source.commit_no, this.log.lastPosition().order_no);
+    if (committed <= this.log.getMeta('commit_no')) return;
+    await this.log.updateMeta({ commit_no: committed });
+    this.state.replica.advanceCommit(committed);
+  }
+
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
   private async persistMustCompare(): Promise<void> {
     const value = !this.mustCompare ? MustCompare.no : this.state.logSuspect ? MustCompare.suspect : MustCompare.peerDiffers;
@@ -405,6 +427,29 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     if (message === this.blockedLogged.message && Date.now() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
     this.blockedLogged = { at: Date.now(), message };
     this.logger[level](`not ready: ${message}`);
+  }
+
+  /**
+   * Under the lock, at the end of a recovery round: a peer's request to compare that came while
+   * this replica recovered ({@link compareOnRequest}). If its copy differs from the peer's, the
+   * round does not count ({@link AskedToCompare}): the replica serves nothing, and the next round
+   * compares its whole log with its source ({@link mustCompare}, also kept for a restart), as a
+   * follower would after {@link reverify}.
+   */
+  private async checkCompareAsked(): Promise<void> {
+    const asked = this.compareAsked;
+    if (!asked) return;
+    const peer = this.state.peers.find((p) => p.id === asked.from)!;
+    const [own, theirs] = await Promise.all([this.log.find(asked.orderNo), this.copyOf(peer, asked.orderNo)]);
+    this.compareAsked = undefined;
+    if (!own || !theirs || sameOrder(own, theirs)) return;
+    const why = `replica ${asked.from} found its copy of order ${asked.orderNo} differing from its own and a third replica's`;
+    this.verified = false;
+    this.mustCompare = true;
+    this.logDamaged = true;
+    this.state.logSuspect = true;
+    this.blockedBy = why;
+    throw new AskedToCompare(`${why}: it serves nothing until its whole log is compared with its source's`);
   }
 
   /** A peer's copy of order `orderNo`, if it answers and holds one. */
@@ -505,6 +550,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private async run(): Promise<void> {
     while (!this.stopped) {
       try {
+        let caughtUpFrom: ReplicaStatus | undefined;
         const leader = await this.log.exclusive(async () => {
           // First of all, at start: a file changed while the replica was down is found with no peer to ask.
           if (!this.checksumsChecked) {
@@ -531,6 +577,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
               throw new DamagedLog(`its log differs from replica ${source.peer.id}'s below its commit point: ${err.message}`, source.peer, this.log.dbFile, evidence, err.orderNo);
             });
             this.noDamageFoundThisRound();
+            caughtUpFrom = source.status;
             this.verified = true;
           } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
             this.noDamageFoundThisRound();
@@ -543,8 +590,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
           this.noDamageFoundThisRound();
+          await this.checkCompareAsked();
           return leading?.status;
         });
+        // Outside the lock (a metadata write takes it); the replica still recovers, so no sync changes its log meanwhile.
+        if (caughtUpFrom) await this.takeCommitPoint(caughtUpFrom);
         this.mustCompare = false;
         this.peerCheckWaitSince = undefined;
         this.state.logSuspect = false;
@@ -554,6 +604,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         this.logDamaged = false; // its log verified against the source this time (see verifyAfter)
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
+        // Asked after this round's check, before it followed: as a follower now.
+        const asked = this.compareAsked;
+        this.compareAsked = undefined;
+        if (asked) void this.compareOnRequest(asked.from, asked.orderNo).then((answer) => this.logger.log(`asked by replica ${asked.from} to compare: ${answer}`), (err: Error) => this.logger.warn(`could not compare order ${asked.orderNo} with replica ${asked.from}'s: ${err.message}`));
         return;
       } catch (err) {
         if (err instanceof UnrepairedEntries) {
@@ -577,6 +631,12 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           if (this.mustCompare) await this.persistMustCompare();
           this.logBlocked('error', err.message);
           await sleep(BLOCKED_RETRY_MS);
+          continue;
+        }
+        if (err instanceof AskedToCompare) {
+          this.logger.error(err.message);
+          await this.persistMustCompare(); // outside the lock: a restart compares the whole log too
+          await sleep(RETRY_MS);
           continue;
         }
         if (err instanceof PeerStillChecking) {
@@ -609,6 +669,9 @@ type PeerStatus = { peer: ReplicaAddress; status: ReplicaStatus };
 const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
 
 const VERDICT_RANK = { source: 0, unknown: 1, 'this replica': 2 } as const;
+
+/** A peer's copy of an order differs from this replica's, as it said when it asked this one to compare (see RecoveryService.checkCompareAsked). */
+class AskedToCompare extends Error {}
 
 /** A peer this recovery is about to compare its log with has not finished its own check at start yet (see RecoveryService.awaitPeerChecks). */
 class PeerStillChecking extends Error {
