@@ -48,6 +48,13 @@ describe('ClusterStateService: votes and leaders', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  it('its status says `checking_log` until the check of every entry against its checksum ran, and `vouched_through` from then', async () => {
+    const state = await open();
+    expect(state.status()).toMatchObject({ checking_log: true, vouched_through: 0 });
+    await moduleRef!.get(OrderLogService).verifyChecksums();
+    expect(state.status().checking_log).toBeUndefined();
+  });
+
   it('grants an epoch to one of two candidates asking at once, and to the same one again', async () => {
     const state = await open();
     const answers = await Promise.all([state.grantVote(4, 2), state.grantVote(4, 3)]);

@@ -645,8 +645,11 @@ describe('OrderLogService on a real SQLite file', () => {
       await first.log.append([1, 2, 3, 4, 5, 6].map((n) => withSum(entry(n))), { commit_no: 2 });
       const { log, db } = await restart(first.db);
       expect(log.vouchedThrough()).toBe(0); // nothing until the check ran
+      expect(log.checkedAtStart()).toBe(false); // the status's `checking_log`: 0 for want of knowing
       await log.verifyChecksums();
       expect(log.vouchedThrough()).toBe(6);
+      expect(log.checkedAtStart()).toBe(true);
+      expect(log.checkDurationMs()).toBeGreaterThanOrEqual(0);
       // A damaged entry is vouched for all the same: it is found, and put back from a committed copy.
       await db.query('UPDATE "orders" SET "quantity" = 50 WHERE "order_no" = 2');
       await db.query('UPDATE "orders" SET "checksum" = NULL WHERE "order_no" = 5');

@@ -126,6 +126,8 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   private vouched = 0;
   /** Whether {@link verifyChecksums} has run since start (until then {@link vouchedThrough} is 0). */
   private checkedSinceStart = false;
+  /** How long its last run took. */
+  private checkTookMs = 0;
 
   constructor(
     @InjectRepository(Order) private readonly orders: Repository<Order>,
@@ -343,6 +345,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     }
     this.vouched = (unvouched ?? expected) - 1;
     this.checkedSinceStart = true;
+    this.checkTookMs = Date.now() - started;
     const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
     this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
     // Only now, in the background: the fill reads the whole file too, and the two at once made the
@@ -372,6 +375,11 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    */
   checkedAtStart(): boolean {
     return this.checkedSinceStart;
+  }
+
+  /** How long the last check of every entry against its checksum took, in ms (0 before it ran). */
+  checkDurationMs(): number {
+    return this.checkTookMs;
   }
 
   /**

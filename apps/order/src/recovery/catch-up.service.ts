@@ -168,7 +168,7 @@ export class CatchUpService {
    * LeadershipService.adoptInherited) — the entry a paused leader committed last, and so its
    * commit point. Compared, it takes the source's stamp, and the replicas' stamps converge.
    */
-  private startPoint(): number {
+  startPoint(): number {
     return Math.max(0, Math.min(this.log.getMeta('commit_no'), this.log.lastPosition().order_no) - 1);
   }
 

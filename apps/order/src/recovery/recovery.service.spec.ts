@@ -27,6 +27,13 @@ const status = (id: number, over: Partial<ReplicaStatus>): ReplicaStatus => ({
   ...over,
 });
 
+/** Polls `done` every few ms, for at most 5 s. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (const until = Date.now() + 5000; !done(); await delay(5)) {
+    if (Date.now() > until) throw new Error('timed out');
+  }
+}
+
 /** Every RecoveryService a test made: stopped after it, so that a failed test leaves no recovery retrying. */
 const made: RecoveryService[] = [];
 type PeerStatusLike = { peer: ReplicaAddress; status: ReplicaStatus };
@@ -51,8 +58,10 @@ function setup(opts: {
   damaged?: number[];
   /** How far the start's check vouched for every entry by its checksum (none by default). */
   vouched?: number;
+  /** Its commit point in memory as it starts (5 by default, its last entry). */
+  commitNo?: number;
 }) {
-  const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: 5 });
+  const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: opts.commitNo ?? 5 });
   const observed: [number, number][] = [];
   const state = {
     id: 2,
@@ -78,6 +87,7 @@ function setup(opts: {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
     vouchedThrough: () => opts.vouched ?? 0,
+    checkDurationMs: () => 0,
     repairFromTail: async () => [],
     damagedEntries: () => [...damaged].sort((a, b) => a - b),
     repair: async (copy: OrderRecordDto) => {
@@ -102,13 +112,20 @@ function setup(opts: {
     find: async (orderNo: number) => (orderNo === 2 ? (opts.copies?.[2] ?? null) : null),
     dbFile: '/data/order-2.sqlite',
     getMeta: (key: string) => meta[key] ?? 0,
-    updateMeta: (values: Record<string, number>) => log.exclusive(async () => void Object.assign(meta, values)),
+    updateMeta: (values: Record<string, number>) =>
+      log.exclusive(async () => {
+        metaWrites.push(values);
+        Object.assign(meta, values);
+      }),
   } as unknown as OrderLogService;
   let locked: Promise<void> = Promise.resolve();
   const meta: Record<string, number> = { ...opts.meta };
+  const metaWrites: Record<string, number>[] = [];
   const catchUps: { from: number; verifyAfter?: number }[] = [];
   const comparisons: { with: number; after: number; through: number }[] = [];
   const catchUp = {
+    // Just below its commit point (5), as the real one.
+    startPoint: () => 4,
     differencesWith: async (source: ReplicaAddress, after: number, through: number) => {
       comparisons.push({ with: source.id, after, through });
       return opts.differences?.(source.id) ?? [];
@@ -136,7 +153,7 @@ function setup(opts: {
   const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
   const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed, comparisons, meta, asked, log, repairs, truncated, state };
+  return { recovery, replica, catchUps, observed, comparisons, meta, metaWrites, asked, log, repairs, truncated, state };
 }
 
 describe('RecoveryService', () => {
@@ -206,19 +223,22 @@ describe('RecoveryService', () => {
   });
 
   it('after a catch-up, takes the source\'s commit point as its own, through its own last entry, on disk too (a restart right after compares from there)', async () => {
-    const caughtUp = async (sourceCommit: number, ownCommit = 0) => {
-      const { recovery, meta } = setup({
-        statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: sourceCommit }) }],
+    const caughtUp = async (sourceCommit: number, ownCommit = 0, role: 'leader' | 'follower' = 'leader') => {
+      const { recovery, meta, replica } = setup({
+        statuses: async () => [{ peer: peer3, status: status(3, { role, epoch: 4, leader: role === 'leader' ? 3 : null, last_no: 8, last_epoch: 4, commit_no: sourceCommit }) }],
         meta: { commit_no: ownCommit },
+        commitNo: ownCommit,
       });
       await recovery.recover();
-      return meta.commit_no;
+      return [meta.commit_no, replica.commitNo];
     };
     // Its log ends at order 5 (the fake's).
-    expect(await caughtUp(4)).toBe(4);
-    expect(await caughtUp(8)).toBe(5);
+    expect(await caughtUp(4)).toEqual([4, 4]);
+    expect(await caughtUp(8)).toEqual([5, 5]);
+    // From the most advanced replica, with no leader, the same.
+    expect(await caughtUp(4, 0, 'follower')).toEqual([4, 4]);
     // Never lowered.
-    expect(await caughtUp(2, 3)).toBe(3);
+    expect(await caughtUp(2, 3)).toEqual([3, 3]);
   });
 
   it('a whole-cluster restart: a peer still checking its file (`checking_log`) is waited for, so the comparison begins where both checksums vouch; not for ever', async () => {
@@ -255,6 +275,12 @@ describe('RecoveryService', () => {
     checked = true;
     await done;
     expect(behind.catchUps).toEqual([{ from: 1, verifyAfter: 5 }]);
+
+    // Nothing of its own vouched for: the comparison begins at 0 whatever the peer says, so no wait.
+    let askedUnvouched = 0;
+    const unvouched = setup({ statuses: async () => (askedUnvouched++, [equal(1, { vouched_through: 0, checking_log: true })]), vouched: 0 });
+    await unvouched.recovery.recover();
+    expect([askedUnvouched, unvouched.comparisons]).toEqual([1, [{ with: 1, after: 0, through: 5 }]]);
 
     // A peer whose check never ends: after 10 s, its whole log is compared, as before.
     const stuck = setup({ statuses: async () => [equal(1, { vouched_through: 0, checking_log: true })], vouched: 5 });
@@ -774,6 +800,9 @@ describe('RecoveryService', () => {
       { from: 3, verifyAfter: 0 },
     ]);
     expect(differs.replica.role).toBe('follower');
+    // Kept for a restart (1: its own file may be the damaged one) until that comparison cleared it.
+    expect(differs.metaWrites.map((w) => w.must_compare).filter((v) => v !== undefined)).toEqual([1, 0]);
+    expect(errors).toContain("replica 1 found its copy of order 2 differing from its own and a third replica's: it serves nothing until its whole log is compared again");
 
     const same = recovering({ 1: mine, 2: mine });
     const sameDone = same.recovery.recover();
@@ -781,6 +810,24 @@ describe('RecoveryService', () => {
     same.asked();
     await sameDone;
     expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 4 }]);
+
+    // Asked after the round's check, before it followed: compared as a follower, which stops it serving.
+    const late = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, vouched: 4 });
+    const follow = late.state.acceptLeader.bind(late.state);
+    let lateAnswer = '';
+    late.state.acceptLeader = async (epoch: number, id: number) => {
+      lateAnswer ||= await late.recovery.compareOnRequest(1, 2);
+      return follow(epoch, id);
+    };
+    await late.recovery.recover();
+    expect(lateAnswer).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
+    await waitUntil(() => late.catchUps.length === 2);
+    expect(late.catchUps[1]).toEqual({ from: 3, verifyAfter: 0 });
+    expect(errors).toContain(
+      "replica 1 found its copy of order 2 differing from its own, and a third replica's copy is the same as replica 1's; it serves nothing until its whole log is verified again",
+    );
+    await late.recovery.recover();
+    expect(late.replica.role).toBe('follower');
   });
 
   it('a restart remembers whether its own file may be the damaged one (must_compare 1) or a third copy sided with it (2)', () => {

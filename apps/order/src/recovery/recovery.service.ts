@@ -20,7 +20,10 @@ const MAX_DIFFERENCES = 10;
 /** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
 const BLOCKED_RETRY_MS = 1000;
 const BLOCKED_REPEAT_LOG_MS = 30_000;
-/** How long a first recovery waits for a peer's check at start (`checking_log`) before comparing its whole log with that peer's. */
+/**
+ * How long a first recovery waits for a peer's check at start (`checking_log`) before comparing its
+ * whole log with that peer's: this, or twice its own check's time when that is longer.
+ */
 const PEER_CHECK_WAIT_MS = 10_000;
 /** How often it asks the peer again meanwhile (the check of 60k entries takes under a second here). */
 const PEER_CHECK_RETRY_MS = 50;
@@ -53,8 +56,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * leading) start at the commit point.
    */
   private verified = false;
-  /** A peer's request to compare an order that came while this replica recovered (see {@link compareOnRequest}). */
-  private compareAsked?: { from: number; orderNo: number };
+  /** Peers' requests to compare an order that came while this replica recovered (see {@link compareOnRequest}), by `from:orderNo`. */
+  private readonly compareAsked = new Map<string, { from: number; orderNo: number }>();
   /** When this recovery began waiting for a peer's check at start (see {@link awaitPeerChecks}). */
   private peerCheckWaitSince?: number;
   /**
@@ -157,7 +160,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     const peer = this.state.peers.find((p) => p.id === from);
     if (!peer) throw new InvalidInput(`replica ${from} is not a peer of replica ${this.state.id}`);
     if (this.state.role === 'recovering') {
-      this.compareAsked = { from, orderNo };
+      this.compareAsked.set(`${from}:${orderNo}`, { from, orderNo });
       return `replica ${this.state.id} is recovering: it compares its order ${orderNo} with replica ${from}'s before it serves`;
     }
     if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: nothing done`;
@@ -377,18 +380,24 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * ({@link verifyAfter}): a peer whose own check at start is not over (`checking_log`, as when the
    * whole cluster restarts and every replica reads its file at once) says 0, and the comparison
    * would read its whole log. So the round stops ({@link PeerStillChecking}) and is tried again
-   * every PEER_CHECK_RETRY_MS until the peer's check is over, at most PEER_CHECK_WAIT_MS in all
-   * (a peer whose check fails or hangs): then the whole log is compared, as before.
+   * every PEER_CHECK_RETRY_MS until the peer's check is over, at most PEER_CHECK_WAIT_MS (or twice
+   * its own check's time) in all, for a peer whose check fails or hangs: then the whole log is
+   * compared, as before. Not when its own side begins the comparison at 0 anyway (nothing of its
+   * own vouched for, or, for a catch-up, no commit point).
    */
-  private awaitPeerChecks(peers: PeerStatus[]): void {
+  private awaitPeerChecks(peers: PeerStatus[], catchingUp: boolean): void {
     if (this.verified || this.mustCompare) return;
+    // Where its own side lets the comparison begin: 0, and waiting changes nothing.
+    if (Math.min(this.log.vouchedThrough(), catchingUp ? this.catchUp.startPoint() : Infinity) === 0) return;
     const checking = peers.find((s) => s.status.checking_log && !s.status.log_suspect);
     if (!checking) return;
+    // A peer's check takes about as long as this one's did (the same log): a long log waits longer.
+    const longest = Math.max(PEER_CHECK_WAIT_MS, 2 * this.log.checkDurationMs());
     if (this.peerCheckWaitSince === undefined) {
       this.peerCheckWaitSince = Date.now();
-      this.logger.log(`replica ${checking.peer.id} is still checking its file against its checksums: waiting for it (at most ${PEER_CHECK_WAIT_MS / 1000} s), so that the logs are compared only where no checksum vouches`);
+      this.logger.log(`replica ${checking.peer.id} is still checking its file against its checksums: waiting for it (at most ${Math.round(longest / 1000)} s), so that the logs are compared only where no checksum vouches`);
     }
-    if (Date.now() - this.peerCheckWaitSince >= PEER_CHECK_WAIT_MS) return;
+    if (Date.now() - this.peerCheckWaitSince >= longest) return;
     throw new PeerStillChecking(checking.peer.id);
   }
 
@@ -408,8 +417,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private async takeCommitPoint(source: ReplicaStatus): Promise<void> {
     const committed = Math.min(source.commit_no, this.log.lastPosition().order_no);
     if (committed <= this.log.getMeta('commit_no')) return;
-    await this.log.updateMeta({ commit_no: committed });
     this.state.replica.advanceCommit(committed);
+    await this.log.updateMeta({ commit_no: committed }).catch((err: Error) => {
+      // Not a reason to stay not ready: the leader's next sync writes it.
+      this.logger.warn(`could not record the commit point ${committed} it took from replica ${source.id} (the leader's next sync records it): ${err.message}`);
+    });
   }
 
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
@@ -437,19 +449,25 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * follower would after {@link reverify}.
    */
   private async checkCompareAsked(): Promise<void> {
-    const asked = this.compareAsked;
-    if (!asked) return;
-    const peer = this.state.peers.find((p) => p.id === asked.from)!;
-    const [own, theirs] = await Promise.all([this.log.find(asked.orderNo), this.copyOf(peer, asked.orderNo)]);
-    this.compareAsked = undefined;
-    if (!own || !theirs || sameOrder(own, theirs)) return;
+    for (const [key, asked] of [...this.compareAsked]) {
+      const peer = this.state.peers.find((p) => p.id === asked.from)!;
+      const [own, theirs] = await Promise.all([this.log.find(asked.orderNo), this.copyOf(peer, asked.orderNo)]);
+      // The asker's copy out of reach: kept, for the next round or once it follows (see run).
+      if (own && !theirs) continue;
+      if (this.compareAsked.get(key) === asked) this.compareAsked.delete(key);
+      if (own && theirs && !sameOrder(own, theirs)) this.stopServingAsAsked(asked);
+    }
+  }
+
+  /** {@link checkCompareAsked} found its copy differing from the asker's: see there. */
+  private stopServingAsAsked(asked: { from: number; orderNo: number }): never {
     const why = `replica ${asked.from} found its copy of order ${asked.orderNo} differing from its own and a third replica's`;
     this.verified = false;
     this.mustCompare = true;
     this.logDamaged = true;
     this.state.logSuspect = true;
     this.blockedBy = why;
-    throw new AskedToCompare(`${why}: it serves nothing until its whole log is compared with its source's`);
+    throw new AskedToCompare(`${why}: it serves nothing until its whole log is compared again`);
   }
 
   /** A peer's copy of order `orderNo`, if it answers and holds one. */
@@ -566,7 +584,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           const leading = this.settledLeader(statuses);
           // Not from a replica whose own log may be damaged: its copies would spread.
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
-          this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses));
+          this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses), source !== undefined);
           if (source) {
             await this.catchUp.catchUpFrom(source.peer, true, this.verified ? undefined : this.verifyAfter(source.status)).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
@@ -604,10 +622,15 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         this.logDamaged = false; // its log verified against the source this time (see verifyAfter)
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
-        // Asked after this round's check, before it followed: as a follower now.
-        const asked = this.compareAsked;
-        this.compareAsked = undefined;
-        if (asked) void this.compareOnRequest(asked.from, asked.orderNo).then((answer) => this.logger.log(`asked by replica ${asked.from} to compare: ${answer}`), (err: Error) => this.logger.warn(`could not compare order ${asked.orderNo} with replica ${asked.from}'s: ${err.message}`));
+        // Asked after this round's check, before it followed (or the asker's copy was out of reach then): as a follower now.
+        const asked = [...this.compareAsked.values()];
+        this.compareAsked.clear();
+        for (const { from, orderNo } of asked) {
+          void this.compareOnRequest(from, orderNo).then(
+            (answer) => this.logger.log(`asked by replica ${from} to compare: ${answer}`),
+            (err: Error) => this.logger.warn(`could not compare order ${orderNo} with replica ${from}'s: ${err.message}`),
+          );
+        }
         return;
       } catch (err) {
         if (err instanceof UnrepairedEntries) {
