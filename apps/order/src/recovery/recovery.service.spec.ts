@@ -60,6 +60,12 @@ function setup(opts: {
   vouched?: number;
   /** Its commit point in memory as it starts (5 by default, its last entry). */
   commitNo?: number;
+  /** Where a catch-up would begin by its commit point (4 by default: just below it). */
+  startPoint?: number;
+  /** How long its check at start took (0 by default). */
+  checkMs?: number;
+  /** Whether writing the commit point fails. */
+  commitWriteFails?: boolean;
 }) {
   const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: opts.commitNo ?? 5 });
   const observed: [number, number][] = [];
@@ -87,7 +93,7 @@ function setup(opts: {
     damaged$: new Subject<number>(),
     verifyChecksums: async () => [...damaged],
     vouchedThrough: () => opts.vouched ?? 0,
-    checkDurationMs: () => 0,
+    checkDurationMs: () => opts.checkMs ?? 0,
     repairFromTail: async () => [],
     damagedEntries: () => [...damaged].sort((a, b) => a - b),
     repair: async (copy: OrderRecordDto) => {
@@ -114,6 +120,7 @@ function setup(opts: {
     getMeta: (key: string) => meta[key] ?? 0,
     updateMeta: (values: Record<string, number>) =>
       log.exclusive(async () => {
+        if (opts.commitWriteFails && 'commit_no' in values) throw new Error('SQLITE_FULL: database or disk is full');
         metaWrites.push(values);
         Object.assign(meta, values);
       }),
@@ -125,7 +132,7 @@ function setup(opts: {
   const comparisons: { with: number; after: number; through: number }[] = [];
   const catchUp = {
     // Just below its commit point (5), as the real one.
-    startPoint: () => 4,
+    startPoint: () => opts.startPoint ?? 4,
     differencesWith: async (source: ReplicaAddress, after: number, through: number) => {
       comparisons.push({ with: source.id, after, through });
       return opts.differences?.(source.id) ?? [];
@@ -239,6 +246,15 @@ describe('RecoveryService', () => {
     expect(await caughtUp(4, 0, 'follower')).toEqual([4, 4]);
     // Never lowered.
     expect(await caughtUp(2, 3)).toEqual([3, 3]);
+
+    // A write that fails leaves both as they were, and the replica ready: the leader's next sync writes it.
+    const full = setup({
+      statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: 8 }) }],
+      commitNo: 0,
+      commitWriteFails: true,
+    });
+    await full.recovery.recover();
+    expect([full.meta.commit_no, full.replica.commitNo, full.replica.role]).toEqual([undefined, 0, 'follower']);
   });
 
   it('a whole-cluster restart: a peer still checking its file (`checking_log`) is waited for, so the comparison begins where both checksums vouch; not for ever', async () => {
@@ -281,6 +297,32 @@ describe('RecoveryService', () => {
     const unvouched = setup({ statuses: async () => (askedUnvouched++, [equal(1, { vouched_through: 0, checking_log: true })]), vouched: 0 });
     await unvouched.recovery.recover();
     expect([askedUnvouched, unvouched.comparisons]).toEqual([1, [{ with: 1, after: 0, through: 5 }]]);
+
+    // Nor for a catch-up from the start of the log (no commit point yet), whatever it vouches for.
+    let askedUncommitted = 0;
+    const uncommitted = setup({
+      statuses: async () => (askedUncommitted++, [{ peer: peer1, status: status(1, { role: 'recovering', ready: false, last_no: 9, last_epoch: 1, vouched_through: 0, checking_log: true }) }]),
+      vouched: 5,
+      startPoint: 0,
+    });
+    await uncommitted.recovery.recover();
+    expect([askedUncommitted, uncommitted.catchUps]).toEqual([1, [{ from: 1, verifyAfter: 0 }]]);
+
+    // A long log of its own (its check took 8 s): it waits up to twice that for a peer's.
+    const long = setup({ statuses: async () => [equal(1, { vouched_through: 0, checking_log: true })], vouched: 5, checkMs: 8000 });
+    const longWait = long.recovery.recover();
+    await delay(60);
+    const at = Date.now();
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => at + 10_000);
+    try {
+      await delay(120);
+      expect(long.comparisons).toEqual([]);
+      clock.mockImplementation(() => at + 16_000);
+      await longWait;
+    } finally {
+      clock.mockRestore();
+    }
+    expect(long.comparisons).toEqual([{ with: 1, after: 0, through: 5 }]);
 
     // A peer whose check never ends: after 10 s, its whole log is compared, as before.
     const stuck = setup({ statuses: async () => [equal(1, { vouched_through: 0, checking_log: true })], vouched: 5 });
@@ -782,21 +824,27 @@ describe('RecoveryService', () => {
     const mine = logEntry(2, 1, 'mine');
     const theirs = logEntry(2, 1, 'theirs');
     const leader = { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 5, last_epoch: 1, vouched_through: 5 }) };
+    // The request comes in the middle of its first round (while it asks its peers' statuses).
     const recovering = (copies: Partial<Record<number, OrderRecordDto>>) => {
       let asked!: () => void;
+      let reached!: () => void;
       const gate = new Promise<void>((resolve) => (asked = resolve));
-      const made = setup({ statuses: async () => (await gate, [leader]), copies, vouched: 4 });
-      return { ...made, asked };
+      const inRound = new Promise<void>((resolve) => (reached = resolve));
+      const made = setup({ statuses: async () => (reached(), await gate, [leader]), copies, vouched: 4 });
+      return { ...made, asked, inRound };
     };
 
     const differs = recovering({ 1: theirs, 2: mine });
     const done = differs.recovery.recover();
+    await differs.inRound;
     expect(await differs.recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
     differs.asked();
     await done;
-    // The round that found the difference did not count; the next compared the whole log with the leader.
+    // Its comparison, begun after the request came, started below the order (1, not 4, where its
+    // checksums stop vouching); the round that found the difference did not count; the next
+    // compared the whole log with the leader.
     expect(differs.catchUps).toEqual([
-      { from: 3, verifyAfter: 4 },
+      { from: 3, verifyAfter: 1 },
       { from: 3, verifyAfter: 0 },
     ]);
     expect(differs.replica.role).toBe('follower');
@@ -804,12 +852,46 @@ describe('RecoveryService', () => {
     expect(differs.metaWrites.map((w) => w.must_compare).filter((v) => v !== undefined)).toEqual([1, 0]);
     expect(errors).toContain("replica 1 found its copy of order 2 differing from its own and a third replica's: it serves nothing until its whole log is compared again");
 
+    // The asker's copy out of reach: the round does not count, and the next one compares its log
+    // with the leader's from just below that order, which settles it without the asker.
+    const unreachable = recovering({ 2: mine });
+    const unreachableDone = unreachable.recovery.recover();
+    await unreachable.inRound;
+    await unreachable.recovery.compareOnRequest(1, 2);
+    unreachable.asked();
+    await unreachableDone;
+    expect(unreachable.catchUps).toEqual([
+      { from: 3, verifyAfter: 1 },
+      { from: 3, verifyAfter: 1 },
+    ]);
+    expect(unreachable.replica.role).toBe('follower');
+
     const same = recovering({ 1: mine, 2: mine });
     const sameDone = same.recovery.recover();
+    await same.inRound;
     await same.recovery.compareOnRequest(1, 2);
     same.asked();
     await sameDone;
-    expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 4 }]);
+    expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 1 }]);
+
+    // A request pending as a round begins (one came during a round that failed for another reason):
+    // settled by the round's comparison from below it, without asking the asker.
+    let firstRound = true;
+    const pending = setup({
+      statuses: async () => {
+        if (firstRound) {
+          firstRound = false;
+          throw new Error('replica 3 did not answer');
+        }
+        return [leader];
+      },
+      copies: { 1: theirs, 2: mine },
+      vouched: 4,
+    });
+    expect(await pending.recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
+    await pending.recovery.recover();
+    expect(pending.catchUps).toEqual([{ from: 3, verifyAfter: 1 }]);
+    expect(pending.replica.role).toBe('follower');
 
     // Asked after the round's check, before it followed: compared as a follower, which stops it serving.
     const late = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, vouched: 4 });

@@ -153,7 +153,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * follower checks the claim against `from`'s copy and, if the copies differ, stops serving and
    * verifies its whole log again, as {@link reverify} does (its peers then show which file
    * differs). A recovering replica, whose own comparison may begin after that order (see
-   * {@link verifyAfter}), checks the claim before it serves ({@link checkCompareAsked}). A leader
+   * {@link verifyAfter}), settles the claim before it serves ({@link settleCompareAsked}), unless
+   * it comes after its last round's check (then as a follower, right after it follows). A leader
    * is left as it is. Returns what it made of it.
    */
   async compareOnRequest(from: number, orderNo: number): Promise<string> {
@@ -372,7 +373,19 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
    * when the peer's own log may be damaged (`log_suspect`).
    */
   private verifyAfter(peer: ReplicaStatus): number {
-    return this.mustCompare || peer.log_suspect ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
+    const vouched = this.mustCompare || peer.log_suspect ? 0 : Math.min(this.log.vouchedThrough(), peer.vouched_through ?? 0);
+    return Math.min(vouched, this.askedBelow());
+  }
+
+  /**
+   * Just below the lowest order a peer asked this replica to compare while it recovered
+   * ({@link compareOnRequest}), or Infinity: a round's comparison starts no later, so it covers
+   * each such order with its source or its equally advanced peers, the asker reachable or not.
+   */
+  private askedBelow(): number {
+    let below = Infinity;
+    for (const { orderNo } of this.compareAsked.values()) below = Math.min(below, orderNo - 1);
+    return below;
   }
 
   /**
@@ -417,11 +430,12 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private async takeCommitPoint(source: ReplicaStatus): Promise<void> {
     const committed = Math.min(source.commit_no, this.log.lastPosition().order_no);
     if (committed <= this.log.getMeta('commit_no')) return;
-    this.state.replica.advanceCommit(committed);
-    await this.log.updateMeta({ commit_no: committed }).catch((err: Error) => {
+    // On disk first, then in memory, as a sync does (the log's guards read the one on disk).
+    await this.log.updateMeta({ commit_no: committed }).then(
+      () => this.state.replica.advanceCommit(committed),
       // Not a reason to stay not ready: the leader's next sync writes it.
-      this.logger.warn(`could not record the commit point ${committed} it took from replica ${source.id} (the leader's next sync records it): ${err.message}`);
-    });
+      (err: Error) => this.logger.warn(`could not record the commit point ${committed} it took from replica ${source.id} (the leader's next sync records it): ${err.message}`),
+    );
   }
 
   /** Keeps {@link mustCompare} across restarts (`must_compare` in the log's metadata; see {@link MustCompare}). */
@@ -442,24 +456,36 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /**
-   * Under the lock, at the end of a recovery round: a peer's request to compare that came while
-   * this replica recovered ({@link compareOnRequest}). If its copy differs from the peer's, the
-   * round does not count ({@link AskedToCompare}): the replica serves nothing, and the next round
-   * compares its whole log with its source ({@link mustCompare}, also kept for a restart), as a
-   * follower would after {@link reverify}.
+   * Under the lock, at the end of a recovery round: the peers' requests to compare that came while
+   * this replica recovered ({@link compareOnRequest}).
+   * - One pending when the round began (`before`) is settled if the round `compared` its log with
+   *   a source or an equally advanced peer: it did so from below that order ({@link askedBelow}),
+   *   and a difference there would have failed the round.
+   * - Any other is checked against the asker's copy. If they differ, the round does not count
+   *   ({@link AskedToCompare}): the replica serves nothing, and the next round compares its whole
+   *   log ({@link mustCompare}, also kept for a restart), as a follower would after
+   *   {@link reverify}. If the asker's copy is out of reach, the round does not count either, and
+   *   the next one covers the order by its comparison; with nothing to compare with at all, the
+   *   request is dropped, and said so.
    */
-  private async checkCompareAsked(): Promise<void> {
+  private async settleCompareAsked(before: Set<string>, compared: boolean): Promise<void> {
     for (const [key, asked] of [...this.compareAsked]) {
+      if (compared && before.has(key)) {
+        this.compareAsked.delete(key);
+        continue;
+      }
       const peer = this.state.peers.find((p) => p.id === asked.from)!;
       const [own, theirs] = await Promise.all([this.log.find(asked.orderNo), this.copyOf(peer, asked.orderNo)]);
-      // The asker's copy out of reach: kept, for the next round or once it follows (see run).
-      if (own && !theirs) continue;
-      if (this.compareAsked.get(key) === asked) this.compareAsked.delete(key);
+      if (own && !theirs && compared) {
+        throw new Error(`replica ${asked.from} asked it to compare order ${asked.orderNo}, and its copy is out of reach: the next round compares its log from there`);
+      }
+      this.compareAsked.delete(key);
+      if (own && !theirs) this.logger.warn(`replica ${asked.from} asked it to compare order ${asked.orderNo}, but its copy is out of reach, and no other replica is there to compare with`);
       if (own && theirs && !sameOrder(own, theirs)) this.stopServingAsAsked(asked);
     }
   }
 
-  /** {@link checkCompareAsked} found its copy differing from the asker's: see there. */
+  /** {@link settleCompareAsked} found its copy differing from the asker's: see there. */
   private stopServingAsAsked(asked: { from: number; orderNo: number }): never {
     const why = `replica ${asked.from} found its copy of order ${asked.orderNo} differing from its own and a third replica's`;
     this.verified = false;
@@ -570,6 +596,9 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       try {
         let caughtUpFrom: ReplicaStatus | undefined;
         const leader = await this.log.exclusive(async () => {
+          // Requests to compare pending as the round begins: its comparison starts below each (see verifyAfter).
+          const askedBefore = new Set(this.compareAsked.keys());
+          let compared = false;
           // First of all, at start: a file changed while the replica was down is found with no peer to ask.
           if (!this.checksumsChecked) {
             await this.log.verifyChecksums();
@@ -586,7 +615,9 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
           this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses), source !== undefined);
           if (source) {
-            await this.catchUp.catchUpFrom(source.peer, true, this.verified ? undefined : this.verifyAfter(source.status)).catch(async (err: unknown) => {
+            const asked = this.askedBelow();
+            const verifyFrom = !this.verified ? this.verifyAfter(source.status) : asked < Infinity ? asked : undefined;
+            await this.catchUp.catchUpFrom(source.peer, true, verifyFrom).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
               // Its own copy found damaged on the way (see pageToCompare): put back on the next round, not a difference.
               if (this.log.damagedEntries().includes(err.orderNo)) this.noDamageFoundThisRound();
@@ -596,9 +627,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             });
             this.noDamageFoundThisRound();
             caughtUpFrom = source.status;
+            compared = true;
             this.verified = true;
-          } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
+          } else if ((!this.verified || this.compareAsked.size > 0) && (await this.compareWithEqualPeers(statuses))) {
             this.noDamageFoundThisRound();
+            compared = true;
             this.verified = true;
           } else if (this.mustCompare) {
             throw new NothingToCompare();
@@ -608,7 +641,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
           this.noDamageFoundThisRound();
-          await this.checkCompareAsked();
+          await this.settleCompareAsked(askedBefore, compared);
           return leading?.status;
         });
         // Outside the lock (a metadata write takes it); the replica still recovers, so no sync changes its log meanwhile.
@@ -622,7 +655,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         this.logDamaged = false; // its log verified against the source this time (see verifyAfter)
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
-        // Asked after this round's check, before it followed (or the asker's copy was out of reach then): as a follower now.
+        // Asked after this round's check, before it followed: as a follower now.
         const asked = [...this.compareAsked.values()];
         this.compareAsked.clear();
         for (const { from, orderNo } of asked) {
