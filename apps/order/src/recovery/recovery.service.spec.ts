@@ -129,6 +129,7 @@ function setup(opts: {
   const meta: Record<string, number> = { ...opts.meta };
   const metaWrites: Record<string, number>[] = [];
   const catchUps: { from: number; verifyAfter?: number }[] = [];
+  let duringCatchUp: (() => Promise<void>) | undefined;
   const comparisons: { with: number; after: number; through: number }[] = [];
   const catchUp = {
     // Just below its commit point (5), as the real one.
@@ -139,6 +140,7 @@ function setup(opts: {
     },
     catchUpFrom: async (source: ReplicaAddress, _drop: boolean, verifyAfter?: number) => {
       catchUps.push({ from: source.id, verifyAfter });
+      await duringCatchUp?.();
       // As the real one: its damaged entries above the commit point (5) take the source's copies.
       for (const n of damaged) if (n > 5) damaged.delete(n);
       if (opts.conflict?.(verifyAfter !== undefined)) throw new CommittedEntryConflict(2, 5);
@@ -160,7 +162,9 @@ function setup(opts: {
   const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
   const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
-  return { recovery, replica, catchUps, observed, comparisons, meta, metaWrites, asked, log, repairs, truncated, state };
+  /** Runs `hook` inside every catch-up, as if it came while the pages were read. */
+  const onCatchUp = (hook: () => Promise<void>) => void (duringCatchUp = hook);
+  return { recovery, replica, catchUps, observed, comparisons, meta, metaWrites, asked, log, repairs, truncated, state, onCatchUp };
 }
 
 describe('RecoveryService', () => {
@@ -309,13 +313,16 @@ describe('RecoveryService', () => {
     expect([askedUncommitted, uncommitted.catchUps]).toEqual([1, [{ from: 1, verifyAfter: 0 }]]);
 
     // A long log of its own (its check took 8 s): it waits up to twice that for a peer's.
-    const long = setup({ statuses: async () => [equal(1, { vouched_through: 0, checking_log: true })], vouched: 5, checkMs: 8000 });
+    let longAsked = 0;
+    const long = setup({ statuses: async () => (longAsked++, [equal(1, { vouched_through: 0, checking_log: true })]), vouched: 5, checkMs: 8000 });
     const longWait = long.recovery.recover();
-    await delay(60);
+    await waitUntil(() => longAsked > 0);
     const at = Date.now();
     const clock = jest.spyOn(Date, 'now').mockImplementation(() => at + 10_000);
     try {
-      await delay(120);
+      // Two more rounds past 10 s, still waiting.
+      const asked = longAsked;
+      await waitUntil(() => longAsked >= asked + 2);
       expect(long.comparisons).toEqual([]);
       clock.mockImplementation(() => at + 16_000);
       await longWait;
@@ -820,31 +827,28 @@ describe('RecoveryService', () => {
     expect(await recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
   });
 
-  it('a request to compare while it recovers: checked before it serves; a difference makes it compare its whole log, not only what its checksums left', async () => {
+  it('a request to compare while it recovers: settled before it serves, by a comparison from below that order or against the asker\'s copy; a difference makes it compare its whole log', async () => {
     const mine = logEntry(2, 1, 'mine');
     const theirs = logEntry(2, 1, 'theirs');
     const leader = { peer: peer3, status: status(3, { role: 'leader', epoch: 1, last_no: 5, last_epoch: 1, vouched_through: 5 }) };
-    // The request comes in the middle of its first round (while it asks its peers' statuses).
-    const recovering = (copies: Partial<Record<number, OrderRecordDto>>) => {
-      let asked!: () => void;
-      let reached!: () => void;
-      const gate = new Promise<void>((resolve) => (asked = resolve));
-      const inRound = new Promise<void>((resolve) => (reached = resolve));
-      const made = setup({ statuses: async () => (reached(), await gate, [leader]), copies, vouched: 4 });
-      return { ...made, asked, inRound };
+    const recovering = "replica 2 is recovering: it compares its order 2 with replica 1's before it serves";
+    // The request comes while its first comparison with the leader is under way (which began after
+    // order 4, where its checksums stop vouching): checked against the asker's copy after it.
+    const duringComparison = (copies: Partial<Record<number, OrderRecordDto>>) => {
+      const made = setup({ statuses: async () => [leader], copies, vouched: 4 });
+      let answer = '';
+      made.onCatchUp(async () => {
+        answer ||= await made.recovery.compareOnRequest(1, 2);
+      });
+      return { ...made, answer: () => answer };
     };
 
-    const differs = recovering({ 1: theirs, 2: mine });
-    const done = differs.recovery.recover();
-    await differs.inRound;
-    expect(await differs.recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
-    differs.asked();
-    await done;
-    // Its comparison, begun after the request came, started below the order (1, not 4, where its
-    // checksums stop vouching); the round that found the difference did not count; the next
-    // compared the whole log with the leader.
+    const differs = duringComparison({ 1: theirs, 2: mine });
+    await differs.recovery.recover();
+    expect(differs.answer()).toBe(recovering);
+    // The round that found the difference did not count; the next compared the whole log with the leader.
     expect(differs.catchUps).toEqual([
-      { from: 3, verifyAfter: 1 },
+      { from: 3, verifyAfter: 4 },
       { from: 3, verifyAfter: 0 },
     ]);
     expect(differs.replica.role).toBe('follower');
@@ -852,45 +856,35 @@ describe('RecoveryService', () => {
     expect(differs.metaWrites.map((w) => w.must_compare).filter((v) => v !== undefined)).toEqual([1, 0]);
     expect(errors).toContain("replica 1 found its copy of order 2 differing from its own and a third replica's: it serves nothing until its whole log is compared again");
 
+    // The same copy: settled, nothing more compared.
+    const same = duringComparison({ 1: mine, 2: mine });
+    await same.recovery.recover();
+    expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 4 }]);
+
     // The asker's copy out of reach: the round does not count, and the next one compares its log
     // with the leader's from just below that order, which settles it without the asker.
-    const unreachable = recovering({ 2: mine });
-    const unreachableDone = unreachable.recovery.recover();
-    await unreachable.inRound;
-    await unreachable.recovery.compareOnRequest(1, 2);
-    unreachable.asked();
-    await unreachableDone;
+    const unreachable = duringComparison({ 2: mine });
+    await unreachable.recovery.recover();
     expect(unreachable.catchUps).toEqual([
-      { from: 3, verifyAfter: 1 },
+      { from: 3, verifyAfter: 4 },
       { from: 3, verifyAfter: 1 },
     ]);
     expect(unreachable.replica.role).toBe('follower');
 
-    const same = recovering({ 1: mine, 2: mine });
-    const sameDone = same.recovery.recover();
-    await same.inRound;
-    await same.recovery.compareOnRequest(1, 2);
-    same.asked();
-    await sameDone;
-    expect(same.catchUps).toEqual([{ from: 3, verifyAfter: 1 }]);
-
-    // A request pending as a round begins (one came during a round that failed for another reason):
-    // settled by the round's comparison from below it, without asking the asker.
-    let firstRound = true;
-    const pending = setup({
-      statuses: async () => {
-        if (firstRound) {
-          firstRound = false;
-          throw new Error('replica 3 did not answer');
-        }
-        return [leader];
-      },
-      copies: { 1: theirs, 2: mine },
-      vouched: 4,
-    });
-    expect(await pending.recovery.compareOnRequest(1, 2)).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
-    await pending.recovery.recover();
-    expect(pending.catchUps).toEqual([{ from: 3, verifyAfter: 1 }]);
+    // Pending before its comparison began: that comparison starts below the order, and a
+    // difference there (here, below its commit point) fails the round as any does; once the
+    // copies match, it is settled without asking the asker.
+    let differing = true;
+    const pending = setup({ statuses: async () => [leader], copies: { 1: theirs, 2: mine }, vouched: 4, conflict: () => differing });
+    expect(await pending.recovery.compareOnRequest(1, 2)).toBe(recovering);
+    const pendingDone = pending.recovery.recover();
+    await waitUntil(() => pending.catchUps.length === 1);
+    await delay(20);
+    expect(pending.replica.role).toBe('recovering');
+    expect(pending.recovery.blockedBy).toContain("its log differs from replica 3's below its commit point");
+    differing = false;
+    await pendingDone;
+    expect(pending.catchUps[0]).toEqual({ from: 3, verifyAfter: 1 });
     expect(pending.replica.role).toBe('follower');
 
     // Asked after the round's check, before it followed: compared as a follower, which stops it serving.
@@ -902,7 +896,7 @@ describe('RecoveryService', () => {
       return follow(epoch, id);
     };
     await late.recovery.recover();
-    expect(lateAnswer).toBe("replica 2 is recovering: it compares its order 2 with replica 1's before it serves");
+    expect(lateAnswer).toBe(recovering);
     await waitUntil(() => late.catchUps.length === 2);
     expect(late.catchUps[1]).toEqual({ from: 3, verifyAfter: 0 });
     expect(errors).toContain(
@@ -910,6 +904,25 @@ describe('RecoveryService', () => {
     );
     await late.recovery.recover();
     expect(late.replica.role).toBe('follower');
+  });
+
+  it('a deposed leader\'s recovery that found a committed difference compares its whole log next, not from its commit point', async () => {
+    let differing = false;
+    const { recovery, replica, catchUps } = setup({
+      statuses: async () => [{ peer: peer3, status: status(3, { role: 'leader', epoch: replica.epoch < 7 ? 6 : 8, leader: 3, last_no: 9, last_epoch: 6, vouched_through: 9 }) }],
+      vouched: 5,
+      conflict: () => differing,
+    });
+    await recovery.recover();
+    replica.grantVote(7, 2);
+    replica.beginPromotion(7);
+    replica.stepDown();
+    differing = true;
+    const done = recovery.recover();
+    await waitUntil(() => catchUps.length === 2);
+    differing = false;
+    await done;
+    expect(catchUps.map((c) => c.verifyAfter)).toEqual([5, undefined, 0]);
   });
 
   it('a restart remembers whether its own file may be the damaged one (must_compare 1) or a third copy sided with it (2)', () => {

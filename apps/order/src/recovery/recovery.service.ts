@@ -401,7 +401,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private awaitPeerChecks(peers: PeerStatus[], catchingUp: boolean): void {
     if (this.verified || this.mustCompare) return;
     // Where its own side lets the comparison begin: 0, and waiting changes nothing.
-    if (Math.min(this.log.vouchedThrough(), catchingUp ? this.catchUp.startPoint() : Infinity) === 0) return;
+    if (Math.min(this.log.vouchedThrough(), this.askedBelow(), catchingUp ? this.catchUp.startPoint() : Infinity) === 0) return;
     const checking = peers.find((s) => s.status.checking_log && !s.status.log_suspect);
     if (!checking) return;
     // A peer's check takes about as long as this one's did (the same log): a long log waits longer.
@@ -458,29 +458,30 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   /**
    * Under the lock, at the end of a recovery round: the peers' requests to compare that came while
    * this replica recovered ({@link compareOnRequest}).
-   * - One pending when the round began (`before`) is settled if the round `compared` its log with
-   *   a source or an equally advanced peer: it did so from below that order ({@link askedBelow}),
-   *   and a difference there would have failed the round.
+   * - One pending when the round's comparison began (`covered`) is settled if the round
+   *   `compared` its log with a source or an equally advanced peer: it did so from below that
+   *   order ({@link askedBelow}), and a difference there would have failed the round.
    * - Any other is checked against the asker's copy. If they differ, the round does not count
    *   ({@link AskedToCompare}): the replica serves nothing, and the next round compares its whole
    *   log ({@link mustCompare}, also kept for a restart), as a follower would after
    *   {@link reverify}. If the asker's copy is out of reach, the round does not count either, and
-   *   the next one covers the order by its comparison; with nothing to compare with at all, the
-   *   request is dropped, and said so.
+   *   the next one covers the order by its comparison; if this round compared nothing (nothing to
+   *   compare with, or a deposed leader's recovery without a source), it is tried once more as a
+   *   follower, right after the replica follows.
    */
-  private async settleCompareAsked(before: Set<string>, compared: boolean): Promise<void> {
+  private async settleCompareAsked(covered: Set<string>, compared: boolean): Promise<void> {
     for (const [key, asked] of [...this.compareAsked]) {
-      if (compared && before.has(key)) {
+      if (compared && covered.has(key)) {
         this.compareAsked.delete(key);
         continue;
       }
       const peer = this.state.peers.find((p) => p.id === asked.from)!;
       const [own, theirs] = await Promise.all([this.log.find(asked.orderNo), this.copyOf(peer, asked.orderNo)]);
-      if (own && !theirs && compared) {
-        throw new Error(`replica ${asked.from} asked it to compare order ${asked.orderNo}, and its copy is out of reach: the next round compares its log from there`);
+      if (own && !theirs) {
+        if (compared) throw new Error(`replica ${asked.from} asked it to compare order ${asked.orderNo}, and its copy is out of reach: the next round compares its log from there`);
+        continue;
       }
       this.compareAsked.delete(key);
-      if (own && !theirs) this.logger.warn(`replica ${asked.from} asked it to compare order ${asked.orderNo}, but its copy is out of reach, and no other replica is there to compare with`);
       if (own && theirs && !sameOrder(own, theirs)) this.stopServingAsAsked(asked);
     }
   }
@@ -596,8 +597,6 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       try {
         let caughtUpFrom: ReplicaStatus | undefined;
         const leader = await this.log.exclusive(async () => {
-          // Requests to compare pending as the round begins: its comparison starts below each (see verifyAfter).
-          const askedBefore = new Set(this.compareAsked.keys());
           let compared = false;
           // First of all, at start: a file changed while the replica was down is found with no peer to ask.
           if (!this.checksumsChecked) {
@@ -614,9 +613,14 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           // Not from a replica whose own log may be damaged: its copies would spread.
           const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
           this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses), source !== undefined);
+          // Requests to compare pending now: the comparison below begins (with nothing awaited before) below each (see verifyAfter).
+          const covered = new Set(this.compareAsked.keys());
           if (source) {
+            // A deposed leader's recovery starts at its commit point, unless a difference was found
+            // since (mustCompare: the whole log) or a peer asked it to compare an order below it.
             const asked = this.askedBelow();
-            const verifyFrom = !this.verified ? this.verifyAfter(source.status) : asked < Infinity ? asked : undefined;
+            const verifyFrom =
+              !this.verified || this.mustCompare ? this.verifyAfter(source.status) : asked < this.catchUp.startPoint() ? asked : undefined;
             await this.catchUp.catchUpFrom(source.peer, true, verifyFrom).catch(async (err: unknown) => {
               if (!(err instanceof CommittedEntryConflict)) throw err;
               // Its own copy found damaged on the way (see pageToCompare): put back on the next round, not a difference.
@@ -629,7 +633,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             caughtUpFrom = source.status;
             compared = true;
             this.verified = true;
-          } else if ((!this.verified || this.compareAsked.size > 0) && (await this.compareWithEqualPeers(statuses))) {
+          } else if (!this.verified && (await this.compareWithEqualPeers(statuses))) {
             this.noDamageFoundThisRound();
             compared = true;
             this.verified = true;
@@ -641,7 +645,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             if (ahead) throw new NothingToCompare(`replica ${ahead.peer.id} is more advanced, but its own log may be damaged (log_suspect): it waits rather than take its log as it is`);
           }
           this.noDamageFoundThisRound();
-          await this.settleCompareAsked(askedBefore, compared);
+          await this.settleCompareAsked(covered, compared);
           return leading?.status;
         });
         // Outside the lock (a metadata write takes it); the replica still recovers, so no sync changes its log meanwhile.
@@ -655,7 +659,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
         this.logDamaged = false; // its log verified against the source this time (see verifyAfter)
         if (this.state.role === 'recovering') this.state.replica.follow();
         this.logger.log(`recovered: log ends at order ${this.log.lastPosition().order_no}, ready`);
-        // Asked after this round's check, before it followed: as a follower now.
+        // Asked after this round's check, before it followed (or not settled by it): as a follower now.
         const asked = [...this.compareAsked.values()];
         this.compareAsked.clear();
         for (const { from, orderNo } of asked) {
@@ -726,7 +730,7 @@ const MustCompare = { no: 0, suspect: 1, peerDiffers: 2 } as const;
 
 const VERDICT_RANK = { source: 0, unknown: 1, 'this replica': 2 } as const;
 
-/** A peer's copy of an order differs from this replica's, as it said when it asked this one to compare (see RecoveryService.checkCompareAsked). */
+/** A peer's copy of an order differs from this replica's, as it said when it asked this one to compare (see RecoveryService.settleCompareAsked). */
 class AskedToCompare extends Error {}
 
 /** A peer this recovery is about to compare its log with has not finished its own check at start yet (see RecoveryService.awaitPeerChecks). */
