@@ -164,7 +164,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       this.compareAsked.set(`${from}:${orderNo}`, { from, orderNo });
       return `replica ${this.state.id} is recovering: it compares its order ${orderNo} with replica ${from}'s before it serves`;
     }
-    if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: nothing done`;
+    if (this.state.role !== 'follower') return `replica ${this.state.id} is ${this.state.role}: it compares its log before it serves anyway, or leads`;
     const [own, theirs] = await Promise.all([this.log.find(orderNo), this.copyOf(peer, orderNo)]);
     if (!own || !theirs) return `replica ${this.state.id} or replica ${from} holds no order ${orderNo}: nothing to compare`;
     if (sameOrder(own, theirs)) return `replica ${this.state.id}'s order ${orderNo} is the same as replica ${from}'s`;
