@@ -19,7 +19,7 @@ import { Cluster, execSql, http, placeOrder, readAll, replicaStatus, requestsAns
  * - a restarted replica reads from its source about what it missed, not the entries its checksums
  *   vouch for (counted in pages of the source's `GET /replication/log`); from an entry without a
  *   checksum on, it compares its log with the source's again; a whole-cluster restart reads next to
- *   none of the logs.
+ *   none of the logs, also when a peer is caught still checking its file (its peers wait for it).
  * (An entry without a checksum, as written before checksums, is left to the comparison of copies:
  * test/disk-faults.e2e-spec.ts.)
  */
@@ -275,5 +275,88 @@ describe('a whole-cluster restart, with every entry vouched for by its checksum'
     const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
     expect(res.status).toBe(200);
     await c.converged();
+  });
+});
+
+describe('a whole-cluster restart, with a peer still checking its file', () => {
+  /**
+   * Entries added to every file while the cluster is down, the same on each, every one with its
+   * checksum: a check at start long enough to be caught in. Comparing whole logs would read
+   * this many / 1000 pages per pair of replicas.
+   */
+  const ADDED = 150_000;
+  const ids = [1, 2, 3];
+  let c: Cluster;
+
+  beforeAll(async () => {
+    c = await Cluster.start();
+  });
+  afterAll(() => c?.stop());
+
+  const fileOf = (id: number) => join(c.dataDir, `order-${id}.sqlite`);
+  /**
+   * Appends {@link ADDED} entries after order `last` to replica `id`'s file, stamped `epoch`, as
+   * its leader would have written them, and sets its commit point to the last: as a leader that had
+   * them all acknowledged and told every follower so (a new leader sends again every entry above
+   * the commit point, to stamp them: see LeadershipService.adoptInherited).
+   */
+  const appendEntries = async (id: number, last: number, epoch: number, createdAt: number) => {
+    const statements = ['BEGIN'];
+    for (let from = 1; from <= ADDED; from += 5000) {
+      const rows: string[] = [];
+      for (let i = from; i < Math.min(from + 5000, ADDED + 1); i++) {
+        const entry = { order_no: last + i, request_id: `added-${i}`, stock_name: 'Stock1', trade_type: 'buy', quantity: 1, created_at: createdAt };
+        rows.push(`(${entry.order_no}, ${epoch}, '${entry.request_id}', 'Stock1', 'buy', 1, '${entry.request_id}', ${createdAt}, '${orderChecksum(entry)}')`);
+      }
+      statements.push(`INSERT INTO orders (order_no, epoch, request_id, stock_name, trade_type, quantity, idempotency_key, created_at, checksum) VALUES ${rows.join(', ')}`);
+    }
+    statements.push(`UPDATE replica_meta SET value = ${last + ADDED} WHERE key = 'commit_no'`, 'COMMIT');
+    await execSql(fileOf(id), statements.join(';\n'));
+  };
+  /**
+   * Lets process `name` run a fifth of the time (SIGSTOP for 40 ms, SIGCONT for 10 ms), as on a
+   * much slower host, until `done()`; it still answers its peers, only late.
+   */
+  const crawl = async (name: string, done: () => boolean) => {
+    try {
+      while (!done()) {
+        await c.signal(name, 'SIGSTOP');
+        await new Promise((r) => setTimeout(r, 40));
+        await c.signal(name, 'SIGCONT');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    } finally {
+      await c.signal(name, 'SIGCONT');
+    }
+  };
+
+  it('its peers wait for its check instead of reading its whole log: nothing is compared that both checksums vouch for', async () => {
+    for (let i = 0; i < 20; i++) {
+      const res = await placeOrder(c.frontend, { stock_name: `Stock${(Math.floor(i / 2) % 10) + 1}`, trade_type: i % 2 === 0 ? 'buy' : 'sell', quantity: 1 });
+      expect([i, res.status]).toEqual([i, 200]);
+    }
+    await c.converged();
+    const [last] = await readAll<{ order_no: number; epoch: number }>(fileOf(1), 'SELECT order_no, epoch FROM orders ORDER BY order_no DESC LIMIT 1');
+    for (const id of ids) await c.kill(`order-${id}`);
+    const createdAt = Date.now();
+    for (const id of ids) await appendEntries(id, last.order_no, last.epoch, createdAt);
+    const total = last.order_no + ADDED;
+
+    // All three at once, replica 3 slowed down from the moment it listens, while it checks its file.
+    const checked = () => c.log('order-3').includes(`checked ${total} entries against their checksums`);
+    await Promise.all([c.startReplica(1), c.startReplica(2), c.startReplica(3).then(() => crawl('order-3', checked))]);
+    await Promise.all(ids.map((id) => c.waitReady(id)));
+
+    // Every page served since the restart: comparing whole logs would read 150 pages per pair.
+    const served = await Promise.all(ids.map((id) => requestsAnswered(c.replica(id), '/replication/log')));
+    expect(served.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(3);
+    // Because its peers saw it checking (`checking_log`) and waited, rather than compare their
+    // logs with one that vouched for nothing yet.
+    const waited = [1, 2].filter((id) => c.log(`order-${id}`).includes('replica 3 is still checking its file against its checksums: waiting for it'));
+    expect(waited.length).toBeGreaterThan(0);
+    await c.waitLeading();
+    const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
+    expect({ status: res.status, body: res.body }).toMatchObject({ status: 200 });
+    expect((await c.converged()).length).toBe(total + 1);
   });
 });
