@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { RestartOptions } from './restart-policy';
 import { catalogUrl, frontendUrls, replicaAddresses } from './services';
 import { formatMs } from './supervisor';
@@ -13,6 +13,16 @@ async function leaderOf(frontend: string): Promise<number | null> {
   }
 }
 
+/**
+ * `path` as `npm start` shows it: relative to the working directory when inside it (`data`), else
+ * as given (`/var/lib/bazaar`, not `../../var/lib/bazaar`).
+ */
+export function shownPath(path: string, cwd = process.cwd()): string {
+  const rel = relative(cwd, path);
+  if (rel === '') return '.';
+  return rel === '..' || rel.startsWith('../') || isAbsolute(rel) ? path : rel;
+}
+
 /** What `npm start` prints once every service answers: where everything is and what to do next. */
 export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
   const frontends = frontendUrls(env);
@@ -20,7 +30,7 @@ export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: R
   const catalog = catalogUrl(env);
   const replicas = replicaAddresses(env);
   const leader = await leaderOf(frontend);
-  const data = relative(process.cwd(), dataDir) || '.';
+  const data = shownPath(dataDir);
   return [
     `the bazaar is ready${leader ? `: replica ${leader} leads` : ''}`,
     `  API          ${frontend}   (Swagger UI: ${frontend}/docs)`,

@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
 import { existsSync, mkdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
 import { ConfigError } from '@app/contracts';
-import { banner } from './banner';
+import { banner, shownPath } from './banner';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
 import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
@@ -122,7 +122,7 @@ function prepareToken(env: NodeJS.ProcessEnv, say: (line: string) => void): void
   mkdirSync(dir, { recursive: true });
   const file = join(dir, TOKEN_FILE_NAME);
   const { created } = ensureTokenFile(file);
-  say(`cluster token ${created ? 'created in' : 'read from'} ${relative(process.cwd(), file) || file} (mode 0600; every service of this data directory uses it)`);
+  say(`cluster token ${created ? 'created in' : 'read from'} ${shownPath(file)} (mode 0600; every service of this data directory uses it)`);
 }
 
 function paint(name: string, text: string): string {

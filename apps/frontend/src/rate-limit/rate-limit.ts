@@ -1,4 +1,4 @@
-import { applyDecorators, ExecutionContext, Injectable, Module, SetMetadata } from '@nestjs/common';
+import { applyDecorators, ExecutionContext, Injectable, Logger, Module, SetMetadata } from '@nestjs/common';
 import { ConditionalModule, ConfigService } from '@nestjs/config';
 import { APP_GUARD } from '@nestjs/core';
 import { ApiTooManyRequestsResponse } from '@nestjs/swagger';
@@ -31,6 +31,7 @@ class PublicApiThrottlerGuard extends ThrottlerGuard {
       useFactory: (config: ConfigService<FrontendEnv, true>) => {
         const limit = config.get('RATE_LIMIT', { infer: true });
         const ttl = config.get('RATE_LIMIT_WINDOW_MS', { infer: true });
+        new Logger('RateLimit').log(`rate limit: at most ${limit} requests per ${ttl} ms from one address to the public API (RATE_LIMIT)`);
         return {
           throttlers: [{ name: 'default', limit, ttl }],
           // One budget per address for the whole public API (the default would keep one per route).
@@ -51,4 +52,8 @@ class ThrottledPublicApiModule {}
  * TCP peer's. Off (the default, `RATE_LIMIT=0`) means not installed at all — no guard runs on any
  * request — so benchmarks and tests are never throttled, nor slowed, by accident.
  */
-export const RateLimitModule = ConditionalModule.registerWhen(ThrottledPublicApiModule, (env) => Number(env.RATE_LIMIT ?? 0) > 0);
+export const RateLimitModule = ConditionalModule.registerWhen(ThrottledPublicApiModule, (env) => Number(env.RATE_LIMIT ?? 0) > 0, {
+  // Its "evaluated to false" line goes to Nest's default logger before the app's own is in place:
+  // a coloured DEBUG line among the JSON ones on every start, whatever LOG_LEVEL says.
+  debug: false,
+});

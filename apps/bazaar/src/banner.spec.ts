@@ -1,0 +1,18 @@
+import { shownPath } from './banner';
+
+describe('shownPath (npm start\'s banner and token line)', () => {
+  it('is relative inside the working directory', () => {
+    expect(shownPath('/srv/bazaar/data', '/srv/bazaar')).toBe('data');
+    expect(shownPath('/srv/bazaar/data/cluster-token', '/srv/bazaar')).toBe('data/cluster-token');
+    expect(shownPath('/srv/bazaar', '/srv/bazaar')).toBe('.');
+  });
+
+  it('is the path as given outside it, rather than climbing out with ../', () => {
+    expect(shownPath('/tmp/bazaar', '/srv/bazaar')).toBe('/tmp/bazaar');
+    expect(shownPath('/srv', '/srv/bazaar')).toBe('/srv');
+  });
+
+  it('keeps a directory whose name starts with two dots inside the working directory relative', () => {
+    expect(shownPath('/srv/bazaar/..data', '/srv/bazaar')).toBe('..data');
+  });
+});
