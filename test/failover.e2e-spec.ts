@@ -1,4 +1,4 @@
-import { Cluster, http, sleep, waitFor } from './support/cluster';
+import { Cluster, http, replicaStatus, sleep, waitFor } from './support/cluster';
 import { expectConsistent, expectReadable, tradeLoad } from './support/load';
 
 /**
@@ -152,6 +152,37 @@ describe('failover, replication and recovery', () => {
     const orphan = log.find((o) => o.request_id === 'orphan-1')!;
     expect(orphan).toMatchObject({ stock_name: 'Stock4', trade_type: 'BUY', quantity: 3 });
     await expectConsistent(c, log, []);
+  });
+
+  it('a replica never leads an epoch twice: restarted after leading it, it refuses that epoch again (a late announcement), and leads a newer one', async () => {
+    const placed = await http(`${c.frontend}/orders`, { method: 'POST', body: { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 } });
+    expect(placed.status).toBe(200);
+    const { leader, epoch } = (await http(`${c.frontend}/leader`)).body as { leader: number; epoch: number };
+    expect(leader).toBe(3);
+    // No front end to elect another leader meanwhile: replica 3 comes back a follower of the epoch
+    // it led, with its vote for itself, as after a step-down.
+    await c.kill('frontend');
+    await c.kill('order-3');
+    await c.startReplica(3);
+    await c.waitReady(3);
+    expect((await replicaStatus(c.token, c.replica(3))).body).toMatchObject({ role: 'follower', epoch, leader: 3 });
+    // The announcement of that epoch, as a second front end's delayed one: leading it again could
+    // number new orders at numbers a follower holds other orders at, under the same stamp.
+    const again = await c.internal(`${c.replica(3)}/leader?leader=3&epoch=${epoch}`);
+    expect({ status: again.status, body: again.body }).toEqual({
+      status: 503,
+      body: { message: `replica 3 led epoch ${epoch} before and stepped down: it leads no epoch twice, only a newer one`, code: 'stale_epoch' },
+    });
+    expect((await replicaStatus(c.token, c.replica(3))).body).toMatchObject({ role: 'follower', epoch });
+    // The front end elects it in a newer epoch.
+    await c.startFrontend();
+    await c.waitLeading();
+    const now = (await http(`${c.frontend}/leader`)).body as { leader: number; epoch: number };
+    expect(now.epoch).toBeGreaterThan(epoch);
+    const next = await http(`${c.frontend}/orders`, { method: 'POST', body: { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 } });
+    expect(next.status).toBe(200);
+    const log = await c.converged();
+    expect(log.map((o) => o.order_no)).toEqual([1, 2]);
   });
 });
 

@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -93,6 +94,35 @@ describe('ClusterStateService: votes and leaders', () => {
     expect(stale).toEqual({ status: 'rejected', reason: expect.objectContaining({ status: 503, code: 'not_leader' }) });
     expect(b).toEqual({ status: 'fulfilled', value: { record: expect.objectContaining({ request_id: 'b', order_no: 2 }), created: true } });
     expect(numbered).toEqual([['a', 1], ['b', 2]]);
+  });
+
+  it('begins a promotion once, durably: `led_epoch` is on disk before it promotes, and neither a step-down nor a restart lets it lead that epoch again', async () => {
+    const state = await open();
+    await state.grantVote(2, 1);
+    state.replica.follow();
+    const log = moduleRef!.get(OrderLogService);
+    const written: number[] = [];
+    const append = log.append.bind(log);
+    jest.spyOn(log, 'append').mockImplementation(async (orders, meta) => {
+      await append(orders, meta);
+      if (meta?.led_epoch !== undefined) written.push(meta.led_epoch);
+      // Written before the role changes: a crash right after leaves it refusing this epoch.
+      expect(state.role).toBe('follower');
+    });
+    // The same announcement twice at once (two front ends): one begins it.
+    await expect(Promise.all([state.beginPromotion(2), state.beginPromotion(2)])).resolves.toEqual(['begun', 'known']);
+    expect(written).toEqual([2]);
+    expect(state.role).toBe('promoting');
+    state.replica.stepDown();
+    state.replica.follow();
+    await expect(state.beginPromotion(2)).resolves.toBe('refused');
+
+    const again = await open();
+    expect(again.replica.votedFor).toBe(1);
+    again.replica.follow();
+    await expect(again.beginPromotion(2)).resolves.toBe('refused');
+    await again.grantVote(3, 1);
+    await expect(again.beginPromotion(3)).resolves.toBe('begun');
   });
 
   it('a deposed leader hears of it once', async () => {

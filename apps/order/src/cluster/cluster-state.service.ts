@@ -65,6 +65,7 @@ export class ClusterStateService implements OnModuleInit {
         votedFor: this.log.getMeta('voted_for') || this.log.getMeta('leader'),
         leader: this.log.getMeta('leader'),
         commitNo: this.log.getMeta('commit_no'),
+        ledEpoch: this.log.getMeta('led_epoch'),
       },
       (from, to, epoch) => this.logger.log(`role ${from} → ${to} (epoch ${epoch})`),
     );
@@ -135,6 +136,25 @@ export class ClusterStateService implements OnModuleInit {
       () => this.replica.acceptLeader(epoch, leader),
       { epoch, leader },
     );
+  }
+
+  /**
+   * Begins this replica's promotion to `epoch` (see {@link ReplicaState.decidePromotion}), durably:
+   * under the log lock, `led_epoch` is written to the log's metadata before the replica promotes,
+   * so that not even a restart lets it lead that epoch twice. `begun` when it now promotes;
+   * `known` when it promotes to or leads that epoch already (the same announcement twice);
+   * `refused` otherwise — in particular for an epoch it began to lead before and stepped down from.
+   */
+  async beginPromotion(epoch: number): Promise<'begun' | 'known' | 'refused'> {
+    const early = this.replica.decidePromotion(epoch);
+    if (early !== 'apply') return early;
+    return this.log.exclusive(async () => {
+      const decided = this.replica.decidePromotion(epoch);
+      if (decided !== 'apply') return decided;
+      await this.log.append([], { led_epoch: epoch });
+      this.replica.beginPromotion(epoch);
+      return 'begun';
+    });
   }
 
   /**

@@ -101,6 +101,41 @@ describe('ReplicaState', () => {
       expect(() => l.beginPromotion(3)).toThrow(/already leader in epoch 3/);
     });
 
+    it('never begins an epoch twice: a step-down keeps the epoch it led, and so does a restart (its persisted `led_epoch`)', () => {
+      const s = fresh();
+      s.follow();
+      s.grantVote(2, 3);
+      expect(s.decidePromotion(2)).toBe('apply');
+      s.beginPromotion(2);
+      expect(s.decidePromotion(2)).toBe('known');
+      // Its own write failed, say: it steps down, recovers, and follows with its vote for itself.
+      s.stepDown();
+      s.follow();
+      expect({ epoch: s.epoch, leader: s.leader }).toEqual({ epoch: 2, leader: 3 });
+      expect(s.decidePromotion(2)).toBe('refused');
+      expect(() => s.beginPromotion(2)).toThrow(/cannot promote to epoch 2 again: it began to lead epoch 2 before/);
+      s.grantVote(3, 3);
+      expect(s.decidePromotion(3)).toBe('apply');
+      s.beginPromotion(3);
+      expect(s.leadsEpoch(3)).toBe(true);
+
+      const restarted = new ReplicaState(3, { epoch: 4, votedFor: 3, leader: 3, commitNo: 0, ledEpoch: 4 });
+      restarted.follow();
+      expect(restarted.decidePromotion(4)).toBe('refused');
+      expect(() => restarted.beginPromotion(4)).toThrow(/again/);
+    });
+
+    it('decides a promotion without changing anything: refused while recovering, for an epoch not its own, or not the current one', () => {
+      const s = fresh();
+      s.grantVote(1, 3);
+      expect(s.decidePromotion(1)).toBe('refused'); // recovering
+      s.follow();
+      expect(s.decidePromotion(2)).toBe('refused'); // not the current epoch
+      s.grantVote(2, 1);
+      expect(s.decidePromotion(2)).toBe('refused'); // granted to replica 1
+      expect(s.role).toBe('follower');
+    });
+
     it('starts again in a newer epoch granted to it while promoting or leading', () => {
       const l = leading(1);
       expect(l.leadsEpoch(1)).toBe(true);

@@ -31,7 +31,12 @@ export interface PersistedState {
   /** The replica known to lead the epoch (0 or null: not known). */
   leader: number | null;
   commitNo: number;
+  /** The newest epoch this replica began to promote to (0: none): it never leads one twice. */
+  ledEpoch?: number;
 }
+
+/** What a promotion to an epoch would do now: begin, nothing (already promoting to or leading it), or be refused. */
+export type PromotionOutcome = 'apply' | 'known' | 'refused';
 
 export type RoleChange = (from: ReplicaRole, to: ReplicaRole, epoch: number) => void;
 
@@ -69,6 +74,15 @@ export class ReplicaState {
   private currentLeader: number | null;
   /** The epoch this replica is promoting to or leading (0: none). */
   private ledEpoch = 0;
+  /**
+   * The newest epoch this replica ever began to promote to, kept across step-downs and restarts
+   * (persisted as `led_epoch` before the promotion begins). A replica leads an epoch at most once,
+   * as a Raft server leads a term at most once: after a step-down in which it lost entries a
+   * follower still holds (its own write failed after they were sent), leading the same epoch
+   * again would number new orders at those numbers under the same stamp, two different orders
+   * that log matching would take for one.
+   */
+  private highestLed: number;
   private commit: number;
   private ack = 0;
 
@@ -81,6 +95,7 @@ export class ReplicaState {
     this.vote = persisted.votedFor || null;
     this.currentLeader = persisted.leader || null;
     this.commit = persisted.commitNo;
+    this.highestLed = persisted.ledEpoch ?? 0;
   }
 
   get role(): ReplicaRole {
@@ -179,8 +194,22 @@ export class ReplicaState {
   }
 
   /**
-   * follower → promoting, for the current epoch granted to this replica. A replica promoting to
-   * or leading an older epoch that is granted a newer one starts again in the newer one.
+   * Whether {@link beginPromotion} to `epoch` would begin now (`apply`), is under way or done
+   * already (`known`: promoting to or leading it), or is refused: the epoch is not the current one
+   * granted to this replica, it is recovering, or it began to promote to this epoch (or a newer
+   * one) before and stepped down since. Changes nothing.
+   */
+  decidePromotion(epoch: number): PromotionOutcome {
+    if (this.leadsEpoch(epoch)) return 'known';
+    if (epoch !== this.currentEpoch || this.currentLeader !== this.id || this.currentRole === 'recovering') return 'refused';
+    return epoch > this.highestLed ? 'apply' : 'refused';
+  }
+
+  /**
+   * follower → promoting, for the current epoch granted to this replica (made durable as
+   * `led_epoch` by the caller first). A replica promoting to or leading an older epoch that is
+   * granted a newer one starts again in the newer one. An epoch it began to promote to once is
+   * never begun again (see {@link highestLed}).
    */
   beginPromotion(epoch: number): void {
     if (epoch !== this.currentEpoch || this.currentLeader !== this.id) {
@@ -188,6 +217,8 @@ export class ReplicaState {
     }
     if (this.currentRole === 'recovering') throw new IllegalTransition(`cannot promote to epoch ${epoch} while recovering`);
     if (this.leading && this.ledEpoch >= epoch) throw new IllegalTransition(`already ${this.currentRole} in epoch ${this.ledEpoch}`);
+    if (epoch <= this.highestLed) throw new IllegalTransition(`cannot promote to epoch ${epoch} again: it began to lead epoch ${this.highestLed} before`);
+    this.highestLed = epoch;
     this.ledEpoch = epoch;
     this.ack = 0;
     this.setRole('promoting');

@@ -91,7 +91,22 @@ describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majo
 /** Replica 3 of three (peers 1 and 2) over a real ReplicaState, with `more` (its vote, its status…). */
 function replicaThree(replica: ReplicaState, more: object): ClusterStateService {
   const peers = [{ id: 1, url: 'http://r1' }, { id: 2, url: 'http://r2' }];
-  const state = { id: 3, peers, majority: 2, replica, peer: (id: number) => peers.find((p) => p.id === id), ...more };
+  const state = {
+    id: 3,
+    peers,
+    majority: 2,
+    replica,
+    peer: (id: number) => peers.find((p) => p.id === id),
+    // As ClusterStateService's: one turn for its durable write of `led_epoch`, then decided and begun at once.
+    beginPromotion: async (epoch: number) => {
+      await Promise.resolve();
+      const decided = replica.decidePromotion(epoch);
+      if (decided !== 'apply') return decided;
+      replica.beginPromotion(epoch);
+      return 'begun';
+    },
+    ...more,
+  };
   Object.defineProperties(state, {
     role: { get: () => replica.role },
     epoch: { get: () => replica.epoch },
@@ -248,7 +263,8 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     const peer = { id: 1, role: 'follower', ready: true, epoch, leader: 3, last_no: 0, last_epoch: 0, commit_no: 0, ...peerStatus } as ReplicaStatus;
     const peers = {
       adoptEpoch: async () => true,
-      statuses: async (list: ReplicaAddress[]) => list.slice(0, 1).map((p) => ({ peer: p, status: peer })),
+      // The peer adopted the epoch the candidate promotes to (adoptEpoch), unless peerStatus names another.
+      statuses: async (list: ReplicaAddress[]) => list.slice(0, 1).map((p) => ({ peer: p, status: { ...peer, epoch: peerStatus.epoch ?? replica.epoch } })),
     } as unknown as PeersClient;
     const catchUp = { catchUpFrom: jest.fn(async () => ({ fetched: 0, dropped: 0 })) };
     const started: [number, number | undefined, number | undefined][] = [];
@@ -397,7 +413,7 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     leadership.onApplicationShutdown();
   });
 
-  it('leaves a promotion begun after it alone, to the same epoch too: its failure stops nothing of the later one, which leads', async () => {
+  it('leaves a promotion begun after it alone: its failure stops nothing of the later one, which leads; the epoch it stepped down from is not led twice', async () => {
     await log.append([logEntry(1, 1)], { commit_no: 1 });
     let releaseFirst!: () => void;
     let releaseSecond!: () => void;
@@ -419,15 +435,25 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     const { leadership, replica, started, replicator } = candidate(2, { last_no: 1, last_epoch: 1, commit_no: 1 }, { reconciler: { runOnce } });
     await leadership.onLeaderNotice(3, 2);
     await waitUntil(() => runOnce.mock.calls.length === 1);
-    // It steps down meanwhile (its own write failed, say), recovers, and is named leader of epoch 2 again.
+    // It steps down meanwhile (its own write failed, say, after followers got entries it lost) and
+    // recovers. Named leader of epoch 2 again (a delayed or repeated announcement), it refuses:
+    // numbering orders again in epoch 2 could give a number and stamp a follower holds to another order.
     replica.stepDown();
     replica.follow();
-    await leadership.onLeaderNotice(3, 2);
+    await expect(leadership.onLeaderNotice(3, 2)).rejects.toMatchObject({
+      status: 503,
+      code: 'stale_epoch',
+      message: 'replica 3 led epoch 2 before and stepped down: it leads no epoch twice, only a newer one',
+    });
+    expect(replica.role).toBe('follower');
+    expect(started.length).toBe(1);
+    // A newer epoch it leads.
+    await leadership.onLeaderNotice(3, 3);
     await waitUntil(() => started.length === 2 && runOnce.mock.calls.length === 2);
     releaseFirst();
     await waitUntil(() => firstHandled);
     releaseSecond();
-    await leadership.assertLeading(2);
+    await leadership.assertLeading(3);
     expect(replica.role).toBe('leader');
     // Without the promotion counter, the first one's failure stopped the second one's replication.
     expect(replicator.stop).not.toHaveBeenCalled();

@@ -155,7 +155,14 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
       // same number) and this replica follows it now: the announcement is of an epoch it lost.
       const winner = this.state.replica.leader;
       if (winner !== this.state.id) throw new Unavailable(`epoch ${epoch} is led by replica ${winner}`, ReplicaRefusal.staleEpoch);
-      this.promote(epoch);
+      const begun = await this.state.beginPromotion(epoch);
+      if (begun === 'refused') {
+        // It led this epoch before and stepped down (its own write failed, say, after followers
+        // got entries it then lost): leading it again could number other orders at those numbers
+        // under the same stamp. The front end names it again in a newer epoch.
+        throw new Unavailable(`replica ${this.state.id} led epoch ${epoch} before and stepped down: it leads no epoch twice, only a newer one`, ReplicaRefusal.staleEpoch);
+      }
+      if (begun === 'begun') this.promote(epoch);
     }
   }
 
@@ -170,8 +177,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     }
   }
 
+  /** Runs the promotion to `epoch`, once the replica has begun it (see ClusterStateService.beginPromotion). */
   private promote(epoch: number): void {
-    this.state.replica.beginPromotion(epoch);
     const run = ++this.promotions;
     /**
      * This promotion is still the one under way: the replica promotes to its epoch, and no later

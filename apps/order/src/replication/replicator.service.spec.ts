@@ -182,6 +182,27 @@ describe('ReplicatorService (leader side)', () => {
     expect(received[1]).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
   });
 
+  it('stops the links of an earlier start once replication is started again, in the same epoch too: a late answer revives none of them', async () => {
+    const { replicator, behaviour, received, calls, hung, append } = setup({ SYNC_BATCH_SIZE: '1', SPARE_SYNC_ENTRIES: '0' });
+    behaviour[1] = 'hang';
+    replicator.start(1);
+    for (let i = 0; i < 3; i++) append();
+    void replicator.pumpAll();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hung.length).toBe(1); // the first link's sync of order 1, unanswered
+    // A promotion attempt starts replication again (see LeadershipService.promote).
+    behaviour[1] = 'ok';
+    replicator.start(1, 1);
+    await replicator.pumpAll();
+    expect(received[1]).toEqual([1, 2, 3]);
+    const sent = calls[1];
+    // The old link's sync is answered at last: it sends nothing more.
+    hung.splice(0).forEach((release) => release());
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(calls[1]).toBe(sent);
+    expect(received[1]).toEqual([1, 2, 3, 1]);
+  });
+
   it('refuses fast, before any trade, when too few replicas are reachable', async () => {
     const { replicator, behaviour } = setup();
     behaviour[1] = behaviour[2] = 'down';

@@ -34,6 +34,8 @@ export class ReplicatorService implements OnModuleDestroy {
   private links: FollowerLink[] = [];
   private tracker?: CommitTracker;
   private epoch = 0;
+  /** How many times replication was started: the links of each start stop once a later one began (see {@link start}). */
+  private generation = 0;
   /** When this replica started leading its epoch (counts as contact with a majority). */
   private startedAt = 0;
   private heartbeat?: NodeJS.Timeout;
@@ -87,6 +89,9 @@ export class ReplicatorService implements OnModuleDestroy {
    */
   start(epoch: number, from = Infinity, ownFrom = 0): void {
     this.stop('restarting replication');
+    // The links of an earlier start (a promotion attempt before, in this epoch too) stop at their
+    // next step, even once a later start has made the replicator active in the same epoch again.
+    const generation = ++this.generation;
     this.epoch = epoch;
     this.startedAt = Date.now();
     const next = Math.max(1, Math.min(this.log.lastPosition().order_no + 1, from));
@@ -96,7 +101,7 @@ export class ReplicatorService implements OnModuleDestroy {
       batchSize: this.batchSize,
       log: this.log,
       peers: this.peers,
-      current: () => this.active && this.epoch === epoch,
+      current: () => this.active && this.epoch === epoch && this.generation === generation,
       commitNo: () => this.state.commitNo,
       accepted: (_link: FollowerLink, through: number) => this.onAccepted(through),
       staleEpoch: (peer: ReplicaAddress) => this.onStaleEpoch(peer),
