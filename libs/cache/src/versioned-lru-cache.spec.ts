@@ -154,6 +154,55 @@ describe('VersionedLruCache.offer', () => {
     await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 7 });
   });
 
+  it('keeps a load that an older value\'s offer overtook: the newer value it read is what the next hit serves', async () => {
+    const cache = await loadedAt(10);
+    cache.invalidate('a', 11); // the push of trade 11: floor 11, entry dropped
+    const slow = deferred<Box>();
+    const lookup = cache.getOrLoad('a', () => slow.promise); // the catalog has trade 12 committed already
+    expect(cache.offer('a', { v: 11 })).toBe(true); // trade 11's answer, late
+    slow.resolve({ v: 12 });
+    await expect(lookup).resolves.toEqual({ v: 12 });
+    // Dropped, the next lookup would serve 11 after this one returned 12: reads going backwards.
+    await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 12 });
+    expect(cache.offer('a', { v: 11 })).toBe(false); // below the floor it set
+    expect(cache.stats().stale_fills_dropped).toBe(0);
+  });
+
+  it('keeps the newer of two loads answered out of order, whichever version each began at', async () => {
+    const cache = await loadedAt(9);
+    cache.invalidate('a', 10); // trade 10's push: nothing cached
+    const first = deferred<Box>();
+    const older = cache.getOrLoad('a', () => first.promise); // sent before trade 11's push
+    cache.invalidate('a', 11);
+    const second = deferred<Box>();
+    const newer = cache.getOrLoad('a', () => second.promise); // sent after it
+    second.resolve({ v: 11 });
+    await expect(newer).resolves.toEqual({ v: 11 });
+    first.resolve({ v: 12 }); // the first request, answered last, read trade 12 too
+    await expect(older).resolves.toEqual({ v: 12 });
+    await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 12 });
+  });
+
+  it('still drops an overtaken load when the floor is unknown or its lease has ended', async () => {
+    const cache = stamped(true);
+    const now = monotonicMs();
+    cache.adoptLease(now + 60_000, [], false, now);
+    await cache.getOrLoad('a', async () => ({ v: 5 }));
+    cache.invalidate('a', 6);
+    const slow = deferred<Box>();
+    const lookup = cache.getOrLoad('a', () => slow.promise);
+    cache.invalidate('a'); // no stamp: the floor is unknown
+    slow.resolve({ v: 9 });
+    await expect(lookup).resolves.toEqual({ v: 9 });
+    expect(cache.peek('a')).toBeUndefined();
+    await cache.getOrLoad('a', async () => ({ v: 9 }));
+    const version = cache.versionOf('a');
+    cache.invalidate('a', 10);
+    expect(cache.setIfCurrent('a', { v: 10 }, version, now + 60_001)).toBe(false); // the lease has ended
+    expect(cache.setIfCurrent('a', { v: 10 }, version, now + 1)).toBe(true);
+    expect(cache.stats().stale_fills_dropped).toBe(2);
+  });
+
   it('takes nothing without a lease, and forgets every floor when a lapsed lease is renewed', async () => {
     const cache = stamped(true);
     const now = monotonicMs();

@@ -102,13 +102,24 @@ export class VersionedLruCache<V extends object> {
    * Stores `value`, loaded from the source of truth, unless `key` was invalidated after `version`
    * was read. Its stamp becomes the key's floor: nothing announced before the load began is newer
    * than what it read.
+   *
+   * A load that an invalidation or an offer overtook is not dropped when its stamp shows it is no
+   * older than anything the cache has heard of since (a known floor it reaches, under a valid
+   * lease: {@link offer}'s rule). Dropped, a newer value than the one the cache keeps would be
+   * returned to this lookup and the next one served the older one: a trade's answer that arrived
+   * late, or a load sent earlier that came back later, reads going backwards (found by a review).
    */
-  setIfCurrent(key: string, value: V, version: number): boolean {
+  setIfCurrent(key: string, value: V, version: number, now = monotonicMs()): boolean {
     if (this.versionOf(key) !== version) {
-      this.counters.stale_fills_dropped++;
-      return false;
+      const stampOf = this.options.stampOf;
+      const floor = this.floors.get(key);
+      if (!stampOf || floor === undefined || stampOf(value) < floor || !(now < this.leaseUntil)) {
+        this.counters.stale_fills_dropped++;
+        return false;
+      }
     }
     this.lru.set(key, value);
+    // Overtaken, it reaches the floor (checked above); otherwise what it read is the newest there is.
     if (this.options.stampOf) this.floors.set(key, this.options.stampOf(value));
     return true;
   }
