@@ -183,6 +183,22 @@ describe('VersionedLruCache.offer', () => {
     await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 12 });
   });
 
+  it('makes a load still under way at the current version unable to store once it keeps an overtaken one', async () => {
+    const cache = await loadedAt(10);
+    cache.invalidate('a', 11); // trade 11's push: nothing cached, floor 11
+    const first = deferred<Box>();
+    const sentFirst = cache.getOrLoad('a', () => first.promise);
+    cache.invalidate('a', 11); // a grant repeating that push: a new version
+    const second = deferred<Box>();
+    const sentSecond = cache.getOrLoad('a', () => second.promise); // at the current version
+    first.resolve({ v: 12 }); // read after trade 12 committed (its push not here yet), answered first
+    await expect(sentFirst).resolves.toEqual({ v: 12 });
+    second.resolve({ v: 11 }); // read before trade 12, answered after
+    await expect(sentSecond).resolves.toEqual({ v: 11 });
+    await expect(cache.getOrLoad('a', async () => ({ v: -1 }))).resolves.toEqual({ v: 12 });
+    expect(cache.offer('a', { v: 11 })).toBe(false); // the floor stayed at 12
+  });
+
   it('still drops an overtaken load when the floor is unknown or its lease has ended', async () => {
     const cache = stamped(true);
     const now = monotonicMs();

@@ -117,6 +117,10 @@ export class VersionedLruCache<V extends object> {
         this.counters.stale_fills_dropped++;
         return false;
       }
+      // Taken as an offer is: a load still under way at the current version may have read an
+      // older state than this one (sent later, answered later), and must not store it over it.
+      this.versions.set(key, this.versionOf(key) + 1);
+      this.loading.delete(key);
     }
     this.lru.set(key, value);
     // Overtaken, it reaches the floor (checked above); otherwise what it read is the newest there is.

@@ -125,6 +125,19 @@ describe('ClusterStateService: votes and leaders', () => {
     await expect(again.beginPromotion(3)).resolves.toBe('begun');
   });
 
+  it('takes a file written before `led_epoch` was kept, whose vote names itself, as having led that epoch', async () => {
+    const state = await open();
+    await state.grantVote(5, 1); // epoch 5 and a vote for itself: it may have led it
+    const again = await open();
+    again.replica.follow();
+    await expect(again.beginPromotion(5)).resolves.toBe('refused');
+    await again.grantVote(6, 2); // a vote for another candidate says nothing of leading
+    const third = await open();
+    third.replica.follow();
+    await third.grantVote(7, 1);
+    await expect(third.beginPromotion(7)).resolves.toBe('begun');
+  });
+
   it('a deposed leader hears of it once', async () => {
     const state = await open();
     const deposed: number[] = [];

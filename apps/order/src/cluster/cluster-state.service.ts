@@ -65,7 +65,8 @@ export class ClusterStateService implements OnModuleInit {
         votedFor: this.log.getMeta('voted_for') || this.log.getMeta('leader'),
         leader: this.log.getMeta('leader'),
         commitNo: this.log.getMeta('commit_no'),
-        ledEpoch: this.log.getMeta('led_epoch'),
+        // A file written before `led_epoch` was kept: a replica whose vote names itself may have led that epoch.
+        ledEpoch: Math.max(this.log.getMeta('led_epoch'), (this.log.getMeta('voted_for') || this.log.getMeta('leader')) === this.id ? this.log.getMeta('epoch') : 0),
       },
       (from, to, epoch) => this.logger.log(`role ${from} → ${to} (epoch ${epoch})`),
     );

@@ -146,6 +146,21 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
     return { leadership, replica };
   }
 
+  it('takes no trade in a newer epoch it was named leader of before its promotion to it begins (not_ready, before trading)', async () => {
+    const { leadership, replica } = named();
+    replica.grantVote(1, 3);
+    replica.beginPromotion(1);
+    replica.becomeLeader(1);
+    // Named again in epoch 2: the vote is in, the promotion (its `led_epoch` write) not begun yet.
+    replica.grantVote(2, 3);
+    expect(replica.role).toBe('leader');
+    await expect(leadership.assertLeading(2)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    await expect(leadership.assertLeading(1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    replica.beginPromotion(2);
+    replica.becomeLeader(2);
+    await expect(leadership.assertLeading(2)).resolves.toBeUndefined();
+  });
+
   it('the same announcement from two front ends at once promotes once, and both are accepted', async () => {
     const { leadership, replica } = named();
     await expect(Promise.all([leadership.onLeaderNotice(3, 1), leadership.onLeaderNotice(3, 1)])).resolves.toEqual([undefined, undefined]);
@@ -455,7 +470,7 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     releaseSecond();
     await leadership.assertLeading(3);
     expect(replica.role).toBe('leader');
-    // Without the promotion counter, the first one's failure stopped the second one's replication.
+    // The first one's failure stops nothing of the newer one (its epoch, and the promotion counter, tell them apart).
     expect(replicator.stop).not.toHaveBeenCalled();
     leadership.onApplicationShutdown();
   });

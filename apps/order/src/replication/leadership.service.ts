@@ -157,6 +157,11 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
       if (winner !== this.state.id) throw new Unavailable(`epoch ${epoch} is led by replica ${winner}`, ReplicaRefusal.staleEpoch);
       const begun = await this.state.beginPromotion(epoch);
       if (begun === 'refused') {
+        // What changed while it waited for the log lock, if anything.
+        if (!this.state.replica.ready) throw new Unavailable(`replica ${this.state.id} is recovering`, ReplicaRefusal.notReady);
+        if (this.state.epoch !== epoch || this.state.replica.leader !== this.state.id) {
+          throw new Unavailable(`epoch ${epoch} is stale (current ${this.state.epoch}, led by replica ${this.state.replica.leader})`, ReplicaRefusal.staleEpoch);
+        }
         // It led this epoch before and stepped down (its own write failed, say, after followers
         // got entries it then lost): leading it again could number other orders at those numbers
         // under the same stamp. The front end names it again in a newer epoch.
@@ -175,6 +180,12 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     if (this.state.role !== 'leader' || epoch !== this.state.epoch) {
       throw new Unavailable(`replica ${this.state.id} is not the leader of epoch ${epoch}`, ReplicaRefusal.notLeader);
     }
+    // A leader named again in a newer epoch, whose promotion to it has not begun yet (it waits for
+    // the log lock to write `led_epoch`): it appends nothing in that epoch yet, so the trade must
+    // not reach the catalog. Refused before trading; the front end asks again.
+    if (!this.state.replica.mayAppendAsLeader(epoch)) {
+      throw new Unavailable(`replica ${this.state.id} is about to promote to epoch ${epoch}`, ReplicaRefusal.notReady);
+    }
   }
 
   /** Runs the promotion to `epoch`, once the replica has begun it (see ClusterStateService.beginPromotion). */
@@ -182,8 +193,9 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     const run = ++this.promotions;
     /**
      * This promotion is still the one under way: the replica promotes to its epoch, and no later
-     * promotion began — to this same epoch too, after a step-down, whose steps this one must
-     * neither undo (stop its replication) nor finish for it (become leader).
+     * promotion began, whose steps this one must neither undo (stop its replication) nor finish for
+     * it (become leader). A later one is to a newer epoch (no epoch is begun twice), which the
+     * epoch check alone tells apart; the counter makes it plain.
      */
     const current = () => !this.stopped && run === this.promotions && this.state.role === 'promoting' && this.state.epoch === epoch;
     this.promotion = (async () => {
