@@ -220,6 +220,42 @@ describe('read-your-writes under lost invalidations (lease)', () => {
       await sleep(300);
     }
   });
+
+  it('reads never go back across front ends: once a lookup through one shows a trade, a lookup through the other shows it too', async () => {
+    // Two front ends; the catalog's pushes to B go through a relay the test cuts, and B renews its
+    // lease directly. Leases of 3 s, renewed every second: a lost push leaves B's cached stock in
+    // place until a grant carries the change (up to about 2 s), the window this test looks into.
+    // Before the catalog waited for a stock's pushes to be safe, A showed the trade within
+    // milliseconds of its commit, and B then answered the stock from before it.
+    const relayPort = await freePort();
+    const [pa, pb] = [await freePort(), await freePort()];
+    const a = `http://127.0.0.1:${pa}`;
+    const b = `http://127.0.0.1:${pb}`;
+    const bAsListed = `http://127.0.0.1:${relayPort}`;
+    relay = new CuttableRelay(relayPort, () => pb);
+    await relay.start();
+    c = await Cluster.start({ ports: { frontend: pa }, env: { CACHE_LEASE_MS: '3000' }, envFor: { catalog: { FRONTEND_URLS: `${a},${bAsListed}` } } });
+    const dir = join(c.dataDir, 'frontend-b');
+    mkdirSync(dir, { recursive: true });
+    c.spawnApp('frontend-b', 'frontend', { FRONTEND_PORT: String(pb), DATA_DIR: dir, FRONTEND_ID: bAsListed });
+    await waitFor('frontend-b listening', async () => (await http(`${b}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
+    let quantity = 100;
+    for (let round = 1; round <= 3; round++) {
+      await waitHit(a, quantity);
+      await waitHit(b, quantity);
+      relay.hold = true;
+      const trade = http(`${a}/orders`, { body: { stock_name: STOCK, trade_type: 'buy', quantity: 5 }, headers: { 'Idempotency-Key': `lease-across-${round}` }, timeoutMs: 15000 });
+      // Through A until it shows the trade, then through B at once.
+      const deadline = Date.now() + 15000;
+      let throughA = await lookupAt(a);
+      while (throughA.quantity === quantity && Date.now() < deadline) throughA = await lookupAt(a);
+      const throughB = await lookupAt(b);
+      expect({ round, throughA, throughB }).toEqual({ round, throughA: { status: 200, quantity: quantity - 5 }, throughB: { status: 200, quantity: quantity - 5 } });
+      expect((await trade).status).toBe(200);
+      relay.hold = false;
+      quantity -= 5;
+    }
+  });
 });
 
 /** STOCK is served from memory again (a hit), with `quantity`. */

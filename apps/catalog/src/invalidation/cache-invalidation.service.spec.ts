@@ -65,6 +65,16 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     expect(invalidation.fenced).toBe(false);
   });
 
+  it('says when its start-up fence is over, and nothing once it is', async () => {
+    const { invalidation } = setup();
+    const end = invalidation.fenceEnd();
+    expect(end).toBeDefined();
+    expect(await settled(end as Promise<void>)).toBe(false);
+    await end;
+    expect(invalidation.fenced).toBe(false);
+    expect(invalidation.fenceEnd()).toBeUndefined();
+  });
+
   it('pushes to no one while no front end holds a lease', async () => {
     const { invalidation, pushes } = setup();
     await expect(invalidation.invalidate('Stock1', 1)).resolves.toBe(true);

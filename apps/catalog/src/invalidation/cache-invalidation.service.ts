@@ -29,7 +29,11 @@ interface PushOutcome {
  * A trade's push starts once it is decided, while its batch commits (see StocksService), so it
  * may reach a front end before the commit. That is safe: a fill already in flight then is
  * dropped by the front end's cache, and a lookup sent after it waits in the catalog until the
- * commit is over, so it reads the trade. The trade is acknowledged once both are done.
+ * commit is over, so it reads the trade. The trade is acknowledged once both are done. Nor does
+ * the catalog show the trade to anyone before every front end has dropped the stock from before
+ * it: a lookup at the catalog waits for the stock's pushes to be safe (and for the start-up
+ * fence), so that a client that read the trade through one front end cannot then read the stock
+ * as it was before through another.
  *
  * Read-your-writes does not depend on a push arriving: a push that fails (timeout, refused,
  * non-200) holds the trade's acknowledgement until that front end's lease has certainly ended,
@@ -74,6 +78,15 @@ export class CacheInvalidationService {
     return monotonicMs() < this.fenceUntil;
   }
 
+  /**
+   * Resolves when the start-up fence is over, or `undefined` once it is: until then, front ends
+   * may serve stocks under leases an earlier process granted, from before trades it committed.
+   */
+  fenceEnd(): Promise<void> | undefined {
+    const left = this.fenceUntil - monotonicMs();
+    return left > 0 ? sleep(Math.ceil(left)).then(() => undefined) : undefined;
+  }
+
   /** Resolves once any lease granted until now has ended: what a push whose outcome is unknown has to wait for. */
   leasesEnded(): Promise<void> {
     return sleep(this.leases.leaseMs + this.leases.marginMs).then(() => undefined);
@@ -91,8 +104,7 @@ export class CacheInvalidationService {
   async invalidate(stockName: string, volume: number, requestId?: string): Promise<boolean> {
     const { delivered, safe } = await this.pushes.submit({ name: stockName, volume }, requestId);
     await safe;
-    const fence = this.fenceUntil - monotonicMs();
-    if (fence > 0) await sleep(Math.ceil(fence));
+    await this.fenceEnd();
     return delivered;
   }
 

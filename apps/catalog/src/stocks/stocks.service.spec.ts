@@ -34,21 +34,23 @@ const CAPACITY = 150;
 /**
  * The stocks service on a real SQLite file in a temporary directory, opened as the app opens it
  * (its TypeORM options, migrations and `PRAGMA synchronous`). Cache invalidation is a fake that
- * records, when it is called, what a lookup of the stock then serves and, once it has, what the
- * database holds: the front end is told while the trade commits, so a lookup it makes after the
- * push must wait for the commit. A restart is a new data source and a new service on the same file.
+ * makes a lookup of the stock when it is called, and records what it serves and, once it has,
+ * what the database holds: the front end is told while the trade commits, so a lookup it makes
+ * after the push must wait for the commit, and for the push to be safe. A restart is a new data
+ * source and a new service on the same file.
  */
 describe('StocksService on a real SQLite file', () => {
   let dir: string;
   const open: DataSource[] = [];
   let invalidate: jest.Mock<Invalidate>;
-  /** The invalidation service's start-up fence, and what a push that failed outright waits for. */
+  /** The invalidation service's start-up fence (and its end, while it lasts), and what a push that failed outright waits for. */
   let fenced: boolean;
+  let fenceEnd: Promise<void> | undefined;
   let leasesEnded: Promise<void>;
-  /** At each invalidation: the stock's quantity as a lookup made at the call serves it, and then in the database. */
+  /** For each invalidation: the stock's quantity as a lookup made at the call serves it, and then in the database. */
   let seenAtInvalidation: { stock: string; requestId?: string; served?: number; quantityInDb: number }[];
-  /** Records what the service and the database hold at an invalidation (the fake's default behaviour). */
-  let observe: (stock: string, requestId?: string) => Promise<void>;
+  /** Starts a lookup at an invalidation and records what it serves and the database then holds (the fake's default behaviour). */
+  let observe: (stock: string, requestId?: string) => void;
 
   const quantityInDb = async (db: DataSource, name: string) =>
     ((await db.query(`SELECT "quantity" FROM "stocks" WHERE "name" = ?`, [name])) as { quantity: number }[])[0]?.quantity;
@@ -63,7 +65,8 @@ describe('StocksService on a real SQLite file', () => {
 
   async function start(): Promise<{ stocks: StocksService; db: DataSource; metrics: CatalogMetrics }> {
     const options = await sqliteOptions(dir, 'catalog.sqlite', CATALOG_MIGRATIONS);
-    const db = new DataSource({ ...options, entities: [Stock, TradeRecord] } as DataSourceOptions);
+    // Not logging failed queries: an observation (see `observe`) may still be reading when a test closes the database.
+    const db = new DataSource({ ...options, entities: [Stock, TradeRecord], logging: false } as DataSourceOptions);
     await db.initialize();
     open.push(db);
     const config = new ConfigService(validateEnv(CatalogEnv, { STOCK_CAPACITY: String(CAPACITY) })) as unknown as ConfigService<CatalogEnv, true>;
@@ -74,15 +77,22 @@ describe('StocksService on a real SQLite file', () => {
       get fenced() {
         return fenced;
       },
+      fenceEnd: () => fenceEnd,
       leasesEnded: () => leasesEnded,
     } as unknown as CacheInvalidationService;
     const stocks = new StocksService(db.getRepository(Stock), db.getRepository(TradeRecord), db, invalidation, metrics, config);
-    observe = async (name, requestId) => {
-      const served = (await stocks.lookup(name)).quantity;
-      seenAtInvalidation.push({ stock: name, requestId, served, quantityInDb: await quantityInDb(db, name) });
+    observe = (name, requestId) => {
+      // Not awaited: the lookup serves the trade only once its push is safe, after this call.
+      // (A test that closes the database first records nothing.)
+      void stocks
+        .lookup(name)
+        .then(async ({ quantity: served }) => {
+          seenAtInvalidation.push({ stock: name, requestId, served, quantityInDb: await quantityInDb(db, name) });
+        })
+        .catch(() => undefined);
     };
     invalidate.mockImplementation(async (name, _volume, requestId) => {
-      await observe(name, requestId);
+      observe(name, requestId);
       return true;
     });
     await stocks.onApplicationBootstrap();
@@ -103,7 +113,7 @@ describe('StocksService on a real SQLite file', () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
     invalidate.mockImplementationOnce(async (name, _volume, requestId) => {
-      await observe(name, requestId);
+      observe(name, requestId);
       await held;
       return true;
     });
@@ -119,6 +129,7 @@ describe('StocksService on a real SQLite file', () => {
     invalidate = jest.fn<Invalidate>();
     seenAtInvalidation = [];
     fenced = false;
+    fenceEnd = undefined;
     leasesEnded = Promise.resolve();
   });
   afterEach(async () => {
@@ -388,16 +399,88 @@ describe('StocksService on a real SQLite file', () => {
       expect(await quantityInDb(db, 'Stock7')).toBe(70);
     });
 
-    it('holds the acknowledgement until the push is done too, when the commit finishes first', async () => {
-      const { stocks } = await start();
+    it('holds the acknowledgement until the push is done too, when the commit finishes first; lookups and listings of the stock wait as well', async () => {
+      const { stocks, db } = await start();
       const release = holdNextPush();
       const trade = stocks.trade(buy('Stock7', 30, 'r1'), 'req-abc');
-      await until(() => seenAtInvalidation.length > 0);
-      // The lookup made at the push waited for the commit: it serves the trade, which the database holds.
-      expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
+      await until(async () => (await quantityInDb(db, 'Stock7')) === 70); // committed
       expect(await settled(trade)).toBe(false);
+      // Committed, but not pushed to every front end yet: no read shows the trade, nor the stock from before it.
+      const lookup = stocks.lookup('Stock7');
+      const list = stocks.list();
+      expect(await settled(lookup)).toBe(false);
+      expect(await settled(list)).toBe(false);
+      expect(seenAtInvalidation).toEqual([]);
+      // Other stocks are answered at once.
+      await expect(stocks.lookup('Stock8')).resolves.toEqual(stock('Stock8', 100, 0));
       release();
-      await expect(trade).resolves.toMatchObject({ message: CatalogMessages.traded });
+      await expect(trade).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 70, 30) });
+      await expect(lookup).resolves.toEqual(stock('Stock7', 70, 30));
+      expect((await list).find((s) => s.stock_name === 'Stock7')).toEqual(stock('Stock7', 70, 30));
+      // The lookup made at the push served the trade, which the database holds.
+      await until(() => seenAtInvalidation.length > 0);
+      expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
+    });
+
+    it('shows a change only once the pushes of every change it shows are safe: an earlier push still under way holds a later trade and its reads', async () => {
+      const { stocks, db } = await start();
+      const releaseFirst = holdNextPush();
+      const first = stocks.trade(buy('Stock7', 30, 'r1'));
+      await until(() => invalidate.mock.calls.length === 1);
+      // The second trade's push is done at once; its answer and every read show the first trade too.
+      const second = stocks.trade(buy('Stock7', 5, 'r2'));
+      await until(async () => (await quantityInDb(db, 'Stock7')) === 65); // both committed
+      const lookup = stocks.lookup('Stock7');
+      expect(await settled(second)).toBe(false);
+      expect(await settled(lookup)).toBe(false);
+      releaseFirst();
+      await expect(first).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 70, 30) });
+      await expect(second).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 65, 35) });
+      await expect(lookup).resolves.toEqual(stock('Stock7', 65, 35));
+    });
+
+    it('answers a trade with the stock as its batch left it: never a later change whose push is under way', async () => {
+      const { stocks, db } = await start();
+      const releaseFirst = holdNextPush();
+      const first = stocks.trade(buy('Stock7', 30, 'r1'));
+      await until(() => invalidate.mock.calls.length === 1);
+      const releaseSecond = holdNextPush();
+      const second = stocks.trade(buy('Stock7', 5, 'r2'));
+      await until(async () => (await quantityInDb(db, 'Stock7')) === 65); // both committed
+      releaseFirst();
+      // Not 65: the second trade is committed, but its push is not safe yet.
+      await expect(first).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 70, 30) });
+      expect(await settled(second)).toBe(false);
+      releaseSecond();
+      await expect(second).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 65, 35) });
+    });
+
+    it('serves no read during the start-up fence: front ends may hold stocks from before trades an earlier process committed', async () => {
+      const { stocks } = await start();
+      let over!: () => void;
+      fenceEnd = new Promise<void>((r) => (over = r));
+      const lookup = stocks.lookup('Stock1');
+      const list = stocks.list();
+      expect(await settled(lookup)).toBe(false);
+      expect(await settled(list)).toBe(false);
+      fenceEnd = undefined;
+      over();
+      await expect(lookup).resolves.toEqual(stock('Stock1', 100, 0));
+      expect(await list).toHaveLength(10);
+    });
+
+    it('a push that failed outright holds reads of its stock until every lease granted so far has ended', async () => {
+      const { stocks } = await start();
+      let ended!: () => void;
+      leasesEnded = new Promise<void>((r) => (ended = r));
+      invalidate.mockImplementationOnce(async () => {
+        throw new Error('push failed');
+      });
+      await expect(stocks.trade(buy('Stock1', 1, 'lost'))).rejects.toThrow('push failed');
+      const lookup = stocks.lookup('Stock1');
+      expect(await settled(lookup)).toBe(false);
+      ended();
+      await expect(lookup).resolves.toEqual(stock('Stock1', 99, 1));
     });
 
     it('is safe to push before the commit: a lookup of the stock made after the push waits for the commit and serves the trade', async () => {
@@ -460,6 +543,7 @@ describe('StocksService on a real SQLite file', () => {
       invalidate.mockClear();
       seenAtInvalidation = [];
       await stocks.tradeBatch([buy('Stock2', 5, 'a'), buy('Stock3', 101, 'b'), buy('Nope', 1, 'c'), buy('Stock1', 1, 'old'), sell('Stock4', 1, 'd')], 'req-batch');
+      await until(() => seenAtInvalidation.length === 3);
       expect(invalidate.mock.calls).toEqual([
         ['Stock2', 5, 'req-batch'],
         // The replay, told by the first pass, which took it for a new trade: 2, above the 1 its own trade reached.
@@ -496,7 +580,7 @@ describe('StocksService on a real SQLite file', () => {
       const { stocks, db } = await start();
       const release = holdNextPush();
       const first = stocks.trade(buy('Stock7', 30, 'r1'));
-      await until(() => seenAtInvalidation.length > 0);
+      await until(() => invalidate.mock.calls.length > 0);
       await stocks.trade(buy('Stock1', 1, 'r2'));
       // Both committed, the second acknowledged; the first's push to a front end is not safe yet.
       expect((await tradeRows(db)).map((r) => r.request_id)).toEqual(['r1', 'r2']);

@@ -44,18 +44,18 @@ interface Decision {
 
 /**
  * A trade queued for the decisions batcher. `applied` is called once the trade is decided and
- * applied (new, or a replay of an applied one), before its batch is committed, with the stock's
- * trade volume as the batch leaves it — above any volume the stock had before the trade's commit,
- * as every applied trade adds to it: it starts the trade's cache invalidation, which then runs
+ * applied (new, or a replay of an applied one), before its batch is committed, with the stock as
+ * the batch leaves it — its trade volume above any the stock had before the trade's commit, as
+ * every applied trade adds to it: it starts the trade's cache invalidation, which then runs
  * alongside the commit.
  */
 interface Queued {
   dto: CatalogTradeDto;
   /** `recordId`: the request id the trade is recorded under (its own, or one made up for it). */
-  applied: (volume: number, recordId: string) => void;
+  applied: (stock: StockInfo, recordId: string) => void;
 }
 
-/** A successful trade's answer: the seed's message, and its stock as committed at the trade or later. */
+/** A successful trade's answer: the seed's message, and its stock as the trade's batch committed it (at the trade or later). */
 export interface Traded {
   message: string;
   stock: StockInfo;
@@ -110,6 +110,12 @@ export class StocksService implements OnApplicationBootstrap {
    * after one: see there.
    */
   private readonly unsafe = new Map<string, number>();
+  /**
+   * For each stock, the pushes of its changes that are not safe yet: not yet delivered to every
+   * front end holding a lease, nor waited out (see CacheInvalidationService.invalidate). No read
+   * shows a stock before the pushes of every change it shows are safe (see {@link shownOnceSafe}).
+   */
+  private readonly unsafePushes = new Map<string, Set<Promise<void>>>();
   private readonly capacity: number;
 
   constructor(
@@ -134,21 +140,56 @@ export class StocksService implements OnApplicationBootstrap {
 
   /**
    * A stock as committed. A lookup of a stock that the batch being written changes waits until
-   * that write is over (see {@link writing}); other stocks are answered at once.
+   * that write is over (see {@link writing}); then it is answered as committed, once the pushes
+   * of its changes are safe (see {@link shownOnceSafe}). Other stocks are answered at once.
    */
   async lookup(name: string): Promise<StockInfo> {
     const writing = this.writing;
     if (writing?.stocks.has(name)) await writing.over;
     const stock = this.committed.get(name);
     if (!stock) throw new StockNotFound(LookupMessages.stockNotFound);
-    return { ...stock };
+    return this.shownOnceSafe({ ...stock }, this.unsafePushes.get(name));
   }
 
-  /** Every stock, sorted by name; once the batch being written, if it changes any, is over (as {@link lookup}). */
+  /** Every stock, sorted by name; once the batch being written, if it changes any, is over, and their pushes are safe (as {@link lookup}). */
   async list(): Promise<StockInfo[]> {
     const writing = this.writing;
     if (writing && writing.stocks.size > 0) await writing.over;
-    return [...this.committed.values()].sort((a, b) => (a.stock_name < b.stock_name ? -1 : a.stock_name > b.stock_name ? 1 : 0)).map((s) => ({ ...s }));
+    const stocks = [...this.committed.values()].sort((a, b) => (a.stock_name < b.stock_name ? -1 : a.stock_name > b.stock_name ? 1 : 0)).map((s) => ({ ...s }));
+    return this.shownOnceSafe(stocks, ...this.unsafePushes.values());
+  }
+
+  /**
+   * `shown`, a read of stocks as committed now, once the pushes in `pending` (those of the
+   * stocks' changes not safe yet, taken at the read) are safe, and the start-up fence is over.
+   *
+   * A change committed but not yet pushed to every front end may still be hidden by another
+   * front end's cache: shown through one front end meanwhile, it could be followed by the stock
+   * from before it through another — reads going back for a client that moves between them. So
+   * the catalog shows a change only once its pushes are safe, as it acknowledges a trade: every
+   * value any front end then holds or loads is new enough. The read is not retaken after the wait,
+   * which could show a later change whose pushes are still under way. The fence covers changes
+   * an earlier process committed and may not have pushed: front ends may serve stocks from before
+   * them under its leases until it is over.
+   */
+  private async shownOnceSafe<T>(shown: T, ...pending: (Set<Promise<void>> | undefined)[]): Promise<T> {
+    const waits: Promise<void>[] = [];
+    for (const set of pending) if (set) waits.push(...set);
+    const fence = this.invalidation.fenceEnd();
+    if (fence) waits.push(fence);
+    if (waits.length > 0) await Promise.all(waits);
+    return shown;
+  }
+
+  /** Counts `safe` among `stock`'s unsafe pushes until it resolves. */
+  private trackPush(stock: string, safe: Promise<void>): void {
+    let pending = this.unsafePushes.get(stock);
+    if (!pending) this.unsafePushes.set(stock, (pending = new Set()));
+    pending.add(safe);
+    void safe.then(() => {
+      pending.delete(safe);
+      if (pending.size === 0 && this.unsafePushes.get(stock) === pending) this.unsafePushes.delete(stock);
+    });
   }
 
   /**
@@ -160,27 +201,32 @@ export class StocksService implements OnApplicationBootstrap {
    *
    * The two go on together: the push starts as soon as the trade is decided, while its batch
    * commits, rather than after, which takes the push off the trade's serial path. A lookup that
-   * reaches the catalog between the push and the commit waits for the commit (see
-   * {@link lookup}). Should the commit fail, the trade fails; its push was then needless, which
-   * costs a front end a miss and nothing else.
+   * reaches the catalog between the push and the commit waits for the commit, and for the push
+   * (see {@link lookup}); so does the trade's answer, which carries the stock. Should the commit
+   * fail, the trade fails; its push was then needless, which costs a front end a miss and nothing
+   * else.
    */
   async trade(dto: CatalogTradeDto, requestId?: string): Promise<Traded> {
     let invalidated: Promise<boolean> | undefined;
+    /** The stock as the trade's batch leaves it, to answer once the pushes of its changes are safe. */
+    let answer: Promise<StockInfo> | undefined;
     /**
      * Starts the push once (a batch decided twice may tell the trade twice; either pass's volume
      * will do), and keeps the trade from the reconciliation listing until it is safe, under the id
-     * each pass records it with.
+     * each pass records it with. The answer is the last pass's: the one committed.
      */
-    const invalidate = (volume: number, recordId?: string): Promise<boolean> => {
+    const applied = (stock: StockInfo, recordId: string): void => {
       if (!invalidated) {
-        invalidated = this.invalidation.invalidate(dto.stock_name, volume, requestId);
+        invalidated = this.invalidation.invalidate(dto.stock_name, stock.trade_volume, requestId);
         // A trade that fails after all (its commit, or the second pass refusing it) does not wait for its push.
         invalidated.catch(() => undefined);
+        // Safe once done, or, should it fail in a way that says nothing of the front ends, once every lease granted so far has ended.
+        this.trackPush(dto.stock_name, invalidated.then(noop, () => this.invalidation.leasesEnded()));
       }
-      if (recordId !== undefined) this.unlistedUntilSafe(recordId, invalidated);
-      return invalidated;
+      this.unlistedUntilSafe(recordId, this.unsafePushes.get(dto.stock_name));
+      answer = this.shownOnceSafe({ ...stock }, this.unsafePushes.get(dto.stock_name));
     };
-    const { outcome, replayed } = await this.decisions.submit({ dto, applied: (volume, recordId) => void invalidate(volume, recordId) });
+    const { outcome, replayed } = await this.decisions.submit({ dto, applied });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
     if (outcome === 'unknown') throw new StockNotFound(CatalogMessages.stockNotFound); // (decided as an error; never here)
     if (outcome !== 'ok') {
@@ -188,26 +234,24 @@ export class StocksService implements OnApplicationBootstrap {
       const reason = REFUSAL_REASONS[outcome];
       throw reason ? withReason(refused, reason) : refused;
     }
-    // Committed by now, so the stock's volume includes the trade (the decision has started the push already).
-    const committed = (): StockInfo => this.committed.get(dto.stock_name) as StockInfo;
-    await invalidate(committed().trade_volume);
-    // Read once the push is done: as committed at this trade or later.
-    return { message: CatalogMessages.traded, stock: { ...committed() } };
+    // Committed by now, and told (an applied trade always is): its push decides the acknowledgement.
+    await invalidated;
+    return { message: CatalogMessages.traded, stock: await (answer as Promise<StockInfo>) };
   }
 
   /**
-   * Keeps the trade recorded under `recordId` out of {@link appliedTrades} until its invalidation
-   * is safe (`push` resolved), or, should the push fail in a way that says nothing of the front
-   * ends, until every lease granted so far has ended. Called before its batch commits.
+   * Keeps the trade recorded under `recordId` out of {@link appliedTrades} until the pushes of
+   * its stock's changes up to it (`pending`, its own among them) are safe. Called before its
+   * batch commits.
    */
-  private unlistedUntilSafe(recordId: string, push: Promise<unknown>): void {
+  private unlistedUntilSafe(recordId: string, pending: Set<Promise<void>> | undefined): void {
     this.unsafe.set(recordId, (this.unsafe.get(recordId) ?? 0) + 1);
     const release = () => {
       const left = (this.unsafe.get(recordId) ?? 1) - 1;
       if (left > 0) this.unsafe.set(recordId, left);
       else this.unsafe.delete(recordId);
     };
-    push.then(release, () => this.invalidation.leasesEnded().then(release));
+    void Promise.all(pending ?? []).then(release);
   }
 
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */
@@ -309,7 +353,7 @@ export class StocksService implements OnApplicationBootstrap {
       if (d instanceof Error || d.outcome !== 'ok') return;
       // The stock as this batch leaves it; a replay's trade was committed earlier, at or below it.
       const name = queued[i].dto.stock_name;
-      queued[i].applied(((working.get(name) ?? this.committed.get(name)) as StockInfo).trade_volume, recordIds[i]);
+      queued[i].applied((working.get(name) ?? this.committed.get(name)) as StockInfo, recordIds[i]);
     });
     const statements = [...working.values()].map(
       (st) => sql`UPDATE "stocks" SET "quantity" = ${st.quantity}, "trade_volume" = ${st.trade_volume} WHERE "name" = ${st.stock_name}`,
@@ -353,6 +397,8 @@ export class StocksService implements OnApplicationBootstrap {
     }));
   }
 }
+
+const noop = (): void => undefined;
 
 function toInfo(s: Stock): StockInfo {
   return { stock_name: s.name, price: s.price, trade_volume: s.tradeVolume, quantity: s.quantity };
