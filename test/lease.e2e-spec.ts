@@ -221,6 +221,30 @@ describe('read-your-writes under lost invalidations (lease)', () => {
     }
   });
 
+  it('two front-end processes with one id: one holds the lease, the other serves nothing from its cache until it has the lease itself', async () => {
+    // As two containers binding 0.0.0.0 both name themselves http://127.0.0.1:30001: B says it is
+    // A. The catalog pushes to A's URL only. Before the lease went to a process rather than a
+    // name, B shared A's lease, cached the stock, and never heard of the trade: it answered 100.
+    c = await Cluster.start({ envFor: { catalog: { INVALIDATION_TIMEOUT_MS: '300' } } });
+    const b = `http://127.0.0.1:${await freePort()}`;
+    const dir = join(c.dataDir, 'frontend-b');
+    mkdirSync(dir, { recursive: true });
+    c.spawnApp('frontend-b', 'frontend', { FRONTEND_PORT: new URL(b).port, DATA_DIR: dir, FRONTEND_ID: c.frontend });
+    await waitFor('frontend-b listening', async () => (await http(`${b}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
+    await cacheIt(c.frontend);
+    for (let i = 0; i < 5; i++) {
+      expect(await lookupAt(b)).toEqual({ status: 200, quantity: 100 });
+      await sleep(200);
+    }
+    expect((await http<CacheStats>(`${b}/cache/stats`)).body.hits).toBe(0);
+    const traded = await c.internal(`${c.catalog}/trade`, { body: { stock_name: STOCK, type: 'buy', quantity: 5, request_id: 'lease-same-id-1' } });
+    expect(traded.status).toBe(200);
+    for (const fe of [c.frontend, b]) expect(await lookupAt(fe)).toEqual({ status: 200, quantity: 95 });
+    // A gone, its lease ends and B's process gets one of its own: B caches again.
+    await c.kill('frontend');
+    await waitHit(b, 95);
+  });
+
   it('reads never go back across front ends: once a lookup through one shows a trade, a lookup through the other shows it too', async () => {
     // Two front ends; the catalog's pushes to B go through a relay the test cuts, and B renews its
     // lease directly. Leases of 3 s, renewed every second: a lost push leaves B's cached stock in
@@ -246,9 +270,9 @@ describe('read-your-writes under lost invalidations (lease)', () => {
       relay.hold = true;
       const trade = http(`${a}/orders`, { body: { stock_name: STOCK, trade_type: 'buy', quantity: 5 }, headers: { 'Idempotency-Key': `lease-across-${round}` }, timeoutMs: 15000 });
       // Through A until it shows the trade, then through B at once.
-      const deadline = Date.now() + 15000;
+      const deadline = Date.now() + 20000;
       let throughA = await lookupAt(a);
-      while (throughA.quantity === quantity && Date.now() < deadline) throughA = await lookupAt(a);
+      while ((throughA.status !== 200 || throughA.quantity === quantity) && Date.now() < deadline) throughA = await lookupAt(a);
       const throughB = await lookupAt(b);
       expect({ round, throughA, throughB }).toEqual({ round, throughA: { status: 200, quantity: quantity - 5 }, throughB: { status: 200, quantity: quantity - 5 } });
       expect((await trade).status).toBe(200);

@@ -34,6 +34,7 @@ export const VALID_BODIES: [Function, object][] = [
   [SyncDto, { leader: 3, epoch: 3, commit_no: 0, reconciled_seq: 7, orders: [] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'] }],
   [InvalidateBatchDto, { stock_names: ['Stock1', 'Stock2'], trade_volumes: [12, 0] }],
+  [InvalidateBatchDto, { stock_names: ['Stock3'], trade_volumes: [7], frontend: 'http://127.0.0.1:30001', instance: '6f1d2c3b-8e0a-4b7e-9c55-2d1f0e4a7b19' }],
 ];
 
 /** Values a mutation puts somewhere: wrong types, edge numbers, bad strings, structures. */

@@ -94,6 +94,13 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     expect(await counted()).toEqual({ delivered: 2 });
   });
 
+  it('names the lease holder\'s process in its push, when the front end named one', async () => {
+    const { invalidation, pushes, leases } = setup();
+    leases.grant(A, undefined, undefined, monotonicMs() + LATER, 'proc-a');
+    await invalidation.invalidate('Stock3', 7, 'req-1');
+    expect(pushes).toEqual([{ url: `${A}/rm`, body: { stock_names: ['Stock3'], trade_volumes: [7], frontend: A, instance: 'proc-a' }, requestId: 'req-1' }]);
+  });
+
   it('sends the stocks of trades committed together in one push per front end, each stock once with its highest volume', async () => {
     const { invalidation, pushes, grant } = setup();
     grant(A);

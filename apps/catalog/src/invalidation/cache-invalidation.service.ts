@@ -31,8 +31,8 @@ interface PushOutcome {
  * dropped by the front end's cache, and a lookup sent after it waits in the catalog until the
  * commit is over, so it reads the trade. The trade is acknowledged once both are done. Nor does
  * the catalog show the trade to anyone before every front end has dropped the stock from before
- * it: a lookup at the catalog waits for the stock's pushes to be safe (and for the start-up
- * fence), so that a client that read the trade through one front end cannot then read the stock
+ * it: a lookup at the catalog waits for the stock's newest push to be safe (and for the
+ * start-up fence; see StocksService), so that a client that read the trade through one front end cannot then read the stock
  * as it was before through another.
  *
  * Read-your-writes does not depend on a push arriving: a push that fails (timeout, refused,
@@ -126,7 +126,7 @@ export class CacheInvalidationService {
     let delivered = false;
     try {
       // Named for its holder: another process answering at this URL refuses it (409), not 200.
-      const res = await this.http.post(`${lease.url}/${FrontendRoutes.invalidate}`, lease.holder === undefined ? body : { ...body, frontend: lease.holder }, {
+      const res = await this.http.post(`${lease.url}/${FrontendRoutes.invalidate}`, addressed(body, lease), {
         timeoutMs: this.timeoutMs,
         headers: requestIdHeaders(requestId),
       });
@@ -140,4 +140,10 @@ export class CacheInvalidationService {
     this.leases.delivered(lease, body.stock_names);
     return true;
   }
+}
+
+/** The push for `lease`'s holder: named for it (and its process), so that another process answering at its URL refuses it. */
+function addressed(body: InvalidateBatchDto, lease: FrontendLease): InvalidateBatchDto {
+  if (lease.holder === undefined) return body;
+  return lease.instance === undefined ? { ...body, frontend: lease.holder } : { ...body, frontend: lease.holder, instance: lease.instance };
 }

@@ -11,7 +11,7 @@ import { LeaseService } from './lease.service';
 export class LeaseController {
   constructor(private readonly leases: LeaseService) {}
 
-  /** `POST /lease {"frontend","catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…],"trade_volumes"?:[…]}`. */
+  /** `POST /lease {"frontend","instance"?,"catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…],"trade_volumes"?:[…]}`. */
   @Post(CatalogRoutes.lease)
   @HttpCode(200)
   @ApiOperation({
@@ -19,12 +19,12 @@ export class LeaseController {
   })
   @ApiOkResponse({ description: 'the lease, from when the front end sent its request', type: LeaseGrantDto })
   @ApiFailures('error', {
-    400: `${Failure.invalid}: frontend (an http(s) URL), catalog or applied`,
+    400: `${Failure.invalid}: frontend (an http(s) URL), instance, catalog or applied`,
     401: Failure.token,
-    409: 'not one of FRONTEND_URLS, or that front end\'s lease is held by another id',
+    409: 'not one of FRONTEND_URLS, or that front end\'s lease is held by another id or another process of it (`instance`)',
     413: Failure.tooLarge,
   })
   lease(@Body() dto: LeaseRequestDto): LeaseGrant {
-    return this.leases.grant(dto.frontend, dto.catalog, dto.applied);
+    return this.leases.grant(dto.frontend, dto.catalog, dto.applied, undefined, dto.instance);
   }
 }

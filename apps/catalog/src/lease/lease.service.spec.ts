@@ -142,4 +142,20 @@ describe('catalog lease arithmetic', () => {
     expect(() => one.grant('http://127.0.0.1:30005', undefined, undefined, 100)).toThrow(NotAFrontend);
     expect(one.grant('http://127.0.0.1:30005', undefined, undefined, 1300)).toMatchObject({ grant: 2 });
   });
+
+  it('holds a lease for one process of a front end: another with the same id gets none until it has ended, then takes it over afresh', () => {
+    const l = leases();
+    l.grant(A, undefined, undefined, 0, 'p1');
+    expect(l.grant(A, undefined, undefined, 300, 'p1')).toMatchObject({ grant: 2 }); // a renewal
+    const [lease] = l.holders(300);
+    l.beforePush(lease, ['Stock1'], [4]);
+    // A second process named alike (two containers binding 0.0.0.0, or a restart): refused while the lease lasts.
+    expect(() => l.grant(A, undefined, undefined, 400, 'p2')).toThrow(/another process of front end/);
+    expect(() => l.grant(A, undefined, undefined, 400)).toThrow(NotAFrontend); // one that names no process is another one too
+    expect(l.holders(400)).toMatchObject([{ holder: A, instance: 'p1' }]);
+    // Ended (300 + 1000 + 200): the new process takes it over, with nothing pending from the old one's.
+    expect(l.grant(A, undefined, undefined, 1500, 'p2')).toMatchObject({ grant: 3, invalidate: [] });
+    expect(l.holders(1500)).toMatchObject([{ holder: A, instance: 'p2' }]);
+    expect(() => l.grant(A, undefined, undefined, 1600, 'p1')).toThrow(NotAFrontend);
+  });
 });

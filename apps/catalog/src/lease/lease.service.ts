@@ -13,6 +13,8 @@ export interface FrontendLease {
   readonly url: string;
   /** The id that holds the lease. */
   holder?: string;
+  /** The process of `holder` that holds it, when it named itself (see LeaseRequestDto.instance). */
+  instance?: string;
   /** Monotonic ms after which its lease has certainly ended: last receive + lease + margin. */
   expiresAt: number;
   /** Number of the last grant. */
@@ -94,18 +96,26 @@ export class LeaseService {
   }
 
   /**
-   * Grants (or renews) the lease of front end `id`, received now. `catalog`/`applied`: the last
-   * grant it adopted, which acknowledges the invalidations that grant carried.
+   * Grants (or renews) the lease of front end `id`, process `instance` (if it names one), received
+   * now. `catalog`/`applied`: the last grant it adopted, which acknowledges the invalidations that
+   * grant carried. A lease held by another id, or by another process of the same id, is refused
+   * until it has ended: that process may still serve its cache, and only its own grants or the
+   * lease's end make a missed push safe.
    */
-  grant(id: string, catalog?: string, applied?: number, now = monotonicMs()): LeaseGrant {
+  grant(id: string, catalog?: string, applied?: number, now = monotonicMs(), instance?: string): LeaseGrant {
     const url = this.resolve(id);
     if (!url) throw new NotAFrontend(`${id} is not one of this catalog's front ends (FRONTEND_URLS: ${this.urls.join(',')})`);
     const lease = this.leaseOf(url);
-    if (lease.holder !== id) {
+    if (lease.holder !== id || lease.instance !== instance) {
       if (lease.holder !== undefined && now < lease.expiresAt) {
-        throw new NotAFrontend(`${url} is held by front end ${lease.holder} until its lease ends; ${id} gets none`);
+        throw new NotAFrontend(
+          lease.holder === id
+            ? `${url} is held by another process of front end ${id} until its lease ends (a restart, or two processes with one id); this one gets none`
+            : `${url} is held by front end ${lease.holder} until its lease ends; ${id} gets none`,
+        );
       }
       lease.holder = id;
+      lease.instance = instance;
       lease.pending.clear();
       lease.volumes.clear();
     } else if (catalog === this.instance && applied !== undefined) {

@@ -119,6 +119,15 @@ describe('StocksService on a real SQLite file', () => {
     });
     return release;
   };
+  /** The next push fails outright (its trade with it); returns what ends every lease granted so far. */
+  const failNextPushOutright = (): (() => void) => {
+    let ended!: () => void;
+    leasesEnded = new Promise<void>((r) => (ended = r));
+    invalidate.mockImplementationOnce(async () => {
+      throw new Error('push failed');
+    });
+    return ended;
+  };
   const until = async (condition: () => boolean | Promise<boolean>) => {
     while (!(await condition())) await new Promise((r) => setImmediate(r));
   };
@@ -422,21 +431,26 @@ describe('StocksService on a real SQLite file', () => {
       expect(seenAtInvalidation).toEqual([{ stock: 'Stock7', requestId: 'req-abc', served: 70, quantityInDb: 70 }]);
     });
 
-    it('shows a change only once the pushes of every change it shows are safe: an earlier push still under way holds a later trade and its reads', async () => {
+    it('takes a later push that is safe to cover the earlier changes: an earlier push still waiting out a lease holds neither a later trade nor reads', async () => {
       const { stocks, db } = await start();
       const releaseFirst = holdNextPush();
       const first = stocks.trade(buy('Stock7', 30, 'r1'));
       await until(() => invalidate.mock.calls.length === 1);
-      // The second trade's push is done at once; its answer and every read show the first trade too.
+      // Held: the first trade's push, and reads of the stock meanwhile.
+      const early = stocks.lookup('Stock7');
+      expect(await settled(early)).toBe(false);
+      // The second trade's push is done at once. It started after the first trade was committed, so
+      // every front end that took it (or whose lease it waited out) holds nothing older: the
+      // second trade and reads from then on show both trades, while the first push still waits.
       const second = stocks.trade(buy('Stock7', 5, 'r2'));
       await until(async () => (await quantityInDb(db, 'Stock7')) === 65); // both committed
-      const lookup = stocks.lookup('Stock7');
-      expect(await settled(second)).toBe(false);
-      expect(await settled(lookup)).toBe(false);
+      await expect(second).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 65, 35) });
+      await expect(stocks.lookup('Stock7')).resolves.toEqual(stock('Stock7', 65, 35));
+      expect(await settled(first)).toBe(false);
+      expect(await settled(early)).toBe(false); // its read (from before the second trade) waits for its own push
       releaseFirst();
       await expect(first).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 70, 30) });
-      await expect(second).resolves.toEqual({ message: CatalogMessages.traded, stock: stock('Stock7', 65, 35) });
-      await expect(lookup).resolves.toEqual(stock('Stock7', 65, 35));
+      await expect(early).resolves.toEqual(stock('Stock7', 70, 30));
     });
 
     it('answers a trade with the stock as its batch left it: never a later change whose push is under way', async () => {
@@ -471,11 +485,7 @@ describe('StocksService on a real SQLite file', () => {
 
     it('a push that failed outright holds reads of its stock until every lease granted so far has ended', async () => {
       const { stocks } = await start();
-      let ended!: () => void;
-      leasesEnded = new Promise<void>((r) => (ended = r));
-      invalidate.mockImplementationOnce(async () => {
-        throw new Error('push failed');
-      });
+      const ended = failNextPushOutright();
       await expect(stocks.trade(buy('Stock1', 1, 'lost'))).rejects.toThrow('push failed');
       const lookup = stocks.lookup('Stock1');
       expect(await settled(lookup)).toBe(false);
@@ -613,11 +623,7 @@ describe('StocksService on a real SQLite file', () => {
 
     it('a push that failed outright keeps its trade unlisted until every lease granted so far has ended', async () => {
       const { stocks } = await start();
-      let ended!: () => void;
-      leasesEnded = new Promise<void>((r) => (ended = r));
-      invalidate.mockImplementationOnce(async () => {
-        throw new Error('push failed');
-      });
+      const ended = failNextPushOutright();
       await expect(stocks.trade(buy('Stock1', 1, 'lost'))).rejects.toThrow('push failed');
       expect(await stocks.appliedTrades(0, 10)).toEqual([]);
       ended();

@@ -111,11 +111,11 @@ export class StocksService implements OnApplicationBootstrap {
    */
   private readonly unsafe = new Map<string, number>();
   /**
-   * For each stock, the pushes of its changes that are not safe yet: not yet delivered to every
-   * front end holding a lease, nor waited out (see CacheInvalidationService.invalidate). No read
-   * shows a stock before the pushes of every change it shows are safe (see {@link shownOnceSafe}).
+   * For each stock, its newest push until that push is safe: delivered to every front end holding
+   * a lease, or waited out (see CacheInvalidationService.invalidate). No read shows a stock before
+   * the newest push of it at the read is safe (see {@link shownOnceSafe}).
    */
-  private readonly unsafePushes = new Map<string, Set<Promise<void>>>();
+  private readonly newestPush = new Map<string, Promise<void>>();
   private readonly capacity: number;
 
   constructor(
@@ -140,55 +140,55 @@ export class StocksService implements OnApplicationBootstrap {
 
   /**
    * A stock as committed. A lookup of a stock that the batch being written changes waits until
-   * that write is over (see {@link writing}); then it is answered as committed, once the pushes
-   * of its changes are safe (see {@link shownOnceSafe}). Other stocks are answered at once.
+   * that write is over (see {@link writing}); then it is answered as committed, once the stock's
+   * newest push is safe (see {@link shownOnceSafe}). Other stocks are answered at once.
    */
   async lookup(name: string): Promise<StockInfo> {
     const writing = this.writing;
     if (writing?.stocks.has(name)) await writing.over;
     const stock = this.committed.get(name);
     if (!stock) throw new StockNotFound(LookupMessages.stockNotFound);
-    return this.shownOnceSafe({ ...stock }, this.unsafePushes.get(name));
+    return this.shownOnceSafe({ ...stock }, this.newestPush.get(name));
   }
 
-  /** Every stock, sorted by name; once the batch being written, if it changes any, is over, and their pushes are safe (as {@link lookup}). */
+  /** Every stock, sorted by name; once the batch being written, if it changes any, is over, and each stock's newest push is safe (as {@link lookup}). */
   async list(): Promise<StockInfo[]> {
     const writing = this.writing;
     if (writing && writing.stocks.size > 0) await writing.over;
     const stocks = [...this.committed.values()].sort((a, b) => (a.stock_name < b.stock_name ? -1 : a.stock_name > b.stock_name ? 1 : 0)).map((s) => ({ ...s }));
-    return this.shownOnceSafe(stocks, ...this.unsafePushes.values());
+    return this.shownOnceSafe(stocks, ...this.newestPush.values());
   }
 
   /**
-   * `shown`, a read of stocks as committed now, once the pushes in `pending` (those of the
-   * stocks' changes not safe yet, taken at the read) are safe, and the start-up fence is over.
+   * `shown`, a read of stocks as committed now, once the pushes in `newest` (each stock's newest
+   * push not safe yet, taken at the read) are safe, and the start-up fence is over.
    *
    * A change committed but not yet pushed to every front end may still be hidden by another
    * front end's cache: shown through one front end meanwhile, it could be followed by the stock
    * from before it through another — reads going back for a client that moves between them. So
-   * the catalog shows a change only once its pushes are safe, as it acknowledges a trade: every
-   * value any front end then holds or loads is new enough. The read is not retaken after the wait,
-   * which could show a later change whose pushes are still under way. The fence covers changes
-   * an earlier process committed and may not have pushed: front ends may serve stocks from before
-   * them under its leases until it is over.
+   * the catalog shows a change only once its push is safe, as it acknowledges a trade: every
+   * value any front end then holds or loads is new enough. The newest push of a stock covers its
+   * earlier changes too: it started after they were committed (batches are decided one at a
+   * time), and a front end that takes it drops the stock and the fills of it in flight, and takes
+   * none older than its volume; a lease waited out or a grant acknowledged since it began clears
+   * as much. So an earlier push still waiting out a front end's lease holds nothing once a later
+   * one is safe. The read is not retaken after the wait, which could show a later change whose
+   * push is still under way. The fence covers changes an earlier process committed and may not
+   * have pushed: front ends may serve stocks from before them under its leases until it is over.
    */
-  private async shownOnceSafe<T>(shown: T, ...pending: (Set<Promise<void>> | undefined)[]): Promise<T> {
-    const waits: Promise<void>[] = [];
-    for (const set of pending) if (set) waits.push(...set);
+  private async shownOnceSafe<T>(shown: T, ...newest: (Promise<void> | undefined)[]): Promise<T> {
+    const waits = newest.filter((p): p is Promise<void> => p !== undefined);
     const fence = this.invalidation.fenceEnd();
     if (fence) waits.push(fence);
     if (waits.length > 0) await Promise.all(waits);
     return shown;
   }
 
-  /** Counts `safe` among `stock`'s unsafe pushes until it resolves. */
+  /** Makes `safe` `stock`'s newest push, until it resolves (or a newer one comes). */
   private trackPush(stock: string, safe: Promise<void>): void {
-    let pending = this.unsafePushes.get(stock);
-    if (!pending) this.unsafePushes.set(stock, (pending = new Set()));
-    pending.add(safe);
+    this.newestPush.set(stock, safe);
     void safe.then(() => {
-      pending.delete(safe);
-      if (pending.size === 0 && this.unsafePushes.get(stock) === pending) this.unsafePushes.delete(stock);
+      if (this.newestPush.get(stock) === safe) this.newestPush.delete(stock);
     });
   }
 
@@ -202,14 +202,17 @@ export class StocksService implements OnApplicationBootstrap {
    * The two go on together: the push starts as soon as the trade is decided, while its batch
    * commits, rather than after, which takes the push off the trade's serial path. A lookup that
    * reaches the catalog between the push and the commit waits for the commit, and for the push
-   * (see {@link lookup}); so does the trade's answer, which carries the stock. Should the commit
+   * to be safe (see {@link lookup}); the trade's answer, which carries the stock as its batch
+   * left it, waits for the push too (the acknowledgement does anyway). Should the commit
    * fail, the trade fails; its push was then needless, which costs a front end a miss and nothing
    * else.
    */
   async trade(dto: CatalogTradeDto, requestId?: string): Promise<Traded> {
     let invalidated: Promise<boolean> | undefined;
-    /** The stock as the trade's batch leaves it, to answer once the pushes of its changes are safe. */
-    let answer: Promise<StockInfo> | undefined;
+    /** Resolves once the push is safe (see {@link trackPush}); never rejects. */
+    let safe!: Promise<void>;
+    /** The stock as the trade's batch leaves it: shown once the push is safe, which covers every change in it. */
+    let answer: StockInfo | undefined;
     /**
      * Starts the push once (a batch decided twice may tell the trade twice; either pass's volume
      * will do), and keeps the trade from the reconciliation listing until it is safe, under the id
@@ -221,10 +224,11 @@ export class StocksService implements OnApplicationBootstrap {
         // A trade that fails after all (its commit, or the second pass refusing it) does not wait for its push.
         invalidated.catch(() => undefined);
         // Safe once done, or, should it fail in a way that says nothing of the front ends, once every lease granted so far has ended.
-        this.trackPush(dto.stock_name, invalidated.then(noop, () => this.invalidation.leasesEnded()));
+        safe = invalidated.then(noop, () => this.invalidation.leasesEnded());
+        this.trackPush(dto.stock_name, safe);
       }
-      this.unlistedUntilSafe(recordId, this.unsafePushes.get(dto.stock_name));
-      answer = this.shownOnceSafe({ ...stock }, this.unsafePushes.get(dto.stock_name));
+      this.unlistedUntilSafe(recordId, safe);
+      answer = { ...stock };
     };
     const { outcome, replayed } = await this.decisions.submit({ dto, applied });
     this.metrics.trades.inc({ outcome: replayed ? 'replayed' : outcome === 'ok' ? 'ok' : 'refused' });
@@ -236,22 +240,21 @@ export class StocksService implements OnApplicationBootstrap {
     }
     // Committed by now, and told (an applied trade always is): its push decides the acknowledgement.
     await invalidated;
-    return { message: CatalogMessages.traded, stock: await (answer as Promise<StockInfo>) };
+    return { message: CatalogMessages.traded, stock: answer as StockInfo };
   }
 
   /**
-   * Keeps the trade recorded under `recordId` out of {@link appliedTrades} until the pushes of
-   * its stock's changes up to it (`pending`, its own among them) are safe. Called before its
-   * batch commits.
+   * Keeps the trade recorded under `recordId` out of {@link appliedTrades} until its push is safe
+   * (`safe`: done, or waited out). Called before its batch commits.
    */
-  private unlistedUntilSafe(recordId: string, pending: Set<Promise<void>> | undefined): void {
+  private unlistedUntilSafe(recordId: string, safe: Promise<void>): void {
     this.unsafe.set(recordId, (this.unsafe.get(recordId) ?? 0) + 1);
     const release = () => {
       const left = (this.unsafe.get(recordId) ?? 1) - 1;
       if (left > 0) this.unsafe.set(recordId, left);
       else this.unsafe.delete(recordId);
     };
-    void Promise.all(pending ?? []).then(release);
+    void safe.then(release);
   }
 
   /** Several trades, decided in this order (together, when no other batch is being written); one result each. */

@@ -2,15 +2,8 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { VersionedLruCache } from '@app/cache';
 import { DomainError, Internal } from '@app/common';
-import {
-  CacheStats,
-  FrontendRoutes,
-  InvalidateBatchDto,
-  InvalidateBatchResponse,
-  InvalidateResponse,
-  StockInfo,
-  StockQueryDto,
-} from '@app/contracts';
+import { FrontendRoutes, InvalidateBatchDto, StockQueryDto } from '@app/contracts';
+import type { CacheStats, InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
 import { ApiDocModels, ApiFailures, Failure } from '@app/contracts/dto/api-docs';
 import { CacheStatsDto, INVALIDATE_RESPONSE_SCHEMA, InvalidateBatchResponseDto } from '@app/contracts/dto/responses.dto';
 import { LeaseService } from '../lease/lease.service';
@@ -51,7 +44,7 @@ export class CacheInvalidationController {
   @ApiOkResponse({ description: 'which stocks were cached and which were not', type: InvalidateBatchResponseDto })
   @ApiFailures('error', {
     400: `${Failure.invalid}: stock_names, 1–128 well-formed names`,
-    409: 'the push names another front end (`frontend`): the lease it invalidates is not this one\'s, and nothing is dropped',
+    409: 'the push names another front end (`frontend`) or another process of this one (`instance`): the lease it invalidates is not this one\'s, and nothing is dropped',
     413: Failure.tooLarge,
   })
   invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
@@ -60,6 +53,9 @@ export class CacheInvalidationController {
     // URL for two of them: the catalog then waits for the holder's lease instead.)
     if (dto.frontend !== undefined && dto.frontend !== this.lease.frontendId) {
       throw new NotLeaseHolder(`this push is for front end ${dto.frontend}; this is ${this.lease.frontendId}`);
+    }
+    if (dto.instance !== undefined && dto.instance !== this.lease.instance) {
+      throw new NotLeaseHolder(`this push is for another process of front end ${dto.frontend ?? this.lease.frontendId} (${dto.instance}); this is ${this.lease.instance}`);
     }
     return this.stocks.invalidateMany(dto.stock_names, dto.trade_volumes);
   }

@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpService } from '@nestjs/axios';
 import { VersionedLruCache } from '@app/cache';
@@ -46,6 +48,44 @@ describe('front end lease arithmetic', () => {
     await fill('Stock1');
     await fill('Stock1');
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 3, size: 1 });
+  });
+
+  it('asks for its lease as this process: its id and a process id of its own, then the last grant it adopted', async () => {
+    const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+    const bodies: unknown[] = [];
+    const http = { axiosRef: { post: async (_url: string, body: unknown) => (bodies.push(body), { status: 200, data: grant({ grant: bodies.length }) }) } };
+    const lease = new LeaseService(http as unknown as HttpService, cache, config({}));
+    await lease.renew();
+    await lease.renew();
+    expect(bodies).toEqual([
+      { frontend: 'http://127.0.0.1:30001', instance: lease.instance },
+      { frontend: 'http://127.0.0.1:30001', instance: lease.instance, catalog: 'cat-1', applied: 1 },
+    ]);
+    const other = new LeaseService(http as unknown as HttpService, cache, config({}));
+    expect(other.frontendId).toBe(lease.frontendId);
+    expect(other.instance).not.toBe(lease.instance);
+  });
+
+  it('says once, without a warning, that the lease is still an earlier process’s after a restart, then takes its own', async () => {
+    const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+    const refusal = { status: 409, data: { error: { message: 'http://127.0.0.1:30001 is held by another process of front end http://127.0.0.1:30001 until its lease ends (a restart, or two processes with one id); this one gets none' } } };
+    const answers = [refusal, refusal, { status: 200, data: grant() }];
+    const http = { axiosRef: { post: async () => answers.shift() } };
+    const lease = new LeaseService(http as unknown as HttpService, cache, config({}));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      await lease.renew();
+      await lease.renew();
+      expect(cache.holdsLease()).toBe(false);
+      await lease.renew();
+      expect(cache.holdsLease()).toBe(true);
+      expect(warn).not.toHaveBeenCalled();
+      expect(log.mock.calls.filter(([m]) => /earlier process/.test(String(m)))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
   });
 
   it('applies a grant’s invalidations before it adopts the lease', async () => {

@@ -1,6 +1,7 @@
 import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
+import { randomUUID } from 'node:crypto';
 import { monotonicMs, VersionedLruCache } from '@app/cache';
 import { CatalogRoutes, FrontendEnv, LeaseGrant, LeaseRequestDto, StockInfo } from '@app/contracts';
 
@@ -27,6 +28,9 @@ export function grantVolumes(grant: Pick<LeaseGrant, 'invalidate' | 'trade_volum
   if (!Array.isArray(volumes) || !Array.isArray(grant.invalidate) || volumes.length !== grant.invalidate.length) return undefined;
   return volumes.every((v) => Number.isSafeInteger(v) && (v as number) >= 0) ? (volumes as number[]) : undefined;
 }
+
+/** The catalog's refusal while another process with this front end's id holds the lease (see the catalog's LeaseService.grant). */
+const PREDECESSOR = /another process of front end/;
 
 /** This front end's id towards the catalog: FRONTEND_ID, else its own address and port. */
 export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRONTEND_PORT'>): string {
@@ -65,6 +69,8 @@ export class LeaseService implements OnApplicationShutdown {
   private last?: { catalog: string; grant: number };
   private warnedAt = -Infinity;
   private lapsed = true;
+  /** Whether it has said that the lease is still an earlier process's. */
+  private toldPredecessor = false;
 
   constructor(
     private readonly http: HttpService,
@@ -85,6 +91,12 @@ export class LeaseService implements OnApplicationShutdown {
   get frontendId(): string {
     return this.id;
   }
+
+  /**
+   * This process's id, made at its start: the catalog grants the lease to one process of an id
+   * at a time, and names it in its pushes (see LeaseRequestDto.instance).
+   */
+  readonly instance = randomUUID();
 
   /**
    * Whether the lease has not been asked for yet: it is, on the first lookup (a front end that
@@ -116,10 +128,17 @@ export class LeaseService implements OnApplicationShutdown {
 
   /** One lease request; adopts its grant. Never throws. */
   async renew(): Promise<void> {
-    const body: LeaseRequestDto = { frontend: this.id, ...(this.last && { catalog: this.last.catalog, applied: this.last.grant }) };
+    const body: LeaseRequestDto = { frontend: this.id, instance: this.instance, ...(this.last && { catalog: this.last.catalog, applied: this.last.grant }) };
     const sentAt = monotonicMs();
     try {
       const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.leaseMs });
+      if (res.status === 409 && this.last === undefined && PREDECESSOR.test(JSON.stringify(res.data))) {
+        // A restart: the lease is still its predecessor's, for at most a lease and margin. Not a warning.
+        this.lapsed = true;
+        if (!this.toldPredecessor) this.logger.log('the catalog still leases the cache to an earlier process of this front end (a restart) until its lease ends; lookups bypass the cache meanwhile');
+        this.toldPredecessor = true;
+        return;
+      }
       if (res.status !== 200 || typeof res.data?.lease_ms !== 'number' || !Array.isArray(res.data.invalidate)) {
         this.warn(`the catalog refused a cache lease (${res.status}: ${JSON.stringify(res.data).slice(0, 200)}); lookups bypass the cache`);
         return;

@@ -103,4 +103,11 @@ export class InvalidateBatchDto {
   @IsString({ message: 'frontend must be an http(s) URL' })
   @IsOptional()
   frontend?: string;
+
+  /** With `frontend`: the process holding that lease (its `instance` in `POST /lease`); another process with the same id answers 409. */
+  @ApiPropertyOptional({ example: '6f1d2c3b-8e0a-4b7e-9c55-2d1f0e4a7b19', maxLength: 64, description: 'the front-end process the push is meant for (its instance in POST /lease); another process answers 409' })
+  @Matches(/^[\x21-\x7E]{1,64}$/, { message: 'instance must be 1–64 printable characters' })
+  @IsString({ message: 'instance must be 1–64 printable characters' })
+  @IsOptional()
+  instance?: string;
 }

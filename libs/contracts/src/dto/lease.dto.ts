@@ -14,6 +14,18 @@ export class LeaseRequestDto {
   @IsString({ message: 'frontend must be an http(s) URL' })
   frontend: string;
 
+  /**
+   * This front-end process's id, made at its start. Two processes can name themselves alike (two
+   * containers binding 0.0.0.0 both say `http://127.0.0.1:30001`): the lease is then held by one
+   * process, not by a name, and the other gets none while it lasts. Optional: a front end that
+   * sends none is known by its `frontend` alone.
+   */
+  @ApiPropertyOptional({ example: '6f1d2c3b-8e0a-4b7e-9c55-2d1f0e4a7b19', maxLength: 64, description: "this front-end process's id, made at its start: another process with the same `frontend` gets no lease while this one's lasts" })
+  @IsOptional()
+  @Matches(/^[\x21-\x7E]{1,64}$/, { message: 'instance must be 1–64 printable characters' })
+  @IsString({ message: 'instance must be 1–64 printable characters' })
+  instance?: string;
+
   @ApiPropertyOptional({ description: 'the `catalog` of the last grant the front end adopted' })
   @IsOptional()
   @Matches(/^[\x21-\x7E]{1,64}$/, { message: 'catalog must be the catalog id of a grant' })
