@@ -7,8 +7,10 @@ import type { HistoryWriter } from './history';
 export const READ_TIMEOUT_MS = 10_000;
 export const TRADE_TIMEOUT_MS = 25_000;
 
-/** A 503 that says too few replicas are reachable: refused before the catalog was asked, so a definite failure. */
+/** A 503 that says too few replicas are reachable: refused before the catalog was asked, so a definite failure… */
 const INSUFFICIENT = /replicas are reachable|insufficient/i;
+/** …unless the front end adds that an earlier attempt of its own may have gone through: then the outcome is unknown, and the key is retried. */
+const UNCERTAIN = /may have gone through/i;
 
 const SPELLINGS = { buy: ['buy', 'Buy', 'BUY'], sell: ['sell', 'Sell', 'SELL'] } as const;
 
@@ -124,7 +126,7 @@ async function tradeAttempt(
     let outcome: Outcome = 'unknown';
     let reason: TradeOp['reason'];
     if (res.status === 409) [outcome, reason] = ['fail', 'refused'];
-    else if (res.status === 503 && INSUFFICIENT.test(message ?? '')) [outcome, reason] = ['fail', 'insufficient-replicas'];
+    else if (res.status === 503 && INSUFFICIENT.test(message ?? '') && !UNCERTAIN.test(message ?? '')) [outcome, reason] = ['fail', 'insufficient-replicas'];
     else if (res.status === 400 || res.status === 404) [outcome, reason] = ['fail', 'rejected'];
     op = { ...base, complete, outcome, status: res.status, ...(reason ? { reason } : {}), error: message ?? res.text.slice(0, 300) };
   }
