@@ -32,8 +32,8 @@ interface PushOutcome {
  * commit is over, so it reads the trade. The trade is acknowledged once both are done. Nor does
  * the catalog show the trade to anyone before every front end has dropped the stock from before
  * it: a lookup at the catalog waits for the stock's newest push to be safe (and for the
- * start-up fence; see StocksService), so that a client that read the trade through one front end cannot then read the stock
- * as it was before through another.
+ * start-up fence; see StocksService), so that a client that read the trade through one front
+ * end cannot then read the stock as it was before through another.
  *
  * Read-your-writes does not depend on a push arriving: a push that fails (timeout, refused,
  * non-200) holds the trade's acknowledgement until that front end's lease has certainly ended,

@@ -81,7 +81,28 @@ describe('front end lease arithmetic', () => {
       await lease.renew();
       expect(cache.holdsLease()).toBe(true);
       expect(warn).not.toHaveBeenCalled();
-      expect(log.mock.calls.filter(([m]) => /earlier process/.test(String(m)))).toHaveLength(1);
+      expect(log.mock.calls.filter(([m]) => /another process of this front end/.test(String(m)))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
+  });
+
+  it('warns when another process keeps this front end’s lease past three leases: two live processes with one id', async () => {
+    const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+    const refusal = { status: 409, data: { error: { message: 'http://127.0.0.1:30001 is held by another process of front end http://127.0.0.1:30001 until its lease ends' } } };
+    const http = { axiosRef: { post: async () => refusal } };
+    const lease = new LeaseService(http as unknown as HttpService, cache, config({ CACHE_LEASE_MS: 50 }));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    try {
+      await lease.renew();
+      expect(warn).not.toHaveBeenCalled();
+      await new Promise((r) => setTimeout(r, 200));
+      await lease.renew();
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/refused a cache lease \(409/);
+      expect(cache.holdsLease()).toBe(false);
     } finally {
       warn.mockRestore();
       log.mockRestore();

@@ -71,6 +71,8 @@ export class LeaseService implements OnApplicationShutdown {
   private lapsed = true;
   /** Whether it has said that the lease is still an earlier process's. */
   private toldPredecessor = false;
+  /** When it first asked for a lease (monotonic ms). */
+  private firstAskedAt?: number;
 
   constructor(
     private readonly http: HttpService,
@@ -130,12 +132,14 @@ export class LeaseService implements OnApplicationShutdown {
   async renew(): Promise<void> {
     const body: LeaseRequestDto = { frontend: this.id, instance: this.instance, ...(this.last && { catalog: this.last.catalog, applied: this.last.grant }) };
     const sentAt = monotonicMs();
+    this.firstAskedAt ??= sentAt;
     try {
       const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.leaseMs });
-      if (res.status === 409 && this.last === undefined && PREDECESSOR.test(JSON.stringify(res.data))) {
-        // A restart: the lease is still its predecessor's, for at most a lease and margin. Not a warning.
+      if (res.status === 409 && this.last === undefined && sentAt - this.firstAskedAt < 3 * this.leaseMs && PREDECESSOR.test(JSON.stringify(res.data))) {
+        // Likely a restart: the lease is still its predecessor's, for at most a lease and margin.
+        // Not a warning, unless it lasts (then another live process has this front end's id).
         this.lapsed = true;
-        if (!this.toldPredecessor) this.logger.log('the catalog still leases the cache to an earlier process of this front end (a restart) until its lease ends; lookups bypass the cache meanwhile');
+        if (!this.toldPredecessor) this.logger.log('the catalog still leases the cache to another process of this front end (a restart?) until its lease ends; lookups bypass the cache meanwhile');
         this.toldPredecessor = true;
         return;
       }
