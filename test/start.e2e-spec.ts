@@ -4,7 +4,7 @@
  * that survives its children: a service that dies is reported, restarted and catches up, while
  * the others keep running and clients notice nothing.
  */
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
@@ -16,9 +16,19 @@ import { SchedPolicy, threadPolicies } from '@app/testkit';
 jest.setTimeout(240_000);
 
 const runs: BazaarRun[] = [];
+/** Working directories of runs that are not BazaarRuns (which remove their own): removed after each test. */
+const scratch: string[] = [];
 afterEach(async () => {
   await Promise.all(runs.splice(0).map((r) => r.kill()));
+  for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
+
+/** A working directory for a test's own processes, removed after it. */
+function scratchDir(): string {
+  const dir = BazaarRun.workdir();
+  scratch.push(dir);
+  return dir;
+}
 
 async function startBazaar(args: string[] = [], env: Record<string, string> = {}, cwd = BazaarRun.workdir()): Promise<BazaarRun> {
   const run = new BazaarRun(cwd, await freePorts(), args, env);
@@ -283,7 +293,7 @@ describe('npm start', () => {
     ];
 
     it.each(cases)('%s: npm start and a single app', async (_what, envOf, message) => {
-      const dir = BazaarRun.workdir();
+      const dir = scratchDir();
       const env = envOf(dir);
       const viaStart = await runNode(START_SCRIPT, [], { ...env, ...portsEnv(await freePorts()) }, 15000);
       expect({ code: viaStart.code, lines: viaStart.stderr.trim().split('\n').length }).toEqual({ code: 1, lines: 1 });
@@ -295,7 +305,7 @@ describe('npm start', () => {
     });
 
     it('a world-readable token file in the data directory too', async () => {
-      const dir = BazaarRun.workdir();
+      const dir = scratchDir();
       tokenFile(join(dir), token, 0o644, 'cluster-token');
       const single = await runNode(appMain('order'), [], { DATA_DIR: dir }, 15000);
       expect(single.code).toBe(1);
