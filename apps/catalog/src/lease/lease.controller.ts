@@ -11,7 +11,7 @@ import { LeaseService } from './lease.service';
 export class LeaseController {
   constructor(private readonly leases: LeaseService) {}
 
-  /** `POST /lease {"frontend","instance"?,"catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…],"trade_volumes"?:[…]}`. */
+  /** `POST /lease {"frontend","instance"?,"catalog"?,"applied"?}` → `{"lease_ms","catalog","grant","invalidate":[…],"trade_volumes"?:[…],"wait_ms"}`. */
   @Post(CatalogRoutes.lease)
   @HttpCode(200)
   @ApiOperation({

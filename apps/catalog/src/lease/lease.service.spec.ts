@@ -4,7 +4,7 @@ import { LeaseService, NotAFrontend } from './lease.service';
 import { setTimeout as delay } from 'node:timers/promises';
 
 function leases(values: Partial<CatalogEnv> = {}) {
-  const all: Partial<CatalogEnv> = { CACHE_LEASE_MS: 1000, LEASE_MARGIN_MS: 200, FRONTEND_URL: 'http://127.0.0.1:30001', ...values };
+  const all: Partial<CatalogEnv> = { CACHE_LEASE_MS: 1000, LEASE_MARGIN_MS: 200, INVALIDATION_TIMEOUT_MS: 1000, FRONTEND_URL: 'http://127.0.0.1:30001', ...values };
   return new LeaseService({ get: (key: keyof CatalogEnv) => all[key] } as unknown as ConfigService<CatalogEnv, true>);
 }
 
@@ -15,7 +15,7 @@ describe('catalog lease arithmetic', () => {
   it('records an expiry of its receive time + the lease + the margin, and says how long the lease is', () => {
     const l = leases();
     const g = l.grant(A, undefined, undefined, 10_000);
-    expect(g).toMatchObject({ lease_ms: 1000, catalog: l.instance, grant: 1, invalidate: [] });
+    expect(g).toMatchObject({ lease_ms: 1000, catalog: l.instance, grant: 1, invalidate: [], wait_ms: 2200 }); // a push's timeout + the lease + the margin
     expect(l.holders(11_199).map((h) => h.url)).toEqual([A]);
     expect(l.holders(11_200)).toEqual([]);
   });

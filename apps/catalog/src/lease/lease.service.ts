@@ -68,12 +68,15 @@ export class LeaseService {
   readonly instance = randomUUID();
   readonly leaseMs: number;
   readonly marginMs: number;
+  /** The longest a lookup or a trade may wait for a push to be safe: a push's timeout, then a lease and its margin. */
+  readonly longestWaitMs: number;
   private readonly urls: string[];
   private readonly leases = new Map<string, FrontendLease>();
 
   constructor(config: ConfigService<CatalogEnv, true>) {
     this.leaseMs = config.get('CACHE_LEASE_MS', { infer: true });
     this.marginMs = config.get('LEASE_MARGIN_MS', { infer: true });
+    this.longestWaitMs = config.get('INVALIDATION_TIMEOUT_MS', { infer: true }) + this.leaseMs + this.marginMs;
     this.urls = frontendUrls({ FRONTEND_URL: config.get('FRONTEND_URL', { infer: true }), FRONTEND_URLS: config.get('FRONTEND_URLS', { infer: true }) });
   }
 
@@ -125,7 +128,7 @@ export class LeaseService {
     for (const [name, carried] of lease.pending) if (carried === 0) lease.pending.set(name, lease.grant);
     lease.expiresAt = Math.max(lease.expiresAt, now + this.leaseMs + this.marginMs);
     const invalidate = [...lease.pending.keys()];
-    const granted: LeaseGrant = { lease_ms: this.leaseMs, catalog: this.instance, grant: lease.grant, invalidate };
+    const granted: LeaseGrant = { lease_ms: this.leaseMs, catalog: this.instance, grant: lease.grant, invalidate, wait_ms: this.longestWaitMs };
     // The volumes go only when every carried stock has one: the front end takes them all or none.
     const volumes = invalidate.map((name) => lease.volumes.get(name));
     if (invalidate.length > 0 && volumes.every((v) => v !== undefined)) granted.trade_volumes = volumes as number[];

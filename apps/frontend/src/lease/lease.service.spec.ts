@@ -109,6 +109,17 @@ describe('front end lease arithmetic', () => {
     }
   });
 
+  it('remembers how long the catalog says it may hold a lookup (a grant’s wait_ms), when the grant says it well', () => {
+    const { lease } = setup();
+    expect(lease.catalogWaitMs).toBeUndefined();
+    lease.adopt(performance.now(), grant({ grant: 1, wait_ms: 2200 }));
+    expect(lease.catalogWaitMs).toBe(2200);
+    lease.adopt(performance.now(), grant({ grant: 2, wait_ms: -1 }));
+    expect(lease.catalogWaitMs).toBeUndefined();
+    lease.adopt(performance.now(), grant({ grant: 3 })); // an older catalog
+    expect(lease.catalogWaitMs).toBeUndefined();
+  });
+
   it('applies a grant’s invalidations before it adopts the lease', async () => {
     const { cache, lease, fill } = setup();
     lease.adopt(performance.now(), grant({ grant: 1 }));

@@ -73,6 +73,8 @@ export class LeaseService implements OnApplicationShutdown {
   private toldPredecessor = false;
   /** When it first asked for a lease (monotonic ms). */
   private firstAskedAt?: number;
+  /** The last adopted grant's `wait_ms`, if it had one. */
+  private waitMs?: number;
 
   constructor(
     private readonly http: HttpService,
@@ -92,6 +94,14 @@ export class LeaseService implements OnApplicationShutdown {
   /** This front end's id towards the catalog (see {@link frontendId}). */
   get frontendId(): string {
     return this.id;
+  }
+
+  /**
+   * The longest the catalog says it may hold a lookup while a push of its stock becomes safe (its
+   * last grant's `wait_ms`), if it said.
+   */
+  get catalogWaitMs(): number | undefined {
+    return this.waitMs;
   }
 
   /**
@@ -160,6 +170,7 @@ export class LeaseService implements OnApplicationShutdown {
     const cleared = this.cache.adoptLease(validUntil, grant.invalidate, reset, now, grantVolumes(grant));
     if (late) return; // not adopted: the catalog repeats its invalidations until one is acknowledged
     this.last = { catalog: grant.catalog, grant: grant.grant };
+    this.waitMs = Number.isSafeInteger(grant.wait_ms) && (grant.wait_ms as number) >= 0 ? grant.wait_ms : undefined;
     if (cleared && !this.lapsed) this.logger.warn('cache lease had lapsed (or the catalog restarted): cache cleared');
     this.lapsed = false;
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { CatalogQueryResponse, CatalogRoutes, FrontendEnv, LookupMessages, StockInfo } from '@app/contracts';
 import { definiteRefusal, HopClient, requestIdHeaders, Unavailable } from '@app/common';
+import { LeaseService } from '../lease/lease.service';
 
 /** The catalog's refusals of a lookup, as the front end answers them (its own texts: the name was valid here). */
 const LOOKUP_REFUSALS = { notFound: LookupMessages.stockNotFound, invalid: 'stock_name is malformed' };
@@ -15,18 +16,24 @@ export class CatalogClient {
   private readonly url: string;
   /**
    * The catalog answers a lookup of a stock whose push is under way once the push is safe: up to
-   * its INVALIDATION_TIMEOUT_MS (at most a lease), then a lease and LEASE_MARGIN_MS while a front
-   * end is out of reach. Three of this front end's leases cover that when both apps share their
-   * lease settings and the margin is under a lease (the defaults: 1 s, 1 s and 0.2 s).
+   * its INVALIDATION_TIMEOUT_MS, then a lease and LEASE_MARGIN_MS while a front end is out of
+   * reach. Its grants say how long that is at most (`wait_ms`); until one has, three of this front
+   * end's leases stand in for it (the defaults: 1 s, 1 s and 0.2 s).
    */
-  private readonly timeoutMs: number;
+  private readonly ownGuessMs: number;
 
   constructor(
     private readonly hops: HopClient,
+    private readonly lease: LeaseService,
     config: ConfigService<FrontendEnv, true>,
   ) {
     this.url = `${config.get('CATALOG_URL', { infer: true }).replace(/\/$/, '')}/${CatalogRoutes.query}`;
-    this.timeoutMs = CATALOG_TIMEOUT_MS + 3 * config.get('CACHE_LEASE_MS', { infer: true });
+    this.ownGuessMs = 3 * config.get('CACHE_LEASE_MS', { infer: true });
+  }
+
+  /** How long a lookup waits for the catalog: the hop's own timeout, plus the longest the catalog may hold it. */
+  get timeoutMs(): number {
+    return CATALOG_TIMEOUT_MS + Math.max(this.ownGuessMs, this.lease.catalogWaitMs ?? 0);
   }
 
   async query(stockName: string, requestId?: string): Promise<StockInfo> {

@@ -48,6 +48,12 @@ export interface LeaseGrant {
   catalog: string;
   /** This grant's number, per front end; the next request acknowledges it as `applied`. */
   grant: number;
+  /**
+   * The longest the catalog may hold a lookup or a trade while a push of its stock becomes safe
+   * (its INVALIDATION_TIMEOUT_MS + CACHE_LEASE_MS + LEASE_MARGIN_MS): the front end waits for its
+   * lookups at least this long. Absent from an older catalog's grants.
+   */
+  wait_ms?: number;
   /** Stocks whose push may not have reached this front end: invalidated before the lease is adopted. */
   invalidate: string[];
   /**
@@ -63,6 +69,8 @@ export class LeaseGrantDto implements LeaseGrant {
   @ApiProperty({ type: 'integer', example: 1000 }) lease_ms: number;
   @ApiProperty({ example: '3f0c9a1e-…' }) catalog: string;
   @ApiProperty({ type: 'integer', example: 7 }) grant: number;
+  @ApiPropertyOptional({ type: 'integer', example: 2200, description: 'the longest the catalog may hold a lookup or a trade while a push of its stock becomes safe' })
+  wait_ms?: number;
   @ApiProperty({ type: [String], example: ['Stock3'] }) invalidate: string[];
   @ApiPropertyOptional({
     type: [Number],
