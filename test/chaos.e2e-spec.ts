@@ -17,11 +17,20 @@ import { ChaosReport, runChaos, summarize } from '../apps/chaos/src/runner';
  * it is skipped with one line on stderr — except with `CI` set, where it fails instead.
  * CHAOS_E2E_PARTITION_SECONDS changes its duration; seed 32 starts with the leader isolated
  * (drop), then the leader cut off from the front end (blackhole, then drop).
+ *
+ * A third run has two front ends, each request going to one at random, and faults of the front
+ * ends among the replicas': one paused past its cache lease, one killed and restarted (a new
+ * process, which waits out its predecessor's lease), the catalog's pushes to one swallowed or
+ * refused while it keeps its lease. Reads must never go back for a session moving between them,
+ * and no read through either may miss a trade acknowledged before it began.
+ * CHAOS_E2E_FRONTENDS_SECONDS changes its duration; seed 3 reaches every front-end fault in 45 s here.
  */
 const seconds = Number(process.env.CHAOS_E2E_SECONDS ?? 60);
 const seed = Number(process.env.CHAOS_E2E_SEED ?? 7);
 const partitionSeconds = Number(process.env.CHAOS_E2E_PARTITION_SECONDS ?? 30);
 const partitionSeed = 32;
+const frontendsSeconds = Number(process.env.CHAOS_E2E_FRONTENDS_SECONDS ?? 45);
+const frontendsSeed = 3;
 const run = process.env.CHAOS_E2E === 'off' ? describe.skip : describe;
 
 const outDir = (name: string) => join(__dirname, '..', 'results', `${name}-${new Date().toISOString().replace(/\..*$/, '').replace(/:/g, '-')}`);
@@ -44,6 +53,33 @@ run('chaos run (default nemesis)', () => {
       expectAllChecksPass(`chaos e2e: seed ${seed}, ${seconds} s`, report);
     },
     (seconds + 240) * 1000,
+  );
+});
+
+run('chaos run (two front ends, front-end faults and lost pushes)', () => {
+  it(
+    `${frontendsSeconds} s, seed ${frontendsSeed}: every check passes, reads included, across both front ends`,
+    async () => {
+      const lines: string[] = [];
+      const report = await runChaos({
+        duration: frontendsSeconds,
+        seed: frontendsSeed,
+        sessions: 5,
+        frontends: 2,
+        nemesis: 'default',
+        faults: ['kill-leader', 'pause-follower', 'pause-frontend', 'kill-frontend', 'lose-pushes'],
+        out: outDir('chaos-e2e-frontends'),
+        keepData: false,
+        log: (l) => lines.push(l),
+      });
+      console.log(`chaos front-ends e2e: ${report.stats.trades.ok} trades acknowledged, ${report.stats.reads.ok} reads, faults ${JSON.stringify(report.faultsInjected)}`);
+      expect(report.options.frontends).toBe(2);
+      expect(Object.keys(report.faultsInjected).some((k) => /front end/.test(k))).toBe(true);
+      const reads = report.checks.find((c) => c.id === 'acked-visible');
+      expect(reads?.counts.reads).toBeGreaterThan(0);
+      expectAllChecksPass(`chaos front-ends e2e: seed ${frontendsSeed}, ${frontendsSeconds} s`, report);
+    },
+    (frontendsSeconds + 240) * 1000,
   );
 });
 

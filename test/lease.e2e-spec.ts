@@ -1,8 +1,7 @@
 import { mkdirSync } from 'node:fs';
-import { connect, createServer, Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import type { CacheStats } from '@app/contracts/responses';
-import { Cluster, freePort, http, NetLab, sleep, waitFor } from './support/cluster';
+import { Cluster, CuttableRelay, freePort, http, NetLab, sleep, waitFor } from './support/cluster';
 import { HOSTS, netLabHooks, startAcrossHosts } from './support/multihost';
 
 /**
@@ -16,63 +15,6 @@ import { HOSTS, netLabHooks, startAcrossHosts } from './support/multihost';
  * Before the lease, each of these lookups answered the pre-trade quantity (100), for good.
  */
 const STOCK = 'Stock3';
-
-/**
- * A TCP relay the test can cut: while `hold` is set, what the caller sends is swallowed — on new
- * connections and on kept-alive ones alike — so its request times out (a lost push).
- */
-class CuttableRelay {
-  private server?: Server;
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
-  private holding = false;
-
-  constructor(
-    readonly port: number,
-    private readonly target: () => number,
-  ) {}
-
-  get hold(): boolean {
-    return this.holding;
-  }
-
-  set hold(on: boolean) {
-    this.holding = on;
-    for (const p of this.pairs) {
-      if (on) p.client.unpipe(p.upstream);
-      else {
-        p.client.destroy();
-        p.upstream.destroy();
-      }
-    }
-  }
-
-  start(): Promise<void> {
-    this.server = createServer((client) => {
-      client.on('error', () => client.destroy());
-      const upstream = connect(this.target(), '127.0.0.1');
-      const pair = { client, upstream };
-      this.pairs.add(pair);
-      upstream.on('error', () => client.destroy());
-      client.on('close', () => (upstream.destroy(), this.pairs.delete(pair)));
-      upstream.on('close', () => client.destroy());
-      upstream.pipe(client);
-      if (this.holding) client.resume(); // swallowed: the caller times out
-      else client.pipe(upstream);
-    });
-    return new Promise((res, rej) => {
-      this.server!.once('error', rej);
-      this.server!.listen(this.port, '127.0.0.1', () => res());
-    });
-  }
-
-  stop(): Promise<void> {
-    for (const p of this.pairs) {
-      p.client.destroy();
-      p.upstream.destroy();
-    }
-    return new Promise((res) => (this.server ? this.server.close(() => res()) : res()));
-  }
-}
 
 async function lookupAt(frontend: string, timeoutMs = 15000) {
   const res = await http(`${frontend}/stocks?stock_name=${STOCK}`, { timeoutMs });

@@ -14,8 +14,15 @@ const UNCERTAIN = /may have gone through/i;
 
 const SPELLINGS = { buy: ['buy', 'Buy', 'BUY'], sell: ['sell', 'Sell', 'SELL'] } as const;
 
+/** A front end the sessions send requests to: its process name (recorded with each request) and URL. */
+export interface FrontendTarget {
+  name: string;
+  url: string;
+}
+
 export interface SessionsOptions {
-  frontend: string;
+  /** The front ends; each request goes to one at random (not the one that last gave this session no answer, when there are others). */
+  frontends: FrontendTarget[];
   sessions: number;
   seed: number;
   /** Prefix of every idempotency key, unique per run. */
@@ -46,25 +53,64 @@ const noAnswer = (res: Extract<HttpOutcome, { kind: 'transport' }>) => ({ outcom
  * outcome is definite. Every attempt goes into the history.
  */
 export async function runSessions(o: SessionsOptions): Promise<void> {
-  const clients: SessionClients = {
-    reads: new BazaarClient({ url: o.frontend, timeoutMs: READ_TIMEOUT_MS }),
-    trades: new BazaarClient({ url: o.frontend, timeoutMs: TRADE_TIMEOUT_MS }),
-  };
+  const clients: SessionClients[] = o.frontends.map((fe) => ({
+    frontend: fe.name,
+    reads: new BazaarClient({ url: fe.url, timeoutMs: READ_TIMEOUT_MS }),
+    trades: new BazaarClient({ url: fe.url, timeoutMs: TRADE_TIMEOUT_MS }),
+  }));
   await Promise.all(Array.from({ length: o.sessions }, (_, i) => session(o, clients, i + 1)));
 }
 
-/** The front end's client for lookups and the one for trades, which may take up to the failover timeout. */
-interface SessionClients {
+/** A front end's client for lookups and the one for trades, which may take up to the failover timeout. */
+export interface SessionClients {
+  frontend: string;
   reads: BazaarClient;
   trades: BazaarClient;
 }
 
-async function session(o: SessionsOptions, clients: SessionClients, s: number): Promise<void> {
+/** How long a session leaves a front end alone after it gave no answer. */
+const AVOID_MS = 1000;
+
+/**
+ * Picks the front end for a session's next request: at random among all (one stream per session,
+ * apart from its workload's, so a run with one front end draws the same workload as before),
+ * leaving out for {@link AVOID_MS} one that gave this session no answer, while there are others:
+ * a client of several front ends moves on from one that is down, and tries it again later.
+ */
+export class FrontendPicker {
+  private readonly random: () => number;
+  /** Front end → until when (ms, wall clock) it is left alone. */
+  private readonly avoid = new Map<string, number>();
+
+  constructor(
+    private readonly clients: SessionClients[],
+    seed: number,
+    session: number,
+  ) {
+    this.random = mulberry32(streamSeed(seed, `session-${session}-frontend`));
+  }
+
+  next(): SessionClients {
+    if (this.clients.length === 1) return this.clients[0];
+    const now = Date.now();
+    const choices = this.clients.filter((c) => (this.avoid.get(c.frontend) ?? 0) <= now);
+    return pick(this.random, choices.length > 0 ? choices : this.clients);
+  }
+
+  /** Records how the request to `frontend` went: no answer at all steers the next ones elsewhere for a while. */
+  answered(frontend: string, answered: boolean): void {
+    if (answered) this.avoid.delete(frontend);
+    else this.avoid.set(frontend, Date.now() + AVOID_MS);
+  }
+}
+
+async function session(o: SessionsOptions, clients: SessionClients[], s: number): Promise<void> {
   const random = mulberry32(streamSeed(o.seed, `session-${s}`));
+  const frontends = new FrontendPicker(clients, o.seed, s);
   let n = 0;
   while (!o.stopIssuing() && !o.signal.aborted) {
     const stock_name = `Stock${randomIntBetween(random, 1, 10)}`;
-    const read = await lookup(o, clients.reads, s, stock_name);
+    const read = await lookup(o, frontends, s, stock_name);
     if (o.stopIssuing() || o.signal.aborted) break;
     if (chance(random, o.tradeProbability)) {
       const quantity = randomIntBetween(random, 1, 10);
@@ -75,17 +121,19 @@ async function session(o: SessionsOptions, clients: SessionClients, s: number): 
         else if (read.quantity + quantity > 100) type = 'buy';
       }
       const key = `${o.runId}-s${s}-${++n}`;
-      await trade(o, clients.trades, s, key, { stock_name, trade_type: pick(random, SPELLINGS[type]), quantity });
+      await trade(o, frontends, s, key, { stock_name, trade_type: pick(random, SPELLINGS[type]), quantity });
     }
     await sleep(randomIntBetween(random, 0, 10));
   }
 }
 
-async function lookup(o: SessionsOptions, client: BazaarClient, session: number, stock_name: string): Promise<ReadOp> {
+async function lookup(o: SessionsOptions, frontends: FrontendPicker, session: number, stock_name: string): Promise<ReadOp> {
+  const fe = frontends.next();
   const id = o.history.newId();
   const invoke = o.history.now();
-  const res = await client.lookup(stock_name);
-  const base = { type: 'op' as const, kind: 'read' as const, id, session, stock_name, invoke, complete: o.history.now() };
+  const res = await fe.reads.lookup(stock_name);
+  frontends.answered(fe.frontend, res.kind !== 'transport');
+  const base = { type: 'op' as const, kind: 'read' as const, id, session, frontend: fe.frontend, stock_name, invoke, complete: o.history.now() };
   let op: ReadOp;
   if (res.kind === 'transport') op = { ...base, ...noAnswer(res) };
   else if (res.status === 200 && isStockInfo(res.body)) op = { ...base, status: res.status, outcome: 'ok', trade_volume: res.body.trade_volume, quantity: res.body.quantity };
@@ -94,9 +142,11 @@ async function lookup(o: SessionsOptions, client: BazaarClient, session: number,
   return op;
 }
 
-async function trade(o: SessionsOptions, client: BazaarClient, session: number, key: string, order: { stock_name: string; trade_type: string; quantity: number }): Promise<void> {
+async function trade(o: SessionsOptions, frontends: FrontendPicker, session: number, key: string, order: { stock_name: string; trade_type: string; quantity: number }): Promise<void> {
   for (let attempt = 1; ; attempt++) {
-    const op = await tradeAttempt(o, client, session, key, attempt, order);
+    const fe = frontends.next();
+    const op = await tradeAttempt(o, fe, session, key, attempt, order);
+    frontends.answered(fe.frontend, op.status !== 0);
     if (op.outcome !== 'unknown') return;
     if (Date.now() >= o.retryDeadline() || o.signal.aborted) return;
     await sleep(Math.min(100 * attempt, 1000));
@@ -105,7 +155,7 @@ async function trade(o: SessionsOptions, client: BazaarClient, session: number, 
 
 async function tradeAttempt(
   o: SessionsOptions,
-  client: BazaarClient,
+  fe: SessionClients,
   session: number,
   key: string,
   attempt: number,
@@ -113,8 +163,8 @@ async function tradeAttempt(
 ): Promise<TradeOp> {
   const id = o.history.newId();
   const invoke = o.history.now();
-  const base = { type: 'op' as const, kind: 'trade' as const, id, session, key, attempt, ...order, invoke };
-  const res = await client.trade(order.stock_name, order.trade_type, order.quantity, key);
+  const base = { type: 'op' as const, kind: 'trade' as const, id, session, frontend: fe.frontend, key, attempt, ...order, invoke };
+  const res = await fe.trades.trade(order.stock_name, order.trade_type, order.quantity, key);
   const complete = o.history.now();
   let op: TradeOp;
   if (res.kind === 'transport') {
@@ -135,18 +185,20 @@ async function tradeAttempt(
 }
 
 /**
- * After the run: looks every acknowledged order number up through the front end (`GET /orders`),
- * `concurrency` at a time, until `deadline` (wall-clock ms).
+ * After the run: looks every acknowledged order number up through the front ends (`GET /orders`,
+ * the front ends in turn), `concurrency` at a time, until `deadline` (wall-clock ms).
  */
-export async function readBack(frontend: string, history: HistoryWriter, orders: { order_no: number; key: string }[], deadline: number, concurrency = 8): Promise<void> {
-  const client = new BazaarClient({ url: frontend, timeoutMs: READ_TIMEOUT_MS });
+export async function readBack(frontends: FrontendTarget[], history: HistoryWriter, orders: { order_no: number; key: string }[], deadline: number, concurrency = 8): Promise<void> {
+  const clients = frontends.map((fe) => ({ frontend: fe.name, client: new BazaarClient({ url: fe.url, timeoutMs: READ_TIMEOUT_MS }) }));
   let next = 0;
   const worker = async () => {
     while (next < orders.length && Date.now() < deadline) {
-      const { order_no, key } = orders[next++];
+      const n = next++;
+      const { order_no, key } = orders[n];
+      const { frontend, client } = clients[n % clients.length];
       const id = history.newId();
       const invoke = history.now();
-      const base = { type: 'op' as const, kind: 'readback' as const, id, session: 0, order_no, key, invoke };
+      const base = { type: 'op' as const, kind: 'readback' as const, id, session: 0, frontend, order_no, key, invoke };
       const res = await client.order(order_no);
       const complete = history.now();
       let op: ReadbackOp;

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
-import { check, historyStats, partitionWindows } from '@app/verify';
+import { check, frontendOutages, historyStats, partitionWindows } from '@app/verify';
 import { readHistory } from './history';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
@@ -18,7 +18,7 @@ import { formatSummary } from './summary';
  * Exit status: 0 every check passed; 1 a check failed; 2 the run could not be made (bad flag, apps
  * not built, the cluster did not start …); 130 interrupted.
  */
-const PROCESSES = ['catalog', 'frontend', 'order-1', 'order-2', 'order-3'];
+const processes = (c: Cluster) => ['catalog', ...c.frontendNames, 'order-1', 'order-2', 'order-3'];
 
 async function main(): Promise<number> {
   let opts: CliOptions;
@@ -51,7 +51,7 @@ async function main(): Promise<number> {
   let lab: NetLab | null = null;
   /** Kills every process of the cluster, then removes the namespaces (synchronous: runs on exit too). */
   const killAll = () => {
-    for (const name of PROCESSES) {
+    for (const name of cluster ? processes(cluster) : []) {
       const pid = cluster?.isRunning(name) ? cluster.pid(name) : undefined;
       if (!pid) continue;
       try {
@@ -78,6 +78,7 @@ async function main(): Promise<number> {
 
   console.log(
     `chaos: seed ${opts.seed}${opts.seedGiven ? '' : ' (random; pass --seed to repeat the schedule)'}, ${opts.duration} s, ${opts.sessions} sessions, ` +
+      `${opts.frontends} front end${opts.frontends > 1 ? 's' : ''}, ` +
       `nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, out ${opts.out}`,
   );
   let report: ChaosReport;
@@ -86,6 +87,7 @@ async function main(): Promise<number> {
       duration: opts.duration,
       seed: opts.seed,
       sessions: opts.sessions,
+      frontends: opts.frontends,
       nemesis: opts.nemesis,
       out: opts.out,
       keepData: opts.keepData,
@@ -109,7 +111,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const summary = summarize(
-    `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, ${opts.duration} s, ${opts.sessions} sessions, ${report.network} (started ${report.startedAt})`,
+    `Chaos run: seed ${opts.seed}, nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, ${opts.duration} s, ${opts.sessions} sessions, ` +
+      `${opts.frontends} front end${opts.frontends > 1 ? 's' : ''}, ${report.network} (started ${report.startedAt})`,
     report,
     {
       failureContext: report.failureContext,
@@ -127,7 +130,7 @@ function recheck(dir: string): number {
   const final = JSON.parse(readFileSync(join(dir, 'final-state.json'), 'utf8')) as FinalState;
   const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
   const nemesis = saved?.options.nemesis ?? 'default';
-  const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults) });
+  const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults), frontendOutages: frontendOutages(faults) });
   console.log(
     formatSummary({
       title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,

@@ -4,15 +4,27 @@ import type { NemesisMode } from '@app/verify';
 import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
 import { replicaHost } from './hosts';
+import type { PushLoss, PushRelays } from './push-relays';
 
 export { DEFAULT_FAULT_KINDS, FAULT_KINDS } from './faults';
 export type { FaultKind } from './faults';
 
 export const FAULT_POINTS = ['after-catalog-trade', 'after-local-commit', 'after-replicate-one'] as const;
 
-const WEIGHTS: Record<FaultKind, number> = { 'kill-leader': 3, 'kill-follower': 2, 'pause-leader': 2, 'pause-follower': 2, 'crash-point': 2, partition: 4 };
+const WEIGHTS: Record<FaultKind, number> = {
+  'kill-leader': 3,
+  'kill-follower': 2,
+  'pause-leader': 2,
+  'pause-follower': 2,
+  'crash-point': 2,
+  'pause-frontend': 2,
+  'kill-frontend': 2,
+  'lose-pushes': 3,
+  partition: 4,
+};
 
 type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering' | 'partitioned';
+type FrontendState = 'up' | 'killed' | 'paused' | 'recovering';
 type CutMode = 'blackhole' | 'drop';
 
 const REPLICAS = [1, 2, 3];
@@ -26,6 +38,7 @@ const READY_TIMEOUT = 60_000;
 const HANDOVER_TIMEOUT = 10_000;
 const CRASH_WAIT = 15_000;
 const PARTITION_HOLD = [2000, 6000] as const; // a partition lasts this long before it is healed
+const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are swallowed this long (leases are 1 s)
 
 export interface NemesisOptions {
   mode: NemesisMode;
@@ -39,6 +52,8 @@ export interface NemesisOptions {
   kinds?: readonly FaultKind[];
   /** The namespaces the cluster runs in; required for the `partition` kind. */
   net?: NetLab;
+  /** The relays the catalog pushes to the front ends through; required for the `lose-pushes` kind. */
+  relays?: PushRelays;
 }
 
 /**
@@ -48,6 +63,11 @@ export interface NemesisOptions {
  * namespace hosts — network partitions: one replica cut off from the other two, or the leader cut
  * off from the front end, by blackhole routes or nftables drop rules, held a while, then healed.
  *
+ * With two or more front ends, also SIGKILL of a front end (restarted after a while: a new process,
+ * which waits out its predecessor's cache lease before it caches) and SIGSTOP/SIGCONT of one (its
+ * lease runs out while it is stopped). One front end is faulted at a time, and never while a
+ * replica is: the others keep serving the clients.
+ *
  * Default mode keeps at most one replica down at any moment — killed, paused, partitioned, or
  * restarted but not yet ready — so the next fault only starts once every replica answers `/ping`
  * again. Aggressive mode also takes two down at once (with partitions: a follower isolated while
@@ -55,6 +75,8 @@ export interface NemesisOptions {
  */
 export class Nemesis {
   readonly state = new Map<number, ReplicaState>(REPLICAS.map((id) => [id, 'up']));
+  /** Each front end's state, by process name (`frontend`, `frontend-2` …). */
+  readonly frontends: Map<string, FrontendState>;
   /** Faults injected, by kind. */
   readonly injected: Record<string, number> = {};
   private readonly random: Random;
@@ -64,6 +86,7 @@ export class Nemesis {
     private readonly o: NemesisOptions,
   ) {
     this.random = mulberry32(streamSeed(o.seed, 'nemesis'));
+    this.frontends = new Map(c.frontendNames.map((n) => [n, 'up']));
   }
 
   private get stopping(): boolean {
@@ -90,15 +113,21 @@ export class Nemesis {
     return randomIntBetween(this.random, lo, hi);
   }
 
-  /** Replicas not ready now (killed, paused or recovering). */
-  down(): number[] {
-    return REPLICAS.filter((id) => this.state.get(id) !== 'up');
+  /** Replicas not ready now (killed, paused or recovering), then front ends not serving. */
+  down(): (number | string)[] {
+    return [...REPLICAS.filter((id) => this.state.get(id) !== 'up'), ...[...this.frontends].filter(([, s]) => s !== 'up').map(([n]) => n)];
   }
 
-  /** The leader the front end names now, or null. */
+  /** The URL of a front end that is up now (the first such), for the nemesis's and the watcher's questions. */
+  liveFrontend(): string {
+    const up = this.c.frontendNames.find((n) => this.frontends.get(n) === 'up') ?? 'frontend';
+    return this.c.url(up);
+  }
+
+  /** The leader a front end that is up names now, or null. */
   async leader(): Promise<number | null> {
     try {
-      const res = await http<{ leader: number }>(`${this.c.frontend}/leader`, { timeoutMs: 2000 });
+      const res = await http<{ leader: number }>(`${this.liveFrontend()}/leader`, { timeoutMs: 2000 });
       return res.status === 200 && typeof res.body?.leader === 'number' ? res.body.leader : null;
     } catch {
       return null;
@@ -143,7 +172,91 @@ export class Nemesis {
         return this.crashPoint(leader);
       case 'partition':
         return this.partition(leader);
+      case 'pause-frontend':
+        return this.pauseFrontend(pick(this.random, this.c.frontendNames));
+      case 'kill-frontend':
+        return this.killFrontend(pick(this.random, this.c.frontendNames));
+      case 'lose-pushes':
+        return this.losePushes(pick(this.random, this.c.frontendNames));
     }
+  }
+
+  /**
+   * Loses the catalog's invalidation pushes to front end `fe` for a while (past its 1 s lease):
+   * swallowed, so that each times out, or refused at once, at random. The front end keeps renewing
+   * its lease straight at the catalog: trades of the stocks it caches then wait until a grant
+   * carries the invalidation or the lease runs out.
+   */
+  private async losePushes(fe: string): Promise<void> {
+    if (!this.o.relays) throw new Error('the lose-pushes fault needs the front ends behind push relays');
+    const how: PushLoss = chance(this.random, 0.5) ? 'swallow' : 'refuse';
+    const t0 = Date.now();
+    this.count(`lose pushes to a front end (${how})`);
+    this.event('lose-pushes', fe, `catalog → front end ${how === 'swallow' ? 'swallowed' : 'refused'}`);
+    this.o.relays.lose(fe, how);
+    try {
+      await this.nap(this.between(PUSH_LOSS));
+    } finally {
+      this.o.relays.restore(fe);
+    }
+    this.event('pushes-restored', fe, `after ${Date.now() - t0} ms`);
+  }
+
+  /** SIGSTOP a front end, past its cache lease, then SIGCONT; over once it names a leader again. */
+  private async pauseFrontend(fe: string): Promise<void> {
+    this.count('pause front end');
+    this.event('pause', fe, 'front end');
+    this.frontends.set(fe, 'paused');
+    await this.c.signal(fe, 'SIGSTOP');
+    await this.nap(this.between(PAUSE));
+    await this.resumeFrontend(fe);
+  }
+
+  private async resumeFrontend(fe: string): Promise<void> {
+    const t0 = Date.now();
+    await this.c.signal(fe, 'SIGCONT');
+    this.frontends.set(fe, 'recovering');
+    this.event('resume', fe, 'front end');
+    await this.frontendReady(fe, t0, 'resumed');
+  }
+
+  /** SIGKILL a front end, restart it a while later (a new process with a new lease instance). */
+  private async killFrontend(fe: string): Promise<void> {
+    this.count('kill front end');
+    this.event('kill', fe, 'front end');
+    this.frontends.set(fe, 'killed');
+    await this.c.kill(fe);
+    await this.nap(this.between(KILL_DOWN));
+    await this.restartFrontend(fe);
+  }
+
+  private async restartFrontend(fe: string): Promise<void> {
+    const t0 = Date.now();
+    this.frontends.set(fe, 'recovering');
+    this.event('restart', fe, 'front end');
+    try {
+      if (!this.c.isRunning(fe)) await this.c.startFrontend({}, fe);
+    } catch (e) {
+      this.event('error', fe, `restart failed: ${(e as Error).message.split('\n')[0]}`);
+      throw e;
+    }
+    await this.frontendReady(fe, t0, 'restarted');
+  }
+
+  /** Waits until front end `fe` names a leader (it serves again). */
+  private async frontendReady(fe: string, t0: number, what: string): Promise<void> {
+    const until = Date.now() + READY_TIMEOUT;
+    for (;;) {
+      const res = await http<{ leader?: number }>(`${this.c.url(fe)}/leader`, { timeoutMs: 1000 }).catch(() => null);
+      if (res?.status === 200 && typeof res.body?.leader === 'number') break;
+      if (Date.now() >= until || this.o.signal.aborted) {
+        this.event('error', fe, `not serving ${READY_TIMEOUT} ms after it was ${what}`);
+        throw new Error(`${fe} did not name a leader within ${READY_TIMEOUT} ms after it was ${what}`);
+      }
+      await sleep(50);
+    }
+    this.frontends.set(fe, 'up');
+    this.event('ready', fe, `${Date.now() - t0} ms after it was ${what}`);
   }
 
   private async killAndRestart(id: number, role: string): Promise<void> {
@@ -382,9 +495,20 @@ export class Nemesis {
    */
   async heal(): Promise<void> {
     this.o.net?.healAll();
+    this.o.relays?.releaseAll();
     for (const id of REPLICAS) if (this.state.get(id) === 'partitioned') this.state.set(id, 'recovering');
-    await Promise.all(
-      REPLICAS.map(async (id) => {
+    const frontends = [...this.frontends].map(async ([fe, state]) => {
+      try {
+        if (state === 'paused') await this.resumeFrontend(fe);
+        else if (!this.c.isRunning(fe)) await this.restartFrontend(fe);
+        else if (state !== 'up') await this.frontendReady(fe, Date.now(), 'left recovering');
+      } catch {
+        /* recorded as an error event */
+      }
+    });
+    await Promise.all([
+      ...frontends,
+      ...REPLICAS.map(async (id) => {
         try {
           if (this.state.get(id) === 'paused') await this.resume(id);
           else if (!this.c.isRunning(name(id))) await this.restart(id);
@@ -393,6 +517,6 @@ export class Nemesis {
           /* recorded as an error event; the checks will show what it means */
         }
       }),
-    );
+    ]);
   }
 }

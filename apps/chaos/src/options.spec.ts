@@ -1,9 +1,9 @@
 import { buildProgram, parseOptions } from './options';
 
+const parse = (...argv: string[]) => parseOptions(argv, buildProgram().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }));
+
 /** The --faults flag: process faults by default; partitions only when asked for (they need root). */
 describe('chaos options: --faults', () => {
-  const parse = (...argv: string[]) => parseOptions(argv, buildProgram().exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined }));
-
   it('defaults to every process fault, without partitions', () => {
     expect(parse().faults).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point']);
   });
@@ -16,5 +16,33 @@ describe('chaos options: --faults', () => {
 
   it('refuses an unknown kind', () => {
     expect(() => parse('--faults', 'partition,flood')).toThrow(/unknown fault kind flood/);
+  });
+});
+
+/** --frontends: the sessions spread over several front ends, which the nemesis may then fault too. */
+describe('chaos options: --frontends', () => {
+  it('is 1 by default, from 1 to 4', () => {
+    expect(parse().frontends).toBe(1);
+    expect(parse('--frontends', '3').frontends).toBe(3);
+    expect(() => parse('--frontends', '5')).toThrow(/whole number from 1 to 4/);
+    expect(() => parse('--frontends', '0')).toThrow(/whole number from 1 to 4/);
+  });
+
+  it('with two or more, the default and "all" add the front-end faults, and "all" leaves partitions out', () => {
+    const withFrontends = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'pause-frontend', 'kill-frontend', 'lose-pushes'];
+    expect(parse('--frontends', '2').faults).toEqual(withFrontends);
+    expect(parse('--frontends', '2', '--faults', 'all').faults).toEqual(withFrontends);
+    expect(parse('--frontends', '2', '--faults', 'kill-frontend').faults).toEqual(['kill-frontend']);
+  });
+
+  it('loses pushes with one front end too, when asked', () => {
+    expect(parse('--faults', 'lose-pushes,kill-leader').faults).toEqual(['lose-pushes', 'kill-leader']);
+  });
+
+  it('refuses pausing or killing the only front end, partitions with several, and partitions with push relays', () => {
+    expect(() => parse('--faults', 'kill-frontend')).toThrow(/kill-frontend needs --frontends 2 or more/);
+    expect(() => parse('--faults', 'pause-frontend,kill-leader')).toThrow(/pause-frontend needs --frontends 2/);
+    expect(() => parse('--frontends', '2', '--faults', 'partition')).toThrow(/partition runs with one front end/);
+    expect(() => parse('--faults', 'partition,lose-pushes')).toThrow(/partition does not run with lose-pushes/);
   });
 });

@@ -1,12 +1,14 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { NemesisMode } from '@app/verify';
-import { DEFAULT_FAULT_KINDS, FAULT_KINDS, FaultKind } from './faults';
+import { FAULT_KINDS, faultKindsFor, FaultKind } from './faults';
 
 export interface CliOptions {
   duration: number;
   seed: number;
   seedGiven: boolean;
   sessions: number;
+  /** Front ends the sessions spread their requests over (default 1). */
+  frontends: number;
   nemesis: NemesisMode;
   out: string;
   keepData: boolean;
@@ -29,9 +31,9 @@ const probability = (value: string) => {
   return n;
 };
 
-/** `all` is every kind, partitions included; otherwise a comma-separated list of kinds. */
-const faultList = (value: string): FaultKind[] => {
-  if (value.trim() === 'all') return [...FAULT_KINDS];
+/** `all` is every kind the run's layout can run (resolved with --frontends); otherwise a comma-separated list of kinds. */
+const faultList = (value: string): FaultKind[] | 'all' => {
+  if (value.trim() === 'all') return 'all';
   const kinds = value.split(',').map((k) => k.trim()).filter(Boolean);
   const bad = kinds.filter((k) => !(FAULT_KINDS as readonly string[]).includes(k));
   if (kinds.length === 0 || bad.length) throw new InvalidArgumentError(`unknown fault kind ${bad.join(', ') || '(none)'}; expected some of ${FAULT_KINDS.join(', ')}, or all`);
@@ -50,6 +52,7 @@ export function buildProgram(): Command {
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
     .option('--sessions <n>', 'concurrent client sessions', integer(1, 64), 5)
+    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend and kill-frontend faults)', integer(1, 4), 1)
     .addOption(new Option('--nemesis <mode>', 'default: at most one replica down at a time; aggressive: also two').choices(['default', 'aggressive']).default('default'))
     .option('--out <dir>', 'where the history, report and logs go (default: results/chaos-<timestamp>/)')
     .option('--keep-data', 'keep the cluster\'s data directory (SQLite files, process logs)', false)
@@ -57,11 +60,12 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--faults <kinds>',
-        `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind. ` +
-          'partition puts each process in its own network namespace and needs root, ip and nft',
+        `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind the layout can run. ` +
+          'partition puts each process in its own network namespace, needs root, ip and nft, and runs with one front end; ' +
+          'the front-end kinds need --frontends 2 or more',
       )
         .argParser(faultList)
-        .default([...DEFAULT_FAULT_KINDS], DEFAULT_FAULT_KINDS.join(',')),
+        .default(undefined, 'every process fault: of the replicas, and of the front ends with --frontends 2 or more'),
     )
     .option('--check <dir>', 'only re-check a saved run (its history.jsonl and final-state.json)')
     .showHelpAfterError('(run with --help for usage)')
@@ -70,18 +74,25 @@ export function buildProgram(): Command {
 
 export function parseOptions(argv: string[], program = buildProgram()): CliOptions {
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ duration: number; seed?: number; sessions: number; nemesis: NemesisMode; out?: string; keepData: boolean; tradeProbability: number; faults: FaultKind[]; check?: string }>();
+  const o = program.opts<{ duration: number; seed?: number; sessions: number; frontends: number; nemesis: NemesisMode; out?: string; keepData: boolean; tradeProbability: number; faults?: FaultKind[] | 'all'; check?: string }>();
   const seed = o.seed ?? Math.floor(Math.random() * 1_000_000);
+  let faults: FaultKind[] = [];
+  try {
+    faults = faultKindsFor(o.faults, o.frontends);
+  } catch (e) {
+    program.error(`error: ${(e as Error).message}`); // throws (exits without exitOverride)
+  }
   return {
     duration: o.duration,
     seed,
     seedGiven: o.seed !== undefined,
     sessions: o.sessions,
+    frontends: o.frontends,
     nemesis: o.nemesis,
     out: o.out ?? `results/chaos-${timestamp()}`,
     keepData: o.keepData,
     tradeProbability: o.tradeProbability,
-    faults: o.faults,
+    faults,
     check: o.check,
   };
 }

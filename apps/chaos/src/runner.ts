@@ -10,6 +10,7 @@ import {
   HistoryStats,
   isClientFailure,
   LogRow,
+  frontendOutages,
   NemesisMode,
   partitionWindows,
   referenceLog,
@@ -19,8 +20,10 @@ import {
 import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
 import { HistoryWriter } from './history';
 import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
-import { DEFAULT_FAULT_KINDS, FaultKind, Nemesis } from './nemesis';
+import { faultKindsFor } from './faults';
+import { FaultKind, Nemesis } from './nemesis';
 import { partitionFigures, type PartitionFigures } from './partition-figures';
+import { PushRelays } from './push-relays';
 import { formatSummary, SummaryInput } from './summary';
 
 /** The partition nemesis was asked for where network namespaces cannot be made. */
@@ -35,6 +38,8 @@ export interface ChaosOptions {
   duration: number;
   seed: number;
   sessions: number;
+  /** Front ends (default 1); each request goes to one at random. Two or more: loopback only, no partitions. */
+  frontends?: number;
   nemesis: NemesisMode;
   /** Directory for history.jsonl, report.json, summary.txt, the final state and the process logs. */
   out: string;
@@ -46,7 +51,8 @@ export interface ChaosOptions {
   /** Bound on the wait for convergence after healing, in seconds (default 60). */
   convergeSeconds?: number;
   /**
-   * Fault kinds the nemesis may pick (default: {@link DEFAULT_FAULT_KINDS}). With `partition` the
+   * Fault kinds the nemesis may pick (default: {@link faultKindsFor}: every process fault, the front
+   * ends' included with two or more). With `partition` the
    * cluster runs across network namespaces (root only; {@link PartitionsUnavailable} otherwise).
    */
   faults?: FaultKind[];
@@ -70,7 +76,7 @@ export interface FinalState {
 
 export interface ChaosReport {
   ok: boolean;
-  options: { duration: number; seed: number; sessions: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
+  options: { duration: number; seed: number; sessions: number; frontends: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
   startedAt: string;
   /** Wall-clock ms of each phase. */
   timings: { startup: number; run: number; heal: number; drain: number; converge: number; readback: number; total: number };
@@ -135,7 +141,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
   };
 
-  const faults = opts.faults ?? [...DEFAULT_FAULT_KINDS];
+  const frontends = opts.frontends ?? 1;
+  const faults = opts.faults ?? faultKindsFor(undefined, frontends);
+  faultKindsFor(faults, frontends); // throws when these kinds cannot run with this many front ends
   let lab: NetLab | null = null;
   if (faults.includes('partition')) {
     const available = partitionAvailability();
@@ -146,6 +154,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     if (made.stale.length > 0) log(`removed namespaces of dead runs: ${made.stale.join(', ')}`);
     log(`network namespaces ${lab.plan.prefix}* on ${lab.plan.subnet}: each process on its own host`);
   }
+  const relays = faults.includes('lose-pushes') ? await PushRelays.start(frontends) : null;
   const destroyLab = () => {
     lab?.destroy();
     opts.onLab?.(null);
@@ -154,9 +163,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   log(`starting a cluster (data under ${opts.baseDir ?? 'the OS temporary directory'}) …`);
   let c: Cluster;
   try {
-    c = await phase('startup', () => (lab ? startAcrossHosts(lab, { baseDir: opts.baseDir }) : Cluster.start({ baseDir: opts.baseDir })));
+    c = await phase('startup', () => (lab ? startAcrossHosts(lab, { baseDir: opts.baseDir }) : Cluster.start({ baseDir: opts.baseDir, frontends, ...relays?.clusterOptions() })));
   } catch (e) {
     destroyLab();
+    await relays?.stop();
     throw e;
   }
   opts.onCluster?.(c);
@@ -166,7 +176,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   let report: CheckReport = { ok: false, reference: null, checks: [] };
   let dataKept: string | undefined;
   try {
-    log(`cluster up in ${timings.startup} ms: front end ${c.frontend}, data ${c.dataDir}`);
+    const targets = c.frontendNames.map((name) => ({ name, url: c.url(name) }));
+    log(`cluster up in ${timings.startup} ms: front end${targets.length > 1 ? 's' : ''} ${c.frontendUrls.join(', ')}, data ${c.dataDir}`);
     log(`running ${opts.duration} s: ${opts.sessions} sessions, nemesis ${opts.nemesis}, seed ${opts.seed}`);
     // The history's clock starts with the load: t = 0 is the first client operation.
     history = new HistoryWriter(files.history, performance.now());
@@ -175,7 +186,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     let issuing = true;
     const runId = `chaos${opts.seed}-${t0.toString(36)}`;
     const sessions = runSessions({
-      frontend: c.frontend,
+      frontends: targets,
       sessions: opts.sessions,
       seed: opts.seed,
       runId,
@@ -185,8 +196,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       retryDeadline: () => end + graceSeconds * 1000,
       signal,
     });
-    nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined });
-    const watcher = watchLeader(c, history, log, () => !issuing || signal.aborted);
+    nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined, relays: relays ?? undefined });
+    const watcher = watchLeader(() => nemesis!.liveFrontend(), history, log, () => !issuing || signal.aborted);
     const progress = setInterval(() => {
       const s = historyStats(history.ops);
       log(`  … ${Math.round((Date.now() - loadStart) / 1000)} s: ${s.reads.total} reads, ${s.trades.ok} trades acknowledged, ${s.trades.refused} refused, ` +
@@ -213,14 +224,22 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     log(final.converged ? `converged in ${final.convergeMs} ms` : `NOT converged after ${final.convergeMs} ms; checking the state as it is`);
 
     const acked = [...tradesByKey(history.ops).values()].filter((k) => k.outcome === 'ok').flatMap((k) => k.orderNos.map((order_no) => ({ order_no, key: k.key })));
-    log(`reading back ${acked.length} acknowledged orders through the front end …`);
-    await phase('readback', () => readBack(c.frontend, history, acked, Date.now() + 120_000, 16));
+    log(`reading back ${acked.length} acknowledged orders through the front end${targets.length > 1 ? 's' : ''} …`);
+    await phase('readback', () => readBack(targets, history, acked, Date.now() + 120_000, 16));
 
-    report = check({ nemesis: opts.nemesis, ops: history.ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(history.faults) });
+    report = check({
+      nemesis: opts.nemesis,
+      ops: history.ops,
+      logs: final.logs,
+      catalog: final.catalog,
+      partitions: partitionWindows(history.faults),
+      frontendOutages: frontendOutages(history.faults),
+    });
   } finally {
     opts.onCluster?.(null);
     await c.stop(true);
     destroyLab();
+    await relays?.stop();
     copyProcessLogs(c.dataDir, files.processLogs);
     if (!report.ok || opts.keepData) {
       dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');
@@ -232,7 +251,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   writeFileSync(files.finalState, JSON.stringify(final, null, 1));
   const result: ChaosReport = {
     ok: report.ok,
-    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
+    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, frontends, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
     startedAt: new Date(t0).toISOString(),
     timings,
     stats: historyStats(history.ops),
@@ -252,17 +271,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 /**
- * Polls the front end's `/leader` every 250 ms until `stopped()`, recording each change of leader
- * or epoch in the history (`leader` events, next to the faults). Resolves with the figures.
+ * Polls a front end's `/leader` every 250 ms (one that is up: `frontend()`) until `stopped()`,
+ * recording each change of leader or epoch in the history (`leader` events, next to the faults).
+ * Resolves with the figures.
  */
-async function watchLeader(c: Cluster, history: HistoryWriter, log: (line: string) => void, stopped: () => boolean): Promise<ElectionFigures> {
+async function watchLeader(frontend: () => string, history: HistoryWriter, log: (line: string) => void, stopped: () => boolean): Promise<ElectionFigures> {
   let last: string | null = null;
   let observed = 0;
   let finalEpoch: number | null = null;
   const epochs = new Set<number>();
   // The heal phase runs after `stopped()` turns true; elections then are not part of the run.
   while (!stopped()) {
-    const res = await http<{ leader?: number; epoch?: number }>(`${c.frontend}/leader`, { timeoutMs: 2000 }).catch(() => null);
+    const res = await http<{ leader?: number; epoch?: number }>(`${frontend()}/leader`, { timeoutMs: 2000 }).catch(() => null);
     if (res?.status === 200 && typeof res.body?.leader === 'number') {
       const epoch = typeof res.body.epoch === 'number' ? res.body.epoch : null;
       if (epoch !== null) {

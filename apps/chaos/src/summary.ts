@@ -51,12 +51,13 @@ export function formatSummary(s: SummaryInput): string {
     );
   }
   line();
-  line(`${pad('check', 38)}${pad('verdict', 9)}counts`);
+  const width = Math.max(36, ...s.checks.map((c) => c.title.length + 1));
+  line(`${pad('check', width + 2)}${pad('verdict', 9)}counts`);
   for (const c of s.checks) {
     const counts = Object.entries(c.counts)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ');
-    line(`  ${pad(c.title, 36)}${pad(c.verdict === 'pass' ? 'PASS' : 'FAIL', 9)}${counts}`);
+    line(`  ${pad(c.title, width)}${pad(c.verdict === 'pass' ? 'PASS' : 'FAIL', 9)}${counts}`);
   }
   const failed = s.checks.filter((c) => c.verdict === 'fail');
   for (const c of failed) {

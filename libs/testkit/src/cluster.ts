@@ -22,6 +22,10 @@ function findRoot(from: string): string {
 }
 
 const ROOT = findRoot(__dirname);
+
+/** The process name of front end `n` (from 1): `frontend`, `frontend-2` … */
+export const frontendName = (n: number) => (n === 1 ? 'frontend' : `frontend-${n}`);
+const isExtraFrontend = (name: string) => /^frontend-\d+$/.test(name);
 const MAIN = (root: string, app: string) => join(root, 'dist', 'apps', app, 'src', 'main.js');
 
 export interface ClusterOptions {
@@ -41,6 +45,12 @@ export interface ClusterOptions {
   replicas?: number[];
   /** Start the front end (default true). */
   frontend?: boolean;
+  /**
+   * How many front ends (default 1): `frontend`, then `frontend-2`, `frontend-3` … each on its own
+   * port and with its own data directory (its epoch file), every one in the catalog's
+   * `FRONTEND_URLS` (unless {@link envFor} sets it).
+   */
+  frontends?: number;
   /** Extra environment for every process. */
   env?: Env;
   /** Extra environment per process name (`catalog`, `frontend`, `order-2` …). */
@@ -75,10 +85,13 @@ export class Cluster {
   readonly token: string;
   private readonly procs = new Map<string, ChildProcess>();
   private readonly replicaIds: number[];
+  /** The front ends' process names: `frontend`, `frontend-2` … */
+  readonly frontendNames: string[];
 
   private constructor(private readonly opts: ClusterOptions) {
     this.dataDir = mkdtempSync(join(opts.baseDir ?? tmpdir(), 'bazaar-'));
     this.replicaIds = opts.replicas ?? [1, 2, 3];
+    this.frontendNames = Array.from({ length: Math.max(1, opts.frontends ?? 1) }, (_, i) => frontendName(i + 1));
     this.token = opts.token ?? randomBytes(24).toString('base64url');
   }
 
@@ -100,7 +113,7 @@ export class Cluster {
   static async start(opts: ClusterOptions = {}): Promise<Cluster> {
     for (let attempt = 1; ; attempt++) {
       const c = new Cluster(opts);
-      for (const name of ['catalog', 'frontend', ...c.replicaIds.map((id) => `order-${id}`)]) {
+      for (const name of ['catalog', ...c.frontendNames, ...c.replicaIds.map((id) => `order-${id}`)]) {
         c.ports.set(name, opts.ports?.[name] ?? (await freePort()));
       }
       try {
@@ -108,7 +121,7 @@ export class Cluster {
         await Promise.all(c.replicaIds.map((id) => c.startReplica(id)));
         await Promise.all(c.replicaIds.map((id) => c.waitReady(id)));
         if (opts.frontend !== false) {
-          await c.startFrontend();
+          await Promise.all(c.frontendNames.map((name) => c.startFrontend({}, name)));
           await c.waitLeading();
         }
         return c;
@@ -137,9 +150,12 @@ export class Cluster {
     return this.opts.hosts?.[name] ?? LOOPBACK;
   }
 
-  /** The data directory of process `name` (its own with `dataDirPerProcess`, else the shared one). */
+  /**
+   * The data directory of process `name`: its own with `dataDirPerProcess`, and for a second or
+   * later front end (which keeps its own epoch file); else the shared one.
+   */
   dataDirOf(name: string): string {
-    if (!this.opts.dataDirPerProcess) return this.dataDir;
+    if (!this.opts.dataDirPerProcess && !isExtraFrontend(name)) return this.dataDir;
     const dir = join(this.dataDir, name);
     mkdirSync(dir, { recursive: true });
     return dir;
@@ -147,6 +163,11 @@ export class Cluster {
 
   get frontend(): string {
     return this.url('frontend');
+  }
+
+  /** Every front end's URL, `frontend` first. */
+  get frontendUrls(): string[] {
+    return this.frontendNames.map((name) => this.url(name));
   }
 
   get catalog(): string {
@@ -183,9 +204,10 @@ export class Cluster {
       DATA_DIR: this.dataDirOf(name),
       HOST: this.host(name),
       CATALOG_PORT: String(this.ports.get('catalog')),
-      FRONTEND_PORT: String(this.ports.get('frontend')),
+      FRONTEND_PORT: String(this.ports.get(this.frontendNames.includes(name) ? name : 'frontend')),
       CATALOG_URL: this.catalog,
       FRONTEND_URL: this.frontend,
+      ...(name === 'catalog' && this.frontendNames.length > 1 ? { FRONTEND_URLS: this.frontendUrls.join(',') } : {}),
       ORDER_REPLICAS: this.replicaList,
       ...(this.token ? { CLUSTER_TOKEN: this.token } : {}),
       ...this.opts.env,
@@ -229,9 +251,11 @@ export class Cluster {
     await waitFor(`order-${id} ready`, async () => (await http(`${this.replica(id)}/${OrderRoutes.ping}`, { timeoutMs: 1000 })).status === 200, timeoutMs);
   }
 
-  async startFrontend(extra: Env = {}): Promise<void> {
-    this.spawnApp('frontend', 'frontend', extra);
-    await this.waitStarted('frontend', async () => (await namedLeader(this.frontend, 2000)).status === 200);
+  /** Starts (or restarts) front end `name` (default the first); resolves once it names a leader. */
+  async startFrontend(extra: Env = {}, name = 'frontend'): Promise<void> {
+    if (!this.frontendNames.includes(name)) throw new Error(`${name} is not one of this cluster's front ends (${this.frontendNames.join(', ')})`);
+    this.spawnApp(name, 'frontend', extra);
+    await this.waitStarted(name, async () => (await namedLeader(this.url(name), 2000)).status === 200);
   }
 
   /** Sends `signal` and, unless it is SIGSTOP/SIGCONT, waits for the process to exit. */

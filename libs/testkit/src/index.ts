@@ -6,3 +6,4 @@ export * from './timers';
 export * from './netns';
 export * from './across-hosts';
 export * from './sched';
+export * from './relay';

@@ -1,4 +1,4 @@
-import { historyStats, partitionWindows, type ClientOp, type FaultEvent, type ReadbackOp, type TradeOp } from './history';
+import { frontendOutages, historyStats, partitionWindows, type ClientOp, type FaultEvent, type ReadbackOp, type TradeOp } from './history';
 import { check, CHECK_TITLES, type CheckId, type CheckInput, type NemesisMode } from './history-checks';
 import type { LogRow, StockRow } from './rows';
 
@@ -36,6 +36,12 @@ class HistoryBuilder {
 
   unknown(session: number, trade: Trade, status: number, error: string, attempt = 1): this {
     this.ops.push({ type: 'op', kind: 'trade', id: this.id++, session, ...trade, attempt, outcome: 'unknown', status, error, ...this.times() });
+    return this;
+  }
+
+  /** Marks the last operation as sent to `frontend`. */
+  on(frontend: string): this {
+    this.ops[this.ops.length - 1].frontend = frontend;
     return this;
   }
 
@@ -103,6 +109,9 @@ const failing = (i: CheckInput): CheckId[] =>
     .checks.filter((c) => c.verdict === 'fail')
     .map((c) => c.id);
 
+/** The attempt of `key` (its first unless told). */
+const tradeOp = (h: HistoryBuilder, key: string, attempt = 1): TradeOp => h.ops.find((o): o is TradeOp => o.kind === 'trade' && o.key === key && o.attempt === attempt)!;
+
 const result = (i: CheckInput, id: CheckId) => check(i).checks.find((c) => c.id === id)!;
 
 describe('chaos history checker', () => {
@@ -111,7 +120,7 @@ describe('chaos history checker', () => {
       const report = check(input(cleanHistory(), CLEAN_LOG, { nemesis }));
       expect(report.checks.map((c) => [c.id, c.verdict, c.violations])).toEqual(report.checks.map((c) => [c.id, 'pass', []]));
       expect(report.ok).toBe(true);
-      expect(report.checks).toHaveLength(13);
+      expect(report.checks).toHaveLength(14);
     }
   });
 
@@ -127,6 +136,7 @@ describe('chaos history checker', () => {
       ['epochs-monotonic', 'epochs never decrease along a log'],
       ['catalog', 'catalog matches the log'],
       ['monotonic-reads', 'monotonic reads (per session)'],
+      ['acked-visible', 'reads show every trade acknowledged before them'],
       ['client-failures', 'no client-visible failures'],
       ['refused-not-applied', 'refused trades never applied'],
       ['no-phantoms', 'every logged order was requested'],
@@ -141,6 +151,8 @@ describe('chaos history checker', () => {
     expect(result(i, 'no-gaps').counts).toMatchObject({ N: 3, 'missing numbers': 0 });
     expect(result(i, 'identical-logs').counts).toMatchObject({ replicas: 3, identical: 3, differing: 0 });
     expect(result(i, 'monotonic-reads').counts).toMatchObject({ reads: 5, sessions: 2, regressions: 0 });
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 5, stale: 0 });
+    expect(result(i, 'client-failures').counts).not.toHaveProperty('no answer from a killed front end');
     expect(result(i, 'refused-not-applied').counts).toMatchObject({ refused: 1, applied: 0 });
     expect(result(i, 'readback').counts).toMatchObject({ lookups: 3, agree: 3 });
     expect(historyStats(i.ops)).toMatchObject({
@@ -267,13 +279,90 @@ describe('chaos history checker', () => {
   });
 
   it('a session reading an older trade_volume after a newer one: fails "monotonic-reads" only', () => {
-    const i = input(cleanHistory().read(2, 'Stock1', 5), CLEAN_LOG);
+    // session 2 sees k5 applied (its outcome unknown to the client, so it raises no bound), then Stock3 from before it
+    const h = cleanHistory().unknown(1, k5, 503, 'could not be made durable in time').read(2, 'Stock3', 4).read(2, 'Stock3', 0);
+    const i = input(h, [...CLEAN_LOG, row(4, k5, 2)], { nemesis: 'aggressive' });
     expect(failing(i)).toEqual(['monotonic-reads']);
+    expect(result(i, 'monotonic-reads').violations[0]).toMatch(/session 2 read Stock3 trade_volume 0 .* after 4/);
+  });
+
+  it('a session reading a volume from before a trade it saw acknowledged: fails "monotonic-reads" and "acked-visible"', () => {
+    const i = input(cleanHistory().read(2, 'Stock1', 5), CLEAN_LOG);
+    expect(failing(i)).toEqual(['monotonic-reads', 'acked-visible']);
     expect(result(i, 'monotonic-reads').violations[0]).toMatch(/session 2 read Stock1 trade_volume 5 .* after 6/);
   });
 
   it('different sessions may see different versions: not a violation', () => {
-    const i = input(cleanHistory().read(3, 'Stock1', 0), CLEAN_LOG);
+    // session 3 reads Stock1 while k4 is in flight and sees 5, after session 2 saw 6
+    const h = cleanHistory();
+    const k4op = tradeOp(h, 'k4');
+    const last = h.ops[h.ops.length - 1];
+    h.ops.push({ type: 'op', kind: 'read', id: 99, session: 3, stock_name: 'Stock1', trade_volume: 5, quantity: 95, outcome: 'ok', status: 200, invoke: k4op.invoke + 1, complete: last.complete + 10 });
+    const i = input(h, CLEAN_LOG);
+    expect(failing(i)).toEqual([]);
+  });
+
+  it('a read that starts after a trade of its stock was acknowledged and does not show it: fails "acked-visible" only', () => {
+    // session 3 never read Stock1 before (so its reads are monotonic); k1 and k4 (5 + 1) were acknowledged before
+    const i = input(cleanHistory().read(3, 'Stock1', 5), CLEAN_LOG);
+    expect(failing(i)).toEqual(['acked-visible']);
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 1 });
+    expect(result(i, 'acked-visible').violations).toEqual([
+      expect.stringMatching(/^session 3 read Stock1 trade_volume 5 \(op \d+ at \d+ ms\); trades acknowledged before it add up to 6: k4 \(at \d+ ms\), k1 \(at \d+ ms\)$/),
+    ]);
+  });
+
+  it('names at most three of the trades acknowledged before a stale read', () => {
+    const t = (key: string): Trade => ({ key, stock_name: 'Stock3', trade_type: 'buy', quantity: 1 });
+    const h = new HistoryBuilder().ok(1, t('a'), 1).ok(1, t('b'), 2).ok(1, t('c'), 3).ok(1, t('d'), 4).ok(1, t('e'), 5).read(2, 'Stock3', 0);
+    const log = ['a', 'b', 'c', 'd', 'e'].map((key, n) => row(n + 1, t(key)));
+    const i = input(h, log);
+    expect(failing(i)).toEqual(['acked-visible']);
+    expect(result(i, 'acked-visible').violations[0]).toMatch(/add up to 5: e \(at \d+ ms\), d \(at \d+ ms\), c \(at \d+ ms\) and 2 more$/);
+  });
+
+  it('a read that overlaps a trade\'s acknowledgement may show the stock from before it; one invoked after it may not', () => {
+    const stale = (invoke: (ack: TradeOp) => number) => {
+      const h = cleanHistory();
+      const k4op = tradeOp(h, 'k4');
+      const last = h.ops[h.ops.length - 1];
+      h.ops.push({ type: 'op', kind: 'read', id: 99, session: 3, stock_name: 'Stock1', trade_volume: 5, quantity: 95, outcome: 'ok', status: 200, invoke: invoke(k4op), complete: last.complete + 10 });
+      return input(h, CLEAN_LOG);
+    };
+    expect(failing(stale((ack) => ack.complete - 1))).toEqual([]);
+    expect(failing(stale((ack) => ack.complete))).toEqual([]);
+    expect(failing(stale((ack) => ack.complete + 1))).toEqual(['acked-visible']);
+  });
+
+  it('an unknown-outcome or a refused trade does not raise the bound', () => {
+    // k5 (Stock3): a 503 of unknown outcome (acceptable with two replicas down), never logged; the read after it shows 0
+    const unknown = cleanHistory().unknown(1, k5, 503, 'could not be made durable in time').read(2, 'Stock3', 0);
+    const i = input(unknown, CLEAN_LOG, { nemesis: 'aggressive' });
+    expect(failing(i)).toEqual([]);
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 0 });
+    // k5 refused by the catalog
+    const refused = cleanHistory().refused(1, k5).read(2, 'Stock3', 0);
+    expect(failing(input(refused, CLEAN_LOG))).toEqual([]);
+  });
+
+  it('a key acknowledged only on its second attempt counts from that attempt\'s completion', () => {
+    const log = [...CLEAN_LOG, row(4, k5, 2)];
+    const retried = (h: HistoryBuilder) => h.unknown(2, k5, 503, 'could not be made durable in time');
+    // a read after the first (unknown) attempt, before the second was acknowledged, may show 0
+    const before = retried(cleanHistory()).read(1, 'Stock3', 0).ok(2, k5, 4, 2).read(3, 'Stock3', 4);
+    expect(failing(input(before, log, { nemesis: 'aggressive' }))).toEqual([]);
+    // one after the second attempt was acknowledged may not
+    const after = retried(cleanHistory()).ok(2, k5, 4, 2).read(3, 'Stock3', 0);
+    const i = input(after, log, { nemesis: 'aggressive' });
+    expect(failing(i)).toEqual(['acked-visible']);
+    expect(result(i, 'acked-visible').violations[0]).toMatch(/session 3 read Stock3 trade_volume 0 .* add up to 4: k5 \(at (\d+) ms\)$/);
+    const ack = tradeOp(after, 'k5', 2);
+    expect(result(i, 'acked-visible').violations[0]).toContain(`k5 (at ${ack.complete} ms)`);
+  });
+
+  it('a key acknowledged twice counts once', () => {
+    // k4 retried and answered again with its order number: Stock1 is still 5 + 1
+    const i = input(cleanHistory().ok(2, k4, 3, 2).read(1, 'Stock1', 6), CLEAN_LOG);
     expect(failing(i)).toEqual([]);
   });
 
@@ -356,6 +445,59 @@ describe('chaos history checker', () => {
     const u = status500.ops[status500.ops.length - 1];
     const i500 = { ...input(status500, [...CLEAN_LOG, row(4, k5, 2)]), partitions: [{ from: u.invoke, to: u.complete }] };
     expect(failing(i500)).toEqual(['client-failures']);
+  });
+
+  it('front end outages run from each kill of a front end to its next ready; one never ready lasts to the end', () => {
+    const ev = (t: number, kind: string, target: string): FaultEvent => ({ type: 'nemesis', t, kind, target });
+    const faults = [
+      ev(700, 'kill', 'frontend-2'),
+      ev(50, 'ready', 'frontend'),
+      ev(100, 'kill', 'frontend-2'),
+      ev(150, 'kill', 'order-1'),
+      ev(300, 'ready', 'order-1'),
+      ev(400, 'ready', 'frontend-2'),
+      ev(500, 'kill', 'frontend'),
+      ev(600, 'pause', 'frontend-2'),
+      ev(800, 'restart', 'frontend-2'),
+      ev(900, 'ready', 'frontend-2'),
+      ev(950, 'kill', 'order-2'),
+      ev(960, 'error', 'nemesis'),
+    ];
+    expect(frontendOutages(faults)).toEqual({
+      'frontend-2': [
+        { from: 100, to: 400 },
+        { from: 700, to: 900 },
+      ],
+      frontend: [{ from: 500, to: Infinity }],
+    });
+    expect(frontendOutages([ev(100, 'kill', 'order-3'), ev(200, 'partition', 'order-3')])).toEqual({});
+  });
+
+  it('no answer from a front end during its outage is counted, not failed; from another front end, a 503, or after it was ready, it fails', () => {
+    const log = [...CLEAN_LOG, row(4, k5, 2)];
+    const noAnswer = (frontend?: string, status = 0) => {
+      const h = cleanHistory().unknown(1, k5, status, status === 0 ? 'fetch failed' : 'Service Unavailable');
+      if (frontend) h.on(frontend);
+      return h;
+    };
+    const t = noAnswer().ops.at(-1)!;
+    const during = { 'frontend-2': [{ from: t.invoke - 1, to: t.complete + 1 }] };
+
+    const i = { ...input(noAnswer('frontend-2'), log), frontendOutages: during };
+    expect(failing(i)).toEqual([]);
+    expect(result(i, 'client-failures').counts).toMatchObject({ failures: 1, 'no response': 1, 'no answer from a killed front end': 1 });
+
+    const other = { ...input(noAnswer('frontend'), log), frontendOutages: during };
+    expect(failing(other)).toEqual(['client-failures']);
+    expect(result(other, 'client-failures').counts).toMatchObject({ 'no answer from a killed front end': 0 });
+    expect(result(other, 'client-failures').violations[0]).toMatch(/k5 attempt 1 at \d+ ms: unknown, no response from frontend \(fetch failed\)$/);
+
+    expect(failing({ ...input(noAnswer('frontend-2', 503), log), frontendOutages: during })).toEqual(['client-failures']);
+
+    const readyBefore = { 'frontend-2': [{ from: 0, to: t.invoke - 1 }] };
+    expect(failing({ ...input(noAnswer('frontend-2'), log), frontendOutages: readyBefore })).toEqual(['client-failures']);
+
+    expect(failing({ ...input(noAnswer(), log), frontendOutages: during })).toEqual(['client-failures']);
   });
 
   it('unknown outcomes are allowed either way, and are counted', () => {

@@ -8,8 +8,8 @@ import { describeRow, judgeReadBack, sameData, type LogRow, type StockRow } from
  * (every replica's order log, the catalog) to a verdict per guarantee: nothing acknowledged lost,
  * doubled or changed, numbers 1..N without gaps, identical logs (epochs included), every entry with
  * its epoch and epochs never going back along a log, catalog equal to the log, monotonic reads,
- * no client-visible failure the nemesis does not excuse, refusals never applied, no phantom orders,
- * and order lookups that agree with the log.
+ * reads that show every trade acknowledged before them, no client-visible failure the nemesis does
+ * not excuse, refusals never applied, no phantom orders, and order lookups that agree with the log.
  *
  * The checks are independent: a history that breaks one property (and is otherwise consistent)
  * fails that check alone, which `history-checks.spec.ts` proves for each of them.
@@ -27,6 +27,8 @@ export interface CheckInput {
   initialQuantity?: number;
   /** Spans of the run (ms, the history's clock) from a partition's start until the cluster settled after its heal. */
   partitions?: TimeWindow[];
+  /** Front end name → the spans it was down, from its kill until it was ready again (see `frontendOutages`). */
+  frontendOutages?: Record<string, TimeWindow[]>;
 }
 
 /** A {@link CheckInput} with what the checks look up, derived once. */
@@ -34,6 +36,7 @@ export interface HistoryFacts extends LogFacts {
   nemesis: NemesisMode;
   ops: ClientOp[];
   partitions?: TimeWindow[];
+  frontendOutages?: Record<string, TimeWindow[]>;
   /** Every trade of the history, by idempotency key. */
   keys: Map<string, TradeKey>;
 }
@@ -67,13 +70,65 @@ export const monotonicReads = defineCheck<HistoryFacts, 'monotonic-reads'>('mono
 });
 
 /**
+ * Reads show every trade acknowledged before them: read-your-writes extended to every client and
+ * every front end. Once a trade is acknowledged the catalog has committed it, and every front end
+ * holding a cache lease has dropped the stock (or its lease has run out), so no read that starts
+ * afterwards, through any front end, may show the stock from before it. A stock's trade_volume
+ * starts at 0 and grows by each applied trade's quantity, so a read invoked at t must show at least
+ * the sum of the quantities of the stock's trades first acknowledged before t (a key counts once).
+ * A read that overlaps a trade's acknowledgement may show either side of it; unknown and failed
+ * trades raise no bound.
+ */
+export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-visible', 'reads show every trade acknowledged before them', ({ ops, keys }, c) => {
+  type Acked = { key: string; quantity: number; at: number };
+  const ackedByStock = new Map<string, Acked[]>();
+  for (const k of keys.values()) {
+    if (k.outcome !== 'ok') continue;
+    const at = Math.min(...k.attempts.filter((a) => a.outcome === 'ok').map((a) => a.complete));
+    let list = ackedByStock.get(k.stock_name);
+    if (!list) ackedByStock.set(k.stock_name, (list = []));
+    list.push({ key: k.key, quantity: k.quantity, at });
+  }
+  const readsByStock = new Map<string, (ReadOp & { trade_volume: number })[]>();
+  for (const o of ops) {
+    if (o.kind !== 'read' || o.outcome !== 'ok' || o.trade_volume === undefined) continue;
+    let list = readsByStock.get(o.stock_name);
+    if (!list) readsByStock.set(o.stock_name, (list = []));
+    list.push(o as ReadOp & { trade_volume: number });
+  }
+  c.set('reads', [...readsByStock.values()].reduce((n, l) => n + l.length, 0));
+  c.set('stale', 0);
+  for (const [stock, reads] of readsByStock) {
+    const acked = (ackedByStock.get(stock) ?? []).sort((a, b) => a.at - b.at);
+    reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
+    let i = 0;
+    let bound = 0;
+    for (const r of reads) {
+      for (; i < acked.length && acked[i].at < r.invoke; i++) bound += acked[i].quantity;
+      if (r.trade_volume >= bound) continue;
+      c.count('stale');
+      const latest = acked.slice(Math.max(0, i - 3), i).reverse();
+      const more = i - latest.length;
+      c.violation(
+        `session ${r.session} read ${stock} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms); trades acknowledged before it add up to ${bound}: ` +
+          latest.map((a) => `${a.key} (at ${a.at} ms)`).join(', ') +
+          (more > 0 ? ` and ${more} more` : ''),
+      );
+    }
+  }
+});
+
+/**
  * Client-visible failures: none in the default nemesis (at most one replica down); with two down
  * (aggressive) only 503s are acceptable (a trade that cannot be made durable fails fast). A
  * partition promises safety, not availability (trades resume once a majority of replicas can talk
  * and a front end reaches one): a 503 or an unanswered request overlapping a partition, up to the
- * cluster settling after its heal, is counted, not failed.
+ * cluster settling after its heal, is counted, not failed. A killed front end cannot answer its
+ * own clients (they go to another front end; "clients never notice" is about order replicas): a
+ * request that got no answer (status 0) from a front end overlapping one of its outages, from its
+ * kill until it was ready again, is counted, not failed.
  */
-export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('client-failures', 'no client-visible failures', ({ ops, partitions, nemesis }, c) => {
+export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('client-failures', 'no client-visible failures', ({ ops, partitions, frontendOutages, nemesis }, c) => {
   const attempts = ops.filter((o) => o.kind !== 'readback');
   const failures = attempts.filter(isClientFailure);
   c.set('requests', attempts.length);
@@ -89,11 +144,19 @@ export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('clie
     bad = failures.filter((f) => !duringPartition(f));
     c.set('503/no answer during a partition', failures.length - bad.length);
   }
+  const outages = frontendOutages ?? {};
+  if (Object.values(outages).some((ws) => ws.length > 0)) {
+    const frontendDown = (f: ClientOp) =>
+      f.status === 0 && f.frontend !== undefined && (outages[f.frontend] ?? []).some((w) => f.invoke <= w.to && f.complete >= w.from);
+    const before = bad.length;
+    bad = bad.filter((f) => !frontendDown(f));
+    c.set('no answer from a killed front end', before - bad.length);
+  }
   if (nemesis === 'aggressive') bad = bad.filter((f) => f.status !== 503);
   for (const f of bad) {
     c.violation(
       `session ${f.session} ${f.kind} ${f.kind === 'trade' ? `${f.key} attempt ${f.attempt}` : f.stock_name} at ${f.invoke} ms: ` +
-        `${f.outcome}, ${f.status === 0 ? 'no response' : `status ${f.status}`}${f.error ? ` (${f.error})` : ''}`,
+        `${f.outcome}, ${f.status === 0 ? 'no response' : `status ${f.status}`}${f.frontend ? ` from ${f.frontend}` : ''}${f.error ? ` (${f.error})` : ''}`,
     );
   }
 });
@@ -183,6 +246,7 @@ export const HISTORY_CHECKS = [
   epochsMonotonic,
   catalogMatchesLog,
   monotonicReads,
+  readsSeeAcked,
   clientFailures,
   refusedNotApplied,
   noPhantoms,
@@ -197,7 +261,7 @@ export const CHECK_TITLES = Object.fromEntries(HISTORY_CHECKS.map((c) => [c.id, 
 export function historyFacts(input: CheckInput): HistoryFacts {
   const keys = tradesByKey(input.ops);
   const log: LogInput = { acked: [...keys.values()].filter((k) => k.outcome === 'ok'), logs: input.logs, catalog: input.catalog, initialQuantity: input.initialQuantity };
-  return { ...logFacts(log), nemesis: input.nemesis, ops: input.ops, partitions: input.partitions, keys };
+  return { ...logFacts(log), nemesis: input.nemesis, ops: input.ops, partitions: input.partitions, frontendOutages: input.frontendOutages, keys };
 }
 
 /** Runs every check of a chaos run over its history and final state. */

@@ -20,6 +20,11 @@ interface OpBase {
   status: number;
   /** Response message or error text when the outcome is not ok. */
   error?: string;
+  /**
+   * The front end the request went to ('frontend', 'frontend-2' …), as the nemesis names it in its
+   * events; absent in histories recorded before there was more than one.
+   */
+  frontend?: string;
 }
 
 /** `GET /stocks?stock_name=S` through the front end (its cache). */
@@ -124,6 +129,26 @@ export function partitionWindows(faults: FaultEvent[]): TimeWindow[] {
   }
   if (open !== null) windows.push({ from: open, to: Infinity });
   return windows;
+}
+
+/**
+ * Each front end's outages in a run, from its nemesis events: each `kill` of a target named
+ * `frontend…` to the next `ready` of that target; one never ready again lasts to the end. Keyed by
+ * target; other targets (order replicas) are left out.
+ */
+export function frontendOutages(faults: FaultEvent[]): Record<string, TimeWindow[]> {
+  const outages: Record<string, TimeWindow[]> = {};
+  const open = new Map<string, number>();
+  for (const f of [...faults].sort((a, b) => a.t - b.t)) {
+    if (!f.target.startsWith('frontend')) continue;
+    if (f.kind === 'kill' && !open.has(f.target)) open.set(f.target, f.t);
+    else if (f.kind === 'ready' && open.has(f.target)) {
+      (outages[f.target] ??= []).push({ from: open.get(f.target)!, to: f.t });
+      open.delete(f.target);
+    }
+  }
+  for (const [target, from] of open) (outages[target] ??= []).push({ from, to: Infinity });
+  return outages;
 }
 
 /** A client-visible failure: anything but a success or a definite refusal by the catalog. */

@@ -20,12 +20,13 @@ type Answer = 'ok' | 'down' | 503;
 /**
  * Pushes to two front ends, A and B, through a fake HTTP client that records each push and answers
  * as the test says. Leases are the real LeaseService (50 ms leases, no margin, so the start-up
- * fence passes quickly); the leases the tests grant are received "later" (the grant's `now`), so
+ * fence passes quickly; the tests of the fence itself take 1 s, so that a busy machine cannot end
+ * it before they look); the leases the tests grant are received "later" (the grant's `now`), so
  * that they last as long as a test needs.
  */
-function setup() {
+function setup(leaseMs = 50) {
   const config = new ConfigService(
-    validateEnv(CatalogEnv, { FRONTEND_URLS: `${A},${B}`, CACHE_LEASE_MS: '50', LEASE_MARGIN_MS: '0', INVALIDATION_TIMEOUT_MS: '50' }),
+    validateEnv(CatalogEnv, { FRONTEND_URLS: `${A},${B}`, CACHE_LEASE_MS: String(leaseMs), LEASE_MARGIN_MS: '0', INVALIDATION_TIMEOUT_MS: '50' }),
   ) as unknown as ConfigService<CatalogEnv, true>;
   const leases = new LeaseService(config);
   const registry = new Registry();
@@ -59,14 +60,14 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
   beforeAll(() => Logger.overrideLogger(false));
 
   it('is fenced from its start for one lease and margin, and says when every lease granted so far has ended', async () => {
-    const { invalidation } = setup();
+    const { invalidation } = setup(1000);
     expect(invalidation.fenced).toBe(true);
     await invalidation.leasesEnded();
     expect(invalidation.fenced).toBe(false);
   });
 
   it('says when its start-up fence is over, and nothing once it is', async () => {
-    const { invalidation } = setup();
+    const { invalidation } = setup(1000);
     const end = invalidation.fenceEnd();
     expect(end).toBeDefined();
     expect(await settled(end as Promise<void>)).toBe(false);

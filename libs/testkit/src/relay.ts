@@ -1,0 +1,73 @@
+import { connect, createServer, Server, Socket } from 'node:net';
+
+/**
+ * A TCP relay a test or the chaos harness can cut, two ways:
+ * - while `hold` is set, what the caller sends is swallowed — on new connections and on kept-alive
+ *   ones alike — so its request times out (a lost push); releasing it drops the connections it
+ *   held, which the caller then sees fail;
+ * - while `refuse` is set, every connection is dropped at once, open ones included, so the caller's
+ *   request fails at once (a push refused).
+ */
+export class CuttableRelay {
+  private server?: Server;
+  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private holding = false;
+  private refusing = false;
+
+  constructor(
+    readonly port: number,
+    private readonly target: () => number,
+  ) {}
+
+  get hold(): boolean {
+    return this.holding;
+  }
+
+  set hold(on: boolean) {
+    this.holding = on;
+    for (const p of this.pairs) {
+      if (on) p.client.unpipe(p.upstream);
+      else {
+        p.client.destroy();
+        p.upstream.destroy();
+      }
+    }
+  }
+
+  get refuse(): boolean {
+    return this.refusing;
+  }
+
+  set refuse(on: boolean) {
+    this.refusing = on;
+    if (on) for (const p of this.pairs) p.client.destroy();
+  }
+
+  start(): Promise<void> {
+    this.server = createServer((client) => {
+      client.on('error', () => client.destroy());
+      if (this.refusing) return void client.destroy();
+      const upstream = connect(this.target(), '127.0.0.1');
+      const pair = { client, upstream };
+      this.pairs.add(pair);
+      upstream.on('error', () => client.destroy());
+      client.on('close', () => (upstream.destroy(), this.pairs.delete(pair)));
+      upstream.on('close', () => client.destroy());
+      upstream.pipe(client);
+      if (this.holding) client.resume(); // swallowed: the caller times out
+      else client.pipe(upstream);
+    });
+    return new Promise((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.port, '127.0.0.1', () => res());
+    });
+  }
+
+  stop(): Promise<void> {
+    for (const p of this.pairs) {
+      p.client.destroy();
+      p.upstream.destroy();
+    }
+    return new Promise((res) => (this.server ? this.server.close(() => res()) : res()));
+  }
+}
