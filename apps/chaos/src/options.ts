@@ -52,7 +52,7 @@ export function buildProgram(): Command {
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
     .option('--sessions <n>', 'concurrent client sessions', integer(1, 64), 5)
-    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend and kill-frontend faults)', integer(1, 4), 1)
+    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default)', integer(1, 4), 1)
     .addOption(new Option('--nemesis <mode>', 'default: at most one replica down at a time; aggressive: also two').choices(['default', 'aggressive']).default('default'))
     .option('--out <dir>', 'where the history, report and logs go (default: results/chaos-<timestamp>/)')
     .option('--keep-data', 'keep the cluster\'s data directory (SQLite files, process logs)', false)

@@ -1,4 +1,4 @@
-import { CuttableRelay, freePort, frontendName, LOOPBACK, type ClusterOptions } from '@app/testkit';
+import { CuttableRelay, freePort, frontendName, LOOPBACK, type Cluster, type ClusterOptions } from '@app/testkit';
 
 /** How pushes are lost: swallowed (the catalog's request times out) or refused (it fails at once). */
 export type PushLoss = 'swallow' | 'refuse';
@@ -8,25 +8,26 @@ export type PushLoss = 'swallow' | 'refuse';
  * harness (`FRONTEND_URLS` and the front end's `FRONTEND_ID` name the relay), so the nemesis can
  * swallow the catalog's invalidation pushes to one front end for a while, while that front end
  * still renews its cache lease straight at the catalog: the lost invalidation that the lease exists
- * for. Every front end gets a fixed port, which its restarts keep.
+ * for. A relay reaches its front end at the port the cluster gave it ({@link attach}); until then
+ * (no front end holds a lease before the cluster is up, so none is pushed to) it drops what comes.
  */
 export class PushRelays {
+  private cluster?: Cluster;
+
   private constructor(
-    /** Front-end process name → its port. */
-    private readonly ports: Map<string, number>,
     /** Front-end process name → the relay the catalog pushes to it through. */
     readonly relays: Map<string, CuttableRelay>,
   ) {}
 
   static async start(frontends: number): Promise<PushRelays> {
-    const ports = new Map<string, number>();
     const relays = new Map<string, CuttableRelay>();
+    let self: PushRelays | undefined;
+    // A port nothing listens on, for a relay used before the cluster is attached: the connection is refused.
+    const target = (name: string) => () => self?.cluster?.ports.get(name) ?? 1;
     try {
       for (let n = 1; n <= frontends; n++) {
         const name = frontendName(n);
-        const port = await freePort();
-        ports.set(name, port);
-        const relay = new CuttableRelay(await freePort(), () => port);
+        const relay = new CuttableRelay(await freePort(), target(name));
         relays.set(name, relay);
         await relay.start();
       }
@@ -34,15 +35,20 @@ export class PushRelays {
       await Promise.all([...relays.values()].map((r) => r.stop()));
       throw e;
     }
-    return new PushRelays(ports, relays);
+    self = new PushRelays(relays);
+    return self;
   }
 
-  /** What the cluster needs: the front ends' ports, their ids (the relays) and the catalog's list of them. */
-  clusterOptions(): Pick<ClusterOptions, 'ports' | 'envFor'> {
+  /** The cluster whose front ends the relays reach (at its ports, which a restart keeps). */
+  attach(cluster: Cluster): void {
+    this.cluster = cluster;
+  }
+
+  /** What the cluster needs: the front ends' ids (the relays) and the catalog's list of them. */
+  clusterOptions(): Pick<ClusterOptions, 'envFor'> {
     const url = (name: string) => `http://${LOOPBACK}:${this.relays.get(name)!.port}`;
-    const names = [...this.ports.keys()];
+    const names = [...this.relays.keys()];
     return {
-      ports: Object.fromEntries(this.ports),
       envFor: {
         catalog: { FRONTEND_URLS: names.map(url).join(',') },
         ...Object.fromEntries(names.map((name) => [name, { FRONTEND_ID: url(name) }])),

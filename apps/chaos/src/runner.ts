@@ -170,6 +170,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     throw e;
   }
   opts.onCluster?.(c);
+  relays?.attach(c);
   let nemesis: Nemesis | undefined;
   let elections: ElectionFigures = { observed: 0, epochs: 0, finalEpoch: null };
   let final: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
@@ -237,9 +238,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     });
   } finally {
     opts.onCluster?.(null);
-    await c.stop(true);
-    destroyLab();
-    await relays?.stop();
+    try {
+      await c.stop(true);
+    } finally {
+      destroyLab();
+      await relays?.stop();
+    }
     copyProcessLogs(c.dataDir, files.processLogs);
     if (!report.ok || opts.keepData) {
       dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');

@@ -67,6 +67,15 @@ describe('CuttableRelay', () => {
     expect(relay.hold).toBe(false);
   });
 
+  it('keeps open connections when told to pass what it already passes', async () => {
+    const kept = await open();
+    relay.hold = false;
+    relay.refuse = false;
+    kept.write('still');
+    expect(await reply(kept)).toBe('echo:still');
+    kept.destroy();
+  });
+
   it('drops open connections at once when it refuses, and every new one until it stops refusing', async () => {
     const kept = await open();
     const keptClosed = closed(kept);

@@ -24,6 +24,7 @@ export class CuttableRelay {
   }
 
   set hold(on: boolean) {
+    if (on === this.holding) return; // releasing a relay that holds nothing drops nothing
     this.holding = on;
     for (const p of this.pairs) {
       if (on) p.client.unpipe(p.upstream);

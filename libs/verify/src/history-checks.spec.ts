@@ -473,10 +473,10 @@ describe('chaos history checker', () => {
     expect(frontendOutages([ev(100, 'kill', 'order-3'), ev(200, 'partition', 'order-3')])).toEqual({});
   });
 
-  it('no answer from a front end during its outage is counted, not failed; from another front end, a 503, or after it was ready, it fails', () => {
+  it('no answer from a front end during its outage is counted, not failed; from another front end, a 503, a timeout, or after it was ready, it fails', () => {
     const log = [...CLEAN_LOG, row(4, k5, 2)];
-    const noAnswer = (frontend?: string, status = 0) => {
-      const h = cleanHistory().unknown(1, k5, status, status === 0 ? 'fetch failed' : 'Service Unavailable');
+    const noAnswer = (frontend?: string, status = 0, error = status === 0 ? 'fetch failed' : 'Service Unavailable') => {
+      const h = cleanHistory().unknown(1, k5, status, error);
       if (frontend) h.on(frontend);
       return h;
     };
@@ -493,6 +493,9 @@ describe('chaos history checker', () => {
     expect(result(other, 'client-failures').violations[0]).toMatch(/k5 attempt 1 at \d+ ms: unknown, no response from frontend \(fetch failed\)$/);
 
     expect(failing({ ...input(noAnswer('frontend-2', 503), log), frontendOutages: during })).toEqual(['client-failures']);
+    expect(failing({ ...input(noAnswer('frontend-2', 0, 'ECONNREFUSED'), log), frontendOutages: during })).toEqual([]);
+    // A request left hanging until the client gave up is not what a kill does to it.
+    expect(failing({ ...input(noAnswer('frontend-2', 0, 'timeout after 10000 ms'), log), frontendOutages: during })).toEqual(['client-failures']);
 
     const readyBefore = { 'frontend-2': [{ from: 0, to: t.invoke - 1 }] };
     expect(failing({ ...input(noAnswer('frontend-2'), log), frontendOutages: readyBefore })).toEqual(['client-failures']);
