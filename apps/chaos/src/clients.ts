@@ -21,7 +21,7 @@ export interface FrontendTarget {
 }
 
 export interface SessionsOptions {
-  /** The front ends; each request goes to one at random (not the one that last gave this session no answer, when there are others). */
+  /** The front ends; each request goes to one at random (see {@link FrontendPicker}). */
   frontends: FrontendTarget[];
   sessions: number;
   seed: number;

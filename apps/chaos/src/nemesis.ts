@@ -38,7 +38,7 @@ const READY_TIMEOUT = 60_000;
 const HANDOVER_TIMEOUT = 10_000;
 const CRASH_WAIT = 15_000;
 const PARTITION_HOLD = [2000, 6000] as const; // a partition lasts this long before it is healed
-const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are swallowed this long (leases are 1 s)
+const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are lost this long (leases are 1 s)
 
 export interface NemesisOptions {
   mode: NemesisMode;
@@ -65,8 +65,10 @@ export interface NemesisOptions {
  *
  * With two or more front ends, also SIGKILL of a front end (restarted after a while: a new process,
  * which waits out its predecessor's cache lease before it caches) and SIGSTOP/SIGCONT of one (its
- * lease runs out while it is stopped). One front end is faulted at a time, and never while a
- * replica is: the others keep serving the clients.
+ * lease runs out while it is stopped); with the front ends behind push relays, the catalog's
+ * invalidation pushes to one lost for a while (swallowed or refused) while it keeps its lease. One
+ * front end is faulted at a time, and never while a replica is: the others keep serving the
+ * clients.
  *
  * Default mode keeps at most one replica down at any moment — killed, paused, partitioned, or
  * restarted but not yet ready — so the next fault only starts once every replica answers `/ping`

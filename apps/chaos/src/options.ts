@@ -62,7 +62,7 @@ export function buildProgram(): Command {
         '--faults <kinds>',
         `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind the layout can run. ` +
           'partition puts each process in its own network namespace, needs root, ip and nft, and runs with one front end; ' +
-          'the front-end kinds need --frontends 2 or more',
+          'pause-frontend and kill-frontend need --frontends 2 or more',
       )
         .argParser(faultList)
         .default(undefined, 'every process fault: of the replicas, and of the front ends with --frontends 2 or more'),
