@@ -78,7 +78,7 @@ async function main(): Promise<number> {
 
   console.log(
     `chaos: seed ${opts.seed}${opts.seedGiven ? '' : ' (random; pass --seed to repeat the schedule)'}, ${opts.duration} s, ${opts.sessions} sessions, ` +
-      `${opts.frontends} front end${opts.frontends > 1 ? 's' : ''}, ` +
+      `${opts.frontends} front end${opts.frontends > 1 ? 's' : ''}${opts.leaseMs ? `, ${opts.leaseMs} ms leases` : ''}, ` +
       `nemesis ${opts.nemesis}, faults ${opts.faults.join(',')}, out ${opts.out}`,
   );
   let report: ChaosReport;
@@ -88,6 +88,7 @@ async function main(): Promise<number> {
       seed: opts.seed,
       sessions: opts.sessions,
       frontends: opts.frontends,
+      leaseMs: opts.leaseMs,
       nemesis: opts.nemesis,
       out: opts.out,
       keepData: opts.keepData,

@@ -46,3 +46,13 @@ describe('chaos options: --frontends', () => {
     expect(() => parse('--faults', 'partition,lose-pushes')).toThrow(/partition does not run with lose-pushes/);
   });
 });
+
+/** --lease-ms: the cache lease of every process, for wider front-end fault windows. */
+describe('chaos options: --lease-ms', () => {
+  it('is the apps\' own by default, and from 1000 to 60000 ms when given', () => {
+    expect(parse().leaseMs).toBeUndefined();
+    expect(parse('--lease-ms', '3000').leaseMs).toBe(3000);
+    expect(() => parse('--lease-ms', '999')).toThrow(/whole number from 1000 to 60000/);
+    expect(() => parse('--lease-ms', '60001')).toThrow(/whole number from 1000 to 60000/);
+  });
+});

@@ -9,6 +9,8 @@ export interface CliOptions {
   sessions: number;
   /** Front ends the sessions spread their requests over (default 1). */
   frontends: number;
+  /** The cache lease (CACHE_LEASE_MS) of the catalog and the front ends, when not the apps' default. */
+  leaseMs?: number;
   nemesis: NemesisMode;
   out: string;
   keepData: boolean;
@@ -53,6 +55,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
     .option('--sessions <n>', 'concurrent client sessions', integer(1, 64), 5)
     .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default)', integer(1, 4), 1)
+    .option('--lease-ms <ms>', 'the cache lease of the catalog and the front ends (CACHE_LEASE_MS; default the apps\' 1000): a longer one widens the windows the front-end faults open', integer(1000, 60_000))
     .addOption(new Option('--nemesis <mode>', 'default: at most one replica down at a time; aggressive: also two').choices(['default', 'aggressive']).default('default'))
     .option('--out <dir>', 'where the history, report and logs go (default: results/chaos-<timestamp>/)')
     .option('--keep-data', 'keep the cluster\'s data directory (SQLite files, process logs)', false)
@@ -74,7 +77,7 @@ export function buildProgram(): Command {
 
 export function parseOptions(argv: string[], program = buildProgram()): CliOptions {
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ duration: number; seed?: number; sessions: number; frontends: number; nemesis: NemesisMode; out?: string; keepData: boolean; tradeProbability: number; faults?: FaultKind[] | 'all'; check?: string }>();
+  const o = program.opts<{ duration: number; seed?: number; sessions: number; frontends: number; leaseMs?: number; nemesis: NemesisMode; out?: string; keepData: boolean; tradeProbability: number; faults?: FaultKind[] | 'all'; check?: string }>();
   const seed = o.seed ?? Math.floor(Math.random() * 1_000_000);
   let faults: FaultKind[] = [];
   try {
@@ -88,6 +91,7 @@ export function parseOptions(argv: string[], program = buildProgram()): CliOptio
     seedGiven: o.seed !== undefined,
     sessions: o.sessions,
     frontends: o.frontends,
+    ...(o.leaseMs !== undefined ? { leaseMs: o.leaseMs } : {}),
     nemesis: o.nemesis,
     out: o.out ?? `results/chaos-${timestamp()}`,
     keepData: o.keepData,

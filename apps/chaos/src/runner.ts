@@ -40,6 +40,8 @@ export interface ChaosOptions {
   sessions: number;
   /** Front ends (default 1); each request goes to one at random. Two or more: loopback only, no partitions. */
   frontends?: number;
+  /** The cache lease (CACHE_LEASE_MS) of the catalog and the front ends (default: the apps' own). */
+  leaseMs?: number;
   nemesis: NemesisMode;
   /** Directory for history.jsonl, report.json, summary.txt, the final state and the process logs. */
   out: string;
@@ -76,7 +78,7 @@ export interface FinalState {
 
 export interface ChaosReport {
   ok: boolean;
-  options: { duration: number; seed: number; sessions: number; frontends: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
+  options: { duration: number; seed: number; sessions: number; frontends: number; leaseMs?: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
   startedAt: string;
   /** Wall-clock ms of each phase. */
   timings: { startup: number; run: number; heal: number; drain: number; converge: number; readback: number; total: number };
@@ -163,7 +165,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   log(`starting a cluster (data under ${opts.baseDir ?? 'the OS temporary directory'}) …`);
   let c: Cluster;
   try {
-    c = await phase('startup', () => (lab ? startAcrossHosts(lab, { baseDir: opts.baseDir }) : Cluster.start({ baseDir: opts.baseDir, frontends, ...relays?.clusterOptions() })));
+    const env = opts.leaseMs !== undefined ? { CACHE_LEASE_MS: String(opts.leaseMs) } : undefined;
+    c = await phase('startup', () =>
+      lab ? startAcrossHosts(lab, { baseDir: opts.baseDir, env }) : Cluster.start({ baseDir: opts.baseDir, frontends, env, ...relays?.clusterOptions() }),
+    );
   } catch (e) {
     destroyLab();
     await relays?.stop();
@@ -255,7 +260,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   writeFileSync(files.finalState, JSON.stringify(final, null, 1));
   const result: ChaosReport = {
     ok: report.ok,
-    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, frontends, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
+    options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, frontends, leaseMs: opts.leaseMs, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
     startedAt: new Date(t0).toISOString(),
     timings,
     stats: historyStats(history.ops),
