@@ -163,6 +163,28 @@ describe('read-your-writes under lost invalidations (lease)', () => {
     }
   });
 
+  it("a catalog restarted with a shorter lease waits out its predecessor's leases: no trade is acknowledged while the front end may serve from one", async () => {
+    // Leases of 30 s, renewed every 10 s. The catalog is killed and started again with 1 s
+    // leases, and a trade goes straight to it. Before the catalog kept its lease span in its file,
+    // its fence lasted its own lease and margin (1.2 s): the trade was acknowledged while the front
+    // end still served the stock from its cache under the old process's lease, and its lookup
+    // answered the quantity from before the trade (100) until its next renewal.
+    c = await Cluster.start({ env: { CACHE_LEASE_MS: '30000' } });
+    // A new catalog's lookups wait for its start-up fence too (30.2 s here).
+    expect(await lookupAt(c.frontend, 45000)).toEqual({ status: 200, quantity: 100 });
+    await cacheIt(c.frontend);
+    await c.kill('catalog');
+    await c.startCatalog({ CACHE_LEASE_MS: '1000' });
+    const traded = await c.internal(`${c.catalog}/trade`, { body: { stock_name: STOCK, type: 'buy', quantity: 5, request_id: 'lease-shorter-1' }, timeoutMs: 45000 });
+    expect(traded.status).toBe(200);
+    for (let i = 0; i < 3; i++) {
+      expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
+      await sleep(300);
+    }
+    // Its own leases from then on: the front end caches the stock again under them.
+    await waitHit(c.frontend, 95);
+  });
+
   it('two front-end processes with one id: one holds the lease, the other serves nothing from its cache until it has the lease itself', async () => {
     // As two containers binding 0.0.0.0 both name themselves http://127.0.0.1:30001: B says it is
     // A. The catalog pushes to A's URL only. Before the lease went to a process rather than a

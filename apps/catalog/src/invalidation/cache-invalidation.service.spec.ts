@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Registry } from 'prom-client';
 import type { HopClient } from '@app/common';
 import { CatalogEnv, InvalidateBatchDto, REQUEST_ID_HEADER, validateEnv } from '@app/contracts';
+import type { LeaseSpanStore } from '../lease/lease-span.store';
 import { LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 import { CacheInvalidationService } from './cache-invalidation.service';
@@ -42,10 +43,29 @@ function setup(leaseMs = 50) {
       return { status: answer === 'ok' ? 200 : answer, data: {} };
     },
   } as unknown as HopClient;
-  const invalidation = new CacheInvalidationService(http, metrics, leases, config);
+  const spans = new MemorySpans();
+  const invalidation = new CacheInvalidationService(http, metrics, leases, spans as unknown as LeaseSpanStore, config);
   const grant = (url: string, applied?: number) => leases.grant(url, applied === undefined ? undefined : leases.instance, applied, monotonicMs() + LATER);
   const counted = async () => Object.fromEntries((await metrics.invalidations.get()).values.map((v) => [v.labels.result, v.value]));
-  return { invalidation, leases, answers, pushes, grant, counted };
+  return { invalidation, leases, answers, pushes, grant, counted, spans };
+}
+
+/** The catalog file's record of the longest lease span (LeaseSpanStore), in memory, with every value written. */
+class MemorySpans {
+  value?: number;
+  readonly written: number[] = [];
+  async read(): Promise<number | undefined> {
+    return this.value;
+  }
+  async write(spanMs: number): Promise<void> {
+    this.value = spanMs;
+    this.written.push(spanMs);
+  }
+}
+
+/** Resolves once `done()` holds, polling every 10 ms for up to 2 s. */
+async function waitUntil(done: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !done(); i++) await new Promise((r) => setTimeout(r, 10));
 }
 
 /** Whether `p` has settled after pending callbacks and I/O have had their turn. */
@@ -74,6 +94,52 @@ describe('CacheInvalidationService (pushes to the front ends that hold a cache l
     await end;
     expect(invalidation.fenced).toBe(false);
     expect(invalidation.fenceEnd()).toBeUndefined();
+  });
+
+  it('records its own lease span before granting any, when the file has none or a shorter one', async () => {
+    for (const recorded of [undefined, 500]) {
+      const { invalidation, leases, spans, grant } = setup(1000);
+      spans.value = recorded;
+      await invalidation.onModuleInit();
+      expect(spans.written).toEqual([1000]);
+      expect(grant(A).wait_ms).toBe(50 + 1000);
+      await invalidation.leasesEnded();
+      expect(invalidation.fenced).toBe(false);
+      expect(leases.longestWaitMs).toBe(1050);
+    }
+  });
+
+  it("waits out an earlier process's longer leases: the fence lasts its span, grants name the longer wait, and the record comes down after", async () => {
+    const { invalidation, leases, spans, grant } = setup(100);
+    spans.value = 1500;
+    await invalidation.onModuleInit();
+    expect(spans.written).toEqual([]);
+    expect(grant(A).wait_ms).toBe(50 + 1500);
+    await invalidation.leasesEnded();
+    // Its own lease and margin are over; the earlier process's are not.
+    expect(invalidation.fenced).toBe(true);
+    const end = invalidation.fenceEnd();
+    expect(end).toBeDefined();
+    await end;
+    expect(invalidation.fenced).toBe(false);
+    await waitUntil(() => spans.written.length > 0);
+    expect(spans.written).toEqual([100]);
+    expect(leases.longestWaitMs).toBe(50 + 100);
+    // A process started now: its own span is all there is to wait out.
+    const next = setup(100);
+    next.spans.value = spans.value;
+    await next.invalidation.onModuleInit();
+    expect(next.spans.written).toEqual([]);
+    expect(next.leases.longestWaitMs).toBe(150);
+  });
+
+  it('keeps the longer span recorded while its fence lasts, so that a process started meanwhile waits as long', async () => {
+    const { invalidation, spans } = setup(100);
+    spans.value = 1500;
+    await invalidation.onModuleInit();
+    invalidation.onApplicationShutdown(); // killed during its fence
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(spans.value).toBe(1500);
   });
 
   it('pushes to no one while no front end holds a lease', async () => {

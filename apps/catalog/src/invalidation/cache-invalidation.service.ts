@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
 import { Batcher, HopClient, requestIdHeaders } from '@app/common';
+import { LeaseSpanStore } from '../lease/lease-span.store';
 import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
@@ -44,14 +45,24 @@ interface PushOutcome {
  * After a start, no trade — new, or a replay of one the previous process committed and may not
  * have pushed — is acknowledged before one lease + margin has passed: by then every lease an
  * earlier process granted has ended, and every front end holding a lease got it from this
- * process, which makes it clear its cache first.
+ * process, which makes it clear its cache first. The lease + margin is the longest any process of
+ * this catalog granted, as recorded in its file (see {@link LeaseSpanStore}): a process started
+ * with a shorter `CACHE_LEASE_MS` than its predecessor's still waits out the predecessor's leases.
  */
 @Injectable()
-export class CacheInvalidationService {
+export class CacheInvalidationService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(CacheInvalidationService.name);
   private readonly timeoutMs: number;
-  /** Monotonic ms before which no trade is acknowledged (leases of an earlier process). */
-  private readonly fenceUntil: number;
+  /** When this process started (monotonic ms): the leases of earlier processes were all granted before it. */
+  private readonly startedAt = monotonicMs();
+  /**
+   * Monotonic ms before which no trade is acknowledged (leases of an earlier process): one lease
+   * and margin of this process from its start, made longer at init if an earlier process's were
+   * longer (see {@link onModuleInit}).
+   */
+  private fenceUntil: number;
+  /** Lowers the recorded lease span to this process's own once the fence is over. */
+  private shrink?: NodeJS.Timeout;
   /**
    * A push only carries stocks submitted before it started: a trade decided earlier is covered by it.
    * One push at a time (`maxInFlight: 1`): LeaseService.delivered forgets a pending stock that no
@@ -64,10 +75,43 @@ export class CacheInvalidationService {
     private readonly http: HopClient,
     private readonly metrics: CatalogMetrics,
     private readonly leases: LeaseService,
+    private readonly spans: LeaseSpanStore,
     config: ConfigService<CatalogEnv, true>,
   ) {
     this.timeoutMs = config.get('INVALIDATION_TIMEOUT_MS', { infer: true });
-    this.fenceUntil = monotonicMs() + leases.leaseMs + leases.marginMs;
+    this.fenceUntil = this.startedAt + this.ownSpan;
+  }
+
+  /** The longest a lease this process grants may last after its last renewal: its lease and margin. */
+  private get ownSpan(): number {
+    return this.leases.leaseMs + this.leases.marginMs;
+  }
+
+  /**
+   * Before any lease is granted: reads the longest lease span an earlier process recorded, makes
+   * the fence last that long from this process's start if it is longer than this process's own,
+   * and records the longer of the two, so that a process started during this fence waits as
+   * long; grants name the longer wait meanwhile (see LeaseService.longestWaitMs). Once the fence is
+   * over, no earlier process's lease is left, and the record comes down to this process's own span.
+   */
+  async onModuleInit(): Promise<void> {
+    const own = this.ownSpan;
+    const earlier = (await this.spans.read()) ?? 0;
+    const span = Math.max(own, earlier);
+    if (span !== earlier) await this.spans.write(span);
+    if (span === own) return;
+    this.fenceUntil = this.startedAt + span;
+    this.leases.fenceLasts(span);
+    this.logger.log(`an earlier process of this catalog granted cache leases of up to ${earlier} ms (with margin), longer than this one's ${own} ms: trades wait that long from the start`);
+    this.shrink = setTimeout(() => {
+      this.leases.fenceLasts(0);
+      this.spans.write(own).catch((err: Error) => this.logger.warn(`could not record the lease span: ${err.message}`));
+    }, Math.max(0, this.fenceUntil - monotonicMs()));
+    this.shrink.unref();
+  }
+
+  onApplicationShutdown(): void {
+    clearTimeout(this.shrink);
   }
 
   /**

@@ -68,16 +68,30 @@ export class LeaseService {
   readonly instance = randomUUID();
   readonly leaseMs: number;
   readonly marginMs: number;
-  /** The longest a lookup or a trade may wait for a push to be safe: a push's timeout, then a lease and its margin. */
-  readonly longestWaitMs: number;
+  private readonly pushTimeoutMs: number;
+  /** The start-up fence's span, when an earlier process's leases make it longer than this one's lease and margin (see {@link fenceLasts}). */
+  private fenceSpanMs = 0;
   private readonly urls: string[];
   private readonly leases = new Map<string, FrontendLease>();
 
   constructor(config: ConfigService<CatalogEnv, true>) {
     this.leaseMs = config.get('CACHE_LEASE_MS', { infer: true });
     this.marginMs = config.get('LEASE_MARGIN_MS', { infer: true });
-    this.longestWaitMs = config.get('INVALIDATION_TIMEOUT_MS', { infer: true }) + this.leaseMs + this.marginMs;
+    this.pushTimeoutMs = config.get('INVALIDATION_TIMEOUT_MS', { infer: true });
     this.urls = frontendUrls({ FRONTEND_URL: config.get('FRONTEND_URL', { infer: true }), FRONTEND_URLS: config.get('FRONTEND_URLS', { infer: true }) });
+  }
+
+  /**
+   * The longest a lookup or a trade may wait for a push to be safe: a push's timeout, then a lease
+   * and its margin; or for the start-up fence, if an earlier process's leases made it longer.
+   */
+  get longestWaitMs(): number {
+    return this.pushTimeoutMs + Math.max(this.leaseMs + this.marginMs, this.fenceSpanMs);
+  }
+
+  /** Says that the start-up fence lasts `spanMs` (an earlier process granted longer leases): grants then name a longer `wait_ms`. */
+  fenceLasts(spanMs: number): void {
+    this.fenceSpanMs = spanMs;
   }
 
   /** Every front end invalidations may go to (FRONTEND_URLS). */

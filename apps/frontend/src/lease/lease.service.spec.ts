@@ -66,6 +66,25 @@ describe('front end lease arithmetic', () => {
     expect(other.instance).not.toBe(lease.instance);
   });
 
+  it('renews every third of the lease it holds: the catalog’s, when shorter than its own', async () => {
+    jest.useFakeTimers();
+    try {
+      const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+      let asked = 0;
+      const http = { axiosRef: { post: async () => (asked++, { status: 200, data: grant({ grant: asked, lease_ms: 300 }) }) } };
+      const lease = new LeaseService(http as unknown as HttpService, cache, config({ CACHE_LEASE_MS: 3000 }));
+      await lease.start();
+      expect(asked).toBe(1);
+      await jest.advanceTimersByTimeAsync(100);
+      expect(asked).toBe(2);
+      await jest.advanceTimersByTimeAsync(200);
+      expect(asked).toBe(4);
+      lease.onApplicationShutdown();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('says once, without a warning, that the lease is still an earlier process’s after a restart, then takes its own', async () => {
     const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
     const refusal = { status: 409, data: { error: { message: 'http://127.0.0.1:30001 is held by another process of front end http://127.0.0.1:30001 until its lease ends (a restart, or two processes with one id); this one gets none' } } };

@@ -46,8 +46,8 @@ export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRON
  * catalog could not deliver costs at most one lease length of waiting at the catalog, never a
  * stale read.
  *
- * The lease is asked for on the first lookup, then every third of its length, one request at a
- * time. It starts when the request was *sent* (monotonic clock) and lasts the shorter of `CACHE_LEASE_MS` and the
+ * The lease is asked for on the first lookup, then every third of its length (of the last lease
+ * held: a catalog may grant shorter ones than this front end's own), one request at a time. It starts when the request was *sent* (monotonic clock) and lasts the shorter of `CACHE_LEASE_MS` and the
  * catalog's; the catalog counts from when it *received* the request and adds a margin for
  * clock-rate drift, so the front end's lease always ends first. A grant's `invalidate` list is
  * applied before the lease is adopted, with its `trade_volumes` when it has them (an entry that
@@ -73,6 +73,8 @@ export class LeaseService implements OnApplicationShutdown {
   private toldPredecessor = false;
   /** When it first asked for a lease (monotonic ms). */
   private firstAskedAt?: number;
+  /** The length of the last adopted lease: the shorter of ours and the catalog's. */
+  private heldMs: number;
   /** The last adopted grant's `wait_ms`, if it had one. */
   private waitMs?: number;
 
@@ -83,6 +85,7 @@ export class LeaseService implements OnApplicationShutdown {
   ) {
     this.url = `${config.get('CATALOG_URL', { infer: true }).replace(/\/$/, '')}/${CatalogRoutes.lease}`;
     this.leaseMs = config.get('CACHE_LEASE_MS', { infer: true });
+    this.heldMs = this.leaseMs;
     this.enabled = config.get('CACHE_ENABLED', { infer: true });
     this.id = frontendId({
       FRONTEND_ID: config.get('FRONTEND_ID', { infer: true }),
@@ -134,7 +137,7 @@ export class LeaseService implements OnApplicationShutdown {
     const started = monotonicMs();
     await this.renew();
     if (this.stopped) return;
-    const period = Math.max(10, Math.floor(this.leaseMs / 3));
+    const period = Math.max(10, Math.floor(this.heldMs / 3));
     this.timer = setTimeout(() => void this.loop(), Math.max(0, period - (monotonicMs() - started)));
   }
 
@@ -170,6 +173,7 @@ export class LeaseService implements OnApplicationShutdown {
     const cleared = this.cache.adoptLease(validUntil, grant.invalidate, reset, now, grantVolumes(grant));
     if (late) return; // not adopted: the catalog repeats its invalidations until one is acknowledged
     this.last = { catalog: grant.catalog, grant: grant.grant };
+    this.heldMs = Math.min(this.leaseMs, grant.lease_ms);
     this.waitMs = Number.isSafeInteger(grant.wait_ms) && (grant.wait_ms as number) >= 0 ? grant.wait_ms : undefined;
     if (cleared && !this.lapsed) this.logger.warn('cache lease had lapsed (or the catalog restarted): cache cleared');
     this.lapsed = false;

@@ -1,0 +1,28 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { CatalogMeta } from './catalog-meta.entity';
+
+const LEASE_SPAN = 'lease_span_ms';
+
+/**
+ * The longest a cache lease granted by any process of this catalog may still last after that
+ * process has gone: `CACHE_LEASE_MS` + `LEASE_MARGIN_MS` of the process that granted it, persisted
+ * in the catalog's file (`catalog_meta`). A process started with shorter settings than its
+ * predecessor reads it to know how long its start-up fence must last (see
+ * CacheInvalidationService): its own settings say nothing of the leases granted before it.
+ */
+@Injectable()
+export class LeaseSpanStore {
+  constructor(@InjectRepository(CatalogMeta) private readonly meta: Repository<CatalogMeta>) {}
+
+  /** The span recorded by the last process, if any (none in a new file, or one from before it was kept). */
+  async read(): Promise<number | undefined> {
+    return (await this.meta.findOneBy({ key: LEASE_SPAN }))?.value;
+  }
+
+  /** Records `spanMs`, committed before it returns. */
+  async write(spanMs: number): Promise<void> {
+    await this.meta.upsert({ key: LEASE_SPAN, value: spanMs }, ['key']);
+  }
+}
