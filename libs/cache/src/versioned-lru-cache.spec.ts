@@ -1,5 +1,6 @@
 import { jest } from '@jest/globals';
-import { monotonicMs, VersionedLruCache } from './versioned-lru-cache';
+import { leaseClockMs } from './lease-clock';
+import { VersionedLruCache } from './versioned-lru-cache';
 
 interface Box {
   v: number;
@@ -201,7 +202,7 @@ describe('VersionedLruCache.offer', () => {
 
   it('still drops an overtaken load when the floor is unknown or its lease has ended', async () => {
     const cache = stamped(true);
-    const now = monotonicMs();
+    const now = leaseClockMs();
     cache.adoptLease(now + 60_000, [], false, now);
     await cache.getOrLoad('a', async () => ({ v: 5 }));
     cache.invalidate('a', 6);
@@ -221,7 +222,7 @@ describe('VersionedLruCache.offer', () => {
 
   it('takes nothing without a lease, and forgets every floor when a lapsed lease is renewed', async () => {
     const cache = stamped(true);
-    const now = monotonicMs();
+    const now = leaseClockMs();
     cache.adoptLease(now + 60_000, [], false, now);
     await cache.getOrLoad('a', async () => ({ v: 5 }));
     expect(cache.offer('a', { v: 6 }, now + 60_001)).toBe(false); // the lease has ended
@@ -275,7 +276,7 @@ describe('VersionedLruCache.offer', () => {
 
   it('takes the stamps of a lease grant: an entry that reaches one is kept, and a known floor stays known for the offer that follows', async () => {
     const cache = stamped(true);
-    const now = monotonicMs();
+    const now = leaseClockMs();
     cache.adoptLease(now + 60_000, [], false, now);
     await cache.getOrLoad('a', async () => ({ v: 5 }));
     await cache.getOrLoad('b', async () => ({ v: 9 }));

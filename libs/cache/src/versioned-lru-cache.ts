@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { CacheStats } from '@app/contracts';
+import { leaseClockMs } from './lease-clock';
 
 export interface CacheOptions<V = unknown> {
   enabled: boolean;
@@ -17,9 +18,6 @@ export interface CacheOptions<V = unknown> {
    */
   stampOf?(value: V): number;
 }
-
-/** Monotonic milliseconds (`performance.now()`): the clock leases are measured on. */
-export const monotonicMs = (): number => performance.now();
 
 /**
  * An LRU read-through cache whose invalidations cannot be undone by a racing fill.
@@ -52,7 +50,7 @@ export class VersionedLruCache<V extends object> {
   /** Per key, the newest stamp it is known to have reached; absent: unknown (see {@link offer}). */
   private readonly floors = new Map<string, number>();
   private readonly counters = { hits: 0, misses: 0, evictions: 0, invalidations: 0, stale_fills_dropped: 0, offers_taken: 0 };
-  /** Monotonic time until which entries may be served; Infinity when the cache is not leased. */
+  /** Time on the lease clock (see leaseClock) until which entries may be served; Infinity when the cache is not leased. */
   private leaseUntil: number;
 
   constructor(private readonly options: CacheOptions<V>) {
@@ -73,7 +71,7 @@ export class VersionedLruCache<V extends object> {
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
     if (!this.options.enabled) return load();
     // The lease check: one comparison of two numbers, nothing allocated, nothing awaited.
-    if (!(monotonicMs() < this.leaseUntil)) {
+    if (!(leaseClockMs() < this.leaseUntil)) {
       this.counters.misses++;
       return load();
     }
@@ -109,7 +107,7 @@ export class VersionedLruCache<V extends object> {
    * returned to this lookup and the next one served the older one: a trade's answer that arrived
    * late, or a load sent earlier that came back later, reads going backwards (found by a review).
    */
-  setIfCurrent(key: string, value: V, version: number, now = monotonicMs()): boolean {
+  setIfCurrent(key: string, value: V, version: number, now = leaseClockMs()): boolean {
     if (this.versionOf(key) !== version) {
       const stampOf = this.options.stampOf;
       const floor = this.floors.get(key);
@@ -136,7 +134,7 @@ export class VersionedLruCache<V extends object> {
    * clear, or an invalidation without a stamp), as a newer change may then have been announced
    * without a stamp. Returns whether it was taken.
    */
-  offer(key: string, value: V, now = monotonicMs()): boolean {
+  offer(key: string, value: V, now = leaseClockMs()): boolean {
     const stampOf = this.options.stampOf;
     if (!this.options.enabled || !stampOf || !(now < this.leaseUntil)) return false;
     const floor = this.floors.get(key);
@@ -188,17 +186,17 @@ export class VersionedLruCache<V extends object> {
   }
 
   /** Whether entries may be served now (a valid lease, or a cache that is not leased). */
-  holdsLease(now = monotonicMs()): boolean {
+  holdsLease(now = leaseClockMs()): boolean {
     return now < this.leaseUntil;
   }
 
-  /** Until when (monotonic ms) entries may be served. */
+  /** Until when (lease-clock ms, see leaseClock) entries may be served. */
   get leaseValidUntil(): number {
     return this.leaseUntil;
   }
 
   /**
-   * Adopts a lease valid until `validUntil` (monotonic ms; measured from when its request was
+   * Adopts a lease valid until `validUntil` (lease-clock ms, see leaseClock; measured from when its request was
    * sent). First invalidates `invalidate` — the stocks whose push may not have arrived — and, when
    * the previous lease had lapsed or `reset` is set (a new catalog process), drops everything:
    * entries kept through a gap might have missed an invalidation. `stamps`, when given, holds
@@ -207,7 +205,7 @@ export class VersionedLruCache<V extends object> {
    * differs) every stock is invalidated without a stamp. A lease that has already ended changes
    * nothing but the invalidations. Returns whether the cache was cleared.
    */
-  adoptLease(validUntil: number, invalidate: readonly string[], reset: boolean, now = monotonicMs(), stamps?: readonly number[]): boolean {
+  adoptLease(validUntil: number, invalidate: readonly string[], reset: boolean, now = leaseClockMs(), stamps?: readonly number[]): boolean {
     const stamped = stamps !== undefined && stamps.length === invalidate.length;
     invalidate.forEach((key, i) => this.invalidate(key, stamped ? stamps[i] : undefined));
     if (!(validUntil > now)) return false;

@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpService } from '@nestjs/axios';
-import { VersionedLruCache } from '@app/cache';
+import { leaseClockMs, VersionedLruCache } from '@app/cache';
 import { FrontendEnv, LeaseGrant, StockInfo } from '@app/contracts';
 import { frontendId, grantVolumes, leaseFromGrant, LeaseService } from './lease.service';
 
@@ -44,10 +44,28 @@ describe('front end lease arithmetic', () => {
     await fill('Stock1');
     await fill('Stock1');
     expect(cache.stats()).toMatchObject({ hits: 0, misses: 2, size: 0 });
-    lease.adopt(performance.now(), grant());
+    lease.adopt(leaseClockMs(), grant());
     await fill('Stock1');
     await fill('Stock1');
     expect(cache.stats()).toMatchObject({ hits: 1, misses: 3, size: 1 });
+  });
+
+  it('serves nothing from the cache after a host suspend past the lease’s end, though the monotonic clock stood still', async () => {
+    const { cache, lease, fill } = setup();
+    lease.adopt(leaseClockMs(), grant({ lease_ms: 60_000 }));
+    await fill('Stock1');
+    await fill('Stock1');
+    expect(cache.stats()).toMatchObject({ hits: 1, misses: 1 });
+    // A suspend, as the process sees it on waking: the wall clock is 90 s on, performance.now() is not.
+    jest.useFakeTimers({ doNotFake: ['performance', 'hrtime', 'nextTick', 'queueMicrotask', 'setImmediate', 'clearImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    try {
+      jest.setSystemTime(Date.now() + 90_000);
+      expect(cache.holdsLease()).toBe(false);
+      await fill('Stock1');
+      expect(cache.stats()).toMatchObject({ hits: 1, misses: 2 });
+    } finally {
+      jest.useRealTimers();
+    }
   });
 
   it('asks for its lease as this process: its id and a process id of its own, then the last grant it adopted', async () => {
@@ -67,7 +85,7 @@ describe('front end lease arithmetic', () => {
   });
 
   it('renews every third of the lease it holds: the catalog’s, when shorter than its own', async () => {
-    jest.useFakeTimers();
+    jest.useFakeTimers({ doNotFake: ['performance', 'Date'] });
     try {
       const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
       let asked = 0;
@@ -131,20 +149,20 @@ describe('front end lease arithmetic', () => {
   it('remembers how long the catalog says it may hold a lookup (a grant’s wait_ms), when the grant says it well', () => {
     const { lease } = setup();
     expect(lease.catalogWaitMs).toBeUndefined();
-    lease.adopt(performance.now(), grant({ grant: 1, wait_ms: 2200 }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1, wait_ms: 2200 }));
     expect(lease.catalogWaitMs).toBe(2200);
-    lease.adopt(performance.now(), grant({ grant: 2, wait_ms: -1 }));
+    lease.adopt(leaseClockMs(), grant({ grant: 2, wait_ms: -1 }));
     expect(lease.catalogWaitMs).toBeUndefined();
-    lease.adopt(performance.now(), grant({ grant: 3 })); // an older catalog
+    lease.adopt(leaseClockMs(), grant({ grant: 3 })); // an older catalog
     expect(lease.catalogWaitMs).toBeUndefined();
   });
 
   it('applies a grant’s invalidations before it adopts the lease', async () => {
     const { cache, lease, fill } = setup();
-    lease.adopt(performance.now(), grant({ grant: 1 }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1 }));
     await fill('Stock1', 100);
     await fill('Stock2', 100);
-    lease.adopt(performance.now(), grant({ grant: 2, invalidate: ['Stock1'] }));
+    lease.adopt(leaseClockMs(), grant({ grant: 2, invalidate: ['Stock1'] }));
     expect(cache.peek('Stock1')).toBeUndefined();
     expect(cache.peek('Stock2')).toBeDefined();
     expect(await fill('Stock1', 95)).toMatchObject({ quantity: 95 });
@@ -152,15 +170,15 @@ describe('front end lease arithmetic', () => {
 
   it('passes a grant’s trade volumes on: the trade’s answer is still taken, and an entry that shows the trade is kept', async () => {
     const { cache, lease, fill } = setup();
-    lease.adopt(performance.now(), grant({ grant: 1 }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1 }));
     await fill('Stock4', 100, 0);
     await fill('Stock5', 100, 0);
     // A trade of Stock5 (to volume 5) was answered and taken just before the renewal's answer arrived.
-    lease.adopt(performance.now(), grant({ grant: 2, invalidate: ['Stock5'] }));
+    lease.adopt(leaseClockMs(), grant({ grant: 2, invalidate: ['Stock5'] }));
     expect(cache.offer('Stock5', stock('Stock5', 95, 5))).toBe(false); // (without volumes: the floor is unknown)
     await fill('Stock5', 95, 5);
     // Renewals answered while the pushes of trades of Stock4 (to 5) and Stock5 (to 5) were under way.
-    lease.adopt(performance.now(), grant({ grant: 3, invalidate: ['Stock4', 'Stock5'], trade_volumes: [5, 5] }));
+    lease.adopt(leaseClockMs(), grant({ grant: 3, invalidate: ['Stock4', 'Stock5'], trade_volumes: [5, 5] }));
     expect(cache.peek('Stock4')).toBeUndefined(); // older than its trade: dropped
     expect(cache.peek('Stock5')).toMatchObject({ trade_volume: 5 }); // shows its trade already: kept
     expect(cache.offer('Stock4', stock('Stock4', 95, 5))).toBe(true); // Stock4's trade's answer
@@ -171,10 +189,10 @@ describe('front end lease arithmetic', () => {
     const malformed: unknown[] = [[5], [5, 5, 5], [-1, 5], [5, 1.5], [5, '5'], [5, null], [5, 2 ** 53], '5,5', 5, null, {}];
     for (const trade_volumes of malformed) {
       const { cache, lease, fill } = setup();
-      lease.adopt(performance.now(), grant({ grant: 1 }));
+      lease.adopt(leaseClockMs(), grant({ grant: 1 }));
       await fill('Stock4', 100, 5);
       await fill('Stock5', 100, 9);
-      lease.adopt(performance.now(), grant({ grant: 2, invalidate: ['Stock4', 'Stock5'], trade_volumes: trade_volumes as number[] }));
+      lease.adopt(leaseClockMs(), grant({ grant: 2, invalidate: ['Stock4', 'Stock5'], trade_volumes: trade_volumes as number[] }));
       const seen = { trade_volumes, Stock4: cache.peek('Stock4'), Stock5: cache.peek('Stock5'), offer: cache.offer('Stock4', stock('Stock4', 100, 6)) };
       expect(seen).toEqual({ trade_volumes, Stock4: undefined, Stock5: undefined, offer: false });
     }
@@ -185,15 +203,15 @@ describe('front end lease arithmetic', () => {
 
   it('drops a grant’s invalidations even from an answer too late to adopt', async () => {
     const { cache, lease, fill } = setup();
-    lease.adopt(performance.now(), grant({ grant: 1 }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1 }));
     await fill('Stock1');
-    lease.adopt(performance.now() - 5000, grant({ grant: 2, invalidate: ['Stock1'] }));
+    lease.adopt(leaseClockMs() - 5000, grant({ grant: 2, invalidate: ['Stock1'] }));
     expect(cache.peek('Stock1')).toBeUndefined();
   });
 
   it('clears the whole cache when it gets a lease again after a lapse', async () => {
     const { cache, lease, fill } = setup();
-    const t0 = performance.now();
+    const t0 = leaseClockMs();
     lease.adopt(t0, grant({ grant: 1 }), t0);
     await fill('Stock1');
     expect(cache.stats().size).toBe(1);
@@ -208,15 +226,15 @@ describe('front end lease arithmetic', () => {
 
   it('clears the whole cache on a grant from another catalog process, even without a lapse', async () => {
     const { cache, lease, fill } = setup();
-    lease.adopt(performance.now(), grant({ grant: 1, catalog: 'cat-1' }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1, catalog: 'cat-1' }));
     await fill('Stock1');
-    lease.adopt(performance.now(), grant({ grant: 1, catalog: 'cat-2' }));
+    lease.adopt(leaseClockMs(), grant({ grant: 1, catalog: 'cat-2' }));
     expect(cache.stats().size).toBe(0);
   });
 
   it('drops a fill that was in flight when the cache was cleared', async () => {
     const { cache, lease } = setup();
-    const t0 = performance.now();
+    const t0 = leaseClockMs();
     lease.adopt(t0, grant({ grant: 1 }), t0);
     let release!: () => void;
     const loading = cache.getOrLoad('Stock1', () => new Promise<StockInfo>((r) => (release = () => r(stock('Stock1', 100)))));

@@ -2,12 +2,12 @@ import { HttpService } from '@nestjs/axios';
 import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
-import { monotonicMs, VersionedLruCache } from '@app/cache';
+import { leaseClockMs, VersionedLruCache } from '@app/cache';
 import { CatalogRoutes, FrontendEnv, LeaseGrant, LeaseRequestDto, StockInfo } from '@app/contracts';
 
 /** What a lease answer means for this front end (pure: the unit test's subject). */
 export interface LeaseDecision {
-  /** Monotonic ms until which cached entries may be served: send time + the shorter lease. */
+  /** Lease-clock ms (see leaseClock) until which cached entries may be served: send time + the shorter lease. */
   validUntil: number;
   /** The answer came too late to be of use: its lease had already ended. */
   late: boolean;
@@ -47,13 +47,14 @@ export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRON
  * stale read.
  *
  * The lease is asked for on the first lookup, then every third of its length (of the last lease
- * held: a catalog may grant shorter ones than this front end's own), one request at a time. It starts when the request was *sent* (monotonic clock) and lasts the shorter of `CACHE_LEASE_MS` and the
- * catalog's; the catalog counts from when it *received* the request and adds a margin for
- * clock-rate drift, so the front end's lease always ends first. A grant's `invalidate` list is
- * applied before the lease is adopted, with its `trade_volumes` when it has them (an entry that
- * already reaches a stock's volume is kept, see VersionedLruCache.invalidate); a grant after a
- * lapse, or from another catalog process,
- * clears the whole cache first. Each request acknowledges the last grant adopted, so that the
+ * held: a catalog may grant shorter ones than this front end's own), one request at a time. It
+ * starts when the request was *sent* (on the lease clock: monotonic, and moved forward past a
+ * host suspend, see leaseClock) and lasts the shorter of `CACHE_LEASE_MS` and the catalog's; the
+ * catalog counts from when it *received* the request and adds a margin for clock-rate drift, so
+ * the front end's lease always ends first. A grant's `invalidate` list is applied before the lease
+ * is adopted, with its `trade_volumes` when it has them (an entry that already reaches a stock's
+ * volume is kept, see VersionedLruCache.invalidate); a grant after a lapse, or from another
+ * catalog process, clears the whole cache first. Each request acknowledges the last grant adopted, so that the
  * catalog repeats undelivered invalidations until one has certainly arrived.
  */
 @Injectable()
@@ -71,7 +72,7 @@ export class LeaseService implements OnApplicationShutdown {
   private lapsed = true;
   /** Whether it has said that the lease is still an earlier process's. */
   private toldPredecessor = false;
-  /** When it first asked for a lease (monotonic ms). */
+  /** When it first asked for a lease (lease-clock ms). */
   private firstAskedAt?: number;
   /** The length of the last adopted lease: the shorter of ours and the catalog's. */
   private heldMs: number;
@@ -134,17 +135,17 @@ export class LeaseService implements OnApplicationShutdown {
 
   private async loop(): Promise<void> {
     if (this.stopped) return;
-    const started = monotonicMs();
+    const started = leaseClockMs();
     await this.renew();
     if (this.stopped) return;
     const period = Math.max(10, Math.floor(this.heldMs / 3));
-    this.timer = setTimeout(() => void this.loop(), Math.max(0, period - (monotonicMs() - started)));
+    this.timer = setTimeout(() => void this.loop(), Math.max(0, period - (leaseClockMs() - started)));
   }
 
   /** One lease request; adopts its grant. Never throws. */
   async renew(): Promise<void> {
     const body: LeaseRequestDto = { frontend: this.id, instance: this.instance, ...(this.last && { catalog: this.last.catalog, applied: this.last.grant }) };
-    const sentAt = monotonicMs();
+    const sentAt = leaseClockMs();
     this.firstAskedAt ??= sentAt;
     try {
       const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.leaseMs });
@@ -167,7 +168,7 @@ export class LeaseService implements OnApplicationShutdown {
   }
 
   /** Applies a grant whose request left at `sentAt`. */
-  adopt(sentAt: number, grant: LeaseGrant, now = monotonicMs()): void {
+  adopt(sentAt: number, grant: LeaseGrant, now = leaseClockMs()): void {
     const { validUntil, late } = leaseFromGrant(sentAt, this.leaseMs, grant, now);
     const reset = this.last !== undefined && this.last.catalog !== grant.catalog;
     const cleared = this.cache.adoptLease(validUntil, grant.invalidate, reset, now, grantVolumes(grant));
@@ -181,7 +182,7 @@ export class LeaseService implements OnApplicationShutdown {
 
   private warn(message: string): void {
     this.lapsed = true;
-    const now = monotonicMs();
+    const now = leaseClockMs();
     if (now - this.warnedAt < 60_000) return;
     this.warnedAt = now;
     this.logger.warn(message);
