@@ -106,7 +106,7 @@ describe('LeaderElectionService', () => {
     states.set(3, 'not_ready');
     const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig(60_000));
     // Without the early end, the first election waited for a majority for ever, and every request with it.
-    const asked = await Promise.race([election.leaderForRequest(), delay(2000).then(() => 'still waiting')]);
+    const asked = await Promise.race([election.leaderForRequest(), delay(2000, undefined, { ref: false }).then(() => 'still waiting')]);
     expect(asked).toBeNull();
     expect(announced).toEqual([]);
     // Once a majority is ready, the grace runs as before: the heartbeat waits for the last one, up to ELECTION_GRACE_MS.

@@ -351,7 +351,7 @@ describe('CatchUpService', () => {
       const lockFree: boolean[] = [];
       beforePage = async () => {
         // Another writer gets the lock while a page is being fetched: the lock is not held.
-        lockFree.push(await Promise.race([log.exclusive(async () => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]));
+        lockFree.push(await Promise.race([log.exclusive(async () => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1000).unref())]));
       };
       await expect(catchUp.repairFrom(source, () => true)).resolves.toEqual({ fetched: 5, dropped: 0 });
       expect(lockFree.every(Boolean)).toBe(true);
