@@ -312,6 +312,33 @@ describe('chaos history checker', () => {
     ]);
   });
 
+  it('a read that misses a trade logged before an acknowledged one, itself never acknowledged: fails "acked-visible" only', () => {
+    // kU's outcome stayed unknown (a 503 that may have gone through, which the aggressive nemesis
+    // allows) though its order is logged at 1, before k1's at 2: once k1 is acknowledged the catalog
+    // has applied both, so Stock1's volume is 10, not 5. The sum of the acknowledged trades alone
+    // (5) cannot tell this read from a good one.
+    const kU: Trade = { key: 'kU', stock_name: 'Stock1', trade_type: 'buy', quantity: 5 };
+    const lost = 'the catalog may have gone through';
+    const h = new HistoryBuilder().unknown(1, kU, 503, lost).ok(2, k1, 2).read(3, 'Stock1', 5);
+    const log = [row(1, kU), row(2, k1)];
+    const i = input(h, log, { nemesis: 'aggressive' });
+    expect(failing(i)).toEqual(['acked-visible']);
+    expect(result(i, 'acked-visible').violations).toEqual([
+      expect.stringMatching(
+        /^session 3 read Stock1 trade_volume 5 \(op \d+ at \d+ ms\); k1 \(at \d+ ms\) was acknowledged once the orders of Stock1 up to it in the log, which add up to 10, were applied$/,
+      ),
+    ]);
+    // The same read showing both passes; so does one that overlaps k1's acknowledgement.
+    expect(failing(input(new HistoryBuilder().unknown(1, kU, 503, lost).ok(2, k1, 2).read(3, 'Stock1', 10), log, { nemesis: 'aggressive' }))).toEqual([]);
+  });
+
+  it("counts a logged order with its client's quantity, and a row no client sent for nothing", () => {
+    const phantom: Trade = { key: 'nobody', stock_name: 'Stock1', trade_type: 'buy', quantity: 7 };
+    const h = new HistoryBuilder().ok(2, k1, 2).read(3, 'Stock1', 5);
+    const i = input(h, [row(1, phantom), row(2, k1)]);
+    expect(failing(i)).not.toContain('acked-visible');
+  });
+
   it('names at most three of the trades acknowledged before a stale read', () => {
     const t = (key: string): Trade => ({ key, stock_name: 'Stock3', trade_type: 'buy', quantity: 1 });
     const h = new HistoryBuilder().ok(1, t('a'), 1).ok(1, t('b'), 2).ok(1, t('c'), 3).ok(1, t('d'), 4).ok(1, t('e'), 5).read(2, 'Stock3', 0);

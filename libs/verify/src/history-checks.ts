@@ -71,25 +71,47 @@ export const monotonicReads = defineCheck<HistoryFacts, 'monotonic-reads'>('mono
 
 /**
  * Reads show every trade acknowledged before them, as far as a volume can tell: read-your-writes
- * extended to every client and every front end. Once a trade is acknowledged the catalog has committed it, and every front end
- * holding a cache lease has dropped the stock (or its lease has run out), so no read that starts
- * afterwards, through any front end, may show the stock from before it. A stock's trade_volume
- * starts at 0 and grows by each applied trade's quantity, so a read invoked at t must show at least
- * the sum of the quantities of the stock's trades first acknowledged before t (a key counts once).
- * A read that overlaps a trade's acknowledgement may show either side of it; unknown and failed
- * trades raise no bound. It is a lower bound: a trade committed but never acknowledged (unknown,
- * or still in flight) adds to the volume too, and can hide a missing acknowledged one of the same
- * quantity — the check misses that case rather than guess at the catalog's order.
+ * extended to every client and every front end. Once a trade is acknowledged the catalog has
+ * committed it, and every front end holding a cache lease has dropped the stock (or its lease has
+ * run out), so no read that starts afterwards, through any front end, may show the stock from
+ * before it. A stock's trade_volume starts at 0 and grows by each applied trade's quantity.
+ *
+ * The bound a read invoked at t must reach, for each trade first acknowledged before t (a key
+ * counts once; unknown and failed trades raise none):
+ * - the volume the stock had once every order before it in the final log was applied: the
+ *   quantities of the stock's orders up to and including its own, in log order (each as its client
+ *   sent it; a row no client sent counts for nothing). The leader logs an
+ *   order only after the catalog applied it, and logs in order, so by the time it acknowledged
+ *   the trade the catalog had applied all of them — acknowledged or not (a trade whose answer was
+ *   lost, a retry's first attempt). This makes the bound as tight as the log can make it: a
+ *   missing trade cannot hide behind another one committed but never acknowledged.
+ * - at least the sum of the quantities of the acknowledged trades themselves, should one of them
+ *   be missing from the log (which "acknowledged orders kept" reports on its own).
+ * A read that overlaps a trade's acknowledgement may show either side of it.
  */
-export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-visible', 'reads show every trade acknowledged before them', ({ ops, keys }, c) => {
-  type Acked = { key: string; quantity: number; at: number };
+export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-visible', 'reads show every trade acknowledged before them', ({ ops, keys, refRows, rowsByKey }, c) => {
+  // Each logged order's stock volume once it and every order before it were applied. The log gives
+  // the order only: each order counts with the quantity its client sent, and a row no client sent
+  // (or logged for another stock) counts for nothing, so that a log changed or made up fails the
+  // log's own checks, not this one.
+  const through = new Map<number, number>();
+  const running = new Map<string, number>();
+  for (const r of refRows) {
+    const sent = keys.get(r.request_id);
+    if (!sent || sent.stock_name !== r.stock_name) continue;
+    const v = (running.get(r.stock_name) ?? 0) + sent.quantity;
+    running.set(r.stock_name, v);
+    through.set(r.order_no, v);
+  }
+  type Acked = { key: string; quantity: number; at: number; logged?: number };
   const ackedByStock = new Map<string, Acked[]>();
   for (const k of keys.values()) {
     if (k.outcome !== 'ok') continue;
     const at = Math.min(...k.attempts.filter((a) => a.outcome === 'ok').map((a) => a.complete));
+    const row = rowsByKey.get(k.key)?.find((r) => r.stock_name === k.stock_name);
     let list = ackedByStock.get(k.stock_name);
     if (!list) ackedByStock.set(k.stock_name, (list = []));
-    list.push({ key: k.key, quantity: k.quantity, at });
+    list.push({ key: k.key, quantity: k.quantity, at, logged: row && through.get(row.order_no) });
   }
   const readsByStock = new Map<string, (ReadOp & { trade_volume: number })[]>();
   for (const o of ops) {
@@ -104,18 +126,28 @@ export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-v
     const acked = (ackedByStock.get(stock) ?? []).sort((a, b) => a.at - b.at);
     reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
     let i = 0;
-    let bound = 0;
+    let sum = 0;
+    /** The acknowledged trade whose logged volume is the highest so far. */
+    let highest: Acked | undefined;
     for (const r of reads) {
-      for (; i < acked.length && acked[i].at < r.invoke; i++) bound += acked[i].quantity;
+      for (; i < acked.length && acked[i].at < r.invoke; i++) {
+        sum += acked[i].quantity;
+        if (acked[i].logged !== undefined && acked[i].logged! > (highest?.logged ?? -1)) highest = acked[i];
+      }
+      const bound = Math.max(sum, highest?.logged ?? 0);
       if (r.trade_volume >= bound) continue;
       c.count('stale');
-      const latest = acked.slice(Math.max(0, i - 3), i).reverse();
-      const more = i - latest.length;
-      c.violation(
-        `session ${r.session} read ${stock} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms); trades acknowledged before it add up to ${bound}: ` +
-          latest.map((a) => `${a.key} (at ${a.at} ms)`).join(', ') +
-          (more > 0 ? ` and ${more} more` : ''),
-      );
+      const why =
+        bound > sum
+          ? `${highest!.key} (at ${highest!.at} ms) was acknowledged once the orders of ${stock} up to it in the log, which add up to ${bound}, were applied`
+          : `trades acknowledged before it add up to ${bound}: ` +
+            acked
+              .slice(Math.max(0, i - 3), i)
+              .reverse()
+              .map((a) => `${a.key} (at ${a.at} ms)`)
+              .join(', ') +
+            (i > 3 ? ` and ${i - 3} more` : '');
+      c.violation(`session ${r.session} read ${stock} trade_volume ${r.trade_volume} (op ${r.id} at ${r.invoke} ms); ${why}`);
     }
   }
 });
