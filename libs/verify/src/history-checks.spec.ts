@@ -151,7 +151,7 @@ describe('chaos history checker', () => {
     expect(result(i, 'no-gaps').counts).toMatchObject({ N: 3, 'missing numbers': 0 });
     expect(result(i, 'identical-logs').counts).toMatchObject({ replicas: 3, identical: 3, differing: 0 });
     expect(result(i, 'monotonic-reads').counts).toMatchObject({ reads: 5, sessions: 2, regressions: 0 });
-    expect(result(i, 'acked-visible').counts).toEqual({ reads: 5, stale: 0 });
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 5, stale: 0, 'raised by the log': 0 });
     expect(result(i, 'client-failures').counts).not.toHaveProperty('no answer from a killed front end');
     expect(result(i, 'refused-not-applied').counts).toMatchObject({ refused: 1, applied: 0 });
     expect(result(i, 'readback').counts).toMatchObject({ lookups: 3, agree: 3 });
@@ -306,7 +306,7 @@ describe('chaos history checker', () => {
     // session 3 never read Stock1 before (so its reads are monotonic); k1 and k4 (5 + 1) were acknowledged before
     const i = input(cleanHistory().read(3, 'Stock1', 5), CLEAN_LOG);
     expect(failing(i)).toEqual(['acked-visible']);
-    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 1 });
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 1, 'raised by the log': 0 });
     expect(result(i, 'acked-visible').violations).toEqual([
       expect.stringMatching(/^session 3 read Stock1 trade_volume 5 \(op \d+ at \d+ ms\); trades acknowledged before it add up to 6: k4 \(at \d+ ms\), k1 \(at \d+ ms\)$/),
     ]);
@@ -323,6 +323,7 @@ describe('chaos history checker', () => {
     const log = [row(1, kU), row(2, k1)];
     const i = input(h, log, { nemesis: 'aggressive' });
     expect(failing(i)).toEqual(['acked-visible']);
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 1, stale: 1, 'raised by the log': 1 });
     expect(result(i, 'acked-visible').violations).toEqual([
       expect.stringMatching(
         /^session 3 read Stock1 trade_volume 5 \(op \d+ at \d+ ms\); k1 \(at \d+ ms\) was acknowledged once the orders of Stock1 up to it in the log, which add up to 10, were applied$/,
@@ -366,7 +367,7 @@ describe('chaos history checker', () => {
     const unknown = cleanHistory().unknown(1, k5, 503, 'could not be made durable in time').read(2, 'Stock3', 0);
     const i = input(unknown, CLEAN_LOG, { nemesis: 'aggressive' });
     expect(failing(i)).toEqual([]);
-    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 0 });
+    expect(result(i, 'acked-visible').counts).toEqual({ reads: 6, stale: 0, 'raised by the log': 0 });
     // k5 refused by the catalog
     const refused = cleanHistory().refused(1, k5).read(2, 'Stock3', 0);
     expect(failing(input(refused, CLEAN_LOG))).toEqual([]);

@@ -122,6 +122,8 @@ export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-v
   }
   c.set('reads', [...readsByStock.values()].reduce((n, l) => n + l.length, 0));
   c.set('stale', 0);
+  // Reads whose bound the log raised above the sum of the acknowledged trades.
+  c.set('raised by the log', 0);
   for (const [stock, reads] of readsByStock) {
     const acked = (ackedByStock.get(stock) ?? []).sort((a, b) => a.at - b.at);
     reads.sort((a, b) => a.invoke - b.invoke || a.id - b.id);
@@ -135,6 +137,7 @@ export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-v
         if (acked[i].logged !== undefined && acked[i].logged! > (highest?.logged ?? -1)) highest = acked[i];
       }
       const bound = Math.max(sum, highest?.logged ?? 0);
+      if (bound > sum) c.count('raised by the log');
       if (r.trade_volume >= bound) continue;
       c.count('stale');
       const why =
