@@ -23,7 +23,9 @@ import { describeAcrossHosts, netLabHooks } from './support/multihost';
  *   heal, restart;
  * - two front ends electing under a load through both, with partitions between each front end
  *   and the leader, between the leader and a follower, and finally between the leader and both
- *   front ends at once (both elect at the same time, possibly naming different candidates).
+ *   front ends at once (both elect at the same time, possibly naming different candidates);
+ * - two front ends each cut from a different replica for as long as it takes them to settle on
+ *   the one leader both reach (instead of deposing each other's in turn).
  * Each runs under a trading load with idempotency keys, with blackhole and with drop, and ends with
  * the guarantees of SPEC §6 and issue 16: every acknowledged order reads back unchanged, 1..N
  * without gaps, identical logs epochs included, the catalog equal to the log, epochs never
@@ -146,6 +148,52 @@ describeAcrossHosts('partitions', () => {
       );
     }, 300000);
   }
+
+  it('two front ends cut from different replicas (drop), A from 3 and B from 2, for as long as it takes: they settle on the one leader both reach, and trades go on through both', async () => {
+    // Each front end proposes the highest id it reaches: left to that alone, A would name 2 and B 3,
+    // each deposing the other's leader in turn, for as long as the cuts hold.
+    const t0 = Date.now();
+    c = await startPartitionCluster(lab, { secondFrontend: true });
+    const [a, b] = [c.frontend, secondFrontendUrl(c)];
+    monitor = new ReplicaMonitor(c);
+    const loadA = track(tradeLoad({ frontend: a }, { sessions: 2 }));
+    const loadB = track(tradeLoad({ frontend: b }, { sessions: 2 }));
+    const progress = async (n: number) => {
+      const [na, nb] = [loadA.outcome.acked.length, loadB.outcome.acked.length];
+      await Promise.all([loadA.acked(na + n, 60000), loadB.acked(nb + n, 60000)]);
+    };
+    const onReplica1 = (what: string) =>
+      waitFor(what, async () => {
+        const [la, lb] = await Promise.all([http(`${a}/leader`, { timeoutMs: 2000 }), http(`${b}/leader`, { timeoutMs: 2000 })]);
+        const same = la.status === 200 && lb.status === 200 && la.body.leader === lb.body.leader && la.body.epoch === lb.body.epoch;
+        return same && la.body.leader === 1 ? { epoch: la.body.epoch as number } : undefined;
+      }, 60000);
+    await progress(10);
+    const before = await leaderOf(a);
+    cut(lab, 'drop', 'order3', 'frontend');
+    cut(lab, 'drop', 'order2', 'frontend2');
+    const cutAt = Date.now();
+    const settled = await onReplica1('both front ends on replica 1, the one both reach');
+    const settledMs = Date.now() - cutAt;
+    await progress(50);
+    const after = await onReplica1('both front ends still on replica 1 after 50 more trades each');
+    lab.healAll();
+    await progress(10);
+    const [outA, outB] = await Promise.all([loadA.stop(), loadB.stop()]);
+    // Only the trades caught in a switch may fail, with 503; nothing else reaches the client.
+    expect([...outA.errors, ...outB.errors].filter((e) => e.status !== 503)).toEqual([]);
+    const log = await expectAllKept(c, [...outA.acked, ...outB.acked], [a, b]);
+    const samples = await monitor.stop();
+    expect(epochRegressions(samples)).toEqual([]);
+    const claims = expectOneLeaderPerEpoch(c, samples, log);
+    const [histA, histB] = await Promise.all([leaderChanges(a), leaderChanges(b)]);
+    const show = (h: LeaderChangeEntry[]) => h.map((x) => `${x.leader}@${x.epoch}`).join(' ');
+    timings.push(
+      `two front ends cut from different replicas (drop): from ${before.leader}@${before.epoch}, both on 1@${settled.epoch} after ${settledMs} ms, 1@${after.epoch} after 50 more trades each; ` +
+        `acknowledged A ${outA.acked.length} B ${outB.acked.length}, 503s A ${outA.errors.length} B ${outB.errors.length}; ${log.length} orders, leaders ${JSON.stringify(claims)}; ` +
+        `A named [${show(histA)}], B named [${show(histB)}]; ${Date.now() - t0} ms in all`,
+    );
+  }, 300000);
 
   for (const mode of ['blackhole', 'drop'] as const) {
     it(`two front ends electing under a load through both (${mode}): front end A cut from leader 3, heal, the leader cut from front end B and a follower, heal, the leader cut from both at once, heal: nothing doubled or lost, one leader per epoch`, async () => {
