@@ -14,6 +14,9 @@ const UNCERTAIN = /may have gone through/i;
 
 const SPELLINGS = { buy: ['buy', 'Buy', 'BUY'], sell: ['sell', 'Sell', 'SELL'] } as const;
 
+/** The catalog's stocks, `Stock1` … `Stock10`: every one a session may look up and trade. */
+export const STOCK_COUNT = 10;
+
 /** A front end the sessions send requests to: its process name (recorded with each request) and URL. */
 export interface FrontendTarget {
   name: string;
@@ -53,12 +56,17 @@ const noAnswer = (res: Extract<HttpOutcome, { kind: 'transport' }>) => ({ outcom
  * outcome is definite. Every attempt goes into the history.
  */
 export async function runSessions(o: SessionsOptions): Promise<void> {
-  const clients: SessionClients[] = o.frontends.map((fe) => ({
+  const clients = sessionClients(o.frontends);
+  await Promise.all(Array.from({ length: o.sessions }, (_, i) => session(o, clients, i + 1)));
+}
+
+/** A client for lookups and one for trades per front end, with the sessions' timeouts. */
+export function sessionClients(frontends: FrontendTarget[]): SessionClients[] {
+  return frontends.map((fe) => ({
     frontend: fe.name,
     reads: new BazaarClient({ url: fe.url, timeoutMs: READ_TIMEOUT_MS }),
     trades: new BazaarClient({ url: fe.url, timeoutMs: TRADE_TIMEOUT_MS }),
   }));
-  await Promise.all(Array.from({ length: o.sessions }, (_, i) => session(o, clients, i + 1)));
 }
 
 /** A front end's client for lookups and the one for trades, which may take up to the failover timeout. */
@@ -109,7 +117,7 @@ async function session(o: SessionsOptions, clients: SessionClients[], s: number)
   const frontends = new FrontendPicker(clients, o.seed, s);
   let n = 0;
   while (!o.stopIssuing() && !o.signal.aborted) {
-    const stock_name = `Stock${randomIntBetween(random, 1, 10)}`;
+    const stock_name = `Stock${randomIntBetween(random, 1, STOCK_COUNT)}`;
     const read = await lookup(o, frontends, s, stock_name);
     if (o.stopIssuing() || o.signal.aborted) break;
     if (chance(random, o.tradeProbability)) {
@@ -129,16 +137,25 @@ async function session(o: SessionsOptions, clients: SessionClients[], s: number)
 
 async function lookup(o: SessionsOptions, frontends: FrontendPicker, session: number, stock_name: string): Promise<ReadOp> {
   const fe = frontends.next();
-  const id = o.history.newId();
-  const invoke = o.history.now();
+  const op = await lookupThrough(o.history, fe, session, stock_name);
+  frontends.answered(fe.frontend, op.status !== 0);
+  return op;
+}
+
+/**
+ * One lookup of `stock_name` through front end `fe`, recorded in the history as session
+ * `session`'s read (the sessions' and the crossing reader's alike, so every read check applies).
+ */
+export async function lookupThrough(history: HistoryWriter, fe: SessionClients, session: number, stock_name: string): Promise<ReadOp> {
+  const id = history.newId();
+  const invoke = history.now();
   const res = await fe.reads.lookup(stock_name);
-  frontends.answered(fe.frontend, res.kind !== 'transport');
-  const base = { type: 'op' as const, kind: 'read' as const, id, session, frontend: fe.frontend, stock_name, invoke, complete: o.history.now() };
+  const base = { type: 'op' as const, kind: 'read' as const, id, session, frontend: fe.frontend, stock_name, invoke, complete: history.now() };
   let op: ReadOp;
   if (res.kind === 'transport') op = { ...base, ...noAnswer(res) };
   else if (res.status === 200 && isStockInfo(res.body)) op = { ...base, status: res.status, outcome: 'ok', trade_volume: res.body.trade_volume, quantity: res.body.quantity };
   else op = { ...base, status: res.status, outcome: 'fail', error: res.text.slice(0, 300) };
-  o.history.op(op);
+  history.op(op);
   return op;
 }
 

@@ -139,6 +139,7 @@ function recheck(dir: string): number {
       faultsInjected: saved?.faultsInjected ?? {},
       elections: saved?.elections,
       partitions: saved?.partitions,
+      crossing: saved?.crossing,
       checks: result.checks,
       converged: final.converged,
     }),

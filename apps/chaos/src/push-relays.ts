@@ -72,6 +72,11 @@ export class PushRelays {
     relay.hold = false;
   }
 
+  /** The front ends whose pushes are lost now (the nemesis loses one's at a time): what the crossing reader aims at. */
+  losing(): string[] {
+    return [...this.relays].filter(([, r]) => r.hold || r.refuse).map(([name]) => name);
+  }
+
   /** Passes every push again. */
   releaseAll(): void {
     for (const name of this.relays.keys()) this.restore(name);

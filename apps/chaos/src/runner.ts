@@ -17,7 +17,8 @@ import {
   StockRow,
   tradesByKey,
 } from '@app/verify';
-import { readBack, runSessions, TRADE_TIMEOUT_MS } from './clients';
+import { readBack, runSessions, sessionClients, TRADE_TIMEOUT_MS } from './clients';
+import { CrossingReader, type CrossingFigures } from './crossing-reader';
 import { HistoryWriter } from './history';
 import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
 import { faultKindsFor } from './faults';
@@ -91,6 +92,8 @@ export interface ChaosReport {
   elections: ElectionFigures;
   /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
   partitions: PartitionFigures[];
+  /** The crossing reader's session and read pairs (runs with lose-pushes and two or more front ends; see {@link CrossingReader}). */
+  crossing?: CrossingFigures;
   converged: boolean;
   reference: string | null;
   checks: CheckReport['checks'];
@@ -177,6 +180,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   opts.onCluster?.(c);
   relays?.attach(c);
   let nemesis: Nemesis | undefined;
+  let crossing: CrossingReader | undefined;
   let elections: ElectionFigures = { observed: 0, epochs: 0, finalEpoch: null };
   let final: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
   let report: CheckReport = { ok: false, reference: null, checks: [] };
@@ -202,6 +206,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       retryDeadline: () => end + graceSeconds * 1000,
       signal,
     });
+    // Aimed at the lose-pushes windows: reads through another front end, then the one losing its pushes.
+    if (relays && targets.length > 1) {
+      crossing = new CrossingReader({ clients: sessionClients(targets), relays, session: opts.sessions + 1, history, stopIssuing: () => !issuing || Date.now() >= end, signal });
+    }
+    const crossingRun = crossing?.run();
     nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined, relays: relays ?? undefined });
     const watcher = watchLeader(() => nemesis!.liveFrontend(), history, log, () => !issuing || signal.aborted);
     const progress = setInterval(() => {
@@ -217,7 +226,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         await phase('heal', () => nemesis!.heal());
         history.fault('heal', 'cluster', nemesis.down().length === 0 ? 'every replica ready' : `still down: ${nemesis.down().join(', ')}`);
       }
-      await phase('drain', () => settlesWithin(sessions, graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
+      await phase('drain', () => settlesWithin(Promise.all([sessions, crossingRun]), graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
     } finally {
       clearInterval(progress);
       issuing = false;
@@ -269,6 +278,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     network: lab ? 'namespaces' : 'loopback',
     elections,
     partitions: partitionFigures(history.ops, history.faults),
+    ...(crossing ? { crossing: crossing.figures } : {}),
     converged: final.converged,
     reference: report.reference,
     checks: report.checks,
@@ -384,6 +394,7 @@ export function summarize(title: string, report: ChaosReport, extra: Partial<Sum
     faultsInjected: report.faultsInjected,
     elections: report.elections,
     partitions: report.partitions,
+    crossing: report.crossing,
     checks: report.checks,
     converged: report.converged,
     timings: report.timings,

@@ -9,6 +9,8 @@ export interface SummaryInput {
   elections?: { observed: number; epochs: number; finalEpoch: number | null };
   /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
   partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
+  /** The crossing reader's figures, when it ran (lose-pushes with two or more front ends). */
+  crossing?: { session: number; windows: number; pairs: number; newer: number };
   checks: CheckResult[];
   converged?: boolean;
   /** Client-visible failures with the faults around them (printed under the failing check). */
@@ -48,6 +50,13 @@ export function formatSummary(s: SummaryInput): string {
     line(
       `partitions: ${s.partitions.length}, ${s.partitions.reduce((n, p) => n + p.acked, 0)} trades acknowledged during them; ` +
         `longest stretch without an acknowledged trade ${worst.longestWithoutAckMs} ms (${worst.target}: ${worst.what}, at ${(worst.from / 1000).toFixed(1)} s)`,
+    );
+  }
+  if (s.crossing) {
+    const c = s.crossing;
+    line(
+      `crossing reader (session ${c.session}): ${c.pairs} read pairs in ${c.windows} lost-push window${c.windows === 1 ? '' : 's'} ` +
+        `(a stock through another front end, then through the one losing its pushes), ${c.newer} with a trade shown first by the other`,
     );
   }
   line();
