@@ -22,7 +22,9 @@ import { ChaosReport, runChaos, summarize } from '../apps/chaos/src/runner';
  * ends among the replicas': one paused past its cache lease, one killed and restarted (a new
  * process, which waits out its predecessor's lease), the catalog's pushes to one swallowed or
  * refused while it keeps its lease. Reads must never go back for a session moving between them,
- * and no read through either may miss a trade acknowledged before it began.
+ * and no read through either may miss a trade acknowledged before it began. The crossing reader
+ * runs too (session 6): while one front end loses its pushes, it reads each stock through the
+ * other and then through that one.
  * CHAOS_E2E_FRONTENDS_SECONDS changes its duration. Seed 3 reached every front-end fault in 45 s on
  * this machine; a slower one may reach fewer, so the test asks for at least one.
  */
@@ -73,8 +75,12 @@ run('chaos run (two front ends, front-end faults and lost pushes)', () => {
         keepData: false,
         log: (l) => lines.push(l),
       });
-      console.log(`chaos front-ends e2e: ${report.stats.trades.ok} trades acknowledged, ${report.stats.reads.ok} reads, faults ${JSON.stringify(report.faultsInjected)}`);
+      console.log(
+        `chaos front-ends e2e: ${report.stats.trades.ok} trades acknowledged, ${report.stats.reads.ok} reads, faults ${JSON.stringify(report.faultsInjected)}, ` +
+          `crossing reader ${JSON.stringify(report.crossing)}`,
+      );
       expect(report.options.frontends).toBe(2);
+      expect(report.crossing?.session).toBe(6);
       expect(Object.keys(report.faultsInjected).some((k) => /front end/.test(k))).toBe(true);
       const reads = report.checks.find((c) => c.id === 'acked-visible');
       expect(reads?.counts.reads).toBeGreaterThan(0);

@@ -54,7 +54,7 @@ export function buildProgram(): Command {
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
     .option('--sessions <n>', 'concurrent client sessions', integer(1, 64), 5)
-    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default)', integer(1, 4), 1)
+    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default, and with lose-pushes a crossing reader: a session that reads each stock through another front end, then through the one losing its pushes)', integer(1, 4), 1)
     .option('--lease-ms <ms>', 'the cache lease of the catalog and the front ends (CACHE_LEASE_MS; default the apps\' 1000): a longer one widens the windows the front-end faults open', integer(1000, 60_000))
     .addOption(new Option('--nemesis <mode>', 'default: at most one replica down at a time; aggressive: also two').choices(['default', 'aggressive']).default('default'))
     .option('--out <dir>', 'where the history, report and logs go (default: results/chaos-<timestamp>/)')
