@@ -68,6 +68,23 @@ describeAcrossHosts('partitions', () => {
     },
   });
 
+  /**
+   * The cluster with two front ends, A and B, a replica monitor, and a trading load of two sessions
+   * through each; `progress(n)` resolves once each load has n more trades acknowledged.
+   */
+  const twoFrontendsUnderLoad = async () => {
+    c = await startPartitionCluster(lab, { secondFrontend: true });
+    const [a, b] = [c.frontend, secondFrontendUrl(c)];
+    monitor = new ReplicaMonitor(c);
+    const loadA = track(tradeLoad({ frontend: a }, { sessions: 2 }));
+    const loadB = track(tradeLoad({ frontend: b }, { sessions: 2 }));
+    const progress = async (n: number) => {
+      const [na, nb] = [loadA.outcome.acked.length, loadB.outcome.acked.length];
+      await Promise.all([loadA.acked(na + n, 60000), loadB.acked(nb + n, 60000)]);
+    };
+    return { a, b, loadA, loadB, progress };
+  };
+
   const status = async (id: number) => (await c!.internal(`${c!.replica(id)}/replication/status`, { timeoutMs: 3000 })).body;
 
   for (const mode of ['blackhole', 'drop'] as const) {
@@ -153,15 +170,7 @@ describeAcrossHosts('partitions', () => {
     // Each front end proposes the highest id it reaches: left to that alone, A would name 2 and B 3,
     // each deposing the other's leader in turn, for as long as the cuts hold.
     const t0 = Date.now();
-    c = await startPartitionCluster(lab, { secondFrontend: true });
-    const [a, b] = [c.frontend, secondFrontendUrl(c)];
-    monitor = new ReplicaMonitor(c);
-    const loadA = track(tradeLoad({ frontend: a }, { sessions: 2 }));
-    const loadB = track(tradeLoad({ frontend: b }, { sessions: 2 }));
-    const progress = async (n: number) => {
-      const [na, nb] = [loadA.outcome.acked.length, loadB.outcome.acked.length];
-      await Promise.all([loadA.acked(na + n, 60000), loadB.acked(nb + n, 60000)]);
-    };
+    const { a, b, loadA, loadB, progress } = await twoFrontendsUnderLoad();
     const onReplica1 = (what: string) =>
       waitFor(what, async () => {
         const [la, lb] = await Promise.all([http(`${a}/leader`, { timeoutMs: 2000 }), http(`${b}/leader`, { timeoutMs: 2000 })]);
@@ -182,10 +191,10 @@ describeAcrossHosts('partitions', () => {
     const [outA, outB] = await Promise.all([loadA.stop(), loadB.stop()]);
     // Only the trades caught in a switch may fail, with 503; nothing else reaches the client.
     expect([...outA.errors, ...outB.errors].filter((e) => e.status !== 503)).toEqual([]);
-    const log = await expectAllKept(c, [...outA.acked, ...outB.acked], [a, b]);
-    const samples = await monitor.stop();
+    const log = await expectAllKept(c!, [...outA.acked, ...outB.acked], [a, b]);
+    const samples = await monitor!.stop();
     expect(epochRegressions(samples)).toEqual([]);
-    const claims = expectOneLeaderPerEpoch(c, samples, log);
+    const claims = expectOneLeaderPerEpoch(c!, samples, log);
     const [histA, histB] = await Promise.all([leaderChanges(a), leaderChanges(b)]);
     const show = (h: LeaderChangeEntry[]) => h.map((x) => `${x.leader}@${x.epoch}`).join(' ');
     timings.push(
@@ -198,15 +207,7 @@ describeAcrossHosts('partitions', () => {
   for (const mode of ['blackhole', 'drop'] as const) {
     it(`two front ends electing under a load through both (${mode}): front end A cut from leader 3, heal, the leader cut from front end B and a follower, heal, the leader cut from both at once, heal: nothing doubled or lost, one leader per epoch`, async () => {
       const t0 = Date.now();
-      c = await startPartitionCluster(lab, { secondFrontend: true });
-      const [a, b] = [c.frontend, secondFrontendUrl(c)];
-      monitor = new ReplicaMonitor(c);
-      const loadA = track(tradeLoad({ frontend: a }, { sessions: 2 }));
-      const loadB = track(tradeLoad({ frontend: b }, { sessions: 2 }));
-      const progress = async (n: number) => {
-        const [na, nb] = [loadA.outcome.acked.length, loadB.outcome.acked.length];
-        await Promise.all([loadA.acked(na + n, 60000), loadB.acked(nb + n, 60000)]);
-      };
+      const { a, b, loadA, loadB, progress } = await twoFrontendsUnderLoad();
       /** Both front ends name one leader and epoch satisfying `ok`. */
       const agreed = (what: string, ok: (l: { leader: number; epoch: number }) => boolean) =>
         waitFor(what, async () => {
@@ -271,10 +272,10 @@ describeAcrossHosts('partitions', () => {
       expect([...outA.errors, ...outB.errors].filter((e) => e.status !== 503)).toEqual([]);
 
       const acked = [...outA.acked, ...outB.acked];
-      const log = await expectAllKept(c, acked, [a, b]);
-      const samples = await monitor.stop();
+      const log = await expectAllKept(c!, acked, [a, b]);
+      const samples = await monitor!.stop();
       expect(epochRegressions(samples)).toEqual([]);
-      const claims = expectOneLeaderPerEpoch(c, samples, log);
+      const claims = expectOneLeaderPerEpoch(c!, samples, log);
       // The front ends' own records: whoever led an epoch of the log was named for it by a front end.
       const [histA, histB] = await Promise.all([leaderChanges(a), leaderChanges(b)]);
       const named = new Map<number, Set<number>>();
