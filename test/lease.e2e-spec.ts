@@ -175,15 +175,31 @@ describe('read-your-writes under lost invalidations (lease)', () => {
     await cacheIt(c.frontend);
     await c.kill('catalog');
     await c.startCatalog({ CACHE_LEASE_MS: '1000' });
+    // Through the front end meanwhile, a trade of another stock: the leader's call to the catalog
+    // times out (PEER_TIMEOUT_MS) while the fence holds its answer, the front end answers 503 after
+    // its failover timeout, and the client's retries with the same key get it acknowledged once the
+    // fence is over, once.
+    const throughFrontend = (async () => {
+      const deadline = Date.now() + 90000;
+      for (let attempt = 1; ; attempt++) {
+        const res = await http(`${c!.frontend}/orders`, { body: { stock_name: 'Stock4', trade_type: 'buy', quantity: 2 }, headers: { 'Idempotency-Key': 'lease-shorter-fe' }, timeoutMs: 30000 });
+        if (res.status !== 503 || Date.now() > deadline) return { ...res, attempt };
+      }
+    })();
     const traded = await c.internal(`${c.catalog}/trade`, { body: { stock_name: STOCK, type: 'buy', quantity: 5, request_id: 'lease-shorter-1' }, timeoutMs: 45000 });
     expect(traded.status).toBe(200);
     for (let i = 0; i < 3; i++) {
       expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
       await sleep(300);
     }
+    const placed = await throughFrontend;
+    expect(placed.status).toBe(200);
+    const order = await http(`${c.frontend}/orders?order_no=${placed.body.order_no}`);
+    expect(order.body.data).toMatchObject({ stock_name: 'Stock4', trade_type: 'buy', quantity: 2 });
+    expect((await http(`${c.frontend}/stocks?stock_name=Stock4`)).body.quantity).toBe(98);
     // Its own leases from then on: the front end caches the stock again under them.
     await waitHit(c.frontend, 95);
-  });
+  }, 240_000);
 
   it('two front-end processes with one id: one holds the lease, the other serves nothing from its cache until it has the lease itself', async () => {
     // As two containers binding 0.0.0.0 both name themselves http://127.0.0.1:30001: B says it is

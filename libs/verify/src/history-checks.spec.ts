@@ -333,6 +333,13 @@ describe('chaos history checker', () => {
     expect(failing(input(new HistoryBuilder().unknown(1, kU, 503, lost).ok(2, k1, 2).read(3, 'Stock1', 10), log, { nemesis: 'aggressive' }))).toEqual([]);
   });
 
+  it('counts a key logged twice once: the catalog applied it once', () => {
+    const h = new HistoryBuilder().ok(2, k1, 1).ok(2, k4, 3).read(3, 'Stock1', 6);
+    const i = input(h, [row(1, k1), row(2, k1), row(3, k4)]);
+    expect(failing(i)).not.toContain('acked-visible');
+    expect(failing(i)).toContain('unique-keys');
+  });
+
   it("counts a logged order with its client's quantity, and a row no client sent for nothing", () => {
     const phantom: Trade = { key: 'nobody', stock_name: 'Stock1', trade_type: 'buy', quantity: 7 };
     const h = new HistoryBuilder().ok(2, k1, 2).read(3, 'Stock1', 5);

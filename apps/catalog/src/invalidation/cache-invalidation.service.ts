@@ -1,11 +1,14 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
+import { CACHE_LEASE_LIMITS, CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
 import { Batcher, HopClient, requestIdHeaders } from '@app/common';
 import { LeaseSpanStore } from '../lease/lease-span.store';
 import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
+
+/** The longest lease span any process can grant (the largest CACHE_LEASE_MS and LEASE_MARGIN_MS): a recorded span above it is not believed. */
+const LONGEST_SPAN_MS = CACHE_LEASE_LIMITS.max + 60_000;
 
 /** A stock to drop, and a trade volume above any it had before the change (see StocksService). */
 interface Change {
@@ -96,7 +99,10 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
    */
   async onModuleInit(): Promise<void> {
     const own = this.ownSpan;
-    const earlier = (await this.spans.read()) ?? 0;
+    const recorded = await this.spans.read();
+    // A file from before the span was kept has none: its processes' leases are taken to have been this one's.
+    if (recorded === undefined) this.logger.log(`no lease span recorded in the catalog's file yet: the start-up fence lasts this process's own (${own} ms)`);
+    const earlier = Math.min(recorded ?? 0, LONGEST_SPAN_MS);
     const span = Math.max(own, earlier);
     if (span !== earlier) await this.spans.write(span);
     if (span === own) return;

@@ -148,7 +148,8 @@ export class LeaseService implements OnApplicationShutdown {
     const sentAt = leaseClockMs();
     this.firstAskedAt ??= sentAt;
     try {
-      const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.leaseMs });
+      // An answer after the lease held would be too late to adopt anyway.
+      const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.heldMs });
       if (res.status === 409 && this.last === undefined && sentAt - this.firstAskedAt < 3 * this.leaseMs && PREDECESSOR.test(JSON.stringify(res.data))) {
         // Likely a restart: the lease is still its predecessor's, for at most a lease and margin.
         // Not a warning, unless it lasts (then another live process has this front end's id).
