@@ -54,8 +54,8 @@ export function frontendId(env: Pick<FrontendEnv, 'FRONTEND_ID' | 'HOST' | 'FRON
  * the front end's lease always ends first. A grant's `invalidate` list is applied before the lease
  * is adopted, with its `trade_volumes` when it has them (an entry that already reaches a stock's
  * volume is kept, see VersionedLruCache.invalidate); a grant after a lapse, or from another
- * catalog process, clears the whole cache first. Each request acknowledges the last grant adopted, so that the
- * catalog repeats undelivered invalidations until one has certainly arrived.
+ * catalog process, clears the whole cache first. Each request acknowledges the last grant
+ * adopted, so that the catalog repeats undelivered invalidations until one has certainly arrived.
  */
 @Injectable()
 export class LeaseService implements OnApplicationShutdown {
