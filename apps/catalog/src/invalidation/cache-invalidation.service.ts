@@ -1,10 +1,9 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CACHE_LEASE_LIMITS, CatalogEnv, FrontendRoutes, InvalidateBatchDto, MAX_TRADE_BATCH } from '@app/contracts';
 import { Batcher, HopClient, requestIdHeaders } from '@app/common';
 import { LeaseSpanStore } from '../lease/lease-span.store';
-import { FrontendLease, LeaseService, monotonicMs } from '../lease/lease.service';
+import { FrontendLease, LeaseService, monotonicMs, sleepUntil } from '../lease/lease.service';
 import { CatalogMetrics } from '../metrics/catalog.metrics';
 
 /** The longest lease span any process can grant (the largest CACHE_LEASE_MS and LEASE_MARGIN_MS): a recorded span above it is not believed. */
@@ -134,12 +133,12 @@ export class CacheInvalidationService implements OnModuleInit, OnApplicationShut
    */
   fenceEnd(): Promise<void> | undefined {
     const left = this.fenceUntil - monotonicMs();
-    return left > 0 ? sleep(Math.ceil(left)).then(() => undefined) : undefined;
+    return left > 0 ? sleepUntil(this.fenceUntil) : undefined;
   }
 
   /** Resolves once any lease granted until now has ended: what a push whose outcome is unknown has to wait for. */
   leasesEnded(): Promise<void> {
-    return sleep(this.leases.leaseMs + this.leases.marginMs).then(() => undefined);
+    return sleepUntil(monotonicMs() + this.ownSpan);
   }
 
   /**

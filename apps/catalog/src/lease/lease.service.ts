@@ -7,6 +7,17 @@ import { CatalogEnv, frontendUrls, LeaseGrant } from '@app/contracts';
 /** Monotonic milliseconds: leases are measured on it, never on the wall clock. */
 export const monotonicMs = (): number => performance.now();
 
+/**
+ * Resolves once {@link monotonicMs} has reached `deadline`. A Node.js timer counts from the event
+ * loop's cached time, which may be a few milliseconds behind the clock when it is set, so it may
+ * fire that much before its time by this clock: each wake-up looks again.
+ */
+export async function sleepUntil(deadline: number): Promise<void> {
+  for (let left = deadline - monotonicMs(); left > 0; left = deadline - monotonicMs()) {
+    await new Promise((resolve) => setTimeout(resolve, Math.ceil(left)));
+  }
+}
+
 /** One front end's lease, as the catalog sees it. */
 export interface FrontendLease {
   /** Where its invalidations are pushed (its FRONTEND_URLS entry). */
@@ -192,14 +203,21 @@ export class LeaseService {
     const wait = snapshot.expiresAt - monotonicMs();
     if (wait <= 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const waiter = { after: snapshot.grant, resolve: () => done() };
-      const timer = setTimeout(() => done(), Math.ceil(wait) + 1);
       const done = () => {
         clearTimeout(timer);
         lease.waiters = lease.waiters.filter((w) => w !== waiter);
         resolve();
       };
+      // A timer may fire a little before its time by the monotonic clock (see sleepUntil): it looks again.
+      const check = () => {
+        const left = snapshot.expiresAt - monotonicMs();
+        if (left > 0) timer = setTimeout(check, Math.ceil(left) + 1);
+        else done();
+      };
       lease.waiters.push(waiter);
+      check();
     });
   }
 
