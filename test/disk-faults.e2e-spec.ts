@@ -17,10 +17,14 @@ import { Cluster, execSql, http, placeOrder, readAll, replicaStatus, waitFor } f
  *   These changes clear the entry's checksum too, as in an entry written before checksums: what
  *   finds them is the comparison of copies between replicas (an entry whose checksum no longer
  *   matches is found by its own replica, and repaired: test/checksums.e2e-spec.ts);
- * - a corrupt catalog database is one line too;
+ * - a corrupt catalog database is one line too, and so is one that refuses the write of its lease
+ *   span at start (it starts once the file takes writes again);
  * - a front end whose epoch write fails logs a clear error, answers 503 in each route's shape
  *   (never 500), and elects as soon as the write works again.
  */
+/** `s` as a regular expression that matches it literally. */
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 /**
  * Garbage over a database file and its write-ahead log, if one is left (pages still in the WAL
  * would otherwise be read from there, and the damage would not show).
@@ -407,12 +411,30 @@ describe('disk faults', () => {
     await trade('Stock2');
   });
 
+  it('a catalog whose file refuses the write of its lease span at start: one line naming the file and the reason, no stack, exit 1; it starts once the file takes writes again', async () => {
+    await c.signal('catalog', 'SIGTERM');
+    const file = join(c.dataDir, 'catalog.sqlite');
+    // No span recorded, so the start must write one, and the file refuses it, as a full disk or a
+    // read-only file would.
+    await execSql(file, `DELETE FROM catalog_meta; CREATE TRIGGER refuse_span BEFORE INSERT ON catalog_meta BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`);
+    const printed = await failedStart('catalog', 'catalog');
+    const lines = printed.trimEnd().split('\n');
+    // Its structured logs come first (the test clusters log at `log`); the failure is the last line, alone.
+    expect(lines.at(-1)).toMatch(new RegExp(`^catalog: cannot record the cache lease span in database file ${escapeRegExp(file)} \\(SQLITE_CONSTRAINT: refused by the test\\); .+start it again$`));
+    expect(printed).not.toMatch(/^\s+at /m);
+    expect(lines.filter((l) => !l.startsWith('{'))).toHaveLength(1);
+    await execSql(file, 'DROP TRIGGER refuse_span;');
+    await c.startCatalog();
+    await trade('Stock3');
+    await waitFor('the span recorded', async () => (await readAll<{ value: number }>(file, `SELECT value FROM catalog_meta`)).length === 1, 10000);
+  });
+
   it('a corrupt catalog database: one line naming it, exit 1', async () => {
     await c.signal('catalog', 'SIGTERM');
     const file = join(c.dataDir, 'catalog.sqlite');
     corrupt(file);
     const printed = await failedStart('catalog', 'catalog');
-    expect(printed).toMatch(new RegExp(`^catalog: database file ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is unreadable or corrupt \\(SQLITE_NOTADB: file is not a database\\); .+\\n$`));
+    expect(printed).toMatch(new RegExp(`^catalog: database file ${escapeRegExp(file)} is unreadable or corrupt \\(SQLITE_NOTADB: file is not a database\\); .+\\n$`));
     expect(printed.split('\n')).toHaveLength(2);
   });
 });

@@ -43,7 +43,8 @@ export interface ServerSpec<E extends CommonEnv> {
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
  * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling});
  * - V8's interrupt budget from `V8_INTERRUPT_BUDGET` once it listens, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
- * A configuration error, or a corrupt database file ({@link DatabaseFileError}), prints one line and exits 1.
+ * A configuration error, or a database file that cannot be used ({@link DatabaseFileError}: corrupt, or refusing
+ * a write the start-up needs), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   // Until the app can shut down gracefully, SIGTERM's default: the process ends at once.
@@ -113,7 +114,8 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     await canListen(port, host);
     await app.listen(port, host);
   } catch (err) {
-    const problem = listenProblem(err, host, port);
+    // listen() runs the modules' onModuleInit hooks first: a database file that fails there is one line too.
+    const problem = err instanceof DatabaseFileError ? err.message : listenProblem(err, host, port);
     if (!problem) throw err;
     process.stderr.write(`${spec.name}: ${problem}\n`);
     process.exit(1);

@@ -1,5 +1,5 @@
 import { DataSource } from 'typeorm';
-import { openInMemorySqlite } from '@app/common';
+import { DatabaseFileError, openInMemorySqlite } from '@app/common';
 import { CATALOG_MIGRATIONS } from '../migrations';
 import { Stock } from '../stocks/stock.entity';
 import { TradeRecord } from '../stocks/trade-record.entity';
@@ -28,5 +28,20 @@ describe('LeaseSpanStore (the longest lease span, in the catalog file)', () => {
     await store.write(600);
     await expect(store.read()).resolves.toBe(600);
     await expect(db.query(`SELECT "key", "value" FROM "catalog_meta"`)).resolves.toEqual([{ key: 'lease_span_ms', value: 600 }]);
+  });
+
+  it('fails with a DatabaseFileError naming the file and SQLite\'s reason when the file refuses the write, and changes nothing', async () => {
+    await store.write(1200);
+    // A write the file refuses, as a full disk or a read-only file would.
+    await db.query(`CREATE TRIGGER refuse_update BEFORE UPDATE ON catalog_meta BEGIN SELECT RAISE(ABORT, 'refused by the test'); END`);
+    const err = await store.write(600).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(DatabaseFileError);
+    expect((err as Error).message).toMatch(/^cannot record the cache lease span in database file :memory: \(SQLITE_CONSTRAINT: refused by the test\); .+start it again$/);
+    await expect(store.read()).resolves.toBe(1200);
+  });
+
+  it('fails with a DatabaseFileError when the file cannot be read', async () => {
+    await db.query(`DROP TABLE catalog_meta`);
+    await expect(store.read()).rejects.toThrow(/^cannot read the cache lease span in database file :memory: \(SQLITE_ERROR: no such table: catalog_meta\)/);
   });
 });

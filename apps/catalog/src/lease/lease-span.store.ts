@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { DatabaseFileError } from '@app/common';
 import { CatalogMeta } from './catalog-meta.entity';
 
 const LEASE_SPAN = 'lease_span_ms';
@@ -11,6 +12,9 @@ const LEASE_SPAN = 'lease_span_ms';
  * in the catalog's file (`catalog_meta`). A process started with shorter settings than its
  * predecessor reads it to know how long its start-up fence must last (see
  * CacheInvalidationService): its own settings say nothing of the leases granted before it.
+ *
+ * Both methods fail with a {@link DatabaseFileError} naming the file: at start-up the bootstrap
+ * prints it as one line and the catalog exits 1, before it grants any lease.
  */
 @Injectable()
 export class LeaseSpanStore {
@@ -18,11 +22,23 @@ export class LeaseSpanStore {
 
   /** The span recorded by the last process, if any (none in a new file, or one from before it was kept). */
   async read(): Promise<number | undefined> {
-    return (await this.meta.findOneBy({ key: LEASE_SPAN }))?.value;
+    return (await this.fileError('read', () => this.meta.findOneBy({ key: LEASE_SPAN })))?.value;
   }
 
   /** Records `spanMs`, committed before it returns. */
   async write(spanMs: number): Promise<void> {
-    await this.meta.upsert({ key: LEASE_SPAN, value: spanMs }, ['key']);
+    await this.fileError('record', () => this.meta.upsert({ key: LEASE_SPAN, value: spanMs }, ['key']));
+  }
+
+  private async fileError<T>(what: 'read' | 'record', op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (err) {
+      const file = String(this.meta.manager.connection.options.database);
+      throw new DatabaseFileError(
+        `cannot ${what} the cache lease span in database file ${file} (${(err as Error).message}); ` +
+          'the catalog grants no cache lease before it knows how long its predecessors\' leases last: make the file writable (disk space, permissions), then start it again',
+      );
+    }
   }
 }

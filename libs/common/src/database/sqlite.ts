@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { CommonEnv } from '@app/contracts';
+import { NestTypeOrmLogger } from './typeorm-logger';
 
 /**
  * The sqlite3 module as TypeORM's driver, minus its long-stack-trace mode. TypeORM calls
@@ -58,9 +59,10 @@ export async function checkSqliteFile(file: string, remedy: string): Promise<voi
 
 /**
  * TypeORM options for one service's own SQLite file: WAL journal, migrations run at start-up,
- * never `synchronize`. `PRAGMA synchronous` is applied by {@link SqlitePragmas}. An existing file
- * is checked first ({@link checkSqliteFile}): a corrupt one fails the start with a
- * {@link DatabaseFileError} whose message ends with `remedy`.
+ * never `synchronize`, TypeORM's messages in the app's log ({@link NestTypeOrmLogger}).
+ * `PRAGMA synchronous` is applied by {@link SqlitePragmas}. An existing file is checked first
+ * ({@link checkSqliteFile}): a corrupt one fails the start with a {@link DatabaseFileError} whose
+ * message ends with `remedy`.
  */
 export async function sqliteOptions(
   dataDir: string,
@@ -81,7 +83,7 @@ export async function sqliteOptions(
     synchronize: false,
     migrationsRun: true,
     migrations,
-    logging: ['error'],
+    logger: new NestTypeOrmLogger(),
   };
 }
 
