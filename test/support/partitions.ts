@@ -1,13 +1,16 @@
-import { Cluster, http, NetLab, OrderRow, StockRow, waitFor } from './cluster';
+import { acrossHostsLayout, Cluster, http, NetLab, OrderRow, StockRow, waitFor } from './cluster';
 import { AckedOrder, expectConsistent, expectReadable } from './load';
-import { HOST_OF, HOSTS, startAcrossHosts } from './multihost';
+import { HOSTS, startAcrossHosts } from './multihost';
 import { stripAnsi } from './process';
 
+/** The testkit's layout with two front ends: the second (`frontend-2`) on host `frontend2`, as the chaos partition runs have it. */
+const TWO_FRONTENDS = acrossHostsLayout(2);
+
 /** The partition suite's hosts: the multi-host ones plus a second front end's. */
-export const PARTITION_HOSTS = [...HOSTS, 'frontend2'] as const;
+export const PARTITION_HOSTS = [...HOSTS, ...TWO_FRONTENDS.frontendHosts.filter((h) => !(HOSTS as readonly string[]).includes(h))];
 
 /** Which host each process runs on, the second front end (`frontend-2`) included. */
-export const PARTITION_HOST_OF: Record<string, string> = { ...HOST_OF, 'frontend-2': 'frontend2' };
+export const PARTITION_HOST_OF: Record<string, string> = TWO_FRONTENDS.hostOf;
 
 export type CutMode = 'blackhole' | 'drop';
 

@@ -8,6 +8,7 @@ import { LOOPBACK, freePort, settingsEnv, type ClusterSettings, type Env } from 
 import { ExitedEarly, http, internal, namedLeader, replicaStatus, tokenHeaders, waitFor, type HttpInit, type HttpResult } from './http-client';
 import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderRow, type StockRow } from './sqlite';
 import { appendOutputTo } from './process-output';
+import { frontendName } from './layout';
 import { settlesWithin } from './timers';
 
 /** The metrics lines {@link Cluster.describeReplicas} shows of a replica. */
@@ -23,8 +24,6 @@ function findRoot(from: string): string {
 
 const ROOT = findRoot(__dirname);
 
-/** The process name of front end `n` (from 1): `frontend`, `frontend-2` … */
-export const frontendName = (n: number) => (n === 1 ? 'frontend' : `frontend-${n}`);
 const isExtraFrontend = (name: string) => /^frontend-\d+$/.test(name);
 const MAIN = (root: string, app: string) => join(root, 'dist', 'apps', app, 'src', 'main.js');
 

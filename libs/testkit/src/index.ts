@@ -4,6 +4,7 @@ export * from './sqlite';
 export * from './cluster';
 export * from './timers';
 export * from './netns';
+export * from './layout';
 export * from './across-hosts';
 export * from './sched';
 export * from './relay';
