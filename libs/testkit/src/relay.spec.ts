@@ -92,4 +92,22 @@ describe('CuttableRelay', () => {
     again.destroy();
     expect(received).not.toContain('refused');
   });
+
+  it('listens on the address given and connects to the target address given (a namespace lab\'s bridge)', async () => {
+    // 127.0.0.2: another loopback address, which nothing else here listens on.
+    const port = (upstream.address() as AddressInfo).port;
+    const bridged = new CuttableRelay(await freePort(), () => port, { listen: '127.0.0.2', target: () => '127.0.0.1' });
+    await bridged.start();
+    try {
+      expect(bridged.host).toBe('127.0.0.2');
+      const s = connect(bridged.port, '127.0.0.2');
+      s.on('error', () => undefined);
+      await once(s, 'connect');
+      s.write('c');
+      expect(await reply(s)).toBe('echo:c');
+      s.destroy();
+    } finally {
+      await bridged.stop();
+    }
+  });
 });

@@ -1,4 +1,13 @@
 import { connect, createServer, Server, Socket } from 'node:net';
+import { LOOPBACK } from './fixtures';
+
+/** Where a {@link CuttableRelay} listens and where it connects to (default loopback both). */
+export interface RelayHosts {
+  /** The address it listens on: e.g. the root namespace's address on a {@link NetLab}'s bridge, which every host reaches. */
+  listen?: string;
+  /** The address of what it relays to, asked at each connection (with {@link CuttableRelay}'s port). */
+  target?: () => string;
+}
 
 /**
  * A TCP relay a test or the chaos harness can cut, two ways:
@@ -17,7 +26,13 @@ export class CuttableRelay {
   constructor(
     readonly port: number,
     private readonly target: () => number,
+    private readonly hosts: RelayHosts = {},
   ) {}
+
+  /** The address it listens on. */
+  get host(): string {
+    return this.hosts.listen ?? LOOPBACK;
+  }
 
   get hold(): boolean {
     return this.holding;
@@ -48,7 +63,7 @@ export class CuttableRelay {
     this.server = createServer((client) => {
       client.on('error', () => client.destroy());
       if (this.refusing) return void client.destroy();
-      const upstream = connect(this.target(), '127.0.0.1');
+      const upstream = connect(this.target(), this.hosts.target?.() ?? LOOPBACK);
       const pair = { client, upstream };
       this.pairs.add(pair);
       upstream.on('error', () => client.destroy());
@@ -60,7 +75,7 @@ export class CuttableRelay {
     });
     return new Promise((res, rej) => {
       this.server!.once('error', rej);
-      this.server!.listen(this.port, '127.0.0.1', () => res());
+      this.server!.listen(this.port, this.host, () => res());
     });
   }
 
