@@ -28,10 +28,10 @@ describe('chaos options: --frontends', () => {
     expect(() => parse('--frontends', '0')).toThrow(/whole number from 1 to 4/);
   });
 
-  it('with two or more, the default and "all" add the front-end faults, and "all" leaves partitions out', () => {
+  it('with two or more, the default adds the front-end faults, and "all" is every kind, partitions included', () => {
     const withFrontends = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'pause-frontend', 'kill-frontend', 'lose-pushes'];
     expect(parse('--frontends', '2').faults).toEqual(withFrontends);
-    expect(parse('--frontends', '2', '--faults', 'all').faults).toEqual(withFrontends);
+    expect(parse('--frontends', '2', '--faults', 'all').faults).toEqual([...withFrontends.slice(0, 5), 'pause-frontend', 'kill-frontend', 'lose-pushes', 'partition']);
     expect(parse('--frontends', '2', '--faults', 'kill-frontend').faults).toEqual(['kill-frontend']);
   });
 
@@ -39,11 +39,15 @@ describe('chaos options: --frontends', () => {
     expect(parse('--faults', 'lose-pushes,kill-leader').faults).toEqual(['lose-pushes', 'kill-leader']);
   });
 
-  it('refuses pausing or killing the only front end, partitions with several, and partitions with push relays', () => {
+  it('refuses pausing or killing the only front end', () => {
     expect(() => parse('--faults', 'kill-frontend')).toThrow(/kill-frontend needs --frontends 2 or more/);
     expect(() => parse('--faults', 'pause-frontend,kill-leader')).toThrow(/pause-frontend needs --frontends 2/);
-    expect(() => parse('--frontends', '2', '--faults', 'partition')).toThrow(/partition runs with one front end/);
-    expect(() => parse('--faults', 'partition,lose-pushes')).toThrow(/partition does not run with lose-pushes/);
+  });
+
+  it('takes partitions with several front ends and with the front ends\' faults', () => {
+    expect(parse('--frontends', '2', '--faults', 'partition').faults).toEqual(['partition']);
+    expect(parse('--frontends', '2', '--faults', 'partition,pause-frontend,kill-frontend,lose-pushes').faults).toEqual(['partition', 'pause-frontend', 'kill-frontend', 'lose-pushes']);
+    expect(parse('--faults', 'partition,lose-pushes').faults).toEqual(['partition', 'lose-pushes']);
   });
 });
 

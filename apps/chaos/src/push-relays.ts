@@ -10,6 +10,12 @@ export type PushLoss = 'swallow' | 'refuse';
  * still renews its cache lease straight at the catalog: the lost invalidation that the lease exists
  * for. A relay reaches its front end at the port the cluster gave it ({@link attach}); until then
  * (no front end holds a lease before the cluster is up, so none is pushed to) it drops what comes.
+ *
+ * On loopback the relays listen on 127.0.0.1. With the cluster on namespace hosts (partition runs)
+ * they listen on the root namespace's address on the lab's bridge, which the catalog's host
+ * reaches through its own link, and reach each front end at its host's address: a partition
+ * between two hosts never touches the root namespace's link, so pushes are lost only when the
+ * nemesis loses them here.
  */
 export class PushRelays {
   private cluster?: Cluster;
@@ -19,15 +25,17 @@ export class PushRelays {
     readonly relays: Map<string, CuttableRelay>,
   ) {}
 
-  static async start(frontends: number): Promise<PushRelays> {
+  /** Starts one relay per front end, listening on `host` (default loopback; a lab's root address for namespace hosts). */
+  static async start(frontends: number, host = LOOPBACK): Promise<PushRelays> {
     const relays = new Map<string, CuttableRelay>();
     let self: PushRelays | undefined;
     // A port nothing listens on, for a relay used before the cluster is attached: the connection is refused.
     const target = (name: string) => () => self?.cluster?.ports.get(name) ?? 1;
+    const targetHost = (name: string) => () => self?.cluster?.host(name) ?? LOOPBACK;
     try {
       for (let n = 1; n <= frontends; n++) {
         const name = frontendName(n);
-        const relay = new CuttableRelay(await freePort(), target(name));
+        const relay = new CuttableRelay(await freePort(), target(name), { listen: host, target: targetHost(name) });
         relays.set(name, relay);
         await relay.start();
       }
@@ -46,7 +54,10 @@ export class PushRelays {
 
   /** What the cluster needs: the front ends' ids (the relays) and the catalog's list of them. */
   clusterOptions(): Pick<ClusterOptions, 'envFor'> {
-    const url = (name: string) => `http://${LOOPBACK}:${this.relays.get(name)!.port}`;
+    const url = (name: string) => {
+      const relay = this.relays.get(name)!;
+      return `http://${relay.host}:${relay.port}`;
+    };
     const names = [...this.relays.keys()];
     return {
       envFor: {

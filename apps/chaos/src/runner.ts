@@ -1,6 +1,6 @@
 import { copyFileSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, http, NetLab, settlesWithin, sleep } from '@app/testkit';
+import { Cluster, http, NetLab, settlesWithin, sleep, startAcrossHosts } from '@app/testkit';
 import {
   check,
   CheckReport,
@@ -20,7 +20,7 @@ import {
 import { readBack, runSessions, sessionClients, TRADE_TIMEOUT_MS } from './clients';
 import { CrossingReader, type CrossingFigures } from './crossing-reader';
 import { HistoryWriter } from './history';
-import { createLab, partitionAvailability, startAcrossHosts } from './hosts';
+import { createLab, partitionAvailability } from './hosts';
 import { faultKindsFor } from './faults';
 import { FaultKind, Nemesis } from './nemesis';
 import { partitionFigures, type PartitionFigures } from './partition-figures';
@@ -39,7 +39,7 @@ export interface ChaosOptions {
   duration: number;
   seed: number;
   sessions: number;
-  /** Front ends (default 1); each request goes to one at random. Two or more: loopback only, no partitions. */
+  /** Front ends (default 1); each request goes to one at random. With partitions, each on a namespace host of its own. */
   frontends?: number;
   /** The cache lease (CACHE_LEASE_MS) of the catalog and the front ends (default: the apps' own). */
   leaseMs?: number;
@@ -153,25 +153,31 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   if (faults.includes('partition')) {
     const available = partitionAvailability();
     if (!available.ok) throw new PartitionsUnavailable(available.reason);
-    const made = createLab();
+    const made = createLab(frontends);
     lab = made.lab;
     opts.onLab?.(lab);
     if (made.stale.length > 0) log(`removed namespaces of dead runs: ${made.stale.join(', ')}`);
     log(`network namespaces ${lab.plan.prefix}* on ${lab.plan.subnet}: each process on its own host`);
   }
-  const relays = faults.includes('lose-pushes') ? await PushRelays.start(frontends) : null;
   const destroyLab = () => {
     lab?.destroy();
     opts.onLab?.(null);
   };
+  let relays: PushRelays | null = null;
+  try {
+    // On namespace hosts the catalog reaches the relays at the root namespace's address on the bridge.
+    relays = faults.includes('lose-pushes') ? await PushRelays.start(frontends, lab?.plan.rootAddress) : null;
+  } catch (e) {
+    destroyLab();
+    throw e;
+  }
 
   log(`starting a cluster (data under ${opts.baseDir ?? 'the OS temporary directory'}) …`);
   let c: Cluster;
   try {
     const env = opts.leaseMs !== undefined ? { CACHE_LEASE_MS: String(opts.leaseMs) } : undefined;
-    c = await phase('startup', () =>
-      lab ? startAcrossHosts(lab, { baseDir: opts.baseDir, env }) : Cluster.start({ baseDir: opts.baseDir, frontends, env, ...relays?.clusterOptions() }),
-    );
+    const options = { baseDir: opts.baseDir, frontends, env, ...relays?.clusterOptions() };
+    c = await phase('startup', () => (lab ? startAcrossHosts(lab, options) : Cluster.start(options)));
   } catch (e) {
     destroyLab();
     await relays?.stop();
