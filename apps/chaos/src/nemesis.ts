@@ -3,7 +3,7 @@ import { Cluster, http, NetLab, sleep } from '@app/testkit';
 import type { NemesisMode } from '@app/verify';
 import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
-import { replicaHost } from './hosts';
+import { frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend, type PartitionShape } from './partition-shapes';
 import type { PushLoss, PushRelays } from './push-relays';
 
 export { DEFAULT_FAULT_KINDS, FAULT_KINDS } from './faults';
@@ -38,6 +38,7 @@ const READY_TIMEOUT = 60_000;
 const HANDOVER_TIMEOUT = 10_000;
 const CRASH_WAIT = 15_000;
 const PARTITION_HOLD = [2000, 6000] as const; // a partition lasts this long before it is healed
+const SETTLE_WHILE_CUT = 30_000; // front ends cut from different replicas must agree on the one both reach within this
 const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are lost this long (leases are 1 s)
 
 export interface NemesisOptions {
@@ -61,7 +62,9 @@ export interface NemesisOptions {
  * while), SIGSTOP/SIGCONT past the ping timeout, the crash fault points (a replica restarted
  * with `FAULT_POINT`, made leader, crashing itself on its Nth trade), and — with the cluster on
  * namespace hosts — network partitions: one replica cut off from the other two, or the leader cut
- * off from the front end, by blackhole routes or nftables drop rules, held a while, then healed.
+ * off from the front end(s); with two or more front ends also the leader cut off from one front
+ * end only, or two front ends each cut off from a different replica (see `partition-shapes.ts`);
+ * by blackhole routes or nftables drop rules, held a while, then healed.
  *
  * With two or more front ends, also SIGKILL of a front end (restarted after a while: a new process,
  * which waits out its predecessor's cache lease before it caches) and SIGSTOP/SIGCONT of one (its
@@ -388,46 +391,96 @@ export class Nemesis {
     for (const [a, b] of pairs) this.o.net?.heal(a, b);
   }
 
-  /** Host pairs that cut replica `id` off from the other replicas (the front end still reaches it). */
-  private isolation(id: number): [string, string][] {
-    return REPLICAS.filter((other) => other !== id).map((other) => [replicaHost(id), replicaHost(other)]);
+  /**
+   * A partition's shape, at random. With one front end: one replica (leader or follower) cut off
+   * from the other two, or the leader cut off from the front end — drawn as they always were, so
+   * that a seed makes the same schedule. With several: also the leader cut off from one front end
+   * only, and two front ends each cut off from a different replica (the leader and a follower).
+   */
+  private partitionShape(leader: number): PartitionShape {
+    const frontends = this.c.frontendNames;
+    if (frontends.length === 1) {
+      return chance(this.random, 0.5) ? isolateReplica(pick(this.random, REPLICAS), leader, REPLICAS) : leaderFromFrontends(leader, frontends);
+    }
+    switch (weighted(this.random, { isolate: 2, all: 1, one: 1, crossed: 1 })) {
+      case 'isolate':
+        return isolateReplica(pick(this.random, REPLICAS), leader, REPLICAS);
+      case 'all':
+        return leaderFromFrontends(leader, frontends);
+      case 'one':
+        return leaderFromOneFrontend(leader, pick(this.random, frontends), frontends);
+      case 'crossed': {
+        const a = pick(this.random, frontends);
+        const b = pick(this.random, frontends.filter((f) => f !== a));
+        return frontendsFromDifferentReplicas(leader, [a, b], pick(this.random, REPLICAS.filter((id) => id !== leader)), REPLICAS);
+      }
+    }
   }
 
   /**
-   * A partition: either one replica (leader or follower, at random) cut off from the other two, or
-   * the leader cut off from the front end; by blackhole routes or drop rules, at random. Held for a
-   * while, healed, and over once every replica is ready and the front end names a leader.
+   * A partition (a shape of {@link partitionShape}), by blackhole routes or drop rules, at random.
+   * Held for a while — when two front ends are cut from different replicas, also until every front
+   * end names the one replica both reach (bounded: not getting there is an error) — healed, and
+   * over once every replica is ready and every front end names the same leader.
    */
   private async partition(leader: number): Promise<void> {
     const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';
     const t0 = Date.now();
-    let id: number;
-    let pairs: [string, string][];
-    let what: string;
-    let short: string;
-    if (chance(this.random, 0.5)) {
-      id = pick(this.random, REPLICAS);
-      pairs = this.isolation(id);
-      short = `isolate ${id === leader ? 'leader' : 'follower'}`;
-      what = `${short} from the other replicas`;
-    } else {
-      id = leader;
-      pairs = [[replicaHost(leader), 'frontend']];
-      short = 'leader from front end';
-      what = 'cut leader from the front end';
-    }
-    this.count(`partition: ${short} (${how})`);
-    this.event('partition', id, `${what}, ${how}`);
-    this.state.set(id, 'partitioned');
+    const shape = this.partitionShape(leader);
+    this.count(`partition: ${shape.short} (${how})`);
+    this.event('partition', shape.target, `${shape.what}, ${how}`);
+    for (const id of shape.replicas) this.state.set(id, 'partitioned');
+    let agreed: string | undefined;
     try {
-      this.cut(how, pairs);
+      this.cut(how, shape.pairs);
       await this.nap(this.between(PARTITION_HOLD));
+      if (shape.mustSettleOn !== undefined) agreed = await this.frontendsOn(shape.mustSettleOn, t0);
     } finally {
-      this.mend(pairs);
+      this.mend(shape.pairs);
     }
-    this.state.set(id, 'recovering');
-    this.event('heal-partition', id, `after ${Date.now() - t0} ms`);
-    await this.settle(id, t0);
+    for (const id of shape.replicas) this.state.set(id, 'recovering');
+    this.event('heal-partition', shape.target, `after ${Date.now() - t0} ms${agreed ? `; ${agreed}` : ''}`);
+    await this.settle(shape.target, t0);
+  }
+
+  /**
+   * While the cut holds: waits (at most {@link SETTLE_WHILE_CUT}) until every front end names
+   * replica `id`, the one they all reach. Returns what happened, for the heal's event; throws (after
+   * an error event) when they did not get there: front ends deposing each other's leaders in turn.
+   */
+  private async frontendsOn(id: number, t0: number): Promise<string | undefined> {
+    const until = Date.now() + SETTLE_WHILE_CUT;
+    while (!this.stopping) {
+      const named = await this.frontendLeaders();
+      if (named.every((l) => l?.leader === id)) return `every front end on ${name(id)} ${Date.now() - t0} ms after the cut`;
+      if (Date.now() >= until) {
+        const seen = named.map((l, i) => `${this.c.frontendNames[i]}: ${l ? `${name(l.leader)}@${l.epoch}` : 'none'}`).join(', ');
+        this.event('error', name(id), `front ends NOT on ${name(id)}, the one replica they all reach, ${SETTLE_WHILE_CUT} ms into the cut (${seen})`);
+        throw new Error(`the front ends did not settle on ${name(id)} while cut from different replicas`);
+      }
+      await sleep(100);
+    }
+    return undefined;
+  }
+
+  /** The leader and epoch each front end names now (null: no answer, or none named), in {@link Cluster.frontendNames} order. */
+  private frontendLeaders(): Promise<({ leader: number; epoch: number } | null)[]> {
+    return Promise.all(
+      this.c.frontendNames.map(async (fe) => {
+        const res = await http<{ leader?: number; epoch?: number }>(`${this.c.url(fe)}/leader`, { timeoutMs: 1000 }).catch(() => null);
+        return res?.status === 200 && typeof res.body?.leader === 'number' ? { leader: res.body.leader, epoch: res.body.epoch ?? -1 } : null;
+      }),
+    );
+  }
+
+  /** Whether every front end that runs (and is not paused) names one leader, at one epoch. */
+  private async frontendsAgree(): Promise<boolean> {
+    const named = await this.frontendLeaders();
+    const running = named.filter((_, i) => {
+      const fe = this.c.frontendNames[i];
+      return this.c.isRunning(fe) && this.frontends.get(fe) !== 'paused';
+    });
+    return running.length > 0 && running.every((l) => l !== null && l.leader === running[0]!.leader && l.epoch === running[0]!.epoch);
   }
 
   /**
@@ -438,7 +491,7 @@ export class Nemesis {
   private async isolateAndKillLeader(leader: number): Promise<void> {
     const follower = pick(this.random, REPLICAS.filter((id) => id !== leader));
     const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';
-    const pairs = this.isolation(follower);
+    const { pairs } = isolateReplica(follower, leader, REPLICAS);
     const t0 = Date.now();
     this.count(`partition: isolate follower, kill leader (${how})`);
     this.event('partition', follower, `isolate follower from the other replicas, ${how}; then kill leader ${name(leader)}`);
@@ -459,15 +512,16 @@ export class Nemesis {
   }
 
   /**
-   * Waits (bounded) until every replica answers `/ping` and the front end names a leader, then
-   * marks the partition over: the checker reads the span from `partition` to `partition-over`.
+   * Waits (bounded) until every replica answers `/ping` and every front end that runs names the same
+   * leader at the same epoch, then marks the partition over: the checker reads the span from
+   * `partition` to `partition-over`.
    */
   private async settle(id: number, t0: number): Promise<void> {
     const until = Date.now() + READY_TIMEOUT;
     let settled = false;
     while (Date.now() < until && !this.o.signal.aborted) {
       const ready = await Promise.all(REPLICAS.map((r) => http(`${this.c.replica(r)}/ping`, { timeoutMs: 1000 }).then((res) => res.status === 200, () => false)));
-      if (ready.every(Boolean) && (await this.leader()) !== null) {
+      if (ready.every(Boolean) && (await this.frontendsAgree())) {
         settled = true;
         break;
       }
@@ -475,7 +529,7 @@ export class Nemesis {
     }
     if (settled) for (const r of REPLICAS) if (this.c.isRunning(name(r))) this.state.set(r, 'up');
     const why = this.o.signal.aborted ? 'the run was interrupted before the cluster settled' : `NOT settled ${READY_TIMEOUT} ms after the heal`;
-    this.event('partition-over', id, settled ? `every replica ready, a leader named, ${Date.now() - t0} ms after the partition began` : why);
+    this.event('partition-over', id, settled ? `every replica ready, one leader named by every front end, ${Date.now() - t0} ms after the partition began` : why);
     if (!settled && !this.o.signal.aborted) throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
   }
 
