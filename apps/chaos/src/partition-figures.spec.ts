@@ -30,4 +30,19 @@ describe('chaos runner: partitionFigures', () => {
       { target: 'order-1', what: 'follower from leader', from: 150_000, to: 200_000, acked: 50_001, longestWithoutAckMs: 1 },
     ]);
   });
+
+  it('names each partition by its start event, the shapes with several front ends included', () => {
+    const trade = (complete: number): ClientOp => ({ type: 'op', kind: 'trade', id: complete, session: 1, invoke: complete - 1, complete, outcome: 'ok', status: 200, key: `k-${complete}`, attempt: 1, stock_name: 'Stock1', trade_type: 'buy', quantity: 1, order_no: complete });
+    const faults: FaultEvent[] = [
+      { type: 'nemesis', t: 100, kind: 'partition', target: 'order-3', detail: 'cut frontend from leader order-3 and frontend-2 from follower order-2: both reach order-1 only, drop' },
+      { type: 'nemesis', t: 400, kind: 'heal-partition', target: 'order-3', detail: 'after 300 ms; every front end on order-1 250 ms after the cut' },
+      { type: 'nemesis', t: 500, kind: 'partition-over', target: 'order-3' },
+      { type: 'nemesis', t: 600, kind: 'partition', target: 'order-1', detail: 'cut leader from frontend-2 only (frontend still reaches it), blackhole' },
+      { type: 'nemesis', t: 900, kind: 'partition-over', target: 'order-1' },
+    ];
+    expect(partitionFigures([trade(200), trade(450), trade(700)], faults)).toEqual([
+      { target: 'order-3', what: 'cut frontend from leader order-3 and frontend-2 from follower order-2: both reach order-1 only, drop', from: 100, to: 500, acked: 2, longestWithoutAckMs: 250 },
+      { target: 'order-1', what: 'cut leader from frontend-2 only (frontend still reaches it), blackhole', from: 600, to: 900, acked: 1, longestWithoutAckMs: 200 },
+    ]);
+  });
 });
