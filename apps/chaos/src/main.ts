@@ -4,18 +4,20 @@ import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
 import { check, frontendOutages, historyStats, partitionWindows } from '@app/verify';
 import { readHistory } from './history';
+import { unsettledPartitions } from './partition-figures';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
 import { ChaosReport, FinalState, PartitionsUnavailable, runChaos, summarize } from './runner';
 import { formatSummary } from './summary';
 
 /**
- * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--nemesis default|aggressive] [--faults <kinds>|all] [--out dir] [--keep-data]`
+ * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--frontends n] [--nemesis default|aggressive] [--faults <kinds>|all] [--out dir] [--keep-data]`
  *
- * `--faults partition` (or `all`) runs each process in its own network namespace: root only; the
- * namespaces are removed at the end, on Ctrl-C and on any failure.
+ * `--faults partition` (or `all`) runs each process in its own network namespace — each front end
+ * too, with `--frontends 2` or more — root only; the namespaces are removed at the end, on Ctrl-C
+ * and on any failure.
  *
- * Exit status: 0 every check passed; 1 a check failed; 2 the run could not be made (bad flag, apps
+ * Exit status: 0 every check passed; 1 a check failed, or the cluster did not settle after a partition; 2 the run could not be made (bad flag, apps
  * not built, the cluster did not start …); 130 interrupted.
  */
 const processes = (c: Cluster) => ['catalog', ...c.frontendNames, 'order-1', 'order-2', 'order-3'];
@@ -132,6 +134,7 @@ function recheck(dir: string): number {
   const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
   const nemesis = saved?.options.nemesis ?? 'default';
   const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults), frontendOutages: frontendOutages(faults) });
+  const unsettled = unsettledPartitions(faults);
   console.log(
     formatSummary({
       title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,
@@ -139,12 +142,13 @@ function recheck(dir: string): number {
       faultsInjected: saved?.faultsInjected ?? {},
       elections: saved?.elections,
       partitions: saved?.partitions,
+      unsettled,
       crossing: saved?.crossing,
       checks: result.checks,
       converged: final.converged,
     }),
   );
-  return result.ok ? 0 : 1;
+  return result.ok && unsettled.length === 0 ? 0 : 1;
 }
 
 function findRoot(): string {

@@ -443,21 +443,21 @@ export class Nemesis {
     this.event('heal-partition', shape.target, `after ${Date.now() - t0} ms${onCommon ? `; ${onCommon.what}` : ''}`);
     await this.settle(shape.target, t0);
     if (onCommon && !onCommon.ok) {
-      this.event('error', shape.target, onCommon.what);
+      this.event('not-settled', shape.target, onCommon.what);
       throw new Error(`the front ends did not settle on ${name(shape.mustSettleOn!)} while cut from different replicas`);
     }
   }
 
   /**
    * While the cut holds: waits (at most {@link SETTLE_WHILE_CUT}) until every front end names
-   * replica `id`, the one they all reach. Says whether they got there (not: front ends deposing each
+   * replica `id`, the one they all reach, at one epoch. Says whether they got there (not: front ends deposing each
    * other's leaders in turn), and when, or what they named instead.
    */
   private async frontendsOn(id: number, t0: number): Promise<{ ok: boolean; what: string }> {
     const until = Date.now() + SETTLE_WHILE_CUT;
     for (;;) {
       const named = await this.frontendLeaders();
-      if (named.every((l) => l?.leader === id)) return { ok: true, what: `every front end on ${name(id)} ${Date.now() - t0} ms after the cut` };
+      if (named.every((l) => l?.leader === id && l.epoch === named[0]!.epoch)) return { ok: true, what: `every front end named ${name(id)} by ${Date.now() - t0} ms after the cut` };
       if (Date.now() >= until || this.stopping) {
         const seen = named.map((l, i) => `${this.c.frontendNames[i]}: ${l ? `${name(l.leader)}@${l.epoch}` : 'none'}`).join(', ');
         // The run ending first cuts the wait short: not a failure of the front ends.
@@ -519,7 +519,7 @@ export class Nemesis {
   /**
    * Waits (bounded) until every replica answers `/ping` and every front end that runs names the same
    * leader at the same epoch, then marks the partition over: the checker reads the span from
-   * `partition` to `partition-over`.
+   * `partition` to `partition-over`. Not getting there is a `not-settled` event, which fails the run.
    */
   private async settle(id: number, t0: number): Promise<void> {
     const until = Date.now() + READY_TIMEOUT;
@@ -535,7 +535,10 @@ export class Nemesis {
     if (settled) for (const r of REPLICAS) if (this.c.isRunning(name(r))) this.state.set(r, 'up');
     const why = this.o.signal.aborted ? 'the run was interrupted before the cluster settled' : `NOT settled ${READY_TIMEOUT} ms after the heal`;
     this.event('partition-over', id, settled ? `every replica ready, one leader named by every front end, ${Date.now() - t0} ms after the partition began` : why);
-    if (!settled && !this.o.signal.aborted) throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
+    if (!settled && !this.o.signal.aborted) {
+      this.event('not-settled', id, why);
+      throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
+    }
   }
 
   /** Aggressive only: two replicas down at once (killed or paused), then both back. */

@@ -9,6 +9,8 @@ export interface SummaryInput {
   elections?: { observed: number; epochs: number; finalEpoch: number | null };
   /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
   partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
+  /** Partitions the cluster did not settle after (the nemesis's `not-settled` events): any fails the run. */
+  unsettled?: string[];
   /** The crossing reader's figures, when it ran (lose-pushes with two or more front ends). */
   crossing?: { session: number; windows: number; pairs: number; newer: number };
   checks: CheckResult[];
@@ -52,6 +54,7 @@ export function formatSummary(s: SummaryInput): string {
         `longest stretch without an acknowledged trade ${worst.longestWithoutAckMs} ms (${worst.target}: ${worst.what}, at ${(worst.from / 1000).toFixed(1)} s)`,
     );
   }
+  for (const u of s.unsettled ?? []) line(`NOT SETTLED after a partition: ${u}`);
   if (s.crossing) {
     const c = s.crossing;
     line(
@@ -85,6 +88,9 @@ export function formatSummary(s: SummaryInput): string {
   if (s.timings) line(`timings (ms): ${Object.entries(s.timings).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   for (const [k, v] of Object.entries(s.files ?? {})) if (v) line(`${pad(k, 12)} ${v}`);
   line();
-  line(failed.length === 0 ? `RESULT: PASS — all ${s.checks.length} checks passed` : `RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}`);
+  const unsettled = s.unsettled?.length ?? 0;
+  const notSettled = unsettled > 0 ? `; the cluster did not settle after ${unsettled} partition${unsettled === 1 ? '' : 's'}` : '';
+  if (failed.length > 0) line(`RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}${notSettled}`);
+  else line(unsettled > 0 ? `RESULT: FAIL — all ${s.checks.length} checks passed${notSettled}` : `RESULT: PASS — all ${s.checks.length} checks passed`);
   return out.join('\n');
 }
