@@ -48,13 +48,14 @@ export function buildProgram(): Command {
   return new Command('chaos')
     .description(
       'Fault-injection run with a history checker: a fresh cluster, concurrent client sessions, a nemesis ' +
-        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points; network partitions with --faults partition or all, as root), ' +
+        '(SIGKILL, SIGSTOP/SIGCONT, restarts, crash fault points; network partitions with --faults partition or all, as root, ' +
+        'with any number of front ends and together with the front ends\' faults), ' +
         'then heal, converge and check every guarantee.',
     )
     .option('--duration <s>', 'seconds of load and faults', integer(1, 86_400), 60)
     .option('--seed <n>', 'seed of the fault schedule and the workload (default: random, printed)', integer(0, 2 ** 32 - 1))
     .option('--sessions <n>', 'concurrent client sessions', integer(1, 64), 5)
-    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default, and with lose-pushes a crossing reader: a session that reads each stock through another front end, then through the one losing its pushes)', integer(1, 4), 1)
+    .option('--frontends <n>', 'front ends; each request goes to one of them at random (2 or more adds the pause-frontend, kill-frontend and lose-pushes faults to the default, and with lose-pushes a crossing reader: a session that reads each stock through another front end, then through the one losing its pushes; with partition each front end runs on a network namespace host of its own, and the partitions also cut the leader from one front end only, or two front ends from different replicas)', integer(1, 4), 1)
     .option('--lease-ms <ms>', 'the cache lease of the catalog and the front ends (CACHE_LEASE_MS; default the apps\' 1000): a longer one widens the windows the front-end faults open', integer(1000, 60_000))
     .addOption(new Option('--nemesis <mode>', 'default: at most one replica down at a time; aggressive: also two').choices(['default', 'aggressive']).default('default'))
     .option('--out <dir>', 'where the history, report and logs go (default: results/chaos-<timestamp>/)')
@@ -63,8 +64,9 @@ export function buildProgram(): Command {
     .addOption(
       new Option(
         '--faults <kinds>',
-        `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind the layout can run. ` +
-          'partition puts each process in its own network namespace, needs root, ip and nft, and runs with one front end; ' +
+        `comma-separated fault kinds to pick from: ${FAULT_KINDS.join(', ')}; all = every kind the layout can run ` +
+          '(one front end: the replicas\' faults and partition; two or more: every kind). ' +
+          'partition puts each process (each front end too) in its own network namespace, needs root, ip and nft, and combines with every other kind; ' +
           'pause-frontend and kill-frontend need --frontends 2 or more',
       )
         .argParser(faultList)
