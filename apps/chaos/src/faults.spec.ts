@@ -1,4 +1,4 @@
-import { FAULT_KINDS, faultKindsFor } from './faults';
+import { electionStorm, FAULT_KINDS, faultKindsFor } from './faults';
 
 /** Which fault kinds a run can combine, by its number of front ends. */
 describe('chaos faults: faultKindsFor', () => {
@@ -31,5 +31,18 @@ describe('chaos faults: faultKindsFor', () => {
   it('defaults to the process faults, the front ends\' with several, never partitions', () => {
     expect(faultKindsFor(undefined, 1)).toEqual(replicaKinds);
     expect(faultKindsFor(undefined, 2)).toEqual([...replicaKinds, 'pause-frontend', 'kill-frontend', 'lose-pushes']);
+  });
+});
+
+describe('chaos faults: electionStorm', () => {
+  it('lets a run end at up to four epochs per fault and front end, plus the first election', () => {
+    expect(electionStorm(1, 0, 1)).toBeUndefined();
+    expect(electionStorm(11, 18, 2)).toBeUndefined(); // an aggressive 120 s run with two front ends
+    expect(electionStorm(65, 8, 2)).toBeUndefined();
+  });
+
+  it('names front ends deposing each other\'s leaders: epochs far beyond the faults', () => {
+    expect(electionStorm(309, 8, 2)).toBe("epoch 309 after 8 faults: more than 4 elections per fault and front end (at most 65): front ends deposing each other's leaders");
+    expect(electionStorm(2, 0, 2)).toMatch(/^epoch 2 after 0 faults: .+ \(at most 1\)/);
   });
 });

@@ -28,3 +28,21 @@ export function faultKindsFor(asked: readonly FaultKind[] | 'all' | undefined, f
   if (!several && needSeveral.length) throw new Error(`${needSeveral.join(', ')} needs --frontends 2 or more: the clients of a faulted front end go to another`);
   return [...asked];
 }
+
+/** Elections a fault may cause, per front end (a run here ends at about one epoch per leader-affecting fault). */
+export const EPOCHS_PER_FAULT = 4;
+
+/**
+ * Each election hands out a new epoch, and a front end elects only when its leader stops answering
+ * or leading: a fault's doing. Front ends that depose each other's leaders agree again once the
+ * faults stop, so waiting for them to agree does not always see it: it shows as epochs far beyond
+ * the faults. Says so when `epoch`, at the end of a run with `faults` faults and `frontends` front
+ * ends, is above {@link EPOCHS_PER_FAULT} per fault and front end plus the first election (front
+ * ends without the rule that adopts a sitting leader reached epoch 309 after 8 faults in 30 s on
+ * loopback, every check passing); `undefined` otherwise.
+ */
+export function electionStorm(epoch: number, faults: number, frontends: number): string | undefined {
+  const budget = 1 + EPOCHS_PER_FAULT * frontends * faults;
+  if (epoch <= budget) return undefined;
+  return `epoch ${epoch} after ${faults} fault${faults === 1 ? '' : 's'}: more than ${EPOCHS_PER_FAULT} elections per fault and front end (at most ${budget}): front ends deposing each other's leaders`;
+}

@@ -4,7 +4,7 @@ import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
 import { check, frontendOutages, historyStats, partitionWindows } from '@app/verify';
 import { readHistory } from './history';
-import { unsettledPartitions } from './partition-figures';
+import { unsettled } from './partition-figures';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
 import { ChaosReport, FinalState, PartitionsUnavailable, runChaos, summarize } from './runner';
@@ -17,7 +17,7 @@ import { formatSummary } from './summary';
  * too, with `--frontends 2` or more — root only; the namespaces are removed at the end, on Ctrl-C
  * and on any failure.
  *
- * Exit status: 0 every check passed; 1 a check failed, or the cluster did not settle after a partition; 2 the run could not be made (bad flag, apps
+ * Exit status: 0 every check passed; 1 a check failed, or the cluster did not settle (after a partition, or its front ends at the end); 2 the run could not be made (bad flag, apps
  * not built, the cluster did not start …); 130 interrupted.
  */
 const processes = (c: Cluster) => ['catalog', ...c.frontendNames, 'order-1', 'order-2', 'order-3'];
@@ -134,7 +134,7 @@ function recheck(dir: string): number {
   const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
   const nemesis = saved?.options.nemesis ?? 'default';
   const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults), frontendOutages: frontendOutages(faults) });
-  const unsettled = unsettledPartitions(faults);
+  const notSettled = unsettled(faults);
   console.log(
     formatSummary({
       title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,
@@ -142,13 +142,13 @@ function recheck(dir: string): number {
       faultsInjected: saved?.faultsInjected ?? {},
       elections: saved?.elections,
       partitions: saved?.partitions,
-      unsettled,
+      unsettled: notSettled,
       crossing: saved?.crossing,
       checks: result.checks,
       converged: final.converged,
     }),
   );
-  return result.ok && unsettled.length === 0 ? 0 : 1;
+  return result.ok && notSettled.length === 0 ? 0 : 1;
 }
 
 function findRoot(): string {

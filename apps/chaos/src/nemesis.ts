@@ -1,7 +1,7 @@
 import { chance, mulberry32, pick, randomIntBetween, streamSeed, weighted, type Random } from '@app/loadgen';
 import { Cluster, http, NetLab, sleep } from '@app/testkit';
 import type { NemesisMode } from '@app/verify';
-import { DEFAULT_FAULT_KINDS, FaultKind } from './faults';
+import { DEFAULT_FAULT_KINDS, electionStorm, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
 import { frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend, type PartitionShape } from './partition-shapes';
 import type { PushLoss, PushRelays } from './push-relays';
@@ -39,6 +39,8 @@ const HANDOVER_TIMEOUT = 10_000;
 const CRASH_WAIT = 15_000;
 const PARTITION_HOLD = [2000, 6000] as const; // a partition lasts this long before it is healed
 const SETTLE_WHILE_CUT = 30_000; // front ends cut from different replicas must agree on the one both reach within this
+const AGREE_TIMEOUT = 30_000; // after the heal, every front end names one leader within this …
+const AGREE_HOLD = 1_000; // … and goes on naming it, at the same epoch, for this long
 const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are lost this long (leases are 1 s)
 
 export interface NemesisOptions {
@@ -582,5 +584,44 @@ export class Nemesis {
         }
       }),
     ]);
+    await this.frontendsSettle();
+  }
+
+  /**
+   * The end of every run, loopback included: waits (at most {@link AGREE_TIMEOUT}) until every
+   * front end that runs names the same leader at the same epoch and still does {@link AGREE_HOLD}
+   * later, unchanged. Not getting there is a `not-settled` event, which fails the run: front ends
+   * that depose each other's leaders without end can leave every client request answered and
+   * every check passing (the leader-adoption mutation did, on loopback, where no partition waits
+   * for the front ends to agree).
+   */
+  private async frontendsSettle(): Promise<void> {
+    const t0 = Date.now();
+    const until = t0 + AGREE_TIMEOUT;
+    let since: { key: string; at: number } | undefined;
+    let seen = '';
+    while (Date.now() < until && !this.o.signal.aborted) {
+      const named = await this.frontendLeaders();
+      const running = this.c.frontendNames.map((fe, i) => ({ fe, l: named[i] })).filter(({ fe }) => this.c.isRunning(fe) && this.frontends.get(fe) !== 'paused');
+      seen = running.map(({ fe, l }) => `${fe}: ${l ? `${name(l.leader)}@${l.epoch}` : 'none'}`).join(', ');
+      const first = running[0]?.l;
+      const agree = first != null && running.every(({ l }) => l !== null && l.leader === first.leader && l.epoch === first.epoch);
+      const key = agree ? `${first.leader}@${first.epoch}` : '';
+      if (!agree || since?.key !== key) since = agree ? { key, at: Date.now() } : undefined;
+      else if (Date.now() - since.at >= AGREE_HOLD) {
+        this.event('frontends-agree', 'cluster', `every front end names ${name(first.leader)} at epoch ${first.epoch}, ${Date.now() - t0} ms after the heal`);
+        this.epochsWithinBudget(first.epoch);
+        return;
+      }
+      await sleep(200);
+    }
+    if (this.o.signal.aborted) return;
+    this.event('not-settled', 'cluster', `the front ends did not name one leader at one epoch for ${AGREE_HOLD} ms within ${AGREE_TIMEOUT} ms of the heal (last seen: ${seen})`);
+  }
+
+  /** A run whose epochs went far beyond its faults: a `not-settled` event (see {@link electionStorm}). */
+  private epochsWithinBudget(epoch: number): void {
+    const storm = electionStorm(epoch, Object.values(this.injected).reduce((a, b) => a + b, 0), this.c.frontendNames.length);
+    if (storm) this.event('not-settled', 'cluster', storm);
   }
 }

@@ -1,5 +1,5 @@
 import type { ClientOp, FaultEvent } from '@app/verify';
-import { partitionFigures, unsettledPartitions } from './partition-figures';
+import { partitionFigures, unsettled } from './partition-figures';
 
 describe('chaos runner: partitionFigures', () => {
   it('measures every partition of a long run (200,000 operations: more than a call takes as arguments)', () => {
@@ -46,7 +46,7 @@ describe('chaos runner: partitionFigures', () => {
     ]);
   });
 
-  it('lists the partitions the cluster did not settle after, from the nemesis\'s not-settled events', () => {
+  it('lists the times the cluster did not settle, from the nemesis\'s not-settled events', () => {
     const faults: FaultEvent[] = [
       { type: 'nemesis', t: 100, kind: 'partition', target: 'order-3', detail: 'cut frontend from leader order-3 and frontend-2 from follower order-2: both reach order-1 only, drop' },
       { type: 'nemesis', t: 900, kind: 'heal-partition', target: 'order-3' },
@@ -54,7 +54,7 @@ describe('chaos runner: partitionFigures', () => {
       { type: 'nemesis', t: 1_001, kind: 'not-settled', target: 'order-3', detail: 'front ends NOT on order-1' },
       { type: 'nemesis', t: 2_000, kind: 'error', target: 'order-2', detail: 'restart attempt 1 failed' },
     ];
-    expect(unsettledPartitions(faults)).toEqual(['1001 ms order-3: front ends NOT on order-1']);
-    expect(unsettledPartitions(faults.slice(0, 3))).toEqual([]);
+    expect(unsettled(faults)).toEqual(['1001 ms order-3: front ends NOT on order-1']);
+    expect(unsettled(faults.slice(0, 3))).toEqual([]);
   });
 });

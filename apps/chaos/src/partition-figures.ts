@@ -33,12 +33,13 @@ export function partitionFigures(ops: ClientOp[], faults: FaultEvent[]): Partiti
 }
 
 /**
- * The partitions after which the cluster did not settle — every replica ready and every front end
- * naming the same leader after the heal, or, with two front ends cut from different replicas, every
- * front end naming the one replica they all reach while cut — as the nemesis's `not-settled` events,
+ * The times the cluster did not settle — every replica ready and every front end naming the same
+ * leader after a partition's heal, or, with two front ends cut from different replicas, every
+ * front end naming the one replica they all reach while cut, or at the end of every run, every
+ * front end naming one leader at one epoch for a while — as the nemesis's `not-settled` events,
  * in words. Any of them fails the run: the checks see only what the clients saw, and front ends
  * deposing each other's leaders without end can leave every client request answered.
  */
-export function unsettledPartitions(faults: FaultEvent[]): string[] {
+export function unsettled(faults: FaultEvent[]): string[] {
   return faults.filter((f) => f.kind === 'not-settled').map((f) => `${Math.round(f.t)} ms ${f.target}: ${f.detail ?? 'not settled'}`);
 }

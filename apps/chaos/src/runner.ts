@@ -23,7 +23,7 @@ import { HistoryWriter } from './history';
 import { createLab, partitionAvailability } from './hosts';
 import { faultKindsFor } from './faults';
 import { FaultKind, Nemesis } from './nemesis';
-import { partitionFigures, unsettledPartitions, type PartitionFigures } from './partition-figures';
+import { partitionFigures, unsettled, type PartitionFigures } from './partition-figures';
 import { PushRelays } from './push-relays';
 import { formatSummary, SummaryInput } from './summary';
 
@@ -78,7 +78,7 @@ export interface FinalState {
 }
 
 export interface ChaosReport {
-  /** Every check passed, and the cluster settled after every partition ({@link ChaosReport.unsettled} empty). */
+  /** Every check passed, and the cluster settled after every partition and at the end ({@link ChaosReport.unsettled} empty). */
   ok: boolean;
   options: { duration: number; seed: number; sessions: number; frontends: number; leaseMs?: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
   startedAt: string;
@@ -93,7 +93,7 @@ export interface ChaosReport {
   elections: ElectionFigures;
   /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
   partitions: PartitionFigures[];
-  /** Partitions the cluster did not settle after (see {@link unsettledPartitions}): any fails the run. */
+  /** The times the cluster did not settle, after a partition or at the end of the run (see {@link unsettled}): any fails the run. */
   unsettled: string[];
   /** The crossing reader's session and read pairs (runs with lose-pushes and two or more front ends; see {@link CrossingReader}). */
   crossing?: CrossingFigures;
@@ -268,7 +268,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await relays?.stop();
     }
     copyProcessLogs(c.dataDir, files.processLogs);
-    if (!report.ok || unsettledPartitions(history.faults).length > 0 || opts.keepData) {
+    if (!report.ok || unsettled(history.faults).length > 0 || opts.keepData) {
       dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');
       if (!opts.keepData) copySqlite(c.dataDir, dataKept);
     }
@@ -276,9 +276,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
   timings.total = Date.now() - t0;
   writeFileSync(files.finalState, JSON.stringify(final, null, 1));
-  const unsettled = unsettledPartitions(history.faults);
+  const notSettled = unsettled(history.faults);
   const result: ChaosReport = {
-    ok: report.ok && unsettled.length === 0,
+    ok: report.ok && notSettled.length === 0,
     options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, frontends, leaseMs: opts.leaseMs, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
     startedAt: new Date(t0).toISOString(),
     timings,
@@ -288,7 +288,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     network: lab ? 'namespaces' : 'loopback',
     elections,
     partitions: partitionFigures(history.ops, history.faults),
-    unsettled,
+    unsettled: notSettled,
     ...(crossing ? { crossing: crossing.figures } : {}),
     converged: final.converged,
     reference: report.reference,

@@ -9,7 +9,7 @@ export interface SummaryInput {
   elections?: { observed: number; epochs: number; finalEpoch: number | null };
   /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
   partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
-  /** Partitions the cluster did not settle after (the nemesis's `not-settled` events): any fails the run. */
+  /** The times the cluster did not settle (the nemesis's `not-settled` events: after a partition, or the front ends at the end): any fails the run. */
   unsettled?: string[];
   /** The crossing reader's figures, when it ran (lose-pushes with two or more front ends). */
   crossing?: { session: number; windows: number; pairs: number; newer: number };
@@ -54,7 +54,7 @@ export function formatSummary(s: SummaryInput): string {
         `longest stretch without an acknowledged trade ${worst.longestWithoutAckMs} ms (${worst.target}: ${worst.what}, at ${(worst.from / 1000).toFixed(1)} s)`,
     );
   }
-  for (const u of s.unsettled ?? []) line(`NOT SETTLED after a partition: ${u}`);
+  for (const u of s.unsettled ?? []) line(`NOT SETTLED: ${u}`);
   if (s.crossing) {
     const c = s.crossing;
     line(
@@ -89,7 +89,7 @@ export function formatSummary(s: SummaryInput): string {
   for (const [k, v] of Object.entries(s.files ?? {})) if (v) line(`${pad(k, 12)} ${v}`);
   line();
   const unsettled = s.unsettled?.length ?? 0;
-  const notSettled = unsettled > 0 ? `; the cluster did not settle after ${unsettled} partition${unsettled === 1 ? '' : 's'}` : '';
+  const notSettled = unsettled > 0 ? `; the cluster did not settle ${unsettled === 1 ? 'once' : `${unsettled} times`}` : '';
   if (failed.length > 0) line(`RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}${notSettled}`);
   else line(unsettled > 0 ? `RESULT: FAIL — all ${s.checks.length} checks passed${notSettled}` : `RESULT: PASS — all ${s.checks.length} checks passed`);
   return out.join('\n');
