@@ -54,6 +54,9 @@ function expectAllChecksPass(title: string, report: ChaosReport): void {
   const summary = summarize(title, report);
   const failed = report.checks.filter((c) => c.verdict === 'fail').map((c) => c.id);
   expect({ failed, summary: failed.length ? summary : 'ok' }).toEqual({ failed: [], summary: 'ok' });
+  // A partition the cluster did not settle after, front ends not agreeing at the end, or an election storm.
+  expect({ unsettled: report.unsettled, summary: report.unsettled.length ? summary : 'ok' }).toEqual({ unsettled: [], summary: 'ok' });
+  expect(report.ok).toBe(true);
   expect(report.stats.trades.ok).toBeGreaterThan(0);
   expect(Object.values(report.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
 }

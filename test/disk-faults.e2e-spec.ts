@@ -417,12 +417,17 @@ describe('disk faults', () => {
     // No span recorded, so the start must write one, and the file refuses it, as a full disk or a
     // read-only file would.
     await execSql(file, `DELETE FROM catalog_meta; CREATE TRIGGER refuse_span BEFORE INSERT ON catalog_meta BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;`);
-    const printed = await failedStart('catalog', 'catalog');
-    const lines = printed.trimEnd().split('\n');
-    // Its structured logs come first (the test clusters log at `log`); the failure is the last line, alone.
-    expect(lines.at(-1)).toMatch(new RegExp(`^catalog: cannot record the cache lease span in database file ${escapeRegExp(file)} \\(SQLITE_CONSTRAINT: refused by the test\\); .+start it again$`));
+    const before = c.log('catalog').length;
+    await failedStart('catalog', 'catalog');
+    // Its stdout and stderr reach the log file through two pipes: wait for both to be copied.
+    await waitFor('the failure line in the log', async () => c.log('catalog').slice(before).includes('catalog: cannot record'), 10000);
+    const printed = c.log('catalog').slice(before);
+    // Its structured logs (the test clusters log at `log`), TypeORM's failed query among them, are
+    // JSON lines; the failure is the one line that is not, and there is no stack.
+    const plain = printed.trimEnd().split('\n').filter((l) => !l.startsWith('{'));
+    expect(plain).toHaveLength(1);
+    expect(plain[0]).toMatch(new RegExp(`^catalog: cannot record the cache lease span in database file ${escapeRegExp(file)} \\(SQLITE_CONSTRAINT: refused by the test\\); .+start it again$`));
     expect(printed).not.toMatch(/^\s+at /m);
-    expect(lines.filter((l) => !l.startsWith('{'))).toHaveLength(1);
     await execSql(file, 'DROP TRIGGER refuse_span;');
     await c.startCatalog();
     await trade('Stock3');

@@ -44,6 +44,9 @@ async function main(): Promise<number> {
     const available = partitionAvailability();
     if (!available.ok) {
       console.error(`chaos: ${new PartitionsUnavailable(available.reason).message}`);
+      // `--faults all` asks for partitions too (with two or more front ends as well, since they have hosts of their own).
+      const rest = opts.faults.filter((k) => k !== 'partition');
+      if (rest.length) console.error(`chaos: without partitions: --faults ${rest.join(',')}`);
       return 2;
     }
   }

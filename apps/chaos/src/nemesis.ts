@@ -584,18 +584,17 @@ export class Nemesis {
         }
       }),
     ]);
-    await this.frontendsSettle();
   }
 
   /**
-   * The end of every run, loopback included: waits (at most {@link AGREE_TIMEOUT}) until every
+   * After the run's last heal, loopback included (the runner calls it): waits (at most {@link AGREE_TIMEOUT}) until every
    * front end that runs names the same leader at the same epoch and still does {@link AGREE_HOLD}
    * later, unchanged. Not getting there is a `not-settled` event, which fails the run: front ends
    * that depose each other's leaders without end can leave every client request answered and
    * every check passing (the leader-adoption mutation did, on loopback, where no partition waits
    * for the front ends to agree).
    */
-  private async frontendsSettle(): Promise<void> {
+  async frontendsSettle(): Promise<void> {
     const t0 = Date.now();
     const until = t0 + AGREE_TIMEOUT;
     let since: { key: string; at: number } | undefined;

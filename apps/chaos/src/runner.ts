@@ -232,8 +232,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       issuing = false;
       if (!signal.aborted) {
         log('healing: every replica resumed or restarted …');
-        await phase('heal', () => nemesis!.heal());
-        history.fault('heal', 'cluster', nemesis.down().length === 0 ? 'every replica ready' : `still down: ${nemesis.down().join(', ')}`);
+        await phase('heal', async () => {
+          await nemesis!.heal();
+          history.fault('heal', 'cluster', nemesis!.down().length === 0 ? 'every replica ready' : `still down: ${nemesis!.down().join(', ')}`);
+          await nemesis!.frontendsSettle();
+        });
       }
       await phase('drain', () => settlesWithin(Promise.all([sessions, crossingRun]), graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
     } finally {

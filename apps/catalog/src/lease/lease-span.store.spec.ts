@@ -42,6 +42,6 @@ describe('LeaseSpanStore (the longest lease span, in the catalog file)', () => {
 
   it('fails with a DatabaseFileError when the file cannot be read', async () => {
     await db.query(`DROP TABLE catalog_meta`);
-    await expect(store.read()).rejects.toThrow(/^cannot read the cache lease span in database file :memory: \(SQLITE_ERROR: no such table: catalog_meta\)/);
+    await expect(store.read()).rejects.toThrow(/^cannot read the cache lease span in database file :memory: \(SQLITE_ERROR: no such table: catalog_meta\); .+: check the file \(its table catalog_meta, permissions\), then start it again$/);
   });
 });

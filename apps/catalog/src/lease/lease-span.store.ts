@@ -35,9 +35,10 @@ export class LeaseSpanStore {
       return await op();
     } catch (err) {
       const file = String(this.meta.manager.connection.options.database);
+      const remedy = what === 'read' ? 'check the file (its table catalog_meta, permissions)' : 'make the file writable (disk space, permissions)';
       throw new DatabaseFileError(
         `cannot ${what} the cache lease span in database file ${file} (${(err as Error).message}); ` +
-          'the catalog grants no cache lease before it knows how long its predecessors\' leases last: make the file writable (disk space, permissions), then start it again',
+          `at start-up the catalog grants no cache lease before it knows how long its predecessors' leases last: ${remedy}, then start it again`,
       );
     }
   }

@@ -30,6 +30,12 @@ describe('NestTypeOrmLogger (TypeORM through Nest\'s logger)', () => {
     expect(debug).not.toHaveBeenCalled();
   });
 
+  it('logs parameters JSON cannot hold without throwing', () => {
+    const { error } = spies();
+    new NestTypeOrmLogger().logQueryError('boom', 'SELECT ?', [10n]);
+    expect(error.mock.calls[0][0]).toBe('query failed: boom -- SELECT ? -- parameters: 10');
+  });
+
   it('logs no query that succeeds', async () => {
     const { error, warn, debug } = spies();
     await db.query('SELECT 1');

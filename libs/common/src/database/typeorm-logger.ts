@@ -16,7 +16,7 @@ export class NestTypeOrmLogger implements TypeOrmLogger {
   }
 
   logQueryError(error: string | Error, query: string, parameters?: unknown[]): void {
-    const params = parameters?.length ? ` -- parameters: ${JSON.stringify(parameters)}` : '';
+    const params = parameters?.length ? ` -- parameters: ${printable(parameters)}` : '';
     this.logger.error(`query failed: ${typeof error === 'string' ? error : error.message} -- ${query}${params}`);
   }
 
@@ -35,5 +35,14 @@ export class NestTypeOrmLogger implements TypeOrmLogger {
   log(level: 'log' | 'info' | 'warn', message: unknown): void {
     if (level === 'warn') this.logger.warn(String(message));
     else this.logger.debug(String(message));
+  }
+}
+
+/** `parameters` as JSON, or as a string when JSON cannot hold them (a BigInt, a cycle): logging never throws inside a query's callback. */
+function printable(parameters: unknown[]): string {
+  try {
+    return JSON.stringify(parameters);
+  } catch {
+    return String(parameters);
   }
 }
