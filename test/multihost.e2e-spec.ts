@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Cluster, http, NetLab, OrderRow, sleep, waitFor } from './support/cluster';
 import { TcpDelayProxy } from './support/delay-proxy';
 import { AckedOrder, expectConsistent, expectReadable, tradeLoad } from './support/load';
@@ -160,15 +161,25 @@ describeAcrossHosts(
       });
     }
 
-    for (const mode of ['blackhole', 'drop'] as const) {
-      it(`leader cut off from both followers (${mode}): it gives up the job, trades resume through a new leader within a few election intervals, nothing lost after the heal`, async () => {
+    // The third case sets every process's wall clock back a minute (test/support/wall-clock-step.cjs,
+    // SIGUSR2) just before the cut: a leader that measured its followers' silence on the wall
+    // clock would count them reachable for a minute more, keep the job and let every trade time out.
+    const bothFollowersCases = [
+      { mode: 'blackhole', clockStepMs: 0 },
+      { mode: 'drop', clockStepMs: 0 },
+      { mode: 'blackhole', clockStepMs: -60_000 },
+    ] as const;
+    for (const { mode, clockStepMs } of bothFollowersCases) {
+      const stepped = clockStepMs ? `, every wall clock set back ${-clockStepMs / 1000} s just before` : '';
+      it(`leader cut off from both followers (${mode}${stepped}): it gives up the job, trades resume through a new leader within a few election intervals, nothing lost after the heal`, async () => {
         const RESUME_BOUND_MS = 15000;
         const t0 = Date.now();
-        c = await startAcrossHosts(lab);
+        c = await startAcrossHosts(lab, clockStepMs ? { nodeArgs: ['--require', join(ROOT, 'test/support/wall-clock-step.cjs')], env: { WALL_CLOCK_STEP_MS: String(clockStepMs) } } : {});
         const load = tradeLoad(c, { sessions: 3 });
         await load.acked(20);
         const before = await leaderInfo();
         const followerIds = [1, 2, 3].filter((id) => id !== before.leader);
+        if (clockStepMs) for (const name of ['catalog', 'frontend', 'order-1', 'order-2', 'order-3']) process.kill(c.pid(name)!, 'SIGUSR2');
         for (const f of followerIds) cut(mode, `order${before.leader}`, `order${f}`);
         const cutAt = Date.now();
         const ackedBefore = load.outcome.acked.length;
@@ -212,7 +223,7 @@ describeAcrossHosts(
         const sinceElection = new Set(load.outcome.acked.slice(resumedAt).map((a) => a.order_no));
         expect(log.filter((o) => sinceElection.has(o.order_no)).every((o) => o.epoch >= after.epoch)).toBe(true);
         timings.push(
-          `leader ${before.leader} cut from both followers (${mode}): replica ${next} elected ${electedMs} ms after the cut, 20 trades through it by ${resumedMs} ms; ` +
+          `leader ${before.leader} cut from both followers (${mode}${stepped}): replica ${next} elected ${electedMs} ms after the cut, 20 trades through it by ${resumedMs} ms; ` +
             `${ackedDuring.length} acknowledged during the cut (all on a follower), ${errorsDuring} failed with 503; old leader's log ended at ${leaderLast}; ` +
             `${log.length} orders, converged ${Date.now() - healedAt} ms after the heal; ${Date.now() - t0} ms in all`,
         );

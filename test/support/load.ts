@@ -18,10 +18,22 @@ export interface LoadOutcome {
   errors: { status: number; body: string }[];
 }
 
+/** Loads not stopped yet: a test that fails before its `stop()` leaves one running. */
+const running = new Set<{ stop(): Promise<LoadOutcome> }>();
+
+// Top level, so it applies to every test of every suite that loads this module: a load left running
+// by a failed test is stopped before the next test begins, instead of trading against the next
+// cluster (or looping against a stopped one) and keeping Jest from exiting at the end.
+afterEach(async () => {
+  await Promise.all([...running].map((load) => load.stop()));
+});
+
 /**
  * Test-side load: `sessions` concurrent clients trading through the front end until `stop()`
  * resolves or each has made `perSession` trades. Each trade has its own idempotency key and is
  * sent once — no client-side retry, so any failover the front end does not hide shows as an error.
+ * A session whose trade got no answer at all (status 0: refused, reset) pauses 50 ms first, so that
+ * a stopped front end is not asked in a tight loop.
  */
 export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: number; perSession?: number; stocks?: number } = {}) {
   const sessions = opts.sessions ?? 4;
@@ -44,11 +56,12 @@ export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: numbe
         else out.errors.push({ status: res.status, body: res.text });
       } catch (e) {
         out.errors.push({ status: 0, body: String(e) });
+        await delay(50);
       }
     }
   });
   const done = Promise.all(runners).then(() => out);
-  return {
+  const load = {
     outcome: out,
     done,
     /** Waits until at least `n` orders have been acknowledged. */
@@ -61,9 +74,12 @@ export function tradeLoad(c: Pick<Cluster, 'frontend'>, opts: { sessions?: numbe
     },
     stop(): Promise<LoadOutcome> {
       stopping = true;
+      running.delete(load);
       return done;
     },
   };
+  running.add(load);
+  return load;
 }
 
 /**

@@ -94,7 +94,7 @@ export class Supervisor {
    * 'error': EAGAIN, ENOMEM, …) counts as a crash: it is retried like one.
    */
   private spawn(s: Supervised): void {
-    s.startedAt = Date.now();
+    s.startedAt = performance.now();
     s.ready = false;
     s.listening = false;
     let child: ChildProcess;
@@ -177,7 +177,7 @@ export class Supervisor {
       if (!this.services.some((o) => o.running || o.restartTimer)) void this.stop(1, 'every service is down');
       return;
     }
-    s.streak = nextStreak(restart, s.streak, Date.now() - s.startedAt);
+    s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt);
     const delay = restartDelay(restart, s.streak);
     const streak = s.streak > 1 ? `, crash ${s.streak} in a row` : '';
     this.opts.say(`${how}; restarting it in ${formatMs(delay)}${streak}`);

@@ -1,4 +1,5 @@
 export * from './errors';
+export * from './clock';
 export * from './bootstrap';
 export * from './http/error-filter';
 export * from './http/refusals';

@@ -46,12 +46,12 @@ export async function runStatus(io: CliIo, client: BazaarClient, baseUrl: string
   const removeInterrupt = io.onInterrupt?.(() => controller.abort());
   try {
     while (!controller.signal.aborted) {
-      const started = Date.now();
+      const started = performance.now();
       const reading = await readStatus(client, baseUrl);
       if (controller.signal.aborted) break;
       const body = reading.ok ? reading.text : `${new Date().toISOString()}  error: ${reading.error}\n`;
       io.stdout(`${CLEAR_SCREEN}${body}\nrefreshing every ${intervalMs / 1000} s; Ctrl-C to stop\n`);
-      await pause(Math.max(0, intervalMs - (Date.now() - started)), controller.signal);
+      await pause(Math.max(0, intervalMs - (performance.now() - started)), controller.signal);
     }
   } finally {
     removeInterrupt?.();

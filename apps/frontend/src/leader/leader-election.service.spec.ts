@@ -157,7 +157,8 @@ describe('LeaderElectionService', () => {
   });
 
   it("refreshes the other replicas' states from the heartbeat, at most once per STATE_REFRESH_MS", async () => {
-    jest.useFakeTimers({ now: 1_000_000 });
+    // Time is the monotonic clock's (performance.now()); the wall clock is not looked at.
+    const clock = jest.spyOn(performance, 'now').mockReturnValue(1_000_000);
     try {
       const { client, states } = fakeReplicas();
       const probe = jest.spyOn(client, 'probe');
@@ -169,7 +170,7 @@ describe('LeaderElectionService', () => {
       states.set(1, 'down');
       states.set(2, 'not_ready');
       probe.mockClear();
-      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS);
+      clock.mockReturnValue(1_000_000 + STATE_REFRESH_MS);
       await election.check();
       expect(probe.mock.calls.map(([r]) => r.id)).toEqual([1, 2, 3]);
       expect(election.current).toMatchObject({ id: 3, epoch: 1 }); // no election for a follower
@@ -179,21 +180,27 @@ describe('LeaderElectionService', () => {
       states.set(1, 'ready');
       states.set(2, 'ready');
       probe.mockClear();
-      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS + STATE_REFRESH_MS / 2);
+      clock.mockReturnValue(1_000_000 + STATE_REFRESH_MS + STATE_REFRESH_MS / 2);
       await election.check();
       expect(probe.mock.calls.map(([r]) => r.id)).toEqual([3]);
       expect(described()).toEqual(['down', 'not_ready', 'leader']);
 
-      jest.setSystemTime(1_000_000 + 2 * STATE_REFRESH_MS);
-      await election.check();
-      expect(described()).toEqual(['ready', 'ready', 'leader']);
+      // The wall clock set back a minute changes nothing: the next round still refreshes.
+      const wall = jest.spyOn(Date, 'now').mockReturnValue(Date.now() - 60_000);
+      try {
+        clock.mockReturnValue(1_000_000 + 2 * STATE_REFRESH_MS);
+        await election.check();
+        expect(described()).toEqual(['ready', 'ready', 'leader']);
+      } finally {
+        wall.mockRestore();
+      }
     } finally {
-      jest.useRealTimers();
+      clock.mockRestore();
     }
   });
 
   it('follows the leader another front end elected once its own leader, deposed, answers as a follower (on a refresh round)', async () => {
-    jest.useFakeTimers({ now: 1_000_000 });
+    const clock = jest.spyOn(performance, 'now').mockReturnValue(1_000_000);
     try {
       const { client, leading, announced } = fakeReplicas();
       const election = new LeaderElectionService(client, fakeEpochs(), fakeConfig());
@@ -204,17 +211,17 @@ describe('LeaderElectionService', () => {
       leading.set(2, 2);
       const count = announced.length;
       // Within the period only the leader's /ping is asked: it answers, and is kept.
-      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS / 2);
+      clock.mockReturnValue(1_000_000 + STATE_REFRESH_MS / 2);
       await election.check();
       expect(election.current).toMatchObject({ id: 3, epoch: 1 });
       // The refresh round asks its status too: replica 2 leads the newest epoch, and is adopted without a new epoch.
-      jest.setSystemTime(1_000_000 + STATE_REFRESH_MS);
+      clock.mockReturnValue(1_000_000 + STATE_REFRESH_MS);
       await election.check();
       expect(election.current).toMatchObject({ id: 2, epoch: 2 });
       expect(announced.length).toBe(count);
       expect(election.history[0].reason).toMatch(/^already leading \(leader 3 no longer leads epoch 1 \(follower in epoch 0\)\)$/);
     } finally {
-      jest.useRealTimers();
+      clock.mockRestore();
     }
   });
 

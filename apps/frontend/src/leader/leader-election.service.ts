@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FrontendEnv, LeaderChange, LeaderResponse, ReplicaAddress, ReplicaStatus } from '@app/contracts';
+import { monotonicNow } from '@app/common';
 import { EpochStore, EpochWriteError } from './epoch.store';
 import { ProbedState, ReplicasClient } from './replicas.client';
 
@@ -91,7 +92,7 @@ export class LeaderElectionService {
   async check(): Promise<void> {
     if (this.electing) return;
     const leader = this.leader;
-    const now = Date.now();
+    const now = monotonicNow();
     const refresh = now - this.statesRefreshedAt >= STATE_REFRESH_MS;
     if (refresh) this.statesRefreshedAt = now;
     const probes = new Map(
@@ -196,8 +197,8 @@ export class LeaderElectionService {
    * probe that found a majority of the replicas ready, and has not started before that.
    */
   private graceLeft(probes: { alive: boolean }[]): number {
-    if (this.majorityReadyAt === undefined && probes.filter((p) => p.alive).length > probes.length / 2) this.majorityReadyAt = Date.now();
-    return this.majorityReadyAt === undefined ? Infinity : Math.max(0, this.majorityReadyAt + this.graceMs - Date.now());
+    if (this.majorityReadyAt === undefined && probes.filter((p) => p.alive).length > probes.length / 2) this.majorityReadyAt = monotonicNow();
+    return this.majorityReadyAt === undefined ? Infinity : Math.max(0, this.majorityReadyAt + this.graceMs - monotonicNow());
   }
 
   /** Announces `leader` of `epoch` to `replica`, up to {@link ANNOUNCE_ATTEMPTS} times, while that epoch is still this front end's. */

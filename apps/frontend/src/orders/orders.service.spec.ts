@@ -1,3 +1,4 @@
+import { jest } from '@jest/globals';
 import { ConfigService } from '@nestjs/config';
 import { BatchItemResult, FrontendEnv, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
@@ -140,6 +141,45 @@ describe('OrdersService.place when the leader answers that too few replicas are 
     await expect(new OrdersService(election, replicas, noStocks, configOf({ QUORUM_WAIT_MS: 150 })).place(dto, 'key-4')).rejects.toMatchObject({ status: 503 });
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
     expect(tooFewAnswers).toBeGreaterThanOrEqual(2);
+  });
+  it("counts QUORUM_WAIT_MS per leader: a new leader's first such answer starts its own wait", async () => {
+    // Leader 3 says "too few", then its next forward goes unanswered until, past the wait, the
+    // front end names leader 2, which says so once (a follower not yet heard from) before it takes
+    // the trade. Counted from leader 3's answer, the trade would end at leader 2's first.
+    const { election, name } = fakeElection(three);
+    const answers: string[] = [];
+    const replicas = {
+      trade: async (replica: ReplicaAddress) => {
+        const tried = answers.filter((a) => a.startsWith(String(replica.id))).length;
+        answers.push(`${replica.id}: ${tried}`);
+        if (replica.id === 2) return tried === 0 ? tooFew : { status: 200, order_no: 11 };
+        if (tried === 0) return tooFew;
+        setTimeout(() => name(two), 150);
+        return new Promise<BatchItemResult>(() => undefined); // replaced before it answers
+      },
+    } as unknown as ReplicasClient;
+    await expect(new OrdersService(election, replicas, noStocks, configOf({ QUORUM_WAIT_MS: 100 })).place(dto, 'key-5')).resolves.toBe(11);
+    expect(answers).toEqual(['3: 0', '3: 1', '2: 0', '2: 1']);
+  });
+});
+
+describe('OrdersService.place and the wall clock', () => {
+  it('measures FAILOVER_TIMEOUT_MS on the monotonic clock: the wall clock set forward an hour mid-failover does not end the trade', async () => {
+    const { election, name } = fakeElection(three);
+    const wall = jest.spyOn(Date, 'now');
+    try {
+      const replicas = {
+        trade: async (replica: ReplicaAddress) => {
+          if (replica.id === 2) return { status: 200, order_no: 12 };
+          wall.mockReturnValue(Date.now() + 3_600_000); // an NTP step, a VM's clock corrected
+          name(two);
+          throw new Error('connect ECONNREFUSED');
+        },
+      } as unknown as ReplicasClient;
+      await expect(new OrdersService(election, replicas, noStocks, configOf({ FAILOVER_TIMEOUT_MS: 1000 })).place(dto, 'key-6')).resolves.toBe(12);
+    } finally {
+      wall.mockRestore();
+    }
   });
 });
 

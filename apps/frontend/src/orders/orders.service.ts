@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { BatchItemResult, CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { definiteRefusal, DomainError, OrderNotFound, Unavailable } from '@app/common';
+import { definiteRefusal, DomainError, monotonicNow, OrderNotFound, Unavailable } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
 import { StocksService } from '../stocks/stocks.service';
@@ -81,23 +81,24 @@ export class OrdersService {
 
   /** `requestId`: the HTTP request's, carried to the leader with the trade (`key` is its idempotency key). */
   async place(dto: PlaceOrderDto, key: string, requestId?: string): Promise<number> {
-    const started = Date.now();
+    const started = monotonicNow();
     const deadline = started + this.failoverTimeoutMs;
     let lastProblem = 'no order replica is alive';
     /** Set once an attempt ended without a definite answer: it may have traded. */
     let uncertain = false;
     /**
-     * When a leader first answered that too few replicas are reachable. The wait runs from there,
-     * not from the trade's start: a trade that first waited out the durability timeout at a leader
-     * just cut off from its followers would otherwise be refused at that first answer, as the
-     * front end is about to elect a leader on the majority side.
+     * Which leader first answered that too few replicas are reachable, and when. The wait runs from
+     * there, not from the trade's start: a trade that first waited out the durability timeout at a
+     * leader just cut off from its followers would otherwise be refused at that first answer, as the
+     * front end is about to elect a leader on the majority side. It starts again at another leader
+     * (or the same one in a newer epoch): that one's count is its own.
      */
-    let quorumLackSince: number | undefined;
+    let quorumLack: { leader: Leader; since: number } | undefined;
     const unavailable = (message: string) =>
       new Unavailable(
         uncertain ? `${message}; an earlier attempt may have gone through: retry with the same Idempotency-Key to learn its outcome` : message,
       );
-    while (Date.now() < deadline) {
+    while (monotonicNow() < deadline) {
       const leader = await this.election.leaderForRequest();
       if (!leader) {
         await sleep(NO_LEADER_PAUSE_MS);
@@ -131,7 +132,10 @@ export class OrdersService {
       lastProblem = `leader ${leader.id} answered ${res.status}${res.message ? `: ${res.message}` : ''}`;
       uncertain ||= mayHaveTraded(res.status, res.code);
       const rule = (res.code !== undefined && RETRY_RULES[res.code]) || REELECT;
-      if (rule.quorumBound && Date.now() - (quorumLackSince ??= Date.now()) >= this.quorumWaitMs) throw unavailable(res.message ?? lastProblem);
+      if (rule.quorumBound) {
+        if (quorumLack?.leader.id !== leader.id || quorumLack.leader.epoch !== leader.epoch) quorumLack = { leader, since: monotonicNow() };
+        if (monotonicNow() - quorumLack.since >= this.quorumWaitMs) throw unavailable(res.message ?? lastProblem);
+      }
       if (!rule.sameLeader) {
         this.logger.warn(`${lastProblem}; re-electing and retrying`);
         await this.election.reportFailure(leader, lastProblem);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { VersionedLruCache } from '@app/cache';
+import { monotonicNow } from '@app/common';
 import { ClusterStatusResponse, ReplicaAddress, ReplicaStatusView, StockInfo } from '@app/contracts';
 import { LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient, StatusReading } from '../leader/replicas.client';
@@ -41,10 +42,10 @@ export class StatusService {
 
   /** The latest view if it is younger than {@link STATUS_TTL_MS}, else the one being assembled, else a new one. */
   view(): Promise<ClusterStatusResponse> {
-    if (this.latest && Date.now() - this.latest.at < STATUS_TTL_MS) return Promise.resolve(this.latest.view);
+    if (this.latest && monotonicNow() - this.latest.at < STATUS_TTL_MS) return Promise.resolve(this.latest.view);
     this.assembling ??= this.assemble()
       .then((view) => {
-        this.latest = { at: Date.now(), view };
+        this.latest = { at: monotonicNow(), view };
         return view;
       })
       .finally(() => (this.assembling = undefined));

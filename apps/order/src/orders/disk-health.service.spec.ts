@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { monotonicNow } from '@app/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, validateEnv } from '@app/contracts';
 import { DiskHealthService, DiskWriteFailed } from './disk-health.service';
@@ -31,11 +33,27 @@ describe('DiskHealthService', () => {
     expect(d.isFailing).toBe(false);
   });
 
+  it('measures a write on the monotonic clock: the wall clock set forward an hour does not make a running write stuck', async () => {
+    const d = disk(1000);
+    let finish!: () => void;
+    const write = d.track(() => new Promise<void>((r) => (finish = r)));
+    const wall = jest.spyOn(Date, 'now').mockReturnValue(Date.now() + 3_600_000);
+    try {
+      expect(d.problem()).toBeUndefined();
+      expect(d.describe()).toMatchObject({ writes_in_flight: 1, oldest_write_ms: expect.any(Number) });
+      expect(d.describe().oldest_write_ms).toBeLessThan(1000);
+    } finally {
+      wall.mockRestore();
+    }
+    finish();
+    await write;
+  });
+
   it('a slow write is fine; one still running after DISK_STALL_MS is a stuck disk', async () => {
     const d = disk(1000);
     let finish!: () => void;
     const write = d.track(() => new Promise<void>((r) => (finish = r)));
-    const started = Date.now();
+    const started = monotonicNow();
     expect(d.problem(started + 999)).toBeUndefined();
     expect(d.problem(started + 1500)).toMatch(/^a write of its database has not finished for 1[45]\d\d ms$/);
     expect(d.describe(started + 1500)).toMatchObject({ writable: true, writes_in_flight: 1 });

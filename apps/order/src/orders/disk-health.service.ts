@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
 import { OrderEnv, ReplicaRefusal } from '@app/contracts';
-import { Unavailable } from '@app/common';
+import { monotonicNow, Unavailable } from '@app/common';
 
 /** SQLite result codes that mean the disk (or the file on it) cannot take a write. */
 const DISK_ERROR_CODES = new Set(['SQLITE_FULL', 'SQLITE_IOERR', 'SQLITE_READONLY', 'SQLITE_CANTOPEN', 'SQLITE_CORRUPT', 'SQLITE_NOTADB', 'SQLITE_PROTOCOL']);
@@ -42,19 +42,19 @@ export class DiskHealthService {
 
   /** Runs one write of the log, recording how it went; a disk error is rethrown as {@link DiskWriteFailed}. */
   async track<T>(write: () => Promise<T>): Promise<T> {
-    const started = Date.now();
+    const started = monotonicNow();
     const token = started + Math.random(); // distinct entries for writes started in the same ms
     this.writing.add(token);
     try {
       const result = await write();
-      if (this.failing) this.logger.log(`its database takes writes again (failed for ${Date.now() - this.failing.since} ms)`);
+      if (this.failing) this.logger.log(`its database takes writes again (failed for ${monotonicNow() - this.failing.since} ms)`);
       this.failing = undefined;
       return result;
     } catch (err) {
       if (!isDiskError(err)) throw err;
       const message = (err as Error).message;
       if (!this.failing) {
-        this.failing = { since: Date.now(), message };
+        this.failing = { since: monotonicNow(), message };
         this.logger.error(`its database cannot be written: ${message}`);
       }
       this.failed$.next(message);
@@ -69,7 +69,7 @@ export class DiskHealthService {
   }
 
   /** Why this replica must not lead or be proposed because of its disk; undefined when the disk is fine. */
-  problem(now = Date.now()): string | undefined {
+  problem(now = monotonicNow()): string | undefined {
     if (this.failing) return `its database cannot be written: ${this.failing.message} (for ${now - this.failing.since} ms)`;
     const oldest = Math.min(...this.writing);
     if (now - oldest >= this.stallMs) return `a write of its database has not finished for ${Math.floor(now - oldest)} ms`;
@@ -77,7 +77,7 @@ export class DiskHealthService {
   }
 
   /** For `/health`: the disk's state. */
-  describe(now = Date.now()): { writable: boolean; writes_in_flight: number; oldest_write_ms: number; problem?: string } {
+  describe(now = monotonicNow()): { writable: boolean; writes_in_flight: number; oldest_write_ms: number; problem?: string } {
     const oldest = this.writing.size ? Math.floor(now - Math.min(...this.writing)) : 0;
     const problem = this.problem(now);
     return { writable: !this.failing, writes_in_flight: this.writing.size, oldest_write_ms: oldest, ...(problem ? { problem } : {}) };

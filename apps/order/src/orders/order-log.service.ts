@@ -19,7 +19,7 @@ import {
   ReplicaRole,
   sameTradeRequest,
 } from '@app/contracts';
-import { DomainError, execTransaction, InvalidInput, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
+import { DomainError, execTransaction, InvalidInput, monotonicNow, queryRows, sql, sqlLiteral, Unavailable } from '@app/common';
 import { DiskHealthService } from './disk-health.service';
 import { Order } from './order.entity';
 import { LogKeyFilter } from './log-key-filter';
@@ -181,7 +181,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    */
   fillKeyFilter(): Promise<void> {
     this.filling ??= (async () => {
-      const started = Date.now();
+      const started = monotonicNow();
       // Begun under the lock, with no write in flight: each entry is on disk for the scan (up to the
       // last one now), or added as it is written.
       const [filter, through] = await this.exclusive(async () => [this.keys.begin(2 * this.last.order_no), this.last.order_no] as const);
@@ -198,7 +198,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
           after = page[page.length - 1].order_no;
         }
         this.keys.finish(filter);
-        this.logger.log(`key filter filled from ${entries} entries in ${Date.now() - started} ms (room for ${filter.capacity} keys)`);
+        this.logger.log(`key filter filled from ${entries} entries in ${monotonicNow() - started} ms (room for ${filter.capacity} keys)`);
       } catch (err) {
         this.keys.abandon(filter);
         if (this.destroyed) return;
@@ -324,7 +324,7 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * Also finds how far every entry is vouched for by its own checksum ({@link vouchedThrough}).
    */
   async verifyChecksums(): Promise<number[]> {
-    const started = Date.now();
+    const started = monotonicNow();
     let checked = 0;
     let expected = 1;
     let unvouched: number | undefined;
@@ -345,9 +345,9 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
     }
     this.vouched = (unvouched ?? expected) - 1;
     this.checkedSinceStart = true;
-    this.checkTookMs = Date.now() - started;
+    this.checkTookMs = monotonicNow() - started;
     const vouching = this.vouched === expected - 1 ? '' : `; entries after order ${this.vouched} carry no checksum or a number is missing, so they are compared with a peer's`;
-    this.logger.log(`checked ${checked} entries against their checksums in ${Date.now() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
+    this.logger.log(`checked ${checked} entries against their checksums in ${monotonicNow() - started} ms: ${this.damaged.size === 0 ? 'all match' : `${this.damaged.size} do not`}${vouching}`);
     // Only now, in the background: the fill reads the whole file too, and the two at once made the
     // check at start, which the replica waits for, slower. It begins once the caller's lock is free
     // (at start, when the first recovery round is over). Until it is filled, key lookups query the

@@ -1,7 +1,7 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { checksumHolds, OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/contracts';
-import { InvalidInput } from '@app/common';
+import { InvalidInput, monotonicNow } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject } from 'rxjs';
 import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
@@ -407,10 +407,10 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     // A peer's check takes about as long as this one's did (the same log): a long log waits longer.
     const longest = Math.max(PEER_CHECK_WAIT_MS, 2 * this.log.checkDurationMs());
     if (this.peerCheckWaitSince === undefined) {
-      this.peerCheckWaitSince = Date.now();
+      this.peerCheckWaitSince = monotonicNow();
       this.logger.log(`replica ${checking.peer.id} is still checking its file against its checksums: waiting for it (at most ${Math.round(longest / 1000)} s), so that the logs are compared only where no checksum vouches`);
     }
-    if (Date.now() - this.peerCheckWaitSince >= longest) return;
+    if (monotonicNow() - this.peerCheckWaitSince >= longest) return;
     throw new PeerStillChecking(checking.peer.id);
   }
 
@@ -450,8 +450,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
 
   /** Logs why recovery cannot finish: at once when the reason changed, else at most every BLOCKED_REPEAT_LOG_MS. */
   private logBlocked(level: 'error' | 'warn', message: string): void {
-    if (message === this.blockedLogged.message && Date.now() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
-    this.blockedLogged = { at: Date.now(), message };
+    if (message === this.blockedLogged.message && monotonicNow() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
+    this.blockedLogged = { at: monotonicNow(), message };
     this.logger[level](`not ready: ${message}`);
   }
 

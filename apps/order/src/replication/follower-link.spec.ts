@@ -1,3 +1,4 @@
+import { monotonicNow } from '@app/common';
 import { MAX_BODY_BYTES, OrderRecordDto, SyncDto } from '@app/contracts';
 import { logEntry } from '@app/testkit/fixtures';
 import type { PeersClient } from '../cluster/peers.client';
@@ -98,7 +99,7 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
     const push = l.pump();
     await Promise.resolve();
     expect(answers).toHaveLength(1);
-    const sent = Date.now();
+    const sent = monotonicNow();
     expect(l.pendingMs(sent + 1500)).toBeGreaterThanOrEqual(1500 - 50);
     answers[0]({ status: 200, data: { last_no: 0 } });
     await push;
@@ -110,7 +111,7 @@ describe('FollowerLink: how long a sync has awaited its answer', () => {
     const { link: l, failures, failed } = link();
     const push = l.pump();
     await Promise.resolve();
-    expect(l.pendingMs(Date.now() + 10)).toBeGreaterThan(0);
+    expect(l.pendingMs(monotonicNow() + 10)).toBeGreaterThan(0);
     failures[0](new Error('connect ECONNREFUSED'));
     await push;
     expect(l.pendingMs()).toBe(0);

@@ -1,7 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { MAX_BODY_BYTES, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { monotonicNow } from '@app/common';
 import { PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
+
 
 /** What a link needs from the leader it belongs to. */
 export interface LinkContext {
@@ -57,7 +59,7 @@ export class FollowerLink {
   ) {}
 
   /** How long the sync under way has been waiting for the follower's answer, in ms (0: none under way). */
-  pendingMs(now = Date.now()): number {
+  pendingMs(now = monotonicNow()): number {
     return this.sentAt === 0 ? 0 : Math.max(0, now - this.sentAt);
   }
 
@@ -84,11 +86,11 @@ export class FollowerLink {
 
   /** It did not accept the orders it was sent in time: not counted on until it accepts a sync. */
   overdue(): void {
-    if (this.suspectSince === 0) this.suspectSince = Date.now();
+    if (this.suspectSince === 0) this.suspectSince = monotonicNow();
   }
 
   private fail(): void {
-    this.suspectSince = Date.now();
+    this.suspectSince = monotonicNow();
     this.sentAt = 0;
     if (this.ctx.current()) this.ctx.failed(this);
   }
@@ -102,7 +104,7 @@ export class FollowerLink {
         const prevNo = this.nextNo - 1;
         const batch = this.nextNo <= last.order_no ? fitSyncBody(await log.page(prevNo, this.ctx.batchSize)) : [];
         const prevEpoch = prevNo === 0 ? 0 : prevNo === last.order_no ? last.epoch : ((await log.find(prevNo))?.epoch ?? 0);
-        this.sentAt = Date.now();
+        this.sentAt = monotonicNow();
         const send = ++this.sends;
         const res = await this.ctx.peers.sync(this.peer, {
           leader: this.ctx.leaderId,
@@ -119,7 +121,7 @@ export class FollowerLink {
           if (res.data?.code === ReplicaRefusal.staleEpoch) await this.ctx.staleEpoch(this.peer);
           return false; // recovering or refusing: retried on the next heartbeat
         }
-        this.lastContact = Date.now();
+        this.lastContact = monotonicNow();
         this.acceptedSend = Math.max(this.acceptedSend, send);
         this.suspectSince = 0;
         const through = batch.length > 0 ? batch[batch.length - 1].order_no : prevNo;

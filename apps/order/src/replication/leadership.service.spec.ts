@@ -4,7 +4,7 @@ import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
 import { DataSource } from 'typeorm';
 import { OrderEnv, ReplicaAddress, ReplicaRole, ReplicaStatus, validateEnv } from '@app/contracts';
-import { openInMemorySqlite } from '@app/common';
+import { monotonicNow, openInMemorySqlite } from '@app/common';
 import { logEntry } from '@app/testkit/fixtures';
 import { ClusterStateService, moreAdvanced } from '../cluster/cluster-state.service';
 import { ORDER_MIGRATIONS } from '../migrations';
@@ -69,13 +69,13 @@ describe('LeadershipService.quorumRefusal (/ping: no replica cut off from a majo
 
   it('a follower remembers reaching a majority for FOLLOWER_TIMEOUT_MS, then asks again', async () => {
     const { leadership, answering, calls } = setup('follower');
-    const t = Date.now();
+    const t = monotonicNow();
     expect(await leadership.quorumRefusal(t)).toBeUndefined();
     expect(calls()).toBe(1);
     answering.clear();
     expect(await leadership.quorumRefusal(t + 500)).toBeUndefined();
     expect(calls()).toBe(1);
-    expect(await leadership.quorumRefusal(Date.now() + 1500)).toMatch(/cannot reach a majority/);
+    expect(await leadership.quorumRefusal(monotonicNow() + 1500)).toMatch(/cannot reach a majority/);
     expect(calls()).toBe(2);
   });
 

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Subscription } from 'rxjs';
 import { OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { Unavailable } from '@app/common';
+import { monotonicNow, Unavailable } from '@app/common';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { DiskHealthService } from '../orders/disk-health.service';
@@ -79,7 +79,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
    * - Follower: fewer than majority − 1 peers answer its status call (within `FOLLOWER_TIMEOUT_MS`
    *   / 2), asked at most once per `FOLLOWER_TIMEOUT_MS` (a success is remembered that long).
    */
-  async quorumRefusal(now = Date.now()): Promise<string | undefined> {
+  async quorumRefusal(now = monotonicNow()): Promise<string | undefined> {
     const need = this.state.majority - 1;
     const n = this.state.peers.length + 1;
     if (this.state.role === 'leader') {
@@ -102,7 +102,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
       this.peers.statuses(this.state.peers, enough).then((a) => a.length, () => 0),
       new Promise<number>((resolve) => (timer = setTimeout(() => resolve(0), bound))),
     ]).finally(() => clearTimeout(timer));
-    if (answered >= enough) this.reachedMajorityAt = Date.now();
+    if (answered >= enough) this.reachedMajorityAt = monotonicNow();
     return answered;
   }
 
@@ -200,7 +200,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     const current = () => !this.stopped && run === this.promotions && this.state.role === 'promoting' && this.state.epoch === epoch;
     this.promotion = (async () => {
       /** When a majority last adopted this epoch (the promotion's start counts). */
-      let majorityAt = Date.now();
+      let majorityAt = monotonicNow();
       /** When the first failure for another reason came (a catch-up, the reconciler's catalog, a write). */
       let failingSince: number | undefined;
       while (current()) {
@@ -222,7 +222,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
             if (answered.length < this.state.majority - 1) {
               throw new NoMajority(`only ${answered.length} peer(s) adopted epoch ${epoch} and answered; ${this.state.majority - 1} needed`);
             }
-            majorityAt = Date.now();
+            majorityAt = monotonicNow();
             const best = mostAdvancedPeer(answered, this.state.status());
             if (best) await this.catchUp.catchUpFrom(best.peer, true);
             resend = await this.adoptInherited(epoch, answered.map((p) => p.status.commit_no));
@@ -247,7 +247,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
           // quorumRefusal), so the front end would keep it, and keep its trades waiting, for ever.
           // Stepping back lets the front end propose another replica, which may reach what this
           // one cannot (the catalog, say); this one is proposed last next time.
-          const now = Date.now();
+          const now = monotonicNow();
           const noMajority = err instanceof NoMajority;
           if (!noMajority) failingSince ??= now;
           const stuckFor = noMajority ? now - majorityAt : now - failingSince!;

@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { monotonicNow } from '@app/common';
 import { ConfigService } from '@nestjs/config';
 import { Subject } from 'rxjs';
 import { MAX_BODY_BYTES, OrderEnv, OrderRecordDto, SyncDto, validateEnv } from '@app/contracts';
@@ -349,9 +351,9 @@ describe('ReplicatorService (leader side)', () => {
       await replicator.waitDurable(append()); // follower 2 answers, and is counted on
       expect(received).toEqual({ 1: [], 2: [1] });
       behaviour[2] = 'hang';
-      const sent = Date.now();
+      const sent = monotonicNow();
       await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
-      expect(Date.now() - sent).toBeGreaterThanOrEqual(25);
+      expect(monotonicNow() - sent).toBeGreaterThanOrEqual(25);
       expect(received[1]).toEqual([1, 2]);
       expect(replicator.spareRescues).toBe(1);
       await expect(replicator.waitDurable(append())).resolves.toBeUndefined();
@@ -394,12 +396,12 @@ describe('ReplicatorService (leader side)', () => {
     it('is 0 while one follower (2 of 3) accepts syncs, and grows once none has for FOLLOWER_TIMEOUT_MS', async () => {
       const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });
       replicator.start(1);
-      const t = Date.now();
+      const t = monotonicNow();
       expect(replicator.quorumLostForMs(t + 900)).toBe(0); // the start counts as contact
       expect(replicator.quorumLostForMs(t + 1500)).toBeGreaterThanOrEqual(400);
       behaviour[1] = 'down';
       await replicator.pumpAll();
-      const heard = Date.now();
+      const heard = monotonicNow();
       expect(replicator.quorumLostForMs(heard + 900)).toBe(0); // follower 2 answered
       expect(replicator.quorumLostForMs(heard + 2500)).toBeGreaterThanOrEqual(1500);
     });
@@ -409,7 +411,7 @@ describe('ReplicatorService (leader side)', () => {
       replicator.start(1);
       await replicator.pumpAll();
       behaviour[1] = behaviour[2] = 'down';
-      const heard = Date.now();
+      const heard = monotonicNow();
       for (const after of [0, 500, 999, 1001, 1500, 5000]) {
         const now = heard + after;
         const reachable = replicator['links'].filter((l) => now - l.lastContact <= 1000).length;
@@ -417,12 +419,29 @@ describe('ReplicatorService (leader side)', () => {
       }
     });
 
+    it('is measured on the monotonic clock: the wall clock set back a minute does not make silent followers reachable again', async () => {
+      const { replicator, behaviour } = setup({ FOLLOWER_TIMEOUT_MS: '1000' });
+      replicator.start(1);
+      await replicator.pumpAll();
+      behaviour[1] = behaviour[2] = 'down';
+      const later = performance.now() + 1500;
+      const mono = jest.spyOn(performance, 'now').mockReturnValue(later);
+      const wall = jest.spyOn(Date, 'now').mockReturnValue(Date.now() - 60_000); // an NTP step back
+      try {
+        expect(replicator.reachableFollowers()).toBe(0);
+        expect(replicator.quorumLostForMs()).toBeGreaterThanOrEqual(400);
+      } finally {
+        mono.mockRestore();
+        wall.mockRestore();
+      }
+    });
+
     it('is always 0 with ORDER_ACK_MODE=leader, and when not leading', () => {
       const { replicator } = setup({ ORDER_ACK_MODE: 'leader' });
       replicator.start(1);
-      expect(replicator.quorumLostForMs(Date.now() + 60_000)).toBe(0);
+      expect(replicator.quorumLostForMs(monotonicNow() + 60_000)).toBe(0);
       const other = setup();
-      expect(other.replicator.quorumLostForMs(Date.now() + 60_000)).toBe(0);
+      expect(other.replicator.quorumLostForMs(monotonicNow() + 60_000)).toBe(0);
     });
   });
 });

@@ -2,7 +2,7 @@ import { Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { Subscription } from 'rxjs';
 import { ConfigService } from '@nestjs/config';
 import { AckMode, OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { Unavailable } from '@app/common';
+import { monotonicNow, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { FaultInjector } from '../faults/fault-injector.service';
@@ -93,7 +93,7 @@ export class ReplicatorService implements OnModuleDestroy {
     // next step, even once a later start has made the replicator active in the same epoch again.
     const generation = ++this.generation;
     this.epoch = epoch;
-    this.startedAt = Date.now();
+    this.startedAt = monotonicNow();
     const next = Math.max(1, Math.min(this.log.lastPosition().order_no + 1, from));
     const ctx = {
       leaderId: this.state.id,
@@ -135,7 +135,7 @@ export class ReplicatorService implements OnModuleDestroy {
 
   /** Followers heard from recently. */
   reachableFollowers(): number {
-    const now = Date.now();
+    const now = monotonicNow();
     return this.links.filter((l) => now - l.lastContact <= this.followerTimeoutMs).length;
   }
 
@@ -146,7 +146,7 @@ export class ReplicatorService implements OnModuleDestroy {
    * The health check gives up the job as soon as this is above 0, when trades are refused for
    * want of a majority (the same count as {@link reachableFollowers}).
    */
-  quorumLostForMs(now = Date.now()): number {
+  quorumLostForMs(now = monotonicNow()): number {
     const need = this.state.majority - 1;
     if (!this.active || this.requiredAcks <= 1 || need <= 0) return 0;
     const contacts = this.links.map((l) => l.lastContact).sort((a, b) => b - a);
@@ -237,7 +237,7 @@ export class ReplicatorService implements OnModuleDestroy {
    * (0: none under way; it never exceeds PEER_TIMEOUT_MS by much, since the request times out) and
    * how long ago it last accepted one (since this replica began leading, if it has not yet).
    */
-  followerTimes(now = Date.now()): { pending: [string, number][]; sinceContact: [string, number][] } {
+  followerTimes(now = monotonicNow()): { pending: [string, number][]; sinceContact: [string, number][] } {
     return {
       pending: this.links.map((l) => [String(l.peer.id), l.pendingMs(now) / 1000]),
       sinceContact: this.links.map((l) => [String(l.peer.id), Math.max(0, now - (l.lastContact || this.startedAt)) / 1000]),
@@ -280,7 +280,7 @@ export class ReplicatorService implements OnModuleDestroy {
   private split(): { counted: FollowerLink[]; spares: FollowerLink[] } {
     const need = this.state.majority - 1;
     if (this.spareEntries === 0 || this.ackMode !== 'majority' || need >= this.links.length) return { counted: this.links, spares: [] };
-    const now = Date.now();
+    const now = monotonicNow();
     const ranked = [...this.links].sort((a, b) => Number(this.dependable(b, now)) - Number(this.dependable(a, now)) || b.peer.id - a.peer.id);
     return { counted: ranked.slice(0, need), spares: ranked.slice(need) };
   }
@@ -330,7 +330,7 @@ export class ReplicatorService implements OnModuleDestroy {
    * interval (under load the pushes that carry orders are the heartbeats).
    */
   private beat(): void {
-    const now = Date.now();
+    const now = monotonicNow();
     const last = this.log.lastPosition().order_no;
     for (const link of this.links) {
       if (link.nextNo <= last || now - link.lastContact >= this.heartbeatMs) void link.pump();
