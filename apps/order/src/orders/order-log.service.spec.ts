@@ -703,6 +703,21 @@ describe('OrderLogService on a real SQLite file', () => {
     });
   });
 
+  it("a page that begins before the in-memory tail goes on from it where the file ends: a leader's entries still being written are served, not cut off", async () => {
+    const first = await start();
+    await first.log.append(Array.from({ length: 5 }, (_, i) => entry(i + 1)));
+    // Restarted, its memory holds no entry; as leader it publishes 6–7, whose write is slow.
+    const { log } = await restart(first.db, { ORDER_COMMIT_DELAY_MS: '300' });
+    let publishedAt = 0;
+    const writing = log.appendNew([order('k6', { epoch: 2 }), order('k7', { epoch: 2 })], {}, () => (publishedAt = log.lastPosition().order_no));
+    await new Promise((r) => setTimeout(r, 50));
+    expect([publishedAt, log.durableLastNo()]).toEqual([7, 5]);
+    expect((await log.page(0, 10)).map((e) => e.order_no)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    expect((await log.page(3, 3)).map((e) => e.order_no)).toEqual([4, 5, 6]);
+    await writing;
+    expect((await log.page(0, 10)).map((e) => e.order_no)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+  });
+
   it('pages the same across the edge of the in-memory tail (4096 to 8192 of the newest entries) as from the database', async () => {
     const first = await start();
     // Past 8192 entries the tail is trimmed back to the newest 4096: numbers 4905–9000 here.

@@ -486,6 +486,12 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
   /**
    * Entries numbered after `after`, oldest first. A raw query: a catch-up reads pages of up to
    * 1000 entries, and TypeORM's entities would cost several times the query.
+   *
+   * A page that begins before the in-memory tail is read from the file and, if the file ends
+   * inside it, goes on from the tail: a leader's published entries whose write is still under way
+   * are in memory only, and a page that stopped at the file's end would read as the end of its log
+   * (a catch-up takes a short page for the last one, and a recovering follower would drop entries
+   * a majority may hold and the leader counts it for).
    */
   async page(after: number, limit: number): Promise<OrderRecordDto[]> {
     if (!Number.isSafeInteger(after) || !Number.isSafeInteger(limit)) throw new TypeError(`not a page: after ${after}, limit ${limit}`);
@@ -495,7 +501,12 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
       this.dataSource,
       `SELECT ${ENTRY_COLUMNS} FROM "orders" WHERE "order_no" BETWEEN ${after + 1} AND ${after + limit} ORDER BY "order_no"`,
     );
-    return this.intact(rows).map(fromRow);
+    const entries = this.intact(rows).map(fromRow);
+    if (entries.length < limit) {
+      const next = (entries.at(-1)?.order_no ?? after) + 1;
+      entries.push(...(this.fromTail(next, limit - entries.length) ?? []));
+    }
+    return entries;
   }
 
   /**

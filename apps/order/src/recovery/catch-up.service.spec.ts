@@ -312,12 +312,31 @@ describe('CatchUpService', () => {
       expect(await mine()).toEqual(theirs);
     });
 
-    it('goes on when only the stamps changed (a new leader\'s epoch on the same orders)', async () => {
+    it('stops too when the boundary\'s order is the same under a newer stamp: the orders before it may be others (a retried trade numbered again at the same place)', async () => {
+      // The old tail: A at 1 and B at 2 (epoch 1). A new leader (epoch 2) dropped A, took C at 1,
+      // and the retry of B landed at 2 again. The first page ended at B under epoch 1.
+      const b = (epoch: number) => ({ ...logEntry(2, epoch, 'B'), request_id: 'req-B', idempotency_key: 'req-B' });
+      theirs = [logEntry(1, 1, 'A'), b(1), ...range(3, 6, 1, 'old')];
+      beforePage = async (after) => {
+        if (after === 2) theirs = [logEntry(1, 2, 'C'), b(2), ...range(3, 6, 2, 'new')];
+      };
+      await expect(catchUpFrom(true)).rejects.toBeInstanceOf(SourceChanged);
+      expect(await mine()).toEqual([logEntry(1, 1, 'A'), b(1)]);
+      // Started over, it ends equal to the source: C at 1, not A.
+      beforePage = async () => undefined;
+      await catchUpFrom(true);
+      expect(await mine()).toEqual(theirs);
+    });
+
+    it('starts over when only the stamps changed (a new leader\'s epoch on the same orders), and then ends equal to the source', async () => {
       theirs = range(1, 6, 1);
       beforePage = async (after) => {
         if (after === 2) theirs = range(1, 6, 2);
       };
-      await expect(catchUpFrom(true)).resolves.toMatchObject({ fetched: 6 });
+      await expect(catchUpFrom(true)).rejects.toBeInstanceOf(SourceChanged);
+      beforePage = async () => undefined;
+      await catchUpFrom(true);
+      expect(await mine()).toEqual(theirs);
     });
 
     it('a follower\'s repair stops the same way', async () => {

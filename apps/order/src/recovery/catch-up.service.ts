@@ -145,8 +145,12 @@ export class CatchUpService {
       assertChecksums(page.orders);
       // Each page must continue the one before: the source's log may have changed in between (a
       // new leader cut its unacknowledged tail and wrote other orders there), and this log would
-      // then hold the old entries up to the boundary and the new ones after it.
-      if (previous && page.prev !== undefined && !(page.prev && sameOrder(page.prev, previous))) {
+      // then hold the old entries up to the boundary and the new ones after it. The stamp counts:
+      // the same order at the boundary under a newer stamp may follow other orders than before (a
+      // retried trade numbered again at the same place after a different one), and only log
+      // matching's rule — the same number and stamp, the same log up to there — vouches for what
+      // was applied. A restamp alone (a new leader's epoch on the same orders) starts it over too.
+      if (previous && page.prev !== undefined && !(page.prev && sameEntry(page.prev, previous))) {
         throw new SourceChanged(source, previous.order_no);
       }
       previous = page.orders[page.orders.length - 1];

@@ -156,6 +156,19 @@ describe('ReconcilerService (every trade the catalog applied ends up in the orde
     await expect(reconciler().runOnce()).resolves.toBe(1);
   });
 
+  it('on the interval, does nothing while promoting (a leader named again in a newer epoch, before its catch-up from a majority)', async () => {
+    const r = reconciler();
+    catalog = [trade(1)];
+    await r.runOnce('settled'); // listed once: settled for the next pass
+    state.role = 'promoting';
+    state.epoch = 2;
+    await expect(r.runOnce('settled')).resolves.toBe(0);
+    expect(await logged()).toEqual([]);
+    state.role = 'leader';
+    await expect(r.runOnce('settled')).resolves.toBe(1);
+    expect(state.appendAsLeader.mock.calls.map(([epoch]) => epoch)).toEqual([2]);
+  });
+
   it('stops between pages once it no longer leads', async () => {
     catalog = Array.from({ length: 700 }, (_, i) => trade(i + 1));
     state.appendAsLeader.mockImplementation(async (epoch, order) => {

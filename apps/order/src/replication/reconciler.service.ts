@@ -75,9 +75,15 @@ export class ReconcilerService {
       let recorded = 0;
       let after = this.log.getMeta('reconciled_seq');
       const settledThrough = scope === 'all' ? Number.MAX_SAFE_INTEGER : this.seenThrough;
+      // The pass at promotion runs while promoting, once the catch-up is over. A pass on the
+      // interval runs only while leading: a leader named again in a newer epoch is promoting until
+      // it has caught up from a majority, and a pass then would append at its next numbers, under
+      // the new stamp, orders the majority may hold at those numbers already (another leader's,
+      // elected in between), and make its own log look the most advanced to its catch-up.
+      const roles: readonly string[] = scope === 'all' ? ['leader', 'promoting'] : ['leader'];
       for (;;) {
         const epoch = this.state.epoch;
-        if (this.state.leaderId !== this.state.id || !['leader', 'promoting'].includes(this.state.role)) return recorded;
+        if (this.state.leaderId !== this.state.id || !roles.includes(this.state.role)) return recorded;
         const { trades } = await this.peers.catalogTrades(after, PAGE);
         if (trades.length > 0) this.seenThrough = Math.max(this.seenThrough, trades[trades.length - 1].seq);
         const settled = trades.filter((t) => t.seq <= settledThrough);
