@@ -1,5 +1,5 @@
 /**
- * Milliseconds on the monotonic clock, in the wall clock's range: the wall clock as this process
+ * Whole milliseconds on the monotonic clock, in the wall clock's range: the wall clock as this process
  * started (`performance.timeOrigin`) plus the monotonic time since (`performance.now()`,
  * CLOCK_MONOTONIC). Every duration a process measures in memory — a deadline, a timeout, how long
  * since a peer answered, how long a write has been running — is taken on it, never on `Date.now()`:
@@ -13,5 +13,6 @@
  * lease has a clock of its own, which also counts a suspended host's sleep (`leaseClock`).
  */
 export function monotonicNow(): number {
-  return performance.timeOrigin + performance.now();
+  // Whole milliseconds, as Date.now() gives: durations print and compare as they always have.
+  return Math.floor(performance.timeOrigin + performance.now());
 }
