@@ -56,6 +56,8 @@ function expectAllChecksPass(title: string, report: ChaosReport): void {
   expect({ failed, summary: failed.length ? summary : 'ok' }).toEqual({ failed: [], summary: 'ok' });
   // A partition the cluster did not settle after, front ends not agreeing at the end, or an election storm.
   expect({ unsettled: report.unsettled, summary: report.unsettled.length ? summary : 'ok' }).toEqual({ unsettled: [], summary: 'ok' });
+  // A failed restart, a process not ready or serving in time, an exception in the nemesis: each fails the run.
+  expect({ nemesisErrors: report.nemesisErrors, summary: report.nemesisErrors.length ? summary : 'ok' }).toEqual({ nemesisErrors: [], summary: 'ok' });
   expect(report.ok).toBe(true);
   expect(report.stats.trades.ok).toBeGreaterThan(0);
   expect(Object.values(report.faultsInjected).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);

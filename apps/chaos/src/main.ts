@@ -4,11 +4,11 @@ import type { Cluster, NetLab } from '@app/testkit';
 import { CommanderError } from 'commander';
 import { check, frontendOutages, historyStats, partitionWindows } from '@app/verify';
 import { readHistory } from './history';
-import { unsettled } from './partition-figures';
 import { partitionAvailability } from './hosts';
 import { buildProgram, CliOptions, parseOptions } from './options';
 import { ChaosReport, FinalState, PartitionsUnavailable, runChaos, summarize } from './runner';
 import { formatSummary } from './summary';
+import { runVerdict } from './verdict';
 
 /**
  * `npm run chaos -- --duration 60 --seed 7 [--sessions 5] [--frontends n] [--nemesis default|aggressive] [--faults <kinds>|all] [--out dir] [--keep-data]`
@@ -17,7 +17,7 @@ import { formatSummary } from './summary';
  * too, with `--frontends 2` or more — root only; the namespaces are removed at the end, on Ctrl-C
  * and on any failure.
  *
- * Exit status: 0 every check passed; 1 a check failed, or the cluster did not settle (after a partition, or its front ends at the end); 2 the run could not be made (bad flag, apps
+ * Exit status: 0 every check passed; 1 a check failed, the cluster did not settle (after a partition, or its front ends at the end), or the nemesis had an error (a failed restart, a process not ready in time); 2 the run could not be made (bad flag, apps
  * not built, the cluster did not start …); 130 interrupted.
  */
 const processes = (c: Cluster) => ['catalog', ...c.frontendNames, 'order-1', 'order-2', 'order-3'];
@@ -137,7 +137,7 @@ function recheck(dir: string): number {
   const saved = existsSync(join(dir, 'report.json')) ? (JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as ChaosReport) : undefined;
   const nemesis = saved?.options.nemesis ?? 'default';
   const result = check({ nemesis, ops, logs: final.logs, catalog: final.catalog, partitions: partitionWindows(faults), frontendOutages: frontendOutages(faults) });
-  const notSettled = unsettled(faults);
+  const verdict = runVerdict(result.ok, faults);
   console.log(
     formatSummary({
       title: `Re-check of ${resolve(dir)} (nemesis ${nemesis})`,
@@ -145,13 +145,14 @@ function recheck(dir: string): number {
       faultsInjected: saved?.faultsInjected ?? {},
       elections: saved?.elections,
       partitions: saved?.partitions,
-      unsettled: notSettled,
+      unsettled: verdict.unsettled,
+      nemesisErrors: verdict.nemesisErrors,
       crossing: saved?.crossing,
       checks: result.checks,
       converged: final.converged,
     }),
   );
-  return result.ok && notSettled.length === 0 ? 0 : 1;
+  return verdict.ok ? 0 : 1;
 }
 
 function findRoot(): string {

@@ -43,6 +43,15 @@ const AGREE_TIMEOUT = 30_000; // after the heal, every front end names one leade
 const AGREE_HOLD = 1_000; // … and goes on naming it, at the same epoch, for this long
 const PUSH_LOSS = [1000, 4000] as const; // the catalog's pushes to a front end are lost this long (leases are 1 s)
 
+/**
+ * Thrown once the event that fails the run for it is recorded (an `error`, or a `not-settled`):
+ * {@link Nemesis.run} heals and goes on without recording the same failure again as an `error`.
+ */
+export class RecordedFailure extends Error {}
+
+/** The cluster did not settle (a `not-settled` event is recorded): not an `error` too. */
+export class NotSettled extends RecordedFailure {}
+
 export interface NemesisOptions {
   mode: NemesisMode;
   seed: number;
@@ -155,7 +164,8 @@ export class Nemesis {
         if (this.o.mode === 'aggressive' && chance(this.random, 0.4)) await this.twoDown();
         else await this.oneFault();
       } catch (e) {
-        this.event('error', 'nemesis', (e as Error).message);
+        // A failure recorded already (an error, a cluster that did not settle) is not recorded twice.
+        if (!(e instanceof RecordedFailure)) this.event('error', 'nemesis', (e as Error).message);
         await this.heal();
       }
     }
@@ -244,8 +254,9 @@ export class Nemesis {
     try {
       if (!this.c.isRunning(fe)) await this.c.startFrontend({}, fe);
     } catch (e) {
-      this.event('error', fe, `restart failed: ${(e as Error).message.split('\n')[0]}`);
-      throw e;
+      const what = `restart failed: ${(e as Error).message.split('\n')[0]}`;
+      this.event('error', fe, what);
+      throw new RecordedFailure(`${fe}: ${what}`);
     }
     await this.frontendReady(fe, t0, 'restarted');
   }
@@ -258,7 +269,7 @@ export class Nemesis {
       if (res?.status === 200 && typeof res.body?.leader === 'number') break;
       if (Date.now() >= until || this.o.signal.aborted) {
         this.event('error', fe, `not serving ${READY_TIMEOUT} ms after it was ${what}`);
-        throw new Error(`${fe} did not name a leader within ${READY_TIMEOUT} ms after it was ${what}`);
+        throw new RecordedFailure(`${fe} did not name a leader within ${READY_TIMEOUT} ms after it was ${what}`);
       }
       await sleep(50);
     }
@@ -311,8 +322,10 @@ export class Nemesis {
         if (!this.c.isRunning(name(id))) await this.c.startReplica(id, extra);
         break;
       } catch (e) {
-        this.event('error', id, `restart attempt ${attempt} failed: ${(e as Error).message.split('\n')[0]}`);
-        if (attempt >= 3) throw e;
+        // An attempt that is retried is expected now and then (not an error); the last one failing is one.
+        const last = attempt >= 3;
+        this.event(last ? 'error' : 'restart-retry', id, `restart attempt ${attempt} failed${last ? '' : ', retrying'}: ${(e as Error).message.split('\n')[0]}`);
+        if (last) throw new RecordedFailure(`${name(id)}: restart failed: ${(e as Error).message.split('\n')[0]}`);
         await sleep(500);
       }
     }
@@ -326,7 +339,7 @@ export class Nemesis {
       this.event('ready', id, `${Date.now() - t0} ms after it was ${what}`);
     } catch (e) {
       this.event('error', id, `not ready ${READY_TIMEOUT} ms after it was ${what}: ${(e as Error).message}`);
-      throw e;
+      throw new RecordedFailure(`${name(id)} not ready ${READY_TIMEOUT} ms after it was ${what}`);
     }
   }
 
@@ -446,7 +459,7 @@ export class Nemesis {
     await this.settle(shape.target, t0);
     if (onCommon && !onCommon.ok) {
       this.event('not-settled', shape.target, onCommon.what);
-      throw new Error(`the front ends did not settle on ${name(shape.mustSettleOn!)} while cut from different replicas`);
+      throw new NotSettled(`the front ends did not settle on ${name(shape.mustSettleOn!)} while cut from different replicas`);
     }
   }
 
@@ -539,7 +552,7 @@ export class Nemesis {
     this.event('partition-over', id, settled ? `every replica ready, one leader named by every front end, ${Date.now() - t0} ms after the partition began` : why);
     if (!settled && !this.o.signal.aborted) {
       this.event('not-settled', id, why);
-      throw new Error(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
+      throw new NotSettled(`the cluster did not settle within ${READY_TIMEOUT} ms of healing a partition`);
     }
   }
 

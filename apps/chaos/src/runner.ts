@@ -23,9 +23,10 @@ import { HistoryWriter } from './history';
 import { createLab, partitionAvailability } from './hosts';
 import { faultKindsFor } from './faults';
 import { FaultKind, Nemesis } from './nemesis';
-import { partitionFigures, unsettled, type PartitionFigures } from './partition-figures';
+import { partitionFigures, type PartitionFigures } from './partition-figures';
 import { PushRelays } from './push-relays';
 import { formatSummary, SummaryInput } from './summary';
+import { runVerdict } from './verdict';
 
 /** The partition nemesis was asked for where network namespaces cannot be made. */
 export class PartitionsUnavailable extends Error {
@@ -78,7 +79,10 @@ export interface FinalState {
 }
 
 export interface ChaosReport {
-  /** Every check passed, and the cluster settled after every partition and at the end ({@link ChaosReport.unsettled} empty). */
+  /**
+   * Every check passed, the cluster settled after every partition and at the end ({@link ChaosReport.unsettled} empty),
+   * and the nemesis had no error ({@link ChaosReport.nemesisErrors} empty).
+   */
   ok: boolean;
   options: { duration: number; seed: number; sessions: number; frontends: number; leaseMs?: number; nemesis: NemesisMode; faults: string[]; tradeProbability: number; graceSeconds: number; convergeSeconds: number };
   startedAt: string;
@@ -93,8 +97,10 @@ export interface ChaosReport {
   elections: ElectionFigures;
   /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
   partitions: PartitionFigures[];
-  /** The times the cluster did not settle, after a partition or at the end of the run (see {@link unsettled}): any fails the run. */
+  /** The times the cluster did not settle, after a partition or at the end of the run (see `unsettled` in partition-figures.ts): any fails the run. */
   unsettled: string[];
+  /** The nemesis's `error` events (a failed restart, a process not ready or serving in time, an exception in the nemesis): any fails the run. */
+  nemesisErrors: string[];
   /** The crossing reader's session and read pairs (runs with lose-pushes and two or more front ends; see {@link CrossingReader}). */
   crossing?: CrossingFigures;
   converged: boolean;
@@ -271,7 +277,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       await relays?.stop();
     }
     copyProcessLogs(c.dataDir, files.processLogs);
-    if (!report.ok || unsettled(history.faults).length > 0 || opts.keepData) {
+    if (!runVerdict(report.ok, history.faults).ok || opts.keepData) {
       dataKept = opts.keepData ? c.dataDir : join(opts.out, 'data');
       if (!opts.keepData) copySqlite(c.dataDir, dataKept);
     }
@@ -279,9 +285,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
   timings.total = Date.now() - t0;
   writeFileSync(files.finalState, JSON.stringify(final, null, 1));
-  const notSettled = unsettled(history.faults);
+  const verdict = runVerdict(report.ok, history.faults);
   const result: ChaosReport = {
-    ok: report.ok && notSettled.length === 0,
+    ok: verdict.ok,
     options: { duration: opts.duration, seed: opts.seed, sessions: opts.sessions, frontends, leaseMs: opts.leaseMs, nemesis: opts.nemesis, faults, tradeProbability, graceSeconds, convergeSeconds },
     startedAt: new Date(t0).toISOString(),
     timings,
@@ -291,7 +297,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     network: lab ? 'namespaces' : 'loopback',
     elections,
     partitions: partitionFigures(history.ops, history.faults),
-    unsettled: notSettled,
+    unsettled: verdict.unsettled,
+    nemesisErrors: verdict.nemesisErrors,
     ...(crossing ? { crossing: crossing.figures } : {}),
     converged: final.converged,
     reference: report.reference,
@@ -409,6 +416,7 @@ export function summarize(title: string, report: ChaosReport, extra: Partial<Sum
     elections: report.elections,
     partitions: report.partitions,
     unsettled: report.unsettled,
+    nemesisErrors: report.nemesisErrors,
     crossing: report.crossing,
     checks: report.checks,
     converged: report.converged,

@@ -11,6 +11,8 @@ export interface SummaryInput {
   partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
   /** The times the cluster did not settle (the nemesis's `not-settled` events: after a partition, or the front ends at the end): any fails the run. */
   unsettled?: string[];
+  /** The nemesis's `error` events (a failed restart, a process not ready or serving in time, an exception in the nemesis): any fails the run. */
+  nemesisErrors?: string[];
   /** The crossing reader's figures, when it ran (lose-pushes with two or more front ends). */
   crossing?: { session: number; windows: number; pairs: number; newer: number };
   checks: CheckResult[];
@@ -55,6 +57,7 @@ export function formatSummary(s: SummaryInput): string {
     );
   }
   for (const u of s.unsettled ?? []) line(`NOT SETTLED: ${u}`);
+  for (const e of s.nemesisErrors ?? []) line(`NEMESIS ERROR: ${e}`);
   if (s.crossing) {
     const c = s.crossing;
     line(
@@ -89,8 +92,13 @@ export function formatSummary(s: SummaryInput): string {
   for (const [k, v] of Object.entries(s.files ?? {})) if (v) line(`${pad(k, 12)} ${v}`);
   line();
   const unsettled = s.unsettled?.length ?? 0;
-  const notSettled = unsettled > 0 ? `; the cluster did not settle ${unsettled === 1 ? 'once' : `${unsettled} times`}` : '';
-  if (failed.length > 0) line(`RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}${notSettled}`);
-  else line(unsettled > 0 ? `RESULT: FAIL — all ${s.checks.length} checks passed${notSettled}` : `RESULT: PASS — all ${s.checks.length} checks passed`);
+  const errors = s.nemesisErrors?.length ?? 0;
+  const beyond = [
+    ...(unsettled > 0 ? [`the cluster did not settle ${unsettled === 1 ? 'once' : `${unsettled} times`}`] : []),
+    ...(errors > 0 ? [`${errors} nemesis error${errors === 1 ? '' : 's'}`] : []),
+  ];
+  const also = beyond.map((b) => `; ${b}`).join('');
+  if (failed.length > 0) line(`RESULT: FAIL — ${failed.length} of ${s.checks.length} checks failed: ${failed.map((c) => c.id).join(', ')}${also}`);
+  else line(beyond.length > 0 ? `RESULT: FAIL — all ${s.checks.length} checks passed${also}` : `RESULT: PASS — all ${s.checks.length} checks passed`);
   return out.join('\n');
 }
