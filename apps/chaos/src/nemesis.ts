@@ -134,7 +134,7 @@ export class Nemesis {
     return [...REPLICAS.filter((id) => this.state.get(id) !== 'up'), ...[...this.frontends].filter(([, s]) => s !== 'up').map(([n]) => n)];
   }
 
-  /** The URL of a front end that is up now (the first such), for the nemesis's and the watcher's questions. */
+  /** The URL of a front end that is up now (the first such), for the nemesis's questions (the leader watcher polls every front end). */
   liveFrontend(): string {
     const up = this.c.frontendNames.find((n) => this.frontends.get(n) === 'up') ?? 'frontend';
     return this.c.url(up);

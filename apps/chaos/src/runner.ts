@@ -26,6 +26,7 @@ import { FaultKind, Nemesis } from './nemesis';
 import { partitionFigures, type PartitionFigures } from './partition-figures';
 import { PushRelays } from './push-relays';
 import { formatSummary, SummaryInput } from './summary';
+import { LeaderSightings, type ElectionFigures } from './leader-sightings';
 import { runVerdict } from './verdict';
 
 /** The partition nemesis was asked for where network namespaces cannot be made. */
@@ -78,6 +79,8 @@ export interface FinalState {
   convergeMs: number;
 }
 
+export type { ElectionFigures };
+
 export interface ChaosReport {
   /**
    * Every check passed, the cluster settled after every partition and at the end ({@link ChaosReport.unsettled} empty),
@@ -93,7 +96,7 @@ export interface ChaosReport {
   faults: FaultEvent[];
   /** Where the processes ran: loopback, or each on its own network namespace host. */
   network: 'loopback' | 'namespaces';
-  /** Leader changes seen by polling the front end's `/leader` during the run, and its epoch at the end. */
+  /** Leader changes seen by polling every front end's `/leader` during the run (counted per front end, added up), and the last epoch. */
   elections: ElectionFigures;
   /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
   partitions: PartitionFigures[];
@@ -114,15 +117,6 @@ export interface ChaosReport {
 
 const REPLICA_NAMES = ['order-1', 'order-2', 'order-3'];
 
-
-export interface ElectionFigures {
-  /** Changes of (leader, epoch) seen while the load ran, the first sighting not counted. */
-  observed: number;
-  /** Distinct epochs seen. */
-  epochs: number;
-  /** The front end's epoch when the run ended (null if it did not answer). */
-  finalEpoch: number | null;
-}
 
 /**
  * One chaos run: a fresh cluster, concurrent client sessions and the nemesis for `duration`
@@ -227,7 +221,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     const crossingRun = crossing?.run();
     nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined, relays: relays ?? undefined });
-    const watcher = watchLeader(() => nemesis!.liveFrontend(), history, log, () => !issuing || signal.aborted);
+    const watcher = watchLeader(c.frontendNames, (fe) => c.url(fe), (fe) => nemesis!.frontends.get(fe) === 'up', history, log, () => !issuing || signal.aborted);
     const progress = setInterval(() => {
       const s = historyStats(history.ops);
       log(`  … ${Math.round((Date.now() - loadStart) / 1000)} s: ${s.reads.total} reads, ${s.trades.ok} trades acknowledged, ${s.trades.refused} refused, ` +
@@ -311,35 +305,42 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 }
 
 /**
- * Polls a front end's `/leader` every 250 ms (one that is up: `frontend()`) until `stopped()`,
- * recording each change of leader or epoch in the history (`leader` events, next to the faults).
- * Resolves with the figures.
+ * Polls every front end's `/leader` every 250 ms while it serves (`serving(fe)`: up, not paused,
+ * killed or recovering), each on its own loop so that a slow one holds up no other, until
+ * `stopped()`; records each change of leader or epoch a front end goes through in the history
+ * (`leader` events, next to the faults, naming the front end) and counts them per front end (see
+ * {@link LeaderSightings}). Resolves with the figures.
  */
-async function watchLeader(frontend: () => string, history: HistoryWriter, log: (line: string) => void, stopped: () => boolean): Promise<ElectionFigures> {
-  let last: string | null = null;
-  let observed = 0;
-  let finalEpoch: number | null = null;
-  const epochs = new Set<number>();
+async function watchLeader(
+  frontends: readonly string[],
+  urlOf: (fe: string) => string,
+  serving: (fe: string) => boolean,
+  history: HistoryWriter,
+  log: (line: string) => void,
+  stopped: () => boolean,
+): Promise<ElectionFigures> {
+  const sightings = new LeaderSightings(frontends);
+  const several = frontends.length > 1;
   // The heal phase runs after `stopped()` turns true; elections then are not part of the run.
-  while (!stopped()) {
-    const res = await http<{ leader?: number; epoch?: number }>(`${frontend()}/leader`, { timeoutMs: 2000 }).catch(() => null);
-    if (res?.status === 200 && typeof res.body?.leader === 'number') {
-      const epoch = typeof res.body.epoch === 'number' ? res.body.epoch : null;
-      if (epoch !== null) {
-        epochs.add(epoch);
-        finalEpoch = epoch;
+  const watch = async (fe: string) => {
+    while (!stopped()) {
+      if (serving(fe)) {
+        const res = await http<{ leader?: number; epoch?: number }>(`${urlOf(fe)}/leader`, { timeoutMs: 1000 }).catch(() => null);
+        if (!stopped() && res?.status === 200 && typeof res.body?.leader === 'number') {
+          const epoch = typeof res.body.epoch === 'number' ? res.body.epoch : null;
+          const seen = sightings.see(fe, res.body.leader, epoch);
+          if (seen) {
+            const detail = `epoch ${epoch ?? '?'}${several ? `, named by ${fe}` : ''}`;
+            const e = history.fault('leader', `order-${res.body.leader}`, detail);
+            if (seen === 'changed') log(`  [${(e.t / 1000).toFixed(1).padStart(6)} s] ${'leader'.padEnd(17)} order-${res.body.leader}  ${detail}`);
+          }
+        }
       }
-      const now = `order-${res.body.leader} epoch ${epoch ?? '?'}`;
-      if (now !== last) {
-        if (last !== null) observed++;
-        const e = history.fault('leader', `order-${res.body.leader}`, `epoch ${epoch ?? '?'}`);
-        if (last !== null) log(`  [${(e.t / 1000).toFixed(1).padStart(6)} s] ${'leader'.padEnd(17)} order-${res.body.leader}  epoch ${epoch ?? '?'}`);
-        last = now;
-      }
+      await sleep(250);
     }
-    await sleep(250);
-  }
-  return { observed, epochs: epochs.size, finalEpoch };
+  };
+  await Promise.all(frontends.map(watch));
+  return sightings.figures();
 }
 
 /**

@@ -1,12 +1,13 @@
 import type { CheckResult, HistoryStats } from '@app/verify';
+import { electionsLine, type ElectionFigures } from './leader-sightings';
 
 /** The summary printed at the end of a run (and saved as summary.txt). */
 export interface SummaryInput {
   title: string;
   stats: HistoryStats;
   faultsInjected: Record<string, number>;
-  /** Leader changes seen by polling the front end during the run, and its last epoch. */
-  elections?: { observed: number; epochs: number; finalEpoch: number | null };
+  /** Leader changes seen by polling every front end during the run (counted per front end, added up), and the last epoch. */
+  elections?: ElectionFigures;
   /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
   partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
   /** The times the cluster did not settle (the nemesis's `not-settled` events: after a partition, or the front ends at the end): any fails the run. */
@@ -47,7 +48,7 @@ export function formatSummary(s: SummaryInput): string {
   line(`faults injected: ${total}`);
   for (const [kind, n] of faults) line(`  ${pad(kind, 56)}${num(n, 5)}`);
   if (s.elections) {
-    line(`elections: ${s.elections.observed} leader changes seen (polling /leader), ${s.elections.epochs} epochs seen, last epoch ${s.elections.finalEpoch ?? '?'}`);
+    line(electionsLine(s.elections));
   }
   if (s.partitions?.length) {
     const worst = s.partitions.reduce((a, b) => (b.longestWithoutAckMs > a.longestWithoutAckMs ? b : a));
