@@ -34,6 +34,12 @@ class HistoryBuilder {
     return this;
   }
 
+  /** A lookup that got no stock: `status` 503 (outcome fail) or 0 (no answer: unknown). */
+  failedRead(session: number, stock_name: string, status: number, error: string): this {
+    this.ops.push({ type: 'op', kind: 'read', id: this.id++, session, stock_name, outcome: status === 0 ? 'unknown' : 'fail', status, error, ...this.times() });
+    return this;
+  }
+
   unknown(session: number, trade: Trade, status: number, error: string, attempt = 1): this {
     this.ops.push({ type: 'op', kind: 'trade', id: this.id++, session, ...trade, attempt, outcome: 'unknown', status, error, ...this.times() });
     return this;
@@ -480,6 +486,72 @@ describe('chaos history checker', () => {
     const u = status500.ops[status500.ops.length - 1];
     const i500 = { ...input(status500, [...CLEAN_LOG, row(4, k5, 2)]), partitions: [{ from: u.invoke, to: u.complete }] };
     expect(failing(i500)).toEqual(['client-failures']);
+  });
+
+  it('partition windows carry the scope of their partition event; those without one excuse as before', () => {
+    const ev = (t: number, kind: string, scope?: FaultEvent['scope']): FaultEvent => ({ type: 'nemesis', t, kind, target: 'frontend-2', ...(scope ? { scope } : {}) });
+    const faults = [ev(100, 'partition', { frontend: 'frontend-2', kinds: ['read'] }), ev(900, 'heal-partition'), ev(1200, 'partition-over'), ev(3000, 'partition'), ev(3500, 'partition-over'), ev(4000, 'partition', { frontend: 'frontend' })];
+    expect(partitionWindows(faults)).toEqual([
+      { from: 100, to: 1200, frontend: 'frontend-2', kinds: ['read'] },
+      { from: 3000, to: 3500 },
+      { from: 4000, to: Infinity, frontend: 'frontend' },
+    ]);
+  });
+
+  it('a front end cut off from the catalog excuses the failed lookups through it only: not through the other front end, not its trades', () => {
+    const log = [...CLEAN_LOG, row(4, k5, 2)];
+    /** The clean history with one failed request at its end; `windowOf` makes the partition span around it. */
+    const failure = (add: (h: HistoryBuilder) => HistoryBuilder, frontend?: string) => {
+      const h = add(cleanHistory());
+      if (frontend) h.on(frontend);
+      const f = h.ops[h.ops.length - 1];
+      const around = { from: f.invoke - 1, to: f.complete + 1 };
+      if (h.ops.every((o) => o.kind !== 'trade' || o.key !== k5.key)) h.ok(1, k5, 4); // k5 in the log is acknowledged, in every variant
+      return { h, around };
+    };
+    const cut = (around: { from: number; to: number }) => [{ ...around, frontend: 'frontend-2', kinds: ['read' as const] }];
+    const lookup503 = (h: HistoryBuilder) => h.failedRead(2, 'Stock3', 503, 'catalog unreachable: connect ECONNREFUSED');
+    const lookupNoAnswer = (h: HistoryBuilder) => h.failedRead(2, 'Stock3', 0, 'timeout after 10000 ms');
+
+    // Through the cut front end, a 503 or no answer at all: counted, not failed.
+    for (const add of [lookup503, lookupNoAnswer]) {
+      const { h, around } = failure(add, 'frontend-2');
+      const i = { ...input(h, log), partitions: cut(around) };
+      expect(failing(i)).toEqual([]);
+      expect(result(i, 'client-failures').counts).toMatchObject({ failures: 1, '503/no answer during a partition': 1 });
+    }
+
+    // The same lookup through the OTHER front end, which still reaches the catalog: not excused.
+    const other = failure(lookup503, 'frontend');
+    const iOther = { ...input(other.h, log), partitions: cut(other.around) };
+    expect(failing(iOther)).toEqual(['client-failures']);
+    expect(result(iOther, 'client-failures').counts).toMatchObject({ failures: 1, '503/no answer during a partition': 0 });
+    expect(result(iOther, 'client-failures').violations[0]).toMatch(/^session 2 read Stock3 at [\d.]+ ms: fail, status 503 from frontend \(catalog unreachable/);
+
+    // A lookup whose front end was not recorded: it cannot be shown to be the cut one's.
+    const unknownFe = failure(lookup503);
+    expect(failing({ ...input(unknownFe.h, log), partitions: cut(unknownFe.around) })).toEqual(['client-failures']);
+
+    // A trade through the cut front end goes to the order leader, not the catalog: its 503 or no answer is not excused.
+    for (const [status, error] of [
+      [503, 'the trade could not be made durable in time'],
+      [0, 'timeout after 25000 ms'],
+    ] as const) {
+      const trade = failure((h) => h.unknown(1, k5, status, error), 'frontend-2');
+      trade.h.ok(1, k5, 4, 2).on('frontend-2');
+      const iTrade = { ...input(trade.h, log), partitions: cut(trade.around) };
+      expect(failing(iTrade)).toEqual(['client-failures']);
+      expect(result(iTrade, 'client-failures').violations[0]).toMatch(/k5 attempt 1 at [\d.]+ ms: unknown, .* from frontend-2/);
+      // The same failure under a partition without a scope (replicas cut off) is excused, as before.
+      expect(failing({ ...iTrade, partitions: [trade.around] })).toEqual([]);
+    }
+
+    // A lookup through the cut front end after the cluster settled: not excused either.
+    const late = failure(lookup503, 'frontend-2');
+    expect(failing({ ...input(late.h, log), partitions: cut({ from: 0, to: late.around.from }) })).toEqual(['client-failures']);
+    // Nor another status than 503 or none.
+    const s500 = failure((h) => h.failedRead(2, 'Stock3', 500, 'Internal server error'), 'frontend-2');
+    expect(failing({ ...input(s500.h, log), partitions: cut(s500.around) })).toEqual(['client-failures']);
   });
 
   it('front end outages run from each kill of a front end to its next ready; one never ready lasts to the end', () => {

@@ -1,5 +1,5 @@
 import { defineCheck, runChecks, type Check, type CheckResult } from './check';
-import { isClientFailure, tradesByKey, type ClientOp, type ReadbackOp, type ReadOp, type TimeWindow, type TradeKey } from './history';
+import { excusedByPartition, isClientFailure, tradesByKey, type ClientOp, type PartitionWindow, type ReadbackOp, type ReadOp, type TimeWindow, type TradeKey } from './history';
 import { ackedPresent, catalogMatchesLog, epochsMonotonic, epochsRecorded, identicalLogs, logFacts, noGaps, uniqueKeys, uniqueNumbers, type LogFacts, type LogInput } from './log-checks';
 import { describeRow, judgeReadBack, sameData, type LogRow, type StockRow } from './rows';
 
@@ -25,8 +25,11 @@ export interface CheckInput {
   catalog: StockRow[];
   /** Every stock's quantity before the run (100 shares each at start). */
   initialQuantity?: number;
-  /** Spans of the run (ms, the history's clock) from a partition's start until the cluster settled after its heal. */
-  partitions?: TimeWindow[];
+  /**
+   * Spans of the run (ms, the history's clock) from a partition's start until the cluster settled
+   * after its heal, each with the requests it excuses (see `PartitionScope`; none named: all).
+   */
+  partitions?: PartitionWindow[];
   /** Front end name → the spans it was down, from its kill until it was ready again (see `frontendOutages`). */
   frontendOutages?: Record<string, TimeWindow[]>;
 }
@@ -35,7 +38,7 @@ export interface CheckInput {
 export interface HistoryFacts extends LogFacts {
   nemesis: NemesisMode;
   ops: ClientOp[];
-  partitions?: TimeWindow[];
+  partitions?: PartitionWindow[];
   frontendOutages?: Record<string, TimeWindow[]>;
   /** Every trade of the history, by idempotency key. */
   keys: Map<string, TradeKey>;
@@ -165,7 +168,9 @@ export const readsSeeAcked = defineCheck<HistoryFacts, 'acked-visible'>('acked-v
  * (aggressive) only 503s are acceptable (a trade that cannot be made durable fails fast). A
  * partition promises safety, not availability (trades resume once a majority of replicas can talk
  * and a front end reaches one): a 503 or an unanswered request overlapping a partition, up to the
- * cluster settling after its heal, is counted, not failed. A killed front end cannot answer its
+ * cluster settling after its heal, is counted, not failed — within the partition's scope, when it
+ * has one: a front end cut off from the catalog excuses the lookups through that front end only
+ * (see `excusedByPartition`). A killed front end cannot answer its
  * own clients (they go to another front end; "clients never notice" is about order replicas): a
  * request whose connection to a front end was refused or cut (status 0, not a timeout) during one
  * of its outages, from its kill until it was ready again, is counted, not failed.
@@ -180,7 +185,7 @@ export const clientFailures = defineCheck<HistoryFacts, 'client-failures'>('clie
   for (const [status, n] of [...byStatus].sort(([a], [b]) => a - b)) c.set(status === 0 ? 'no response' : `status ${status}`, n);
   const windows = partitions ?? [];
   if (windows.length > 0) c.set('partitions', windows.length);
-  const duringPartition = (f: ClientOp) => (f.status === 503 || f.status === 0) && windows.some((w) => f.invoke <= w.to && f.complete >= w.from);
+  const duringPartition = (f: ClientOp) => windows.some((w) => excusedByPartition(f, w));
   let bad = failures;
   if (windows.length > 0) {
     bad = failures.filter((f) => !duringPartition(f));

@@ -68,6 +68,30 @@ export interface FaultEvent {
   target: string;
   /** Free text: the role the target had, the fault point, how long it took to recover … */
   detail?: string;
+  /**
+   * On a `partition` event: the requests its span excuses, when not every 503 or unanswered
+   * request (see {@link PartitionScope}); absent: all of them, as before there were scopes.
+   */
+  scope?: PartitionScope;
+}
+
+/** The kinds of client request a partition may excuse (read-backs are never judged for failures). */
+export type ExcusableKind = 'read' | 'trade';
+
+/**
+ * Which requests a partition can make fail. Most partitions cut replicas off from each other or
+ * from the front ends: any request may find no leader, so every 503 or unanswered one overlapping
+ * the span is excused (no scope). A front end cut off from the catalog only loses what needs the
+ * catalog there — its stock lookups (once its lease has run out, from the catalog) — while its
+ * trades go to the order leader, which reaches the catalog itself: the scope names that front end
+ * and those kinds, and a failed request through another front end, or of another kind, is not
+ * excused.
+ */
+export interface PartitionScope {
+  /** Only requests through this front end (process name: `frontend`, `frontend-2` …). */
+  frontend?: string;
+  /** Only requests of these kinds. */
+  kinds?: ExcusableKind[];
 }
 
 export type HistoryLine = ClientOp | FaultEvent;
@@ -76,6 +100,22 @@ export type HistoryLine = ClientOp | FaultEvent;
 export interface TimeWindow {
   from: number;
   to: number;
+}
+
+/** A partition's span, with the requests it excuses (no scope fields: every 503 or unanswered one). */
+export interface PartitionWindow extends TimeWindow, PartitionScope {}
+
+/**
+ * Whether `op`, a client-visible failure, is one that partition `w` excuses: a 503 or no answer at
+ * all, overlapping the span (until the cluster settled after the heal), and within its scope —
+ * through its front end, of its kinds — when it has one. A request whose front end was not recorded
+ * is not within a front end's scope.
+ */
+export function excusedByPartition(op: ClientOp, w: PartitionWindow): boolean {
+  if (op.kind === 'readback' || (op.status !== 503 && op.status !== 0)) return false;
+  if (!(op.invoke <= w.to && op.complete >= w.from)) return false;
+  if (w.frontend !== undefined && op.frontend !== w.frontend) return false;
+  return w.kinds === undefined || w.kinds.includes(op.kind);
 }
 
 /** A trade as the clients asked for it, with every attempt made for its key. */
@@ -115,19 +155,24 @@ export function tradesByKey(ops: ClientOp[]): Map<string, TradeKey> {
 
 /**
  * The partition spans of a run, from its nemesis events: each `partition` to the next
- * `partition-over` (the cluster settled after the heal); one never over lasts to the end.
+ * `partition-over` (the cluster settled after the heal); one never over lasts to the end. Each
+ * carries the `partition` event's scope (see {@link PartitionScope}), if it had one.
  */
-export function partitionWindows(faults: FaultEvent[]): TimeWindow[] {
-  const windows: TimeWindow[] = [];
-  let open: number | null = null;
+export function partitionWindows(faults: FaultEvent[]): PartitionWindow[] {
+  const windows: PartitionWindow[] = [];
+  let open: FaultEvent | null = null;
+  const scopeOf = (e: FaultEvent): PartitionScope => ({
+    ...(e.scope?.frontend !== undefined ? { frontend: e.scope.frontend } : {}),
+    ...(e.scope?.kinds !== undefined ? { kinds: [...e.scope.kinds] } : {}),
+  });
   for (const f of [...faults].sort((a, b) => a.t - b.t)) {
-    if (f.kind === 'partition' && open === null) open = f.t;
+    if (f.kind === 'partition' && open === null) open = f;
     else if (f.kind === 'partition-over' && open !== null) {
-      windows.push({ from: open, to: f.t });
+      windows.push({ from: open.t, to: f.t, ...scopeOf(open) });
       open = null;
     }
   }
-  if (open !== null) windows.push({ from: open, to: Infinity });
+  if (open !== null) windows.push({ from: open.t, to: Infinity, ...scopeOf(open) });
   return windows;
 }
 
