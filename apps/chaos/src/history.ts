@@ -33,8 +33,9 @@ export class HistoryWriter {
     appendFileSync(this.file, JSON.stringify(op) + '\n');
   }
 
-  fault(kind: string, target: string, detail?: string): FaultEvent {
-    const e: FaultEvent = { type: 'nemesis', t: this.now(), kind, target, ...(detail ? { detail } : {}) };
+  /** `extra`: a partition's shape and scope (see FaultEvent). */
+  fault(kind: string, target: string, detail?: string, extra: Pick<FaultEvent, 'shape' | 'scope'> = {}): FaultEvent {
+    const e: FaultEvent = { type: 'nemesis', t: this.now(), kind, target, ...(detail ? { detail } : {}), ...extra };
     this.faults.push(e);
     appendFileSync(this.file, JSON.stringify(e) + '\n');
     return e;

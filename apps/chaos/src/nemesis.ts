@@ -1,9 +1,9 @@
 import { chance, mulberry32, pick, randomIntBetween, streamSeed, weighted, type Random } from '@app/loadgen';
 import { Cluster, http, NetLab, sleep } from '@app/testkit';
-import type { NemesisMode } from '@app/verify';
+import type { FaultEvent, NemesisMode } from '@app/verify';
 import { DEFAULT_FAULT_KINDS, electionStorm, FaultKind } from './faults';
 import type { HistoryWriter } from './history';
-import { frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend, type PartitionShape } from './partition-shapes';
+import { frontendFromCatalog, frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend, type PartitionShape } from './partition-shapes';
 import type { PushLoss, PushRelays } from './push-relays';
 
 export { DEFAULT_FAULT_KINDS, FAULT_KINDS } from './faults';
@@ -74,8 +74,9 @@ export interface NemesisOptions {
  * with `FAULT_POINT`, made leader, crashing itself on its Nth trade), and — with the cluster on
  * namespace hosts — network partitions: one replica cut off from the other two, or the leader cut
  * off from the front end(s); with two or more front ends also the leader cut off from one front
- * end only, or two front ends each cut off from a different replica (see `partition-shapes.ts`);
- * by blackhole routes or nftables drop rules, held a while, then healed.
+ * end only, or two front ends each cut off from a different replica; and, with any number of
+ * front ends, one front end cut off from the catalog, the catalog's pushes to it lost too (see
+ * `partition-shapes.ts`); by blackhole routes or nftables drop rules, held a while, then healed.
  *
  * With two or more front ends, also SIGKILL of a front end (restarted after a while: a new process,
  * which waits out its predecessor's cache lease before it caches) and SIGSTOP/SIGCONT of one (its
@@ -96,12 +97,18 @@ export class Nemesis {
   /** Faults injected, by kind. */
   readonly injected: Record<string, number> = {};
   private readonly random: Random;
+  /**
+   * Whether a partition cuts a front end off from the catalog, and which: a stream of its own, so
+   * that the other shapes are drawn from {@link random} as they were before that shape existed.
+   */
+  private readonly fromCatalogRandom: Random;
 
   constructor(
     private readonly c: Cluster,
     private readonly o: NemesisOptions,
   ) {
     this.random = mulberry32(streamSeed(o.seed, 'nemesis'));
+    this.fromCatalogRandom = mulberry32(streamSeed(o.seed, 'nemesis-frontend-from-catalog'));
     this.frontends = new Map(c.frontendNames.map((n) => [n, 'up']));
   }
 
@@ -113,9 +120,9 @@ export class Nemesis {
     this.injected[kind] = (this.injected[kind] ?? 0) + 1;
   }
 
-  private event(kind: string, id: number | string, detail?: string): void {
+  private event(kind: string, id: number | string, detail?: string, extra?: Pick<FaultEvent, 'shape' | 'scope'>): void {
     const target = typeof id === 'number' ? name(id) : id;
-    const e = this.o.history.fault(kind, target, detail);
+    const e = this.o.history.fault(kind, target, detail, extra);
     this.o.log(`  [${(e.t / 1000).toFixed(1).padStart(6)} s] ${kind.padEnd(17)} ${target}${detail ? `  ${detail}` : ''}`);
   }
 
@@ -411,9 +418,22 @@ export class Nemesis {
    * from the other two, or the leader cut off from the front end — drawn as they always were, so
    * that a seed makes the same schedule. With several: also the leader cut off from one front end
    * only, and two front ends each cut off from a different replica (the leader and a follower).
+   *
+   * Either way, a front end cut off from the catalog instead (one in five partitions with one front
+   * end, one in six with several: as often as each shape but isolation), decided and drawn on a
+   * stream of its own ({@link fromCatalogRandom}), the other shape being drawn all the same and
+   * left unused: a seed's schedule keeps every other partition it had before this shape existed
+   * (same draws; what the cluster does in between may still differ).
    */
   private partitionShape(leader: number): PartitionShape {
     const frontends = this.c.frontendNames;
+    const fromCatalog = chance(this.fromCatalogRandom, frontends.length === 1 ? 1 / 5 : 1 / 6);
+    const drawn = this.drawnShape(leader, frontends);
+    return fromCatalog ? frontendFromCatalog(pick(this.fromCatalogRandom, frontends), frontends) : drawn;
+  }
+
+  /** The shapes drawn from {@link random}, as they always were. */
+  private drawnShape(leader: number, frontends: readonly string[]): PartitionShape {
     if (frontends.length === 1) {
       return chance(this.random, 0.5) ? isolateReplica(pick(this.random, REPLICAS), leader, REPLICAS) : leaderFromFrontends(leader, frontends);
     }
@@ -433,8 +453,9 @@ export class Nemesis {
   }
 
   /**
-   * A partition (a shape of {@link partitionShape}), by blackhole routes or drop rules, at random.
-   * Held for a while — when two front ends are cut from different replicas, also until every front
+   * A partition (a shape of {@link partitionShape}), by blackhole routes or drop rules, at random;
+   * a front end cut off from the catalog loses the pushes through its relay too, refused with
+   * blackhole routes, swallowed with drop rules (the relays are out of the cut's reach). Held for a while — when two front ends are cut from different replicas, also until every front
    * end names the one replica both reach (bounded) — healed, and over once every replica is ready
    * and every front end names the same leader. Front ends that never got to the replica they all
    * reach are an error, raised once the partition is over (so that its span ends where it should).
@@ -443,16 +464,20 @@ export class Nemesis {
     const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';
     const t0 = Date.now();
     const shape = this.partitionShape(leader);
+    const relays = this.o.relays ? (shape.relays ?? []) : [];
+    const relayed = relays.length > 0 ? `; its push relay ${how === 'blackhole' ? 'refuses' : 'swallows'} them` : '';
     this.count(`partition: ${shape.short} (${how})`);
-    this.event('partition', shape.target, `${shape.what}, ${how}`);
+    this.event('partition', shape.target, `${shape.what}, ${how}${relayed}`, { shape: shape.kind, ...(shape.scope ? { scope: shape.scope } : {}) });
     for (const id of shape.replicas) this.state.set(id, 'partitioned');
     let onCommon: { ok: boolean; what: string } | undefined;
     try {
+      for (const fe of relays) this.o.relays!.lose(fe, how === 'blackhole' ? 'refuse' : 'swallow');
       this.cut(how, shape.pairs);
       await this.nap(this.between(PARTITION_HOLD));
       if (shape.mustSettleOn !== undefined) onCommon = await this.frontendsOn(shape.mustSettleOn, t0);
     } finally {
       this.mend(shape.pairs);
+      for (const fe of relays) this.o.relays!.restore(fe);
     }
     for (const id of shape.replicas) this.state.set(id, 'recovering');
     this.event('heal-partition', shape.target, `after ${Date.now() - t0} ms${onCommon ? `; ${onCommon.what}` : ''}`);
@@ -536,7 +561,7 @@ export class Nemesis {
    * leader at the same epoch, then marks the partition over: the checker reads the span from
    * `partition` to `partition-over`. Not getting there is a `not-settled` event, which fails the run.
    */
-  private async settle(id: number, t0: number): Promise<void> {
+  private async settle(id: number | string, t0: number): Promise<void> {
     const until = Date.now() + READY_TIMEOUT;
     let settled = false;
     while (Date.now() < until && !this.o.signal.aborted) {

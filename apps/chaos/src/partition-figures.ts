@@ -1,8 +1,14 @@
-import { type ClientOp, type FaultEvent, partitionWindows } from '@app/verify';
+import { type ClientOp, excusedByPartition, type FaultEvent, isClientFailure, type PartitionScope, partitionWindows } from '@app/verify';
 
 export interface PartitionFigures {
   target: string;
   what: string;
+  /** Its shape (`isolate`, `frontend-from-catalog` …; absent in histories from before it was recorded). */
+  shape?: string;
+  /** The requests it may make fail, when not any: `frontend-from-catalog`'s, the lookups through the cut front end. */
+  scope?: PartitionScope;
+  /** Client-visible failures it excused (a 503 or no answer inside its span and scope). */
+  excused: number;
   /** ms since the load started: the partition's start, and the cluster settled after its heal. */
   from: number;
   to: number;
@@ -11,7 +17,7 @@ export interface PartitionFigures {
   longestWithoutAckMs: number;
 }
 
-/** For each partition span: trades acknowledged in it and the longest stretch without an acknowledgement. */
+/** For each partition span: trades acknowledged in it, the longest stretch without an acknowledgement, and the failures it excused. */
 export function partitionFigures(ops: ClientOp[], faults: FaultEvent[]): PartitionFigures[] {
   const starts = faults.filter((f) => f.kind === 'partition');
   // A loop, not Math.max(...ops): a 5-minute run records about 100,000 operations, past the arguments a call can take.
@@ -28,7 +34,19 @@ export function partitionFigures(ops: ClientOp[], faults: FaultEvent[]): Partiti
       longest = Math.max(longest, t - last);
       last = t;
     }
-    return { target: starts[i]?.target ?? '?', what: starts[i]?.detail ?? '?', from: w.from, to, acked: acks.length, longestWithoutAckMs: Math.round(longest) };
+    const start = starts[i];
+    const excused = ops.filter((o) => isClientFailure(o) && excusedByPartition(o, w)).length;
+    return {
+      target: start?.target ?? '?',
+      what: start?.detail ?? '?',
+      ...(start?.shape ? { shape: start.shape } : {}),
+      ...(start?.scope ? { scope: start.scope } : {}),
+      from: w.from,
+      to,
+      acked: acks.length,
+      longestWithoutAckMs: Math.round(longest),
+      excused,
+    };
   });
 }
 

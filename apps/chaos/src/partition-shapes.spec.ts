@@ -1,4 +1,4 @@
-import { frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend } from './partition-shapes';
+import { frontendFromCatalog, frontendsFromDifferentReplicas, isolateReplica, leaderFromFrontends, leaderFromOneFrontend } from './partition-shapes';
 
 /** What each partition shape cuts, and how its events name it. */
 describe('chaos partition shapes', () => {
@@ -38,5 +38,26 @@ describe('chaos partition shapes', () => {
       what: 'cut frontend from leader order-3 and frontend-2 from follower order-2: both reach order-1 only',
     });
     expect(() => frontendsFromDifferentReplicas(3, ['frontend', 'frontend-2'], 3, replicas)).toThrow(/no replica both/);
+  });
+
+  it('cuts one front end from the catalog, its push relay too, and excuses only the lookups through it', () => {
+    expect(frontendFromCatalog('frontend-2', ['frontend', 'frontend-2'])).toEqual({
+      kind: 'frontend-from-catalog',
+      target: 'frontend-2',
+      replicas: [],
+      pairs: [['catalog', 'frontend2']],
+      relays: ['frontend-2'],
+      scope: { frontend: 'frontend-2', kinds: ['read'] },
+      short: 'one front end from catalog',
+      what: 'cut frontend-2 from the catalog, pushes to it lost too (frontend still reaches the catalog)',
+    });
+    expect(frontendFromCatalog('frontend', ['frontend'])).toMatchObject({
+      pairs: [['catalog', 'frontend']],
+      relays: ['frontend'],
+      scope: { frontend: 'frontend', kinds: ['read'] },
+      short: 'front end from catalog',
+      what: 'cut frontend from the catalog, pushes to it lost too',
+    });
+    expect(frontendFromCatalog('frontend', ['frontend', 'frontend-2', 'frontend-3']).what).toMatch(/\(frontend-2, frontend-3 still reach the catalog\)$/);
   });
 });

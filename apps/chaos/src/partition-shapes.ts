@@ -1,4 +1,5 @@
-import { frontendHost, replicaHost } from './hosts';
+import type { PartitionScope } from '@app/verify';
+import { frontendHost, HOST_OF, replicaHost } from './hosts';
 
 /**
  * The partitions the nemesis makes, as pure functions of who leads and which front ends there
@@ -13,14 +14,22 @@ import { frontendHost, replicaHost } from './hosts';
  *   election deposes it and the others adopt the new one;
  * - `frontends-from-different-replicas` (two or more): front end A cut off from the leader and
  *   front end B from a follower, so that the other follower is the one replica both reach: they
- *   must settle on it instead of deposing each other's leaders in turn.
+ *   must settle on it instead of deposing each other's leaders in turn;
+ * - `frontend-from-catalog` (one front end, or one of several): a front end cut off from the
+ *   catalog, and the catalog's invalidation pushes to it lost too: its lease renewals and its
+ *   lookups at the catalog fail, and the catalog's pushes to it do not arrive. Lost invalidations
+ *   under a real cut: the catalog must wait out its lease before it acknowledges a trade of a stock
+ *   it may cache, and it must stop serving its cache once its lease has run out. Its lookups may
+ *   fail meanwhile (once its lease has run out they need the catalog); nothing else may: its trades
+ *   go to the order leader, which reaches the catalog, and the other front ends reach everything
+ *   (the partition's `scope`).
  */
-export type PartitionShapeKind = 'isolate' | 'leader-from-frontends' | 'leader-from-one-frontend' | 'frontends-from-different-replicas';
+export type PartitionShapeKind = 'isolate' | 'leader-from-frontends' | 'leader-from-one-frontend' | 'frontends-from-different-replicas' | 'frontend-from-catalog';
 
 export interface PartitionShape {
   kind: PartitionShapeKind;
-  /** The replica the `partition` and `partition-over` events name. */
-  target: number;
+  /** The replica (or, cut from the catalog, the front end) the `partition` and `partition-over` events name. */
+  target: number | string;
   /** Every replica one of whose links is cut (the nemesis counts them partitioned until the cluster settles). */
   replicas: number[];
   /** Host pairs to cut. */
@@ -31,6 +40,15 @@ export interface PartitionShape {
   what: string;
   /** The replica every front end must name before the cut is healed (`frontends-from-different-replicas`). */
   mustSettleOn?: number;
+  /**
+   * Front ends whose push relay (with `lose-pushes` in the run, see push-relays.ts) loses the
+   * catalog's pushes for the span too: the relays listen in the root namespace, which no cut
+   * between two hosts touches. Without relays the catalog pushes to the front end's host straight,
+   * and the cut pair stops them.
+   */
+  relays?: string[];
+  /** The requests the partition may make fail, when not any (see PartitionScope); recorded on its `partition` event. */
+  scope?: PartitionScope;
 }
 
 const name = (id: number) => `order-${id}`;
@@ -80,5 +98,24 @@ export function frontendsFromDifferentReplicas(leader: number, [a, b]: readonly 
     short: 'front ends from different replicas',
     what: `cut ${a} from leader ${name(leader)} and ${b} from follower ${name(cutFollower)}: both reach ${name(common)} only`,
     mustSettleOn: common,
+  };
+}
+
+/**
+ * Front end `fe` cut off from the catalog, its push relay too (see {@link PartitionShape.relays}):
+ * its lease renewals and its lookups at the catalog fail, and the catalog's pushes to it are lost.
+ * Only its lookups may fail (the scope); the other `frontends` still reach the catalog.
+ */
+export function frontendFromCatalog(fe: string, frontends: readonly string[]): PartitionShape {
+  const others = frontends.filter((f) => f !== fe);
+  return {
+    kind: 'frontend-from-catalog',
+    target: fe,
+    replicas: [],
+    pairs: [[HOST_OF.catalog, frontendHost(fe)]],
+    relays: [fe],
+    scope: { frontend: fe, kinds: ['read'] },
+    short: frontends.length === 1 ? 'front end from catalog' : 'one front end from catalog',
+    what: `cut ${fe} from the catalog, pushes to it lost too${others.length ? ` (${others.join(', ')} still reach${others.length === 1 ? 'es' : ''} the catalog)` : ''}`,
   };
 }

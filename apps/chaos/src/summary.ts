@@ -9,7 +9,7 @@ export interface SummaryInput {
   /** Leader changes seen by polling every front end during the run (counted per front end, added up), and the last epoch. */
   elections?: ElectionFigures;
   /** Each partition's span, trades acknowledged in it and its longest stretch without one. */
-  partitions?: { target: string; what: string; from: number; to: number; acked: number; longestWithoutAckMs: number }[];
+  partitions?: { target: string; what: string; shape?: string; from: number; to: number; acked: number; longestWithoutAckMs: number; excused?: number }[];
   /** The times the cluster did not settle (the nemesis's `not-settled` events: after a partition, or the front ends at the end): any fails the run. */
   unsettled?: string[];
   /** The nemesis's `error` events (a failed restart, a process not ready or serving in time, an exception in the nemesis): any fails the run. */
@@ -56,6 +56,14 @@ export function formatSummary(s: SummaryInput): string {
       `partitions: ${s.partitions.length}, ${s.partitions.reduce((n, p) => n + p.acked, 0)} trades acknowledged during them; ` +
         `longest stretch without an acknowledged trade ${worst.longestWithoutAckMs} ms (${worst.target}: ${worst.what}, at ${(worst.from / 1000).toFixed(1)} s)`,
     );
+    const cut = s.partitions.filter((p) => p.shape === 'frontend-from-catalog');
+    if (cut.length > 0) {
+      line(
+        `  front end cut from the catalog (pushes to it lost too; only lookups through it may fail): ${cut.length} ` +
+          `(${cut.map((p) => `${p.target} at ${(p.from / 1000).toFixed(1)} s for ${((p.to - p.from) / 1000).toFixed(1)} s`).join(', ')}); ` +
+          `${cut.reduce((n, p) => n + (p.excused ?? 0), 0)} failed lookups through it excused, ${cut.reduce((n, p) => n + p.acked, 0)} trades acknowledged meanwhile`,
+      );
+    }
   }
   for (const u of s.unsettled ?? []) line(`NOT SETTLED: ${u}`);
   for (const e of s.nemesisErrors ?? []) line(`NEMESIS ERROR: ${e}`);

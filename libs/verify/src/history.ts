@@ -73,6 +73,8 @@ export interface FaultEvent {
    * request (see {@link PartitionScope}); absent: all of them, as before there were scopes.
    */
   scope?: PartitionScope;
+  /** On a `partition` event: its shape (`isolate`, `frontend-from-catalog` …), for the figures. */
+  shape?: string;
 }
 
 /** The kinds of client request a partition may excuse (read-backs are never judged for failures). */
