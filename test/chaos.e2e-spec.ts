@@ -13,11 +13,13 @@ import { ChaosReport, runChaos, summarize } from '../apps/chaos/src/runner';
  * CHAOS_E2E_SECONDS changes the duration, CHAOS_E2E_SEED the seed; CHAOS_E2E=off skips the run.
  *
  * A second, shorter run uses the partition nemesis: every process on its own network namespace
- * host, one replica (leader or follower) cut off from the other two or the leader cut off from the
- * front end, by blackhole routes or drop rules. It needs root, `ip netns` and `nft`; without them
+ * host, one replica (leader or follower) cut off from the other two, the leader cut off from the
+ * front end, or the front end cut off from the catalog, by blackhole routes or drop rules. It needs root, `ip netns` and `nft`; without them
  * it is skipped with one line on stderr — except with `CI` set, where it fails instead.
  * CHAOS_E2E_PARTITION_SECONDS changes its duration; seed 32 starts with the leader isolated
- * (drop), then the leader cut off from the front end (blackhole, then drop).
+ * (drop), then the front end cut off from the catalog (blackhole: its lookups fail, and only they
+ * are excused; the catalog must wait out its lease, and it must stop serving its cache), then the
+ * leader cut off from the front end (drop).
  *
  * A third run has two front ends, each request going to one at random, and faults of the front
  * ends among the replicas': one paused past its cache lease, one killed and restarted (a new
@@ -138,6 +140,8 @@ partitionRun('chaos run (partition nemesis, network namespaces)', () => {
         `elections ${JSON.stringify(report.elections)}, partitions ${JSON.stringify(report.partitions)}, timings ${JSON.stringify(report.timings)}`);
       expect(report.network).toBe('namespaces');
       expect(Object.keys(report.faultsInjected).every((k) => k.startsWith('partition'))).toBe(true);
+      // Its second partition (at about 7 s): lost invalidations under a real cut.
+      expect(report.partitions.filter((p) => p.shape === 'frontend-from-catalog').length).toBeGreaterThan(0);
       expectAllChecksPass(`chaos partition e2e: seed ${partitionSeed}, ${partitionSeconds} s`, report);
       expectNamespacesGone(prefix);
     },
