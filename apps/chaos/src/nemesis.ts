@@ -455,10 +455,12 @@ export class Nemesis {
   /**
    * A partition (a shape of {@link partitionShape}), by blackhole routes or drop rules, at random;
    * a front end cut off from the catalog loses the pushes through its relay too, refused with
-   * blackhole routes, swallowed with drop rules (the relays are out of the cut's reach). Held for a while — when two front ends are cut from different replicas, also until every front
-   * end names the one replica both reach (bounded) — healed, and over once every replica is ready
+   * blackhole routes, swallowed with drop rules (the relays are out of the cut's reach). Held for
+   * a while — when two front ends are cut from different replicas, also until every front end
+   * names the one replica both reach (bounded) — healed, and over once every replica is ready
    * and every front end names the same leader. Front ends that never got to the replica they all
-   * reach are an error, raised once the partition is over (so that its span ends where it should).
+   * reach are a `not-settled` event, recorded once the partition is over (so that its span ends
+   * where it should).
    */
   private async partition(leader: number): Promise<void> {
     const how: CutMode = chance(this.random, 0.5) ? 'blackhole' : 'drop';

@@ -98,7 +98,7 @@ export interface ChaosReport {
   network: 'loopback' | 'namespaces';
   /** Leader changes seen by polling every front end's `/leader` during the run (counted per front end, added up), and the last epoch. */
   elections: ElectionFigures;
-  /** Each partition: what was cut, its span, trades acknowledged in it and the longest stretch without one. */
+  /** Each partition: what was cut (its shape and scope), its span, trades acknowledged in it, the longest stretch without one, and the failures it excused. */
   partitions: PartitionFigures[];
   /** The times the cluster did not settle, after a partition or at the end of the run (see `unsettled` in partition-figures.ts): any fails the run. */
   unsettled: string[];
