@@ -102,6 +102,8 @@ export class Nemesis {
    * that the other shapes are drawn from {@link random} as they were before that shape existed.
    */
   private readonly fromCatalogRandom: Random;
+  /** Front ends a partition cuts off from the catalog now (see {@link losingPushes}). */
+  private readonly pushesLost = new Set<string>();
 
   constructor(
     private readonly c: Cluster,
@@ -134,6 +136,14 @@ export class Nemesis {
 
   private between([lo, hi]: readonly [number, number]): number {
     return randomIntBetween(this.random, lo, hi);
+  }
+
+  /**
+   * The front ends a partition loses the catalog's pushes to now (cut off from the catalog, see
+   * `frontendFromCatalog`): with the relays' losses, what the crossing reader aims at.
+   */
+  losingPushes(): string[] {
+    return [...this.pushesLost];
   }
 
   /** Replicas not ready now (killed, paused or recovering), then front ends not serving. */
@@ -475,11 +485,13 @@ export class Nemesis {
     try {
       for (const fe of relays) this.o.relays!.lose(fe, how === 'blackhole' ? 'refuse' : 'swallow');
       this.cut(how, shape.pairs);
+      for (const fe of shape.relays ?? []) this.pushesLost.add(fe);
       await this.nap(this.between(PARTITION_HOLD));
       if (shape.mustSettleOn !== undefined) onCommon = await this.frontendsOn(shape.mustSettleOn, t0);
     } finally {
       this.mend(shape.pairs);
       for (const fe of relays) this.o.relays!.restore(fe);
+      this.pushesLost.clear();
     }
     for (const id of shape.replicas) this.state.set(id, 'recovering');
     this.event('heal-partition', shape.target, `after ${Date.now() - t0} ms${onCommon ? `; ${onCommon.what}` : ''}`);
@@ -602,6 +614,7 @@ export class Nemesis {
   async heal(): Promise<void> {
     this.o.net?.healAll();
     this.o.relays?.releaseAll();
+    this.pushesLost.clear();
     for (const id of REPLICAS) if (this.state.get(id) === 'partitioned') this.state.set(id, 'recovering');
     const frontends = [...this.frontends].map(async ([fe, state]) => {
       try {

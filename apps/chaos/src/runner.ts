@@ -104,7 +104,7 @@ export interface ChaosReport {
   unsettled: string[];
   /** The nemesis's `error` events (a failed restart, a process not ready or serving in time, an exception in the nemesis): any fails the run. */
   nemesisErrors: string[];
-  /** The crossing reader's session and read pairs (runs with lose-pushes and two or more front ends; see {@link CrossingReader}). */
+  /** The crossing reader's session and read pairs (runs with lose-pushes or partitions, and two or more front ends; see {@link CrossingReader}). */
   crossing?: CrossingFigures;
   converged: boolean;
   reference: string | null;
@@ -215,9 +215,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       retryDeadline: () => end + graceSeconds * 1000,
       signal,
     });
-    // Aimed at the lose-pushes windows: reads through another front end, then the one losing its pushes.
-    if (relays && targets.length > 1) {
-      crossing = new CrossingReader({ clients: sessionClients(targets), relays, session: opts.sessions + 1, history, stopIssuing: () => !issuing || Date.now() >= end, signal });
+    // Aimed at the lost-push windows — lose-pushes, and a front end cut off from the catalog (the
+    // nemesis, made below, says which) — reads through another front end, then the one losing its pushes.
+    if ((relays || lab) && targets.length > 1) {
+      const losing = { losing: () => [...new Set([...(relays?.losing() ?? []), ...(nemesis?.losingPushes() ?? [])])] };
+      crossing = new CrossingReader({ clients: sessionClients(targets), relays: losing, session: opts.sessions + 1, history, stopIssuing: () => !issuing || Date.now() >= end, signal });
     }
     const crossingRun = crossing?.run();
     nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined, relays: relays ?? undefined });
