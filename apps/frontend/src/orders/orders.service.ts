@@ -17,8 +17,8 @@ interface RetryRule {
   /** Ask the same leader again (what it lacks may come back: a replica, the catalog) instead of electing again. */
   sameLeader: boolean;
   /**
-   * Give up `QUORUM_WAIT_MS` after the first such answer instead of at `FAILOVER_TIMEOUT_MS`: the
-   * cluster cannot make a trade durable now.
+   * Give up `QUORUM_WAIT_MS` after that leader's (id and epoch) first such answer instead of at
+   * `FAILOVER_TIMEOUT_MS`: the cluster cannot make a trade durable now.
    */
   quorumBound?: boolean;
 }

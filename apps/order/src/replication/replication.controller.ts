@@ -85,7 +85,8 @@ export class ReplicationController {
   @ApiOkResponse({ description: 'the orders after `after`, at most `limit`, and the last order number', type: OrderLogPageDto })
   @ApiFailures('error', { 400: 'a malformed after or limit' })
   async page(@Query() q: PageQueryDto): Promise<OrderLogPage> {
-    // The entry before the page in the same read (one query), so that it is the page's neighbour.
+    // The entry before the page in the same read (the file, then the leader's entries still being
+    // written: see OrderLogService.page), so that it is the page's neighbour.
     const orders = await this.log.page(Math.max(0, q.after - 1), q.after > 0 ? q.limit + 1 : q.limit);
     const prev = q.after > 0 && orders[0]?.order_no === q.after ? orders.shift()! : null;
     return { orders, last_no: this.log.lastPosition().order_no, prev };
