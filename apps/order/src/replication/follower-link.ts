@@ -4,7 +4,6 @@ import { monotonicNow } from '@app/common';
 import { PeersClient } from '../cluster/peers.client';
 import { OrderLogService } from '../orders/order-log.service';
 
-
 /** What a link needs from the leader it belongs to. */
 export interface LinkContext {
   readonly leaderId: number;
