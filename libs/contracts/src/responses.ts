@@ -177,8 +177,23 @@ export const ReplicaRefusal = {
   notCommitted: 'not_committed',
   /** `/ping`: this replica cannot reach a majority of the replicas (itself included), so it must not lead or be proposed. */
   noQuorum: 'no_quorum',
+  /**
+   * A trade failed after the catalog traded it, for a reason that would otherwise read as a refusal
+   * before trading (an entry of the log found damaged, for one): its outcome is unknown. Retry with
+   * the same key, at a leader elected again.
+   */
+  afterTrading: 'after_trading',
 } as const;
 export type ReplicaRefusalCode = (typeof ReplicaRefusal)[keyof typeof ReplicaRefusal];
+
+/**
+ * The refusals a leader gives only before it has touched the catalog for a trade: a replica that
+ * is not (or no longer) the leader of that epoch, or not ready, refuses at the door, and one that
+ * cannot reach enough replicas refuses before trading. A leader that fails for one of these
+ * reasons after the catalog traded answers {@link ReplicaRefusal.afterTrading} instead, so a
+ * front end can tell a trade that did not happen from one that may have.
+ */
+export const REFUSED_BEFORE_TRADING: readonly ReplicaRefusalCode[] = [ReplicaRefusal.staleEpoch, ReplicaRefusal.notReady, ReplicaRefusal.insufficientReplicas];
 
 /** Front end `GET /leader`. */
 export interface LeaderResponse {

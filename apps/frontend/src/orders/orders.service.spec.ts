@@ -17,6 +17,7 @@ describe('mayHaveTraded: which answers of the leader leave a trade uncertain', (
     expect(mayHaveTraded(503, ReplicaRefusal.notDurable)).toBe(true);
     expect(mayHaveTraded(503, ReplicaRefusal.catalogUnavailable)).toBe(true);
     expect(mayHaveTraded(503, ReplicaRefusal.notLeader)).toBe(true); // also given after the catalog traded
+    expect(mayHaveTraded(503, ReplicaRefusal.afterTrading)).toBe(true); // a damaged entry found while logging a traded order
   });
 
   it('refusals at the door and client errors are definite', () => {

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { BatchItemResult, CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
+import { BatchItemResult, CatalogMessages, FrontendEnv, KEY_REUSED_STATUS, keyReusedMessage, OrderInfo, PlaceOrderDto, REFUSED_BEFORE_TRADING, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { definiteRefusal, DomainError, monotonicNow, OrderNotFound, Unavailable } from '@app/common';
 import { Leader, LeaderElectionService } from '../leader/leader-election.service';
 import { ReplicasClient } from '../leader/replicas.client';
@@ -254,14 +254,11 @@ export class OrdersService {
 }
 
 /**
- * Refusals a leader gives before it has touched the catalog for the trade: a replica that is not
- * (or no longer) the leader of that epoch refuses at the door, and one that cannot reach enough
- * replicas refuses before trading. Anything else that is not a definite answer may have traded.
+ * True when an answer of the leader leaves the trade's outcome unknown (see OrdersService): any
+ * failure but the refusals a leader gives only before it has touched the catalog
+ * ({@link REFUSED_BEFORE_TRADING}).
  */
-const BEFORE_TRADING: readonly string[] = [ReplicaRefusal.staleEpoch, ReplicaRefusal.notReady, ReplicaRefusal.insufficientReplicas];
-
-/** True when an answer of the leader leaves the trade's outcome unknown (see OrdersService). */
 export function mayHaveTraded(status: number, code?: string): boolean {
   if (status < 500) return false;
-  return code === undefined || !BEFORE_TRADING.includes(code);
+  return code === undefined || !(REFUSED_BEFORE_TRADING as readonly string[]).includes(code);
 }

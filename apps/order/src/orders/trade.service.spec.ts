@@ -10,6 +10,7 @@ import {
   OrderEnv,
   OrderRecordDto,
   REQUEST_ID_PATTERN,
+  ReplicaRefusal,
   ReplicaTradeDto,
   tradeFingerprint,
   validateEnv,
@@ -23,7 +24,7 @@ import { ORDER_MIGRATIONS } from '../migrations';
 import { LeadershipService } from '../replication/leadership.service';
 import { ReplicatorService } from '../replication/replicator.service';
 import { DiskHealthService } from './disk-health.service';
-import { NewOrder, OrderLogService } from './order-log.service';
+import { DamagedEntry, NewOrder, OrderLogService } from './order-log.service';
 import { Order } from './order.entity';
 import { ReplicaMeta } from './replica-meta.entity';
 import { derivedRequestId, TradeService } from './trade.service';
@@ -167,6 +168,24 @@ describe('TradeService (an idempotency key reused past its window)', () => {
     // Its retry finds order 5 by its key (it carries K), inside its window.
     await expect(trade(Y)).resolves.toEqual({ order_no: 5 });
     expect(catalog.asked).toHaveLength(1);
+  });
+
+  it('a refusal that reads as "before trading" but comes after the catalog traded is given as after_trading, and the retry trades nothing again', async () => {
+    // The append's request-id check reads an entry that no longer matches its checksum (503 not_ready).
+    jest.spyOn(log, 'appendNew').mockRejectedValueOnce(new DamagedEntry(7, 'order-1.sqlite'));
+    await expect(trade(X)).rejects.toMatchObject({ status: 503, code: ReplicaRefusal.afterTrading, message: expect.stringContaining('may have gone through') });
+    expect(catalog.moved).toBe(1);
+    // The front end's retry, with the same key: the catalog answers the recorded outcome, the log takes it once.
+    await expect(trade(X)).resolves.toMatchObject({ order_no: 1 });
+    expect(catalog.moved).toBe(1);
+    expect(await log.count()).toBe(1);
+  });
+
+  it('a refusal before the catalog is reached passes unchanged', async () => {
+    await logged({ request_id: K, ...X, created_at: Date.now() });
+    await db.query('UPDATE "orders" SET "quantity" = 99 WHERE "order_no" = 1'); // changed on disk: no longer matches its checksum
+    await expect(trade(X)).rejects.toMatchObject({ status: 503, code: ReplicaRefusal.notReady });
+    expect(catalog.asked).toEqual([]);
   });
 
   it('a retry of a key the trade path logged looks up no derived request id when the key filter rules it out', async () => {

@@ -11,6 +11,7 @@ import {
   MAX_TRADE_BATCH,
   OrderEnv,
   OrderRecordDto,
+  REFUSED_BEFORE_TRADING,
   ReplicaRefusal,
   ReplicaTradeBatchDto,
   ReplicaTradeDto,
@@ -91,16 +92,20 @@ export class TradeService {
     }
     const stock = await this.tradeAtCatalog({ ...dto, request_id: tradeId }, requestId, key);
     this.faults.reached('after-catalog-trade');
-    const record = await this.appendOrder(dto.epoch, {
-      request_id: tradeId,
-      ...(tradeId !== key ? { idempotency_key: key } : {}),
-      stock_name: dto.stock_name,
-      trade_type: dto.trade_type,
-      quantity: dto.quantity,
-    });
-    await this.replicator.waitDurable(record.order_no);
-    this.metrics.ordersPlaced.inc();
-    return { order_no: record.order_no, ...(stock ? { stock } : {}) };
+    try {
+      const record = await this.appendOrder(dto.epoch, {
+        request_id: tradeId,
+        ...(tradeId !== key ? { idempotency_key: key } : {}),
+        stock_name: dto.stock_name,
+        trade_type: dto.trade_type,
+        quantity: dto.quantity,
+      });
+      await this.replicator.waitDurable(record.order_no);
+      this.metrics.ordersPlaced.inc();
+      return { order_no: record.order_no, ...(stock ? { stock } : {}) };
+    } catch (err) {
+      throw failedAfterTrading(err);
+    }
   }
 
   /**
@@ -189,6 +194,18 @@ export class TradeService {
     if (status === KEY_REUSED_STATUS) throw keyReused(key);
     throw new Unavailable(`catalog answered ${status}${message ? `: ${message}` : ''}`, ReplicaRefusal.catalogUnavailable);
   }
+}
+
+/**
+ * A failure after the catalog traded, as the front end must read it: one whose code names a refusal
+ * given only before trading (an entry of the log found damaged while the append checks request ids
+ * answers `not_ready`) is given as {@link ReplicaRefusal.afterTrading}, so that the front end's
+ * last answer, if it comes to one, says the trade may have gone through. Others pass unchanged.
+ */
+export function failedAfterTrading(err: unknown): unknown {
+  if (!(err instanceof DomainError) || err.status < 500 || err.code === undefined) return err;
+  if (!(REFUSED_BEFORE_TRADING as readonly string[]).includes(err.code)) return err;
+  return new Unavailable(`${err.message} (after the catalog traded: the trade may have gone through)`, ReplicaRefusal.afterTrading);
 }
 
 /** A placed order's number, and its stock as the catalog committed it (not for a retry of a logged order). */
