@@ -308,6 +308,15 @@ describe('hardening', () => {
       const order = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
       expect(order.status).toBe(429);
       expect(order.body).toEqual({ order_no: -1, message: 'too many requests: at most 5 per 60000 ms from one address' });
+      // Like every trade answer, it carries the trade's key: the client may retry with it later.
+      const keyed = await fetch(`${c.frontend}/orders`, {
+        method: 'POST',
+        body: JSON.stringify({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }),
+        headers: { 'content-type': 'application/json', 'Idempotency-Key': 'rate-limited-1' },
+        signal: AbortSignal.timeout(10000),
+      });
+      expect(keyed.status).toBe(429);
+      expect(keyed.headers.get('idempotency-key')).toBe('rate-limited-1');
       // Another client address (127.0.0.2 is loopback too) has its own budget.
       const other = await getFrom('127.0.0.2', port, '/stocks?stock_name=Stock1');
       expect(other.status).toBe(200);

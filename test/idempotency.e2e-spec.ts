@@ -97,6 +97,25 @@ describe('idempotency keys bound to their request', () => {
       expect(await lastOrderNo()).toBe(last);
     });
 
+    it('echoes the key on answers given before the route runs: JSON that does not parse (400), a body over the limit (413)', async () => {
+      const last = await lastOrderNo();
+      const raw = async (body: string, key: string) => {
+        const res = await fetch(`${c.frontend}/orders`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', 'Idempotency-Key': key },
+          signal: AbortSignal.timeout(30000),
+        });
+        return { status: res.status, key: res.headers.get('idempotency-key'), body: (await res.json()) as { order_no: number; message: string } };
+      };
+      const parse = unique('unparsed');
+      expect(await raw('{"stock_name":', parse)).toEqual({ status: 400, key: parse, body: { order_no: -1, message: 'request body is not valid JSON' } });
+      const large = unique('too-large');
+      const big = await raw(JSON.stringify({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1, pad: 'x'.repeat(70_000) }), large);
+      expect(big).toEqual({ status: 413, key: large, body: { order_no: -1, message: expect.stringContaining('too large') } });
+      expect(await lastOrderNo()).toBe(last);
+    });
+
     it('does not echo a malformed key (400), nor one in the form of an id the leader derives for a reused key', async () => {
       const res = await post({ stock_name: 'Stock1', trade_type: 'buy', quantity: 1 }, 'has spaces in it');
       expect(res.status).toBe(400);

@@ -6,6 +6,7 @@ import { CommonHttpModule } from '@app/common';
 import { HealthModule } from './health/health.module';
 import { LeaderModule } from './leader/leader.module';
 import { FrontendMetricsModule } from './metrics/frontend-metrics.module';
+import { settleIdempotencyKey } from './orders/idempotency-key';
 import { OrdersModule } from './orders/orders.module';
 import { RateLimitModule } from './rate-limit/rate-limit';
 import { StatusModule } from './status/status.module';
@@ -16,7 +17,11 @@ import { StocksModule } from './stocks/stocks.module';
     ConfigModule.forRoot({ isGlobal: true, ignoreEnvFile: true, validate: (env) => validateEnv(FrontendEnv, env) }),
     ScheduleModule.forRoot(),
     RateLimitModule,
-    CommonHttpModule.forRoot({ [`POST /${FrontendRoutes.orders}`]: 'order' }),
+    CommonHttpModule.forRoot(
+      { [`POST /${FrontendRoutes.orders}`]: 'order' },
+      // Every trade answer carries its key, also a 400 for JSON that does not parse, a 413 or a 429.
+      { [`POST /${FrontendRoutes.orders}`]: settleIdempotencyKey },
+    ),
     StocksModule,
     LeaderModule,
     OrdersModule,

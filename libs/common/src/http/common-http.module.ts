@@ -1,23 +1,24 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { HttpDrain } from '../lifecycle/graceful-shutdown';
-import { ErrorShapes, ShapedErrorFilter } from './error-filter';
+import { ErrorShapes, FailureHooks, ShapedErrorFilter } from './error-filter';
 import { ERROR_SHAPES, HttpProtocolErrors } from './protocol-errors';
 import { createValidationPipe } from './validation.pipe';
 
 /**
  * Registers the global validation pipe and the global exception filter, told which routes
- * answer failures in a shape other than `{"error":{…}}`; JSON answers to requests Node's HTTP
+ * answer failures in a shape other than `{"error":{…}}` and what a failure's answer on a route
+ * adds (FailureHooks); JSON answers to requests Node's HTTP
  * parser rejects (HttpProtocolErrors); and the request tracking graceful shutdown drains (HttpDrain).
  */
 @Module({})
 export class CommonHttpModule {
-  static forRoot(errorShapes: ErrorShapes = {}): DynamicModule {
+  static forRoot(errorShapes: ErrorShapes = {}, failureHooks: FailureHooks = {}): DynamicModule {
     return {
       module: CommonHttpModule,
       providers: [
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes) },
+        { provide: APP_FILTER, useFactory: () => new ShapedErrorFilter(errorShapes, failureHooks) },
         { provide: ERROR_SHAPES, useValue: errorShapes },
         HttpProtocolErrors,
         HttpDrain,

@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
-import { BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
+import { ArgumentsHost, BadRequestException, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import express from 'express';
 import { StockNotFound, TradeRefused, Unavailable } from '../errors';
-import { allowedMethods, describeFailure, resultWithReason, shapeFailure, shapeOfPath, withReason } from './error-filter';
+import { allowedMethods, describeFailure, resultWithReason, ShapedErrorFilter, shapeFailure, shapeOfPath, withReason } from './error-filter';
 
 const logger = new Logger('spec');
 
@@ -58,6 +58,32 @@ describe('error shapes', () => {
     const plain = new TradeRefused();
     expect(() => resultWithReason(plain)).toThrow(plain);
     expect(() => resultWithReason(new TypeError('x'))).toThrow(TypeError);
+  });
+});
+
+describe('ShapedErrorFilter: what a failure on a route adds', () => {
+  /** The filter's answer to `exception` on `method path`, with a hook on `POST /orders`. */
+  function answer(method: string, path: string, exception: unknown) {
+    const headers = new Map<string, string>();
+    let sent: { status: number; body: unknown } | undefined;
+    const res = {
+      headersSent: false,
+      setHeader: (name: string, value: string) => headers.set(name.toLowerCase(), value),
+      status: (status: number) => ({ json: (body: unknown) => void (sent = { status, body }) }),
+    };
+    const req = { method, path, route: { path } };
+    const host = { switchToHttp: () => ({ getResponse: () => res, getRequest: () => req }) };
+    const filter = new ShapedErrorFilter({ 'POST /orders': 'order' }, { 'POST /orders': (_req, r) => void r.setHeader('X-Hooked', 'yes') });
+    filter.catch(exception, host as unknown as ArgumentsHost);
+    return { ...sent, hooked: headers.get('x-hooked') };
+  }
+
+  it('runs the route\'s hook on every failure there, those of the body parser included, and on no other route', () => {
+    const unparsed = Object.assign(new Error('x'), { status: 400, type: 'entity.parse.failed' });
+    expect(answer('POST', '/orders', unparsed)).toEqual({ status: 400, body: { order_no: -1, message: 'request body is not valid JSON' }, hooked: 'yes' });
+    expect(answer('POST', '/Orders/', new HttpException('slow down', 429)).hooked).toBe('yes');
+    expect(answer('GET', '/orders', new NotFoundException()).hooked).toBeUndefined();
+    expect(answer('POST', '/stocks', unparsed).hooked).toBeUndefined();
   });
 });
 

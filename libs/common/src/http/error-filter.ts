@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MAX_BODY_BYTES, type BatchItemResult } from '@app/contracts';
 import { DomainError } from '../errors';
 import { noteFailure } from './request-observer';
@@ -104,11 +105,23 @@ export type ErrorShapes = Record<string, ErrorShape>;
  * slash (`POST /Orders/` is `POST /orders`), so the lookup does too.
  */
 export function shapeOf(shapes: ErrorShapes, method: string, path: string): ErrorShape {
+  return byRoute(shapes, method, path) ?? 'error';
+}
+
+/** The entry of `map` (keyed `METHOD /path`) for a request, matched as Express matches routes (see {@link shapeOf}). */
+function byRoute<T>(map: Record<string, T>, method: string, path: string): T | undefined {
   const route = path.split(/[?#]/)[0].replace(/\/+$/, '').toLowerCase() || '/';
   const key = `${method.toUpperCase()} ${route}`;
-  for (const [k, shape] of Object.entries(shapes)) if (k.toUpperCase() === key.toUpperCase()) return shape;
-  return 'error';
+  for (const [k, value] of Object.entries(map)) if (k.toUpperCase() === key.toUpperCase()) return value;
+  return undefined;
 }
+
+/**
+ * Per route (keyed `METHOD /path`, matched as {@link shapeOf} matches), what every failure's answer
+ * on it adds before it is sent, whatever failed: the front end's trades echo their idempotency key,
+ * also when the body parser or a guard refused the request before its handler ran.
+ */
+export type FailureHooks = Record<string, (req: IncomingMessage, res: ServerResponse) => void>;
 
 /**
  * The shape of a 405 on a path: that of the path's own routes when one of them answers in a
@@ -161,7 +174,10 @@ export function allowedMethods(router: RouterStack | undefined, path: string): s
 export class ShapedErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger(ShapedErrorFilter.name);
 
-  constructor(private readonly shapes: ErrorShapes = {}) {}
+  constructor(
+    private readonly shapes: ErrorShapes = {},
+    private readonly hooks: FailureHooks = {},
+  ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -178,6 +194,7 @@ export class ShapedErrorFilter implements ExceptionFilter {
         res.setHeader('Allow', allowed.join(', '));
       }
     }
+    byRoute(this.hooks, req.method, req.path)?.(req, res);
     noteFailure(res, failure);
     res.status(failure.status).json(shapeFailure(shape, failure));
   }
