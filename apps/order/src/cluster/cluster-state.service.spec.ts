@@ -18,7 +18,12 @@ describe('ClusterStateService: votes and leaders', () => {
   let dir: string;
   let moduleRef: TestingModule | undefined;
 
-  async function open(): Promise<ClusterStateService> {
+  /**
+   * Replica 1 over the file in `dir`. A new file starts rejoining (it votes for no one until its
+   * first recovery has heard its peers); unless `rejoining`, that is done here at once, as in a new
+   * cluster whose peers all have new files.
+   */
+  async function open(rejoining = false): Promise<ClusterStateService> {
     await moduleRef?.close();
     moduleRef = await Test.createTestingModule({
       imports: [
@@ -36,7 +41,16 @@ describe('ClusterStateService: votes and leaders', () => {
       providers: [DiskHealthService, OrderLogService, ClusterStateService],
     }).compile();
     await moduleRef.init();
-    return moduleRef.get(ClusterStateService);
+    const state = moduleRef.get(ClusterStateService);
+    if (!rejoining && state.replica.rejoining) await moduleRef.get(OrderLogService).exclusive(() => state.rejoinedUnderLock(0));
+    return state;
+  }
+
+  /** Its file lost: the process stopped, the file and its journal deleted. */
+  async function loseFile(): Promise<void> {
+    await moduleRef?.close();
+    moduleRef = undefined;
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(join(dir, `order-1.sqlite${suffix}`), { force: true });
   }
 
   beforeEach(() => {
@@ -74,6 +88,36 @@ describe('ClusterStateService: votes and leaders', () => {
     await expect(again.grantVote(6, 3)).resolves.toBe(false);
     await expect(again.grantVote(8, 3)).resolves.toBe(true);
     expect(again.epoch).toBe(8);
+  });
+
+  it('started on a new or emptied file, votes for no one until it has rejoined, and then in no epoch its peers knew: it may have voted in it, or led it, before its file was lost', async () => {
+    const first = await open();
+    await expect(first.grantVote(4, 3)).resolves.toBe(true);
+    await first.grantVote(5, 1); // and it led epoch 5 (its vote named itself), say
+    await loseFile();
+
+    const rebuilt = await open(true);
+    expect(rebuilt.epoch).toBe(0);
+    // Before the fix it granted these: a second vote in epoch 5 (for another candidate), and its own epoch 5 again.
+    await expect(rebuilt.grantVote(5, 2)).resolves.toBe(false);
+    await expect(rebuilt.grantVote(5, 1)).resolves.toBe(false);
+    await expect(rebuilt.grantVote(9, 2)).resolves.toBe(false);
+    expect(rebuilt.replica.rejoining).toBe(true);
+    // A leader's sync still fences it (and its epoch is written), and a restart midway is still rejoining.
+    await expect(rebuilt.acceptLeader(4, 3)).resolves.toBe(true);
+    const again = await open(true);
+    expect({ rejoining: again.replica.rejoining, epoch: again.epoch }).toEqual({ rejoining: true, epoch: 4 });
+    await expect(again.grantVote(5, 2)).resolves.toBe(false);
+
+    // Its first recovery heard its peers: epoch 5 is the newest they know. Adopted with no vote, durably.
+    await moduleRef!.get(OrderLogService).exclusive(() => again.rejoinedUnderLock(5));
+    expect({ rejoining: again.replica.rejoining, epoch: again.epoch, votedFor: again.replica.votedFor }).toEqual({ rejoining: false, epoch: 5, votedFor: null });
+    await expect(again.grantVote(5, 2)).resolves.toBe(false);
+    await expect(again.grantVote(5, 1)).resolves.toBe(false);
+    const restarted = await open(true);
+    expect({ rejoining: restarted.replica.rejoining, epoch: restarted.epoch }).toEqual({ rejoining: false, epoch: 5 });
+    await expect(restarted.grantVote(5, 2)).resolves.toBe(false);
+    await expect(restarted.grantVote(6, 2)).resolves.toBe(true);
   });
 
   it('as leader, tells each new order its entry once numbered, and refuses (without a number) an order of an epoch it does not lead', async () => {

@@ -57,6 +57,11 @@ export class ClusterStateService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     await this.log.load();
+    // A new or emptied file (first start, or rebuilt after its file was lost): what this replica
+    // voted for, led and acknowledged before is gone. Kept on disk before anything else is written
+    // (a sync's epoch, a catch-up's first page), so that a restart midway still knows it.
+    const rejoining = this.log.getMeta('rejoining') === 1 || this.pristine();
+    if (rejoining && this.log.getMeta('rejoining') !== 1) await this.log.updateMeta({ rejoining: 1 });
     this.machine = new ReplicaState(
       this.id,
       {
@@ -67,9 +72,33 @@ export class ClusterStateService implements OnModuleInit {
         commitNo: this.log.getMeta('commit_no'),
         // A file written before `led_epoch` was kept: a replica whose vote names itself may have led that epoch.
         ledEpoch: Math.max(this.log.getMeta('led_epoch'), (this.log.getMeta('voted_for') || this.log.getMeta('leader')) === this.id ? this.log.getMeta('epoch') : 0),
+        rejoining,
       },
       (from, to, epoch) => this.logger.log(`role ${from} → ${to} (epoch ${epoch})`),
     );
+  }
+
+  /** No entry and no epoch, vote, leader or commit point: a file just created (or emptied). */
+  private pristine(): boolean {
+    const keys: MetaKey[] = ['epoch', 'voted_for', 'leader', 'commit_no', 'led_epoch'];
+    return this.log.lastPosition().order_no === 0 && keys.every((k) => this.log.getMeta(k) === 0);
+  }
+
+  /**
+   * A rejoining replica's first recovery has learnt the cluster's log and its newest epoch from
+   * enough peers (see RecoveryService): that epoch is adopted with no vote, and `rejoining` is
+   * cleared, in one durable write, before it counts (see {@link ReplicaState.rejoined}). The caller
+   * holds the log lock.
+   */
+  async rejoinedUnderLock(newestEpoch: number): Promise<void> {
+    const raise = newestEpoch > this.epoch;
+    await this.log.append([], {
+      ...(raise && { epoch: newestEpoch, voted_for: 0, leader: 0 }),
+      led_epoch: Math.max(this.log.getMeta('led_epoch'), newestEpoch),
+      rejoining: 0,
+    });
+    this.replica.rejoined(newestEpoch);
+    this.logger.log(`rejoined the cluster in epoch ${this.epoch}: it votes again from now on`);
   }
 
   /** The state machine; its transitions are the only way to change role, epoch, leader and the commit point. */

@@ -33,6 +33,12 @@ export interface PersistedState {
   commitNo: number;
   /** The newest epoch this replica began to promote to (0: none): it never leads one twice. */
   ledEpoch?: number;
+  /**
+   * Its file was new or emptied (a first start, or a replica rebuilt from its peers after its file
+   * was lost) and it has not yet learnt the cluster's epoch and log from enough peers: it may have
+   * voted, led and acknowledged before, and forgotten it (see {@link ReplicaState.rejoined}).
+   */
+  rejoining?: boolean;
 }
 
 /** What a promotion to an epoch would do now: begin, nothing (already promoting to or leading it), or be refused. */
@@ -85,6 +91,8 @@ export class ReplicaState {
   private highestLed: number;
   private commit: number;
   private ack = 0;
+  /** See {@link PersistedState.rejoining}: it votes for no one until {@link rejoined}. */
+  private amnesiac: boolean;
 
   constructor(
     readonly id: number,
@@ -96,6 +104,17 @@ export class ReplicaState {
     this.currentLeader = persisted.leader || null;
     this.commit = persisted.commitNo;
     this.highestLed = persisted.ledEpoch ?? 0;
+    this.amnesiac = persisted.rejoining ?? false;
+  }
+
+  /**
+   * Started on a new or emptied file and not yet {@link rejoined}: whatever it voted for, led or
+   * acknowledged before its file was lost is forgotten (Raft's currentTerm, votedFor and log), so it
+   * grants no vote — a second vote in an epoch it voted in, or a vote counted by a candidate as a
+   * majority member whose log it reads, would break what a majority stands for.
+   */
+  get rejoining(): boolean {
+    return this.amnesiac;
   }
 
   get role(): ReplicaRole {
@@ -135,6 +154,7 @@ export class ReplicaState {
 
   /** Whether a request to adopt `epoch` led by `leader` would be granted, is known, or is refused. Changes nothing. */
   decideVote(epoch: number, candidate: number): VoteOutcome {
+    if (this.amnesiac) return 'refused';
     if (epoch > this.currentEpoch) return 'granted';
     if (epoch === this.currentEpoch && candidate === this.vote) return 'known';
     // The current epoch granted to another, or learnt from its leader without a vote of ours
@@ -178,9 +198,28 @@ export class ReplicaState {
     return this.leading && leader !== this.id;
   }
 
+  /**
+   * A rejoining replica has learnt, from enough peers that every committed order and every epoch a
+   * majority adopted is among what they told it, the cluster's newest epoch (made durable by the
+   * caller, with `rejoining` cleared, first). It adopts that epoch with no vote, so it grants none
+   * in it (it may have voted in it before) and leads only a newer one (it may have led it before).
+   */
+  rejoined(newestEpoch: number): void {
+    if (!this.amnesiac) throw new IllegalTransition('cannot rejoin: it is not rejoining');
+    this.expectRole('rejoin', 'recovering');
+    if (newestEpoch > this.currentEpoch) {
+      this.currentEpoch = newestEpoch;
+      this.vote = null;
+      this.currentLeader = null;
+    }
+    this.highestLed = Math.max(this.highestLed, newestEpoch);
+    this.amnesiac = false;
+  }
+
   /** recovering → follower: the log is caught up and verified. */
   follow(): void {
     this.expectRole('follow', 'recovering');
+    if (this.amnesiac) throw new IllegalTransition('cannot follow before it has rejoined');
     this.setRole('follower');
   }
 

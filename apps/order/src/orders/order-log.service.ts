@@ -30,7 +30,7 @@ import { ReplicaMeta } from './replica-meta.entity';
  * `must_compare`: 1 once this log was found to differ from a peer's below its commit point, until
  * a comparison finds it matching (see RecoveryService).
  */
-export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq' | 'must_compare' | 'led_epoch';
+export type MetaKey = 'epoch' | 'voted_for' | 'leader' | 'commit_no' | 'reconciled_seq' | 'must_compare' | 'led_epoch' | 'rejoining';
 
 export interface LogPosition {
   order_no: number;

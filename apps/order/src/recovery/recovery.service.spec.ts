@@ -54,6 +54,7 @@ function setup(opts: {
   /** The log's metadata as it starts (`must_compare`). */
   meta?: Record<string, number>;
   trustOwnLog?: boolean;
+  rejoinWithPeersDown?: boolean;
   /** Entries of this replica's file that do not match their checksum, as the start's check finds them. */
   damaged?: number[];
   /** How far the start's check vouched for every entry by its checksum (none by default). */
@@ -66,13 +67,21 @@ function setup(opts: {
   checkMs?: number;
   /** Whether writing the commit point fails. */
   commitWriteFails?: boolean;
+  /** Started on a new or emptied file (see ReplicaState.rejoining). */
+  rejoining?: boolean;
 }) {
-  const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: opts.commitNo ?? 5 });
+  const replica = new ReplicaState(2, { epoch: 0, votedFor: null, leader: null, commitNo: opts.commitNo ?? 5, rejoining: opts.rejoining });
+  const rejoins: number[] = [];
   const observed: [number, number][] = [];
   const state = {
     id: 2,
     peers: [peer1, peer3],
+    majority: 2,
     replica,
+    rejoinedUnderLock: async (epoch: number) => {
+      rejoins.push(epoch);
+      replica.rejoined(epoch);
+    },
     get role() {
       return replica.role;
     },
@@ -159,12 +168,14 @@ function setup(opts: {
       return { orders: copy && after === copy.order_no - 1 ? [copy] : [], last_no: 5 };
     },
   } as unknown as PeersClient;
-  const config = { get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : undefined) } as unknown as ConfigService<OrderEnv, true>;
+  const config = {
+    get: (key: string) => (key === 'TRUST_OWN_LOG' ? (opts.trustOwnLog ?? false) : key === 'REJOIN_WITH_PEERS_DOWN' ? (opts.rejoinWithPeersDown ?? false) : undefined),
+  } as unknown as ConfigService<OrderEnv, true>;
   const recovery = new RecoveryService(state, log, peers, catchUp, config);
   made.push(recovery);
   /** Runs `hook` inside every catch-up, as if it came while the pages were read. */
   const onCatchUp = (hook: () => Promise<void>) => void (duringCatchUp = hook);
-  return { recovery, replica, catchUps, observed, comparisons, meta, metaWrites, asked, log, repairs, truncated, state, onCatchUp };
+  return { recovery, replica, catchUps, observed, comparisons, meta, metaWrites, asked, log, repairs, truncated, state, onCatchUp, rejoins };
 }
 
 describe('RecoveryService', () => {
@@ -195,6 +206,71 @@ describe('RecoveryService', () => {
     replica.stepDown();
     await recovery.recover();
     expect(catchUps[1]).toEqual({ from: 3, verifyAfter: undefined });
+  });
+
+  it('with a new or emptied file (rebuilt), waits for both peers: one may lack orders committed with its lost copy, and epochs it voted in; then takes the most advanced log and the newest epoch, with no vote', async () => {
+    // Replica 3 led epoch 4 and committed orders with this replica's copy, now lost; replica 1 is
+    // behind, and has adopted epoch 5 for a candidate (itself) that this replica may have voted for too.
+    const leader3 = { peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: 8 }) };
+    const behind1 = { peer: peer1, status: status(1, { epoch: 5, leader: 1, last_no: 6, last_epoch: 4, commit_no: 6 }) };
+    let answering = [behind1];
+    let rounds = 0;
+    const { recovery, replica, catchUps, rejoins } = setup({
+      rejoining: true,
+      statuses: async () => {
+        rounds++;
+        return answering;
+      },
+    });
+    const done = recovery.recover();
+    // (Before the fix, the first round caught up from replica 1 alone and followed.)
+    await Promise.race([done, waitUntil(() => rounds >= 2)]);
+    // Replica 1 alone may lack orders committed with the lost copy: nothing taken from it, not ready, no vote.
+    expect(catchUps).toEqual([]);
+    expect(replica.role).toBe('recovering');
+    expect(replica.decideVote(5, 1)).toBe('refused');
+    expect(recovery.blockedBy).toMatch(/1 of its 2 peers answered: it needs 2/);
+
+    answering = [behind1, leader3];
+    await done;
+    expect(catchUps.map((c) => c.from)).toEqual([3]);
+    expect(rejoins).toEqual([5]);
+    expect(replica.role).toBe('follower');
+    // Epoch 5, with no vote: it may have voted in it before, and may not vote again in it.
+    expect({ epoch: replica.epoch, votedFor: replica.votedFor }).toEqual({ epoch: 5, votedFor: null });
+    expect(replica.decideVote(5, 1)).toBe('refused');
+    expect(replica.decideVote(5, 3)).toBe('refused');
+    expect(replica.decideVote(6, 3)).toBe('granted');
+  });
+
+  it('with a new or emptied file, does not leave out a more advanced peer whose own log may be damaged: it waits', async () => {
+    const leader3 = { peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: 8 }) };
+    const suspect1 = { peer: peer1, status: status(1, { epoch: 4, leader: 3, last_no: 9, last_epoch: 4, commit_no: 9, log_suspect: true as const }) };
+    let rounds = 0;
+    const { recovery, replica, catchUps } = setup({ rejoining: true, statuses: async () => (rounds++, [suspect1, leader3]) });
+    void recovery.recover();
+    await waitUntil(() => rounds >= 2);
+    expect(catchUps).toEqual([]);
+    expect(replica.role).toBe('recovering');
+    expect(recovery.blockedBy).toMatch(/replica 1 is more advanced than any other peer, but its own log may be damaged/);
+  });
+
+  it('with a new or emptied file and REJOIN_WITH_PEERS_DOWN=true (the operator\'s override), rejoins with the one peer that answers', async () => {
+    const behind1 = { peer: peer1, status: status(1, { epoch: 5, leader: 1, last_no: 6, last_epoch: 4, commit_no: 6 }) };
+    const { recovery, replica, catchUps, rejoins } = setup({ rejoining: true, rejoinWithPeersDown: true, statuses: async () => [behind1] });
+    await recovery.recover();
+    expect(catchUps.map((c) => c.from)).toEqual([1]);
+    expect(rejoins).toEqual([5]);
+    expect(replica.role).toBe('follower');
+  });
+
+  it('with a new file in a new cluster, starts with one peer that has a new file too (a replica missing at the first start)', async () => {
+    const fresh = { peer: peer1, status: status(1, { role: 'recovering', ready: false, epoch: 0, leader: null, last_no: 0, last_epoch: 0, commit_no: 0 }) };
+    const { recovery, replica, rejoins } = setup({ rejoining: true, statuses: async () => [fresh] });
+    await recovery.recover();
+    expect(rejoins).toEqual([0]);
+    expect(replica.role).toBe('follower');
+    expect(replica.decideVote(1, 3)).toBe('granted');
   });
 
   it('compares its log after the entries both its own and the source\'s checksums vouch for, or from the first one once a difference with a peer was found', async () => {
@@ -487,7 +563,7 @@ describe('RecoveryService', () => {
     const undecided = errors.pop();
     // Both copies, for the operator to compare by hand should no third replica ever settle it.
     expect(undecided).toContain("(this replica's copy: buy 2 Stock1 (request mine-2); replica 3's: buy 2 Stock1 (request theirs-2))");
-    expect(undecided).toMatch(/: rebuild neither yet; it compares again every second, .*compare that order in both files by hand, rebuild the wrong one, and start the other once with TRUST_OWN_LOG=true$/);
+    expect(undecided).toMatch(/: rebuild neither yet; it compares again every second, .*compare that order in both files by hand, rebuild the wrong one \(starting it once with REJOIN_WITH_PEERS_DOWN=true while a replica is down\), and start the other once with TRUST_OWN_LOG=true$/);
     // A copy the third replica had not committed (it may have copied it from either file since) is no opinion.
     thirdCommitNo = 1;
     expect(await blockedBy({ 1: mine, 2: mine, 3: theirs })).toBe(differs);

@@ -286,6 +286,32 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
     if (first !== undefined) throw new Error(`order ${first} was found not to match its checksum during this round: repairing it first`);
   }
 
+  /**
+   * A replica whose file is new or was emptied ({@link ReplicaState.rejoining}) lost what it held:
+   * an order committed with its copy may now be on majority − 1 of its peers only, and an epoch
+   * it adopted on no more. So its first recovery needs answers from enough peers that every such
+   * order and epoch is among them: all but majority − 2 of them (both peers, of three). Else it
+   * waits, not ready and voting for no one. A new cluster starting with a replica missing is let
+   * through: every peer that answered (a majority with this one) has a new file too, so none of
+   * them ever adopted an epoch, and no majority ever formed without them.
+   */
+  private assertEnoughToRejoin(statuses: PeerStatus[]): void {
+    const peers = this.state.peers.length;
+    const need = Math.min(peers, peers + 2 - this.state.majority);
+    if (statuses.length >= need) return;
+    const allNew = statuses.every(({ status }) => status.epoch === 0 && status.last_no === 0 && status.commit_no === 0);
+    if (allNew && statuses.length >= this.state.majority - 1) return;
+    if (statuses.length > 0 && this.config?.get('REJOIN_WITH_PEERS_DOWN', { infer: true })) {
+      this.logger.warn(`REJOIN_WITH_PEERS_DOWN=true: it rejoins with ${statuses.length} of its ${peers} peers, as the operator asked; orders committed with its lost copy and held only by a peer that is down are left out`);
+      return;
+    }
+    throw new NothingToCompare(
+      `its file is new or was emptied (rebuilt from its peers), and ${statuses.length} of its ${peers} peers answered: it needs ${need}, ` +
+        'so that every order committed with its lost copy and every epoch it voted in is among what they hold, before it serves or votes ' +
+        '(an operator who knows no such order is there can start it once with REJOIN_WITH_PEERS_DOWN=true)',
+    );
+  }
+
   /** The leader of the newest epoch at least this replica's, among the peers that answered. */
   private settledLeader(statuses: PeerStatus[]): PeerStatus | undefined {
     return statuses.filter((s) => s.status.role === 'leader' && s.status.epoch >= this.state.epoch).sort((a, b) => b.status.epoch - a.status.epoch)[0];
@@ -609,9 +635,17 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
             this.logDamaged = true;
             await this.repairDamaged(statuses);
           }
+          const rejoining = this.state.replica.rejoining;
+          if (rejoining) this.assertEnoughToRejoin(statuses);
           const leading = this.settledLeader(statuses);
           // Not from a replica whose own log may be damaged: its copies would spread.
-          const source = leading ?? mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
+          const best = mostAdvancedPeer(statuses.filter((s) => !s.status.log_suspect), this.state.status());
+          // A rejoining replica takes the most advanced log of the peers it heard (the leader's
+          // unless another is more advanced): a leader it heard may be a stale one.
+          const source = rejoining && leading && best && moreAdvanced(best.status, leading.status) ? best : (leading ?? best);
+          // Nor may it leave out a more advanced log whose replica suspects it: it may hold what it lost.
+          const suspectAhead = rejoining && statuses.find((s) => s.status.log_suspect && moreAdvanced(s.status, source?.status ?? this.state.status()));
+          if (suspectAhead) throw new NothingToCompare(`its file is new or was emptied, and replica ${suspectAhead.peer.id} is more advanced than any other peer, but its own log may be damaged (log_suspect): it waits`);
           this.awaitPeerChecks(source ? [source] : this.equalPeers(statuses), source !== undefined);
           // Requests to compare pending now: the comparison below begins (with nothing awaited before) below each (see verifyAfter).
           const covered = new Set(this.compareAsked.keys());
@@ -646,6 +680,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           }
           this.noDamageFoundThisRound();
           await this.settleCompareAsked(covered, compared);
+          if (rejoining) await this.state.rejoinedUnderLock(Math.max(0, ...statuses.map((s) => s.status.epoch)));
           return leading?.status;
         });
         // Outside the lock (a metadata write takes it); the replica still recovers, so no sync changes its log meanwhile.
@@ -807,7 +842,7 @@ class DamagedLog extends Error {
       super(
         `${summary}${copies}; no third replica holds a committed copy of order ${orderNo} to say which of the two files differs: rebuild neither yet; ` +
           'it compares again every second, and a third replica that had committed the order settles it; without one, compare that order in both files by hand, ' +
-          'rebuild the wrong one, and start the other once with TRUST_OWN_LOG=true',
+          'rebuild the wrong one (starting it once with REJOIN_WITH_PEERS_DOWN=true while a replica is down), and start the other once with TRUST_OWN_LOG=true',
       );
     }
     this.summary = summary;

@@ -117,12 +117,14 @@ function replicaThree(replica: ReplicaState, more: object): ClusterStateService 
 
 describe('LeadershipService.onLeaderNotice (the front end names a leader)', () => {
   /** Replica 3, a follower with a real ReplicaState; a vote takes one turn (its durable write); no peer adopts anything. */
-  function named() {
+  function named(rejoining = false) {
     const config = new ConfigService(validateEnv(OrderEnv, { ORDER_ID: '3', PEER_TIMEOUT_MS: '2000' }));
-    const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0 });
-    replica.follow();
+    const replica = new ReplicaState(3, { epoch: 0, votedFor: null, leader: null, commitNo: 0, rejoining });
+    if (!rejoining) replica.follow();
+    const grants: number[] = [];
     const state = replicaThree(replica, {
       grantVote: async (epoch: number, candidate: number) => {
+        grants.push(epoch);
         await Promise.resolve();
         const decided = replica.decideVote(epoch, candidate);
         if (decided === 'granted') replica.grantVote(epoch, candidate);
@@ -143,7 +145,7 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
       disk,
       config as unknown as ConfigService<OrderEnv, true>,
     );
-    return { leadership, replica };
+    return { leadership, replica, grants };
   }
 
   it('takes no trade in a newer epoch it was named leader of before its promotion to it begins (not_ready, before trading)', async () => {
@@ -170,6 +172,15 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
     await leadership.onLeaderNotice(3, 2);
     expect(replica.leadsEpoch(2)).toBe(true);
     await expect(leadership.onLeaderNotice(3, 1)).rejects.toMatchObject({ status: 503, code: 'stale_epoch' });
+    leadership.onApplicationShutdown();
+  });
+
+  it('refuses (503 not_ready) every announcement while it rejoins after its file was lost: it may have voted in that epoch, or led it, before', async () => {
+    const { leadership, replica, grants } = named(true);
+    await expect(leadership.onLeaderNotice(2, 7)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    await expect(leadership.onLeaderNotice(1, 7)).rejects.toMatchObject({ status: 503, code: 'not_ready' });
+    expect({ epoch: replica.epoch, votedFor: replica.votedFor }).toEqual({ epoch: 0, votedFor: null });
+    expect(grants).toEqual([]);
     leadership.onApplicationShutdown();
   });
 

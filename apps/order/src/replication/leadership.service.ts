@@ -139,6 +139,10 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
     if (leader !== this.state.id && !this.state.peer(leader)) throw new Unavailable(`unknown replica ${leader}`);
     const diskProblem = leader === this.state.id ? this.disk.problem() : undefined;
     if (diskProblem) throw new Unavailable(`replica ${this.state.id} cannot lead: ${diskProblem}`, ReplicaRefusal.diskFailing);
+    // Its file is new or was emptied: it may have voted in, or led, this very epoch before (see ReplicaState.rejoining).
+    if (this.state.replica.rejoining) {
+      throw new Unavailable(`replica ${this.state.id} is rejoining after its file was lost or created: it adopts no epoch until it has learnt the cluster's from its peers`, ReplicaRefusal.notReady);
+    }
     if (leader === this.state.id && this.state.role === 'recovering') {
       throw new Unavailable(`replica ${this.state.id} is still recovering`, ReplicaRefusal.notReady);
     }

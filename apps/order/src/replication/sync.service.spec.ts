@@ -67,6 +67,8 @@ describe('SyncService (follower side of replication)', () => {
     sync = moduleRef.get(SyncService);
     log = moduleRef.get(OrderLogService);
     state = moduleRef.get(ClusterStateService);
+    // A new file: rejoined at once, as a new cluster's first recovery does (the recovery is faked here).
+    await log.exclusive(() => state.rejoinedUnderLock(0));
     stayRecovering = false;
   });
 

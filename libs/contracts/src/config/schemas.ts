@@ -261,6 +261,15 @@ export class OrderEnv extends CommonEnv {
   TRUST_OWN_LOG = false;
 
   /**
+   * An operator's override, for one start of a replica rebuilt on a new or emptied file: rejoin
+   * with the one peer that answers, instead of waiting for all but majority − 2 of them. Orders
+   * committed with the lost copy and held only by a peer that is down are then left out, and a
+   * vote it cast before may be cast again (see RecoveryService.assertEnoughToRejoin).
+   */
+  @EnvBool() @IsBoolean({ message: 'must be true or false' })
+  REJOIN_WITH_PEERS_DOWN = false;
+
+  /**
    * An order's idempotency key binds it to its request for this long: a repeat with the same key
    * inside the window replays the order (or is refused 422 when it asks for another trade); past
    * it, the key is forgotten and names a new trade. Orders themselves are kept forever.
