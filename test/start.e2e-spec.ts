@@ -183,9 +183,13 @@ describe('npm start', () => {
     }, 10000);
 
     // Starting a service whose port is taken says so in one line and exits 1.
+    const singlePid = single.pid('order-2');
+    expect(singlePid).toBeDefined();
     const twice = new BazaarRun(run.cwd, run.ports, ['order', '2']);
     runs.push(twice);
     expect(await twice.waitExit(60000)).toEqual({ code: 1, signal: null });
+    // ... and leaves the running replica's pid file as it was (`kill $(cat data/run/order-2.pid)` still works).
+    expect(single.pid('order-2')).toBe(singlePid);
     expect(twice.out).toMatch(new RegExp(`\\[order-2\\] order-2: port ${run.ports.replicas[1]} on 127\\.0\\.0\\.1 is already in use`));
     expect(twice.out).not.toMatch(/EADDRINUSE|    at /);
     expect(twice.supervisorLines.join('\n')).toMatch(/order-2 \(pid \d+\) exited with code 1 before it was ready: stopping/);

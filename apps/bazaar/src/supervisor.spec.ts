@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RestartOptions } from './restart-policy';
@@ -83,6 +83,36 @@ describe('Supervisor', () => {
     expect(said.some((l) => /started \(pid/.test(l))).toBe(false);
     await s.stop();
     expect(await s.done).toBe(0);
+  });
+
+  // A second `npm start` (or `npm start -- order 2` for a replica that runs) in the same directory:
+  // its services fail on their ports, and must not take the running bazaar's pid files with them.
+  it("leaves a pid file naming another live process alone when its service fails to start", async () => {
+    const said: string[] = [];
+    const file = join(dir, 'data', 'run', 'catalog.pid');
+    mkdirSync(join(dir, 'data', 'run'), { recursive: true });
+    writeFileSync(file, `${process.pid}\n`); // a live process that is not this supervisor's child
+    const s = supervise('process.exit(1)', {}, said);
+    s.start();
+    expect(await s.done).toBe(1);
+    expect(said).toContainEqual(expect.stringMatching(/^catalog \(pid \d+\) exited with code 1 before it was ready: stopping/));
+    expect(readFileSync(file, 'utf8')).toBe(`${process.pid}\n`);
+  });
+
+  it('writes the pid file once its service listens when a live process held it, and removes only its own', async () => {
+    const said: string[] = [];
+    const file = join(dir, 'data', 'run', 'catalog.pid');
+    mkdirSync(join(dir, 'data', 'run'), { recursive: true });
+    writeFileSync(file, `${process.pid}\n`);
+    const s = supervise("process.send({ bazaar: 'listening', port: 1 }); setInterval(() => {}, 1000); process.on('SIGTERM', () => process.exit(0));", {}, said);
+    s.start();
+    await saidTimes(said, /^catalog started \(pid \d+\)$/, 1);
+    const pid = Number(/pid (\d+)/.exec(said.find((l) => /^catalog started/.test(l))!)![1]);
+    const deadline = Date.now() + 10_000;
+    while (readFileSync(file, 'utf8') !== `${pid}\n` && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(readFileSync(file, 'utf8')).toBe(`${pid}\n`);
+    await s.stop();
+    expect(existsSync(file)).toBe(false);
   });
 
   it('with restarts off, leaves a service that cannot be started down and stops: every service is down', async () => {

@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -109,21 +109,31 @@ export class Supervisor {
       return;
     }
     s.child = child;
+    const pidFile = this.pidFile(s);
+    // A pid file naming a live process belongs to another run of this data directory (a second
+    // `npm start`, or `npm start -- order 2` for a replica that runs): this child most likely
+    // fails on its port, and must not take that run's pid file with it. It is written once this
+    // child listens (its port is its own), else never.
+    let pidFileDeferred = false;
     child.on('message', (m: { bazaar?: string }) => {
-      if (m?.bazaar === 'listening' && s.child === child) s.listening = true;
+      if (m?.bazaar !== 'listening' || s.child !== child) return;
+      s.listening = true;
+      if (pidFileDeferred && child.pid !== undefined) {
+        pidFileDeferred = false;
+        this.writePidFile(s, pidFile, child.pid);
+      }
     });
     for (const stream of ['stdout', 'stderr'] as const) {
       const input = child[stream];
       if (input) createInterface({ input, crlfDelay: Infinity }).on('line', (line) => this.opts.relay(s.spec.name, line, stream));
     }
-    const pidFile = this.pidFile(s);
     // Handled once, whether it ends by 'exit' or never started ('error', and maybe no 'exit').
     let ended = false;
     const end = (how: string, code: number | null) => {
       if (ended) return;
       ended = true;
       if (s.child === child) {
-        this.removePidFile(pidFile);
+        if (child.pid !== undefined) this.removePidFile(pidFile, child.pid);
         if (child.pid === undefined) s.child = undefined; // never ran: nothing to wait for or to kill
       }
       this.exited(s, how, code);
@@ -135,7 +145,8 @@ export class Supervisor {
       else this.opts.say(`${s.spec.name} (pid ${child.pid}): ${errorText(err)}`);
     });
     if (child.pid === undefined) return; // its 'error' follows
-    this.writePidFile(s, pidFile, child.pid);
+    if (pidInFileAlive(pidFile)) pidFileDeferred = true;
+    else this.writePidFile(s, pidFile, child.pid);
     this.opts.say(`${s.spec.name} started (pid ${child.pid})`);
   }
 
@@ -149,13 +160,16 @@ export class Supervisor {
       mkdirSync(dirname(file), { recursive: true });
       writeFileSync(file, `${pid}\n`);
     } catch (err) {
-      this.removePidFile(file); // not a partial one
+      this.removePidFile(file, pid); // not a partial one
       this.opts.say(`${s.spec.name} (pid ${pid}): could not write ${file} (${errorText(err)}); it runs without a pid file`);
     }
   }
 
-  private removePidFile(file: string): void {
+  /** Removes `file` unless it names another process than `pid` (another run's, see {@link spawn}). */
+  private removePidFile(file: string, pid: number): void {
     try {
+      const recorded = readPid(file);
+      if (recorded !== undefined && recorded !== pid) return;
       rmSync(file, { force: true });
     } catch (err) {
       this.opts.say(`could not remove ${file} (${errorText(err)})`);
@@ -224,6 +238,29 @@ export class Supervisor {
     );
     this.opts.say('stopped');
     this.finished(code);
+  }
+}
+
+/** The pid `file` records; undefined when there is no such file or it holds no pid (a partial write). */
+function readPid(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  return /^\d+\s*$/.test(text) ? Number(text.trim()) : undefined;
+}
+
+/** Whether `file` names a process that runs (one of another user's too: EPERM). */
+function pidInFileAlive(file: string): boolean {
+  const pid = readPid(file);
+  if (pid === undefined || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
