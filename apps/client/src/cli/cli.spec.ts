@@ -1,4 +1,5 @@
 import { jest } from '@jest/globals';
+import { tmpdir } from 'node:os';
 import type { FetchLike } from '@app/loadgen';
 import { runCli } from './cli';
 import type { CliIo } from './cli-io';
@@ -46,6 +47,15 @@ describe('runCli argument validation', () => {
     const io = fakeIo();
     await expect(runCli(argv(...args), io)).resolves.toBe(2);
     expect(io.err).toContain(message);
+    expect(io.fetchImpl).not.toHaveBeenCalled();
+  });
+
+  it('load --json naming a directory exits with 2 before sending anything', async () => {
+    const io = fakeIo();
+    const dir = tmpdir();
+    await expect(runCli(argv('load', '--iterations', '1', '--quiet', '--json', dir), io)).resolves.toBe(2);
+    expect(io.err).toContain(`error: --json: cannot write to ${dir}: `);
+    expect(io.err).toContain('is a directory');
     expect(io.fetchImpl).not.toHaveBeenCalled();
   });
 

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareJsonPath, toJson, writeJsonReport } from './json-writer';
@@ -20,6 +20,17 @@ describe('json writer', () => {
     expect(text).toBe(toJson({ passed: true, config: { seed: 1 } }));
     expect(text.endsWith('}\n')).toBe(true);
     expect(JSON.parse(text)).toEqual({ passed: true, config: { seed: 1 } });
+  });
+
+  it('fails at once when the path is a directory (`--json results/`), not after the run', async () => {
+    await mkdir(join(dir, 'results'));
+    await expect(prepareJsonPath(join(dir, 'results'))).rejects.toThrow(/is a directory/);
+    await expect(prepareJsonPath(`${join(dir, 'results')}/`)).rejects.toThrow(/is a directory/);
+  });
+
+  it('accepts an existing file, which is overwritten', async () => {
+    await writeFile(join(dir, 'out.json'), 'old');
+    await expect(prepareJsonPath(join(dir, 'out.json'))).resolves.toBe(join(dir, 'out.json'));
   });
 
   it('fails at once when a parent is a file', async () => {

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, mkdir, stat, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '@app/loadgen';
 
 /**
@@ -34,6 +34,12 @@ export async function prepareJsonPath(path: string): Promise<string> {
   const dir = dirname(absolute);
   await makeDirectories(dir);
   await access(dir, constants.W_OK);
+  // `--json results/` naming a directory would otherwise fail only once the run is over (EISDIR).
+  const existing = await stat(absolute).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  if (existing?.isDirectory()) throw new Error(`${absolute} is a directory; give a file name, such as ${join(absolute, 'results.json')}`);
   return absolute;
 }
 
