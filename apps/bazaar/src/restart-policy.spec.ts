@@ -7,6 +7,11 @@ describe('restart policy', () => {
     expect([1, 2, 3, 4, 5, 50].map((n) => restartDelay(opts, n))).toEqual([1000, 2000, 4000, 5000, 5000, 5000]);
   });
 
+  it('with no delay (RESTART_DELAY_MS=0) restarts a first crash at once, but still backs off a crash loop', () => {
+    const none = { ...DEFAULT_RESTART, delayMs: 0 };
+    expect([1, 2, 3, 4, 9, 50].map((n) => restartDelay(none, n))).toEqual([0, 500, 1000, 2000, 60_000, 60_000]);
+  });
+
   it('continues a streak for a process that crashed soon after its start, and resets it after a stable run', () => {
     expect(nextStreak(opts, 0, 100)).toBe(1);
     expect(nextStreak(opts, 3, 9_999)).toBe(4);

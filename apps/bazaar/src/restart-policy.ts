@@ -12,6 +12,9 @@ export interface RestartOptions {
 
 export const DEFAULT_RESTART: RestartOptions = { enabled: true, delayMs: 3000, maxDelayMs: 60_000, stableAfterMs: 30_000 };
 
+/** The least wait before the second restart of a crash loop, whatever RESTART_DELAY_MS says. */
+export const MIN_BACKOFF_MS = 500;
+
 /**
  * The delay before restarting a process that ran for `ranMs` and is now on its `crashesInARow`th
  * crash in a row (1 for the first): `delayMs`, doubled for each earlier crash that came soon
@@ -19,7 +22,10 @@ export const DEFAULT_RESTART: RestartOptions = { enabled: true, delayMs: 3000, m
  */
 export function restartDelay(opts: RestartOptions, crashesInARow: number): number {
   const doublings = Math.max(0, Math.min(crashesInARow - 1, 30));
-  return Math.min(opts.maxDelayMs, opts.delayMs * 2 ** doublings);
+  // A crash in a row waits at least MIN_BACKOFF_MS, doubled likewise: with RESTART_DELAY_MS=0 a
+  // crash loop would otherwise respawn the service as fast as Node starts, for ever.
+  const floor = doublings === 0 ? 0 : MIN_BACKOFF_MS * 2 ** (doublings - 1);
+  return Math.min(opts.maxDelayMs, Math.max(opts.delayMs * 2 ** doublings, floor));
 }
 
 /** Counts crashes in a row: a run shorter than `stableAfterMs` continues the streak, a longer one resets it. */
