@@ -286,6 +286,22 @@ describe('npm start', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
+  describe('refuses a data directory it cannot use in one line naming DATA_DIR, exit code 1, at once', () => {
+    const cases: [string, (dir: string) => string][] = [
+      ['a file', (d) => tokenFile(d, 'x', 0o600, 'a-file')],
+      ['under a file', (d) => join(tokenFile(d, 'x', 0o600, 'a-file'), 'data')],
+      // mkdir -p under /proc never returns (Node's recursive mkdir spins on ENOENT there).
+      ['under /proc', () => '/proc/no-such-dir/data'],
+    ];
+    it.each(cases)('%s', async (_what, dataDirOf) => {
+      const dataDir = dataDirOf(scratchDir());
+      const r = await runNode(START_SCRIPT, [], { DATA_DIR: dataDir, ...portsEnv(await freePorts()) }, 10_000);
+      expect({ code: r.code, lines: r.stderr.trim().split('\n').length }).toEqual({ code: 1, lines: 1 });
+      expect(r.stderr).toMatch(new RegExp(`^npm start: DATA_DIR ${dataDir.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `));
+      expect(r.stdout).not.toMatch(/started \(pid/);
+    });
+  });
+
   describe('refuses a bad token file in one line, exit code 1', () => {
     const token = 'a-token-of-enough-length';
     const cases: [string, (dir: string) => Record<string, string>, RegExp][] = [

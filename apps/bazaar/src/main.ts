@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
-import { dataDir, parseSelection, serviceSpecs } from './services';
+import { dataDir, makeDataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
 
 /** The repository root: dist/apps/bazaar/src → four levels up. */
@@ -44,6 +44,7 @@ function run(argv: string[]): void {
     restartDelayMs = msSetting({ RESTART_DELAY_MS: opts.restartDelay ?? env.RESTART_DELAY_MS }, 'RESTART_DELAY_MS', DEFAULT_RESTART.delayMs);
     // The services' own drain, and a little more before they are killed.
     stopTimeoutMs = msSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000) + 5000;
+    makeDataDir(dataDir(env));
     prepareToken(env, say);
   } catch (e) {
     // Usage, settings, the token file: one line, as the apps say theirs.
@@ -119,7 +120,6 @@ function prepareToken(env: NodeJS.ProcessEnv, say: (line: string) => void): void
     return;
   }
   const dir = dataDir(env);
-  mkdirSync(dir, { recursive: true });
   const file = join(dir, TOKEN_FILE_NAME);
   const { created } = ensureTokenFile(file);
   say(`cluster token ${created ? 'created in' : 'read from'} ${shownPath(file)} (mode 0600; every service of this data directory uses it)`);
