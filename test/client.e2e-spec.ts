@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, http } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
-import { appMain, killAllStarted, RunResult, runNode } from './support/process';
+import { appMain, killAllStarted, RunResult, runNode, startNode } from './support/process';
 
 /**
  * The built client, run as a child process against a real cluster — a load run that checks every
@@ -127,6 +127,20 @@ describe('client CLI against a real cluster', () => {
     expect(result.requests.lookup.count).toBeLessThanOrEqual(5 * 7);
     expect(result.load_total.throughput_rps).toBe(0);
     expect(result.errors.by_cause).toEqual({ [`lookup: ECONNREFUSED ${nowhere}/stocks`]: result.requests.lookup.count });
+  });
+
+  // `npm run client -- status --watch | head -20`: once the reader is gone the client stops quietly
+  // (as `npm start` does), instead of dying of an unhandled EPIPE with a stack trace.
+  it.each([
+    [['status', '--watch'], 0],
+    [['lookup', 'Stock1', '--repeat', '100000'], 0],
+  ])('%j whose standard output is closed stops at once, exit %d, no stack trace', async (args, code) => {
+    const started = startNode(appMain('client'), [...args, '--url', c.frontend], {}, 20000);
+    await new Promise<void>((resolve) => started.child.stdout!.once('data', () => resolve()));
+    started.child.stdout!.destroy();
+    const r = await started.done;
+    expectExit(r, code);
+    expect(r.stderr).not.toMatch(/EPIPE|Unhandled 'error'|^\s+at /m);
   });
 
   it.each([

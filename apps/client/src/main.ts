@@ -13,9 +13,22 @@ function onInterrupt(handler: () => void): () => void {
   return () => process.off('SIGINT', listener);
 }
 
+// A reader that went away (`| head`) makes writes fail with EPIPE, an 'error' event that would
+// otherwise end the client with a stack trace. Output is dropped from then on; `--watch` and
+// `--repeat` stop (`stdoutClosed`), and the command's own exit code stands.
+let stdoutGone = false;
+let stderrGone = false;
+process.stdout.on('error', () => (stdoutGone = true));
+process.stderr.on('error', () => (stderrGone = true));
+
 const io: CliIo = {
-  stdout: (text) => process.stdout.write(text),
-  stderr: (text) => process.stderr.write(text),
+  stdout: (text) => {
+    if (!stdoutGone) process.stdout.write(text);
+  },
+  stderr: (text) => {
+    if (!stderrGone) process.stderr.write(text);
+  },
+  stdoutClosed: () => stdoutGone,
   env: process.env,
   progressTty: process.stderr.isTTY ? process.stderr : undefined,
   onInterrupt,

@@ -12,6 +12,11 @@ export interface CliIo {
    * removes it. Absent in tests.
    */
   onInterrupt?(handler: () => void): () => void;
+  /**
+   * True once standard output has failed (its reader is gone: `client status --watch | head`).
+   * Writes are dropped from then on, and commands that loop (`--watch`, `--repeat`) stop.
+   */
+  stdoutClosed?(): boolean;
   /** Injected for tests: a fake `fetch` that requests go through instead of `node:http`. */
   fetchImpl?: FetchLike;
 }

@@ -117,6 +117,21 @@ describe('single operations', () => {
     expect(io.fetchImpl.mock.calls[0][0]).toBe('http://bazaar:1/stocks?stock_name=Stock1');
   });
 
+  it('lookup --repeat stops sending once standard output is closed (`| head`), keeping its exit code', async () => {
+    const stock = { stock_name: 'Stock1', price: 9.99, trade_volume: 0, quantity: 100 };
+    const io = fakeIo(() => json(200, stock));
+    io.stdoutClosed = () => io.out.length > 0; // the reader went away after the first line
+    await expect(runCli(argv('lookup', 'Stock1', '--repeat', '1000'), io)).resolves.toBe(0);
+    expect(io.fetchImpl).toHaveBeenCalledTimes(1);
+  });
+
+  it('status --watch stops once standard output is closed, exit 0', async () => {
+    const io = fakeIo(() => json(503, { error: { code: 503, message: 'no' } }));
+    io.stdoutClosed = () => io.out.length > 0;
+    await expect(runCli(argv('status', '--watch'), io)).resolves.toBe(0);
+    expect(io.fetchImpl).toHaveBeenCalledTimes(1);
+  });
+
   it('trade sends the body, the spelling given and the idempotency key; a refusal exits with 1', async () => {
     const io = fakeIo(() => json(409, { order_no: -1, message: 'Trade failed!' }));
     await expect(runCli(argv('trade', 'Stock2', 'SELL', '3', '--key', 'k1', '--repeat', '2'), io)).resolves.toBe(1);

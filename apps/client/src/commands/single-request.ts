@@ -30,8 +30,11 @@ export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, o
   let failures = 0;
   const start = process.hrtime.bigint();
 
+  let sent = 0;
   for (let i = 1; i <= options.repeat; i++) {
+    if (io.stdoutClosed?.()) break; // the reader is gone (`| head`): nobody wants the rest
     const outcome = await send();
+    sent++;
     if (outcome.kind === 'response') stats.recordMicros(outcome.latencyUs);
     const label = outcomeLabel(outcome);
     outcomes.set(label, (outcomes.get(label) ?? 0) + 1);
@@ -56,7 +59,7 @@ export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, o
     const s = stats.summary();
     const f = (v: number | null): string => (v === null ? '-' : v.toFixed(2));
     const counts = [...outcomes.entries()].map(([label, n]) => `${n} × ${label}`).join(', ');
-    io.stdout(`${options.repeat} requests in ${totalMs.toFixed(1)} ms: ${counts}\n`);
+    io.stdout(`${sent} requests in ${totalMs.toFixed(1)} ms: ${counts}\n`);
     io.stdout(`latency ms: mean ${f(s.mean_ms)}  p50 ${f(s.p50_ms)}  p90 ${f(s.p90_ms)}  p99 ${f(s.p99_ms)}  max ${f(s.max_ms)}\n`);
   }
   return failures === 0 ? ExitCode.ok : ExitCode.failed;

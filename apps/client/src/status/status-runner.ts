@@ -28,7 +28,7 @@ export async function readStatus(client: BazaarClient, baseUrl: string): Promise
 /**
  * `client status`. Once: the view on stdout and exit 0, or one line on stderr naming the URL and
  * exit 1. `--watch`: clears the screen and draws the view (or the error line, while the front end
- * is unreachable) every second, until Ctrl-C, then exits 0.
+ * is unreachable) every second, until Ctrl-C (or until its standard output is closed), then exits 0.
  */
 export async function runStatus(io: CliIo, client: BazaarClient, baseUrl: string, options: StatusOptions): Promise<number> {
   if (!options.watch) {
@@ -45,7 +45,7 @@ export async function runStatus(io: CliIo, client: BazaarClient, baseUrl: string
   const controller = new AbortController();
   const removeInterrupt = io.onInterrupt?.(() => controller.abort());
   try {
-    while (!controller.signal.aborted) {
+    while (!controller.signal.aborted && !io.stdoutClosed?.()) {
       const started = performance.now();
       const reading = await readStatus(client, baseUrl);
       if (controller.signal.aborted) break;
