@@ -127,3 +127,18 @@ describe('single-operation arguments', () => {
     expect(usageMessage(() => parseIdempotencyKey('has space'))).toMatch(/^--key must be/);
   });
 });
+
+describe('--json under npm run client', () => {
+  // `npm run client` runs the client from the package root; the user typed the command in INIT_CWD.
+  const npm = { npm_lifecycle_event: 'client', INIT_CWD: '/home/me/results' };
+
+  it('takes a relative path from where the command was typed', () => {
+    expect(parseLoadArgs({ json: 'run1.json' }, npm).json).toBe('/home/me/results/run1.json');
+    expect(parseSweepArgs({ json: 'sub/sweep.json' }, npm).json).toBe('/home/me/results/sub/sweep.json');
+  });
+
+  it('keeps an absolute path, and a relative one when not run by `npm run client`', () => {
+    expect(parseLoadArgs({ json: '/tmp/x.json' }, npm).json).toBe('/tmp/x.json');
+    expect(parseLoadArgs({ json: 'x.json' }, { INIT_CWD: '/elsewhere', npm_lifecycle_event: 'bench:lab' }).json).toBe('x.json');
+  });
+});

@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
 import { DEFAULT_URL, type LoadOptions, resolveLoadOptions, type SweepOptions, UsageError, validateSweepOptions, validateTimeout, validateUrl } from '@app/loadgen';
 
@@ -34,6 +35,17 @@ export function resolveUrl(flag: string | undefined, env: NodeJS.ProcessEnv): st
     }
   }
   return DEFAULT_URL;
+}
+
+/**
+ * Where `--json <file>` goes: a relative path is taken from the directory the user ran the
+ * command in. `npm run client` runs the client from the package's root, wherever it was typed,
+ * and says where it was typed in `INIT_CWD`; only then (`npm_lifecycle_event` is `client`) is
+ * that directory used, not for a client some other script started.
+ */
+export function outputPath(raw: string, env: NodeJS.ProcessEnv): string {
+  const typedIn = env.npm_lifecycle_event === 'client' ? env.INIT_CWD : undefined;
+  return typedIn && !isAbsolute(raw) ? resolve(typedIn, raw) : raw;
 }
 
 /** Options every command takes (`--url` and `--timeout` are global). */
@@ -79,7 +91,7 @@ export function parseLoadArgs(raw: RawLoadArgs, env: NodeJS.ProcessEnv): LoadArg
   if (raw.mixedCase) options.mixedCase = true;
   if (raw.json !== undefined && raw.json.trim() === '') throw new UsageError('--json needs a file name');
   resolveLoadOptions(options); // throws on a bad range or combination
-  return { options, json: raw.json, quiet: raw.quiet === true };
+  return { options, json: raw.json === undefined ? undefined : outputPath(raw.json, env), quiet: raw.quiet === true };
 }
 
 /** Raw `sweep` options as commander hands them over: `load`'s, with `p` a comma-separated list. */
@@ -110,7 +122,7 @@ export function parseSweepArgs(raw: RawSweepArgs, env: NodeJS.ProcessEnv): Sweep
   if (raw.seed !== undefined) options.seed = parseNumberArg('--seed', raw.seed);
   if (raw.json !== undefined && raw.json.trim() === '') throw new UsageError('--json needs a file name');
   validateSweepOptions(options); // throws on a bad range or combination
-  return { options, json: raw.json, quiet: raw.quiet === true };
+  return { options, json: raw.json === undefined ? undefined : outputPath(raw.json, env), quiet: raw.quiet === true };
 }
 
 const MAX_REPEAT = 1_000_000;
