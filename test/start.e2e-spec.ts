@@ -286,6 +286,13 @@ describe('npm start', () => {
     for (const pid of pids) expect(alive(pid)).toBe(false);
   });
 
+  it('names the option given on the command line when its value is bad, and the variable otherwise', async () => {
+    const flag = await runNode(START_SCRIPT, ['--restart-delay', '3s'], portsEnv(await freePorts()), 10_000);
+    expect({ code: flag.code, stderr: flag.stderr }).toEqual({ code: 1, stderr: 'npm start: --restart-delay must be a whole number of milliseconds (got "3s")\n' });
+    const variable = await runNode(START_SCRIPT, [], { RESTART_DELAY_MS: '3s', ...portsEnv(await freePorts()) }, 10_000);
+    expect({ code: variable.code, stderr: variable.stderr }).toEqual({ code: 1, stderr: 'npm start: RESTART_DELAY_MS must be a whole number of milliseconds (got "3s")\n' });
+  });
+
   describe('refuses a data directory it cannot use in one line naming DATA_DIR, exit code 1, at once', () => {
     const cases: [string, (dir: string) => string][] = [
       ['a file', (d) => tokenFile(d, 'x', 0o600, 'a-file')],

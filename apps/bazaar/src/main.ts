@@ -41,7 +41,10 @@ function run(argv: string[]): void {
   let stopTimeoutMs;
   try {
     specs = serviceSpecs(env, parseSelection(program.args));
-    restartDelayMs = msSetting({ RESTART_DELAY_MS: opts.restartDelay ?? env.RESTART_DELAY_MS }, 'RESTART_DELAY_MS', DEFAULT_RESTART.delayMs);
+    restartDelayMs =
+      opts.restartDelay !== undefined
+        ? msSetting({ '--restart-delay': opts.restartDelay }, '--restart-delay', DEFAULT_RESTART.delayMs)
+        : msSetting(env, 'RESTART_DELAY_MS', DEFAULT_RESTART.delayMs);
     // The services' own drain, and a little more before they are killed.
     stopTimeoutMs = msSetting(env, 'SHUTDOWN_TIMEOUT_MS', 10_000) + 5000;
     makeDataDir(dataDir(env));
