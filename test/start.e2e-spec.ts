@@ -271,6 +271,37 @@ describe('npm start', () => {
     expect(await next.stop()).toEqual({ code: 0, signal: null });
   });
 
+  describe('run by npm itself (`npm start`), with npm\'s process in between', () => {
+    async function viaNpm(): Promise<{ run: BazaarRun; pids: number[] }> {
+      const run = new BazaarRun(BazaarRun.workdir(), await freePorts(), [], {}, 'npm');
+      runs.push(run);
+      await run.waitOutput(/the bazaar is ready: replica 3 leads/, 120_000);
+      const pids = serviceNames(run).map((n) => run.pid(n)!);
+      for (const pid of pids) expect(alive(pid)).toBe(true);
+      return { run, pids };
+    }
+
+    // npm passes SIGINT and SIGTERM on to its script's process; under `sh -c` without exec the
+    // shell took them, and the supervisor never heard (SIGTERM left the whole bazaar running).
+    it.each(['SIGTERM', 'SIGINT'] as const)('%s sent to npm alone stops every service gracefully, and npm exits 0', async (signal) => {
+      const { run, pids } = await viaNpm();
+      expect(await run.stop(signal, 60_000)).toEqual({ code: 0, signal: null });
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      expect(run.supervisorLines).toContainEqual(`[bazaar] ${signal}: stopping every service (again to kill them at once)`);
+      expect(run.supervisorLines).toContain('[bazaar] stopped');
+      expect(run.out).not.toContain('again: killing');
+    });
+
+    it("Ctrl-C (SIGINT to npm's whole process group, which npm passes on too) is one stop, graceful, not a second Ctrl-C's kill", async () => {
+      const { run, pids } = await viaNpm();
+      process.kill(-run.child.pid!, 'SIGINT');
+      expect(await run.waitExit(60_000)).toEqual({ code: 0, signal: null });
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      expect(run.out).not.toContain('again: killing');
+      expect(run.supervisorLines).toContain('[bazaar] stopped');
+    });
+  });
+
   it('stops every service gracefully when its standard output is closed (`npm start | head`), without a crash', async () => {
     const run = await startBazaar();
     await run.waitOutput(/the bazaar is ready: replica 3 leads/);

@@ -67,11 +67,27 @@ export class BazaarRun {
     readonly ports: Ports,
     args: string[] = [],
     extraEnv: Record<string, string> = {},
+    /**
+     * `script`: the script itself, as `npm start` runs it. `npm`: `npm start` itself (from the
+     * repository, whose root npm runs its scripts in; the data in `./data` here all the same,
+     * through `DATA_DIR`), to see what npm adds: its process in between, and the signals it passes on.
+     */
+    via: 'script' | 'npm' = 'script',
   ) {
     const { PATH, HOME } = process.env;
-    this.child = spawn(process.execPath, [START_SCRIPT, ...args], {
+    const [command, commandArgs] =
+      via === 'npm' ? ['npm', ['start', '--silent', '--prefix', ROOT, '--', ...args]] : [process.execPath, [START_SCRIPT, ...args]];
+    this.child = spawn(command, commandArgs, {
       cwd,
-      env: { PATH: PATH ?? '', HOME: HOME ?? '', ...TEST_ENV, ...portsEnv(ports), RESTART_DELAY_MS: '1000', ...extraEnv },
+      env: {
+        PATH: PATH ?? '',
+        HOME: HOME ?? '',
+        ...TEST_ENV,
+        ...portsEnv(ports),
+        RESTART_DELAY_MS: '1000',
+        ...(via === 'npm' && { DATA_DIR: join(cwd, 'data'), npm_config_update_notifier: 'false', npm_config_fund: 'false' }),
+        ...extraEnv,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group: kill() reaches a service the supervisor (re)started after the pids were read.
       detached: true,

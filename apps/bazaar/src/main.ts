@@ -12,6 +12,12 @@ import { Supervisor } from './supervisor';
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const mainPath = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
 
+/**
+ * A second SIGINT or SIGTERM kills every service at once, unless it came this soon after the
+ * first: then it is the same Ctrl-C, passed on by npm as well (see onSignal in {@link run}).
+ */
+const REPEATED_SIGNAL_MS = 1000;
+
 const COLORS = [36, 32, 33, 35, 34, 31];
 const colorOf = new Map<string, number>();
 
@@ -83,15 +89,20 @@ function run(argv: string[]): void {
     },
   });
 
-  let interrupts = 0;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (++interrupts > 1) {
-      say(`${signal} again: killing every service now`);
-      supervisor.kill();
+    const now = performance.now();
+    if (firstSignalAt === undefined) {
+      firstSignalAt = now;
+      say(`${signal}: stopping every service (again to kill them at once)`);
+      void supervisor.stop(0);
       return;
     }
-    say(`${signal}: stopping every service (again to kill them at once)`);
-    void supervisor.stop(0);
+    // `npm start` execs this script, and npm passes on the signals it gets: a Ctrl-C reaches it
+    // twice, from the terminal and from npm, moments apart. Only a later one is asked for again.
+    if (now - firstSignalAt < REPEATED_SIGNAL_MS) return;
+    say(`${signal} again: killing every service now`);
+    supervisor.kill();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
