@@ -144,6 +144,14 @@ describe('start-up configuration is validated', () => {
     ['order', 'SQLITE_SYNCHRONOUS', 'sometimes'],
     ['order', 'HEARTBEAT_INTERVAL_MS', 'fast'],
     ['order', 'TRUST_OWN_LOG', 'maybe'],
+    // A data directory that cannot be made: not a directory, and under /proc (where Node's
+    // recursive mkdir never returns: the start hung).
+    ['catalog', 'DATA_DIR', '/dev/null'],
+    ['order', 'DATA_DIR', '/dev/null'],
+    ['frontend', 'DATA_DIR', '/dev/null'],
+    ['catalog', 'DATA_DIR', '/proc/bazaar-data'],
+    ['order', 'DATA_DIR', '/proc/bazaar-data/order'],
+    ['frontend', 'DATA_DIR', '/proc/bazaar-data'],
   ];
 
   const describeRun = (r: RunResult) => `exit ${r.code} signal ${r.signal}${r.timedOut ? ' (timed out)' : ''}\nstderr:\n${r.stderr}\nstdout:\n${r.stdout}`;

@@ -5,7 +5,8 @@ import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/sec
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
-import { dataDir, makeDataDir, parseSelection, serviceSpecs } from './services';
+import { makeDataDir } from '@app/common/fs/data-dir';
+import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
 
 /** The repository root: dist/apps/bazaar/src → four levels up. */

@@ -1,5 +1,4 @@
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseReplicaList, DEFAULT_ORDER_REPLICAS, ReplicaAddress } from '@app/contracts';
 
 /** The server apps `npm start` runs. */
@@ -143,28 +142,4 @@ export function serviceSpecs(env: NodeJS.ProcessEnv, selection: Selection): Serv
 /** The data directory, absolute, as the apps resolve it. */
 export function dataDir(env: NodeJS.ProcessEnv): string {
   return resolve(env.DATA_DIR || './data');
-}
-
-/**
- * Makes the data directory `dir` (absolute) and its missing parents, one level at a time
- * (`mkdirSync({ recursive: true })` never returns under /proc), or throws one line naming DATA_DIR.
- */
-export function makeDataDir(dir: string): void {
-  const missing: string[] = [];
-  try {
-    for (let current = dir; ; current = dirname(current)) {
-      try {
-        if (!statSync(current).isDirectory()) throw Object.assign(new Error(`${current} is not a directory`), { code: 'ENOTDIR' });
-        break;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || dirname(current) === current) throw err;
-        missing.unshift(current);
-      }
-    }
-    for (const d of missing) mkdirSync(d);
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOTDIR' && e.message.endsWith('is not a directory') ? e.message : (e.code ?? e.message);
-    throw new UsageError(`DATA_DIR ${dir}: cannot make or use this directory (${why})`);
-  }
 }

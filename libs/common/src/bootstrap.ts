@@ -9,6 +9,7 @@ import { Logger } from 'nestjs-pino';
 import type { Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { DatabaseFileError } from './database/sqlite';
+import { DataDirError } from './fs/data-dir';
 import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
@@ -70,7 +71,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
       autoFlushLogs: false,
     });
   } catch (err) {
-    if (err instanceof DatabaseFileError) process.stderr.write(`${spec.name}: ${err.message}\n`);
+    if (err instanceof DatabaseFileError || err instanceof DataDirError) process.stderr.write(`${spec.name}: ${err.message}\n`);
     else NestLogger.flush(); // Nest's own report of any other start-up error, stack included
     process.exit(1);
   }

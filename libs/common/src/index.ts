@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './clock';
+export * from './fs/data-dir';
 export * from './bootstrap';
 export * from './http/error-filter';
 export * from './http/refusals';

@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { FrontendEnv } from '@app/contracts';
+import { makeDataDir } from '@app/common/fs/data-dir';
 
 /** The epoch file could not be written: this election round fails (no 500; the heartbeat retries). */
 export class EpochWriteError extends Error {
@@ -29,8 +30,7 @@ export class EpochStore {
   private value: number;
 
   constructor(config: ConfigService<FrontendEnv, true>) {
-    const dir = resolve(config.get('DATA_DIR', { infer: true }));
-    mkdirSync(dir, { recursive: true });
+    const dir = makeDataDir(config.get('DATA_DIR', { infer: true }));
     this.file = join(dir, 'frontend-epoch.json');
     this.value = this.read();
   }

@@ -1,11 +1,12 @@
 import { Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { TypeOrmModuleOptions } from '@nestjs/typeorm';
-import { mkdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as sqlite3 from 'sqlite3';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { CommonEnv } from '@app/contracts';
+import { makeDataDir } from '../fs/data-dir';
 import { NestTypeOrmLogger } from './typeorm-logger';
 
 /**
@@ -70,8 +71,7 @@ export async function sqliteOptions(
   migrations: TypeOrmModuleOptions['migrations'],
   remedy = `move ${fileName}* out of ${resolve(dataDir)} and restore them from a backup`,
 ): Promise<TypeOrmModuleOptions> {
-  const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true });
+  const dir = makeDataDir(dataDir);
   await checkSqliteFile(join(dir, fileName), remedy);
   return {
     type: 'sqlite',
