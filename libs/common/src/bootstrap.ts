@@ -9,7 +9,7 @@ import { Logger } from 'nestjs-pino';
 import type { Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { DatabaseFileError } from './database/sqlite';
-import { DataDirError } from './fs/data-dir';
+import { DataDirError, makeDataDir } from './fs/data-dir';
 import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
@@ -44,7 +44,7 @@ export interface ServerSpec<E extends CommonEnv> {
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
  * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling});
  * - V8's interrupt budget from `V8_INTERRUPT_BUDGET` once it listens, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
- * A configuration error, or a database file that cannot be used ({@link DatabaseFileError}: corrupt, or refusing
+ * A configuration error (a `DATA_DIR` that cannot be made or used among them), or a database file that cannot be used ({@link DatabaseFileError}: corrupt, or refusing
  * a write the start-up needs), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
@@ -52,10 +52,12 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   let supervisorGone = (): void => void process.kill(process.pid, 'SIGTERM');
   stopWithSupervisor(() => supervisorGone());
   try {
+    // First: the token file is looked for in it, and a path it cannot be made at is a setting's error.
+    makeDataDir(process.env.DATA_DIR || './data');
     resolveClusterToken(process.env);
     validateEnv(spec.env, process.env);
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError || err instanceof DataDirError)) throw err;
     process.stderr.write(`${spec.name}: ${err.message}\n`);
     process.exit(1);
   }
