@@ -1,11 +1,11 @@
 import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { makeDataDir } from '@app/common/fs/data-dir';
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
-import { makeDataDir } from '@app/common/fs/data-dir';
 import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
 
