@@ -300,6 +300,19 @@ describe('npm start', () => {
       expect(run.out).not.toContain('again: killing');
       expect(run.supervisorLines).toContain('[bazaar] stopped');
     });
+
+    // Closing the terminal sends SIGHUP to its foreground process group. npm does not pass it on
+    // and dies of it; the supervisor and the services, whose default would be to die at once,
+    // stop gracefully instead.
+    it('the terminal closing (SIGHUP to the whole process group) stops every service gracefully', async () => {
+      const { run, pids } = await viaNpm();
+      process.kill(-run.child.pid!, 'SIGHUP');
+      await waitFor('every service to stop', async () => pids.every((pid) => !alive(pid)), 60_000);
+      await run.waitOutput(/^\[bazaar\] stopped$/m, 30_000);
+      expect(run.supervisorLines).toContain('[bazaar] SIGHUP: stopping every service (again to kill them at once)');
+      for (const name of serviceNames(run)) expect(run.out).toMatch(new RegExp(`^\\[${name}\\] .*SIGHUP: draining HTTP`, 'm'));
+      expect(run.out).not.toMatch(/killed by SIGHUP|again: killing/);
+    });
   });
 
   it('stops every service gracefully when its standard output is closed (`npm start | head`), without a crash', async () => {

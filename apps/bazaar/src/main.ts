@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeDataDir } from '@app/common/fs/data-dir';
+import { onStopSignals, STOP_SIGNALS } from '@app/common/lifecycle/stop-signals';
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
@@ -12,12 +13,6 @@ import { Supervisor } from './supervisor';
 /** The repository root: dist/apps/bazaar/src → four levels up. */
 const ROOT = join(__dirname, '..', '..', '..', '..');
 const mainPath = (app: string) => join(ROOT, 'dist', 'apps', app, 'src', 'main.js');
-
-/**
- * A second SIGINT or SIGTERM kills every service at once, unless it came this soon after the
- * first: then it is the same Ctrl-C, passed on by npm as well (see onSignal in {@link run}).
- */
-const REPEATED_SIGNAL_MS = 1000;
 
 const COLORS = [36, 32, 33, 35, 34, 31];
 const colorOf = new Map<string, number>();
@@ -90,23 +85,20 @@ function run(argv: string[]): void {
     },
   });
 
-  let firstSignalAt: number | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    const now = performance.now();
-    if (firstSignalAt === undefined) {
-      firstSignalAt = now;
+  // A second Ctrl-C (or SIGTERM, or SIGHUP) kills every service at once. Closing the terminal
+  // sends SIGHUP, whose default in Node is to die at once (`nohup` does not help: Node resets
+  // ignored signals at start), which would cut the services' requests in flight.
+  onStopSignals(
+    (signal) => {
       say(`${signal}: stopping every service (again to kill them at once)`);
       void supervisor.stop(0);
-      return;
-    }
-    // `npm start` execs this script, and npm passes on the signals it gets: a Ctrl-C reaches it
-    // twice, from the terminal and from npm, moments apart. Only a later one is asked for again.
-    if (now - firstSignalAt < REPEATED_SIGNAL_MS) return;
-    say(`${signal} again: killing every service now`);
-    supervisor.kill();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+    (signal) => {
+      say(`${signal} again: killing every service now`);
+      supervisor.kill();
+    },
+    [...STOP_SIGNALS, 'SIGHUP'],
+  );
   // Standard output failing (EPIPE once `npm start | head` has read its lines; EIO) would
   // otherwise be an uncaught 'error' that kills the supervisor alone. Its reader is gone, as a
   // killed writer's would be on SIGPIPE: stop every service gracefully, as on Ctrl-C, and say why

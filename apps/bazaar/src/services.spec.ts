@@ -97,6 +97,7 @@ describe('several front ends (FRONTENDS)', () => {
     expect(parseSelection(['frontend', '2'])).toEqual({ kind: 'one', app: 'frontend', id: 2 });
     expect(serviceSpecs(env, { kind: 'one', app: 'frontend', id: 2 }).map((s) => s.name)).toEqual(['frontend-2']);
     expect(() => serviceSpecs(env, { kind: 'one', app: 'frontend', id: 3 })).toThrow(/there are 2 front ends/);
+    expect(() => serviceSpecs({}, { kind: 'one', app: 'frontend', id: 2 })).toThrow('there is 1 front end (FRONTENDS), not 2');
     expect(() => serviceSpecs({ FRONTENDS: '0' }, { kind: 'all' })).toThrow(/FRONTENDS must be a whole number from 1 to 9/);
   });
 });

@@ -133,7 +133,9 @@ export function serviceSpecs(env: NodeJS.ProcessEnv, selection: Selection): Serv
     throw new UsageError(
       selection.app === 'order'
         ? `replica ${selection.id} is not in ORDER_REPLICAS (${replicas.map((r) => r.id).join(', ')})`
-        : `there are ${frontends.length} front ends (FRONTENDS), not ${selection.id}`,
+        : frontends.length === 1
+          ? `there is 1 front end (FRONTENDS), not ${selection.id}`
+          : `there are ${frontends.length} front ends (FRONTENDS), not ${selection.id}`,
     );
   }
   return one;

@@ -88,12 +88,12 @@ export class HttpDrain implements OnApplicationBootstrap, RequestObserver {
 }
 
 /**
- * SIGTERM/SIGINT handling for a server app (replaces `app.enableShutdownHooks()`): drain the HTTP
+ * SIGTERM/SIGINT/SIGHUP handling for a server app (replaces `app.enableShutdownHooks()`): drain the HTTP
  * server (bounded by `SHUTDOWN_TIMEOUT_MS`), then `app.close()` — background workers, schedulers
  * and the TypeORM DataSource stop in Nest's hooks once nothing is in flight; SQLite checkpoints
  * its WAL as the connection closes — then exit 0. If the hooks hang, exit 1 after a grace period.
  */
-export function enableGracefulShutdown(app: INestApplication, logger: LoggerService, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT']): void {
+export function enableGracefulShutdown(app: INestApplication, logger: LoggerService, signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP']): void {
   const drain = app.get(HttpDrain);
   const timeoutMs = app.get<ConfigService<CommonEnv, true>>(ConfigService).get('SHUTDOWN_TIMEOUT_MS', { infer: true });
   let started = false;
