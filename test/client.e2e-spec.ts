@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, freePort, http } from './support/cluster';
+import { Cluster, freePort, http, waitFor } from './support/cluster';
 import { expectCatalogMatchesLog } from './support/load';
-import { appMain, killAllStarted, RunResult, runNode, startNode } from './support/process';
+import { appMain, killAllStarted, ROOT, RunResult, runNode, startNode } from './support/process';
+import { settlesWithin } from '@app/testkit';
 
 /**
  * The built client, run as a child process against a real cluster — a load run that checks every
@@ -141,6 +143,52 @@ describe('client CLI against a real cluster', () => {
     const r = await started.done;
     expectExit(r, code);
     expect(r.stderr).not.toMatch(/EPIPE|Unhandled 'error'|^\s+at /m);
+  });
+
+  // `npm run client` execs the client, so npm's child is the client and the signals npm passes on
+  // reach it: a process manager's SIGTERM to npm stops the run (under `sh -c` npm died and the
+  // client ran on, orphaned). The Ctrl-C npm passes on a few milliseconds after the terminal's
+  // own counts once (`onStopSignals`' unit spec), not as a second Ctrl-C that quits at once.
+  it.each([
+    ['Ctrl-C (SIGINT to the whole process group)', (pid: number) => process.kill(-pid, 'SIGINT')],
+    ['SIGTERM to npm alone', (pid: number) => process.kill(pid, 'SIGTERM')],
+  ])('`npm run client -- load`: %s stops the run, which checks its orders and reports; nothing is left running', async (_, send) => {
+    const json = join(tmp, `interrupted-${Date.now()}.json`);
+    const before = (await c.converged()).length;
+    const npm = spawn('npm', ['run', '--silent', '--prefix', ROOT, 'client', '--', 'load', '--url', c.frontend, '--sessions', '2', '--p', '1', '--duration', '300', '--json', json], {
+      cwd: tmp,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', npm_config_update_notifier: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    npm.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    npm.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const exited = new Promise<number | null>((r) => npm.once('exit', (code) => r(code)));
+    const groupAlive = () => {
+      try {
+        process.kill(-npm.pid!, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    try {
+      await waitFor('the load run to trade', async () => (await Promise.all([1, 2, 3].map((id) => c.orderTable(id)))).some((t) => t.length >= before + 5), 60_000);
+      send(npm.pid!);
+      const settled = await settlesWithin(exited, 60_000);
+      expect({ code: settled ? await exited : 'still running after 60 s', stderr: stderr.slice(-500) }).toMatchObject({ code: 130 });
+      await waitFor('every process of the run to be gone', async () => !groupAlive(), 10_000);
+    } finally {
+      if (groupAlive()) process.kill(-npm.pid!, 'SIGKILL');
+    }
+    expect(stderr.match(/stopping: finishing the current iterations/g)).toHaveLength(1);
+    expect(stdout).toContain('result: PASS (interrupted)');
+    const result = JSON.parse(readFileSync(json, 'utf8'));
+    expect(result.interrupted).toBe(true);
+    expect(result.trades.ok).toBeGreaterThan(0);
+    expect(result.consistency).toMatchObject({ recorded: result.trades.ok, matched: result.trades.ok, mismatches: 0, missing: 0, duplicates: 0, unchecked: 0 });
   });
 
   it.each([

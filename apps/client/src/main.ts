@@ -1,16 +1,14 @@
+import { onStopSignals } from '@app/common/lifecycle/stop-signals';
 import { runCli } from './cli/cli';
 import type { CliIo } from './cli/cli-io';
 
-/** Ctrl-C once: the handler runs (a load run stops and reports); twice: exit at once. */
+/**
+ * Ctrl-C (or SIGTERM, a process manager's or `timeout`'s stop) once: the handler runs (a load run
+ * stops and reports); a second, a second or more later: exit at once. `npm run client` execs the
+ * client, so the same Ctrl-C also comes from npm, moments later: that counts once.
+ */
 function onInterrupt(handler: () => void): () => void {
-  let count = 0;
-  const listener = (): void => {
-    count++;
-    if (count === 1) handler();
-    else process.exit(130);
-  };
-  process.on('SIGINT', listener);
-  return () => process.off('SIGINT', listener);
+  return onStopSignals(handler, (signal) => process.exit(signal === 'SIGTERM' ? 143 : 130));
 }
 
 // A reader that went away (`| head`) makes writes fail with EPIPE, an 'error' event that would
