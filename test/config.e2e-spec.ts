@@ -169,6 +169,47 @@ describe('start-up configuration is validated', () => {
     if (lines.length !== 1) throw new Error(`expected exactly one line on stderr, got ${lines.length}:\n${describeRun(r)}`);
     expect(lines[0]).toContain(name);
   });
+  // Two processes on one database file (a second bazaar on the same data directory with other
+  // ports, a replica started twice by hand) would each write it as if alone: the second is refused
+  // in one line. The lock is the kernel's, so a SIGKILLed holder leaves none behind.
+  it.each<[App, string, string, string]>([
+    ['catalog', 'CATALOG_PORT', 'database file', 'catalog.sqlite'],
+    ['order', 'ORDER_PORT', 'database file', 'order-1.sqlite'],
+    ['frontend', 'FRONTEND_PORT', 'epoch file', 'frontend-epoch.json'],
+  ])('a second %s on the same DATA_DIR (another %s) exits 1 in one line naming its %s; once the first is SIGKILLed, it starts', async (app, portVar, what, file) => {
+    const env = validEnv(app);
+    const first = startNode(appMain(app), [], env, 60000);
+    try {
+      await waitFor(`${app} listening`, async () => (await http(probe(app), { timeoutMs: 1000 })).status === 200, 20000);
+      const elsewhere = { ...env, [portVar]: String(await freePort()) };
+      const second = await runNode(appMain(app), [], elsewhere, 15000);
+      expect({ timedOut: second.timedOut, code: second.code }).toEqual({ timedOut: false, code: 1 });
+      const name = app === 'order' ? 'order-1' : app;
+      expect(stripAnsi(second.stderr).trim()).toBe(
+        `${name}: ${what} ${join(env.DATA_DIR, file)} is in use by another process: is this service already running on this data directory? ` +
+          'Stop it first, or give this one a DATA_DIR of its own',
+      );
+      expect(second.stdout + second.stderr).not.toMatch(/^\s+at /m);
+      // The first runs on, unharmed.
+      expect((await http(probe(app), { timeoutMs: 1000 })).status).toBe(200);
+
+      first.child.kill('SIGKILL');
+      await first.done;
+      const { child, done } = startNode(appMain(app), [], elsewhere, 30000);
+      try {
+        const port = elsewhere[portVar];
+        const url = probe(app).replace(/:\d+\//, `:${port}/`);
+        await waitFor(`${app} listening again`, async () => (await http(url, { timeoutMs: 1000 })).status === 200, 20000);
+      } finally {
+        child.kill('SIGKILL');
+        await done;
+      }
+    } finally {
+      first.child.kill('SIGKILL');
+      await first.done;
+    }
+  });
+
   // Binding fails without any packet sent: 198.19.255.254 (the benchmark-test range, outside the
   // multi-host suite's addresses) is not an address of this host.
   it.each<[App, string, RegExp]>([

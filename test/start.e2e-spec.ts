@@ -190,12 +190,28 @@ describe('npm start', () => {
     expect(await twice.waitExit(60000)).toEqual({ code: 1, signal: null });
     // ... and leaves the running replica's pid file as it was (`kill $(cat data/run/order-2.pid)` still works).
     expect(single.pid('order-2')).toBe(singlePid);
-    expect(twice.out).toMatch(new RegExp(`\\[order-2\\] order-2: port ${run.ports.replicas[1]} on 127\\.0\\.0\\.1 is already in use`));
+    // Its database file is the running one's (the same data directory): the lock on it is met first.
+    expect(twice.out).toContain(`[order-2] order-2: database file ${join(run.dataDir, 'order-2.sqlite')} is in use by another process: is this service already running on this data directory?`);
     expect(twice.out).not.toMatch(/EADDRINUSE|    at /);
     expect(twice.supervisorLines.join('\n')).toMatch(/order-2 \(pid \d+\) exited with code 1 before it was ready: stopping/);
 
     expect(await single.stop('SIGINT')).toEqual({ code: 0, signal: null });
     expect(await run.stop('SIGINT')).toEqual({ code: 0, signal: null });
+  });
+
+  it('a second bazaar on the same data directory, on other ports, is refused in one line and changes nothing', async () => {
+    const first = await startBazaar();
+    await first.waitOutput(/the bazaar is ready: replica 3 leads/, 120_000);
+    const before = await tradeSucceeds(first, 'before-second');
+    const second = await startBazaar([], {}, first.cwd);
+    expect(await second.waitExit(60_000)).toEqual({ code: 1, signal: null });
+    expect(second.out).toMatch(/database file \S+\.sqlite is in use by another process: is this service already running on this data directory\?/);
+    expect(second.out).not.toMatch(/^\s+at /m);
+    // The first bazaar's services, pid files and data are its own still.
+    for (const name of serviceNames(first)) expect(alive(first.pid(name)!)).toBe(true);
+    expect(await tradeSucceeds(first, 'after-second')).toBe(before + 1);
+    await first.converged();
+    expect(await first.stop('SIGINT', 60_000)).toEqual({ code: 0, signal: null });
   });
 
   it('reuses the token file in a second run and in a single app started by hand', async () => {

@@ -10,6 +10,7 @@ import type { Logger as PinoInstance } from 'pino';
 import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
 import { DatabaseFileError } from './database/sqlite';
 import { DataDirError, makeDataDir } from './fs/data-dir';
+import { FileInUseError } from './fs/process-lock';
 import { BazaarExpressAdapter } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
@@ -44,8 +45,8 @@ export interface ServerSpec<E extends CommonEnv> {
  * - Swagger UI at /docs; shutdown hooks so SIGTERM closes the server and the database;
  * - every thread under `CPU_SCHEDULING` (SCHED_BATCH by default, see {@link applyCpuScheduling});
  * - V8's interrupt budget from `V8_INTERRUPT_BUDGET` once it listens, so that the request path is optimised soon after start ({@link applyInterruptBudget}).
- * A configuration error (a `DATA_DIR` that cannot be made or used among them), or a database file that cannot be used ({@link DatabaseFileError}: corrupt, or refusing
- * a write the start-up needs), prints one line and exits 1.
+ * A configuration error (a `DATA_DIR` that cannot be made or used among them), a database file that cannot be used ({@link DatabaseFileError}: corrupt, or refusing
+ * a write the start-up needs), or a data file another process holds ({@link FileInUseError}), prints one line and exits 1.
  */
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   // Until the app can shut down gracefully, SIGTERM's default: the process ends at once.
@@ -73,7 +74,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
       autoFlushLogs: false,
     });
   } catch (err) {
-    if (err instanceof DatabaseFileError || err instanceof DataDirError) process.stderr.write(`${spec.name}: ${err.message}\n`);
+    if (err instanceof DatabaseFileError || err instanceof DataDirError || err instanceof FileInUseError) process.stderr.write(`${spec.name}: ${err.message}\n`);
     else NestLogger.flush(); // Nest's own report of any other start-up error, stack included
     process.exit(1);
   }
@@ -118,7 +119,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     await app.listen(port, host);
   } catch (err) {
     // listen() runs the modules' onModuleInit hooks first: a database file that fails there is one line too.
-    const problem = err instanceof DatabaseFileError ? err.message : listenProblem(err, host, port);
+    const problem = err instanceof DatabaseFileError || err instanceof FileInUseError ? err.message : listenProblem(err, host, port);
     if (!problem) throw err;
     process.stderr.write(`${spec.name}: ${problem}\n`);
     process.exit(1);

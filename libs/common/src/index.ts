@@ -1,6 +1,7 @@
 export * from './errors';
 export * from './clock';
 export * from './fs/data-dir';
+export * from './fs/process-lock';
 export * from './bootstrap';
 export * from './http/error-filter';
 export * from './http/refusals';

@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { FrontendEnv } from '@app/contracts';
 import { makeDataDir } from '@app/common/fs/data-dir';
+import { lockForProcess } from '@app/common/fs/process-lock';
 
 /** The epoch file could not be written: this election round fails (no 500; the heartbeat retries). */
 export class EpochWriteError extends Error {
@@ -23,9 +24,11 @@ function fsyncPath(path: string): void {
 /**
  * The highest epoch this front end has handed out, persisted (written to a temporary file,
  * fsynced, renamed, directory fsynced) before any replica hears of it, so a restarted front end never reuses one.
+ * The file is this process's alone ({@link lockForProcess}): a second front end on the same data
+ * directory does not start.
  */
 @Injectable()
-export class EpochStore {
+export class EpochStore implements OnModuleInit {
   private readonly file: string;
   private value: number;
 
@@ -33,6 +36,10 @@ export class EpochStore {
     const dir = makeDataDir(config.get('DATA_DIR', { infer: true }));
     this.file = join(dir, 'frontend-epoch.json');
     this.value = this.read();
+  }
+
+  onModuleInit(): Promise<void> {
+    return lockForProcess(this.file, 'epoch file');
   }
 
   get current(): number {

@@ -7,6 +7,7 @@ import * as sqlite3 from 'sqlite3';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import type { CommonEnv } from '@app/contracts';
 import { makeDataDir } from '../fs/data-dir';
+import { lockForProcess } from '../fs/process-lock';
 import { NestTypeOrmLogger } from './typeorm-logger';
 
 /**
@@ -61,9 +62,10 @@ export async function checkSqliteFile(file: string, remedy: string): Promise<voi
 /**
  * TypeORM options for one service's own SQLite file: WAL journal, migrations run at start-up,
  * never `synchronize`, TypeORM's messages in the app's log ({@link NestTypeOrmLogger}).
- * `PRAGMA synchronous` is applied by {@link SqlitePragmas}. An existing file is checked first
- * ({@link checkSqliteFile}): a corrupt one fails the start with a {@link DatabaseFileError} whose
- * message ends with `remedy`.
+ * `PRAGMA synchronous` is applied by {@link SqlitePragmas}. The file is locked to this process
+ * ({@link lockForProcess}: a file in use by another process fails the start with a
+ * `FileInUseError`), then an existing file is checked ({@link checkSqliteFile}): a corrupt one
+ * fails the start with a {@link DatabaseFileError} whose message ends with `remedy`.
  */
 export async function sqliteOptions(
   dataDir: string,
@@ -72,6 +74,7 @@ export async function sqliteOptions(
   remedy = `move ${fileName}* out of ${resolve(dataDir)} and restore them from a backup`,
 ): Promise<TypeOrmModuleOptions> {
   const dir = makeDataDir(dataDir);
+  await lockForProcess(join(dir, fileName), 'database file');
   await checkSqliteFile(join(dir, fileName), remedy);
   return {
     type: 'sqlite',
