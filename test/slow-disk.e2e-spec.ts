@@ -193,4 +193,32 @@ describeRoot('a full disk on the leader', () => {
     const log = await expectKept(cluster, outcome.acked, table3);
     console.log(`full disk: leader 3 stepped down, replica ${next} leads; ${outcome.acked.length} orders acknowledged, log of ${log.length}`);
   });
+
+  // Every replica's disk may be full at once (one volume), and the delete-or-restore remedy for a
+  // corrupt file, followed on each, would lose the orders: a full disk at start is not called damage.
+  it('a replica restarted on the full disk stops in one line that says so, without advice to delete its file; with space, it starts', async () => {
+    const cluster = c!;
+    const before = await cluster.converged();
+    await cluster.kill('order-3');
+    const filler = join(mount, 'filler');
+    try {
+      writeFileSync(filler, Buffer.alloc(16 << 20));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOSPC') throw err;
+    }
+    const child = cluster.spawnApp('order-3', 'order', { ORDER_ID: '3' });
+    const exit = await waitFor('replica 3 to exit', async () => cluster.exitStatus('order-3'), 60000);
+    expect(exit).toEqual({ code: 1, signal: null });
+    const said = cluster.log('order-3').split('\n').filter((l) => l.startsWith('order-3: '));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/cannot be opened and checked \(SQLITE_(IOERR|FULL)[^)]*\); this says nothing of its contents: free space on its disk/);
+    expect(said[0]).not.toMatch(/corrupt|restore|delete \(or move aside\)/);
+    expect(child.pid).toBeDefined();
+
+    rmSync(filler);
+    await cluster.startReplica(3);
+    await cluster.waitReady(3);
+    const after = await cluster.converged();
+    expect(after.slice(0, before.length)).toEqual(before);
+  });
 });

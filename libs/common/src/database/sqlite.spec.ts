@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sqlite3 from 'sqlite3';
@@ -34,6 +34,19 @@ describe('checkSqliteFile', () => {
     expect(err).toBeInstanceOf(DatabaseFileError);
     expect((err as Error).message).toBe(`database file ${bad} is unreadable or corrupt (SQLITE_NOTADB: file is not a database); delete it and start again`);
     expect((err as Error).message).not.toContain('\n');
+  });
+
+  // A full disk or a read-only file is not damage: every replica's file may be in that state at
+  // once, and the delete-or-restore remedy would lose the orders if followed on each.
+  it('says of a file it cannot open for another reason than damage that it cannot be checked, without the remedy', async () => {
+    const notAFile = join(dir, 'order-2.sqlite');
+    mkdirSync(notAFile);
+    const err = await checkSqliteFile(notAFile, 'delete it and start again').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatabaseFileError);
+    expect((err as Error).message).toBe(
+      `database file ${notAFile} cannot be opened and checked (SQLITE_CANTOPEN: unable to open database file); this says nothing of its contents: ` +
+        'free space on its disk or let this user write it and its directory, then start again (do not delete it)',
+    );
   });
 
   it('rejects a database whose pages are damaged behind an intact header', async () => {

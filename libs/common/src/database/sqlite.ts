@@ -34,10 +34,20 @@ export class DatabaseFileError extends Error {
 }
 
 /**
+ * SQLite's codes for a file whose contents are damaged. Any other failure to open and check it (a
+ * full disk: `SQLITE_FULL`, `SQLITE_IOERR`; a read-only file or directory: `SQLITE_READONLY`,
+ * `SQLITE_CANTOPEN`, `SQLITE_PERM`) says nothing of its contents.
+ */
+const DAMAGED_CODES = new Set(['SQLITE_CORRUPT', 'SQLITE_NOTADB']);
+
+/**
  * Checks an existing SQLite file before TypeORM opens it: the header must be a database's and
  * `PRAGMA quick_check` must answer `ok`. A file that fails gets a {@link DatabaseFileError}
- * naming it, its problem and `remedy` (what the operator does about it). A missing or empty file
- * passes: it is created as a new database.
+ * naming it, its problem and `remedy` (what the operator does about it: delete or restore it). A
+ * file that cannot be opened or checked for another reason (a full disk, a read-only file) gets
+ * one too, saying so, and never that remedy: every replica's file may be in that state at once,
+ * and deleting them all would lose the orders. A missing or empty file passes: it is created as a
+ * new database.
  */
 export async function checkSqliteFile(file: string, remedy: string): Promise<void> {
   let size: number;
@@ -47,16 +57,22 @@ export async function checkSqliteFile(file: string, remedy: string): Promise<voi
     return;
   }
   if (size === 0) return;
-  const problem = await new Promise<string | undefined>((done) => {
+  const problem = await new Promise<{ text: string; damaged: boolean } | undefined>((done) => {
+    const failed = (err: Error) => ({ text: err.message, damaged: DAMAGED_CODES.has((err as NodeJS.ErrnoException).code ?? '') });
     const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (openErr) => {
-      if (openErr) return done(openErr.message);
+      if (openErr) return done(failed(openErr));
       db.all('PRAGMA quick_check', (err, rows: { quick_check: string }[] | undefined) => {
-        const bad = err ? err.message : (rows ?? []).map((r) => r.quick_check).filter((r) => r !== 'ok');
-        db.close(() => done(typeof bad === 'string' ? bad : bad.length ? `quick_check: ${bad.slice(0, 3).join('; ')}` : undefined));
+        const bad = (rows ?? []).map((r) => r.quick_check).filter((r) => r !== 'ok');
+        db.close(() => done(err ? failed(err) : bad.length ? { text: `quick_check: ${bad.slice(0, 3).join('; ')}`, damaged: true } : undefined));
       });
     });
   });
-  if (problem !== undefined) throw new DatabaseFileError(`database file ${file} is unreadable or corrupt (${problem}); ${remedy}`);
+  if (problem === undefined) return;
+  if (problem.damaged) throw new DatabaseFileError(`database file ${file} is unreadable or corrupt (${problem.text}); ${remedy}`);
+  throw new DatabaseFileError(
+    `database file ${file} cannot be opened and checked (${problem.text}); this says nothing of its contents: ` +
+      'free space on its disk or let this user write it and its directory, then start again (do not delete it)',
+  );
 }
 
 /**
