@@ -4,7 +4,7 @@
  * that survives its children: a service that dies is reported, restarted and catches up, while
  * the others keep running and clients notice nothing.
  */
-import { chmodSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
@@ -344,6 +344,26 @@ describe('npm start', () => {
     expect(run.out).not.toMatch(/^\s+at /m); // no stack trace
     // The supervisor waited for each: none left behind.
     for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+
+  // A full disk under the file its output goes to is no reason to stop trading: `/dev/full`
+  // answers every write with ENOSPC.
+  it('runs on when its standard output fails for another reason than a reader gone (ENOSPC), and says so once on stderr', async () => {
+    const full = openSync('/dev/full', 'w');
+    let run: BazaarRun;
+    try {
+      run = new BazaarRun(BazaarRun.workdir(), await freePorts(), [], {}, 'script', full);
+    } finally {
+      closeSync(full);
+    }
+    runs.push(run);
+    await run.waitOutput(/^npm start: standard output failed \(ENOSPC\): its lines are dropped from now on; the services run on$/m);
+    // Every service comes up and trades, its lines dropped; the failure was said once.
+    expect(await tradeSucceeds(run, 'stdout-full')).toBeGreaterThan(0);
+    for (const name of serviceNames(run)) expect(alive(run.pid(name)!)).toBe(true);
+    expect(run.out.match(/standard output failed/g)).toHaveLength(1);
+    expect(run.out).not.toMatch(/^\s+at /m);
+    expect(await run.stop('SIGINT', 60_000)).toEqual({ code: 0, signal: null });
   });
 
   it('names the option given on the command line when its value is bad, and the variable otherwise', async () => {

@@ -73,6 +73,8 @@ export class BazaarRun {
      * through `DATA_DIR`), to see what npm adds: its process in between, and the signals it passes on.
      */
     via: 'script' | 'npm' = 'script',
+    /** Where its standard output goes: a pipe read into {@link out}, or a file descriptor (`/dev/full`, say). */
+    stdout: 'pipe' | number = 'pipe',
   ) {
     const { PATH, HOME } = process.env;
     const [command, commandArgs] =
@@ -88,12 +90,12 @@ export class BazaarRun {
         ...(via === 'npm' && { DATA_DIR: join(cwd, 'data'), npm_config_update_notifier: 'false', npm_config_fund: 'false' }),
         ...extraEnv,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', stdout, 'pipe'],
       // Its own process group: kill() reaches a service the supervisor (re)started after the pids were read.
       detached: true,
     });
-    for (const stream of [this.child.stdout!, this.child.stderr!]) {
-      stream.setEncoding('utf8').on('data', (d: string) => (this.output += d));
+    for (const stream of [this.child.stdout, this.child.stderr]) {
+      stream?.setEncoding('utf8').on('data', (d: string) => (this.output += d));
     }
     this.exited = new Promise((r) => this.child.once('exit', (code, signal) => r({ code, signal })));
   }

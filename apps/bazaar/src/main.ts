@@ -6,6 +6,7 @@ import { onStopSignals, STOP_SIGNALS } from '@app/common/lifecycle/stop-signals'
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
+import { LineWriter } from './line-writer';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
 import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
@@ -31,12 +32,12 @@ function run(argv: string[]): void {
     .parse(argv);
   const opts = program.opts<{ restart: boolean; restartDelay?: string }>();
   const env = { ...process.env };
-  /** Set once standard output fails (`npm start | head`: the reader is gone): nothing more is written there. */
-  let stdoutGone = false;
+  /** Standard output and error, each bounded while its reader stalls; closed once it fails: nothing more is written there. */
+  const dropped = (n: number) => `${paint('bazaar', '[bazaar]')} ${n} line${n === 1 ? '' : 's'} dropped: this output was not read fast enough\n`;
+  const out = new LineWriter(process.stdout, dropped);
+  const err = new LineWriter(process.stderr, dropped);
   /** Writes lines of the supervisor's own, in one write (a reader never sees half of a banner). */
-  const say = (...lines: string[]) => {
-    if (!stdoutGone) process.stdout.write(lines.map((line) => `${paint('bazaar', '[bazaar]')} ${line}\n`).join(''));
-  };
+  const say = (...lines: string[]) => void out.write(lines.map((line) => `${paint('bazaar', '[bazaar]')} ${line}\n`).join(''));
 
   let specs;
   let restartDelayMs;
@@ -75,10 +76,7 @@ function run(argv: string[]): void {
     env,
     stopTimeoutMs,
     say,
-    relay: (name, line, stream) => {
-      if (stream === 'stdout' && stdoutGone) return;
-      (stream === 'stdout' ? process.stdout : process.stderr).write(`${paint(name, `[${name}]`)} ${line}\n`);
-    },
+    relay: (name, line, stream) => void (stream === 'stdout' ? out : err).write(`${paint(name, `[${name}]`)} ${line}\n`),
     onAllReady: async () => {
       if (specs.length === 1) return;
       say(...(await banner(env, dir, restart)));
@@ -99,17 +97,23 @@ function run(argv: string[]): void {
     },
     [...STOP_SIGNALS, 'SIGHUP'],
   );
-  // Standard output failing (EPIPE once `npm start | head` has read its lines; EIO) would
-  // otherwise be an uncaught 'error' that kills the supervisor alone. Its reader is gone, as a
-  // killed writer's would be on SIGPIPE: stop every service gracefully, as on Ctrl-C, and say why
-  // on stderr. A failing stderr is ignored: there is nowhere left to say it.
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (stdoutGone) return;
-    stdoutGone = true;
-    process.stderr.write(`npm start: standard output failed (${err.code ?? err.message}): stopping every service\n`);
-    void supervisor.stop(0);
+  // Standard output failing would otherwise be an uncaught 'error' that kills the supervisor
+  // alone. EPIPE: its reader is gone (`npm start | head` has read its lines), as a killed writer's
+  // would be on SIGPIPE: stop every service gracefully, as on Ctrl-C, and say why on stderr. Any
+  // other failure (ENOSPC: the log's disk is full; EIO) is no reason to stop trading: the lines
+  // are dropped from then on, the services run on, and stderr says so once. A failing stderr is
+  // ignored: there is nowhere left to say it.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    out.close();
+    const why = e.code ?? e.message;
+    if (e.code === 'EPIPE') {
+      err.write(`npm start: standard output failed (${why}): stopping every service\n`);
+      void supervisor.stop(0);
+    } else {
+      err.write(`npm start: standard output failed (${why}): its lines are dropped from now on; the services run on\n`);
+    }
   });
-  process.stderr.on('error', () => {});
+  process.stderr.on('error', () => err.close());
   supervisor.start();
   void supervisor.done.then((code) => process.exit(code));
 }
