@@ -1,4 +1,4 @@
-import { shownPath } from './banner';
+import { clientCommand, shownPath } from './banner';
 
 describe('shownPath (npm start\'s banner and token line)', () => {
   it('is relative inside the working directory', () => {
@@ -14,5 +14,12 @@ describe('shownPath (npm start\'s banner and token line)', () => {
 
   it('keeps a directory whose name starts with two dots inside the working directory relative', () => {
     expect(shownPath('/srv/bazaar/..data', '/srv/bazaar')).toBe('..data');
+  });
+});
+
+describe('clientCommand (the banner\'s client commands)', () => {
+  it('points the client at the front end unless it is the client\'s default', () => {
+    expect(clientCommand('status --watch', 'http://127.0.0.1:30001')).toBe('npm run client -- status --watch');
+    expect(clientCommand('status --watch', 'http://127.0.0.1:42021')).toBe('npm run client -- status --watch --url http://127.0.0.1:42021');
   });
 });

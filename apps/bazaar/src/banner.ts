@@ -1,4 +1,5 @@
 import { isAbsolute, relative } from 'node:path';
+import { DEFAULT_URL } from '@app/loadgen';
 import { RestartOptions } from './restart-policy';
 import { catalogUrl, frontendUrls, replicaAddresses } from './services';
 import { formatMs } from './supervisor';
@@ -23,6 +24,11 @@ export function shownPath(path: string, cwd = process.cwd()): string {
   return rel === '..' || rel.startsWith('../') || isAbsolute(rel) ? path : rel;
 }
 
+/** The client command that runs `args` against `frontend` (`--url` unless it is the client's default). */
+export function clientCommand(args: string, frontend: string): string {
+  return `npm run client -- ${args}${frontend === DEFAULT_URL ? '' : ` --url ${frontend}`}`;
+}
+
 /** What `npm start` prints once every service answers: where everything is and what to do next. */
 export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
   const frontends = frontendUrls(env);
@@ -35,9 +41,9 @@ export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: R
     `the bazaar is ready${leader ? `: replica ${leader} leads` : ''}`,
     `  API          ${frontend}   (Swagger UI: ${frontend}/docs)`,
     ...(frontends.length > 1
-      ? [`  front ends   ${frontends.join(', ')}   (npm run client -- load --url ${frontends.join(',')})`]
+      ? [`  front ends   ${frontends.join(', ')}   (${clientCommand('load', frontends.join(','))})`]
       : []),
-    `  watch it     ${frontend}/status   or   npm run client -- status --watch`,
+    `  watch it     ${frontend}/status   or   ${clientCommand('status --watch', frontend)}`,
     `  catalog      ${catalog}`,
     `  replicas     ${replicas.map((r) => `${r.id} ${r.url}`).join(', ')}`,
     `  data         ${data}/ (SQLite files, cluster token, pids in ${data}/run/)`,

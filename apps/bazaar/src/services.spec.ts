@@ -1,4 +1,4 @@
-import { parseSelection, serviceSpecs, UsageError } from './services';
+import { catalogUrl, frontendUrls, parseSelection, serviceSpecs, UsageError } from './services';
 
 describe('parseSelection', () => {
   it('reads no argument as every service, and one service by name', () => {
@@ -99,6 +99,26 @@ describe('several front ends (FRONTENDS)', () => {
     expect(() => serviceSpecs(env, { kind: 'one', app: 'frontend', id: 3 })).toThrow(/there are 2 front ends/);
     expect(() => serviceSpecs({}, { kind: 'one', app: 'frontend', id: 2 })).toThrow('there is 1 front end (FRONTENDS), not 2');
     expect(() => serviceSpecs({ FRONTENDS: '0' }, { kind: 'all' })).toThrow(/FRONTENDS must be a whole number from 1 to 9/);
+  });
+});
+
+describe('the ports and HOST the URLs are made from', () => {
+  // Each would otherwise reach a service as part of a URL, named as a setting the user never set
+  // (`FRONTEND_URLS must be … (got "http://127.0.0.1:NaN")`).
+  it.each([
+    [{ FRONTEND_PORT: 'abc' }, 'FRONTEND_PORT must be a port number from 1 to 65535 (got "abc")'],
+    [{ FRONTEND_PORT: '70000' }, 'FRONTEND_PORT must be a port number from 1 to 65535 (got "70000")'],
+    [{ CATALOG_PORT: '99999' }, 'CATALOG_PORT must be a port number from 1 to 65535 (got "99999")'],
+    [{ CATALOG_PORT: '0' }, 'CATALOG_PORT must be a port number from 1 to 65535 (got "0")'],
+    [{ FRONTEND_PORT: '65535', FRONTENDS: '2' }, 'FRONTEND_PORT must leave room for 2 front ends below port 65536 (got 65535)'],
+    [{ HOST: '256.1.1.1' }, 'HOST must be a host name or an IP address (got "256.1.1.1")'],
+  ])('%j: %s', (env, message) => {
+    expect(() => serviceSpecs(env, { kind: 'all' })).toThrow(message);
+  });
+
+  it('takes a port with spaces around it, and a host name or an IPv6 address', () => {
+    expect(frontendUrls({ FRONTEND_PORT: ' 30005 ', HOST: 'bazaar.local' })).toEqual(['http://bazaar.local:30005']);
+    expect(catalogUrl({ HOST: '::1' })).toBe('http://[::1]:10001');
   });
 });
 

@@ -52,22 +52,41 @@ export function frontendCount(env: NodeJS.ProcessEnv): number {
 /** Name of front end `n`: `frontend` for the first, `frontend-2` … for the others. */
 export const frontendName = (n: number) => (n === 1 ? 'frontend' : `frontend-${n}`);
 
-/** Where a service bound to `host` can be reached from this machine (as a front end names itself: its FRONTEND_ID). */
-function reachable(host: string): string {
+/**
+ * Where a service bound to `HOST` can be reached from this machine (as a front end names itself:
+ * its FRONTEND_ID). The URLs `npm start` hands the services are made from it and from the ports,
+ * so a value that makes no URL is named here: the service would name the URL, a setting the user
+ * never set.
+ */
+function reachable(env: NodeJS.ProcessEnv): string {
+  const host = env.HOST ?? '127.0.0.1';
   if (host === '0.0.0.0' || host === '::' || host === '[::]' || host === '') return '127.0.0.1';
-  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  if (!URL.canParse(`http://${shown}:1/`)) throw new UsageError(`HOST must be a host name or an IP address (got ${JSON.stringify(host)})`);
+  return shown;
+}
+
+/** `env[name]`, a port number (1–65535), or `fallback` when unset. */
+function port(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const value = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= 1 && value <= 65535)) throw new UsageError(`${name} must be a port number from 1 to 65535 (got ${JSON.stringify(env[name])})`);
+  return value;
 }
 
 /** The URLs of the front ends `npm start` runs: `FRONTEND_PORT`, the next port, … */
 export function frontendUrls(env: NodeJS.ProcessEnv): string[] {
-  const host = reachable(env.HOST ?? '127.0.0.1');
-  const base = Number(env.FRONTEND_PORT || 30001);
-  return Array.from({ length: frontendCount(env) }, (_, k) => `http://${host}:${base + k}`);
+  const host = reachable(env);
+  const base = port(env, 'FRONTEND_PORT', 30001);
+  const count = frontendCount(env);
+  if (base + count - 1 > 65535) throw new UsageError(`FRONTEND_PORT must leave room for ${count} front ends below port 65536 (got ${base})`);
+  return Array.from({ length: count }, (_, k) => `http://${host}:${base + k}`);
 }
 
 /** Where the catalog `npm start` runs listens: `HOST`, `CATALOG_PORT`. */
 export function catalogUrl(env: NodeJS.ProcessEnv): string {
-  return `http://${reachable(env.HOST ?? '127.0.0.1')}:${env.CATALOG_PORT || 10001}`;
+  return `http://${reachable(env)}:${port(env, 'CATALOG_PORT', 10001)}`;
 }
 
 /**
@@ -80,7 +99,7 @@ export function replicaAddresses(env: NodeJS.ProcessEnv): ReplicaAddress[] {
     if (!replicas) throw new UsageError(`ORDER_REPLICAS is not a list of id=http://host:port entries (got ${JSON.stringify(env.ORDER_REPLICAS)})`);
     return replicas;
   }
-  const host = reachable(env.HOST ?? '127.0.0.1');
+  const host = reachable(env);
   return parseReplicaList(DEFAULT_ORDER_REPLICAS)!.map((r) => ({ id: r.id, url: `http://${host}:${new URL(r.url).port}` }));
 }
 
