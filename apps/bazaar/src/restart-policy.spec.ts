@@ -12,10 +12,14 @@ describe('restart policy', () => {
     expect([1, 2, 3, 4, 9, 50].map((n) => restartDelay(none, n))).toEqual([0, 500, 1000, 2000, 60_000, 60_000]);
   });
 
-  it('continues a streak for a process that crashed soon after its start, and resets it after a stable run', () => {
-    expect(nextStreak(opts, 0, 100)).toBe(1);
-    expect(nextStreak(opts, 3, 9_999)).toBe(4);
-    expect(nextStreak(opts, 3, 10_000)).toBe(1);
+  it('continues a streak for a process that crashed soon after its start, before it was ready, and resets it after a stable run', () => {
+    expect(nextStreak(opts, 0, 100, false)).toBe(1);
+    expect(nextStreak(opts, 3, 9_999, false)).toBe(4);
+    expect(nextStreak(opts, 3, 10_000, false)).toBe(1);
+  });
+
+  it('resets the streak for a process that was ready before it ended, however soon', () => {
+    expect(nextStreak(opts, 3, 5_000, true)).toBe(1);
   });
 
   it('says how a process ended', () => {

@@ -28,9 +28,14 @@ export function restartDelay(opts: RestartOptions, crashesInARow: number): numbe
   return Math.min(opts.maxDelayMs, Math.max(opts.delayMs * 2 ** doublings, floor));
 }
 
-/** Counts crashes in a row: a run shorter than `stableAfterMs` continues the streak, a longer one resets it. */
-export function nextStreak(opts: RestartOptions, previousStreak: number, ranMs: number): number {
-  return ranMs >= opts.stableAfterMs ? 1 : previousStreak + 1;
+/**
+ * Counts crashes in a row: a run that ended before the service was ready, and sooner than
+ * `stableAfterMs`, continues the streak; a run in which it became ready, or a longer one, was
+ * healthy and resets it. (An operator killing a leader again, to watch the failover twice, is no
+ * crash loop: the delay stays the first.)
+ */
+export function nextStreak(opts: RestartOptions, previousStreak: number, ranMs: number, becameReady: boolean): number {
+  return becameReady || ranMs >= opts.stableAfterMs ? 1 : previousStreak + 1;
 }
 
 /** How a process ended, in words: `was killed by SIGKILL`, `exited with code 1`. */

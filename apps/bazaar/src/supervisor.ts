@@ -178,6 +178,7 @@ export class Supervisor {
 
   /** `s`'s process ended (`how`, in words; `code`: its exit code), or could not be started (`code` null). */
   private exited(s: Supervised, how: string, code: number | null): void {
+    const becameReady = s.ready;
     s.ready = false;
     if (this.stopping) return;
     if (!this.allReady && !s.everReady && code !== null && code !== 0) {
@@ -191,7 +192,7 @@ export class Supervisor {
       if (!this.services.some((o) => o.running || o.restartTimer)) void this.stop(1, 'every service is down');
       return;
     }
-    s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt);
+    s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt, becameReady);
     const delay = restartDelay(restart, s.streak);
     const streak = s.streak > 1 ? `, crash ${s.streak} in a row` : '';
     this.opts.say(`${how}; restarting it in ${formatMs(delay)}${streak}`);
