@@ -109,6 +109,8 @@ describe('LeaderElectionService', () => {
     const asked = await Promise.race([election.leaderForRequest(), delay(2000, undefined, { ref: false }).then(() => 'still waiting')]);
     expect(asked).toBeNull();
     expect(announced).toEqual([]);
+    // A trade's 503 says why, as of these pings (it said "no order replica is alive" with replica 1 up).
+    expect(election.noLeaderReason()).toBe('no leader: 1 of 3 order replicas is ready, and a majority (2) must be');
     // Once a majority is ready, the grace runs as before: the heartbeat waits for the last one, up to ELECTION_GRACE_MS.
     states.set(2, 'ready');
     const next = election.check();

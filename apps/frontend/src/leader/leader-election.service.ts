@@ -176,6 +176,15 @@ export class LeaderElectionService {
     }));
   }
 
+  /** Why there is no leader, as of the last pings (a trade's 503 says it). */
+  noLeaderReason(): string {
+    const states = this.describe();
+    const ready = states.filter((r) => r.state === 'ready' || r.state === 'leader').length;
+    const majority = Math.floor(states.length / 2) + 1;
+    if (ready >= majority) return `no leader yet: ${ready} of ${states.length} order replicas are ready, and none could be elected`;
+    return `no leader: ${ready} of ${states.length} order replicas ${ready === 1 ? 'is' : 'are'} ready, and a majority (${majority}) must be`;
+  }
+
   private async probeAll() {
     const probes = await Promise.all(
       this.replicas.replicas.map(async (r) => {

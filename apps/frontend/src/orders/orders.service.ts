@@ -101,6 +101,7 @@ export class OrdersService {
     while (monotonicNow() < deadline) {
       const leader = await this.election.leaderForRequest();
       if (!leader) {
+        lastProblem = this.election.noLeaderReason();
         await sleep(NO_LEADER_PAUSE_MS);
         continue;
       }
