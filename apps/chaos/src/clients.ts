@@ -65,7 +65,9 @@ export function sessionClients(frontends: FrontendTarget[]): SessionClients[] {
   return frontends.map((fe) => ({
     frontend: fe.name,
     reads: new BazaarClient({ url: fe.url, timeoutMs: READ_TIMEOUT_MS }),
-    trades: new BazaarClient({ url: fe.url, timeoutMs: TRADE_TIMEOUT_MS }),
+    // The session resends a trade itself (see `trade`), choosing the front end and recording
+    // every sending in the history: the client must send each attempt once.
+    trades: new BazaarClient({ url: fe.url, timeoutMs: TRADE_TIMEOUT_MS, resendUnanswered: false }),
   }));
 }
 

@@ -63,15 +63,18 @@ describe('BazaarClient with several front ends', () => {
     expect(calls).toEqual([expect.objectContaining({ key: 'k1' })]);
   });
 
-  it('reports the failure when every front end fails, and never resends a trade without a key to a single front end', async () => {
+  it('reports the failure when every front end fails; a trade refused everywhere is not sent again (nothing was traded)', async () => {
     const { calls, fetchImpl } = fakeFetch({ [new URL(A).origin]: 'ECONNREFUSED', [new URL(B).origin]: 'ECONNREFUSED' });
     const both = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl });
     expect(await both.lookup('Stock1')).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED' });
     expect(calls).toHaveLength(2);
+    calls.length = 0;
+    expect(await both.trade('Stock1', 'buy', 1, 'k')).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED', attempts: 2, mayHaveArrived: false, idempotencyKey: 'k' });
+    expect(calls).toHaveLength(2);
     const one = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl });
     calls.length = 0;
-    expect(await one.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED', url: `${A}/orders` });
-    expect(calls).toEqual([expect.objectContaining({ key: undefined })]);
+    expect(await one.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'transport', error: 'ECONNREFUSED', url: `${A}/orders`, attempts: 1, mayHaveArrived: false });
+    expect(calls).toEqual([expect.objectContaining({ key: expect.stringMatching(/^[0-9a-f-]{36}$/) })]);
   });
 
   it('moves a keyed trade only within KEYED_TRADE_MOVE_WINDOW_MS of its first sending, a lookup at any time', async () => {
@@ -101,5 +104,84 @@ describe('BazaarClient with several front ends', () => {
     const client = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl });
     expect(await client.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'response', status: 503 });
     expect(calls).toHaveLength(1);
+  });
+});
+
+/** A fetch that answers each call with the next of `answers` (the last one repeats): a status, a connection error code, or `'timeout'`. */
+function scriptedFetch(answers: (number | string)[]) {
+  const calls: { url: string; method: string; key?: string }[] = [];
+  const fetchImpl: FetchLike = async (input, init) => {
+    const headers = (init.headers ?? {}) as Record<string, string>;
+    calls.push({ url: input, method: init.method ?? 'GET', key: headers['idempotency-key'] });
+    const answer = answers[Math.min(calls.length - 1, answers.length - 1)];
+    if (answer === 'timeout') throw Object.assign(new Error('aborted'), { name: 'TimeoutError' });
+    if (typeof answer === 'string') throw new TypeError('fetch failed', { cause: Object.assign(new Error(`connect ${answer}`), { code: answer }) });
+    return new Response(JSON.stringify(answer === 200 ? { order_no: 7 } : { order_no: -1, message: 'No order replica' }), { status: answer });
+  };
+  return { calls, fetchImpl };
+}
+
+describe('BazaarClient: a trade that got no answer', () => {
+  const fast = { initialMs: 1, maxMs: 1, factor: 1 };
+
+  it('is sent with an Idempotency-Key of its own with one front end too, and its outcome carries the key', async () => {
+    const { calls, fetchImpl } = scriptedFetch([200]);
+    const client = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl });
+    const outcome = await client.trade('Stock1', 'buy', 1);
+    expect(calls[0].key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(outcome).toMatchObject({ kind: 'response', status: 200, attempts: 1, idempotencyKey: calls[0].key });
+    await client.trade('Stock1', 'buy', 1);
+    expect(calls[1].key).not.toBe(calls[0].key);
+  });
+
+  it.each(['timeout', 'ECONNRESET', 'socket hang up'])('after %s is sent again to the same front end with the same key: its answer is the outcome', async (failure) => {
+    const { calls, fetchImpl } = scriptedFetch([failure, 'ECONNREFUSED', 200]);
+    const client = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl, resendBackoff: fast });
+    expect(await client.trade('Stock1', 'buy', 1, 'k1')).toMatchObject({ kind: 'response', status: 200, body: { order_no: 7 }, attempts: 3, idempotencyKey: 'k1' });
+    expect(calls.map((c) => [c.url, c.method, c.key])).toEqual(Array(3).fill([`${A}/orders`, 'POST', 'k1']));
+  });
+
+  it('goes round several front ends again with the same key', async () => {
+    const { calls, fetchImpl } = scriptedFetch(['ECONNRESET', 'timeout', 200]);
+    const client = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl, resendBackoff: fast });
+    expect(await client.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'response', status: 200, attempts: 3 });
+    expect(calls.map((c) => new URL(c.url).origin)).toEqual([A, B, A]);
+    expect(new Set(calls.map((c) => c.key)).size).toBe(1);
+  });
+
+  it('is sent again only within KEYED_TRADE_MOVE_WINDOW_MS of its first sending; then its outcome is unknown', async () => {
+    let nowNs = 0n;
+    const clock = jest.spyOn(process.hrtime, 'bigint').mockImplementation(() => nowNs);
+    try {
+      const { calls, fetchImpl } = scriptedFetch(['timeout']);
+      const slow: FetchLike = (input, init) => {
+        nowNs += 4_000n * 1_000_000n; // each sending times out after 4 s of the client's clock
+        return fetchImpl(input, init);
+      };
+      const client = new BazaarClient({ url: A, timeoutMs: 4000, fetchImpl: slow, resendBackoff: fast });
+      const outcome = await client.trade('Stock1', 'buy', 1, 'k1');
+      expect(outcome).toMatchObject({ kind: 'transport', error: 'timeout after 4000 ms', url: `${A}/orders`, mayHaveArrived: true, idempotencyKey: 'k1' });
+      expect(outcome.attempts).toBe(Math.ceil(KEYED_TRADE_MOVE_WINDOW_MS / 4000));
+      expect(calls).toHaveLength(outcome.attempts);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('is not sent again after an HTTP answer, nor by a client told not to, nor as a lookup to the same front end', async () => {
+    const answered = scriptedFetch([503, 200]);
+    const client = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl: answered.fetchImpl, resendBackoff: fast });
+    expect(await client.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'response', status: 503, attempts: 1 });
+    expect(answered.calls).toHaveLength(1);
+
+    const unanswered = scriptedFetch(['ECONNRESET', 200]);
+    const once = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl: unanswered.fetchImpl, resendUnanswered: false, resendBackoff: fast });
+    expect(await once.trade('Stock1', 'buy', 1, 'k1')).toMatchObject({ kind: 'transport', error: 'ECONNRESET', attempts: 1, mayHaveArrived: true, idempotencyKey: 'k1' });
+    expect(unanswered.calls).toHaveLength(1);
+
+    const lookups = scriptedFetch(['ECONNRESET', 200]);
+    const reader = new BazaarClient({ url: A, timeoutMs: 1000, fetchImpl: lookups.fetchImpl, resendBackoff: fast });
+    expect(await reader.lookup('Stock1')).toMatchObject({ kind: 'transport', error: 'ECONNRESET', attempts: 1 });
+    expect(lookups.calls).toHaveLength(1);
   });
 });

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { types } from 'node:util';
 import { FrontendRoutes, IDEMPOTENCY_KEY_HEADER } from '@app/contracts/routes';
 import { MIN_IDEMPOTENCY_RETENTION_MS } from '@app/contracts/idempotency';
+import { Backoff, type BackoffPolicy } from '../load/backoff';
 import { fetchTransport, nodeHttpTransport, type FetchLike, type Transport } from './transport';
 
 export type { FetchLike } from './transport';
@@ -18,6 +20,10 @@ export interface HttpResponse {
   /** The raw body text. */
   text: string;
   latencyUs: number;
+  /** Times the request was sent: more than 1 when a sending got no answer and it was sent again. */
+  attempts: number;
+  /** A trade's `Idempotency-Key`: the one it was sent with, which the front end echoes in its answer. */
+  idempotencyKey?: string;
 }
 
 /** A request that got no HTTP response: refused connection, reset, timeout, DNS failure… */
@@ -28,6 +34,16 @@ export interface TransportFailure {
   /** The URL asked, without its query: `http://127.0.0.1:30001/stocks`. */
   url: string;
   latencyUs: number;
+  /** Times the request was sent, each without an answer. */
+  attempts: number;
+  /**
+   * Some sending may have reached the server: it connected, then the answer did not come (reset,
+   * timeout). For a trade the outcome is unknown — it may have gone through. False when every
+   * sending was refused before it left (nothing was traded).
+   */
+  mayHaveArrived: boolean;
+  /** A trade's `Idempotency-Key`: sending it again with this key learns its outcome. */
+  idempotencyKey?: string;
 }
 
 export type HttpOutcome = HttpResponse | TransportFailure;
@@ -42,6 +58,14 @@ export interface BazaarClientOptions {
   timeoutMs: number;
   /** Injected for tests: a fake `fetch` that requests go through instead of {@link nodeHttpTransport}. */
   fetchImpl?: FetchLike;
+  /**
+   * Whether a trade that got no answer is sent again with its key (default true, see
+   * {@link BazaarClient}). The chaos runner turns it off: it resends trades itself and records
+   * every sending in its history.
+   */
+  resendUnanswered?: boolean;
+  /** The waits before each resend of a trade to a front end already tried ({@link UNANSWERED_TRADE_BACKOFF}). */
+  resendBackoff?: BackoffPolicy;
 }
 
 export const DEFAULT_URL = 'http://127.0.0.1:30001';
@@ -55,6 +79,12 @@ export const DEFAULT_URL = 'http://127.0.0.1:30001';
  */
 export const KEYED_TRADE_MOVE_WINDOW_MS = MIN_IDEMPOTENCY_RETENTION_MS / 4;
 export const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * Waits before a trade that got no answer is sent again to a front end already tried: long enough
+ * not to hammer one that is restarting, short next to the front end's own failover hold.
+ */
+export const UNANSWERED_TRADE_BACKOFF: BackoffPolicy = { initialMs: 250, maxMs: 2000, factor: 2 };
 
 /** The base URLs of a `--url` value: one, or several separated by commas. */
 export function splitUrls(url: string): string[] {
@@ -70,23 +100,36 @@ export function splitUrls(url: string): string[] {
  */
 const CONNECTION_FAILURES = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN|EAI_AGAIN|ENOTFOUND|EINVAL|socket hang up|timeout after)/;
 
+/** Failures before any byte of the request left: no connection was made, so the server saw nothing. */
+const NEVER_SENT = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)/;
+
 /**
  * The public API of the bazaar, as a thin typed wrapper over HTTP. It never throws for an
  * HTTP status or a transport failure: every call resolves to an {@link HttpOutcome} with the
  * measured latency, and callers decide what counts as an error.
  *
  * With several front ends, requests go to one until it fails to answer (refused, reset,
- * timeout); that request then goes to the next, each front end tried at most once per call,
- * and later requests stay with the one that answered. Only a request that may be sent twice
- * moves: every GET, and a trade with an idempotency key — with several front ends the client
- * makes one up when none is given, so a trade is never retried without one — within
- * {@link KEYED_TRADE_MOVE_WINDOW_MS} of its first sending.
+ * timeout); that request then goes to the next, and later requests stay with the one that
+ * answered. Only a request that may be sent twice is sent again: every GET, each front end tried
+ * once, and a trade, which always carries an idempotency key (the client makes one up when none
+ * is given) — the front end answers the same key with the same outcome and trades at most once.
+ *
+ * A trade that got no answer may have gone through: a front end holds a trade through a failover
+ * for up to `FAILOVER_TIMEOUT_MS` (15 s by default), longer than the client's default timeout.
+ * So once every front end has been tried, a trade whose outcome is unknown (some sending
+ * connected, then no answer came) is sent again with its key, after a short backoff
+ * ({@link UNANSWERED_TRADE_BACKOFF}), to the same front end when there is one: its answer is the
+ * trade's outcome. A trade every sending of which was refused is not resent there (the outcome is
+ * known: nothing was traded). A trade is sent only within {@link KEYED_TRADE_MOVE_WINDOW_MS} of
+ * its first sending, so that every copy ends inside its key's window.
  */
 export class BazaarClient {
   private readonly bases: URL[];
   private current = 0;
   private readonly timeoutMs: number;
   private readonly transport: Transport;
+  private readonly resendUnanswered: boolean;
+  private readonly resendBackoff: BackoffPolicy;
 
   constructor(options: BazaarClientOptions) {
     // A trailing slash makes relative routes resolve under any path prefix the URL carries.
@@ -94,6 +137,8 @@ export class BazaarClient {
     this.bases = (urls.length > 0 ? urls : [options.url]).map((u) => new URL(u.endsWith('/') ? u : `${u}/`));
     this.timeoutMs = options.timeoutMs;
     this.transport = options.fetchImpl ? fetchTransport(options.fetchImpl) : nodeHttpTransport();
+    this.resendUnanswered = options.resendUnanswered ?? true;
+    this.resendBackoff = options.resendBackoff ?? UNANSWERED_TRADE_BACKOFF;
   }
 
   /** The front end requests go to now. */
@@ -111,15 +156,16 @@ export class BazaarClient {
   }
 
   /**
-   * `POST /orders`, with an `Idempotency-Key` header when a key is given — and, with several front
-   * ends, a key of its own otherwise, so that the trade can be retried on another.
+   * `POST /orders` with an `Idempotency-Key` header: the key given, else a random UUID, so that a
+   * trade that got no answer can be sent again and its outcome learnt without trading twice. The
+   * outcome carries the key.
    */
-  trade(stockName: string, tradeType: string, quantity: number, idempotencyKey?: string): Promise<HttpOutcome> {
-    const key = idempotencyKey ?? (this.bases.length > 1 ? randomUUID() : undefined);
-    const headers: Record<string, string> = { 'content-type': 'application/json' };
-    if (key !== undefined) headers[IDEMPOTENCY_KEY_HEADER] = key;
+  async trade(stockName: string, tradeType: string, quantity: number, idempotencyKey?: string): Promise<HttpOutcome> {
+    const key = idempotencyKey ?? randomUUID();
+    const headers: Record<string, string> = { 'content-type': 'application/json', [IDEMPOTENCY_KEY_HEADER]: key };
     const body = JSON.stringify({ stock_name: stockName, trade_type: tradeType, quantity });
-    return this.send('POST', (base) => new URL(FrontendRoutes.orders, base), body, headers, key !== undefined);
+    const outcome = await this.send('POST', (base) => new URL(FrontendRoutes.orders, base), body, headers, true, this.resendUnanswered);
+    return { ...outcome, idempotencyKey: key };
   }
 
   /** `GET /cache/stats`: the front end's cache counters (used by the sweep for hit ratios). */
@@ -146,29 +192,42 @@ export class BazaarClient {
     });
   }
 
-  /** `idempotent`: sending it twice does what sending it once does (every GET; a keyed trade). */
+  /**
+   * `idempotent`: sending it twice does what sending it once does (every GET; a keyed trade).
+   * `resend`: once every front end has been tried, send it again while its outcome is unknown.
+   */
   private async send(
     method: string,
     urlAt: (base: URL) => URL,
     body?: string,
     headers?: Record<string, string>,
     idempotent = method === 'GET',
+    resend = false,
   ): Promise<HttpOutcome> {
     const start = process.hrtime.bigint();
     const elapsedUs = (): number => Number(process.hrtime.bigint() - start) / 1000;
+    const windowOver = (): boolean => method !== 'GET' && elapsedUs() >= KEYED_TRADE_MOVE_WINDOW_MS * 1000;
+    const backoff = new Backoff(this.resendBackoff);
     let failure: TransportFailure | undefined;
-    for (let attempt = 0; attempt < this.bases.length; attempt++) {
+    let mayHaveArrived = false;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt >= this.bases.length) {
+        // Every front end has been tried: only a trade whose outcome is unknown goes round again.
+        if (!resend || !mayHaveArrived) break;
+        await sleep(backoff.fail());
+        if (windowOver()) break;
+      }
       const index = (this.current + attempt) % this.bases.length;
       const url = urlAt(this.bases[index]);
       try {
         const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent });
         this.current = index;
-        return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs() };
+        return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs(), attempts: attempt + 1 };
       } catch (err: unknown) {
         const error = describeTransportError(err, this.timeoutMs);
-        failure = { kind: 'transport', error, url: `${url.origin}${url.pathname}`, latencyUs: elapsedUs() };
-        if (!idempotent || !CONNECTION_FAILURES.test(error)) break;
-        if (method !== 'GET' && elapsedUs() >= KEYED_TRADE_MOVE_WINDOW_MS * 1000) break;
+        mayHaveArrived ||= !NEVER_SENT.test(error);
+        failure = { kind: 'transport', error, url: `${url.origin}${url.pathname}`, latencyUs: elapsedUs(), attempts: attempt + 1, mayHaveArrived };
+        if (!idempotent || !CONNECTION_FAILURES.test(error) || windowOver()) break;
       }
     }
     return { ...failure!, latencyUs: elapsedUs() };
