@@ -28,7 +28,7 @@ function result(overrides: Partial<LoadResult> = {}): LoadResult {
     },
     requests: { lookup: stats(500, 0, 1.5, 250), trade: stats(240, 0, 3, 120), order_check: stats(110, 0, 1, 550) },
     load_total: stats(740, 0, 2, 370),
-    trades: { attempted: 240, ok: 110, refused: 130, errors: 0, skipped_sold_out: 4 },
+    trades: { attempted: 240, ok: 110, refused: 130, errors: 0, resent: 0, skipped_sold_out: 4 },
     consistency: { recorded: 110, checked: 110, matched: 110, mismatches: 0, missing: 0, duplicates: 0, unchecked: 0, details: [] },
     errors: { total: 0, by_cause: {} },
     iterations_completed: 500,

@@ -68,7 +68,9 @@ export function formatLoadReport(result: LoadResult): string {
   const summary: [string, string][] = [
     [
       'trades',
-      `${t.attempted} attempted, ${t.ok} ok, ${t.refused} refused (409), ${t.errors} errors; ${plural(t.skipped_sold_out, 'lookup')} found the stock sold out`,
+      `${t.attempted} attempted, ${t.ok} ok, ${t.refused} refused (409), ${t.errors} errors` +
+        `${t.resent > 0 ? ` (${plural(t.resent, 'trade')} resent with its key after no answer, each counted once)` : ''}` +
+        `; ${plural(t.skipped_sold_out, 'lookup')} found the stock sold out`,
     ],
     [
       'consistency',

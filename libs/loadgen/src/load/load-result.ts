@@ -42,6 +42,13 @@ export interface TradeCounts {
   /** 409 "Trade failed!": not enough shares or over capacity — a normal outcome. */
   refused: number;
   errors: number;
+  /**
+   * Trades sent more than once because a sending got no answer (refused, reset, timed out): each
+   * resent with its own Idempotency-Key, which the front end answers with the trade's one outcome.
+   * Such a trade is counted once — in `ok`, `refused` or `errors` by its last answer, and once in
+   * the trade requests' `count`, its latency from its first sending to that answer — and here.
+   */
+  resent: number;
   /** Lookups that showed no shares, so no trade was considered. */
   skipped_sold_out: number;
 }

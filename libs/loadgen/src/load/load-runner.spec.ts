@@ -14,6 +14,8 @@ interface FakeOptions {
   /** Status to answer a trade with instead of trading (e.g. 503), by trade count. */
   failTrade?: (n: number) => number | undefined;
   initialQuantity?: number;
+  /** Trades (by trade count) made whose answer is then lost: the connection is reset. */
+  dropAnswer?: (n: number) => boolean;
 }
 
 /** An in-memory bazaar behind a fake `fetch`: no network. */
@@ -40,6 +42,9 @@ function fakeBazaar(options: FakeOptions = {}) {
       const key = (init.headers as Record<string, string>)['idempotency-key'];
       const body = JSON.parse(String(init.body)) as { stock_name: string; trade_type: string; quantity: number };
       sentTrades.push({ ...body, key });
+      // The same key gets the same outcome, as from the front end, and trades once.
+      const replay = key === undefined ? undefined : keys.get(key);
+      if (replay) return reply(replay.status, replay.body);
       const failStatus = options.failTrade?.(++tradeCount);
       if (failStatus !== undefined) return reply(failStatus, { order_no: -1, message: 'No order replica can take it' });
       const stock = stocks.get(body.stock_name);
@@ -54,6 +59,7 @@ function fakeBazaar(options: FakeOptions = {}) {
       if (!options.lose?.(no)) orders.set(no, { order_no: no, stock_name: body.stock_name, trade_type: tradeType, quantity: body.quantity });
       const outcome = { status: 200, body: { order_no: no } };
       if (key) keys.set(key, outcome);
+      if (options.dropAnswer?.(tradeCount)) throw new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
       return reply(outcome.status, outcome.body);
     }
     if (init.method === 'GET' && url.pathname === '/orders') {
@@ -130,6 +136,18 @@ describe('runLoad', () => {
     // Sells of a full stock are refused: a normal outcome, not an error.
     expect(result.trades.refused).toBeGreaterThan(0);
     expect(result.passed).toBe(false);
+  });
+
+  it('records a trade whose answer was lost once: resent with its key, counted once, not as an error', async () => {
+    const bazaar = fakeBazaar({ dropAnswer: (n) => n % 4 === 0 });
+    const result = await runLoad({ sessions: 2, iterations: 10, p: 1, seed: 4, fetchImpl: bazaar.fetchImpl });
+    const resent = bazaar.sentTrades.length - result.trades.attempted;
+    expect(resent).toBeGreaterThan(0);
+    expect(result.trades).toMatchObject({ attempted: 20, ok: bazaar.orders.size, errors: 0, resent });
+    expect(result.requests.trade).toMatchObject({ count: 20, errors: 0 });
+    expect(result.errors.total).toBe(0);
+    expect(result.consistency).toMatchObject({ recorded: bazaar.orders.size, matched: bazaar.orders.size, duplicates: 0, missing: 0 });
+    expect(result.passed).toBe(true);
   });
 
   it('finds orders stored with another spelling, and acknowledged orders that are missing', async () => {

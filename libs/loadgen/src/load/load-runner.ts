@@ -87,7 +87,7 @@ class LoadRun {
     trade: new RequestTally(),
     order_check: new RequestTally(),
   };
-  private readonly trades = { attempted: 0, ok: 0, refused: 0, errors: 0, skipped_sold_out: 0 };
+  private readonly trades = { attempted: 0, ok: 0, refused: 0, errors: 0, resent: 0, skipped_sold_out: 0 };
   private readonly errorCauses = new Map<string, number>();
   /** Waits after connection failures (see {@link Backoff}). */
   private readonly backoff = { waits: 0, waited_ms: 0 };
@@ -249,8 +249,11 @@ class LoadRun {
     const key = randomUUID();
     this.trades.attempted++;
     const tradeSentAt = this.samples ? epochMs() : 0;
+    // The client resends a trade that got no answer with its key (see BazaarClient): the last
+    // answer is the trade's one outcome, recorded once; the resending is counted apart.
     const trade = await this.client.trade(stock, tradeType, quantity, key);
     this.tallies.trade.observe(trade);
+    if (trade.attempts > 1) this.trades.resent++;
     const tradeWait = this.settle(backoff, trade);
     if (trade.kind === 'response' && trade.status === 200 && isOrderPlaced(trade.body)) {
       this.sample('trade', tradeSentAt, trade, 'ok');
