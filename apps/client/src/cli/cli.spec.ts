@@ -145,6 +145,57 @@ describe('single operations', () => {
     expect(io.out).toContain('2 × HTTP 409');
   });
 
+  const keyOf = (call: unknown[]): string => ((call[1] as RequestInit).headers as Record<string, string>)['idempotency-key'];
+  const reset = (): never => {
+    throw new TypeError('fetch failed', { cause: Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }) });
+  };
+
+  it('trade without --key sends a key of its own; when the answer is lost it is sent again with that key, whose answer is the outcome', async () => {
+    let sent = 0;
+    const io = fakeIo(() => (++sent === 1 ? reset() : json(200, { order_no: 12 })));
+    await expect(runCli(argv('--url', 'http://bazaar:1', 'trade', 'Stock4', 'buy', '1'), io)).resolves.toBe(0);
+    expect(JSON.parse(io.out)).toEqual({ order_no: 12 });
+    const keys = io.fetchImpl.mock.calls.map(keyOf);
+    expect(keys).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), keys[0]]);
+    expect(io.err).toContain(`sent 2 times with Idempotency-Key ${keys[0]}`);
+  });
+
+  it('trade whose every sending got no answer says the outcome is unknown and how to learn it, exit 1', async () => {
+    // Each sending times out after 10 s of the client's clock: the second ends past the window a trade is resent in.
+    let nowNs = 0n;
+    const clock = jest.spyOn(process.hrtime, 'bigint').mockImplementation(() => nowNs);
+    try {
+      const io = fakeIo(() => {
+        nowNs += 10_000n * 1_000_000n;
+        throw Object.assign(new Error('aborted'), { name: 'TimeoutError' });
+      });
+      await expect(runCli(argv('--url', 'http://bazaar:1', 'trade', 'Stock4', 'buy', '1'), io)).resolves.toBe(1);
+      const key = keyOf(io.fetchImpl.mock.calls[0]);
+      expect(io.fetchImpl.mock.calls.map(keyOf)).toEqual([key, key]);
+      expect(io.out).toBe('');
+      expect(io.err).toMatch(/^error: no answer from http:\/\/bazaar:1\/orders \(timeout after 10000 ms, sent 2 times, after [\d.]+ ms\): the trade may have gone through; /);
+      expect(io.err).toContain(
+        `it was sent with Idempotency-Key ${key}: run \`npm run client -- trade Stock4 buy 1 --url http://bazaar:1 --key ${key}\` to learn its outcome (the same key never trades twice)\n`,
+      );
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('trade answered 503 "may have gone through" shows the key to retry with; a refused connection says only that', async () => {
+    const message = 'No order replica can take it; an earlier attempt may have gone through: retry with the same Idempotency-Key to learn its outcome';
+    const io = fakeIo(() => json(503, { order_no: -1, message }));
+    await expect(runCli(argv('trade', 'Stock4', 'BUY', '1', '--key', "it's"), io)).resolves.toBe(1);
+    expect(io.err).toContain("its Idempotency-Key is it's: run `npm run client -- trade Stock4 BUY 1 --key 'it'\\''s'` to learn its outcome");
+
+    const refused = fakeIo(() => {
+      throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });
+    });
+    await expect(runCli(argv('trade', 'Stock4', 'buy', '1'), refused)).resolves.toBe(1);
+    expect(refused.err).toMatch(/^error: request failed: ECONNREFUSED http:\/\/127\.0\.0\.1:30001\/orders \(after [\d.]+ ms\)\n$/);
+    expect(refused.fetchImpl).toHaveBeenCalledTimes(1);
+  });
+
   it('order reports a transport failure on stderr and exits with 1', async () => {
     const io = fakeIo(() => {
       throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }) });

@@ -8,6 +8,11 @@ export interface RepeatOptions {
   repeat: number;
   /** With repeats, print only the summary, not one line per request. */
   quiet: boolean;
+  /**
+   * Sent once: what to say on stderr about an outcome beyond its status, e.g. how to learn a
+   * trade's outcome. For a request that got no answer it replaces the `request failed` line.
+   */
+  explain?: (outcome: HttpOutcome, latency: string) => string | undefined;
 }
 
 function outcomeLabel(outcome: HttpOutcome): string {
@@ -43,11 +48,13 @@ export async function runRepeated(io: CliIo, send: () => Promise<HttpOutcome>, o
     const latency = `${(outcome.latencyUs / 1000).toFixed(2)} ms`;
 
     if (options.repeat === 1) {
+      const explanation = options.explain?.(outcome, latency);
       if (outcome.kind === 'response') {
         io.stdout(`${outcome.body === undefined ? outcome.text : JSON.stringify(outcome.body, null, 2)}\n`);
         io.stderr(`${label} in ${latency}\n`);
+        if (explanation !== undefined) io.stderr(`${explanation}\n`);
       } else {
-        io.stderr(`error: request failed: ${outcome.error} ${outcome.url} (after ${latency})\n`);
+        io.stderr(`${explanation ?? `error: request failed: ${outcome.error} ${outcome.url} (after ${latency})`}\n`);
       }
     } else if (!options.quiet) {
       io.stdout(`#${i}  ${label}  ${latency}  ${bodyText(outcome)}`.trimEnd() + '\n');
