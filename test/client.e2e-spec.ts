@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, freePort, http, waitFor } from './support/cluster';
+import { AnswerDroppingProxy } from './support/delay-proxy';
 import { expectCatalogMatchesLog } from './support/load';
 import { appMain, killAllStarted, ROOT, RunResult, runNode, startNode } from './support/process';
 import { settlesWithin } from '@app/testkit';
@@ -79,6 +80,68 @@ describe('client CLI against a real cluster', () => {
     const order = await client(['order', String(placed.order_no), '--url', c.frontend]);
     expectExit(order, 0);
     expect(JSON.parse(order.stdout)).toEqual({ data: { order_no: placed.order_no, stock_name: 'Stock1', trade_type: 'buy', quantity: 1 } });
+  });
+
+  /**
+   * A trade whose answer is lost on the way (a proxy before the front end resets the connection
+   * once the answer starts back, after the trade went through): the client sends it again with
+   * the same Idempotency-Key — its own, as none was given — and the front end answers with the
+   * trade's one outcome. Without a key and a resend the client said `request failed` and a manual
+   * retry traded twice.
+   */
+  describe('a trade whose answer is lost', () => {
+    let proxy: AnswerDroppingProxy;
+    beforeEach(async () => {
+      const { hostname, port } = new URL(c.frontend);
+      proxy = new AnswerDroppingProxy(await freePort(), { host: hostname, port: Number(port) }, 0);
+      await proxy.start();
+    });
+    afterEach(() => proxy.stop());
+
+    /** Stock4's volume, and a side that the catalog can trade 1 share of. */
+    const stock4 = async () => {
+      const s = (await c.internal(`${c.catalog}/query?stock_name=Stock4`)).body.data as { trade_volume: number; quantity: number };
+      return { volume: s.trade_volume, side: s.quantity > 0 ? 'buy' : 'sell' };
+    };
+
+    it('once: it is sent again with its key; the client prints the order number, and the trade is in the log once', async () => {
+      const before = await c.converged();
+      const { volume, side } = await stock4();
+      proxy.drops = 1;
+      const r = await client(['trade', 'Stock4', side, '1', '--url', proxy.url]);
+      expectExit(r, 0);
+      expect(proxy.dropped).toBe(1);
+      const placed = JSON.parse(r.stdout) as { order_no: number };
+      expect(r.stderr).toMatch(/^sent 2 times with Idempotency-Key [0-9a-f-]{36} \(a sending got no answer\)/m);
+      const log = await c.converged();
+      expect(log.slice(before.length)).toEqual([expect.objectContaining({ order_no: placed.order_no, stock_name: 'Stock4', trade_type: side, quantity: 1 })]);
+      expect((await stock4()).volume).toBe(volume + 1);
+    });
+
+    it('every time: the client says the trade may have gone through and prints the command that learns its outcome, which does', async () => {
+      const before = await c.converged();
+      const { volume, side } = await stock4();
+      proxy.drops = Infinity;
+      const r = await client(['trade', 'Stock4', side, '1', '--url', proxy.url]);
+      expectExit(r, 1);
+      expect(proxy.dropped).toBeGreaterThan(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^error: no answer from ${proxy.url}/orders \\((ECONNRESET|socket hang up), sent \\d+ times, after [\\d.]+ ms\\): the trade may have gone through; it was sent with Idempotency-Key [0-9a-f-]{36}: run \``));
+      const retry = /run `npm run client -- ([^`]+)` to learn its outcome \(the same key never trades twice\)\n$/.exec(r.stderr);
+      expect(retry).not.toBeNull();
+      // Sent many times, traded once.
+      const log = await c.converged();
+      expect(log.slice(before.length)).toEqual([expect.objectContaining({ stock_name: 'Stock4', trade_type: side, quantity: 1 })]);
+      expect((await stock4()).volume).toBe(volume + 1);
+
+      // The command printed, run once the answers come through, learns the outcome: that order.
+      proxy.drops = 0;
+      const again = await client(retry![1].split(' '));
+      expectExit(again, 0);
+      expect(JSON.parse(again.stdout)).toEqual({ order_no: log[log.length - 1].order_no });
+      expect((await c.converged()).length).toBe(log.length);
+      expect((await stock4()).volume).toBe(volume + 1);
+    });
   });
 
   it('lookup of an unknown stock and order of an unknown number exit 1 with the 404 body', async () => {

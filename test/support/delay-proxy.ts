@@ -149,3 +149,65 @@ export class TcpDelayProxy {
     });
   }
 }
+
+/**
+ * A TCP proxy whose first `drops` connections deliver their request to `target` but lose its
+ * answer: when the answer starts to come back, the client's connection is reset instead. The
+ * request took effect, and the client got no answer — a response lost on the way, as when the
+ * front end held a trade past the client's timeout. Later connections are relayed as they are.
+ */
+export class AnswerDroppingProxy {
+  private server?: NetServer;
+  private readonly sockets = new Set<Socket>();
+  /** Answers lost so far. */
+  dropped = 0;
+
+  constructor(
+    private readonly port: number,
+    private readonly target: { host: string; port: number },
+    /** Connections still to lose the answer of; may be changed while it runs. */
+    public drops: number,
+  ) {}
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  start(): Promise<void> {
+    this.server = createNetServer((client) => {
+      const drop = this.drops > 0;
+      if (drop) this.drops--;
+      const upstream = connect(this.target.port, this.target.host);
+      for (const s of [client, upstream]) {
+        this.sockets.add(s);
+        s.once('close', () => this.sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream);
+      if (!drop) {
+        upstream.pipe(client);
+        return;
+      }
+      upstream.once('data', () => {
+        this.dropped++;
+        client.resetAndDestroy();
+        upstream.destroy();
+      });
+    });
+    return new Promise((res, rej) => {
+      this.server!.once('error', rej);
+      this.server!.listen(this.port, '127.0.0.1', () => res());
+    });
+  }
+
+  stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    return new Promise((res) => {
+      if (!this.server) return res();
+      this.server.close(() => res());
+    });
+  }
+}
