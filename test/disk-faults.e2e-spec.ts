@@ -390,7 +390,8 @@ describe('disk faults', () => {
 
     const leader = await http(`${c.frontend}/leader`);
     expect(leader.status).toBe(503);
-    expect(leader.body).toEqual({ error: { code: 503, message: expect.any(String) } });
+    // No leader is the state it reports, with why: the replicas are ready, the election failed.
+    expect(leader.body).toEqual({ error: { code: 503, message: 'no leader yet: 2 of 3 order replicas are ready, and none could be elected' }, code: 'no_leader' });
     const res = await placeOrder(c.frontend, { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 });
     expect(res.status).toBe(503);
     expect(res.body).toEqual({ order_no: -1, message: expect.any(String) });

@@ -98,6 +98,9 @@ describe('npm start', () => {
     // Route mappings are debug lines; each service says once that it is ready.
     expect(run.out).not.toMatch(/Mapped \{/);
     for (const name of ['catalog', 'order-1', 'order-2', 'order-3', 'frontend']) expect(run.out).toContain(`[bazaar] ${name} is ready (pid `);
+    // A clean start says nothing at warn or above: not the readiness polls' `GET /leader` 503s
+    // before the first election, nor a new replica's wait for its peers, which start alongside it.
+    expect(run.out.split('\n').filter((line) => /"level":[456]0\b/.test(line))).toEqual([]);
 
     const pids = () => Object.fromEntries(['catalog', 'frontend', 'order-1', 'order-2', 'order-3'].map((n) => [n, run.pid(n)]));
     const before = pids();

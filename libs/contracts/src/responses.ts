@@ -187,6 +187,16 @@ export const ReplicaRefusal = {
 export type ReplicaRefusalCode = (typeof ReplicaRefusal)[keyof typeof ReplicaRefusal];
 
 /**
+ * The front end's own 503 codes. `no_leader`: `GET /leader` while no leader is elected (before the
+ * first election, or while too few replicas are ready). It describes the cluster's state rather
+ * than a fault of the request, like a replica's refusals: the election logs losing a leader once,
+ * where it happens, and the request line goes to debug.
+ */
+export const FrontendRefusal = {
+  noLeader: 'no_leader',
+} as const;
+
+/**
  * The refusals a leader gives only before it has touched the catalog for a trade: a replica that
  * is not (or no longer) the leader of that epoch, or not ready, refuses at the door, and one that
  * cannot reach enough replicas refuses before trading. A leader that fails for one of these

@@ -243,6 +243,33 @@ describe('RecoveryService', () => {
     expect(replica.decideVote(6, 3)).toBe('granted');
   });
 
+  it('with a new file, says it waits for its peers at info while they may still be starting, and at warn once that has gone on', async () => {
+    // Every new cluster started at once began with this warning (found running `npm start`).
+    const lines: { level: string; message: string }[] = [];
+    const keep = (level: string) => (m: unknown) => lines.push({ level, message: String(m) });
+    Logger.overrideLogger({ log: keep('log'), warn: keep('warn'), error: keep('error') } as never);
+    let rounds = 0;
+    const { recovery, replica } = setup({ rejoining: true, statuses: async () => (rounds++, []) });
+    void recovery.recover();
+    await waitUntil(() => rounds >= 2);
+    const waiting = (level: string) =>
+      lines.filter((l) => l.level === level && /^not ready: its file is new or was emptied .*0 of its 2 peers answered: it needs 2/.test(l.message));
+    expect(waiting('log')).toHaveLength(1);
+    expect(waiting('warn')).toHaveLength(0);
+    // 25 s after the service started, the same wait is a warning, said at once.
+    const now = performance.now.bind(performance);
+    const later = jest.spyOn(performance, 'now').mockImplementation(() => now() + 25_000);
+    try {
+      const seen = rounds;
+      await waitUntil(() => rounds >= seen + 2);
+      expect(waiting('warn')).toHaveLength(1);
+      expect(waiting('log')).toHaveLength(1);
+    } finally {
+      later.mockRestore();
+    }
+    expect(replica.role).toBe('recovering');
+  });
+
   it('with a new or emptied file, does not leave out a more advanced peer whose own log may be damaged: it waits', async () => {
     const leader3 = { peer: peer3, status: status(3, { role: 'leader', epoch: 4, leader: 3, last_no: 8, last_epoch: 4, commit_no: 8 }) };
     const suspect1 = { peer: peer1, status: status(1, { epoch: 4, leader: 3, last_no: 9, last_epoch: 4, commit_no: 9, log_suspect: true as const }) };

@@ -21,6 +21,12 @@ const MAX_DIFFERENCES = 10;
 const BLOCKED_RETRY_MS = 1000;
 const BLOCKED_REPEAT_LOG_MS = 30_000;
 /**
+ * For this long after the service starts, a replica with a new file that waits for its peers says
+ * so at info, not warn: the peers of a cluster started all at once are coming up too (each takes
+ * seconds to load and check its file), so every new cluster would otherwise start with a warning.
+ */
+const REJOIN_START_QUIET_MS = 20_000;
+/**
  * How long a first recovery waits for a peer's check at start (`checking_log`) before comparing its
  * whole log with that peer's: this, or twice its own check's time when that is longer.
  */
@@ -50,7 +56,8 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   private running?: Promise<void>;
   private stopped = false;
   /** The last "not ready" line logged while blocked, and when: the same one is repeated at most every BLOCKED_REPEAT_LOG_MS. */
-  private blockedLogged = { at: 0, message: '' };
+  private blockedLogged: { at: number; message: string; level?: 'error' | 'warn' | 'log' } = { at: 0, message: '' };
+  private readonly startedAt = monotonicNow();
   /**
    * The first recovery since start verifies the log (see {@link verifyAfter}); later ones (after
    * leading) start at the commit point.
@@ -309,6 +316,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       `its file is new or was emptied (rebuilt from its peers), and ${statuses.length} of its ${peers} peers answered: it needs ${need}, ` +
         'so that every order committed with its lost copy and every epoch it voted in is among what they hold, before it serves or votes ' +
         '(an operator who knows no such order is there can start it once with REJOIN_WITH_PEERS_DOWN=true)',
+      monotonicNow() - this.startedAt < REJOIN_START_QUIET_MS,
     );
   }
 
@@ -475,9 +483,11 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   /** Logs why recovery cannot finish: at once when the reason changed, else at most every BLOCKED_REPEAT_LOG_MS. */
-  private logBlocked(level: 'error' | 'warn', message: string): void {
-    if (message === this.blockedLogged.message && monotonicNow() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
-    this.blockedLogged = { at: monotonicNow(), message };
+  private logBlocked(level: 'error' | 'warn' | 'log', message: string): void {
+    // The same line again within the period is left out, unless it got louder (a wait at start gone on too long).
+    const louder = level !== 'log' && this.blockedLogged.level === 'log';
+    if (message === this.blockedLogged.message && !louder && monotonicNow() - this.blockedLogged.at < BLOCKED_REPEAT_LOG_MS) return;
+    this.blockedLogged = { at: monotonicNow(), message, level };
     this.logger[level](`not ready: ${message}`);
   }
 
@@ -742,7 +752,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
           // Not ready, for the reason reverify or the last comparison gave (or this one).
           if (err.reason) this.blockedBy = this.waitingFor = err.reason;
           await this.persistMustCompare();
-          this.logBlocked('warn', err.message);
+          this.logBlocked(err.quiet ? 'log' : 'warn', err.message);
           await sleep(RETRY_MS);
           continue;
         }
@@ -777,7 +787,11 @@ class PeerStillChecking extends Error {
 
 /** After {@link RecoveryService.reverify} or a damaged log found: no replica answers to compare the log with. */
 class NothingToCompare extends Error {
-  constructor(readonly reason?: string) {
+  constructor(
+    readonly reason?: string,
+    /** Expected for now (peers still starting): logged at info. */
+    readonly quiet = false,
+  ) {
     super(reason ?? 'its log must be compared with a leader or a replica at least as advanced again, and none answers yet');
   }
 }

@@ -15,7 +15,7 @@ describe('logging', () => {
     expect(requestLogLevel(res(200), new Error('aborted'))).toBe('error');
   });
 
-  it('logs expected refusals at debug: a refused trade, and a 503 carrying a replica refusal code', () => {
+  it('logs expected refusals at debug: a refused trade, and a 503 carrying a refusal code', () => {
     const res = (statusCode: number, code?: string) => {
       const r = { statusCode } as ServerResponse;
       if (code !== undefined) noteFailure(r, { status: statusCode, code });
@@ -25,6 +25,8 @@ describe('logging', () => {
     expect(requestLogLevel(res(503, 'not_ready'))).toBe('debug');
     expect(requestLogLevel(res(503, 'stale_epoch'))).toBe('debug');
     expect(requestLogLevel(res(503, 'insufficient_replicas'))).toBe('debug');
+    // The front end's `GET /leader` before its first election (what `npm start` polls for).
+    expect(requestLogLevel(res(503, 'no_leader'))).toBe('debug');
     // A 503 without a refusal code (no replica reachable, a failed health check) is still an error…
     expect(requestLogLevel(res(503))).toBe('error');
     expect(requestLogLevel(res(503, 'something_else'))).toBe('error');

@@ -3,7 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { LoggerModule } from 'nestjs-pino';
 import type { ServerResponse } from 'node:http';
 import pino, { type LevelWithSilent, type Logger as PinoInstance } from 'pino';
-import { CLUSTER_TOKEN_HEADER, CommonEnv, LogLevelName, ReplicaRefusal } from '@app/contracts';
+import { CLUSTER_TOKEN_HEADER, CommonEnv, FrontendRefusal, LogLevelName, ReplicaRefusal } from '@app/contracts';
 import { failureOf, type RequestObserver } from '../http/request-observer';
 export { dropLogOutput } from './drop-log-output';
 
@@ -24,13 +24,14 @@ export function prettyLogs(format: CommonEnv['LOG_FORMAT'], isTty = !!process.st
   return format === 'pretty' || (format === 'auto' && isTty);
 }
 
-const REFUSAL_CODES: ReadonlySet<string> = new Set(Object.values(ReplicaRefusal));
+const REFUSAL_CODES: ReadonlySet<string> = new Set([...Object.values(ReplicaRefusal), ...Object.values(FrontendRefusal)]);
 
 /**
  * An answer that is part of the protocol rather than a fault: a refused trade (409, not enough
- * shares or over capacity), and a replica's 503 whose body carries a {@link ReplicaRefusal} code
+ * shares or over capacity), a replica's 503 whose body carries a {@link ReplicaRefusal} code
  * (not ready while it recovers, stale epoch, not the leader…), which its caller handles by
- * retrying or re-electing.
+ * retrying or re-electing, and the front end's `GET /leader` with no leader elected yet
+ * ({@link FrontendRefusal}: what `npm start` and monitors poll for).
  */
 export function isExpectedRefusal(res: ServerResponse): boolean {
   if (res.statusCode === 409) return true;

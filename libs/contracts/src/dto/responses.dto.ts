@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, getSchemaPath } from '@nestjs/swagger';
 import { MAX_TRADE_QUANTITY } from '../limits';
 import { IdempotencyRefusal } from '../idempotency';
-import { REPLICA_ROLES, ReplicaRefusal, TradeRefusalReason } from '../responses';
+import { FrontendRefusal, REPLICA_ROLES, ReplicaRefusal, TradeRefusalReason } from '../responses';
 import { OrderRecordDto } from './order-record.dto';
 
 /**
@@ -9,7 +9,7 @@ import { OrderRecordDto } from './order-record.dto';
  * these classes only describe them to OpenAPI, field for field).
  */
 
-const REFUSAL_CODES = [...Object.values(ReplicaRefusal), ...Object.values(IdempotencyRefusal)];
+const REFUSAL_CODES = [...Object.values(ReplicaRefusal), ...Object.values(FrontendRefusal), ...Object.values(IdempotencyRefusal)];
 const REFUSAL_REASONS = Object.values(TradeRefusalReason);
 
 export class StockInfoDto {
