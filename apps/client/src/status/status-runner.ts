@@ -12,9 +12,13 @@ export interface StatusOptions {
 }
 
 /** One reading of `GET /status.json`: the rendered view, or one line saying what went wrong. */
-export async function readStatus(client: BazaarClient, baseUrl: string): Promise<{ ok: true; text: string } | { ok: false; error: string }> {
+export async function readStatus(
+  client: BazaarClient,
+  baseUrl: string,
+  signal?: AbortSignal,
+): Promise<{ ok: true; text: string } | { ok: false; error: string }> {
   const url = client.statusUrl().toString();
-  const outcome = await client.status();
+  const outcome = await client.status(signal);
   if (outcome.kind === 'transport') return { ok: false, error: `cannot reach the front end at ${url}: ${outcome.error}` };
   if (outcome.status !== 200) {
     const message = errorMessage(outcome.body);
@@ -47,7 +51,8 @@ export async function runStatus(io: CliIo, client: BazaarClient, baseUrl: string
   try {
     while (!controller.signal.aborted && !io.stdoutClosed?.()) {
       const started = performance.now();
-      const reading = await readStatus(client, baseUrl);
+      // Ctrl-C ends a reading still under way at once, not when its timeout runs out.
+      const reading = await readStatus(client, baseUrl, controller.signal);
       if (controller.signal.aborted) break;
       const body = reading.ok ? reading.text : `${new Date().toISOString()}  error: ${reading.error}\n`;
       io.stdout(`${CLEAR_SCREEN}${body}\nrefreshing every ${intervalMs / 1000} s; Ctrl-C to stop\n`);

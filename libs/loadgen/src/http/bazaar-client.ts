@@ -164,7 +164,7 @@ export class BazaarClient {
     const key = idempotencyKey ?? randomUUID();
     const headers: Record<string, string> = { 'content-type': 'application/json', [IDEMPOTENCY_KEY_HEADER]: key };
     const body = JSON.stringify({ stock_name: stockName, trade_type: tradeType, quantity });
-    const outcome = await this.send('POST', (base) => new URL(FrontendRoutes.orders, base), body, headers, true, this.resendUnanswered);
+    const outcome = await this.send('POST', (base) => new URL(FrontendRoutes.orders, base), { body, headers, idempotent: true, resend: this.resendUnanswered });
     return { ...outcome, idempotencyKey: key };
   }
 
@@ -173,9 +173,12 @@ export class BazaarClient {
     return this.send('GET', (base) => new URL(FrontendRoutes.cacheStats, base));
   }
 
-  /** The front end's `GET /status.json`: the cluster at a glance (`client status`). */
-  status(): Promise<HttpOutcome> {
-    return this.send('GET', (base) => new URL(FrontendRoutes.statusJson, base));
+  /**
+   * The front end's `GET /status.json`: the cluster at a glance (`client status`). `signal` ends
+   * the exchange at once (an outcome whose error is `aborted`), whatever the timeout.
+   */
+  status(signal?: AbortSignal): Promise<HttpOutcome> {
+    return this.send('GET', (base) => new URL(FrontendRoutes.statusJson, base), { signal });
   }
 
   /** Where {@link status} asks, for messages. */
@@ -195,14 +198,12 @@ export class BazaarClient {
   /**
    * `idempotent`: sending it twice does what sending it once does (every GET; a keyed trade).
    * `resend`: once every front end has been tried, send it again while its outcome is unknown.
+   * `signal`: abandons the exchange, and sends nothing more.
    */
   private async send(
     method: string,
     urlAt: (base: URL) => URL,
-    body?: string,
-    headers?: Record<string, string>,
-    idempotent = method === 'GET',
-    resend = false,
+    { body, headers, idempotent = method === 'GET', resend = false, signal }: SendOptions = {},
   ): Promise<HttpOutcome> {
     const start = process.hrtime.bigint();
     const elapsedUs = (): number => Number(process.hrtime.bigint() - start) / 1000;
@@ -220,7 +221,7 @@ export class BazaarClient {
       const index = (this.current + attempt) % this.bases.length;
       const url = urlAt(this.bases[index]);
       try {
-        const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent });
+        const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent, signal });
         this.current = index;
         return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs(), attempts: attempt + 1 };
       } catch (err: unknown) {
@@ -232,6 +233,14 @@ export class BazaarClient {
     }
     return { ...failure!, latencyUs: elapsedUs() };
   }
+}
+
+interface SendOptions {
+  body?: string;
+  headers?: Record<string, string>;
+  idempotent?: boolean;
+  resend?: boolean;
+  signal?: AbortSignal;
 }
 
 function parseJson(text: string): unknown {
@@ -247,7 +256,8 @@ function parseJson(text: string): unknown {
 function describeTransportError(err: unknown, timeoutMs: number): string {
   // isNativeError also knows errors made in another realm (node core's, under jest's sandbox).
   if (err instanceof Error || types.isNativeError(err)) {
-    if (err.name === 'TimeoutError' || err.name === 'AbortError') return `timeout after ${timeoutMs} ms`;
+    if (err.name === 'TimeoutError') return `timeout after ${timeoutMs} ms`;
+    if (err.name === 'AbortError') return 'aborted';
     // node:http errors carry the code; undici (fetch) wraps them: TypeError('fetch failed', { cause }).
     const code = (err as Error & { code?: unknown }).code;
     if (typeof code === 'string') return code;

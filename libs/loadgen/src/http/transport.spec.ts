@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { BazaarClient } from './bazaar-client';
-import { nodeHttpTransport, TransportTimeoutError } from './transport';
+import { nodeHttpTransport, TransportAbortedError, TransportTimeoutError } from './transport';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -127,6 +127,21 @@ describe('nodeHttpTransport', () => {
     expect(slowRequests).toBe(1);
   });
 
+  it('ends the exchange at once when its signal is aborted, long before its timeout, and sends nothing once aborted', async () => {
+    let arrived!: () => void;
+    const asked = new Promise<void>((r) => (arrived = r));
+    server = await serve(() => arrived()); // never answers
+    const send = nodeHttpTransport();
+    const controller = new AbortController();
+    const exchange = send({ method: 'GET', url: server.url('/never'), timeoutMs: 600_000, signal: controller.signal });
+    await asked;
+    controller.abort();
+    await expect(exchange).rejects.toBeInstanceOf(TransportAbortedError);
+    const before = server.connections();
+    await expect(send({ method: 'GET', url: server.url('/never'), timeoutMs: 600_000, signal: controller.signal })).rejects.toThrow('aborted');
+    expect(server.connections()).toBe(before);
+  });
+
   it('rejects with the system error when nothing listens', async () => {
     server = await serve(() => undefined);
     const url = server.url('/');
@@ -151,5 +166,23 @@ describe('BazaarClient over nodeHttpTransport', () => {
     }
     const refused = new BazaarClient({ url: server.base, timeoutMs: 100 });
     await expect(refused.lookup('Stock1')).resolves.toMatchObject({ kind: 'transport', error: 'ECONNREFUSED' });
+  });
+
+  it('an aborted status reading says so, and goes to no other front end', async () => {
+    let asks = 0;
+    let arrived!: () => void;
+    const asked = new Promise<void>((r) => (arrived = r));
+    const servers = await Promise.all([0, 1].map(() => serve(() => (asks++, arrived()))));
+    try {
+      const client = new BazaarClient({ url: servers.map((s) => s.base).join(','), timeoutMs: 600_000 });
+      const controller = new AbortController();
+      const reading = client.status(controller.signal);
+      await asked;
+      controller.abort();
+      await expect(reading).resolves.toMatchObject({ kind: 'transport', error: 'aborted', attempts: 1 });
+      expect(asks).toBe(1);
+    } finally {
+      await Promise.all(servers.map((s) => s.close()));
+    }
   });
 });

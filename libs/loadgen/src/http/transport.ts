@@ -14,6 +14,8 @@ export interface TransportRequest {
    * only such a request is sent again after the keep-alive race (see {@link nodeHttpTransport}).
    */
   idempotent?: boolean;
+  /** Ends the exchange at once when aborted (Ctrl-C during `status --watch`): rejects with {@link TransportAbortedError}. */
+  signal?: AbortSignal;
 }
 
 export interface TransportResponse {
@@ -31,6 +33,15 @@ export class TransportTimeoutError extends Error {
 
   constructor(timeoutMs: number) {
     super(`timeout after ${timeoutMs} ms`);
+  }
+}
+
+/** The exchange was abandoned through its {@link TransportRequest.signal}. */
+export class TransportAbortedError extends Error {
+  override readonly name = 'AbortError';
+
+  constructor() {
+    super('aborted');
   }
 }
 
@@ -58,8 +69,10 @@ export function nodeHttpTransport(options: { maxSocketsPerHost?: number } = {}):
     const agent = agents[request.url.protocol];
     if (!agent) return Promise.reject(new Error(`unsupported protocol ${request.url.protocol}`));
     const send = request.url.protocol === 'https:' ? httpsRequest : httpRequest;
+    if (request.signal?.aborted) return Promise.reject(new TransportAbortedError());
     let req: ClientRequest | undefined;
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     const outcome = new Promise<TransportResponse>((resolve, reject) => {
       const headers = { ...request.headers };
       if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
@@ -81,9 +94,17 @@ export function nodeHttpTransport(options: { maxSocketsPerHost?: number } = {}):
         reject(new TransportTimeoutError(request.timeoutMs));
         req?.destroy();
       }, request.timeoutMs);
+      onAbort = () => {
+        reject(new TransportAbortedError());
+        req?.destroy();
+      };
+      request.signal?.addEventListener('abort', onAbort, { once: true });
       req.end(request.body);
     });
-    return outcome.finally(() => clearTimeout(timer));
+    return outcome.finally(() => {
+      clearTimeout(timer);
+      if (onAbort) request.signal?.removeEventListener('abort', onAbort);
+    });
   };
   return (request) => exchange(request, false);
 }
@@ -92,8 +113,14 @@ export function nodeHttpTransport(options: { maxSocketsPerHost?: number } = {}):
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
 export function fetchTransport(fetchImpl: FetchLike): Transport {
-  return async ({ method, url, headers, body, timeoutMs }) => {
-    const response = await fetchImpl(url.toString(), { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-    return { status: response.status, text: await response.text() };
+  return async ({ method, url, headers, body, timeoutMs, signal: abort }) => {
+    if (abort?.aborted) throw new TransportAbortedError();
+    const timeout = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await fetchImpl(url.toString(), { method, headers, body, signal: abort ? AbortSignal.any([abort, timeout]) : timeout });
+      return { status: response.status, text: await response.text() };
+    } catch (err) {
+      throw abort?.aborted ? new TransportAbortedError() : err;
+    }
   };
 }
