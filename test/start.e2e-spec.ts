@@ -4,7 +4,7 @@
  * that survives its children: a service that dies is reported, restarted and catches up, while
  * the others keep running and clients notice nothing.
  */
-import { chmodSync, closeSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, http, placeOrder, waitFor } from './support/cluster';
@@ -28,6 +28,18 @@ function scratchDir(): string {
   const dir = BazaarRun.workdir();
   scratch.push(dir);
   return dir;
+}
+
+/** `npm start` (`via` as BazaarRun takes it) with its standard output on `/dev/full`, which answers every write with ENOSPC. */
+async function startOnDevFull(via: 'script' | 'npm-loud'): Promise<BazaarRun> {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const run = new BazaarRun(BazaarRun.workdir(), await freePorts(), [], {}, via, full);
+    runs.push(run);
+    return run;
+  } finally {
+    closeSync(full);
+  }
 }
 
 async function startBazaar(args: string[] = [], env: Record<string, string> = {}, cwd = BazaarRun.workdir()): Promise<BazaarRun> {
@@ -75,6 +87,21 @@ function alive(pid: number): boolean {
       return false;
     }
   }
+}
+
+/** The pids of every process of `run` still there: whichever has the run's DATA_DIR in its environment (npm, the supervisor, each service). */
+function processesOf(run: BazaarRun): number[] {
+  const entry = `DATA_DIR=${run.dataDir}`;
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return alive(pid) && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(entry);
+      } catch {
+        return false; // gone meanwhile, or not ours to read
+      }
+    });
 }
 
 /** Whether 127.0.0.1:`port` can be bound (closed again at once). */
@@ -320,6 +347,28 @@ describe('npm start', () => {
       expect(run.supervisorLines).toContain('[bazaar] stopped');
     });
 
+    // npm is what a terminal or a process manager holds and signals. Killed, it left the bazaar
+    // running unseen, with its ports and its data files' locks, so that the next start failed.
+    it('npm SIGKILLed alone: the supervisor stops every service, and nothing of the run is left', async () => {
+      const { run, pids } = await viaNpm();
+      const npm = run.child.pid!;
+      process.kill(npm, 'SIGKILL');
+      await run.waitOutput(new RegExp(`^npm start: npm \\(pid ${npm}\\), which ran this bazaar, is gone: stopping every service$`, 'm'), 30_000);
+      await waitFor('nothing of the run left', async () => processesOf(run).length === 0, 60_000);
+      for (const pid of pids) expect(alive(pid)).toBe(false);
+      expect(run.supervisorLines).toContain('[bazaar] stopped');
+      expect(run.out).not.toMatch(/killed by SIGTERM|again: killing/);
+    });
+
+    // npm writes its own `> stock-bazaar@1.0.0 start` header first: on a full disk that write
+    // fails and npm exits 1, before the supervisor's own ENOSPC handling could matter.
+    it('`npm start > /dev/full`: npm fails on its own header (exit 1), and the bazaar stops too instead of running on orphaned', async () => {
+      const run = await startOnDevFull('npm-loud');
+      expect((await run.waitExit(60_000)).code).toBe(1);
+      await run.waitOutput(/^npm start: npm \(pid \d+\), which ran this bazaar, is gone: stopping every service$/m, 30_000);
+      await waitFor('nothing of the run left', async () => processesOf(run).length === 0, 60_000);
+    });
+
     // Closing the terminal sends SIGHUP to its foreground process group. npm does not pass it on
     // and dies of it; the supervisor and the services, whose default would be to die at once,
     // stop gracefully instead.
@@ -352,14 +401,7 @@ describe('npm start', () => {
   // A full disk under the file its output goes to is no reason to stop trading: `/dev/full`
   // answers every write with ENOSPC.
   it('runs on when its standard output fails for another reason than a reader gone (ENOSPC), and says so once on stderr', async () => {
-    const full = openSync('/dev/full', 'w');
-    let run: BazaarRun;
-    try {
-      run = new BazaarRun(BazaarRun.workdir(), await freePorts(), [], {}, 'script', full);
-    } finally {
-      closeSync(full);
-    }
-    runs.push(run);
+    const run = await startOnDevFull('script');
     await run.waitOutput(/^npm start: standard output failed \(ENOSPC\): its lines are dropped from now on; the services run on$/m);
     // Every service comes up and trades, its lines dropped; the failure was said once.
     expect(await tradeSucceeds(run, 'stdout-full')).toBeGreaterThan(0);

@@ -71,14 +71,16 @@ export class BazaarRun {
      * `script`: the script itself, as `npm start` runs it. `npm`: `npm start` itself (from the
      * repository, whose root npm runs its scripts in; the data in `./data` here all the same,
      * through `DATA_DIR`), to see what npm adds: its process in between, and the signals it passes on.
+     * `npm` runs it with `--silent`; `npm-loud` without, so that npm first writes its own
+     * `> stock-bazaar@1.0.0 start` header to standard output, as a user's plain `npm start` does.
      */
-    via: 'script' | 'npm' = 'script',
+    via: 'script' | 'npm' | 'npm-loud' = 'script',
     /** Where its standard output goes: a pipe read into {@link out}, or a file descriptor (`/dev/full`, say). */
     stdout: 'pipe' | number = 'pipe',
   ) {
     const { PATH, HOME } = process.env;
     const [command, commandArgs] =
-      via === 'npm' ? ['npm', ['start', '--silent', '--prefix', ROOT, '--', ...args]] : [process.execPath, [START_SCRIPT, ...args]];
+      via === 'script' ? [process.execPath, [START_SCRIPT, ...args]] : ['npm', ['start', ...(via === 'npm' ? ['--silent'] : []), '--prefix', ROOT, '--', ...args]];
     this.child = spawn(command, commandArgs, {
       cwd,
       env: {
@@ -87,7 +89,7 @@ export class BazaarRun {
         ...TEST_ENV,
         ...portsEnv(ports),
         RESTART_DELAY_MS: '1000',
-        ...(via === 'npm' && { DATA_DIR: join(cwd, 'data'), npm_config_update_notifier: 'false', npm_config_fund: 'false' }),
+        ...(via !== 'script' && { DATA_DIR: join(cwd, 'data'), npm_config_update_notifier: 'false', npm_config_fund: 'false' }),
         ...extraEnv,
       },
       stdio: ['ignore', stdout, 'pipe'],

@@ -7,6 +7,7 @@ import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/sec
 import { ConfigError } from '@app/contracts';
 import { banner, shownPath } from './banner';
 import { LineWriter } from './line-writer';
+import { npmPid, watchParent } from './parent-watch';
 import { DEFAULT_RESTART, msSetting } from './restart-policy';
 import { dataDir, parseSelection, serviceSpecs } from './services';
 import { Supervisor } from './supervisor';
@@ -114,7 +115,16 @@ function run(argv: string[]): void {
     }
   });
   process.stderr.on('error', () => err.close());
+  // npm gone (SIGKILLed; or dead of its own header's write to a full disk, `npm start > full`):
+  // nothing holds or signals the bazaar any more, and it would keep its ports and data files.
+  const npm = npmPid(process.env);
   supervisor.start();
+  if (npm !== undefined) {
+    watchParent(npm, () => {
+      err.write(`npm start: npm (pid ${npm}), which ran this bazaar, is gone: stopping every service\n`);
+      void supervisor.stop(1);
+    });
+  }
   void supervisor.done.then((code) => process.exit(code));
 }
 
