@@ -281,7 +281,8 @@ describe('LeaderElectionService', () => {
       states.set(3, 'not_ready'); // 503 no_quorum, still leading epoch 1
       await election.check();
       expect(election.current).toMatchObject({ id: 2, epoch: 2 });
-      expect(election.history[0].reason).toBe('leader 3 stopped answering');
+      // It answers, with 503: the status page said it "stopped answering".
+      expect(election.history[0].reason).toBe('leader 3 answered not ready');
     });
 
     it('keeps such a leader when no other replica is ready: no new epoch, no gap without a leader', async () => {

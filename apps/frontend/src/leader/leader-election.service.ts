@@ -101,12 +101,14 @@ export class LeaderElectionService {
         .map((r) => [r.id, this.probeAndRecord(r)] as const),
     );
     const leaderProbe = leader && probes.get(leader.id);
-    if (leaderProbe && (await leaderProbe) === 'ready') {
-      if (refresh) await this.checkStillLeads(leader);
+    const leaderState = leaderProbe ? await leaderProbe : undefined;
+    if (leaderState === 'ready') {
+      if (refresh) await this.checkStillLeads(leader!);
       return;
     }
     if (leader !== this.leader) return; // changed while we pinged
-    await this.elect(leader ? `leader ${leader.id} stopped answering` : 'no leader');
+    // A leader that answers its ping with 503 (it cannot reach a majority, its disk fails) has not stopped answering.
+    await this.elect(!leader ? 'no leader' : leaderState === 'not_ready' ? `leader ${leader.id} answered not ready` : `leader ${leader.id} stopped answering`);
   }
 
   /**
