@@ -94,6 +94,8 @@ export function docProblems(doc: OpenApiDoc): string[] {
     // Rules of the bazaar's contract: validated input fails with 400, a body can be too large, the token can be missing.
     if ((params.length > 0 || o.requestBody) && !statuses.includes('400')) bad('takes input but documents no 400');
     if (o.requestBody && !statuses.includes('413')) bad('takes a body but documents no 413');
+    // body-parser answers 415 for a charset or Content-Encoding it cannot read.
+    if (o.requestBody && !statuses.includes('415')) bad('takes a body but documents no 415');
     if ((o.security ?? []).some((s) => 'cluster-token' in s) && !statuses.includes('401')) bad('internal but documents no 401');
 
     /** A trade's side is an enum; a quantity an integer with its bounds (a trade's: 1…MAX_TRADE_QUANTITY). */
@@ -193,6 +195,21 @@ describe('OpenAPI documents of every server app', () => {
     }
   });
 
+  it("a trade batch's results carry only documented fields (the catalog's stock of a successful trade), and no error schema claims them", async () => {
+    const { base, doc } = docs.catalog;
+    const res = await http<{ results: Record<string, unknown>[] }>(`${base}/trade/batch`, {
+      method: 'POST',
+      headers: { ...c.internalHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ trades: [{ stock_name: 'Stock6', type: 'buy', quantity: 1, request_id: 'openapi-batch-1' }] }),
+    });
+    expect(res.status).toBe(200);
+    const schemas = doc.components?.schemas ?? {};
+    const documented = (name: string) => Object.keys((schemas[name]?.properties ?? {}) as Schema).sort();
+    expect(res.body.results[0]).toMatchObject({ status: 200, stock: expect.objectContaining({ stock_name: 'Stock6' }) });
+    for (const key of Object.keys(res.body.results[0])) expect({ key, documented: documented('BatchItemResultDto').includes(key) }).toEqual({ key, documented: true });
+    expect(documented('ErrorResponseDto')).toEqual(['code', 'error']);
+  });
+
   it('the rules catch an undocumented route (the checker can fail)', () => {
     const bad: OpenApiDoc = {
       paths: {
@@ -220,6 +237,7 @@ describe('OpenAPI documents of every server app', () => {
       'no summary',
       'documents no 400',
       'documents no 413',
+      'documents no 415',
       'documents no 401',
       'listed twice',
       'trade side must be an enum',

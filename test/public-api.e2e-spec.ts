@@ -183,6 +183,22 @@ describe('public API and catalog semantics', () => {
       expect(await catalogStock('Stock8')).toEqual(before);
     });
 
+    it('says which: JSON that is no object, a body that does not decompress, a charset it cannot read (415); nothing changes', async () => {
+      const before = await catalogStock('Stock8');
+      const order = JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1 });
+      const cases: [string, RequestInit, number, string][] = [
+        ['null', { body: 'null' }, 400, 'request body must be a JSON object'],
+        ['a number', { body: '1' }, 400, 'request body must be a JSON object'],
+        ['gzip that is not', { body: order, headers: { 'content-encoding': 'gzip' } }, 400, 'request body could not be decompressed as its Content-Encoding says (incorrect header check)'],
+        ['latin1', { body: order, headers: { 'content-type': 'application/json; charset=latin1' } }, 415, 'unsupported charset "LATIN1"'],
+      ];
+      for (const [what, init, status, message] of cases) {
+        const res = await fetch(`${c.frontend}/orders`, { method: 'POST', ...init });
+        expect({ what, status: res.status, body: await res.json() }).toEqual({ what, status, body: { order_no: -1, message } });
+      }
+      expect(await catalogStock('Stock8')).toEqual(before);
+    });
+
     it('an oversized body → 413, nothing changes', async () => {
       const before = await catalogStock('Stock8');
       const body = JSON.stringify({ stock_name: 'Stock8', trade_type: 'buy', quantity: 1, pad: 'x'.repeat(200_000) });
@@ -226,6 +242,14 @@ describe('public API and catalog semantics', () => {
       const res = await http(`${c.frontend}/orders?order_no=99999`);
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ error: { code: 404, message: 'order not found' } });
+    });
+
+    it('reads every safe integer as an order number: 16 digits are a 404, not a 400, and 2^53 is too large', async () => {
+      // Digit strings of 16 digits and more were refused as malformed.
+      for (const n of ['1000000000000000', '9007199254740991', '00000000000000099999']) {
+        expect(await http(`${c.frontend}/orders?order_no=${n}`)).toMatchObject({ status: 404, body: { error: { code: 404, message: 'order not found' } } });
+      }
+      expect(await http(`${c.frontend}/orders?order_no=9007199254740992`)).toMatchObject({ status: 400, body: { error: { code: 400, message: 'order_no is too large' } } });
     });
 
     it.each(['', '?order_no=abc', '?order_no=0', '?order_no=-1', '?order_no=1.5', '?order_no=99999999999999999999'])(

@@ -12,6 +12,10 @@ export const REQUEST_ID_PATTERN = /^[\x21-\x7E]{1,128}$/;
  * or it could name another key's reuse.
  */
 export const DERIVED_REQUEST_ID_PREFIX = 'reuse-';
+/** Whether a client may send `key` as an `Idempotency-Key`: {@link REQUEST_ID_PATTERN}, and not the reserved prefix. */
+export function isClientKey(key: string): boolean {
+  return REQUEST_ID_PATTERN.test(key) && !key.startsWith(DERIVED_REQUEST_ID_PREFIX);
+}
 /**
  * Most trades in one internal batch (`POST /trade/batch` on the leader and the catalog) and most
  * stocks in one batched invalidation (`POST /rm`). Batches form by themselves under load: a hop

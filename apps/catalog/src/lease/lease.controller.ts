@@ -23,6 +23,7 @@ export class LeaseController {
     401: Failure.token,
     409: 'not one of FRONTEND_URLS, or that front end\'s lease is held by another id or another process of it (`instance`)',
     413: Failure.tooLarge,
+    415: Failure.unsupported,
   })
   lease(@Body() dto: LeaseRequestDto): LeaseGrant {
     return this.leases.grant(dto.frontend, dto.catalog, dto.applied, undefined, dto.instance);

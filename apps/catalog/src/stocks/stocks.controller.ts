@@ -61,6 +61,7 @@ export class StocksController {
     404: '`Stock not found!`',
     409: '`Trade failed!`, with `reason`: `not enough shares` (a buy) or `over capacity` (a sell)',
     413: Failure.tooLarge,
+    415: Failure.unsupported,
     422: '`Idempotency-Key … was used for a different request`, code `key_reused`: the request_id named another trade; nothing is traded',
   })
   async trade(@Body() dto: CatalogTradeDto, @RequestId() requestId: string): Promise<MessageResponse> {
@@ -82,6 +83,7 @@ export class StocksController {
     400: `${Failure.invalid}: trades must hold 1–128 well-formed trades (none is traded)`,
     401: Failure.token,
     413: Failure.tooLarge,
+    415: Failure.unsupported,
   })
   async tradeBatch(@Body() dto: CatalogTradeBatchDto, @RequestId() requestId: string): Promise<TradeBatchResponse> {
     return { results: await this.stocks.tradeBatch(dto.trades, requestId) };

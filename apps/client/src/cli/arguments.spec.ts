@@ -125,6 +125,9 @@ describe('single-operation arguments', () => {
     expect(parseIdempotencyKey(undefined)).toBeUndefined();
     expect(parseIdempotencyKey('k-1')).toBe('k-1');
     expect(usageMessage(() => parseIdempotencyKey('has space'))).toMatch(/^--key must be/);
+    // Reserved for the ids the leader derives: the front end refuses it (400), so the client does first.
+    expect(usageMessage(() => parseIdempotencyKey('reuse-x'))).toMatch(/^--key must be .*not starting with reuse-/);
+    expect(parseIdempotencyKey('x-reuse-')).toBe('x-reuse-');
   });
 });
 

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { MAX_TRADE_QUANTITY, REQUEST_ID_PATTERN, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
+import { DERIVED_REQUEST_ID_PREFIX, isClientKey, MAX_TRADE_QUANTITY, TRADE_TYPE_PATTERN } from '@app/contracts/limits';
 import { DEFAULT_URL, type LoadOptions, resolveLoadOptions, type SweepOptions, UsageError, validateSweepOptions, validateTimeout, validateUrl } from '@app/loadgen';
 
 /** Environment variable that sets the front end's URL when `--url` is not given. */
@@ -152,8 +152,8 @@ export function parseOrderNo(raw: string): number {
 
 export function parseIdempotencyKey(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
-  if (!REQUEST_ID_PATTERN.test(raw)) {
-    throw new UsageError(`--key must be 1 to 128 printable characters without spaces (got ${JSON.stringify(raw)})`);
+  if (!isClientKey(raw)) {
+    throw new UsageError(`--key must be 1 to 128 printable characters without spaces, not starting with ${DERIVED_REQUEST_ID_PREFIX} (got ${JSON.stringify(raw)})`);
   }
   return raw;
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareJsonPath, toJson, writeJsonReport } from './json-writer';
@@ -28,9 +28,17 @@ describe('json writer', () => {
     await expect(prepareJsonPath(`${join(dir, 'results')}/`)).rejects.toThrow(/is a directory/);
   });
 
-  it('accepts an existing file, which is overwritten', async () => {
+  it('accepts an existing file, which is overwritten, and leaves no file behind for a new one', async () => {
     await writeFile(join(dir, 'out.json'), 'old');
     await expect(prepareJsonPath(join(dir, 'out.json'))).resolves.toBe(join(dir, 'out.json'));
+    expect(await readFile(join(dir, 'out.json'), 'utf8')).toBe('old');
+    await expect(prepareJsonPath(join(dir, 'new.json'))).resolves.toBe(join(dir, 'new.json'));
+    expect(await readdir(dir)).toEqual(['out.json']);
+  });
+
+  it('fails at once where the file cannot be made, also for root, whom access() lets through (/proc)', async () => {
+    // `load --json /proc/x.json` ran the whole load and failed on the write.
+    await expect(prepareJsonPath('/proc/stock-bazaar-test.json')).rejects.toThrow(/ENOENT|EACCES|EROFS|EPERM/);
   });
 
   it('fails at once when a parent is a file', async () => {

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { UsageError } from '@app/loadgen';
 
@@ -40,6 +40,11 @@ export async function prepareJsonPath(path: string): Promise<string> {
     throw err;
   });
   if (existing?.isDirectory()) throw new Error(`${absolute} is a directory; give a file name, such as ${join(absolute, 'results.json')}`);
+  // The file itself, opened for writing: root passes every access() check, and some file systems
+  // (/proc, a read-only mount) refuse only the file. A file made for the test is removed again.
+  const handle = await open(absolute, existing ? 'r+' : 'wx');
+  await handle.close();
+  if (!existing) await unlink(absolute);
   return absolute;
 }
 

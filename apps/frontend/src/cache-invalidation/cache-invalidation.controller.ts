@@ -46,6 +46,7 @@ export class CacheInvalidationController {
     400: `${Failure.invalid}: stock_names, 1–128 well-formed names`,
     409: 'the push names another front end (`frontend`) or another process of this one (`instance`): the lease it invalidates is not this one\'s, and nothing is dropped',
     413: Failure.tooLarge,
+    415: Failure.unsupported,
   })
   invalidateMany(@Body() dto: InvalidateBatchDto): InvalidateBatchResponse {
     // The catalog counts a 200 as the lease holder having dropped the stocks: only the holder may

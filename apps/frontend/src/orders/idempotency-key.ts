@@ -1,7 +1,7 @@
 import { createParamDecorator, ExecutionContext } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { DERIVED_REQUEST_ID_PREFIX, IDEMPOTENCY_KEY_HEADER, REQUEST_ID_PATTERN } from '@app/contracts';
+import { DERIVED_REQUEST_ID_PREFIX, IDEMPOTENCY_KEY_HEADER, isClientKey } from '@app/contracts';
 
 /** The response header that echoes a trade's idempotency key. */
 export const IDEMPOTENCY_KEY_RESPONSE_HEADER = 'Idempotency-Key';
@@ -21,7 +21,7 @@ export function settleIdempotencyKey(req: KeyedRequest, res: ServerResponse): st
   if (req.idempotencyKey !== undefined) return req.idempotencyKey ?? undefined;
   const raw = req.headers[IDEMPOTENCY_KEY_HEADER];
   const sent = Array.isArray(raw) ? raw.join(', ') : raw;
-  if (sent !== undefined && (!REQUEST_ID_PATTERN.test(sent) || sent.startsWith(DERIVED_REQUEST_ID_PREFIX))) {
+  if (sent !== undefined && !isClientKey(sent)) {
     req.idempotencyKey = null;
     return undefined;
   }

@@ -49,6 +49,7 @@ export class OrdersController {
     404: 'no such stock (`Stock not found!`)',
     409: '`Trade failed!`, with `reason`: `not enough shares` (a buy) or `over capacity` (a sell)',
     413: Failure.tooLarge,
+    415: Failure.unsupported,
     422: '`Idempotency-Key … was used for a different request`: the key names another trade (inside its retention); nothing is traded',
     429: Failure.rateLimited,
     503: 'no order replica can take the trade now (or make it durable in time); retry with the same Idempotency-Key (the one in the answer\'s header)',

@@ -65,6 +65,7 @@ export class OrdersController {
     400: `${Failure.invalid}: epoch, and trades must hold 1–128 well-formed trades (none is placed)`,
     401: Failure.token,
     413: Failure.tooLarge,
+    415: Failure.unsupported,
   })
   async tradeBatch(@Body() dto: ReplicaTradeBatchDto, @RequestId() requestId: string): Promise<TradeBatchResponse> {
     return { results: await this.trades.tradeBatch(dto, requestId) };

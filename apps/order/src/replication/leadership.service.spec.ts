@@ -175,6 +175,13 @@ describe('LeadershipService.onLeaderNotice (the front end names a leader)', () =
     leadership.onApplicationShutdown();
   });
 
+  it('refuses a leader id it does not know with 400, not 503: the replica lists differ, and no retry mends that', async () => {
+    const { leadership, replica, grants } = named();
+    await expect(leadership.onLeaderNotice(9, 1)).rejects.toMatchObject({ status: 400, message: "unknown replica 9: not among this replica's ORDER_REPLICAS" });
+    expect({ epoch: replica.epoch, votedFor: replica.votedFor, grants }).toEqual({ epoch: 0, votedFor: null, grants: [] });
+    leadership.onApplicationShutdown();
+  });
+
   it('refuses (503 not_ready) every announcement while it rejoins after its file was lost: it may have voted in that epoch, or led it, before', async () => {
     const { leadership, replica, grants } = named(true);
     await expect(leadership.onLeaderNotice(2, 7)).rejects.toMatchObject({ status: 503, code: 'not_ready' });

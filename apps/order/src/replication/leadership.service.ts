@@ -2,7 +2,7 @@ import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } fro
 import { ConfigService } from '@nestjs/config';
 import { Subscription } from 'rxjs';
 import { OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
-import { monotonicNow, Unavailable } from '@app/common';
+import { InvalidInput, monotonicNow, Unavailable } from '@app/common';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { DiskHealthService } from '../orders/disk-health.service';
@@ -136,7 +136,8 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
 
   /** `GET /leader?leader=&epoch=`: the front end announces an election result. */
   async onLeaderNotice(leader: number, epoch: number): Promise<void> {
-    if (leader !== this.state.id && !this.state.peer(leader)) throw new Unavailable(`unknown replica ${leader}`);
+    // A notice that cannot be right whatever the cluster's state: the front end's replica list and this one's differ.
+    if (leader !== this.state.id && !this.state.peer(leader)) throw new InvalidInput(`unknown replica ${leader}: not among this replica's ORDER_REPLICAS`);
     const diskProblem = leader === this.state.id ? this.disk.problem() : undefined;
     if (diskProblem) throw new Unavailable(`replica ${this.state.id} cannot lead: ${diskProblem}`, ReplicaRefusal.diskFailing);
     // Its file is new or was emptied: it may have voted in, or led, this very epoch before (see ReplicaState.rejoining).

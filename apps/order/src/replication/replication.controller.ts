@@ -41,6 +41,7 @@ export class ReplicationController {
     400: `${Failure.invalid} (or a leader this replica does not know, or itself)`,
     401: Failure.token,
     413: Failure.tooLarge,
+    415: Failure.unsupported,
     503: 'refused with a `code`: stale_epoch, or not_ready (recovering, or its log does not match the leader\'s yet)',
   })
   apply(@Body() dto: SyncDto): Promise<SyncResponse> {
@@ -52,9 +53,9 @@ export class ReplicationController {
   @ApiOperation({ summary: 'Learn the leader the front end elected, and its epoch (seed form)' })
   @ApiOkResponse({ description: '`received leader id`', type: MessageResponseDto })
   @ApiFailures('message', {
-    400: 'a malformed leader or epoch',
+    400: 'a malformed leader or epoch, or a leader id that is not among the replicas this one knows (ORDER_REPLICAS)',
     401: Failure.token,
-    503: 'refused with a `code`: stale_epoch, or not_ready (still recovering); or an unknown replica id',
+    503: 'refused with a `code`: stale_epoch, or not_ready (still recovering), or disk_failing (it cannot lead)',
   })
   async leader(@Query() dto: LeaderNoticeDto): Promise<MessageResponse> {
     await this.leadership.onLeaderNotice(dto.leader, dto.epoch);
@@ -74,7 +75,7 @@ export class ReplicationController {
   @HttpCode(200)
   @ApiOperation({ summary: 'A peer found this replica\'s copy of an order differing from its own and a third replica\'s: check, and if so verify the whole log again' })
   @ApiOkResponse({ description: 'what this replica made of it: its copy matches, or it differs and the replica compares its whole log again', type: MessageResponseDto })
-  @ApiFailures('error', { 400: `${Failure.invalid} (or \`from\` is not a peer)`, 401: Failure.token, 413: Failure.tooLarge })
+  @ApiFailures('error', { 400: `${Failure.invalid} (or \`from\` is not a peer)`, 401: Failure.token, 413: Failure.tooLarge, 415: Failure.unsupported })
   async compare(@Body() dto: CompareRequestDto): Promise<MessageResponse> {
     return { message: await this.recovery.compareOnRequest(dto.from, dto.order_no) };
   }

@@ -31,6 +31,23 @@ describe('error shapes', () => {
     expect(describeFailure(tooLarge, logger)).toEqual({ status: 413, message: 'request body is too large (at most 65536 bytes)' });
   });
 
+  it('tells JSON that is not an object from text that is not JSON, and names a body that does not decompress', () => {
+    const parseFailed = (body: string) => Object.assign(new SyntaxError('x'), { status: 400, type: 'entity.parse.failed', body });
+    for (const body of ['null', '1', '"x"', 'true']) {
+      expect(describeFailure(parseFailed(body), logger)).toEqual({ status: 400, message: 'request body must be a JSON object' });
+    }
+    for (const body of ['{', 'nul', "{'a':1}", '']) {
+      expect(describeFailure(parseFailed(body), logger)).toEqual({ status: 400, message: 'request body is not valid JSON' });
+    }
+    // zlib's and brotli's errors, as body-parser passes them on (400, the error itself).
+    for (const [code, text] of [['Z_DATA_ERROR', 'incorrect header check'], ['ERR__ERROR_FORMAT_CL_SPACE', 'Decompression failed']]) {
+      expect(describeFailure(Object.assign(new Error(text), { status: 400, code }), logger)).toEqual({
+        status: 400,
+        message: `request body could not be decompressed as its Content-Encoding says (${text})`,
+      });
+    }
+  });
+
   it('turns anything else into a 500 without leaking its message', () => {
     jest.spyOn(logger, 'error').mockImplementation(() => undefined);
     expect(describeFailure(new TypeError('secret detail'), logger)).toEqual({ status: 500, message: 'internal error' });

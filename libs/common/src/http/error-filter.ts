@@ -77,12 +77,28 @@ export function describeFailure(exception: unknown, logger: Logger): Failure {
   return { status: 500, message: 'internal error' };
 }
 
-/** A one-line message for a body-parser error (malformed or oversized JSON), if it is one. */
+/**
+ * A one-line message for a body-parser error (malformed or oversized JSON, a body that does not
+ * decompress), if it is one.
+ */
 function bodyParserMessage(error: unknown): string | undefined {
-  const type = (error as { type?: unknown } | undefined)?.type;
-  if (type === 'entity.parse.failed') return 'request body is not valid JSON';
-  if (type === 'entity.too.large') return `request body is too large (at most ${MAX_BODY_BYTES} bytes)`;
+  const e = error as { type?: unknown; body?: unknown; code?: unknown; message?: unknown } | undefined;
+  if (e?.type === 'entity.parse.failed') return isJson(e.body) ? 'request body must be a JSON object' : 'request body is not valid JSON';
+  if (e?.type === 'entity.too.large') return `request body is too large (at most ${MAX_BODY_BYTES} bytes)`;
+  // zlib's (Z_DATA_ERROR…) and brotli's (ERR__ERROR_FORMAT_…) failures, whose own text says little.
+  if (typeof e?.code === 'string' && /^(Z_|ERR__ERROR_)/.test(e.code)) return `request body could not be decompressed as its Content-Encoding says (${String(e.message)})`;
   return undefined;
+}
+
+/** Whether `body` (the raw text body-parser kept) is JSON, though not what its strict mode takes: `null`, `1`, `"x"`. */
+function isJson(body: unknown): boolean {
+  if (typeof body !== 'string') return false;
+  try {
+    JSON.parse(body);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export function shapeFailure(shape: ErrorShape, f: Failure): Record<string, unknown> {

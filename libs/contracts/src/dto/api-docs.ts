@@ -20,6 +20,7 @@ export const CLUSTER_TOKEN_FAILURE = `internal endpoint: missing or wrong cluste
 export const Failure = {
   invalid: 'invalid input (the message says which field and why)',
   tooLarge: 'request body over 64 KiB',
+  unsupported: 'a body the server cannot read: a charset other than a UTF one (`charset=latin1`), or a Content-Encoding other than gzip, deflate or br',
   token: CLUSTER_TOKEN_FAILURE,
   rateLimited: 'rate limit exceeded (when RATE_LIMIT is set), with Retry-After',
 } as const;

@@ -34,13 +34,14 @@ class SameLengthAs implements ValidatorConstraintInterface {
 
 /** A `trades` list of an internal batch: 1 to MAX_TRADE_BATCH trades of `item`, each validated. */
 function TradeList(item: new () => object): PropertyDecorator {
+  // Applied in this order, and checked in it: an array first, so that `"trades":"x"` is said not to be one.
   return applyDecorators(
-    ApiProperty({ type: [item], minItems: 1, maxItems: MAX_TRADE_BATCH }),
-    Type(() => item),
-    ValidateNested({ each: true }),
-    ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` }),
-    ArrayMinSize(1, { message: 'trades must not be empty' }),
     IsArray({ message: 'trades must be an array' }),
+    ArrayMinSize(1, { message: 'trades must not be empty' }),
+    ArrayMaxSize(MAX_TRADE_BATCH, { message: `trades must hold at most ${MAX_TRADE_BATCH} trades` }),
+    ValidateNested({ each: true }),
+    Type(() => item),
+    ApiProperty({ type: [item], minItems: 1, maxItems: MAX_TRADE_BATCH }),
   );
 }
 

@@ -37,7 +37,6 @@ export class ErrorDetailDto {
 export class ErrorResponseDto {
   @ApiProperty({ type: ErrorDetailDto }) error: ErrorDetailDto;
   @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
-  @ApiPropertyOptional({ type: StockInfoDto, description: "a successful trade's stock as the catalog committed it, at the trade or later (200)" }) stock?: StockInfoDto;
 }
 
 /** `{"order_no":-1,"message"}`: placing an order. */
@@ -122,6 +121,7 @@ export class BatchItemResultDto {
   @ApiPropertyOptional({ type: 'integer', minimum: 1, description: "a replica's order number (200)" }) order_no?: number;
   @ApiPropertyOptional({ enum: REFUSAL_REASONS, description: 'why a trade was refused (409)' }) reason?: string;
   @ApiPropertyOptional({ enum: REFUSAL_CODES, description: "a machine-readable refusal: a replica's (503), or `key_reused` (422)" }) code?: string;
+  @ApiPropertyOptional({ type: StockInfoDto, description: "a successful trade's stock as the catalog committed it, at the trade or later (200; the catalog's answer, passed on by the leader)" }) stock?: StockInfoDto;
 }
 
 export class TradeBatchResponseDto {
