@@ -411,6 +411,14 @@ describe('npm start', () => {
     expect(await run.stop('SIGINT', 60_000)).toEqual({ code: 0, signal: null });
   });
 
+  it('says once that a setting looks misspelled, naming the one meant, and runs on', async () => {
+    // `FRONTEND_PROT` was ignored in silence: the front end ran on its default port.
+    const run = await startBazaar([], { FRONTEND_PROT: '31001' });
+    await run.waitOutput(/the bazaar is ready: replica 3 leads/);
+    const line = 'FRONTEND_PROT is not a setting of the bazaar, and is ignored: did you mean FRONTEND_PORT?';
+    expect(run.out.split('\n').filter((l) => l.includes(line))).toEqual([`npm start: ${line}`]);
+  });
+
   it('names the option given on the command line when its value is bad, and the variable otherwise', async () => {
     const flag = await runNode(START_SCRIPT, ['--restart-delay', '3s'], portsEnv(await freePorts()), 10_000);
     expect({ code: flag.code, stderr: flag.stderr }).toEqual({ code: 1, stderr: 'npm start: --restart-delay must be a whole number of milliseconds (got "3s")\n' });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { makeDataDir } from '@app/common/fs/data-dir';
 import { onStopSignals, STOP_SIGNALS } from '@app/common/lifecycle/stop-signals';
 import { ensureTokenFile, readTokenFile, TOKEN_FILE_NAME } from '@app/common/security/token-file';
-import { ConfigError } from '@app/contracts';
+import { ConfigError, misspelledSettingLine, misspelledSettings } from '@app/contracts';
 import { banner, shownPath } from './banner';
 import { LineWriter } from './line-writer';
 import { npmPid, watchParent } from './parent-watch';
@@ -65,6 +65,8 @@ function run(argv: string[]): void {
       process.exit(1);
     }
   }
+  // A setting written wrong would be ignored silently, the service running on its default.
+  for (const m of misspelledSettings(env)) err.write(`npm start: ${misspelledSettingLine(m)}\n`);
   // The apps write through a pipe here: ask for readable lines when a person is watching.
   if (!env.LOG_FORMAT && process.stdout.isTTY) env.LOG_FORMAT = 'pretty';
   const restartOff = !opts.restart || /^(off|false|0|no)$/i.test(env.RESTART ?? '');

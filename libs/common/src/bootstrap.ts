@@ -7,7 +7,7 @@ import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import type { Logger as PinoInstance } from 'pino';
-import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, validateEnv } from '@app/contracts';
+import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, misspelledSettingLine, misspelledSettings, validateEnv } from '@app/contracts';
 import { DatabaseFileError } from './database/sqlite';
 import { DataDirError, makeDataDir } from './fs/data-dir';
 import { FileInUseError } from './fs/process-lock';
@@ -93,6 +93,8 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
     quietIfOutputGone(spec.name, app.get(ROOT_LOGGER));
     process.kill(process.pid, 'SIGTERM');
   };
+  // Run alone (not under `npm start`, whose supervisor says it once for every service).
+  if (!process.connected) for (const m of misspelledSettings(process.env)) logger.warn(misspelledSettingLine(m), 'Bootstrap');
   const config = app.get<ConfigService<E, true>>(ConfigService);
   const scheduling = await applyCpuScheduling((config as ConfigService<CommonEnv, true>).get('CPU_SCHEDULING', { infer: true }));
   if (scheduling) logger[scheduling.warn ? 'warn' : 'log'](scheduling.message, 'Bootstrap');

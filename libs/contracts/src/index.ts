@@ -19,3 +19,4 @@ export * from './config/env';
 export * from './config/replicas';
 export * from './config/schemas';
 export * from './dto/lease.dto';
+export * from './config/setting-names';

@@ -3,6 +3,12 @@ import { CatalogEnv, FrontendEnv, OrderEnv } from './schemas';
 import { MAX_FAILOVER_TIMEOUT_MS, MIN_IDEMPOTENCY_RETENTION_MS } from '../idempotency';
 
 describe('validateEnv', () => {
+  it('names a bad secret without repeating it', () => {
+    expect(() => validateEnv(CatalogEnv, { CLUSTER_TOKEN: 'my secret\n' })).toThrow(
+      'Invalid configuration: CLUSTER_TOKEN must be 16 to 256 printable characters without spaces (got a value of 10 characters, not shown)',
+    );
+  });
+
   it('fills defaults for unset variables', () => {
     const env = validateEnv(FrontendEnv, {});
     expect(env).toMatchObject({ FRONTEND_PORT: 30001, CACHE_ENABLED: true, CACHE_CAPACITY: 100, DATA_DIR: './data' });

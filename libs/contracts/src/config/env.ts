@@ -31,11 +31,15 @@ export function IntSetting(min: number, max: number, unit = ''): PropertyDecorat
   return (target, key) => decorators.forEach((d) => d(target, key));
 }
 
+/** Settings whose value is a secret: a bad one is described, never repeated (it would end up in logs). */
+const SECRET_SETTINGS: ReadonlySet<string> = new Set(['CLUSTER_TOKEN']);
+
 function firstProblem(errors: ValidationError[], raw: Record<string, unknown>): string {
   const err = errors[0];
   const constraint = Object.values(err.constraints ?? {})[0] ?? 'is invalid';
   const got = raw[err.property];
-  return `${err.property} ${constraint.replace(new RegExp(`^${err.property}\\s*`), '')} (got ${JSON.stringify(got)})`;
+  const shown = SECRET_SETTINGS.has(err.property) ? `a value of ${String(got).length} characters, not shown` : JSON.stringify(got);
+  return `${err.property} ${constraint.replace(new RegExp(`^${err.property}\\s*`), '')} (got ${shown})`;
 }
 
 /**
