@@ -42,10 +42,12 @@ const WRAPPER_VARS = new Set(['POD_NAME']);
 /** What `sh` adds to the environment by itself. */
 const SHELL_VARS = new Set(['PATH', 'PWD', 'OLDPWD', 'SHLVL', '_']);
 
-const { probeUrl } = require('../deploy/docker/healthcheck.js') as {
+const { probeUrl, loadContracts } = require('../deploy/docker/healthcheck.js') as {
   probeUrl: (app: App, env: Record<string, string>, contracts: object) => string;
+  loadContracts: () => object;
 };
-const CONTRACTS = { validateEnv, CatalogEnv, OrderEnv, FrontendEnv, replicaPort };
+/** What the image's HEALTHCHECK itself computes its probes with: the built libs/contracts, loaded as it loads them. */
+const CONTRACTS = loadContracts();
 
 /** Every variable the app's schema declares (validated properties, and those with defaults). */
 function schemaKeys(app: App): Set<string> {
@@ -453,6 +455,9 @@ function checkK8s(docs: Y[], kustomization: Y, files: string[], image: Image): s
     if (sc.runAsNonRoot !== true || sc.runAsUser !== 1000 || sc.fsGroup === undefined) {
       problems.push(`${where}: pods must run as non-root (runAsNonRoot, runAsUser 1000, fsGroup)`);
     }
+    // Kubernetes' service-link variables would set CATALOG_PORT=tcp://… and FRONTEND_PORT=tcp://…,
+    // which the apps read as their settings and refuse.
+    if (podSpec.enableServiceLinks !== false) problems.push(`${where}: enableServiceLinks must be false (CATALOG_PORT=tcp://… from the Service catalog)`);
     const containers: Y[] = podSpec.containers ?? [];
     if (containers.length !== 1) {
       problems.push(`${where}: expected one container, found ${containers.length}`);
@@ -617,6 +622,15 @@ describe('deployment files (static: nothing is built, started or applied)', () =
     expect(problems).toEqual([]);
   });
 
+  it("the image's HEALTHCHECK computes each app's probe from the built contracts, on its HOST unless a wildcard", () => {
+    // Without a URL, it once failed for every order replica: `replicaPort is not a function`.
+    const replicas = '1=http://order-1:20001,2=http://order-2:20002,3=http://order-3:20003';
+    expect(probeUrl('order', { ORDER_ID: '2', ORDER_REPLICAS: replicas, HOST: '0.0.0.0' }, CONTRACTS)).toBe('http://127.0.0.1:20002/ping');
+    expect(probeUrl('catalog', { HOST: '10.1.2.3' }, CONTRACTS)).toBe('http://10.1.2.3:10001/health');
+    expect(probeUrl('frontend', { HOST: '::' }, CONTRACTS)).toBe('http://127.0.0.1:30001/health');
+    expect(probeUrl('frontend', { HOST: '::1' }, CONTRACTS)).toBe('http://[::1]:30001/health');
+  });
+
   it('.dockerignore keeps dependencies, builds, data and secrets out of the build context', () => {
     const ignored = read('.dockerignore').split('\n').map((l) => l.trim());
     for (const entry of ['node_modules', 'dist', 'data', 'results', '.git', '**/secrets', '**/*.sqlite']) expect(ignored).toContain(entry);
@@ -712,6 +726,7 @@ describe('deployment files (static: nothing is built, started or applied)', () =
       ['a second front end', (d) => (find(d, 'Deployment', 'frontend').spec.replicas = 2), /a second front end is not supported yet/],
       ['a wrapper that numbers replicas from 0', (d) => (container(d, 'StatefulSet', 'order').args[0] = container(d, 'StatefulSet', 'order').args[0].replace('ordinal + 1', 'ordinal')), /order-0: the order app would refuse to start: .*ORDER_ID/],
       ['a variable no app reads', (d) => container(d, 'StatefulSet', 'catalog').env.push({ name: 'CATALOG_HOST', value: 'x' }), /sets CATALOG_HOST, which the catalog app does not read/],
+      ['service links on', (d) => delete find(d, 'Deployment', 'frontend').spec.template.spec.enableServiceLinks, /enableServiceLinks must be false/],
     ])('deploy/k8s: %s', (_, mutate, expected) => {
       expect(k8s(mutate)).toMatch(expected);
     });

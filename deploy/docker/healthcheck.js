@@ -15,21 +15,39 @@ const { join } = require('node:path');
 
 const PROBE_PATHS = { catalog: '/health', order: '/ping', frontend: '/health' };
 
-/** The URL to probe for `app` under `env`; `contracts` holds validateEnv and the three schemas. */
+/**
+ * What {@link probeUrl} needs of the compiled libs/contracts: validateEnv, the three schemas and
+ * replicaPort, from their own modules (the whole library would load Nest and Swagger on every probe).
+ */
+function loadContracts() {
+  const dir = join(__dirname, '..', '..', 'dist', 'libs', 'contracts', 'src', 'config');
+  return { ...require(join(dir, 'env.js')), ...require(join(dir, 'schemas.js')), ...require(join(dir, 'replicas.js')) };
+}
+
+/** The URL to probe for `app` under `env`; `contracts` holds validateEnv, the three schemas and replicaPort. */
 function probeUrl(app, env, contracts) {
   const { validateEnv, CatalogEnv, OrderEnv, FrontendEnv, replicaPort } = contracts;
   let port;
+  let host;
   if (app === 'catalog') {
-    port = validateEnv(CatalogEnv, env).CATALOG_PORT;
+    ({ CATALOG_PORT: port, HOST: host } = validateEnv(CatalogEnv, env));
   } else if (app === 'frontend') {
-    port = validateEnv(FrontendEnv, env).FRONTEND_PORT;
+    ({ FRONTEND_PORT: port, HOST: host } = validateEnv(FrontendEnv, env));
   } else if (app === 'order') {
     // The rule apps/order/src/main.ts uses: ORDER_PORT, else the port of this id's entry.
-    port = replicaPort(validateEnv(OrderEnv, env));
+    const config = validateEnv(OrderEnv, env);
+    port = replicaPort(config);
+    host = config.HOST;
   } else {
     throw new Error(`unknown app ${JSON.stringify(app)}`);
   }
-  return `http://127.0.0.1:${port}${PROBE_PATHS[app]}`;
+  return `http://${probeHost(host)}:${port}${PROBE_PATHS[app]}`;
+}
+
+/** Where to reach a server bound to `host`: loopback for a wildcard, else that address (an IPv6 one in brackets). */
+function probeHost(host) {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 /** The app whose dist/apps/<app>/src/main.js a process of this container runs (PID 1 first). */
@@ -52,9 +70,7 @@ function runningApp() {
 
 if (require.main === module) {
   try {
-    const dir = join(__dirname, '..', '..', 'dist', 'libs', 'contracts', 'src', 'config');
-    const contracts = { ...require(join(dir, 'env.js')), ...require(join(dir, 'schemas.js')) };
-    const url = process.argv[2] ?? probeUrl(runningApp(), process.env, contracts);
+    const url = process.argv[2] ?? probeUrl(runningApp(), process.env, loadContracts());
     fetch(url, { signal: AbortSignal.timeout(2500) }).then(
       (res) => {
         if (res.status !== 200) console.error(`healthcheck: ${url} answered ${res.status}`);
@@ -71,4 +87,4 @@ if (require.main === module) {
   }
 }
 
-module.exports = { probeUrl, PROBE_PATHS };
+module.exports = { probeUrl, loadContracts, PROBE_PATHS };
