@@ -75,13 +75,13 @@ describe('logging', () => {
 });
 
 describe('request log', () => {
-  const run = (status: number, aborted: boolean, enabled: string[] = ['info', 'error'], failure?: AnsweredFailure) => {
+  const run = (status: number, aborted: boolean, enabled: string[] = ['info', 'warn', 'error'], failure?: AnsweredFailure, url = '/orders') => {
     const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
     const logger = {
       isLevelEnabled: (l: string) => enabled.includes(l),
-      ...Object.fromEntries(['debug', 'info', 'error'].map((level) => [level, (obj: Record<string, unknown>, msg: string) => lines.push({ level, obj, msg })])),
+      ...Object.fromEntries(['debug', 'info', 'warn', 'error'].map((level) => [level, (obj: Record<string, unknown>, msg: string) => lines.push({ level, obj, msg })])),
     } as unknown as PinoInstance;
-    const req = { method: 'POST', url: '/orders' } as unknown as IncomingMessage;
+    const req = { method: 'POST', url } as unknown as IncomingMessage;
     const res = { statusCode: status } as ServerResponse;
     if (failure) noteFailure(res, failure);
     requestLog(logger).finished({ req, res, id: 'abc-1', seconds: 0.0123, aborted });
@@ -106,9 +106,19 @@ describe('request log', () => {
     ]);
   });
 
-  it('skips successes unless debug is on, and logs an aborted request as an error', () => {
+  it('skips successes unless debug is on, and logs an aborted request as a warning, not an error (any client can hang up)', () => {
     expect(run(200, false)).toHaveLength(0);
     expect(run(200, false, ['debug'])[0].level).toBe('debug');
-    expect(run(200, true)).toEqual([expect.objectContaining({ level: 'error', msg: 'request aborted' })]);
+    expect(run(200, true)).toEqual([expect.objectContaining({ level: 'warn', msg: 'request aborted' })]);
+    expect(run(200, true, ['error'])).toHaveLength(0);
+  });
+
+  it("cuts a long URL and a long failure message to 512 characters, saying how long they were", () => {
+    const url = `/nope/${'A'.repeat(15_000)}`;
+    const [line] = run(404, false, undefined, { status: 404, message: `Cannot GET ${url}` }, url);
+    const logged = line.obj as { req: { url: string }; err: { message: string } };
+    expect(logged.req.url).toBe(`${url.slice(0, 512)}… (15006 characters)`);
+    expect(logged.err.message).toBe(`Cannot GET ${url}`.slice(0, 512) + '… (15017 characters)');
+    expect(JSON.stringify(line).length).toBeLessThan(1400);
   });
 });

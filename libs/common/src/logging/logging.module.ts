@@ -96,25 +96,35 @@ export function createRootLogger(app: string, level: LevelWithSilent, pretty: bo
   return destination && !pretty ? pino(options, destination) : pino(options);
 }
 
+/** Most characters of a request's URL, and of its failure's message, in a log line: a client's 15 KB path made 25 KB of log. */
+export const LOGGED_TEXT_MAX = 512;
+
+/** `text` cut to {@link LOGGED_TEXT_MAX} characters, saying how long it was. */
+export function loggedText(text: string | undefined): string | undefined {
+  return text === undefined || text.length <= LOGGED_TEXT_MAX ? text : `${text.slice(0, LOGGED_TEXT_MAX)}… (${text.length} characters)`;
+}
+
 /**
  * The request log: each finished request as "request completed" at {@link requestLogLevel}'s
- * level, or "request aborted" at error when the connection closed before the answer was sent.
- * The level is checked before anything is built, so a success costs nothing at the default level.
+ * level, or "request aborted" at warn when the connection closed before the answer was sent (the
+ * caller gave up: a slow answer, or a client's own doing, which is no server error). The level is
+ * checked before anything is built, so a success costs nothing at the default level. URLs and
+ * messages are cut to {@link LOGGED_TEXT_MAX}, so that a client cannot fill the disk with long ones.
  */
 export function requestLog(logger: PinoInstance): RequestObserver {
   return {
     finished({ req, res, id, seconds, aborted }) {
-      const level = requestLogLevel(res, aborted ? new Error('aborted') : undefined);
+      const level = aborted ? 'warn' : requestLogLevel(res);
       if (!logger.isLevelEnabled(level)) return;
       const failure = failureOf(res);
       const line = {
         reqId: id,
-        req: { id, method: req.method, url: req.url },
+        req: { id, method: req.method, url: loggedText(req.url) },
         res: { statusCode: res.statusCode },
         responseTime: Math.round(seconds * 1000),
         ...(aborted
           ? { err: { message: 'the connection closed before the response was sent' } }
-          : failure?.message ? { err: { message: failure.message } } : {}),
+          : failure?.message ? { err: { message: loggedText(failure.message) } } : {}),
       };
       logger[level as pino.Level](line, aborted ? 'request aborted' : 'request completed');
     },
