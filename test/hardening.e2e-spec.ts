@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { Cluster, http, HttpResult, placeOrder, TOKEN_HEADER, waitFor } from './support/cluster';
 
@@ -12,7 +13,7 @@ describe('hardening', () => {
   let c: Cluster;
 
   beforeAll(async () => {
-    c = await Cluster.start({ env: { LOG_LEVEL: 'debug' } });
+    c = await Cluster.start({ env: { LOG_LEVEL: 'debug', MAX_CONNECTIONS_PER_CLIENT: '64' } });
   });
   afterAll(() => c?.stop());
 
@@ -282,6 +283,36 @@ describe('hardening', () => {
       expect(pretty[0]).toMatch(/INFO/);
       await c.signal('catalog', 'SIGTERM');
       await c.startCatalog();
+    });
+  });
+
+  describe('connections', () => {
+    // Slowloris: one client held a front end at its open-file limit with connections that sent
+    // their headers a line at a time, and every other client was refused.
+    it("one client's slow connections do not deny another: past MAX_CONNECTIONS_PER_CLIENT they are closed at once, and the rest within the headers timeout", async () => {
+      const { port } = new URL(c.frontend);
+      const slow: Socket[] = [];
+      const closed: Promise<void>[] = [];
+      try {
+        for (let i = 0; i < 200; i++) {
+          // From another loopback address: another client.
+          const s = connect({ port: Number(port), host: '127.0.0.1', localAddress: '127.0.0.2' });
+          s.on('error', () => undefined);
+          s.resume(); // reads what comes (the 408), so that the server's close is seen
+          s.once('connect', () => s.write('GET /stocks?stock_name=Stock1 HTTP/1.1\r\nHost: x\r\n'));
+          closed.push(new Promise((r) => s.once('close', () => r())));
+          slow.push(s);
+        }
+        await waitFor('all but 64 of them closed', async () => slow.filter((s) => s.destroyed).length >= 136 || undefined, 20_000);
+        expect(slow.filter((s) => !s.destroyed)).toHaveLength(64);
+        // Another client is served meanwhile.
+        expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200);
+        // The 64 held are cut off, their headers never finished (10 s).
+        await waitFor('every slow connection closed', async () => slow.every((s) => s.destroyed) || undefined, 30_000);
+        await Promise.all(closed);
+      } finally {
+        slow.forEach((s) => s.destroy());
+      }
     });
   });
 

@@ -11,7 +11,7 @@ import { CLUSTER_TOKEN_HEADER, CommonEnv, ConfigError, MAX_BODY_BYTES, misspelle
 import { DatabaseFileError } from './database/sqlite';
 import { DataDirError, makeDataDir } from './fs/data-dir';
 import { FileInUseError } from './fs/process-lock';
-import { BazaarExpressAdapter } from './http/express-adapter';
+import { BazaarExpressAdapter, DEFAULT_CONNECTION_LIMITS } from './http/express-adapter';
 import { observeRequests } from './http/request-observer';
 import { applyCpuScheduling } from './lifecycle/cpu-scheduling';
 import { enableGracefulShutdown, HttpDrain } from './lifecycle/graceful-shutdown';
@@ -51,12 +51,13 @@ export interface ServerSpec<E extends CommonEnv> {
 export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>): Promise<INestApplication> {
   // Until the app can shut down gracefully, SIGTERM's default: the process ends at once.
   let supervisorGone = (): void => void process.kill(process.pid, 'SIGTERM');
+  let settings: E;
   stopWithSupervisor(() => supervisorGone());
   try {
     // First: the token file is looked for in it, and a path it cannot be made at is a setting's error.
     makeDataDir(process.env.DATA_DIR || './data');
     resolveClusterToken(process.env);
-    validateEnv(spec.env, process.env);
+    settings = validateEnv(spec.env, process.env);
   } catch (err) {
     if (!(err instanceof ConfigError || err instanceof DataDirError)) throw err;
     process.stderr.write(`${spec.name}: ${err.message}\n`);
@@ -66,7 +67,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   class ServerModule {}
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter(), {
+    app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter({ ...DEFAULT_CONNECTION_LIMITS, perClient: settings.MAX_CONNECTIONS_PER_CLIENT }), {
       bodyParser: false,
       bufferLogs: true,
       // Failures come back here, their log still buffered: a corrupt database file is one line.

@@ -1,5 +1,6 @@
-import { createServer, IncomingMessage, ServerResponse } from 'node:http';
-import type { NestApplicationOptions } from '@nestjs/common';
+import { createServer, IncomingMessage, ServerResponse, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Logger, type NestApplicationOptions } from '@nestjs/common';
 import { ExpressAdapter } from '@nestjs/platform-express';
 import type { Express } from 'express';
 
@@ -34,20 +35,84 @@ function withPrototype<T>(base: T, prototype: object): T {
  * replaced (the bazaar uses neither); any of those options falls back to Nest's own server.
  */
 export class BazaarExpressAdapter extends ExpressAdapter {
+  constructor(private readonly limits: ConnectionLimits = DEFAULT_CONNECTION_LIMITS) {
+    super();
+  }
+
   override initHttpServer(options: NestApplicationOptions): void {
     if (options.httpsOptions || options.forceCloseConnections || options.return503OnClosing) {
       super.initHttpServer(options);
       return;
     }
     const app = this.getInstance<Express>();
-    this.setHttpServer(
-      createServer(
-        {
-          IncomingMessage: withPrototype(IncomingMessage, app.request),
-          ServerResponse: withPrototype(ServerResponse, app.response),
-        },
-        app,
-      ),
+    const server = createServer(
+      {
+        IncomingMessage: withPrototype(IncomingMessage, app.request),
+        ServerResponse: withPrototype(ServerResponse, app.response),
+        headersTimeout: this.limits.headersTimeoutMs,
+        requestTimeout: this.limits.requestTimeoutMs,
+        // How often node looks for requests past those timeouts (30 s by default).
+        connectionsCheckingInterval: Math.min(1000, this.limits.headersTimeoutMs),
+      },
+      app,
     );
+    limitConnectionsPerClient(server, this.limits.perClient);
+    this.setHttpServer(server);
   }
+}
+
+/**
+ * What one client may hold of a server, so that it cannot deny the others (slowloris: thousands
+ * of connections, each sending its request a byte at a time, held a front end at its open-file
+ * limit, and every other client was refused).
+ */
+export interface ConnectionLimits {
+  /** Most connections open at once from one address; 0: no limit. */
+  perClient: number;
+  /** A request's headers must have come in full within this long of its first byte (node: 60 s). */
+  headersTimeoutMs: number;
+  /** The whole request, body included, within this long (node: 300 s). Its answer may take longer. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { perClient: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+
+/** How often a refused client is logged again, at most. */
+const REFUSED_LOG_MS = 60_000;
+
+/**
+ * Closes at once a connection from an address that already holds `perClient` of them; says so
+ * (at warn, at most once a minute). Behind a proxy every client shares its address: raise the
+ * limit there, or set 0.
+ */
+export function limitConnectionsPerClient(server: Server, perClient: number, logger = new Logger('Connections')): void {
+  if (perClient <= 0) return;
+  const open = new Map<string, number>();
+  let loggedAt = -Infinity;
+  let refusedSince = 0;
+  // A refused socket never reaches node's own HTTP handling (no parser is made for it, nothing is
+  // tracked for its timeouts): node's listener is called from here, for the sockets taken only.
+  const httpListeners = server.listeners('connection') as ((socket: Socket) => void)[];
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? '';
+    const count = open.get(address) ?? 0;
+    if (count >= perClient) {
+      refusedSince++;
+      if (performance.now() - loggedAt >= REFUSED_LOG_MS) {
+        logger.warn(`${address} holds ${count} connections, the most one client may (MAX_CONNECTIONS_PER_CLIENT): refused ${refusedSince} new one(s)`);
+        loggedAt = performance.now();
+        refusedSince = 0;
+      }
+      socket.destroy();
+      return;
+    }
+    open.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
+    });
+    for (const listener of httpListeners) listener.call(server, socket);
+  });
 }

@@ -79,6 +79,14 @@ export class CommonEnv {
   SWAGGER_ENABLED = true;
 
   /**
+   * Most connections one client address may hold open at once; more are closed at once (0: no
+   * limit). With the headers' 10 s and a request's 30 s, one client cannot hold every connection
+   * a server can open. Behind a proxy every client has its address: raise it there.
+   */
+  @IntSetting(0, 1_000_000)
+  MAX_CONNECTIONS_PER_CLIENT = 1024;
+
+  /**
    * Shared secret of the cluster: internal endpoints answer 401 unless a request carries it in
    * `x-cluster-token`, and every internal request sends it. Unset: internal endpoints are open
    * (a warning is logged at start).
