@@ -15,6 +15,13 @@ describe('makeDataDir', () => {
     expect(makeDataDir(target)).toBe(target);
   });
 
+  it("makes the data directory its owner's alone (0700; the umask may only take away), its parents as usual", () => {
+    const target = join(dir, 'p', 'data');
+    makeDataDir(target);
+    expect(statSync(target).mode & 0o077).toBe(0);
+    expect(statSync(join(dir, 'p')).mode & 0o777).toBe(0o777 & ~process.umask());
+  });
+
   it('names DATA_DIR and why, in one line, for a path that is a file or lies under one', () => {
     const file = join(dir, 'file');
     writeFileSync(file, 'x');

@@ -10,7 +10,7 @@ export class DataDirError extends Error {
 }
 
 /**
- * Makes the data directory `dir` and its missing parents, one level at a time, and returns it,
+ * Makes the data directory `dir` (mode 0700: its files are the owner's) and its missing parents, one level at a time, and returns it,
  * absolute; or throws a {@link DataDirError} naming DATA_DIR and why. One level at a time because
  * Node's `mkdirSync(dir, { recursive: true })` never returns for a path under /proc.
  */
@@ -27,7 +27,8 @@ export function makeDataDir(dir: string): string {
         missing.unshift(current);
       }
     }
-    for (const d of missing) mkdirSync(d);
+    // The directory itself for its owner alone (the SQLite files hold every idempotency key); its parents as usual.
+    for (const d of missing) mkdirSync(d, d === absolute ? { mode: 0o700 } : undefined);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOTDIR' && e.message.endsWith('is not a directory') ? e.message : (e.code ?? e.message);
