@@ -1,5 +1,6 @@
 import { Cluster, http, replicaStatus, sleep, waitFor } from './support/cluster';
 import { expectConsistent, expectReadable, tradeLoad } from './support/load';
+import { appMain, startNode } from './support/process';
 
 /**
  * Replication and failover with real processes (no acknowledged order lost, doubled or changed; no client-visible failure with one replica down): SIGKILL and SIGSTOP by pid, real SQLite
@@ -152,6 +153,33 @@ describe('failover, replication and recovery', () => {
     const orphan = log.find((o) => o.request_id === 'orphan-1')!;
     expect(orphan).toMatchObject({ stock_name: 'Stock4', trade_type: 'BUY', quantity: 3 });
     await expectConsistent(c, log, []);
+  });
+
+  it('catalog killed during a load run of lookups and trades, back 3 s later: no client error, nothing lost', async () => {
+    // The client CLI's load (lookups, trades, its orders read back; exit code non-zero on any
+    // error), next to the suite's trade load (no client retry), and lookups sent once each while
+    // the catalog is down, some of stocks the front end had cached under the dead catalog's lease.
+    const client = startNode(appMain('client'), ['load', '--sessions', '4', '--p', '0.5', '--duration', '20', '--quiet', '--url', c.frontend], {}, 120_000);
+    const load = tradeLoad(c, { sessions: 2 });
+    await load.acked(30);
+    await c.kill('catalog');
+    const lookups: Promise<{ status: number; text: string }>[] = [];
+    for (let i = 0; i < 30; i++) {
+      lookups.push(http(`${c.frontend}/stocks?stock_name=Stock${(i % 10) + 1}`, { timeoutMs: 60000 }));
+      await sleep(100);
+    }
+    await c.startCatalog();
+    // Every lookup is answered once the catalog is back (and its start-up fence is over).
+    expect((await Promise.all(lookups)).filter((r) => r.status !== 200)).toEqual([]);
+    await load.acked(load.outcome.acked.length + 30);
+    const { acked, errors } = await load.stop();
+    expect(errors).toEqual([]);
+    const cli = await client.done;
+    expect({ code: cli.code, stderr: cli.stderr, ...(cli.code !== 0 && { stdout: cli.stdout }) }).toEqual({ code: 0, stderr: '' });
+    expect(cli.stdout).toMatch(/^errors +0$/m);
+    const log = await c.converged();
+    await expectConsistent(c, log, acked);
+    await expectReadable(c, acked.slice(-20));
   });
 
   it('a replica never leads an epoch twice: restarted after leading it, it refuses that epoch again (a late announcement), and leads a newer one', async () => {

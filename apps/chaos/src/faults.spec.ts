@@ -2,10 +2,10 @@ import { electionStorm, FAULT_KINDS, faultKindsFor } from './faults';
 
 /** Which fault kinds a run can combine, by its number of front ends. */
 describe('chaos faults: faultKindsFor', () => {
-  const replicaKinds = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point'];
+  const processKinds = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'kill-catalog', 'pause-catalog'];
 
-  it('"all" with one front end: the replicas\' faults and partitions', () => {
-    expect(faultKindsFor('all', 1)).toEqual([...replicaKinds, 'partition']);
+  it('"all" with one front end: the replicas\' and the catalog\'s faults, and partitions', () => {
+    expect(faultKindsFor('all', 1)).toEqual([...processKinds, 'partition']);
   });
 
   it('"all" with several front ends: every kind, partitions and the front ends\' faults together', () => {
@@ -29,8 +29,8 @@ describe('chaos faults: faultKindsFor', () => {
   });
 
   it('defaults to the process faults, the front ends\' with several, never partitions', () => {
-    expect(faultKindsFor(undefined, 1)).toEqual(replicaKinds);
-    expect(faultKindsFor(undefined, 2)).toEqual([...replicaKinds, 'pause-frontend', 'kill-frontend', 'lose-pushes']);
+    expect(faultKindsFor(undefined, 1)).toEqual(processKinds);
+    expect(faultKindsFor(undefined, 2)).toEqual([...processKinds, 'pause-frontend', 'kill-frontend', 'lose-pushes']);
   });
 });
 

@@ -1,5 +1,17 @@
 /** What one default-mode step of the nemesis can do (aggressive mode adds two-down steps). */
-export const FAULT_KINDS = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'pause-frontend', 'kill-frontend', 'lose-pushes', 'partition'] as const;
+export const FAULT_KINDS = [
+  'kill-leader',
+  'kill-follower',
+  'pause-leader',
+  'pause-follower',
+  'crash-point',
+  'kill-catalog',
+  'pause-catalog',
+  'pause-frontend',
+  'kill-frontend',
+  'lose-pushes',
+  'partition',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 /**
@@ -9,12 +21,19 @@ export type FaultKind = (typeof FAULT_KINDS)[number];
  */
 export const FRONTEND_FAULT_KINDS: readonly FaultKind[] = ['pause-frontend', 'kill-frontend', 'lose-pushes'];
 
-/** The kinds a run picks from unless told otherwise: every process fault of the replicas; partitions need root and are asked for. */
+/** Faults of the catalog, a single process: SIGKILL and restart, or SIGSTOP and SIGCONT. */
+export const CATALOG_FAULT_KINDS: readonly FaultKind[] = ['kill-catalog', 'pause-catalog'];
+
+/**
+ * The kinds a run picks from unless told otherwise: every process fault of the replicas and of the
+ * catalog (one process: clients ride out its restart or pause, lookups and trades alike, with any
+ * number of front ends); partitions need root and are asked for.
+ */
 export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) => k !== 'partition' && !FRONTEND_FAULT_KINDS.includes(k));
 
 /**
  * The kinds a run with `frontends` front ends picks from: those asked for (`all`: every kind this
- * layout can run), or by default every process fault, the front ends' included when there are two
+ * layout can run), or by default every process fault (the replicas', the catalog's), the front ends' included when there are two
  * or more. `all` with one front end is the replicas' faults and partitions; with several it is
  * every kind. Partitions combine with every other kind and any number of front ends (each front
  * end on a namespace host of its own, the push relays on the lab's bridge); pausing or killing a

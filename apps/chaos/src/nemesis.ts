@@ -17,6 +17,8 @@ const WEIGHTS: Record<FaultKind, number> = {
   'pause-leader': 2,
   'pause-follower': 2,
   'crash-point': 2,
+  'kill-catalog': 1,
+  'pause-catalog': 1,
   'pause-frontend': 2,
   'kill-frontend': 2,
   'lose-pushes': 3,
@@ -24,7 +26,9 @@ const WEIGHTS: Record<FaultKind, number> = {
 };
 
 type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering' | 'partitioned';
+/** A front end's state, and the catalog's. */
 type FrontendState = 'up' | 'killed' | 'paused' | 'recovering';
+const CATALOG = 'catalog';
 type CutMode = 'blackhole' | 'drop';
 
 const REPLICAS = [1, 2, 3];
@@ -78,6 +82,10 @@ export interface NemesisOptions {
  * front ends, one front end cut off from the catalog, the catalog's pushes to it lost too (see
  * `partition-shapes.ts`); by blackhole routes or nftables drop rules, held a while, then healed.
  *
+ * The catalog, a single process, is SIGKILLed (restarted after a while: a new process, which waits
+ * out its predecessor's leases before it answers) or paused: no client sees it (SPEC §6.8),
+ * lookups and trades wait for it.
+ *
  * With two or more front ends, also SIGKILL of a front end (restarted after a while: a new process,
  * which waits out its predecessor's cache lease before it caches) and SIGSTOP/SIGCONT of one (its
  * lease runs out while it is stopped); with the front ends behind push relays, the catalog's
@@ -94,6 +102,8 @@ export class Nemesis {
   readonly state = new Map<number, ReplicaState>(REPLICAS.map((id) => [id, 'up']));
   /** Each front end's state, by process name (`frontend`, `frontend-2` …). */
   readonly frontends: Map<string, FrontendState>;
+  /** The catalog's. */
+  private catalog: FrontendState = 'up';
   /** Faults injected, by kind. */
   readonly injected: Record<string, number> = {};
   private readonly random: Random;
@@ -146,9 +156,18 @@ export class Nemesis {
     return [...this.pushesLost];
   }
 
-  /** Replicas not ready now (killed, paused or recovering), then front ends not serving. */
+  /** Whether the catalog is out now: killed, paused, or not yet healthy again. */
+  catalogOut(): boolean {
+    return this.catalog !== 'up';
+  }
+
+  /** Replicas not ready now (killed, paused or recovering), then the catalog and front ends not serving. */
   down(): (number | string)[] {
-    return [...REPLICAS.filter((id) => this.state.get(id) !== 'up'), ...[...this.frontends].filter(([, s]) => s !== 'up').map(([n]) => n)];
+    return [
+      ...REPLICAS.filter((id) => this.state.get(id) !== 'up'),
+      ...(this.catalog === 'up' ? [] : [CATALOG]),
+      ...[...this.frontends].filter(([, s]) => s !== 'up').map(([n]) => n),
+    ];
   }
 
   /** The URL of a front end that is up now (the first such), for the nemesis's questions (the leader watcher polls every front end). */
@@ -206,6 +225,10 @@ export class Nemesis {
         return this.crashPoint(leader);
       case 'partition':
         return this.partition(leader);
+      case 'kill-catalog':
+        return this.killCatalog();
+      case 'pause-catalog':
+        return this.pauseCatalog();
       case 'pause-frontend':
         return this.pauseFrontend(pick(this.random, this.c.frontendNames));
       case 'kill-frontend':
@@ -234,6 +257,64 @@ export class Nemesis {
       this.o.relays.restore(fe);
     }
     this.event('pushes-restored', fe, `after ${Date.now() - t0} ms`);
+  }
+
+  /** SIGKILL the catalog, restart it a while later (a new process: it waits out its predecessor's leases). */
+  private async killCatalog(): Promise<void> {
+    this.count('kill catalog');
+    this.event('kill', CATALOG);
+    this.catalog = 'killed';
+    await this.c.kill(CATALOG);
+    await this.nap(this.between(KILL_DOWN));
+    await this.restartCatalog();
+  }
+
+  private async restartCatalog(): Promise<void> {
+    const t0 = Date.now();
+    this.catalog = 'recovering';
+    this.event('restart', CATALOG);
+    try {
+      if (!this.c.isRunning(CATALOG)) await this.c.startCatalog();
+    } catch (e) {
+      const what = `restart failed: ${(e as Error).message.split('\n')[0]}`;
+      this.event('error', CATALOG, what);
+      throw new RecordedFailure(`${CATALOG}: ${what}`);
+    }
+    await this.catalogReady(t0, 'restarted');
+  }
+
+  /** SIGSTOP the catalog, past the cache lease and the leader's timeout for it, then SIGCONT. */
+  private async pauseCatalog(): Promise<void> {
+    this.count('pause catalog');
+    this.event('pause', CATALOG);
+    this.catalog = 'paused';
+    await this.c.signal(CATALOG, 'SIGSTOP');
+    await this.nap(this.between(PAUSE));
+    await this.resumeCatalog();
+  }
+
+  private async resumeCatalog(): Promise<void> {
+    const t0 = Date.now();
+    await this.c.signal(CATALOG, 'SIGCONT');
+    this.catalog = 'recovering';
+    this.event('resume', CATALOG);
+    await this.catalogReady(t0, 'resumed');
+  }
+
+  /** Waits until the catalog answers its health check (lookups it holds until its start-up fence is over). */
+  private async catalogReady(t0: number, what: string): Promise<void> {
+    const until = Date.now() + READY_TIMEOUT;
+    for (;;) {
+      const res = await http(`${this.c.catalog}/health`, { timeoutMs: 1000 }).catch(() => null);
+      if (res?.status === 200) break;
+      if (Date.now() >= until || this.o.signal.aborted) {
+        this.event('error', CATALOG, `not healthy ${READY_TIMEOUT} ms after it was ${what}`);
+        throw new RecordedFailure(`the catalog was not healthy within ${READY_TIMEOUT} ms after it was ${what}`);
+      }
+      await sleep(50);
+    }
+    this.catalog = 'up';
+    this.event('ready', CATALOG, `${Date.now() - t0} ms after it was ${what}`);
   }
 
   /** SIGSTOP a front end, past its cache lease, then SIGCONT; over once it names a leader again. */
@@ -616,6 +697,15 @@ export class Nemesis {
     this.o.relays?.releaseAll();
     this.pushesLost.clear();
     for (const id of REPLICAS) if (this.state.get(id) === 'partitioned') this.state.set(id, 'recovering');
+    const catalog = (async () => {
+      try {
+        if (this.catalog === 'paused') await this.resumeCatalog();
+        else if (!this.c.isRunning(CATALOG)) await this.restartCatalog();
+        else if (this.catalog !== 'up') await this.catalogReady(Date.now(), 'left recovering');
+      } catch {
+        /* recorded as an error event */
+      }
+    })();
     const frontends = [...this.frontends].map(async ([fe, state]) => {
       try {
         if (state === 'paused') await this.resumeFrontend(fe);
@@ -626,6 +716,7 @@ export class Nemesis {
       }
     });
     await Promise.all([
+      catalog,
       ...frontends,
       ...REPLICAS.map(async (id) => {
         try {

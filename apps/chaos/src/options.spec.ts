@@ -5,13 +5,13 @@ const parse = (...argv: string[]) => parseOptions(argv, buildProgram().exitOverr
 /** The --faults flag: process faults by default; partitions only when asked for (they need root). */
 describe('chaos options: --faults', () => {
   it('defaults to every process fault, without partitions', () => {
-    expect(parse().faults).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point']);
+    expect(parse().faults).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'kill-catalog', 'pause-catalog']);
   });
 
   it('takes partition alone, in a list, or with every kind as "all"', () => {
     expect(parse('--faults', 'partition').faults).toEqual(['partition']);
     expect(parse('--faults', 'kill-leader,partition').faults).toEqual(['kill-leader', 'partition']);
-    expect(parse('--faults', 'all').faults).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'partition']);
+    expect(parse('--faults', 'all').faults).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'kill-catalog', 'pause-catalog', 'partition']);
   });
 
   it('refuses an unknown kind', () => {
@@ -29,9 +29,9 @@ describe('chaos options: --frontends', () => {
   });
 
   it('with two or more, the default adds the front-end faults, and "all" is every kind, partitions included', () => {
-    const withFrontends = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'pause-frontend', 'kill-frontend', 'lose-pushes'];
+    const withFrontends = ['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'kill-catalog', 'pause-catalog', 'pause-frontend', 'kill-frontend', 'lose-pushes'];
     expect(parse('--frontends', '2').faults).toEqual(withFrontends);
-    expect(parse('--frontends', '2', '--faults', 'all').faults).toEqual([...withFrontends.slice(0, 5), 'pause-frontend', 'kill-frontend', 'lose-pushes', 'partition']);
+    expect(parse('--frontends', '2', '--faults', 'all').faults).toEqual([...withFrontends.slice(0, 7), 'pause-frontend', 'kill-frontend', 'lose-pushes', 'partition']);
     expect(parse('--frontends', '2', '--faults', 'kill-frontend').faults).toEqual(['kill-frontend']);
   });
 

@@ -19,9 +19,10 @@ import {
 } from '@app/verify';
 import { readBack, runSessions, sessionClients, TRADE_TIMEOUT_MS } from './clients';
 import { CrossingReader, type CrossingFigures } from './crossing-reader';
+import { OutageReader, type OutageFigures } from './outage-reader';
 import { HistoryWriter } from './history';
 import { createLab, partitionAvailability } from './hosts';
-import { faultKindsFor } from './faults';
+import { CATALOG_FAULT_KINDS, faultKindsFor } from './faults';
 import { FaultKind, Nemesis } from './nemesis';
 import { partitionFigures, type PartitionFigures } from './partition-figures';
 import { PushRelays } from './push-relays';
@@ -106,6 +107,8 @@ export interface ChaosReport {
   nemesisErrors: string[];
   /** The crossing reader's session and read pairs (runs with lose-pushes or partitions, and two or more front ends; see {@link CrossingReader}). */
   crossing?: CrossingFigures;
+  /** The outage reader's session and reads (runs with the catalog's faults; see {@link OutageReader}). */
+  outage?: OutageFigures;
   converged: boolean;
   reference: string | null;
   checks: CheckReport['checks'];
@@ -190,6 +193,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   relays?.attach(c);
   let nemesis: Nemesis | undefined;
   let crossing: CrossingReader | undefined;
+  let outage: OutageReader | undefined;
   let elections: ElectionFigures = { observed: 0, epochs: 0, finalEpoch: null };
   let final: FinalState = { logs: {}, catalog: [], converged: false, convergeMs: 0 };
   let report: CheckReport = { ok: false, reference: null, checks: [] };
@@ -223,6 +227,12 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     }
     const crossingRun = crossing?.run();
     nemesis = new Nemesis(c, { mode: opts.nemesis, seed: opts.seed, history, deadline: end, signal, log, kinds: faults, net: lab ?? undefined, relays: relays ?? undefined });
+    // Aimed at the catalog's outages, which the sessions meet inside trades: lookups all through them.
+    if (faults.some((k) => CATALOG_FAULT_KINDS.includes(k))) {
+      const out = nemesis;
+      outage = new OutageReader({ clients: sessionClients(targets), catalogOut: () => out.catalogOut(), session: opts.sessions + 2, history, stopIssuing: () => !issuing || Date.now() >= end, signal });
+    }
+    const outageRun = outage?.run();
     const watcher = watchLeader(c.frontendNames, (fe) => c.url(fe), (fe) => nemesis!.frontends.get(fe) === 'up', history, log, () => !issuing || signal.aborted);
     const progress = setInterval(() => {
       const s = historyStats(history.ops);
@@ -240,7 +250,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
           await nemesis!.frontendsSettle();
         });
       }
-      await phase('drain', () => settlesWithin(Promise.all([sessions, crossingRun]), graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
+      await phase('drain', () => settlesWithin(Promise.all([sessions, crossingRun, outageRun]), graceSeconds * 1000 + TRADE_TIMEOUT_MS + 5000));
     } finally {
       clearInterval(progress);
       issuing = false;
@@ -296,6 +306,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     unsettled: verdict.unsettled,
     nemesisErrors: verdict.nemesisErrors,
     ...(crossing ? { crossing: crossing.figures } : {}),
+    ...(outage ? { outage: outage.figures } : {}),
     converged: final.converged,
     reference: report.reference,
     checks: report.checks,
@@ -421,6 +432,7 @@ export function summarize(title: string, report: ChaosReport, extra: Partial<Sum
     unsettled: report.unsettled,
     nemesisErrors: report.nemesisErrors,
     crossing: report.crossing,
+    outage: report.outage,
     checks: report.checks,
     converged: report.converged,
     timings: report.timings,

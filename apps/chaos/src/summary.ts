@@ -16,6 +16,8 @@ export interface SummaryInput {
   nemesisErrors?: string[];
   /** The crossing reader's figures, when it ran (lose-pushes with two or more front ends). */
   crossing?: { session: number; windows: number; pairs: number; newer: number };
+  /** The outage reader's figures, when it ran (the catalog's faults). */
+  outage?: { session: number; windows: number; reads: number };
   checks: CheckResult[];
   converged?: boolean;
   /** Client-visible failures with the faults around them (printed under the failing check). */
@@ -73,6 +75,10 @@ export function formatSummary(s: SummaryInput): string {
       `crossing reader (session ${c.session}): ${c.pairs} read pairs in ${c.windows} lost-push window${c.windows === 1 ? '' : 's'} ` +
         `(a stock through another front end, then through the one losing its pushes), ${c.newer} with a trade shown first by the other`,
     );
+  }
+  if (s.outage) {
+    const o = s.outage;
+    line(`outage reader (session ${o.session}): ${o.reads} lookups in ${o.windows} catalog outage${o.windows === 1 ? '' : 's'} (killed, paused, or not yet healthy)`);
   }
   line();
   const width = Math.max(36, ...s.checks.map((c) => c.title.length + 1));
