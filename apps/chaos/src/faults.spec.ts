@@ -47,3 +47,14 @@ describe('chaos faults: electionStorm', () => {
     expect(electionStorm(4, 0, 2)).toMatch(/^epoch 4 after 0 faults: .+ \(at most 3\)/);
   });
 });
+
+describe('chaos faults: the catalog\'s faults and the lease', () => {
+  it('with a lease of at most 3 s by default and in "all"; longer, left out, and refused when asked for', () => {
+    expect(faultKindsFor(undefined, 1, 3000)).toContain('kill-catalog');
+    expect(faultKindsFor(undefined, 1, 3001)).not.toContain('kill-catalog');
+    expect(faultKindsFor(undefined, 2, 10_000)).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'pause-frontend', 'kill-frontend', 'lose-pushes']);
+    expect(faultKindsFor('all', 1, 30_000)).toEqual(['kill-leader', 'kill-follower', 'pause-leader', 'pause-follower', 'crash-point', 'partition']);
+    expect(() => faultKindsFor(['kill-leader', 'pause-catalog'], 1, 10_000)).toThrow(/pause-catalog needs --lease-ms 3000 or less/);
+    expect(faultKindsFor(['pause-catalog'], 1, 2000)).toEqual(['pause-catalog']);
+  });
+});

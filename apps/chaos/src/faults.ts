@@ -25,6 +25,15 @@ export const FRONTEND_FAULT_KINDS: readonly FaultKind[] = ['pause-frontend', 'ki
 export const CATALOG_FAULT_KINDS: readonly FaultKind[] = ['kill-catalog', 'pause-catalog'];
 
 /**
+ * The longest cache lease (`--lease-ms`) the catalog's faults run with. A restarted catalog holds
+ * every lookup and trade until its predecessor's leases have ended (a lease and 200 ms after its
+ * start), and the nemesis restarts it up to 2.5 s after the kill: with a lease of much more than
+ * this, a lookup waits past the sessions' 10 s timeout (found by a review: a 10 s lease failed
+ * the run), and with one past the front end's failover timeout trades get 503, as the README says.
+ */
+export const CATALOG_FAULTS_MAX_LEASE_MS = 3000;
+
+/**
  * The kinds a run picks from unless told otherwise: every process fault of the replicas and of the
  * catalog (one process: clients ride out its restart or pause, lookups and trades alike, with any
  * number of front ends); partitions need root and are asked for.
@@ -37,14 +46,21 @@ export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = FAULT_KINDS.filter((k) 
  * or more. `all` with one front end is the replicas' faults and partitions; with several it is
  * every kind. Partitions combine with every other kind and any number of front ends (each front
  * end on a namespace host of its own, the push relays on the lab's bridge); pausing or killing a
- * front end needs two. Throws with the reason when the kinds asked for cannot run together.
+ * front end needs two, and the catalog's faults a lease of at most {@link CATALOG_FAULTS_MAX_LEASE_MS}
+ * (left out of the default and `all` with a longer one). Throws with the reason when the kinds asked for cannot run together.
  */
-export function faultKindsFor(asked: readonly FaultKind[] | 'all' | undefined, frontends: number): FaultKind[] {
+export function faultKindsFor(asked: readonly FaultKind[] | 'all' | undefined, frontends: number, leaseMs = 1000): FaultKind[] {
   const several = frontends > 1;
-  if (asked === undefined) return several ? [...DEFAULT_FAULT_KINDS, ...FRONTEND_FAULT_KINDS] : [...DEFAULT_FAULT_KINDS];
-  if (asked === 'all') return FAULT_KINDS.filter((k) => several || !FRONTEND_FAULT_KINDS.includes(k));
+  const catalogFaults = leaseMs <= CATALOG_FAULTS_MAX_LEASE_MS;
+  const runnable = (k: FaultKind) => (several || !FRONTEND_FAULT_KINDS.includes(k)) && (catalogFaults || !CATALOG_FAULT_KINDS.includes(k));
+  if (asked === undefined) return [...DEFAULT_FAULT_KINDS, ...FRONTEND_FAULT_KINDS].filter(runnable);
+  if (asked === 'all') return FAULT_KINDS.filter(runnable);
   const needSeveral = asked.filter((k) => FRONTEND_FAULT_KINDS.includes(k) && k !== 'lose-pushes');
   if (!several && needSeveral.length) throw new Error(`${needSeveral.join(', ')} needs --frontends 2 or more: the clients of a faulted front end go to another`);
+  const needShortLease = asked.filter((k) => CATALOG_FAULT_KINDS.includes(k));
+  if (!catalogFaults && needShortLease.length) {
+    throw new Error(`${needShortLease.join(', ')} needs --lease-ms ${CATALOG_FAULTS_MAX_LEASE_MS} or less: a restarted catalog holds lookups and trades until its predecessor's leases have ended, past the clients' timeouts`);
+  }
   return [...asked];
 }
 

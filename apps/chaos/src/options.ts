@@ -83,7 +83,7 @@ export function parseOptions(argv: string[], program = buildProgram()): CliOptio
   const seed = o.seed ?? Math.floor(Math.random() * 1_000_000);
   let faults: FaultKind[] = [];
   try {
-    faults = faultKindsFor(o.faults, o.frontends);
+    faults = faultKindsFor(o.faults, o.frontends, o.leaseMs);
   } catch (e) {
     program.error(`error: ${(e as Error).message}`); // throws (exits without exitOverride)
   }

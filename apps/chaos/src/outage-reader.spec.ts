@@ -61,14 +61,14 @@ describe('OutageReader', () => {
 
   it('while the catalog is out: every stock in turn, through every front end in turn, in its own session', async () => {
     afterRead = (n) => {
-      if (n === 12) out = false;
+      if (n === 12) {
+        out = false;
+        setTimeout(() => (out = true), 50); // a second outage, once the reader has seen the first end
+      }
       if (n === 15) stop = true;
     };
     out = true;
-    const run = reader(['frontend', 'frontend-2']).run();
-    await new Promise((r) => setTimeout(r, 300));
-    out = true; // a second outage
-    const figures = await run;
+    const figures = await reader(['frontend', 'frontend-2']).run();
     expect(figures).toEqual({ session: 7, windows: 2, reads: 15 });
     const ops = readOps();
     expect(ops.slice(0, 12).map((o) => [o.frontend, o.stock_name])).toEqual(

@@ -1,11 +1,11 @@
 import { ConfigService } from '@nestjs/config';
-import { HopClient, monotonicNow, StockNotFound, Unavailable } from '@app/common';
+import { HopClient, InvalidInput, monotonicNow, StockNotFound, Unavailable } from '@app/common';
 import { FrontendEnv } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
-import { CatalogClient } from './catalog.client';
+import { CatalogClient, CatalogOutage } from './catalog.client';
 
-const config = (lease: number, failover = 15000) =>
-  ({ get: (key: keyof FrontendEnv) => ({ CATALOG_URL: 'http://127.0.0.1:10001/', CACHE_LEASE_MS: lease, FAILOVER_TIMEOUT_MS: failover })[key as string] }) as unknown as ConfigService<FrontendEnv, true>;
+const config = (lease: number) =>
+  ({ get: (key: keyof FrontendEnv) => ({ CATALOG_URL: 'http://127.0.0.1:10001/', CACHE_LEASE_MS: lease })[key as string] }) as unknown as ConfigService<FrontendEnv, true>;
 
 const STOCK = { stock_name: 'Stock1', price: 1, quantity: 100, trade_volume: 0 };
 const noWait = { catalogWaitMs: undefined } as unknown as LeaseService;
@@ -49,42 +49,27 @@ describe('the catalog client', () => {
     expect(timeouts).toEqual([8000, 8000, 46_000]);
   });
 
-  it('asks again while the catalog is down or answers 503 (a restart), and answers the stock once it is back', async () => {
-    const refused = new Error('connect ECONNREFUSED 127.0.0.1:10001');
-    const { hops, calls } = scripted([refused, refused, { status: 503, data: {} }, new Error('socket hang up')]);
-    const started = monotonicNow();
-    await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1')).resolves.toEqual(STOCK);
-    expect(calls).toHaveLength(5);
-    // Pauses of 50, 100, 200 and 400 ms between the tries.
-    expect(calls[4].at - started).toBeGreaterThanOrEqual(50 + 100 + 200 + 400 - 5);
-    for (let i = 1; i < calls.length; i++) expect(calls[i].at - calls[i - 1].at).toBeGreaterThanOrEqual(Math.min(400, 50 * 2 ** (i - 1)) - 5);
-  });
-
-  it('gives up with 503 and the last reason within FAILOVER_TIMEOUT_MS of the first try', async () => {
-    const { hops, calls } = scripted(Array.from({ length: 100 }, () => new Error('connect ECONNREFUSED 127.0.0.1:10001')));
-    const started = monotonicNow();
-    const err = await new CatalogClient(hops, noWait, config(1000, 600)).query('Stock1').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(Unavailable);
-    expect(err).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001' });
-    const took = monotonicNow() - started;
-    expect(took).toBeLessThanOrEqual(600 + 100);
-    expect(calls.length).toBeGreaterThanOrEqual(3);
-    // The first try waits as long as the catalog may hold a lookup; a retry only what is left of the deadline (at least 0.5 s).
-    expect(calls[0].timeoutMs).toBe(8000);
-    for (const call of calls.slice(1)) expect(call.timeoutMs).toBeLessThanOrEqual(600);
-  });
-
-  it('does not ask again after an answer another try cannot change: a 404, a 400, a 500', async () => {
-    for (const [status, kind] of [
-      [404, StockNotFound],
-      [500, Unavailable],
-    ] as const) {
-      const { hops, calls } = scripted([{ status, data: {} }]);
-      await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1')).rejects.toBeInstanceOf(kind);
+  it('one try: no answer or a 503 is a CatalogOutage (asking again may help); 404, 400 and a 500 are not', async () => {
+    const outages = [new Error('connect ECONNREFUSED 127.0.0.1:10001'), new Error('socket hang up'), { status: 503, data: {} }];
+    for (const answer of outages) {
+      const { hops, calls } = scripted([answer]);
+      await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1')).rejects.toBeInstanceOf(CatalogOutage);
       expect(calls).toHaveLength(1);
     }
-    const { hops, calls } = scripted([{ status: 400, data: {} }]);
-    await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1')).rejects.toMatchObject({ status: 400 });
-    expect(calls).toHaveLength(1);
+    for (const [status, kind] of [
+      [404, StockNotFound],
+      [400, InvalidInput],
+      [500, Unavailable],
+      [401, Unavailable],
+    ] as const) {
+      const { hops } = scripted([{ status, data: {} }]);
+      const err = await new CatalogClient(hops, noWait, config(1000)).query('Stock1').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(kind);
+      expect(err).not.toBeInstanceOf(CatalogOutage);
+    }
+    // A timeout given for the try is the one used.
+    const { hops, calls } = scripted([]);
+    await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1', undefined, 700)).resolves.toEqual(STOCK);
+    expect(calls.map((c) => c.timeoutMs)).toEqual([700]);
   });
 });

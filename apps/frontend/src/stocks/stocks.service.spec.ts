@@ -1,0 +1,113 @@
+import { ConfigService } from '@nestjs/config';
+import { leaseClockMs, VersionedLruCache } from '@app/cache';
+import { HopClient, monotonicNow, StockNotFound, Unavailable } from '@app/common';
+import { FrontendEnv, StockInfo } from '@app/contracts';
+import { LeaseService } from '../lease/lease.service';
+import { CatalogClient, CatalogOutage } from './catalog.client';
+import { RETRY_PAUSE_MAX_MS, StocksService } from './stocks.service';
+
+const STOCK: StockInfo = { stock_name: 'Stock1', price: 1, quantity: 100, trade_volume: 0 };
+const REFUSED = () => new Error('connect ECONNREFUSED 127.0.0.1:10001');
+
+const config = (failover: number) =>
+  ({ get: (key: keyof FrontendEnv) => ({ CATALOG_URL: 'http://127.0.0.1:10001', CACHE_LEASE_MS: 1000, FAILOVER_TIMEOUT_MS: failover })[key as string] }) as unknown as ConfigService<FrontendEnv, true>;
+
+/** A catalog that gives `answers` in turn (an Error is thrown, as HopClient throws for no answer), then the stock; `tail` after they run out. */
+function scripted(answers: (Error | { status: number; data?: unknown })[], tail: () => Error | { status: number; data?: unknown } = () => ({ status: 200, data: { data: STOCK } })) {
+  const calls: { at: number; timeoutMs: number }[] = [];
+  const hops = {
+    get: async (_url: string, o: { timeoutMs: number }) => {
+      calls.push({ at: monotonicNow(), timeoutMs: o.timeoutMs });
+      const next = answers.length ? answers.shift()! : tail();
+      if (next instanceof Error) throw next;
+      return next;
+    },
+  } as unknown as HopClient;
+  return { hops, calls };
+}
+
+/** The front end's lookups over `hops`, with a cache that holds a lease for a minute. */
+function service(hops: HopClient, failover: number) {
+  const lease = { idle: false, catalogWaitMs: undefined } as unknown as LeaseService;
+  const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+  cache.adoptLease(leaseClockMs() + 60_000, [], false);
+  return { stocks: new StocksService(cache, new CatalogClient(hops, lease, config(1000)), lease, config(failover)), cache };
+}
+
+describe('stock lookups while the catalog is out', () => {
+  it('ask again while the catalog is down or answers 503 (a restart), and answer the stock once it is back', async () => {
+    const { hops, calls } = scripted([REFUSED(), REFUSED(), { status: 503, data: {} }, new Error('socket hang up')]);
+    const { stocks } = service(hops, 15_000);
+    const started = monotonicNow();
+    await expect(stocks.lookup('Stock1')).resolves.toEqual(STOCK);
+    expect(calls).toHaveLength(5);
+    // Pauses of 50, 100, 200 and 400 ms between the tries (a timer fires no earlier than asked, give or take a millisecond).
+    for (let i = 1; i < calls.length; i++) expect(calls[i].at - calls[i - 1].at).toBeGreaterThanOrEqual(Math.min(RETRY_PAUSE_MAX_MS, 50 * 2 ** (i - 1)) - 2);
+    expect(calls[4].at - started).toBeGreaterThanOrEqual(750 - 8);
+    // The first try waits as long as the catalog may hold a lookup (5 s + three leases), the retries what is left.
+    expect(calls[0].timeoutMs).toBe(8000);
+    for (const call of calls.slice(1)) expect(call.timeoutMs).toBeLessThanOrEqual(15_000);
+  });
+
+  it('give up with 503 and the last reason once FAILOVER_TIMEOUT_MS has passed since the lookup arrived, not before', async () => {
+    const { hops, calls } = scripted([], REFUSED);
+    const { stocks } = service(hops, 600);
+    const started = monotonicNow();
+    const err = await stocks.lookup('Stock1').catch((e: unknown) => e);
+    const took = monotonicNow() - started;
+    expect(err).toBeInstanceOf(CatalogOutage);
+    expect(err).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001' });
+    expect(took).toBeGreaterThanOrEqual(600 - 2);
+    // The last try is made at the deadline; each retry waits at least 0.5 s or what is left.
+    expect(calls.at(-1)!.at - started).toBeGreaterThanOrEqual(600 - 2);
+    for (const call of calls.slice(1)) expect(call.timeoutMs).toBeLessThanOrEqual(600);
+  });
+
+  it("a lookup that joins another's load keeps its own deadline: it is not given up with it", async () => {
+    // Found by a review: the retries ran inside the cache's shared load, so a lookup arriving late
+    // shared the first one's deadline and got 503 as soon as that one gave up.
+    const { hops } = scripted([], REFUSED);
+    const { stocks } = service(hops, 1000);
+    const first = stocks.lookup('Stock1').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 500));
+    const joinedAt = monotonicNow();
+    const late = await stocks.lookup('Stock1').catch((e: unknown) => e);
+    const waited = monotonicNow() - joinedAt;
+    expect(await first).toBeInstanceOf(CatalogOutage);
+    expect(late).toMatchObject({ status: 503 });
+    expect(waited).toBeGreaterThanOrEqual(1000 - 2);
+  });
+
+  it('concurrent misses still share one request to the catalog per try', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const hops = {
+      get: async () => {
+        calls++;
+        if (calls === 1) {
+          await held;
+          throw REFUSED();
+        }
+        return { status: 200, data: { data: STOCK } };
+      },
+    } as unknown as HopClient;
+    const { stocks } = service(hops, 15_000);
+    const lookups = [stocks.lookup('Stock1'), stocks.lookup('Stock1'), stocks.lookup('Stock1')];
+    release();
+    expect(await Promise.all(lookups)).toEqual([STOCK, STOCK, STOCK]);
+    // One failed try, shared by all three; then their retries, 50 ms later each, share the next.
+    expect(calls).toBe(2);
+  });
+
+  it('do not ask again after an answer another try cannot change: a 404, a 500', async () => {
+    for (const [status, kind] of [
+      [404, StockNotFound],
+      [500, Unavailable],
+    ] as const) {
+      const { hops, calls } = scripted([{ status, data: {} }]);
+      await expect(service(hops, 15_000).stocks.lookup('Stock1')).rejects.toBeInstanceOf(kind);
+      expect(calls).toHaveLength(1);
+    }
+  });
+});
