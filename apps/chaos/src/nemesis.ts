@@ -29,6 +29,8 @@ type ReplicaState = 'up' | 'killed' | 'paused' | 'recovering' | 'partitioned';
 /** A front end's state, and the catalog's. */
 type FrontendState = 'up' | 'killed' | 'paused' | 'recovering';
 const CATALOG = 'catalog';
+/** How the catalog's faults are counted in {@link Nemesis.injected}. */
+const CATALOG_FAULT_COUNTS = ['kill catalog', 'pause catalog'];
 type CutMode = 'blackhole' | 'drop';
 
 const REPLICAS = [1, 2, 3];
@@ -764,7 +766,9 @@ export class Nemesis {
 
   /** A run whose epochs went far beyond its faults: a `not-settled` event (see {@link electionStorm}). */
   private epochsWithinBudget(epoch: number): void {
-    const storm = electionStorm(epoch, Object.values(this.injected).reduce((a, b) => a + b, 0), this.c.frontendNames.length);
+    // The catalog's faults elect no one: they widen no budget.
+    const faults = Object.entries(this.injected).reduce((n, [kind, count]) => n + (CATALOG_FAULT_COUNTS.includes(kind) ? 0 : count), 0);
+    const storm = electionStorm(epoch, faults, this.c.frontendNames.length);
     if (storm) this.event('not-settled', 'cluster', storm);
   }
 }

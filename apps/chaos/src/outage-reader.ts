@@ -35,7 +35,7 @@ const PACE_MS = 20;
  * stock up, then often trade it; a trade waits for a catalog that is down, so within a second of
  * a catalog crash every session is usually waiting in a trade, and no lookup meets the outage
  * (a front end that answered lookups 503 while its catalog restarted passed every check that
- * way). This one makes nothing else: for as long as the catalog is out, a lookup of every stock in
+ * way). This one makes nothing else: for as long as the catalog is out, a lookup of each stock in
  * turn through every front end in turn, one at a time, a few milliseconds apart. Each must be
  * answered (the front end asks the catalog again until it is back, within its failover timeout).
  *
@@ -62,8 +62,10 @@ export class OutageReader {
       }
       this.figures.windows++;
       for (let n = 0; !this.stopped && this.o.catalogOut(); n++) {
+        // Each stock through every front end in turn, then the next stock.
         const fe = this.o.clients[n % this.o.clients.length];
-        await lookupThrough(this.o.history, fe, this.o.session, `Stock${(n % STOCK_COUNT) + 1}`);
+        const stock = Math.floor(n / this.o.clients.length) % STOCK_COUNT;
+        await lookupThrough(this.o.history, fe, this.o.session, `Stock${stock + 1}`);
         this.figures.reads++;
         await sleep(PACE_MS);
       }

@@ -49,8 +49,8 @@ describe('the catalog client', () => {
     expect(timeouts).toEqual([8000, 8000, 46_000]);
   });
 
-  it('one try: no answer or a 503 is a CatalogOutage (asking again may help); 404, 400 and a 500 are not', async () => {
-    const outages = [new Error('connect ECONNREFUSED 127.0.0.1:10001'), new Error('socket hang up'), { status: 503, data: {} }];
+  it('one try: no answer, a 503, or a proxy\'s 502 or 504 is a CatalogOutage (asking again may help); 404, 400, 401 and a 500 are not', async () => {
+    const outages = [new Error('connect ECONNREFUSED 127.0.0.1:10001'), new Error('socket hang up'), { status: 503, data: {} }, { status: 502 }, { status: 504 }];
     for (const answer of outages) {
       const { hops, calls } = scripted([answer]);
       await expect(new CatalogClient(hops, noWait, config(1000)).query('Stock1')).rejects.toBeInstanceOf(CatalogOutage);

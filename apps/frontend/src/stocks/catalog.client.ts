@@ -11,8 +11,9 @@ const LOOKUP_REFUSALS = { notFound: LookupMessages.stockNotFound, invalid: 'stoc
 const CATALOG_TIMEOUT_MS = 5000;
 
 /**
- * The catalog gave no answer (down, paused past the timeout, the connection cut) or answered 503:
- * asking again later may get the stock (see StocksService.lookup).
+ * The catalog gave no answer (down, paused past the timeout, the connection cut), or it or a proxy
+ * in front of it answered 502, 503 or 504: asking again later may get the stock (see
+ * StocksService.lookup).
  */
 export class CatalogOutage extends Unavailable {}
 
@@ -60,7 +61,8 @@ export class CatalogClient {
     if (res.status === 200) return res.data.data;
     const definite = definiteRefusal(res.status, {}, LOOKUP_REFUSALS);
     if (definite) throw definite;
-    if (res.status === 503) throw new CatalogOutage('catalog answered 503');
+    // 503 from the catalog; 502 and 504 from a proxy in front of one that does not answer.
+    if (res.status === 502 || res.status === 503 || res.status === 504) throw new CatalogOutage(`catalog answered ${res.status}`);
     throw new Unavailable(`catalog answered ${res.status}`);
   }
 }
