@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePort, OrderRow, ORDER_ROWS_SQL, readAll, settlesWithin, StockRow, STOCK_ROWS_SQL, TEST_ENV, waitFor } from '@app/testkit';
+import { freePort, OrderCopyRow, ORDER_COPIES_SQL, OrderRow, ORDER_ROWS_SQL, readAll, settlesWithin, StockRow, STOCK_ROWS_SQL, TEST_ENV, waitFor } from '@app/testkit';
 import { ROOT, stripAnsi } from './process';
 
 /** The script `npm start` runs. */
@@ -158,12 +158,12 @@ export class BazaarRun {
     return readAll<StockRow>(join(this.dataDir, 'catalog.sqlite'), STOCK_ROWS_SQL);
   }
 
-  /** Waits until every replica's order table is identical (and returns it). */
+  /** Waits until every replica's order table is identical, each copy's time and checksum included, and returns it (without those two). */
   converged(ids = this.ports.replicas.map((_, i) => i + 1), timeoutMs = 30000): Promise<OrderRow[]> {
     return waitFor('identical order logs on every replica', async () => {
-      const tables = await Promise.all(ids.map((id) => this.orderTable(id)));
+      const tables = await Promise.all(ids.map((id) => readAll<OrderCopyRow>(join(this.dataDir, `order-${id}.sqlite`), ORDER_COPIES_SQL)));
       const json = tables.map((t) => JSON.stringify(t));
-      return json.every((j) => j === json[0]) ? tables[0] : undefined;
+      return json.every((j) => j === json[0]) ? tables[0].map(({ created_at: _at, checksum: _sum, ...row }) => row) : undefined;
     }, timeoutMs);
   }
 

@@ -368,7 +368,7 @@ async function converge(c: Cluster, timeoutMs: number): Promise<FinalState> {
   for (;;) {
     const ready = await Promise.all([1, 2, 3].map((id) => http(`${c.replica(id)}/ping`, { timeoutMs: 1000 }).then((r) => r.status === 200, () => false)));
     const logs: Record<string, LogRow[] | null> = {};
-    for (const [i, name] of REPLICA_NAMES.entries()) logs[name] = await c.orderTable(i + 1).catch(() => null);
+    for (const [i, name] of REPLICA_NAMES.entries()) logs[name] = await c.orderCopies(i + 1).catch(() => null);
     const catalog = await c.stocksTable().catch(() => [] as StockRow[]);
     state = { logs, catalog, converged: false, convergeMs: Date.now() - start };
     const tables = REPLICA_NAMES.map((n) => JSON.stringify(logs[n]));

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { OrderRoutes } from '@app/contracts/routes';
 import { LOOPBACK, freePort, settingsEnv, type ClusterSettings, type Env } from './fixtures';
 import { ExitedEarly, http, internal, namedLeader, replicaStatus, tokenHeaders, waitFor, type HttpInit, type HttpResult } from './http-client';
-import { ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderRow, type StockRow } from './sqlite';
+import { ORDER_COPIES_SQL, ORDER_ROWS_SQL, STOCK_ROWS_SQL, catalogDbFile, orderDbFile, readAll, type OrderCopyRow, type OrderRow, type StockRow } from './sqlite';
 import { appendOutputTo } from './process-output';
 import { frontendName } from './layout';
 import { settlesWithin } from './timers';
@@ -312,19 +312,27 @@ export class Cluster {
     return readAll<OrderRow>(orderDbFile(this.dataDirOf(`order-${id}`), id), ORDER_ROWS_SQL);
   }
 
+  /** The order table of replica `id` with each copy's time and checksum: identical logs are identical in these too. */
+  orderCopies(id: number): Promise<OrderCopyRow[]> {
+    return readAll<OrderCopyRow>(orderDbFile(this.dataDirOf(`order-${id}`), id), ORDER_COPIES_SQL);
+  }
+
   /** The catalog's stocks table, read straight from its SQLite file. */
   stocksTable(): Promise<StockRow[]> {
     return readAll<StockRow>(catalogDbFile(this.dataDirOf('catalog')), STOCK_ROWS_SQL);
   }
 
-  /** Waits until every listed replica's order table is identical (and returns it). */
+  /**
+   * Waits until every listed replica's order table is identical, each copy's time and checksum
+   * included, and returns it (without those two).
+   */
   async converged(ids = this.replicaIds, timeoutMs = 30000): Promise<OrderRow[]> {
     let last = '';
     return waitFor('identical order logs on every replica', async () => {
-      const tables = await Promise.all(ids.map((id) => this.orderTable(id)));
+      const tables = await Promise.all(ids.map((id) => this.orderCopies(id)));
       const json = tables.map((t) => JSON.stringify(t));
       last = json.map((j, i) => `${ids[i]}: ${j.length}`).join(', ');
-      return json.every((j) => j === json[0]) ? tables[0] : undefined;
+      return json.every((j) => j === json[0]) ? tables[0].map(({ created_at: _at, checksum: _sum, ...row }) => row) : undefined;
     }, timeoutMs).catch(async (e: Error) => {
       throw new Error(`${e.message}; sizes ${last}\n${await this.describeReplicas(ids)}`);
     });

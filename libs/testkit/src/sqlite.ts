@@ -14,6 +14,15 @@ export interface OrderRow {
 /** Rows of an order replica's `orders` table, as {@link OrderRow}s. */
 export const ORDER_ROWS_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity FROM orders ORDER BY order_no';
 
+/** An order row with the copy's own fields: when it was written, and its checksum. */
+export interface OrderCopyRow extends OrderRow {
+  created_at: number;
+  checksum: string | null;
+}
+
+/** Rows of an order replica's `orders` table with each copy's time and checksum, as {@link OrderCopyRow}s. */
+export const ORDER_COPIES_SQL = 'SELECT order_no, epoch, request_id, stock_name, trade_type, quantity, created_at, checksum FROM orders ORDER BY order_no';
+
 /** A row of the catalog's `stocks` table. */
 export interface StockRow {
   name: string;

@@ -35,6 +35,13 @@ describe('log rows', () => {
       expect(sameRow(row, { ...row, ...other })).toBe(false);
     }
   });
+
+  it("tells copies apart by the time they were written and their checksum, when the logs were read with them", () => {
+    const copy = { ...row, created_at: 1_700_000_000_000, checksum: 'abcd' };
+    expect(sameRow(copy, { ...copy })).toBe(true);
+    for (const other of [{ created_at: 1_700_000_005_000 }, { checksum: 'abce' }, { checksum: null }]) expect(sameRow(copy, { ...copy, ...other })).toBe(false);
+    expect(describeRow(copy)).toMatch(/written at 1700000000000, checksum abcd$/);
+  });
 });
 
 describe('read-back verdicts', () => {

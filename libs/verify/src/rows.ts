@@ -4,7 +4,12 @@ import type { OrderInfo, OrderRecordDto, StockInfo } from '@app/contracts';
  * An entry of an order replica's log as the checks read it (from its SQLite file). `epoch` may be
  * missing: a log without epochs is one of the things the checks must be able to report.
  */
-export type LogRow = Pick<OrderRecordDto, 'order_no' | 'request_id' | 'stock_name' | 'trade_type' | 'quantity'> & { epoch?: number };
+export type LogRow = Pick<OrderRecordDto, 'order_no' | 'request_id' | 'stock_name' | 'trade_type' | 'quantity'> & {
+  epoch?: number;
+  /** The copy's own fields, when the log was read with them: when it was written, and its checksum. */
+  created_at?: number;
+  checksum?: string | null;
+};
 
 /** A row of the catalog's `stocks` table, as far as the checks read it. */
 export type StockRow = { name: string } & Pick<StockInfo, 'quantity' | 'trade_volume'>;
@@ -47,8 +52,14 @@ export const sameData = (a: TradeData, b: TradeData): boolean =>
 
 /** `#3 k1 buy 5 Stock1 (epoch 2)`, for messages. */
 export const describeRow = (r: LogRow): string =>
-  `#${r.order_no} ${r.request_id} ${r.trade_type} ${r.quantity} ${r.stock_name}${r.epoch !== undefined ? ` (epoch ${r.epoch})` : ''}`;
+  `#${r.order_no} ${r.request_id} ${r.trade_type} ${r.quantity} ${r.stock_name}${r.epoch !== undefined ? ` (epoch ${r.epoch})` : ''}` +
+  (r.created_at !== undefined ? ` written at ${r.created_at}, checksum ${r.checksum ?? 'none'}` : '');
 
-/** The same entry: number, request id, epoch and data. */
+/** The same entry: number, request id, epoch and data, and each copy's time and checksum when read. */
 export const sameRow = (a: LogRow, b: LogRow): boolean =>
-  a.order_no === b.order_no && a.request_id === b.request_id && (a.epoch ?? null) === (b.epoch ?? null) && sameData(a, b);
+  a.order_no === b.order_no &&
+  a.request_id === b.request_id &&
+  (a.epoch ?? null) === (b.epoch ?? null) &&
+  sameData(a, b) &&
+  (a.created_at ?? null) === (b.created_at ?? null) &&
+  (a.checksum ?? null) === (b.checksum ?? null);

@@ -664,20 +664,33 @@ export class OrderLogService implements OnModuleInit, OnModuleDestroy {
    * entry it inherited above the commit point with its own epoch (LeadershipService), so that a
    * log holding it compares as recent as it is: a follower takes the new stamp rather than
    * dropping an order it already holds, committed or not.
+   *
+   * An entry given with its `created_at` and `checksum` (another replica's copy, checked against
+   * its checksum on arrival) takes those too: the same order written by two leaders — a paused
+   * one, and the next, which logged the client's retry anew — was written at two times, and the
+   * logs end identical only if every replica keeps the copy of the one that leads (found by a
+   * review: after leader pauses, some entries differed in `created_at` and `checksum`).
    */
-  async restamp(entries: LogPosition[]): Promise<number> {
-    const changed = new Map(entries.map((e) => [e.order_no, e.epoch]));
+  async restamp(entries: (LogPosition & Partial<Pick<OrderRecordDto, 'created_at' | 'checksum'>>)[]): Promise<number> {
+    const changed = new Map(entries.map((e) => [e.order_no, { epoch: e.epoch, copy: e.created_at !== undefined && e.checksum ? { created_at: e.created_at, checksum: e.checksum } : undefined }]));
     if (changed.size === 0) return 0;
     await this.write(() =>
       execTransaction(
         this.dataSource,
-        [...changed].map(([orderNo, epoch]) => sql`UPDATE "orders" SET "epoch" = ${epoch} WHERE "order_no" = ${orderNo}`),
+        [...changed].map(([orderNo, { epoch, copy }]) =>
+          copy
+            ? sql`UPDATE "orders" SET "epoch" = ${epoch}, "created_at" = ${copy.created_at}, "checksum" = ${copy.checksum} WHERE "order_no" = ${orderNo}`
+            : sql`UPDATE "orders" SET "epoch" = ${epoch} WHERE "order_no" = ${orderNo}`,
+        ),
       ),
     );
     // New objects: an entry already handed to a sync in flight keeps what it was sent as.
-    this.tail = this.tail.map((r) => (changed.has(r.order_no) ? { ...r, epoch: changed.get(r.order_no)! } : r));
+    this.tail = this.tail.map((r) => {
+      const change = changed.get(r.order_no);
+      return change ? { ...r, epoch: change.epoch, ...change.copy } : r;
+    });
     const last = changed.get(this.last.order_no);
-    if (last !== undefined) this.last = { order_no: this.last.order_no, epoch: last };
+    if (last !== undefined) this.last = { order_no: this.last.order_no, epoch: last.epoch };
     return changed.size;
   }
 
@@ -774,6 +787,14 @@ export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict 
   if (orderNo <= vouchedThrough) return 'serve';
   if (settledLeader && orderNo > s.lastNo) return 'absent';
   return 'cannot_vouch';
+}
+
+/**
+ * The same copy of an entry: the same entry, written at the same time with the same checksum. A
+ * copy without a checksum (from before checksums) is not compared by them.
+ */
+export function sameCopy(a: OrderRecordDto, b: OrderRecordDto): boolean {
+  return sameEntry(a, b) && (!a.checksum || !b.checksum || (a.checksum === b.checksum && a.created_at === b.created_at));
 }
 
 /** The same entry: the same order (see {@link sameOrder}) under the same epoch stamp. */

@@ -105,6 +105,16 @@ describe('CatchUpService', () => {
       expect(truncate).not.toHaveBeenCalled();
     });
 
+    it('takes the source\'s copy of an order it holds written at another time (two leaders logged it): the logs end identical, checksums included', async () => {
+      const copy = (e: OrderRecordDto, at = e.created_at!) => ({ ...e, created_at: at, checksum: orderChecksum({ ...e, created_at: at }) });
+      await log.append([copy(logEntry(1, 1)), copy(logEntry(2, 1)), copy(logEntry(3, 1))]);
+      theirs = [copy(logEntry(1, 1)), copy(logEntry(2, 1), logEntry(2).created_at! + 5000), copy(logEntry(3, 2), logEntry(3).created_at! + 5000)];
+      const truncate = jest.spyOn(log, 'truncateFrom');
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(await mine()).toEqual(theirs);
+      expect(truncate).not.toHaveBeenCalled();
+    });
+
     it('drops its entries past a page that are stamped older than the page\'s last, at that page: a catch-up stopped after it leaves no older stamp after a newer one', async () => {
       // 4–5 (epoch 1) reached no majority; the leader of epoch 2 inherited 1–3 and stamped 3 as its own.
       await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 2 });

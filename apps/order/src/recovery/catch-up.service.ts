@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { OrderEnv, OrderLogPage, OrderRecordDto, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { Unavailable } from '@app/common';
-import { assertChecksums, CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { assertChecksums, CommittedEntryConflict, OrderLogService, sameCopy, sameEntry, sameOrder } from '../orders/order-log.service';
 import { PeersClient } from '../cluster/peers.client';
 
 export interface CatchUpResult {
@@ -203,10 +203,10 @@ export class CatchUpService {
         toAppend.push(entry);
         continue;
       }
-      if (toAppend.length === 0 && own && sameEntry(own, entry)) continue;
-      // The same order, stamped by a newer leader (see OrderLogService.restamp): kept, restamped.
+      // The same order, stamped by a newer leader or written at another time (see
+      // OrderLogService.restamp): kept, with the source's stamp and copy.
       if (toAppend.length === 0 && own && sameOrder(own, entry)) {
-        restamped.push(entry);
+        if (!sameCopy(own, entry)) restamped.push(entry);
         continue;
       }
       if (toAppend.length === 0 && own) result.dropped += await this.log.truncateFrom(entry.order_no);

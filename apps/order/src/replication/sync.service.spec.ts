@@ -159,6 +159,20 @@ describe('SyncService (follower side of replication)', () => {
     expect(truncate).not.toHaveBeenCalled();
   });
 
+  it('takes the leader\'s copy of an order both logged at different times (a paused leader, and the next one, which logged the retry anew): the logs end identical, checksums included', async () => {
+    const copy = (e: OrderRecordDto, at = e.created_at!) => ({ ...e, created_at: at, checksum: orderChecksum({ ...e, created_at: at }) });
+    await push([copy(logEntry(1, 1)), copy(logEntry(2, 1)), copy(logEntry(3, 1))], { order_no: 0, epoch: 0 }, 1, 1);
+    // The leader of epoch 2 wrote order 2 again, 5 s later, under the old stamp, and order 3 under its own.
+    leaderLog = [copy(logEntry(1, 1)), copy(logEntry(2, 1), logEntry(2).created_at! + 5000), copy(logEntry(3, 2), logEntry(3).created_at! + 5000), copy(logEntry(4, 2))];
+    const truncate = jest.spyOn(log, 'truncateFrom');
+    await expect(push(leaderLog.slice(1), { order_no: 1, epoch: 1 }, 2, 4)).resolves.toEqual({ last_no: 4 });
+    expect(await log.page(0, 10)).toEqual(leaderLog);
+    expect(truncate).not.toHaveBeenCalled();
+    // The copies it took are its own now: its key window runs from the leader's time, and its check of the file passes.
+    expect((await log.find(2))!.created_at).toBe(logEntry(2).created_at! + 5000);
+    expect(await log.page(0, 10)).toEqual((await log.page(0, 10)).map((e) => ({ ...e, checksum: orderChecksum(e) })));
+  });
+
   it('takes the leader\'s stamp of its commit point\'s own entry (a new leader that did not know it was committed stamped it), so that the stamps converge', async () => {
     await push([logEntry(1, 1), logEntry(2, 1)], { order_no: 0, epoch: 0 }, 1, 2);
     // The leader of epoch 2 stamped 2 as its own; this follower holds it, committed, stamped 1.

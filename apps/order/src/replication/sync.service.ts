@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { OrderRecordDto, ReplicaRefusal, SyncDto, SyncResponse } from '@app/contracts';
 import { DomainError, InvalidInput, Unavailable } from '@app/common';
 import { ClusterStateService } from '../cluster/cluster-state.service';
-import { assertChecksums, CommittedEntryConflict, OrderLogService, sameEntry, sameOrder } from '../orders/order-log.service';
+import { assertChecksums, CommittedEntryConflict, OrderLogService, sameCopy, sameOrder } from '../orders/order-log.service';
 import { CatchUpService } from '../recovery/catch-up.service';
 import { RecoveryService } from '../recovery/recovery.service';
 
@@ -89,10 +89,10 @@ export class SyncService {
     for (const entry of dto.orders) {
       if (toAppend.length === 0 && entry.order_no <= this.log.lastPosition().order_no) {
         const own = await this.log.find(entry.order_no);
-        if (own && sameEntry(own, entry)) continue;
-        // The order we hold, stamped by a newer leader: it takes the stamp and stays.
+        // The order we hold, stamped by a newer leader, or written by it at another time: it
+        // takes the leader's stamp and copy, and stays.
         if (own && sameOrder(own, entry)) {
-          restamped.push(entry);
+          if (!sameCopy(own, entry)) restamped.push(entry);
           continue;
         }
         await this.log.truncateFrom(entry.order_no, this.state.commitNo);
