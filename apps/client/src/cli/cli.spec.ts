@@ -117,6 +117,17 @@ describe('single operations', () => {
     expect(io.fetchImpl.mock.calls[0][0]).toBe('http://bazaar:1/stocks?stock_name=Stock1');
   });
 
+  it('--url given twice names two front ends, as a comma does: the second is tried when the first does not answer', async () => {
+    const stock = { stock_name: 'Stock1', price: 9.99, trade_volume: 0, quantity: 100 };
+    const io = fakeIo((url) => {
+      if (url.startsWith('http://one:1')) throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+      return json(200, stock);
+    });
+    await expect(runCli(argv('--url', 'http://one:1', '--url', 'http://two:2', 'lookup', 'Stock1'), io)).resolves.toBe(0);
+    expect(JSON.parse(io.out)).toEqual(stock);
+    expect(io.fetchImpl.mock.calls.map((c) => new URL(c[0] as string).host)).toEqual(['one:1', 'two:2']);
+  });
+
   it('lookup --repeat stops sending once standard output is closed (`| head`), keeping its exit code', async () => {
     const stock = { stock_name: 'Stock1', price: 9.99, trade_volume: 0, quantity: 100 };
     const io = fakeIo(() => json(200, stock));

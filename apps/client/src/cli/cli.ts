@@ -14,7 +14,11 @@ import type { CliIo } from './cli-io';
 export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('client')
     .description('Stock Bazaar client: single operations, load runs, the evaluation sweep and the cluster status, against the front end')
-    .option('--url <url>', `front end base URL, or several comma-separated (tried in turn when one does not answer) (default: $${URL_ENV} or ${DEFAULT_URL})`)
+    .option(
+      '--url <url>',
+      `front end base URL; several, comma-separated or --url given again, are tried in turn when one does not answer (default: $${URL_ENV} or ${DEFAULT_URL})`,
+      joinUrls,
+    )
     .option('--timeout <ms>', 'per-request timeout in milliseconds (default 10000)')
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => ctx.io.stdout(s), writeErr: (s) => ctx.io.stderr(s) })
@@ -66,4 +70,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.stderr(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     return ExitCode.failed;
   }
+}
+
+/**
+ * `--url` given again adds to the list, as a comma does (it kept only the last one, so a load run
+ * told of two front ends used one, and failed when that one was killed: found by a review).
+ */
+export function joinUrls(value: string, previous: string | undefined): string {
+  return previous === undefined ? value : `${previous},${value}`;
 }
