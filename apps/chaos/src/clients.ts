@@ -17,6 +17,18 @@ const SPELLINGS = { buy: ['buy', 'Buy', 'BUY'], sell: ['sell', 'Sell', 'SELL'] }
 /** The catalog's stocks, `Stock1` … `Stock10`: every one a session may look up and trade. */
 export const STOCK_COUNT = 10;
 
+/** What a read-only session aimed at one kind of fault (the crossing reader, the outage reader) runs with. */
+export interface AimedReaderOptions {
+  /** Every front end, with the sessions' clients. */
+  clients: SessionClients[];
+  /** Its session id in the history (past the sessions'). */
+  session: number;
+  history: HistoryWriter;
+  /** True once no new operation may start (the run's duration is over). */
+  stopIssuing: () => boolean;
+  signal: AbortSignal;
+}
+
 /** A front end the sessions send requests to: its process name (recorded with each request) and URL. */
 export interface FrontendTarget {
   name: string;

@@ -1,22 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lookupThrough, STOCK_COUNT, type SessionClients } from './clients';
-import type { HistoryWriter } from './history';
+import { lookupThrough, STOCK_COUNT, type AimedReaderOptions, type SessionClients } from './clients';
 
 /** What the crossing reader needs of the push relays: the front ends whose pushes are lost now. */
 export interface PushLossView {
   losing(): string[];
 }
 
-export interface CrossingReaderOptions {
-  /** Every front end (two or more), with the sessions' clients. */
-  clients: SessionClients[];
+/** `clients`: two or more front ends; `session`: one past the sessions'. */
+export interface CrossingReaderOptions extends AimedReaderOptions {
   relays: PushLossView;
-  /** Its session id in the history: one past the sessions'. */
-  session: number;
-  history: HistoryWriter;
-  /** True once no new operation may start (the run's duration is over). */
-  stopIssuing: () => boolean;
-  signal: AbortSignal;
 }
 
 /** What the crossing reader did, for the report and the summary. */

@@ -1,18 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { lookupThrough, STOCK_COUNT, type SessionClients } from './clients';
-import type { HistoryWriter } from './history';
+import { lookupThrough, STOCK_COUNT, type AimedReaderOptions } from './clients';
 
-export interface OutageReaderOptions {
-  /** Every front end, with the sessions' clients. */
-  clients: SessionClients[];
+/** `session`: two past the sessions' (the crossing reader's is one past). */
+export interface OutageReaderOptions extends AimedReaderOptions {
   /** Whether the catalog is out now: killed, paused, or restarted and not yet healthy (the nemesis says). */
   catalogOut: () => boolean;
-  /** Its session id in the history. */
-  session: number;
-  history: HistoryWriter;
-  /** True once no new operation may start (the run's duration is over). */
-  stopIssuing: () => boolean;
-  signal: AbortSignal;
 }
 
 /** What the outage reader did, for the report. */
