@@ -790,11 +790,12 @@ export function lookupVerdict(orderNo: number, s: VouchingState): LookupVerdict 
 }
 
 /**
- * The same copy of an entry: the same entry, written at the same time with the same checksum. A
- * copy without a checksum (from before checksums) is not compared by them.
+ * Whether `own` is already `theirs`'s copy: the same entry, and, when `theirs` carries a checksum,
+ * written at the same time with the same checksum (an own copy without one, written before
+ * checksums, takes the source's). A source's copy without a checksum gives nothing to take.
  */
-export function sameCopy(a: OrderRecordDto, b: OrderRecordDto): boolean {
-  return sameEntry(a, b) && (!a.checksum || !b.checksum || (a.checksum === b.checksum && a.created_at === b.created_at));
+export function sameCopy(own: OrderRecordDto, theirs: OrderRecordDto): boolean {
+  return sameEntry(own, theirs) && (!theirs.checksum || (own.checksum === theirs.checksum && own.created_at === theirs.created_at));
 }
 
 /** The same entry: the same order (see {@link sameOrder}) under the same epoch stamp. */

@@ -115,6 +115,14 @@ describe('CatchUpService', () => {
       expect(truncate).not.toHaveBeenCalled();
     });
 
+    it('takes the source\'s checksum for an own copy written before checksums; a source\'s copy without one changes nothing', async () => {
+      const copy = (e: OrderRecordDto) => ({ ...e, checksum: orderChecksum(e) });
+      await log.append([logEntry(1, 1), copy(logEntry(2, 1))]);
+      theirs = [copy(logEntry(1, 1)), logEntry(2, 1)];
+      await expect(catchUpFrom(true)).resolves.toEqual({ fetched: 0, dropped: 0 });
+      expect(await mine()).toEqual([copy(logEntry(1, 1)), copy(logEntry(2, 1))]);
+    });
+
     it('drops its entries past a page that are stamped older than the page\'s last, at that page: a catch-up stopped after it leaves no older stamp after a newer one', async () => {
       // 4–5 (epoch 1) reached no majority; the leader of epoch 2 inherited 1–3 and stamped 3 as its own.
       await log.append([...range(1, 3, 1), ...range(4, 5, 1, 'lost')], { commit_no: 2 });
@@ -268,7 +276,8 @@ describe('CatchUpService', () => {
       theirs = summed(1, 4);
       theirs[3] = { ...theirs[3], quantity: 99 };
       await expect(catchUpFrom(true)).rejects.toBeInstanceOf(InvalidInput);
-      expect(await mine()).toEqual(before); // its divergent entry 3 is not dropped for it
+      // Its divergent entry 3 is not dropped for it; 1–2, written before checksums, took the first page's copies.
+      expect(await mine()).toEqual([...summed(1, 2), before[2]]);
     });
 
     it('an entry of its own that does not match its checksum, above the commit point: the source\'s copy takes its place, with the tail after it; at or below it, refused', async () => {
