@@ -285,7 +285,7 @@ export class Nemesis {
     await this.catalogReady(t0, 'restarted');
   }
 
-  /** SIGSTOP the catalog, past the cache lease and the leader's timeout for it, then SIGCONT. */
+  /** SIGSTOP the catalog for 1–3 s (past the cache lease, and at times the leader's timeout for it), then SIGCONT. */
   private async pauseCatalog(): Promise<void> {
     this.count('pause catalog');
     this.event('pause', CATALOG);

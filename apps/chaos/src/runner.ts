@@ -154,7 +154,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
 
   const frontends = opts.frontends ?? 1;
   const faults = opts.faults ?? faultKindsFor(undefined, frontends, opts.leaseMs);
-  faultKindsFor(faults, frontends); // throws when these kinds cannot run with this many front ends
+  faultKindsFor(faults, frontends, opts.leaseMs); // throws when these kinds cannot run with this many front ends, or this lease
   let lab: NetLab | null = null;
   if (faults.includes('partition')) {
     const available = partitionAvailability();
