@@ -4,6 +4,7 @@ import { checksumHolds, OrderEnv, ReplicaAddress, ReplicaStatus } from '@app/con
 import { InvalidInput, monotonicNow } from '@app/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Subject } from 'rxjs';
+import { START_QUIET_MS } from '../cluster/start-quiet';
 import { ClusterStateService, moreAdvanced, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { ClusterTokenRejected, PeersClient } from '../cluster/peers.client';
 import { CommittedEntryConflict, OrderLogService, sameOrder } from '../orders/order-log.service';
@@ -20,12 +21,6 @@ const MAX_DIFFERENCES = 10;
 /** Retry period while recovery is blocked (a refused token, a damaged log), and how often that is logged again. */
 const BLOCKED_RETRY_MS = 1000;
 const BLOCKED_REPEAT_LOG_MS = 30_000;
-/**
- * For this long after the service starts, a replica with a new file that waits for its peers says
- * so at info, not warn: the peers of a cluster started all at once are coming up too (each takes
- * seconds to load and check its file), so every new cluster would otherwise start with a warning.
- */
-const REJOIN_START_QUIET_MS = 20_000;
 /**
  * How long a first recovery waits for a peer's check at start (`checking_log`) before comparing its
  * whole log with that peer's: this, or twice its own check's time when that is longer.
@@ -316,7 +311,7 @@ export class RecoveryService implements OnApplicationBootstrap, BeforeApplicatio
       `its file is new or was emptied (rebuilt from its peers), and ${statuses.length} of its ${peers} peers answered: it needs ${need}, ` +
         'so that every order committed with its lost copy and every epoch it voted in is among what they hold, before it serves or votes ' +
         '(an operator who knows no such order is there can start it once with REJOIN_WITH_PEERS_DOWN=true)',
-      monotonicNow() - this.startedAt < REJOIN_START_QUIET_MS,
+      monotonicNow() - this.startedAt < START_QUIET_MS,
     );
   }
 

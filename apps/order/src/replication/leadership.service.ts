@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import { Subscription } from 'rxjs';
 import { OrderEnv, ReplicaAddress, ReplicaRefusal } from '@app/contracts';
 import { InvalidInput, monotonicNow, Unavailable } from '@app/common';
+import { START_QUIET_MS } from '../cluster/start-quiet';
 import { ClusterStateService, mostAdvancedPeer } from '../cluster/cluster-state.service';
 import { PeersClient } from '../cluster/peers.client';
 import { DiskHealthService } from '../orders/disk-health.service';
@@ -46,6 +47,7 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
   private promotion: Promise<void> = Promise.resolve();
   /** Promotions begun so far: only the latest one acts (see promote). */
   private promotions = 0;
+  private readonly startedAt = monotonicNow();
 
   constructor(
     private readonly state: ClusterStateService,
@@ -261,7 +263,10 @@ export class LeadershipService implements OnApplicationBootstrap, OnApplicationS
             this.stepDown(noMajority ? 'no majority adopted its epoch' : 'its promotion kept failing');
             return;
           }
-          this.logger.warn(`promotion to epoch ${epoch} not finished yet: ${(err as Error).message}`);
+          // Right after this process started, its siblings are likely still starting (the catalog
+          // not listening yet, under `npm start`): expected, said at info (see START_QUIET_MS).
+          const level = now - this.startedAt < START_QUIET_MS ? 'log' : 'warn';
+          this.logger[level](`promotion to epoch ${epoch} not finished yet: ${(err as Error).message}`);
           await sleep(RETRY_MS);
         }
       }
