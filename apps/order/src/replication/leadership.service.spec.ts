@@ -431,6 +431,7 @@ describe('LeadershipService: a new leader stamps the orders it inherited above t
     let failing: boolean;
     const runOnce = jest.fn(async () => {
       if (failing) throw new Error('catalog unreachable: connect ECONNREFUSED');
+      return 0;
     });
     beforeEach(() => {
       lines.length = 0;
