@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CacheStats } from '@app/contracts/responses';
-import { Cluster, CuttableRelay, freePort, http, NetLab, sleep, waitFor } from './support/cluster';
+import { Cluster, CuttableRelay, freePort, http, NetLab, sleep, TEST_ENV, waitFor } from './support/cluster';
 import { HOSTS, netLabHooks, startAcrossHosts } from './support/multihost';
 
 /**
@@ -324,13 +324,16 @@ if (!availability.ok) {
         expect(placed.status).toBe(200);
         expect(tookMs).toBeLessThan(5000);
 
-        // Three lookups over a few seconds: the front end has no lease and cannot reach the
-        // catalog, so it may fail (503) — but it never answers the quantity from before the trade.
-        const seen: { status: number; quantity?: number }[] = [];
+        // Three lookups, a second apart: the front end has no lease and cannot reach the catalog,
+        // so each asks the catalog again until FAILOVER_TIMEOUT_MS (20 s here) and may then fail
+        // (503) — but it never answers the quantity from before the trade.
+        const failoverMs = Number(TEST_ENV.FAILOVER_TIMEOUT_MS);
+        const lookups: Promise<{ status: number; quantity?: number }>[] = [];
         for (let i = 0; i < 3; i++) {
-          seen.push(await lookupAt(c.frontend, 20000));
+          lookups.push(lookupAt(c.frontend, failoverMs + 15000));
           await sleep(1000);
         }
+        const seen = await Promise.all(lookups);
         for (const s of seen) expect(s.quantity === 100 ? s : 'not stale').toBe('not stale');
 
         lab.heal('catalog', 'frontend');
