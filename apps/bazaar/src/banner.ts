@@ -29,6 +29,19 @@ export function clientCommand(args: string, frontend: string): string {
   return `npm run client -- ${args}${frontend === DEFAULT_URL ? '' : ` --url ${frontend}`}`;
 }
 
+/**
+ * The banner's line on restarts: after `RESTART_DELAY_MS` for what another process stands in for
+ * meanwhile (replicas, front ends when there are several), at once for the rest (see restartDelay).
+ */
+export function restartLine(restart: RestartOptions, frontends: number, replicas: number): string {
+  if (!restart.enabled) return '  restarts are off: a service that dies stays down';
+  const later = [replicas > 1 && 'a replica', frontends > 1 && 'a front end'].filter((x): x is string => !!x);
+  if (later.length === 0) return '  a service that dies is restarted at once (--no-restart leaves it down)';
+  const atOnce = ['the catalog', replicas === 1 && 'the replica', frontends === 1 && 'the front end'].filter((x): x is string => !!x);
+  const list = (items: string[], and: string) => (items.length > 1 ? `${items.slice(0, -1).join(', ')} ${and} ${items[items.length - 1]}` : items[0]);
+  return `  ${list(later, 'or')} that dies is restarted after ${formatMs(restart.delayMs)}, ${list(atOnce, 'and')} at once (--no-restart leaves it down)`;
+}
+
 /** What `npm start` prints once every service answers: where everything is and what to do next. */
 export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: RestartOptions): Promise<string[]> {
   const frontends = frontendUrls(env);
@@ -47,9 +60,7 @@ export async function banner(env: NodeJS.ProcessEnv, dataDir: string, restart: R
     `  catalog      ${catalog}`,
     `  replicas     ${replicas.map((r) => `${r.id} ${r.url}`).join(', ')}`,
     `  data         ${data}/ (SQLite files, cluster token, pids in ${data}/run/)`,
-    restart.enabled
-      ? `  a service that dies is restarted after ${formatMs(restart.delayMs)} (--no-restart leaves it down)`
-      : '  restarts are off: a service that dies stays down',
+    restartLine(restart, frontends.length, replicas.length),
     `  run one again by hand: npm start -- order <id>   (or catalog, frontend${frontends.length > 1 ? ' [n]' : ''})`,
     `  Ctrl-C stops everything`,
   ];

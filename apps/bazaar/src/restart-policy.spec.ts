@@ -12,6 +12,11 @@ describe('restart policy', () => {
     expect([1, 2, 3, 4, 9, 50].map((n) => restartDelay(none, n))).toEqual([0, 500, 1000, 2000, 60_000, 60_000]);
   });
 
+  it('restarts a service nothing stands in for (the catalog, a lone front end) at once, backing off a crash loop as with no delay', () => {
+    expect([1, 2, 3, 4, 5, 50].map((n) => restartDelay(opts, n, false))).toEqual([0, 500, 1000, 2000, 4000, 5000]);
+    expect([1, 2].map((n) => restartDelay(opts, n, true))).toEqual([1000, 2000]);
+  });
+
   it('continues a streak for a process that crashed soon after its start, before it was ready, and resets it after a stable run', () => {
     expect(nextStreak(opts, 0, 100, false)).toBe(1);
     expect(nextStreak(opts, 3, 9_999, false)).toBe(4);

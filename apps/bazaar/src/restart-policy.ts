@@ -2,7 +2,11 @@
 export interface RestartOptions {
   /** Restart at all (`--no-restart` or `RESTART=off` turns it off). */
   enabled: boolean;
-  /** Delay before the first restart, so that the failover is visible first. */
+  /**
+   * Delay before the first restart of a service another process stands in for (a replica, one of
+   * several front ends), so that the failover is visible first. A service nothing stands in for
+   * (the catalog, a lone front end) starts again at once: a delay would only lengthen the outage.
+   */
   delayMs: number;
   /** The delay doubles for each crash in a row, up to this. */
   maxDelayMs: number;
@@ -16,16 +20,17 @@ export const DEFAULT_RESTART: RestartOptions = { enabled: true, delayMs: 3000, m
 export const MIN_BACKOFF_MS = 500;
 
 /**
- * The delay before restarting a process that ran for `ranMs` and is now on its `crashesInARow`th
- * crash in a row (1 for the first): `delayMs`, doubled for each earlier crash that came soon
- * after its start, capped at `maxDelayMs`.
+ * The delay before restarting a process on its `crashesInARow`th crash in a row (1 for the
+ * first): `delayMs` (0 when `standIn` is false: nothing serves in its place meanwhile), doubled
+ * for each earlier crash that came soon after its start, capped at `maxDelayMs`.
  */
-export function restartDelay(opts: RestartOptions, crashesInARow: number): number {
+export function restartDelay(opts: RestartOptions, crashesInARow: number, standIn = true): number {
   const doublings = Math.max(0, Math.min(crashesInARow - 1, 30));
-  // A crash in a row waits at least MIN_BACKOFF_MS, doubled likewise: with RESTART_DELAY_MS=0 a
-  // crash loop would otherwise respawn the service as fast as Node starts, for ever.
+  // A crash in a row waits at least MIN_BACKOFF_MS, doubled likewise: with no delay a crash loop
+  // would otherwise respawn the service as fast as Node starts, for ever.
   const floor = doublings === 0 ? 0 : MIN_BACKOFF_MS * 2 ** (doublings - 1);
-  return Math.min(opts.maxDelayMs, Math.max(opts.delayMs * 2 ** doublings, floor));
+  const first = standIn ? opts.delayMs : 0;
+  return Math.min(opts.maxDelayMs, Math.max(first * 2 ** doublings, floor));
 }
 
 /**

@@ -24,10 +24,10 @@ describe('serviceSpecs', () => {
   it('runs the catalog, every replica of ORDER_REPLICAS and the front end, each with the URL that tells it is ready', () => {
     const catalog = { CATALOG_URL: 'http://127.0.0.1:11001' };
     expect(serviceSpecs(env, { kind: 'all' })).toEqual([
-      { name: 'catalog', app: 'catalog', env: { FRONTEND_URLS: 'http://127.0.0.1:31001' }, readyUrl: 'http://127.0.0.1:11001/health' },
-      { name: 'order-1', app: 'order', env: { ORDER_ID: '1', ...catalog }, readyUrl: 'http://a:21001/ping' },
-      { name: 'order-2', app: 'order', env: { ORDER_ID: '2', ...catalog }, readyUrl: 'http://b:21002/ping' },
-      { name: 'frontend', app: 'frontend', env: catalog, readyUrl: 'http://127.0.0.1:31001/leader' },
+      { name: 'catalog', app: 'catalog', env: { FRONTEND_URLS: 'http://127.0.0.1:31001' }, readyUrl: 'http://127.0.0.1:11001/health', standIn: false },
+      { name: 'order-1', app: 'order', env: { ORDER_ID: '1', ...catalog }, readyUrl: 'http://a:21001/ping', standIn: true },
+      { name: 'order-2', app: 'order', env: { ORDER_ID: '2', ...catalog }, readyUrl: 'http://b:21002/ping', standIn: true },
+      { name: 'frontend', app: 'frontend', env: catalog, readyUrl: 'http://127.0.0.1:31001/leader', standIn: false },
     ]);
   });
 
@@ -59,6 +59,13 @@ describe('serviceSpecs', () => {
     expect(() => serviceSpecs(env, { kind: 'one', app: 'order', id: 3 })).toThrow(/replica 3 is not in ORDER_REPLICAS \(1, 2\)/);
   });
 
+  it('restarts at once only what nothing stands in for: the catalog, a lone front end, a lone replica', () => {
+    const standIn = (e: NodeJS.ProcessEnv) => Object.fromEntries(serviceSpecs(e, { kind: 'all' }).map((s) => [s.name, s.standIn]));
+    expect(standIn({})).toEqual({ catalog: false, 'order-1': true, 'order-2': true, 'order-3': true, frontend: false });
+    expect(standIn({ FRONTENDS: '2' })).toMatchObject({ catalog: false, frontend: true, 'frontend-2': true });
+    expect(standIn({ ORDER_REPLICAS: '1=http://a:21001' })).toMatchObject({ 'order-1': false });
+  });
+
   it('refuses a malformed ORDER_REPLICAS with the variable named', () => {
     expect(() => serviceSpecs({ ORDER_REPLICAS: 'nonsense' }, { kind: 'all' })).toThrow(/ORDER_REPLICAS/);
   });
@@ -72,12 +79,13 @@ describe('several front ends (FRONTENDS)', () => {
     const specs = serviceSpecs(env, { kind: 'all' });
     expect(specs.find((s) => s.name === 'catalog')!.env).toEqual({ FRONTEND_URLS: 'http://127.0.0.1:31001,http://127.0.0.1:31002' });
     expect(specs.filter((s) => s.app === 'frontend')).toEqual([
-      { name: 'frontend', app: 'frontend', env: peers, readyUrl: 'http://127.0.0.1:31001/leader' },
+      { name: 'frontend', app: 'frontend', env: peers, readyUrl: 'http://127.0.0.1:31001/leader', standIn: true },
       {
         name: 'frontend-2',
         app: 'frontend',
         env: { ...peers, FRONTEND_PORT: '31002', DATA_DIR: '/srv/bazaar/frontend-2', CLUSTER_TOKEN_FILE: '/srv/bazaar/cluster-token' },
         readyUrl: 'http://127.0.0.1:31002/leader',
+        standIn: true,
       },
     ]);
   });

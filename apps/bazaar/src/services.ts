@@ -14,6 +14,12 @@ export interface ServiceSpec {
   env: Record<string, string>;
   /** Answers 200 once the service is ready (a replica: recovered). */
   readyUrl: string;
+  /**
+   * Whether another process serves in its place while it is down: a replica among several, a front
+   * end among several. Its restart waits `RESTART_DELAY_MS`; one nothing stands in for (the
+   * catalog, a lone front end) is restarted at once (see restartDelay).
+   */
+  standIn: boolean;
 }
 
 /** Which services to run: all of them, or one (`npm start -- order 2`, `npm start -- frontend 2`). */
@@ -130,12 +136,13 @@ export function serviceSpecs(env: NodeJS.ProcessEnv, selection: Selection): Serv
   };
   const tokenFile: Record<string, string> = env.CLUSTER_TOKEN || env.CLUSTER_TOKEN_FILE ? {} : { CLUSTER_TOKEN_FILE: join(dataDir(env), 'cluster-token') };
   const all: ServiceSpec[] = [
-    { name: 'catalog', app: 'catalog', env: catalogEnv, readyUrl: `${catalogUrl(env)}/health` },
+    { name: 'catalog', app: 'catalog', env: catalogEnv, readyUrl: `${catalogUrl(env)}/health`, standIn: false },
     ...replicas.map((r) => ({
       name: `order-${r.id}`,
       app: 'order' as const,
       env: { ORDER_ID: String(r.id), ...peersEnv },
       readyUrl: `${r.url}/ping`,
+      standIn: replicas.length > 1,
     })),
     // A front end is ready once it names a leader: trades can be taken.
     ...frontends.map((url, k) => ({
@@ -143,6 +150,7 @@ export function serviceSpecs(env: NodeJS.ProcessEnv, selection: Selection): Serv
       app: 'frontend' as const,
       env: k === 0 ? peersEnv : { ...peersEnv, FRONTEND_PORT: new URL(url).port, DATA_DIR: join(dataDir(env), frontendName(k + 1)), ...tokenFile },
       readyUrl: `${url}/leader`,
+      standIn: frontends.length > 1,
     })),
   ];
   if (selection.kind === 'all') return all;

@@ -21,14 +21,14 @@ describe('Supervisor', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const service: ServiceSpec = { name: 'catalog', app: 'catalog', env: {}, readyUrl: 'http://127.0.0.1:9/never' };
+  const service: ServiceSpec = { name: 'catalog', app: 'catalog', env: {}, readyUrl: 'http://127.0.0.1:9/never', standIn: true };
   const restart = (enabled: boolean): RestartOptions => ({ enabled, delayMs: 20, maxDelayMs: 20, stableAfterMs: 60_000 });
 
   /** A supervisor of one service that runs `script`; `said` collects its lines, `onSay` sees each. */
-  function supervise(script: string, opts: Partial<SupervisorOptions> & { onSay?: (line: string) => void }, said: string[]): Supervisor {
+  function supervise(script: string, opts: Partial<SupervisorOptions> & { onSay?: (line: string) => void; spec?: Partial<ServiceSpec> }, said: string[]): Supervisor {
     const main = join(dir, 'service.js');
     writeFileSync(main, script);
-    supervisor = new Supervisor([service], {
+    supervisor = new Supervisor([{ ...service, ...opts.spec }], {
       restart: restart(true),
       dataDir: join(dir, 'data'),
       mainPath: () => main,
@@ -73,6 +73,30 @@ describe('Supervisor', () => {
     expect(said.filter((l) => /^catalog started \(pid \d+\)$/.test(l)).length).toBeGreaterThanOrEqual(3);
     await s.stop();
     expect(await s.done).toBe(0);
+  });
+
+  it('restarts a service nothing stands in for at once, and backs off only when it crashes again before it is ready', async () => {
+    const said: string[] = [];
+    const slow: RestartOptions = { enabled: true, delayMs: 60_000, maxDelayMs: 60_000, stableAfterMs: 60_000 };
+    const s = supervise('process.exit(0)', { restart: slow, spec: { standIn: false } }, said);
+    s.start();
+    await saidTimes(said, /^catalog \(pid \d+\) exited with code 0; restarting it in 0\.5 s, crash 2 in a row$/, 1);
+    expect(said.filter((l) => /restarting it/.test(l)).map((l) => l.replace(/pid \d+/, 'pid N'))).toEqual([
+      'catalog (pid N) exited with code 0; restarting it in 0 s',
+      'catalog (pid N) exited with code 0; restarting it in 0.5 s, crash 2 in a row',
+    ]);
+    await s.stop();
+    expect(await s.done).toBe(0);
+  });
+
+  it('waits RESTART_DELAY_MS before restarting a service another process stands in for', async () => {
+    const said: string[] = [];
+    const s = supervise('process.exit(0)', { restart: { enabled: true, delayMs: 60_000, maxDelayMs: 60_000, stableAfterMs: 60_000 } }, said);
+    s.start();
+    await saidTimes(said, /^catalog \(pid \d+\) exited with code 0; restarting it in 60 s$/, 1);
+    await s.stop();
+    expect(await s.done).toBe(0);
+    expect(said.filter((l) => /started \(pid/.test(l))).toHaveLength(1);
   });
 
   it('retries a service that cannot be started (spawn fails), and still stops', async () => {

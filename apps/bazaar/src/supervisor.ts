@@ -50,9 +50,10 @@ class Supervised {
 
 /**
  * Runs the bazaar's services as child processes and keeps them running: a child that exits or is
- * killed never takes the others down; it is restarted after a delay, longer for each crash in a
- * row soon after start (or left down with restarts off). SIGINT/SIGTERM stop every child
- * gracefully (SIGTERM, then SIGKILL after the timeout).
+ * killed never takes the others down; it is restarted after a delay (none for a service nothing
+ * stands in for, such as the catalog), longer for each crash in a row soon after start (or left
+ * down with restarts off). SIGINT/SIGTERM stop every child gracefully (SIGTERM, then SIGKILL after
+ * the timeout).
  *
  * A service that fails before it was ever ready while the bazaar is starting (a configuration
  * error, a port in use) is not retried: the supervisor stops and exits 1, since retrying cannot help.
@@ -193,7 +194,7 @@ export class Supervisor {
       return;
     }
     s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt, becameReady);
-    const delay = restartDelay(restart, s.streak);
+    const delay = restartDelay(restart, s.streak, s.spec.standIn);
     const streak = s.streak > 1 ? `, crash ${s.streak} in a row` : '';
     this.opts.say(`${how}; restarting it in ${formatMs(delay)}${streak}`);
     s.restartTimer = setTimeout(() => {
