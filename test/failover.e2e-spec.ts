@@ -182,6 +182,30 @@ describe('failover, replication and recovery', () => {
     await expectReadable(c, acked.slice(-20));
   });
 
+  it('catalog paused (SIGSTOP) for 3 s during a load run: no client error, nothing lost', async () => {
+    // As above, for a catalog that holds its connections and answers nothing until it resumes.
+    const client = startNode(appMain('client'), ['load', '--sessions', '4', '--p', '0.5', '--duration', '15', '--quiet', '--url', c.frontend], {}, 120_000);
+    const load = tradeLoad(c, { sessions: 2 });
+    await load.acked(load.outcome.acked.length + 30);
+    await c.signal('catalog', 'SIGSTOP');
+    const lookups: Promise<{ status: number; text: string }>[] = [];
+    for (let i = 0; i < 30; i++) {
+      lookups.push(http(`${c.frontend}/stocks?stock_name=Stock${(i % 10) + 1}`, { timeoutMs: 60000 }));
+      await sleep(100);
+    }
+    await c.signal('catalog', 'SIGCONT');
+    expect((await Promise.all(lookups)).filter((r) => r.status !== 200)).toEqual([]);
+    await load.acked(load.outcome.acked.length + 30);
+    const { acked, errors } = await load.stop();
+    expect(errors).toEqual([]);
+    const cli = await client.done;
+    expect({ code: cli.code, stderr: cli.stderr, ...(cli.code !== 0 && { stdout: cli.stdout }) }).toEqual({ code: 0, stderr: '' });
+    expect(cli.stdout).toMatch(/^errors +0$/m);
+    const log = await c.converged();
+    await expectConsistent(c, log, acked);
+    await expectReadable(c, acked.slice(-20));
+  });
+
   it('a replica never leads an epoch twice: restarted after leading it, it refuses that epoch again (a late announcement), and leads a newer one', async () => {
     const placed = await http(`${c.frontend}/orders`, { method: 'POST', body: { stock_name: 'Stock1', trade_type: 'buy', quantity: 1 } });
     expect(placed.status).toBe(200);

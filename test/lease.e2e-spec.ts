@@ -336,6 +336,17 @@ if (!availability.ok) {
         const seen = await Promise.all(lookups);
         for (const s of seen) expect(s.quantity === 100 ? s : 'not stale').toBe('not stale');
 
+        // Those asked for FAILOVER_TIMEOUT_MS in vain: the catalog is out of reach, and the front
+        // end says so. Now a lookup is asked once, one at a time, and the others are answered 503
+        // at once: with dropped packets the first of two lookups sent together waits out its one
+        // try while the second is answered; with refused connections each tries once.
+        expect(c.log('frontend')).toMatch(/the catalog has not answered a lookup for 20 s \(catalog unreachable: .+\): until it does/);
+        const url = `${c.frontend}/stocks?stock_name=${STOCK}`;
+        const [probe, other] = await Promise.all([http(url, { timeoutMs: failoverMs + 15000 }), sleep(200).then(() => http(url, { timeoutMs: failoverMs + 15000 }))]);
+        expect([probe.status, other.status]).toEqual([503, 503]);
+        expect(probe.body.error?.message).toMatch(/^catalog unreachable: /);
+        expect(other.body.error?.message).toMatch(mode === 'drop' ? /^catalog out of reach for \d+\.\d s \(.+\); another lookup is asking it$/ : /^catalog unreachable: /);
+
         lab.heal('catalog', 'frontend');
         await sleep(1000);
         expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });

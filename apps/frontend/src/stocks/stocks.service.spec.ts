@@ -4,7 +4,7 @@ import { HopClient, monotonicNow, StockNotFound, Unavailable } from '@app/common
 import { FrontendEnv, StockInfo } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
 import { CatalogClient, CatalogOutage } from './catalog.client';
-import { RETRY_PAUSE_MAX_MS, StocksService } from './stocks.service';
+import { retryPause, StocksService } from './stocks.service';
 
 const STOCK: StockInfo = { stock_name: 'Stock1', price: 1, quantity: 100, trade_volume: 0 };
 const REFUSED = () => new Error('connect ECONNREFUSED 127.0.0.1:10001');
@@ -41,9 +41,10 @@ describe('stock lookups while the catalog is out', () => {
     const started = monotonicNow();
     await expect(stocks.lookup('Stock1')).resolves.toEqual(STOCK);
     expect(calls).toHaveLength(5);
-    // Pauses of 50, 100, 200 and 400 ms between the tries (a timer fires no earlier than asked, give or take a millisecond).
-    for (let i = 1; i < calls.length; i++) expect(calls[i].at - calls[i - 1].at).toBeGreaterThanOrEqual(Math.min(RETRY_PAUSE_MAX_MS, 50 * 2 ** (i - 1)) - 2);
-    expect(calls[4].at - started).toBeGreaterThanOrEqual(750 - 8);
+    // Pauses of at least 25, 50, 100 and 200 ms between the tries (half of 50, 100, 200 and 400 ms,
+    // see retryPause; a timer fires no earlier than asked, give or take a millisecond).
+    for (let i = 1; i < calls.length; i++) expect(calls[i].at - calls[i - 1].at).toBeGreaterThanOrEqual(retryPause(i, 1) - 2);
+    expect(calls[4].at - started).toBeGreaterThanOrEqual(375 - 8);
     // The first try waits as long as the catalog may hold a lookup (5 s + three leases), the retries what is left.
     expect(calls[0].timeoutMs).toBe(8000);
     for (const call of calls.slice(1)) expect(call.timeoutMs).toBeLessThanOrEqual(15_000);
@@ -78,6 +79,12 @@ describe('stock lookups while the catalog is out', () => {
     expect(waited).toBeGreaterThanOrEqual(1000 - 2);
   });
 
+  it('pause 50 ms before the first retry, doubling up to 400 ms, less up to half at random', () => {
+    expect([1, 2, 3, 4, 5, 60].map((n) => retryPause(n, 0))).toEqual([50, 100, 200, 400, 400, 400]);
+    expect([1, 2, 3, 4, 5, 60].map((n) => retryPause(n, 0.999))).toEqual([26, 51, 101, 201, 201, 201]);
+    expect(retryPause(4, 0.5)).toBe(300);
+  });
+
   it('concurrent misses still share one request to the catalog per try', async () => {
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -96,8 +103,57 @@ describe('stock lookups while the catalog is out', () => {
     const lookups = [stocks.lookup('Stock1'), stocks.lookup('Stock1'), stocks.lookup('Stock1')];
     release();
     expect(await Promise.all(lookups)).toEqual([STOCK, STOCK, STOCK]);
-    // One failed try, shared by all three; then their retries, 50 ms later each, share the next.
+    // One failed try, shared by all three; then their retries, 25–50 ms later each, share the next
+    // (or find its answer in the cache).
     expect(calls).toBe(2);
+  });
+
+  it('once one has asked for FAILOVER_TIMEOUT_MS in vain, the catalog is out of reach: a lookup is asked once, one at a time, the others answered 503 at once', async () => {
+    // Found by a review: a front end cut off from the catalog held every lookup for
+    // FAILOVER_TIMEOUT_MS before its 503, for as long as the partition lasted.
+    let release!: () => void;
+    let held: Promise<void> | undefined;
+    const calls: string[] = [];
+    const hops = {
+      get: async (_url: string, o: { query: { stock_name: string } }) => {
+        calls.push(o.query.stock_name);
+        if (held) await held;
+        throw REFUSED();
+      },
+    } as unknown as HopClient;
+    const { stocks } = service(hops, 300);
+    await expect(stocks.lookup('Stock1')).rejects.toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001' });
+    const gaveUpAfter = calls.length;
+    expect(gaveUpAfter).toBeGreaterThan(1);
+    // Asked once, not again.
+    await expect(stocks.lookup('Stock2')).rejects.toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001' });
+    expect(calls.slice(gaveUpAfter)).toEqual(['Stock2']);
+    // While one lookup is asking, another is answered at once, and the catalog is not asked for it.
+    held = new Promise<void>((r) => (release = r));
+    const asking = stocks.lookup('Stock3').catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    const other = await stocks.lookup('Stock4').catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(CatalogOutage);
+    expect((other as Error).message).toMatch(/^catalog out of reach for \d+\.\d s \(catalog unreachable: connect ECONNREFUSED 127\.0\.0\.1:10001\); another lookup is asking it$/);
+    expect(calls.slice(gaveUpAfter)).toEqual(['Stock2', 'Stock3']);
+    release();
+    expect(await asking).toBeInstanceOf(CatalogOutage);
+  });
+
+  it('the catalog answering again (a stock, or a 404) ends the outage: lookups ask again as before', async () => {
+    for (const answer of [{ status: 200, data: { data: STOCK } }, { status: 404, data: {} }]) {
+      const script: (Error | { status: number; data?: unknown })[] = [];
+      const { hops, calls } = scripted(script, REFUSED);
+      const { stocks } = service(hops, 200);
+      await expect(stocks.lookup('Stock1')).rejects.toBeInstanceOf(CatalogOutage);
+      // Out of reach: one try. It is answered, so the next lookup asks again while the catalog is out.
+      script.push(answer);
+      await stocks.lookup('Stock1').catch(() => undefined);
+      const before = calls.length;
+      script.push(REFUSED(), REFUSED(), { status: 200, data: { data: STOCK } });
+      await expect(stocks.lookup('Stock5')).resolves.toEqual(STOCK);
+      expect(calls.length - before).toBe(3);
+    }
   });
 
   it('do not ask again after an answer another try cannot change: a 404, a 500', async () => {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VersionedLruCache } from '@app/cache';
@@ -10,6 +10,17 @@ import { CatalogClient, CatalogOutage } from './catalog.client';
 /** The first pause before a lookup asks a catalog that did not answer again; doubled each time, up to {@link RETRY_PAUSE_MAX_MS}. */
 export const RETRY_PAUSE_MS = 50;
 export const RETRY_PAUSE_MAX_MS = 400;
+
+/**
+ * The pause before a lookup's `retry`th try again (1 for the first): 50 ms doubled each time up to
+ * 400 ms, of which a random part of up to half is taken off (`random` in [0, 1)), so that lookups
+ * of different stocks that failed together do not all ask a catalog that is starting together.
+ */
+export function retryPause(retry: number, random = Math.random()): number {
+  const full = Math.min(RETRY_PAUSE_MAX_MS, RETRY_PAUSE_MS * 2 ** Math.min(retry - 1, 10));
+  return full - Math.floor((full / 2) * random);
+}
+
 /** The shortest wait a retried lookup gives the catalog, however little of its deadline is left. */
 const MIN_RETRY_TIMEOUT_MS = 500;
 
@@ -25,11 +36,25 @@ const MIN_RETRY_TIMEOUT_MS = 500;
  * deadline: one that joins another's load is not given up with it. A lookup changes nothing, so
  * asking again is always safe, and what the cache keeps of an answer is judged as for any other
  * (a new catalog process's first lease grant clears what was loaded under the old one's).
+ *
+ * Once a lookup has asked for that long in vain, the catalog counts as out of reach (a partition, a
+ * catalog that does not come back) until it answers again: a lookup the cache cannot serve is
+ * then asked once, not again, and only one at a time; the others are answered 503 at once. A
+ * client with another front end moves to it then, rather than waiting `FAILOVER_TIMEOUT_MS` for
+ * each lookup here. Any answer from the catalog (a stock, a 404) ends that.
  */
 @Injectable()
 export class StocksService {
+  private readonly logger = new Logger(StocksService.name);
   /** How long a lookup keeps asking a catalog that does not answer (`FAILOVER_TIMEOUT_MS`). */
   private readonly retryForMs: number;
+  /**
+   * Set when a lookup gave up on the catalog: since when it had not answered (that lookup's
+   * arrival, monotonic ms) and the last reason. Cleared by any answer from the catalog.
+   */
+  private outOfReach?: { since: number; reason: string };
+  /** A lookup is asking the catalog while it is out of reach (one at a time). */
+  private probing = false;
 
   constructor(
     private readonly cache: VersionedLruCache<StockInfo>,
@@ -43,27 +68,77 @@ export class StocksService {
   /** `requestId`: the lookup's, carried to the catalog on a miss. */
   lookup(name: string, requestId?: string): Promise<StockInfo> {
     if (this.lease.idle) return this.lease.start().then(() => this.lookup(name, requestId));
+    if (this.outOfReach) return this.cache.getOrLoad(name, () => this.probe(name, requestId));
     const deadline = monotonicNow() + this.retryForMs;
-    return this.cache.getOrLoad(name, () => this.catalog.query(name, requestId)).catch((err: unknown) => this.askAgain(name, requestId, deadline, err));
+    return this.cache.getOrLoad(name, () => this.ask(name, requestId)).catch((err: unknown) => this.askAgain(name, requestId, deadline, err));
+  }
+
+  /** One try at the catalog; an answer from it, a refusal included, ends an outage. */
+  private async ask(name: string, requestId?: string, timeoutMs?: number): Promise<StockInfo> {
+    try {
+      const stock = await this.catalog.query(name, requestId, timeoutMs);
+      this.reached();
+      return stock;
+    } catch (err) {
+      if (!(err instanceof CatalogOutage)) this.reached();
+      throw err;
+    }
+  }
+
+  /** While the catalog is out of reach: one try, if no other lookup is trying; else 503 at once. */
+  private async probe(name: string, requestId?: string): Promise<StockInfo> {
+    const outage = this.outOfReach;
+    if (!outage) return this.ask(name, requestId);
+    if (this.probing) {
+      const forS = ((monotonicNow() - outage.since) / 1000).toFixed(1);
+      throw new CatalogOutage(`catalog out of reach for ${forS} s (${outage.reason}); another lookup is asking it`);
+    }
+    this.probing = true;
+    try {
+      return await this.ask(name, requestId);
+    } catch (err) {
+      if (err instanceof CatalogOutage && this.outOfReach) this.outOfReach.reason = err.message;
+      throw err;
+    } finally {
+      this.probing = false;
+    }
+  }
+
+  private reached(): void {
+    if (!this.outOfReach) return;
+    this.outOfReach = undefined;
+    this.logger.log('the catalog answers again: lookups ask it as usual');
   }
 
   /**
    * After a try that failed with `err`: while it is a {@link CatalogOutage} and `deadline` has not
-   * passed, tries again after a pause (50 ms, doubling up to 400 ms); otherwise throws the last error.
-   * The first try waited as long as the catalog may hold a lookup; a retry waits what is left.
+   * passed, tries again after a pause ({@link retryPause}: 50 ms, doubling up to 400 ms, less up to
+   * half at random); otherwise throws the last error. The first try waited as long as the catalog
+   * may hold a lookup; a retry waits what is left.
    */
   private async askAgain(name: string, requestId: string | undefined, deadline: number, err: unknown): Promise<StockInfo> {
-    for (let pauseMs = RETRY_PAUSE_MS; ; pauseMs = Math.min(2 * pauseMs, RETRY_PAUSE_MAX_MS)) {
+    for (let retry = 1; ; retry++) {
       const left = deadline - monotonicNow();
-      if (!(err instanceof CatalogOutage) || left <= 0) throw err;
-      await sleep(Math.min(pauseMs, left));
+      if (!(err instanceof CatalogOutage)) throw err;
+      if (left <= 0) throw this.gaveUp(deadline - this.retryForMs, err);
+      const pauseMs = Math.min(retryPause(retry), left);
+      await sleep(pauseMs);
       const timeoutMs = Math.max(MIN_RETRY_TIMEOUT_MS, left - pauseMs);
       try {
-        return await this.cache.getOrLoad(name, () => this.catalog.query(name, requestId, timeoutMs));
+        return await this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs));
       } catch (e) {
         err = e;
       }
     }
+  }
+
+  /** A lookup that arrived at `since` asked the catalog for FAILOVER_TIMEOUT_MS in vain: it is out of reach. */
+  private gaveUp(since: number, err: CatalogOutage): CatalogOutage {
+    if (!this.outOfReach) {
+      this.outOfReach = { since, reason: err.message };
+      this.logger.warn(`the catalog has not answered a lookup for ${this.retryForMs / 1000} s (${err.message}): until it does, a lookup the cache cannot serve is asked once, one at a time, and answered 503 at once otherwise`);
+    }
+    return err;
   }
 
   /**
