@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { request as httpRequest } from 'node:http';
+import { Agent as HttpAgent, get as httpGet, request as httpRequest } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Cluster, http, HttpResult, placeOrder, TOKEN_HEADER, waitFor } from './support/cluster';
+import { Cluster, http, HttpResult, placeOrder, TOKEN_HEADER, sleep, waitFor } from './support/cluster';
 
 /**
  * What an operator needs before exposing the bazaar: internal endpoints closed by the cluster
@@ -289,6 +289,27 @@ describe('hardening', () => {
   describe('connections', () => {
     // Slowloris: one client held a front end at its open-file limit with connections that sent
     // their headers a line at a time, and every other client was refused.
+    it('the front end keeps an idle connection 65 s, past a proxy\'s 60 s: a client that reuses one after node\'s 5 s is answered on it', async () => {
+      // An agent with no idle timeout of its own, as a proxy's upstream pool: at node's 5 s
+      // keep-alive timeout, its request on the connection the server had closed got ECONNRESET.
+      const agent = new HttpAgent({ keepAlive: true, maxSockets: 1 });
+      const get = () =>
+        new Promise<{ status?: number; reused: boolean; keepAlive?: string }>((resolve, reject) => {
+          const req = httpGet(`${c.frontend}/stocks?stock_name=Stock1`, { agent }, (res) => {
+            res.resume();
+            res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket, keepAlive: String(res.headers['keep-alive']) }));
+          });
+          req.on('error', reject);
+        });
+      try {
+        expect(await get()).toEqual({ status: 200, reused: false, keepAlive: 'timeout=65' });
+        await sleep(6000);
+        expect(await get()).toEqual({ status: 200, reused: true, keepAlive: 'timeout=65' });
+      } finally {
+        agent.destroy();
+      }
+    });
+
     it("one client's slow connections do not deny another: past MAX_CONNECTIONS_PER_CLIENT they are closed at once, and the rest within the headers timeout", async () => {
       const { port } = new URL(c.frontend);
       const slow: Socket[] = [];

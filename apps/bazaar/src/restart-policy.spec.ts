@@ -27,6 +27,15 @@ describe('restart policy', () => {
     expect(nextStreak(opts, 3, 5_000, true)).toBe(1);
   });
 
+  it('for a service nothing stands in for, resets it only after a stable run: one that dies soon after each ready start backs off', () => {
+    // Found by a review: restarted at once, and its streak reset by each ready start, a catalog
+    // that died 1.5 s after each start was started again back to back, for ever.
+    let streak = 0;
+    const delays = [1, 2, 3, 4, 5].map(() => restartDelay(opts, (streak = nextStreak(opts, streak, 1500, true, false)), false));
+    expect(delays).toEqual([0, 500, 1000, 2000, 4000]);
+    expect(nextStreak(opts, 3, 10_000, true, false)).toBe(1);
+  });
+
   it('says how a process ended', () => {
     expect(describeExit(null, 'SIGKILL')).toBe('was killed by SIGKILL');
     expect(describeExit(1, null)).toBe('exited with code 1');

@@ -3,9 +3,10 @@ export interface RestartOptions {
   /** Restart at all (`--no-restart` or `RESTART=off` turns it off). */
   enabled: boolean;
   /**
-   * Delay before the first restart of a service another process stands in for (a replica, one of
-   * several front ends), so that the failover is visible first. A service nothing stands in for
-   * (the catalog, a lone front end) starts again at once: a delay would only lengthen the outage.
+   * Delay before the first restart of a service another process stands in for (a replica among
+   * several, one of several front ends), so that the failover is visible first. A service nothing
+   * stands in for (the catalog, a lone front end or replica) starts again at once: a delay would
+   * only lengthen the outage.
    */
   delayMs: number;
   /** The delay doubles for each crash in a row, up to this. */
@@ -37,10 +38,12 @@ export function restartDelay(opts: RestartOptions, crashesInARow: number, standI
  * Counts crashes in a row: a run that ended before the service was ready, and sooner than
  * `stableAfterMs`, continues the streak; a run in which it became ready, or a longer one, was
  * healthy and resets it. (An operator killing a leader again, to watch the failover twice, is no
- * crash loop: the delay stays the first.)
+ * crash loop: the delay stays the first.) For a service nothing stands in for (`standIn` false),
+ * whose first restart is at once, only a run of `stableAfterMs` resets it: one that dies soon
+ * after each start, ready or not, is otherwise started again back to back for ever.
  */
-export function nextStreak(opts: RestartOptions, previousStreak: number, ranMs: number, becameReady: boolean): number {
-  return becameReady || ranMs >= opts.stableAfterMs ? 1 : previousStreak + 1;
+export function nextStreak(opts: RestartOptions, previousStreak: number, ranMs: number, becameReady: boolean, standIn = true): number {
+  return (becameReady && standIn) || ranMs >= opts.stableAfterMs ? 1 : previousStreak + 1;
 }
 
 /** How a process ended, in words: `was killed by SIGKILL`, `exited with code 1`. */

@@ -17,7 +17,7 @@ export interface ServiceSpec {
   /**
    * Whether another process serves in its place while it is down: a replica among several, a front
    * end among several. Its restart waits `RESTART_DELAY_MS`; one nothing stands in for (the
-   * catalog, a lone front end) is restarted at once (see restartDelay).
+   * catalog, a lone front end or replica) is restarted at once (see restartDelay).
    */
   standIn: boolean;
 }

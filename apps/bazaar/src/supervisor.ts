@@ -193,7 +193,7 @@ export class Supervisor {
       if (!this.services.some((o) => o.running || o.restartTimer)) void this.stop(1, 'every service is down');
       return;
     }
-    s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt, becameReady);
+    s.streak = nextStreak(restart, s.streak, performance.now() - s.startedAt, becameReady, s.spec.standIn);
     const delay = restartDelay(restart, s.streak, s.spec.standIn);
     const streak = s.streak > 1 ? `, crash ${s.streak} in a row` : '';
     this.opts.say(`${how}; restarting it in ${formatMs(delay)}${streak}`);

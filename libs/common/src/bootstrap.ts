@@ -34,6 +34,8 @@ export interface ServerSpec<E extends CommonEnv> {
   loadModule: () => Promise<Type<unknown>>;
   /** Reads the listening port from the validated configuration. */
   port: (config: ConfigService<E, true>) => number;
+  /** How long an idle keep-alive connection is kept open (node's 5 s when unset; see ConnectionLimits). */
+  keepAliveTimeoutMs?: number;
 }
 
 /**
@@ -67,7 +69,7 @@ export async function bootstrapServer<E extends CommonEnv>(spec: ServerSpec<E>):
   class ServerModule {}
   let app: NestExpressApplication;
   try {
-    app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter({ ...DEFAULT_CONNECTION_LIMITS, perClient: settings.MAX_CONNECTIONS_PER_CLIENT }), {
+    app = await NestFactory.create<NestExpressApplication>(ServerModule, new BazaarExpressAdapter({ ...DEFAULT_CONNECTION_LIMITS, perClient: settings.MAX_CONNECTIONS_PER_CLIENT, keepAliveTimeoutMs: spec.keepAliveTimeoutMs }), {
       bodyParser: false,
       bufferLogs: true,
       // Failures come back here, their log still buffered: a corrupt database file is one line.

@@ -66,6 +66,32 @@ describe('front end lease arithmetic', () => {
     expect(other.instance).not.toBe(lease.instance);
   });
 
+  it('notes when the catalog last answered a lease request (any answer but a 502, 503 or 504): lookups take it as in reach', async () => {
+    const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
+    const answers: (() => unknown)[] = [
+      () => {
+        throw new Error('connect ECONNREFUSED 127.0.0.1:10001');
+      },
+      () => ({ status: 503, data: {} }),
+      () => ({ status: 409, data: { message: 'no' } }),
+      () => ({ status: 200, data: grant() }),
+    ];
+    const http = { axiosRef: { post: async () => answers.shift()!() } };
+    const lease = new LeaseService(http as unknown as HttpService, cache, config({}));
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    await lease.renew();
+    await lease.renew();
+    warn.mockRestore();
+    expect(lease.answeredAt).toBeUndefined();
+    const before = Date.now();
+    await lease.renew();
+    expect(lease.answeredAt).toBeGreaterThanOrEqual(before);
+    const refused = lease.answeredAt!;
+    await new Promise((r) => setTimeout(r, 5));
+    await lease.renew();
+    expect(lease.answeredAt).toBeGreaterThan(refused);
+  });
+
   it('renews every third of the lease it holds: the catalog’s, when shorter than its own', async () => {
     jest.useFakeTimers({ doNotFake: ['performance', 'Date'] });
     try {

@@ -3,6 +3,7 @@ import { Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { randomUUID } from 'node:crypto';
 import { leaseClockMs, VersionedLruCache } from '@app/cache';
+import { monotonicNow } from '@app/common';
 import { CatalogRoutes, FrontendEnv, LeaseGrant, LeaseRequestDto, StockInfo } from '@app/contracts';
 
 /** What a lease answer means for this front end (pure: the unit test's subject). */
@@ -78,6 +79,11 @@ export class LeaseService implements OnApplicationShutdown {
   private heldMs: number;
   /** The last adopted grant's `wait_ms`, if it had one. */
   private waitMs?: number;
+  /**
+   * When the catalog last answered a lease request (monotonic ms; any answer but a 502, 503 or
+   * 504): it is within reach (see StocksService).
+   */
+  answeredAt?: number;
 
   constructor(
     private readonly http: HttpService,
@@ -150,6 +156,7 @@ export class LeaseService implements OnApplicationShutdown {
     try {
       // An answer after the lease held would be too late to adopt anyway.
       const res = await this.http.axiosRef.post<LeaseGrant>(this.url, body, { timeout: this.heldMs });
+      if (res.status < 502 || res.status > 504) this.answeredAt = monotonicNow();
       if (res.status === 409 && this.last === undefined && sentAt - this.firstAskedAt < 3 * this.leaseMs && PREDECESSOR.test(JSON.stringify(res.data))) {
         // Likely a restart: the lease is still its predecessor's, for at most a lease and margin.
         // Not a warning, unless it lasts (then another live process has this front end's id).

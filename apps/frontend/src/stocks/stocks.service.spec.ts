@@ -28,10 +28,25 @@ function scripted(answers: (Error | { status: number; data?: unknown })[], tail:
 
 /** The front end's lookups over `hops`, with a cache that holds a lease for a minute. */
 function service(hops: HopClient, failover: number) {
-  const lease = { idle: false, catalogWaitMs: undefined } as unknown as LeaseService;
+  const lease = { idle: false, catalogWaitMs: undefined, answeredAt: undefined } as { idle: boolean; catalogWaitMs?: number; answeredAt?: number };
   const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
   cache.adoptLease(leaseClockMs() + 60_000, [], false);
-  return { stocks: new StocksService(cache, new CatalogClient(hops, lease, config(1000)), lease, config(failover)), cache };
+  const leaseService = lease as unknown as LeaseService;
+  return { stocks: new StocksService(cache, new CatalogClient(hops, leaseService, config(1000)), leaseService, config(failover)), cache, lease };
+}
+
+/** A catalog that refuses every try while `down.now` (an Error), else answers the stock; `calls` lists the stocks asked for. */
+function switchable() {
+  const down = { now: true };
+  const calls: string[] = [];
+  const hops = {
+    get: async (_url: string, o: { query: { stock_name: string } }) => {
+      calls.push(o.query.stock_name);
+      if (down.now) throw REFUSED();
+      return { status: 200, data: { data: { ...STOCK, stock_name: o.query.stock_name } } };
+    },
+  } as unknown as HopClient;
+  return { hops, down, calls };
 }
 
 describe('stock lookups while the catalog is out', () => {
@@ -154,6 +169,85 @@ describe('stock lookups while the catalog is out', () => {
       await expect(stocks.lookup('Stock5')).resolves.toEqual(STOCK);
       expect(calls.length - before).toBe(3);
     }
+  });
+
+  it('an answer to a lease request ends the outage too: the catalog is back, and a lookup rides out its next restart', async () => {
+    // Found by a review: only a lookup's own answer ended it, so a front end that served cache
+    // hits after a partition healed answered 503 at once on a later, short catalog restart.
+    const { hops, down, calls } = switchable();
+    const { stocks, lease } = service(hops, 300);
+    await expect(stocks.lookup('Stock1')).rejects.toBeInstanceOf(CatalogOutage);
+    down.now = false;
+    lease.answeredAt = monotonicNow() + 1; // a lease grant, after the last failed try
+    // A short restart: refused for 100 ms, then back. The lookup asks again, as before the outage.
+    down.now = true;
+    setTimeout(() => (down.now = false), 100);
+    const before = calls.length;
+    await expect(stocks.lookup('Stock2')).resolves.toMatchObject({ stock_name: 'Stock2' });
+    expect(calls.length - before).toBeGreaterThan(1);
+  });
+
+  it('the outage is forgotten FAILOVER_TIMEOUT_MS after its last failed try: a later restart is ridden out', async () => {
+    const { hops, down } = switchable();
+    const { stocks } = service(hops, 200);
+    await expect(stocks.lookup('Stock1')).rejects.toBeInstanceOf(CatalogOutage);
+    await new Promise((r) => setTimeout(r, 250)); // no lookup meanwhile: nothing failed
+    setTimeout(() => (down.now = false), 100);
+    await expect(stocks.lookup('Stock2')).resolves.toMatchObject({ stock_name: 'Stock2' });
+  });
+
+  it('a lookup that gives up after the catalog answered another lookup does not make it out of reach', async () => {
+    // Found by a review: a retry timed out after its deadline, when another lookup had its answer.
+    let slowFails = true;
+    const { down, calls } = switchable();
+    const hops = {
+      get: async (_url: string, o: { query: { stock_name: string } }) => {
+        if (o.query.stock_name === 'Stock1' && slowFails) {
+          await new Promise((r) => setTimeout(r, 100));
+          throw new Error('The operation was aborted due to timeout');
+        }
+        calls.push(o.query.stock_name);
+        if (down.now) throw REFUSED();
+        return { status: 200, data: { data: STOCK } };
+      },
+    } as unknown as HopClient;
+    const { stocks } = service(hops, 250);
+    const first = stocks.lookup('Stock1').catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 200));
+    down.now = false;
+    await expect(stocks.lookup('Stock2')).resolves.toEqual(STOCK);
+    expect(await first).toBeInstanceOf(CatalogOutage);
+    slowFails = false;
+    // Not out of reach: a lookup while the catalog blips asks again rather than once.
+    down.now = true;
+    setTimeout(() => (down.now = false), 60);
+    await expect(stocks.lookup('Stock3')).resolves.toEqual(STOCK);
+  });
+
+  it('any answer but a 502, 503 or 504 ends the outage, a 500 too; a failed try keeps it, with its reason', async () => {
+    const script: (Error | { status: number; data?: unknown })[] = [];
+    const { hops } = scripted(script, REFUSED);
+    const { stocks } = service(hops, 200);
+    await expect(stocks.lookup('Stock1')).rejects.toBeInstanceOf(CatalogOutage);
+    script.push(new Error('socket hang up'));
+    await expect(stocks.lookup('Stock1')).rejects.toMatchObject({ message: 'catalog unreachable: socket hang up' });
+    // The outage's reason is the last failed try's.
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow = { get: hops.get };
+    (hops as unknown as { get: unknown }).get = async (...a: unknown[]) => {
+      await held;
+      return (slow.get as (...x: unknown[]) => unknown)(...a);
+    };
+    const probe = stocks.lookup('Stock2').catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    await expect(stocks.lookup('Stock3')).rejects.toMatchObject({ message: expect.stringMatching(/\(catalog unreachable: socket hang up\); another lookup is asking it$/) });
+    script.push({ status: 500, data: {} });
+    release();
+    expect(await probe).toBeInstanceOf(Unavailable);
+    // The 500 was an answer: the next lookup asks again while the catalog is out (3 tries here).
+    script.push(REFUSED(), REFUSED(), { status: 200, data: { data: STOCK } });
+    await expect(stocks.lookup('Stock4')).resolves.toEqual(STOCK);
   });
 
   it('do not ask again after an answer another try cannot change: a 404, a 500', async () => {

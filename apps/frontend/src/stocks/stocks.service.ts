@@ -37,11 +37,14 @@ const MIN_RETRY_TIMEOUT_MS = 500;
  * asking again is always safe, and what the cache keeps of an answer is judged as for any other
  * (a new catalog process's first lease grant clears what was loaded under the old one's).
  *
- * Once a lookup has asked for that long in vain, the catalog counts as out of reach (a partition, a
- * catalog that does not come back) until it answers again: a lookup the cache cannot serve is
- * then asked once, not again, and only one at a time; the others are answered 503 at once. A
- * client with another front end moves to it then, rather than waiting `FAILOVER_TIMEOUT_MS` for
- * each lookup here. Any answer from the catalog (a stock, a 404) ends that.
+ * Once a lookup has asked for that long in vain, with no answer from the catalog to any lookup or
+ * lease request meanwhile, the catalog counts as out of reach (a partition, a catalog that does
+ * not come back): a lookup the cache cannot serve is then asked once, not again, and only one at
+ * a time (lookups of its stock share its try); the others are answered 503 at once. A client
+ * with another front end moves to it then, rather than waiting `FAILOVER_TIMEOUT_MS` for each
+ * lookup here. Any answer from the catalog (to a lookup or a lease request; anything but a 502,
+ * 503 or 504) ends that, and so does `FAILOVER_TIMEOUT_MS` without a failed try: a later outage is
+ * ridden out as any other.
  */
 @Injectable()
 export class StocksService {
@@ -50,11 +53,13 @@ export class StocksService {
   private readonly retryForMs: number;
   /**
    * Set when a lookup gave up on the catalog: since when it had not answered (that lookup's
-   * arrival, monotonic ms) and the last reason. Cleared by any answer from the catalog.
+   * arrival), when a try last failed (monotonic ms), and why. See {@link currentOutage}.
    */
-  private outOfReach?: { since: number; reason: string };
+  private outOfReach?: Outage;
   /** A lookup is asking the catalog while it is out of reach (one at a time). */
   private probing = false;
+  /** When the catalog last answered a lookup (monotonic ms; any answer but a {@link CatalogOutage}). */
+  private answeredAt = -Infinity;
 
   constructor(
     private readonly cache: VersionedLruCache<StockInfo>,
@@ -68,27 +73,45 @@ export class StocksService {
   /** `requestId`: the lookup's, carried to the catalog on a miss. */
   lookup(name: string, requestId?: string): Promise<StockInfo> {
     if (this.lease.idle) return this.lease.start().then(() => this.lookup(name, requestId));
-    if (this.outOfReach) return this.cache.getOrLoad(name, () => this.probe(name, requestId));
+    const outage = this.currentOutage();
+    if (outage) return this.cache.getOrLoad(name, () => this.probe(name, requestId, outage));
     const deadline = monotonicNow() + this.retryForMs;
     return this.cache.getOrLoad(name, () => this.ask(name, requestId)).catch((err: unknown) => this.askAgain(name, requestId, deadline, err));
   }
 
-  /** One try at the catalog; an answer from it, a refusal included, ends an outage. */
+  /** One try at the catalog; an answer from it, a refusal included, is noted (it is within reach). */
   private async ask(name: string, requestId?: string, timeoutMs?: number): Promise<StockInfo> {
     try {
       const stock = await this.catalog.query(name, requestId, timeoutMs);
-      this.reached();
+      this.answeredAt = monotonicNow();
       return stock;
     } catch (err) {
-      if (!(err instanceof CatalogOutage)) this.reached();
+      if (!(err instanceof CatalogOutage)) this.answeredAt = monotonicNow();
       throw err;
     }
   }
 
-  /** While the catalog is out of reach: one try, if no other lookup is trying; else 503 at once. */
-  private async probe(name: string, requestId?: string): Promise<StockInfo> {
+  /** When the catalog last answered a lookup or a lease request (monotonic ms). */
+  private lastAnswer(): number {
+    return Math.max(this.answeredAt, this.lease.answeredAt ?? -Infinity);
+  }
+
+  /**
+   * The outage, while the catalog is still out of reach: it has answered nothing since a try last
+   * failed, and that was within `FAILOVER_TIMEOUT_MS`. Otherwise it is over, and forgotten.
+   */
+  private currentOutage(): Outage | undefined {
     const outage = this.outOfReach;
-    if (!outage) return this.ask(name, requestId);
+    if (!outage) return undefined;
+    const answered = this.lastAnswer() >= outage.failedAt;
+    if (!answered && monotonicNow() - outage.failedAt <= this.retryForMs) return outage;
+    this.outOfReach = undefined;
+    this.logger.log(answered ? 'the catalog answers again: lookups ask it as usual' : `no lookup has failed to reach the catalog for ${this.retryForMs / 1000} s: lookups ask it as usual`);
+    return undefined;
+  }
+
+  /** While the catalog is out of reach: one try, if no other lookup is trying; else 503 at once. */
+  private async probe(name: string, requestId: string | undefined, outage: Outage): Promise<StockInfo> {
     if (this.probing) {
       const forS = ((monotonicNow() - outage.since) / 1000).toFixed(1);
       throw new CatalogOutage(`catalog out of reach for ${forS} s (${outage.reason}); another lookup is asking it`);
@@ -97,17 +120,14 @@ export class StocksService {
     try {
       return await this.ask(name, requestId);
     } catch (err) {
-      if (err instanceof CatalogOutage && this.outOfReach) this.outOfReach.reason = err.message;
+      if (err instanceof CatalogOutage) {
+        outage.failedAt = monotonicNow();
+        outage.reason = err.message;
+      }
       throw err;
     } finally {
       this.probing = false;
     }
-  }
-
-  private reached(): void {
-    if (!this.outOfReach) return;
-    this.outOfReach = undefined;
-    this.logger.log('the catalog answers again: lookups ask it as usual');
   }
 
   /**
@@ -132,10 +152,17 @@ export class StocksService {
     }
   }
 
-  /** A lookup that arrived at `since` asked the catalog for FAILOVER_TIMEOUT_MS in vain: it is out of reach. */
+  /**
+   * A lookup that arrived at `since` asked the catalog for FAILOVER_TIMEOUT_MS in vain: unless the
+   * catalog answered another lookup or a lease request meanwhile, it is out of reach.
+   */
   private gaveUp(since: number, err: CatalogOutage): CatalogOutage {
-    if (!this.outOfReach) {
-      this.outOfReach = { since, reason: err.message };
+    const outage = this.currentOutage();
+    if (outage) {
+      outage.failedAt = monotonicNow();
+      outage.reason = err.message;
+    } else if (this.lastAnswer() < since) {
+      this.outOfReach = { since, failedAt: monotonicNow(), reason: err.message };
       this.logger.warn(`the catalog has not answered a lookup for ${this.retryForMs / 1000} s (${err.message}): until it does, a lookup the cache cannot serve is asked once, one at a time, and answered 503 at once otherwise`);
     }
     return err;
@@ -167,6 +194,13 @@ export class StocksService {
     names.forEach((name, i) => (this.cache.invalidate(name, volumes?.[i]) ? result.removed : result.not_cached).push(name));
     return result;
   }
+}
+
+/** The catalog out of reach (see StocksService): since when, when a try last failed (monotonic ms), and why. */
+interface Outage {
+  since: number;
+  failedAt: number;
+  reason: string;
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;

@@ -129,6 +129,19 @@ describe('BazaarExpressAdapter', () => {
     });
   });
 
+  it('keeps an idle keep-alive connection as long as it is told, says so, and serves the next request on it', async () => {
+    started = await start({}, { ...DEFAULT_CONNECTION_LIMITS, keepAliveTimeoutMs: 65_000 });
+    expect((started.app.getHttpServer() as Server).keepAliveTimeout).toBe(65_000);
+    const res = await fetch(`${started.url}/probe`);
+    await res.text();
+    expect(res.headers.get('keep-alive')).toBe('timeout=65');
+  });
+
+  it("keeps node's 5 s when not told", async () => {
+    started = await start({}, DEFAULT_CONNECTION_LIMITS);
+    expect((started.app.getHttpServer() as Server).keepAliveTimeout).toBe(5000);
+  });
+
   it("falls back to Nest's own server when options need it (forceCloseConnections)", async () => {
     started = await start({ forceCloseConnections: true });
     const res = await fetch(`${started.url}/probe?q=2`);

@@ -56,6 +56,7 @@ export class BazaarExpressAdapter extends ExpressAdapter {
       },
       app,
     );
+    if (this.limits.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = this.limits.keepAliveTimeoutMs;
     limitConnectionsPerClient(server, this.limits.perClient);
     this.setHttpServer(server);
   }
@@ -73,6 +74,8 @@ export interface ConnectionLimits {
   headersTimeoutMs: number;
   /** The whole request, body included, within this long (node: 300 s). Its answer may take longer. */
   requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept open (node: 5 s, when unset). */
+  keepAliveTimeoutMs?: number;
 }
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { perClient: 1024, headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
