@@ -155,20 +155,23 @@ describe('failover, replication and recovery', () => {
     await expectConsistent(c, log, []);
   });
 
-  it('catalog killed during a load run of lookups and trades, back 3 s later: no client error, nothing lost', async () => {
-    // The client CLI's load (lookups, trades, its orders read back; exit code non-zero on any
-    // error), next to the suite's trade load (no client retry), and lookups sent once each while
-    // the catalog is down, some of stocks the front end had cached under the dead catalog's lease.
+  /**
+   * The client CLI's load (lookups, trades, its orders read back; exit code non-zero on any
+   * error), next to the suite's trade load (no client retry), and lookups sent once each while
+   * the catalog is out — `outage` takes it out, `back` brings it back — some of stocks the front
+   * end had cached under its lease: no client sees an error, and nothing is lost.
+   */
+  async function catalogOutageUnderLoad(outage: () => Promise<void>, back: () => Promise<void>): Promise<void> {
     const client = startNode(appMain('client'), ['load', '--sessions', '4', '--p', '0.5', '--duration', '20', '--quiet', '--url', c.frontend], {}, 120_000);
     const load = tradeLoad(c, { sessions: 2 });
     await load.acked(30);
-    await c.kill('catalog');
+    await outage();
     const lookups: Promise<{ status: number; text: string }>[] = [];
     for (let i = 0; i < 30; i++) {
       lookups.push(http(`${c.frontend}/stocks?stock_name=Stock${(i % 10) + 1}`, { timeoutMs: 60000 }));
       await sleep(100);
     }
-    await c.startCatalog();
+    await back();
     // Every lookup is answered once the catalog is back (and its start-up fence is over).
     expect((await Promise.all(lookups)).filter((r) => r.status !== 200)).toEqual([]);
     await load.acked(load.outcome.acked.length + 30);
@@ -180,30 +183,21 @@ describe('failover, replication and recovery', () => {
     const log = await c.converged();
     await expectConsistent(c, log, acked);
     await expectReadable(c, acked.slice(-20));
+  }
+
+  it('catalog killed during a load run of lookups and trades, back 3 s later: no client error, nothing lost', async () => {
+    await catalogOutageUnderLoad(
+      () => c.kill('catalog'),
+      () => c.startCatalog(),
+    );
   });
 
   it('catalog paused (SIGSTOP) for 3 s during a load run: no client error, nothing lost', async () => {
-    // As above, for a catalog that holds its connections and answers nothing until it resumes.
-    const client = startNode(appMain('client'), ['load', '--sessions', '4', '--p', '0.5', '--duration', '15', '--quiet', '--url', c.frontend], {}, 120_000);
-    const load = tradeLoad(c, { sessions: 2 });
-    await load.acked(load.outcome.acked.length + 30);
-    await c.signal('catalog', 'SIGSTOP');
-    const lookups: Promise<{ status: number; text: string }>[] = [];
-    for (let i = 0; i < 30; i++) {
-      lookups.push(http(`${c.frontend}/stocks?stock_name=Stock${(i % 10) + 1}`, { timeoutMs: 60000 }));
-      await sleep(100);
-    }
-    await c.signal('catalog', 'SIGCONT');
-    expect((await Promise.all(lookups)).filter((r) => r.status !== 200)).toEqual([]);
-    await load.acked(load.outcome.acked.length + 30);
-    const { acked, errors } = await load.stop();
-    expect(errors).toEqual([]);
-    const cli = await client.done;
-    expect({ code: cli.code, stderr: cli.stderr, ...(cli.code !== 0 && { stdout: cli.stdout }) }).toEqual({ code: 0, stderr: '' });
-    expect(cli.stdout).toMatch(/^errors +0$/m);
-    const log = await c.converged();
-    await expectConsistent(c, log, acked);
-    await expectReadable(c, acked.slice(-20));
+    // A catalog that holds its connections and answers nothing until it resumes.
+    await catalogOutageUnderLoad(
+      () => c.signal('catalog', 'SIGSTOP'),
+      () => c.signal('catalog', 'SIGCONT'),
+    );
   });
 
   it('a replica never leads an epoch twice: restarted after leading it, it refuses that epoch again (a late announcement), and leads a newer one', async () => {
