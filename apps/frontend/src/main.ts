@@ -6,8 +6,9 @@ import { FrontendEnv } from '@app/contracts';
  * proxies and load balancers put in front of such a service (60 s for nginx's upstream connections
  * and for cloud load balancers), so that one never sends a request on a connection the front end
  * is closing (the keep-alive race: a reset, which a proxy answers 502 for a POST). At node's 5 s,
- * a client or proxy that keeps idle connections longer meets that race every time it reuses one
- * after 5 s. The services' own calls to each other follow each server's `Keep-Alive` hint.
+ * a client or proxy that keeps idle connections longer meets that race whenever it reuses one just
+ * as the front end closes it. The services' own calls to each other follow each server's
+ * `Keep-Alive` hint.
  */
 const PUBLIC_KEEP_ALIVE_TIMEOUT_MS = 65_000;
 

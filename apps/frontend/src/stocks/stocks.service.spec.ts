@@ -124,8 +124,8 @@ describe('stock lookups while the catalog is out', () => {
   });
 
   it('once one has asked for FAILOVER_TIMEOUT_MS in vain, the catalog is out of reach: a lookup is asked once, one at a time, the others answered 503 at once', async () => {
-    // Found by a review: a front end cut off from the catalog held every lookup for
-    // FAILOVER_TIMEOUT_MS before its 503, for as long as the partition lasted.
+    // Before, a front end cut off from the catalog held every lookup for FAILOVER_TIMEOUT_MS
+    // before its 503, for as long as the partition lasted.
     let release!: () => void;
     let held: Promise<void> | undefined;
     const calls: string[] = [];
