@@ -346,10 +346,15 @@ if (!availability.ok) {
         expect([probe.status, other.status]).toEqual([503, 503]);
         expect(probe.body.error?.message).toMatch(/^catalog unreachable: /);
         expect(other.body.error?.message).toMatch(mode === 'drop' ? /^catalog out of reach for \d+\.\d s \(.+\); another lookup is asking it$/ : /^catalog unreachable: /);
+        // Operators see it in the front end's metrics.
+        const metrics = (await http(`${c.frontend}/metrics`)).text;
+        expect(metrics).toMatch(/^bazaar_catalog_out_of_reach 1$/m);
+        expect(metrics).toMatch(mode === 'drop' ? /^bazaar_lookups_shed_total [1-9]\d*$/m : /^bazaar_lookups_shed_total \d+$/m);
 
         lab.heal('catalog', 'frontend');
         await sleep(1000);
         expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
+        expect((await http(`${c.frontend}/metrics`)).text).toMatch(/^bazaar_catalog_out_of_reach 0$/m);
         await waitHit(c.frontend, 95);
         process.stderr.write(`lease partition (${mode}): trade acknowledged in ${tookMs} ms; lookups ${JSON.stringify(seen)}\n`);
       });

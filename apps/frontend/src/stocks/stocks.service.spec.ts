@@ -137,7 +137,9 @@ describe('stock lookups while the catalog is out', () => {
       },
     } as unknown as HopClient;
     const { stocks } = service(hops, 300);
+    expect(stocks.catalogOutOfReach).toBe(false);
     await expect(stocks.lookup('Stock1')).rejects.toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001' });
+    expect(stocks.catalogOutOfReach).toBe(true);
     const gaveUpAfter = calls.length;
     expect(gaveUpAfter).toBeGreaterThan(1);
     // Asked once, not again.
@@ -151,8 +153,10 @@ describe('stock lookups while the catalog is out', () => {
     expect(other).toBeInstanceOf(CatalogOutage);
     expect((other as Error).message).toMatch(/^catalog out of reach for \d+\.\d s \(catalog unreachable: connect ECONNREFUSED 127\.0\.0\.1:10001\); another lookup is asking it$/);
     expect(calls.slice(gaveUpAfter)).toEqual(['Stock2', 'Stock3']);
+    expect(stocks.shed).toBe(1);
     release();
     expect(await asking).toBeInstanceOf(CatalogOutage);
+    expect(stocks.catalogOutOfReach).toBe(true);
   });
 
   it('the catalog answering again (a stock, or a 404) ends the outage: lookups ask again as before', async () => {
@@ -164,6 +168,7 @@ describe('stock lookups while the catalog is out', () => {
       // Out of reach: one try. It is answered, so the next lookup asks again while the catalog is out.
       script.push(answer);
       await stocks.lookup('Stock1').catch(() => undefined);
+      expect(stocks.catalogOutOfReach).toBe(false);
       const before = calls.length;
       script.push(REFUSED(), REFUSED(), { status: 200, data: { data: STOCK } });
       await expect(stocks.lookup('Stock5')).resolves.toEqual(STOCK);

@@ -60,6 +60,8 @@ export class StocksService {
   private probing = false;
   /** When the catalog last answered a lookup (monotonic ms; any answer but a {@link CatalogOutage}). */
   private answeredAt = -Infinity;
+  /** Lookups answered 503 at once, without asking the catalog, while it was out of reach. */
+  private shedCount = 0;
 
   constructor(
     private readonly cache: VersionedLruCache<StockInfo>,
@@ -77,6 +79,16 @@ export class StocksService {
     if (outage) return this.cache.getOrLoad(name, () => this.probe(name, requestId, outage));
     const deadline = monotonicNow() + this.retryForMs;
     return this.cache.getOrLoad(name, () => this.ask(name, requestId)).catch((err: unknown) => this.askAgain(name, requestId, deadline, err));
+  }
+
+  /** Whether the catalog is out of reach now (see the class; `bazaar_catalog_out_of_reach`). */
+  get catalogOutOfReach(): boolean {
+    return this.currentOutage() !== undefined;
+  }
+
+  /** Lookups answered 503 at once while the catalog was out of reach (`bazaar_lookups_shed_total`). */
+  get shed(): number {
+    return this.shedCount;
   }
 
   /** One try at the catalog; an answer from it, a refusal included, is noted (it is within reach). */
@@ -113,6 +125,7 @@ export class StocksService {
   /** While the catalog is out of reach: one try, if no other lookup is trying; else 503 at once. */
   private async probe(name: string, requestId: string | undefined, outage: Outage): Promise<StockInfo> {
     if (this.probing) {
+      this.shedCount++;
       const forS = ((monotonicNow() - outage.since) / 1000).toFixed(1);
       throw new CatalogOutage(`catalog out of reach for ${forS} s (${outage.reason}); another lookup is asking it`);
     }
