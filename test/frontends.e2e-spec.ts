@@ -100,6 +100,28 @@ describe('two front ends', () => {
     expect(after.offers_taken).toBe(before.offers_taken); // trade 1's stock was older than what B had been told
   });
 
+  it('a front end that cannot reach the catalog answers lookups 503 at once, and the client CLI moves them to the next --url', async () => {
+    // A third front end whose catalog is a port nothing listens on, with a short failover bound:
+    // its first lookup asks for FAILOVER_TIMEOUT_MS, then the catalog is out of reach.
+    const pc = await freePort();
+    const cutOff = `http://127.0.0.1:${pc}`;
+    const dir = join(c.dataDir, 'frontend-3');
+    mkdirSync(dir, { recursive: true });
+    c.spawnApp('frontend-3', 'frontend', { FRONTEND_PORT: String(pc), DATA_DIR: dir, CATALOG_URL: `http://127.0.0.1:${await freePort()}`, FAILOVER_TIMEOUT_MS: '2000' });
+    try {
+      await waitFor('frontend-3 listening', async () => (await http(`${cutOff}/leader`, { timeoutMs: 2000 }).catch(() => ({ status: 0 }))).status === 200, 60000);
+      const first = await http(`${cutOff}/stocks?stock_name=Stock1`, { timeoutMs: 30000 });
+      expect({ status: first.status, message: first.body.error?.message }).toEqual({ status: 503, message: expect.stringMatching(/^catalog unreachable: /) });
+      expect(c.log('frontend-3')).toMatch(/the catalog has not answered a lookup for 2 s/);
+      // The CLI, pointed at it first: answered 503 there, each lookup goes on to the next front end.
+      const cli = await runNode(appMain('client'), ['lookup', 'Stock1', '--url', `${cutOff},${a}`], {}, 30000);
+      expect({ code: cli.code, stderr: cli.stderr }).toEqual({ code: 0, stderr: expect.stringContaining('HTTP 200') });
+      expect(JSON.parse(cli.stdout)).toMatchObject({ stock_name: 'Stock1' });
+    } finally {
+      await c.signal('frontend-3', 'SIGKILL');
+    }
+  });
+
   it('SIGKILL one front end under a load that uses both: sessions move to the other, no failure, nothing lost or doubled', async () => {
     const acked: AckedOrder[] = [];
     const errors: string[] = [];

@@ -164,6 +164,8 @@ describe('hardening', () => {
       expect(value(text, /^bazaar_cache_misses_total\{/)).toBeGreaterThanOrEqual(1);
       expect(value(text, /^bazaar_cache_invalidations_total\{/)).toBeGreaterThanOrEqual(1);
       expect(text).toMatch(/^bazaar_cache_evictions_total\{app="frontend"\} \d+$/m);
+      expect(text).toMatch(/^bazaar_catalog_out_of_reach\{app="frontend"\} 0$/m);
+      expect(text).toMatch(/^bazaar_lookups_shed_total\{app="frontend"\} 0$/m);
       expect(value(text, /^bazaar_leader_epoch\{/)).toBeGreaterThanOrEqual(1);
       expect(value(text, /^bazaar_leader_id\{/)).toBe(await c.leaderId());
       expect(value(text, /^bazaar_leader_changes_total\{/)).toBeGreaterThanOrEqual(1);

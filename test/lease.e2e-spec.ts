@@ -348,13 +348,13 @@ if (!availability.ok) {
         expect(other.body.error?.message).toMatch(mode === 'drop' ? /^catalog out of reach for \d+\.\d s \(.+\); another lookup is asking it$/ : /^catalog unreachable: /);
         // Operators see it in the front end's metrics.
         const metrics = (await http(`${c.frontend}/metrics`)).text;
-        expect(metrics).toMatch(/^bazaar_catalog_out_of_reach 1$/m);
-        expect(metrics).toMatch(mode === 'drop' ? /^bazaar_lookups_shed_total [1-9]\d*$/m : /^bazaar_lookups_shed_total \d+$/m);
+        expect(metrics).toMatch(/^bazaar_catalog_out_of_reach\{app="frontend"\} 1$/m);
+        expect(metrics).toMatch(mode === 'drop' ? /^bazaar_lookups_shed_total\{app="frontend"\} [1-9]\d*$/m : /^bazaar_lookups_shed_total\{app="frontend"\} \d+$/m);
 
         lab.heal('catalog', 'frontend');
         await sleep(1000);
         expect(await lookupAt(c.frontend)).toEqual({ status: 200, quantity: 95 });
-        expect((await http(`${c.frontend}/metrics`)).text).toMatch(/^bazaar_catalog_out_of_reach 0$/m);
+        expect((await http(`${c.frontend}/metrics`)).text).toMatch(/^bazaar_catalog_out_of_reach\{app="frontend"\} 0$/m);
         await waitHit(c.frontend, 95);
         process.stderr.write(`lease partition (${mode}): trade acknowledged in ${tookMs} ms; lookups ${JSON.stringify(seen)}\n`);
       });

@@ -129,7 +129,7 @@ describe('BazaarExpressAdapter', () => {
     });
   });
 
-  it('keeps an idle keep-alive connection as long as it is told, says so, and serves the next request on it', async () => {
+  it('keeps an idle keep-alive connection as long as it is told, and says so in its hint', async () => {
     started = await start({}, { ...DEFAULT_CONNECTION_LIMITS, keepAliveTimeoutMs: 65_000 });
     expect((started.app.getHttpServer() as Server).keepAliveTimeout).toBe(65_000);
     const res = await fetch(`${started.url}/probe`);

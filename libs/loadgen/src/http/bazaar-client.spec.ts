@@ -99,11 +99,29 @@ describe('BazaarClient with several front ends', () => {
     expect(KEYED_TRADE_MOVE_WINDOW_MS + MAX_FAILOVER_TIMEOUT_MS).toBeLessThan(MIN_IDEMPOTENCY_RETENTION_MS);
   });
 
-  it('does not move on an HTTP answer, whatever its status', async () => {
+  it('does not move a trade on an HTTP answer, whatever its status', async () => {
     const { calls, fetchImpl } = fakeFetch({ [new URL(A).origin]: 503, [new URL(B).origin]: 200 });
     const client = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl });
     expect(await client.trade('Stock1', 'buy', 1)).toMatchObject({ kind: 'response', status: 503 });
     expect(calls).toHaveLength(1);
+  });
+
+  it('moves a lookup answered 503 to the next front end (one cut off from the catalog answers so at once), and stays there', async () => {
+    const { calls, fetchImpl } = fakeFetch({ [new URL(A).origin]: 503, [new URL(B).origin]: 200 });
+    const client = new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl });
+    expect(await client.lookup('Stock1')).toMatchObject({ kind: 'response', status: 200, attempts: 2 });
+    await client.lookup('Stock2');
+    expect(calls.map((c) => new URL(c.url).origin)).toEqual([A, B, B]);
+  });
+
+  it('answers a lookup 503 when every front end does, or the others give no answer; a 404 does not move', async () => {
+    const all = fakeFetch({ [new URL(A).origin]: 503, [new URL(B).origin]: 503 });
+    expect(await new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl: all.fetchImpl }).lookup('Stock1')).toMatchObject({ kind: 'response', status: 503, attempts: 2 });
+    const down = fakeFetch({ [new URL(A).origin]: 503, [new URL(B).origin]: 'ECONNREFUSED' });
+    expect(await new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl: down.fetchImpl }).lookup('Stock1')).toMatchObject({ kind: 'response', status: 503, attempts: 2 });
+    const missing = fakeFetch({ [new URL(A).origin]: 404, [new URL(B).origin]: 200 });
+    expect(await new BazaarClient({ url: `${A},${B}`, timeoutMs: 1000, fetchImpl: missing.fetchImpl }).lookup('Stock9')).toMatchObject({ kind: 'response', status: 404 });
+    expect(missing.calls).toHaveLength(1);
   });
 });
 

@@ -113,6 +113,9 @@ const NEVER_SENT = /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN)/;
  * answered. Only a request that may be sent twice is sent again: every GET, each front end tried
  * once, and a trade, which always carries an idempotency key (the client makes one up when none
  * is given) — the front end answers the same key with the same outcome and trades at most once.
+ * A GET answered 503 moves on too (a front end cut off from the catalog answers lookups 503 at
+ * once); when every front end answers 503, the last answer is the outcome. A trade answered 503
+ * does not: every front end would say the same of the replicas.
  *
  * A trade that got no answer may have gone through: a front end holds a trade through a failover
  * for up to `FAILOVER_TIMEOUT_MS` (15 s by default), longer than the client's default timeout.
@@ -210,6 +213,8 @@ export class BazaarClient {
     const windowOver = (): boolean => method !== 'GET' && elapsedUs() >= KEYED_TRADE_MOVE_WINDOW_MS * 1000;
     const backoff = new Backoff(this.resendBackoff);
     let failure: TransportFailure | undefined;
+    /** A GET's 503 from a front end tried before the next: the outcome if no other answers better. */
+    let unavailable: HttpOutcome | undefined;
     let mayHaveArrived = false;
     for (let attempt = 0; ; attempt++) {
       if (attempt >= this.bases.length) {
@@ -222,8 +227,13 @@ export class BazaarClient {
       const url = urlAt(this.bases[index]);
       try {
         const { status, text } = await this.transport({ method, url, headers, body, timeoutMs: this.timeoutMs, idempotent, signal });
+        const outcome: HttpOutcome = { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs(), attempts: attempt + 1 };
+        if (method === 'GET' && status === 503 && attempt + 1 < this.bases.length) {
+          unavailable = outcome;
+          continue;
+        }
         this.current = index;
-        return { kind: 'response', status, body: parseJson(text), text, latencyUs: elapsedUs(), attempts: attempt + 1 };
+        return outcome;
       } catch (err: unknown) {
         const error = describeTransportError(err, this.timeoutMs);
         mayHaveArrived ||= !NEVER_SENT.test(error);
@@ -231,6 +241,7 @@ export class BazaarClient {
         if (!idempotent || !CONNECTION_FAILURES.test(error) || windowOver()) break;
       }
     }
+    if (unavailable) return { ...unavailable, latencyUs: elapsedUs(), attempts: Math.max(unavailable.attempts, failure?.attempts ?? 0) };
     return { ...failure!, latencyUs: elapsedUs() };
   }
 }
