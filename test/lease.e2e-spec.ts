@@ -340,7 +340,8 @@ if (!availability.ok) {
         // end says so. Now a lookup is asked once, one at a time, and the others are answered 503
         // at once: with dropped packets the first of two lookups sent together waits out its one
         // try while the second is answered; with refused connections each tries once.
-        expect(c.log('frontend')).toMatch(/the catalog has not answered a lookup for 20 s \(catalog unreachable: .+\): until it does/);
+        // (The log is written asynchronously: the line may land a moment after the answer.)
+        await waitFor('the front end to log that the catalog is out of reach', async () => /the catalog has not answered a lookup for 20 s \(catalog unreachable: .+\): until it does/.test(c!.log('frontend')), 10000);
         const url = `${c.frontend}/stocks?stock_name=${STOCK}`;
         const [probe, other] = await Promise.all([http(url, { timeoutMs: failoverMs + 15000 }), sleep(200).then(() => http(url, { timeoutMs: failoverMs + 15000 }))]);
         expect([probe.status, other.status]).toEqual([503, 503]);
