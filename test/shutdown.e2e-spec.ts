@@ -22,6 +22,8 @@ import { expectCatalogMatchesLog } from './support/load';
  *    in the log at most once and a retry returns its number; the catalog equals what the log
  *    implies. With the front end up, the leader's SIGTERM is invisible to clients (no error).
  * 4. The catalog exits 0 on SIGTERM and leaves a clean database.
+ * 5. Lookups riding out a catalog outage at a front end that gets SIGTERM are answered 503 at once
+ *    (a client with another front end asks it), and the front end's drain does not wait for them.
  */
 const REPLICAS = [1, 2, 3];
 
@@ -268,5 +270,33 @@ describe('graceful shutdown on SIGTERM', () => {
     await c.startCatalog();
     expect(await c.stocksTable()).toEqual(before);
     expect((await internal(`${c.catalog}/query?stock_name=Stock1`)).status).toBe(200);
+  });
+
+  it('lookups riding out a catalog outage are answered 503 at once when the front end gets SIGTERM, and do not hold its drain', async () => {
+    expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200); // the front end holds a lease
+    await c.kill('catalog');
+    // More lookups than an AbortSignal's default 10 listeners, each of a stock the cache does not hold.
+    const lookups = Array.from({ length: 12 }, (_, i) =>
+      http(`${c.frontend}/stocks?stock_name=Stock${i + 2}`, { timeoutMs: 60000 }).then(
+        (r) => ({ status: r.status, message: String(r.body?.error?.message) }),
+        (e: Error) => ({ status: 0, message: String((e as { cause?: unknown }).cause ?? e) }),
+      ),
+    );
+    // They ask the catalog again and again (FAILOVER_TIMEOUT_MS is 20 s here, the drain's bound 10 s).
+    await sleep(1500);
+    const logFrom = c.log('frontend').length;
+    await terminate('frontend');
+    const answers = await Promise.all(lookups);
+    for (const a of answers) expect(a).toEqual({ status: 503, message: expect.stringMatching(/^catalog unreachable: .*; this front end is shutting down: ask another$/) });
+    // The front end's output reaches its log file after it: wait for its last line.
+    const tail = () => c.log('frontend').slice(logFrom);
+    await waitFor("the front end's last line", async () => /"context":"Shutdown","msg":"stopped"/.test(tail()), 10000);
+    const log = tail();
+    expect(log).toMatch(/draining 12 request\(s\) in flight/);
+    expect(log).not.toMatch(/still open after/);
+    expect(log).not.toMatch(/MaxListenersExceededWarning/);
+    await c.startCatalog();
+    await c.startFrontend();
+    expect((await http(`${c.frontend}/stocks?stock_name=Stock2`)).status).toBe(200);
   });
 });

@@ -1,6 +1,6 @@
 import { ConfigService } from '@nestjs/config';
 import { leaseClockMs, VersionedLruCache } from '@app/cache';
-import { HopClient, monotonicNow, StockNotFound, Unavailable } from '@app/common';
+import { HopClient, HttpDrain, monotonicNow, StockNotFound, Unavailable } from '@app/common';
 import { FrontendEnv, StockInfo } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
 import { CatalogClient, CatalogOutage } from './catalog.client';
@@ -26,13 +26,16 @@ function scripted(answers: (Error | { status: number; data?: unknown })[], tail:
   return { hops, calls };
 }
 
-/** The front end's lookups over `hops`, with a cache that holds a lease for a minute. */
+/** The front end's lookups over `hops`, with a cache that holds a lease for a minute; `stop()` begins the front end's drain. */
 function service(hops: HopClient, failover: number) {
+  const stopping = new AbortController();
+  const drain = { stopping: stopping.signal } as HttpDrain;
   const lease = { idle: false, catalogWaitMs: undefined, answeredAt: undefined } as { idle: boolean; catalogWaitMs?: number; answeredAt?: number };
   const cache = new VersionedLruCache<StockInfo>({ enabled: true, capacity: 10, leased: true, stampOf: (s) => s.trade_volume });
   cache.adoptLease(leaseClockMs() + 60_000, [], false);
   const leaseService = lease as unknown as LeaseService;
-  return { stocks: new StocksService(cache, new CatalogClient(hops, leaseService, config(1000)), leaseService, config(failover)), cache, lease };
+  const stocks = new StocksService(cache, new CatalogClient(hops, leaseService, config(1000)), leaseService, config(failover), drain);
+  return { stocks, cache, lease, stop: () => stopping.abort() };
 }
 
 /** A catalog that refuses every try while `down.now` (an Error), else answers the stock; `calls` lists the stocks asked for. */
@@ -264,5 +267,34 @@ describe('stock lookups while the catalog is out', () => {
       await expect(service(hops, 15_000).stocks.lookup('Stock1')).rejects.toBeInstanceOf(kind);
       expect(calls).toHaveLength(1);
     }
+  });
+
+  it('once the front end begins to drain, a lookup waiting to ask again is answered 503 at once, and asks no more', async () => {
+    const { hops, calls } = scripted([], REFUSED);
+    const { stocks, stop } = service(hops, 15_000);
+    const started = monotonicNow();
+    const answer = stocks.lookup('Stock1').catch((e: unknown) => e);
+    while (calls.length < 3) await new Promise((r) => setTimeout(r, 5));
+    stop();
+    const err = await answer;
+    expect(err).toBeInstanceOf(CatalogOutage);
+    expect(err).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
+    // Answered in the pause after the third try, not at the 15 s deadline (the third try comes
+    // after pauses of at most 50 + 100 ms; the next pause would be up to 200 ms more).
+    expect(monotonicNow() - started).toBeLessThan(5_000);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(calls).toHaveLength(3);
+    // Not out of reach: the lookup gave up because of the drain, not because the catalog stayed down.
+    expect(stocks.catalogOutOfReach).toBe(false);
+  });
+
+  it('a lookup that arrives during the drain is asked once, and answered at once', async () => {
+    const { hops, calls } = scripted([REFUSED()]);
+    const { stocks, stop } = service(hops, 15_000);
+    stop();
+    await expect(stocks.lookup('Stock1')).rejects.toMatchObject({ status: 503, message: expect.stringContaining('this front end is shutting down') });
+    expect(calls).toHaveLength(1);
+    // An answer needs no retry: a lookup the catalog answers is served as ever.
+    await expect(stocks.lookup('Stock1')).resolves.toEqual(STOCK);
   });
 });

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VersionedLruCache } from '@app/cache';
-import { monotonicNow } from '@app/common';
+import { HttpDrain, monotonicNow } from '@app/common';
 import { FrontendEnv, InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
 import { CatalogClient, CatalogOutage } from './catalog.client';
@@ -45,6 +45,10 @@ const MIN_RETRY_TIMEOUT_MS = 500;
  * lookup here. Any answer from the catalog (to a lookup or a lease request; anything but a 502,
  * 503 or 504) ends that, and so does `FAILOVER_TIMEOUT_MS` without a failed try: a later outage is
  * ridden out as any other.
+ *
+ * A front end that is shutting down asks no lookup again: once its drain begins, a lookup waiting
+ * to retry is answered 503 at once, so that a client with another front end moves to it and the
+ * drain is not held for up to `FAILOVER_TIMEOUT_MS`.
  */
 @Injectable()
 export class StocksService {
@@ -68,6 +72,7 @@ export class StocksService {
     private readonly catalog: CatalogClient,
     private readonly lease: LeaseService,
     config: ConfigService<FrontendEnv, true>,
+    private readonly drain: HttpDrain,
   ) {
     this.retryForMs = config.get('FAILOVER_TIMEOUT_MS', { infer: true });
   }
@@ -147,15 +152,16 @@ export class StocksService {
    * After a try that failed with `err`: while it is a {@link CatalogOutage} and `deadline` has not
    * passed, tries again after a pause ({@link retryPause}: 50 ms, doubling up to 400 ms, less up to
    * half at random); otherwise throws the last error. The first try waited as long as the catalog
-   * may hold a lookup; a retry waits what is left.
+   * may hold a lookup; a retry waits what is left. Once the front end's drain begins, no more.
    */
   private async askAgain(name: string, requestId: string | undefined, deadline: number, err: unknown): Promise<StockInfo> {
+    const stopping = this.drain.stopping;
     for (let retry = 1; ; retry++) {
       const left = deadline - monotonicNow();
       if (!(err instanceof CatalogOutage)) throw err;
       if (left <= 0) throw this.gaveUp(deadline - this.retryForMs, err);
       const pauseMs = Math.min(retryPause(retry), left);
-      await sleep(pauseMs);
+      if (!(await sleep(pauseMs, true, { signal: stopping }).catch(() => false))) throw shuttingDown(err);
       const timeoutMs = Math.max(MIN_RETRY_TIMEOUT_MS, left - pauseMs);
       try {
         return await this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs));
@@ -214,6 +220,11 @@ interface Outage {
   since: number;
   failedAt: number;
   reason: string;
+}
+
+/** A lookup's last failure, answered at once because this front end is shutting down. */
+function shuttingDown(err: CatalogOutage): CatalogOutage {
+  return new CatalogOutage(`${err.message}; this front end is shutting down: ask another`);
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;

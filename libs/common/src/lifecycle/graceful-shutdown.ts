@@ -1,6 +1,7 @@
 import { INestApplication, Injectable, Logger, LoggerService, OnApplicationBootstrap } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { HttpAdapterHost } from '@nestjs/core';
+import { setMaxListeners } from 'node:events';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { CommonEnv } from '@app/contracts';
 import type { FinishedRequest, RequestObserver } from '../http/request-observer';
@@ -25,11 +26,24 @@ export class HttpDrain implements OnApplicationBootstrap, RequestObserver {
   private readonly inflight = new Set<ServerResponse>();
   private server?: Server;
   private draining?: Promise<void>;
+  private readonly stop = new AbortController();
 
-  constructor(private readonly host: HttpAdapterHost) {}
+  constructor(private readonly host: HttpAdapterHost) {
+    // Every lookup that waits to ask again listens to it: no leak warning for more than 10.
+    setMaxListeners(0, this.stop.signal);
+  }
 
   get isDraining(): boolean {
     return this.draining !== undefined;
+  }
+
+  /**
+   * Aborted when the drain begins. A request that would only wait to try again (a lookup asking a
+   * catalog that is down) stops waiting and is answered at once: a client with another front end
+   * asks that one, and the drain is not held for a retry loop.
+   */
+  get stopping(): AbortSignal {
+    return this.stop.signal;
   }
 
   get inflightCount(): number {
@@ -59,7 +73,10 @@ export class HttpDrain implements OnApplicationBootstrap, RequestObserver {
    * whatever is still open. Resolves when no connection is left. Idempotent.
    */
   drain(timeoutMs: number): Promise<void> {
-    this.draining ??= this.run(timeoutMs);
+    if (!this.draining) {
+      this.draining = this.run(timeoutMs);
+      this.stop.abort();
+    }
     return this.draining;
   }
 
