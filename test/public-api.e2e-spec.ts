@@ -436,6 +436,25 @@ describe('public API and catalog semantics', () => {
     }
   });
 
+  it('tells browsers not to guess a type (nosniff) on every answer of every server app: JSON, errors, HTML', async () => {
+    const cases: [string, string, number][] = [
+      [c.frontend, '/stocks?stock_name=Stock1', 200],
+      [c.frontend, '/stocks?stock_name=%3Cscript%3E', 400],
+      [c.frontend, '/stocks?stock_name=Nope', 404],
+      [c.frontend, '/stocks', 400],
+      [c.frontend, '/nope', 404],
+      [c.frontend, '/status', 200],
+      [c.frontend, '/docs', 200],
+      [c.catalog, '/query?stock_name=Stock1', 200],
+      [c.replica(1), '/ping', 200],
+    ];
+    for (const [base, path, status] of cases) {
+      const res = await fetch(`${base}${path}`, { headers: c.internalHeaders });
+      await res.arrayBuffer();
+      expect({ path, status: res.status, nosniff: res.headers.get('x-content-type-options') }).toEqual({ path, status, nosniff: 'nosniff' });
+    }
+  });
+
   it('the order log matches the catalog: quantity and volume per stock follow from the orders', async () => {
     // The trades made at the catalog directly above are recorded by the leader's reconciliation.
     await waitFor('the direct catalog trades in the order log', async () => {

@@ -20,6 +20,7 @@ describe('observeRequests', () => {
     observeRequests([a, b])(request('trace-1'), res as unknown as ServerResponse, () => (nexted = true));
     expect(nexted).toBe(true);
     expect(res.headers['x-request-id']).toBe('trace-1');
+    expect(res.headers['X-Content-Type-Options']).toBe('nosniff');
     expect(events).toEqual(['a started']);
     res.writableFinished = true;
     res.emit('finish');

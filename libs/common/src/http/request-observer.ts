@@ -23,7 +23,7 @@ export interface RequestObserver {
 
 /**
  * Express middleware, installed first: gives the request its id (echoed in `x-request-id`) and
- * reports it to every observer — at arrival, and once over, from a single `close` listener
+ * sets `X-Content-Type-Options: nosniff` on its answer, and reports it to every observer — at arrival, and once over, from a single `close` listener
  * (`close` follows `finish` for an answered request, and comes alone when the connection dropped
  * first). One middleware layer and one listener per request for all of them: each layer and
  * listener is a measurable share of a cached lookup.
@@ -32,6 +32,9 @@ export function observeRequests(observers: RequestObserver[]) {
   const starting = observers.filter((o) => o.started);
   return (req: IncomingMessage, res: ServerResponse, next: () => void): void => {
     const id = assignRequestId(req, res);
+    // Every answer says what it is (JSON, or the status page's HTML): a browser must not guess,
+    // say, HTML in a JSON error that quotes what the client sent.
+    res.setHeader('X-Content-Type-Options', 'nosniff');
     const arrived = process.hrtime.bigint();
     for (const o of starting) o.started!(req, res);
     res.once('close', () => {
