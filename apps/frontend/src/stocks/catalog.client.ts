@@ -46,14 +46,16 @@ export class CatalogClient {
   /**
    * One try: the stock, or a definite refusal (404, 400), a {@link CatalogOutage} when asking again
    * may help, or Unavailable when it cannot (a 500, a refused cluster token) — all thrown.
+   * `signal` ends the try early, as a {@link CatalogOutage} (a retry, once the front end drains).
    */
-  async query(stockName: string, requestId?: string, timeoutMs = this.timeoutMs): Promise<StockInfo> {
+  async query(stockName: string, requestId?: string, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<StockInfo> {
     let res;
     try {
       res = await this.hops.get<CatalogQueryResponse>(this.url, {
         query: { stock_name: stockName },
         timeoutMs,
         headers: requestIdHeaders(requestId),
+        signal,
       });
     } catch (err) {
       throw new CatalogOutage(`catalog unreachable: ${(err as Error).message}`);

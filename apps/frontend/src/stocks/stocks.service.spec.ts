@@ -276,15 +276,36 @@ describe('stock lookups while the catalog is out', () => {
     const answer = stocks.lookup('Stock1').catch((e: unknown) => e);
     while (calls.length < 3) await new Promise((r) => setTimeout(r, 5));
     stop();
+    const asked = calls.length;
     const err = await answer;
     expect(err).toBeInstanceOf(CatalogOutage);
     expect(err).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
-    // Answered in the pause after the third try, not at the 15 s deadline (the third try comes
-    // after pauses of at most 50 + 100 ms; the next pause would be up to 200 ms more).
+    // Answered in the pause after the tries so far, not at the 15 s deadline.
     expect(monotonicNow() - started).toBeLessThan(5_000);
     await new Promise((r) => setTimeout(r, 500));
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(asked);
     // Not out of reach: the lookup gave up because of the drain, not because the catalog stayed down.
+    expect(stocks.catalogOutOfReach).toBe(false);
+  });
+
+  it('once the front end begins to drain, a retry waiting for a catalog that does not answer (paused, cut off) ends at once: 503 with the reason it retried', async () => {
+    const calls: { signal?: AbortSignal }[] = [];
+    const hops = {
+      get: (_url: string, o: { signal?: AbortSignal }) => {
+        calls.push({ signal: o.signal });
+        if (calls.length === 1) return Promise.reject(REFUSED());
+        // The retry: no answer until its signal ends it, as HopClient does.
+        return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted', 'AbortError'))));
+      },
+    } as unknown as HopClient;
+    const { stocks, stop } = service(hops, 15_000);
+    const answer = stocks.lookup('Stock1').catch((e: unknown) => e);
+    while (calls.length < 2) await new Promise((r) => setTimeout(r, 5));
+    // The first try has no signal: the drain ends only retries.
+    expect(calls.map((c) => c.signal !== undefined)).toEqual([false, true]);
+    stop();
+    expect(await answer).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
+    expect(calls).toHaveLength(2);
     expect(stocks.catalogOutOfReach).toBe(false);
   });
 

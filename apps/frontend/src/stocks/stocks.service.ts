@@ -46,9 +46,9 @@ const MIN_RETRY_TIMEOUT_MS = 500;
  * 503 or 504) ends that, and so does `FAILOVER_TIMEOUT_MS` without a failed try: a later outage is
  * ridden out as any other.
  *
- * A front end that is shutting down asks no lookup again: once its drain begins, a lookup waiting
- * to retry is answered 503 at once, so that a client with another front end moves to it and the
- * drain is not held for up to `FAILOVER_TIMEOUT_MS`.
+ * A front end that is shutting down asks no lookup again: once its drain begins, a lookup that is
+ * retrying (in a pause, or waiting for a retry's answer) is answered 503 at once, so that a client
+ * with another front end moves to it and the drain is not held for up to `FAILOVER_TIMEOUT_MS`.
  */
 @Injectable()
 export class StocksService {
@@ -97,9 +97,9 @@ export class StocksService {
   }
 
   /** One try at the catalog; an answer from it, a refusal included, is noted (it is within reach). */
-  private async ask(name: string, requestId?: string, timeoutMs?: number): Promise<StockInfo> {
+  private async ask(name: string, requestId?: string, timeoutMs?: number, signal?: AbortSignal): Promise<StockInfo> {
     try {
-      const stock = await this.catalog.query(name, requestId, timeoutMs);
+      const stock = await this.catalog.query(name, requestId, timeoutMs, signal);
       this.answeredAt = monotonicNow();
       return stock;
     } catch (err) {
@@ -152,21 +152,27 @@ export class StocksService {
    * After a try that failed with `err`: while it is a {@link CatalogOutage} and `deadline` has not
    * passed, tries again after a pause ({@link retryPause}: 50 ms, doubling up to 400 ms, less up to
    * half at random); otherwise throws the last error. The first try waited as long as the catalog
-   * may hold a lookup; a retry waits what is left. Once the front end's drain begins, no more.
+   * may hold a lookup; a retry waits what is left.
+   *
+   * Once the front end's drain begins, a lookup asks no more: its pause, or the retry it is waiting
+   * for (a catalog that is paused or cut off holds it), ends at once, and it is answered 503 with the
+   * reason it was retrying. An answer that came first (a stock, a 404) is still given.
    */
   private async askAgain(name: string, requestId: string | undefined, deadline: number, err: unknown): Promise<StockInfo> {
     const stopping = this.drain.stopping;
     for (let retry = 1; ; retry++) {
-      const left = deadline - monotonicNow();
       if (!(err instanceof CatalogOutage)) throw err;
+      if (stopping.aborted) throw shuttingDown(err);
+      const left = deadline - monotonicNow();
       if (left <= 0) throw this.gaveUp(deadline - this.retryForMs, err);
       const pauseMs = Math.min(retryPause(retry), left);
       if (!(await sleep(pauseMs, true, { signal: stopping }).catch(() => false))) throw shuttingDown(err);
       const timeoutMs = Math.max(MIN_RETRY_TIMEOUT_MS, left - pauseMs);
       try {
-        return await this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs));
+        return await this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs, stopping));
       } catch (e) {
-        err = e;
+        // A try the drain ended says nothing new of the catalog: the reason stays the last one.
+        if (!(stopping.aborted && e instanceof CatalogOutage)) err = e;
       }
     }
   }

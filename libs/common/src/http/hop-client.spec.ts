@@ -145,6 +145,34 @@ describe('HopClient', () => {
     await expect(client.post(`${t.url}/slow`, {}, { timeoutMs: 100 })).rejects.toMatchObject({ name: 'TimeoutError' });
   });
 
+  it('ends an exchange when its signal is aborted: rejects with the reason at once, the connection closed', async () => {
+    let closed = false;
+    const t = await target((req) => req.socket.once('close', () => (closed = true)));
+    const stop = new AbortController();
+    const answer = client.get(`${t.url}/held`, { timeoutMs: 60_000, signal: stop.signal });
+    while (t.seen.length === 0) await new Promise((r) => setTimeout(r, 5));
+    stop.abort(new Error('shutting down'));
+    await expect(answer).rejects.toThrow('shutting down');
+    while (!closed) await new Promise((r) => setTimeout(r, 5));
+    // A signal aborted already: nothing is sent.
+    await expect(client.get(`${t.url}/never`, { timeoutMs: 60_000, signal: stop.signal })).rejects.toThrow('shutting down');
+    await expect(client.post(`${t.url}/never`, {}, { timeoutMs: 60_000, signal: AbortSignal.abort() })).rejects.toMatchObject({ name: 'AbortError' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(t.seen.map((x) => x.url)).toEqual(['/held']);
+  });
+
+  it('stops listening to its signal once the exchange is over', async () => {
+    const t = await target((_req, res) => json(res, 200, { ok: true }));
+    const stop = new AbortController();
+    const added = jest.spyOn(stop.signal, 'addEventListener');
+    const removed = jest.spyOn(stop.signal, 'removeEventListener');
+    await expect(client.get(`${t.url}/a`, { timeoutMs: 5_000, signal: stop.signal })).resolves.toMatchObject({ status: 200 });
+    expect(added).toHaveBeenCalledTimes(1);
+    expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0][1]);
+    // Aborted after the answer: nothing happens to it.
+    stop.abort();
+  });
+
   it('rejects a body that stalls after the headers once the timeout has passed', async () => {
     const t = await target((_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });

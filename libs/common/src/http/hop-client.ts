@@ -18,11 +18,19 @@ export interface HopOptions {
   headers?: Record<string, string>;
   /** Query parameters (undefined ones are left out). */
   query?: Record<string, string | number | undefined>;
+  /** Ends the exchange early when aborted (rejects with the signal's reason), as its timeout would. */
+  signal?: AbortSignal;
 }
 
 /** The rejection of a hop whose timeout passed (the name `AbortSignal.timeout()` gives it too). */
 function timeoutError(): DOMException {
   return new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+}
+
+/** What an exchange ended by its signal rejects with: the signal's reason, as an Error. */
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new DOMException('The operation was aborted', 'AbortError');
 }
 
 /**
@@ -64,11 +72,14 @@ class Exchange<T> implements Dispatcher.DispatchHandler {
   private contentType = '';
   private chunks: Buffer[] = [];
   private readonly timer: NodeJS.Timeout;
+  /** Stops listening to the exchange's signal, when it has one (most have none: no closure then). */
+  private unlisten?: () => void;
 
   constructor(
     timeoutMs: number,
     private readonly resolve: (answer: HopResponse<T>) => void,
     private readonly reject: (err: unknown) => void,
+    signal?: AbortSignal,
   ) {
     this.timer = setTimeout(
       () =>
@@ -78,6 +89,14 @@ class Exchange<T> implements Dispatcher.DispatchHandler {
         ),
       timeoutMs,
     );
+    if (!signal) return;
+    const onAbort = () => this.cancel(abortReason(signal));
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.unlisten = () => signal.removeEventListener('abort', onAbort);
   }
 
   /** Called when the connection is open, right before undici writes the request. */
@@ -121,11 +140,12 @@ class Exchange<T> implements Dispatcher.DispatchHandler {
     this.controller?.abort(reason);
   }
 
-  /** Ends the exchange's timer; false when it had already settled. */
+  /** Ends the exchange's timer (and stops listening to its signal); false when it had already settled. */
   private settle(): boolean {
     if (this.settled) return false;
     this.settled = true;
     clearTimeout(this.timer);
+    this.unlisten?.();
     return true;
   }
 }
@@ -182,7 +202,8 @@ export class HopClient implements OnModuleDestroy {
       for (const [k, v] of Object.entries(options.query ?? {})) if (v !== undefined) target.searchParams.set(k, String(v));
       const headers: Record<string, string> = { ...this.baseHeaders, ...options.headers };
       if (body !== undefined) headers['content-type'] = 'application/json';
-      const exchange = new Exchange<T>(options.timeoutMs, resolve, reject);
+      const exchange = new Exchange<T>(options.timeoutMs, resolve, reject, options.signal);
+      if (options.signal?.aborted) return;
       try {
         this.agent.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body }, exchange);
       } catch (err) {

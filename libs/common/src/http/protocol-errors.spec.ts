@@ -31,9 +31,13 @@ describe('protocol-level errors', () => {
     ['headers over 16 KiB', `GET / HTTP/1.1\r\nHost: x\r\nX: ${'a'.repeat(20000)}\r\n\r\n`, 431],
     ['a CONNECT', 'CONNECT a:1 HTTP/1.1\r\nHost: a:1\r\n\r\n', 405],
     ['an unknown expectation', 'GET / HTTP/1.1\r\nHost: x\r\nExpect: nope\r\nConnection: close\r\n\r\n', 417],
-  ])('answers %s in the JSON error shape', async (_what, raw, status) => {
-    const res = parse(await send(raw));
+  ])('answers %s in the JSON error shape, typed and not to be sniffed', async (_what, raw, status) => {
+    const out = await send(raw);
+    const res = parse(out);
     expect(res.status).toBe(status);
+    const head = out.slice(0, out.indexOf('\r\n\r\n')).toLowerCase();
+    expect(head).toContain('\r\ncontent-type: application/json; charset=utf-8');
+    expect(head).toContain('\r\nx-content-type-options: nosniff');
     expect(res.body).toEqual({ error: { code: status, message: expect.any(String) } });
   });
 

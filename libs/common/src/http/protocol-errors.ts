@@ -13,6 +13,7 @@ export function rawJsonResponse(status: number, body: unknown): string {
   return (
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
     'Content-Type: application/json; charset=utf-8\r\n' +
+    'X-Content-Type-Options: nosniff\r\n' +
     `Content-Length: ${Buffer.byteLength(json)}\r\n` +
     'Connection: close\r\n\r\n' +
     json
@@ -83,7 +84,7 @@ export function installProtocolErrorResponses(server: Server, shapes: ErrorShape
     const body = JSON.stringify(
       shapeFailure(shapeOf(shapes, req.method ?? 'GET', req.url ?? '/'), { status, message: 'only "Expect: 100-continue" is supported' }),
     );
-    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+    res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'X-Content-Type-Options': 'nosniff', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
     res.end(body);
   });
 }
