@@ -117,16 +117,26 @@ async function expectCleanDatabase(file: string): Promise<void> {
   expect(result).toBe('ok');
 }
 
+/** The front end's lookups that went to the catalog so far: one per try (`bazaar_cache_misses_total`). */
+async function catalogTries(): Promise<number> {
+  const text = (await http(`${c.frontend}/metrics`)).text;
+  const m = /^bazaar_cache_misses_total(?:\{[^}]*\})? (\d+)/m.exec(text);
+  if (!m) throw new Error(`no bazaar_cache_misses_total in the front end's metrics:\n${text.slice(0, 500)}`);
+  return Number(m[1]);
+}
+
 /**
  * With the catalog out (`stopCatalog`), 12 lookups of stocks the front end's cache does not hold
- * (more than an AbortSignal's default 10 listeners); `ridingOutMs` later, SIGTERM of the front
- * end. Each lookup is answered 503 at once, naming why it was retrying and that this front end is
- * shutting down (a client with another asks that one); the front end exits 0 without waiting for
- * them (its drain would cut them after SHUTDOWN_TIMEOUT_MS, with no answer).
+ * (more than an AbortSignal's default 10 listeners); once each has begun its first retry (its
+ * first try failed: refused at once, or timed out after 8 s), SIGTERM of the front end. Each
+ * lookup is answered 503 at once, naming why it was retrying and that this front end is shutting
+ * down (a client with another asks that one); the front end exits 0 without waiting for them (its
+ * drain would cut them after SHUTDOWN_TIMEOUT_MS, with no answer).
  */
-async function lookupsAtShutdown(stopCatalog: () => Promise<void>, ridingOutMs: number): Promise<void> {
+async function lookupsAtShutdown(stopCatalog: () => Promise<void>): Promise<void> {
   expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200); // the front end holds a lease
   const logFrom = c.log('frontend').length;
+  const triesBefore = await catalogTries();
   await stopCatalog();
   const lookups = Array.from({ length: 12 }, (_, i) =>
     http(`${c.frontend}/stocks?stock_name=Stock${i + 2}`, { timeoutMs: 60000 }).then(
@@ -134,7 +144,8 @@ async function lookupsAtShutdown(stopCatalog: () => Promise<void>, ridingOutMs: 
       (e: Error) => ({ status: 0, message: String((e as { cause?: unknown }).cause ?? e) }),
     ),
   );
-  await sleep(ridingOutMs);
+  // Each lookup's first try, and each one's first retry (a try counts as it begins).
+  await waitFor('every lookup retrying', async () => (await catalogTries()) >= triesBefore + 24, 30000);
   await terminate('frontend');
   const answers = await Promise.all(lookups);
   for (const a of answers) expect(a).toEqual({ status: 503, message: expect.stringMatching(/^catalog unreachable: .*; this front end is shutting down: ask another$/) });
@@ -306,7 +317,7 @@ describe('graceful shutdown on SIGTERM', () => {
   });
 
   it('lookups riding out a catalog crash are answered 503 at once when the front end gets SIGTERM, and do not hold its drain', async () => {
-    await lookupsAtShutdown(() => c.kill('catalog'), 1500);
+    await lookupsAtShutdown(() => c.kill('catalog'));
     await c.startCatalog();
     await c.startFrontend();
     expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200);
@@ -315,7 +326,7 @@ describe('graceful shutdown on SIGTERM', () => {
   it('so are lookups whose retry waits for a paused catalog: the retry ends with the drain', async () => {
     // The first try waits 8 s for a catalog that does not answer (5 s, and three leases), then a
     // retry is asked with what is left of FAILOVER_TIMEOUT_MS (20 s here, the drain's bound 10 s).
-    await lookupsAtShutdown(() => c.signal('catalog', 'SIGSTOP'), 9500);
+    await lookupsAtShutdown(() => c.signal('catalog', 'SIGSTOP'));
     await c.signal('catalog', 'SIGCONT');
     await c.startFrontend();
     expect((await http(`${c.frontend}/stocks?stock_name=Stock1`)).status).toBe(200);

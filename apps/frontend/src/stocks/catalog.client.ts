@@ -17,6 +17,16 @@ const CATALOG_TIMEOUT_MS = 5000;
  */
 export class CatalogOutage extends Unavailable {}
 
+/**
+ * A try that this front end's drain ended before the catalog answered (see StocksService): it
+ * says nothing new of the catalog.
+ */
+export class DrainEnded extends CatalogOutage {
+  constructor() {
+    super('catalog had not answered yet');
+  }
+}
+
 /** Stock lookups at the catalog (`GET /query?stock_name=S`), one try each. */
 @Injectable()
 export class CatalogClient {
@@ -46,7 +56,7 @@ export class CatalogClient {
   /**
    * One try: the stock, or a definite refusal (404, 400), a {@link CatalogOutage} when asking again
    * may help, or Unavailable when it cannot (a 500, a refused cluster token) — all thrown.
-   * `signal` ends the try early, as a {@link CatalogOutage} (a retry, once the front end drains).
+   * `signal` ends the try early, as a {@link DrainEnded} (a retry, once the front end drains).
    */
   async query(stockName: string, requestId?: string, timeoutMs = this.timeoutMs, signal?: AbortSignal): Promise<StockInfo> {
     let res;
@@ -58,6 +68,7 @@ export class CatalogClient {
         signal,
       });
     } catch (err) {
+      if (signal?.aborted) throw new DrainEnded();
       throw new CatalogOutage(`catalog unreachable: ${(err as Error).message}`);
     }
     if (res.status === 200) return res.data.data;

@@ -309,6 +309,53 @@ describe('stock lookups while the catalog is out', () => {
     expect(stocks.catalogOutOfReach).toBe(false);
   });
 
+  it("at the drain, a retry that shares another lookup's first try is answered at once; that first try goes on, and gets the stock", async () => {
+    let answer!: (a: { status: number; data: unknown }) => void;
+    let asked = 0;
+    const hops = {
+      get: () => {
+        asked++;
+        // The first lookup's first try is refused; the second lookup's first try is held.
+        return asked === 1 ? Promise.reject(REFUSED()) : new Promise((r) => (answer = r));
+      },
+    } as unknown as HopClient;
+    const { stocks, stop, cache } = service(hops, 15_000);
+    const retrying = stocks.lookup('Stock1').catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    const first = stocks.lookup('Stock1');
+    // The first lookup's retry (after its 25–50 ms pause) joins the second's try, asking nothing new:
+    // a third miss, and no third request.
+    while (cache.stats().misses < 3) await new Promise((r) => setTimeout(r, 5));
+    expect(asked).toBe(2);
+    stop();
+    expect(await retrying).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
+    answer({ status: 200, data: { data: STOCK } });
+    await expect(first).resolves.toEqual(STOCK);
+    expect(asked).toBe(2);
+  });
+
+  it("at the drain, a first try that shares a retry's request is answered at once: the catalog had not answered yet", async () => {
+    const signals: (AbortSignal | undefined)[] = [];
+    const hops = {
+      get: (_url: string, o: { signal?: AbortSignal }) => {
+        signals.push(o.signal);
+        if (signals.length === 1) return Promise.reject(REFUSED());
+        // The retry: no answer until its signal ends it, as HopClient does.
+        return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted', 'AbortError'))));
+      },
+    } as unknown as HopClient;
+    const { stocks, stop } = service(hops, 15_000);
+    const retrying = stocks.lookup('Stock1').catch((e: unknown) => e);
+    while (signals.length < 2) await new Promise((r) => setTimeout(r, 5));
+    const joining = stocks.lookup('Stock1').catch((e: unknown) => e);
+    await new Promise((r) => setImmediate(r));
+    stop();
+    expect(await retrying).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
+    expect(await joining).toMatchObject({ status: 503, message: 'catalog had not answered yet; this front end is shutting down: ask another' });
+    expect(signals).toHaveLength(2);
+    expect(stocks.catalogOutOfReach).toBe(false);
+  });
+
   it('a lookup that arrives during the drain is asked once, and answered at once', async () => {
     const { hops, calls } = scripted([REFUSED()]);
     const { stocks, stop } = service(hops, 15_000);

@@ -5,7 +5,7 @@ import { VersionedLruCache } from '@app/cache';
 import { HttpDrain, monotonicNow } from '@app/common';
 import { FrontendEnv, InvalidateBatchResponse, InvalidateResponse, StockInfo } from '@app/contracts';
 import { LeaseService } from '../lease/lease.service';
-import { CatalogClient, CatalogOutage } from './catalog.client';
+import { CatalogClient, CatalogOutage, DrainEnded } from './catalog.client';
 
 /** The first pause before a lookup asks a catalog that did not answer again; doubled each time, up to {@link RETRY_PAUSE_MAX_MS}. */
 export const RETRY_PAUSE_MS = 50;
@@ -48,7 +48,8 @@ const MIN_RETRY_TIMEOUT_MS = 500;
  *
  * A front end that is shutting down asks no lookup again: once its drain begins, a lookup that is
  * retrying (in a pause, or waiting for a retry's answer) is answered 503 at once, so that a client
- * with another front end moves to it and the drain is not held for up to `FAILOVER_TIMEOUT_MS`.
+ * with another front end moves to it and the drain is not held for up to `FAILOVER_TIMEOUT_MS`
+ * (see {@link askAgain}).
  */
 @Injectable()
 export class StocksService {
@@ -154,9 +155,13 @@ export class StocksService {
    * half at random); otherwise throws the last error. The first try waited as long as the catalog
    * may hold a lookup; a retry waits what is left.
    *
-   * Once the front end's drain begins, a lookup asks no more: its pause, or the retry it is waiting
-   * for (a catalog that is paused or cut off holds it), ends at once, and it is answered 503 with the
-   * reason it was retrying. An answer that came first (a stock, a 404) is still given.
+   * Once the front end's drain begins, a lookup asks no more: its pause, or its wait for a retry
+   * (a catalog that is paused or cut off holds it), ends at once, and it is answered 503 with the
+   * reason it was retrying. That holds when the retry shares another lookup's try of the stock
+   * too: that try goes on for the other lookup, unheeded here. A retry's own request to the catalog
+   * is ended (so the HTTP client has nothing left to wait for at exit); a first try that shares it
+   * is then answered at once too, {@link DrainEnded}. An answer that came first (a stock, a 404)
+   * is still given.
    */
   private async askAgain(name: string, requestId: string | undefined, deadline: number, err: unknown): Promise<StockInfo> {
     const stopping = this.drain.stopping;
@@ -169,10 +174,10 @@ export class StocksService {
       if (!(await sleep(pauseMs, true, { signal: stopping }).catch(() => false))) throw shuttingDown(err);
       const timeoutMs = Math.max(MIN_RETRY_TIMEOUT_MS, left - pauseMs);
       try {
-        return await this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs, stopping));
+        return await unlessStopped(this.cache.getOrLoad(name, () => this.ask(name, requestId, timeoutMs, stopping)), stopping);
       } catch (e) {
         // A try the drain ended says nothing new of the catalog: the reason stays the last one.
-        if (!(stopping.aborted && e instanceof CatalogOutage)) err = e;
+        if (!(e instanceof DrainEnded)) err = e;
       }
     }
   }
@@ -231,6 +236,16 @@ interface Outage {
 /** A lookup's last failure, answered at once because this front end is shutting down. */
 function shuttingDown(err: CatalogOutage): CatalogOutage {
   return new CatalogOutage(`${err.message}; this front end is shutting down: ask another`);
+}
+
+/** What `load` settles with, unless `signal` is aborted first: then a {@link DrainEnded} (`load` goes on, unheeded). */
+function unlessStopped<T>(load: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(new DrainEnded());
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new DrainEnded());
+    signal.addEventListener('abort', onAbort, { once: true });
+    load.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 const isCount = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 0;

@@ -169,8 +169,6 @@ describe('HopClient', () => {
     await expect(client.get(`${t.url}/a`, { timeoutMs: 5_000, signal: stop.signal })).resolves.toMatchObject({ status: 200 });
     expect(added).toHaveBeenCalledTimes(1);
     expect(removed).toHaveBeenCalledWith('abort', added.mock.calls[0][1]);
-    // Aborted after the answer: nothing happens to it.
-    stop.abort();
   });
 
   it('rejects a body that stalls after the headers once the timeout has passed', async () => {
