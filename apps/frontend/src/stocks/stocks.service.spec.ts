@@ -52,6 +52,22 @@ function switchable() {
   return { hops, down, calls };
 }
 
+/**
+ * A catalog that refuses the first try, then holds every later one until its signal ends it (as
+ * HopClient ends an exchange); `signals` has each try's signal, undefined for none.
+ */
+function refusedThenHeld() {
+  const signals: (AbortSignal | undefined)[] = [];
+  const hops = {
+    get: (_url: string, o: { signal?: AbortSignal }) => {
+      signals.push(o.signal);
+      if (signals.length === 1) return Promise.reject(REFUSED());
+      return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted', 'AbortError'))));
+    },
+  } as unknown as HopClient;
+  return { hops, signals };
+}
+
 describe('stock lookups while the catalog is out', () => {
   it('ask again while the catalog is down or answers 503 (a restart), and answer the stock once it is back', async () => {
     const { hops, calls } = scripted([REFUSED(), REFUSED(), { status: 503, data: {} }, new Error('socket hang up')]);
@@ -289,20 +305,12 @@ describe('stock lookups while the catalog is out', () => {
   });
 
   it('once the front end begins to drain, a retry waiting for a catalog that does not answer (paused, cut off) ends at once: 503 with the reason it retried', async () => {
-    const calls: { signal?: AbortSignal }[] = [];
-    const hops = {
-      get: (_url: string, o: { signal?: AbortSignal }) => {
-        calls.push({ signal: o.signal });
-        if (calls.length === 1) return Promise.reject(REFUSED());
-        // The retry: no answer until its signal ends it, as HopClient does.
-        return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted', 'AbortError'))));
-      },
-    } as unknown as HopClient;
+    const { hops, signals: calls } = refusedThenHeld();
     const { stocks, stop } = service(hops, 15_000);
     const answer = stocks.lookup('Stock1').catch((e: unknown) => e);
     while (calls.length < 2) await new Promise((r) => setTimeout(r, 5));
     // The first try has no signal: the drain ends only retries.
-    expect(calls.map((c) => c.signal !== undefined)).toEqual([false, true]);
+    expect(calls.map((signal) => signal !== undefined)).toEqual([false, true]);
     stop();
     expect(await answer).toMatchObject({ status: 503, message: 'catalog unreachable: connect ECONNREFUSED 127.0.0.1:10001; this front end is shutting down: ask another' });
     expect(calls).toHaveLength(2);
@@ -335,15 +343,7 @@ describe('stock lookups while the catalog is out', () => {
   });
 
   it("at the drain, a first try that shares a retry's request is answered at once: the catalog had not answered yet", async () => {
-    const signals: (AbortSignal | undefined)[] = [];
-    const hops = {
-      get: (_url: string, o: { signal?: AbortSignal }) => {
-        signals.push(o.signal);
-        if (signals.length === 1) return Promise.reject(REFUSED());
-        // The retry: no answer until its signal ends it, as HopClient does.
-        return new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new DOMException('The operation was aborted', 'AbortError'))));
-      },
-    } as unknown as HopClient;
+    const { hops, signals } = refusedThenHeld();
     const { stocks, stop } = service(hops, 15_000);
     const retrying = stocks.lookup('Stock1').catch((e: unknown) => e);
     while (signals.length < 2) await new Promise((r) => setTimeout(r, 5));
